@@ -1,0 +1,49 @@
+# Thin front door over CMake. `make run` is the main job, `make test` runs
+# every test (plain build, ASan+UBSan build, a bounded fuzz run).
+BUILD      ?= build
+JOBS       ?= 2
+FUZZ_SECS  ?= 60
+
+.PHONY: all build run test test-plain test-sanitize fuzz bench install format clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The main job: the simulator, no root needed.
+run: build
+	./$(BUILD)/tern ping --count 10 --loss 20 --reorder 20 --delay 20 --seed 1
+
+test: test-plain test-sanitize fuzz
+
+test-plain: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+test-sanitize:
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON
+	cmake --build $(BUILD)-asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(BUILD)-asan --output-on-failure -j$(JOBS)
+
+# libFuzzer over the IPv4+ICMP+TCP parse path, for FUZZ_SECS seconds.
+fuzz:
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_TESTS=OFF
+	cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_parse
+	rm -rf $(BUILD)-fuzz/corpus && mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/corpus/parse/* $(BUILD)-fuzz/corpus/
+	./$(BUILD)-fuzz/tests/fuzz/fuzz_parse -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		$(BUILD)-fuzz/corpus 2>&1 | tail -n 25
+
+bench: build
+	cmake --build $(BUILD) -j$(JOBS) --target benches
+	for b in $(BUILD)/bench/bench_*; do echo "== $$b"; $$b; done
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -1,0 +1,163 @@
+/*
+ * include/tern/stack.h: the stack object, its configuration, and how frames
+ * and time get in and out.
+ *
+ * A stack never calls the operating system (DESIGN principle 1). The caller
+ * hands it received IPv4 datagrams with tern_stack_input(), the stack hands
+ * datagrams to send to each interface's transmit callback, and time is a
+ * number of nanoseconds the caller passes in (any origin, never decreasing).
+ * tern_stack_next_deadline() says when the stack next needs
+ * tern_stack_poll() to be called. There is no global state: a process may
+ * hold any number of stacks (the simulator runs one per host).
+ *
+ * All memory is taken in tern_stack_new(), sized by the configuration; after
+ * that the stack allocates nothing. A full table or buffer is an error to the
+ * caller or a counted drop.
+ */
+#ifndef TERN_STACK_H
+#define TERN_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/stats.h"
+#include "tern/tcp.h"
+#include "tern/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* API errors: 0 is success, failures are negative. */
+enum tern_err {
+    TERN_OK = 0,
+    TERN_ERR_INVAL = -1,    /* a bad argument or configuration value */
+    TERN_ERR_NOMEM = -2,    /* the allocator failed (only in tern_stack_new) */
+    TERN_ERR_NOBUFS = -3,   /* a fixed capacity is full */
+    TERN_ERR_NOROUTE = -4,  /* no route to the destination */
+    TERN_ERR_MSGSIZE = -5,  /* too large to send (Don't Fragment set, or over 65535) */
+    TERN_ERR_TXFAIL = -6,   /* the driver refused the frame */
+    TERN_ERR_REFUSED = -7,  /* connection refused (a RST answered our SYN) */
+    TERN_ERR_RESET = -8,    /* connection reset by the peer */
+    TERN_ERR_TIMEDOUT = -9, /* connection or user timeout expired */
+    TERN_ERR_CLOSING = -10, /* the connection is closing */
+    TERN_ERR_STATE = -11,   /* the call is not valid in the connection's state */
+    TERN_ERR_EXIST = -12,   /* the connection or address is already in use */
+    TERN_ERR_NOTCONN = -13, /* no such connection */
+    TERN_ERR_AGAIN = -14,   /* nothing to do now; try again later */
+    TERN_ERR_UNREACH = -15, /* an ICMP error said the destination is unreachable */
+};
+
+/* Text of an error code ("no route to destination"); never NULL. */
+const char *tern_strerror(int err);
+
+#define TERN_MAX_NETIFS 4
+
+/* IPv4 addresses in the API are host byte order integers. */
+#define TERN_IPV4(a, b, c, d)                                                                      \
+    ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+/*
+ * Transmit callback of an interface. It borrows `pkt` (a complete IPv4
+ * datagram of `len` bytes, at most the interface MTU) for the duration of the
+ * call. `next_hop` is the neighbour to deliver to: the destination itself on a
+ * connected subnet, else the gateway. Return 0 when the frame was taken,
+ * negative if the driver refused it (counted as a drop).
+ */
+typedef int (*tern_transmit_fn)(void *ctx, int netif, const uint8_t *pkt, size_t len,
+                                uint32_t next_hop);
+
+struct tern_netif_config {
+    uint32_t addr;      /* our address on this interface */
+    uint8_t prefix_len; /* the connected subnet, 0..32 */
+    uint16_t mtu;       /* largest datagram the link carries, >= 68 (RFC 791) */
+    tern_transmit_fn transmit;
+    void *transmit_ctx;
+};
+
+/* Allocator hook, Lua style: alloc(ud, NULL, 0, n) allocates, alloc(ud, p, n, 0)
+ * frees. NULL in the config means malloc/free. */
+typedef void *(*tern_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+struct tern_config {
+    uint64_t seed; /* keys the hash and PRNG: same seed, same behaviour */
+
+    struct tern_netif_config netifs[TERN_MAX_NETIFS];
+    unsigned n_netifs;
+    uint32_t default_gateway; /* 0: none; else must be on a connected subnet */
+
+    uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7) */
+
+    /* Fragment reassembly (RFC 815 hole list). */
+    unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
+    size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
+    int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
+
+    struct tern_tcp_config tcp; /* TCP: connections, buffers, timers (tern/tcp.h) */
+
+    tern_alloc_fn alloc;
+    void *alloc_ud;
+
+    tern_trace_fn trace; /* may be NULL */
+    void *trace_ctx;
+};
+
+struct tern_stack;
+
+/* Fills `cfg` with defaults: no interfaces, seed 0, the defaults named above. */
+void tern_config_init(struct tern_config *cfg);
+
+/* Creates a stack at time `now_ns`. On success stores it in *out and returns
+ * TERN_OK; returns TERN_ERR_INVAL for a bad configuration (and *out = NULL),
+ * TERN_ERR_NOMEM if the allocator failed. The stack copies the config. */
+int tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out);
+
+/* Frees the stack and everything it holds. NULL is a no-op. */
+void tern_stack_free(struct tern_stack *st);
+
+/* Hands a received IPv4 datagram to the stack. Borrows `pkt`. A malformed
+ * datagram is counted and traced, not an error: the return value is
+ * TERN_ERR_INVAL only for a bad argument (NULL, unknown netif). */
+int tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len,
+                     int64_t now_ns);
+
+/* Runs every timer due at `now_ns` (retransmission, reassembly timeout...). */
+void tern_stack_poll(struct tern_stack *st, int64_t now_ns);
+
+/* The next time tern_stack_poll() has work, or INT64_MAX if none. */
+int64_t tern_stack_next_deadline(const struct tern_stack *st);
+
+/* The stack's counters. The pointer stays valid while the stack lives. */
+const struct tern_stats *tern_stack_stats(const struct tern_stack *st);
+
+/* Replaces the trace callback (NULL turns tracing off). */
+void tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx);
+
+/* Our address on interface `netif`, or 0 if there is no such interface. */
+uint32_t tern_stack_addr(const struct tern_stack *st, int netif);
+
+/*
+ * ICMP echo (RFC 792). tern_icmp_echo_send() sends an echo request with the
+ * given identifier, sequence number and data (borrowed); the stack answers
+ * echo requests itself. Echo replies addressed to us go to the handler
+ * installed with tern_icmp_set_echo_handler().
+ */
+struct tern_echo_reply {
+    uint32_t from;
+    uint16_t id, seq;
+    uint8_t ttl;
+    const uint8_t *data; /* valid during the call */
+    size_t len;
+};
+typedef void (*tern_echo_fn)(void *ctx, const struct tern_echo_reply *r, int64_t now_ns);
+
+int tern_icmp_echo_send(struct tern_stack *st, uint32_t dst, uint16_t id, uint16_t seq,
+                        const uint8_t *data, size_t len, int64_t now_ns);
+void tern_icmp_set_echo_handler(struct tern_stack *st, tern_echo_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * include/tern/stats.h: counters, per layer, and the reasons a packet is
+ * dropped.
+ *
+ * A drop is not an error: a malformed or unwanted packet is counted under its
+ * reason and reported as a trace event naming the rule, and the stack goes
+ * on. Every reason has a short name (for tools), a layer and the rule that
+ * makes the stack drop, in our own words.
+ */
+#ifndef TERN_STATS_H
+#define TERN_STATS_H
+
+#include <stdint.h>
+
+/* X(NAME, layer, rule) */
+#define TERN_DROP_REASONS(X)                                                                       \
+    X(IP_TRUNCATED, "ip", "RFC 791 3.1: shorter than a minimal IPv4 header")                       \
+    X(IP_VERSION, "ip", "RFC 791 3.1: version is not 4")                                           \
+    X(IP_HLEN, "ip", "RFC 791 3.1: header length below 20 or beyond the frame")                    \
+    X(IP_TOTLEN, "ip", "RFC 1122 3.2.1.1: total length below header length or beyond the frame")   \
+    X(IP_CHECKSUM, "ip", "RFC 1122 3.2.1.2: header checksum mismatch")                             \
+    X(IP_OPTION, "ip", "RFC 791 3.1: malformed option list")                                       \
+    X(IP_BAD_SRC, "ip", "RFC 1122 3.2.1.3: source is broadcast, multicast or loopback")            \
+    X(IP_NOT_OURS, "ip", "RFC 1122 3.3.4.3: destination is not ours and we do not forward")        \
+    X(IP_NO_NETIF, "ip", "input on an interface the stack does not have")                          \
+    X(IP_NO_ROUTE, "ip", "RFC 1122 3.3.1: no route to the destination")                            \
+    X(IP_DF_TOO_BIG, "ip", "RFC 791 2.3: larger than the MTU with Don't Fragment set")             \
+    X(IP_TX_FAILED, "ip", "the driver refused the frame")                                          \
+    X(IP_PROTO_UNREACH, "ip", "RFC 1122 3.2.2.1: no handler for the protocol")                     \
+    X(IP_TOO_LONG, "ip", "RFC 791 3.1: datagram to send would exceed 65535 bytes")                 \
+    X(REASS_BAD_FRAGMENT, "ip", "RFC 791 3.2: fragment not a multiple of 8 bytes or past 65535")   \
+    X(REASS_OVERLAP, "ip", "RFC 5722 (applied to IPv4): overlapping fragments, datagram dropped")  \
+    X(REASS_NO_SLOT, "ip", "reassembly: all reassembly slots in use")                              \
+    X(REASS_MEMORY, "ip", "reassembly: per-stack memory cap reached")                              \
+    X(REASS_TIMEOUT, "ip", "RFC 1122 3.3.2: reassembly timed out")                                 \
+    X(ICMP_TRUNCATED, "icmp", "RFC 792: shorter than an ICMP header")                              \
+    X(ICMP_CHECKSUM, "icmp", "RFC 792: checksum mismatch")                                         \
+    X(ICMP_ERR_PAYLOAD, "icmp", "RFC 1122 3.2.2: error quotes too little of the datagram")         \
+    X(ICMP_UNKNOWN_TYPE, "icmp", "RFC 1122 3.2.2: unknown type silently discarded")                \
+    X(ICMP_BCAST_ECHO, "icmp", "RFC 1122 3.2.2.6: echo request to broadcast ignored")              \
+    X(ICMP_NO_HANDLER, "icmp", "ICMP error about a protocol nobody handles")                       \
+    X(ICMP_ECHO_NO_HANDLER, "icmp", "RFC 1122 3.2.2.6: echo reply but no echo handler installed")  \
+    X(ICMP_REDIRECT, "icmp", "RFC 1122 3.2.2.2 (deviation): redirect ignored, no route cache")     \
+    X(TCP_TRUNCATED, "tcp", "RFC 9293 3.1: shorter than a TCP header")                             \
+    X(TCP_DOFF, "tcp", "RFC 9293 3.1: data offset below 5 or beyond the segment")                  \
+    X(TCP_CHECKSUM, "tcp", "RFC 9293 3.1 (MUST-2): checksum mismatch")                             \
+    X(TCP_OPTION, "tcp", "RFC 9293 3.1 (MUST-7): malformed option list")                           \
+    X(TCP_NO_CONN, "tcp", "RFC 9293 3.10.7.1: no connection for the segment (RST unless RST)")     \
+    X(TCP_BAD_ADDR, "tcp", "RFC 9293 3.9.2.3 (MUST-57, MUST-63): broadcast/multicast endpoint")    \
+    X(TCP_LISTEN_RST, "tcp", "RFC 9293 3.10.7.2 first: RST in LISTEN ignored")                     \
+    X(TCP_LISTEN_ACK, "tcp", "RFC 9293 3.10.7.2 second: ACK in LISTEN (RST sent)")                 \
+    X(TCP_LISTEN_NO_SYN, "tcp", "RFC 9293 3.10.7.2 fourth: no SYN, ACK or RST in LISTEN")          \
+    X(TCP_BACKLOG_FULL, "tcp", "RFC 9293 3.10.1: listener backlog full, SYN dropped")              \
+    X(TCP_TABLE_FULL, "tcp", "RFC 9293 3.10.1: no room for a new connection, SYN dropped")         \
+    X(TCP_SYN_SENT_BAD_ACK, "tcp", "RFC 9293 3.10.7.3 first: SYN-SENT, unacceptable ACK")          \
+    X(TCP_SYN_SENT_RST, "tcp", "RFC 9293 3.10.7.3 second: SYN-SENT, RST without acceptable ACK")   \
+    X(TCP_SYN_SENT_NO_SYN, "tcp", "RFC 9293 3.10.7.3 fifth: SYN-SENT, neither SYN nor RST")        \
+    X(TCP_SEQ_UNACCEPTABLE, "tcp", "RFC 9293 3.10.7.4 first: sequence number not acceptable")      \
+    X(TCP_OUT_OF_ORDER, "tcp", "RFC 9293 3.10.7.4 first: beyond RCV.NXT, not queued (SHLD-31)")    \
+    X(TCP_RST_OUT_OF_WINDOW, "tcp", "RFC 5961 3.2: RST outside the receive window")                \
+    X(TCP_RST_NOT_EXACT, "tcp", "RFC 5961 3.2: RST in window but not at RCV.NXT")                  \
+    X(TCP_SYN_SYNCHRONIZED, "tcp", "RFC 5961 4.2: SYN in a synchronized state")                    \
+    X(TCP_NO_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: ACK bit off")                                   \
+    X(TCP_ACK_UNACCEPTABLE, "tcp", "RFC 5961 5.2: SEG.ACK outside SND.UNA-MAX.SND.WND..SND.NXT")   \
+    X(TCP_SYN_RCVD_BAD_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, unacceptable ACK")      \
+    X(TCP_CHALLENGE_LIMIT, "tcp", "RFC 5961 7: challenge ACK limit reached, not sent")             \
+    X(TCP_TIME_WAIT_SYN, "tcp", "RFC 6191 2: SYN in TIME-WAIT not above the old sequence space")   \
+    X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
+    X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
+    X(TCP_ICMP_BAD_SEQ, "tcp", "RFC 5927 4.1: ICMP error quotes SEQ outside SND.UNA..SND.NXT")     \
+    X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")
+
+enum tern_drop_reason {
+#define TERN_DROP_ENUM_(name, layer, rule) TERN_DROP_##name,
+    TERN_DROP_REASONS(TERN_DROP_ENUM_)
+#undef TERN_DROP_ENUM_
+        TERN_DROP_COUNT
+};
+
+/* Counters of one stack. Plain integers; read them with tern_stack_stats(). */
+struct tern_stats {
+    struct {
+        uint64_t rx;            /* datagrams handed to ip input */
+        uint64_t rx_delivered;  /* datagrams (or reassembled datagrams) given to a protocol */
+        uint64_t tx;            /* datagrams handed to a driver (each fragment counts) */
+        uint64_t tx_fragmented; /* datagrams sent as several fragments */
+        uint64_t rx_fragments;  /* fragments received */
+        uint64_t reassembled;   /* datagrams completed from fragments */
+    } ip;
+    struct {
+        uint64_t rx;
+        uint64_t tx;
+        uint64_t rx_echo_request;
+        uint64_t rx_echo_reply;
+        uint64_t rx_error; /* errors received and handed to a transport */
+        uint64_t tx_error; /* errors we sent (unreachable, time exceeded) */
+    } icmp;
+    struct {
+        uint64_t rx;              /* segments handed to the state machine */
+        uint64_t tx;              /* segments sent (retransmissions included) */
+        uint64_t active_opens;    /* OPEN calls that sent a SYN */
+        uint64_t passive_opens;   /* children created by a listener from a SYN */
+        uint64_t established;     /* connections that reached ESTABLISHED */
+        uint64_t attempt_fails;   /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
+        uint64_t resets_rx;       /* connections closed by a valid RST */
+        uint64_t rst_tx;          /* RST segments sent */
+        uint64_t challenge_acks;  /* RFC 5961 challenge ACKs sent */
+        uint64_t retransmits;     /* segments sent again on a retransmission timeout */
+        uint64_t timeouts;        /* connections aborted by a timeout */
+        uint64_t icmp_soft;       /* soft ICMP errors recorded */
+        uint64_t icmp_hard;       /* hard ICMP errors that aborted a connection */
+        uint64_t time_wait_reuse; /* SYNs accepted on a TIME-WAIT connection */
+    } tcp;
+    uint64_t drops[TERN_DROP_COUNT]; /* indexed by enum tern_drop_reason */
+};
+
+/* Short name ("IP_CHECKSUM"), layer ("ip") and rule text of a drop reason.
+ * Out-of-range values give "?". */
+const char *tern_drop_name(enum tern_drop_reason r);
+const char *tern_drop_layer(enum tern_drop_reason r);
+const char *tern_drop_rule(enum tern_drop_reason r);
+
+/* Sum of all drop counters. */
+uint64_t tern_stats_drops_total(const struct tern_stats *s);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * include/tern/tcp.h: the native TCP API, the user calls of RFC 9293
+ * section 3.9.1 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS) and the
+ * asynchronous reports of 3.9.1.8.
+ *
+ * A connection is named by a small positive integer, its id. The id stays
+ * valid (STATUS answers CLOSED and the error that closed it) until the user
+ * calls tern_tcp_release(); only then may the stack reuse it. Connections a
+ * listener creates from incoming SYNs ("children") get an id of their own,
+ * which the user receives from tern_tcp_accept() once the child has reached
+ * ESTABLISHED.
+ *
+ * Every call takes the current time, like every other entry point of the
+ * stack (DESIGN principle 1). Calls return TERN_OK (0) or a non-negative
+ * count on success, a negative enum tern_err on failure:
+ *   TERN_ERR_NOTCONN  "connection does not exist" (unknown or released id)
+ *   TERN_ERR_EXIST    "connection already exists" (OPEN on a 4-tuple or
+ *                     listening port in use)
+ *   TERN_ERR_NOBUFS   "insufficient resources" (connection table full, no
+ *                     free ephemeral port)
+ *   TERN_ERR_CLOSING  "connection closing" (SEND after CLOSE, RECEIVE after
+ *                     the peer's FIN with nothing left to read...)
+ *   TERN_ERR_STATE    the call is not valid in the connection's state
+ *   TERN_ERR_AGAIN    nothing to do now (no data, no completed child)
+ *   TERN_ERR_INVAL    a bad argument
+ * and, as the reason a connection closed (tern_tcp_error()):
+ *   TERN_ERR_REFUSED  a RST answered our SYN
+ *   TERN_ERR_RESET    the peer reset an established connection
+ *   TERN_ERR_TIMEDOUT retransmissions or the user timeout gave up
+ *   TERN_ERR_UNREACH  a hard ICMP error (protocol / port unreachable...)
+ *
+ * Events. tern_tcp_events() returns the connection's current TERN_TCP_EV_*
+ * bits, and a callback (per connection, else per stack) is called with the
+ * bits that newly became true. Callbacks run from inside the stack call
+ * that caused them, after the segment or timer that caused them has been
+ * fully processed; a callback may call any tern_tcp_* function, but must not
+ * call tern_stack_input() or tern_stack_poll().
+ */
+#ifndef TERN_TCP_H
+#define TERN_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tern_stack;
+
+/* The connection states of RFC 9293 section 3.3.2, in the RFC's order. */
+enum tern_tcp_state {
+    TERN_TCP_CLOSED,
+    TERN_TCP_LISTEN,
+    TERN_TCP_SYN_SENT,
+    TERN_TCP_SYN_RECEIVED,
+    TERN_TCP_ESTABLISHED,
+    TERN_TCP_FIN_WAIT_1,
+    TERN_TCP_FIN_WAIT_2,
+    TERN_TCP_CLOSE_WAIT,
+    TERN_TCP_CLOSING,
+    TERN_TCP_LAST_ACK,
+    TERN_TCP_TIME_WAIT,
+    TERN_TCP_STATE_COUNT
+};
+
+/* The RFC spelling of a state ("SYN-RECEIVED"); "?" when out of range. */
+const char *tern_tcp_state_name(int state);
+
+/* Per-stack TCP configuration, part of struct tern_config. tern_config_init()
+ * fills in the defaults given here; zero is not a valid value for most. */
+struct tern_tcp_config {
+    unsigned max_connections;     /* TCBs, listeners and children included; default 64 */
+    unsigned backlog;             /* default listen backlog when OPEN gives 0; default 8 */
+    uint32_t sndbuf;              /* send ring bytes per connection; default 16 KiB */
+    uint32_t rcvbuf;              /* receive ring bytes per connection; default 16 KiB */
+    int64_t msl_ns;               /* Maximum Segment Lifetime; default 120 s (RFC 9293 3.4.2) */
+    unsigned syn_retries;         /* SYN / SYN,ACK retransmissions before giving up; default 10 */
+    int64_t connect_timeout_ns;   /* connection-establishment timeout; default 180 s
+                                     (RFC 9293 3.8.3 MUST-23: at least 3 minutes for SYN) */
+    int64_t user_timeout_ns;      /* how long sent data may stay unacknowledged before the
+                                     connection is aborted (RFC 9293 3.10.8, MUST-20 R2);
+                                     default 300 s */
+    int64_t rto_initial_ns;       /* default 1 s (RFC 6298 2.1) */
+    int64_t rto_max_ns;           /* backoff ceiling; default 60 s (RFC 6298 2.5) */
+    uint32_t challenge_ack_limit; /* challenge ACKs per second, per stack (RFC 5961 7);
+                                     default 100 */
+    int64_t isn_tick_ns;          /* ISN clock period; default 4000 (4 us, RFC 9293 3.4.1) */
+    uint16_t ephemeral_min;       /* ephemeral port range (RFC 6056 2.1); default 49152 */
+    uint16_t ephemeral_max;       /* default 65535 */
+};
+
+/* Event bits. */
+enum {
+    TERN_TCP_EV_CONNECTED = 1u << 0,    /* reached ESTABLISHED (sticky) */
+    TERN_TCP_EV_ACCEPT_READY = 1u << 1, /* a listener holds an established child */
+    TERN_TCP_EV_READABLE = 1u << 2,     /* RECEIVE would not return TERN_ERR_AGAIN */
+    TERN_TCP_EV_WRITABLE = 1u << 3,     /* SEND would queue at least one byte */
+    TERN_TCP_EV_PEER_FIN = 1u << 4,     /* the peer closed its direction (sticky) */
+    TERN_TCP_EV_CLOSED = 1u << 5,       /* the connection reached CLOSED (sticky) */
+    TERN_TCP_EV_ERROR = 1u << 6,        /* closed by an error: see tern_tcp_error() */
+};
+
+/* Event callback: `events` are the bits that just became true; `err` is the
+ * connection's error (0 when none). */
+typedef void (*tern_tcp_event_fn)(void *ctx, struct tern_stack *st, int id, unsigned events,
+                                  int err);
+
+/* Arguments of OPEN (RFC 9293 3.9.1.1). Zero means "unspecified / default"
+ * for every field. Addresses are host byte order. */
+struct tern_tcp_open_args {
+    bool passive;            /* LISTEN; else an active OPEN that sends a SYN */
+    uint32_t local_addr;     /* 0: chosen from the route (RFC 9293 MUST-44) */
+    uint16_t local_port;     /* 0: an ephemeral port (RFC 6056); required for passive */
+    uint32_t remote_addr;    /* passive: 0 = any remote (wildcard) */
+    uint16_t remote_port;    /* passive: 0 = any remote port */
+    bool set_iss;            /* use `iss` as the initial send sequence number instead */
+    uint32_t iss;            /*   of the RFC 6528 generator (tests, the RFC's figures) */
+    int64_t user_timeout_ns; /* 0: the stack default (MUST-21: settable per connection) */
+    uint16_t mss;            /* MSS to announce; 0: from the interface MTU (MUST-67) */
+    unsigned backlog;        /* passive: completed children held for accept; 0: default */
+    tern_tcp_event_fn cb;    /* NULL: the stack callback */
+    void *cb_ctx;
+};
+
+/* OPEN. Returns the new connection's id (> 0) or an error: TERN_ERR_INVAL
+ * (bad argument, remote address broadcast/multicast: MUST-46), TERN_ERR_NOROUTE
+ * (active, no route), TERN_ERR_EXIST (the 4-tuple or the listening endpoint
+ * is in use), TERN_ERR_NOBUFS (table full, no ephemeral port). An active
+ * OPEN sends <SEQ=ISS><CTL=SYN> and returns in SYN-SENT. */
+int tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *args, int64_t now_ns);
+
+/* Takes an established child from the listener `id`: returns its id, or
+ * TERN_ERR_AGAIN when none is ready, TERN_ERR_STATE if `id` is not listening. */
+int tern_tcp_accept(struct tern_stack *st, int id, int64_t now_ns);
+
+/* SEND (3.10.2): copies up to len bytes into the send ring (borrows buf) and
+ * sends what the peer's window allows. Returns the bytes queued (possibly
+ * fewer than len; 0 when the ring is full), or an error. In SYN-SENT and
+ * SYN-RECEIVED data is queued until ESTABLISHED. */
+int tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns);
+
+/* RECEIVE (3.10.3): copies up to cap bytes of received text to buf. Returns
+ * the count; TERN_ERR_AGAIN when no text is there yet; TERN_ERR_CLOSING
+ * ("connection closing") once the peer's FIN and all text before it have
+ * been read, i.e. end of stream; the connection's error after a reset. */
+int tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_ns);
+
+/* CLOSE (3.10.4): "I have no more data to send". Queued data is sent, then
+ * a FIN. In LISTEN and SYN-SENT the connection is deleted at once. */
+int tern_tcp_close(struct tern_stack *st, int id, int64_t now_ns);
+
+/* ABORT (3.10.5): sends <SEQ=SND.NXT><CTL=RST> in the synchronized states
+ * and SYN-RECEIVED, drops every queue, enters CLOSED. */
+int tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns);
+
+/* Gives the id back. A connection still closing (FIN-WAIT-*, CLOSING,
+ * LAST-ACK, TIME-WAIT) finishes on its own and frees itself; one the user
+ * neither closed nor aborted is aborted first. A listener's pending
+ * children are aborted too. */
+int tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns);
+
+/* STATUS (3.10.6). */
+struct tern_tcp_status {
+    enum tern_tcp_state state;
+    uint32_t local_addr, remote_addr; /* host order; remote 0 on a wildcard listener */
+    uint16_t local_port, remote_port;
+    uint32_t snd_una, snd_nxt, snd_wnd, iss; /* RFC 9293 3.3.1 send variables */
+    uint32_t rcv_nxt, rcv_wnd, irs;          /* receive variables */
+    uint16_t snd_mss;                        /* effective send MSS (MUST-16) */
+    uint32_t send_queued;                    /* bytes in the send ring, not yet acked */
+    uint32_t recv_queued;                    /* bytes waiting for RECEIVE */
+    bool passive;                            /* LISTEN, or a child of one (MUST-11) */
+    int error;            /* why it closed (0 if it did not, or closed normally) */
+    int soft_error;       /* the last soft ICMP error recorded (RFC 9293 3.9.2.2), or 0 */
+    unsigned retransmits; /* consecutive retransmissions of the oldest segment */
+};
+int tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out);
+
+/* Current TERN_TCP_EV_* bits of a connection; 0 for an unknown id. */
+unsigned tern_tcp_events(const struct tern_stack *st, int id);
+
+/* The error that closed the connection (TERN_ERR_REFUSED...), 0 if none,
+ * TERN_ERR_NOTCONN for an unknown id. */
+int tern_tcp_error(const struct tern_stack *st, int id);
+
+/* Sets the ISS the connection uses for its next SYN (an active OPEN from
+ * LISTEN, or, on a listener, every SYN,ACK it answers from now on), as
+ * tern_tcp_open_args.set_iss does at OPEN: scenarios use it to replay the
+ * RFC's figures with their own numbers. */
+int tern_tcp_set_iss(struct tern_stack *st, int id, uint32_t iss);
+
+/* Sets the callback of one connection, or (id 0) the stack's callback, used
+ * by connections that have none of their own. */
+int tern_tcp_set_callback(struct tern_stack *st, int id, tern_tcp_event_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * src/core/names.c: the text of errors, drop reasons and trace kinds.
+ */
+#include <stddef.h>
+
+#include "tern/stack.h"
+
+const char *
+tern_strerror(int err)
+{
+    switch ((enum tern_err)err) {
+    case TERN_OK:
+        return "success";
+    case TERN_ERR_INVAL:
+        return "invalid argument";
+    case TERN_ERR_NOMEM:
+        return "out of memory";
+    case TERN_ERR_NOBUFS:
+        return "no buffer space (a fixed capacity is full)";
+    case TERN_ERR_NOROUTE:
+        return "no route to destination";
+    case TERN_ERR_MSGSIZE:
+        return "message too long";
+    case TERN_ERR_TXFAIL:
+        return "driver refused the frame";
+    case TERN_ERR_REFUSED:
+        return "connection refused";
+    case TERN_ERR_RESET:
+        return "connection reset by peer";
+    case TERN_ERR_TIMEDOUT:
+        return "connection timed out";
+    case TERN_ERR_CLOSING:
+        return "connection closing";
+    case TERN_ERR_STATE:
+        return "not valid in this connection state";
+    case TERN_ERR_EXIST:
+        return "connection already exists";
+    case TERN_ERR_NOTCONN:
+        return "connection does not exist";
+    case TERN_ERR_AGAIN:
+        return "try again";
+    case TERN_ERR_UNREACH:
+        return "destination unreachable";
+    }
+    return "unknown error";
+}
+
+static const char *const drop_names[] = {
+#define TERN_DROP_NAME_(name, layer, rule) #name,
+    TERN_DROP_REASONS(TERN_DROP_NAME_)
+#undef TERN_DROP_NAME_
+};
+static const char *const drop_layers[] = {
+#define TERN_DROP_LAYER_(name, layer, rule) layer,
+    TERN_DROP_REASONS(TERN_DROP_LAYER_)
+#undef TERN_DROP_LAYER_
+};
+static const char *const drop_rules[] = {
+#define TERN_DROP_RULE_(name, layer, rule) rule,
+    TERN_DROP_REASONS(TERN_DROP_RULE_)
+#undef TERN_DROP_RULE_
+};
+
+const char *
+tern_drop_name(enum tern_drop_reason r)
+{
+    return (unsigned)r < TERN_DROP_COUNT ? drop_names[r] : "?";
+}
+
+const char *
+tern_drop_layer(enum tern_drop_reason r)
+{
+    return (unsigned)r < TERN_DROP_COUNT ? drop_layers[r] : "?";
+}
+
+const char *
+tern_drop_rule(enum tern_drop_reason r)
+{
+    return (unsigned)r < TERN_DROP_COUNT ? drop_rules[r] : "?";
+}
+
+uint64_t
+tern_stats_drops_total(const struct tern_stats *s)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < TERN_DROP_COUNT; i++) {
+        total += s->drops[i];
+    }
+    return total;
+}
+
+const char *
+tern_trace_kind_name(enum tern_trace_kind k)
+{
+    switch (k) {
+    case TERN_TRACE_RX:
+        return "rx";
+    case TERN_TRACE_TX:
+        return "tx";
+    case TERN_TRACE_DROP:
+        return "drop";
+    case TERN_TRACE_STATE:
+        return "state";
+    case TERN_TRACE_TIMER:
+        return "timer";
+    case TERN_TRACE_EVENT:
+        return "event";
+    }
+    return "?";
+}

@@ -1,0 +1,258 @@
+/*
+ * src/core/stack.c: the stack object: creation from a configuration,
+ * time, memory, trace and counters. Protocol work lives in src/ip/ and
+ * src/tcp/; this file only wires them together.
+ */
+#include "core/stack_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/siphash.h"
+
+static void *
+default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, new_size);
+}
+
+void
+tern_config_init(struct tern_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->ttl = 64;
+    cfg->reass_slots = 8;
+    cfg->reass_mem_max = 256 * 1024;
+    cfg->reass_timeout_ns = 60LL * 1000000000LL;
+    cfg->tcp = (struct tern_tcp_config){
+        .max_connections = 64,
+        .backlog = 8,
+        .sndbuf = 16 * 1024,
+        .rcvbuf = 16 * 1024,
+        .msl_ns = 120LL * 1000000000LL, /* RFC 9293 3.4.2 */
+        .syn_retries = 10,
+        .connect_timeout_ns = 180LL * 1000000000LL, /* RFC 9293 3.8.3 MUST-23 */
+        .user_timeout_ns = 300LL * 1000000000LL,
+        .rto_initial_ns = 1000000000LL, /* RFC 6298 2.1 */
+        .rto_max_ns = 60LL * 1000000000LL,
+        .challenge_ack_limit = 100, /* RFC 5961 7 */
+        .isn_tick_ns = 4000,        /* RFC 9293 3.4.1 */
+        .ephemeral_min = 49152,     /* RFC 6056 2.1 */
+        .ephemeral_max = 65535,
+    };
+}
+
+static bool
+prefix_contains(uint32_t net_addr, uint8_t prefix_len, uint32_t addr)
+{
+    uint32_t mask = prefix_len == 0 ? 0 : ~0u << (32 - prefix_len);
+    return (net_addr & mask) == (addr & mask);
+}
+
+static int
+config_check(const struct tern_config *cfg)
+{
+    if (cfg->n_netifs > TERN_MAX_NETIFS) {
+        return TERN_ERR_INVAL;
+    }
+    for (unsigned i = 0; i < cfg->n_netifs; i++) {
+        const struct tern_netif_config *n = &cfg->netifs[i];
+        /* RFC 791 3.2: every internet module must handle 68-byte datagrams. */
+        if (n->prefix_len > 32 || n->mtu < 68 || n->transmit == NULL || n->addr == 0) {
+            return TERN_ERR_INVAL;
+        }
+    }
+    if (cfg->default_gateway != 0) {
+        bool on_link = false;
+        for (unsigned i = 0; i < cfg->n_netifs; i++) {
+            on_link |= prefix_contains(cfg->netifs[i].addr, cfg->netifs[i].prefix_len,
+                                       cfg->default_gateway);
+        }
+        if (!on_link) {
+            return TERN_ERR_INVAL;
+        }
+    }
+    if (cfg->ttl == 0 || cfg->reass_timeout_ns <= 0) {
+        return TERN_ERR_INVAL;
+    }
+    return TERN_OK;
+}
+
+int
+tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out)
+{
+    if (out == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    *out = NULL;
+    if (cfg == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    int rc = config_check(cfg);
+    if (rc != TERN_OK) {
+        return rc;
+    }
+    tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : default_alloc;
+    struct tern_stack *st = alloc(cfg->alloc_ud, NULL, 0, sizeof(*st));
+    if (st == NULL) {
+        return TERN_ERR_NOMEM;
+    }
+    memset(st, 0, sizeof(*st));
+    st->cfg = *cfg;
+    st->cfg.alloc = alloc;
+    st->now_ns = now_ns;
+    st->trace = cfg->trace;
+    st->trace_ctx = cfg->trace_ctx;
+    rng_seed(&st->rng, cfg->seed);
+    rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
+    timer_wheel_init(&st->timers, now_ns);
+    rc = ip_init(st);
+    if (rc == TERN_OK) {
+        rc = tcp_init(st);
+    }
+    if (rc != TERN_OK) {
+        tcp_fini(st);
+        ip_fini(st);
+        alloc(cfg->alloc_ud, st, sizeof(*st), 0);
+        return rc;
+    }
+    *out = st;
+    return TERN_OK;
+}
+
+void
+tern_stack_free(struct tern_stack *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    tcp_fini(st);
+    ip_fini(st);
+    st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
+}
+
+void *
+stack_alloc(struct tern_stack *st, size_t size)
+{
+    void *p = st->cfg.alloc(st->cfg.alloc_ud, NULL, 0, size);
+    if (p != NULL) {
+        memset(p, 0, size);
+    }
+    return p;
+}
+
+void
+stack_dealloc(struct tern_stack *st, void *p, size_t size)
+{
+    if (p != NULL) {
+        st->cfg.alloc(st->cfg.alloc_ud, p, size, 0);
+    }
+}
+
+void
+stack_set_now(struct tern_stack *st, int64_t now_ns)
+{
+    if (now_ns > st->now_ns) {
+        st->now_ns = now_ns;
+    }
+}
+
+int
+tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len, int64_t now_ns)
+{
+    if (st == NULL || (pkt == NULL && len != 0)) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    if (netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        stack_drop(st, TERN_DROP_IP_NO_NETIF, pkt, len);
+        return TERN_ERR_INVAL;
+    }
+    /* Timers due before this datagram run first, so that the order of events
+     * does not depend on how often the caller polls. */
+    timer_wheel_advance(&st->timers, st->now_ns, st);
+    ipv4_input(st, netif, pkt, len);
+    return TERN_OK;
+}
+
+void
+tern_stack_poll(struct tern_stack *st, int64_t now_ns)
+{
+    if (st == NULL) {
+        return;
+    }
+    stack_set_now(st, now_ns);
+    timer_wheel_advance(&st->timers, st->now_ns, st);
+}
+
+int64_t
+tern_stack_next_deadline(const struct tern_stack *st)
+{
+    return st == NULL ? INT64_MAX : timer_wheel_next_deadline(&st->timers);
+}
+
+const struct tern_stats *
+tern_stack_stats(const struct tern_stack *st)
+{
+    return &st->stats;
+}
+
+void
+tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx)
+{
+    st->trace = fn;
+    st->trace_ctx = ctx;
+}
+
+uint32_t
+tern_stack_addr(const struct tern_stack *st, int netif)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return 0;
+    }
+    return st->cfg.netifs[netif].addr;
+}
+
+void
+stack_trace(struct tern_stack *st, enum tern_trace_kind kind, const char *layer, const char *rule,
+            const uint8_t *pkt, size_t len)
+{
+    if (st->trace == NULL) {
+        return;
+    }
+    struct tern_trace_event ev = {
+        .kind = kind,
+        .now_ns = st->now_ns,
+        .layer = layer,
+        .rule = rule,
+        .drop = TERN_DROP_COUNT,
+        .pkt = pkt,
+        .pkt_len = len,
+    };
+    st->trace(st->trace_ctx, &ev);
+}
+
+void
+stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8_t *pkt, size_t len)
+{
+    st->stats.drops[reason]++;
+    if (st->trace == NULL) {
+        return;
+    }
+    struct tern_trace_event ev = {
+        .kind = TERN_TRACE_DROP,
+        .now_ns = st->now_ns,
+        .layer = tern_drop_layer(reason),
+        .rule = tern_drop_rule(reason),
+        .drop = reason,
+        .pkt = pkt,
+        .pkt_len = len,
+    };
+    st->trace(st->trace_ctx, &ev);
+}

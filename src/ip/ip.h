@@ -1,0 +1,144 @@
+/*
+ * src/ip/ip.h: the IPv4 layer of one stack, as the other modules see it:
+ * input, output, routing, reassembly state, ICMP errors, and the table of
+ * transport protocols. Never installed.
+ *
+ * Read first: RFC 791 (3.1 header, 3.2 fragmentation), RFC 1122 3.2.1
+ * (IP rules for hosts), 3.2.2 (ICMP), 3.3.2 (reassembly), 3.3.4 (multihoming),
+ * RFC 792 (ICMP), RFC 815 (hole list), RFC 5722 (overlapping fragments).
+ *
+ * Ownership: every function here borrows the buffers it is given for the
+ * duration of the call and keeps no pointer to them. Nothing here allocates
+ * after ip_init().
+ */
+#ifndef TERN_IP_IP_H
+#define TERN_IP_IP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tern_stack;
+struct ip_reass_slot; /* defined in src/ip/reass.c */
+
+/* Largest payload ipv4_output() accepts: 65535 minus a 20-byte header. */
+#define IP_MAX_PAYLOAD 65515u
+
+/* Transport protocols that may register at once (TCP, UDP, tests). */
+#define IP_MAX_PROTOS 4
+
+/* A datagram delivered to a transport protocol. All pointers are borrowed
+ * for the duration of the input call. */
+struct ip_rx {
+    uint32_t src, dst; /* host order; dst may be a broadcast address */
+    uint8_t proto, ttl, tos;
+    int netif;              /* the interface it arrived on */
+    const uint8_t *payload; /* the (reassembled) payload */
+    size_t len;
+    const uint8_t *datagram; /* the whole datagram, header first (quotable) */
+    size_t datagram_len;
+};
+
+/* An ICMP error about a datagram of the registered protocol (RFC 1122
+ * 3.2.2). orig_* come from the quoted original header; orig_payload holds
+ * at least 8 bytes (the quote is dropped otherwise), valid during the call. */
+struct ip_icmp_err {
+    uint8_t type, code;
+    uint16_t next_hop_mtu; /* destination unreachable code 4 (RFC 1191), else 0 */
+    uint32_t from;         /* who sent the ICMP message */
+    uint32_t orig_src, orig_dst;
+    uint8_t orig_proto;
+    const uint8_t *orig_payload;
+    size_t orig_payload_len;
+};
+
+typedef void (*ip_input_fn)(struct tern_stack *st, void *ctx, const struct ip_rx *rx);
+typedef void (*ip_err_fn)(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e);
+
+struct ip_proto {
+    bool used;
+    uint8_t proto;
+    ip_input_fn input;
+    ip_err_fn err; /* may be NULL: errors are then a counted drop */
+    void *ctx;
+};
+
+/* Everything the IP layer owns, embedded in struct tern_stack. */
+struct ip_state {
+    uint16_t next_id; /* RFC 791 3.2 Identification; starts from the stack's rng */
+    uint8_t *tx_buf;  /* one datagram of the largest interface MTU */
+    size_t tx_buf_len;
+    struct ip_reass_slot *reass; /* cfg.reass_slots slots */
+    unsigned n_reass;
+    size_t reass_held; /* fragment payload bytes held, capped by cfg.reass_mem_max */
+    struct ip_proto protos[IP_MAX_PROTOS];
+};
+
+/* Allocates the transmit buffer and the reassembly slots from st->cfg and
+ * seeds the identification counter. TERN_OK or TERN_ERR_NOMEM; after a
+ * failure ip_fini() frees what was taken. */
+int ip_init(struct tern_stack *st);
+
+/* Frees what ip_init() took; safe after a partial ip_init() and twice. */
+void ip_fini(struct tern_stack *st);
+
+/* A datagram received on `netif` (borrowed); st->now_ns is current. Every
+ * outcome is counted in st->stats and traced. */
+void ipv4_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len);
+
+/* A datagram payload gathered from several pieces (borrowed). */
+struct ip_part {
+    const uint8_t *data;
+    size_t len;
+};
+
+/* How to send: src 0 means the outgoing interface's address, ttl 0 means
+ * st->cfg.ttl. */
+struct ip_send {
+    uint32_t src, dst;
+    uint8_t proto, ttl, tos;
+    bool df;
+};
+
+/*
+ * Sends a datagram we originate whose payload is the concatenation of
+ * `parts` (at most IP_MAX_PAYLOAD bytes). Fragments it when it exceeds the
+ * interface MTU, unless s->df. Returns TERN_OK; TERN_ERR_NOROUTE (drop
+ * IP_NO_ROUTE); TERN_ERR_MSGSIZE (drop IP_DF_TOO_BIG, or IP_TOO_LONG past
+ * 65535); TERN_ERR_TXFAIL (drop IP_TX_FAILED; later fragments not sent).
+ */
+int ipv4_output(struct tern_stack *st, const struct ip_send *s, const struct ip_part *parts,
+                size_t n_parts);
+
+/* Route lookup: the connected subnet with the longest prefix, else the
+ * default gateway. Returns the netif index and stores the neighbour to hand
+ * the datagram to in *next_hop, or returns -1. The limited broadcast goes
+ * out of netif 0 to itself. */
+int ip_route(const struct tern_stack *st, uint32_t dst, uint32_t *next_hop);
+
+/* Registers a transport protocol (input must not be NULL; err may be).
+ * TERN_OK, TERN_ERR_INVAL, TERN_ERR_EXIST (already taken, or ICMP, which the
+ * IP layer handles itself), TERN_ERR_NOBUFS (IP_MAX_PROTOS in use). */
+int ip_register_proto(struct tern_stack *st, uint8_t proto, ip_input_fn input, ip_err_fn err,
+                      void *ctx);
+
+/*
+ * Sends an ICMP error about the datagram `orig` (orig_len bytes, header
+ * first), quoting its header and as much data as fits in 576 bytes. Sends
+ * nothing, with a trace event, when RFC 1122 3.2.2 forbids it: the datagram
+ * is an ICMP error, a non-initial fragment, to a broadcast or multicast
+ * address, or from an address that is not a single host. `mtu` is the
+ * next-hop MTU for destination unreachable code 4, else ignored.
+ */
+void icmp_send_error(struct tern_stack *st, uint8_t type, uint8_t code, uint16_t mtu,
+                     const uint8_t *orig, size_t orig_len);
+
+/* True when addr is the address of one of our interfaces. */
+bool ip_addr_is_ours(const struct tern_stack *st, uint32_t addr);
+
+/* True when addr is a broadcast address for interface `netif` (RFC 1122
+ * 3.3.6): limited broadcast, {0,0}, or the subnet's host part all ones or
+ * all zeros; netif -1 asks about every interface. */
+bool ip_addr_is_broadcast(const struct tern_stack *st, int netif, uint32_t addr);
+
+#endif

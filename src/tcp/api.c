@@ -1,0 +1,720 @@
+/*
+ * src/tcp/api.c: the user calls of RFC 9293 3.10.1-3.10.6 (OPEN, SEND,
+ * RECEIVE, CLOSE, ABORT, STATUS), listeners and accept, connection
+ * teardown, and the delivery of events to the user (3.9.1.8).
+ *
+ * Read first: RFC 9293 3.9.1 (the user interface), 3.10.1-3.10.6 (each
+ * call, state by state), 3.5.3 and 3.6 (what the user is told when a
+ * connection ends: MUST-12).
+ */
+#include "tcp/tcp.h"
+
+#include <limits.h>
+
+#include "core/stack_internal.h"
+#include "ip/ip.h"
+#include "tcp/seq.h"
+#include "wire/tcp.h"
+
+/* ---- events ---- */
+
+void
+tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events)
+{
+    tcb->ev_pending |= events;
+    if (tcb->role != TCP_ROLE_USER || tcb->user_released || tcb->ev_listed) {
+        return; /* a child's events wait until it is accepted */
+    }
+    tcb->ev_listed = true;
+    tcb->ev_next = -1;
+    int slot = tcp_tcb_slot(st, tcb);
+    if (st->tcp.ev_tail >= 0) {
+        st->tcp.tcbs[st->tcp.ev_tail].ev_next = slot;
+    } else {
+        st->tcp.ev_head = slot;
+    }
+    st->tcp.ev_tail = slot;
+}
+
+void
+tcp_deliver_events(struct tern_stack *st)
+{
+    struct tcp_state *t = &st->tcp;
+    if (t->delivering) {
+        return;
+    }
+    t->delivering = true;
+    while (t->ev_head >= 0) {
+        struct tcp_tcb *tcb = &t->tcbs[t->ev_head];
+        t->ev_head = tcb->ev_next;
+        if (t->ev_head < 0) {
+            t->ev_tail = -1;
+        }
+        tcb->ev_listed = false;
+        unsigned ev = tcb->ev_pending;
+        tcb->ev_pending = 0;
+        if (tcb->role != TCP_ROLE_USER || tcb->user_released || ev == 0) {
+            continue;
+        }
+        tern_tcp_event_fn fn = tcb->cb != NULL ? tcb->cb : t->cb;
+        void *ctx = tcb->cb != NULL ? tcb->cb_ctx : t->cb_ctx;
+        if (fn != NULL) {
+            fn(ctx, st, tcb->id, ev, tcb->error);
+        }
+    }
+    t->delivering = false;
+}
+
+/* ---- teardown ---- */
+
+/* A child leaves its listener's count and accept queue. */
+static void
+detach_child(struct tern_stack *st, struct tcp_tcb *child)
+{
+    struct tcp_tcb *lst = tcp_tcb_at(st, child->listener);
+    child->listener = -1;
+    if (lst == NULL) {
+        return;
+    }
+    lst->n_pending--;
+    if (!child->queued_for_accept) {
+        return;
+    }
+    child->queued_for_accept = false;
+    int slot = tcp_tcb_slot(st, child), prev = -1;
+    for (int i = lst->accept_head; i >= 0; prev = i, i = st->tcp.tcbs[i].accept_next) {
+        if (i != slot) {
+            continue;
+        }
+        if (prev < 0) {
+            lst->accept_head = child->accept_next;
+        } else {
+            st->tcp.tcbs[prev].accept_next = child->accept_next;
+        }
+        if (lst->accept_tail == slot) {
+            lst->accept_tail = prev;
+        }
+        break;
+    }
+    child->accept_next = -1;
+}
+
+void
+tcp_tw_unpark(struct tern_stack *st, struct tcp_tcb *child, const char *rule)
+{
+    struct tcp_tcb *tw = tcp_tcb_at(st, child->tw_parked);
+    child->tw_parked = -1;
+    if (tw == NULL || tw->state != TERN_TCP_TIME_WAIT || tw->in_hash) {
+        return;
+    }
+    /* RFC 9293 3.6 MAY-2 (2): the SYN was an old duplicate; the old
+     * incarnation goes back to TIME-WAIT (its timer kept running). */
+    tw->tw_child = -1;
+    tcp_hash_insert(st, tw);
+    tcp_trace_note(st, TERN_TRACE_EVENT, tw, rule);
+}
+
+static void abort_children(struct tern_stack *st, struct tcp_tcb *lst);
+
+void
+tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule)
+{
+    tcp_set_state(st, tcb, TERN_TCP_CLOSED, rule);
+    if (err != 0) {
+        tcb->error = err;
+        tcb->rcvbuf.len = 0; /* "connection reset": pending RECEIVEs are flushed */
+    }
+    tcp_timers_cancel(st, tcb);
+    if (tcb->in_hash) {
+        tcp_hash_remove(st, tcb);
+    }
+    tcb->sndbuf.len = 0; /* all segment queues are flushed */
+    struct tcp_tcb *child = tcp_tcb_at(st, tcb->tw_child);
+    if (child != NULL) {
+        child->tw_parked = -1; /* a parked TIME-WAIT expired under its child */
+        tcb->tw_child = -1;
+    }
+    if (tcb->tw_parked >= 0) {
+        tcp_tw_unpark(st, tcb, "RFC 1122 4.2.2.13: new incarnation failed -> back to TIME-WAIT");
+    }
+    abort_children(st, tcb);
+    if (tcb->role == TCP_ROLE_CHILD) {
+        /* Never seen by the user: gone at once. */
+        detach_child(st, tcb);
+        tcp_tcb_free(st, tcb);
+        return;
+    }
+    tcp_event(st, tcb, TERN_TCP_EV_CLOSED | TERN_TCP_EV_READABLE | (err ? TERN_TCP_EV_ERROR : 0));
+    if (tcb->user_released) {
+        tcp_tcb_free(st, tcb);
+    }
+}
+
+/* 3.10.5 ABORT: RST in SYN-RECEIVED and the synchronized states that still
+ * have a peer to tell, then CLOSED. */
+static void
+abort_tcb(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+{
+    switch (tcb->state) {
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSE_WAIT:
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_RST, 0,
+                         "RFC 9293 3.10.5: ABORT -> <SEQ=SND.NXT><CTL=RST>");
+        break;
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_TIME_WAIT:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    tcp_close_tcb(st, tcb, 0, rule);
+}
+
+static void
+abort_children(struct tern_stack *st, struct tcp_tcb *lst)
+{
+    if (lst->n_pending == 0) {
+        return;
+    }
+    int slot = tcp_tcb_slot(st, lst);
+    for (unsigned i = 0; i < st->tcp.n_tcbs && lst->n_pending > 0; i++) {
+        struct tcp_tcb *c = &st->tcp.tcbs[i];
+        if (c->role == TCP_ROLE_CHILD && c->listener == slot) {
+            abort_tcb(st, c,
+                      "RFC 9293 3.10.4: listener closed -> its unaccepted connections aborted");
+        }
+    }
+}
+
+void
+tcp_on_established(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    st->stats.tcp.established++;
+    tcb->connected = true;
+    struct tcp_tcb *tw = tcp_tcb_at(st, tcb->tw_parked);
+    if (tw != NULL) {
+        tcb->tw_parked = -1;
+        tw->tw_child = -1;
+        tcp_close_tcb(st, tw, 0,
+                      "RFC 9293 3.6 (MAY-2): new incarnation established -> TIME-WAIT ends");
+    }
+    struct tcp_tcb *lst = tcp_tcb_at(st, tcb->listener);
+    if (tcb->role == TCP_ROLE_CHILD && lst != NULL) {
+        int slot = tcp_tcb_slot(st, tcb);
+        tcb->queued_for_accept = true;
+        tcb->accept_next = -1;
+        if (lst->accept_tail >= 0) {
+            st->tcp.tcbs[lst->accept_tail].accept_next = slot;
+        } else {
+            lst->accept_head = slot;
+        }
+        lst->accept_tail = slot;
+        tcp_event(st, lst, TERN_TCP_EV_ACCEPT_READY);
+    }
+    tcp_event(st, tcb, TERN_TCP_EV_CONNECTED | TERN_TCP_EV_WRITABLE);
+    if (tcb->fin_queued) {
+        /* 3.10.4: a CLOSE queued in SYN-RECEIVED is processed now. */
+        tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_1,
+                      "RFC 9293 3.10.4: CLOSE queued in SYN-RECEIVED, ESTABLISHED -> FIN-WAIT-1");
+    }
+}
+
+void
+tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *rule)
+{
+    tcp_set_state(st, child, TERN_TCP_LISTEN, rule);
+    tcp_timers_cancel(st, child);
+    if (child->in_hash) {
+        tcp_hash_remove(st, child);
+    }
+    if (child->tw_parked >= 0) {
+        tcp_tw_unpark(st, child, "RFC 1122 4.2.2.13: the SYN was an old duplicate -> TIME-WAIT");
+    }
+    detach_child(st, child);
+    tcp_tcb_free(st, child);
+}
+
+void
+tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint16_t user_mss)
+{
+    uint32_t next_hop;
+    int netif = ip_route(st, tcb->remote_addr, &next_hop);
+    uint32_t mtu = netif >= 0 ? st->cfg.netifs[netif].mtu : 576;
+    uint32_t path = mtu > 40 ? mtu - 40 : 1;
+    /* MUST-67: announce at most what we can receive. */
+    if (tcb->rcv_mss == 0) {
+        tcb->rcv_mss = (uint16_t)(user_mss != 0 && user_mss < path ? user_mss : path);
+    }
+    /* MUST-15: 536 when the peer sent no MSS option; MUST-16: the smaller
+     * of the send MSS and what the path lets us send. */
+    uint32_t mss = peer_mss != 0 ? peer_mss : TCP_DEFAULT_MSS;
+    mss = mss < path ? mss : path;
+    uint32_t room = (uint32_t)st->tcp.tx_buf_len - WIRE_TCP_HDR_LEN - WIRE_TCP_MAX_OPT_LEN;
+    mss = mss < room ? mss : room;
+    tcb->snd_mss = (uint16_t)(mss > 0 ? mss : 1);
+}
+
+/* ---- OPEN (3.10.1) ---- */
+
+static bool
+addr_usable_remote(const struct tern_stack *st, uint32_t a)
+{
+    /* MUST-46: an OPEN to a broadcast or multicast address is an error. */
+    return a != 0 && (a >> 28) < 0xe && !ip_addr_is_broadcast(st, -1, a);
+}
+
+static int
+open_check(const struct tern_stack *st, const struct tern_tcp_open_args *a)
+{
+    if (a->local_addr != 0 && !ip_addr_is_ours(st, a->local_addr)) {
+        return TERN_ERR_INVAL; /* MUST-43: a local address must be one of ours */
+    }
+    if (a->passive) {
+        bool wild = a->remote_addr == 0 && a->remote_port == 0;
+        bool full = a->remote_addr != 0 && a->remote_port != 0;
+        if (a->local_port == 0 || !(wild || full) ||
+            (full && !addr_usable_remote(st, a->remote_addr))) {
+            return TERN_ERR_INVAL;
+        }
+        return TERN_OK;
+    }
+    if (a->remote_port == 0 || !addr_usable_remote(st, a->remote_addr)) {
+        return TERN_ERR_INVAL; /* "error: remote socket unspecified" */
+    }
+    return TERN_OK;
+}
+
+/* Sends the first SYN of an active OPEN (also for SEND in LISTEN). */
+static void
+start_active(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+{
+    tcb->iss = tcb->set_iss ? tcb->user_iss
+                            : tcp_isn(st, tcb->local_addr, tcb->local_port, tcb->remote_addr,
+                                      tcb->remote_port);
+    tcb->snd_una = tcb->iss;
+    tcb->snd_nxt = tcb->iss + 1;
+    tcb->snd_buf_seq = tcb->iss + 1;
+    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcb->passive_open = false;
+    tcb->opened_ns = st->now_ns;
+    st->stats.tcp.active_opens++;
+    tcp_set_state(st, tcb, TERN_TCP_SYN_SENT, rule);
+    tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN, 0,
+                     "RFC 9293 3.10.1: active OPEN -> <SEQ=ISS><CTL=SYN>");
+    tcp_rtx_update(st, tcb, true);
+    tcp_user_timer_update(st, tcb, false);
+}
+
+static int
+open_endpoints(struct tern_stack *st, const struct tern_tcp_open_args *a, uint32_t *laddr,
+               uint16_t *lport)
+{
+    *laddr = a->local_addr;
+    *lport = a->local_port;
+    if (a->passive) {
+        if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
+            return TERN_ERR_EXIST; /* MUST-41: never disturb an existing record */
+        }
+        return TERN_OK;
+    }
+    if (*laddr == 0) {
+        /* MUST-44: ask IP for the source address of the route. */
+        uint32_t next_hop;
+        int netif = ip_route(st, a->remote_addr, &next_hop);
+        if (netif < 0) {
+            return TERN_ERR_NOROUTE;
+        }
+        *laddr = st->cfg.netifs[netif].addr;
+    }
+    if (*lport == 0) {
+        *lport = tcp_ephemeral_port(st, *laddr, a->remote_addr, a->remote_port);
+        if (*lport == 0) {
+            return TERN_ERR_NOBUFS;
+        }
+    }
+    if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
+        return TERN_ERR_EXIST;
+    }
+    return TERN_OK;
+}
+
+int
+tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *a, int64_t now_ns)
+{
+    if (st == NULL || a == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    int rc = open_check(st, a);
+    uint32_t laddr = 0;
+    uint16_t lport = 0;
+    if (rc == TERN_OK) {
+        rc = open_endpoints(st, a, &laddr, &lport);
+    }
+    if (rc != TERN_OK) {
+        return rc;
+    }
+    struct tcp_tcb *tcb = tcp_tcb_alloc(st);
+    if (tcb == NULL) {
+        return TERN_ERR_NOBUFS; /* "error: insufficient resources" */
+    }
+    tcb->local_addr = laddr;
+    tcb->local_port = lport;
+    tcb->remote_addr = a->remote_addr;
+    tcb->remote_port = a->remote_port;
+    tcb->set_iss = a->set_iss;
+    tcb->user_iss = a->iss;
+    tcb->cb = a->cb;
+    tcb->cb_ctx = a->cb_ctx;
+    if (a->user_timeout_ns > 0) {
+        tcb->user_timeout_ns = a->user_timeout_ns;
+    }
+    tcb->rcv_mss = a->mss;
+    tcp_hash_insert(st, tcb);
+    if (a->passive) {
+        tcb->backlog = a->backlog != 0 ? a->backlog : st->cfg.tcp.backlog;
+        tcp_set_state(st, tcb, TERN_TCP_LISTEN, "RFC 9293 3.10.1: passive OPEN -> LISTEN");
+    } else {
+        tcb->rcv_mss = 0;
+        tcp_set_mss(st, tcb, 0, a->mss);
+        start_active(st, tcb, "RFC 9293 3.10.1: active OPEN -> SYN-SENT");
+    }
+    tcp_deliver_events(st);
+    return tcb->id;
+}
+
+int
+tern_tcp_accept(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct tcp_tcb *lst = tcp_tcb_get(st, id);
+    if (lst == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (lst->state != TERN_TCP_LISTEN || lst->remote_port != 0) {
+        return TERN_ERR_STATE;
+    }
+    struct tcp_tcb *child = tcp_tcb_at(st, lst->accept_head);
+    if (child == NULL) {
+        return TERN_ERR_AGAIN;
+    }
+    detach_child(st, child);
+    child->role = TCP_ROLE_USER;
+    /* Events held while it waited (text, FIN, reset) now reach the user. */
+    if (child->ev_pending != 0) {
+        tcp_event(st, child, 0);
+    }
+    tcp_deliver_events(st);
+    return child->id;
+}
+
+/* ---- SEND (3.10.2) ---- */
+
+/* The error for a call on a connection that has ended. */
+static int
+closed_error(const struct tcp_tcb *tcb)
+{
+    return tcb->error != 0 ? tcb->error : TERN_ERR_NOTCONN;
+}
+
+int
+tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN; /* "error: connection does not exist" */
+    }
+    if (buf == NULL && len != 0) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    switch (tcb->state) {
+    case TERN_TCP_CLOSED:
+        return closed_error(tcb);
+    case TERN_TCP_LISTEN:
+        if (tcb->remote_port == 0) {
+            return TERN_ERR_STATE; /* "error: remote socket unspecified" */
+        }
+        /* A fully specified passive connection turns active. */
+        tcp_set_mss(st, tcb, 0, tcb->rcv_mss);
+        start_active(st, tcb, "RFC 9293 3.10.2: SEND in LISTEN -> active, SYN-SENT");
+        break;
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_CLOSE_WAIT:
+        break;
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_TIME_WAIT:
+    case TERN_TCP_STATE_COUNT:
+        return TERN_ERR_CLOSING;
+    }
+    if (tcb->fin_queued) {
+        return TERN_ERR_CLOSING;
+    }
+    uint32_t n = len > INT_MAX ? INT_MAX : (uint32_t)len;
+    n = tcp_ring_write(&tcb->sndbuf, buf, n);
+    /* ESTABLISHED, CLOSE-WAIT: segmentize now; SYN states: queued until
+     * ESTABLISHED. */
+    tcp_output(st, tcb);
+    tcp_deliver_events(st);
+    return (int)n;
+}
+
+/* ---- RECEIVE (3.10.3) ---- */
+
+/* After RECEIVE freed buffer space: a window update when the window grew by
+ * min(half the buffer, one MSS) from below that (RFC 9293 3.8.6.2.2). */
+static void
+window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
+{
+    uint32_t wnd = tcp_rcv_window(tcb);
+    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->snd_mss ? tcb->rcvbuf.cap / 2 : tcb->snd_mss;
+    tcb->rcv_wnd = wnd;
+    bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+                tcb->state == TERN_TCP_FIN_WAIT_2;
+    if (open && old_wnd < step && wnd >= step) {
+        tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: RECEIVE opened the window -> window update");
+    }
+}
+
+int
+tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (buf == NULL && cap != 0) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    if (tcb->rcvbuf.len > 0) {
+        uint32_t old_wnd = tcp_rcv_window(tcb);
+        uint32_t n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
+        n = tcp_ring_read(&tcb->rcvbuf, buf, n);
+        window_update(st, tcb, old_wnd);
+        tcp_deliver_events(st);
+        return (int)n;
+    }
+    switch (tcb->state) {
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+        return TERN_ERR_AGAIN;
+    case TERN_TCP_CLOSE_WAIT:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_TIME_WAIT:
+        return TERN_ERR_CLOSING; /* the peer's FIN: no more text will come */
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    return tcb->error != 0 ? tcb->error : tcb->fin_rcvd ? TERN_ERR_CLOSING : TERN_ERR_NOTCONN;
+}
+
+/* ---- CLOSE (3.10.4), ABORT (3.10.5), release ---- */
+
+int
+tern_tcp_close(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    switch (tcb->state) {
+    case TERN_TCP_CLOSED:
+        return closed_error(tcb);
+    case TERN_TCP_LISTEN:
+        tcp_close_tcb(st, tcb, 0, "RFC 9293 3.10.4: CLOSE in LISTEN -> CLOSED");
+        break;
+    case TERN_TCP_SYN_SENT:
+        tcp_close_tcb(st, tcb, 0, "RFC 9293 3.10.4: CLOSE in SYN-SENT -> CLOSED");
+        break;
+    case TERN_TCP_SYN_RECEIVED:
+        tcb->fin_queued = true;
+        if (tcb->sndbuf.len == 0) {
+            tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_1,
+                          "RFC 9293 3.10.4: CLOSE in SYN-RECEIVED, nothing to send -> FIN-WAIT-1");
+            tcp_output(st, tcb);
+        }
+        break;
+    case TERN_TCP_ESTABLISHED:
+        tcb->fin_queued = true;
+        tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_1,
+                      "RFC 9293 3.10.4: CLOSE in ESTABLISHED -> FIN-WAIT-1");
+        tcp_output(st, tcb);
+        break;
+    case TERN_TCP_CLOSE_WAIT:
+        tcb->fin_queued = true;
+        tcp_set_state(st, tcb, TERN_TCP_LAST_ACK,
+                      "RFC 9293 3.10.4: CLOSE in CLOSE-WAIT -> LAST-ACK");
+        tcp_output(st, tcb);
+        break;
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_TIME_WAIT:
+    case TERN_TCP_STATE_COUNT:
+        return TERN_ERR_CLOSING;
+    }
+    tcp_deliver_events(st);
+    return TERN_OK;
+}
+
+int
+tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (tcb->state == TERN_TCP_CLOSED) {
+        return closed_error(tcb);
+    }
+    abort_tcb(st, tcb, "RFC 9293 3.10.5: ABORT -> CLOSED");
+    tcp_deliver_events(st);
+    return TERN_OK;
+}
+
+int
+tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    switch (tcb->state) {
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_CLOSE_WAIT:
+        if (!tcb->fin_queued) {
+            abort_tcb(st, tcb, "RFC 9293 3.10.5: released without CLOSE -> ABORT");
+        }
+        break;
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_TIME_WAIT:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    tcb->user_released = true;
+    if (tcb->state == TERN_TCP_CLOSED) {
+        tcp_tcb_free(st, tcb);
+    }
+    tcp_deliver_events(st);
+    return TERN_OK;
+}
+
+/* ---- STATUS (3.10.6), events ---- */
+
+int
+tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out)
+{
+    const struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL || out == NULL) {
+        return tcb == NULL ? TERN_ERR_NOTCONN : TERN_ERR_INVAL;
+    }
+    *out = (struct tern_tcp_status){
+        .state = tcb->state,
+        .local_addr = tcb->local_addr,
+        .remote_addr = tcb->remote_addr,
+        .local_port = tcb->local_port,
+        .remote_port = tcb->remote_port,
+        .snd_una = tcb->snd_una,
+        .snd_nxt = tcb->snd_nxt,
+        .snd_wnd = tcb->snd_wnd,
+        .iss = tcb->iss,
+        .rcv_nxt = tcb->rcv_nxt,
+        .rcv_wnd = tcp_rcv_window(tcb),
+        .irs = tcb->irs,
+        .snd_mss = tcb->snd_mss,
+        .send_queued = tcb->sndbuf.len,
+        .recv_queued = tcb->rcvbuf.len,
+        .passive = tcb->passive_open || tcb->state == TERN_TCP_LISTEN,
+        .error = tcb->error,
+        .soft_error = tcb->soft_error,
+        .retransmits = tcb->retries,
+    };
+    return TERN_OK;
+}
+
+unsigned
+tern_tcp_events(const struct tern_stack *st, int id)
+{
+    const struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return 0;
+    }
+    unsigned ev = 0;
+    bool can_send = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT;
+    ev |= tcb->connected ? TERN_TCP_EV_CONNECTED : 0;
+    ev |= tcb->accept_head >= 0 ? TERN_TCP_EV_ACCEPT_READY : 0;
+    ev |= tcb->rcvbuf.len > 0 || tcb->fin_rcvd || tcb->state == TERN_TCP_CLOSED
+              ? TERN_TCP_EV_READABLE
+              : 0;
+    ev |= can_send && !tcb->fin_queued && tcb->sndbuf.len < tcb->sndbuf.cap ? TERN_TCP_EV_WRITABLE
+                                                                            : 0;
+    ev |= tcb->fin_rcvd ? TERN_TCP_EV_PEER_FIN : 0;
+    ev |= tcb->state == TERN_TCP_CLOSED ? TERN_TCP_EV_CLOSED : 0;
+    ev |= tcb->error != 0 ? TERN_TCP_EV_ERROR : 0;
+    return ev;
+}
+
+int
+tern_tcp_error(const struct tern_stack *st, int id)
+{
+    const struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    return tcb == NULL ? TERN_ERR_NOTCONN : tcb->error;
+}
+
+int
+tern_tcp_set_callback(struct tern_stack *st, int id, tern_tcp_event_fn fn, void *ctx)
+{
+    if (id == 0) {
+        st->tcp.cb = fn;
+        st->tcp.cb_ctx = ctx;
+        return TERN_OK;
+    }
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    tcb->cb = fn;
+    tcb->cb_ctx = ctx;
+    return TERN_OK;
+}
+
+int
+tern_tcp_set_iss(struct tern_stack *st, int id, uint32_t iss)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    tcb->set_iss = true;
+    tcb->user_iss = iss;
+    return TERN_OK;
+}

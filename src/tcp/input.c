@@ -1,0 +1,894 @@
+/*
+ * src/tcp/input.c: SEGMENT ARRIVES, RFC 9293 section 3.10.7, in the RFC's
+ * own order.
+ *
+ * Read first: RFC 9293 3.10.7 (all of it), 3.5.2-3.5.3 (resets), 3.6
+ * (closing, TIME-WAIT); RFC 5961 3.2, 4.2, 5.2 (blind-attack checks, which
+ * tern applies); RFC 6191 section 2 and RFC 1122 4.2.2.13 (a SYN on a
+ * TIME-WAIT connection); RFC 5927 4.1 and RFC 9293 3.9.2.2 (ICMP errors).
+ *
+ * tcp_input() parses and demultiplexes, then dispatches on the state:
+ * in_closed() 3.10.7.1, in_listen() 3.10.7.2, in_syn_sent() 3.10.7.3, and
+ * in_other() 3.10.7.4, which runs the ordered checks one function each:
+ * check_seq (first), check_rst (second), the security check (third: tern
+ * has no security compartments, RFC 9293 A.1, so it is skipped), check_syn
+ * (fourth), check_ack (fifth), check_urg (sixth), process_text (seventh),
+ * check_fin (eighth). Each returns STEP_CONTINUE or STEP_STOP; a step that
+ * drops the segment counts and traces the drop reason first. Only
+ * tcp_set_state() changes tcb->state.
+ */
+#include "tcp/tcp.h"
+
+#include "core/stack_internal.h"
+#include "ip/ip.h"
+#include "tcp/seq.h"
+#include "wire/tcp.h"
+
+enum step { STEP_CONTINUE, STEP_STOP };
+
+/* The segment being processed and what its processing decided. */
+struct seg_ctx {
+    struct tcp_seg seg; /* trimmed to the window as the checks go */
+    uint32_t orig_seq;  /* SEG.SEQ as it arrived */
+    bool need_ack;      /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
+    bool closed;        /* the TCB was deleted (or returned to LISTEN) */
+};
+
+static bool
+has(const struct tcp_seg *seg, uint8_t flag)
+{
+    return (seg->flags & flag) != 0;
+}
+
+static enum step
+drop(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c, enum tern_drop_reason r)
+{
+    tcp_drop(st, tcb, &c->seg, r);
+    return STEP_STOP;
+}
+
+/* ---- 3.10.7.1 CLOSED ---- */
+
+static void
+in_closed(struct tern_stack *st, const struct tcp_seg *seg)
+{
+    /* All data is discarded; a RST is discarded; anything else is answered
+     * by a RST whose numbers the sender will find acceptable (3.5.2 group 1). */
+    tcp_drop(st, NULL, seg, TERN_DROP_TCP_NO_CONN);
+    tcp_send_reset_for(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
+}
+
+/* ---- 3.10.7.2 LISTEN ---- */
+
+static struct tcp_tcb *
+make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
+{
+    if (lst->n_pending >= lst->backlog) {
+        tcp_drop(st, lst, seg, TERN_DROP_TCP_BACKLOG_FULL);
+        return NULL;
+    }
+    struct tcp_tcb *child = tcp_tcb_alloc(st);
+    if (child == NULL) {
+        tcp_drop(st, lst, seg, TERN_DROP_TCP_TABLE_FULL);
+        return NULL;
+    }
+    child->role = TCP_ROLE_CHILD;
+    child->listener = tcp_tcb_slot(st, lst);
+    child->local_addr = seg->dst;
+    child->local_port = seg->dport;
+    child->remote_addr = seg->src;
+    child->remote_port = seg->sport;
+    child->cb = lst->cb;
+    child->cb_ctx = lst->cb_ctx;
+    child->user_timeout_ns = lst->user_timeout_ns;
+    child->rcv_mss = lst->rcv_mss;
+    child->set_iss = lst->set_iss;
+    child->user_iss = lst->user_iss;
+    lst->n_pending++;
+    tcp_set_state(st, child, TERN_TCP_LISTEN,
+                  "RFC 9293 3.10.7.2: SYN on a listener -> new connection record in LISTEN");
+    tcp_hash_insert(st, child);
+    return child;
+}
+
+/* The connection that handles a SYN on listener `lst`: the listener itself
+ * when its remote is fully specified (RFC 9293 3.10.7.2 in place), else a
+ * new child. NULL when the SYN was dropped. */
+static struct tcp_tcb *
+syn_target(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
+{
+    if (lst->remote_port == 0) {
+        return make_child(st, lst, seg);
+    }
+    if (lst->local_addr == 0) {
+        /* Fill in the unspecified local address now (3.10.7.2). */
+        tcp_hash_remove(st, lst);
+        lst->local_addr = seg->dst;
+        lst->local_wild = true;
+        tcp_hash_insert(st, lst);
+    }
+    return lst;
+}
+
+/* LISTEN, third check: a SYN. `min_iss` is not 0 when the SYN reopens a
+ * TIME-WAIT connection: the ISS must then lie above it (RFC 1122
+ * 4.2.2.13, RFC 9293 3.6 MAY-2 (1)). */
+static struct tcp_tcb *
+listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg, uint32_t min_iss,
+           int tw_slot)
+{
+    struct tcp_tcb *tcb = syn_target(st, lst, seg);
+    if (tcb == NULL) {
+        return NULL;
+    }
+    tcb->tw_parked = tw_slot;
+    tcb->opened_ns = st->now_ns;
+    tcb->rcv_nxt = seg->seq + 1;
+    tcb->irs = seg->seq;
+    tcb->iss = tcb->set_iss ? tcb->user_iss
+                            : tcp_isn(st, tcb->local_addr, tcb->local_port, tcb->remote_addr,
+                                      tcb->remote_port);
+    if (min_iss != 0 && seq_le(tcb->iss, min_iss)) {
+        tcb->iss = min_iss + 1;
+    }
+    tcb->snd_una = tcb->iss;
+    tcb->snd_nxt = tcb->iss + 1;
+    tcb->snd_buf_seq = tcb->iss + 1;
+    tcb->snd_wnd = seg->wnd;
+    tcb->max_snd_wnd = seg->wnd;
+    tcb->snd_wl1 = seg->seq;
+    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcb->passive_open = true; /* MUST-11 */
+    tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, 0);
+    st->stats.tcp.passive_opens++;
+    tcp_set_state(st, tcb, TERN_TCP_SYN_RECEIVED, "RFC 9293 3.10.7.2: LISTEN, SYN -> SYN-RECEIVED");
+    /* Choice: text or FIN carried on the SYN is not queued (RFC 9293
+     * 3.10.7.2 allows queueing it); it is not acknowledged either, so the
+     * peer sends it again once the connection is established. */
+    tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN | WIRE_TCP_ACK, 0,
+                     "RFC 9293 3.10.7.2: LISTEN, SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>");
+    tcp_rtx_update(st, tcb, true);
+    tcp_user_timer_update(st, tcb, false);
+    return tcb;
+}
+
+static void
+in_listen(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
+{
+    /* First, check for a RST: it cannot be meant for this incarnation. */
+    if (has(seg, WIRE_TCP_RST)) {
+        tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_RST);
+        return;
+    }
+    /* Second, check for an ACK: any ACK is bad in LISTEN -> <SEQ=SEG.ACK><CTL=RST>. */
+    if (has(seg, WIRE_TCP_ACK)) {
+        tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
+        tcp_send_reset_for(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
+        return;
+    }
+    /* Third, check for a SYN (the security check is void: no compartments). */
+    if (has(seg, WIRE_TCP_SYN)) {
+        listen_syn(st, lst, seg, 0, -1);
+        return;
+    }
+    /* Fourth, other text or control: drop. */
+    tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_NO_SYN);
+}
+
+/* ---- 3.10.7.3 SYN-SENT ---- */
+
+static enum step after_ack_steps(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c);
+
+static void
+syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    struct tcp_seg *seg = &c->seg;
+    tcb->rcv_nxt = seg->seq + 1;
+    tcb->irs = seg->seq;
+    if (has(seg, WIRE_TCP_ACK)) {
+        tcb->snd_una = seg->ack; /* the SYN leaves the retransmission queue */
+    }
+    tcb->snd_wnd = seg->wnd;
+    tcb->max_snd_wnd = seg->wnd;
+    tcb->snd_wl1 = seg->seq;
+    tcb->snd_wl2 = seg->ack;
+    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, tcb->rcv_mss);
+    if (seq_gt(tcb->snd_una, tcb->iss)) {
+        tcb->retries = 0;
+        tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
+        tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
+                      "RFC 9293 3.10.7.3: SYN-SENT, our SYN acked -> ESTABLISHED");
+        tcp_on_established(st, tcb);
+        tcp_send_ack(st, tcb, "RFC 9293 3.10.7.3: SYN-SENT, SYN,ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_rtx_update(st, tcb, true);
+        tcp_user_timer_update(st, tcb, true);
+        /* Continue at the sixth step with the text and FIN, past the SYN. */
+        seg->flags &= (uint8_t)~WIRE_TCP_SYN;
+        seg->seq++;
+        seg->seg_len--;
+        after_ack_steps(st, tcb, c);
+        return;
+    }
+    /* Simultaneous open (3.5 Figure 7, MUST-10): SYN-RECEIVED, SYN,ACK. */
+    tcb->passive_open = false; /* MUST-11: reached from SYN-SENT */
+    tcp_set_state(st, tcb, TERN_TCP_SYN_RECEIVED,
+                  "RFC 9293 3.10.7.3: SYN-SENT, SYN without ACK -> SYN-RECEIVED (MUST-10)");
+    tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN | WIRE_TCP_ACK, 0,
+                     "RFC 9293 3.10.7.3: SYN-SENT, SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>");
+    tcp_rtx_update(st, tcb, true);
+}
+
+static void
+in_syn_sent(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    bool ack_ok = false;
+    /* First, check the ACK bit. */
+    if (has(seg, WIRE_TCP_ACK)) {
+        if (seq_le(seg->ack, tcb->iss) || seq_gt(seg->ack, tcb->snd_nxt)) {
+            drop(st, tcb, c, TERN_DROP_TCP_SYN_SENT_BAD_ACK);
+            tcp_send_reset_for(st, tcb, seg,
+                               "RFC 9293 3.10.7.3: SYN-SENT, unacceptable ACK -> RST");
+            return;
+        }
+        ack_ok = seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt);
+    }
+    /* Second, check the RST bit. Choice: RFC 9293 asks RFC 5961 stacks to
+     * match SEG.SEQ against RCV.NXT here, but RCV.NXT is not defined before
+     * the peer's SYN; the acceptable ACK already ties the RST to our SYN. */
+    if (has(seg, WIRE_TCP_RST)) {
+        if (!ack_ok) {
+            drop(st, tcb, c, TERN_DROP_TCP_SYN_SENT_RST);
+            return;
+        }
+        st->stats.tcp.attempt_fails++;
+        c->closed = true;
+        tcp_close_tcb(st, tcb, TERN_ERR_REFUSED,
+                      "RFC 9293 3.10.7.3: SYN-SENT, RST with acceptable ACK -> CLOSED (refused)");
+        return;
+    }
+    /* Third, security: no compartments in tern (RFC 9293 A.1), nothing to check. */
+    /* Fourth, check the SYN bit. */
+    if (has(seg, WIRE_TCP_SYN)) {
+        syn_sent_syn(st, tcb, c);
+        return;
+    }
+    /* Fifth, neither SYN nor RST: drop. */
+    drop(st, tcb, c, TERN_DROP_TCP_SYN_SENT_NO_SYN);
+}
+
+/* ---- 3.10.7.4 other states ---- */
+
+/* Table 6 of 3.10.7.4: is the segment acceptable? */
+static bool
+seq_acceptable(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    uint32_t wnd = tcb->rcv_wnd;
+    uint32_t nxt = tcb->rcv_nxt;
+    if (seg->seg_len == 0) {
+        return wnd == 0 ? seg->seq == nxt : seq_in_range(seg->seq, nxt, nxt + wnd);
+    }
+    if (wnd == 0) {
+        return false;
+    }
+    return seq_in_range(seg->seq, nxt, nxt + wnd) ||
+           seq_in_range(seg->seq + seg->seg_len - 1, nxt, nxt + wnd);
+}
+
+/* Trims the parts of an acceptable segment outside the window, SYN and
+ * FIN included (3.10.7.4 first check, "tailor actual segments"). */
+static void
+trim_to_window(const struct tcp_tcb *tcb, struct tcp_seg *seg)
+{
+    if (seq_lt(seg->seq, tcb->rcv_nxt)) {
+        uint32_t cut = tcb->rcv_nxt - seg->seq;
+        if (has(seg, WIRE_TCP_SYN)) {
+            seg->flags &= (uint8_t)~WIRE_TCP_SYN;
+            seg->seq++;
+            seg->seg_len--;
+            cut--;
+        }
+        cut = cut < seg->text_len ? cut : seg->text_len;
+        seg->text += cut;
+        seg->text_len -= cut;
+        seg->seq += cut;
+        seg->seg_len -= cut;
+    }
+    uint32_t right = tcb->rcv_nxt + tcb->rcv_wnd;
+    bool cut_right = false;
+    if (seq_gt(seg->seq + seg->text_len, right)) {
+        uint32_t keep = seq_gt(seg->seq, right) ? 0 : right - seg->seq;
+        seg->seg_len -= seg->text_len - keep;
+        seg->text_len = keep;
+        cut_right = true;
+    }
+    if (has(seg, WIRE_TCP_FIN) && (cut_right || seq_ge(seg->seq + seg->text_len, right))) {
+        seg->flags &= (uint8_t)~WIRE_TCP_FIN; /* the FIN lies beyond the window */
+        seg->seg_len--;
+    }
+}
+
+/* First: sequence number check. */
+static enum step
+check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    struct tcp_seg *seg = &c->seg;
+    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    if (tcb->state == TERN_TCP_SYN_RECEIVED && has(seg, WIRE_TCP_SYN) && has(seg, WIRE_TCP_ACK) &&
+        seg->seq == tcb->irs) {
+        /* A SYN,ACK repeating the SYN that brought us here (simultaneous
+         * open, Figure 7 line 6): the SYN is old, the ACK new. "Only the new
+         * parts are processed"; the duplicate SYN is acknowledged. */
+        seg->flags &= (uint8_t)~WIRE_TCP_SYN;
+        seg->seq++;
+        seg->seg_len--;
+        c->need_ack = true;
+    }
+    if (!seq_acceptable(tcb, seg)) {
+        bool zero_window_ack = tcb->rcv_wnd == 0 && seg->seq == tcb->rcv_nxt;
+        if (zero_window_ack) {
+            /* MUST-66 / 3.10.7.4: with RCV.WND zero, still process the ACK,
+             * URG and RST of a segment at RCV.NXT; its text is not taken. */
+            seg->seg_len -= seg->text_len + (has(seg, WIRE_TCP_FIN) ? 1u : 0u);
+            seg->text_len = 0;
+            seg->flags &= (uint8_t)~WIRE_TCP_FIN;
+            c->need_ack = true;
+            return STEP_CONTINUE;
+        }
+        if (tcb->state == TERN_TCP_TIME_WAIT && has(seg, WIRE_TCP_FIN) &&
+            seg->seq + seg->seg_len == tcb->rcv_nxt) {
+            /* 3.10.7.4 fifth, TIME-WAIT: a retransmission of the remote FIN:
+             * acknowledge it and restart the 2 MSL timeout. */
+            drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
+            tcp_send_ack(st, tcb, "RFC 9293 3.10.7.4: TIME-WAIT, FIN again -> ACK, restart 2 MSL");
+            tcp_time_wait_start(st, tcb);
+            return STEP_STOP;
+        }
+        if (has(seg, WIRE_TCP_RST)) {
+            /* RFC 5961 3.2 (1): an out-of-window RST is silently dropped. */
+            return drop(st, tcb, c, TERN_DROP_TCP_RST_OUT_OF_WINDOW);
+        }
+        drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
+        tcp_send_ack(st, tcb,
+                     "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        return STEP_STOP;
+    }
+    trim_to_window(tcb, seg);
+    return STEP_CONTINUE;
+}
+
+/* SYN-RECEIVED from a passive OPEN returns to LISTEN (second and fourth
+ * checks): a child is deleted, a fully specified listener starts over. */
+static void
+back_to_listen(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+{
+    st->stats.tcp.attempt_fails++;
+    if (tcb->role == TCP_ROLE_CHILD) {
+        tcp_child_to_listen(st, tcb, rule);
+        return;
+    }
+    tcp_set_state(st, tcb, TERN_TCP_LISTEN, rule);
+    tcp_tcb_reset(st, tcb);
+    if (tcb->local_wild) {
+        tcp_hash_remove(st, tcb);
+        tcb->local_addr = 0;
+        tcb->local_wild = false;
+        tcp_hash_insert(st, tcb);
+    }
+}
+
+/* Second: check the RST bit (with RFC 5961 3.2). */
+static enum step
+check_rst(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (!has(&c->seg, WIRE_TCP_RST)) {
+        return STEP_CONTINUE;
+    }
+    if (c->orig_seq != tcb->rcv_nxt) {
+        /* RFC 5961 3.2 (3): in the window but not exact -> challenge ACK. */
+        drop(st, tcb, c, TERN_DROP_TCP_RST_NOT_EXACT);
+        tcp_send_challenge_ack(st, tcb, "RFC 5961 3.2: in-window RST not exact -> challenge ACK");
+        return STEP_STOP;
+    }
+    c->closed = true;
+    switch (tcb->state) {
+    case TERN_TCP_SYN_RECEIVED:
+        if (tcb->passive_open) {
+            back_to_listen(st, tcb,
+                           "RFC 9293 3.10.7.4 second: SYN-RECEIVED (passive), RST -> LISTEN");
+        } else {
+            st->stats.tcp.attempt_fails++;
+            tcp_close_tcb(
+                st, tcb, TERN_ERR_REFUSED,
+                "RFC 9293 3.10.7.4 second: SYN-RECEIVED (active), RST -> CLOSED (refused)");
+        }
+        break;
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSE_WAIT:
+        st->stats.tcp.resets_rx++;
+        tcp_close_tcb(st, tcb, TERN_ERR_RESET,
+                      "RFC 9293 3.10.7.4 second: RST -> CLOSED (connection reset)");
+        break;
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+        st->stats.tcp.resets_rx++;
+        tcp_close_tcb(st, tcb, TERN_ERR_RESET, "RFC 9293 3.10.7.4 second: RST -> CLOSED");
+        break;
+    case TERN_TCP_TIME_WAIT:
+        /* Choice: RFC 9293's text (enter CLOSED), not RFC 1337's advice to
+         * ignore RSTs in TIME-WAIT; the RST must still hit RCV.NXT exactly. */
+        tcp_close_tcb(st, tcb, 0, "RFC 9293 3.10.7.4 second: TIME-WAIT, RST -> CLOSED");
+        break;
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    return STEP_STOP;
+}
+
+/* Fourth: check the SYN bit (with RFC 5961 4.2). */
+static enum step
+check_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (!has(&c->seg, WIRE_TCP_SYN)) {
+        return STEP_CONTINUE;
+    }
+    if (tcb->state == TERN_TCP_SYN_RECEIVED && tcb->passive_open) {
+        c->closed = true;
+        back_to_listen(st, tcb, "RFC 9293 3.10.7.4 fourth: SYN-RECEIVED (passive), SYN -> LISTEN");
+        return STEP_STOP;
+    }
+    /* Synchronized states (and SYN-RECEIVED from an active OPEN): RFC 5961
+     * 4.2, whatever the sequence number, a challenge ACK, then drop. */
+    drop(st, tcb, c, TERN_DROP_TCP_SYN_SYNCHRONIZED);
+    tcp_send_challenge_ack(st, tcb, "RFC 5961 4.2: SYN in a synchronized state -> challenge ACK");
+    return STEP_STOP;
+}
+
+/* Text beyond RCV.NXT is not held yet (SHLD-31 is the next issue's work):
+ * acknowledge RCV.NXT (MAY-13) and drop it; the peer retransmits. */
+static enum step
+check_in_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (c->seg.seq == tcb->rcv_nxt) {
+        return STEP_CONTINUE;
+    }
+    drop(st, tcb, c, TERN_DROP_TCP_OUT_OF_ORDER);
+    tcp_send_ack(st, tcb,
+                 "RFC 9293 3.10.7.4 seventh (MAY-13): out-of-order segment -> ACK RCV.NXT");
+    return STEP_STOP;
+}
+
+static bool
+fin_acked(const struct tcp_tcb *tcb)
+{
+    return tcb->fin_sent && seq_gt(tcb->snd_una, tcb->fin_seq);
+}
+
+/* The ESTABLISHED processing of an acceptable ACK (3.10.7.4 fifth): advance
+ * SND.UNA, release acknowledged text, update the send window. */
+static void
+ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
+        uint32_t text_end = seg->ack;
+        if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
+            text_end = tcb->fin_seq;
+        }
+        if (seq_gt(text_end, tcb->snd_buf_seq)) {
+            uint32_t n = text_end - tcb->snd_buf_seq;
+            tcp_ring_drop(&tcb->sndbuf, n);
+            tcb->snd_buf_seq += n;
+            tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+        }
+        tcb->snd_una = seg->ack;
+        /* New data acknowledged: RFC 6298 5.3 restarts the timer; without an
+         * RTT estimate yet, the RTO returns to its initial value. */
+        tcb->retries = 0;
+        tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
+        tcp_rtx_update(st, tcb, true);
+        tcp_user_timer_update(st, tcb, true);
+    }
+    /* Window update, guarded by SND.WL1/SND.WL2 against old segments. */
+    if (seq_le(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt) &&
+        (seq_lt(tcb->snd_wl1, seg->seq) ||
+         (tcb->snd_wl1 == seg->seq && seq_le(tcb->snd_wl2, seg->ack)))) {
+        tcb->snd_wnd = seg->wnd;
+        tcb->snd_wl1 = seg->seq;
+        tcb->snd_wl2 = seg->ack;
+        if (seg->wnd > tcb->max_snd_wnd) {
+            tcb->max_snd_wnd = seg->wnd;
+        }
+    }
+}
+
+/* Fifth, SYN-RECEIVED: our SYN acknowledged? */
+static enum step
+ack_syn_received(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    if (!(seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt))) {
+        drop(st, tcb, c, TERN_DROP_TCP_SYN_RCVD_BAD_ACK);
+        tcp_send_reset_for(st, tcb, seg,
+                           "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, unacceptable ACK -> RST");
+        return STEP_STOP;
+    }
+    tcb->snd_wnd = seg->wnd;
+    tcb->snd_wl1 = seg->seq;
+    tcb->snd_wl2 = seg->ack;
+    if (seg->wnd > tcb->max_snd_wnd) {
+        tcb->max_snd_wnd = seg->wnd;
+    }
+    tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
+                  "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, our SYN acked -> ESTABLISHED");
+    tcp_on_established(st, tcb);
+    return STEP_CONTINUE;
+}
+
+/* Fifth: check the ACK field (with RFC 5961 5.2). */
+static enum step
+check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    if (!has(seg, WIRE_TCP_ACK)) {
+        return drop(st, tcb, c, TERN_DROP_TCP_NO_ACK);
+    }
+    if (tcb->state == TERN_TCP_SYN_RECEIVED && ack_syn_received(st, tcb, c) == STEP_STOP) {
+        return STEP_STOP;
+    }
+    /* RFC 5961 5.2 (MAY-12, implemented): acceptable only when
+     * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. This
+     * also covers 3.10.7.4's "ACK acks something not yet sent". */
+    if (!seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt)) {
+        drop(st, tcb, c, TERN_DROP_TCP_ACK_UNACCEPTABLE);
+        tcp_send_ack(st, tcb, "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        return STEP_STOP;
+    }
+    ack_established(st, tcb, seg);
+    switch (tcb->state) {
+    case TERN_TCP_FIN_WAIT_1:
+        if (fin_acked(tcb)) {
+            tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_2,
+                          "RFC 9293 3.10.7.4 fifth: FIN-WAIT-1, our FIN acked -> FIN-WAIT-2");
+        }
+        break;
+    case TERN_TCP_CLOSING:
+        if (!fin_acked(tcb)) {
+            return STEP_STOP; /* otherwise, ignore the segment */
+        }
+        tcp_set_state(st, tcb, TERN_TCP_TIME_WAIT,
+                      "RFC 9293 3.10.7.4 fifth: CLOSING, our FIN acked -> TIME-WAIT");
+        tcp_time_wait_start(st, tcb);
+        break;
+    case TERN_TCP_LAST_ACK:
+        if (fin_acked(tcb)) {
+            c->closed = true;
+            tcp_close_tcb(st, tcb, 0, "RFC 9293 3.10.7.4 fifth: LAST-ACK, our FIN acked -> CLOSED");
+            return STEP_STOP;
+        }
+        break;
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_FIN_WAIT_2:
+    case TERN_TCP_CLOSE_WAIT:
+    case TERN_TCP_TIME_WAIT: /* the FIN retransmission is handled in the eighth step */
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    return STEP_CONTINUE;
+}
+
+/* Sixth: check the URG bit. */
+static enum step
+check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    if (!has(seg, WIRE_TCP_URG)) {
+        return STEP_CONTINUE;
+    }
+    if (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+        tcb->state == TERN_TCP_FIN_WAIT_2) {
+        /* RCV.UP <- max(RCV.UP, SEG.UP). Signalling urgent data to the user
+         * (MUST-32) is not implemented yet. */
+        tcb->rcv_up = seq_max(tcb->rcv_up, seg->seq + seg->up);
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb, "RFC 9293 3.10.7.4 sixth: URG -> RCV.UP updated");
+    }
+    /* CLOSE-WAIT and later: the peer has sent its FIN; ignore the URG. */
+    return STEP_CONTINUE;
+}
+
+/* Seventh: process the segment text. */
+static enum step
+process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    struct tcp_seg *seg = &c->seg;
+    if (seg->text_len == 0) {
+        return STEP_CONTINUE;
+    }
+    if (tcb->state != TERN_TCP_ESTABLISHED && tcb->state != TERN_TCP_FIN_WAIT_1 &&
+        tcb->state != TERN_TCP_FIN_WAIT_2) {
+        /* After the peer's FIN no text can be valid: ignore it. */
+        return STEP_CONTINUE;
+    }
+    uint32_t n = tcp_ring_write(&tcb->rcvbuf, seg->text, seg->text_len);
+    if (n < seg->text_len) {
+        /* Cannot happen while RCV.WND is the ring's free space; count it. */
+        st->stats.drops[TERN_DROP_TCP_RCV_BUF_FULL]++;
+        seg->flags &= (uint8_t)~WIRE_TCP_FIN;
+    }
+    /* Taking responsibility for the text: advance RCV.NXT, shrink RCV.WND
+     * (their sum does not move), acknowledge. */
+    tcb->rcv_nxt += n;
+    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    c->need_ack = true;
+    tcp_event(st, tcb, TERN_TCP_EV_READABLE);
+    return STEP_CONTINUE;
+}
+
+/* Eighth: check the FIN bit. */
+static enum step
+check_fin(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (!has(&c->seg, WIRE_TCP_FIN)) {
+        return STEP_CONTINUE;
+    }
+    /* Signal "connection closing", advance RCV.NXT over the FIN, ACK it. */
+    tcb->rcv_nxt++;
+    tcb->fin_rcvd = true;
+    c->need_ack = true;
+    tcp_event(st, tcb, TERN_TCP_EV_PEER_FIN | TERN_TCP_EV_READABLE);
+    switch (tcb->state) {
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+        tcp_set_state(st, tcb, TERN_TCP_CLOSE_WAIT,
+                      "RFC 9293 3.10.7.4 eighth: ESTABLISHED, FIN -> CLOSE-WAIT");
+        break;
+    case TERN_TCP_FIN_WAIT_1:
+        if (fin_acked(tcb)) {
+            tcp_set_state(
+                st, tcb, TERN_TCP_TIME_WAIT,
+                "RFC 9293 3.10.7.4 eighth: FIN-WAIT-1, FIN and our FIN acked -> TIME-WAIT");
+            tcp_time_wait_start(st, tcb);
+        } else {
+            tcp_set_state(st, tcb, TERN_TCP_CLOSING,
+                          "RFC 9293 3.10.7.4 eighth: FIN-WAIT-1, FIN -> CLOSING");
+        }
+        break;
+    case TERN_TCP_FIN_WAIT_2:
+        tcp_set_state(st, tcb, TERN_TCP_TIME_WAIT,
+                      "RFC 9293 3.10.7.4 eighth: FIN-WAIT-2, FIN -> TIME-WAIT");
+        tcp_time_wait_start(st, tcb);
+        break;
+    case TERN_TCP_TIME_WAIT:
+        tcp_time_wait_start(st, tcb); /* restart the 2 MSL time-wait timeout */
+        break;
+    case TERN_TCP_CLOSE_WAIT:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_STATE_COUNT:
+        break;
+    }
+    return STEP_CONTINUE;
+}
+
+/* Sixth to eighth steps (also entered from SYN-SENT, 3.10.7.3). */
+static enum step
+after_ack_steps(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (check_urg(st, tcb, c) == STEP_STOP || process_text(st, tcb, c) == STEP_STOP) {
+        return STEP_STOP;
+    }
+    return check_fin(st, tcb, c);
+}
+
+/* After the checks: send what is now sendable, and the ACK the segment
+ * asked for unless a segment already carried it (MUST-58: one ACK). */
+static void
+finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    if (c->closed || tcb->role == TCP_ROLE_FREE) {
+        return;
+    }
+    uint64_t sent = st->stats.tcp.tx;
+    tcp_output(st, tcb);
+    if (c->need_ack && st->stats.tcp.tx == sent) {
+        tcp_send_ack(st, tcb, "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK");
+    }
+}
+
+static void
+in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    typedef enum step (*step_fn)(struct tern_stack *, struct tcp_tcb *, struct seg_ctx *);
+    /* RFC 9293 3.10.7.4, in order. The third check (security) is void in
+     * tern; check_in_order stands where SHLD-31 would queue. */
+    static const step_fn steps[] = {check_seq, check_rst, check_syn,    check_in_order,
+                                    check_ack, check_urg, process_text, check_fin};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (steps[i](st, tcb, c) == STEP_STOP) {
+            break;
+        }
+    }
+    finish(st, tcb, c);
+}
+
+/* RFC 9293 3.6 (MAY-2), RFC 1122 4.2.2.13 and RFC 6191 2: a SYN for a
+ * connection in TIME-WAIT, when a listener would take it. Without
+ * timestamps the SYN is honoured only if its sequence number lies above
+ * the old incarnation's last one (its FIN, RCV.NXT - 1); the new ISS is
+ * then chosen above the old SND.NXT, and the TIME-WAIT TCB is parked, to be
+ * restored if the SYN turns out to be an old duplicate. Returns true when
+ * the SYN was dealt with here. */
+static bool
+time_wait_syn(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (tcb->state != TERN_TCP_TIME_WAIT || !has(seg, WIRE_TCP_SYN) ||
+        has(seg, WIRE_TCP_ACK | WIRE_TCP_RST)) {
+        return false;
+    }
+    struct tcp_tcb *lst = tcp_hash_find(st, tcb->local_addr, tcb->local_port, 0, 0);
+    if (lst == NULL) {
+        lst = tcp_hash_find(st, 0, tcb->local_port, 0, 0);
+    }
+    if (lst == NULL || lst->state != TERN_TCP_LISTEN) {
+        return false; /* nobody to take it: ordinary processing */
+    }
+    if (!seq_gt(seg->seq, tcb->rcv_nxt - 1)) {
+        tcp_drop(st, tcb, seg, TERN_DROP_TCP_TIME_WAIT_SYN);
+        return true;
+    }
+    st->stats.tcp.time_wait_reuse++;
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   "RFC 9293 3.6 (MAY-2), RFC 6191 2: TIME-WAIT, SYN above old sequence -> reopen");
+    tcp_hash_remove(st, tcb);
+    struct tcp_tcb *child = listen_syn(st, lst, seg, tcb->snd_nxt, tcp_tcb_slot(st, tcb));
+    if (child == NULL) {
+        tcp_hash_insert(st, tcb);
+    } else {
+        tcb->tw_child = tcp_tcb_slot(st, child);
+    }
+    return true;
+}
+
+static enum tern_drop_reason
+wire_drop_reason(enum wire_err e)
+{
+    switch (e) {
+    case WIRE_ERR_TCP_TRUNCATED:
+        return TERN_DROP_TCP_TRUNCATED;
+    case WIRE_ERR_TCP_DOFF:
+    case WIRE_ERR_TCP_LENGTH:
+        return TERN_DROP_TCP_DOFF;
+    case WIRE_ERR_TCP_CHECKSUM:
+        return TERN_DROP_TCP_CHECKSUM;
+    default:
+        return TERN_DROP_TCP_OPTION;
+    }
+}
+
+static bool
+bad_address(const struct tern_stack *st, const struct ip_rx *rx)
+{
+    /* MUST-57: segments to a broadcast or multicast address are discarded;
+     * MUST-63: so are those from an address that is not one host. */
+    return ip_addr_is_broadcast(st, rx->netif, rx->dst) || (rx->dst >> 28) == 0xe ||
+           ip_addr_is_broadcast(st, -1, rx->src) || (rx->src >> 28) >= 0xe || rx->src == 0;
+}
+
+void
+tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
+{
+    (void)ctx;
+    struct wire_tcp h;
+    enum wire_err e = wire_tcp_parse(rx->payload, rx->len, rx->src, rx->dst, &h);
+    if (e != WIRE_OK) {
+        stack_drop(st, wire_drop_reason(e), rx->datagram, rx->datagram_len);
+        return;
+    }
+    st->stats.tcp.rx++;
+    bool syn = (h.flags & WIRE_TCP_SYN) != 0, fin = (h.flags & WIRE_TCP_FIN) != 0;
+    struct seg_ctx c = {
+        .seg = {.src = rx->src,
+                .dst = rx->dst,
+                .sport = h.src_port,
+                .dport = h.dst_port,
+                .seq = h.seq,
+                .ack = h.ack,
+                .flags = h.flags,
+                .wnd = h.window,
+                .up = h.urgent,
+                .seg_len = (uint32_t)h.payload_len + syn + fin,
+                .text = h.payload,
+                .text_len = (uint32_t)h.payload_len,
+                .has_mss = h.opts.has_mss,
+                .mss = h.opts.mss},
+        .orig_seq = h.seq,
+    };
+    if (bad_address(st, rx)) {
+        tcp_drop(st, NULL, &c.seg, TERN_DROP_TCP_BAD_ADDR);
+        return;
+    }
+    struct tcp_tcb *tcb = tcp_demux(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    tcp_trace_seg(st, TERN_TRACE_RX, tcb, &c.seg, "RFC 9293 3.10.7: segment arrives",
+                  TERN_DROP_COUNT);
+    if (tcb == NULL) {
+        in_closed(st, &c.seg);
+    } else if (tcb->state == TERN_TCP_LISTEN) {
+        in_listen(st, tcb, &c.seg);
+    } else if (tcb->state == TERN_TCP_SYN_SENT) {
+        in_syn_sent(st, tcb, &c);
+        finish(st, tcb, &c);
+    } else if (!time_wait_syn(st, tcb, &c.seg)) {
+        in_other(st, tcb, &c);
+    }
+    tcp_deliver_events(st);
+}
+
+/* ---- ICMP errors (RFC 9293 3.9.2.2, RFC 1122 4.2.3.9, RFC 5927) ---- */
+
+static bool
+icmp_is_hard(const struct ip_icmp_err *e)
+{
+    /* RFC 9293 3.9.2.2: destination unreachable codes 2-4 are hard; code 4
+     * (fragmentation needed) belongs to path MTU discovery (RFC 1191),
+     * which tern does not do yet and which never calls for an abort. */
+    return e->type == 3 && (e->code == 2 || e->code == 3);
+}
+
+void
+tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
+{
+    (void)ctx;
+    const uint8_t *q = e->orig_payload;
+    if (e->orig_payload_len < 8 || e->type == 4) {
+        /* MUST-55: source quench is silently discarded. */
+        st->stats.drops[TERN_DROP_TCP_ICMP_IGNORED]++;
+        tcp_trace_note(st, TERN_TRACE_DROP, NULL, tern_drop_rule(TERN_DROP_TCP_ICMP_IGNORED));
+        return;
+    }
+    uint16_t sport = (uint16_t)(q[0] << 8 | q[1]), dport = (uint16_t)(q[2] << 8 | q[3]);
+    uint32_t seq = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 | q[7];
+    /* MUST-54: direct the error to the connection that caused it. */
+    struct tcp_tcb *tcb = tcp_hash_find(st, e->orig_src, sport, e->orig_dst, dport);
+    if (tcb == NULL || tcb->state == TERN_TCP_LISTEN) {
+        st->stats.drops[TERN_DROP_TCP_ICMP_NO_CONN]++;
+        tcp_trace_note(st, TERN_TRACE_DROP, NULL, tern_drop_rule(TERN_DROP_TCP_ICMP_NO_CONN));
+        return;
+    }
+    /* RFC 5927 4.1: act only if the quoted SEQ is one we have sent and not
+     * yet seen acknowledged: SND.UNA =< SEQ < SND.NXT. */
+    if (!seq_in_range(seq, tcb->snd_una, tcb->snd_nxt)) {
+        st->stats.drops[TERN_DROP_TCP_ICMP_BAD_SEQ]++;
+        tcp_trace_note(st, TERN_TRACE_DROP, tcb, tern_drop_rule(TERN_DROP_TCP_ICMP_BAD_SEQ));
+        return;
+    }
+    bool opening = tcb->state == TERN_TCP_SYN_SENT || tcb->state == TERN_TCP_SYN_RECEIVED;
+    if (icmp_is_hard(e) && opening) {
+        /* SHLD-26 (RFC 1122 4.2.3.9): a hard error aborts; tern does so
+         * while the connection is being opened. */
+        st->stats.tcp.icmp_hard++;
+        st->stats.tcp.attempt_fails++;
+        tcp_close_tcb(st, tcb, TERN_ERR_UNREACH,
+                      "RFC 9293 3.9.2.2 (SHLD-26): hard ICMP error while opening -> CLOSED");
+    } else {
+        /* MUST-56: a soft error (or a hard one on a synchronized
+         * connection, RFC 5927 4.1) does not abort; it is kept and reported
+         * if the connection then times out (SHLD-25, MUST-47). */
+        st->stats.tcp.icmp_soft++;
+        tcb->soft_error = TERN_ERR_UNREACH;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.9.2.2 (MUST-56): soft ICMP error recorded, no abort");
+    }
+    tcp_deliver_events(st);
+}

@@ -1,0 +1,381 @@
+/*
+ * src/tcp/table.c: the TCB table. Slots are allocated once in tcp_init();
+ * a connection's id is its slot index + 1. Demultiplexing is O(1): a hash
+ * of the 4-tuple, keyed with the stack's SipHash key so that a remote peer
+ * cannot aim collisions at one bucket, with chains threaded through the
+ * slots. Listeners sit in the same table with a zero (wildcard) remote and
+ * possibly a zero local address; tcp_demux() tries the exact 4-tuple first,
+ * then the listeners, most specific first.
+ *
+ * Also here: ephemeral ports (RFC 6056 section 3.3.3, algorithm 3, "double
+ * hash") and initial sequence numbers (RFC 6528 / RFC 9293 3.4.1), the two
+ * other users of the keyed hash.
+ *
+ * Read first: RFC 9293 3.4.1, RFC 6528 section 3, RFC 6056 section 3.3.3.
+ */
+#include "tcp/tcp.h"
+
+#include <string.h>
+
+#include "core/siphash.h"
+#include "core/stack_internal.h"
+#include "ip/ip.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+
+/* Domain bytes so the three uses of the one key never share an input. */
+enum { HASH_DEMUX = 1, HASH_ISN = 2, HASH_EPH_OFFSET = 3, HASH_EPH_INDEX = 4 };
+
+static uint64_t
+tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
+           uint32_t raddr, uint16_t rport)
+{
+    uint8_t b[13] = {
+        domain,
+        (uint8_t)(laddr >> 24),
+        (uint8_t)(laddr >> 16),
+        (uint8_t)(laddr >> 8),
+        (uint8_t)laddr,
+        (uint8_t)(lport >> 8),
+        (uint8_t)lport,
+        (uint8_t)(raddr >> 24),
+        (uint8_t)(raddr >> 16),
+        (uint8_t)(raddr >> 8),
+        (uint8_t)raddr,
+        (uint8_t)(rport >> 8),
+        (uint8_t)rport,
+    };
+    return siphash24(st->hash_key, b, sizeof(b));
+}
+
+static int
+config_check(const struct tern_tcp_config *c)
+{
+    if (c->max_connections == 0 || c->max_connections > 1u << 20 || c->sndbuf == 0 ||
+        c->rcvbuf == 0 || c->sndbuf > 1u << 30 || c->rcvbuf > (1u << 16) - 1 || c->msl_ns <= 0 ||
+        c->connect_timeout_ns <= 0 || c->user_timeout_ns <= 0 || c->rto_initial_ns <= 0 ||
+        c->rto_max_ns < c->rto_initial_ns || c->isn_tick_ns <= 0 || c->ephemeral_min == 0 ||
+        c->ephemeral_max < c->ephemeral_min) {
+        return TERN_ERR_INVAL;
+    }
+    return TERN_OK;
+}
+
+int
+tcp_init(struct tern_stack *st)
+{
+    struct tcp_state *t = &st->tcp;
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    memset(t, 0, sizeof(*t));
+    t->free_head = -1;
+    t->ev_head = t->ev_tail = -1;
+    int rc = config_check(c);
+    if (rc != TERN_OK) {
+        return rc;
+    }
+    t->n_tcbs = c->max_connections;
+    t->n_buckets = 1;
+    while (t->n_buckets < 2 * t->n_tcbs) {
+        t->n_buckets <<= 1;
+    }
+    t->tcbs = stack_alloc(st, sizeof(*t->tcbs) * t->n_tcbs);
+    t->buckets = stack_alloc(st, sizeof(*t->buckets) * t->n_buckets);
+    t->ring_mem_len = ((size_t)c->sndbuf + c->rcvbuf) * t->n_tcbs;
+    t->ring_mem = stack_alloc(st, t->ring_mem_len);
+    uint32_t max_mtu = 576;
+    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
+        if (st->cfg.netifs[i].mtu > max_mtu) {
+            max_mtu = st->cfg.netifs[i].mtu;
+        }
+    }
+    t->tx_buf_len = max_mtu + WIRE_TCP_MAX_OPT_LEN;
+    t->tx_buf = stack_alloc(st, t->tx_buf_len);
+    if (t->tcbs == NULL || t->buckets == NULL || t->ring_mem == NULL || t->tx_buf == NULL) {
+        return TERN_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < t->n_buckets; i++) {
+        t->buckets[i] = -1;
+    }
+    for (unsigned i = t->n_tcbs; i-- > 0;) {
+        struct tcp_tcb *tcb = &t->tcbs[i];
+        uint8_t *mem = t->ring_mem + ((size_t)c->sndbuf + c->rcvbuf) * i;
+        tcb->id = (int)i + 1;
+        tcb->sndbuf.buf = mem;
+        tcb->sndbuf.cap = c->sndbuf;
+        tcb->rcvbuf.buf = mem + c->sndbuf;
+        tcb->rcvbuf.cap = c->rcvbuf;
+        tcb->hash_next = t->free_head;
+        t->free_head = (int)i;
+        tcp_timers_init(tcb);
+    }
+    return ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+}
+
+void
+tcp_fini(struct tern_stack *st)
+{
+    struct tcp_state *t = &st->tcp;
+    if (t->tcbs != NULL) {
+        for (unsigned i = 0; i < t->n_tcbs; i++) {
+            tcp_timers_cancel(st, &t->tcbs[i]);
+        }
+    }
+    stack_dealloc(st, t->tcbs, sizeof(*t->tcbs) * t->n_tcbs);
+    stack_dealloc(st, t->buckets, sizeof(*t->buckets) * t->n_buckets);
+    stack_dealloc(st, t->ring_mem, t->ring_mem_len);
+    stack_dealloc(st, t->tx_buf, t->tx_buf_len);
+    t->tx_buf = NULL;
+    t->tcbs = NULL;
+    t->buckets = NULL;
+    t->ring_mem = NULL;
+}
+
+struct tcp_tcb *
+tcp_tcb_at(const struct tern_stack *st, int slot)
+{
+    if (slot < 0 || (unsigned)slot >= st->tcp.n_tcbs) {
+        return NULL;
+    }
+    return &st->tcp.tcbs[slot];
+}
+
+int
+tcp_tcb_slot(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    (void)st;
+    return tcb->id - 1;
+}
+
+struct tcp_tcb *
+tcp_tcb_get(const struct tern_stack *st, int id)
+{
+    struct tcp_tcb *tcb = tcp_tcb_at(st, id - 1);
+    if (tcb == NULL || tcb->role != TCP_ROLE_USER || tcb->user_released) {
+        return NULL;
+    }
+    return tcb;
+}
+
+void
+tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcp_timers_cancel(st, tcb);
+    tcb->sndbuf.head = tcb->sndbuf.len = 0;
+    tcb->rcvbuf.head = tcb->rcvbuf.len = 0;
+    tcb->snd_una = tcb->snd_nxt = tcb->snd_wnd = tcb->snd_up = 0;
+    tcb->snd_wl1 = tcb->snd_wl2 = tcb->iss = tcb->max_snd_wnd = 0;
+    tcb->rcv_nxt = tcb->rcv_up = tcb->irs = 0;
+    tcb->rcv_wnd = tcb->rcvbuf.cap;
+    tcb->fin_queued = tcb->fin_sent = tcb->fin_rcvd = false;
+    tcb->fin_seq = 0;
+    tcb->snd_buf_seq = 0;
+    tcb->retries = 0;
+    tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
+}
+
+struct tcp_tcb *
+tcp_tcb_alloc(struct tern_stack *st)
+{
+    struct tcp_state *t = &st->tcp;
+    if (t->free_head < 0) {
+        return NULL;
+    }
+    struct tcp_tcb *tcb = &t->tcbs[t->free_head];
+    t->free_head = tcb->hash_next;
+    /* Keep what tcp_init set up: id, rings, timers (all disarmed). */
+    struct tcp_ring snd = tcb->sndbuf, rcv = tcb->rcvbuf;
+    struct timer t_rtx = tcb->t_rtx, t_user = tcb->t_user, t_tw = tcb->t_tw;
+    int id = tcb->id;
+    memset(tcb, 0, sizeof(*tcb));
+    tcb->id = id;
+    tcb->sndbuf = snd;
+    tcb->rcvbuf = rcv;
+    tcb->t_rtx = t_rtx;
+    tcb->t_user = t_user;
+    tcb->t_tw = t_tw;
+    tcb->role = TCP_ROLE_USER;
+    tcb->hash_next = -1;
+    tcb->listener = -1;
+    tcb->accept_next = tcb->accept_head = tcb->accept_tail = -1;
+    tcb->tw_parked = -1;
+    tcb->ev_next = -1;
+    tcb->user_timeout_ns = st->cfg.tcp.user_timeout_ns;
+    tcb->opened_ns = st->now_ns;
+    tcp_tcb_reset(st, tcb);
+    return tcb;
+}
+
+void
+tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcp_timers_cancel(st, tcb);
+    if (tcb->in_hash) {
+        tcp_hash_remove(st, tcb);
+    }
+    if (tcb->ev_listed) {
+        /* Still queued for event delivery: tcp_deliver_events() skips free
+         * slots, so only the role needs changing. */
+        tcb->ev_pending = 0;
+    }
+    tcb->role = TCP_ROLE_FREE;
+    tcb->hash_next = st->tcp.free_head;
+    st->tcp.free_head = tcp_tcb_slot(st, tcb);
+}
+
+static unsigned
+bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+          uint16_t rport)
+{
+    uint64_t h = tuple_hash(st, HASH_DEMUX, laddr, lport, raddr, rport);
+    return (unsigned)(h & (st->tcp.n_buckets - 1));
+}
+
+void
+tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    unsigned b =
+        bucket_of(st, tcb->local_addr, tcb->local_port, tcb->remote_addr, tcb->remote_port);
+    tcb->hash_next = st->tcp.buckets[b];
+    st->tcp.buckets[b] = tcp_tcb_slot(st, tcb);
+    tcb->in_hash = true;
+}
+
+void
+tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    unsigned b =
+        bucket_of(st, tcb->local_addr, tcb->local_port, tcb->remote_addr, tcb->remote_port);
+    int *link = &st->tcp.buckets[b];
+    int slot = tcp_tcb_slot(st, tcb);
+    while (*link >= 0) {
+        if (*link == slot) {
+            *link = tcb->hash_next;
+            break;
+        }
+        link = &st->tcp.tcbs[*link].hash_next;
+    }
+    tcb->hash_next = -1;
+    tcb->in_hash = false;
+}
+
+struct tcp_tcb *
+tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+              uint16_t rport)
+{
+    int i = st->tcp.buckets[bucket_of(st, laddr, lport, raddr, rport)];
+    while (i >= 0) {
+        struct tcp_tcb *tcb = &st->tcp.tcbs[i];
+        if (tcb->local_addr == laddr && tcb->local_port == lport && tcb->remote_addr == raddr &&
+            tcb->remote_port == rport) {
+            return tcb;
+        }
+        i = tcb->hash_next;
+    }
+    return NULL;
+}
+
+struct tcp_tcb *
+tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+          uint16_t rport)
+{
+    struct tcp_tcb *tcb = tcp_hash_find(st, laddr, lport, raddr, rport);
+    if (tcb == NULL) {
+        /* A passive OPEN with a fully specified remote but any local address. */
+        tcb = tcp_hash_find(st, 0, lport, raddr, rport);
+    }
+    if (tcb == NULL) {
+        tcb = tcp_hash_find(st, laddr, lport, 0, 0);
+    }
+    if (tcb == NULL) {
+        tcb = tcp_hash_find(st, 0, lport, 0, 0);
+    }
+    return tcb;
+}
+
+static bool
+port_in_use(const struct tern_stack *st, uint32_t laddr, uint16_t port, uint32_t raddr,
+            uint16_t rport)
+{
+    return tcp_hash_find(st, laddr, port, raddr, rport) != NULL ||
+           tcp_hash_find(st, laddr, port, 0, 0) != NULL || tcp_hash_find(st, 0, port, 0, 0) != NULL;
+}
+
+uint16_t
+tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport)
+{
+    /* RFC 6056 3.3.3 (algorithm 3): offset = F(local, remote, secret) spreads
+     * the connections to different peers over the range, and a small table
+     * of increments indexed by G(...) lets successive connections to the
+     * same peer walk it without revealing the walk to other peers. */
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    uint32_t num = (uint32_t)c->ephemeral_max - c->ephemeral_min + 1;
+    uint32_t offset = (uint32_t)tuple_hash(st, HASH_EPH_OFFSET, laddr, 0, raddr, rport);
+    unsigned index =
+        (unsigned)(tuple_hash(st, HASH_EPH_INDEX, laddr, 0, raddr, rport) % TCP_EPH_TABLE);
+    for (uint32_t count = num; count > 0; count--) {
+        uint16_t port = (uint16_t)(c->ephemeral_min + (offset + st->tcp.eph_table[index]) % num);
+        st->tcp.eph_table[index]++;
+        if (!port_in_use(st, laddr, port, raddr, rport)) {
+            return port;
+        }
+    }
+    return 0;
+}
+
+uint32_t
+tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    /* RFC 6528 3 / RFC 9293 3.4.1: ISN = M + F(localip, localport, remoteip,
+     * remoteport, secretkey), M a clock ticking every 4 us (MUST-8), F a
+     * keyed PRF nobody outside can compute (SHLD-1, MUST-9). */
+    uint32_t m = (uint32_t)(uint64_t)(st->now_ns / st->cfg.tcp.isn_tick_ns);
+    uint32_t f = (uint32_t)tuple_hash(st, HASH_ISN, laddr, lport, raddr, rport);
+    return m + f;
+}
+
+/* ---- byte rings ---- */
+
+uint32_t
+tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len)
+{
+    uint32_t room = r->cap - r->len;
+    if (len > room) {
+        len = room;
+    }
+    uint32_t tail = (r->head + r->len) % r->cap;
+    uint32_t first = r->cap - tail < len ? r->cap - tail : len;
+    memcpy(r->buf + tail, data, first);
+    memcpy(r->buf, data + first, len - first);
+    r->len += len;
+    return len;
+}
+
+void
+tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len)
+{
+    uint32_t start = (r->head + off) % r->cap;
+    uint32_t first = r->cap - start < len ? r->cap - start : len;
+    memcpy(out, r->buf + start, first);
+    memcpy(out + first, r->buf, len - first);
+}
+
+void
+tcp_ring_drop(struct tcp_ring *r, uint32_t len)
+{
+    if (len > r->len) {
+        len = r->len;
+    }
+    r->head = (r->head + len) % r->cap;
+    r->len -= len;
+}
+
+uint32_t
+tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len)
+{
+    if (len > r->len) {
+        len = r->len;
+    }
+    tcp_ring_peek(r, 0, out, len);
+    tcp_ring_drop(r, len);
+    return len;
+}

@@ -1,0 +1,285 @@
+/*
+ * src/tcp/tcp.h: TCP inside the stack: the transmission control block
+ * (TCB), the connection table, and what the files of src/tcp/ share.
+ * Never installed.
+ *
+ * Read first: RFC 9293 3.3 (state variables, states), 3.4 (sequence
+ * numbers, ISN), 3.5-3.6 (opening, resets, closing), 3.10 (event
+ * processing); RFC 5961 (blind attacks); RFC 6528 (ISN); RFC 6056 (ports).
+ *
+ * Files:
+ *   table.c   the TCB table, 4-tuple demultiplexing, ephemeral ports, ISN
+ *   input.c   SEGMENT ARRIVES (3.10.7), one function per RFC check
+ *   output.c  building and sending segments, RST and challenge ACKs
+ *   timer.c   retransmission, user / connection timeout, TIME-WAIT (3.10.8)
+ *   api.c     the user calls (3.10.1-3.10.6) and event delivery
+ *   state.c   tcp_set_state(), the one writer of tcb->state, and traces
+ *
+ * Memory: tcp_init() allocates the TCB array, the hash buckets and every
+ * connection's send and receive ring from st->cfg.tcp; nothing else in
+ * src/tcp/ allocates.
+ */
+#ifndef TERN_TCP_TCP_H
+#define TERN_TCP_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/timer.h"
+#include "tern/stats.h"
+#include "tern/tcp.h"
+#include "tern/trace.h"
+
+struct tern_stack;
+struct ip_rx;
+struct ip_icmp_err;
+
+/* RFC 9293 3.7.1 (MUST-15): the send MSS when the peer sent no MSS option. */
+#define TCP_DEFAULT_MSS 536u
+
+/* RFC 6056 3.3.3: size of the table of increments of the double-hash
+ * ephemeral port algorithm. */
+#define TCP_EPH_TABLE 16
+
+/* A byte ring: `len` bytes starting at `head`, capacity `cap`. */
+struct tcp_ring {
+    uint8_t *buf;
+    uint32_t cap;
+    uint32_t head;
+    uint32_t len;
+};
+
+/* Why a TCB sits in the table. */
+enum tcp_role {
+    TCP_ROLE_FREE,  /* slot unused */
+    TCP_ROLE_USER,  /* opened by the user, or a child the user accepted */
+    TCP_ROLE_CHILD, /* created by a listener, not yet accepted */
+};
+
+struct tcp_tcb {
+    /* Identity. */
+    int id;             /* slot index + 1 */
+    enum tcp_role role; /* */
+    bool user_released; /* the user gave the id back; free at CLOSED */
+    bool in_hash;
+    int hash_next; /* next slot index in the bucket chain, -1 at the end */
+
+    /* The connection's sockets (host order). A listener may leave the
+     * remote (and the local address) zero: a wildcard. */
+    uint32_t local_addr, remote_addr;
+    uint16_t local_port, remote_port;
+
+    enum tern_tcp_state state; /* written only by tcp_set_state() */
+
+    /* RFC 9293 3.3.1, Figure 2: send sequence variables. */
+    uint32_t snd_una;     /* send unacknowledged */
+    uint32_t snd_nxt;     /* send next */
+    uint32_t snd_wnd;     /* send window (offset from SND.UNA) */
+    uint32_t snd_up;      /* send urgent pointer */
+    uint32_t snd_wl1;     /* segment sequence number used for last window update */
+    uint32_t snd_wl2;     /* segment acknowledgment number used for last window update */
+    uint32_t iss;         /* initial send sequence number */
+    uint32_t max_snd_wnd; /* RFC 5961 5.2 MAX.SND.WND: largest window the peer offered */
+    /* RFC 9293 3.3.1, Figure 3: receive sequence variables. */
+    uint32_t rcv_nxt; /* receive next */
+    uint32_t rcv_wnd; /* receive window */
+    uint32_t rcv_up;  /* receive urgent pointer */
+    uint32_t irs;     /* initial receive sequence number */
+
+    uint16_t snd_mss; /* effective send MSS (MUST-16) */
+    uint16_t rcv_mss; /* the MSS we announce */
+
+    /* Opening: MUST-11, how SYN-RECEIVED was reached. */
+    bool passive_open; /* from LISTEN (passive OPEN) rather than SYN-SENT */
+    bool set_iss;      /* user-chosen ISS for the next SYN */
+    uint32_t user_iss;
+    int listener;                 /* children: the listener's slot index, else -1 */
+    unsigned backlog;             /* listeners: completed children allowed */
+    unsigned n_pending;           /* listeners: children in SYN-RECEIVED or queued */
+    int accept_next;              /* accept queue link (slot index), -1 at the end */
+    int accept_head, accept_tail; /* listeners: queue of established children */
+    bool queued_for_accept;
+    int tw_parked;   /* a child born on a TIME-WAIT TCB: that TCB's slot, else -1 */
+    int tw_child;    /* a parked TIME-WAIT TCB: the child that took its SYN, else -1 */
+    bool local_wild; /* a fully specified passive OPEN with any local address */
+
+    /* Closing. */
+    bool fin_queued; /* CLOSE called: send FIN after the queued data */
+    bool fin_sent;
+    uint32_t fin_seq; /* sequence number of our FIN, once sent */
+    bool fin_rcvd;    /* the peer's FIN was processed */
+
+    /* Buffers: the send ring holds unacknowledged and unsent text starting
+     * at sequence number snd_buf_seq; the receive ring holds text not yet
+     * read by the user. */
+    struct tcp_ring sndbuf, rcvbuf;
+    uint32_t snd_buf_seq;
+
+    /* Timers (3.10.8). */
+    struct timer t_rtx;  /* retransmission */
+    struct timer t_user; /* user timeout / connection-establishment timeout */
+    struct timer t_tw;   /* TIME-WAIT 2 MSL */
+    int64_t rto_ns;      /* current RTO, doubled on each expiry (RFC 6298 5.5) */
+    unsigned retries;    /* consecutive retransmissions of the oldest segment */
+    int64_t user_timeout_ns;
+    int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
+
+    /* Errors and events. */
+    int error;           /* why the connection closed */
+    int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
+    bool connected;      /* reached ESTABLISHED once */
+    unsigned ev_pending; /* bits not yet given to the callback */
+    bool ev_listed;
+    int ev_next;
+    tern_tcp_event_fn cb;
+    void *cb_ctx;
+};
+
+/* Everything TCP owns, embedded in struct tern_stack. */
+struct tcp_state {
+    struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
+    unsigned n_tcbs;
+    int *buckets;       /* hash heads (slot index, -1 empty) */
+    unsigned n_buckets; /* a power of two */
+    uint8_t *tx_buf;    /* one outgoing segment: header, options, text */
+    size_t tx_buf_len;
+    uint8_t *ring_mem; /* all send and receive rings */
+    size_t ring_mem_len;
+    int free_head;                     /* free slots, chained through hash_next */
+    uint16_t eph_table[TCP_EPH_TABLE]; /* RFC 6056 algorithm 3: per-bucket increments */
+    int ev_head, ev_tail;              /* TCBs with events to deliver */
+    bool delivering;
+    tern_tcp_event_fn cb; /* stack-wide callback */
+    void *cb_ctx;
+    int64_t challenge_window_start; /* RFC 5961 7: one-second window */
+    uint32_t challenge_count;
+};
+
+/* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
+ * allocates everything from st->cfg.tcp and registers with IP: TERN_OK,
+ * TERN_ERR_NOMEM or TERN_ERR_INVAL (bad config). tcp_fini is safe after a
+ * partial init. */
+int tcp_init(struct tern_stack *st);
+void tcp_fini(struct tern_stack *st);
+
+/* ---- table.c ---- */
+struct tcp_tcb *tcp_tcb_alloc(struct tern_stack *st);
+void tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb);
+struct tcp_tcb *tcp_tcb_get(const struct tern_stack *st, int id);
+struct tcp_tcb *tcp_tcb_at(const struct tern_stack *st, int slot);
+int tcp_tcb_slot(const struct tern_stack *st, const struct tcp_tcb *tcb);
+void tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Exact match of the key (wildcards compared as zeros). */
+struct tcp_tcb *tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+                              uint32_t raddr, uint16_t rport);
+/* Demultiplexes an arriving segment: exact 4-tuple, then listeners. */
+struct tcp_tcb *tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+                          uint32_t raddr, uint16_t rport);
+/* RFC 6056 algorithm 3: a free local port for (laddr, raddr, rport), or 0. */
+uint16_t tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
+/* RFC 6528 ISN for the 4-tuple at st->now_ns. */
+uint32_t tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                 uint16_t rport);
+/* Resets a TCB's rings, sequence state and timers for a new incarnation. */
+void tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb);
+
+/* ---- ring ---- */
+uint32_t tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len);
+uint32_t tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len);
+void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len);
+void tcp_ring_drop(struct tcp_ring *r, uint32_t len);
+
+/* ---- state.c ---- */
+/* The one writer of tcb->state: traces {old, new, id, rule}. */
+void tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state new_state,
+                   const char *rule);
+/* Synchronized states (RFC 9293 3.5.2 group 3). */
+bool tcp_state_synchronized(enum tern_tcp_state s);
+
+/* A segment as seen by the state machine (host order), built from the wire
+ * parse: SEG.SEQ, SEG.ACK, SEG.LEN (text + SYN + FIN), SEG.WND, SEG.UP. */
+struct tcp_seg {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint16_t wnd, up;
+    uint32_t seg_len; /* SEG.LEN: text plus one for SYN and one for FIN */
+    const uint8_t *text;
+    uint32_t text_len;
+    bool has_mss;
+    uint16_t mss;
+};
+
+/* Traces a segment event (kind RX/TX/DROP) with the segment's fields. */
+void tcp_trace_seg(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
+                   const struct tcp_seg *seg, const char *rule, enum tern_drop_reason drop);
+/* Counts and traces a dropped segment. */
+void tcp_drop(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
+              enum tern_drop_reason reason);
+/* Traces a TCP event that is not about a segment (TERN_TRACE_EVENT / TIMER). */
+void tcp_trace_note(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
+                    const char *rule);
+
+/* ---- output.c ---- */
+/* Sends one segment from the TCB: seq, flags and text (from the send ring
+ * at the offset of seq) as given, ACK = RCV.NXT when flags has ACK, window
+ * RCV.WND, MSS option on SYN. `rule` names the RFC rule for the trace. */
+int tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
+                     uint32_t text_len, const char *rule);
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+void tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* RFC 5961 3.2/4.2/5.2 challenge ACK, rate-limited (RFC 5961 7). */
+void tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* A RST in answer to `seg` (RFC 9293 3.5.2): <SEQ=SEG.ACK><CTL=RST> if it
+ * had an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never in answer
+ * to a RST. `tcb` may be NULL (no connection). */
+void tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                        const char *rule);
+/* Sends new text and a queued FIN as far as the send window allows. */
+void tcp_output(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Sends the segment at the front of the retransmission queue again. */
+void tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The receive window we can offer: free space in the receive ring. */
+uint32_t tcp_rcv_window(const struct tcp_tcb *tcb);
+
+/* ---- timer.c ---- */
+void tcp_timers_init(struct tcp_tcb *tcb);
+void tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb);
+/* (Re)arms the retransmission timer at the current RTO if something is
+ * unacknowledged, cancels it otherwise. */
+void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* Arms the user (or connection-establishment) timeout if data or a
+ * control is outstanding; cancels it when everything is acknowledged. */
+void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* Enters TIME-WAIT's 2 MSL wait: cancels the other timers (3.10.7.4 eighth). */
+void tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb);
+
+/* ---- api.c ---- */
+/* Records event bits for the user and queues the TCB for delivery. */
+void tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events);
+/* Delivers queued events to callbacks (no-op when already delivering). */
+void tcp_deliver_events(struct tern_stack *st);
+/* Closes the connection for good: enters CLOSED (rule), records err, flushes
+ * queues and timers, removes it from the table; frees the slot when the user
+ * does not hold the id. */
+void tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule);
+/* The connection reached ESTABLISHED: CONNECTED for the user, or a child
+ * queued for accept; a queued CLOSE moves it on to FIN-WAIT-1. */
+void tcp_on_established(struct tern_stack *st, struct tcp_tcb *child);
+/* A child in SYN-RECEIVED goes back to LISTEN (3.10.7.4): delete it. */
+void tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *rule);
+
+/* Effective send MSS (RFC 9293 3.7.1, MUST-15, MUST-16) from the peer's
+ * MSS option (0: none) and the route; and the MSS we announce (MUST-67). */
+void tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint16_t user_mss);
+/* A parked TIME-WAIT TCB goes back into the table (RFC 1122 4.2.2.13). */
+void tcp_tw_unpark(struct tern_stack *st, struct tcp_tcb *child, const char *rule);
+
+/* ---- input.c ---- */
+void tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx);
+void tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e);
+
+#endif

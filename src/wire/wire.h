@@ -1,0 +1,50 @@
+/*
+ * src/wire/wire.h: what the wire layer shares across protocols, above all the
+ * error codes its parsers return.
+ *
+ * Contract for every parser in src/wire/: it reads only the bytes between
+ * buf and buf + len, allocates nothing, keeps no state, and returns WIRE_OK
+ * or exactly one enum wire_err naming the first malformation it found (the
+ * checks run in the order each header documents). Output structures may
+ * point into the parsed buffer; they are valid as long as the buffer is.
+ */
+#ifndef TERN_WIRE_WIRE_H
+#define TERN_WIRE_WIRE_H
+
+enum wire_err {
+    WIRE_OK = 0,
+
+    /* IPv4, RFC 791 3.1 */
+    WIRE_ERR_IP_TRUNCATED, /* buffer shorter than the 20-byte fixed header */
+    WIRE_ERR_IP_VERSION,   /* version field is not 4 */
+    WIRE_ERR_IP_HLEN,      /* IHL < 5, or IHL * 4 longer than the buffer */
+    WIRE_ERR_IP_TOTLEN,    /* total length < header length, or > buffer */
+    WIRE_ERR_IP_CHECKSUM,  /* header checksum does not verify */
+    WIRE_ERR_IP_OPTION,    /* option list malformed (bad or overlong length) */
+
+    /* ICMP, RFC 792 */
+    WIRE_ERR_ICMP_TRUNCATED,   /* fewer than 8 bytes */
+    WIRE_ERR_ICMP_CHECKSUM,    /* checksum over the message does not verify */
+    WIRE_ERR_ICMP_ERR_PAYLOAD, /* error message quotes less than an IPv4 header */
+
+    /* TCP, RFC 9293 3.1 */
+    WIRE_ERR_TCP_TRUNCATED,     /* fewer than 20 bytes */
+    WIRE_ERR_TCP_DOFF,          /* data offset < 5, or header longer than buffer */
+    WIRE_ERR_TCP_CHECKSUM,      /* checksum with the pseudo-header does not verify */
+    WIRE_ERR_TCP_OPT_LEN,       /* option length byte < 2, or option runs past the header */
+    WIRE_ERR_TCP_OPT_TRUNCATED, /* option kind byte present but no length byte */
+    WIRE_ERR_TCP_OPT_BADLEN,    /* known option (MSS, WS, SACK-permitted, SACK, TS) with a
+                                   length its RFC does not allow */
+    WIRE_ERR_TCP_LENGTH,        /* segment longer than 65535 bytes: cannot be described by
+                                   the IPv4 pseudo-header's 16-bit length */
+
+    WIRE_ERR_COUNT /* number of values above, for tables and loops; not an error */
+};
+
+/*
+ * A short human description of err ("IPv4 header checksum mismatch"), a
+ * static string; never NULL (out-of-range values give "unknown wire error").
+ */
+const char *wire_err_name(enum wire_err err);
+
+#endif

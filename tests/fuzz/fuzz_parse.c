@@ -1,0 +1,286 @@
+/*
+ * tests/fuzz/fuzz_parse.c: libFuzzer target for the wire parsers.
+ *
+ * Each input is parsed as an IPv4 packet (then as ICMP or TCP by protocol),
+ * as a bare TCP segment, as a bare ICMP message, and as a TCP option list.
+ * Every parse that succeeds is emitted again and the result parsed again;
+ * the fields must match, or the target aborts. Because random bytes rarely
+ * carry a right checksum, each input is also tried once more with its
+ * checksums repaired, so the fuzzer reaches the code behind them.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/checksum.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+#include "wire/wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Addresses for the pseudo-header of a bare segment. */
+#define SRC 0x0a630101u
+#define DST 0x0a630202u
+
+static void
+require(bool ok)
+{
+    if (!ok) {
+        abort();
+    }
+}
+
+static uint8_t *
+dup_bytes(const uint8_t *p, size_t n)
+{
+    uint8_t *q = malloc(n ? n : 1);
+    require(q != NULL);
+    if (n) {
+        memcpy(q, p, n);
+    }
+    return q;
+}
+
+static void
+put_csum(uint8_t *field, uint16_t c)
+{
+    field[0] = (uint8_t)(c >> 8);
+    field[1] = (uint8_t)c;
+}
+
+static void
+repair_ipv4(uint8_t *p, size_t n)
+{
+    size_t hl = n ? (size_t)(p[0] & 0x0f) * 4 : 0;
+    if (n >= WIRE_IPV4_HDR_LEN && hl >= WIRE_IPV4_HDR_LEN && hl <= n) {
+        put_csum(p + 10, 0);
+        put_csum(p + 10, wire_csum(p, hl));
+    }
+}
+
+static void
+repair_icmp(uint8_t *p, size_t n)
+{
+    if (n >= 4) {
+        put_csum(p + 2, 0);
+        put_csum(p + 2, wire_csum(p, n));
+    }
+}
+
+static void
+repair_tcp(uint8_t *p, size_t n, uint32_t src, uint32_t dst)
+{
+    if (n >= WIRE_TCP_HDR_LEN && n <= 0xffff) {
+        put_csum(p + 16, 0);
+        uint32_t s = wire_csum_pseudo_v4(src, dst, WIRE_IPPROTO_TCP, (uint16_t)n);
+        put_csum(p + 16, wire_csum_fold(wire_csum_add(s, p, n)));
+    }
+}
+
+static bool
+same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* --- TCP ---------------------------------------------------------------- */
+
+/* SACK blocks the emitter keeps: what fits in 40 bytes after the rest. */
+static size_t
+sack_fit(const struct wire_tcp_opts *o)
+{
+    size_t used = (o->has_mss ? 4u : 0u) + (o->has_wscale ? 4u : 0u) +
+                  (o->has_ts           ? 12u
+                   : o->sack_permitted ? 4u
+                                       : 0u);
+    size_t room = used + 12 <= 40 ? (40 - used - 4) / 8 : 0;
+    return o->sack_count < room ? o->sack_count : room;
+}
+
+static void
+check_opts_match(const struct wire_tcp_opts *a, const struct wire_tcp_opts *b)
+{
+    require(a->has_mss == b->has_mss && (!a->has_mss || a->mss == b->mss));
+    require(a->has_wscale == b->has_wscale && (!a->has_wscale || a->wscale == b->wscale));
+    require(a->sack_permitted == b->sack_permitted);
+    require(a->has_ts == b->has_ts);
+    require(!a->has_ts || (a->ts_val == b->ts_val && a->ts_ecr == b->ts_ecr));
+    size_t fit = sack_fit(a);
+    require(b->sack_count == fit);
+    for (size_t i = 0; i < fit; i++) {
+        require(a->sack[i].left == b->sack[i].left && a->sack[i].right == b->sack[i].right);
+    }
+}
+
+static void
+fuzz_tcp(const uint8_t *p, size_t n, uint32_t src, uint32_t dst)
+{
+    struct wire_tcp h;
+    if (wire_tcp_parse(p, n, src, dst, &h) != WIRE_OK) {
+        return;
+    }
+    require(h.hdr_len >= WIRE_TCP_HDR_LEN && h.hdr_len <= n);
+    require(h.payload == p + h.hdr_len && h.payload_len == n - h.hdr_len);
+    size_t olen = wire_tcp_options_len(&h.opts);
+    require(olen <= WIRE_TCP_MAX_OPT_LEN && olen % 4 == 0);
+
+    size_t len = wire_tcp_emit_len(&h);
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    size_t wrote = wire_tcp_emit(&h, src, dst, buf, len);
+    if (len > 0xffff) {
+        require(wrote == 0); /* options grew past what IPv4 can carry */
+        free(buf);
+        return;
+    }
+    require(wrote == len);
+    require(wire_tcp_emit(&h, src, dst, buf, len - 1) == 0);
+    struct wire_tcp b;
+    require(wire_tcp_parse(buf, len, src, dst, &b) == WIRE_OK);
+    require(b.src_port == h.src_port && b.dst_port == h.dst_port);
+    require(b.seq == h.seq && b.ack == h.ack && b.flags == h.flags);
+    require(b.window == h.window && b.urgent == h.urgent);
+    require(b.hdr_len == WIRE_TCP_HDR_LEN + olen);
+    require(b.payload_len == h.payload_len && same_bytes(b.payload, h.payload, h.payload_len));
+    check_opts_match(&h.opts, &b.opts);
+    free(buf);
+}
+
+static void
+fuzz_tcp_options(const uint8_t *p, size_t n)
+{
+    struct wire_tcp_opts o;
+    if (wire_tcp_parse_options(p, n, &o) != WIRE_OK) {
+        return;
+    }
+    require(o.sack_count <= WIRE_TCP_MAX_SACK);
+    struct wire_tcp h = {.opts = o};
+    uint8_t buf[WIRE_TCP_HDR_LEN + WIRE_TCP_MAX_OPT_LEN];
+    size_t len = wire_tcp_emit(&h, SRC, DST, buf, sizeof buf);
+    require(len == wire_tcp_emit_len(&h));
+    struct wire_tcp_opts b;
+    require(wire_tcp_parse_options(buf + WIRE_TCP_HDR_LEN, len - WIRE_TCP_HDR_LEN, &b) == WIRE_OK);
+    check_opts_match(&o, &b);
+}
+
+/* --- ICMP --------------------------------------------------------------- */
+
+static void
+fuzz_icmp(const uint8_t *p, size_t n)
+{
+    struct wire_icmp h;
+    if (wire_icmp_parse(p, n, &h) != WIRE_OK) {
+        return;
+    }
+    require(h.payload == p + WIRE_ICMP_HDR_LEN && h.payload_len == n - WIRE_ICMP_HDR_LEN);
+    require(!wire_icmp_is_error(h.type) || h.payload_len >= WIRE_IPV4_HDR_LEN);
+    if (wire_icmp_is_error(h.type)) {
+        struct wire_ipv4 q;
+        (void)wire_ipv4_parse_quoted(h.payload, h.payload_len, &q);
+    }
+
+    size_t len = wire_icmp_emit_len(&h);
+    require(len == n);
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    wire_icmp_emit(&h, buf);
+    struct wire_icmp b;
+    require(wire_icmp_parse(buf, len, &b) == WIRE_OK);
+    require(b.type == h.type && b.code == h.code);
+    require(b.id == h.id && b.seq == h.seq);
+    require(b.next_hop_mtu == h.next_hop_mtu && b.pointer == h.pointer);
+    require(b.gateway == h.gateway);
+    require(b.payload_len == h.payload_len && same_bytes(b.payload, h.payload, h.payload_len));
+    /* Types with named fields rebuild bytes 4..7 from them; the rest copy it. */
+    bool rebuilt = h.type == WIRE_ICMP_PARAM_PROBLEM ||
+                   (h.type == WIRE_ICMP_DEST_UNREACH && h.code == WIRE_ICMP_UNREACH_FRAG_NEEDED);
+    require(rebuilt || b.rest == h.rest);
+    if (!rebuilt) {
+        /* Everything but the checksum field is the input again (the field may
+         * differ only between the two ones'-complement zeros). */
+        require(buf[0] == p[0] && buf[1] == p[1] && same_bytes(buf + 4, p + 4, n - 4));
+    }
+    free(buf);
+}
+
+/* --- IPv4 --------------------------------------------------------------- */
+
+static void
+fuzz_ipv4(const uint8_t *p, size_t n, bool repair)
+{
+    struct wire_ipv4 h;
+    if (wire_ipv4_parse(p, n, &h) != WIRE_OK) {
+        return;
+    }
+    require(h.hdr_len >= WIRE_IPV4_HDR_LEN && h.hdr_len <= h.total_len && h.total_len <= n);
+    require(h.payload == p + h.hdr_len && h.payload_len == (size_t)h.total_len - h.hdr_len);
+    require(h.options_len == (size_t)h.hdr_len - WIRE_IPV4_HDR_LEN);
+    require(h.frag_off % 8 == 0);
+
+    /* Whatever parses strictly parses as a quote, with the same fields. */
+    struct wire_ipv4 q;
+    require(wire_ipv4_parse_quoted(p, n, &q) == WIRE_OK);
+    require(q.total_len == h.total_len && q.payload_len == h.payload_len && q.src == h.src);
+
+    /* Re-emit with a 20-byte header (options are not emitted) and the same data. */
+    size_t len = WIRE_IPV4_HDR_LEN + h.payload_len;
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    struct wire_ipv4 e = h;
+    e.total_len = (uint16_t)len;
+    wire_ipv4_emit(&e, buf);
+    if (h.payload_len) {
+        memcpy(buf + WIRE_IPV4_HDR_LEN, h.payload, h.payload_len);
+    }
+    struct wire_ipv4 b;
+    require(wire_ipv4_parse(buf, len, &b) == WIRE_OK);
+    require(b.hdr_len == WIRE_IPV4_HDR_LEN && b.options_len == 0);
+    require(b.tos == h.tos && b.id == h.id && b.df == h.df && b.mf == h.mf);
+    require(b.frag_off == h.frag_off && b.ttl == h.ttl && b.proto == h.proto);
+    require(b.src == h.src && b.dst == h.dst);
+    require(b.payload_len == h.payload_len && same_bytes(b.payload, h.payload, h.payload_len));
+    if (h.hdr_len == WIRE_IPV4_HDR_LEN) {
+        /* Same bytes but the reserved flag bit and the checksum field. */
+        require(same_bytes(buf, p, 6) && (buf[6] | 0x80) == (p[6] | 0x80));
+        require(same_bytes(buf + 7, p + 7, 3) && same_bytes(buf + 12, p + 12, 8));
+    }
+    free(buf);
+
+    uint8_t *payload = dup_bytes(h.payload, h.payload_len);
+    if (h.proto == WIRE_IPPROTO_ICMP) {
+        if (repair) {
+            repair_icmp(payload, h.payload_len);
+        }
+        fuzz_icmp(payload, h.payload_len);
+    } else if (h.proto == WIRE_IPPROTO_TCP) {
+        if (repair) {
+            repair_tcp(payload, h.payload_len, h.src, h.dst);
+        }
+        fuzz_tcp(payload, h.payload_len, h.src, h.dst);
+    }
+    free(payload);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_ipv4(data, size, false);
+    fuzz_tcp(data, size, SRC, DST);
+    fuzz_icmp(data, size);
+    fuzz_tcp_options(data, size);
+
+    uint8_t *copy = dup_bytes(data, size);
+    repair_ipv4(copy, size);
+    fuzz_ipv4(copy, size, true);
+    memcpy(copy, data, size);
+    repair_tcp(copy, size, SRC, DST);
+    fuzz_tcp(copy, size, SRC, DST);
+    memcpy(copy, data, size);
+    repair_icmp(copy, size);
+    fuzz_icmp(copy, size);
+    free(copy);
+    return 0;
+}

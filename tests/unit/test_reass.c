@@ -1,0 +1,631 @@
+/*
+ * tests/unit/test_reass.c: IPv4 fragment reassembly (src/ip/reass.c).
+ *
+ * RFCs: 791 3.2, 815, 1122 3.3.2, 5722 (applied to IPv4), 792 (time
+ * exceeded).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/rng.h"
+#include "core/stack_internal.h"
+#include "ip/ip.h"
+#include "tern/stack.h"
+#include "wire/checksum.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+
+/* ---- test rig (the same in test_ipv4.c, test_icmp.c, test_reass.c) ---- */
+
+#define A_LOCAL    TERN_IPV4(10, 0, 0, 1)
+#define A_PEER     TERN_IPV4(10, 0, 0, 2)
+#define A_GW       TERN_IPV4(10, 0, 0, 254)
+#define A_BCAST    TERN_IPV4(10, 0, 0, 255)
+#define A_FAR      TERN_IPV4(192, 0, 2, 7)
+#define PROTO_FAKE 253 /* RFC 3692 experimental protocol number */
+
+struct frame {
+    uint8_t b[2048];
+    size_t len;
+    int netif;
+    uint32_t next_hop;
+};
+
+/* What a rig's interfaces transmitted, in order. */
+struct capture {
+    struct frame f[96];
+    size_t n;
+    bool fail; /* the driver refuses every frame */
+};
+
+static int
+cap_transmit(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop)
+{
+    struct capture *c = ctx;
+    if (c->fail) {
+        return -1;
+    }
+    if (c->n == sizeof(c->f) / sizeof(c->f[0]) || len > sizeof(c->f[0].b)) {
+        fprintf(stderr, "capture full\n");
+        return -1;
+    }
+    memcpy(c->f[c->n].b, pkt, len);
+    c->f[c->n].len = len;
+    c->f[c->n].netif = netif;
+    c->f[c->n].next_hop = next_hop;
+    c->n++;
+    return 0;
+}
+
+struct tev {
+    enum tern_trace_kind kind;
+    const char *layer;
+    const char *rule;
+    enum tern_drop_reason drop;
+};
+
+struct trace_log {
+    struct tev ev[512];
+    size_t n;
+};
+
+static void
+trace_record(void *ctx, const struct tern_trace_event *ev)
+{
+    struct trace_log *t = ctx;
+    if (t->n < sizeof(t->ev) / sizeof(t->ev[0])) {
+        t->ev[t->n++] = (struct tev){ev->kind, ev->layer, ev->rule, ev->drop};
+    }
+}
+
+/* Number of events of `kind` whose rule contains `text`. */
+static int
+trace_count(const struct trace_log *t, enum tern_trace_kind kind, const char *text)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->ev[i].kind == kind && strstr(t->ev[i].rule, text) != NULL) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Number of drop events with reason r, checking each names r's rule. */
+static int
+trace_drops(const struct trace_log *t, enum tern_drop_reason r)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->ev[i].kind == TERN_TRACE_DROP && t->ev[i].drop == r) {
+            CHECK_STR(t->ev[i].rule, tern_drop_rule(r));
+            CHECK_STR(t->ev[i].layer, tern_drop_layer(r));
+            n++;
+        }
+    }
+    return n;
+}
+
+struct rig {
+    struct tern_stack *st;
+    struct capture cap;
+    struct trace_log log;
+};
+
+/* A host 10.0.0.1/24 on netif 0 (MTU `mtu`), default gateway 10.0.0.254,
+ * tracing into r->log. `edit` may change the config before creation. */
+static void
+rig_open(struct rig *r, uint16_t mtu, void (*edit)(struct tern_config *, struct rig *))
+{
+    memset(r, 0, sizeof(*r));
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 42;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){.addr = A_LOCAL,
+                                               .prefix_len = 24,
+                                               .mtu = mtu,
+                                               .transmit = cap_transmit,
+                                               .transmit_ctx = &r->cap};
+    cfg.default_gateway = A_GW;
+    cfg.trace = trace_record;
+    cfg.trace_ctx = &r->log;
+    if (edit != NULL) {
+        edit(&cfg, r);
+    }
+    int rc = tern_stack_new(&cfg, 0, &r->st);
+    CHECK_EQ(rc, TERN_OK);
+}
+
+static void
+rig_close(struct rig *r)
+{
+    tern_stack_free(r->st);
+    r->st = NULL;
+}
+
+/* Builds a datagram (20-byte header) into buf and returns its length. */
+static size_t
+mk_dgram(uint8_t *buf, uint32_t src, uint32_t dst, uint8_t proto, uint16_t id, bool mf,
+         uint16_t frag_off, const uint8_t *payload, size_t len)
+{
+    struct wire_ipv4 h = {
+        .tos = 0,
+        .total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + len),
+        .id = id,
+        .mf = mf,
+        .frag_off = frag_off,
+        .ttl = 64,
+        .proto = proto,
+        .src = src,
+        .dst = dst,
+    };
+    wire_ipv4_emit(&h, buf);
+    if (len > 0) {
+        memmove(buf + WIRE_IPV4_HDR_LEN, payload, len);
+    }
+    return WIRE_IPV4_HDR_LEN + len;
+}
+
+/* Recomputes the header checksum after a test edited header bytes. */
+static void
+fix_ip_csum(uint8_t *buf)
+{
+    size_t hl = (size_t)(buf[0] & 0x0f) * 4;
+    buf[10] = buf[11] = 0;
+    uint16_t c = wire_csum(buf, hl);
+    buf[10] = (uint8_t)(c >> 8);
+    buf[11] = (uint8_t)c;
+}
+
+static void
+input(struct rig *r, const uint8_t *pkt, size_t len, int64_t now)
+{
+    CHECK_EQ(tern_stack_input(r->st, 0, pkt, len, now), TERN_OK);
+}
+
+/* A fake transport protocol that records what it is given. */
+struct fake_proto {
+    int n_rx, n_err;
+    struct ip_rx rx;
+    uint8_t payload[70000];
+    uint8_t datagram[70000];
+    struct ip_icmp_err err;
+    uint8_t orig_payload[600];
+};
+
+static void
+fake_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
+{
+    (void)st;
+    struct fake_proto *f = ctx;
+    f->n_rx++;
+    f->rx = *rx;
+    memcpy(f->payload, rx->payload, rx->len);
+    memcpy(f->datagram, rx->datagram, rx->datagram_len);
+}
+
+static void
+fake_err(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
+{
+    (void)st;
+    struct fake_proto *f = ctx;
+    f->n_err++;
+    f->err = *e;
+    if (e->orig_payload_len <= sizeof(f->orig_payload)) {
+        memcpy(f->orig_payload, e->orig_payload, e->orig_payload_len);
+    }
+}
+
+/* ---- end of the rig ---- */
+
+#define SEC 1000000000LL
+
+static struct rig R;
+static struct fake_proto F;
+static uint8_t data[70000];
+static uint8_t frag[70000];
+
+static void
+fill_pattern(uint8_t *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(i * 13 + seed + (i >> 8));
+    }
+}
+
+/* Feeds the fragment [off, off + len) of `data` as datagram `id`. */
+static void
+feed(uint16_t id, size_t off, size_t len, bool mf, int64_t now)
+{
+    size_t n = mk_dgram(frag, A_PEER, A_LOCAL, PROTO_FAKE, id, mf, (uint16_t)off, data + off, len);
+    input(&R, frag, n, now);
+}
+
+static void
+open_with_fake(void (*edit)(struct tern_config *, struct rig *))
+{
+    rig_open(&R, 1500, edit);
+    memset(&F, 0, sizeof(F));
+    CHECK_EQ(ip_register_proto(R.st, PROTO_FAKE, fake_input, fake_err, &F), TERN_OK);
+}
+
+/* The delivered datagram is `len` bytes of data with a header that says so. */
+static void
+check_delivered(size_t len)
+{
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(F.rx.len, len);
+    CHECK_MEM(F.payload, data, len);
+    CHECK_EQ(F.rx.src, A_PEER);
+    CHECK_EQ(F.rx.dst, A_LOCAL);
+    struct wire_ipv4 h;
+    CHECK_EQ(wire_ipv4_parse(F.datagram, F.rx.datagram_len, &h), WIRE_OK);
+    CHECK_EQ(h.total_len, 20 + len);
+    CHECK(!h.mf);
+    CHECK_EQ(h.frag_off, 0);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+}
+
+/* EVIDENCE: RFC 815, RFC 1122 3.3.2 (MUST reassemble): fragments in order,
+ * in reverse order and in random orders give back the datagram. */
+static void
+test_orders(void)
+{
+    const size_t len = 5000, chunk = 496; /* 11 fragments, the last short */
+    const size_t nf = (len + chunk - 1) / chunk;
+    size_t order[16];
+    struct rng rng;
+    rng_seed(&rng, 99);
+    for (int trial = 0; trial < 12; trial++) {
+        fill_pattern(data, len, (unsigned)trial);
+        for (size_t i = 0; i < nf; i++) {
+            order[i] = trial == 1 ? nf - 1 - i : i;
+        }
+        for (size_t i = nf - 1; trial >= 2 && i > 0; i--) { /* Fisher-Yates */
+            size_t j = rng_below(&rng, (uint32_t)i + 1);
+            size_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        open_with_fake(NULL);
+        for (size_t k = 0; k < nf; k++) {
+            size_t off = order[k] * chunk;
+            size_t n = off + chunk < len ? chunk : len - off;
+            CHECK_EQ(F.n_rx, 0);
+            feed((uint16_t)(100 + trial), off, n, off + n < len, 1);
+        }
+        check_delivered(len);
+        CHECK_EQ(R.st->stats.ip.rx_fragments, nf);
+        CHECK_EQ(R.st->stats.ip.reassembled, 1);
+        CHECK_EQ(R.st->stats.ip.rx_delivered, 1);
+        CHECK_EQ(tern_stats_drops_total(&R.st->stats), 0);
+        CHECK_EQ(trace_count(&R.log, TERN_TRACE_RX, "RFC 815: fragment stored"), (int)nf);
+        CHECK_EQ(trace_count(&R.log, TERN_TRACE_RX, "RFC 815: datagram reassembled"), 1);
+        CHECK_EQ(trace_count(&R.log, TERN_TRACE_TIMER, "RFC 1122 3.3.2"), 1); /* armed */
+        CHECK_EQ(tern_stack_next_deadline(R.st), INT64_MAX);                  /* timer cancelled */
+        rig_close(&R);
+    }
+}
+
+/* Two datagrams interleaved, told apart by their id (RFC 791 3.2). */
+static void
+test_interleaved(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 3000, 5);
+    feed(1, 0, 1000, true, 1);
+    feed(2, 1000, 1000, true, 1);
+    feed(2, 0, 1000, true, 1);
+    feed(1, 2000, 1000, false, 1);
+    feed(2, 2000, 1000, false, 1);
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(F.rx.len, 3000);
+    CHECK_EQ(R.st->ip.reass_held, 2000);
+    feed(1, 1000, 1000, true, 1);
+    CHECK_EQ(F.n_rx, 2);
+    CHECK_MEM(F.payload, data, 3000);
+    CHECK_EQ(R.st->stats.ip.reassembled, 2);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    rig_close(&R);
+}
+
+/* First fragment with IP options: the reassembled header keeps them. */
+static void
+test_first_fragment_options(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 48, 1);
+    size_t n = mk_dgram(frag + 4, A_PEER, A_LOCAL, PROTO_FAKE, 9, true, 0, data, 40);
+    memmove(frag, frag + 4, 20);
+    memset(frag + 20, WIRE_IPOPT_NOP, 4);
+    frag[0] = 0x46;
+    frag[3] = (uint8_t)(n + 4);
+    fix_ip_csum(frag);
+    input(&R, frag, n + 4, 1);
+    feed(9, 40, 8, false, 1);
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(F.rx.len, 48);
+    CHECK_MEM(F.payload, data, 48);
+    CHECK_EQ(F.rx.datagram_len, 24 + 48);
+    struct wire_ipv4 h;
+    CHECK_EQ(wire_ipv4_parse(F.datagram, F.rx.datagram_len, &h), WIRE_OK);
+    CHECK_EQ(h.hdr_len, 24);
+    CHECK_EQ(h.total_len, 72);
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 5722 4 (applied to IPv4): an overlapping fragment makes us
+ * discard the whole datagram. Choice: an exact duplicate counts as an
+ * overlap. */
+static void
+test_overlap_and_duplicate(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 3000, 2);
+    /* exact duplicate */
+    feed(1, 0, 1000, true, 1);
+    feed(1, 0, 1000, true, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    /* the rest alone does not resurrect it */
+    feed(1, 1000, 2000, false, 1);
+    CHECK_EQ(F.n_rx, 0);
+    CHECK_EQ(R.st->ip.reass_held, 2000);
+
+    /* partial overlap at the front of a held fragment */
+    feed(2, 1000, 1000, true, 1);
+    feed(2, 496, 512, true, 1);
+    /* a fragment spanning a hole and held data */
+    feed(3, 1000, 1000, true, 1);
+    feed(3, 0, 1504, true, 1);
+    /* inside held data */
+    feed(4, 0, 2000, true, 1);
+    feed(4, 800, 400, true, 1);
+    /* a second last fragment ending elsewhere */
+    feed(5, 2000, 1000, false, 1);
+    feed(5, 2000, 992, false, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 5);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_OVERLAP), 5);
+    CHECK_EQ(F.n_rx, 0);
+    CHECK_EQ(R.st->ip.reass_held, 2000); /* only id 1's tail remains */
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 791 3.2: every fragment but the last carries a multiple of
+ * 8 bytes, and a datagram ends by 65535; others are bad fragments. */
+static void
+test_bad_fragments(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 70000, 3);
+    feed(1, 0, 1001, true, 1); /* MF, not a multiple of 8 */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 1);
+    feed(2, 65000, 520, false, 1); /* 20 + 65000 + 520 > 65535 */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 2);
+    feed(2, 65000, 515, false, 1); /* ends exactly at 65535: held */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 2);
+    CHECK_EQ(R.st->ip.reass_held, 515);
+    feed(3, 8, 0, false, 1); /* empty */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 3);
+    /* a last fragment with data already held past its end */
+    feed(4, 800, 800, true, 1);
+    feed(4, 400, 96, false, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 4);
+    /* data past the end that a last fragment set */
+    feed(5, 0, 800, false, 0);
+    CHECK_EQ(F.n_rx, 1); /* MF clear, offset 0: not a fragment at all */
+    feed(6, 800, 100, false, 1);
+    feed(6, 1600, 8, true, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 5);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_BAD_FRAGMENT), 5);
+    CHECK_EQ(R.st->ip.reass_held, 515);
+    rig_close(&R);
+}
+
+/* A reassembled datagram past 65535 because fragment 0 had options. */
+static void
+test_too_long_with_options(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 70000, 4);
+    size_t n = mk_dgram(frag + 8, A_PEER, A_LOCAL, PROTO_FAKE, 3, true, 0, data, 64000);
+    memmove(frag, frag + 8, 20);
+    memset(frag + 20, WIRE_IPOPT_NOP, 8);
+    frag[0] = 0x47;
+    frag[2] = (uint8_t)((n + 8) >> 8);
+    frag[3] = (uint8_t)(n + 8);
+    fix_ip_csum(frag);
+    input(&R, frag, n + 8, 1);
+    feed(3, 64000, 1515, false, 1); /* 20 + 64000 + 1515 = 65535 */
+    CHECK_EQ(F.n_rx, 0);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    rig_close(&R);
+}
+
+static void
+small_mem(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_mem_max = 2500;
+}
+
+/* Memory cap: the sum of fragment bytes held never passes reass_mem_max;
+ * the fragment that would pass it is a counted drop. */
+static void
+test_memory_cap(void)
+{
+    open_with_fake(small_mem);
+    fill_pattern(data, 4000, 6);
+    feed(1, 0, 1480, true, 1);
+    feed(2, 0, 1000, true, 1);
+    CHECK_EQ(R.st->ip.reass_held, 2480);
+    feed(2, 1000, 24, false, 1); /* 2504 > 2500 */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_MEMORY), 1);
+    feed(1, 1480, 20, false, 1); /* exactly 2500: completes datagram 1 */
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(R.st->ip.reass_held, 1000);
+    feed(2, 1000, 24, false, 1); /* fits now */
+    CHECK_EQ(F.n_rx, 2);
+    CHECK_EQ(F.rx.len, 1024);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    rig_close(&R);
+}
+
+static void
+two_slots(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_slots = 2;
+}
+
+static void
+no_slots(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_slots = 0;
+}
+
+/* Slot exhaustion: with every slot in use a new datagram is refused (the
+ * ones under way keep their slots); a freed slot is reused. */
+static void
+test_slot_exhaustion(void)
+{
+    open_with_fake(two_slots);
+    fill_pattern(data, 2000, 7);
+    feed(1, 0, 1000, true, 1);
+    feed(2, 0, 1000, true, 1);
+    feed(3, 0, 1000, true, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_NO_SLOT), 1);
+    feed(1, 1000, 1000, false, 1);
+    CHECK_EQ(F.n_rx, 1);
+    feed(3, 0, 1000, true, 1);
+    feed(3, 1000, 1000, false, 1);
+    CHECK_EQ(F.n_rx, 2);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
+    rig_close(&R);
+
+    open_with_fake(no_slots);
+    feed(1, 0, 1000, true, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 1122 3.3.2 (MUST): a reassembly timeout, fixed from the
+ * first fragment; on expiry the datagram is discarded and, since fragment
+ * zero came, ICMP time exceeded code 1 goes to the source, quoting it
+ * (RFC 792, RFC 1122 3.2.2). */
+static void
+test_timeout_with_first(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 3000, 8);
+    int64_t t0 = 5 * SEC;
+    feed(7, 0, 1000, true, t0);
+    CHECK_EQ(tern_stack_next_deadline(R.st), t0 + 60 * SEC);
+    feed(7, 2000, 1000, false, t0 + 30 * SEC); /* does not restart the timer */
+    CHECK_EQ(tern_stack_next_deadline(R.st), t0 + 60 * SEC);
+    tern_stack_poll(R.st, t0 + 60 * SEC - 1);
+    CHECK_EQ(R.cap.n, 0);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 0);
+    tern_stack_poll(R.st, t0 + 60 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_TIMEOUT), 1);
+    CHECK_EQ(trace_count(&R.log, TERN_TRACE_TIMER, "reassembly timer fired"), 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.cap.n, 1);
+    CHECK_EQ(R.st->stats.icmp.tx_error, 1);
+
+    struct wire_ipv4 h;
+    struct wire_icmp m;
+    CHECK_EQ(wire_ipv4_parse(R.cap.f[0].b, R.cap.f[0].len, &h), WIRE_OK);
+    CHECK_EQ(h.src, A_LOCAL);
+    CHECK_EQ(h.dst, A_PEER);
+    CHECK_EQ(h.proto, WIRE_IPPROTO_ICMP);
+    CHECK_EQ(h.tos, 0);
+    CHECK_EQ(wire_icmp_parse(h.payload, h.payload_len, &m), WIRE_OK);
+    CHECK_EQ(m.type, WIRE_ICMP_TIME_EXCEEDED);
+    CHECK_EQ(m.code, WIRE_ICMP_TIME_EXCEEDED_REASSEMBLY);
+    CHECK_EQ(m.rest, 0);
+    /* the quote: fragment 0 as it arrived, cut at 576 bytes in all */
+    CHECK_EQ(R.cap.f[0].len, 576);
+    size_t fn = mk_dgram(frag, A_PEER, A_LOCAL, PROTO_FAKE, 7, true, 0, data, 1000);
+    CHECK(fn > m.payload_len);
+    CHECK_EQ(m.payload_len, 576 - 28);
+    CHECK_MEM(m.payload, frag, m.payload_len);
+
+    /* late fragments start afresh and never complete the old datagram */
+    feed(7, 1000, 1000, true, t0 + 61 * SEC);
+    CHECK_EQ(F.n_rx, 0);
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 1122 3.3.2, RFC 792: without fragment zero no time
+ * exceeded is sent; the drop is still counted. */
+static void
+test_timeout_without_first(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 3000, 9);
+    feed(8, 1000, 1000, true, 0);
+    feed(8, 2000, 8, false, 0);
+    tern_stack_poll(R.st, 60 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 1);
+    CHECK_EQ(R.cap.n, 0);
+    CHECK_EQ(R.st->stats.icmp.tx_error, 0);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(tern_stack_next_deadline(R.st), INT64_MAX);
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 1122 3.2.2: no ICMP error about a datagram sent to a
+ * broadcast address, even when its fragment zero timed out. */
+static void
+test_timeout_broadcast_no_icmp(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 100, 1);
+    size_t n = mk_dgram(frag, A_PEER, A_BCAST, PROTO_FAKE, 3, true, 0, data, 80);
+    input(&R, frag, n, 0);
+    tern_stack_poll(R.st, 60 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 1);
+    CHECK_EQ(R.cap.n, 0);
+    CHECK_EQ(trace_count(&R.log, TERN_TRACE_EVENT, "broadcast"), 1);
+    rig_close(&R);
+}
+
+/* A stack freed with datagrams under reassembly (ASan: nothing leaks). */
+static void
+test_free_while_busy(void)
+{
+    open_with_fake(NULL);
+    fill_pattern(data, 2000, 1);
+    feed(1, 0, 1000, true, 0);
+    feed(2, 1000, 1000, false, 0);
+    CHECK_EQ(R.st->ip.reass_held, 2000);
+    rig_close(&R);
+}
+
+int
+main(void)
+{
+    RUN(test_orders);
+    RUN(test_interleaved);
+    RUN(test_first_fragment_options);
+    RUN(test_overlap_and_duplicate);
+    RUN(test_bad_fragments);
+    RUN(test_too_long_with_options);
+    RUN(test_memory_cap);
+    RUN(test_slot_exhaustion);
+    RUN(test_timeout_with_first);
+    RUN(test_timeout_without_first);
+    RUN(test_timeout_broadcast_no_icmp);
+    RUN(test_free_while_busy);
+    return CHECK_DONE();
+}

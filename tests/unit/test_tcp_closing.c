@@ -1,0 +1,218 @@
+/* tests/unit/test_tcp_closing.c: FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK
+ * (RFC 9293 3.6, 3.10.4, 3.10.7.4), and a RST in every state. */
+#include "tcp_harness.h"
+
+static void
+test_normal_close_figure12_active_side(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 Figure 12 (A side) MUST-13: FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT */
+    struct h h;
+    h_init(&h);
+    int id = h_fin_wait_1(&h);
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_1);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_2);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    CHECK(h.events[id] & TERN_TCP_EV_PEER_FIN);
+    h_fini(&h);
+}
+
+static void
+test_normal_close_figure12_passive_side(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 Figure 12 (B side) MUST-12: CLOSE-WAIT -> LAST-ACK -> CLOSED, closed
+     * normally (no error) */
+    struct h h;
+    h_init(&h);
+    int id = h_close_wait(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSE_WAIT);
+    CHECK(h.events[id] & TERN_TCP_EV_PEER_FIN);
+    char b[4];
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, 4, h.now), TERN_ERR_CLOSING);
+    CHECK_EQ(tern_tcp_send(h.st, id, "ok", 2, h.now), 2); /* half-closed: we may still send */
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 302, .flags = ACK | PSH, .data = "ok"));
+    CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_OK);
+    EXPECT_SENT(&h, US(.seq = 103, .ack = 302, .flags = FIN | ACK));
+    CHECK_STATE(&h, id, TERN_TCP_LAST_ACK);
+    h_deliver(&h, PEER(.seq = 302, .ack = 104, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), 0);
+    CHECK(h.events[id] & TERN_TCP_EV_CLOSED);
+    CHECK(!(h.events[id] & TERN_TCP_EV_ERROR));
+    h_fini(&h);
+}
+
+static void
+test_simultaneous_close_figure13(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 Figure 13: FIN-WAIT-1 + FIN -> CLOSING; ACK of FIN -> TIME-WAIT */
+    struct h h;
+    h_init(&h);
+    int id = h_closing(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSING);
+    CHECK_STR(h.last_rule, "RFC 9293 3.10.7.4 eighth: FIN-WAIT-1, FIN -> CLOSING");
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    h_fini(&h);
+}
+
+static void
+test_fin_and_ack_together(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 eighth: FIN-WAIT-1, FIN acking our FIN -> TIME-WAIT */
+    struct h h;
+    h_init(&h);
+    int id = h_fin_wait_1(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    h_fini(&h);
+}
+
+static void
+test_fin_lost_once(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.8 MUST-19: our FIN is lost; retransmitted after the RTO */
+    struct h h;
+    h_init(&h);
+    int id = h_fin_wait_1(&h);
+    h_advance(&h, SEC);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = FIN | ACK));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 100 * SEC);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_ack_of_fin_lost_once(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.8: LAST-ACK, the ACK of our FIN is lost; the FIN is resent and the
+     * peer's repeated ACK closes */
+    struct h h;
+    h_init(&h);
+    int id = h_last_ack(&h);
+    h_advance(&h, SEC);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 302, .flags = FIN | ACK));
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_data_then_fin_after_close(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.4: CLOSE sends queued text first, then FIN */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    tern_tcp_send(h.st, id, "bye", 3, h.now);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "bye"));
+    CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_OK);
+    EXPECT_SENT(&h, US(.seq = 104, .ack = 301, .flags = FIN | ACK));
+    CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), TERN_ERR_CLOSING);
+    CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_ERR_CLOSING);
+    h_deliver(&h, PEER(.seq = 301, .ack = 105, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_2);
+    /* FIN-WAIT-2 still receives text. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 105, .flags = ACK, .data = "late"));
+    EXPECT_SENT(&h, US(.seq = 105, .ack = 305, .flags = ACK));
+    h_fini(&h);
+}
+
+static void
+test_abort_established_sends_rst(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.5: ABORT -> <SEQ=SND.NXT><CTL=RST>, CLOSED */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_abort(h.st, id, h.now), TERN_OK);
+    EXPECT_SENT(&h, US(.seq = 101, .flags = RST));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_abort(h.st, id, h.now), TERN_ERR_NOTCONN);
+    h_fini(&h);
+}
+
+/* A RST in every state: the right state afterwards and the right event. */
+struct rst_case {
+    enum tern_tcp_state state;
+    struct tseg rst; /* the RST, valid for that state */
+    int after;       /* state afterwards */
+    int err;         /* tern_tcp_error() afterwards */
+    unsigned ev;     /* events the user must have got */
+};
+
+static void
+test_rst_in_every_state(void)
+{
+    /* EVIDENCE: RFC 9293 3.5.3 3.10.7.2 3.10.7.3 3.10.7.4 second MUST-12 MUST-11: a valid RST in
+     * each of the eleven states */
+    static const struct rst_case cases[] = {
+        {TERN_TCP_LISTEN, PEER(.seq = 301, .flags = RST), TERN_TCP_LISTEN, 0, 0},
+        {TERN_TCP_SYN_SENT, PEER(.seq = 0, .ack = 101, .flags = RST | ACK), TERN_TCP_CLOSED,
+         TERN_ERR_REFUSED, TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_SYN_RECEIVED, PEER(.seq = 301, .flags = RST), TERN_TCP_LISTEN, 0, 0},
+        {TERN_TCP_ESTABLISHED, PEER(.seq = 301, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_FIN_WAIT_1, PEER(.seq = 301, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_FIN_WAIT_2, PEER(.seq = 301, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_CLOSE_WAIT, PEER(.seq = 302, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_CLOSING, PEER(.seq = 302, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_LAST_ACK, PEER(.seq = 302, .flags = RST), TERN_TCP_CLOSED, TERN_ERR_RESET,
+         TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR},
+        {TERN_TCP_TIME_WAIT, PEER(.seq = 302, .flags = RST), TERN_TCP_CLOSED, 0,
+         TERN_TCP_EV_CLOSED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct rst_case *k = &cases[i];
+        struct h h;
+        h_init(&h);
+        int id = h_in_state(&h, k->state);
+        memset(h.events, 0, sizeof(h.events));
+        h_deliver(&h, k->rst);
+        EXPECT_NOTHING(&h);
+        if (h_state(&h, id) != k->after || tern_tcp_error(h.st, id) != k->err ||
+            (h.events[id] & k->ev) != k->ev || (k->ev == 0 && h.events[id] != 0)) {
+            fprintf(stderr, "RST in %s: now %s, error %d, events %#x\n",
+                    tern_tcp_state_name(k->state), tern_tcp_state_name(h_state(&h, id)),
+                    tern_tcp_error(h.st, id), h.events[id]);
+            check_st.failures++;
+        }
+        h_fini(&h);
+    }
+    /* CLOSED (no TCB): a RST is discarded, nothing sent. */
+    struct h h;
+    h_init(&h);
+    h_deliver(&h, PEER(.seq = 1, .flags = RST));
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+int
+main(void)
+{
+    RUN(test_normal_close_figure12_active_side);
+    RUN(test_normal_close_figure12_passive_side);
+    RUN(test_simultaneous_close_figure13);
+    RUN(test_fin_and_ack_together);
+    RUN(test_fin_lost_once);
+    RUN(test_ack_of_fin_lost_once);
+    RUN(test_data_then_fin_after_close);
+    RUN(test_abort_established_sends_rst);
+    RUN(test_rst_in_every_state);
+    return CHECK_DONE();
+}

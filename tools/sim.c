@@ -1,0 +1,189 @@
+/*
+ * tools/sim.c: `tern sim`, runs a scenario in the simulator and prints the
+ * conversation as RFC 9293 section 3.5-3.6 draws it.
+ *
+ *   tern sim                      the basic three-way handshake (rfc9293-fig6)
+ *   tern sim NAME                 a bundled scenario (tern sim --list)
+ *   tern sim FILE                 a scenario file (docs/scenarios.md)
+ *   tern sim --explain ...        the RFC rules under each line
+ *   tern sim --pcap OUT ...       the drawn link's packets as a capture
+ *   tern sim --print NAME         the source of a bundled scenario
+ *
+ * Exit status: 0 when every expectation held, 1 when one failed (the
+ * message names it and its line), 2 for a usage error, a scenario that does
+ * not parse or a run error.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundled.h"
+#include "tern/scenario.h"
+#include "tern/stack.h"
+
+int tern_cmd_sim(int argc, char **argv);
+
+#define DEFAULT_SCENARIO "rfc9293-fig6"
+#define MAX_FILE_BYTES   (1024 * 1024)
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tern sim [--explain] [--pcap FILE] [SCENARIO]\n"
+            "       tern sim --list | --print NAME | --help\n"
+            "\n"
+            "Runs a scenario in the simulator (virtual time, no privileges) and prints the\n"
+            "conversation the way RFC 9293 section 3.5 draws its figures: numbered lines,\n"
+            "each side's state after the departure or arrival of a segment, --> and <--,\n"
+            "'...' for a segment still in the network, comments in parentheses.\n"
+            "\n"
+            "SCENARIO is the name of a bundled scenario (see --list) or a scenario file\n"
+            "(format: docs/scenarios.md). Without SCENARIO, runs %s, the basic\n"
+            "three-way handshake.\n"
+            "\n"
+            "Options:\n"
+            "  --list         list the bundled scenarios with their titles\n"
+            "  --print NAME   print the source of a bundled scenario\n"
+            "  --explain      print under each line the RFC rules that produced it\n"
+            "  --pcap FILE    write the packets of the drawn link to FILE (pcap)\n"
+            "  -h, --help     show this help\n"
+            "\n"
+            "Exit status: 0 all expectations held, 1 an expectation failed,\n"
+            "2 usage error, scenario error or run error.\n",
+            DEFAULT_SCENARIO);
+}
+
+static const struct tern_bundled *
+find_bundled(const char *name)
+{
+    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
+        if (strcmp(tern_bundled_scenarios[i].name, name) == 0) {
+            return &tern_bundled_scenarios[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+list(void)
+{
+    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
+        const struct tern_bundled *b = &tern_bundled_scenarios[i];
+        struct tern_scenario *sc = NULL;
+        char err[256];
+        const char *title = "(does not parse)";
+        if (tern_scenario_parse(b->name, b->text, b->len, &sc, err, sizeof(err)) == TERN_OK) {
+            title = tern_scenario_title(sc);
+        }
+        printf("%-16s %s\n", b->name, title);
+        tern_scenario_free(sc);
+    }
+    return 0;
+}
+
+/* Reads a whole file (at most MAX_FILE_BYTES). Returns NULL with a message
+ * on stderr. */
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    char *buf = malloc(MAX_FILE_BYTES + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    *len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
+    bool bad = ferror(f) != 0 || *len > MAX_FILE_BYTES;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "tern sim: cannot read '%s' (error or larger than %d bytes)\n", path,
+                MAX_FILE_BYTES);
+        free(buf);
+        return NULL;
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+static int
+run(const char *arg, const struct tern_scenario_opts *opts)
+{
+    const struct tern_bundled *b = find_bundled(arg);
+    char *owned = NULL;
+    const char *text;
+    size_t len;
+    if (b != NULL) {
+        text = b->text;
+        len = b->len;
+    } else {
+        owned = read_file(arg, &len);
+        if (owned == NULL) {
+            fprintf(stderr, "tern sim: no bundled scenario or readable file named '%s'; see "
+                            "'tern sim --list'\n",
+                    arg);
+            return 2;
+        }
+        text = owned;
+    }
+    struct tern_scenario *sc = NULL;
+    char err[512];
+    int rc = tern_scenario_parse(arg, text, len, &sc, err, sizeof(err));
+    free(owned);
+    if (rc != TERN_OK) {
+        fprintf(stderr, "tern sim: %s\n", rc == TERN_ERR_INVAL ? err : tern_strerror(rc));
+        return 2;
+    }
+    int result = tern_scenario_run(sc, opts, stdout, stderr);
+    fflush(stdout);
+    tern_scenario_free(sc);
+    return result;
+}
+
+int
+tern_cmd_sim(int argc, char **argv)
+{
+    struct tern_scenario_opts opts = {0};
+    const char *scenario = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--list") == 0) {
+            return list();
+        } else if (strcmp(a, "--print") == 0) {
+            const struct tern_bundled *b = i + 1 < argc ? find_bundled(argv[i + 1]) : NULL;
+            if (b == NULL) {
+                fprintf(stderr, "tern sim: --print needs the name of a bundled scenario; see "
+                                "'tern sim --list'\n");
+                return 2;
+            }
+            fwrite(b->text, 1, b->len, stdout);
+            return 0;
+        } else if (strcmp(a, "--explain") == 0) {
+            opts.explain = true;
+        } else if (strcmp(a, "--pcap") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "tern sim: --pcap needs a file name; see 'tern sim --help'\n");
+                return 2;
+            }
+            opts.pcap_path = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "tern sim: unknown option '%s'; see 'tern sim --help'\n", a);
+            return 2;
+        } else if (scenario != NULL) {
+            fprintf(stderr, "tern sim: one scenario at a time ('%s' and '%s'); see 'tern sim "
+                            "--help'\n",
+                    scenario, a);
+            return 2;
+        } else {
+            scenario = a;
+        }
+    }
+    return run(scenario != NULL ? scenario : DEFAULT_SCENARIO, &opts);
+}
