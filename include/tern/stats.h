@@ -21,7 +21,7 @@
     X(IP_CHECKSUM, "ip", "RFC 1122 3.2.1.2: header checksum mismatch")                             \
     X(IP_OPTION, "ip", "RFC 791 3.1: malformed option list")                                       \
     X(IP_BAD_SRC, "ip", "RFC 1122 3.2.1.3: source is broadcast, multicast or loopback")            \
-    X(IP_NOT_OURS, "ip", "RFC 1122 3.3.4.3: destination is not ours and we do not forward")        \
+    X(IP_NOT_OURS, "ip", "RFC 1122 3.2.1.3: destination is not ours and we do not forward")        \
     X(IP_NO_NETIF, "ip", "input on an interface the stack does not have")                          \
     X(IP_NO_ROUTE, "ip", "RFC 1122 3.3.1: no route to the destination")                            \
     X(IP_DF_TOO_BIG, "ip", "RFC 791 2.3: larger than the MTU with Don't Fragment set")             \
@@ -30,6 +30,8 @@
     X(IP_TOO_LONG, "ip", "RFC 791 3.1: datagram to send would exceed 65535 bytes")                 \
     X(REASS_BAD_FRAGMENT, "ip", "RFC 791 3.2: fragment not a multiple of 8 bytes or past 65535")   \
     X(REASS_OVERLAP, "ip", "RFC 5722 (applied to IPv4): overlapping fragments, datagram dropped")  \
+    X(REASS_DUPLICATE, "ip",                                                                       \
+      "RFC 8200 4.5 (applied to IPv4): exact duplicate fragment dropped alone")                    \
     X(REASS_NO_SLOT, "ip", "reassembly: all reassembly slots in use")                              \
     X(REASS_MEMORY, "ip", "reassembly: per-stack memory cap reached")                              \
     X(REASS_TIMEOUT, "ip", "RFC 1122 3.3.2: reassembly timed out")                                 \

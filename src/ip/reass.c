@@ -22,9 +22,10 @@
  * of 8 long.
  *
  * Choice (RFC 5722 style): a fragment that does not fit wholly inside one
- * hole overlaps data we hold, and the whole datagram is discarded, exact
- * duplicates included (we cannot tell a duplicate from a rewrite without
- * comparing bytes, and an honest sender retransmits the whole datagram).
+ * hole overlaps data we hold, and the whole datagram is discarded. An exact
+ * duplicate (same place, same bytes as data we hold, as a network that
+ * duplicates packets produces) is not an overlap: it is dropped alone and
+ * the datagram goes on, as RFC 8200 4.5 allows for IPv6 fragments.
  */
 #include "ip/ip_internal.h"
 
@@ -249,9 +250,33 @@ reass_complete(struct tern_stack *st, struct ip_reass_slot *s, const uint8_t *pk
     slot_free(st, s);
 }
 
-/* RFC 815 steps 1-8, with the RFC 5722 rule: the fragment [first, last]
- * must fall inside one hole. Returns false (datagram aborted) otherwise. */
+/* True when [first, last] touches no hole (so it is all data we hold), and
+ * the fragment carries exactly those bytes with the same MF meaning. */
 static bool
+is_exact_duplicate(struct ip_reass_slot *s, const struct wire_ipv4 *h, uint16_t first,
+                   uint16_t last)
+{
+    for (uint16_t hf = s->hole_head; hf != REASS_NO_HOLE; hf = hole_next(s, hf)) {
+        if (first <= hole_last(s, hf) && last >= hf) {
+            return false;
+        }
+    }
+    bool is_last = s->data_len != 0 && (uint32_t)last + 1 == s->data_len;
+    if (h->mf == is_last) {
+        return false; /* a last fragment must end where the datagram ends, and only it */
+    }
+    if (s->data_len != 0 && (uint32_t)last >= s->data_len) {
+        return false;
+    }
+    return memcmp(s->buf + REASS_HDR_ROOM + first, h->payload, h->payload_len) == 0;
+}
+
+enum fill_result { FILL_STORED, FILL_DUPLICATE, FILL_ABORTED };
+
+/* RFC 815 steps 1-8, with the RFC 5722 rule: the fragment [first, last]
+ * must fall inside one hole, or be an exact duplicate of data we hold;
+ * anything else aborts the datagram. */
+static enum fill_result
 fill_hole(struct tern_stack *st, struct ip_reass_slot *s, const struct wire_ipv4 *h,
           const uint8_t *pkt)
 {
@@ -264,17 +289,21 @@ fill_hole(struct tern_stack *st, struct ip_reass_slot *s, const struct wire_ipv4
         hf = hole_next(s, hf);
     }
     if (hf == REASS_NO_HOLE) {
+        if (is_exact_duplicate(s, h, first, last)) {
+            stack_drop(st, TERN_DROP_REASS_DUPLICATE, pkt, h->total_len);
+            return FILL_DUPLICATE;
+        }
         bool past_end = s->data_len != 0 && first >= s->data_len;
         reass_abort(st, s, past_end ? TERN_DROP_REASS_BAD_FRAGMENT : TERN_DROP_REASS_OVERLAP, pkt,
                     h->total_len);
-        return false;
+        return FILL_ABORTED;
     }
     uint16_t hl = hole_last(s, hf);
     uint16_t next = hole_next(s, hf);
     if (!h->mf && hl != REASS_INFINITY) {
         /* A last fragment with data already held beyond its end. */
         reass_abort(st, s, TERN_DROP_REASS_BAD_FRAGMENT, pkt, h->total_len);
-        return false;
+        return FILL_ABORTED;
     }
     memcpy(s->buf + REASS_HDR_ROOM + first, h->payload, h->payload_len);
     /* Steps 4-6: replace the hole by what is left of it on either side. */
@@ -294,7 +323,7 @@ fill_hole(struct tern_stack *st, struct ip_reass_slot *s, const struct wire_ipv4
     if (!h->mf) {
         s->data_len = (uint32_t)last + 1;
     }
-    return true;
+    return FILL_STORED;
 }
 
 /* RFC 791 3.2: checks that need only the fragment itself. */
@@ -333,7 +362,7 @@ ip_reass_input(struct tern_stack *st, int netif, const struct wire_ipv4 *h, cons
         stack_drop(st, TERN_DROP_REASS_NO_SLOT, pkt, h->total_len);
         return;
     }
-    if (!fill_hole(st, s, h, pkt)) {
+    if (fill_hole(st, s, h, pkt) != FILL_STORED) {
         return;
     }
     s->held += h->payload_len;

@@ -359,22 +359,23 @@ test_first_fragment_options(void)
 }
 
 /* EVIDENCE: RFC 5722 4 (applied to IPv4): an overlapping fragment makes us
- * discard the whole datagram. Choice: an exact duplicate counts as an
- * overlap. */
+ * discard the whole datagram. Choice (RFC 8200 4.5): an exact duplicate, the
+ * same bytes at the same place, is dropped alone and the datagram goes on. */
 static void
 test_overlap_and_duplicate(void)
 {
     open_with_fake(NULL);
     fill_pattern(data, 3000, 2);
-    /* exact duplicate */
+    /* exact duplicate: dropped alone */
     feed(1, 0, 1000, true, 1);
     feed(1, 0, 1000, true, 1);
-    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
-    /* the rest alone does not resurrect it */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_DUPLICATE], 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 0);
+    CHECK_EQ(R.st->ip.reass_held, 1000);
+    /* the rest completes it, and a duplicate of the last one changes nothing */
     feed(1, 1000, 2000, false, 1);
-    CHECK_EQ(F.n_rx, 0);
-    CHECK_EQ(R.st->ip.reass_held, 2000);
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
 
     /* partial overlap at the front of a held fragment */
     feed(2, 1000, 1000, true, 1);
@@ -382,16 +383,21 @@ test_overlap_and_duplicate(void)
     /* a fragment spanning a hole and held data */
     feed(3, 1000, 1000, true, 1);
     feed(3, 0, 1504, true, 1);
-    /* inside held data */
+    /* inside held data, with other bytes: a rewrite, not a duplicate */
     feed(4, 0, 2000, true, 1);
+    fill_pattern(data, 3000, 7);
     feed(4, 800, 400, true, 1);
+    fill_pattern(data, 3000, 2);
     /* a second last fragment ending elsewhere */
     feed(5, 2000, 1000, false, 1);
     feed(5, 2000, 992, false, 1);
+    /* the same bytes as the held last fragment, but claiming more follows */
+    feed(6, 2000, 1000, false, 1);
+    feed(6, 2000, 1000, true, 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 5);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_OVERLAP), 5);
-    CHECK_EQ(F.n_rx, 0);
-    CHECK_EQ(R.st->ip.reass_held, 2000); /* only id 1's tail remains */
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
     rig_close(&R);
 }
 
