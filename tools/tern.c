@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tern/stack.h"
+
 /* Version of the tool; keep equal to project(VERSION) in CMakeLists.txt. */
-#define TERN_TOOL_VERSION "0.1.0"
 
 /* Subcommand entry points: argv[0] is the subcommand's name. */
 int tern_cmd_ping(int argc, char **argv);
@@ -71,7 +72,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(arg, "--version") == 0) {
-        printf("tern %s\n", TERN_TOOL_VERSION);
+        printf("tern %s\n", tern_version());
         return 0;
     }
     if (strcmp(arg, "help") == 0) {

@@ -49,6 +49,9 @@ enum tern_err {
     TERN_ERR_UNREACH = -15, /* an ICMP error said the destination is unreachable */
 };
 
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *tern_version(void);
+
 /* Text of an error code ("no route to destination"); never NULL. */
 const char *tern_strerror(int err);
 
@@ -63,7 +66,9 @@ const char *tern_strerror(int err);
  * datagram of `len` bytes, at most the interface MTU) for the duration of the
  * call. `next_hop` is the neighbour to deliver to: the destination itself on a
  * connected subnet, else the gateway. Return 0 when the frame was taken,
- * negative if the driver refused it (counted as a drop).
+ * negative if the driver refused it (counted as a drop). The callback must
+ * not call back into the same stack (tern_stack_input and friends): a driver
+ * that loops frames back queues them and delivers them after the call.
  */
 typedef int (*tern_transmit_fn)(void *ctx, int netif, const uint8_t *pkt, size_t len,
                                 uint32_t next_hop);
@@ -128,7 +133,8 @@ void tern_stack_poll(struct tern_stack *st, int64_t now_ns);
 /* The next time tern_stack_poll() has work, or INT64_MAX if none. */
 int64_t tern_stack_next_deadline(const struct tern_stack *st);
 
-/* The stack's counters. The pointer stays valid while the stack lives. */
+/* The stack's counters (NULL for a NULL stack). The pointer stays valid
+ * while the stack lives. */
 const struct tern_stats *tern_stack_stats(const struct tern_stack *st);
 
 /* Replaces the trace callback (NULL turns tracing off). */

@@ -200,14 +200,23 @@ tern_stack_next_deadline(const struct tern_stack *st)
 const struct tern_stats *
 tern_stack_stats(const struct tern_stack *st)
 {
-    return &st->stats;
+    return st == NULL ? NULL : &st->stats;
 }
 
 void
 tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx)
 {
+    if (st == NULL) {
+        return;
+    }
     st->trace = fn;
     st->trace_ctx = ctx;
+}
+
+const char *
+tern_version(void)
+{
+    return TERN_VERSION;
 }
 
 uint32_t
