@@ -12,9 +12,10 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The main job: the simulator, no root needed.
+# The main job: the simulator, no root needed. Draws RFC 9293 Figure 6 (the
+# basic three-way handshake) from a live run of two tern stacks.
 run: build
-	./$(BUILD)/tern ping --count 10 --loss 20 --reorder 20 --delay 20 --seed 1
+	./$(BUILD)/tern sim
 
 test: test-plain test-sanitize fuzz
 

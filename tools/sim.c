@@ -123,8 +123,9 @@ run(const char *arg, const struct tern_scenario_opts *opts)
     } else {
         owned = read_file(arg, &len);
         if (owned == NULL) {
-            fprintf(stderr, "tern sim: no bundled scenario or readable file named '%s'; see "
-                            "'tern sim --list'\n",
+            fprintf(stderr,
+                    "tern sim: no bundled scenario or readable file named '%s'; see "
+                    "'tern sim --list'\n",
                     arg);
             return 2;
         }
@@ -177,8 +178,9 @@ tern_cmd_sim(int argc, char **argv)
             fprintf(stderr, "tern sim: unknown option '%s'; see 'tern sim --help'\n", a);
             return 2;
         } else if (scenario != NULL) {
-            fprintf(stderr, "tern sim: one scenario at a time ('%s' and '%s'); see 'tern sim "
-                            "--help'\n",
+            fprintf(stderr,
+                    "tern sim: one scenario at a time ('%s' and '%s'); see 'tern sim "
+                    "--help'\n",
                     scenario, a);
             return 2;
         } else {

@@ -92,9 +92,9 @@ struct tern_diagram {
     int64_t now;
     struct dg_rule pending[16]; /* rules waiting for the next item of this context */
     size_t n_pending;
-    bool tx_blank[2];         /* the last segment traced as sent by this side */
-    const char *tx_rule[2];   /* and its rule */
-    struct dg_label *labels;  /* labels of injected packets */
+    bool tx_blank[2];        /* the last segment traced as sent by this side */
+    const char *tx_rule[2];  /* and its rule */
+    struct dg_label *labels; /* labels of injected packets */
     size_t n_labels, cap_labels;
     bool oom;
 };
@@ -508,8 +508,7 @@ tern_diagram_trace(struct tern_diagram *d, int host, const struct tern_trace_eve
     if (side < 0 || ev->layer == NULL || strcmp(ev->layer, "tcp") != 0) {
         return;
     }
-    if (ev->kind != TERN_TRACE_STATE && ev->conn != 0 && ev->tcp != NULL &&
-        ev->tcp->state >= 0) {
+    if (ev->kind != TERN_TRACE_STATE && ev->conn != 0 && ev->tcp != NULL && ev->tcp->state >= 0) {
         copy_text(d->focus_state[side], DG_TEXT, tern_tcp_state_name(ev->tcp->state));
     }
     switch (ev->kind) {
@@ -517,8 +516,7 @@ tern_diagram_trace(struct tern_diagram *d, int host, const struct tern_trace_eve
         state_change(d, side, ev);
         break;
     case TERN_TRACE_TX:
-        d->tx_blank[side] =
-            ev->conn == 0 || (ev->tcp != NULL && ev->tcp->state == TERN_TCP_LISTEN);
+        d->tx_blank[side] = ev->conn == 0 || (ev->tcp != NULL && ev->tcp->state == TERN_TCP_LISTEN);
         d->tx_rule[side] = ev->rule;
         break;
     case TERN_TRACE_DROP:
@@ -561,12 +559,12 @@ struct line {
 struct layout {
     struct line *lines;
     size_t n, cap;
-    char pre[2][DG_TEXT];      /* comments for the next line */
-    bool pending_state;        /* a state line is due */
-    char pend[2][DG_TEXT];     /* its states */
-    bool initial;              /* the picture's first line is due */
-    char init[2][DG_TEXT];     /* its states */
-    bool last_is_state;        /* the last line is a bare state line */
+    char pre[2][DG_TEXT];  /* comments for the next line */
+    bool pending_state;    /* a state line is due */
+    char pend[2][DG_TEXT]; /* its states */
+    bool initial;          /* the picture's first line is due */
+    char init[2][DG_TEXT]; /* its states */
+    bool last_is_state;    /* the last line is a bare state line */
     bool oom;
 };
 
@@ -668,7 +666,8 @@ arrival_marker(const struct dg_item *arr, bool rst_from_nobody, bool *then_state
         case TERN_DROP_TCP_NO_CONN:
         case TERN_DROP_TCP_LISTEN_ACK:
         case TERN_DROP_TCP_SYN_SYNCHRONIZED:
-            return "(?" "?)"; /* split: "??)" would be a trigraph */
+            return "(?"
+                   "?)"; /* split: "??)" would be a trigraph */
         case TERN_DROP_TCP_SYN_SENT_BAD_ACK:
             return (arr->flags & 0x02) ? arr->state[arr->side] : "(!!)";
         default:
@@ -821,8 +820,8 @@ layout_dep(const struct tern_diagram *d, struct layout *lo, bool *used, size_t i
     }
     const struct dg_item *a = &d->items[arr];
     bool then_state = false;
-    const char *far_text = a->kind == DG_LOST ? "(lost)"
-                                              : arrival_marker(a, it->sender_blank, &then_state);
+    const char *far_text =
+        a->kind == DG_LOST ? "(lost)" : arrival_marker(a, it->sender_blank, &then_state);
     struct line *l = begin_line(lo, false);
     seg_row(new_row(l), it->side, it->seg, near_text, true, far_text, a->kind != DG_LOST);
     line_src(l, it);
@@ -839,9 +838,8 @@ layout_arrival(const struct tern_diagram *d, struct layout *lo, const struct dg_
 {
     int from = 1 - it->side;
     bool then_state = false;
-    const char *far_text = it->kind == DG_LOST
-                               ? "(lost)"
-                               : arrival_marker(it, rst_from_nobody(d, it), &then_state);
+    const char *far_text =
+        it->kind == DG_LOST ? "(lost)" : arrival_marker(it, rst_from_nobody(d, it), &then_state);
     struct line *l = begin_line(lo, false);
     seg_row(new_row(l), from, it->seg, it->note, false, far_text, it->kind != DG_LOST);
     line_src(l, it);
@@ -862,7 +860,8 @@ layout_timer(const struct tern_diagram *d, struct layout *lo, bool *used, size_t
         if (used[k]) {
             continue;
         }
-        if (d->items[k].kind == DG_TMARK && d->items[k].side != it->side && d->items[k].t == it->t) {
+        if (d->items[k].kind == DG_TMARK && d->items[k].side != it->side &&
+            d->items[k].t == it->t) {
             other = &d->items[k];
             used[k] = true;
         }
@@ -886,8 +885,7 @@ layout_timer(const struct tern_diagram *d, struct layout *lo, bool *used, size_t
             continue;
         }
         copy_text(both[k]->side == 0 ? m->left : m->right, DG_TEXT, both[k]->text);
-        copy_text(both[k]->side == 0 ? s->left : s->right, DG_TEXT,
-                  both[k]->state[both[k]->side]);
+        copy_text(both[k]->side == 0 ? s->left : s->right, DG_TEXT, both[k]->state[both[k]->side]);
         line_src(l, both[k]);
     }
     lo->last_is_state = false;

@@ -49,7 +49,7 @@ struct run {
     struct held {
         uint64_t id;
         int from;
-    } *held; /* held packets, in the order they were held */
+    } * held; /* held packets, in the order they were held */
     size_t n_held, cap_held;
     uint64_t *flight; /* packets on the wire */
     size_t n_flight, cap_flight;
@@ -443,7 +443,8 @@ do_inject(struct run *r, const struct sc_stmt *st)
         .payload_len = st->seg.has_data ? st->seg.data_len : 0,
     };
     uint8_t pkt[WIRE_IPV4_HDR_LEN + 60 + sizeof(text)];
-    size_t n = wire_tcp_emit(&t, src, dst, pkt + WIRE_IPV4_HDR_LEN, sizeof(pkt) - WIRE_IPV4_HDR_LEN);
+    size_t n =
+        wire_tcp_emit(&t, src, dst, pkt + WIRE_IPV4_HDR_LEN, sizeof(pkt) - WIRE_IPV4_HDR_LEN);
     struct wire_ipv4 ip = {
         .total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
         .ttl = 64,
@@ -563,7 +564,8 @@ expect_event(struct run *r, const struct sc_stmt *st)
     if (seen == st->negate) {
         char got[128];
         snprintf(got, sizeof(got), "events 0x%x, %zu error(s)%s%s", h->events, h->n_errs,
-                 h->n_errs ? ", last: " : "", h->n_errs ? tern_strerror(h->errs[h->n_errs - 1]) : "");
+                 h->n_errs ? ", last: " : "",
+                 h->n_errs ? tern_strerror(h->errs[h->n_errs - 1]) : "");
         unmet(r, st, got);
     }
 }
@@ -655,8 +657,8 @@ exec(struct run *r, const struct sc_stmt *st)
 }
 
 int
-tern_scenario_run(const struct tern_scenario *sc, const struct tern_scenario_opts *opts,
-                  FILE *out, FILE *err)
+tern_scenario_run(const struct tern_scenario *sc, const struct tern_scenario_opts *opts, FILE *out,
+                  FILE *err)
 {
     struct run *r = calloc(1, sizeof(*r));
     if (r == NULL) {

@@ -19,6 +19,7 @@
 #include "tern/stack.h"
 
 #define MAX_TOKENS 16
+#define NOT_GLOBAL 1 /* act_global: the line is not a global statement */
 #define TOKEN_LEN  SC_TEXT
 
 struct parser {
@@ -361,9 +362,9 @@ new_stmt(struct parser *p, enum sc_op op)
 static bool
 valid_name(const char *s)
 {
-    static const char *reserved[] = {"title", "seed", "host", "link", "draw", "style",
-                                     "wait",  "crash", "restart", "reboot", "hold", "drop",
-                                     "delay", "release", "inject", "expect", "all"};
+    static const char *reserved[] = {"title", "seed",    "host",    "link",   "draw", "style",
+                                     "wait",  "crash",   "restart", "reboot", "hold", "drop",
+                                     "delay", "release", "inject",  "expect", "all"};
     if (!isalpha((unsigned char)s[0]) || strlen(s) >= SC_NAME) {
         return false;
     }
@@ -411,7 +412,8 @@ decl_host(struct parser *p)
     }
     struct sc_host *h = &sc->hosts[sc->n_hosts];
     memset(h, 0, sizeof(*h));
-    snprintf(h->name, sizeof(h->name), "%s", p->tok[1]);
+    size_t name_len = strlen(p->tok[1]); /* valid_name(): below SC_NAME */
+    memcpy(h->name, p->tok[1], name_len < SC_NAME ? name_len + 1 : 1);
     if (p->n_tok < 3 || !parse_addr(p->tok[2], &h->addr)) {
         return expected(p, 2, "an address in 192.0.2.0/24 (TEST-NET-1), such as 192.0.2.1");
     }
@@ -624,7 +626,7 @@ act_global(struct parser *p, const char *kw)
         }
         return no_more(p, 5);
     }
-    return -1; /* not a global keyword */
+    return NOT_GLOBAL;
 }
 
 static const struct sc_event_name event_names[] = {
@@ -714,8 +716,7 @@ opt_iss_backlog(struct parser *p, int i, struct sc_stmt *st, bool backlog_ok, bo
             }
             st->port = (uint16_t)v;
         } else {
-            return expected(p, i,
-                            backlog_ok ? "'iss N' or 'backlog N'" : "'iss N' or 'port N'");
+            return expected(p, i, backlog_ok ? "'iss N' or 'backlog N'" : "'iss N' or 'port N'");
         }
         i += 2;
     }
@@ -831,7 +832,7 @@ parse_line(struct parser *p, const char *line, size_t len)
         return fail(p, "expected a 'link HOST HOST' line before the first action");
     }
     rc = act_global(p, kw);
-    if (rc != -1) {
+    if (rc != NOT_GLOBAL) {
         return rc;
     }
     int host = find_host(p->sc, kw);

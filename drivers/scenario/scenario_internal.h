@@ -17,10 +17,10 @@
 
 struct sc_host {
     char name[SC_NAME];
-    uint32_t addr;     /* host order */
-    int64_t msl_ns;    /* 0: the stack default */
-    int64_t rto_ns;    /* initial RTO; 0: default */
-    unsigned netifs;   /* interfaces used so far by links */
+    uint32_t addr;   /* host order */
+    int64_t msl_ns;  /* 0: the stack default */
+    int64_t rto_ns;  /* initial RTO; 0: default */
+    unsigned netifs; /* interfaces used so far by links */
 };
 
 /* A segment written the RFC's way: <SEQ=90><ACK=91><CTL=SYN,ACK><DATA=10>.
@@ -34,25 +34,25 @@ struct sc_seg {
 };
 
 enum sc_op {
-    SC_WAIT,      /* dur (0: until no segment is in flight) */
-    SC_LISTEN,    /* host port [iss] [backlog] */
-    SC_OPEN,      /* host -> host2:port2 [port] [iss] */
-    SC_SEND,      /* host, count bytes */
-    SC_CLOSE,     /* host */
-    SC_ABORT,     /* host */
-    SC_ISS,       /* host, iss */
-    SC_CRASH,     /* host */
-    SC_RESTART,   /* host */
-    SC_REBOOT,    /* host */
-    SC_HOLD,      /* host [count] */
-    SC_DROP,      /* host [count] */
-    SC_DELAY,     /* host dur [count] */
-    SC_RELEASE,   /* host, or -1 for all */
-    SC_INJECT,    /* host:port -> host2:port2 seg */
-    SC_DRAW,      /* on (count 1) / off (count 0) */
-    SC_EXPECT_STATE,   /* host, state */
-    SC_EXPECT_EVENT,   /* host, event bit or error; negate */
-    SC_EXPECT_SENT,    /* host, seg; negate */
+    SC_WAIT,         /* dur (0: until no segment is in flight) */
+    SC_LISTEN,       /* host port [iss] [backlog] */
+    SC_OPEN,         /* host -> host2:port2 [port] [iss] */
+    SC_SEND,         /* host, count bytes */
+    SC_CLOSE,        /* host */
+    SC_ABORT,        /* host */
+    SC_ISS,          /* host, iss */
+    SC_CRASH,        /* host */
+    SC_RESTART,      /* host */
+    SC_REBOOT,       /* host */
+    SC_HOLD,         /* host [count] */
+    SC_DROP,         /* host [count] */
+    SC_DELAY,        /* host dur [count] */
+    SC_RELEASE,      /* host, or -1 for all */
+    SC_INJECT,       /* host:port -> host2:port2 seg */
+    SC_DRAW,         /* on (count 1) / off (count 0) */
+    SC_EXPECT_STATE, /* host, state */
+    SC_EXPECT_EVENT, /* host, event bit or error; negate */
+    SC_EXPECT_SENT,  /* host, seg; negate */
 };
 
 /* Expectable events: TERN_TCP_EV_* bits, or errors (negative). */

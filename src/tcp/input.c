@@ -315,16 +315,12 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     struct tcp_seg *seg = &c->seg;
     tcb->rcv_wnd = tcp_rcv_window(tcb);
-    if (tcb->state == TERN_TCP_SYN_RECEIVED && has(seg, WIRE_TCP_SYN) && has(seg, WIRE_TCP_ACK) &&
-        seg->seq == tcb->irs) {
-        /* A SYN,ACK repeating the SYN that brought us here (simultaneous
-         * open, Figure 7 line 6): the SYN is old, the ACK new. "Only the new
-         * parts are processed"; the duplicate SYN is acknowledged. */
-        seg->flags &= (uint8_t)~WIRE_TCP_SYN;
-        seg->seq++;
-        seg->seg_len--;
-        c->need_ack = true;
-    }
+    /* Deviation from Figure 7 (not from the text): in a simultaneous open the
+     * peer's SYN,ACK repeats its SYN at SEQ = IRS, one below RCV.NXT, so the
+     * acceptability test of this check fails and the segment is answered
+     * with an ACK and dropped, its ACK field unprocessed. Figure 7 draws
+     * ESTABLISHED at line 6; following the text, both ends reach
+     * ESTABLISHED one exchange later, on each other's ACK. */
     if (!seq_acceptable(tcb, seg)) {
         bool zero_window_ack = tcb->rcv_wnd == 0 && seg->seq == tcb->rcv_nxt;
         if (zero_window_ack) {

@@ -117,14 +117,18 @@ test_simultaneous_open_figure7(void)
     tern_tcp_status(h.st, id, &s);
     CHECK(!s.passive); /* MUST-11: reached from an active OPEN */
     h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK));
-    /* The SYN,ACK is at SEQ 300 < RCV.NXT 301: its SYN is old, the ACK is new and is
-     * processed; the old SYN is acknowledged (Figure 7 line 7). */
+    /* EVIDENCE: RFC 9293 3.10.7.4 first check: the SYN,ACK is at SEQ 300 < RCV.NXT 301 and
+     * one octet long, so it is not acceptable: answer <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
+     * drop it, ACK field unprocessed (Figure 7 draws ESTABLISHED here; the text rules). */
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
-    CHECK(h.events[id] & TERN_TCP_EV_CONNECTED);
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_SYN_RECEIVED);
+    CHECK(!(h.events[id] & TERN_TCP_EV_CONNECTED));
+    /* The peer's own ACK of our SYN, sent for the same reason, completes the open. */
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK));
     EXPECT_NOTHING(&h);
     CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    CHECK(h.events[id] & TERN_TCP_EV_CONNECTED);
     h_fini(&h);
 }
 
