@@ -190,9 +190,9 @@ h_advance(struct h *h, int64_t dt_ns)
     tern_stack_poll(h->st, h->now);
 }
 
-/* Delivers a segment from the peer. */
+/* Delivers a segment with the given IP addresses on interface `netif`. */
 static inline void
-h_deliver(struct h *h, struct tseg s)
+h_deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s)
 {
     uint8_t buf[1600];
     size_t text = s.data != NULL ? strlen(s.data) : 0;
@@ -211,16 +211,23 @@ h_deliver(struct h *h, struct tseg s)
         t.opts.has_mss = true;
         t.opts.mss = s.mss;
     }
-    size_t n = wire_tcp_emit(&t, PEER_ADDR, US_ADDR, buf + WIRE_IPV4_HDR_LEN,
-                             sizeof(buf) - WIRE_IPV4_HDR_LEN);
+    size_t n =
+        wire_tcp_emit(&t, src, dst, buf + WIRE_IPV4_HDR_LEN, sizeof(buf) - WIRE_IPV4_HDR_LEN);
     struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
                            .id = 1,
                            .ttl = 64,
                            .proto = WIRE_IPPROTO_TCP,
-                           .src = PEER_ADDR,
-                           .dst = US_ADDR};
+                           .src = src,
+                           .dst = dst};
     wire_ipv4_emit(&ip, buf);
-    tern_stack_input(h->st, 0, buf, WIRE_IPV4_HDR_LEN + n, h->now);
+    tern_stack_input(h->st, netif, buf, WIRE_IPV4_HDR_LEN + n, h->now);
+}
+
+/* Delivers a segment from the peer. */
+static inline void
+h_deliver(struct h *h, struct tseg s)
+{
+    h_deliver_addr(h, 0, PEER_ADDR, US_ADDR, s);
 }
 
 /* Delivers an ICMP error from the peer quoting a segment we sent. */

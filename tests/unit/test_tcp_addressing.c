@@ -11,40 +11,6 @@
 #define MCAST_2    TERN_IPV4(239, 1, 2, 3)
 #define CLASS_E    TERN_IPV4(240, 0, 0, 1)
 
-/* Delivers a segment from `src` to `dst` on interface `netif` (h_deliver
- * with the addresses chosen by the test). */
-static void
-deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s)
-{
-    uint8_t buf[1600];
-    size_t text = s.data != NULL ? strlen(s.data) : 0;
-    struct wire_tcp t = {
-        .src_port = s.sport ? s.sport : PEER_PORT,
-        .dst_port = s.dport ? s.dport : h->our_port,
-        .seq = s.seq,
-        .ack = s.ack,
-        .flags = s.flags,
-        .window = s.wnd,
-        .urgent = s.up,
-        .payload = (const uint8_t *)s.data,
-        .payload_len = text,
-    };
-    if (s.mss != 0) {
-        t.opts.has_mss = true;
-        t.opts.mss = s.mss;
-    }
-    size_t n =
-        wire_tcp_emit(&t, src, dst, buf + WIRE_IPV4_HDR_LEN, sizeof(buf) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-                           .id = 1,
-                           .ttl = 64,
-                           .proto = WIRE_IPPROTO_TCP,
-                           .src = src,
-                           .dst = dst};
-    wire_ipv4_emit(&ip, buf);
-    tern_stack_input(h->st, netif, buf, WIRE_IPV4_HDR_LEN + n, h->now);
-}
-
 /* The IP header of the i-th datagram we sent. */
 static struct wire_ipv4
 sent_ip(struct h *h, unsigned i)
@@ -100,7 +66,7 @@ test_syn_to_bcast_mcast_discarded_with_listener(void)
     h_init(&h);
     int l = h_listen(&h, 0);
     for (unsigned i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
-        deliver_addr(&h, 0, PEER_ADDR, dsts[i], PEER(.seq = 300, .flags = SYN));
+        h_deliver_addr(&h, 0, PEER_ADDR, dsts[i], PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
         CHECK(tcp_hash_find(h.st, dsts[i], LISTEN_PORT, PEER_ADDR, PEER_PORT) == NULL);
         CHECK_STATE(&h, l, TERN_TCP_LISTEN);
@@ -126,7 +92,7 @@ test_syn_to_bcast_mcast_no_rst_without_listener(void)
     struct h h;
     h_init(&h);
     for (unsigned i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
-        deliver_addr(&h, 0, PEER_ADDR, dsts[i], PEER(.seq = 300, .flags = SYN));
+        h_deliver_addr(&h, 0, PEER_ADDR, dsts[i], PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
     }
     h_fini(&h);
@@ -147,8 +113,8 @@ test_syn_to_bcast_fully_specified_passive(void)
                                    .iss = LOCAL_ISS};
     int id = tern_tcp_open(h.st, &a, h.now);
     CHECK(id > 0);
-    deliver_addr(&h, 0, PEER_ADDR, SUBNET_BC, PEER(.seq = 300, .flags = SYN));
-    deliver_addr(&h, 0, PEER_ADDR, LIMITED_BC, PEER(.seq = 300, .flags = SYN));
+    h_deliver_addr(&h, 0, PEER_ADDR, SUBNET_BC, PEER(.seq = 300, .flags = SYN));
+    h_deliver_addr(&h, 0, PEER_ADDR, LIMITED_BC, PEER(.seq = 300, .flags = SYN));
     EXPECT_NOTHING(&h);
     CHECK_STATE(&h, id, TERN_TCP_LISTEN);
     h_fini(&h);
@@ -166,7 +132,7 @@ test_syn_from_invalid_source_ignored(void)
     h_init(&h);
     int l = h_listen(&h, 0);
     for (unsigned i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
-        deliver_addr(&h, 0, srcs[i], US_ADDR, PEER(.seq = 300, .flags = SYN));
+        h_deliver_addr(&h, 0, srcs[i], US_ADDR, PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
         CHECK(tcp_hash_find(h.st, US_ADDR, LISTEN_PORT, srcs[i], PEER_PORT) == NULL);
         CHECK_STATE(&h, l, TERN_TCP_LISTEN);
@@ -186,7 +152,7 @@ test_syn_from_invalid_source_no_rst(void)
     struct h h;
     h_init(&h);
     for (unsigned i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
-        deliver_addr(&h, 0, srcs[i], US_ADDR, PEER(.seq = 300, .flags = SYN));
+        h_deliver_addr(&h, 0, srcs[i], US_ADDR, PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
     }
     h_fini(&h);
@@ -218,8 +184,8 @@ test_active_open_uses_outgoing_interface_address(void)
     CHECK_EQ(s.local_addr, IF2_ADDR);
     CHECK_EQ(s.remote_addr, IF2_PEER);
     /* The SYN,ACK to that address completes the handshake. */
-    deliver_addr(&h, 1, IF2_PEER, IF2_ADDR,
-                 PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
+    h_deliver_addr(&h, 1, IF2_PEER, IF2_ADDR,
+                   PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK_EQ(sent_ip(&h, h.next - 1).src, IF2_ADDR);
     CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
@@ -260,25 +226,25 @@ test_wildcard_listener_answers_from_syn_destination(void)
     h_init_cfg(&h, tweak_two_netifs);
     int l = h_listen(&h, 0);
     /* A SYN to the second interface's address. */
-    deliver_addr(&h, 1, IF2_PEER, IF2_ADDR, PEER(.seq = 300, .flags = SYN));
+    h_deliver_addr(&h, 1, IF2_PEER, IF2_ADDR, PEER(.seq = 300, .flags = SYN));
     EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK, .sport = LISTEN_PORT));
     struct wire_ipv4 ip = sent_ip(&h, h.next - 1);
     CHECK_EQ(ip.src, IF2_ADDR);
     CHECK_EQ(ip.dst, IF2_PEER);
     /* A SYN to the first, from another peer. */
-    deliver_addr(&h, 0, PEER_ADDR, US_ADDR, PEER(.seq = 500, .flags = SYN));
+    h_deliver_addr(&h, 0, PEER_ADDR, US_ADDR, PEER(.seq = 500, .flags = SYN));
     EXPECT_SENT(&h, US(.seq = 100, .ack = 501, .flags = SYN | ACK, .sport = LISTEN_PORT));
     ip = sent_ip(&h, h.next - 1);
     CHECK_EQ(ip.src, US_ADDR);
     CHECK_EQ(ip.dst, PEER_ADDR);
     /* Weak host model: a SYN to the second address arriving on the first interface is
      * still answered from the address it was sent to. */
-    deliver_addr(&h, 0, PEER_ADDR, IF2_ADDR, PEER(.seq = 700, .flags = SYN));
+    h_deliver_addr(&h, 0, PEER_ADDR, IF2_ADDR, PEER(.seq = 700, .flags = SYN));
     EXPECT_SENT(&h, US(.seq = 100, .ack = 701, .flags = SYN | ACK, .sport = LISTEN_PORT));
     CHECK_EQ(sent_ip(&h, h.next - 1).src, IF2_ADDR);
     EXPECT_NOTHING(&h);
     /* Complete the first handshake; the accepted connection reports that address. */
-    deliver_addr(&h, 1, IF2_PEER, IF2_ADDR, PEER(.seq = 301, .ack = 101, .flags = ACK));
+    h_deliver_addr(&h, 1, IF2_PEER, IF2_ADDR, PEER(.seq = 301, .ack = 101, .flags = ACK));
     EXPECT_NOTHING(&h);
     int c = tern_tcp_accept(h.st, l, h.now);
     CHECK(c > 0);
