@@ -137,7 +137,7 @@ parse_dur(const char *s, int64_t *out)
         n++;
     }
     digits[n] = '\0';
-    uint64_t v;
+    uint64_t v = 0;
     if (n == 0 || !parse_u64(digits, 1000000000ULL * 1000000, &v)) {
         return false;
     }
@@ -203,7 +203,7 @@ endpoint(struct parser *p, int i, int *host, uint16_t *port)
     char buf[TOKEN_LEN];
     memcpy(buf, p->tok[i], TOKEN_LEN);
     char *colon = strchr(buf, ':');
-    uint64_t v;
+    uint64_t v = 0;
     if (colon == NULL || !parse_u64(colon + 1, 65535, &v) || v == 0) {
         return expected(p, i, "HOST:PORT with a port from 1 to 65535");
     }
@@ -544,7 +544,7 @@ act_count(struct parser *p, int i, struct sc_stmt *st)
 {
     st->count = 1;
     if (i < p->n_tok) {
-        uint64_t v;
+        uint64_t v = 0;
         int rc = num(p, i, 1000, "a segment count from 1 to 1000", &v);
         if (rc != TERN_OK) {
             return rc;
@@ -697,7 +697,7 @@ static int
 opt_iss_backlog(struct parser *p, int i, struct sc_stmt *st, bool backlog_ok, bool port_ok)
 {
     while (i < p->n_tok) {
-        uint64_t v;
+        uint64_t v = 0;
         int rc;
         if (strcmp(p->tok[i], "iss") == 0) {
             if ((rc = num(p, i + 1, UINT32_MAX, "an ISS from 0 to 4294967295", &v)) != TERN_OK) {
@@ -726,7 +726,7 @@ opt_iss_backlog(struct parser *p, int i, struct sc_stmt *st, bool backlog_ok, bo
 static int
 act_host(struct parser *p, int host)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc;
     if (p->n_tok < 2) {
         return expected(p, 1, "a call: listen open send close abort iss");
@@ -802,7 +802,7 @@ parse_line(struct parser *p, const char *line, size_t len)
         return decl_title(p, line, len);
     }
     if (strcmp(kw, "seed") == 0) {
-        uint64_t v;
+        uint64_t v = 0;
         if ((rc = num(p, 1, UINT64_MAX, "a seed number", &v)) != TERN_OK) {
             return rc;
         }
