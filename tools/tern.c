@@ -14,6 +14,7 @@
 /* Subcommand entry points: argv[0] is the subcommand's name. */
 int tern_cmd_ping(int argc, char **argv);
 int tern_cmd_sim(int argc, char **argv);
+int tern_cmd_bench(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -24,6 +25,7 @@ struct command {
 static const struct command commands[] = {
     {"ping", tern_cmd_ping, "ping a simulated host across an impaired link (virtual time)"},
     {"sim", tern_cmd_sim, "run a scenario and draw it as RFC 9293 draws its figures"},
+    {"bench", tern_cmd_bench, "benchmark two stacks in memory against Linux TCP on loopback"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

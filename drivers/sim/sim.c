@@ -1031,7 +1031,12 @@ tern_sim_capture(struct tern_sim *sim, int link, const char *path)
     int rc = tern_pcap_close(l->pcap);
     l->pcap = NULL;
     if (path != NULL) {
-        rc = tern_pcap_open(path, TERN_PCAP_LINKTYPE_RAW, 0, &l->pcap);
+        /* The link carries what its interfaces frame: Ethernet frames
+         * between TERN_LINK_ETHERNET interfaces, else bare datagrams. */
+        const struct sim_dir *d = &l->dir[0];
+        bool eth = sim->hosts[d->to_host]->cfg.netifs[d->to_netif].link == TERN_LINK_ETHERNET;
+        rc = tern_pcap_open(path, eth ? TERN_PCAP_LINKTYPE_ETHERNET : TERN_PCAP_LINKTYPE_RAW, 0,
+                            &l->pcap);
     }
     return rc;
 }

@@ -3,15 +3,17 @@
  *
  * A simulation holds N hosts, each a tern stack with up to TERN_MAX_NETIFS
  * interfaces, and point-to-point links joining one interface of one host to
- * one interface of another. A link carries raw IPv4 datagrams in both
- * directions; each direction has its own delay, jitter, bandwidth, queue and
- * impairments (loss, duplication, reordering, corruption). One event loop
- * runs everything in virtual time (int64 nanoseconds, starting at 0):
- * packet arrivals, callbacks the user schedules, and each host's timers
- * (tern_stack_next_deadline()). Events at the same instant run in the order
- * they were scheduled. Nothing reads the real clock or a global random
- * source: the same seed and the same calls give the same events, bytes and
- * times, on every machine and every run.
+ * one interface of another. A link carries the bytes its interfaces
+ * transmit in both directions (raw IPv4 datagrams, or Ethernet frames
+ * between TERN_LINK_ETHERNET interfaces); each direction has its own
+ * delay, jitter, bandwidth, queue and impairments (loss, duplication,
+ * reordering, corruption). One event loop runs everything in virtual
+ * time (int64 nanoseconds, starting at 0): packet arrivals, callbacks the
+ * user schedules, and each host's timers (tern_stack_next_deadline()).
+ * Events at the same instant run in the order they were scheduled. Nothing
+ * reads the real clock or a global random source: the same seed and the
+ * same calls give the same events, bytes and times, on every machine and
+ * every run.
  *
  * Randomness: every link direction has its own generators (one per
  * impairment), seeded from the simulation seed, the link id and the
@@ -323,7 +325,8 @@ int tern_sim_inject(struct tern_sim *sim, int host, int netif, const uint8_t *by
 
 /*
  * Writes every packet that goes onto link `link`, both directions, to a pcap
- * file at `path` (LINKTYPE_RAW, nanosecond timestamps in virtual time; see
+ * file at `path` (LINKTYPE_RAW, or LINKTYPE_ETHERNET when the link joins
+ * Ethernet interfaces; nanosecond timestamps in virtual time; see
  * tern/pcap.h). Choice: a packet is recorded once, when it is put on the
  * wire - when the sender hands it over, or when it is released from hold -
  * with the bytes as they travel (a corrupted packet shows its flipped bit; a

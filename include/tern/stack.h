@@ -3,9 +3,10 @@
  * and time get in and out.
  *
  * A stack never calls the operating system (DESIGN principle 1). The caller
- * hands it received IPv4 datagrams with tern_stack_input(), the stack hands
- * datagrams to send to each interface's transmit callback, and time is a
- * number of nanoseconds the caller passes in (any origin, never decreasing).
+ * hands it received IPv4 datagrams (or Ethernet frames, on an Ethernet
+ * interface) with tern_stack_input(), the stack hands what it sends to each
+ * interface's transmit callback, and time is a number of nanoseconds the
+ * caller passes in (any origin, never decreasing).
  * tern_stack_next_deadline() says when the stack next needs
  * tern_stack_poll() to be called. There is no global state: a process may
  * hold any number of stacks (the simulator runs one per host).
@@ -63,8 +64,9 @@ const char *tern_strerror(int err);
 
 /*
  * Transmit callback of an interface. It borrows `pkt` (a complete IPv4
- * datagram of `len` bytes, at most the interface MTU) for the duration of the
- * call. `next_hop` is the neighbour to deliver to: the destination itself on a
+ * datagram of `len` bytes, at most the interface MTU; on a
+ * TERN_LINK_ETHERNET interface a complete Ethernet frame, see below) for the
+ * duration of the call. `next_hop` is the neighbour to deliver to: the destination itself on a
  * connected subnet, else the gateway. Return 0 when the frame was taken,
  * negative if the driver refused it (counted as a drop). The callback must
  * not call back into the same stack (tern_stack_input and friends): a driver
@@ -73,12 +75,33 @@ const char *tern_strerror(int err);
 typedef int (*tern_transmit_fn)(void *ctx, int netif, const uint8_t *pkt, size_t len,
                                 uint32_t next_hop);
 
+/*
+ * What an interface's frames are. TERN_LINK_RAW_IP (the default, 0): every
+ * frame in and out is a bare IPv4 datagram (TUN, the simulator's links).
+ * TERN_LINK_ETHERNET: every frame is an Ethernet II frame (RFC 894) without
+ * preamble or FCS (TAP, AF_PACKET): tern_stack_input() takes whole frames on
+ * that interface, and the transmit callback receives complete frames - IPv4
+ * datagrams with their Ethernet header (padded to 60 bytes when short) and
+ * ARP packets (RFC 826) the stack sends itself. For an Ethernet interface
+ * `mtu` is still the largest IPv4 datagram (1500 on Ethernet, RFC 894), so
+ * frames reach mtu + 14 bytes; `next_hop` is the IPv4 neighbour for a
+ * datagram and 0 for an ARP packet.
+ */
+enum tern_link_type {
+    TERN_LINK_RAW_IP = 0,
+    TERN_LINK_ETHERNET = 1,
+};
+
+#define TERN_MAC_LEN 6
+
 struct tern_netif_config {
     uint32_t addr;      /* our address on this interface */
     uint8_t prefix_len; /* the connected subnet, 0..32 */
     uint16_t mtu;       /* largest datagram the link carries, >= 68 (RFC 791) */
     tern_transmit_fn transmit;
     void *transmit_ctx;
+    enum tern_link_type link;  /* default TERN_LINK_RAW_IP */
+    uint8_t mac[TERN_MAC_LEN]; /* TERN_LINK_ETHERNET: our unicast address, not all zero */
 };
 
 /* Allocator hook, Lua style: alloc(ud, NULL, 0, n) allocates, alloc(ud, p, n, 0)
@@ -98,6 +121,21 @@ struct tern_config {
     unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
     size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
+
+    /* ARP (RFC 826) on Ethernet interfaces; unused without one. */
+    unsigned arp_entries;             /* cache entries, all interfaces together; default 64 */
+    unsigned arp_queue_per_entry;     /* datagrams held per unresolved address, >= 1; default 4
+                                         (RFC 1122 2.3.2.2: keep at least the latest) */
+    unsigned arp_queue_total;         /* datagrams held for all unresolved addresses; default 16 */
+    int64_t arp_reachable_ns;         /* an entry's life after it was confirmed; default 60 s
+                                         (RFC 1122 2.3.2.1: on the order of a minute) */
+    int64_t arp_retry_ns;             /* between two requests for one address; default 1 s
+                                         (RFC 1122 2.3.2.1: at most 1 per second) */
+    unsigned arp_retries;             /* requests sent before giving up, >= 1; default 3 */
+    int64_t arp_failed_ns;            /* how long a failed address answers TERN_ERR_UNREACH
+                                         before a new attempt; default 20 s */
+    unsigned arp_announcements;       /* gratuitous ARPs at start; default 2 (RFC 5227 2.3) */
+    int64_t arp_announce_interval_ns; /* between them; default 2 s (RFC 5227 2.3) */
 
     struct tern_tcp_config tcp; /* TCP: connections, buffers, timers (tern/tcp.h) */
 
@@ -121,9 +159,11 @@ int tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_st
 /* Frees the stack and everything it holds. NULL is a no-op. */
 void tern_stack_free(struct tern_stack *st);
 
-/* Hands a received IPv4 datagram to the stack. Borrows `pkt`. A malformed
- * datagram is counted and traced, not an error: the return value is
- * TERN_ERR_INVAL only for a bad argument (NULL, unknown netif). */
+/* Hands a received frame to the stack: an IPv4 datagram on a
+ * TERN_LINK_RAW_IP interface, an Ethernet II frame (no FCS) on a
+ * TERN_LINK_ETHERNET one. Borrows `pkt`. A malformed frame is counted and
+ * traced, not an error: the return value is TERN_ERR_INVAL only for a bad
+ * argument (NULL, unknown netif). */
 int tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len,
                      int64_t now_ns);
 
@@ -142,6 +182,20 @@ void tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx);
 
 /* Our address on interface `netif`, or 0 if there is no such interface. */
 uint32_t tern_stack_addr(const struct tern_stack *st, int netif);
+
+/* Copies the hardware address of Ethernet interface `netif` to mac[0..5].
+ * TERN_OK, or TERN_ERR_INVAL (NULL, no such interface, not Ethernet). */
+int tern_stack_mac(const struct tern_stack *st, int netif, uint8_t mac[TERN_MAC_LEN]);
+
+/*
+ * Looks up the ARP cache (RFC 826) of Ethernet interface `netif` for `addr`.
+ * Returns TERN_OK and the hardware address in mac[0..5] (mac may be NULL)
+ * when the address is resolved; TERN_ERR_AGAIN while it is being resolved;
+ * TERN_ERR_UNREACH when resolution failed recently; TERN_ERR_NOTCONN when
+ * there is no entry; TERN_ERR_INVAL for a bad argument.
+ */
+int tern_arp_lookup(const struct tern_stack *st, int netif, uint32_t addr,
+                    uint8_t mac[TERN_MAC_LEN]);
 
 /*
  * ICMP echo (RFC 792). tern_icmp_echo_send() sends an echo request with the

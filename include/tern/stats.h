@@ -14,6 +14,24 @@
 
 /* X(NAME, layer, rule) */
 #define TERN_DROP_REASONS(X)                                                                       \
+    X(ETH_TRUNCATED, "eth", "RFC 894: shorter than an Ethernet header")                            \
+    X(ETH_NOT_DIX, "eth", "RFC 1122 2.3.3 (deviation): IEEE 802.3 frame, we take RFC 894 only")    \
+    X(ETH_NOT_OURS, "eth", "RFC 894: destination is neither our address nor broadcast")            \
+    X(ETH_TYPE, "eth", "RFC 894: EtherType is neither IPv4 nor ARP")                               \
+    X(ETH_BCAST_UNICAST, "eth", "RFC 1122 3.3.6: link broadcast with a unicast IP destination")    \
+    X(ETH_TX_FAILED, "eth", "the driver refused the frame")                                        \
+    X(ARP_TRUNCATED, "arp", "RFC 826: shorter than an Ethernet/IPv4 ARP packet")                   \
+    X(ARP_HTYPE, "arp", "RFC 826: hardware type is not Ethernet")                                  \
+    X(ARP_PTYPE, "arp", "RFC 826: protocol type is not IPv4")                                      \
+    X(ARP_ADDR_LEN, "arp", "RFC 826: address lengths are not 6 and 4")                             \
+    X(ARP_OP, "arp", "RFC 826: opcode is neither request nor reply")                               \
+    X(ARP_BAD_SENDER, "arp", "RFC 826: sender hardware address is a group address")                \
+    X(ARP_CONFLICT, "arp", "RFC 5227 2.4: sender claims our address, not merged")                  \
+    X(ARP_NOT_FOR_US, "arp", "RFC 826: not the target and sender not in the table")                \
+    X(ARP_CACHE_FULL, "arp", "cache full of addresses being resolved, datagram dropped")           \
+    X(ARP_QUEUE_FULL, "arp", "RFC 1122 2.3.2.2: queue for an unresolved address full")             \
+    X(ARP_RESOLVE_FAILED, "arp", "RFC 1122 2.3.2.1: no reply to the requests, queue dropped")      \
+    X(ARP_UNREACH, "arp", "RFC 1122 2.3.2.1: address failed to resolve, host unreachable")         \
     X(IP_TRUNCATED, "ip", "RFC 791 3.1: shorter than a minimal IPv4 header")                       \
     X(IP_VERSION, "ip", "RFC 791 3.1: version is not 4")                                           \
     X(IP_HLEN, "ip", "RFC 791 3.1: header length below 20 or beyond the frame")                    \
@@ -70,7 +88,8 @@
     X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
     X(TCP_ICMP_BAD_SEQ, "tcp", "RFC 5927 4.1: ICMP error quotes SEQ outside SND.UNA..SND.NXT")     \
-    X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")
+    X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")    \
+    X(TCP_PAWS, "tcp", "RFC 7323 5.3: PAWS, timestamp older than TS.Recent")
 
 enum tern_drop_reason {
 #define TERN_DROP_ENUM_(name, layer, rule) TERN_DROP_##name,
@@ -112,7 +131,26 @@ struct tern_stats {
         uint64_t icmp_soft;       /* soft ICMP errors recorded */
         uint64_t icmp_hard;       /* hard ICMP errors that aborted a connection */
         uint64_t time_wait_reuse; /* SYNs accepted on a TIME-WAIT connection */
+        uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
     } tcp;
+    struct {
+        uint64_t rx; /* frames accepted (to our address or broadcast) */
+        uint64_t tx; /* frames handed to a driver */
+    } eth;
+    struct {
+        uint64_t rx;            /* ARP packets accepted */
+        uint64_t requests_rx;   /* requests among them */
+        uint64_t replies_rx;    /* replies among them */
+        uint64_t requests_tx;   /* requests sent (announcements excluded) */
+        uint64_t replies_tx;    /* replies sent */
+        uint64_t announces_tx;  /* gratuitous announcements sent (RFC 5227 2.3) */
+        uint64_t resolved;      /* addresses resolved (or confirmed again) by a packet */
+        uint64_t failed;        /* resolutions given up after the retries */
+        uint64_t expired;       /* entries removed when their time ran out */
+        uint64_t evicted;       /* entries removed to make room in a full cache */
+        uint64_t queued;        /* datagrams queued waiting for resolution */
+        uint64_t queue_flushed; /* queued datagrams sent once resolved */
+    } arp;
     uint64_t drops[TERN_DROP_COUNT]; /* indexed by enum tern_drop_reason */
 };
 

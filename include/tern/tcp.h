@@ -89,6 +89,21 @@ struct tern_tcp_config {
     int64_t isn_tick_ns;          /* ISN clock period; default 4000 (4 us, RFC 9293 3.4.1) */
     uint16_t ephemeral_min;       /* ephemeral port range (RFC 6056 2.1); default 49152 */
     uint16_t ephemeral_max;       /* default 65535 */
+    /* Data transfer (issue 4). For every field below, 0 means the default
+     * named, so configs written before these fields existed keep working. */
+    int64_t delack_ns;          /* delayed-ACK bound; 0: 40 ms; negative: ACK every
+                                   segment at once (RFC 9293 3.8.6.3, MUST-40: < 500 ms) */
+    int64_t rto_min_ns;         /* RTO lower bound; 0: 1 s (RFC 6298 2.4 SHOULD); may be
+                                   set lower, as RFC 6298 4 allows */
+    int64_t keepalive_idle_ns;  /* idle time before the first keep-alive; 0: 2 hours
+                                   (RFC 9293 3.8.4 MUST-28: at least 2 hours by default) */
+    int64_t keepalive_intvl_ns; /* between unanswered probes; 0: 75 s */
+    unsigned keepalive_count;   /* unanswered probes before the connection is dropped; 0: 9 */
+    bool keepalive;             /* keep-alive on for new connections (MUST-25: off by default) */
+    bool no_wscale;             /* do not offer window scaling (RFC 7323 2) */
+    bool no_timestamps;         /* do not offer timestamps (RFC 7323 3) */
+    bool no_sack;               /* do not offer SACK (RFC 2018) */
+    const char *cc;             /* congestion control: NULL or "newreno" (default), "cubic" */
 };
 
 /* Event bits. */
@@ -122,6 +137,9 @@ struct tern_tcp_open_args {
     unsigned backlog;        /* passive: completed children held for accept; 0: default */
     tern_tcp_event_fn cb;    /* NULL: the stack callback */
     void *cb_ctx;
+    bool nodelay;   /* Nagle off from the start (RFC 9293 3.7.4 MUST-17) */
+    bool keepalive; /* keep-alive on (else the stack config decides) */
+    const char *cc; /* congestion control; NULL: the stack config */
 };
 
 /* OPEN. Returns the new connection's id (> 0) or an error: TERN_ERR_INVAL
@@ -175,8 +193,35 @@ struct tern_tcp_status {
     int error;            /* why it closed (0 if it did not, or closed normally) */
     int soft_error;       /* the last soft ICMP error recorded (RFC 9293 3.9.2.2), or 0 */
     unsigned retransmits; /* consecutive retransmissions of the oldest segment */
+    /* Data transfer (issue 4), for a later TCP_INFO. */
+    int64_t srtt_ns;                /* smoothed RTT (RFC 6298), 0 before the first sample */
+    int64_t rttvar_ns;              /* RTT variation */
+    int64_t rto_ns;                 /* current retransmission timeout */
+    uint32_t cwnd, ssthresh;        /* congestion window and slow-start threshold, bytes */
+    uint64_t total_retransmits;     /* segments this connection sent again (RTO and fast) */
+    uint8_t snd_wscale, rcv_wscale; /* window shifts in use (RFC 7323), 0 when not */
+    bool ts_ok, sack_ok;            /* timestamps / SACK negotiated */
+    bool nodelay;                   /* Nagle off */
 };
 int tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out);
+
+/* Zero-copy RECEIVE: points at the received text in place, in at most two
+ * pieces (the receive buffer is a ring): p1, n1 then p2, n2 (n2 may be
+ * 0). Returns the total byte count like tern_tcp_recv() (TERN_ERR_AGAIN,
+ * TERN_ERR_CLOSING... when there is none). The pointers stay valid until
+ * the next call into the stack for this connection other than
+ * tern_tcp_recv_consume(). */
+int tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1,
+                       const uint8_t **p2, size_t *n2);
+
+/* Releases the first n bytes shown by tern_tcp_recv_peek() (opening the
+ * receive window as RECEIVE does). Returns n, or an error. */
+int tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_ns);
+
+/* Per-connection switches: Nagle off (like TCP_NODELAY, RFC 9293 3.7.4
+ * MUST-17) and keep-alive on (RFC 9293 3.8.4, MUST-24). */
+int tern_tcp_set_nodelay(struct tern_stack *st, int id, bool on, int64_t now_ns);
+int tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns);
 
 /* Current TERN_TCP_EV_* bits of a connection; 0 for an unknown id. */
 unsigned tern_tcp_events(const struct tern_stack *st, int id);

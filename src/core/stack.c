@@ -30,6 +30,15 @@ tern_config_init(struct tern_config *cfg)
     cfg->reass_slots = 8;
     cfg->reass_mem_max = 256 * 1024;
     cfg->reass_timeout_ns = 60LL * 1000000000LL;
+    cfg->arp_entries = 64;
+    cfg->arp_queue_per_entry = 4;
+    cfg->arp_queue_total = 16;
+    cfg->arp_reachable_ns = 60LL * 1000000000LL; /* RFC 1122 2.3.2.1: about a minute */
+    cfg->arp_retry_ns = 1000000000LL;            /* RFC 1122 2.3.2.1: 1 per second */
+    cfg->arp_retries = 3;
+    cfg->arp_failed_ns = 20LL * 1000000000LL;
+    cfg->arp_announcements = 2;                         /* RFC 5227 2.3 ANNOUNCE_NUM */
+    cfg->arp_announce_interval_ns = 2LL * 1000000000LL; /* RFC 5227 2.3 ANNOUNCE_INTERVAL */
     cfg->tcp = (struct tern_tcp_config){
         .max_connections = 64,
         .backlog = 8,
@@ -81,6 +90,9 @@ config_check(const struct tern_config *cfg)
     if (cfg->ttl == 0 || cfg->reass_timeout_ns <= 0) {
         return TERN_ERR_INVAL;
     }
+    if (!link_config_ok(cfg)) {
+        return TERN_ERR_INVAL;
+    }
     return TERN_OK;
 }
 
@@ -116,7 +128,11 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
+    if (rc == TERN_OK) {
+        rc = link_init(st);
+    }
     if (rc != TERN_OK) {
+        link_fini(st);
         tcp_fini(st);
         ip_fini(st);
         alloc(cfg->alloc_ud, st, sizeof(*st), 0);
@@ -132,6 +148,7 @@ tern_stack_free(struct tern_stack *st)
     if (st == NULL) {
         return;
     }
+    link_fini(st);
     tcp_fini(st);
     ip_fini(st);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
@@ -177,7 +194,11 @@ tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t le
     /* Timers due before this datagram run first, so that the order of events
      * does not depend on how often the caller polls. */
     timer_wheel_advance(&st->timers, st->now_ns, st);
-    ipv4_input(st, netif, pkt, len);
+    if (st->cfg.netifs[netif].link == TERN_LINK_ETHERNET) {
+        eth_input(st, netif, pkt, len);
+    } else {
+        ipv4_input(st, netif, pkt, len);
+    }
     return TERN_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "ip/ip.h"
+#include "link/link.h"
 #include "tcp/tcp.h"
 #include "tern/stack.h"
 
@@ -27,6 +28,7 @@ struct tern_stack {
     void *trace_ctx;
     tern_echo_fn echo_fn;
     void *echo_ctx;
+    struct link_state link;
     struct ip_state ip;
     struct tcp_state tcp;
 };

@@ -12,6 +12,7 @@
 
 #include "core/stack_internal.h"
 #include "ip/ip_internal.h"
+#include "link/link.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
@@ -338,9 +339,20 @@ transmit_one(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ip
     gather(parts, n_parts, h->frag_off, buf + WIRE_IPV4_HDR_LEN, len);
     size_t tot = WIRE_IPV4_HDR_LEN + len;
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
-    if (n->transmit(n->transmit_ctx, netif, buf, tot, next_hop) < 0) {
+    int rc = TERN_OK;
+    if (n->link == TERN_LINK_ETHERNET) {
+        /* RFC 894 / RFC 826: framed, after the next hop is resolved; the
+         * link layer counts its own refusals (ARP_*). */
+        rc = link_output_ipv4(st, netif, next_hop, buf, tot);
+    } else if (n->transmit(n->transmit_ctx, netif, buf, tot, next_hop) < 0) {
+        rc = TERN_ERR_TXFAIL;
+    }
+    if (rc == TERN_ERR_TXFAIL) {
         stack_drop(st, TERN_DROP_IP_TX_FAILED, buf, tot);
         return TERN_ERR_TXFAIL;
+    }
+    if (rc != TERN_OK) {
+        return rc;
     }
     st->stats.ip.tx++;
     stack_trace(st, TERN_TRACE_TX, L_IP, rule, buf, tot);

@@ -10,6 +10,7 @@
 #include "tcp/tcp.h"
 
 #include <limits.h>
+#include <string.h>
 
 #include "core/stack_internal.h"
 #include "ip/ip.h"
@@ -272,6 +273,9 @@ addr_usable_remote(const struct tern_stack *st, uint32_t a)
 static int
 open_check(const struct tern_stack *st, const struct tern_tcp_open_args *a)
 {
+    if (a->cc != NULL && tcp_cc_ops_by_name(a->cc) == NULL) {
+        return TERN_ERR_INVAL; /* unknown congestion control */
+    }
     if (a->local_addr != 0 && !ip_addr_is_ours(st, a->local_addr)) {
         return TERN_ERR_INVAL; /* MUST-43: a local address must be one of ours */
     }
@@ -376,6 +380,11 @@ tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *a, int64_t
         tcb->user_timeout_ns = a->user_timeout_ns;
     }
     tcb->rcv_mss = a->mss;
+    tcb->nodelay = a->nodelay;
+    tcb->keepalive = a->keepalive || st->cfg.tcp.keepalive;
+    if (a->cc != NULL) {
+        tcb->use_cubic = tcp_cc_ops_by_name(a->cc)->algo == TCP_CC_CUBIC;
+    }
     tcp_hash_insert(st, tcb);
     if (a->passive) {
         tcb->backlog = a->backlog != 0 ? a->backlog : st->cfg.tcp.backlog;
@@ -472,19 +481,100 @@ tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_
 
 /* ---- RECEIVE (3.10.3) ---- */
 
-/* After RECEIVE freed buffer space: a window update when the window grew by
- * min(half the buffer, one MSS) from below that (RFC 9293 3.8.6.2.2). */
+/* After RECEIVE freed buffer space: a window update when the window we
+ * would announce passes the right edge last announced by at least
+ * min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2, MUST-39). */
 static void
 window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
 {
+    (void)old_wnd;
     uint32_t wnd = tcp_rcv_window(tcb);
-    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->snd_mss ? tcb->rcvbuf.cap / 2 : tcb->snd_mss;
+    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->rcv_mss ? tcb->rcvbuf.cap / 2 : tcb->rcv_mss;
+    uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     tcb->rcv_wnd = wnd;
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;
-    if (open && old_wnd < step && wnd >= step) {
+    if (open && wnd >= cur + step &&
+        (cur < step || timer_armed(&tcb->t_delack) || wnd - cur >= tcb->rcvbuf.cap / 2)) {
         tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: RECEIVE opened the window -> window update");
     }
+}
+
+/* The text RECEIVE may hand out, in place: up to two pieces of the ring. */
+int
+tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1,
+                   const uint8_t **p2, size_t *n2)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (p1 == NULL || n1 == NULL || p2 == NULL || n2 == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    struct tcp_ring *r = &tcb->rcvbuf;
+    *p1 = *p2 = NULL;
+    *n1 = *n2 = 0;
+    if (r->len == 0) {
+        return tern_tcp_recv(st, id, NULL, 0, st->now_ns);
+    }
+    uint32_t first = r->cap - r->head < r->len ? r->cap - r->head : r->len;
+    *p1 = r->buf + r->head;
+    *n1 = first;
+    if (first < r->len) {
+        *p2 = r->buf;
+        *n2 = r->len - first;
+    }
+    return (int)r->len;
+}
+
+int
+tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (n > tcb->rcvbuf.len) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    uint32_t old_wnd = tcp_rcv_window(tcb);
+    tcp_ring_drop(&tcb->rcvbuf, (uint32_t)n);
+    window_update(st, tcb, old_wnd);
+    tcp_deliver_events(st);
+    return (int)n;
+}
+
+int
+tern_tcp_set_nodelay(struct tern_stack *st, int id, bool on, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    tcb->nodelay = on;
+    if (on) {
+        tcp_output(st, tcb); /* what Nagle held back may go now */
+        tcp_deliver_events(st);
+    }
+    return TERN_OK;
+}
+
+int
+tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    tcb->keepalive = on;
+    tcb->keep_probes = 0;
+    tcb->last_rx_ns = st->now_ns; /* the idle interval starts now */
+    tcp_keepalive_update(st, tcb);
+    return TERN_OK;
 }
 
 int
@@ -657,6 +747,17 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
         .error = tcb->error,
         .soft_error = tcb->soft_error,
         .retransmits = tcb->retries,
+        .srtt_ns = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0,
+        .rttvar_ns = tcb->rtt.have_sample ? tcb->rtt.rttvar_ns : 0,
+        .rto_ns = tcb->rto_ns,
+        .cwnd = tcb->cc.cwnd,
+        .ssthresh = tcb->cc.ssthresh,
+        .total_retransmits = tcb->total_rtx,
+        .snd_wscale = tcb->ws_ok ? tcb->snd_wscale : 0,
+        .rcv_wscale = tcb->ws_ok ? tcb->rcv_wscale : 0,
+        .ts_ok = tcb->ts_ok && tcp_state_synchronized(tcb->state),
+        .sack_ok = tcb->sack_ok && tcp_state_synchronized(tcb->state),
+        .nodelay = tcb->nodelay,
     };
     return TERN_OK;
 }

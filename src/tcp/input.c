@@ -31,6 +31,7 @@ struct seg_ctx {
     struct tcp_seg seg; /* trimmed to the window as the checks go */
     uint32_t orig_seq;  /* SEG.SEQ as it arrived */
     bool need_ack;      /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
+    bool delay_ack;     /* ...or let the delayed-ACK timer send it (3.8.6.3) */
     bool closed;        /* the TCB was deleted (or returned to LISTEN) */
 };
 
@@ -84,6 +85,9 @@ make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     child->rcv_mss = lst->rcv_mss;
     child->set_iss = lst->set_iss;
     child->user_iss = lst->user_iss;
+    child->nodelay = lst->nodelay;
+    child->keepalive = lst->keepalive;
+    child->use_cubic = lst->use_cubic;
     lst->n_pending++;
     tcp_set_state(st, child, TERN_TCP_LISTEN,
                   "RFC 9293 3.10.7.2: SYN on a listener -> new connection record in LISTEN");
@@ -108,6 +112,34 @@ syn_target(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
         tcp_hash_insert(st, lst);
     }
     return lst;
+}
+
+/* RFC 7323 2.2, 3.2 and RFC 2018 2: the options a SYN offered. On a
+ * passive open `offered` is what our config allows; on an active open it is
+ * what our SYN offered (tcb->*_ok before this call). An option is in use
+ * only when both SYNs carried it. */
+static void
+negotiate_options(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                  bool passive)
+{
+    const struct wire_tcp_opts *o = seg->opts;
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    bool ws = passive ? !c->no_wscale : tcb->ws_ok;
+    bool ts = passive ? !c->no_timestamps : tcb->ts_ok;
+    bool sack = passive ? !c->no_sack : tcb->sack_ok;
+    tcb->ws_ok = ws && o != NULL && o->has_wscale;
+    tcb->ts_ok = ts && o != NULL && o->has_ts;
+    tcb->sack_ok = sack && o != NULL && o->sack_permitted;
+    if (tcb->ws_ok) {
+        /* RFC 7323 2.3: a shift above 14 is used as 14. */
+        tcb->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
+        tcb->rcv_wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+    } else {
+        tcb->snd_wscale = tcb->rcv_wscale = 0;
+    }
+    if (tcb->ts_ok) {
+        tcb->ts_recent = o->ts_val; /* RFC 7323 4.3 (2): TS.Recent from the SYN */
+    }
 }
 
 /* LISTEN, third check: a SYN. `min_iss` is not 0 when the SYN reopens a
@@ -140,6 +172,8 @@ listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     tcb->rcv_wnd = tcp_rcv_window(tcb);
     tcb->passive_open = true; /* MUST-11 */
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, 0);
+    negotiate_options(st, tcb, seg, true);
+    tcb->last_rx_ns = st->now_ns;
     st->stats.tcp.passive_opens++;
     tcp_set_state(st, tcb, TERN_TCP_SYN_RECEIVED, "RFC 9293 3.10.7.2: LISTEN, SYN -> SYN-RECEIVED");
     /* Choice: text or FIN carried on the SYN is not queued (RFC 9293
@@ -194,9 +228,16 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     tcb->snd_wl2 = seg->ack;
     tcb->rcv_wnd = tcp_rcv_window(tcb);
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, tcb->rcv_mss);
+    negotiate_options(st, tcb, seg, false);
+    tcb->last_rx_ns = st->now_ns;
     if (seq_gt(tcb->snd_una, tcb->iss)) {
+        if (tcb->retries == 0) {
+            /* RFC 6298 2.2 / Karn (MUST-18): the SYN was sent once, so its
+             * ACK times it: the first RTT sample. */
+            tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
+        }
         tcb->retries = 0;
-        tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
+        tcp_cong_start(st, tcb);
         tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                       "RFC 9293 3.10.7.3: SYN-SENT, our SYN acked -> ESTABLISHED");
         tcp_on_established(st, tcb);
@@ -446,13 +487,62 @@ check_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     return STEP_STOP;
 }
 
-/* Text beyond RCV.NXT is not held yet (SHLD-31 is the next issue's work):
- * acknowledge RCV.NXT (MAY-13) and drop it; the peer retransmits. */
+/* Records [start, end) as held out of order, merging with the ranges it
+ * touches; the newest range goes first (RFC 2018 4: the first SACK block
+ * reports the most recent segment). When all TCP_OOO_MAX ranges are used,
+ * the oldest is forgotten (its text will be sent again). */
+static void
+ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
+{
+    struct tcp_range r = {start, end};
+    unsigned k = 0;
+    for (unsigned i = 0; i < tcb->n_ooo; i++) {
+        struct tcp_range o = tcb->ooo[i];
+        if (seq_le(o.start, r.end) && seq_le(r.start, o.end)) {
+            r.start = seq_lt(o.start, r.start) ? o.start : r.start;
+            r.end = seq_max(o.end, r.end);
+        } else {
+            tcb->ooo[k++] = o;
+        }
+    }
+    if (k == TCP_OOO_MAX) {
+        k--;
+    }
+    for (unsigned i = k; i > 0; i--) {
+        tcb->ooo[i] = tcb->ooo[i - 1];
+    }
+    tcb->ooo[0] = r;
+    tcb->n_ooo = k + 1;
+}
+
+/* RFC 9293 3.10.7.4 seventh (SHLD-31): text beyond RCV.NXT is held in the
+ * receive ring at its offset and delivered when the hole fills. Its ACK
+ * field is not processed now (the segment is "held for later processing",
+ * and the ACK it carries is repeated by later segments); an ACK of RCV.NXT
+ * goes out at once (RFC 5681 4.2, MAY-13), with SACK blocks when agreed. */
 static enum step
 check_in_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
-    if (c->seg.seq == tcb->rcv_nxt) {
+    struct tcp_seg *seg = &c->seg;
+    if (seg->seq == tcb->rcv_nxt) {
         return STEP_CONTINUE;
+    }
+    bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+                      tcb->state == TERN_TCP_FIN_WAIT_2;
+    if (takes_text && seg->text_len > 0) {
+        uint32_t off = tcb->rcvbuf.len + (seg->seq - tcb->rcv_nxt);
+        if (off + seg->text_len <= tcb->rcvbuf.cap) {
+            tcp_ring_put(&tcb->rcvbuf, off, seg->text, seg->text_len);
+            ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
+            if (has(seg, WIRE_TCP_FIN)) {
+                tcb->ooo_fin = true;
+                tcb->ooo_fin_seq = seg->seq + seg->text_len;
+            }
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text held");
+            tcp_send_ack(st, tcb, "RFC 5681 4.2: out-of-order segment -> immediate ACK of RCV.NXT");
+            return STEP_STOP;
+        }
     }
     drop(st, tcb, c, TERN_DROP_TCP_OUT_OF_ORDER);
     tcp_send_ack(st, tcb,
@@ -466,12 +556,135 @@ fin_acked(const struct tcp_tcb *tcb)
     return tcb->fin_sent && seq_gt(tcb->snd_una, tcb->fin_seq);
 }
 
+/* RFC 6298 2.2-2.3 with RFC 7323 4 (RTTM): the RTT sample an ACK of new
+ * data gives: from the echoed timestamp, else from the one timed segment
+ * (Karn's rule, MUST-18: never a retransmitted one, see tcp_retransmit). */
+static void
+rtt_from_ack(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    /* Choice: after a loss the peer's TS.Recent may still be the TSval of
+     * a segment sent before the recovery (RFC 7323 4.3 holds it while a
+     * hole is open), which would count the whole recovery as RTT: only
+     * echoes of a TSval sent after the last loss event are samples. */
+    bool ts_fresh = !tcb->ts_mark_set || !seq_lt(seg->opts ? seg->opts->ts_ecr : 0, tcb->ts_mark);
+    if (tcb->ts_ok && seg->opts != NULL && seg->opts->has_ts && seg->opts->ts_ecr != 0) {
+        if (!ts_fresh) {
+            return;
+        }
+        uint32_t ms = tcp_ts_now(st) - seg->opts->ts_ecr;
+        if (ms < 60000u) {
+            tcp_rtt_feed(st, tcb, (int64_t)ms * 1000000 + 500000);
+        }
+        tcb->rtt_timing = false;
+        return;
+    }
+    if (tcb->rtt_timing && seq_gt(seg->ack, tcb->rtt_seq)) {
+        tcb->rtt_timing = false;
+        tcp_rtt_feed(st, tcb, st->now_ns - tcb->rtt_start_ns);
+    }
+}
+
+/* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no text,
+ * SYN or FIN, leaves the window as it was, while data is outstanding. */
+static bool
+is_dupack(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    return seg->ack == tcb->snd_una && seg->text_len == 0 &&
+           !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN)) && seg->wnd == tcb->snd_wnd &&
+           tcb->snd_una != tcb->snd_nxt;
+}
+
+/* RFC 2018 5 / RFC 6675 3: feeds an ACK's SACK blocks to the scoreboard;
+ * returns the bytes newly SACKed. */
+static uint32_t
+sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
+{
+    struct tcp_sack_block b[WIRE_TCP_MAX_SACK];
+    unsigned n = 0;
+    if (tcb->sack_ok && seg->opts != NULL) {
+        for (unsigned i = 0; i < seg->opts->sack_count && i < WIRE_TCP_MAX_SACK; i++) {
+            b[n].start = seg->opts->sack[i].left;
+            b[n].end = seg->opts->sack[i].right;
+            n++;
+        }
+    }
+    return tcp_sack_update(&tcb->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
+}
+
+/* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
+static void
+on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->dupacks++;
+    if (tcb->in_recovery) {
+        /* RFC 5681 3.2 step 4: each further duplicate inflates cwnd (not
+         * with SACK, where pipe does the accounting). */
+        tcp_cc_on_dupack(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+        return;
+    }
+    /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
+    bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sb, tcb->snd_una, tcp_smss(tcb));
+    if (tcb->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
+        return; /* RFC 3042: limited transmit, see tcp_output */
+    }
+    /* RFC 6582 3.2 step 2: only when the ACK covers the old "recover". */
+    if (!seq_ge(tcb->snd_una, tcb->recover) && tcb->recover != tcb->iss) {
+        return;
+    }
+    st->stats.tcp.fast_retransmits++;
+    const char *rule = tcb->dupacks >= TCP_DUPACK_THRESH
+                           ? "RFC 5681 3.2: third duplicate ACK -> fast retransmit"
+                           : "RFC 6675 5: IsLost(SND.UNA) from SACK blocks -> retransmit";
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   tcb->sack_ok ? "RFC 6675 5: loss detected -> enter SACK-based loss recovery"
+                                : "RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT");
+    tcb->recover = tcb->snd_nxt;
+    tcb->in_recovery = true;
+    tcb->ts_mark = tcp_ts_now(st);
+    tcb->ts_mark_set = true;
+    /* RFC 5681 3.2 step 2: limited-transmit text is not counted. */
+    uint32_t flight = tcp_in_flight(tcb);
+    flight = flight > tcb->lt_bytes ? flight - tcb->lt_bytes : 0;
+    tcp_cc_enter_recovery(&tcb->cc, flight, st->now_ns);
+    tcb->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+    tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
+    tcb->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
+    tcb->rescue_valid = false;
+    tcp_rtx_update(st, tcb, true);
+}
+
+/* New data acknowledged while in recovery: RFC 6582 3.2 steps 3 (full ACK:
+ * leave recovery) and 4 (partial ACK: resend the next hole, deflate). */
+static void
+recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
+{
+    if (seq_ge(tcb->snd_una, tcb->recover)) {
+        tcb->in_recovery = false;
+        tcb->dupacks = 0;
+        tcp_cc_exit_recovery(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 6582 3.2 step 3: full acknowledgment -> leave fast recovery");
+        return;
+    }
+    tcp_cc_on_partial_ack(&tcb->cc, acked, st->now_ns);
+    if (seq_lt(tcb->high_rxt, tcb->snd_una)) {
+        tcb->high_rxt = tcb->snd_una;
+    }
+    if (!tcb->sack_ok) {
+        tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
+                         "RFC 6582 3.2 step 4: partial acknowledgment -> retransmit next segment");
+    }
+}
+
 /* The ESTABLISHED processing of an acceptable ACK (3.10.7.4 fifth): advance
  * SND.UNA, release acknowledged text, update the send window. */
 static void
 ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
     if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
+        uint32_t acked = seg->ack - tcb->snd_una;
+        uint32_t flight_before = tcp_in_flight(tcb);
+        sack_update(tcb, seg, seg->ack);
         uint32_t text_end = seg->ack;
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
             text_end = tcb->fin_seq;
@@ -482,13 +695,31 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
             tcb->snd_buf_seq += n;
             tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
         }
+        rtt_from_ack(st, tcb, seg);
         tcb->snd_una = seg->ack;
-        /* New data acknowledged: RFC 6298 5.3 restarts the timer; without an
-         * RTT estimate yet, the RTO returns to its initial value. */
+        tcb->lt_bytes = 0;
+        if (tcb->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
+            tcb->rtx_active = false;
+        }
+        if (tcb->in_recovery) {
+            recovery_ack(st, tcb, acked);
+        } else if (tcb->cc_ready) {
+            tcb->dupacks = 0;
+            tcp_cc_on_ack(&tcb->cc, acked, flight_before,
+                          tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0, st->now_ns);
+        }
+        /* RFC 6298 5.3: new data acknowledged restarts the timer; 5.7
+         * leaves the backed-off RTO until a new sample. */
         tcb->retries = 0;
-        tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
         tcp_rtx_update(st, tcb, true);
         tcp_user_timer_update(st, tcb, true);
+    } else {
+        /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
+         * duplicate too. */
+        uint32_t newly = sack_update(tcb, seg, tcb->snd_una);
+        if (tcb->cc_ready && (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
+            on_dupack(st, tcb);
+        }
     }
     /* Window update, guarded by SND.WL1/SND.WL2 against old segments. */
     if (seq_le(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt) &&
@@ -500,7 +731,13 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         if (seg->wnd > tcb->max_snd_wnd) {
             tcb->max_snd_wnd = seg->wnd;
         }
+        if (seg->wnd == 0) {
+            /* RFC 9293 3.8.6.1 (MUST-37): a peer answering our probes with
+             * a zero window is alive; do not time the connection out. */
+            tcp_user_timer_update(st, tcb, true);
+        }
     }
+    tcp_persist_update(st, tcb);
 }
 
 /* Fifth, SYN-RECEIVED: our SYN acknowledged? */
@@ -520,6 +757,12 @@ ack_syn_received(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (seg->wnd > tcb->max_snd_wnd) {
         tcb->max_snd_wnd = seg->wnd;
     }
+    if (tcb->retries == 0) {
+        /* RFC 6298 2.2, Karn (MUST-18): a SYN,ACK sent once is timed. */
+        tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
+    }
+    tcb->retries = 0;
+    tcp_cong_start(st, tcb);
     tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                   "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, our SYN acked -> ESTABLISHED");
     tcp_on_established(st, tcb);
@@ -601,6 +844,41 @@ check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     return STEP_CONTINUE;
 }
 
+/* After in-order text: ranges held out of order that now touch RCV.NXT
+ * join the in-order text (their bytes are already in the ring); a FIN held
+ * out of order is processed when RCV.NXT reaches it. True if a hole filled. */
+static bool
+fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
+{
+    bool filled = false;
+    for (bool again = true; again;) {
+        again = false;
+        for (unsigned i = 0; i < tcb->n_ooo; i++) {
+            struct tcp_range r = tcb->ooo[i];
+            if (seq_gt(r.start, tcb->rcv_nxt)) {
+                continue;
+            }
+            if (seq_gt(r.end, tcb->rcv_nxt)) {
+                uint32_t add = r.end - tcb->rcv_nxt;
+                tcb->rcvbuf.len += add;
+                tcb->rcv_nxt = r.end;
+            }
+            tcb->ooo[i] = tcb->ooo[--tcb->n_ooo];
+            filled = again = true;
+            break;
+        }
+    }
+    if (filled) {
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.10.7.4 seventh (SHLD-31): hole filled, held text delivered");
+    }
+    if (tcb->ooo_fin && tcb->rcv_nxt == tcb->ooo_fin_seq) {
+        seg->flags |= WIRE_TCP_FIN;
+        tcb->ooo_fin = false;
+    }
+    return filled;
+}
+
 /* Seventh: process the segment text. */
 static enum step
 process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
@@ -623,8 +901,19 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     /* Taking responsibility for the text: advance RCV.NXT, shrink RCV.WND
      * (their sum does not move), acknowledge. */
     tcb->rcv_nxt += n;
+    bool filled = fill_from_ooo(st, tcb, seg);
     tcb->rcv_wnd = tcp_rcv_window(tcb);
-    c->need_ack = true;
+    tcb->unacked_segs++;
+    int64_t delack = st->cfg.tcp.delack_ns;
+    if (filled || tcb->n_ooo > 0 || delack < 0 || tcb->unacked_segs >= 2 ||
+        has(seg, WIRE_TCP_FIN)) {
+        /* RFC 5681 4.2: ACK at once a segment that fills a hole, and at
+         * least every second full-sized segment (RFC 9293 3.8.6.3 SHLD-19). */
+        c->need_ack = true;
+    } else {
+        /* RFC 9293 3.8.6.3 (SHLD-18, MUST-40): delay the ACK, < 0.5 s. */
+        c->delay_ack = true;
+    }
     tcp_event(st, tcb, TERN_TCP_EV_READABLE);
     return STEP_CONTINUE;
 }
@@ -696,16 +985,69 @@ finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (c->closed || tcb->role == TCP_ROLE_FREE) {
         return;
     }
+    tcp_keepalive_update(st, tcb);
     uint64_t sent = st->stats.tcp.tx;
     tcp_output(st, tcb);
-    if (c->need_ack && st->stats.tcp.tx == sent) {
+    if (st->stats.tcp.tx != sent) {
+        return; /* the ACK rode on a segment that went out */
+    }
+    if (c->need_ack) {
         tcp_send_ack(st, tcb, "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK");
+    } else if (c->delay_ack) {
+        tcp_delack_arm(st, tcb);
+    }
+}
+
+/* RFC 7323 5.3 (PAWS) before the sequence check: a segment whose TSval is
+ * older than TS.Recent is a duplicate from an earlier wrap of the sequence
+ * space: ACK and drop it (a RST is not answered). True when dropped. */
+static bool
+paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts) {
+        return false;
+    }
+    if (!seq_lt(seg->opts->ts_val, tcb->ts_recent)) {
+        return false;
+    }
+    drop(st, tcb, c, TERN_DROP_TCP_PAWS);
+    if (!has(seg, WIRE_TCP_RST)) {
+        tcp_send_ack(st, tcb, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+    }
+    return true;
+}
+
+/* RFC 7323 4.3 (2), placed as in its Appendix D (before the acceptability
+ * test of RFC 9293 3.10.7.4): a segment with SEG.TSval >= TS.Recent and
+ * SEG.SEQ =< Last.ACK.sent gives TS.Recent its TSval. Doing it before the
+ * sequence check matters: a retransmission lying wholly below RCV.NXT is
+ * unacceptable, and the ACK it earns must echo its TSval, or the sender
+ * never gets a valid RTT sample and its backed-off RTO never comes down. */
+static void
+ts_recent_update(struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts) {
+        return;
+    }
+    if (!seq_lt(seg->opts->ts_val, tcb->ts_recent) && seq_le(seg->seq, tcb->last_ack_sent)) {
+        tcb->ts_recent = seg->opts->ts_val;
     }
 }
 
 static void
 in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
+    if (tcb->ws_ok && !has(&c->seg, WIRE_TCP_SYN)) {
+        /* RFC 7323 2.3: SEG.WND of a non-SYN segment is shifted. */
+        c->seg.wnd <<= tcb->snd_wscale;
+    }
+    if (tcb->state != TERN_TCP_SYN_RECEIVED && paws_reject(st, tcb, c)) {
+        return;
+    }
+    ts_recent_update(tcb, &c->seg);
+    tcb->last_rx_ns = st->now_ns;
+    tcb->keep_probes = 0;
     typedef enum step (*step_fn)(struct tern_stack *, struct tcp_tcb *, struct seg_ctx *);
     /* RFC 9293 3.10.7.4, in order. The third check (security) is void in
      * tern; check_in_order stands where SHLD-31 would queue. */
@@ -808,7 +1150,8 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
                 .text = h.payload,
                 .text_len = (uint32_t)h.payload_len,
                 .has_mss = h.opts.has_mss,
-                .mss = h.opts.mss},
+                .mss = h.opts.mss,
+                .opts = &h.opts},
         .orig_seq = h.seq,
     };
     if (bad_address(st, rx)) {

@@ -21,16 +21,45 @@
 uint32_t
 tcp_rcv_window(const struct tcp_tcb *tcb)
 {
-    /* RFC 9293 3.8.6: offer the free space of the receive buffer. The ring
-     * is at most 65535 bytes (no window scaling yet, MUST-1 unsigned). */
+    /* RFC 9293 3.8.6: offer the free space of the receive buffer. */
     return tcb->rcvbuf.cap - tcb->rcvbuf.len;
 }
 
-/* Emits `seg` (addresses, ports, seq, ack, flags, wnd, text) with an MSS
- * option when mss != 0, traced with `rule`. tcb may be NULL. */
+uint32_t
+tcp_rcv_window_announce(const struct tcp_tcb *tcb)
+{
+    uint32_t free_space = tcp_rcv_window(tcb);
+    uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
+     * at least min(half the buffer, one MSS); never pull it back (3.8.6,
+     * SHLD-14: the window should not shrink). */
+    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->rcv_mss ? tcb->rcvbuf.cap / 2 : tcb->rcv_mss;
+    return free_space >= cur + step ? free_space : cur;
+}
+
+uint8_t
+tcp_wscale_for(uint32_t rcvbuf)
+{
+    /* RFC 7323 2.3: the smallest shift that lets 16 bits cover the buffer. */
+    uint8_t s = 0;
+    while (s < TCP_MAX_WSCALE && (rcvbuf >> s) > 65535u) {
+        s++;
+    }
+    return s;
+}
+
+uint32_t
+tcp_ts_now(const struct tern_stack *st)
+{
+    /* RFC 7323 5.4: a clock of 1 ms ticks (between 1 ms and 1 s). */
+    return (uint32_t)(uint64_t)(st->now_ns / 1000000);
+}
+
+/* Emits `seg` (addresses, ports, seq, ack, flags, wnd, text) with the
+ * options `o` (NULL: none), traced with `rule`. tcb may be NULL. */
 static int
-send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg, uint16_t mss,
-         const char *rule)
+send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
+         const struct wire_tcp_opts *o, const char *rule)
 {
     struct wire_tcp h = {
         .src_port = seg->sport,
@@ -38,14 +67,12 @@ send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
         .seq = seg->seq,
         .ack = seg->ack,
         .flags = seg->flags,
-        .window = seg->wnd,
+        .window = (uint16_t)seg->wnd,
         .payload = seg->text,
         .payload_len = seg->text_len,
     };
-    if (mss != 0) {
-        /* RFC 9293 3.7.1 (MUST-14, MUST-65): the MSS option, on SYNs only. */
-        h.opts.has_mss = true;
-        h.opts.mss = mss;
+    if (o != NULL) {
+        h.opts = *o;
     }
     tcp_trace_seg(st, TERN_TRACE_TX, tcb, seg, rule, TERN_DROP_COUNT);
     st->stats.tcp.tx++;
@@ -61,11 +88,50 @@ send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
     return ipv4_output(st, &how, &part, 1);
 }
 
+/* The options of a segment from `tcb`: on a SYN the MSS (RFC 9293 3.7.1,
+ * MUST-14, MUST-65) and the offers (RFC 7323 2.2, 3.2; RFC 2018 2); later
+ * the timestamps (RFC 7323 3.2: on every segment once agreed) and SACK
+ * blocks on ACKs without text while text is held out of order (RFC 2018
+ * 4; kept off data segments so that they stay within the MSS). */
+static void
+build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, uint32_t text_len,
+              struct wire_tcp_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (flags & WIRE_TCP_SYN) {
+        o->has_mss = true;
+        o->mss = tcb->rcv_mss;
+        o->has_wscale = tcb->ws_ok;
+        o->wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+        o->sack_permitted = tcb->sack_ok;
+    }
+    if (tcb->ts_ok) {
+        o->has_ts = true;
+        o->ts_val = tcp_ts_now(st);
+        /* RFC 7323 3.2: TSecr is 0 unless the ACK bit is set. */
+        o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
+    }
+    if (tcb->sack_ok && !(flags & WIRE_TCP_SYN) && (flags & WIRE_TCP_ACK) && text_len == 0) {
+        for (unsigned i = 0; i < tcb->n_ooo && i < WIRE_TCP_MAX_SACK; i++) {
+            o->sack[i].left = tcb->ooo[i].start;
+            o->sack[i].right = tcb->ooo[i].end;
+            o->sack_count = (uint8_t)(i + 1);
+        }
+    }
+}
+
 int
 tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
                  uint32_t text_len, const char *rule)
 {
-    uint32_t wnd = tcp_rcv_window(tcb);
+    uint32_t wnd = tcp_rcv_window_announce(tcb);
+    uint32_t field;
+    if (flags & WIRE_TCP_SYN) {
+        field = wnd > 65535 ? 65535 : wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
+    } else {
+        field = wnd >> tcb->rcv_wscale;
+        field = field > 65535 ? 65535 : field;
+    }
     struct tcp_seg seg = {
         .src = tcb->local_addr,
         .dst = tcb->remote_addr,
@@ -74,22 +140,32 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         .seq = seq,
         .ack = (flags & WIRE_TCP_ACK) ? tcb->rcv_nxt : 0,
         .flags = flags,
-        .wnd = (uint16_t)(wnd > 65535 ? 65535 : wnd),
+        .wnd = field,
         .text_len = text_len,
     };
+    struct wire_tcp_opts o;
+    build_options(st, tcb, flags, text_len, &o);
     if (text_len > 0) {
         /* The text sits in the send ring at the offset of its sequence
-         * number; copy it to where send_raw's emit expects the payload. */
-        uint8_t *text = st->tcp.tx_buf + WIRE_TCP_HDR_LEN;
-        if (WIRE_TCP_HDR_LEN + (size_t)text_len > st->tcp.tx_buf_len) {
+         * number; copy it to where emit expects the payload (after the
+         * header and the options, so that emit's copy is a no-op move). */
+        size_t at = WIRE_TCP_HDR_LEN + wire_tcp_options_len(&o);
+        if (at + (size_t)text_len > st->tcp.tx_buf_len) {
             return TERN_ERR_MSGSIZE;
         }
+        uint8_t *text = st->tcp.tx_buf + at;
         uint32_t off = seq - tcb->snd_buf_seq;
         tcp_ring_peek(&tcb->sndbuf, off, text, text_len);
         seg.text = text;
     }
-    uint16_t mss = (flags & WIRE_TCP_SYN) ? tcb->rcv_mss : 0;
-    return send_raw(st, tcb, &seg, mss, rule);
+    if (flags & WIRE_TCP_ACK) {
+        /* Any ACK sent covers what the delayed ACK was waiting for. */
+        tcb->unacked_segs = 0;
+        tcb->last_ack_sent = tcb->rcv_nxt;
+        timer_cancel(&st->timers, &tcb->t_delack);
+        tcb->rcv_adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
+    }
+    return send_raw(st, tcb, &seg, &o, rule);
 }
 
 void
@@ -141,7 +217,7 @@ tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const struc
         rst.ack = seg->seq + seg->seg_len;
         rst.flags = WIRE_TCP_RST | WIRE_TCP_ACK;
     }
-    send_raw(st, tcb, &rst, 0, rule);
+    send_raw(st, tcb, &rst, NULL, rule);
 }
 
 /* Text bytes queued but not yet sent. */
@@ -165,24 +241,80 @@ may_send_text(enum tern_tcp_state s)
            s == TERN_TCP_LAST_ACK;
 }
 
+static void resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb);
+
+uint32_t
+tcp_in_flight(const struct tcp_tcb *tcb)
+{
+    return tcb->snd_nxt - tcb->snd_una;
+}
+
+/* How many bytes of new text may go out now (the peer's window and the
+ * congestion window, RFC 5681 3.1; RFC 3042 limited transmit lets the
+ * first two duplicate ACKs each send one more segment). */
+static uint32_t
+usable_window(const struct tcp_tcb *tcb)
+{
+    uint32_t flight = tcp_in_flight(tcb);
+    uint32_t cwnd = UINT32_MAX;
+    if (tcb->cc_ready) {
+        cwnd = tcb->in_recovery ? tcb->cc.cwnd : tcp_cc_limited_window(&tcb->cc, tcb->dupacks);
+    }
+    uint32_t wnd = tcb->snd_wnd < cwnd ? tcb->snd_wnd : cwnd;
+    /* MUST-34: a window that shrank below what is in flight sends nothing. */
+    return wnd > flight ? wnd - flight : 0;
+}
+
+/* Sender SWS avoidance (RFC 9293 3.8.6.2.1, MUST-38) and Nagle (RFC 896,
+ * 3.7.4 SHLD-7, switch MUST-17): may `n` of the `avail` queued bytes go
+ * out now? */
+static bool
+worth_sending(const struct tcp_tcb *tcb, uint32_t n, uint32_t avail)
+{
+    if (n >= tcp_smss(tcb)) {
+        return true; /* a full segment */
+    }
+    bool idle = tcp_in_flight(tcb) == 0 || tcb->nodelay || tcb->fin_queued;
+    if (n == avail && idle) {
+        return true; /* all queued text, nothing unacknowledged (Nagle) */
+    }
+    /* At least half the largest window the peer offered (Fs = 1/2). */
+    return idle && tcb->max_snd_wnd > 0 && n >= tcb->max_snd_wnd / 2;
+}
+
 void
 tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     if (!may_send_text(tcb->state)) {
         return;
     }
-    for (;;) {
+    if (tcb->rtx_active) {
+        resend_after_rto(st, tcb);
+    }
+    if (tcb->in_recovery && tcb->sack_ok) {
+        tcp_sack_recovery_send(st, tcb);
+    }
+    for (; !tcb->rtx_active;) {
         uint32_t avail = unsent_text(tcb);
-        uint32_t in_flight = tcb->snd_nxt - tcb->snd_una;
-        uint32_t room = tcb->snd_wnd > in_flight ? tcb->snd_wnd - in_flight : 0;
-        uint32_t n = avail < tcb->snd_mss ? avail : tcb->snd_mss;
+        uint32_t room = usable_window(tcb);
+        uint32_t n = avail < tcp_smss(tcb) ? avail : tcp_smss(tcb);
         n = n < room ? n : room;
-        if (n == 0) {
+        if (n == 0 || !worth_sending(tcb, n, avail)) {
             break;
         }
         uint8_t flags = WIRE_TCP_ACK | (n == avail ? WIRE_TCP_PSH : 0);
+        if (!tcb->rtt_timing && !tcb->ts_ok) {
+            /* RFC 6298 3: time one segment per RTT (Karn, MUST-18). */
+            tcb->rtt_timing = true;
+            tcb->rtt_seq = tcb->snd_nxt;
+            tcb->rtt_start_ns = st->now_ns;
+        }
+        if (tcb->cc_ready && tcp_in_flight(tcb) + n > tcb->cc.cwnd && !tcb->in_recovery) {
+            tcb->lt_bytes += n; /* RFC 3042 2: beyond cwnd on a duplicate ACK */
+        }
         tcp_send_segment(st, tcb, tcb->snd_nxt, flags, n,
-                         "RFC 9293 3.10.2: SEND, text within the send window");
+                         tcb->dupacks ? "RFC 3042 2: duplicate ACK -> limited transmit, new segment"
+                                      : "RFC 9293 3.10.2: SEND, text within the send window");
         tcb->snd_nxt += n;
     }
     bool fin_state = tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK;
@@ -196,50 +328,167 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->snd_nxt++;
     }
     tcp_rtx_update(st, tcb, false);
+    tcp_persist_update(st, tcb);
     tcp_user_timer_update(st, tcb, false);
 }
 
-/* Retransmits from SND.UNA in a synchronized state: one segment of text,
- * with the FIN when it fits; or a one-byte window probe. */
-static void
-retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
+uint32_t
+tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint32_t max,
+                 const char *rule)
 {
-    static const char rule[] = "RFC 9293 3.10.8: retransmission timeout -> resend oldest segment";
     uint32_t text_end = tcb->fin_sent ? tcb->fin_seq : tcb->snd_nxt;
-    uint32_t text = seq_lt(tcb->snd_una, text_end) ? text_end - tcb->snd_una : 0;
-    if (text > tcb->snd_mss) {
-        text = tcb->snd_mss;
-    }
-    if (tcb->snd_una == tcb->snd_nxt) {
-        if (unsent_text(tcb) > 0 && tcb->snd_wnd == 0) {
-            /* Zero window with text waiting: probe with one byte (RFC 9293
-             * 3.8.6.1, MUST-36; the full persist timer is later work). */
-            tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK, 1,
-                             "RFC 9293 3.8.6.1: zero window -> probe with one byte");
-            tcb->snd_nxt++;
-        }
-        return;
+    uint32_t text = seq_lt(seq, text_end) ? text_end - seq : 0;
+    if (text > max) {
+        text = max;
     }
     uint8_t flags = WIRE_TCP_ACK;
-    if (tcb->fin_sent && tcb->snd_una + text == tcb->fin_seq) {
+    if (tcb->fin_sent && seq + text == tcb->fin_seq && seq_lt(seq + text, tcb->snd_nxt)) {
         flags |= WIRE_TCP_FIN;
+    }
+    if (text == 0 && !(flags & WIRE_TCP_FIN)) {
+        return 0;
     }
     if (text > 0) {
         flags |= WIRE_TCP_PSH;
     }
-    tcp_send_segment(st, tcb, tcb->snd_una, flags, text, rule);
+    st->stats.tcp.retransmits++;
+    tcb->total_rtx++;
+    tcp_send_segment(st, tcb, seq, flags, text, rule);
+    return text + ((flags & WIRE_TCP_FIN) ? 1u : 0u);
+}
+
+/* RFC 5681 3.1 and RFC 6582 4: after a retransmission timeout everything
+ * outstanding is taken as lost and sent again from SND.UNA, in slow start:
+ * as much as cwnd allows, counting only what was resent as in flight. */
+static void
+resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (seq_lt(tcb->rtx_nxt, tcb->snd_una)) {
+        tcb->rtx_nxt = tcb->snd_una;
+    }
+    while (seq_lt(tcb->rtx_nxt, tcb->snd_nxt)) {
+        uint32_t flight = tcb->rtx_nxt - tcb->snd_una;
+        if (flight > 0 && flight + tcp_smss(tcb) > tcb->cc.cwnd) {
+            return;
+        }
+        uint32_t n = tcp_send_text_at(
+            st, tcb, tcb->rtx_nxt, tcp_smss(tcb),
+            "RFC 5681 3.1: after a timeout, resend the outstanding segments in slow start");
+        if (n == 0) {
+            break;
+        }
+        tcb->rtx_nxt += n;
+    }
+    tcb->rtx_active = false;
+}
+
+/* Retransmits from SND.UNA in a synchronized state: one segment of text,
+ * with the FIN when it fits. */
+static void
+retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->snd_una == tcb->snd_nxt) {
+        return;
+    }
+    uint32_t n =
+        tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
+                         "RFC 6298 5.4: retransmission timeout -> retransmit SND.UNA, back off");
+    tcb->rtx_nxt = tcb->snd_una + n;
+    tcb->rtx_active = seq_lt(tcb->rtx_nxt, tcb->snd_nxt);
+}
+
+/* ---- congestion control (cc.h: RFC 5681, RFC 6582, RFC 9438) ---- */
+
+void
+tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    /* RFC 5681 3.1: IW once the send MSS is known; RFC 6582 3.2 step 1:
+     * recover starts at ISS. */
+    const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
+    tcp_cc_init(&tcb->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    if (tcb->retries > 0) {
+        tcp_cc_after_syn_loss(&tcb->cc); /* RFC 5681 3.1: IW = 1 SMSS */
+    }
+    tcb->cc_ready = true;
+    tcb->recover = tcb->iss;
+    tcb->in_recovery = false;
+    tcb->dupacks = 0;
+    tcp_sack_sb_init(&tcb->sb);
+}
+
+void
+tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcb->cc_ready) {
+        return;
+    }
+    /* RFC 5681 3.1 (eq. 4; ssthresh held when the segment was already
+     * retransmitted by the timer), RFC 6582 4, RFC 6675 5.1. */
+    tcp_cc_on_rto(&tcb->cc, tcp_in_flight(tcb), tcb->retries > 1, st->now_ns);
+    tcb->recover = tcb->snd_nxt;
+    tcb->in_recovery = false;
+    tcb->dupacks = 0;
+    tcp_sack_sb_init(&tcb->sb);
+    tcb->ts_mark = tcp_ts_now(st);
+    tcb->ts_mark_set = true;
+}
+
+void
+tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    uint32_t mss = tcp_smss(tcb);
+    for (int guard = 0; guard < 64; guard++) {
+        uint32_t pipe = tcp_sack_pipe(&tcb->sb, tcb->snd_una, tcb->snd_nxt, tcb->high_rxt, mss);
+        if (tcb->cc.cwnd < pipe + mss) {
+            return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
+        }
+        uint32_t in_wnd = tcp_in_flight(tcb);
+        bool new_ok = unsent_text(tcb) > 0 && tcb->snd_wnd > in_wnd;
+        bool rescue_ok = !tcb->rescue_valid || seq_gt(tcb->snd_una, tcb->rescue_rxt);
+        uint32_t seq = 0, len = 0;
+        enum tcp_sack_next k = tcp_sack_next_seg(&tcb->sb, tcb->snd_una, tcb->snd_nxt,
+                                                 tcb->high_rxt, mss, new_ok, rescue_ok, &seq, &len);
+        switch (k) {
+        case TCP_SACK_NEXT_NONE:
+            return;
+        case TCP_SACK_NEXT_NEW: {
+            uint32_t avail = unsent_text(tcb);
+            uint32_t room = tcb->snd_wnd - in_wnd;
+            uint32_t n = avail < mss ? avail : mss;
+            n = n < room ? n : room;
+            tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK | (n == avail ? WIRE_TCP_PSH : 0),
+                             n, "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+            tcb->snd_nxt += n;
+            break;
+        }
+        case TCP_SACK_NEXT_LOST:
+        case TCP_SACK_NEXT_HOLE:
+            tcp_send_text_at(st, tcb, seq, len,
+                             "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+            tcb->high_rxt = seq_max(tcb->high_rxt, seq + len);
+            break;
+        case TCP_SACK_NEXT_RESCUE:
+            tcp_send_text_at(st, tcb, seq, len,
+                             "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
+            tcb->rescue_valid = true;
+            tcb->rescue_rxt = tcb->recover - 1;
+            break;
+        }
+    }
 }
 
 void
 tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    st->stats.tcp.retransmits++;
+    tcb->rtt_timing = false; /* Karn (MUST-18): no sample from a resent segment */
     switch (tcb->state) {
     case TERN_TCP_SYN_SENT:
+        st->stats.tcp.retransmits++;
         tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN, 0,
                          "RFC 9293 3.10.8: retransmission timeout -> SYN again");
         break;
     case TERN_TCP_SYN_RECEIVED:
+        st->stats.tcp.retransmits++;
         tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN | WIRE_TCP_ACK, 0,
                          "RFC 9293 3.10.8: retransmission timeout -> SYN,ACK again");
         break;

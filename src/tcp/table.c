@@ -51,8 +51,11 @@ tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t
 static int
 config_check(const struct tern_tcp_config *c)
 {
+    if (c->cc != NULL && tcp_cc_ops_by_name(c->cc) == NULL) {
+        return TERN_ERR_INVAL; /* unknown congestion control */
+    }
     if (c->max_connections == 0 || c->max_connections > 1u << 20 || c->sndbuf == 0 ||
-        c->rcvbuf == 0 || c->sndbuf > 1u << 30 || c->rcvbuf > (1u << 16) - 1 || c->msl_ns <= 0 ||
+        c->rcvbuf == 0 || c->sndbuf > 1u << 30 || c->rcvbuf > 1u << 30 || c->msl_ns <= 0 ||
         c->connect_timeout_ns <= 0 || c->user_timeout_ns <= 0 || c->rto_initial_ns <= 0 ||
         c->rto_max_ns < c->rto_initial_ns || c->isn_tick_ns <= 0 || c->ephemeral_min == 0 ||
         c->ephemeral_max < c->ephemeral_min) {
@@ -171,6 +174,29 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->snd_buf_seq = 0;
     tcb->retries = 0;
     tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
+    tcb->n_ooo = 0;
+    tcb->ooo_fin = false;
+    tcb->rcv_adv = 0;
+    tcb->unacked_segs = tcb->dupacks = tcb->keep_probes = 0;
+    tcb->in_recovery = tcb->rtt_timing = tcb->cc_ready = false;
+    tcb->persist_backoff_ns = 0;
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    /* RFC 6298 2.1: RTO starts at rto_initial; the lower bound (2.4) never
+     * lies above the configured initial value. */
+    int64_t min = c->rto_min_ns > 0 ? c->rto_min_ns : TCP_RTT_RTO_MIN_NS;
+    min = min < c->rto_initial_ns ? min : c->rto_initial_ns;
+    tcp_rtt_init(&tcb->rtt, c->rto_initial_ns, min, c->rto_max_ns);
+    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
+    tcp_sack_sb_init(&tcb->sb);
+    memset(&tcb->cc, 0, sizeof(tcb->cc));
+    /* What our SYN will offer (RFC 7323, RFC 2018); a passive open decides
+     * again from the peer's SYN. */
+    tcb->ws_ok = !c->no_wscale;
+    tcb->ts_ok = !c->no_timestamps;
+    tcb->sack_ok = !c->no_sack;
+    tcb->snd_wscale = tcb->rcv_wscale = 0;
+    tcb->ts_recent = 0;
+    tcb->ts_mark_set = false;
 }
 
 struct tcp_tcb *
@@ -184,15 +210,16 @@ tcp_tcb_alloc(struct tern_stack *st)
     t->free_head = tcb->hash_next;
     /* Keep what tcp_init set up: id, rings, timers (all disarmed). */
     struct tcp_ring snd = tcb->sndbuf, rcv = tcb->rcvbuf;
-    struct timer t_rtx = tcb->t_rtx, t_user = tcb->t_user, t_tw = tcb->t_tw;
     int id = tcb->id;
     memset(tcb, 0, sizeof(*tcb));
     tcb->id = id;
     tcb->sndbuf = snd;
     tcb->rcvbuf = rcv;
-    tcb->t_rtx = t_rtx;
-    tcb->t_user = t_user;
-    tcb->t_tw = t_tw;
+    tcp_timers_init(tcb); /* every timer of a free slot is disarmed */
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    tcb->keepalive = c->keepalive;
+    const struct tcp_cc_ops *ops = c->cc != NULL ? tcp_cc_ops_by_name(c->cc) : NULL;
+    tcb->use_cubic = ops != NULL && ops->algo == TCP_CC_CUBIC;
     tcb->role = TCP_ROLE_USER;
     tcb->hash_next = -1;
     tcb->listener = -1;
@@ -348,6 +375,15 @@ tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len)
     memcpy(r->buf, data + first, len - first);
     r->len += len;
     return len;
+}
+
+void
+tcp_ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *data, uint32_t len)
+{
+    uint32_t start = (r->head + off) % r->cap;
+    uint32_t first = r->cap - start < len ? r->cap - start : len;
+    memcpy(r->buf + start, data, first);
+    memcpy(r->buf, data + first, len - first);
 }
 
 void

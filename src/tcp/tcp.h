@@ -14,6 +14,14 @@
  *   timer.c   retransmission, user / connection timeout, TIME-WAIT (3.10.8)
  *   api.c     the user calls (3.10.1-3.10.6) and event delivery
  *   state.c   tcp_set_state(), the one writer of tcb->state, and traces
+ *   rtt.h, cc.h, sack.h  pure algorithms (RFC 6298; RFC 5681/6582/9438;
+ *             RFC 6675/2018) that input.c, output.c and timer.c call
+ *
+ * Data path (issue 4): the send ring from SND.UNA is the retransmission
+ * queue; the receive ring holds in-order text and, beyond it at their
+ * offsets, text that arrived out of order (tcb->ooo ranges, which are also
+ * the SACK blocks we send). Delayed ACK, persist and keep-alive timers are
+ * described in timer.c.
  *
  * Memory: tcp_init() allocates the TCB array, the hash buckets and every
  * connection's send and receive ring from st->cfg.tcp; nothing else in
@@ -27,9 +35,13 @@
 #include <stdint.h>
 
 #include "core/timer.h"
+#include "tcp/cc.h"
+#include "tcp/rtt.h"
+#include "tcp/sack.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
 #include "tern/trace.h"
+#include "wire/tcp.h"
 
 struct tern_stack;
 struct ip_rx;
@@ -41,6 +53,24 @@ struct ip_icmp_err;
 /* RFC 6056 3.3.3: size of the table of increments of the double-hash
  * ephemeral port algorithm. */
 #define TCP_EPH_TABLE 16
+
+/* RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text is kept in the
+ * receive ring at its offset from RCV.NXT; these ranges say which parts of
+ * the ring beyond the in-order text hold such text. */
+#define TCP_OOO_MAX 4
+
+/* Delayed ACK bound when the config gives 0 (RFC 5681 4.2: < 500 ms). */
+#define TCP_DELACK_DEFAULT_NS 40000000LL
+
+/* RFC 7323 2.3: the largest window shift. */
+#define TCP_MAX_WSCALE 14
+
+/* RFC 5681 3.2: duplicate ACKs that trigger a fast retransmit. */
+#define TCP_DUPACK_THRESH 3
+
+struct tcp_range {
+    uint32_t start, end; /* sequence numbers, end exclusive */
+};
 
 /* A byte ring: `len` bytes starting at `head`, capacity `cap`. */
 struct tcp_ring {
@@ -125,6 +155,53 @@ struct tcp_tcb {
     int64_t user_timeout_ns;
     int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
 
+    /* ---- data transfer (issue 4) ---- */
+    /* Receive side. */
+    struct tcp_range ooo[TCP_OOO_MAX]; /* out-of-order ranges, most recent first */
+    unsigned n_ooo;
+    bool ooo_fin; /* a FIN arrived out of order at ooo_fin_seq */
+    uint32_t ooo_fin_seq;
+    uint32_t rcv_adv;      /* right edge of the window last announced (RCV.NXT + RCV.WND) */
+    unsigned unacked_segs; /* in-order segments received and not yet acknowledged */
+    struct timer t_delack; /* delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2) */
+    /* Options (RFC 7323, RFC 2018), negotiated on the SYNs. */
+    bool ws_ok, ts_ok, sack_ok; /* in use on this connection */
+    uint8_t snd_wscale;         /* shift applied to SEG.WND we receive */
+    uint8_t rcv_wscale;         /* shift applied to the windows we announce */
+    uint32_t ts_recent;         /* TS.Recent (RFC 7323 4.3) */
+    uint32_t last_ack_sent;     /* Last.ACK.sent */
+    bool ts_mark_set;           /* a loss event happened at TS clock ts_mark */
+    uint32_t ts_mark;
+    /* Send side. */
+    bool nodelay;          /* Nagle off (MUST-17) */
+    bool keepalive;        /* keep-alive on (MUST-24) */
+    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
+    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
+    bool in_recovery;      /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
+    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
+    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
+    bool use_cubic;        /* which congestion controller */
+    bool cc_ready;         /* tcp_cc_init done (at ESTABLISHED) */
+    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
+    bool rtx_active;       /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
+    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
+    bool rescue_valid;
+    uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
+    /* RTT (RFC 6298, rtt.h): one timed segment when no timestamps (Karn,
+     * MUST-18). */
+    struct tcp_rtt rtt;
+    bool rtt_timing;
+    uint32_t rtt_seq;
+    int64_t rtt_start_ns;
+    uint64_t total_rtx;
+    /* Persist (3.8.6.1) and keep-alive (3.8.4) timers. */
+    struct timer t_persist;
+    struct timer t_keep;
+    int64_t persist_backoff_ns;
+    unsigned keep_probes;
+    int64_t last_rx_ns;
+
     /* Errors and events. */
     int error;           /* why the connection closed */
     int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
@@ -135,6 +212,16 @@ struct tcp_tcb {
     tern_tcp_event_fn cb;
     void *cb_ctx;
 };
+
+/* The most text one segment carries: the effective send MSS less the
+ * options every segment repeats (RFC 6691 2, RFC 9293 3.7.1: the MSS
+ * counts no options; timestamps take 12 bytes, RFC 7323 3.2). */
+static inline uint32_t
+tcp_smss(const struct tcp_tcb *tcb)
+{
+    uint32_t opt = tcb->ts_ok ? 12u : 0u;
+    return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
+}
 
 /* Everything TCP owns, embedded in struct tern_stack. */
 struct tcp_state {
@@ -190,6 +277,9 @@ uint32_t tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len);
 uint32_t tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len);
 void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t len);
+/* Writes len bytes at offset off from the head without changing r->len
+ * (out-of-order text beyond the in-order bytes); off + len =< cap. */
+void tcp_ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *data, uint32_t len);
 
 /* ---- state.c ---- */
 /* The one writer of tcb->state: traces {old, new, id, rule}. */
@@ -205,12 +295,14 @@ struct tcp_seg {
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;
-    uint16_t wnd, up;
+    uint32_t wnd; /* SEG.WND, scaled (RFC 7323 2.3) once the TCB is known */
+    uint16_t up;
     uint32_t seg_len; /* SEG.LEN: text plus one for SYN and one for FIN */
     const uint8_t *text;
     uint32_t text_len;
     bool has_mss;
     uint16_t mss;
+    const struct wire_tcp_opts *opts; /* every option parsed; NULL for segments we build */
 };
 
 /* Traces a segment event (kind RX/TX/DROP) with the segment's fields. */
@@ -244,6 +336,33 @@ void tcp_output(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb);
 /* The receive window we can offer: free space in the receive ring. */
 uint32_t tcp_rcv_window(const struct tcp_tcb *tcb);
+/* The window to announce now, with receiver SWS avoidance (RFC 9293
+ * 3.8.6.2.2): the right edge moves only by a worthwhile amount. */
+uint32_t tcp_rcv_window_announce(const struct tcp_tcb *tcb);
+/* The window shift to offer for the configured receive buffer (RFC 7323 2.3). */
+uint8_t tcp_wscale_for(uint32_t rcvbuf);
+/* The timestamp clock (RFC 7323 5.4): milliseconds. */
+uint32_t tcp_ts_now(const struct tern_stack *st);
+/* Persist timer (RFC 9293 3.8.6.1) and sender SWS override: arms or
+ * cancels it according to the window and the queued text. */
+void tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Keep-alive (RFC 9293 3.8.4): (re)arms from the last segment received. */
+void tcp_keepalive_update(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Delayed ACK (RFC 9293 3.8.6.3): arms the delayed-ACK timer. */
+void tcp_delack_arm(struct tern_stack *st, struct tcp_tcb *tcb);
+/* An RTT sample (RFC 6298 2.3): updates SRTT, RTTVAR and the RTO. */
+void tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t rtt_ns);
+/* Sends one segment of text starting at `seq` (a retransmission). */
+uint32_t tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint32_t max,
+                          const char *rule);
+/* Congestion control at ESTABLISHED (cc.h: NewReno, or CUBIC if chosen). */
+void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 6298 5.5 + RFC 5681 3.1: a retransmission timeout. */
+void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS. */
+void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
+uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
 /* ---- timer.c ---- */
 void tcp_timers_init(struct tcp_tcb *tcb);

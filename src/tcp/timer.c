@@ -17,6 +17,29 @@
  *        3.8.3 (MUST-20), settable per connection (MUST-21). On expiry the
  *        connection is aborted with "connection aborted due to user
  *        timeout" (TERN_ERR_TIMEDOUT).
+ * t_delack DELAYED ACK (RFC 9293 3.8.6.3, RFC 5681 4.2). Armed when
+ *        in-order text arrived and its ACK may wait (the first of a pair of
+ *        segments), for cfg.delack_ns (default 40 ms, MUST-40: < 0.5 s);
+ *        cancelled by any segment that carries an ACK; on expiry sends
+ *        <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+ * t_persist PERSIST (RFC 9293 3.8.6.1, MUST-35..37). Armed while text is
+ *        queued, nothing is in flight and the peer's window (or what our
+ *        sender SWS avoidance, MUST-38, lets out) is too small; the first
+ *        expiry comes after one RTO and the interval doubles up to
+ *        rto_max. On expiry: a zero window is probed with one octet of new
+ *        text (MUST-36); a small non-zero window gets what fits (the SWS
+ *        override timeout of 3.8.6.2.1). Never aborts the connection by
+ *        itself (MUST-37); the user timeout still runs while probes go
+ *        unanswered.
+ * t_keep KEEP-ALIVE (RFC 9293 3.8.4, RFC 1122 4.2.3.6; MUST-24..29). Off
+ *        unless enabled per connection or by config (MUST-25). In
+ *        ESTABLISHED and CLOSE-WAIT with nothing outstanding, armed at the
+ *        last segment received + keepalive_idle (default 2 hours,
+ *        MUST-28); on expiry sends <SEQ=SND.NXT-1><ACK=RCV.NXT> without
+ *        text (MUST-29 allows no text) and re-arms after keepalive_intvl;
+ *        after keepalive_count unanswered probes the connection closes
+ *        with TERN_ERR_TIMEDOUT. Any segment received restarts the idle
+ *        time (MUST-27: an ACK-less probe is not counted as data).
  * t_tw   TIME-WAIT TIMEOUT. 2 MSL (MUST-13), started on entering
  *        TIME-WAIT and restarted when a retransmitted FIN arrives; on
  *        expiry the TCB is deleted.
@@ -41,12 +64,13 @@ rtx_expired(void *ctx, struct timer *t, int64_t now_ns)
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 6298 5.4: retransmission timer expired");
     tcb->retries++;
-    tcp_retransmit(st, tcb);
-    /* RFC 6298 5.5: back off the timer. */
-    tcb->rto_ns *= 2;
-    if (tcb->rto_ns > st->cfg.tcp.rto_max_ns) {
-        tcb->rto_ns = st->cfg.tcp.rto_max_ns;
+    if (tcp_state_synchronized(tcb->state)) {
+        tcp_cong_on_rto(st, tcb);
     }
+    tcp_retransmit(st, tcb);
+    /* RFC 6298 5.5 (MUST-19): back off the timer. */
+    tcp_rtt_backoff(&tcb->rtt);
+    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
     tcp_rtx_update(st, tcb, true);
     tcp_deliver_events(st);
 }
@@ -75,12 +99,163 @@ tw_expired(void *ctx, struct timer *t, int64_t now_ns)
     tcp_deliver_events(st);
 }
 
+static void
+delack_expired(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_delack);
+    (void)now_ns;
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.8.6.3: delayed-ACK timer expired");
+    tcp_send_ack(st, tcb, "RFC 9293 3.8.6.3 (MUST-40): delayed ACK, bound reached -> ACK");
+    tcp_deliver_events(st);
+}
+
+void
+tcp_delack_arm(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!timer_armed(&tcb->t_delack)) {
+        int64_t d = st->cfg.tcp.delack_ns > 0 ? st->cfg.tcp.delack_ns : TCP_DELACK_DEFAULT_NS;
+        timer_arm(&st->timers, &tcb->t_delack, st->now_ns + d);
+    }
+}
+
+static uint32_t
+unsent(const struct tcp_tcb *tcb)
+{
+    uint32_t sent = tcb->snd_nxt - tcb->snd_buf_seq;
+    if (tcb->fin_sent || !tcp_state_synchronized(tcb->state)) {
+        return 0;
+    }
+    return tcb->sndbuf.len > sent ? tcb->sndbuf.len - sent : 0;
+}
+
+static void
+persist_expired(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_persist);
+    (void)now_ns;
+    uint32_t avail = unsent(tcb);
+    if (avail == 0 || tcb->snd_una != tcb->snd_nxt) {
+        return;
+    }
+    uint32_t n = tcb->snd_wnd < avail ? tcb->snd_wnd : avail;
+    n = n < tcp_smss(tcb) ? n : tcp_smss(tcb);
+    if (n == 0) {
+        /* RFC 9293 3.8.6.1 (MUST-36): probe a zero window with one octet. */
+        tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
+                       "RFC 9293 3.8.6.1: persist timer -> zero-window probe");
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK, 1,
+                         "RFC 9293 3.8.6.1 (MUST-36): zero window -> probe with one octet");
+        tcb->snd_nxt += 1;
+    } else {
+        /* RFC 9293 3.8.6.2.1: the override timeout sends what fits. */
+        tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
+                       "RFC 9293 3.8.6.2.1: SWS override timeout -> send what the window allows");
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK | WIRE_TCP_PSH, n,
+                         "RFC 9293 3.8.6.2.1: SWS override timeout -> send what fits");
+        tcb->snd_nxt += n;
+    }
+    tcb->persist_backoff_ns *= 2;
+    if (tcb->persist_backoff_ns > st->cfg.tcp.rto_max_ns) {
+        tcb->persist_backoff_ns = st->cfg.tcp.rto_max_ns;
+    }
+    /* The probe is in flight: it is retransmitted as data would be only
+     * while the window stays open; a zero window returns here. */
+    tcp_rtx_update(st, tcb, true);
+    tcp_user_timer_update(st, tcb, false);
+    tcp_deliver_events(st);
+}
+
+void
+tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    bool want = unsent(tcb) > 0 && tcb->snd_una == tcb->snd_nxt &&
+                (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT ||
+                 tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK);
+    if (!want) {
+        timer_cancel(&st->timers, &tcb->t_persist);
+        tcb->persist_backoff_ns = 0;
+        return;
+    }
+    if (!timer_armed(&tcb->t_persist)) {
+        if (tcb->persist_backoff_ns == 0) {
+            tcb->persist_backoff_ns = tcb->rto_ns;
+        }
+        timer_arm(&st->timers, &tcb->t_persist, st->now_ns + tcb->persist_backoff_ns);
+    }
+}
+
+static int64_t
+keep_idle(const struct tern_stack *st)
+{
+    int64_t v = st->cfg.tcp.keepalive_idle_ns;
+    return v > 0 ? v : 7200LL * 1000000000LL; /* MUST-28: two hours */
+}
+
+static int64_t
+keep_intvl(const struct tern_stack *st)
+{
+    int64_t v = st->cfg.tcp.keepalive_intvl_ns;
+    return v > 0 ? v : 75LL * 1000000000LL;
+}
+
+static void
+keep_expired(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_keep);
+    (void)now_ns;
+    unsigned limit = st->cfg.tcp.keepalive_count ? st->cfg.tcp.keepalive_count : 9;
+    if (tcb->keep_probes >= limit) {
+        st->stats.tcp.timeouts++;
+        tcp_close_tcb(st, tcb, TERN_ERR_TIMEDOUT,
+                      "RFC 9293 3.8.4: keep-alive probes unanswered -> connection closed");
+        tcp_deliver_events(st);
+        return;
+    }
+    tcb->keep_probes++;
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.8.4: keep-alive timer expired");
+    tcp_send_segment(st, tcb, tcb->snd_nxt - 1, WIRE_TCP_ACK, 0,
+                     "RFC 9293 3.8.4 (MUST-29): keep-alive probe <SEQ=SND.NXT-1>");
+    timer_arm(&st->timers, &tcb->t_keep, st->now_ns + keep_intvl(st));
+    tcp_deliver_events(st);
+}
+
+void
+tcp_keepalive_update(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    bool want =
+        tcb->keepalive && (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT);
+    if (!want) {
+        timer_cancel(&st->timers, &tcb->t_keep);
+        return;
+    }
+    /* MUST-26: sent only when no data or ACK was received for the
+     * interval: the idle time counts from the last segment received. */
+    if (tcb->keep_probes == 0) {
+        timer_arm(&st->timers, &tcb->t_keep, tcb->last_rx_ns + keep_idle(st));
+    }
+}
+
+void
+tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
+{
+    (void)st;
+    /* RFC 6298 2.2-2.5 (rtt.h); the caller keeps Karn's rule (MUST-18). */
+    tcp_rtt_sample(&tcb->rtt, r > 0 ? r : 1);
+    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
+}
+
 void
 tcp_timers_init(struct tcp_tcb *tcb)
 {
     timer_init(&tcb->t_rtx, rtx_expired);
     timer_init(&tcb->t_user, user_expired);
     timer_init(&tcb->t_tw, tw_expired);
+    timer_init(&tcb->t_delack, delack_expired);
+    timer_init(&tcb->t_persist, persist_expired);
+    timer_init(&tcb->t_keep, keep_expired);
 }
 
 void
@@ -89,19 +264,15 @@ tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
     timer_cancel(&st->timers, &tcb->t_rtx);
     timer_cancel(&st->timers, &tcb->t_user);
     timer_cancel(&st->timers, &tcb->t_tw);
+    timer_cancel(&st->timers, &tcb->t_delack);
+    timer_cancel(&st->timers, &tcb->t_persist);
+    timer_cancel(&st->timers, &tcb->t_keep);
 }
 
 static bool
 outstanding(const struct tcp_tcb *tcb)
 {
-    if (tcb->snd_una != tcb->snd_nxt) {
-        return true;
-    }
-    /* Text waiting behind a zero window: the timer doubles as the probe
-     * timer until persist timing exists. */
-    uint32_t sent = tcb->snd_nxt - tcb->snd_buf_seq;
-    return tcb->snd_wnd == 0 && !tcb->fin_sent && tcb->sndbuf.len > sent &&
-           tcp_state_synchronized(tcb->state);
+    return tcb->snd_una != tcb->snd_nxt;
 }
 
 void
@@ -156,6 +327,8 @@ tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb)
      * other timers; 3.6 (MUST-13): linger 2 MSL. */
     timer_cancel(&st->timers, &tcb->t_rtx);
     timer_cancel(&st->timers, &tcb->t_user);
+    timer_cancel(&st->timers, &tcb->t_persist);
+    timer_cancel(&st->timers, &tcb->t_keep);
     timer_arm(&st->timers, &tcb->t_tw, st->now_ns + 2 * st->cfg.tcp.msl_ns);
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.6 (MUST-13): TIME-WAIT, 2 MSL timer");
 }

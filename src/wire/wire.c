@@ -41,6 +41,20 @@ wire_err_name(enum wire_err err)
         return "TCP option has the wrong length for its kind";
     case WIRE_ERR_TCP_LENGTH:
         return "TCP segment longer than 65535 bytes";
+    case WIRE_ERR_ETH_TRUNCATED:
+        return "Ethernet header truncated";
+    case WIRE_ERR_ETH_NOT_DIX:
+        return "IEEE 802.3 length field, not an Ethernet II EtherType";
+    case WIRE_ERR_ARP_TRUNCATED:
+        return "ARP packet truncated";
+    case WIRE_ERR_ARP_HTYPE:
+        return "ARP hardware type is not Ethernet";
+    case WIRE_ERR_ARP_PTYPE:
+        return "ARP protocol type is not IPv4";
+    case WIRE_ERR_ARP_ADDR_LEN:
+        return "ARP address lengths are not 6 and 4";
+    case WIRE_ERR_ARP_OP:
+        return "ARP opcode is neither request nor reply";
     case WIRE_ERR_COUNT:
         break;
     }

@@ -38,6 +38,17 @@ enum wire_err {
     WIRE_ERR_TCP_LENGTH,        /* segment longer than 65535 bytes: cannot be described by
                                    the IPv4 pseudo-header's 16-bit length */
 
+    /* Ethernet II, RFC 894 */
+    WIRE_ERR_ETH_TRUNCATED, /* fewer than 14 bytes */
+    WIRE_ERR_ETH_NOT_DIX,   /* type field below 0x0600: an IEEE 802.3 length, not an EtherType */
+
+    /* ARP, RFC 826 (Ethernet/IPv4 only) */
+    WIRE_ERR_ARP_TRUNCATED, /* fewer than 8 bytes, or fewer than the 28 the addresses need */
+    WIRE_ERR_ARP_HTYPE,     /* hardware type is not 1 (Ethernet) */
+    WIRE_ERR_ARP_PTYPE,     /* protocol type is not 0x0800 (IPv4) */
+    WIRE_ERR_ARP_ADDR_LEN,  /* hardware/protocol address lengths are not 6 and 4 */
+    WIRE_ERR_ARP_OP,        /* opcode is neither 1 (request) nor 2 (reply) */
+
     WIRE_ERR_COUNT /* number of values above, for tables and loops; not an error */
 };
 

@@ -1,0 +1,112 @@
+#!/bin/bash
+# tests/shell/test_bench.sh: the `tern bench` command line.
+#
+# Usage: bash test_bench.sh <tern binary> <source dir>
+# Runs a short `tern bench --json --quick` and checks that the output is one
+# JSON object whose figures are all positive numbers, that no transfer
+# carried corrupt data, and that every bad option is refused with status 2.
+# No timing assertions: the figures depend on the machine.
+set -u
+
+TERN=${1:?usage: test_bench.sh <tern binary> <source dir>}
+failures=0
+checks=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+check() { # check <description> <command...>
+    local what=$1
+    shift
+    checks=$((checks + 1))
+    if ! "$@"; then
+        fail "$what"
+    fi
+}
+
+status() { # status <expected> <command...>: output in $tmp/out, $tmp/err
+    local want=$1
+    shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "  exit $got, expected $want: $*" >&2
+        return 1
+    fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- A quick run: one JSON object, every figure positive ---------------------
+
+check "--json --quick exits 0" status 0 "$TERN" bench --json --quick --bytes 4M --cycles 500
+cp "$tmp/out" "$tmp/bench.json"
+
+check_json() {
+    if ! command -v python3 >/dev/null; then
+        check_json_jq
+        return
+    fi
+    python3 - "$tmp/bench.json" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+want = ["cores", "goodput_mss1460_gbps", "goodput_mss65495_gbps", "linux_loopback_gbps",
+        "linux_loopback_mss1460_gbps", "ratio_goodput_mss1460", "ratio_goodput_mss65495",
+        "abort_cycles_per_s", "graceful_cycles_per_s", "linux_abort_cycles_per_s",
+        "linux_graceful_cycles_per_s", "ratio_abort_cycles", "ratio_graceful_cycles",
+        "idle_conn_bytes", "impaired_goodput_mbps", "impaired_link_mbps"]
+bad = [k for k in want if k not in d]
+for k, v in d.items():
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        continue
+    if not v > 0:
+        bad.append("%s=%r" % (k, v))
+if d.get("corrupt") is not False:
+    bad.append("corrupt=%r" % d.get("corrupt"))
+if bad:
+    print("missing or not positive: " + ", ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+# Without python3: the same checks with jq.
+check_json_jq() {
+    jq -e '(.goodput_mss1460_gbps and .goodput_mss65495_gbps and .linux_loopback_gbps
+            and .abort_cycles_per_s and .graceful_cycles_per_s and .idle_conn_bytes
+            and .impaired_goodput_mbps and .impaired_link_mbps and .ratio_goodput_mss1460)
+           and ([to_entries[] | select(.value | type == "number") | .value > 0] | all)
+           and .corrupt == false' "$tmp/bench.json" >/dev/null
+}
+check "JSON parses; every figure is a positive number; no corrupt data" check_json
+
+# The table form names each figure.
+check "text run exits 0" status 0 "$TERN" bench --quick --bytes 1M --cycles 200
+for w in "bulk MSS 1460" "bulk MSS 65495" "cycles, abort" "cycles, graceful" \
+    "memory per idle connection" "impaired bulk" "cores"; do
+    check "text output names '$w'" grep -q "$w" "$tmp/out"
+done
+
+# The callgrind modes.
+check "--bulk-only exits 0" status 0 "$TERN" bench --bulk-only 1M
+check "--bulk-only reports the bytes" grep -q "^bulk 1048576 bytes" "$tmp/out"
+check "--cycles-only exits 0" status 0 "$TERN" bench --cycles-only 100
+check "--cycles-only reports no failure" grep -q "100 abort cycles, .* 0 failed" "$tmp/out"
+
+# ---- Help and bad flags -------------------------------------------------------
+
+check "--help exits 0" status 0 "$TERN" bench --help
+check "--help names --json" grep -q -- "--json" "$tmp/out"
+check "tern --help lists bench" sh -c "'$TERN' --help | grep -q '^  bench '"
+for args in "--bogus" "--bytes" "--bytes 0" "--bytes 12X" "--bytes -5" "--cycles abc" \
+    "--reps 0" "--reps 99" "--timeout 0" "--timeout x" "--bulk-only 1M --cycles-only 5" \
+    "extra"; do
+    # shellcheck disable=SC2086
+    check "bench $args exits 2" status 2 "$TERN" bench $args
+    check "bench $args says why on stderr" test -s "$tmp/err"
+done
+
+echo "test_bench: $((checks - failures))/$checks checks passed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,656 @@
+/*
+ * tests/unit/test_tcp_data.c: data transfer (issue 4), one rule per test,
+ * in the style of the state tests: the test plays the peer, crafts each
+ * segment (options included) and checks what the stack sent, when.
+ *
+ * EVIDENCE: RFC 9293 3.10.7.4 SHLD-31: out-of-order text held and delivered in order
+ * EVIDENCE: RFC 9293 3.8.6.3 SHLD-18 SHLD-19 MUST-40: delayed ACK, every second segment, bound
+ * EVIDENCE: RFC 5681 4.2: immediate ACK for out-of-order and hole-filling segments
+ * EVIDENCE: RFC 9293 3.8.6.2.2 MUST-39: receiver SWS avoidance
+ * EVIDENCE: RFC 9293 3.8.6.2.1 MUST-38: sender SWS avoidance
+ * EVIDENCE: RFC 9293 3.7.4 SHLD-7 MUST-17: Nagle, and a per-connection switch to turn it off
+ * EVIDENCE: RFC 9293 3.8.6.1 MUST-35 MUST-36 MUST-37: zero-window probing, persist timer
+ * EVIDENCE: RFC 9293 3.8.4 MUST-24 MUST-25 MUST-26 MUST-27 MUST-28 MUST-29: keep-alive
+ * EVIDENCE: RFC 7323 2 3 4 5: window scaling and timestamps negotiated on the SYN, PAWS
+ * EVIDENCE: RFC 2018 4: SACK blocks sent for out-of-order data
+ * EVIDENCE: RFC 5681 3.2: fast retransmit after the third duplicate ACK
+ * EVIDENCE: RFC 6298 2 5 RFC 9293 3.8.1 MUST-18 MUST-19: RTO estimate, backoff, Karn
+ */
+#include "tcp_harness.h"
+
+#define MS 1000000LL
+
+static char Z[1461]; /* 1460 'z', the text sending() queues */
+
+/* Peer segment with options (the harness's PEER() carries only MSS). */
+struct topts {
+    bool ws, ts, sackp;
+    uint8_t wscale;
+    uint32_t ts_val, ts_ecr;
+    unsigned n_sack;
+    uint32_t sack[4][2];
+};
+
+static void
+deliver_opts(struct h *h, struct tseg s, const struct topts *o)
+{
+    uint8_t buf[1600];
+    size_t text = s.data != NULL ? strlen(s.data) : 0;
+    struct wire_tcp t = {
+        .src_port = PEER_PORT,
+        .dst_port = h->our_port,
+        .seq = s.seq,
+        .ack = s.ack,
+        .flags = s.flags,
+        .window = s.wnd,
+        .payload = (const uint8_t *)s.data,
+        .payload_len = text,
+    };
+    if (s.mss != 0) {
+        t.opts.has_mss = true;
+        t.opts.mss = s.mss;
+    }
+    t.opts.has_wscale = o->ws;
+    t.opts.wscale = o->wscale;
+    t.opts.sack_permitted = o->sackp;
+    t.opts.has_ts = o->ts;
+    t.opts.ts_val = o->ts_val;
+    t.opts.ts_ecr = o->ts_ecr;
+    t.opts.sack_count = (uint8_t)o->n_sack;
+    for (unsigned i = 0; i < o->n_sack; i++) {
+        t.opts.sack[i].left = o->sack[i][0];
+        t.opts.sack[i].right = o->sack[i][1];
+    }
+    size_t n = wire_tcp_emit(&t, PEER_ADDR, US_ADDR, buf + WIRE_IPV4_HDR_LEN,
+                             sizeof(buf) - WIRE_IPV4_HDR_LEN);
+    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
+                           .id = 1,
+                           .ttl = 64,
+                           .proto = WIRE_IPPROTO_TCP,
+                           .src = PEER_ADDR,
+                           .dst = US_ADDR};
+    wire_ipv4_emit(&ip, buf);
+    tern_stack_input(h->st, 0, buf, WIRE_IPV4_HDR_LEN + n, h->now);
+}
+
+static void
+tweak_delack(struct tern_config *c)
+{
+    c->tcp.delack_ns = 0; /* the default: 40 ms */
+}
+
+static void
+tweak_no_opts(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+}
+
+static void
+tweak_keepalive(struct tern_config *c)
+{
+    c->tcp.keepalive_idle_ns = 7200 * SEC;
+    c->tcp.keepalive_intvl_ns = 75 * SEC;
+    c->tcp.keepalive_count = 3;
+}
+
+static struct tern_tcp_status
+status(struct h *h, int id)
+{
+    struct tern_tcp_status s;
+    memset(&s, 0, sizeof(s));
+    tern_tcp_status(h->st, id, &s);
+    return s;
+}
+
+/* A 1460-byte text of one letter, NUL-terminated, in a static buffer. */
+static const char *
+chunk(char c, size_t n)
+{
+    static char b[4][1461];
+    static int k;
+    char *p = b[k++ & 3];
+    memset(p, c, n);
+    p[n] = 0;
+    return p;
+}
+
+/* ---- receive side ---- */
+
+static void
+test_ooo_delivered_in_order(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 SHLD-31: two holes, filled in turn, text in order */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "BBBBB"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 321, .ack = 101, .flags = ACK, .data = "DDDDD"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(status(&h, id).recv_queued, 0);
+    /* First hole: delivered up to the second hole, ACKed at once. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "AAAAAAAAAA"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 316, .ack = 101, .flags = ACK, .data = "CCCCC"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 326, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    char b[64];
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 25);
+    CHECK(memcmp(b, "AAAAAAAAAABBBBBCCCCCDDDDD", 25) == 0);
+    h_fini(&h);
+}
+
+static void
+test_ooo_fin_processed_when_hole_fills(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 SHLD-31: a FIN held out of order counts once RCV.NXT reaches it
+     */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 306, .ack = 101, .flags = FIN | ACK, .data = "world"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "hello"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 312, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSE_WAIT);
+    h_fini(&h);
+}
+
+static void
+test_delayed_ack_timing(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.3 SHLD-18 MUST-40: one segment's ACK waits 40 ms (< 500 ms) */
+    struct h h;
+    h_init_cfg(&h, tweak_delack);
+    h_established(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "abc"));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 39 * MS);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1 * MS);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_delayed_ack_every_second_segment(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.3 SHLD-19 RFC 5681 4.2: ACK at least every second full segment */
+    struct h h;
+    h_init_cfg(&h, tweak_delack);
+    h_established(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = chunk('a', 1460)));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 1761, .ack = 101, .flags = ACK, .data = chunk('b', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 3221, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 3221, .ack = 101, .flags = ACK, .data = chunk('c', 1460)));
+    EXPECT_NOTHING(&h);
+    /* Out of order: immediate ACK (RFC 5681 4.2), which also covers the third. */
+    h_deliver(&h, PEER(.seq = 6141, .ack = 101, .flags = ACK, .data = chunk('e', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 4681, .flags = ACK));
+    /* Filling the hole: immediate ACK too. */
+    h_deliver(&h, PEER(.seq = 4681, .ack = 101, .flags = ACK, .data = chunk('d', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 7601, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 100 * MS);
+    EXPECT_NOTHING(&h); /* the delayed-ACK timer was cancelled by those ACKs */
+    h_fini(&h);
+}
+
+static void
+test_delayed_ack_not_on_handshake(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.3: the handshake's ACK is not delayed */
+    struct h h;
+    h_init_cfg(&h, tweak_delack);
+    h_established(&h); /* checks <SEQ=101><ACK=301><CTL=ACK> at once */
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_receiver_sws_avoidance(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.2.2 MUST-39: the window opens only by min(RCV.BUFF/2, MSS) */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    uint32_t seq = 301;
+    for (int i = 0; i < 12; i++) {
+        size_t n = i < 11 ? 1460 : 16384 - 11 * 1460;
+        h_deliver(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = chunk('x', n)));
+        seq += (uint32_t)n;
+    }
+    h.next = h.n_sent;
+    char b[2000];
+    /* Reading 100 bytes frees 100: not worth a window update. */
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, 100, h.now), 100);
+    EXPECT_NOTHING(&h);
+    /* Reading 1400 more: 1500 >= one MSS (1460): update. */
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, 1400, h.now), 1400);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = seq, .flags = ACK));
+    CHECK_EQ(t.window, 1500);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+/* ---- send side ---- */
+
+static void
+test_sender_sws_avoidance(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.2.1 MUST-38: no tiny segment into a small window */
+    struct h h;
+    h_init(&h);
+    int id = h_syn_sent(&h);
+    h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1000, .wnd = 4000));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    char big[3000];
+    memset(big, 'q', sizeof(big));
+    CHECK_EQ(tern_tcp_send(h.st, id, big, 3000, h.now), 3000);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK, .data = chunk('q', 1000)));
+    EXPECT_SENT(&h, US(.seq = 1101, .ack = 301, .flags = ACK, .data = chunk('q', 1000)));
+    EXPECT_SENT(&h, US(.seq = 2101, .ack = 301, .flags = ACK | PSH, .data = chunk('q', 1000)));
+    EXPECT_NOTHING(&h);
+    /* The peer takes it all but offers 100 bytes only: 100 < MSS and <
+     * half its largest window (2000): nothing goes. */
+    CHECK_EQ(tern_tcp_send(h.st, id, big, 3000, h.now), 3000);
+    EXPECT_SENT(&h, US(.seq = 3101, .ack = 301, .flags = ACK, .data = chunk('q', 1000)));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 4101, .flags = ACK, .wnd = 100));
+    EXPECT_NOTHING(&h);
+    /* A window of 1000 (one MSS) is worth it. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 4101, .flags = ACK, .wnd = 1000));
+    EXPECT_SENT(&h, US(.seq = 4101, .ack = 301, .flags = ACK, .data = chunk('q', 1000)));
+    h_fini(&h);
+}
+
+static void
+test_nagle_on_and_off(void)
+{
+    /* EVIDENCE: RFC 9293 3.7.4 SHLD-7: small segments wait for the ACK of outstanding data
+     * EVIDENCE: RFC 9293 3.7.4 MUST-17: Nagle can be switched off per connection */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, "a", 1, h.now), 1);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "a"));
+    CHECK_EQ(tern_tcp_send(h.st, id, "b", 1, h.now), 1);
+    CHECK_EQ(tern_tcp_send(h.st, id, "c", 1, h.now), 1);
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 301, .flags = ACK | PSH, .data = "bc"));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_tcp_set_nodelay(h.st, id, true, h.now), TERN_OK);
+    CHECK(status(&h, id).nodelay);
+    CHECK_EQ(tern_tcp_send(h.st, id, "d", 1, h.now), 1);
+    EXPECT_SENT(&h, US(.seq = 104, .ack = 301, .flags = ACK | PSH, .data = "d"));
+    h_fini(&h);
+}
+
+static void
+test_persist_probe_zero_window_opens(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.1 MUST-35 MUST-36: probe a zero window with one octet, backing off
+     * EVIDENCE: RFC 9293 3.8.6.1 MUST-37: a peer answering probes keeps the connection open */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, "hello", 5, h.now), 5);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "hello"));
+    h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
+    CHECK_EQ(tern_tcp_send(h.st, id, "world", 5, h.now), 5);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1 * SEC); /* one RTO */
+    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK, .data = "w"));
+    h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
+    EXPECT_NOTHING(&h);
+    /* The probe is retransmitted as data with a backed-off timer... */
+    h_advance(&h, 1 * SEC);
+    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK | PSH, .data = "w"));
+    h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
+    /* ...many times over: the connection is never given up while answered. */
+    for (int i = 0; i < 20; i++) {
+        h_advance(&h, 60 * SEC);
+        h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
+    }
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h.next = h.n_sent;
+    /* The window opens: the rest goes. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 107, .flags = ACK, .wnd = 1000));
+    EXPECT_SENT(&h, US(.seq = 107, .ack = 301, .flags = ACK | PSH, .data = "orld"));
+    h_fini(&h);
+}
+
+static void
+test_keepalive_probes_and_timeout(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.4 MUST-24 MUST-25: off by default, on per connection
+     * EVIDENCE: RFC 9293 3.8.4 MUST-26 MUST-28 MUST-29: after 2 h idle, <SEQ=SND.NXT-1> without
+     * text EVIDENCE: RFC 9293 3.8.4 MUST-27: an answered probe keeps the connection; silence closes
+     * it */
+    struct h h;
+    h_init_cfg(&h, tweak_keepalive);
+    int id = h_established(&h);
+    h_advance(&h, 3 * 3600 * SEC);
+    EXPECT_NOTHING(&h); /* off by default */
+    CHECK_EQ(tern_tcp_set_keepalive(h.st, id, true, h.now), TERN_OK);
+    h_advance(&h, 7200 * SEC - 1);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 7200 * SEC);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    h_advance(&h, 75 * SEC);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    h_advance(&h, 75 * SEC);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h_advance(&h, 75 * SEC);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_TIMEDOUT);
+    h_fini(&h);
+}
+
+/* ---- options ---- */
+
+/* Established with the peer answering every option (ws 7, TS, SACK). */
+static int
+established_opts(struct h *h, struct wire_tcp *syn)
+{
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS};
+    int id = tern_tcp_open(h->st, &a, h->now);
+    *syn = EXPECT_SENT(h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
+    struct topts o = {.ws = true,
+                      .wscale = 7,
+                      .ts = true,
+                      .ts_val = 5000,
+                      .ts_ecr = syn->opts.ts_val,
+                      .sackp = true};
+    deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 8192), &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    return id;
+}
+
+static void
+test_options_negotiated(void)
+{
+    /* EVIDENCE: RFC 7323 2.2 3.2 RFC 2018 2: WS, TS and SACK-permitted offered on the SYN, used
+     * when the SYN,ACK has them */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    CHECK(syn.opts.has_wscale);
+    CHECK(syn.opts.has_ts);
+    CHECK(syn.opts.sack_permitted);
+    CHECK_EQ(syn.opts.wscale, 0); /* 16 KiB buffer: no shift needed */
+    struct tern_tcp_status s = status(&h, id);
+    CHECK(s.ts_ok);
+    CHECK(s.sack_ok);
+    CHECK_EQ(s.snd_wscale, 7);
+    /* RFC 7323 2.3: SEG.WND of later segments is shifted by 7. */
+    struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
+    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 100), &o);
+    CHECK_EQ(status(&h, id).snd_wnd, 12800);
+    /* RFC 7323 3.2: our segments carry TSval and echo TS.Recent. */
+    CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), 1);
+    struct wire_tcp t =
+        EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "x"));
+    CHECK(t.opts.has_ts);
+    CHECK_EQ(t.opts.ts_ecr, 5001);
+    h_fini(&h);
+}
+
+static void
+test_options_not_used_without_peer(void)
+{
+    /* EVIDENCE: RFC 7323 2.2 3.2: not used when the peer's SYN lacks them */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    struct tern_tcp_status s = status(&h, id);
+    CHECK(!s.ts_ok);
+    CHECK(!s.sack_ok);
+    CHECK_EQ(s.snd_wscale, 0);
+    h_fini(&h);
+}
+
+static void
+test_large_buffer_scales_window(void)
+{
+    /* EVIDENCE: RFC 7323 2.3: a receive buffer over 64 KiB is announced with a shift */
+    struct h h;
+    h_init_cfg(&h, NULL);
+    h_fini(&h);
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.tcp.rcvbuf = 256 * 1024;
+    CHECK_EQ(tcp_wscale_for(cfg.tcp.rcvbuf), 3);
+    CHECK_EQ(tcp_wscale_for(65535), 0);
+    CHECK_EQ(tcp_wscale_for(1u << 30), 14);
+}
+
+static void
+test_paws_drops_old_timestamp(void)
+{
+    /* EVIDENCE: RFC 7323 5.3: a segment with TSval older than TS.Recent is ACKed and dropped */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    struct topts old = {.ts = true, .ts_val = 4000, .ts_ecr = 1};
+    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "old"), &old);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(h.last_drop, TERN_DROP_TCP_PAWS);
+    CHECK_EQ(status(&h, id).recv_queued, 0);
+    struct topts now = {.ts = true, .ts_val = 5002, .ts_ecr = 1};
+    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &now);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+    CHECK_EQ(status(&h, id).recv_queued, 3);
+    h_fini(&h);
+}
+
+static void
+test_sack_blocks_sent(void)
+{
+    /* EVIDENCE: RFC 2018 4: the ACK for out-of-order data carries SACK blocks, newest first */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    established_opts(&h, &syn);
+    struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
+    deliver_opts(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(t.opts.sack[0].left, 311);
+    CHECK_EQ(t.opts.sack[0].right, 316);
+    deliver_opts(&h, PEER(.seq = 321, .ack = 101, .flags = ACK, .data = "ddddd"), &o);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 2);
+    CHECK_EQ(t.opts.sack[0].left, 321);
+    CHECK_EQ(t.opts.sack[1].left, 311);
+    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaaaaaaa"), &o);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(t.opts.sack[0].left, 321);
+    h_fini(&h);
+}
+
+/* ---- retransmission ---- */
+
+/* Established without timestamps, peer window 64 KiB; `n` segments of
+ * 1460 bytes sent (the initial window allows 3). */
+static int
+sending(struct h *h, unsigned n)
+{
+    int id = h_syn_sent(h);
+    h_deliver(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    static char big[1460 * 8];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, 1460 * n, h->now), (int)(1460 * n));
+    return id;
+}
+
+static void
+test_fast_retransmit_after_three_dupacks(void)
+{
+    /* EVIDENCE: RFC 5681 3.2: the third duplicate ACK -> fast retransmit, ssthresh halved
+     * EVIDENCE: RFC 3042 2: the first two duplicate ACKs each send one new segment */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sending(&h, 8);
+    for (unsigned i = 0; i < 3; i++) {
+        EXPECT_SENT(&h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK, .data = Z));
+    }
+    EXPECT_NOTHING(&h);
+    uint32_t iw = status(&h, id).cwnd;
+    CHECK_EQ(iw, 3 * 1460);
+    /* The first segment is lost: the peer repeats ACK 101. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 101 + 1460 * 3, .ack = 301, .flags = ACK, .data = Z)); /* RFC 3042 */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 101 + 1460 * 4, .ack = 301, .flags = ACK, .data = Z));
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z)); /* fast rtx */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.fast_retransmits, 1);
+    struct tern_tcp_status s = status(&h, id);
+    /* RFC 5681 3.2 step 2: FlightSize without the limited-transmit
+     * segments: 3 * 1460 / 2 < 2 SMSS, so 2 SMSS. */
+    CHECK_EQ(s.ssthresh, 2 * 1460);
+    CHECK_EQ(s.total_retransmits, 1);
+    /* The full ACK ends recovery. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    CHECK(status(&h, id).cwnd <= s.ssthresh);
+    h_fini(&h);
+}
+
+static void
+test_rto_backoff_and_karn(void)
+{
+    /* EVIDENCE: RFC 6298 5.4 5.5 MUST-19: retransmit at RTO, double it each time
+     * EVIDENCE: RFC 6298 3 MUST-18: the ACK of a retransmitted segment gives no RTT sample */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sending(&h, 1);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
+    int64_t srtt0 = status(&h, id).srtt_ns;
+    h_advance(&h, 1 * SEC - 1);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
+    CHECK_EQ(status(&h, id).rto_ns, 2 * SEC);
+    h_advance(&h, 2 * SEC);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
+    CHECK_EQ(status(&h, id).rto_ns, 4 * SEC);
+    h_advance(&h, 500 * MS);
+    h_deliver(&h, PEER(.seq = 301, .ack = 1561, .flags = ACK, .wnd = 65535));
+    /* Karn: no sample from that ACK, the estimate is unchanged. */
+    CHECK_EQ(status(&h, id).srtt_ns, srtt0);
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    h_fini(&h);
+}
+
+static void
+test_rtt_estimate_fed(void)
+{
+    /* EVIDENCE: RFC 6298 2.3: an ACK of a timed segment updates SRTT and RTTVAR */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sending(&h, 1);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
+    int64_t srtt0 = status(&h, id).srtt_ns;
+    h_advance(&h, 100 * MS);
+    h_deliver(&h, PEER(.seq = 301, .ack = 1561, .flags = ACK, .wnd = 65535));
+    struct tern_tcp_status s = status(&h, id);
+    /* SRTT = 7/8 SRTT + 1/8 R (RFC 6298 2.3). */
+    int64_t want = srtt0 - srtt0 / 8 + 100 * MS / 8;
+    CHECK(s.srtt_ns >= want - 1 && s.srtt_ns <= want + 1);
+    CHECK(s.rttvar_ns > 0);
+    CHECK(s.rto_ns >= 1 * SEC); /* RFC 6298 2.4 lower bound by default */
+    h_fini(&h);
+}
+
+static void
+test_congestion_control_choice(void)
+{
+    /* EVIDENCE: RFC 5681 3.1: IW at ESTABLISHED; the algorithm chosen per connection */
+    struct h h;
+    h_init(&h);
+    struct tern_tcp_open_args a = {
+        .local_port = US_PORT, .remote_addr = PEER_ADDR, .remote_port = PEER_PORT, .cc = "bogus"};
+    CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
+    a.cc = "cubic";
+    a.set_iss = true;
+    a.iss = LOCAL_ISS;
+    int id = tern_tcp_open(h.st, &a, h.now);
+    CHECK(id > 0);
+    EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
+    h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    struct tern_tcp_status s = status(&h, id);
+    CHECK_EQ(s.cwnd, 3 * 1460); /* RFC 5681 3.1 equation (1) for SMSS 1460 */
+    CHECK_EQ(s.ssthresh, UINT32_MAX);
+    CHECK_EQ(tcp_tcb_get(h.st, id)->cc.ops, &tcp_cc_cubic_ops);
+    h_fini(&h);
+}
+
+/* ---- zero-copy receive ---- */
+
+static void
+test_recv_peek_consume(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.3: RECEIVE, here in place without a copy */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "zerocopy"));
+    const uint8_t *p1, *p2;
+    size_t n1, n2;
+    CHECK_EQ(tern_tcp_recv_peek(h.st, id, &p1, &n1, &p2, &n2), 8);
+    CHECK_EQ(n1 + n2, 8);
+    CHECK(memcmp(p1, "zerocopy", n1) == 0);
+    CHECK_EQ(tern_tcp_recv_consume(h.st, id, 4, h.now), 4);
+    CHECK_EQ(tern_tcp_recv_peek(h.st, id, &p1, &n1, &p2, &n2), 4);
+    CHECK(memcmp(p1, "copy", 4) == 0);
+    CHECK_EQ(tern_tcp_recv_consume(h.st, id, 5, h.now), TERN_ERR_INVAL);
+    CHECK_EQ(tern_tcp_recv_consume(h.st, id, 4, h.now), 4);
+    CHECK_EQ(tern_tcp_recv_peek(h.st, id, &p1, &n1, &p2, &n2), TERN_ERR_AGAIN);
+    h_fini(&h);
+}
+
+int
+main(void)
+{
+    RUN(test_ooo_delivered_in_order);
+    RUN(test_ooo_fin_processed_when_hole_fills);
+    RUN(test_delayed_ack_timing);
+    RUN(test_delayed_ack_every_second_segment);
+    RUN(test_delayed_ack_not_on_handshake);
+    RUN(test_receiver_sws_avoidance);
+    RUN(test_sender_sws_avoidance);
+    RUN(test_nagle_on_and_off);
+    RUN(test_persist_probe_zero_window_opens);
+    RUN(test_keepalive_probes_and_timeout);
+    RUN(test_options_negotiated);
+    RUN(test_options_not_used_without_peer);
+    RUN(test_large_buffer_scales_window);
+    RUN(test_paws_drops_old_timestamp);
+    RUN(test_sack_blocks_sent);
+    RUN(test_fast_retransmit_after_three_dupacks);
+    RUN(test_rto_backoff_and_karn);
+    RUN(test_rtt_estimate_fed);
+    RUN(test_congestion_control_choice);
+    RUN(test_recv_peek_consume);
+    return CHECK_DONE();
+}
