@@ -14,6 +14,8 @@
 /* Subcommand entry points: argv[0] is the subcommand's name. */
 int tern_cmd_ping(int argc, char **argv);
 int tern_cmd_sim(int argc, char **argv);
+int tern_cmd_tun(int argc, char **argv);
+int tern_cmd_tap(int argc, char **argv);
 int tern_cmd_bench(int argc, char **argv);
 
 struct command {
@@ -25,6 +27,8 @@ struct command {
 static const struct command commands[] = {
     {"ping", tern_cmd_ping, "ping a simulated host across an impaired link (virtual time)"},
     {"sim", tern_cmd_sim, "run a scenario and draw it as RFC 9293 draws its figures"},
+    {"tun", tern_cmd_tun, "run tern on a TUN device: serve echo/discard/http, get, send, recv"},
+    {"tap", tern_cmd_tap, "the same on a TAP (Ethernet) device"},
     {"bench", tern_cmd_bench, "benchmark two stacks in memory against Linux TCP on loopback"},
 };
 

@@ -1,0 +1,409 @@
+#!/bin/bash
+# tests/shell/test_interop_tun.sh: tern against the Linux kernel's TCP over a
+# TUN device, in network namespaces this test creates and removes.
+#
+# Usage: bash test_interop_tun.sh <tern binary> <source dir>
+# Environment: TERN_LINK (default tun) "tap" runs every case over a TAP
+#              device instead (tests/shell/test_interop_tap.sh does that);
+#              BULK_MB (default 100, the issue's goal) size of the bulk
+#              transfers each way;
+#              IMPAIR_KB (default 4096) size of the transfers under
+#              impairment and of the captured ones.
+#
+# Needs root (CI runs it as root), ip(8), /dev/net/tun, curl, nc (OpenBSD),
+# python3, tshark. Anything missing, or a namespace or device that cannot be
+# created, is a FAILURE, not a skip. Every namespace is named tern-it-<pid>-N
+# and deleted by the EXIT trap, even on failure. Addresses come from
+# 10.77.0.0/24 and exist only inside those namespaces; the host's network is
+# never touched. Waits are on events (a log line, a listening port, a
+# process exit) with generous limits, never fixed sleeps.
+#
+# EVIDENCE: RFC 9293 3.5 (half-open discovery, Figure 11 against Linux),
+# RFC 9293 3.10.7.3 (SYN-SENT: unacceptable ACK -> RST), RFC 9293 3.5.2
+# (reset on a closed port: connection refused), RFC 9293 3.10.7.4 (RST in
+# ESTABLISHED: connection reset), RFC 9293 3.1 MUST-2/MUST-3 (checksums
+# verified by tshark on both directions)
+set -u
+
+TERN=${1:?usage: test_interop_tun.sh <tern binary> <source dir>}
+TERN=$(readlink -f "$TERN")
+LINK=${TERN_LINK:-tun}
+BULK_MB=${BULK_MB:-100}
+IMPAIR_KB=${IMPAIR_KB:-4096}
+TERN_IP=10.77.0.2
+LINUX_IP=10.77.0.1
+failures=0
+checks=0
+ns_list=()
+pids=()
+
+fail() {
+    echo "FAIL: [${SECONDS}s] $*" >&2
+    failures=$((failures + 1))
+}
+pass() { echo "ok: [${SECONDS}s] $*"; }
+
+check() { # check <description> <command...>
+    local what=$1
+    shift
+    checks=$((checks + 1))
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+tmp=$(mktemp -d)
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    for n in "${ns_list[@]}"; do
+        # Whatever still runs in our own namespaces was started by this test.
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$n" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM # run the EXIT trap on a kill too
+
+# ---- Prerequisites: missing is a failure -------------------------------------
+
+for tool in ip curl nc python3 tshark sha256sum timeout ss; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "FAIL: $tool is not installed" >&2
+        exit 1
+    fi
+done
+if [ "$(id -u)" -ne 0 ]; then
+    echo "FAIL: interop tests need root (network namespaces and TUN devices)" >&2
+    exit 1
+fi
+if [ ! -c /dev/net/tun ]; then
+    echo "FAIL: /dev/net/tun is missing" >&2
+    exit 1
+fi
+
+ns_seq=0
+# new_ns: creates a namespace, brings lo up, turns IPv6 off inside it (no
+# router solicitations in the captures); sets NS to its name. Not called in
+# a subshell, so that the EXIT trap knows every namespace.
+new_ns() {
+    ns_seq=$((ns_seq + 1))
+    local n="tern-it-$$-$ns_seq"
+    if ! ip netns add "$n"; then
+        echo "FAIL: cannot create network namespace $n" >&2
+        exit 1
+    fi
+    ns_list+=("$n")
+    ip netns exec "$n" ip link set lo up
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    NS=$n
+}
+
+# wait_for <seconds> <command...>: polls the command every 50 ms.
+wait_for() {
+    local limit=$1
+    shift
+    local end=$((SECONDS + limit))
+    while ! "$@" 2>/dev/null; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+listening() { # listening <ns> <port>
+    ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
+
+# tern_bg <ns> <log> <args...>: starts tern tun in the namespace; sets $TPID.
+tern_bg() {
+    local n=$1 log=$2
+    shift 2
+    ip netns exec "$n" "$TERN" $LINK --dev tern0 --addr $TERN_IP/24 --linux-addr $LINUX_IP/24 \
+        "$@" >"$log.out" 2>"$log" &
+    TPID=$!
+    pids+=("$TPID")
+}
+
+tern_fg() { # tern_fg <ns> <log> <args...>: runs tern tun, returns its status
+    local n=$1 log=$2
+    shift 2
+    timeout 600 ip netns exec "$n" "$TERN" $LINK --dev tern0 --addr $TERN_IP/24 \
+        --linux-addr $LINUX_IP/24 "$@" >"$log.out" 2>"$log"
+}
+
+tern_ready() { grep -q 'listening on port' "$1"; }
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+eof_count_is() { [ "$(grep -c ' eof$' "$1")" -eq "$2" ]; } # eof_count_is <sink log> <n>
+
+same_file() { # same_file <a> <b>
+    [ -f "$1" ] && [ -f "$2" ] && [ "$(sha "$1")" = "$(sha "$2")" ]
+}
+
+# Linux receiver: accepts connections on PORT, writes each one's bytes to
+# OUT.<n>, logs "conn <peer port> <bytes> eof|reset" to LOG.
+cat >"$tmp/sink.py" <<'EOF'
+import socket, sys, threading
+port, out, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+s.listen(8)
+lock = threading.Lock()
+def serve(c, peer, n):
+    got, how = 0, "eof"
+    with open("%s.%d" % (out, n), "wb") as f:
+        try:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                f.write(b); f.flush(); got += len(b)
+                with open("%s.%d.progress" % (out, n), "w") as p:
+                    p.write(str(got))
+        except ConnectionResetError:
+            how = "reset"
+    c.close()
+    with lock, open(log, "a") as l:
+        l.write("conn %d %d %s\n" % (peer[1], got, how))
+n = 0
+while True:
+    c, peer = s.accept()
+    n += 1
+    with lock, open(log, "a") as l:
+        l.write("accept %d\n" % peer[1])
+    threading.Thread(target=serve, args=(c, peer, n), daemon=True).start()
+EOF
+
+# Linux server that resets: reads 64 KiB, then closes with SO_LINGER 0 (RST).
+cat >"$tmp/reset.py" <<'EOF'
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(1)
+c, _ = s.accept()
+got = 0
+while got < 65536:
+    b = c.recv(65536)
+    if not b:
+        break
+    got += len(b)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+EOF
+
+head -c $((BULK_MB * 1024 * 1024)) /dev/urandom >"$tmp/bulk"
+head -c $((IMPAIR_KB * 1024)) /dev/urandom >"$tmp/small"
+mkdir -p "$tmp/www"
+cp "$tmp/bulk" "$tmp/www/bulk"
+cp "$tmp/small" "$tmp/www/small"
+echo "hello from tern" >"$tmp/www/index.html"
+
+# tshark_clean <pcap>: decodes, no malformed packet, no bad IP or TCP
+# checksum, and checksums actually verified (status 1 on every TCP segment,
+# both directions). One tshark pass; fields: IP status, TCP status, malformed.
+# TCP stream reassembly is off: a peer may legally re-cut retransmitted data
+# (Linux merges segments when it retransmits), which tshark's HTTP
+# reassembly reports as "New fragment overlaps old data"; each packet is
+# still dissected in full up to TCP. HTTP is not dissected: without
+# reassembly it parses random file bytes as headers and flags them.
+tshark_clean() {
+    local f=$1
+    tshark -n -r "$f" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+        -o tcp.desegment_tcp_streams:FALSE --disable-protocol http -T fields \
+        -E separator=, -e ip.checksum.status -e tcp.checksum.status -e _ws.malformed \
+        -e frame.number 2>/dev/null >"$f.fields"
+    awk -F, -v f="$f" '
+        { total++ }
+        $3 != "" || $1 == "0" || $2 == "0" {
+            bad++
+            printf "  bad frame %s: ip %s tcp %s malformed %s\n", $4, $1, $2, $3
+        }
+        $2 != "" { tcp++ }
+        $1 == "1" && $2 == "1" { good++ }
+        END {
+            printf "  %s: %d packets, %d TCP, %d verified good, %d bad or malformed\n",
+                f, total, tcp, good, bad
+            exit !(total > 0 && tcp > 0 && bad == 0 && good == tcp)
+        }' "$f.fields" && return 0
+    # Show the offending frames before failing.
+    awk -F, '$3 != "" || $1 == "0" || $2 == "0" { print $4 }' "$f.fields" | head -n 3 |
+        while read -r n; do
+            tshark -n -r "$f" -o tcp.desegment_tcp_streams:FALSE -Y "frame.number == $n" 2>/dev/null
+        done
+    return 1
+}
+
+# ---- 1. Linux clients (curl, nc) to tern servers -------------------------------
+
+new_ns
+ns=$NS
+tern_bg "$ns" "$tmp/http.log" --pcap "$tmp/http.pcap" serve http --port 8080 --root "$tmp/www"
+http_pid=$TPID
+check "tern serve http comes up" wait_for 30 tern_ready "$tmp/http.log"
+check "curl GET /index.html from tern" \
+    bash -c "[ \"\$(ip netns exec $ns curl -sS -m 30 http://$TERN_IP:8080/index.html)\" = 'hello from tern' ]"
+code=$(ip netns exec "$ns" curl -s -m 30 -o /dev/null -w '%{http_code}' http://$TERN_IP:8080/missing)
+check "curl GET of a missing file: 404 (got $code)" test "$code" = 404
+code=$(ip netns exec "$ns" curl -s -m 30 -I -o "$tmp/head.txt" -w '%{http_code}' \
+    http://$TERN_IP:8080/small)
+check "curl HEAD: 200 and Content-Length (got $code)" \
+    grep -qi "^Content-Length: $((IMPAIR_KB * 1024))" "$tmp/head.txt"
+code=$(printf 'BREW /pot HTTP/1.1\r\n\r\n' | ip netns exec "$ns" timeout 30 nc -N $TERN_IP 8080 |
+    head -n 1 | tr -d '\r')
+check "unknown method: 400 (got '$code')" test "$code" = "HTTP/1.1 400 Bad Request"
+check "curl GET of ${IMPAIR_KB} KiB from tern: sha256 equal" \
+    bash -c "ip netns exec $ns curl -sS -m 600 -o $tmp/small.curl http://$TERN_IP:8080/small &&
+             [ \"\$(sha256sum <$tmp/small.curl)\" = \"\$(sha256sum <$tmp/small)\" ]"
+kill -TERM "$http_pid"
+wait "$http_pid"
+check "tern serve http exits 0 on SIGTERM" test $? -eq 0
+check "capture of the HTTP run decodes cleanly in tshark" tshark_clean "$tmp/http.pcap"
+# Bulk without a capture (tshark on a 100 MB capture takes minutes).
+tern_bg "$ns" "$tmp/http2.log" serve http --port 8080 --root "$tmp/www"
+http_pid=$TPID
+check "tern serve http (bulk) comes up" wait_for 30 tern_ready "$tmp/http2.log"
+check "curl GET of ${BULK_MB} MB from tern: sha256 equal" \
+    bash -c "ip netns exec $ns curl -sS -m 600 -o $tmp/bulk.curl http://$TERN_IP:8080/bulk &&
+             [ \"\$(sha256sum <$tmp/bulk.curl)\" = \"\$(sha256sum <$tmp/bulk)\" ]"
+kill -TERM "$http_pid"
+wait "$http_pid"
+
+tern_bg "$ns" "$tmp/echo.log" serve echo --port 7
+echo_pid=$TPID
+check "tern serve echo comes up" wait_for 30 tern_ready "$tmp/echo.log"
+ip netns exec "$ns" timeout 300 nc -N $TERN_IP 7 <"$tmp/small" >"$tmp/echo.out"
+check "nc to tern echo: ${IMPAIR_KB} KiB back intact" same_file "$tmp/echo.out" "$tmp/small"
+kill -TERM "$echo_pid"
+wait "$echo_pid"
+
+tern_bg "$ns" "$tmp/recv.log" recv --port 5001 -o "$tmp/bulk.recv"
+recv_pid=$TPID
+check "tern recv comes up" wait_for 30 tern_ready "$tmp/recv.log"
+ip netns exec "$ns" timeout 600 nc -N $TERN_IP 5001 <"$tmp/bulk"
+wait "$recv_pid"
+check "tern recv exits 0 after the peer's FIN" test $? -eq 0
+check "nc sends ${BULK_MB} MB to tern recv: sha256 equal" same_file "$tmp/bulk.recv" "$tmp/bulk"
+check "tern prints a summary with goodput" grep -q 'goodput' "$tmp/recv.log"
+
+# ---- 2. tern clients to Linux servers -------------------------------------------
+
+ip netns exec "$ns" python3 -m http.server 8000 --bind 0.0.0.0 --directory "$tmp/www" \
+    >"$tmp/pyhttp.log" 2>&1 &
+pids+=($!)
+check "python http.server listening" wait_for 30 listening "$ns" 8000
+tern_fg "$ns" "$tmp/get.log" get http://$LINUX_IP:8000/bulk -o "$tmp/bulk.get"
+check "tern get of ${BULK_MB} MB from python http.server exits 0" test $? -eq 0
+check "tern get: sha256 equal" same_file "$tmp/bulk.get" "$tmp/bulk"
+tern_fg "$ns" "$tmp/getsmall.log" --pcap "$tmp/get.pcap" get http://$LINUX_IP:8000/small \
+    -o "$tmp/small.get0"
+check "tern get of ${IMPAIR_KB} KiB (captured): sha256 equal" same_file "$tmp/small.get0" "$tmp/small"
+check "capture of tern get decodes cleanly in tshark" tshark_clean "$tmp/get.pcap"
+tern_fg "$ns" "$tmp/get404.log" get http://$LINUX_IP:8000/missing -o "$tmp/missing.get"
+check "tern get of a missing file exits 1 (got $?)" grep -q 'HTTP status 404' "$tmp/get404.log"
+
+ip netns exec "$ns" python3 "$tmp/sink.py" 5002 "$tmp/sink" "$tmp/sink.log" &
+pids+=($!)
+check "python sink listening" wait_for 30 listening "$ns" 5002
+tern_fg "$ns" "$tmp/send.log" send $LINUX_IP:5002 "$tmp/bulk"
+check "tern send of ${BULK_MB} MB exits 0" test $? -eq 0
+check "Linux saw the end of the stream" wait_for 60 grep -q 'eof' "$tmp/sink.log"
+check "tern send: sha256 equal" same_file "$tmp/sink.1" "$tmp/bulk"
+
+# ---- 3. Impairment in tern's driver, both directions -----------------------------
+
+imp=(--drop 1 --dup 1 --reorder 1)
+tern_fg "$ns" "$tmp/getimp.log" "${imp[@]}" --seed 7 --timeout 300 --pcap "$tmp/imp.pcap" \
+    get http://$LINUX_IP:8000/small -o "$tmp/small.get"
+check "tern get under drop/dup/reorder exits 0" test $? -eq 0
+check "tern get under impairment: sha256 equal" same_file "$tmp/small.get" "$tmp/small"
+check "capture under impairment decodes cleanly in tshark" tshark_clean "$tmp/imp.pcap"
+tern_fg "$ns" "$tmp/sendimp.log" "${imp[@]}" --seed 9 --timeout 300 send $LINUX_IP:5002 "$tmp/small"
+check "tern send under drop/dup/reorder exits 0" test $? -eq 0
+check "Linux saw the end of the impaired stream" wait_for 60 eof_count_is "$tmp/sink.log" 2
+check "tern to Linux under drop/dup/reorder: sha256 equal" same_file "$tmp/sink.2" "$tmp/small"
+tern_bg "$ns" "$tmp/recvimp.log" "${imp[@]}" --seed 8 --timeout 300 recv --port 5003 \
+    -o "$tmp/small.recv"
+rimp_pid=$TPID
+check "tern recv (impaired) comes up" wait_for 30 tern_ready "$tmp/recvimp.log"
+ip netns exec "$ns" timeout 600 nc -N $TERN_IP 5003 <"$tmp/small"
+wait "$rimp_pid"
+check "Linux to tern under drop/dup/reorder: sha256 equal" same_file "$tmp/small.recv" "$tmp/small"
+
+# ---- 4. Connection refused, connection reset ---------------------------------------
+
+start=$SECONDS
+tern_fg "$ns" "$tmp/refused.log" send $LINUX_IP:9 "$tmp/small"
+rc=$?
+check "send to a closed Linux port exits 1 (got $rc)" test $rc -eq 1
+check "... saying 'connection refused'" grep -q 'connection refused' "$tmp/refused.log"
+check "... at once (RST answers the SYN, $((SECONDS - start)) s)" test $((SECONDS - start)) -lt 10
+
+ip netns exec "$ns" python3 "$tmp/reset.py" 5004 &
+pids+=($!)
+check "resetting server listening" wait_for 30 listening "$ns" 5004
+tern_fg "$ns" "$tmp/reset.log" send $LINUX_IP:5004 "$tmp/bulk"
+rc=$?
+check "Linux resets mid-transfer: tern send exits 1 (got $rc)" test $rc -eq 1
+check "... saying 'connection reset'" grep -q 'connection reset' "$tmp/reset.log"
+
+# ---- 5. tern crashes, reconnects from the same port: half-open discovery ---------
+
+new_ns
+ns2=$NS
+ip netns exec "$ns2" python3 "$tmp/sink.py" 5005 "$tmp/ho" "$tmp/ho.log" &
+pids+=($!)
+check "half-open sink listening" wait_for 30 listening "$ns2" 5005
+mkfifo "$tmp/fifo"
+tern_bg "$ns2" "$tmp/ho1.log" send --sport 40000 $LINUX_IP:5005 "$tmp/fifo"
+ho_pid=$TPID
+exec 3<>"$tmp/fifo" # read-write: does not block even if tern failed to start
+head -c 1000 "$tmp/small" >&3
+check "first connection from port 40000 accepted" wait_for 30 grep -q 'accept 40000' "$tmp/ho.log"
+check "Linux received the first 1000 bytes" \
+    wait_for 30 grep -qx 1000 "$tmp/ho.1.progress"
+kill -9 "$ho_pid"
+wait "$ho_pid" 2>/dev/null
+exec 3>&-
+check "Linux still holds the old connection (ESTABLISHED)" \
+    bash -c "ip netns exec $ns2 ss -Htn state established '( sport = :5005 and dport = :40000 )' | grep -q ."
+tern_fg "$ns2" "$tmp/ho2.log" --pcap "$tmp/ho.pcap" send --sport 40000 $LINUX_IP:5005 "$tmp/small"
+check "restarted tern sends from port 40000 and exits 0 (got $?)" test $? -eq 0
+check "Linux's old connection was reset by tern's RST" wait_for 30 grep -q 'conn 40000 1000 reset' "$tmp/ho.log"
+check "the new connection carried the file" same_file "$tmp/ho.2" "$tmp/small"
+# The capture shows the RFC 9293 Figure 11 exchange: our SYN, Linux's ACK of
+# its old sequence space, our RST at that ACK, then a SYN that succeeds.
+flags=$(tshark -n -r "$tmp/ho.pcap" -Y 'tcp.port == 40000' -T fields -e tcp.flags.str 2>/dev/null |
+    head -n 5 | tr -d '·\n' | tr -s ' ')
+check "capture: SYN, ACK, RST, SYN, SYN-ACK (got '$flags')" \
+    bash -c "tshark -n -r $tmp/ho.pcap -Y 'tcp.port == 40000' -T fields -e tcp.flags 2>/dev/null |
+             head -n 5 | tr '\n' ' ' | grep -q '^0x0002 0x0010 0x0004 0x0002 0x0012 '"
+check "half-open capture decodes cleanly in tshark" tshark_clean "$tmp/ho.pcap"
+
+# ---- 6. Clear errors -----------------------------------------------------------------
+
+"$TERN" $LINK --dev tern0 --addr 10.77.0.300/24 serve echo --port 7 2>"$tmp/bad.err"
+check "bad address: exit 2 (got $?)" test $? -eq 2
+check "... with one line naming the value" test "$(wc -l <"$tmp/bad.err")" -eq 1
+"$TERN" $LINK --dev tern0 --addr 10.77.0.2/24 serve echo 2>/dev/null
+check "missing --port: exit 2" test $? -eq 2
+tern_bg "$ns" "$tmp/busy1.log" serve discard --port 9
+busy_pid=$TPID
+check "first tern holds tern0" wait_for 30 tern_ready "$tmp/busy1.log"
+tern_fg "$ns" "$tmp/busy2.log" serve discard --port 9
+rc=$?
+check "second tern on the same device: exit 1 (got $rc)" test $rc -eq 1
+check "... saying the device is busy" grep -q 'busy' "$tmp/busy2.log"
+kill -TERM "$busy_pid"
+wait "$busy_pid"
+if command -v setpriv >/dev/null 2>&1; then
+    ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+        "$TERN" $LINK --dev tern1 --addr 10.77.0.2/24 serve echo --port 7 2>"$tmp/noroot.err"
+    rc=$?
+    check "not root: exit 1 (got $rc)" test $rc -eq 1
+    check "... saying root or CAP_NET_ADMIN is needed" grep -q 'root or' "$tmp/noroot.err"
+fi
+
+echo "$((checks - failures)) passed, $failures failed"
+test "$failures" -eq 0

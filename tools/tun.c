@@ -1,0 +1,1253 @@
+/*
+ * tools/tun.c: `tern tun` and `tern tap`, a tern stack on a real device
+ * running one small application: an echo, discard or HTTP/1.1 server, an
+ * HTTP client, or a client that sends a file / a server that receives one.
+ *
+ * The stack's time is CLOCK_MONOTONIC; the loop is tern_tun_step() (drivers/
+ * tun/tun.c) followed by one pass over the application's connections, which
+ * only use the native TCP API (tern/tcp.h).
+ *
+ * Exit status: 0 on success, 1 for a runtime failure (device, connection
+ * refused or reset, HTTP error, file error), 2 for a usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tern/stack.h"
+#include "tern/tcp.h"
+#include "tern/tun.h"
+
+int tern_cmd_tun(int argc, char **argv);
+int tern_cmd_tap(int argc, char **argv);
+
+#define NS       1000000000LL
+#define MAX_SESS 16
+#define IOBUF    65536
+#define HDR_MAX  8192
+
+/* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+enum mode { M_NONE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+
+struct opts {
+    const char *cmd; /* "tun" or "tap" */
+    bool tap;
+    const char *dev;
+    uint32_t addr, gw, linux_addr;
+    int prefix, linux_prefix;
+    long mtu;
+    struct tern_tun_impair imp;
+    bool seed_set;
+    const char *pcap;
+    enum mode mode;
+    long port, sport, count;
+    const char *root, *url, *target, *file, *out;
+    double timeout_s;
+    bool quiet;
+};
+
+/* ---- Usage ------------------------------------------------------------------ */
+
+static void
+usage(FILE *f, const char *cmd)
+{
+    fprintf(f,
+            "usage: tern %s --dev NAME --addr A.B.C.D/N [options] MODE\n"
+            "\n"
+            "Runs a tern stack on the %s device NAME (created if missing, brought up)\n"
+            "with tern's address A.B.C.D/N, and one application:\n"
+            "\n"
+            "  serve echo --port P             echo every byte back, any number of clients\n"
+            "  serve discard --port P          read and drop everything\n"
+            "  serve http --port P --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
+            "  send HOST:PORT FILE             connect, send FILE, close\n"
+            "  recv --port P -o FILE           accept one connection, write what arrives\n"
+            "\n"
+            "Options:\n"
+            "  --dev NAME          device name (at most 15 bytes)\n"
+            "  --addr A.B.C.D/N    tern's address and prefix length on the device\n"
+            "  --gw A.B.C.D        default gateway (on the connected subnet)\n"
+            "  --linux-addr A.B.C.D/N  also give the kernel this address on the device\n"
+            "                      (ioctl SIOCSIFADDR); without it, configure it with ip(8)\n"
+            "  --mtu N             set the device MTU (68..65535; default: keep the device's)\n"
+            "  --drop PCT          drop PCT%% of packets, each direction (default 0)\n"
+            "  --dup PCT           duplicate PCT%% of packets, each direction (default 0)\n"
+            "  --reorder PCT       hold PCT%% of packets back 2 ms so later ones pass them\n"
+            "  --delay MS          add MS milliseconds of delay to every packet, each way\n"
+            "  --seed N            seed of the impairment and of the stack (default: clock)\n"
+            "  --pcap FILE         write every packet read from or written to the device\n"
+            "  --port P            port to listen on (serve, recv)\n"
+            "  --root DIR          directory served by serve http\n"
+            "  -o, --output FILE   where get and recv write what they receive ('-': stdout)\n"
+            "  --sport P           local port of get and send (default: ephemeral)\n"
+            "  --count N           serve: exit after N connections (default 0: forever)\n"
+            "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
+            "  --quiet             no progress lines and no summary\n"
+            "  -h, --help          show this help and exit\n"
+            "\n"
+            "Example (as root; Linux is 10.77.0.1 on the device, tern is 10.77.0.2):\n"
+            "  ip netns add demo\n"
+            "  ip netns exec demo tern %s --dev tern0 --addr 10.77.0.2/24 \\\n"
+            "      --linux-addr 10.77.0.1/24 serve http --port 8080 --root /srv &\n"
+            "  ip netns exec demo curl http://10.77.0.2:8080/index.html\n"
+            "\n"
+            "Long transfers print a progress line a second and a summary (bytes, time,\n"
+            "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
+            "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
+            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", cmd);
+}
+
+static int
+usage_error(const struct opts *o, const char *msg, const char *arg)
+{
+    fprintf(stderr, "tern %s: %s%s%s; see 'tern %s --help'\n", o->cmd, msg, arg ? " " : "",
+            arg ? arg : "", o->cmd);
+    return 2;
+}
+
+/* ---- Parsing ---------------------------------------------------------------- */
+
+static bool
+parse_ipv4(const char *s, uint32_t *out)
+{
+    unsigned a[4];
+    char tail;
+    if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4) {
+        return false;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (a[i] > 255) {
+            return false;
+        }
+    }
+    *out = TERN_IPV4(a[0], a[1], a[2], a[3]);
+    return true;
+}
+
+static bool
+parse_cidr(const char *s, uint32_t *addr, int *prefix)
+{
+    char buf[32];
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || (size_t)(slash - s) >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    char *end;
+    long p = strtol(slash + 1, &end, 10);
+    if (*end != '\0' || slash[1] == '\0' || p < 1 || p > 32) {
+        return false;
+    }
+    *prefix = (int)p;
+    return parse_ipv4(buf, addr);
+}
+
+static bool
+parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_real(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* One option with its value; returns 0, or 2 after printing a usage error. */
+static int
+set_opt(struct opts *o, const char *name, const char *v)
+{
+    bool ok = true;
+    double d = 0;
+    if (strcmp(name, "--dev") == 0) {
+        o->dev = v;
+    } else if (strcmp(name, "--addr") == 0) {
+        ok = parse_cidr(v, &o->addr, &o->prefix);
+    } else if (strcmp(name, "--gw") == 0) {
+        ok = parse_ipv4(v, &o->gw);
+    } else if (strcmp(name, "--linux-addr") == 0) {
+        ok = parse_cidr(v, &o->linux_addr, &o->linux_prefix);
+    } else if (strcmp(name, "--mtu") == 0) {
+        ok = parse_long(v, 68, 65535, &o->mtu);
+    } else if (strcmp(name, "--drop") == 0) {
+        ok = parse_real(v, 0, 100, &o->imp.drop_pct);
+    } else if (strcmp(name, "--dup") == 0) {
+        ok = parse_real(v, 0, 100, &o->imp.dup_pct);
+    } else if (strcmp(name, "--reorder") == 0) {
+        ok = parse_real(v, 0, 100, &o->imp.reorder_pct);
+    } else if (strcmp(name, "--delay") == 0) {
+        ok = parse_real(v, 0, 10000, &d);
+        o->imp.delay_ns = (int64_t)(d * 1e6);
+    } else if (strcmp(name, "--seed") == 0) {
+        char *end;
+        errno = 0;
+        o->imp.seed = strtoull(v, &end, 10);
+        ok = *v != '\0' && *v != '-' && *end == '\0' && errno == 0;
+        o->seed_set = true;
+    } else if (strcmp(name, "--pcap") == 0) {
+        o->pcap = v;
+    } else if (strcmp(name, "--port") == 0) {
+        ok = parse_long(v, 1, 65535, &o->port);
+    } else if (strcmp(name, "--sport") == 0) {
+        ok = parse_long(v, 1, 65535, &o->sport);
+    } else if (strcmp(name, "--count") == 0) {
+        ok = parse_long(v, 0, 1000000000, &o->count);
+    } else if (strcmp(name, "--root") == 0) {
+        o->root = v;
+    } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
+        o->out = v;
+    } else if (strcmp(name, "--timeout") == 0) {
+        ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
+    } else {
+        return usage_error(o, "unknown option", name);
+    }
+    if (!ok || *v == '\0') {
+        fprintf(stderr, "tern %s: invalid value '%s' for %s; see 'tern %s --help'\n", o->cmd, v,
+                name, o->cmd);
+        return 2;
+    }
+    return 0;
+}
+
+static bool
+known_opt(const char *name)
+{
+    static const char *const names[] = {
+        "--dev",   "--addr",    "--gw",    "--linux-addr", "--mtu",    "--drop",
+        "--dup",   "--reorder", "--delay", "--seed",       "--pcap",   "--port",
+        "--sport", "--count",   "--root",  "-o",           "--output", "--timeout",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(names[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Positional words: the mode and its operands. */
+static int
+set_word(struct opts *o, const char **words, int n)
+{
+    if (n == 0) {
+        return usage_error(o, "missing MODE (serve, get, send or recv)", NULL);
+    }
+    const char *m = words[0];
+    if (strcmp(m, "serve") == 0 && n == 2) {
+        o->mode = strcmp(words[1], "echo") == 0      ? M_ECHO
+                  : strcmp(words[1], "discard") == 0 ? M_DISCARD
+                  : strcmp(words[1], "http") == 0    ? M_HTTP
+                                                     : M_NONE;
+        if (o->mode == M_NONE) {
+            return usage_error(o, "serve what? (echo, discard or http), not", words[1]);
+        }
+    } else if (strcmp(m, "get") == 0 && n == 2) {
+        o->mode = M_GET;
+        o->url = words[1];
+    } else if (strcmp(m, "send") == 0 && n == 3) {
+        o->mode = M_SEND;
+        o->target = words[1];
+        o->file = words[2];
+    } else if (strcmp(m, "recv") == 0 && n == 1) {
+        o->mode = M_RECV;
+    } else {
+        return usage_error(o, "bad MODE or operands at", m);
+    }
+    return 0;
+}
+
+static int
+check_opts(struct opts *o)
+{
+    if (o->dev == NULL) {
+        return usage_error(o, "--dev NAME is required", NULL);
+    }
+    if (o->prefix == 0) {
+        return usage_error(o, "--addr A.B.C.D/N is required", NULL);
+    }
+    bool server = o->mode == M_ECHO || o->mode == M_DISCARD || o->mode == M_HTTP;
+    if ((server || o->mode == M_RECV) && o->port == 0) {
+        return usage_error(o, "this mode needs --port P", NULL);
+    }
+    if (o->mode == M_HTTP && o->root == NULL) {
+        return usage_error(o, "serve http needs --root DIR", NULL);
+    }
+    if ((o->mode == M_GET || o->mode == M_RECV) && o->out == NULL) {
+        return usage_error(o, "this mode needs -o FILE", NULL);
+    }
+    if (o->gw != 0) {
+        uint32_t mask = o->prefix >= 32 ? ~0u : ~(~0u >> o->prefix);
+        if ((o->gw & mask) != (o->addr & mask)) {
+            return usage_error(o, "--gw is not on the subnet of --addr", NULL);
+        }
+    }
+    if (o->linux_prefix != 0 && o->linux_addr == o->addr) {
+        return usage_error(o, "--linux-addr must differ from --addr", NULL);
+    }
+    return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+    const char *words[4];
+    int n_words = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            return 3;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            const char *eq = strchr(a, '=');
+            char name[32];
+            size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+            if (nl >= sizeof(name)) {
+                return usage_error(o, "unknown option", a);
+            }
+            memcpy(name, a, nl);
+            name[nl] = '\0';
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (v == NULL) {
+                return usage_error(o, known_opt(name) ? "option needs a value:" : "unknown option",
+                                   name);
+            }
+            int rc = set_opt(o, name, v);
+            if (rc != 0) {
+                return rc;
+            }
+        } else if (n_words < 4) {
+            words[n_words++] = a;
+        } else {
+            return usage_error(o, "unexpected argument", a);
+        }
+    }
+    int rc = set_word(o, words, n_words);
+    return rc != 0 ? rc : check_opts(o);
+}
+
+/* ---- Running ---------------------------------------------------------------- */
+
+struct sess {
+    int id; /* 0: free */
+    int fd; /* file being served (http), or -1 */
+    char req[HDR_MAX];
+    size_t req_len;
+    uint8_t buf[IOBUF];
+    size_t off, len; /* bytes of buf still to send */
+    bool responding, file_done, closed;
+};
+
+struct app {
+    struct opts o;
+    struct tern_stack *st;
+    struct tern_tun *tun;
+    int listener, conn;
+    int out_fd, in_fd;
+    struct sess sess[MAX_SESS];
+    long served;
+    /* transfer accounting */
+    uint64_t bytes_in, bytes_out;
+    int64_t t_start, t_last_rx, t_next_progress;
+    uint64_t retrans0;
+    bool failed, done;
+    /* HTTP client */
+    char hdr[HDR_MAX];
+    size_t hdr_len;
+    bool in_body;
+    long long content_length; /* -1: until EOF */
+    int status;
+    uint8_t io[IOBUF];
+};
+
+static void
+fail(struct app *a, const char *what, int err)
+{
+    fprintf(stderr, "tern %s: %s%s%s\n", a->o.cmd, what, err ? ": " : "",
+            err ? tern_strerror(err) : "");
+    a->failed = true;
+    a->done = true;
+}
+
+static uint64_t
+retransmits(const struct app *a)
+{
+    return tern_stack_stats(a->st)->tcp.retransmits;
+}
+
+static void
+report(struct app *a, bool final)
+{
+    if (a->o.quiet) {
+        return;
+    }
+    int64_t now = tern_tun_now_ns();
+    double secs = (double)(now - a->t_start) / 1e9;
+    uint64_t bytes = a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
+    double mbit = secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0;
+    fprintf(stderr, "%s%llu bytes in %.3f s, goodput %.2f Mbit/s, %llu retransmissions\n",
+            final ? "tern: " : "  ", (unsigned long long)bytes, secs, mbit,
+            (unsigned long long)(retransmits(a) - a->retrans0));
+}
+
+static void
+progress(struct app *a, int64_t now)
+{
+    if (now >= a->t_next_progress) {
+        if (a->t_next_progress != 0) {
+            report(a, false);
+        }
+        a->t_next_progress = now + NS;
+    }
+}
+
+/* Writes all of buf to fd; false on error. */
+static bool
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Reads what the connection holds into out_fd (or drops it when out_fd <
+ * 0). Returns 1 at end of stream, 0 when drained for now, -err on error. */
+static int
+drain_recv(struct app *a, int id, int out_fd, uint64_t *count)
+{
+    for (;;) {
+        int n = tern_tcp_recv(a->st, id, a->io, sizeof(a->io), tern_tun_now_ns());
+        if (n == TERN_ERR_AGAIN) {
+            return 0;
+        }
+        if (n == TERN_ERR_CLOSING) {
+            return 1;
+        }
+        if (n < 0) {
+            return n;
+        }
+        a->t_last_rx = tern_tun_now_ns();
+        *count += (uint64_t)n;
+        if (out_fd >= 0 && !write_all(out_fd, a->io, (size_t)n)) {
+            return TERN_ERR_INVAL;
+        }
+    }
+}
+
+/* ---- Servers: echo, discard, http ------------------------------------------- */
+
+static void
+sess_end(struct app *a, struct sess *s, bool graceful)
+{
+    int64_t now = tern_tun_now_ns();
+    if (graceful) {
+        (void)tern_tcp_close(a->st, s->id, now); /* the FIN follows the queued data */
+    }
+    (void)tern_tcp_release(a->st, s->id, now); /* a closing connection finishes alone */
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+    s->id = 0;
+    a->served++;
+    if (a->o.count > 0 && a->served >= a->o.count) {
+        a->done = true;
+    }
+}
+
+/* Sends buf[off..len); returns false when the connection failed. */
+static bool
+pump_buf(struct app *a, int id, const uint8_t *buf, size_t *off, size_t len)
+{
+    while (*off < len) {
+        int n = tern_tcp_send(a->st, id, buf + *off, len - *off, tern_tun_now_ns());
+        if (n < 0) {
+            return false;
+        }
+        if (n == 0) {
+            break;
+        }
+        *off += (size_t)n;
+        a->bytes_out += (uint64_t)n;
+    }
+    return true;
+}
+
+static void
+serve_echo(struct app *a, struct sess *s)
+{
+    for (;;) {
+        if (!pump_buf(a, s->id, s->buf, &s->off, s->len)) {
+            sess_end(a, s, false);
+            return;
+        }
+        if (s->off < s->len) {
+            return; /* send ring full: read more once it drains */
+        }
+        s->off = s->len = 0;
+        int n = tern_tcp_recv(a->st, s->id, s->buf, sizeof(s->buf), tern_tun_now_ns());
+        if (n == TERN_ERR_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            sess_end(a, s, n == TERN_ERR_CLOSING);
+            return;
+        }
+        s->len = (size_t)n;
+        a->bytes_in += (uint64_t)n;
+    }
+}
+
+static void
+serve_discard(struct app *a, struct sess *s)
+{
+    int rc = drain_recv(a, s->id, -1, &a->bytes_in);
+    if (rc != 0) {
+        sess_end(a, s, rc == 1);
+    }
+}
+
+/* Starts the response to the request in s->req: headers into s->buf, the
+ * file (if any) in s->fd. */
+static void
+http_respond(struct app *a, struct sess *s)
+{
+    char method[8], path[1024];
+    int code = 400;
+    long long size = 0;
+    s->req[s->req_len] = '\0';
+    if (sscanf(s->req, "%7s %1023s HTTP/1.%*c", method, path) == 2 &&
+        (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && path[0] == '/' &&
+        strstr(path, "..") == NULL) {
+        char *q = strchr(path, '?');
+        if (q != NULL) {
+            *q = '\0';
+        }
+        char full[2048];
+        snprintf(full, sizeof(full), "%s%s%s", a->o.root, path,
+                 path[strlen(path) - 1] == '/' ? "index.html" : "");
+        struct stat sb;
+        code = 404;
+        s->fd = open(full, O_RDONLY | O_CLOEXEC);
+        if (s->fd >= 0 && fstat(s->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            code = 200;
+            size = (long long)sb.st_size;
+        }
+        if (code != 200 || strcmp(method, "HEAD") == 0) {
+            if (s->fd >= 0) {
+                close(s->fd);
+            }
+            s->fd = -1;
+        }
+    }
+    const char *reason = code == 200 ? "OK" : code == 404 ? "Not Found" : "Bad Request";
+    const char *body = code == 200 ? "" : code == 404 ? "not found\n" : "bad request\n";
+    if (code != 200) {
+        size = (long long)strlen(body);
+    }
+    int n = snprintf((char *)s->buf, sizeof(s->buf),
+                     "HTTP/1.1 %d %s\r\nServer: tern\r\nContent-Length: %lld\r\n"
+                     "Content-Type: %s\r\nConnection: close\r\n\r\n%s",
+                     code, reason, size, code == 200 ? "application/octet-stream" : "text/plain",
+                     strncmp(s->req, "HEAD", 4) == 0 ? "" : body);
+    s->off = 0;
+    s->len = (size_t)n;
+    s->responding = true;
+    s->file_done = s->fd < 0;
+}
+
+static void
+http_read_request(struct app *a, struct sess *s)
+{
+    while (!s->responding) {
+        int n = tern_tcp_recv(a->st, s->id, s->req + s->req_len, HDR_MAX - 1 - s->req_len,
+                              tern_tun_now_ns());
+        if (n == TERN_ERR_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            sess_end(a, s, n == TERN_ERR_CLOSING);
+            return;
+        }
+        a->bytes_in += (uint64_t)n;
+        s->req_len += (size_t)n;
+        s->req[s->req_len] = '\0';
+        if (strstr(s->req, "\r\n\r\n") != NULL || strstr(s->req, "\n\n") != NULL ||
+            s->req_len == HDR_MAX - 1) {
+            http_respond(a, s); /* a full buffer without an end is a 400 */
+        }
+    }
+}
+
+static void
+serve_http(struct app *a, struct sess *s)
+{
+    http_read_request(a, s);
+    if (s->id == 0 || !s->responding) {
+        return;
+    }
+    uint64_t ignored = 0;
+    if (drain_recv(a, s->id, -1, &ignored) < 0) { /* anything after the request */
+        sess_end(a, s, false);
+        return;
+    }
+    for (;;) {
+        if (!pump_buf(a, s->id, s->buf, &s->off, s->len)) {
+            sess_end(a, s, false);
+            return;
+        }
+        if (s->off < s->len) {
+            return;
+        }
+        if (s->file_done) {
+            sess_end(a, s, true);
+            return;
+        }
+        ssize_t n = read(s->fd, s->buf, sizeof(s->buf));
+        s->off = 0;
+        s->len = n > 0 ? (size_t)n : 0;
+        s->file_done = n <= 0;
+    }
+}
+
+static void
+accept_all(struct app *a)
+{
+    for (;;) {
+        int id = tern_tcp_accept(a->st, a->listener, tern_tun_now_ns());
+        if (id < 0) {
+            return;
+        }
+        struct sess *s = NULL;
+        for (int i = 0; i < MAX_SESS && s == NULL; i++) {
+            s = a->sess[i].id == 0 ? &a->sess[i] : NULL;
+        }
+        if (s == NULL) {
+            (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
+            continue;
+        }
+        *s = (struct sess){.id = id, .fd = -1};
+        if (a->t_start == 0) {
+            a->t_start = tern_tun_now_ns();
+        }
+    }
+}
+
+static void
+step_server(struct app *a)
+{
+    accept_all(a);
+    for (int i = 0; i < MAX_SESS; i++) {
+        struct sess *s = &a->sess[i];
+        if (s->id == 0) {
+            continue;
+        }
+        if (a->o.mode == M_ECHO) {
+            serve_echo(a, s);
+        } else if (a->o.mode == M_DISCARD) {
+            serve_discard(a, s);
+        } else {
+            serve_http(a, s);
+        }
+    }
+}
+
+/* ---- Clients: get, send; and recv ------------------------------------------- */
+
+/* True once the connection closed cleanly enough to exit: our FIN is acked
+ * and the peer's FIN seen, or (FIN-WAIT-2) the peer is slow to close. */
+static bool
+close_finished(struct app *a, int64_t *since)
+{
+    struct tern_tcp_status ts;
+    if (tern_tcp_status(a->st, a->conn, &ts) != TERN_OK) {
+        return true;
+    }
+    int64_t now = tern_tun_now_ns();
+    switch (ts.state) {
+    case TERN_TCP_CLOSED:
+    case TERN_TCP_TIME_WAIT:
+        return true;
+    case TERN_TCP_FIN_WAIT_2:
+        if (*since == 0) {
+            *since = now;
+        }
+        return now - *since > 2 * NS;
+    case TERN_TCP_LISTEN:
+    case TERN_TCP_SYN_SENT:
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_CLOSE_WAIT:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+    case TERN_TCP_STATE_COUNT:
+        return false;
+    }
+    return false;
+}
+
+/* Connection failed or not yet up? Returns true when the caller may go on. */
+static bool
+connected(struct app *a, const char *what)
+{
+    unsigned ev = tern_tcp_events(a->st, a->conn);
+    if ((ev & TERN_TCP_EV_ERROR) != 0 ||
+        ((ev & TERN_TCP_EV_CLOSED) != 0 && (ev & TERN_TCP_EV_CONNECTED) == 0)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s %s", what, a->o.target ? a->o.target : a->o.url);
+        fail(a, msg, tern_tcp_error(a->st, a->conn));
+        return false;
+    }
+    if ((ev & TERN_TCP_EV_CONNECTED) != 0 && a->t_start == 0) {
+        a->t_start = tern_tun_now_ns();
+    }
+    return (ev & TERN_TCP_EV_CONNECTED) != 0;
+}
+
+struct sess_state {
+    bool closed, eof;
+    int64_t fin_wait_since;
+};
+
+static void
+step_send(struct app *a, struct sess *s, struct sess_state *ss)
+{
+    if (!connected(a, "connection to")) {
+        return;
+    }
+    while (!ss->closed) {
+        if (!pump_buf(a, a->conn, s->buf, &s->off, s->len)) {
+            fail(a, "send", tern_tcp_error(a->st, a->conn));
+            return;
+        }
+        if (s->off < s->len) {
+            break;
+        }
+        if (ss->eof) {
+            (void)tern_tcp_close(a->st, a->conn, tern_tun_now_ns());
+            ss->closed = true;
+            break;
+        }
+        ssize_t n = read(a->in_fd, s->buf, sizeof(s->buf));
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break; /* a pipe with nothing yet: try again next turn */
+        }
+        if (n < 0) {
+            fail(a, "reading the file failed", 0);
+            return;
+        }
+        s->off = 0;
+        s->len = (size_t)n;
+        ss->eof = n == 0;
+    }
+    uint64_t ignored = 0;
+    int rc = drain_recv(a, a->conn, -1, &ignored);
+    if (rc < 0 && rc != TERN_ERR_CLOSING) {
+        fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
+        return;
+    }
+    if (ss->closed && close_finished(a, &ss->fin_wait_since)) {
+        if (tern_tcp_error(a->st, a->conn) != 0) {
+            fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
+        }
+        a->done = true;
+    }
+}
+
+/* Splits the response head; returns false (after fail()) when it is bad. */
+static bool
+get_head(struct app *a)
+{
+    char *end = strstr(a->hdr, "\r\n\r\n");
+    size_t hl = (size_t)(end - a->hdr) + 4;
+    if (sscanf(a->hdr, "HTTP/1.%*c %d", &a->status) != 1) {
+        fail(a, "not an HTTP response", 0);
+        return false;
+    }
+    a->content_length = -1;
+    for (char *p = strstr(a->hdr, "\r\n"); p != NULL && p < end; p = strstr(p + 2, "\r\n")) {
+        if (strncasecmp(p + 2, "Content-Length:", 15) == 0) {
+            a->content_length = atoll(p + 17);
+        }
+    }
+    a->in_body = true;
+    size_t rest = a->hdr_len - hl;
+    a->bytes_in = rest;
+    if (rest > 0 && !write_all(a->out_fd, (uint8_t *)a->hdr + hl, rest)) {
+        fail(a, "writing the output failed", 0);
+        return false;
+    }
+    return true;
+}
+
+static int
+get_recv(struct app *a)
+{
+    if (a->in_body) {
+        return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+    }
+    for (;;) {
+        int n = tern_tcp_recv(a->st, a->conn, a->hdr + a->hdr_len, HDR_MAX - 1 - a->hdr_len,
+                              tern_tun_now_ns());
+        if (n < 0) {
+            return n == TERN_ERR_AGAIN ? 0 : n == TERN_ERR_CLOSING ? 1 : n;
+        }
+        a->hdr_len += (size_t)n;
+        a->hdr[a->hdr_len] = '\0';
+        if (strstr(a->hdr, "\r\n\r\n") != NULL) {
+            if (!get_head(a)) {
+                return TERN_ERR_INVAL;
+            }
+            return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+        }
+        if (a->hdr_len == HDR_MAX - 1) {
+            fail(a, "response head too long", 0);
+            return TERN_ERR_INVAL;
+        }
+    }
+}
+
+static void
+step_get(struct app *a, struct sess *s, struct sess_state *ss)
+{
+    if (!connected(a, "connection to")) {
+        return;
+    }
+    if (!pump_buf(a, a->conn, s->buf, &s->off, s->len)) {
+        fail(a, "send", tern_tcp_error(a->st, a->conn));
+        return;
+    }
+    if (!ss->eof) {
+        int rc = get_recv(a);
+        if (a->done) {
+            return;
+        }
+        bool complete =
+            a->in_body && a->content_length >= 0 && (long long)a->bytes_in >= a->content_length;
+        if (rc < 0) {
+            fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
+            return;
+        }
+        if (rc == 1 && !complete && (!a->in_body || a->content_length >= 0)) {
+            fail(a, "response truncated", 0);
+            return;
+        }
+        if (rc == 1 || complete) {
+            ss->eof = true;
+            (void)tern_tcp_close(a->st, a->conn, tern_tun_now_ns());
+            ss->closed = true;
+        }
+    }
+    if (ss->closed) {
+        uint64_t ignored = 0;
+        (void)drain_recv(a, a->conn, -1, &ignored);
+        if (close_finished(a, &ss->fin_wait_since)) {
+            a->done = true;
+            if (a->status != 200) {
+                fprintf(stderr, "tern %s: HTTP status %d\n", a->o.cmd, a->status);
+                a->failed = true;
+            }
+        }
+    }
+}
+
+static void
+step_recv(struct app *a, struct sess_state *ss)
+{
+    if (a->conn == 0) {
+        int id = tern_tcp_accept(a->st, a->listener, tern_tun_now_ns());
+        if (id < 0) {
+            return;
+        }
+        a->conn = id;
+        a->t_start = tern_tun_now_ns();
+        (void)tern_tcp_close(a->st, a->listener, tern_tun_now_ns()); /* one connection only */
+    }
+    if (!ss->closed) {
+        int rc = drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+        if (rc < 0) {
+            fail(a, "connection lost", rc == TERN_ERR_INVAL ? 0 : tern_tcp_error(a->st, a->conn));
+            return;
+        }
+        if (rc == 1) {
+            (void)tern_tcp_close(a->st, a->conn, tern_tun_now_ns());
+            ss->closed = true;
+        }
+    }
+    if (ss->closed) {
+        struct tern_tcp_status ts;
+        if (tern_tcp_status(a->st, a->conn, &ts) != TERN_OK || ts.state == TERN_TCP_CLOSED) {
+            a->done = true;
+        }
+    }
+}
+
+/* ---- Setup and the loop ----------------------------------------------------- */
+
+static bool
+parse_hostport(const char *s, uint32_t *addr, long *port)
+{
+    char host[32];
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    return parse_ipv4(host, addr) && parse_long(colon + 1, 1, 65535, port);
+}
+
+/* http://A.B.C.D[:PORT]/PATH: address, port and the request into s->buf. */
+static bool
+parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
+{
+    const char *u = a->o.url;
+    if (strncmp(u, "http://", 7) != 0) {
+        return false;
+    }
+    u += 7;
+    const char *slash = strchr(u, '/');
+    size_t hl = slash ? (size_t)(slash - u) : strlen(u);
+    char host[40];
+    if (hl == 0 || hl >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, u, hl);
+    host[hl] = '\0';
+    *port = 80;
+    if (strchr(host, ':') != NULL ? !parse_hostport(host, addr, port) : !parse_ipv4(host, addr)) {
+        return false;
+    }
+    int n = snprintf((char *)s->buf, sizeof(s->buf),
+                     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: tern/%s\r\n"
+                     "Connection: close\r\n\r\n",
+                     slash ? slash : "/", (int)hl, u, tern_version());
+    s->off = 0;
+    s->len = (size_t)n;
+    return n > 0 && (size_t)n < sizeof(s->buf);
+}
+
+/* The peer of get and send: address, port (into o.port) and, for get, the
+ * request in cs->buf. Prints the usage error and returns false when bad. */
+static bool
+parse_target(struct app *a, struct sess *cs, uint32_t *addr)
+{
+    bool ok = a->o.mode == M_GET ? parse_url(a, cs, addr, &a->o.port)
+                                 : parse_hostport(a->o.target, addr, &a->o.port);
+    if (!ok) {
+        fprintf(stderr, "tern %s: bad %s '%s' (want %s); see 'tern %s --help'\n", a->o.cmd,
+                a->o.mode == M_GET ? "URL" : "HOST:PORT",
+                a->o.mode == M_GET ? a->o.url : a->o.target,
+                a->o.mode == M_GET ? "http://A.B.C.D[:PORT]/PATH" : "A.B.C.D:PORT", a->o.cmd);
+    }
+    return ok;
+}
+
+/* Files are opened before the device, so a bad path costs nothing. */
+static int
+open_files(struct app *a)
+{
+    const struct opts *o = &a->o;
+    a->in_fd = a->out_fd = -1;
+    if (o->mode == M_SEND) {
+        /* Nonblocking: a pipe or FIFO must not stall the event loop. */
+        a->in_fd = open(o->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (a->in_fd < 0) {
+            fprintf(stderr, "tern %s: cannot read %s: %s\n", o->cmd, o->file, strerror(errno));
+            return 1;
+        }
+    }
+    if (o->mode == M_HTTP) {
+        struct stat sb;
+        if (stat(o->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "tern %s: --root %s is not a directory\n", o->cmd, o->root);
+            return 1;
+        }
+    }
+    if (o->out != NULL) {
+        a->out_fd = strcmp(o->out, "-") == 0
+                        ? STDOUT_FILENO
+                        : open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (a->out_fd < 0) {
+            fprintf(stderr, "tern %s: cannot write %s: %s\n", o->cmd, o->out, strerror(errno));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+make_stack(struct app *a)
+{
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = a->o.imp.seed ^ 0x7465726e74756eULL;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){
+        .addr = a->o.addr,
+        .prefix_len = (uint8_t)a->o.prefix,
+        .mtu = tern_tun_mtu(a->tun),
+        .transmit = tern_tun_transmit,
+        .transmit_ctx = a->tun,
+    };
+    if (a->o.tap) {
+        /* RFC 894 framing, ARP by the stack; a locally administered unicast
+         * MAC (IEEE 802: bit 1 of the first octet set, bit 0 clear). */
+        uint64_t r = a->o.imp.seed * 0x9e3779b97f4a7c15ULL;
+        cfg.netifs[0].link = TERN_LINK_ETHERNET;
+        cfg.netifs[0].mac[0] = 0x02;
+        for (int i = 1; i < TERN_MAC_LEN; i++) {
+            cfg.netifs[0].mac[i] = (uint8_t)(r >> (8 * i));
+        }
+    }
+    cfg.default_gateway = a->o.gw;
+    cfg.tcp.max_connections = 2 * MAX_SESS + 4;
+    cfg.tcp.sndbuf = 256 * 1024;
+    cfg.tcp.rcvbuf = 65535; /* the largest window without window scaling */
+    int rc = tern_stack_new(&cfg, tern_tun_now_ns(), &a->st);
+    if (rc != TERN_OK) {
+        fprintf(stderr, "tern %s: cannot create the stack: %s\n", a->o.cmd, tern_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static void
+fmt_ip(char *buf, size_t len, uint32_t ip)
+{
+    snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+/* Opens the listener or the connection; prints the ready line. */
+static int
+start_app(struct app *a, struct sess *cs)
+{
+    struct tern_tcp_open_args oa = {0};
+    int64_t now = tern_tun_now_ns();
+    char ip[16];
+    fmt_ip(ip, sizeof(ip), a->o.addr);
+    if (a->o.mode == M_GET || a->o.mode == M_SEND) {
+        if (!parse_target(a, cs, &oa.remote_addr)) {
+            return 2;
+        }
+        oa.remote_port = (uint16_t)a->o.port;
+        oa.local_port = (uint16_t)a->o.sport;
+        a->conn = tern_tcp_open(a->st, &oa, now);
+        if (a->conn < 0) {
+            fprintf(stderr, "tern %s: connect: %s\n", a->o.cmd, tern_strerror(a->conn));
+            return 1;
+        }
+        fprintf(stderr, "tern: %s up, %s/%d, mtu %u; connecting to %s\n", tern_tun_name(a->tun), ip,
+                a->o.prefix, tern_tun_mtu(a->tun), a->o.mode == M_GET ? a->o.url : a->o.target);
+        return 0;
+    }
+    oa.passive = true;
+    oa.local_port = (uint16_t)a->o.port;
+    a->listener = tern_tcp_open(a->st, &oa, now);
+    if (a->listener < 0) {
+        fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
+        return 1;
+    }
+    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n", tern_tun_name(a->tun),
+            ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
+    return 0;
+}
+
+/* One pass of the application; returns when it next wants to run. */
+static int64_t
+step_app(struct app *a, struct sess *cs, struct sess_state *ss)
+{
+    switch (a->o.mode) {
+    case M_ECHO:
+    case M_DISCARD:
+    case M_HTTP:
+        step_server(a);
+        break;
+    case M_SEND:
+        step_send(a, cs, ss);
+        break;
+    case M_GET:
+        step_get(a, cs, ss);
+        break;
+    case M_RECV:
+        step_recv(a, ss);
+        break;
+    case M_NONE:
+        a->done = true;
+        break;
+    }
+    int64_t now = tern_tun_now_ns();
+    if (a->t_start != 0) {
+        progress(a, now);
+    }
+    return a->t_next_progress != 0 ? a->t_next_progress : now + NS;
+}
+
+static int
+run_loop(struct app *a)
+{
+    static struct sess client; /* 64 KiB: not on the stack */
+    struct sess_state ss = {0};
+    client = (struct sess){.fd = -1};
+    int rc = start_app(a, &client);
+    if (rc != 0) {
+        return rc;
+    }
+    bool client_mode = a->o.mode == M_GET || a->o.mode == M_SEND || a->o.mode == M_RECV;
+    uint64_t rx_seen = 0;
+    int64_t last_activity = tern_tun_now_ns();
+    a->retrans0 = retransmits(a);
+    while (!a->done && !stop_requested) {
+        int64_t wake = step_app(a, &client, &ss);
+        if (a->done) {
+            break;
+        }
+        if (tern_tun_step(a->tun, a->st, wake) != TERN_OK) {
+            fprintf(stderr, "tern %s: reading %s: %s\n", a->o.cmd, tern_tun_name(a->tun),
+                    strerror(errno));
+            return 1;
+        }
+        int64_t now = tern_tun_now_ns();
+        if (tern_tun_stats(a->tun)->rx_packets != rx_seen) {
+            rx_seen = tern_tun_stats(a->tun)->rx_packets;
+            last_activity = now;
+        } else if (client_mode && (a->o.mode != M_RECV || a->conn != 0) &&
+                   now - last_activity > (int64_t)(a->o.timeout_s * 1e9)) {
+            fail(a, "timed out: nothing received", 0);
+        }
+    }
+    tern_tun_flush(a->tun, a->st);
+    if (a->t_start != 0 && (client_mode || a->bytes_in + a->bytes_out > 0)) {
+        report(a, true);
+    }
+    if (stop_requested && client_mode && !a->done) {
+        fprintf(stderr, "tern %s: interrupted\n", a->o.cmd);
+        return 1;
+    }
+    return a->failed ? 1 : 0;
+}
+
+static int
+run_cmd(int argc, char **argv, const char *cmd, bool tap)
+{
+    static struct app app; /* large (buffers): static, one per process */
+    struct app *a = &app;
+    memset(a, 0, sizeof(*a));
+    a->o.cmd = cmd;
+    a->o.tap = tap;
+    a->o.timeout_s = 60;
+    int rc = parse_args(argc, argv, &a->o);
+    if (rc == 3) {
+        usage(stdout, cmd);
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (!a->o.seed_set) {
+        a->o.imp.seed = (uint64_t)tern_tun_now_ns() ^ ((uint64_t)getpid() << 32);
+    }
+    if (a->o.mode == M_GET || a->o.mode == M_SEND) {
+        static struct sess scratch; /* usage errors before any device exists */
+        uint32_t ignored;
+        if (!parse_target(a, &scratch, &ignored)) {
+            return 2;
+        }
+    }
+    if (open_files(a) != 0) {
+        return 1;
+    }
+    struct tern_tun_config tc = {
+        .dev = a->o.dev,
+        .tap = tap,
+        .mtu = (uint16_t)a->o.mtu,
+        .linux_addr = a->o.linux_addr,
+        .linux_prefix_len = (uint8_t)a->o.linux_prefix,
+        .impair = a->o.imp,
+        .pcap_path = a->o.pcap,
+    };
+    char err[256];
+    rc = tern_tun_open(&tc, &a->tun, err, sizeof(err));
+    if (rc != TERN_OK) {
+        fprintf(stderr, "tern %s: %s\n", cmd, err);
+        return rc == TERN_ERR_INVAL && errno == 0 ? 2 : 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rc = make_stack(a);
+    if (rc == 0) {
+        rc = run_loop(a);
+    }
+    tern_stack_free(a->st);
+    if (tern_tun_close(a->tun) != TERN_OK) {
+        fprintf(stderr, "tern %s: the capture %s is incomplete\n", cmd, a->o.pcap);
+        rc = rc ? rc : 1;
+    }
+    if (a->out_fd > STDOUT_FILENO) {
+        close(a->out_fd);
+    }
+    if (a->in_fd >= 0) {
+        close(a->in_fd);
+    }
+    return rc;
+}
+
+int
+tern_cmd_tun(int argc, char **argv)
+{
+    return run_cmd(argc, argv, "tun", false);
+}
+
+int
+tern_cmd_tap(int argc, char **argv)
+{
+    return run_cmd(argc, argv, "tap", true);
+}
