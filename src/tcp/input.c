@@ -615,17 +615,30 @@ sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
 static void
 on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    /* Rule texts are static (trace.h): one per count below the threshold. */
+    static const char *const counted[] = {
+        "RFC 5681 3.2: duplicate ACK 1 of 3 counted",
+        "RFC 5681 3.2: duplicate ACK 2 of 3 counted",
+    };
     tcb->dupacks++;
     if (tcb->in_recovery) {
         /* RFC 5681 3.2 step 4: each further duplicate inflates cwnd (not
          * with SACK, where pipe does the accounting). */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       tcb->sack_ok
+                           ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
+                           : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
         tcp_cc_on_dupack(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
         return;
     }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
     bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sb, tcb->snd_una, tcp_smss(tcb));
     if (tcb->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
-        return; /* RFC 3042: limited transmit, see tcp_output */
+        /* RFC 5681 3.2: count it; RFC 3042 limited transmit, see tcp_output. */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       tcb->dupacks <= 2 ? counted[tcb->dupacks - 1]
+                                         : "RFC 5681 3.2: duplicate ACK counted");
+        return;
     }
     /* RFC 6582 3.2 step 2: only when the ACK covers the old "recover". */
     if (!seq_ge(tcb->snd_una, tcb->recover) && tcb->recover != tcb->iss) {
@@ -994,6 +1007,8 @@ finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (c->need_ack) {
         tcp_send_ack(st, tcb, "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK");
     } else if (c->delay_ack) {
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.8.6.3 / RFC 5681 4.2: text accepted, ACK delayed");
         tcp_delack_arm(st, tcb);
     }
 }

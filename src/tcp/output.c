@@ -282,6 +282,23 @@ worth_sending(const struct tcp_tcb *tcb, uint32_t n, uint32_t avail)
     return idle && tcb->max_snd_wnd > 0 && n >= tcb->max_snd_wnd / 2;
 }
 
+/* The rule of new text sent by tcp_output: RFC 3042 2 limited transmit
+ * while duplicate ACKs are counted (static texts, one per count), else an
+ * ordinary SEND. */
+static const char *
+send_rule(const struct tcp_tcb *tcb)
+{
+    static const char *const limited[] = {
+        "RFC 3042 2: limited transmit on duplicate ACK 1, new segment",
+        "RFC 3042 2: limited transmit on duplicate ACK 2, new segment",
+    };
+    if (tcb->dupacks == 0) {
+        return "RFC 9293 3.10.2: SEND, text within the send window";
+    }
+    return tcb->dupacks <= 2 ? limited[tcb->dupacks - 1]
+                             : "RFC 3042 2: duplicate ACK -> limited transmit, new segment";
+}
+
 void
 tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -312,9 +329,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         if (tcb->cc_ready && tcp_in_flight(tcb) + n > tcb->cc.cwnd && !tcb->in_recovery) {
             tcb->lt_bytes += n; /* RFC 3042 2: beyond cwnd on a duplicate ACK */
         }
-        tcp_send_segment(st, tcb, tcb->snd_nxt, flags, n,
-                         tcb->dupacks ? "RFC 3042 2: duplicate ACK -> limited transmit, new segment"
-                                      : "RFC 9293 3.10.2: SEND, text within the send window");
+        tcp_send_segment(st, tcb, tcb->snd_nxt, flags, n, send_rule(tcb));
         tcb->snd_nxt += n;
     }
     bool fin_state = tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK;
@@ -392,7 +407,7 @@ retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     uint32_t n =
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
-                         "RFC 6298 5.4: retransmission timeout -> retransmit SND.UNA, back off");
+                         "RFC 6298 5.4: retransmit the earliest unacknowledged segment (SND.UNA)");
     tcb->rtx_nxt = tcb->snd_una + n;
     tcb->rtx_active = seq_lt(tcb->rtx_nxt, tcb->snd_nxt);
 }

@@ -62,7 +62,7 @@ rtx_expired(void *ctx, struct timer *t, int64_t now_ns)
         tcp_deliver_events(st);
         return;
     }
-    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 6298 5.4: retransmission timer expired");
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 6298 5: retransmission timer expired");
     tcb->retries++;
     if (tcp_state_synchronized(tcb->state)) {
         tcp_cong_on_rto(st, tcb);
@@ -71,6 +71,8 @@ rtx_expired(void *ctx, struct timer *t, int64_t now_ns)
     /* RFC 6298 5.5 (MUST-19): back off the timer. */
     tcp_rtt_backoff(&tcb->rtt);
     tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
+                   "RFC 6298 5.5 (MUST-19): back off the timer, RTO <- RTO * 2 (2.5 cap)");
     tcp_rtx_update(st, tcb, true);
     tcp_deliver_events(st);
 }

@@ -121,5 +121,29 @@ else
         sh -c "tshark -n -r '$tmp/rfc9293-fig6.pcap' -c 1 -T fields -e ip.src -e tcp.flags.syn -e tcp.seq_raw 2>/dev/null | grep -q '^192.0.2.1	1	100$'"
 fi
 
+# --explain: every segment line (--> or <--) of the loss-recovery scenarios
+# is followed by at least one rule line ("  A: RFC ...") before the next
+# numbered line, so no duplicate ACK, delayed ACK, limited-transmit segment
+# or retransmission goes unexplained.
+# EVIDENCE: RFC 5681 3.2 RFC 3042 2 RFC 6298 5.4 5.5 RFC 9293 3.8.6.3
+explained() { # explained <file>: lists the unexplained segment lines, fails if any
+    awk '/^ *[0-9]+\. / { if (seg != "" && !rule) { print "  unexplained: " seg; bad = 1 }
+                           seg = ($0 ~ /-->|<--/) ? $0 : ""; rule = 0; next }
+         /^ +[A-Z]: / { rule = 1 }
+         END { if (seg != "" && !rule) { print "  unexplained: " seg; bad = 1 }; exit bad }' "$1"
+}
+for n in tcp-fast-retransmit tcp-rto; do
+    check "$n --explain exits 0" status 0 "$TERN" sim --explain "$n"
+    cp "$tmp/out" "$tmp/$n.explain"
+    check "$n --explain: a rule under every segment line" explained "$tmp/$n.explain"
+done
+# A retransmission timeout names three rules (timer expired, retransmit,
+# back off), not one rule twice: no citation repeats within a line.
+check "tcp-rto --explain: no rule cited twice under one line" \
+    awk '/^ *[0-9]+\. / { delete seen; next }
+         /^ +[A-Z]: / { r = $0; sub(/^ +[A-Z]: /, "", r); c = $1 " " substr(r, 1, index(r, ":"))
+                       if (seen[c]++) { print "  twice: " $0; bad = 1 } }
+         END { exit bad }' "$tmp/tcp-rto.explain"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
