@@ -137,14 +137,19 @@ if [ "$mode" = check ]; then
 fi
 
 # Results of the last ctest run in the build tree.
+# ctest writes LastTestsFailed.log only when something fails and never
+# removes it, so a stale one must not be read: drop it before our own run,
+# and otherwise trust it only if it is not older than LastTest.log.
 if [ -n "$ctest" ] && [ -n "$build" ]; then
+    rm -f "$build/Testing/Temporary/LastTestsFailed.log"
     "$ctest" --test-dir "$build" -j2 >/dev/null 2>&1 || true
 fi
 : >"$tmp/ran"
 : >"$tmp/failed"
 if [ -n "$build" ] && [ -f "$build/Testing/Temporary/LastTest.log" ]; then
     sed -n 's/^[0-9]*\/[0-9]* Test: //p' "$build/Testing/Temporary/LastTest.log" | sort -u >"$tmp/ran"
-    if [ -f "$build/Testing/Temporary/LastTestsFailed.log" ]; then
+    if [ -f "$build/Testing/Temporary/LastTestsFailed.log" ] &&
+        [ ! "$build/Testing/Temporary/LastTestsFailed.log" -ot "$build/Testing/Temporary/LastTest.log" ]; then
         sed 's/^[0-9]*://' "$build/Testing/Temporary/LastTestsFailed.log" | sort -u >"$tmp/failed"
     fi
 fi
