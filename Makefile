@@ -4,7 +4,7 @@ BUILD      ?= build
 JOBS       ?= 2
 FUZZ_SECS  ?= 60
 
-.PHONY: all build run test test-plain test-sanitize fuzz bench install format clean
+.PHONY: all build run test test-plain test-sanitize test-tsan fuzz bench install format clean
 
 all: build
 
@@ -17,7 +17,7 @@ build:
 run: build
 	./$(BUILD)/tern sim
 
-test: test-plain test-sanitize fuzz
+test: test-plain test-sanitize test-tsan fuzz
 
 test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
@@ -27,6 +27,15 @@ test-sanitize:
 	cmake --build $(BUILD)-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(BUILD)-asan --output-on-failure -j$(JOBS)
+
+# ThreadSanitizer over the tests that run the socket runtime's threads.
+TSAN_TARGETS = test_socket
+TSAN_REGEX   = ^test_socket$$
+test-tsan:
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTERN_TSAN=ON
+	cmake --build $(BUILD)-tsan -j$(JOBS) --target $(TSAN_TARGETS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --test-dir $(BUILD)-tsan --output-on-failure -R '$(TSAN_REGEX)'
 
 # libFuzzer over the IPv4+ICMP+TCP parse path, for FUZZ_SECS seconds.
 fuzz:
@@ -47,4 +56,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

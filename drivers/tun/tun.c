@@ -559,9 +559,23 @@ read_batch(struct tern_tun *t, struct tern_stack *st)
 }
 
 int
-tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns)
+tern_tun_fd(const struct tern_tun *t)
 {
-    tern_tun_flush(t, st);
+    return t->fd;
+}
+
+int64_t
+tern_tun_next_wake(const struct tern_tun *t, const struct tern_stack *st)
+{
+    int64_t until = tern_stack_next_deadline(st);
+    int64_t held = next_held_due(t);
+    return held < until ? held : until;
+}
+
+/* Timers and held packets that are due, then what the stack queued. */
+static void
+run_due(struct tern_tun *t, struct tern_stack *st)
+{
     int64_t now = tern_tun_now_ns();
     if (tern_stack_next_deadline(st) <= now) {
         tern_stack_poll(st, now);
@@ -569,10 +583,26 @@ tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns)
     }
     release_due(t, st, now);
     tern_tun_flush(t, st);
+}
 
-    int64_t until = tern_stack_next_deadline(st);
-    int64_t held = next_held_due(t);
-    until = held < until ? held : until;
+int
+tern_tun_service(struct tern_tun *t, struct tern_stack *st)
+{
+    tern_tun_flush(t, st);
+    run_due(t, st);
+    if (read_batch(t, st) < 0) {
+        return TERN_ERR_TXFAIL;
+    }
+    run_due(t, st);
+    return TERN_OK;
+}
+
+int
+tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns)
+{
+    tern_tun_flush(t, st);
+    run_due(t, st);
+    int64_t until = tern_tun_next_wake(t, st);
     until = wake_ns < until ? wake_ns : until;
     struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
     int n = poll(&pfd, 1, timeout_ms(until, tern_tun_now_ns()));
@@ -586,11 +616,6 @@ tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns)
     if (n > 0 && read_batch(t, st) < 0) {
         return TERN_ERR_TXFAIL;
     }
-    now = tern_tun_now_ns();
-    if (tern_stack_next_deadline(st) <= now) {
-        tern_stack_poll(st, now);
-    }
-    release_due(t, st, now);
-    tern_tun_flush(t, st);
+    run_due(t, st);
     return TERN_OK;
 }

@@ -223,6 +223,13 @@ int tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_n
 int tern_tcp_set_nodelay(struct tern_stack *st, int id, bool on, int64_t now_ns);
 int tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns);
 
+/* Keep-alive timing of one connection (idle time before the first probe,
+ * time between probes, unanswered probes before the connection is dropped);
+ * 0 for a field means the stack's configuration. A listener passes its
+ * values to the connections it accepts. */
+int tern_tcp_set_keepalive_params(struct tern_stack *st, int id, int64_t idle_ns, int64_t intvl_ns,
+                                  unsigned count, int64_t now_ns);
+
 /* Current TERN_TCP_EV_* bits of a connection; 0 for an unknown id. */
 unsigned tern_tcp_events(const struct tern_stack *st, int id);
 

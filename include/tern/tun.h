@@ -119,6 +119,19 @@ int tern_tun_transmit(void *ctx, int netif, const uint8_t *pkt, size_t len, uint
  */
 int tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns);
 
+/*
+ * The same loop cut in pieces, for a caller that sleeps on more than the
+ * device (the socket runtime's thread waits on the device and a wake-up
+ * eventfd): tern_tun_service() does one turn without sleeping (writes the
+ * outbox, runs what is due, reads and feeds a bounded batch of packets);
+ * tern_tun_next_wake() is when the next turn is due without new packets
+ * (CLOCK_MONOTONIC ns, INT64_MAX for never); tern_tun_fd() is the device
+ * to poll for POLLIN. Returns as tern_tun_step().
+ */
+int tern_tun_service(struct tern_tun *t, struct tern_stack *st);
+int64_t tern_tun_next_wake(const struct tern_tun *t, const struct tern_stack *st);
+int tern_tun_fd(const struct tern_tun *t);
+
 /* Writes what the stack queued (call after using the TCP API outside
  * tern_tun_step, e.g. before exiting). */
 void tern_tun_flush(struct tern_tun *t, struct tern_stack *st);

@@ -578,6 +578,25 @@ tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns)
 }
 
 int
+tern_tcp_set_keepalive_params(struct tern_stack *st, int id, int64_t idle_ns, int64_t intvl_ns,
+                              unsigned count, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (idle_ns < 0 || intvl_ns < 0) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    tcb->keep_idle_ns = idle_ns;
+    tcb->keep_intvl_ns = intvl_ns;
+    tcb->keep_count = count;
+    tcp_keepalive_update(st, tcb); /* a shorter idle time takes effect now */
+    return TERN_OK;
+}
+
+int
 tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_ns)
 {
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);

@@ -87,6 +87,9 @@ make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     child->user_iss = lst->user_iss;
     child->nodelay = lst->nodelay;
     child->keepalive = lst->keepalive;
+    child->keep_idle_ns = lst->keep_idle_ns;
+    child->keep_intvl_ns = lst->keep_intvl_ns;
+    child->keep_count = lst->keep_count;
     child->use_cubic = lst->use_cubic;
     lst->n_pending++;
     tcp_set_state(st, child, TERN_TCP_LISTEN,

@@ -175,6 +175,9 @@ struct tcp_tcb {
     /* Send side. */
     bool nodelay;          /* Nagle off (MUST-17) */
     bool keepalive;        /* keep-alive on (MUST-24) */
+    int64_t keep_idle_ns;  /* per-connection keep-alive timing; 0: the stack's */
+    int64_t keep_intvl_ns;
+    unsigned keep_count;
     unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
     uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
     bool in_recovery;      /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */

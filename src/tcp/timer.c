@@ -189,16 +189,16 @@ tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 static int64_t
-keep_idle(const struct tern_stack *st)
+keep_idle(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    int64_t v = st->cfg.tcp.keepalive_idle_ns;
+    int64_t v = tcb->keep_idle_ns > 0 ? tcb->keep_idle_ns : st->cfg.tcp.keepalive_idle_ns;
     return v > 0 ? v : 7200LL * 1000000000LL; /* MUST-28: two hours */
 }
 
 static int64_t
-keep_intvl(const struct tern_stack *st)
+keep_intvl(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    int64_t v = st->cfg.tcp.keepalive_intvl_ns;
+    int64_t v = tcb->keep_intvl_ns > 0 ? tcb->keep_intvl_ns : st->cfg.tcp.keepalive_intvl_ns;
     return v > 0 ? v : 75LL * 1000000000LL;
 }
 
@@ -208,7 +208,9 @@ keep_expired(void *ctx, struct timer *t, int64_t now_ns)
     struct tern_stack *st = ctx;
     struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_keep);
     (void)now_ns;
-    unsigned limit = st->cfg.tcp.keepalive_count ? st->cfg.tcp.keepalive_count : 9;
+    unsigned limit = tcb->keep_count               ? tcb->keep_count
+                     : st->cfg.tcp.keepalive_count ? st->cfg.tcp.keepalive_count
+                                                   : 9;
     if (tcb->keep_probes >= limit) {
         st->stats.tcp.timeouts++;
         tcp_close_tcb(st, tcb, TERN_ERR_TIMEDOUT,
@@ -220,7 +222,7 @@ keep_expired(void *ctx, struct timer *t, int64_t now_ns)
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.8.4: keep-alive timer expired");
     tcp_send_segment(st, tcb, tcb->snd_nxt - 1, WIRE_TCP_ACK, 0,
                      "RFC 9293 3.8.4 (MUST-29): keep-alive probe <SEQ=SND.NXT-1>");
-    timer_arm(&st->timers, &tcb->t_keep, st->now_ns + keep_intvl(st));
+    timer_arm(&st->timers, &tcb->t_keep, st->now_ns + keep_intvl(st, tcb));
     tcp_deliver_events(st);
 }
 
@@ -236,7 +238,7 @@ tcp_keepalive_update(struct tern_stack *st, struct tcp_tcb *tcb)
     /* MUST-26: sent only when no data or ACK was received for the
      * interval: the idle time counts from the last segment received. */
     if (tcb->keep_probes == 0) {
-        timer_arm(&st->timers, &tcb->t_keep, tcb->last_rx_ns + keep_idle(st));
+        timer_arm(&st->timers, &tcb->t_keep, tcb->last_rx_ns + keep_idle(st, tcb));
     }
 }
 

@@ -23,11 +23,18 @@ while IFS= read -r line; do
     report "$line"
 done < <(grep -Hn '#include' src/*/*.[ch] drivers/*/*.[ch] 2>/dev/null | grep -E 'check\.h|tools/')
 
-# The core never calls the OS: no clocks, sockets or file I/O under src/.
+# The core never calls the OS: no clocks, sockets or file I/O under src/,
+# except src/api, the socket API, whose job is to be file descriptors and
+# threads (it reaches the stack only through the public TCP API).
 while IFS= read -r line; do
     report "OS call in the sans-I/O core: $line"
-done < <(grep -HnE '\b(clock_gettime|gettimeofday|time\(NULL\)|socket\(|fopen\(|printf\()' \
-         src/*/*.c 2>/dev/null)
+done < <(grep -HnE '\b(clock_gettime|gettimeofday|time\(NULL\)|socket\(|socketpair\(|pthread_|fopen\(|printf\()' \
+         src/*/*.c 2>/dev/null | grep -v '^src/api/')
+
+# src/api uses the stack through its public headers only.
+while IFS= read -r line; do
+    report "socket API reaching into the core: $line"
+done < <(grep -Hn '#include "' src/api/*.[ch] 2>/dev/null | grep -vE '#include "(tern/|api/)')
 
 # A case that must fail proves the checker works.
 probe=$(printf '#include "ip/ip.h"\n' | grep -v '#include "wire/')

@@ -1,0 +1,131 @@
+/*
+ * src/api/api.h: internals of the socket API (include/tern/socket.h).
+ *
+ * This directory is the one part of src/ that talks to the operating
+ * system: sockets are file descriptors (an AF_UNIX socket pair per socket,
+ * whose user end mirrors the tern socket's readiness), runtimes own threads,
+ * and blocking calls sleep on condition variables. The stacks underneath
+ * stay sans-I/O; everything here reaches them through the public TCP API.
+ *
+ * Locking: one mutex per runtime guards its stacks and sockets. The fd
+ * registry (registry.c) has a mutex of its own, never held while waiting
+ * for a runtime's.
+ */
+#ifndef TERN_API_API_H
+#define TERN_API_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tern/socket.h"
+#include "tern/stack.h"
+
+/* Linux's sk_shutdown bits. */
+#define SHUT_BIT_RCV  1
+#define SHUT_BIT_SEND 2
+#define SHUT_BIT_BOTH 3
+
+/* Linux's struct socket state, which connect(2) follows. */
+enum sock_ss { SS_UNCONN, SS_CONNECTING, SS_CONNECTED };
+
+struct tern_sock {
+    struct tern_rt *rt;
+    struct tern_sock *next; /* every socket of the runtime, in use or free */
+    bool in_use;
+    uint32_t gen; /* bumped at close: a stale fd lookup sees a different gen */
+    int host;
+    struct tern_stack *st;
+    int fd;     /* the user's end of the pair: the socket's fd */
+    int fd_lib; /* the library's end */
+    pthread_cond_t cv;
+    int waiters;
+
+    int tcp_id; /* 0: no connection block */
+    enum sock_ss ss;
+    unsigned shut;   /* SHUT_BIT_* */
+    bool done;       /* the peer's FIN arrived (Linux SOCK_DONE) */
+    int sk_err;      /* pending errno, reported once */
+    bool closed_tcb; /* the connection reached CLOSED */
+
+    bool bound;
+    uint32_t bind_addr; /* host order; 0 = any */
+    uint16_t bind_port;
+
+    bool nonblock, reuseaddr, reuseport, keepalive, nodelay, linger_on;
+    int linger_s;
+    int rcvbuf, sndbuf;                   /* as reported (twice the value set) */
+    int keepidle_s, keepintvl_s, keepcnt; /* 0: default */
+    int maxseg;                           /* TCP_MAXSEG set by the user, 0 none */
+    unsigned user_timeout_ms;
+    int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: wait forever */
+
+    /* Mirror: what the user's fd currently shows. */
+    bool m_r, m_w;
+};
+
+enum rt_kind { RT_ATTACH, RT_TUN, RT_SIM };
+
+struct rt_host {
+    struct tern_rt *rt;
+    int host;
+    struct tern_stack *st;
+};
+
+struct tern_rt {
+    pthread_mutex_t mu;
+    enum rt_kind kind;
+    tern_clock_fn clock;
+    void *clock_ctx;
+    int n_hosts;
+    struct rt_host *hosts;
+
+    struct tern_tun *tun;
+    struct tern_stack *own_stack;
+    struct tern_sim *sim;
+    int64_t sim_origin; /* sim time = CLOCK_MONOTONIC - sim_origin */
+
+    pthread_t thread;
+    bool has_thread, stop;
+    int wake_fd;         /* eventfd the thread sleeps on beside the device */
+    int64_t sleep_until; /* when the thread's current sleep ends (monotonic) */
+    int thread_err;      /* a device error that stopped the thread */
+
+    struct tern_sock *socks;
+    uint32_t port_seq;
+};
+
+/* registry.c: fd -> socket / epoll instance. */
+enum reg_kind { REG_NONE, REG_SOCK, REG_EPOLL };
+struct tern_epoll;
+struct reg_entry {
+    enum reg_kind kind;
+    struct tern_sock *sock;
+    uint32_t gen;
+    struct tern_epoll *ep;
+};
+int reg_set(int fd, const struct reg_entry *e);
+void reg_clear(int fd);
+struct reg_entry reg_get(int fd);
+void rt_registry_default(struct tern_rt **rt, int *host);
+void rt_registry_set_default(struct tern_rt *rt, int host);
+void rt_registry_adopt(struct tern_rt *rt);
+void rt_registry_forget(struct tern_rt *rt);
+
+/* rt.c */
+int64_t rt_now(struct tern_rt *rt);
+void rt_after_call(struct tern_rt *rt);
+bool rt_can_block(const struct tern_rt *rt);
+
+/* sock.c */
+struct tern_sock *sock_lock(int fd);
+void sock_unlock(struct tern_sock *s);
+short sock_mask(struct tern_sock *s);
+void sock_sync(struct tern_sock *s, bool new_data);
+void sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err);
+void sock_close_all(struct tern_rt *rt);
+
+/* poll.c */
+void epoll_free(struct tern_epoll *ep);
+
+#endif

@@ -1,0 +1,1677 @@
+/*
+ * src/api/sock.c: the socket calls of include/tern/socket.h over the native
+ * TCP API (tern/tcp.h).
+ *
+ * A socket is a struct tern_sock owned by its runtime plus a pair of
+ * AF_UNIX sockets: the user's end is the socket's fd. The TCP connection
+ * behind it (a tern_tcp id) exists from listen() or connect() to close().
+ * The socket keeps the few facts Linux keeps beside the TCB and that its
+ * calls depend on (struct socket's state for connect, sk_shutdown, the
+ * pending sk_err, SOCK_DONE), so each call can follow Linux's order of
+ * checks; the comments name the Linux behaviour each branch reproduces.
+ *
+ * Readiness mirror (sock_sync): after every call and every TCP event the
+ * user's end is made readable exactly when the socket has POLLIN, POLLERR,
+ * POLLHUP or POLLRDHUP, and writable exactly when it has POLLOUT. Readable:
+ * the library's end writes a byte (one more per arrival of new data, so an
+ * edge-triggered epoll sees every arrival), drained when it stops being
+ * readable. Not writable: the user's end, with the smallest send buffer,
+ * is filled until it would block; draining the library's end makes it
+ * writable again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+
+#define EPHEMERAL_MIN        49152 /* RFC 6056 2.1 */
+#define EPHEMERAL_MAX        65535
+#define LINUX_RCVBUF_DEFAULT 131072
+#define LINUX_SNDBUF_DEFAULT 16384
+#define LINUX_MSS_DEFAULT    536 /* RFC 9293 3.7.1: the MSS assumed without the option */
+
+static int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+/* ---- lookup and lifetime ---- */
+
+struct tern_sock *
+sock_lock(int fd)
+{
+    struct reg_entry e = reg_get(fd);
+    if (e.kind != REG_SOCK) {
+        return NULL;
+    }
+    struct tern_sock *s = e.sock;
+    pthread_mutex_lock(&s->rt->mu);
+    if (!s->in_use || s->gen != e.gen) {
+        pthread_mutex_unlock(&s->rt->mu);
+        return NULL;
+    }
+    return s;
+}
+
+void
+sock_unlock(struct tern_sock *s)
+{
+    sock_sync(s, false);
+    rt_after_call(s->rt);
+    pthread_mutex_unlock(&s->rt->mu);
+}
+
+static struct tern_sock *
+sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
+{
+    struct tern_sock *s = NULL;
+    for (struct tern_sock *p = rt->socks; p != NULL; p = p->next) {
+        if (!p->in_use && p->waiters == 0) {
+            s = p;
+            break;
+        }
+    }
+    if (s == NULL) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL) {
+            return NULL;
+        }
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        int r = pthread_cond_init(&s->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        if (r != 0) {
+            free(s);
+            return NULL;
+        }
+        s->next = rt->socks;
+        rt->socks = s;
+    }
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        return NULL; /* errno: EMFILE, ENFILE... */
+    }
+    if (!cloexec) {
+        (void)fcntl(pair[0], F_SETFD, 0);
+    }
+    if (nonblock) {
+        (void)fcntl(pair[0], F_SETFL, O_RDWR | O_NONBLOCK);
+    }
+    int small = 1; /* the kernel rounds it up to its minimum: cheap to fill */
+    (void)setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    uint32_t gen = s->gen + 1;
+    pthread_cond_t cv = s->cv;
+    struct tern_sock *next = s->next;
+    memset(s, 0, sizeof(*s));
+    s->cv = cv;
+    s->next = next;
+    s->gen = gen;
+    s->rt = rt;
+    s->host = host;
+    s->st = rt->hosts[host].st;
+    s->fd = pair[0];
+    s->fd_lib = pair[1];
+    s->in_use = true;
+    s->nonblock = nonblock;
+    s->rcvbuf = LINUX_RCVBUF_DEFAULT;
+    s->sndbuf = LINUX_SNDBUF_DEFAULT;
+    s->m_w = true; /* a fresh pair is writable, not readable */
+    struct reg_entry e = {.kind = REG_SOCK, .sock = s, .gen = gen};
+    if (reg_set(s->fd, &e) != 0) {
+        close(pair[0]);
+        close(pair[1]);
+        s->in_use = false;
+        errno = ENOMEM;
+        return NULL;
+    }
+    return s;
+}
+
+/* Frees the socket's fds and slot (the caller holds the runtime's lock). */
+static void
+sock_free(struct tern_sock *s)
+{
+    if (s->tcp_id > 0) {
+        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
+        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
+        s->tcp_id = 0;
+    }
+    reg_clear(s->fd);
+    close(s->fd);
+    close(s->fd_lib);
+    s->fd = s->fd_lib = -1;
+    s->in_use = false;
+    s->gen++;
+    pthread_cond_broadcast(&s->cv);
+}
+
+void
+sock_close_all(struct tern_rt *rt)
+{
+    for (struct tern_sock *s = rt->socks; s != NULL; s = s->next) {
+        if (s->in_use) {
+            if (s->tcp_id > 0) {
+                tern_tcp_abort(s->st, s->tcp_id, rt_now(rt));
+            }
+            sock_free(s);
+        }
+    }
+}
+
+/* Sleeps until the socket's condition variable is signalled or `deadline`
+ * (monotonic ns; INT64_MAX: none). 0 on a wake-up, EAGAIN at the deadline,
+ * EBADF when the socket was closed meanwhile. */
+static int
+sock_wait(struct tern_sock *s, int64_t deadline)
+{
+    uint32_t gen = s->gen;
+    s->waiters++;
+    sock_sync(s, false);
+    rt_after_call(s->rt); /* what this call queued goes out, timers get armed */
+    int r = 0;
+    if (deadline == INT64_MAX) {
+        pthread_cond_wait(&s->cv, &s->rt->mu);
+    } else {
+        struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+        r = pthread_cond_timedwait(&s->cv, &s->rt->mu, &ts);
+    }
+    s->waiters--;
+    if (!s->in_use || s->gen != gen) {
+        return EBADF;
+    }
+    return (r == ETIMEDOUT || mono_ns() >= deadline) ? EAGAIN : 0;
+}
+
+static int64_t
+deadline_of(int64_t timeo_ns)
+{
+    return timeo_ns > 0 ? mono_ns() + timeo_ns : INT64_MAX;
+}
+
+/* ---- state as Linux sees it ---- */
+
+static int
+map_err(int err)
+{
+    switch (err) {
+    case TERN_ERR_REFUSED:
+        return ECONNREFUSED;
+    case TERN_ERR_RESET:
+        return ECONNRESET;
+    case TERN_ERR_TIMEDOUT:
+        return ETIMEDOUT;
+    case TERN_ERR_UNREACH:
+        return EHOSTUNREACH;
+    case TERN_ERR_NOROUTE:
+        return ENETUNREACH;
+    default:
+        return ECONNABORTED;
+    }
+}
+
+/* The pending error, reported once (Linux sock_error()). */
+static int
+take_err(struct tern_sock *s)
+{
+    int e = s->sk_err;
+    s->sk_err = 0;
+    return e;
+}
+
+/* The connection's state; TIME-WAIT counts as CLOSED, as Linux hands the
+ * connection to a time-wait record and closes the socket. */
+static enum tern_tcp_state
+sock_state(struct tern_sock *s, struct tern_tcp_status *stt)
+{
+    struct tern_tcp_status tmp;
+    if (stt == NULL) {
+        stt = &tmp;
+    }
+    memset(stt, 0, sizeof(*stt));
+    if (s->tcp_id <= 0 || tern_tcp_status(s->st, s->tcp_id, stt) != TERN_OK) {
+        stt->state = TERN_TCP_CLOSED;
+        return TERN_TCP_CLOSED;
+    }
+    if (stt->state == TERN_TCP_TIME_WAIT) {
+        s->shut = SHUT_BIT_BOTH;
+        return TERN_TCP_CLOSED;
+    }
+    return stt->state;
+}
+
+/* The poll mask Linux's tcp_poll() computes. */
+short
+sock_mask(struct tern_sock *s)
+{
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    unsigned ev = s->tcp_id > 0 ? tern_tcp_events(s->st, s->tcp_id) : 0;
+    if (state == TERN_TCP_LISTEN) {
+        return (ev & TERN_TCP_EV_ACCEPT_READY) ? (POLLIN | POLLRDNORM) : 0;
+    }
+    short m = 0;
+    if (s->shut == SHUT_BIT_BOTH || state == TERN_TCP_CLOSED) {
+        m |= POLLHUP;
+    }
+    if (s->shut & SHUT_BIT_RCV) {
+        m |= POLLIN | POLLRDNORM | POLLRDHUP;
+    }
+    if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECEIVED) {
+        if (stt.recv_queued > 0) {
+            m |= POLLIN | POLLRDNORM;
+        }
+        bool writable = state == TERN_TCP_CLOSED || (ev & TERN_TCP_EV_WRITABLE);
+        if ((s->shut & SHUT_BIT_SEND) || writable) {
+            m |= POLLOUT | POLLWRNORM;
+        }
+    }
+    if (s->sk_err) {
+        m |= POLLERR;
+    }
+    return m;
+}
+
+static void
+drain(int fd)
+{
+    char buf[4096];
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+    }
+}
+
+void
+sock_sync(struct tern_sock *s, bool new_data)
+{
+    if (!s->in_use) {
+        return;
+    }
+    short m = sock_mask(s);
+    bool r = (m & (POLLIN | POLLERR | POLLHUP | POLLRDHUP)) != 0;
+    bool w = (m & POLLOUT) != 0;
+    if (r && (!s->m_r || new_data)) {
+        (void)send(s->fd_lib, "r", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        s->m_r = true;
+    } else if (!r && s->m_r) {
+        drain(s->fd);
+        s->m_r = false;
+    }
+    if (w && !s->m_w) {
+        drain(s->fd_lib);
+        s->m_w = true;
+    } else if (!w && s->m_w) {
+        static const char zeros[4096];
+        while (send(s->fd, zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+        }
+        s->m_w = false;
+    }
+}
+
+void
+sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
+{
+    struct tern_sock *s = ctx;
+    (void)st;
+    if (s == NULL || !s->in_use || s->tcp_id != id) {
+        return;
+    }
+    if (events & TERN_TCP_EV_PEER_FIN) {
+        s->shut |= SHUT_BIT_RCV;
+        s->done = true;
+    }
+    if (events & TERN_TCP_EV_CLOSED) {
+        /* Linux tcp_done(): both directions shut, the error kept for the
+         * next call. */
+        s->shut = SHUT_BIT_BOTH;
+        s->closed_tcb = true;
+        if (err != 0) {
+            s->sk_err = map_err(err);
+        }
+    }
+    sock_sync(s, (events & TERN_TCP_EV_READABLE) != 0);
+    pthread_cond_broadcast(&s->cv);
+}
+
+/* ---- addresses ---- */
+
+static int
+get_sin(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *out)
+{
+    if (addr == NULL || len < (socklen_t)sizeof(struct sockaddr_in)) {
+        return EINVAL;
+    }
+    memcpy(out, addr, sizeof(*out));
+    return 0;
+}
+
+static void
+put_sin(struct sockaddr *addr, socklen_t *len, uint32_t a, uint16_t port)
+{
+    if (addr == NULL || len == NULL) {
+        return;
+    }
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(a);
+    sin.sin_port = htons(port);
+    size_t n = *len < sizeof(sin) ? *len : sizeof(sin);
+    memcpy(addr, &sin, n);
+    *len = sizeof(sin);
+}
+
+static bool
+addr_is_ours(struct tern_stack *st, uint32_t a)
+{
+    for (int i = 0; i < TERN_MAX_NETIFS; i++) {
+        uint32_t mine = tern_stack_addr(st, i);
+        if (mine != 0 && mine == a) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether binding `s` to addr:port clashes with another socket of the same
+ * stack (Linux's rule, simplified: same port, overlapping addresses, and
+ * not both SO_REUSEADDR with the other one not listening). */
+static bool
+port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port, bool listening)
+{
+    for (struct tern_sock *o = s->rt->socks; o != NULL; o = o->next) {
+        if (o == s || !o->in_use || o->st != s->st || !o->bound || o->bind_port != port) {
+            continue;
+        }
+        if (o->bind_addr != 0 && addr != 0 && o->bind_addr != addr) {
+            continue;
+        }
+        bool o_listens = o->tcp_id > 0 && sock_state(o, NULL) == TERN_TCP_LISTEN;
+        if (s->reuseaddr && o->reuseaddr && !o_listens && !listening) {
+            continue;
+        }
+        if (o->tcp_id > 0 && sock_state(o, NULL) == TERN_TCP_CLOSED && s->reuseaddr) {
+            continue; /* a closed connection holds the port only without SO_REUSEADDR */
+        }
+        return true;
+    }
+    return false;
+}
+
+static int
+pick_port(struct tern_sock *s, uint32_t addr)
+{
+    unsigned range = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
+    for (unsigned i = 0; i < range; i++) {
+        uint16_t port = (uint16_t)(EPHEMERAL_MIN + (s->rt->port_seq++ % range));
+        if (!port_conflict(s, addr, port, false)) {
+            return port;
+        }
+    }
+    return -1;
+}
+
+/* ---- socket, bind, listen ---- */
+
+int
+tern_socket_in(struct tern_rt *rt, int host, int domain, int type, int protocol)
+{
+    if (rt == NULL || host < 0 || host >= rt->n_hosts) {
+        return fail(EINVAL);
+    }
+    if (domain != AF_INET) {
+        return fail(EAFNOSUPPORT);
+    }
+    int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+    type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (type != SOCK_STREAM) {
+        return fail(type == SOCK_DGRAM || type == SOCK_RAW ? EPROTONOSUPPORT : EINVAL);
+    }
+    if (protocol != 0 && protocol != IPPROTO_TCP) {
+        return fail(EPROTONOSUPPORT);
+    }
+    pthread_mutex_lock(&rt->mu);
+    struct tern_sock *s = sock_new(rt, host, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+    int fd = s != NULL ? s->fd : -1;
+    int e = errno;
+    pthread_mutex_unlock(&rt->mu);
+    if (fd < 0) {
+        errno = e;
+    }
+    return fd;
+}
+
+int
+tern_socket(int domain, int type, int protocol)
+{
+    struct tern_rt *rt;
+    int host;
+    rt_registry_default(&rt, &host);
+    if (rt == NULL) {
+        return fail(ENONET); /* no runtime to make the socket in */
+    }
+    return tern_socket_in(rt, host, domain, type, protocol);
+}
+
+int
+tern_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return bind(fd, addr, len);
+    }
+    struct sockaddr_in sin;
+    int err = get_sin(addr, len, &sin);
+    uint32_t a = err ? 0 : ntohl(sin.sin_addr.s_addr);
+    if (err == 0 && sin.sin_family != AF_INET &&
+        !(sin.sin_family == AF_UNSPEC && a == INADDR_ANY)) {
+        err = EAFNOSUPPORT;
+    }
+    if (err == 0 && a != INADDR_ANY && !addr_is_ours(s->st, a)) {
+        err = EADDRNOTAVAIL;
+    }
+    if (err == 0 && (s->bound || s->tcp_id > 0)) {
+        err = EINVAL; /* already bound */
+    }
+    int port = err ? 0 : ntohs(sin.sin_port);
+    if (err == 0 && port == 0) {
+        port = pick_port(s, a);
+        if (port < 0) {
+            err = EADDRINUSE;
+        }
+    } else if (err == 0 && port_conflict(s, a, (uint16_t)port, false)) {
+        err = EADDRINUSE;
+    }
+    if (err == 0) {
+        s->bound = true;
+        s->bind_addr = a;
+        s->bind_port = (uint16_t)port;
+    }
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
+
+int
+tern_listen(int fd, int backlog)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return listen(fd, backlog);
+    }
+    int err = 0;
+    enum tern_tcp_state state = sock_state(s, NULL);
+    if (s->ss != SS_UNCONN || (state != TERN_TCP_CLOSED && state != TERN_TCP_LISTEN)) {
+        err = EINVAL;
+    } else if (state == TERN_TCP_LISTEN) {
+        err = 0; /* Linux only adjusts the backlog of a listening socket */
+    } else {
+        if (!s->bound) {
+            int port = pick_port(s, 0);
+            if (port < 0) {
+                err = EADDRINUSE;
+            } else {
+                s->bound = true;
+                s->bind_port = (uint16_t)port;
+            }
+        }
+        if (err == 0 && port_conflict(s, s->bind_addr, s->bind_port, true)) {
+            err = EADDRINUSE;
+        }
+        if (err == 0) {
+            if (s->tcp_id > 0) {
+                tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
+                s->tcp_id = 0;
+            }
+            /* Linux holds backlog + 1 established connections. */
+            long b = backlog < 0 ? 0 : backlog > 4095 ? 4095 : backlog;
+            struct tern_tcp_open_args oa = {
+                .passive = true,
+                .local_addr = s->bind_addr,
+                .local_port = s->bind_port,
+                .backlog = (unsigned)b + 1,
+                .cb = sock_event,
+                .cb_ctx = s,
+                .nodelay = s->nodelay,
+                .keepalive = s->keepalive,
+                .mss = (uint16_t)s->maxseg,
+                .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
+            };
+            int id = tern_tcp_open(s->st, &oa, rt_now(s->rt));
+            if (id < 0) {
+                err = id == TERN_ERR_EXIST ? EADDRINUSE : id == TERN_ERR_NOBUFS ? ENOBUFS : EINVAL;
+            } else {
+                s->tcp_id = id;
+                s->shut = 0;
+                s->done = s->closed_tcb = false;
+                tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
+                                              (int64_t)s->keepintvl_s * 1000000000,
+                                              (unsigned)s->keepcnt, rt_now(s->rt));
+            }
+        }
+    }
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
+
+/* ---- accept, connect ---- */
+
+int
+tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return accept4(fd, addr, len, flags);
+    }
+    if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+        sock_unlock(s);
+        return fail(EINVAL);
+    }
+    if (sock_state(s, NULL) != TERN_TCP_LISTEN) {
+        sock_unlock(s);
+        return fail(EINVAL); /* Linux: accept on a socket that does not listen */
+    }
+    bool nonblock = s->nonblock || !rt_can_block(s->rt);
+    int64_t deadline = deadline_of(s->rcvtimeo_ns);
+    int err = 0, id;
+    for (;;) {
+        id = tern_tcp_accept(s->st, s->tcp_id, rt_now(s->rt));
+        if (id > 0) {
+            break;
+        }
+        if (id != TERN_ERR_AGAIN) {
+            err = EINVAL; /* the listener went away (shutdown SHUT_RD) */
+            break;
+        }
+        if (nonblock) {
+            err = EAGAIN;
+            break;
+        }
+        err = sock_wait(s, deadline);
+        if (err != 0) {
+            break;
+        }
+        if (sock_state(s, NULL) != TERN_TCP_LISTEN) {
+            err = EINVAL;
+            break;
+        }
+    }
+    if (err != 0) {
+        if (err != EBADF) {
+            sock_unlock(s);
+        } else {
+            pthread_mutex_unlock(&s->rt->mu);
+        }
+        return fail(err);
+    }
+    struct tern_sock *c = sock_new(s->rt, s->host, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+    if (c == NULL) {
+        int e = errno;
+        tern_tcp_abort(s->st, id, rt_now(s->rt));
+        tern_tcp_release(s->st, id, rt_now(s->rt));
+        sock_unlock(s);
+        return fail(e);
+    }
+    /* What Linux copies from the listener into the accepted socket. */
+    c->reuseaddr = s->reuseaddr;
+    c->reuseport = s->reuseport;
+    c->keepalive = s->keepalive;
+    c->nodelay = s->nodelay;
+    c->linger_on = s->linger_on;
+    c->linger_s = s->linger_s;
+    c->rcvbuf = s->rcvbuf;
+    c->sndbuf = s->sndbuf;
+    c->keepidle_s = s->keepidle_s;
+    c->keepintvl_s = s->keepintvl_s;
+    c->keepcnt = s->keepcnt;
+    c->maxseg = s->maxseg;
+    c->user_timeout_ms = s->user_timeout_ms;
+    c->rcvtimeo_ns = s->rcvtimeo_ns;
+    c->sndtimeo_ns = s->sndtimeo_ns;
+    c->tcp_id = id;
+    c->ss = SS_CONNECTED;
+    struct tern_tcp_status stt;
+    tern_tcp_status(s->st, id, &stt);
+    c->bound = true;
+    c->bind_addr = stt.local_addr;
+    c->bind_port = stt.local_port;
+    tern_tcp_set_callback(s->st, id, sock_event, c);
+    if (stt.state == TERN_TCP_CLOSE_WAIT || stt.state == TERN_TCP_CLOSED) {
+        c->shut |= SHUT_BIT_RCV;
+        c->done = true;
+    }
+    if (stt.state == TERN_TCP_CLOSED) {
+        c->shut = SHUT_BIT_BOTH;
+        c->closed_tcb = true;
+        if (stt.error != 0) {
+            c->sk_err = map_err(stt.error);
+        }
+    }
+    put_sin(addr, len, stt.remote_addr, stt.remote_port);
+    int cfd = c->fd;
+    sock_sync(c, true);
+    sock_unlock(s);
+    return cfd;
+}
+
+int
+tern_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (!tern_is_socket(fd)) {
+        return accept(fd, addr, len);
+    }
+    return tern_accept4(fd, addr, len, 0);
+}
+
+static int
+connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
+{
+    uint32_t ra = ntohl(sin->sin_addr.s_addr);
+    if (s->tcp_id > 0) { /* a connection that failed before: start afresh */
+        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
+        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
+        s->tcp_id = 0;
+    }
+    s->shut = 0;
+    s->done = s->closed_tcb = false;
+    s->sk_err = 0;
+    struct tern_tcp_open_args oa = {
+        .local_addr = s->bind_addr,
+        .local_port = s->bound ? s->bind_port : 0,
+        .remote_addr = ra,
+        .remote_port = ntohs(sin->sin_port),
+        .cb = sock_event,
+        .cb_ctx = s,
+        .nodelay = s->nodelay,
+        .keepalive = s->keepalive,
+        .mss = (uint16_t)s->maxseg,
+        .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
+    };
+    if (ra == 0 || oa.remote_port == 0) {
+        return ra == 0 ? ENETUNREACH : ECONNREFUSED;
+    }
+    int id = tern_tcp_open(s->st, &oa, rt_now(s->rt));
+    if (id < 0) {
+        switch (id) {
+        case TERN_ERR_NOROUTE:
+            return ENETUNREACH;
+        case TERN_ERR_EXIST:
+        case TERN_ERR_NOBUFS:
+            return EADDRNOTAVAIL;
+        default:
+            return ENETUNREACH; /* broadcast or multicast remote (RFC 9293 MUST-46) */
+        }
+    }
+    s->tcp_id = id;
+    tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
+                                  (int64_t)s->keepintvl_s * 1000000000, (unsigned)s->keepcnt,
+                                  rt_now(s->rt));
+    struct tern_tcp_status stt;
+    tern_tcp_status(s->st, id, &stt);
+    s->bound = true;
+    s->bind_port = stt.local_port;
+    return 0;
+}
+
+int
+tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return connect(fd, addr, len);
+    }
+    struct sockaddr_in sin;
+    int err = get_sin(addr, len, &sin);
+    if (err == 0 && sin.sin_family != AF_INET) {
+        err = EAFNOSUPPORT;
+    }
+    if (err != 0) {
+        sock_unlock(s);
+        return fail(err);
+    }
+    /* Linux inet_stream_connect(): what to do depends on the socket's
+     * state, then a wait while the handshake runs. */
+    switch (s->ss) {
+    case SS_CONNECTED:
+        err = EISCONN;
+        break;
+    case SS_CONNECTING:
+        err = EALREADY;
+        break;
+    case SS_UNCONN:
+        if (sock_state(s, NULL) != TERN_TCP_CLOSED) {
+            err = EISCONN; /* listening */
+            break;
+        }
+        err = connect_start(s, &sin);
+        if (err == 0) {
+            s->ss = SS_CONNECTING;
+            err = EINPROGRESS;
+        }
+        break;
+    }
+    if (err != EINPROGRESS && err != EALREADY) {
+        sock_unlock(s);
+        return fail(err);
+    }
+    bool nonblock = s->nonblock || !rt_can_block(s->rt);
+    int64_t deadline = deadline_of(s->sndtimeo_ns);
+    for (;;) {
+        enum tern_tcp_state st = sock_state(s, NULL);
+        if (st != TERN_TCP_SYN_SENT && st != TERN_TCP_SYN_RECEIVED) {
+            break;
+        }
+        if (nonblock) {
+            sock_unlock(s);
+            return fail(err);
+        }
+        int w = sock_wait(s, deadline);
+        if (w == EBADF) {
+            pthread_mutex_unlock(&s->rt->mu);
+            return fail(EBADF);
+        }
+        if (w == EAGAIN) {
+            sock_unlock(s);
+            return fail(err); /* SO_SNDTIMEO: Linux says EINPROGRESS */
+        }
+    }
+    if (sock_state(s, NULL) == TERN_TCP_CLOSED) {
+        err = take_err(s);
+        s->ss = SS_UNCONN;
+        sock_unlock(s);
+        return fail(err ? err : ECONNABORTED);
+    }
+    s->ss = SS_CONNECTED;
+    sock_unlock(s);
+    return 0;
+}
+
+/* ---- receiving ---- */
+
+static size_t
+iov_total(const struct iovec *iov, int n)
+{
+    size_t t = 0;
+    for (int i = 0; i < n; i++) {
+        t += iov[i].iov_len;
+    }
+    return t;
+}
+
+/* Copies from the receive ring into the iovec, starting `skip` bytes in
+ * (MSG_WAITALL resumes there); consumes unless peeking. */
+static size_t
+copy_out(struct tern_sock *s, const struct iovec *iov, int iovcnt, size_t skip, bool peek)
+{
+    const uint8_t *p1, *p2;
+    size_t n1, n2;
+    int r = tern_tcp_recv_peek(s->st, s->tcp_id, &p1, &n1, &p2, &n2);
+    if (r <= 0) {
+        return 0;
+    }
+    size_t avail = (size_t)r, done = 0, off = 0; /* off: position in the ring data */
+    for (int i = 0; i < iovcnt && off < avail; i++) {
+        size_t len = iov[i].iov_len;
+        size_t start = 0;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        start = skip;
+        skip = 0;
+        uint8_t *dst = (uint8_t *)iov[i].iov_base + start;
+        size_t want = len - start;
+        while (want > 0 && off < avail) {
+            const uint8_t *src = off < n1 ? p1 + off : p2 + (off - n1);
+            size_t run = off < n1 ? n1 - off : avail - off;
+            size_t k = run < want ? run : want;
+            memcpy(dst, src, k);
+            dst += k;
+            want -= k;
+            off += k;
+            done += k;
+        }
+    }
+    if (!peek && done > 0) {
+        tern_tcp_recv_consume(s->st, s->tcp_id, done, rt_now(s->rt));
+    }
+    return done;
+}
+
+static ssize_t
+sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        errno = EBADF;
+        return -2; /* not ours: the caller asks the kernel */
+    }
+    if (flags & MSG_OOB) {
+        sock_unlock(s);
+        return fail(EINVAL); /* no urgent data is ever held (RFC 9293 3.8.5) */
+    }
+    if (sock_state(s, NULL) == TERN_TCP_LISTEN) {
+        sock_unlock(s);
+        return fail(ENOTCONN);
+    }
+    size_t len = iov_total(iov, iovcnt);
+    bool peek = (flags & MSG_PEEK) != 0;
+    bool waitall = (flags & MSG_WAITALL) && !peek;
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT) || !rt_can_block(s->rt);
+    int64_t deadline = deadline_of(s->rcvtimeo_ns);
+    size_t copied = 0;
+    int err = 0;
+    if (len == 0) {
+        sock_unlock(s);
+        return 0;
+    }
+    /* The order of Linux's tcp_recvmsg(): data first, then end of stream,
+     * the pending error, shutdown, never connected, would block. */
+    for (;;) {
+        if (s->tcp_id > 0) {
+            copied += copy_out(s, iov, iovcnt, copied, peek);
+        }
+        enum tern_tcp_state state = sock_state(s, NULL);
+        if (copied > 0) {
+            if (!waitall || copied >= len || s->sk_err || state == TERN_TCP_CLOSED ||
+                (s->shut & SHUT_BIT_RCV)) {
+                break;
+            }
+        } else {
+            if (s->done || (s->shut & SHUT_BIT_RCV)) {
+                break;
+            }
+            if (s->sk_err) {
+                err = take_err(s);
+                break;
+            }
+            if (state == TERN_TCP_CLOSED) {
+                err = ENOTCONN;
+                break;
+            }
+        }
+        if (nonblock) {
+            err = copied > 0 ? 0 : EAGAIN;
+            break;
+        }
+        int w = sock_wait(s, deadline);
+        if (w == EBADF) {
+            pthread_mutex_unlock(&s->rt->mu);
+            return copied > 0 ? (ssize_t)copied : fail(EBADF);
+        }
+        if (w == EAGAIN) {
+            err = copied > 0 ? 0 : EAGAIN;
+            break;
+        }
+    }
+    sock_unlock(s);
+    return err ? fail(err) : (ssize_t)copied;
+}
+
+ssize_t
+tern_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    if (!tern_is_socket(fd)) {
+        return recvmsg(fd, msg, flags);
+    }
+    if (msg == NULL || msg->msg_iovlen > IOV_MAX || (msg->msg_iov == NULL && msg->msg_iovlen)) {
+        return fail(msg == NULL ? EFAULT : EINVAL);
+    }
+    ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    if (r == -2) {
+        return fail(EBADF);
+    }
+    msg->msg_namelen = 0; /* TCP names no source */
+    msg->msg_controllen = 0;
+    msg->msg_flags = 0;
+    return r;
+}
+
+ssize_t
+tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+    if (!tern_is_socket(fd)) {
+        return recvfrom(fd, buf, n, flags, from, fromlen);
+    }
+    struct iovec v = {.iov_base = buf, .iov_len = n};
+    ssize_t r = sock_recv(fd, &v, 1, flags);
+    if (r == -2) {
+        return fail(EBADF);
+    }
+    if (r >= 0 && fromlen != NULL) {
+        *fromlen = 0;
+    }
+    return r;
+}
+
+ssize_t
+tern_recv(int fd, void *buf, size_t n, int flags)
+{
+    return tern_recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+ssize_t
+tern_read(int fd, void *buf, size_t n)
+{
+    if (!tern_is_socket(fd)) {
+        return read(fd, buf, n);
+    }
+    return tern_recvfrom(fd, buf, n, 0, NULL, NULL);
+}
+
+ssize_t
+tern_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    if (!tern_is_socket(fd)) {
+        return readv(fd, iov, iovcnt);
+    }
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        return fail(EINVAL);
+    }
+    ssize_t r = sock_recv(fd, iov, iovcnt, 0);
+    return r == -2 ? fail(EBADF) : r;
+}
+
+/* ---- sending ---- */
+
+static ssize_t
+sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return -2;
+    }
+    if (flags & MSG_OOB) {
+        sock_unlock(s);
+        return fail(EOPNOTSUPP); /* urgent data is not sent (RFC 9293 3.8.5 keeps it optional) */
+    }
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT) || !rt_can_block(s->rt);
+    int64_t deadline = deadline_of(s->sndtimeo_ns);
+    size_t len = iov_total(iov, iovcnt), sent = 0;
+    int err = 0, vi = 0;
+    size_t voff = 0;
+    for (;;) {
+        enum tern_tcp_state state = sock_state(s, NULL);
+        /* Linux tcp_sendmsg(): wait for the connection unless established
+         * or in CLOSE-WAIT; a pending error or a closed socket ends it. */
+        if (state != TERN_TCP_ESTABLISHED && state != TERN_TCP_CLOSE_WAIT) {
+            if (s->sk_err) {
+                err = take_err(s);
+                break;
+            }
+            if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECEIVED) {
+                err = EPIPE;
+                break;
+            }
+        } else if (s->sk_err || (s->shut & SHUT_BIT_SEND)) {
+            err = EPIPE;
+            break;
+        } else {
+            while (vi < iovcnt) {
+                size_t left = iov[vi].iov_len - voff;
+                if (left == 0) {
+                    vi++;
+                    voff = 0;
+                    continue;
+                }
+                int r = tern_tcp_send(s->st, s->tcp_id, (const uint8_t *)iov[vi].iov_base + voff,
+                                      left, rt_now(s->rt));
+                if (r <= 0) {
+                    break;
+                }
+                sent += (size_t)r;
+                voff += (size_t)r;
+            }
+            if (sent >= len) {
+                break;
+            }
+        }
+        if (nonblock) {
+            err = sent > 0 ? 0 : EAGAIN;
+            break;
+        }
+        int w = sock_wait(s, deadline);
+        if (w == EBADF) {
+            pthread_mutex_unlock(&s->rt->mu);
+            return sent > 0 ? (ssize_t)sent : fail(EBADF);
+        }
+        if (w == EAGAIN) {
+            err = sent > 0 ? 0 : EAGAIN;
+            break;
+        }
+    }
+    if (err != 0 && sent > 0) {
+        err = 0; /* what was queued is reported; the error comes next call */
+    } else if (err == EPIPE) {
+        int e = take_err(s);
+        err = e ? e : EPIPE; /* never a SIGPIPE: MSG_NOSIGNAL is implied */
+    }
+    sock_unlock(s);
+    return err ? fail(err) : (ssize_t)sent;
+}
+
+ssize_t
+tern_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    if (!tern_is_socket(fd)) {
+        return sendmsg(fd, msg, flags | MSG_NOSIGNAL);
+    }
+    if (msg == NULL || msg->msg_iovlen > IOV_MAX || (msg->msg_iov == NULL && msg->msg_iovlen)) {
+        return fail(msg == NULL ? EFAULT : EINVAL);
+    }
+    ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    return r == -2 ? fail(EBADF) : r;
+}
+
+ssize_t
+tern_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+            socklen_t tolen)
+{
+    if (!tern_is_socket(fd)) {
+        return sendto(fd, buf, n, flags | MSG_NOSIGNAL, to, tolen);
+    }
+    struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+    ssize_t r = sock_send(fd, &v, 1, flags); /* a connected TCP socket ignores `to` */
+    return r == -2 ? fail(EBADF) : r;
+}
+
+ssize_t
+tern_send(int fd, const void *buf, size_t n, int flags)
+{
+    return tern_sendto(fd, buf, n, flags, NULL, 0);
+}
+
+ssize_t
+tern_write(int fd, const void *buf, size_t n)
+{
+    if (!tern_is_socket(fd)) {
+        return write(fd, buf, n);
+    }
+    return tern_sendto(fd, buf, n, 0, NULL, 0);
+}
+
+ssize_t
+tern_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    if (!tern_is_socket(fd)) {
+        return writev(fd, iov, iovcnt);
+    }
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        return fail(EINVAL);
+    }
+    ssize_t r = sock_send(fd, iov, iovcnt, 0);
+    return r == -2 ? fail(EBADF) : r;
+}
+
+/* ---- shutdown, close ---- */
+
+int
+tern_shutdown(int fd, int how)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return shutdown(fd, how);
+    }
+    if (how < SHUT_RD || how > SHUT_RDWR) {
+        sock_unlock(s);
+        return fail(EINVAL);
+    }
+    unsigned bits = (unsigned)how + 1; /* SHUT_RD -> RCV, SHUT_WR -> SEND, RDWR -> both */
+    int err = 0;
+    if (s->ss == SS_CONNECTING) {
+        s->ss = SS_CONNECTED;
+    }
+    enum tern_tcp_state state = sock_state(s, NULL);
+    int64_t now = rt_now(s->rt);
+    switch (state) {
+    case TERN_TCP_CLOSED:
+        err = ENOTCONN; /* Linux still records the bits */
+        s->shut |= bits;
+        break;
+    case TERN_TCP_LISTEN:
+        if (bits & SHUT_BIT_RCV) { /* Linux stops listening */
+            tern_tcp_close(s->st, s->tcp_id, now);
+            s->ss = SS_UNCONN;
+        }
+        break;
+    case TERN_TCP_SYN_SENT:
+        tern_tcp_abort(s->st, s->tcp_id, now);
+        s->sk_err = 0;
+        s->ss = SS_UNCONN;
+        break;
+    default:
+        s->shut |= bits;
+        /* RFC 9293 3.10.4: CLOSE means "no more data to send": the FIN
+         * goes after what is queued, and receiving goes on. */
+        if ((bits & SHUT_BIT_SEND) &&
+            (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
+             state == TERN_TCP_SYN_RECEIVED)) {
+            tern_tcp_close(s->st, s->tcp_id, now);
+        }
+        break;
+    }
+    pthread_cond_broadcast(&s->cv);
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
+
+int
+tern_close(int fd)
+{
+    struct reg_entry e = reg_get(fd);
+    if (e.kind == REG_EPOLL) {
+        reg_clear(fd);
+        epoll_free(e.ep);
+        return close(fd);
+    }
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return close(fd);
+    }
+    if (s->tcp_id > 0) {
+        int64_t now = rt_now(s->rt);
+        struct tern_tcp_status stt;
+        enum tern_tcp_state state = sock_state(s, &stt);
+        if ((s->linger_on && s->linger_s == 0) || stt.recv_queued > 0) {
+            /* SO_LINGER 0, or unread data: reset the connection rather than
+             * close it (RFC 1122 4.2.2.13 allows it for unread data; Linux
+             * does both). */
+            tern_tcp_abort(s->st, s->tcp_id, now);
+        } else if (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
+                   state == TERN_TCP_SYN_RECEIVED) {
+            tern_tcp_close(s->st, s->tcp_id, now); /* the FIN after queued data */
+        }
+    }
+    struct tern_rt *rt = s->rt;
+    sock_free(s);
+    rt_after_call(rt);
+    pthread_mutex_unlock(&rt->mu);
+    return 0;
+}
+
+/* ---- fcntl, ioctl ---- */
+
+int
+tern_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long); /* callers pass an int or a pointer; read as long */
+    va_end(ap);
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return fcntl(fd, cmd, arg);
+    }
+    int r;
+    switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+        r = fail(EINVAL); /* a tern socket has one fd */
+        break;
+    case F_SETFL:
+        r = fcntl(fd, F_SETFL, arg);
+        if (r == 0) {
+            s->nonblock = (arg & O_NONBLOCK) != 0;
+        }
+        break;
+    default:
+        r = fcntl(fd, cmd, arg); /* F_GETFL, F_GETFD, F_SETFD act on the fd itself */
+        break;
+    }
+    int e = errno;
+    sock_unlock(s);
+    errno = e;
+    return r;
+}
+
+int
+tern_ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return ioctl(fd, request, arg);
+    }
+    int err = 0;
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    switch (request) {
+    case FIONREAD: /* SIOCINQ */
+        if (arg == NULL) {
+            err = EFAULT;
+        } else if (state == TERN_TCP_LISTEN) {
+            err = EINVAL;
+        } else {
+            *(int *)arg = (int)stt.recv_queued;
+        }
+        break;
+    case TIOCOUTQ: /* SIOCOUTQ */
+        if (arg == NULL) {
+            err = EFAULT;
+        } else if (state == TERN_TCP_LISTEN) {
+            err = EINVAL;
+        } else {
+            *(int *)arg = (int)stt.send_queued;
+        }
+        break;
+    case FIONBIO:
+        if (arg == NULL) {
+            err = EFAULT;
+        } else {
+            s->nonblock = *(int *)arg != 0;
+            int fl = fcntl(fd, F_GETFL);
+            (void)fcntl(fd, F_SETFL, s->nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+        }
+        break;
+    default:
+        err = ENOTTY;
+        break;
+    }
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
+
+/* ---- names ---- */
+
+int
+tern_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return getsockname(fd, addr, len);
+    }
+    if (addr == NULL || len == NULL) {
+        sock_unlock(s);
+        return fail(EFAULT);
+    }
+    uint32_t a = s->bind_addr;
+    uint16_t p = s->bound ? s->bind_port : 0;
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    if (s->tcp_id > 0 && state != TERN_TCP_CLOSED && state != TERN_TCP_LISTEN) {
+        a = stt.local_addr;
+        p = stt.local_port;
+    }
+    put_sin(addr, len, a, p);
+    sock_unlock(s);
+    return 0;
+}
+
+int
+tern_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return getpeername(fd, addr, len);
+    }
+    if (addr == NULL || len == NULL) {
+        sock_unlock(s);
+        return fail(EFAULT);
+    }
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    /* Linux: no peer before the handshake ends, on a listener, or once closed. */
+    if (s->tcp_id <= 0 || state == TERN_TCP_CLOSED || state == TERN_TCP_SYN_SENT ||
+        state == TERN_TCP_LISTEN) {
+        sock_unlock(s);
+        return fail(ENOTCONN);
+    }
+    put_sin(addr, len, stt.remote_addr, stt.remote_port);
+    sock_unlock(s);
+    return 0;
+}
+
+/* ---- socket options ---- */
+
+static int
+put_opt(void *optval, socklen_t *optlen, const void *v, size_t n)
+{
+    if (optval == NULL || optlen == NULL) {
+        return EFAULT;
+    }
+    if ((int)*optlen < 0) {
+        return EINVAL;
+    }
+    size_t k = *optlen < n ? *optlen : n;
+    memcpy(optval, v, k);
+    *optlen = (socklen_t)k;
+    return 0;
+}
+
+static int
+put_int(void *optval, socklen_t *optlen, int v)
+{
+    return put_opt(optval, optlen, &v, sizeof(v));
+}
+
+/* Linux's numbers for the TCP states (tcpi_state). */
+static int
+linux_state(enum tern_tcp_state s)
+{
+    static const int map[TERN_TCP_STATE_COUNT] = {
+        [TERN_TCP_CLOSED] = 7,       [TERN_TCP_LISTEN] = 10,     [TERN_TCP_SYN_SENT] = 2,
+        [TERN_TCP_SYN_RECEIVED] = 3, [TERN_TCP_ESTABLISHED] = 1, [TERN_TCP_FIN_WAIT_1] = 4,
+        [TERN_TCP_FIN_WAIT_2] = 5,   [TERN_TCP_CLOSE_WAIT] = 8,  [TERN_TCP_CLOSING] = 11,
+        [TERN_TCP_LAST_ACK] = 9,     [TERN_TCP_TIME_WAIT] = 6,
+    };
+    return (unsigned)s < TERN_TCP_STATE_COUNT ? map[s] : 7;
+}
+
+static void
+fill_tcp_info(struct tern_sock *s, struct tcp_info *ti)
+{
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    memset(ti, 0, sizeof(*ti));
+    ti->tcpi_state = (uint8_t)linux_state(state);
+    if (s->tcp_id <= 0) {
+        return;
+    }
+    uint32_t mss = stt.snd_mss ? stt.snd_mss : LINUX_MSS_DEFAULT;
+    ti->tcpi_retransmits = (uint8_t)(stt.retransmits > 255 ? 255 : stt.retransmits);
+    ti->tcpi_backoff = ti->tcpi_retransmits;
+    ti->tcpi_options =
+        (uint8_t)((stt.ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (stt.sack_ok ? TCPI_OPT_SACK : 0) |
+                  (stt.snd_wscale || stt.rcv_wscale ? TCPI_OPT_WSCALE : 0));
+    ti->tcpi_snd_wscale = stt.snd_wscale & 15;
+    ti->tcpi_rcv_wscale = stt.rcv_wscale & 15;
+    ti->tcpi_rto = (uint32_t)(stt.rto_ns / 1000);
+    ti->tcpi_snd_mss = mss;
+    ti->tcpi_rcv_mss = mss;
+    ti->tcpi_unacked = (stt.snd_nxt - stt.snd_una + mss - 1) / mss;
+    ti->tcpi_rtt = (uint32_t)(stt.srtt_ns / 1000);
+    ti->tcpi_rttvar = (uint32_t)(stt.rttvar_ns / 1000);
+    ti->tcpi_snd_ssthresh = stt.ssthresh >= 0x7fffffff ? 0x7fffffff : stt.ssthresh / mss;
+    ti->tcpi_snd_cwnd = stt.cwnd / mss;
+    ti->tcpi_advmss = mss;
+    ti->tcpi_rcv_space = stt.rcv_wnd;
+    ti->tcpi_total_retrans = (uint32_t)stt.total_retransmits;
+}
+
+int
+tern_tcp_info(int fd, struct tern_tcp_info *out)
+{
+    if (out == NULL) {
+        return fail(EFAULT);
+    }
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return fail(tern_is_socket(fd) ? EBADF : ENOTSOCK);
+    }
+    struct tern_tcp_status stt;
+    memset(out, 0, sizeof(*out));
+    out->state = sock_state(s, &stt);
+    if (s->tcp_id > 0 && tern_tcp_status(s->st, s->tcp_id, &stt) == TERN_OK) {
+        out->state = stt.state;
+        out->srtt_ns = stt.srtt_ns;
+        out->rttvar_ns = stt.rttvar_ns;
+        out->rto_ns = stt.rto_ns;
+        out->cwnd = stt.cwnd;
+        out->ssthresh = stt.ssthresh;
+        out->snd_mss = stt.snd_mss;
+        out->total_retransmits = stt.total_retransmits;
+        out->retransmits = stt.retransmits;
+        out->send_queued = stt.send_queued;
+        out->recv_queued = stt.recv_queued;
+    }
+    sock_unlock(s);
+    return 0;
+}
+
+static int
+get_sol_socket(struct tern_sock *s, int optname, void *optval, socklen_t *optlen)
+{
+    switch (optname) {
+    case SO_TYPE:
+        return put_int(optval, optlen, SOCK_STREAM);
+    case SO_DOMAIN:
+        return put_int(optval, optlen, AF_INET);
+    case SO_PROTOCOL:
+        return put_int(optval, optlen, IPPROTO_TCP);
+    case SO_ERROR:
+        return put_int(optval, optlen, take_err(s));
+    case SO_ACCEPTCONN:
+        return put_int(optval, optlen, sock_state(s, NULL) == TERN_TCP_LISTEN);
+    case SO_REUSEADDR:
+        return put_int(optval, optlen, s->reuseaddr);
+    case SO_REUSEPORT:
+        return put_int(optval, optlen, s->reuseport);
+    case SO_KEEPALIVE:
+        return put_int(optval, optlen, s->keepalive);
+    case SO_RCVBUF:
+        return put_int(optval, optlen, s->rcvbuf);
+    case SO_SNDBUF:
+        return put_int(optval, optlen, s->sndbuf);
+    case SO_LINGER: {
+        struct linger l = {.l_onoff = s->linger_on, .l_linger = s->linger_s};
+        return put_opt(optval, optlen, &l, sizeof(l));
+    }
+    case SO_RCVTIMEO:
+    case SO_SNDTIMEO: {
+        int64_t ns = optname == SO_RCVTIMEO ? s->rcvtimeo_ns : s->sndtimeo_ns;
+        struct timeval tv = {.tv_sec = ns / 1000000000, .tv_usec = (ns % 1000000000) / 1000};
+        return put_opt(optval, optlen, &tv, sizeof(tv));
+    }
+    default:
+        return ENOPROTOOPT;
+    }
+}
+
+static int
+get_tcp(struct tern_sock *s, int optname, void *optval, socklen_t *optlen)
+{
+    struct tern_tcp_status stt;
+    enum tern_tcp_state state = sock_state(s, &stt);
+    switch (optname) {
+    case TCP_NODELAY:
+        return put_int(optval, optlen, s->nodelay);
+    case TCP_MAXSEG:
+        if (s->tcp_id > 0 && stt.snd_mss != 0 && state != TERN_TCP_LISTEN &&
+            state != TERN_TCP_CLOSED) {
+            return put_int(optval, optlen, stt.snd_mss);
+        }
+        return put_int(optval, optlen, s->maxseg ? s->maxseg : LINUX_MSS_DEFAULT);
+    case TCP_KEEPIDLE:
+        return put_int(optval, optlen, s->keepidle_s ? s->keepidle_s : 7200);
+    case TCP_KEEPINTVL:
+        return put_int(optval, optlen, s->keepintvl_s ? s->keepintvl_s : 75);
+    case TCP_KEEPCNT:
+        return put_int(optval, optlen, s->keepcnt ? s->keepcnt : 9);
+    case TCP_USER_TIMEOUT:
+        return put_int(optval, optlen, (int)s->user_timeout_ms);
+    case TCP_INFO: {
+        struct tcp_info ti;
+        fill_tcp_info(s, &ti);
+        return put_opt(optval, optlen, &ti, sizeof(ti));
+    }
+    default:
+        return ENOPROTOOPT;
+    }
+}
+
+int
+tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return getsockopt(fd, level, optname, optval, optlen);
+    }
+    int err;
+    if (optval == NULL || optlen == NULL) {
+        err = EFAULT;
+    } else if (level == SOL_SOCKET) {
+        err = get_sol_socket(s, optname, optval, optlen);
+    } else if (level == IPPROTO_TCP) {
+        err = get_tcp(s, optname, optval, optlen);
+    } else {
+        err = ENOPROTOOPT;
+    }
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
+
+static int
+get_timeo(const void *optval, socklen_t optlen, int64_t *ns)
+{
+    struct timeval tv;
+    if (optlen < (socklen_t)sizeof(tv)) {
+        return EINVAL;
+    }
+    memcpy(&tv, optval, sizeof(tv));
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) {
+        return EDOM;
+    }
+    *ns = tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+    return 0;
+}
+
+static int
+set_sol_socket(struct tern_sock *s, int optname, const void *optval, socklen_t optlen, int v)
+{
+    int64_t now = rt_now(s->rt);
+    switch (optname) {
+    case SO_REUSEADDR:
+        s->reuseaddr = v != 0;
+        return 0;
+    case SO_REUSEPORT:
+        s->reuseport = v != 0;
+        return 0;
+    case SO_KEEPALIVE:
+        s->keepalive = v != 0;
+        if (s->tcp_id > 0) {
+            tern_tcp_set_keepalive(s->st, s->tcp_id, s->keepalive, now);
+        }
+        return 0;
+    case SO_RCVBUF:
+    case SO_SNDBUF: {
+        /* Linux doubles the value (room for its bookkeeping) and reports
+         * the double; tern's rings are sized per stack (tern_config.tcp)
+         * and are not resized. */
+        long d = (long)(v < 0 ? 0 : v > 212992 ? 212992 : v) * 2;
+        if (optname == SO_RCVBUF) {
+            s->rcvbuf = (int)(d < 2304 ? 2304 : d);
+        } else {
+            s->sndbuf = (int)(d < 4608 ? 4608 : d);
+        }
+        return 0;
+    }
+    case SO_LINGER: {
+        struct linger l;
+        if (optlen < (socklen_t)sizeof(l)) {
+            return EINVAL;
+        }
+        memcpy(&l, optval, sizeof(l));
+        s->linger_on = l.l_onoff != 0;
+        s->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
+        return 0;
+    }
+    case SO_RCVTIMEO:
+        return get_timeo(optval, optlen, &s->rcvtimeo_ns);
+    case SO_SNDTIMEO:
+        return get_timeo(optval, optlen, &s->sndtimeo_ns);
+    case SO_TYPE:
+    case SO_ERROR:
+    case SO_DOMAIN:
+    case SO_PROTOCOL:
+    case SO_ACCEPTCONN:
+        return ENOPROTOOPT; /* read-only */
+    default:
+        return ENOPROTOOPT;
+    }
+}
+
+static int
+set_tcp(struct tern_sock *s, int optname, int v)
+{
+    int64_t now = rt_now(s->rt);
+    switch (optname) {
+    case TCP_NODELAY:
+        s->nodelay = v != 0;
+        if (s->tcp_id > 0) {
+            tern_tcp_set_nodelay(s->st, s->tcp_id, s->nodelay, now);
+        }
+        return 0;
+    case TCP_MAXSEG:
+        if (v != 0 && (v < 88 || v > 65535)) {
+            return EINVAL; /* Linux's bounds */
+        }
+        s->maxseg = v; /* used by the next SYN this socket sends or answers */
+        return 0;
+    case TCP_KEEPIDLE:
+    case TCP_KEEPINTVL:
+        if (v < 1 || v > 32767) {
+            return EINVAL;
+        }
+        if (optname == TCP_KEEPIDLE) {
+            s->keepidle_s = v;
+        } else {
+            s->keepintvl_s = v;
+        }
+        break;
+    case TCP_KEEPCNT:
+        if (v < 1 || v > 127) {
+            return EINVAL;
+        }
+        s->keepcnt = v;
+        break;
+    case TCP_USER_TIMEOUT:
+        if (v < 0) {
+            return EINVAL;
+        }
+        s->user_timeout_ms = (unsigned)v; /* taken at the next connect or listen */
+        return 0;
+    default:
+        return ENOPROTOOPT;
+    }
+    if (s->tcp_id > 0) {
+        tern_tcp_set_keepalive_params(s->st, s->tcp_id, (int64_t)s->keepidle_s * 1000000000,
+                                      (int64_t)s->keepintvl_s * 1000000000, (unsigned)s->keepcnt,
+                                      now);
+    }
+    return 0;
+}
+
+int
+tern_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+{
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return setsockopt(fd, level, optname, optval, optlen);
+    }
+    int err, v = 0;
+    bool struct_opt = level == SOL_SOCKET &&
+                      (optname == SO_LINGER || optname == SO_RCVTIMEO || optname == SO_SNDTIMEO);
+    if (optval == NULL) {
+        err = EFAULT;
+    } else if (!struct_opt && optlen < (socklen_t)sizeof(int)) {
+        err = EINVAL;
+    } else {
+        if (!struct_opt) {
+            memcpy(&v, optval, sizeof(v));
+        }
+        err = level == SOL_SOCKET    ? set_sol_socket(s, optname, optval, optlen, v)
+              : level == IPPROTO_TCP ? set_tcp(s, optname, v)
+                                     : ENOPROTOOPT;
+    }
+    sock_unlock(s);
+    return err ? fail(err) : 0;
+}
