@@ -2,7 +2,9 @@
  * tests/fuzz/fuzz_parse.c: libFuzzer target for the wire parsers.
  *
  * Each input is parsed as an IPv4 packet (then as ICMP or TCP by protocol),
- * as a bare TCP segment, as a bare ICMP message, and as a TCP option list.
+ * as a bare TCP segment, as a bare ICMP message, as a TCP option list, as a
+ * bare ARP packet, and as an Ethernet II frame (then as ARP or IPv4 by
+ * EtherType).
  * Every parse that succeeds is emitted again and the result parsed again;
  * the fields must match, or the target aborts. Because random bytes rarely
  * carry a right checksum, each input is also tried once more with its
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/arp.h"
 #include "wire/checksum.h"
+#include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -264,6 +268,71 @@ fuzz_ipv4(const uint8_t *p, size_t n, bool repair)
     free(payload);
 }
 
+/* --- ARP and Ethernet ----------------------------------------------------- */
+
+static void
+fuzz_arp(const uint8_t *p, size_t n)
+{
+    struct wire_arp a;
+    if (wire_arp_parse(p, n, &a) != WIRE_OK) {
+        return;
+    }
+    require(n >= WIRE_ARP_LEN);
+    require(a.op == WIRE_ARP_OP_REQUEST || a.op == WIRE_ARP_OP_REPLY);
+    uint8_t buf[WIRE_ARP_LEN];
+    wire_arp_emit(&a, buf);
+    /* RFC 826: with the hardware and protocol types and lengths fixed, every
+     * byte of the packet is a field, so the emit is the first 28 bytes again. */
+    require(same_bytes(buf, p, WIRE_ARP_LEN));
+    struct wire_arp b;
+    require(wire_arp_parse(buf, sizeof buf, &b) == WIRE_OK);
+    require(b.op == a.op && b.spa == a.spa && b.tpa == a.tpa);
+    require(same_bytes(b.sha, a.sha, 6) && same_bytes(b.tha, a.tha, 6));
+}
+
+static void
+fuzz_eth(const uint8_t *p, size_t n)
+{
+    struct wire_eth h;
+    if (wire_eth_parse(p, n, &h) != WIRE_OK) {
+        return;
+    }
+    require(n >= WIRE_ETH_HDR_LEN && h.type >= WIRE_ETHERTYPE_MIN);
+    require(h.payload == p + WIRE_ETH_HDR_LEN && h.payload_len == n - WIRE_ETH_HDR_LEN);
+    (void)wire_eth_addr_is_broadcast(h.dst);
+    (void)wire_eth_addr_is_group(h.dst);
+    (void)wire_eth_addr_is_zero(h.src);
+
+    size_t len = wire_eth_emit_len(&h);
+    require(len == (n < WIRE_ETH_MIN_FRAME ? (size_t)WIRE_ETH_MIN_FRAME : n));
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    wire_eth_emit(&h, buf);
+    /* RFC 894: the frame again, then zero padding up to 60 bytes. */
+    require(same_bytes(buf, p, n));
+    for (size_t i = n; i < len; i++) {
+        require(buf[i] == 0);
+    }
+    struct wire_eth b;
+    require(wire_eth_parse(buf, len, &b) == WIRE_OK);
+    require(same_bytes(b.dst, h.dst, WIRE_ETH_ADDR_LEN) &&
+            same_bytes(b.src, h.src, WIRE_ETH_ADDR_LEN) && b.type == h.type);
+    require(b.payload_len == len - WIRE_ETH_HDR_LEN && b.payload_len >= h.payload_len);
+    require(same_bytes(b.payload, h.payload, h.payload_len));
+    free(buf);
+
+    /* The payload on its own, so that the parser sees exactly its bytes. */
+    uint8_t *payload = dup_bytes(h.payload, h.payload_len);
+    if (h.type == WIRE_ETHERTYPE_ARP) {
+        fuzz_arp(payload, h.payload_len);
+    } else if (h.type == WIRE_ETHERTYPE_IPV4) {
+        fuzz_ipv4(payload, h.payload_len, false);
+        repair_ipv4(payload, h.payload_len);
+        fuzz_ipv4(payload, h.payload_len, true);
+    }
+    free(payload);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -271,6 +340,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_tcp(data, size, SRC, DST);
     fuzz_icmp(data, size);
     fuzz_tcp_options(data, size);
+    fuzz_arp(data, size);
+    fuzz_eth(data, size);
 
     uint8_t *copy = dup_bytes(data, size);
     repair_ipv4(copy, size);

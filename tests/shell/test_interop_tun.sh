@@ -22,7 +22,9 @@
 # RFC 9293 3.10.7.3 (SYN-SENT: unacceptable ACK -> RST), RFC 9293 3.5.2
 # (reset on a closed port: connection refused), RFC 9293 3.10.7.4 (RST in
 # ESTABLISHED: connection reset), RFC 9293 3.1 MUST-2/MUST-3 (checksums
-# verified by tshark on both directions)
+# verified by tshark on both directions), RFC 9293 3.5 Figure 8 and
+# 3.10.7.3 (simultaneous open: SYN-SENT receives a SYN, goes to SYN-RECEIVED;
+# against Linux)
 set -u
 
 TERN=${1:?usage: test_interop_tun.sh <tern binary> <source dir>}
@@ -51,8 +53,17 @@ check() { # check <description> <command...>
 }
 
 tmp=$(mktemp -d)
+# On a failure the captures and logs (not the transfer files) are kept here.
+keep=${TERN_KEEP_DIR:-${TMPDIR:-/tmp}}/tern-interop-$LINK-$$
 cleanup() {
+    local rc=$?
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    if [ "$failures" -ne 0 ] || [ "$rc" -ne 0 ]; then
+        mkdir -p "$keep" &&
+            find "$tmp" -maxdepth 1 -type f \( -name '*.pcap' -o -name '*.log' -o -name '*.out' \
+                -o -name '*.fields' -o -name '*.err' -o -name '*.txt' \) -exec cp {} "$keep" \; &&
+            echo "kept the captures and logs of this run in $keep" >&2
+    fi
     for n in "${ns_list[@]}"; do
         # Whatever still runs in our own namespaces was started by this test.
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
@@ -65,7 +76,7 @@ trap 'exit 1' INT TERM # run the EXIT trap on a kill too
 
 # ---- Prerequisites: missing is a failure -------------------------------------
 
-for tool in ip curl nc python3 tshark sha256sum timeout ss; do
+for tool in ip curl nc python3 tshark dumpcap sha256sum timeout ss; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "FAIL: $tool is not installed" >&2
         exit 1
@@ -200,20 +211,144 @@ cp "$tmp/bulk" "$tmp/www/bulk"
 cp "$tmp/small" "$tmp/www/small"
 echo "hello from tern" >"$tmp/www/index.html"
 
-# tshark_clean <pcap>: decodes, no malformed packet, no bad IP or TCP
-# checksum, and checksums actually verified (status 1 on every TCP segment,
-# both directions). One tshark pass; fields: IP status, TCP status, malformed.
+# csum_diag.py <pcap> <kernel pcap or -> <frame>...: for each frame of tern's
+# capture, its bytes, the IPv4 and TCP checksums recomputed here (RFC 791
+# 3.1, RFC 9293 3.1: ones' complement sum, pseudo-header for TCP), and the
+# same segment looked up in the kernel's own capture of the device, with a
+# verdict: identical bytes there means the kernel handed tern exactly this
+# (tern's capture is faithful); different bytes means tern's record is not
+# what the kernel sent.
+cat >"$tmp/csum_diag.py" <<'EOF'
+import struct, sys
+
+def frames(path):
+    d = open(path, "rb").read()
+    magic = struct.unpack("<I", d[:4])[0]
+    end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    link = struct.unpack(end + "I", d[20:24])[0]
+    off, out = 24, []
+    while off + 16 <= len(d):
+        caplen = struct.unpack(end + "I", d[off + 8:off + 12])[0]
+        off += 16
+        pkt = d[off:off + caplen]
+        off += caplen
+        out.append(pkt[14:] if link == 1 else pkt)  # Ethernet (TAP) or raw IPv4 (TUN)
+    return out
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+def fields(ip):
+    if len(ip) < 20 or ip[0] >> 4 != 4:
+        return None
+    hl, tot = (ip[0] & 15) * 4, struct.unpack("!H", ip[2:4])[0]
+    f = {"hl": hl, "tot": tot, "id": ip[4:6], "proto": ip[9], "src": ip[12:16],
+         "dst": ip[16:20], "ipsum": struct.unpack("!H", ip[10:12])[0],
+         "ipcalc": csum(ip[:10] + b"\0\0" + ip[12:hl])}
+    if ip[9] == 6 and tot <= len(ip) and tot - hl >= 20:
+        seg = ip[hl:tot]
+        pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(seg))
+        f["tcpsum"] = struct.unpack("!H", seg[16:18])[0]
+        f["tcpcalc"] = csum(pseudo + seg[:16] + b"\0\0" + seg[18:])
+        f["key"] = (ip[12:20], ip[4:6], seg[:16])  # addresses, IP id, ports/seq/ack/flags/window
+    return f
+
+def hexdump(b):
+    for i in range(0, len(b), 16):
+        print("    %04x  %s" % (i, " ".join("%02x" % x for x in b[i:i + 16])))
+
+tern = frames(sys.argv[1])
+kern = frames(sys.argv[2]) if sys.argv[2] != "-" else []
+index = {}
+for k in kern:
+    f = fields(k)
+    if f and "key" in f:
+        index.setdefault(f["key"], []).append(k)
+print("  diagnosis (tern capture %d packets, kernel capture %d packets):" % (len(tern), len(kern)))
+for n in map(int, sys.argv[3:]):
+    ip = tern[n - 1]
+    f = fields(ip)
+    print("  frame %d, %d bytes:" % (n, len(ip)))
+    hexdump(ip)
+    if f is None:
+        print("    not an IPv4 packet")
+        continue
+    print("    IPv4 checksum field 0x%04x, recomputed 0x%04x: %s" % (
+        f["ipsum"], f["ipcalc"], "good" if f["ipsum"] == f["ipcalc"] else "BAD"))
+    if "tcpsum" not in f:
+        continue
+    good = f["tcpsum"] == f["tcpcalc"]
+    print("    TCP checksum field 0x%04x, recomputed 0x%04x: %s" % (
+        f["tcpsum"], f["tcpcalc"], "good" if good else "BAD"))
+    if not kern:
+        print("    verdict: no kernel capture to compare with")
+        continue
+    same = index.get(f["key"], [])
+    if any(k == ip for k in same):
+        print("    verdict: the kernel's capture of the device holds these exact bytes: "
+              "the kernel sent this %s checksum, tern recorded it faithfully" %
+              ("good" if good else "bad"))
+    elif same:
+        k = same[0]
+        diff = [i for i in range(max(len(k), len(ip))) if k[i:i + 1] != ip[i:i + 1]]
+        kf = fields(k)
+        print("    verdict: the kernel's capture holds this segment with other bytes "
+              "(offsets %s; kernel's TCP checksum 0x%04x %s): tern's record is NOT what "
+              "crossed the device" % (diff[:16], kf["tcpsum"],
+                                      "good" if kf["tcpsum"] == kf["tcpcalc"] else "bad"))
+        hexdump(k)
+    else:
+        print("    verdict: segment not in the kernel's capture (it dropped packets, "
+              "or the header bytes themselves differ)")
+EOF
+
+# kcap_start <ns> <pcap>: the kernel's own capture of tern0 (dumpcap, classic
+# pcap), to compare with tern's record when a checksum is bad; returns when
+# dumpcap says it is capturing. Sets KCAP_PID, KCAP_NS, KCAP_FILE.
+kcap_start() {
+    KCAP_NS=$1
+    KCAP_FILE=$2
+    ip netns exec "$1" dumpcap -q -i tern0 -P -B 64 -w "$2" 2>"$2.log" &
+    KCAP_PID=$!
+    pids+=("$KCAP_PID")
+    wait_for 30 grep -q 'Capturing on' "$2.log"
+}
+# kcap_stop: dumpcap hands packets to its file in blocks, and a SIGINT loses
+# the last block; so first a marker request (a 404 for /kcap-marker) and a
+# wait until its GET is in the file: every packet before it is then written.
+kcap_marked() { tshark -n -r "$KCAP_FILE" -Y 'frame contains "kcap-marker"' 2>/dev/null | grep -q .; }
+kcap_stop() {
+    ip netns exec "$KCAP_NS" curl -s -m 30 -o /dev/null http://$TERN_IP:8080/kcap-marker
+    wait_for 30 kcap_marked || echo "  (kernel capture: marker not seen in 30 s)"
+    kill -INT "$KCAP_PID" 2>/dev/null
+    wait "$KCAP_PID" 2>/dev/null
+    return 0
+}
+
+# tshark_clean <pcap> [<kernel pcap>]: decodes, no malformed packet, no bad
+# IP or TCP checksum, and checksums actually verified (status 1 on every TCP
+# segment, both directions). One tshark pass; fields: IP status, TCP status,
+# malformed.
 # TCP stream reassembly is off: a peer may legally re-cut retransmitted data
 # (Linux merges segments when it retransmits), which tshark's HTTP
 # reassembly reports as "New fragment overlaps old data"; each packet is
 # still dissected in full up to TCP. HTTP is not dissected: without
 # reassembly it parses random file bytes as headers and flags them.
+# On a failure it prints, for the first 3 offending frames, tshark's line,
+# the bytes, the checksums recomputed by csum_diag.py and the verdict against
+# the kernel's capture; then the kernel's TCP InCsumErrors (tern to Linux) and
+# tern's counters if the tool prints them. The EXIT trap keeps the files.
 tshark_clean() {
-    local f=$1
+    local f=$1 kf=${2:--}
     tshark -n -r "$f" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
         -o tcp.desegment_tcp_streams:FALSE --disable-protocol http -T fields \
-        -E separator=, -e ip.checksum.status -e tcp.checksum.status -e _ws.malformed \
-        -e frame.number 2>/dev/null >"$f.fields"
+        -E separator=, -E occurrence=f -e ip.checksum.status -e tcp.checksum.status \
+        -e _ws.malformed -e frame.number 2>/dev/null >"$f.fields"
     awk -F, -v f="$f" '
         { total++ }
         $3 != "" || $1 == "0" || $2 == "0" {
@@ -227,11 +362,18 @@ tshark_clean() {
                 f, total, tcp, good, bad
             exit !(total > 0 && tcp > 0 && bad == 0 && good == tcp)
         }' "$f.fields" && return 0
-    # Show the offending frames before failing.
-    awk -F, '$3 != "" || $1 == "0" || $2 == "0" { print $4 }' "$f.fields" | head -n 3 |
-        while read -r n; do
-            tshark -n -r "$f" -o tcp.desegment_tcp_streams:FALSE -Y "frame.number == $n" 2>/dev/null
-        done
+    local frames
+    frames=$(awk -F, '$3 != "" || $1 == "0" || $2 == "0" { print $4 }' "$f.fields" | head -n 3)
+    for n in $frames; do
+        tshark -n -r "$f" -o tcp.desegment_tcp_streams:FALSE -Y "frame.number == $n" 2>/dev/null
+    done
+    [ -n "$frames" ] && python3 "$tmp/csum_diag.py" "$f" "$kf" $frames
+    [ "$kf" != - ] && sed 's/^/  dumpcap: /' "$kf.log"
+    for n in "${ns_list[@]}"; do
+        echo "  kernel TCP InCsumErrors in $n (bad checksums from tern):" \
+            "$(ip netns exec "$n" awk '/^Tcp:/ { if (h) print $NF; h = 1 }' /proc/net/snmp)"
+    done
+    grep -i 'checksum' "${f%.pcap}.log" 2>/dev/null | sed 's/^/  tern: /'
     return 1
 }
 
@@ -239,9 +381,14 @@ tshark_clean() {
 
 new_ns
 ns=$NS
-tern_bg "$ns" "$tmp/http.log" --pcap "$tmp/http.pcap" serve http --port 8080 --root "$tmp/www"
+# Diagnostics only: tern's counters at exit, if this tern can print them.
+stats_opt=()
+"$TERN" $LINK --help | grep -q -- '--stats' && stats_opt=(--stats)
+tern_bg "$ns" "$tmp/http.log" "${stats_opt[@]}" --pcap "$tmp/http.pcap" serve http --port 8080 \
+    --root "$tmp/www"
 http_pid=$TPID
 check "tern serve http comes up" wait_for 30 tern_ready "$tmp/http.log"
+check "kernel-side capture of tern0 starts (dumpcap)" kcap_start "$ns" "$tmp/http.k.pcap"
 check "curl GET /index.html from tern" \
     bash -c "[ \"\$(ip netns exec $ns curl -sS -m 30 http://$TERN_IP:8080/index.html)\" = 'hello from tern' ]"
 code=$(ip netns exec "$ns" curl -s -m 30 -o /dev/null -w '%{http_code}' http://$TERN_IP:8080/missing)
@@ -256,10 +403,12 @@ check "unknown method: 400 (got '$code')" test "$code" = "HTTP/1.1 400 Bad Reque
 check "curl GET of ${IMPAIR_KB} KiB from tern: sha256 equal" \
     bash -c "ip netns exec $ns curl -sS -m 600 -o $tmp/small.curl http://$TERN_IP:8080/small &&
              [ \"\$(sha256sum <$tmp/small.curl)\" = \"\$(sha256sum <$tmp/small)\" ]"
+kcap_stop
 kill -TERM "$http_pid"
 wait "$http_pid"
 check "tern serve http exits 0 on SIGTERM" test $? -eq 0
-check "capture of the HTTP run decodes cleanly in tshark" tshark_clean "$tmp/http.pcap"
+check "capture of the HTTP run decodes cleanly in tshark" \
+    tshark_clean "$tmp/http.pcap" "$tmp/http.k.pcap"
 # Bulk without a capture (tshark on a 100 MB capture takes minutes).
 tern_bg "$ns" "$tmp/http2.log" serve http --port 8080 --root "$tmp/www"
 http_pid=$TPID
@@ -380,6 +529,85 @@ check "capture: SYN, ACK, RST, SYN, SYN-ACK (got '$flags')" \
     bash -c "tshark -n -r $tmp/ho.pcap -Y 'tcp.port == 40000' -T fields -e tcp.flags 2>/dev/null |
              head -n 5 | tr '\n' ' ' | grep -q '^0x0002 0x0010 0x0004 0x0002 0x0012 '"
 check "half-open capture decodes cleanly in tshark" tshark_clean "$tmp/ho.pcap"
+
+# ---- 5b. Simultaneous open: tern and Linux connect to each other -------------------
+#
+# Linux binds port 5010 and connects to tern's port 40010 while tern, from
+# --sport 40010, connects to Linux's port 5010. tern's driver delays every
+# packet 900 ms each way (--delay), so tern's SYN is still held in the driver
+# when Linux's SYN leaves: the two SYNs cross, each side receives a SYN in
+# SYN-SENT and answers SYN,ACK from SYN-RECEIVED (RFC 9293 Figure 8). Linux
+# connects as soon as tern's log says it is connecting (its own poll of the
+# log, every 5 ms), well inside the 900 ms; 900 ms is below both initial RTOs
+# (1 s). No listener anywhere: if the SYNs did not cross, Linux would answer
+# tern's SYN with a RST and tern would fail "connection refused".
+cat >"$tmp/simopen.py" <<'EOF'
+import socket, sys, time
+port, peer, pport, trigger, out, log = sys.argv[1:7]
+def say(m):
+    with open(log, "a") as l:
+        l.write(m + "\n")
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(port)))
+say("bound %s" % port)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    try:
+        if "connecting to" in open(trigger).read():
+            break
+    except OSError:
+        pass
+    time.sleep(0.005)
+s.settimeout(60)
+try:
+    s.connect((peer, int(pport)))
+except OSError as e:
+    say("connect failed: %s" % e)
+    sys.exit(1)
+say("connected")
+got = 0
+with open(out, "wb") as f:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        f.write(b)
+        got += len(b)
+say("eof %d" % got)
+EOF
+new_ns
+ns3=$NS
+head -c 16384 "$tmp/small" >"$tmp/so.file"
+ip netns exec "$ns3" python3 "$tmp/simopen.py" 5010 $TERN_IP 40010 "$tmp/so.log" "$tmp/so.recv" \
+    "$tmp/so.py.log" &
+so_py=$!
+pids+=("$so_py")
+check "simultaneous open: Linux socket bound to port 5010" wait_for 30 grep -q bound "$tmp/so.py.log"
+tern_fg "$ns3" "$tmp/so.log" --delay 900 --timeout 60 --pcap "$tmp/so.pcap" \
+    send --sport 40010 $LINUX_IP:5010 "$tmp/so.file"
+rc=$?
+check "simultaneous open: tern send from port 40010 exits 0 (got $rc)" test $rc -eq 0
+wait "$so_py"
+check "simultaneous open: Linux's connect() succeeded and read to the end" \
+    grep -qx 'eof 16384' "$tmp/so.py.log"
+check "simultaneous open: the file arrived intact" same_file "$tmp/so.recv" "$tmp/so.file"
+# The capture: a SYN (no ACK) from each side before any SYN,ACK, then a SYN,ACK
+# from each side (each answered a SYN from SYN-SENT), and no RST.
+tshark -n -r "$tmp/so.pcap" -Y 'tcp.port == 40010' -T fields -e ip.src -e tcp.flags \
+    2>/dev/null >"$tmp/so.flags"
+check "simultaneous open: SYN from Linux and SYN from tern before any SYN,ACK" \
+    awk -v t=$TERN_IP -v l=$LINUX_IP '
+        $2 == "0x0012" { exit !(syn[t] && syn[l]) }
+        $2 == "0x0002" { syn[$1] = 1 }
+        END { exit !(syn[t] && syn[l]) }' "$tmp/so.flags"
+check "simultaneous open: SYN,ACK from both sides" \
+    bash -c "grep -qx '$TERN_IP	0x0012' $tmp/so.flags && grep -qx '$LINUX_IP	0x0012' $tmp/so.flags"
+check "simultaneous open: no RST" \
+    bash -c "! tshark -n -r $tmp/so.pcap -Y 'tcp.port == 40010 && tcp.flags.reset == 1' 2>/dev/null |
+             grep -q ."
+check "simultaneous open capture decodes cleanly in tshark" tshark_clean "$tmp/so.pcap"
+sed 's/^/  /' "$tmp/so.flags" | head -n 12
 
 # ---- 6. Clear errors -----------------------------------------------------------------
 
