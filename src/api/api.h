@@ -113,6 +113,7 @@ void rt_registry_adopt(struct tern_rt *rt);
 void rt_registry_forget(struct tern_rt *rt);
 
 /* rt.c */
+int64_t rt_mono_ns(void); /* CLOCK_MONOTONIC in ns */
 int64_t rt_now(struct tern_rt *rt);
 void rt_after_call(struct tern_rt *rt);
 bool rt_can_block(const struct tern_rt *rt);

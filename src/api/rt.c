@@ -24,8 +24,8 @@
 #include "tern/sim.h"
 #include "tern/tun.h"
 
-static int64_t
-mono_ns(void)
+int64_t
+rt_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -36,14 +36,14 @@ static int64_t
 mono_clock(void *ctx)
 {
     (void)ctx;
-    return mono_ns();
+    return rt_mono_ns();
 }
 
 static int64_t
 sim_clock(void *ctx)
 {
     struct tern_rt *rt = ctx;
-    return mono_ns() - rt->sim_origin;
+    return rt_mono_ns() - rt->sim_origin;
 }
 
 int64_t
@@ -82,7 +82,7 @@ rt_alloc(enum rt_kind kind, int n_hosts)
     rt->wake_fd = -1;
     rt->sleep_until = INT64_MAX;
     rt->clock = mono_clock;
-    rt->port_seq = (uint32_t)mono_ns() * 2654435761u; /* a varied first ephemeral port */
+    rt->port_seq = (uint32_t)rt_mono_ns() * 2654435761u; /* a varied first ephemeral port */
     for (int i = 0; i < n_hosts; i++) {
         rt->hosts[i].rt = rt;
         rt->hosts[i].host = i;
@@ -198,17 +198,19 @@ rt_after_call(struct tern_rt *rt)
     }
 }
 
-static int
-timeout_ms(int64_t until, int64_t now)
+/* ppoll(2)'s timeout for a sleep until `until` (monotonic ns): NULL for
+ * never, zero when it is already past. */
+static struct timespec *
+sleep_for(int64_t until, struct timespec *ts)
 {
     if (until == INT64_MAX) {
-        return -1;
+        return NULL;
     }
-    if (until <= now) {
-        return 0;
-    }
-    int64_t ms = (until - now + 999999) / 1000000;
-    return ms > 60000 ? 60000 : (int)ms;
+    int64_t d = until - rt_mono_ns();
+    d = d < 0 ? 0 : d;
+    ts->tv_sec = d / 1000000000;
+    ts->tv_nsec = d % 1000000000;
+    return ts;
 }
 
 static void *
@@ -226,7 +228,8 @@ rt_thread(void *arg)
         pthread_mutex_unlock(&rt->mu);
         struct pollfd pfd[2] = {{.fd = rt->wake_fd, .events = POLLIN},
                                 {.fd = rt->tun ? tern_tun_fd(rt->tun) : -1, .events = POLLIN}};
-        int n = poll(pfd, 2, timeout_ms(until, mono_ns()));
+        struct timespec ts;
+        int n = ppoll(pfd, 2, sleep_for(until, &ts), NULL);
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             uint64_t v;
             ssize_t r = read(rt->wake_fd, &v, sizeof(v));
@@ -323,7 +326,7 @@ tern_rt_start_sim(struct tern_sim *sim, struct tern_rt **out)
         return TERN_ERR_NOMEM;
     }
     rt->sim = sim;
-    rt->sim_origin = mono_ns() - tern_sim_now(sim);
+    rt->sim_origin = rt_mono_ns() - tern_sim_now(sim);
     rt->clock = sim_clock;
     rt->clock_ctx = rt;
     for (int h = 0; h < rt->n_hosts; h++) {

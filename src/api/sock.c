@@ -40,14 +40,6 @@
 #define LINUX_SNDBUF_DEFAULT 16384
 #define LINUX_MSS_DEFAULT    536 /* RFC 9293 3.7.1: the MSS assumed without the option */
 
-static int64_t
-mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int
 fail(int err)
 {
@@ -200,13 +192,35 @@ sock_wait(struct tern_sock *s, int64_t deadline)
     if (!s->in_use || s->gen != gen) {
         return EBADF;
     }
-    return (r == ETIMEDOUT || mono_ns() >= deadline) ? EAGAIN : 0;
+    return (r == ETIMEDOUT || rt_mono_ns() >= deadline) ? EAGAIN : 0;
+}
+
+/* What a data call does when it would block: sleep (W_LOOP: look again),
+ * or stop with what was done, or EAGAIN when nothing was (W_STOP); W_GONE:
+ * the socket was closed meanwhile, the lock is already released. */
+enum wait_res { W_LOOP, W_STOP, W_GONE };
+
+static enum wait_res
+block_or_stop(struct tern_sock *s, bool nonblock, int64_t deadline, size_t done, int *err)
+{
+    if (!nonblock) {
+        int w = sock_wait(s, deadline);
+        if (w == 0) {
+            return W_LOOP;
+        }
+        if (w == EBADF) {
+            pthread_mutex_unlock(&s->rt->mu);
+            return W_GONE;
+        }
+    }
+    *err = done > 0 ? 0 : EAGAIN;
+    return W_STOP;
 }
 
 static int64_t
 deadline_of(int64_t timeo_ns)
 {
-    return timeo_ns > 0 ? mono_ns() + timeo_ns : INT64_MAX;
+    return timeo_ns > 0 ? rt_mono_ns() + timeo_ns : INT64_MAX;
 }
 
 /* ---- state as Linux sees it ---- */
@@ -906,17 +920,11 @@ sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
                 break;
             }
         }
-        if (nonblock) {
-            err = copied > 0 ? 0 : EAGAIN;
-            break;
-        }
-        int w = sock_wait(s, deadline);
-        if (w == EBADF) {
-            pthread_mutex_unlock(&s->rt->mu);
+        enum wait_res wr = block_or_stop(s, nonblock, deadline, copied, &err);
+        if (wr == W_GONE) {
             return copied > 0 ? (ssize_t)copied : fail(EBADF);
         }
-        if (w == EAGAIN) {
-            err = copied > 0 ? 0 : EAGAIN;
+        if (wr == W_STOP) {
             break;
         }
     }
@@ -1042,17 +1050,11 @@ sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
                 break;
             }
         }
-        if (nonblock) {
-            err = sent > 0 ? 0 : EAGAIN;
-            break;
-        }
-        int w = sock_wait(s, deadline);
-        if (w == EBADF) {
-            pthread_mutex_unlock(&s->rt->mu);
+        enum wait_res wr = block_or_stop(s, nonblock, deadline, sent, &err);
+        if (wr == W_GONE) {
             return sent > 0 ? (ssize_t)sent : fail(EBADF);
         }
-        if (w == EAGAIN) {
-            err = sent > 0 ? 0 : EAGAIN;
+        if (wr == W_STOP) {
             break;
         }
     }
