@@ -122,6 +122,10 @@ struct tern_config {
     size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
 
+    /* Datagrams a stack sends to one of its own addresses go through a
+     * loopback queue of this many datagrams (0: the default, 16). */
+    unsigned loopback_slots;
+
     /* ARP (RFC 826) on Ethernet interfaces; unused without one. */
     unsigned arp_entries;             /* cache entries, all interfaces together; default 64 */
     unsigned arp_queue_per_entry;     /* datagrams held per unresolved address, >= 1; default 4

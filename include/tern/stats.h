@@ -44,6 +44,7 @@
     X(IP_NO_ROUTE, "ip", "RFC 1122 3.3.1: no route to the destination")                            \
     X(IP_DF_TOO_BIG, "ip", "RFC 791 2.3: larger than the MTU with Don't Fragment set")             \
     X(IP_TX_FAILED, "ip", "the driver refused the frame")                                          \
+    X(IP_LOOP_FULL, "ip", "datagram to our own address: loopback queue full")                      \
     X(IP_PROTO_UNREACH, "ip", "RFC 1122 3.2.2.1: no handler for the protocol")                     \
     X(IP_TOO_LONG, "ip", "RFC 791 3.1: datagram to send would exceed 65535 bytes")                 \
     X(REASS_BAD_FRAGMENT, "ip", "RFC 791 3.2: fragment not a multiple of 8 bytes or past 65535")   \
@@ -88,7 +89,7 @@
     X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
     X(TCP_ICMP_BAD_SEQ, "tcp", "RFC 5927 4.1: ICMP error quotes SEQ outside SND.UNA..SND.NXT")     \
-    X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")    \
+    X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")     \
     X(TCP_PAWS, "tcp", "RFC 7323 5.3: PAWS, timestamp older than TS.Recent")
 
 enum tern_drop_reason {
@@ -117,20 +118,20 @@ struct tern_stats {
         uint64_t tx_error; /* errors we sent (unreachable, time exceeded) */
     } icmp;
     struct {
-        uint64_t rx;              /* segments handed to the state machine */
-        uint64_t tx;              /* segments sent (retransmissions included) */
-        uint64_t active_opens;    /* OPEN calls that sent a SYN */
-        uint64_t passive_opens;   /* children created by a listener from a SYN */
-        uint64_t established;     /* connections that reached ESTABLISHED */
-        uint64_t attempt_fails;   /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
-        uint64_t resets_rx;       /* connections closed by a valid RST */
-        uint64_t rst_tx;          /* RST segments sent */
-        uint64_t challenge_acks;  /* RFC 5961 challenge ACKs sent */
-        uint64_t retransmits;     /* segments sent again on a retransmission timeout */
-        uint64_t timeouts;        /* connections aborted by a timeout */
-        uint64_t icmp_soft;       /* soft ICMP errors recorded */
-        uint64_t icmp_hard;       /* hard ICMP errors that aborted a connection */
-        uint64_t time_wait_reuse; /* SYNs accepted on a TIME-WAIT connection */
+        uint64_t rx;               /* segments handed to the state machine */
+        uint64_t tx;               /* segments sent (retransmissions included) */
+        uint64_t active_opens;     /* OPEN calls that sent a SYN */
+        uint64_t passive_opens;    /* children created by a listener from a SYN */
+        uint64_t established;      /* connections that reached ESTABLISHED */
+        uint64_t attempt_fails;    /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
+        uint64_t resets_rx;        /* connections closed by a valid RST */
+        uint64_t rst_tx;           /* RST segments sent */
+        uint64_t challenge_acks;   /* RFC 5961 challenge ACKs sent */
+        uint64_t retransmits;      /* segments sent again on a retransmission timeout */
+        uint64_t timeouts;         /* connections aborted by a timeout */
+        uint64_t icmp_soft;        /* soft ICMP errors recorded */
+        uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
+        uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
     } tcp;
     struct {

@@ -111,12 +111,22 @@ tern_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
     int64_t start = mono_ms();
     int wait = 0; /* the first round only looks */
     int count;
+    /* A tern socket polled for neither input nor output (only POLLERR and
+     * POLLHUP, which are always reported) has no mirror bit to wait on
+     * without waking for data it was not asked about: such a set is looked
+     * at again every 10 ms instead. */
+    bool slices = false;
+    for (nfds_t i = 0; i < nfds; i++) {
+        if (fds[i].fd >= 0 && tern_is_socket(fds[i].fd) && mirror_events(keep[i]) == 0) {
+            slices = true;
+        }
+    }
     for (;;) {
         for (nfds_t i = 0; i < nfds; i++) {
             fds[i].events =
                 (fds[i].fd >= 0 && tern_is_socket(fds[i].fd)) ? mirror_events(keep[i]) : keep[i];
         }
-        count = poll(fds, nfds, wait);
+        count = poll(fds, nfds, slices && (wait < 0 || wait > 10) ? 10 : wait);
         if (count < 0) {
             break;
         }
@@ -224,7 +234,14 @@ tern_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
         kev.events = ev->events;
         if (tern) {
             uint32_t flags = ev->events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP);
-            kev.events = flags | (uint32_t)(unsigned short)mirror_events((short)ev->events);
+            uint32_t want = (uint32_t)(unsigned short)mirror_events((short)ev->events);
+            if (want == 0) {
+                /* Only EPOLLERR / EPOLLHUP wanted: they show as input on the
+                 * mirror; edge-triggered, so data alone does not spin the
+                 * wait (every close of the connection writes a new edge). */
+                want = EPOLLIN | EPOLLET;
+            }
+            kev.events = flags | want;
         }
         kev.data.u64 = (uint64_t)fd;
     }

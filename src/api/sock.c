@@ -406,9 +406,10 @@ addr_is_ours(struct tern_stack *st, uint32_t a)
 
 /* Whether binding `s` to addr:port clashes with another socket of the same
  * stack (Linux's rule, simplified: same port, overlapping addresses, and
- * not both SO_REUSEADDR with the other one not listening). */
+ * not both SO_REUSEADDR with the other one not listening; checked again at
+ * listen). */
 static bool
-port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port, bool listening)
+port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port)
 {
     for (struct tern_sock *o = s->rt->socks; o != NULL; o = o->next) {
         if (o == s || !o->in_use || o->st != s->st || !o->bound || o->bind_port != port) {
@@ -418,7 +419,7 @@ port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port, bool listening)
             continue;
         }
         bool o_listens = o->tcp_id > 0 && sock_state(o, NULL) == TERN_TCP_LISTEN;
-        if (s->reuseaddr && o->reuseaddr && !o_listens && !listening) {
+        if (s->reuseaddr && o->reuseaddr && !o_listens) {
             continue;
         }
         if (o->tcp_id > 0 && sock_state(o, NULL) == TERN_TCP_CLOSED && s->reuseaddr) {
@@ -435,7 +436,7 @@ pick_port(struct tern_sock *s, uint32_t addr)
     unsigned range = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
     for (unsigned i = 0; i < range; i++) {
         uint16_t port = (uint16_t)(EPHEMERAL_MIN + (s->rt->port_seq++ % range));
-        if (!port_conflict(s, addr, port, false)) {
+        if (!port_conflict(s, addr, port)) {
             return port;
         }
     }
@@ -510,7 +511,7 @@ tern_bind(int fd, const struct sockaddr *addr, socklen_t len)
         if (port < 0) {
             err = EADDRINUSE;
         }
-    } else if (err == 0 && port_conflict(s, a, (uint16_t)port, false)) {
+    } else if (err == 0 && port_conflict(s, a, (uint16_t)port)) {
         err = EADDRINUSE;
     }
     if (err == 0) {
@@ -545,7 +546,7 @@ tern_listen(int fd, int backlog)
                 s->bind_port = (uint16_t)port;
             }
         }
-        if (err == 0 && port_conflict(s, s->bind_addr, s->bind_port, true)) {
+        if (err == 0 && port_conflict(s, s->bind_addr, s->bind_port)) {
             err = EADDRINUSE;
         }
         if (err == 0) {
@@ -806,8 +807,15 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
         }
     }
     if (sock_state(s, NULL) == TERN_TCP_CLOSED) {
+        /* Linux reports the error and disconnects: the socket is fresh
+         * again (shutdown bits cleared), ready for another connect. */
         err = take_err(s);
         s->ss = SS_UNCONN;
+        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
+        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
+        s->tcp_id = 0;
+        s->shut = 0;
+        s->done = s->closed_tcb = false;
         sock_unlock(s);
         return fail(err ? err : ECONNABORTED);
     }
@@ -891,28 +899,31 @@ sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
     int64_t deadline = deadline_of(s->rcvtimeo_ns);
     size_t copied = 0;
     int err = 0;
-    if (len == 0) {
-        sock_unlock(s);
-        return 0;
-    }
     /* The order of Linux's tcp_recvmsg(): data first, then end of stream,
      * the pending error, shutdown, never connected, would block. */
     for (;;) {
+        struct tern_tcp_status stt;
+        enum tern_tcp_state state = sock_state(s, &stt);
+        if (len == 0 && stt.recv_queued > 0) {
+            break; /* Linux: a zero-length read with data waiting returns 0 */
+        }
         if (s->tcp_id > 0) {
             copied += copy_out(s, iov, iovcnt, copied, peek);
         }
-        enum tern_tcp_state state = sock_state(s, NULL);
         if (copied > 0) {
             if (!waitall || copied >= len || s->sk_err || state == TERN_TCP_CLOSED ||
                 (s->shut & SHUT_BIT_RCV)) {
                 break;
             }
         } else {
-            if (s->done || (s->shut & SHUT_BIT_RCV)) {
+            if (s->done) {
                 break;
             }
             if (s->sk_err) {
                 err = take_err(s);
+                break;
+            }
+            if (s->shut & SHUT_BIT_RCV) {
                 break;
             }
             if (state == TERN_TCP_CLOSED) {
@@ -980,6 +991,9 @@ tern_read(int fd, void *buf, size_t n)
     if (!tern_is_socket(fd)) {
         return read(fd, buf, n);
     }
+    if (n == 0) {
+        return 0; /* Linux: read(2) of nothing returns before the socket is asked */
+    }
     return tern_recvfrom(fd, buf, n, 0, NULL, NULL);
 }
 
@@ -991,6 +1005,9 @@ tern_readv(int fd, const struct iovec *iov, int iovcnt)
     }
     if (iovcnt < 0 || iovcnt > IOV_MAX) {
         return fail(EINVAL);
+    }
+    if (iov_total(iov, iovcnt) == 0) {
+        return 0; /* as read(2) */
     }
     ssize_t r = sock_recv(fd, iov, iovcnt, 0);
     return r == -2 ? fail(EBADF) : r;
@@ -1525,7 +1542,9 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
     } else if (level == IPPROTO_TCP) {
         err = get_tcp(s, optname, optval, optlen);
     } else {
-        err = ENOPROTOOPT;
+        /* Linux: no IP-level option is kept here; an unknown level is
+         * EOPNOTSUPP on get (ENOPROTOOPT on set). */
+        err = level == IPPROTO_IP ? ENOPROTOOPT : EOPNOTSUPP;
     }
     sock_unlock(s);
     return err ? fail(err) : 0;

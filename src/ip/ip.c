@@ -80,6 +80,63 @@ ip_addr_is_single_host(const struct tern_stack *st, uint32_t a)
 
 /* ---- init ------------------------------------------------------------- */
 
+/* ---- loopback ---------------------------------------------------------- */
+
+/* The netif that owns `addr` (weak host model), or -1. */
+static int
+netif_of_addr(const struct tern_stack *st, uint32_t addr)
+{
+    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
+        if (st->cfg.netifs[i].addr == addr) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Delivers what the stack sent to itself, oldest first; what these
+ * deliveries send to ourselves again waits for the next turn. */
+static void
+loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    struct ip_state *ip = &st->ip;
+    (void)t;
+    (void)now_ns;
+    for (unsigned n = ip->loop_count; n > 0 && ip->loop_count > 0; n--) {
+        unsigned slot = ip->loop_head;
+        ip->loop_head = (ip->loop_head + 1) % ip->loop_slots;
+        ip->loop_count--;
+        ipv4_input(st, ip->loop_netif[slot], ip->loop_buf + (size_t)slot * ip->tx_buf_len,
+                   ip->loop_len[slot]);
+    }
+    if (ip->loop_count > 0) {
+        timer_arm(&st->timers, &ip->t_loop, st->now_ns);
+    }
+}
+
+/* RFC 1122 3.3.4.2 and 3.2.1.3: a datagram for one of our own addresses is
+ * ours to receive; it never needs the link. Queued, then handed to our own
+ * input by a timer due now, as if it had arrived on the owning interface. */
+static int
+loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
+{
+    struct ip_state *ip = &st->ip;
+    if (ip->loop_count == ip->loop_slots || len > ip->tx_buf_len) {
+        stack_drop(st, TERN_DROP_IP_LOOP_FULL, dgram, len);
+        return TERN_OK; /* a loss like any other: TCP retransmits */
+    }
+    unsigned slot = (ip->loop_head + ip->loop_count) % ip->loop_slots;
+    memcpy(ip->loop_buf + (size_t)slot * ip->tx_buf_len, dgram, len);
+    ip->loop_len[slot] = (uint16_t)len;
+    ip->loop_netif[slot] = (uint8_t)netif;
+    ip->loop_count++;
+    if (!timer_armed(&ip->t_loop)) {
+        timer_arm(&st->timers, &ip->t_loop, st->now_ns);
+    }
+    return TERN_OK;
+}
+
 int
 ip_init(struct tern_stack *st)
 {
@@ -100,6 +157,14 @@ ip_init(struct tern_stack *st)
         return TERN_ERR_NOMEM;
     }
     ip->tx_buf_len = mtu;
+    ip->loop_slots = st->cfg.loopback_slots ? st->cfg.loopback_slots : 16;
+    ip->loop_buf = stack_alloc(st, (size_t)ip->loop_slots * mtu);
+    ip->loop_len = stack_alloc(st, ip->loop_slots * sizeof(*ip->loop_len));
+    ip->loop_netif = stack_alloc(st, ip->loop_slots);
+    if (ip->loop_buf == NULL || ip->loop_len == NULL || ip->loop_netif == NULL) {
+        return TERN_ERR_NOMEM;
+    }
+    timer_init(&ip->t_loop, loop_deliver);
     return ip_reass_init(st);
 }
 
@@ -108,6 +173,13 @@ ip_fini(struct tern_stack *st)
 {
     struct ip_state *ip = &st->ip;
     ip_reass_fini(st);
+    stack_dealloc(st, ip->loop_buf, (size_t)ip->loop_slots * ip->tx_buf_len);
+    stack_dealloc(st, ip->loop_len, ip->loop_slots * sizeof(*ip->loop_len));
+    stack_dealloc(st, ip->loop_netif, ip->loop_slots);
+    ip->loop_buf = NULL;
+    ip->loop_len = NULL;
+    ip->loop_netif = NULL;
+    ip->loop_slots = 0;
     stack_dealloc(st, ip->tx_buf, ip->tx_buf_len);
     ip->tx_buf = NULL;
     ip->tx_buf_len = 0;
@@ -340,7 +412,12 @@ transmit_one(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ip
     size_t tot = WIRE_IPV4_HDR_LEN + len;
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
     int rc = TERN_OK;
-    if (n->link == TERN_LINK_ETHERNET) {
+    /* An interface whose own address is 127/8 is a loopback link itself
+     * (see src_is_valid): its driver loops, not us. */
+    int self = ip_addr_is_loopback(h->dst) ? -1 : netif_of_addr(st, h->dst);
+    if (self >= 0) {
+        rc = loop_queue(st, self, buf, tot);
+    } else if (n->link == TERN_LINK_ETHERNET) {
         /* RFC 894 / RFC 826: framed, after the next hop is resolved; the
          * link layer counts its own refusals (ARP_*). */
         rc = link_output_ipv4(st, netif, next_hop, buf, tot);

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/timer.h"
+
 struct tern_stack;
 struct ip_reass_slot; /* defined in src/ip/reass.c */
 
@@ -72,6 +74,13 @@ struct ip_state {
     unsigned n_reass;
     size_t reass_held; /* fragment payload bytes held, capped by cfg.reass_mem_max */
     struct ip_proto protos[IP_MAX_PROTOS];
+    /* Datagrams to our own addresses, delivered from a timer due at once
+     * (never from inside the call that sent them). */
+    uint8_t *loop_buf; /* loop_slots slots of tx_buf_len bytes */
+    uint16_t *loop_len;
+    uint8_t *loop_netif;
+    unsigned loop_slots, loop_head, loop_count;
+    struct timer t_loop;
 };
 
 /* Allocates the transmit buffer and the reassembly slots from st->cfg and

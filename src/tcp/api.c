@@ -139,6 +139,15 @@ tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *r
         tcp_tw_unpark(st, tcb, "RFC 1122 4.2.2.13: new incarnation failed -> back to TIME-WAIT");
     }
     abort_children(st, tcb);
+    if (tcb->role == TCP_ROLE_CHILD && tcb->queued_for_accept && err != 0 && tcb->listener >= 0) {
+        /* An established connection the user has not accepted yet was reset
+         * (or timed out): it stays in the accept queue, CLOSED, so that
+         * ACCEPT hands it out and the user receives the "connection reset"
+         * signal of RFC 9293 3.10.7.4 for a connection it can name (as
+         * Linux's accept does). The events wait for the accept. */
+        tcp_event(st, tcb, TERN_TCP_EV_CLOSED | TERN_TCP_EV_READABLE | TERN_TCP_EV_ERROR);
+        return;
+    }
     if (tcb->role == TCP_ROLE_CHILD) {
         /* Never seen by the user: gone at once. */
         detach_child(st, tcb);
