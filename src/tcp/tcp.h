@@ -173,9 +173,9 @@ struct tcp_tcb {
     bool ts_mark_set;           /* a loss event happened at TS clock ts_mark */
     uint32_t ts_mark;
     /* Send side. */
-    bool nodelay;          /* Nagle off (MUST-17) */
-    bool keepalive;        /* keep-alive on (MUST-24) */
-    int64_t keep_idle_ns;  /* per-connection keep-alive timing; 0: the stack's */
+    bool nodelay;         /* Nagle off (MUST-17) */
+    bool keepalive;       /* keep-alive on (MUST-24) */
+    int64_t keep_idle_ns; /* per-connection keep-alive timing; 0: the stack's */
     int64_t keep_intvl_ns;
     unsigned keep_count;
     unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
