@@ -62,6 +62,7 @@ struct tern_sock {
 
     /* Mirror: what the user's fd currently shows. */
     bool m_r, m_w;
+    bool m_rdhup, m_hup; /* the library's end was shut for writing / both ways */
 };
 
 enum rt_kind { RT_ATTACH, RT_TUN, RT_SIM };

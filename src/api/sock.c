@@ -73,6 +73,24 @@ sock_unlock(struct tern_sock *s)
     pthread_mutex_unlock(&s->rt->mu);
 }
 
+/* The pair behind a socket: [0] the user's end, [1] the library's. */
+static int
+pair_open(bool nonblock, bool cloexec, int pair[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        return -1;
+    }
+    if (!cloexec) {
+        (void)fcntl(pair[0], F_SETFD, 0);
+    }
+    if (nonblock) {
+        (void)fcntl(pair[0], F_SETFL, O_RDWR | O_NONBLOCK);
+    }
+    int small = 1; /* the kernel rounds it up to its minimum: cheap to fill */
+    (void)setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    return 0;
+}
+
 static struct tern_sock *
 sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
 {
@@ -101,17 +119,9 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
         rt->socks = s;
     }
     int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    if (pair_open(nonblock, cloexec, pair) != 0) {
         return NULL; /* errno: EMFILE, ENFILE... */
     }
-    if (!cloexec) {
-        (void)fcntl(pair[0], F_SETFD, 0);
-    }
-    if (nonblock) {
-        (void)fcntl(pair[0], F_SETFL, O_RDWR | O_NONBLOCK);
-    }
-    int small = 1; /* the kernel rounds it up to its minimum: cheap to fill */
-    (void)setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     uint32_t gen = s->gen + 1;
     pthread_cond_t cv = s->cv;
     struct tern_sock *next = s->next;
@@ -339,6 +349,44 @@ sock_sync(struct tern_sock *s, bool new_data)
         }
         s->m_w = false;
     }
+    /* The peer's FIN and the end of the connection are for good: the
+     * library's end shuts, so the user's end shows POLLRDHUP, then POLLHUP,
+     * in any poll. (A fresh socket's POLLHUP is not shown: it goes away.) */
+    bool hup = (m & POLLHUP) && s->closed_tcb;
+    if ((m & POLLRDHUP) && !s->m_rdhup) {
+        (void)shutdown(s->fd_lib, SHUT_WR);
+        s->m_rdhup = true;
+    }
+    if (hup && !s->m_hup) {
+        (void)shutdown(s->fd_lib, SHUT_RDWR);
+        s->m_hup = true;
+    }
+}
+
+/* After a failed connect the socket is fresh again, but a shut pair cannot
+ * be opened: a new pair takes the old one's place under the same fd number
+ * (dup3 replaces it at once; a kernel epoll forgets the old one). */
+static void
+sock_renew_pair(struct tern_sock *s)
+{
+    if (!s->m_rdhup && !s->m_hup) {
+        return;
+    }
+    int fl = fcntl(s->fd, F_GETFL), fdfl = fcntl(s->fd, F_GETFD);
+    int pair[2];
+    if (pair_open(fl >= 0 && (fl & O_NONBLOCK), fdfl >= 0 && (fdfl & FD_CLOEXEC), pair) != 0) {
+        return; /* out of fds: keep the old pair, readable for good */
+    }
+    if (dup3(pair[0], s->fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return;
+    }
+    close(pair[0]);
+    close(s->fd_lib);
+    s->fd_lib = pair[1];
+    s->m_r = s->m_rdhup = s->m_hup = false;
+    s->m_w = true;
 }
 
 void
@@ -575,6 +623,7 @@ tern_listen(int fd, int backlog)
                 s->tcp_id = id;
                 s->shut = 0;
                 s->done = s->closed_tcb = false;
+                sock_renew_pair(s);
                 tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
                                               (int64_t)s->keepintvl_s * 1000000000,
                                               (unsigned)s->keepcnt, rt_now(s->rt));
@@ -706,6 +755,7 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
     s->shut = 0;
     s->done = s->closed_tcb = false;
     s->sk_err = 0;
+    sock_renew_pair(s);
     struct tern_tcp_open_args oa = {
         .local_addr = s->bind_addr,
         .local_port = s->bound ? s->bind_port : 0,
@@ -816,6 +866,7 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
         s->tcp_id = 0;
         s->shut = 0;
         s->done = s->closed_tcb = false;
+        sock_renew_pair(s);
         sock_unlock(s);
         return fail(err ? err : ECONNABORTED);
     }
