@@ -716,7 +716,7 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     c->bind_addr = stt.local_addr;
     c->bind_port = stt.local_port;
     tern_tcp_set_callback(s->st, id, sock_event, c);
-    if (stt.state == TERN_TCP_CLOSE_WAIT || stt.state == TERN_TCP_CLOSED) {
+    if (stt.state == TERN_TCP_CLOSE_WAIT) { /* the peer's FIN came before accept */
         c->shut |= SHUT_BIT_RCV;
         c->done = true;
     }
