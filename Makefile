@@ -37,13 +37,19 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --test-dir $(BUILD)-tsan --output-on-failure -R '$(TSAN_REGEX)'
 
-# libFuzzer over the IPv4+ICMP+TCP parse path, for FUZZ_SECS seconds.
+# libFuzzer: the IPv4/ICMP/TCP/Ethernet/ARP parsers for FUZZ_SECS seconds,
+# then a whole stack fed Ethernet frames for half as long.
 fuzz:
-	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_TESTS=OFF
-	cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_parse
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_EXAMPLES=OFF
+	cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_parse fuzz_stack
 	rm -rf $(BUILD)-fuzz/corpus && mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/corpus/parse/* $(BUILD)-fuzz/corpus/
 	./$(BUILD)-fuzz/tests/fuzz/fuzz_parse -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
-		$(BUILD)-fuzz/corpus 2>&1 | tail -n 25
+		$(BUILD)-fuzz/corpus > $(BUILD)-fuzz/fuzz_parse.log 2>&1; rc=$$?; \
+		tail -n 25 $(BUILD)-fuzz/fuzz_parse.log; exit $$rc
+	rm -rf $(BUILD)-fuzz/corpus-stack && mkdir -p $(BUILD)-fuzz/corpus-stack && cp tests/fuzz/corpus/parse/* $(BUILD)-fuzz/corpus-stack/
+	./$(BUILD)-fuzz/tests/fuzz/fuzz_stack -max_total_time=$$(( $(FUZZ_SECS) / 2 )) -print_final_stats=1 \
+		$(BUILD)-fuzz/corpus-stack > $(BUILD)-fuzz/fuzz_stack.log 2>&1; rc=$$?; \
+		tail -n 25 $(BUILD)-fuzz/fuzz_stack.log; exit $$rc
 
 bench: build
 	cmake --build $(BUILD) -j$(JOBS) --target benches

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tern/stack.h"
+#include "tern/stats.h"
 #include "tern/tcp.h"
 #include "tern/tun.h"
 
@@ -62,6 +63,7 @@ struct opts {
     const char *root, *url, *target, *file, *out;
     double timeout_s;
     bool quiet;
+    bool stats; /* print the stack's and driver's counters at exit */
 };
 
 /* ---- Usage ------------------------------------------------------------------ */
@@ -102,6 +104,8 @@ usage(FILE *f, const char *cmd)
             "  --count N           serve: exit after N connections (default 0: forever)\n"
             "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
             "  --quiet             no progress lines and no summary\n"
+            "  --stats             at exit, print the stack's drop counters (with their\n"
+            "                      reasons) and the driver's counters to stderr\n"
             "  -h, --help          show this help and exit\n"
             "\n"
             "Example (as root; Linux is 10.77.0.1 on the device, tern is 10.77.0.2):\n"
@@ -334,6 +338,8 @@ parse_args(int argc, char **argv, struct opts *o)
         }
         if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = true;
         } else if (a[0] == '-' && a[1] != '\0') {
             const char *eq = strchr(a, '=');
             char name[32];
@@ -1172,6 +1178,32 @@ run_loop(struct app *a)
     return a->failed ? 1 : 0;
 }
 
+/* --stats: every drop the stack counted, with its reason, and the
+ * driver's own counters, so a test can tell a bad packet from a lost one. */
+static void
+print_counters(const char *cmd, const struct tern_stack *st, const struct tern_tun_stats *d)
+{
+    if (st != NULL) {
+        const struct tern_stats *s = tern_stack_stats(st);
+        fprintf(stderr, "tern %s: stats ip.rx=%llu ip.tx=%llu drops=%llu\n", cmd,
+                (unsigned long long)s->ip.rx, (unsigned long long)s->ip.tx,
+                (unsigned long long)tern_stats_drops_total(s));
+        for (int r = 0; r < TERN_DROP_COUNT; r++) {
+            if (s->drops[r] != 0) {
+                fprintf(stderr, "tern %s: stats drop.%s=%llu (%s)\n", cmd,
+                        tern_drop_name((enum tern_drop_reason)r), (unsigned long long)s->drops[r],
+                        tern_drop_rule((enum tern_drop_reason)r));
+            }
+        }
+    }
+    fprintf(stderr,
+            "tern %s: stats device rx=%llu tx=%llu queue_full=%llu write_errors=%llu "
+            "impair_dropped=%llu/%llu\n",
+            cmd, (unsigned long long)d->rx_packets, (unsigned long long)d->tx_packets,
+            (unsigned long long)d->queue_full, (unsigned long long)d->write_errors,
+            (unsigned long long)d->dropped[0], (unsigned long long)d->dropped[1]);
+}
+
 static int
 run_cmd(int argc, char **argv, const char *cmd, bool tap)
 {
@@ -1225,6 +1257,9 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     rc = make_stack(a);
     if (rc == 0) {
         rc = run_loop(a);
+    }
+    if (a->o.stats) {
+        print_counters(cmd, a->st, tern_tun_stats(a->tun));
     }
     tern_stack_free(a->st);
     if (tern_tun_close(a->tun) != TERN_OK) {

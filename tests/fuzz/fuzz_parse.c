@@ -9,6 +9,13 @@
  * the fields must match, or the target aborts. Because random bytes rarely
  * carry a right checksum, each input is also tried once more with its
  * checksums repaired, so the fuzzer reaches the code behind them.
+ *
+ * Built with -DTERN_FUZZ_STACK and linked with the library (target
+ * fuzz_stack), an input whose first byte is 0xff is instead a sequence of
+ * frames fed to a stack on a TERN_LINK_ETHERNET interface (Ethernet, ARP,
+ * IPv4, ICMP and TCP input with state: ARP cache, a listener, a connection
+ * waiting for resolution). Every frame the stack transmits must parse again
+ * (Ethernet, then ARP or IPv4 with a right checksum, then TCP or ICMP).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +29,11 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "wire/wire.h"
+
+#ifdef TERN_FUZZ_STACK
+#include "tern/stack.h"
+#include "tern/tcp.h"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -333,9 +345,141 @@ fuzz_eth(const uint8_t *p, size_t n)
     free(payload);
 }
 
+#ifdef TERN_FUZZ_STACK
+/* --- A stack on an Ethernet interface ------------------------------------- */
+
+#define OUR_IP   0x0a4d0002u /* 10.77.0.2/24 */
+#define PEER_IP  0x0a4d0001u
+#define STACK_IN 0xffu /* first input byte that selects this mode */
+
+static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0b};
+
+/* Everything tern transmits must be a well-formed frame from our address. */
+static int
+check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop)
+{
+    (void)ctx;
+    (void)next_hop;
+    require(netif == 0);
+    struct wire_eth e;
+    require(wire_eth_parse(pkt, len, &e) == WIRE_OK);
+    require(len >= WIRE_ETH_MIN_FRAME && same_bytes(e.src, our_mac, 6));
+    if (e.type == WIRE_ETHERTYPE_ARP) {
+        struct wire_arp a;
+        require(wire_arp_parse(e.payload, e.payload_len, &a) == WIRE_OK);
+        require(same_bytes(a.sha, our_mac, 6));
+        return 0;
+    }
+    require(e.type == WIRE_ETHERTYPE_IPV4);
+    struct wire_ipv4 h;
+    require(wire_ipv4_parse(e.payload, e.payload_len, &h) == WIRE_OK);
+    if (h.frag_off != 0 || h.mf) {
+        return 0; /* a fragment: its transport header may be elsewhere */
+    }
+    if (h.proto == WIRE_IPPROTO_TCP) {
+        struct wire_tcp t;
+        require(wire_tcp_parse(h.payload, h.payload_len, h.src, h.dst, &t) == WIRE_OK);
+    } else if (h.proto == WIRE_IPPROTO_ICMP) {
+        struct wire_icmp c;
+        require(wire_icmp_parse(h.payload, h.payload_len, &c) == WIRE_OK);
+    }
+    return 0;
+}
+
+/* Input: 0xff, then records of [flags][time step, ms][length, 2 bytes][frame].
+ * Flag bit 0: set the destination MAC to ours; bit 1: repair the IPv4 and
+ * TCP/ICMP checksums; bit 2: accept and answer on the listener afterwards. */
+static void
+fuzz_stack(const uint8_t *data, size_t size)
+{
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 1;
+    /* Small tables: a stack is built for every input. */
+    cfg.tcp.max_connections = 8;
+    cfg.tcp.sndbuf = 4096;
+    cfg.tcp.rcvbuf = 4096;
+    cfg.reass_slots = 2;
+    cfg.reass_mem_max = 16384;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){
+        .addr = OUR_IP,
+        .prefix_len = 24,
+        .mtu = 1500,
+        .transmit = check_tx,
+        .link = TERN_LINK_ETHERNET,
+    };
+    memcpy(cfg.netifs[0].mac, our_mac, 6);
+    int64_t now = 1000000000;
+    struct tern_stack *st;
+    require(tern_stack_new(&cfg, now, &st) == TERN_OK);
+    int lis =
+        tern_tcp_open(st, &(struct tern_tcp_open_args){.passive = true, .local_port = 80}, now);
+    require(lis > 0);
+    /* An active open that waits on ARP for the peer. */
+    (void)tern_tcp_open(
+        st, &(struct tern_tcp_open_args){.remote_addr = PEER_IP, .remote_port = 5001}, now);
+    size_t off = 1;
+    while (off + 4 <= size) {
+        uint8_t flags = data[off];
+        now += (int64_t)data[off + 1] * 1000000;
+        size_t n = (size_t)data[off + 2] << 8 | data[off + 3];
+        off += 4;
+        n = n < size - off ? n : size - off;
+        uint8_t *frame = dup_bytes(data + off, n);
+        off += n;
+        if ((flags & 1) && n >= 6) {
+            memcpy(frame, our_mac, 6);
+        }
+        if ((flags & 2) && n > WIRE_ETH_HDR_LEN) {
+            uint8_t *ip = frame + WIRE_ETH_HDR_LEN;
+            size_t il = n - WIRE_ETH_HDR_LEN;
+            repair_ipv4(ip, il);
+            size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+            if (il >= WIRE_IPV4_HDR_LEN && hl >= WIRE_IPV4_HDR_LEN && hl <= il) {
+                uint32_t src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
+                               (uint32_t)ip[14] << 8 | ip[15];
+                uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 |
+                               (uint32_t)ip[18] << 8 | ip[19];
+                if (ip[9] == WIRE_IPPROTO_TCP) {
+                    repair_tcp(ip + hl, il - hl, src, dst);
+                } else if (ip[9] == WIRE_IPPROTO_ICMP) {
+                    repair_icmp(ip + hl, il - hl);
+                }
+            }
+        }
+        require(tern_stack_input(st, 0, frame, n, now) == TERN_OK);
+        free(frame);
+        tern_stack_poll(st, now);
+        if (flags & 4) {
+            int c = tern_tcp_accept(st, lis, now);
+            if (c > 0) {
+                uint8_t buf[64];
+                (void)tern_tcp_recv(st, c, buf, sizeof buf, now);
+                (void)tern_tcp_send(st, c, "tern\n", 5, now);
+                (void)tern_tcp_close(st, c, now);
+            }
+        }
+    }
+    /* Let every timer run out: retransmissions, ARP retries, TIME-WAIT. */
+    for (int i = 0; i < 64 && tern_stack_next_deadline(st) != INT64_MAX; i++) {
+        int64_t t = tern_stack_next_deadline(st);
+        now = t > now ? t : now;
+        tern_stack_poll(st, now);
+    }
+    tern_stack_free(st);
+}
+#endif
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+#ifdef TERN_FUZZ_STACK
+    if (size > 0 && data[0] == STACK_IN) {
+        fuzz_stack(data, size);
+        return 0;
+    }
+#endif
     fuzz_ipv4(data, size, false);
     fuzz_tcp(data, size, SRC, DST);
     fuzz_icmp(data, size);

@@ -746,6 +746,32 @@ test_flags_raw(void)
     CHECK_EQ(wire_tcp_parse(out, 20, A_1_1, A_2_2, &h), WIRE_OK);
 }
 
+/* A pure ACK Linux sent over a TUN device (no checksum offload), captured by
+ * the interop test: its checksum sums to zero, and Linux writes the zero as
+ * 0xffff (the other ones' complement zero; tshark calls it bad). What a
+ * receiver checks is that segment + pseudo-header sum to all ones (RFC 1071
+ * 1, RFC 9293 3.1), which holds for both spellings of zero. */
+static void
+test_checksum_negative_zero(void)
+{
+    static const uint8_t ip[] = {
+        0x45, 0x00, 0x00, 0x34, 0x21, 0x99, 0x40, 0x00, 0x40, 0x06, 0x04, 0x8f, 0x0a,
+        0x4d, 0x00, 0x01, 0x0a, 0x4d, 0x00, 0x02, 0x8f, 0x36, 0x1f, 0x90, 0x0e, 0xaf,
+        0xec, 0xb6, 0x04, 0x50, 0xc8, 0x6f, 0x80, 0x10, 0x08, 0x16, 0xff, 0xff, 0x00,
+        0x00, 0x01, 0x01, 0x08, 0x0a, 0xd2, 0x12, 0x9c, 0x51, 0x00, 0x9b, 0x74, 0x1f,
+    };
+    uint8_t seg[32];
+    memcpy(seg, ip + 20, sizeof(seg));
+    uint32_t src = 0x0a4d0001, dst = 0x0a4d0002; /* 10.77.0.1 -> 10.77.0.2 */
+    struct wire_tcp h;
+    CHECK_EQ(wire_tcp_parse(seg, sizeof(seg), src, dst, &h), WIRE_OK); /* 0xffff */
+    CHECK(h.flags & WIRE_TCP_ACK);
+    seg[16] = seg[17] = 0x00;
+    CHECK_EQ(wire_tcp_parse(seg, sizeof(seg), src, dst, &h), WIRE_OK); /* 0x0000 */
+    seg[17] = 0x01;
+    CHECK_EQ(wire_tcp_parse(seg, sizeof(seg), src, dst, &h), WIRE_ERR_TCP_CHECKSUM);
+}
+
 int
 main(void)
 {
@@ -769,5 +795,6 @@ main(void)
     RUN(test_err_opt_badlen);
     RUN(test_options_accepted);
     RUN(test_flags_raw);
+    RUN(test_checksum_negative_zero);
     return CHECK_DONE();
 }
