@@ -288,6 +288,16 @@ tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *c
     c.netifs[0].transmit = tern_tun_transmit;
     c.netifs[0].transmit_ctx = rt->tun;
     c.netifs[0].link = tun->tap ? TERN_LINK_ETHERNET : TERN_LINK_RAW_IP;
+    static const uint8_t zero_mac[TERN_MAC_LEN];
+    if (tun->tap && memcmp(c.netifs[0].mac, zero_mac, TERN_MAC_LEN) == 0) {
+        /* No MAC given: a locally administered unicast one (IEEE 802: bit 1
+         * of the first octet set, bit 0 clear) from the seed and address. */
+        uint64_t h = (c.seed + c.netifs[0].addr + 1) * 0x9e3779b97f4a7c15ULL;
+        c.netifs[0].mac[0] = 0x02;
+        for (int i = 1; i < TERN_MAC_LEN; i++) {
+            c.netifs[0].mac[i] = (uint8_t)(h >> (8 * i));
+        }
+    }
     if (c.netifs[0].mtu == 0) {
         c.netifs[0].mtu = tern_tun_mtu(rt->tun);
     }

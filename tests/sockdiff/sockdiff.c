@@ -3531,12 +3531,16 @@ kernel_tun(void)
     return fd;
 }
 
+/* --api tern-tap: tern's sockets over a TAP device (Ethernet + ARP). */
+static bool use_tap;
+
 static struct tern_rt *
 tern_runtime(void)
 {
     struct tern_tun_config tc;
     memset(&tc, 0, sizeof tc);
     tc.dev = DEV;
+    tc.tap = use_tap;
     tc.mtu = 1500;
     tc.linux_addr = TERN_IPV4(10, 77, 0, 1);
     tc.linux_prefix_len = 24;
@@ -3610,9 +3614,10 @@ run_case(const struct case_def *c, const struct api *a, const struct env *e)
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: sockdiff --api kernel|tern [--case NAME]... | --list | --help\n"
-               "Runs the differential socket cases against the kernel's or tern's sockets,\n"
-               "in a network namespace of its own (needs root).\n");
+    fprintf(f, "usage: sockdiff --api kernel|tern|tern-tap [--case NAME]... | --list | --help\n"
+               "Runs the differential socket cases against the kernel's or tern's sockets\n"
+               "(tern-tap: tern over a TAP device instead of TUN), in a network namespace\n"
+               "of its own (needs root).\n");
 }
 
 int
@@ -3635,7 +3640,10 @@ main(int argc, char **argv)
                 api = &kernel_api;
             else if (!strcmp(argv[i], "tern"))
                 api = &tern_api;
-            else {
+            else if (!strcmp(argv[i], "tern-tap")) {
+                api = &tern_api;
+                use_tap = true;
+            } else {
                 usage(stderr);
                 return 2;
             }
