@@ -41,8 +41,12 @@ awk '/<!-- readme-example: begin/ {on=1; next} /<!-- readme-example: end/ {on=0}
 lines=$(wc -l < "$tmp/echo.c")
 if [ "$lines" -ge 10 ]; then ok "README example extracted ($lines lines)"; else bad "README example not found"; fi
 
-if cc -std=c11 -Wall -Wextra -Werror -I"$SRC/include" "$tmp/echo.c" "$BUILD/libtern.a" -pthread \
-    -o "$tmp/echo" 2> "$tmp/cc.log"; then
+# A sanitizer build's library needs the same runtime linked in.
+san=()
+grep -q '^TERN_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && san=(-fsanitize=address,undefined)
+grep -q '^TERN_TSAN:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && san=(-fsanitize=thread)
+if cc -std=c11 -Wall -Wextra -Werror "${san[@]}" -I"$SRC/include" "$tmp/echo.c" "$BUILD/libtern.a" \
+    -pthread -o "$tmp/echo" 2> "$tmp/cc.log"; then
     ok "README example compiles with -Wall -Wextra -Werror"
 else
     bad "README example does not compile: $(head -5 "$tmp/cc.log")"
