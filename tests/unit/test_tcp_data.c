@@ -356,6 +356,32 @@ test_keepalive_probes_and_timeout(void)
     h_fini(&h);
 }
 
+/* Per-connection keep-alive timing (what TCP_KEEPIDLE, TCP_KEEPINTVL and
+ * TCP_KEEPCNT set) overrides the stack's. */
+static void
+test_keepalive_per_connection_timing(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.4 MUST-24: keep-alive set per connection */
+    struct h h;
+    h_init_cfg(&h, tweak_keepalive);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_set_keepalive_params(h.st, id, -1, 0, 0, h.now), TERN_ERR_INVAL);
+    CHECK_EQ(tern_tcp_set_keepalive_params(h.st, 999, SEC, SEC, 1, h.now), TERN_ERR_NOTCONN);
+    CHECK_EQ(tern_tcp_set_keepalive_params(h.st, id, 10 * SEC, 2 * SEC, 2, h.now), TERN_OK);
+    CHECK_EQ(tern_tcp_set_keepalive(h.st, id, true, h.now), TERN_OK);
+    h_advance(&h, 10 * SEC - 1);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    h_advance(&h, 2 * SEC);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h_advance(&h, 2 * SEC);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_TIMEDOUT);
+    h_fini(&h);
+}
+
 /* ---- options ---- */
 
 /* Established with the peer answering every option (ws 7, TS, SACK). */
@@ -642,6 +668,7 @@ main(void)
     RUN(test_nagle_on_and_off);
     RUN(test_persist_probe_zero_window_opens);
     RUN(test_keepalive_probes_and_timeout);
+    RUN(test_keepalive_per_connection_timing);
     RUN(test_options_negotiated);
     RUN(test_options_not_used_without_peer);
     RUN(test_large_buffer_scales_window);
