@@ -1266,6 +1266,26 @@ tern_close(int fd)
         } else if (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
                    state == TERN_TCP_SYN_RECEIVED) {
             tern_tcp_close(s->st, s->tcp_id, now); /* the FIN after queued data */
+            if (s->linger_on && rt_can_block(s->rt)) {
+                /* SO_LINGER with a time: like Linux, close returns once our
+                 * FIN is acknowledged (or the time is up), blocking or not. */
+                int64_t deadline = rt_mono_ns() + (int64_t)s->linger_s * 1000000000;
+                for (;;) {
+                    state = sock_state(s, NULL);
+                    if (state != TERN_TCP_FIN_WAIT_1 && state != TERN_TCP_CLOSING &&
+                        state != TERN_TCP_LAST_ACK) {
+                        break;
+                    }
+                    int w = sock_wait(s, deadline);
+                    if (w == EBADF) {
+                        pthread_mutex_unlock(&s->rt->mu); /* closed by another thread */
+                        return 0;
+                    }
+                    if (w == EAGAIN) {
+                        break;
+                    }
+                }
+            }
         }
     }
     struct tern_rt *rt = s->rt;

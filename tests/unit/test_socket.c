@@ -382,6 +382,47 @@ test_timeouts(void)
     net_down(&n);
 }
 
+static double
+secs_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* SO_LINGER {1, T}: close waits for the FIN's acknowledgment (one round
+ * trip here, 200 ms); without it close returns at once. */
+static void
+test_linger_waits_for_ack(void)
+{
+    struct net n;
+    net_up(&n, 100000000); /* 100 ms each way */
+    int l = listen_on(&n, n.b, 83);
+    for (int lingering = 0; lingering < 2; lingering++) {
+        int c = connect_to(&n, n.a, B_ADDR, 83);
+        int s = tern_accept(l, NULL, NULL);
+        CHECK(c >= 0 && s >= 0);
+        struct linger lg = {.l_onoff = lingering, .l_linger = 5};
+        CHECK_EQ(tern_setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+        CHECK_EQ(tern_write(c, "bye", 3), 3);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK_EQ(tern_close(c), 0);
+        double el = secs_since(&t0);
+        if (lingering) {
+            CHECK(el >= 0.19 && el < 4.0);
+        } else {
+            CHECK(el < 0.15);
+        }
+        char buf[8];
+        CHECK_EQ(tern_read(s, buf, sizeof(buf)), 3);
+        CHECK_EQ(tern_read(s, buf, sizeof(buf)), 0);
+        tern_close(s);
+    }
+    tern_close(l);
+    net_down(&n);
+}
+
 /* Attached runtime: the caller drives the sim; calls never block. */
 static int64_t
 sim_clock(void *ctx)
@@ -453,6 +494,7 @@ main(void)
     RUN(test_refused_and_errors);
     RUN(test_epoll_modes);
     RUN(test_timeouts);
+    RUN(test_linger_waits_for_ack);
     RUN(test_attach_mode);
     return CHECK_DONE();
 }
