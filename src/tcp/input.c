@@ -159,6 +159,7 @@ listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     tcb->tw_parked = tw_slot;
     tcb->opened_ns = st->now_ns;
     tcb->rcv_nxt = seg->seq + 1;
+    tcb->rcv_adv = tcb->rcv_nxt; /* no window announced yet: the right edge starts at RCV.NXT */
     tcb->irs = seg->seq;
     tcb->iss = tcb->set_iss ? tcb->user_iss
                             : tcp_isn(st, tcb->local_addr, tcb->local_port, tcb->remote_addr,
@@ -221,6 +222,7 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     struct tcp_seg *seg = &c->seg;
     tcb->rcv_nxt = seg->seq + 1;
+    tcb->rcv_adv = tcb->rcv_nxt; /* no window announced yet: the right edge starts at RCV.NXT */
     tcb->irs = seg->seq;
     if (has(seg, WIRE_TCP_ACK)) {
         tcb->snd_una = seg->ack; /* the SYN leaves the retransmission queue */

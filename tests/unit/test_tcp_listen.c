@@ -229,10 +229,47 @@ test_listen_on_port_with_syn_sent(void)
     h_fini(&h);
 }
 
+/* The window announced on the SYN,ACK and after it is the receive buffer's
+ * free space, whatever half of the sequence space the peer's ISS is in (a
+ * bug announced 65535 with a 16 KiB buffer when IRS+1 was "after" 0). */
+static void
+test_window_within_buffer_any_irs(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6: the window offered is the free receive buffer */
+    static const uint32_t irs[] = {300, 0x7fffff00u, 0x90000000u, 0xfffffff0u};
+    for (size_t i = 0; i < sizeof(irs) / sizeof(irs[0]); i++) {
+        struct h h;
+        h_init(&h);
+        h_listen(&h, 0);
+        h_deliver(&h, PEER(.seq = irs[i], .flags = SYN, .mss = 1000));
+        EXPECT_SENT(&h, US(.seq = 100, .ack = irs[i] + 1, .flags = SYN | ACK, .mss = 1460,
+                           .sport = LISTEN_PORT, .wnd = 16384));
+        h_deliver(&h, PEER(.seq = irs[i] + 1, .ack = 101, .flags = ACK, .data = "abc"));
+        h_advance(&h, 1000000000);
+        EXPECT_SENT(&h, US(.seq = 101, .ack = irs[i] + 4, .flags = ACK, .sport = LISTEN_PORT,
+                           .wnd = 16384 - 3));
+        h_fini(&h);
+    }
+    /* An active open learning its IRS from the SYN,ACK. */
+    struct h h;
+    h_init(&h);
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS};
+    CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
+    EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN, .wnd = 16384));
+    h_deliver(&h, PEER(.seq = 0xf0000000u, .ack = LOCAL_ISS + 1, .flags = SYN | ACK));
+    EXPECT_SENT(&h, US(.seq = LOCAL_ISS + 1, .ack = 0xf0000001u, .flags = ACK, .wnd = 16384));
+    h_fini(&h);
+}
+
 int
 main(void)
 {
     RUN(test_syn_to_closed_port_gets_rst);
+    RUN(test_window_within_buffer_any_irs);
     RUN(test_data_to_crashed_peer_gets_rst);
     RUN(test_rst_to_closed_port_ignored);
     RUN(test_listen_ignores_rst_and_resets_ack);
