@@ -475,7 +475,11 @@ port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port)
         }
         return true;
     }
-    return false;
+    /* Connections no socket holds any more (TIME-WAIT after close, or the
+     * native API's): like Linux's time-wait records, they keep the port
+     * from a bind without SO_REUSEADDR; a listener keeps it from any. */
+    unsigned use = tern_tcp_port_use(s->st, addr, port);
+    return (use & TERN_TCP_PORT_LISTEN) || ((use & TERN_TCP_PORT_CONN) && !s->reuseaddr);
 }
 
 static int

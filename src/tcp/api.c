@@ -791,6 +791,26 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
 }
 
 unsigned
+tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
+{
+    unsigned use = 0;
+    if (st == NULL) {
+        return 0;
+    }
+    for (unsigned i = 0; i < st->tcp.n_tcbs; i++) {
+        const struct tcp_tcb *t = &st->tcp.tcbs[i];
+        if (t->role == TCP_ROLE_FREE || t->state == TERN_TCP_CLOSED || t->local_port != port) {
+            continue;
+        }
+        if (addr != 0 && t->local_addr != 0 && t->local_addr != addr) {
+            continue;
+        }
+        use |= t->state == TERN_TCP_LISTEN ? TERN_TCP_PORT_LISTEN : TERN_TCP_PORT_CONN;
+    }
+    return use;
+}
+
+unsigned
 tern_tcp_events(const struct tern_stack *st, int id)
 {
     const struct tcp_tcb *tcb = tcp_tcb_get(st, id);

@@ -1433,6 +1433,47 @@ CASE(bind_conflict)
     return 0;
 }
 
+/* A server restarting on its port while its last connection is in
+ * TIME-WAIT: without SO_REUSEADDR the port is taken, with it bind works
+ * (the usual server pattern: the old listener had it set too). */
+CASE(bind_after_time_wait)
+{
+    int l = subj_socket(a);
+    struct sockaddr_in b = sin_of(e->subject, sport(e, 0));
+    setint(a, l, SOL_SOCKET, SO_REUSEADDR, 1);
+    CHECK_OK(a->bind(l, SA(&b), SIN_LEN));
+    CHECK_OK(a->listen(l, 4));
+    int p = peer_connect(e, sport(e, 0), 0);
+    CHECK(p >= 0);
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    int s = a->accept(l, NULL, NULL);
+    CHECK_OK(s);
+    CHECK_OK(a->close(l));
+    CHECK_OK(a->close(s)); /* the subject closes first: its end will wait in TIME-WAIT */
+    char c;
+    CHECK_EQ(kread_full(p, &c, 1, WAIT_MS), 0);
+    CHECK_OK(shutdown(p, SHUT_WR));
+    /* The peer's FIN acknowledged: the subject's end is in TIME-WAIT. */
+    int state = -1;
+    for (int i = 0; i < WAIT_MS / 10 && state != TCP_CLOSE; i++) {
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+        if (getsockopt(p, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+            state = ti.tcpi_state;
+        if (state != TCP_CLOSE)
+            usleep(10000);
+    }
+    CHECK_EQ(state, TCP_CLOSE);
+    close(p);
+    int n = subj_socket(a);
+    CHECK_ERR(a->bind(n, SA(&b), SIN_LEN), EADDRINUSE);
+    setint(a, n, SOL_SOCKET, SO_REUSEADDR, 1);
+    CHECK_OK(a->bind(n, SA(&b), SIN_LEN));
+    CHECK_OK(a->listen(n, 4));
+    CHECK_OK(a->close(n));
+    return 0;
+}
+
 CASE(bind_reuseaddr_no_listener)
 {
     int s1 = subj_socket(a), s2 = subj_socket(a);
@@ -3371,6 +3412,7 @@ static const struct case_def cases[] = {
     C(linger_timeout_close),
     C(close_with_unread_data_resets),
     C(bind_conflict),
+    C(bind_after_time_wait),
     C(bind_reuseaddr_no_listener),
     C(bind_reuseaddr_listener),
     C(bind_errors),
