@@ -11,8 +11,9 @@
  *
  * The same file builds against the kernel's sockets with
  * -DUSE_KERNEL_SOCKETS: every socket call is written S(name), which is
- * tern_name or plain name, and the only other difference is the block
- * marked "Network start", which opens the TUN runtime in the tern build
+ * tern_name or plain name, and the only other difference is net_start(),
+ * which opens the TUN runtime in the tern build. Both live in
+ * example_net.h, with the network options shared with http_client.c
  * (examples/README.md lists the lines).
  */
 #include <arpa/inet.h>
@@ -29,25 +30,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifdef USE_KERNEL_SOCKETS
-#define S(call) call /* the kernel's socket, bind, read, epoll_wait... */
-#else
-#include "tern/socket.h"
-#include "tern/tun.h"
-#define S(call) tern_##call /* tern_socket, tern_bind, tern_read... */
-#endif
-
-#define PROG     "echo_server"
+#define PROG     "echo_server" /* before example_net.h, whose messages name it */
 #define BUF_SIZE 65536
 #define MAX_EVS  64
 
+#include "example_net.h"
+
+/* Many clients at once, each with room to send while it reads. */
+static const struct net_use net_use = {
+    .bind_addr = true, /* the kernel build listens on --addr (0: any) */
+    .max_connections = 256,
+    .sndbuf = 256 * 1024,
+};
+
 struct opts {
-    const char *dev;     /* TUN device (tern build) */
-    uint32_t addr;       /* our address, host order; 0 = any (kernel build) */
-    int prefix;          /* its prefix length, -1 if not given */
-    uint32_t linux_addr; /* the kernel's address on the device, 0 = leave it */
-    int linux_prefix;    /* its prefix length */
-    uint32_t gw;         /* default gateway, 0 = the kernel's address */
+    struct net_opts net; /* --dev, --addr, --linux-addr, --gw */
     int port;            /* port to listen on */
     unsigned max_conns;  /* exit after this many connections, 0 = never */
 };
@@ -74,62 +71,22 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " --port N [--dev NAME --addr A.B.C.D/N [--linux-addr A.B.C.D/N]"
-            " [--gw A.B.C.D]]\n"
+            "usage: " PROG " --port N %s\n"
             "\n"
             "A TCP echo server. The tern build puts a tern stack on the TUN device NAME\n"
             "(created if missing) with address A.B.C.D/N and listens there; the kernel\n"
             "build (-DUSE_KERNEL_SOCKETS) listens on the kernel's sockets, on --addr if\n"
             "given, else on every address.\n"
             "\n"
-            "  --dev NAME              TUN device (tern build: required)\n"
-            "  --addr A.B.C.D/N        tern's address on the device (tern build: required)\n"
-            "  --linux-addr A.B.C.D/N  give the kernel this address on the device\n"
-            "  --gw A.B.C.D            tern's default gateway (default: the --linux-addr address)\n"
+            "%s"
             "  --port N                TCP port to listen on (required)\n"
             "  --count N               exit after N connections have closed (default: never)\n"
             "  -h, --help              show this help and exit\n"
             "\n"
             "Prints 'listening on A.B.C.D:N' on stdout once ready, one line per connection\n"
             "on stderr. SIGINT or SIGTERM stop it. Exit status: 0 stopped, 1 runtime error\n"
-            "(not root, device busy...), 2 usage error.\n");
-}
-
-static int
-usage_error(const char *what, const char *value)
-{
-    fprintf(stderr, PROG ": %s%s%s (see --help)\n", what, value ? ": " : "", value ? value : "");
-    return 2;
-}
-
-/* "A.B.C.D" or "A.B.C.D/N" into a host-order address and a prefix (-1 if
- * none was written). */
-static bool
-parse_addr(const char *s, uint32_t *addr, int *prefix)
-{
-    char ip[INET_ADDRSTRLEN];
-    const char *slash = strchr(s, '/');
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    struct in_addr in;
-    if (n >= sizeof(ip)) {
-        return false;
-    }
-    memcpy(ip, s, n);
-    ip[n] = '\0';
-    if (inet_pton(AF_INET, ip, &in) != 1) {
-        return false;
-    }
-    *addr = ntohl(in.s_addr);
-    *prefix = -1;
-    if (slash != NULL) {
-        char *end;
-        long p = strtol(slash + 1, &end, 10);
-        if (slash[1] == '\0' || *end != '\0' || p < 0 || p > 32) {
-            return false;
-        }
-        *prefix = (int)p;
-    }
-    return true;
+            "(not root, device busy...), 2 usage error.\n",
+            NET_USAGE_SYNOPSIS, NET_USAGE_OPTIONS);
 }
 
 /* Returns 0, or the exit status (2) after printing why. */
@@ -137,7 +94,7 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->prefix = -1;
+    net_opts_init(&o->net);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -148,22 +105,12 @@ parse_opts(int argc, char **argv, struct opts *o)
             return usage_error("unknown option or missing value", a);
         }
         const char *v = argv[++i];
-        int pfx;
         char *end;
         long n;
-        if (strcmp(a, "--dev") == 0) {
-            o->dev = v;
-        } else if (strcmp(a, "--addr") == 0) {
-            if (!parse_addr(v, &o->addr, &o->prefix)) {
-                return usage_error("bad --addr", v);
-            }
-        } else if (strcmp(a, "--linux-addr") == 0) {
-            if (!parse_addr(v, &o->linux_addr, &o->linux_prefix) || o->linux_prefix < 1) {
-                return usage_error("bad --linux-addr (want A.B.C.D/N)", v);
-            }
-        } else if (strcmp(a, "--gw") == 0) {
-            if (!parse_addr(v, &o->gw, &pfx) || pfx != -1) {
-                return usage_error("bad --gw", v);
+        int rc;
+        if (net_opt(&o->net, a, v, &rc)) {
+            if (rc != 0) {
+                return rc;
             }
         } else if (strcmp(a, "--port") == 0) {
             n = strtol(v, &end, 10);
@@ -186,68 +133,6 @@ parse_opts(int argc, char **argv, struct opts *o)
     }
     return 0;
 }
-
-/* ---- Network start: the one part that differs between the builds ---- */
-
-#ifdef USE_KERNEL_SOCKETS
-typedef int net_handle;
-
-static int
-net_start(const struct opts *o, net_handle *h)
-{
-    *h = 0;
-    if (o->dev != NULL || o->linux_addr != 0 || o->gw != 0) {
-        return usage_error("--dev, --linux-addr and --gw need the tern build", NULL);
-    }
-    return 0;
-}
-
-static void
-net_stop(net_handle h)
-{
-    (void)h;
-}
-#else
-typedef struct tern_rt *net_handle;
-
-/* Opens the TUN device and starts a runtime on it: a tern stack and the
- * thread that moves its packets. tern_socket() then makes sockets there. */
-static int
-net_start(const struct opts *o, net_handle *h)
-{
-    if (o->dev == NULL || o->addr == 0 || o->prefix < 0) {
-        return usage_error("the tern build needs --dev NAME and --addr A.B.C.D/N", NULL);
-    }
-    struct tern_tun_config tun = {.dev = o->dev};
-    tun.linux_addr = o->linux_addr;
-    tun.linux_prefix_len = (uint8_t)o->linux_prefix;
-    struct tern_config cfg;
-    tern_config_init(&cfg);
-    cfg.seed = (uint64_t)tern_tun_now_ns() ^ ((uint64_t)getpid() << 32); /* ISNs, ports */
-    cfg.n_netifs = 1;
-    cfg.netifs[0].addr = o->addr;
-    cfg.netifs[0].prefix_len = (uint8_t)o->prefix;
-    /* Beyond the device's subnet, go through the kernel (it may forward). */
-    cfg.default_gateway = o->gw != 0 ? o->gw : o->linux_addr;
-    cfg.tcp.max_connections = 256;
-    cfg.tcp.sndbuf = 256 * 1024;
-    cfg.tcp.rcvbuf = 65535; /* the largest window without window scaling */
-    char err[256];
-    int rc = tern_rt_start_tun(&tun, &cfg, h, err, sizeof(err));
-    if (rc != TERN_OK) {
-        fprintf(stderr, PROG ": %s\n", err[0] ? err : tern_strerror(rc));
-        return 1;
-    }
-    return 0;
-}
-
-/* Closes every socket left and the device, stops the thread. */
-static void
-net_stop(net_handle h)
-{
-    tern_rt_free(h);
-}
-#endif
 
 /* ---- From here on, socket calls only ---- */
 
@@ -285,7 +170,7 @@ open_listener(const struct opts *o)
     int one = 1;
     (void)S(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in sin = {.sin_family = AF_INET};
-    sin.sin_addr.s_addr = htonl(o->addr);
+    sin.sin_addr.s_addr = htonl(o->net.addr);
     sin.sin_port = htons((uint16_t)o->port);
     if (S(bind)(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
         perror(PROG ": bind");
@@ -437,7 +322,7 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     net_handle net;
-    rc = net_start(&o, &net);
+    rc = net_start(&o.net, &net_use, &net);
     if (rc != 0) {
         return rc;
     }

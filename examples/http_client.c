@@ -12,8 +12,9 @@
  * http://A.B.C.D[:PORT][/PATH]: no DNS, no TLS, no redirects.
  *
  * Like echo_server.c, the same file builds against the kernel's sockets
- * with -DUSE_KERNEL_SOCKETS: socket calls are written S(name), and only the
- * block marked "Network start" differs (examples/README.md).
+ * with -DUSE_KERNEL_SOCKETS: socket calls are written S(name), and only
+ * net_start() differs; both are in example_net.h, with the network options
+ * (examples/README.md).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,27 +29,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#ifdef USE_KERNEL_SOCKETS
-#define S(call) call /* the kernel's socket, connect, read... */
-#else
-#include "tern/socket.h"
-#include "tern/tun.h"
-#define S(call) tern_##call /* tern_socket, tern_connect, tern_read... */
-#endif
-
-#define PROG     "http_client"
-#define HEAD_MAX 16384 /* the response's status line and headers */
+#define PROG     "http_client" /* before example_net.h, whose messages name it */
+#define HEAD_MAX 16384         /* the response's status line and headers */
 #define BUF_SIZE 65536
 
+#include "example_net.h"
+
+/* One connection with tern's default buffers; the kernel build refuses
+ * --addr too (it has no use for it). */
+static const struct net_use net_use = {.bind_addr = false};
+
 struct opts {
-    const char *dev;     /* TUN device (tern build) */
-    uint32_t addr;       /* tern's address, host order */
-    int prefix;          /* its prefix length, -1 if not given */
-    uint32_t linux_addr; /* the kernel's address on the device, 0 = leave it */
-    int linux_prefix;
-    uint32_t gw;     /* default gateway, 0 = the kernel's address */
-    const char *out; /* -o FILE, NULL for stdout */
-    int timeout_s;   /* give up after this long without progress */
+    struct net_opts net; /* --dev, --addr, --linux-addr, --gw */
+    const char *out;     /* -o FILE, NULL for stdout */
+    int timeout_s;       /* give up after this long without progress */
     /* The URL, split. */
     struct sockaddr_in server;
     char host[32]; /* "A.B.C.D" or "A.B.C.D:PORT", for the Host header */
@@ -59,8 +53,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " [--dev NAME --addr A.B.C.D/N [--linux-addr A.B.C.D/N]"
-            " [--gw A.B.C.D]]\n"
+            "usage: " PROG " %s\n"
             "                   [-o FILE] [--timeout SEC] http://A.B.C.D[:PORT][/PATH]\n"
             "\n"
             "Fetches the URL with HTTP/1.0 GET and writes the body to stdout (or FILE);\n"
@@ -68,54 +61,15 @@ usage(FILE *f)
             "device NAME (created if missing) with address A.B.C.D/N; the kernel build\n"
             "(-DUSE_KERNEL_SOCKETS) uses the kernel's sockets and takes no --dev.\n"
             "\n"
-            "  --dev NAME              TUN device (tern build: required)\n"
-            "  --addr A.B.C.D/N        tern's address on the device (tern build: required)\n"
-            "  --linux-addr A.B.C.D/N  give the kernel this address on the device\n"
-            "  --gw A.B.C.D            tern's default gateway (default: the --linux-addr address)\n"
+            "%s"
             "  -o, --output FILE       write the body to FILE instead of stdout\n"
             "  --timeout SEC           give up when a connect, read or write waits longer\n"
             "                          (default 30)\n"
             "  -h, --help              show this help and exit\n"
             "\n"
             "Exit status: 0 a 2xx response read completely, 1 anything else (connection\n"
-            "refused, timeout, truncated body, other status, not root...), 2 usage error.\n");
-}
-
-static int
-usage_error(const char *what, const char *value)
-{
-    fprintf(stderr, PROG ": %s%s%s (see --help)\n", what, value ? ": " : "", value ? value : "");
-    return 2;
-}
-
-/* "A.B.C.D" or "A.B.C.D/N" into a host-order address and a prefix (-1 if
- * none was written). */
-static bool
-parse_addr(const char *s, uint32_t *addr, int *prefix)
-{
-    char ip[INET_ADDRSTRLEN];
-    const char *slash = strchr(s, '/');
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    struct in_addr in;
-    if (n >= sizeof(ip)) {
-        return false;
-    }
-    memcpy(ip, s, n);
-    ip[n] = '\0';
-    if (inet_pton(AF_INET, ip, &in) != 1) {
-        return false;
-    }
-    *addr = ntohl(in.s_addr);
-    *prefix = -1;
-    if (slash != NULL) {
-        char *end;
-        long p = strtol(slash + 1, &end, 10);
-        if (slash[1] == '\0' || *end != '\0' || p < 0 || p > 32) {
-            return false;
-        }
-        *prefix = (int)p;
-    }
-    return true;
+            "refused, timeout, truncated body, other status, not root...), 2 usage error.\n",
+            NET_USAGE_SYNOPSIS, NET_USAGE_OPTIONS);
 }
 
 /* http://A.B.C.D[:PORT][/PATH] into o->server, o->host and o->path. */
@@ -170,7 +124,7 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->prefix = -1;
+    net_opts_init(&o->net);
     o->timeout_s = 30;
     const char *url = NULL;
     for (int i = 1; i < argc; i++) {
@@ -190,20 +144,10 @@ parse_opts(int argc, char **argv, struct opts *o)
             return usage_error("unknown option or missing value", a);
         }
         const char *v = argv[++i];
-        int pfx;
-        if (strcmp(a, "--dev") == 0) {
-            o->dev = v;
-        } else if (strcmp(a, "--addr") == 0) {
-            if (!parse_addr(v, &o->addr, &o->prefix)) {
-                return usage_error("bad --addr", v);
-            }
-        } else if (strcmp(a, "--linux-addr") == 0) {
-            if (!parse_addr(v, &o->linux_addr, &o->linux_prefix) || o->linux_prefix < 1) {
-                return usage_error("bad --linux-addr (want A.B.C.D/N)", v);
-            }
-        } else if (strcmp(a, "--gw") == 0) {
-            if (!parse_addr(v, &o->gw, &pfx) || pfx != -1) {
-                return usage_error("bad --gw", v);
+        int rc;
+        if (net_opt(&o->net, a, v, &rc)) {
+            if (rc != 0) {
+                return rc;
             }
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             o->out = v;
@@ -226,66 +170,6 @@ parse_opts(int argc, char **argv, struct opts *o)
     }
     return 0;
 }
-
-/* ---- Network start: the one part that differs between the builds ---- */
-
-#ifdef USE_KERNEL_SOCKETS
-typedef int net_handle;
-
-static int
-net_start(const struct opts *o, net_handle *h)
-{
-    *h = 0;
-    if (o->dev != NULL || o->addr != 0 || o->linux_addr != 0 || o->gw != 0) {
-        return usage_error("--dev, --addr, --linux-addr and --gw need the tern build", NULL);
-    }
-    return 0;
-}
-
-static void
-net_stop(net_handle h)
-{
-    (void)h;
-}
-#else
-typedef struct tern_rt *net_handle;
-
-/* Opens the TUN device and starts a runtime on it: a tern stack and the
- * thread that moves its packets. tern_socket() then makes sockets there. */
-static int
-net_start(const struct opts *o, net_handle *h)
-{
-    if (o->dev == NULL || o->addr == 0 || o->prefix < 0) {
-        return usage_error("the tern build needs --dev NAME and --addr A.B.C.D/N", NULL);
-    }
-    struct tern_tun_config tun = {.dev = o->dev};
-    tun.linux_addr = o->linux_addr;
-    tun.linux_prefix_len = (uint8_t)o->linux_prefix;
-    struct tern_config cfg;
-    tern_config_init(&cfg);
-    cfg.seed = (uint64_t)tern_tun_now_ns() ^ ((uint64_t)getpid() << 32); /* ISNs, ports */
-    cfg.n_netifs = 1;
-    cfg.netifs[0].addr = o->addr;
-    cfg.netifs[0].prefix_len = (uint8_t)o->prefix;
-    /* Beyond the device's subnet, go through the kernel (it may forward). */
-    cfg.default_gateway = o->gw != 0 ? o->gw : o->linux_addr;
-    cfg.tcp.rcvbuf = 65535; /* the largest window without window scaling */
-    char err[256];
-    int rc = tern_rt_start_tun(&tun, &cfg, h, err, sizeof(err));
-    if (rc != TERN_OK) {
-        fprintf(stderr, PROG ": %s\n", err[0] ? err : tern_strerror(rc));
-        return 1;
-    }
-    return 0;
-}
-
-/* Closes every socket left and the device, stops the thread. */
-static void
-net_stop(net_handle h)
-{
-    tern_rt_free(h);
-}
-#endif
 
 /* ---- From here on, socket calls only ---- */
 
@@ -489,7 +373,7 @@ main(int argc, char **argv)
         return 1;
     }
     net_handle net;
-    rc = net_start(&o, &net);
+    rc = net_start(&o.net, &net_use, &net);
     if (rc == 0) {
         int fd = dial(&o);
         rc = fd < 0 ? 1 : fetch(&o, fd, out);
