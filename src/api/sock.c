@@ -1386,52 +1386,47 @@ tern_ioctl(int fd, unsigned long request, ...)
 
 /* ---- names ---- */
 
-int
-tern_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+/* getsockname (peer false) and getpeername (peer true). */
+static int
+sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
-        return getsockname(fd, addr, len);
+        return peer ? getpeername(fd, addr, len) : getsockname(fd, addr, len);
     }
-    if (addr == NULL || len == NULL) {
-        sock_unlock(s);
-        return fail(EFAULT);
-    }
-    uint32_t a = s->bind_addr;
-    uint16_t p = s->bound ? s->bind_port : 0;
+    int err = 0;
     struct tern_tcp_status stt;
     enum tern_tcp_state state = sock_state(s, &stt);
-    if (s->tcp_id > 0 && state != TERN_TCP_CLOSED && state != TERN_TCP_LISTEN) {
-        a = stt.local_addr;
-        p = stt.local_port;
+    bool live = s->tcp_id > 0 && state != TERN_TCP_CLOSED && state != TERN_TCP_LISTEN;
+    if (addr == NULL || len == NULL) {
+        err = EFAULT;
+    } else if (peer) {
+        /* Linux: no peer before the handshake ends, on a listener, or once
+         * closed. */
+        if (!live || state == TERN_TCP_SYN_SENT) {
+            err = ENOTCONN;
+        } else {
+            put_sin(addr, len, stt.remote_addr, stt.remote_port);
+        }
+    } else if (live) {
+        put_sin(addr, len, stt.local_addr, stt.local_port);
+    } else {
+        put_sin(addr, len, s->bind_addr, s->bound ? s->bind_port : 0);
     }
-    put_sin(addr, len, a, p);
     sock_unlock(s);
-    return 0;
+    return err ? fail(err) : 0;
+}
+
+int
+tern_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return sock_name(fd, addr, len, false);
 }
 
 int
 tern_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    struct tern_sock *s = sock_lock(fd);
-    if (s == NULL) {
-        return getpeername(fd, addr, len);
-    }
-    if (addr == NULL || len == NULL) {
-        sock_unlock(s);
-        return fail(EFAULT);
-    }
-    struct tern_tcp_status stt;
-    enum tern_tcp_state state = sock_state(s, &stt);
-    /* Linux: no peer before the handshake ends, on a listener, or once closed. */
-    if (s->tcp_id <= 0 || state == TERN_TCP_CLOSED || state == TERN_TCP_SYN_SENT ||
-        state == TERN_TCP_LISTEN) {
-        sock_unlock(s);
-        return fail(ENOTCONN);
-    }
-    put_sin(addr, len, stt.remote_addr, stt.remote_port);
-    sock_unlock(s);
-    return 0;
+    return sock_name(fd, addr, len, true);
 }
 
 /* ---- socket options ---- */
