@@ -140,6 +140,8 @@ struct tern_tcp_open_args {
     bool nodelay;   /* Nagle off from the start (RFC 9293 3.7.4 MUST-17) */
     bool keepalive; /* keep-alive on (else the stack config decides) */
     const char *cc; /* congestion control; NULL: the stack config */
+    uint8_t tos;    /* Differentiated Services field (IPv4 TOS) of what the connection
+                       sends (RFC 9293 3.9.1.9, MUST-48); a listener passes it on */
 };
 
 /* OPEN. Returns the new connection's id (> 0) or an error: TERN_ERR_INVAL
@@ -222,6 +224,10 @@ int tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_n
  * MUST-17) and keep-alive on (RFC 9293 3.8.4, MUST-24). */
 int tern_tcp_set_nodelay(struct tern_stack *st, int id, bool on, int64_t now_ns);
 int tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns);
+
+/* Changes the Differentiated Services field (the IPv4 TOS byte) of the
+ * segments the connection sends from now on (RFC 9293 3.9.1.9, SHLD-21). */
+int tern_tcp_set_tos(struct tern_stack *st, int id, uint8_t tos);
 
 /* Keep-alive timing of one connection (idle time before the first probe,
  * time between probes, unanswered probes before the connection is dropped);

@@ -58,6 +58,7 @@ struct tern_sock {
     int keepidle_s, keepintvl_s, keepcnt; /* 0: default */
     int maxseg;                           /* TCP_MAXSEG set by the user, 0 none */
     unsigned user_timeout_ms;
+    uint8_t tos;                      /* IP_TOS */
     int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: wait forever */
 
     /* Mirror: what the user's fd currently shows. */

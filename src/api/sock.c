@@ -619,6 +619,7 @@ tern_listen(int fd, int backlog)
                 .keepalive = s->keepalive,
                 .mss = (uint16_t)s->maxseg,
                 .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
+                .tos = s->tos,
             };
             int id = tern_tcp_open(s->st, &oa, rt_now(s->rt));
             if (id < 0) {
@@ -710,6 +711,7 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     c->keepcnt = s->keepcnt;
     c->maxseg = s->maxseg;
     c->user_timeout_ms = s->user_timeout_ms;
+    c->tos = s->tos;
     c->rcvtimeo_ns = s->rcvtimeo_ns;
     c->sndtimeo_ns = s->sndtimeo_ns;
     c->tcp_id = id;
@@ -771,6 +773,7 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
         .keepalive = s->keepalive,
         .mss = (uint16_t)s->maxseg,
         .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
+        .tos = s->tos,
     };
     if (ra == 0 || oa.remote_port == 0) {
         return ra == 0 ? ENETUNREACH : ECONNREFUSED;
@@ -1612,9 +1615,11 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
     } else if (level == IPPROTO_TCP) {
         err = get_tcp(s, optname, optval, optlen);
     } else {
-        /* Linux: no IP-level option is kept here; an unknown level is
-         * EOPNOTSUPP on get (ENOPROTOOPT on set). */
-        err = level == IPPROTO_IP ? ENOPROTOOPT : EOPNOTSUPP;
+        /* Linux: IP_TOS is the one IP-level option kept here; an unknown
+         * level is EOPNOTSUPP on get (ENOPROTOOPT on set). */
+        err = level != IPPROTO_IP ? EOPNOTSUPP
+              : optname == IP_TOS ? put_int(optval, optlen, s->tos)
+                                  : ENOPROTOOPT;
     }
     sock_unlock(s);
     return err ? fail(err) : 0;
@@ -1741,6 +1746,19 @@ set_tcp(struct tern_sock *s, int optname, int v)
     return 0;
 }
 
+/* IP_TOS: RFC 9293 3.9.1.9 (MUST-48, SHLD-21). On a TCP socket Linux keeps
+ * the two ECN bits its own (RFC 3168 6.1.1: they are TCP's to set, and
+ * tern sets none), so the value set loses them. */
+static int
+set_tos(struct tern_sock *s, int v)
+{
+    s->tos = (uint8_t)(v & 0xfc);
+    if (s->tcp_id > 0) {
+        tern_tcp_set_tos(s->st, s->tcp_id, s->tos);
+    }
+    return 0;
+}
+
 int
 tern_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
 {
@@ -1761,7 +1779,8 @@ tern_setsockopt(int fd, int level, int optname, const void *optval, socklen_t op
         }
         err = level == SOL_SOCKET    ? set_sol_socket(s, optname, optval, optlen, v)
               : level == IPPROTO_TCP ? set_tcp(s, optname, v)
-                                     : ENOPROTOOPT;
+              : level == IPPROTO_IP && optname == IP_TOS ? set_tos(s, v)
+                                                         : ENOPROTOOPT;
     }
     sock_unlock(s);
     return err ? fail(err) : 0;

@@ -391,6 +391,7 @@ tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *a, int64_t
     tcb->rcv_mss = a->mss;
     tcb->nodelay = a->nodelay;
     tcb->keepalive = a->keepalive || st->cfg.tcp.keepalive;
+    tcb->tos = a->tos;
     if (a->cc != NULL) {
         tcb->use_cubic = tcp_cc_ops_by_name(a->cc)->algo == TCP_CC_CUBIC;
     }
@@ -583,6 +584,17 @@ tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns)
     tcb->keep_probes = 0;
     tcb->last_rx_ns = st->now_ns; /* the idle interval starts now */
     tcp_keepalive_update(st, tcb);
+    return TERN_OK;
+}
+
+int
+tern_tcp_set_tos(struct tern_stack *st, int id, uint8_t tos)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    tcb->tos = tos; /* RFC 9293 3.9.1.9 SHLD-21: changeable during the connection */
     return TERN_OK;
 }
 

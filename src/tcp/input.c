@@ -87,6 +87,7 @@ make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     child->user_iss = lst->user_iss;
     child->nodelay = lst->nodelay;
     child->keepalive = lst->keepalive;
+    child->tos = lst->tos;
     child->keep_idle_ns = lst->keep_idle_ns;
     child->keep_intvl_ns = lst->keep_intvl_ns;
     child->keep_count = lst->keep_count;

@@ -83,7 +83,12 @@ send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
     if (n == 0) {
         return TERN_ERR_MSGSIZE;
     }
-    struct ip_send how = {.src = seg->src, .dst = seg->dst, .proto = WIRE_IPPROTO_TCP};
+    /* RFC 9293 3.9.1.9: the connection's Differentiated Services field, as
+     * the application set it, goes to IP unchanged (MUST-48, SHLD-22). */
+    struct ip_send how = {.src = seg->src,
+                          .dst = seg->dst,
+                          .proto = WIRE_IPPROTO_TCP,
+                          .tos = tcb != NULL ? tcb->tos : 0};
     struct ip_part part = {.data = st->tcp.tx_buf, .len = n};
     return ipv4_output(st, &how, &part, 1);
 }

@@ -175,6 +175,7 @@ struct tcp_tcb {
     /* Send side. */
     bool nodelay;         /* Nagle off (MUST-17) */
     bool keepalive;       /* keep-alive on (MUST-24) */
+    uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
     int64_t keep_idle_ns; /* per-connection keep-alive timing; 0: the stack's */
     int64_t keep_intvl_ns;
     unsigned keep_count;

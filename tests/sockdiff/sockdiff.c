@@ -1882,6 +1882,27 @@ CASE(opt_reuseaddr)
     return 0;
 }
 
+CASE(opt_ip_tos)
+{
+    int s = subj_socket(a);
+    /* Linux keeps the ECN bits of a TCP socket's TOS its own: 0x2b reads
+     * back as 0x28. */
+    CHECK_EQ(getint(a, s, IPPROTO_IP, IP_TOS), 0);
+    setint(a, s, IPPROTO_IP, IP_TOS, 0x2b);
+    CHECK_EQ(getint(a, s, IPPROTO_IP, IP_TOS), 0x28);
+    CHECK_OK(a->close(s));
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    setint(a, pr.s, IPPROTO_IP, IP_TOS, 0xb8); /* changed on a live connection */
+    CHECK_EQ(getint(a, pr.s, IPPROTO_IP, IP_TOS), 0xb8);
+    CHECK_EQ(a->write(pr.s, "t", 1), 1);
+    char b;
+    CHECK_EQ(kread_full(pr.p, &b, 1, WAIT_MS), 1);
+    pair_close(a, &pr);
+    return 0;
+}
+
 CASE(opt_errors)
 {
     int s = subj_socket(a), v = 1;
@@ -3433,6 +3454,7 @@ static const struct case_def cases[] = {
     C(opt_type_error_acceptconn),
     C(opt_buffer_sizes),
     C(opt_reuseaddr),
+    C(opt_ip_tos),
     C(opt_errors),
     C(bad_fd),
     C(opt_tcp_info),

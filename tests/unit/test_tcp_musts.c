@@ -200,6 +200,45 @@ test_shrinking_window(void)
     h_fini(&h);
 }
 
+/* EVIDENCE: RFC 9293 3.9.1.9 MUST-48: the application sets the Differentiated Services field
+ * EVIDENCE: RFC 9293 3.9.1.9 SHLD-21 SHLD-22: changed during the connection, passed to IP as
+ * is */
+static void
+test_diffserv_field(void)
+{
+    struct h h;
+    h_init(&h);
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS,
+                                   .tos = 0xb8}; /* DSCP EF */
+    int id = tern_tcp_open(h.st, &a, h.now);
+    CHECK(id > 0);
+    CHECK_EQ(h.sent[h.next].buf[1], 0xb8); /* IPv4 TOS byte of the SYN */
+    h.next = h.n_sent;
+    h_deliver(&h, PEER(.seq = REMOTE_ISS, .ack = LOCAL_ISS + 1, .flags = SYN | ACK, .mss = 1460));
+    CHECK_EQ(h.n_sent - h.next, 1);
+    CHECK_EQ(h.sent[h.next].buf[1], 0xb8);
+    h.next = h.n_sent;
+    CHECK_EQ(tern_tcp_set_tos(h.st, id, 0x28), TERN_OK);
+    CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), 1);
+    CHECK_EQ(h.n_sent - h.next, 1);
+    CHECK_EQ(h.sent[h.next].buf[1], 0x28);
+    CHECK_EQ(tern_tcp_set_tos(h.st, 999, 0), TERN_ERR_NOTCONN);
+    h_fini(&h);
+    /* A listener's value reaches the SYN,ACK of the connections it makes. */
+    h_init(&h);
+    struct tern_tcp_open_args l = {.passive = true, .local_port = LISTEN_PORT, .tos = 0x48};
+    CHECK(tern_tcp_open(h.st, &l, h.now) > 0);
+    h.our_port = LISTEN_PORT;
+    h_deliver(&h, PEER(.seq = 300, .flags = SYN));
+    CHECK_EQ(h.n_sent - h.next, 1);
+    CHECK_EQ(h.sent[h.next].buf[1], 0x48);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -208,5 +247,6 @@ main(void)
     RUN(test_configurable_ttl);
     RUN(test_psh_on_last_segment);
     RUN(test_shrinking_window);
+    RUN(test_diffserv_field);
     return CHECK_DONE();
 }
