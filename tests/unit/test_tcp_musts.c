@@ -41,8 +41,12 @@ deliver_raw(struct h *h, struct tseg s, const uint8_t *opt, size_t olen, const u
     tcp[13] = s.flags;
     put16(tcp + 14, s.wnd);
     put16(tcp + 18, s.up);
-    memcpy(tcp + 20, opt, olen);
-    memcpy(tcp + thl, s.data, text);
+    if (olen > 0) {
+        memcpy(tcp + 20, opt, olen);
+    }
+    if (text > 0) {
+        memcpy(tcp + thl, s.data, text);
+    }
     size_t tlen = thl + text;
     uint32_t sum = wire_csum_pseudo_v4(PEER_ADDR, US_ADDR, WIRE_IPPROTO_TCP, (uint16_t)tlen);
     put16(tcp + 16, wire_csum_fold(wire_csum_add(sum, tcp, tlen)));
@@ -53,7 +57,9 @@ deliver_raw(struct h *h, struct tseg s, const uint8_t *opt, size_t olen, const u
     buf[9] = WIRE_IPPROTO_TCP;
     put32(buf + 12, PEER_ADDR);
     put32(buf + 16, US_ADDR);
-    memcpy(buf + 20, ipopt, iolen);
+    if (iolen > 0) {
+        memcpy(buf + 20, ipopt, iolen);
+    }
     put16(buf + 10, wire_csum(buf, ihl));
     tern_stack_input(h->st, 0, buf, ihl + tlen, h->now);
 }
