@@ -27,9 +27,7 @@
 int64_t
 rt_mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return tern_tun_now_ns(); /* CLOCK_MONOTONIC, as the TUN driver reads it */
 }
 
 static int64_t

@@ -495,6 +495,16 @@ pick_port(struct tern_sock *s, uint32_t addr)
     return -1;
 }
 
+/* TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT to connection `id` (0 for a
+ * field not set: the stack's default). */
+static void
+keepalive_apply(struct tern_sock *s, int id)
+{
+    tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
+                                  (int64_t)s->keepintvl_s * 1000000000, (unsigned)s->keepcnt,
+                                  rt_now(s->rt));
+}
+
 /* ---- socket, bind, listen ---- */
 
 int
@@ -629,9 +639,7 @@ tern_listen(int fd, int backlog)
                 s->shut = 0;
                 s->done = s->closed_tcb = false;
                 sock_renew_pair(s);
-                tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
-                                              (int64_t)s->keepintvl_s * 1000000000,
-                                              (unsigned)s->keepcnt, rt_now(s->rt));
+                keepalive_apply(s, id);
             }
         }
     }
@@ -791,9 +799,7 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
         }
     }
     s->tcp_id = id;
-    tern_tcp_set_keepalive_params(s->st, id, (int64_t)s->keepidle_s * 1000000000,
-                                  (int64_t)s->keepintvl_s * 1000000000, (unsigned)s->keepcnt,
-                                  rt_now(s->rt));
+    keepalive_apply(s, id);
     struct tern_tcp_status stt;
     tern_tcp_status(s->st, id, &stt);
     s->bound = true;
@@ -1739,9 +1745,7 @@ set_tcp(struct tern_sock *s, int optname, int v)
         return ENOPROTOOPT;
     }
     if (s->tcp_id > 0) {
-        tern_tcp_set_keepalive_params(s->st, s->tcp_id, (int64_t)s->keepidle_s * 1000000000,
-                                      (int64_t)s->keepintvl_s * 1000000000, (unsigned)s->keepcnt,
-                                      now);
+        keepalive_apply(s, s->tcp_id);
     }
     return 0;
 }

@@ -115,9 +115,11 @@ loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
     }
 }
 
-/* RFC 1122 3.3.4.2 and 3.2.1.3: a datagram for one of our own addresses is
- * ours to receive; it never needs the link. Queued, then handed to our own
- * input by a timer due now, as if it had arrived on the owning interface. */
+/* A datagram for one of our own addresses is ours to receive (RFC 1122
+ * 3.2.1.3); the link would not bring it back, so it never goes there (our
+ * choice: RFC 1122 leaves self-addressed datagrams to the host). Queued,
+ * then handed to our own input by a timer due now, as if it had arrived
+ * on the owning interface. */
 static int
 loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 {

@@ -391,12 +391,13 @@ secs_since(const struct timespec *t0)
 }
 
 /* SO_LINGER {1, T}: close waits for the FIN's acknowledgment (one round
- * trip here, 200 ms); without it close returns at once. */
+ * trip here, 1 s); without it close returns at once. The bounds are the
+ * round trip, far from any scheduling delay. */
 static void
 test_linger_waits_for_ack(void)
 {
     struct net n;
-    net_up(&n, 100000000); /* 100 ms each way */
+    net_up(&n, 500000000); /* 500 ms each way */
     int l = listen_on(&n, n.b, 83);
     for (int lingering = 0; lingering < 2; lingering++) {
         int c = connect_to(&n, n.a, B_ADDR, 83);
@@ -410,9 +411,9 @@ test_linger_waits_for_ack(void)
         CHECK_EQ(tern_close(c), 0);
         double el = secs_since(&t0);
         if (lingering) {
-            CHECK(el >= 0.19 && el < 4.0);
+            CHECK(el >= 0.95 && el < 4.5);
         } else {
-            CHECK(el < 0.15);
+            CHECK(el < 0.9);
         }
         char buf[8];
         CHECK_EQ(tern_read(s, buf, sizeof(buf)), 3);
