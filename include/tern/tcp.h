@@ -73,6 +73,8 @@ const char *tern_tcp_state_name(int state);
 struct tern_tcp_config {
     unsigned max_connections;     /* TCBs, listeners and children included; default 64 */
     unsigned backlog;             /* default listen backlog when OPEN gives 0; default 8 */
+    unsigned time_wait_max;       /* compact TIME-WAIT records */
+    unsigned syn_cache_max;       /* embryonic connections (SYN cache) */
     uint32_t sndbuf;              /* send ring bytes per connection; default 16 KiB */
     uint32_t rcvbuf;              /* receive ring bytes per connection; default 16 KiB */
     int64_t msl_ns;               /* Maximum Segment Lifetime; default 120 s (RFC 9293 3.4.2) */
