@@ -753,6 +753,8 @@ tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
     tcb->user_released = true;
     if (tcb->state == TERN_TCP_CLOSED) {
         tcp_tcb_free(st, tcb);
+    } else {
+        tcp_user_timer_update(st, tcb, false); /* an orphan in FIN-WAIT-2 is bounded */
     }
     tcp_deliver_events(st);
     return TERN_OK;

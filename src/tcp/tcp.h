@@ -59,6 +59,10 @@ struct ip_icmp_err;
  * the ring beyond the in-order text hold such text. */
 #define TCP_OOO_MAX 4
 
+/* How long an orphaned FIN-WAIT-2 connection waits for the peer's FIN
+ * when the config gives 0 (Linux's tcp_fin_timeout default). */
+#define TCP_FIN_WAIT_2_DEFAULT_NS (60LL * 1000000000LL)
+
 /* Delayed ACK bound when the config gives 0 (RFC 5681 4.2: < 500 ms). */
 #define TCP_DELACK_DEFAULT_NS 40000000LL
 
@@ -165,8 +169,8 @@ struct tcp_tcb {
      * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
     struct timer timer;
     int64_t tmr[TCP_TMR_COUNT];
-    int64_t rto_ns;      /* current RTO, doubled on each expiry (RFC 6298 5.5) */
-    unsigned retries;    /* consecutive retransmissions of the oldest segment */
+    int64_t rto_ns;   /* current RTO, doubled on each expiry (RFC 6298 5.5) */
+    unsigned retries; /* consecutive retransmissions of the oldest segment */
     int64_t user_timeout_ns;
     int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
 

@@ -83,6 +83,16 @@ rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 static void
 user_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    if (tcb->state == TERN_TCP_FIN_WAIT_2 && tcb->user_released && tcb->snd_una == tcb->snd_nxt) {
+        /* The orphan timeout: the peer is told, as by ABORT (3.10.5). */
+        st->stats.tcp.orphan_timeouts++;
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_RST, 0,
+                         "tern: orphaned FIN-WAIT-2 timed out -> <SEQ=SND.NXT><CTL=RST>");
+        tcp_close_tcb(st, tcb, 0,
+                      "tern: orphaned FIN-WAIT-2 timed out (fin_wait_2_timeout) -> CLOSED");
+        tcp_deliver_events(st);
+        return;
+    }
     st->stats.tcp.timeouts++;
     bool opening = tcb->state == TERN_TCP_SYN_SENT || tcb->state == TERN_TCP_SYN_RECEIVED;
     tcp_close_tcb(st, tcb, TERN_ERR_TIMEDOUT,
@@ -243,9 +253,9 @@ typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
 static const tmr_fn tmr_handlers[TCP_TMR_COUNT] = {
-    [TCP_TMR_RTX] = rtx_expired,       [TCP_TMR_PERSIST] = persist_expired,
-    [TCP_TMR_USER] = user_expired,     [TCP_TMR_DELACK] = delack_expired,
-    [TCP_TMR_KEEP] = keep_expired,     [TCP_TMR_TW] = tw_expired,
+    [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
+    [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
+    [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
 };
 
 static int64_t
@@ -356,9 +366,23 @@ tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
             tcp_tmr_set(st, tcb, TCP_TMR_USER, tcb->opened_ns + limit);
         }
         return;
+    case TERN_TCP_FIN_WAIT_2:
+        if (tcb->user_released && tcb->snd_una == tcb->snd_nxt) {
+            /* Orphaned: nobody will read and the peer need never send its
+             * FIN (RFC 9293 3.6 lets FIN-WAIT-2 wait for ever). Our choice,
+             * as Linux's tcp_fin_timeout: bound the wait. */
+            int64_t d = st->cfg.tcp.fin_wait_2_timeout_ns;
+            d = d == 0 ? TCP_FIN_WAIT_2_DEFAULT_NS : d;
+            if (d > 0 && !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
+                tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + d);
+            } else if (d < 0) {
+                tcp_tmr_clear(st, tcb, TCP_TMR_USER);
+            }
+            return;
+        }
+        /* fall through */
     case TERN_TCP_ESTABLISHED:
     case TERN_TCP_FIN_WAIT_1:
-    case TERN_TCP_FIN_WAIT_2:
     case TERN_TCP_CLOSE_WAIT:
     case TERN_TCP_CLOSING:
     case TERN_TCP_LAST_ACK:
