@@ -112,8 +112,8 @@ usage(FILE *out)
             "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
             "  --pkts N            request/response exchanges per packet-time run\n"
             "                      (default 200000)\n"
-            "  --skip-large        skip the --large-conns figures (about 20 s and up to\n"
-            "                      8 GB with today's stack; the *_1m keys then print -1)\n"
+            "  --skip-large        skip the --large-conns figures (about 20 s and 7 GB\n"
+            "                      with today's stack; the *_1m keys then print -1)\n"
             "  --quick             small sizes and one repetition (for tests); the *_1m\n"
             "                      and *_10k figures then use 4000 and 1000 connections\n"
             "  --json              print one JSON object instead of the table\n"
@@ -1119,6 +1119,7 @@ struct pkt_fig {
     uint64_t exchanges; /* per repetition */
     uint64_t failed;    /* exchanges that did not complete */
     bool measured;
+    bool nomem; /* the stacks did not fit mem_budget() */
 };
 
 /* splitmix64: the fixed-seed choice of the connection. */
@@ -1209,7 +1210,9 @@ pkt_measure(uint64_t n, uint64_t exchanges, uint64_t reps, size_t budget, struct
         c[i].alloc = count_alloc, c[i].alloc_ud = &cnt[i];
     }
     struct pair p;
-    if (lids == NULL || cids == NULL || sids == NULL || pair_new(&p, c) != TERN_OK) {
+    int rc = lids == NULL || cids == NULL || sids == NULL ? TERN_ERR_NOMEM : pair_new(&p, c);
+    if (rc != TERN_OK) {
+        f->nomem = rc == TERN_ERR_NOMEM;
         free(lids), free(cids), free(sids);
         return;
     }
@@ -1670,6 +1673,9 @@ print_pkt(const char *name, const struct pkt_fig *g, bool skipped, double base)
 {
     if (skipped) {
         printf("  %-28s %9s (--skip-large)\n", name, "skipped");
+    } else if (g->nomem) {
+        printf("  %-28s %9s (the two stacks would not fit the memory budget)\n", name,
+               "NOT MEASURED");
     } else if (!g->measured) {
         printf("  %-28s %9s (%llu connections established, %llu exchanges failed)\n", name,
                "FAILED", (unsigned long long)g->conns, (unsigned long long)g->failed);
@@ -1772,8 +1778,9 @@ print_json(const struct opts *o, const struct figures *f)
     printf(" \"ratio_abort_cycles\": %.4f, \"ratio_graceful_cycles\": %.4f,\n",
            ratio(f->abort_cps, f->lx_abort_cps), ratio(f->graceful_cps, f->lx_graceful_cps));
     printf(" \"idle_conn_bytes\": %.1f, \"idle_conns\": %llu, \"idle_conn_growth_bytes\": %lld, "
-           "\"idle_conn_buffer_bytes\": %.0f,\n",
-           f->idle.per_conn, (unsigned long long)f->idle.n, f->idle.growth, default_buffers());
+           "\"idle_conn_bytes_estimated\": %s, \"idle_conn_buffer_bytes\": %.0f,\n",
+           f->idle.per_conn, (unsigned long long)f->idle.n, f->idle.growth,
+           f->idle.estimated ? "true" : "false", default_buffers());
     const struct idle_fig *il = &f->idle_large;
     printf(" \"idle_conn_bytes_1m\": %.1f, \"idle_conns_1m\": %llu, "
            "\"idle_conn_bytes_1m_estimated\": %s, \"mem_budget_bytes\": %zu,\n",
