@@ -1540,7 +1540,8 @@ struct figures {
     struct table_fig tab;
     struct pkt_fig pkt[3]; /* 1, --mid-conns, --large-conns connections */
     bool large_skipped;
-    size_t budget; /* mem_budget() */
+    double large_wall_s; /* wall time of the --large-conns figures */
+    size_t budget;       /* mem_budget() */
     struct imp_result imp;
 };
 
@@ -1601,8 +1602,10 @@ measure(const struct opts *o, const uint8_t *pat, struct figures *f)
     pkt_measure(o->mid_conns, o->pkts, o->reps, f->budget, &f->pkt[1]);
     f->large_skipped = o->skip_large;
     if (!o->skip_large) {
+        double t0 = mono_s();
         idle_measure(o->large_conns, f->budget, &f->idle_large);
         pkt_measure(o->large_conns, o->pkts, o->reps, f->budget, &f->pkt[2]);
+        f->large_wall_s = mono_s() - t0;
     }
     impaired(o->impaired_bytes, o->timeout_s, pat, &f->imp);
 }
@@ -1662,9 +1665,10 @@ print_idle(const char *name, const struct idle_fig *g, bool skipped)
         printf("  %-28s %9s (%llu of %llu connections established)\n", name, "FAILED",
                (unsigned long long)g->ok, (unsigned long long)g->n);
     } else {
-        printf("  %-28s %9.0f bytes (%llu established over %u listening ports, default config; "
-               "%lld bytes allocated after init)\n",
-               name, g->per_conn, (unsigned long long)g->n, g->listeners, g->growth);
+        printf("  %-28s %9.0f bytes (%llu established over %u listening port%s, default "
+               "config; %lld bytes allocated after init)\n",
+               name, g->per_conn, (unsigned long long)g->n, g->listeners,
+               g->listeners == 1 ? "" : "s", g->growth);
     }
 }
 
@@ -1680,8 +1684,8 @@ print_pkt(const char *name, const struct pkt_fig *g, bool skipped, double base)
         printf("  %-28s %9s (%llu connections established, %llu exchanges failed)\n", name,
                "FAILED", (unsigned long long)g->conns, (unsigned long long)g->failed);
     } else {
-        printf("  %-28s %9.0f ns per packet (%llu connections", name, g->ns,
-               (unsigned long long)g->conns);
+        printf("  %-28s %9.0f ns per packet (%llu connection%s", name, g->ns,
+               (unsigned long long)g->conns, g->conns == 1 ? "" : "s");
         if (base > 0) {
             printf("; %.2fx the 1-connection figure", g->ns / base);
         }
@@ -1754,6 +1758,10 @@ print_text(const struct opts *o, const struct figures *f)
            "exchange: %.2f, %.2f, %.2f\n",
            (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, f->pkt[0].datagrams,
            f->pkt[1].datagrams, f->pkt[2].datagrams);
+    if (!f->large_skipped) {
+        printf("  the %llu-connection figures took %.1f s (--skip-large leaves them out)\n",
+               (unsigned long long)o->large_conns, f->large_wall_s);
+    }
 }
 
 static void
@@ -1783,9 +1791,11 @@ print_json(const struct opts *o, const struct figures *f)
            f->idle.estimated ? "true" : "false", default_buffers());
     const struct idle_fig *il = &f->idle_large;
     printf(" \"idle_conn_bytes_1m\": %.1f, \"idle_conns_1m\": %llu, "
-           "\"idle_conn_bytes_1m_estimated\": %s, \"mem_budget_bytes\": %zu,\n",
+           "\"idle_conn_bytes_1m_estimated\": %s, \"mem_budget_bytes\": %zu, "
+           "\"large_wall_s\": %.1f,\n",
            f->large_skipped || (il->ok != il->n && !il->estimated) ? -1 : il->per_conn,
-           (unsigned long long)o->large_conns, il->estimated ? "true" : "false", f->budget);
+           (unsigned long long)o->large_conns, il->estimated ? "true" : "false", f->budget,
+           f->large_skipped ? -1 : f->large_wall_s);
     const struct table_fig *t = &f->tab;
     printf(" \"default_stack_bytes\": %.0f, \"time_wait_bytes\": %.1f, "
            "\"time_wait_growth_bytes\": %lld, \"time_wait_conns\": %llu,\n",

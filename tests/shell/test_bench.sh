@@ -95,7 +95,9 @@ PY
 check_json_jq() {
     jq -e '(.goodput_mss1460_gbps and .goodput_mss65495_gbps and .linux_loopback_gbps
             and .abort_cycles_per_s and .graceful_cycles_per_s and .idle_conn_bytes
-            and .impaired_goodput_mbps and .impaired_link_mbps and .ratio_goodput_mss1460)
+            and .impaired_goodput_mbps and .impaired_link_mbps and .ratio_goodput_mss1460
+            and .idle_conn_bytes_1m and .default_stack_bytes and .pkt_ns_1 and .pkt_ns_10k
+            and .pkt_ns_1m and .pkt_ns_1m_over_1)
            and ([.time_wait_bytes, .syn_cache_bytes] | all(. != null and . >= 0))
            and ([.idle_conn_growth_bytes, .time_wait_growth_bytes, .syn_cache_growth_bytes]
                 | all(. == 0))
