@@ -607,6 +607,16 @@ struct bulk_result {
     char diag[256];       /* when stalled: the sender's state and the drops */
 };
 
+/* A buffer pool (cfg.pool_bytes) that holds every buffer the connections
+ * can fill, the memory fixed rings take: the bulk figures measure the data
+ * path, not memory pressure, and stay comparable with a stack that has no
+ * pool (and ignores the field). */
+static size_t
+full_pool(const struct tern_tcp_config *t)
+{
+    return (size_t)t->max_connections * ((size_t)t->sndbuf + t->rcvbuf);
+}
+
 /* The largest send and receive buffers the stack accepts (today's TCP caps
  * the receive buffer below 64 KiB; window scaling will lift that). */
 static int
@@ -615,12 +625,15 @@ bulk_pair(struct pair *p, uint16_t mtu, uint32_t *snd, uint32_t *rcv)
     static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 32768, 16384};
     int rc = TERN_ERR_INVAL;
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-        struct tern_config c;
-        tern_config_init(&c);
-        c.tcp.max_connections = 4;
-        c.tcp.sndbuf = tries[i];
-        c.tcp.rcvbuf = tries[i];
-        rc = pair_init(p, &c.tcp, mtu, NULL);
+        struct tern_config c[2];
+        for (int k = 0; k < 2; k++) {
+            side_config(k, mtu, &c[k]);
+            c[k].tcp.max_connections = 4;
+            c[k].tcp.sndbuf = tries[i];
+            c[k].tcp.rcvbuf = tries[i];
+            c[k].pool_bytes = full_pool(&c[k].tcp);
+        }
+        rc = pair_new(p, c);
         if (rc == TERN_OK) {
             *snd = *rcv = tries[i];
             return rc;
@@ -1312,6 +1325,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
         static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 16384};
         for (size_t k = 0; k < sizeof tries / sizeof tries[0] && rc != TERN_OK; k++) {
             c.tcp.sndbuf = c.tcp.rcvbuf = tries[k];
+            c.pool_bytes = full_pool(&c.tcp);
             rc = tern_sim_add_host(sim, NULL, &c, &h);
         }
         if (rc != TERN_OK) {
