@@ -121,6 +121,7 @@ struct tern_config {
     unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
     size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
+    size_t pool_bytes;        /* buffer pool: TCP buffers and IP reassembly, carved once */
 
     /* Datagrams a stack sends to one of its own addresses go through a
      * loopback queue of this many datagrams (0: the default, 16). */

@@ -134,6 +134,10 @@ struct tern_stats {
         uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
         uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
+        uint64_t snd_mem_blocked;  /* SENDs that queued less than asked: the buffer pool was dry */
+        uint64_t rcv_wnd_mem_limited; /* windows announced smaller than the buffer: pool pressure */
+        uint64_t
+            rcv_reserve_fail; /* windows announced without pool memory behind (never expected) */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */

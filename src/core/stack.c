@@ -30,6 +30,7 @@ tern_config_init(struct tern_config *cfg)
     cfg->reass_slots = 8;
     cfg->reass_mem_max = 256 * 1024;
     cfg->reass_timeout_ns = 60LL * 1000000000LL;
+    cfg->pool_bytes = 128 * 1024;
     cfg->arp_entries = 64;
     cfg->arp_queue_per_entry = 4;
     cfg->arp_queue_total = 16;
@@ -124,7 +125,10 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_seed(&st->rng, cfg->seed);
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
-    rc = ip_init(st);
+    rc = pool_init(st, &st->pool, cfg->pool_bytes);
+    if (rc == TERN_OK) {
+        rc = ip_init(st);
+    }
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
@@ -135,6 +139,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
         link_fini(st);
         tcp_fini(st);
         ip_fini(st);
+        pool_fini(st, &st->pool);
         alloc(cfg->alloc_ud, st, sizeof(*st), 0);
         return rc;
     }
@@ -151,6 +156,7 @@ tern_stack_free(struct tern_stack *st)
     link_fini(st);
     tcp_fini(st);
     ip_fini(st);
+    pool_fini(st, &st->pool);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "ip/ip.h"
@@ -23,6 +24,7 @@ struct tern_stack {
     struct rng rng;         /* seeded from cfg.seed */
     uint8_t hash_key[16];   /* SipHash key, derived from cfg.seed */
     struct timer_wheel timers;
+    struct pool pool; /* buffer memory (cfg.pool_bytes), carved once */
     struct tern_stats stats;
     tern_trace_fn trace;
     void *trace_ctx;

@@ -19,21 +19,14 @@
 #include "wire/tcp.h"
 
 uint32_t
-tcp_rcv_window(const struct tcp_tcb *tcb)
+tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    /* RFC 9293 3.8.6: offer the free space of the receive buffer. */
-    return tcb->rcvbuf.cap - tcb->rcvbuf.len;
-}
-
-uint32_t
-tcp_rcv_window_announce(const struct tcp_tcb *tcb)
-{
-    uint32_t free_space = tcp_rcv_window(tcb);
+    uint32_t free_space = tcp_rcv_window(st, tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
      * at least min(half the buffer, one MSS); never pull it back (3.8.6,
      * SHLD-14: the window should not shrink). */
-    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->rcv_mss ? tcb->rcvbuf.cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
     return free_space >= cur + step ? free_space : cur;
 }
 
@@ -107,7 +100,7 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
         o->has_mss = true;
         o->mss = tcb->rcv_mss;
         o->has_wscale = tcb->ws_ok;
-        o->wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+        o->wscale = tcp_wscale_for(st->cfg.tcp.rcvbuf);
         o->sack_permitted = tcb->sack_ok;
     }
     if (tcb->ts_ok) {
@@ -129,7 +122,7 @@ int
 tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
                  uint32_t text_len, const char *rule)
 {
-    uint32_t wnd = tcp_rcv_window_announce(tcb);
+    uint32_t wnd = tcp_rcv_window_announce(st, tcb);
     uint32_t field;
     if (flags & WIRE_TCP_SYN) {
         field = wnd > 65535 ? 65535 : wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -159,8 +152,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             return TERN_ERR_MSGSIZE;
         }
         uint8_t *text = st->tcp.tx_buf + at;
-        uint32_t off = seq - tcb->snd_buf_seq;
-        tcp_ring_peek(&tcb->sndbuf, off, text, text_len);
+        tcp_buf_read_text(st, tcb, seq, text, text_len);
         seg.text = text;
     }
     if (flags & WIRE_TCP_ACK) {
@@ -168,7 +160,19 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         tcb->unacked_segs = 0;
         tcb->last_ack_sent = tcb->rcv_nxt;
         tcp_tmr_clear(st, tcb, TCP_TMR_DELACK);
-        tcb->rcv_adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
+        uint32_t adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
+        if (seq_gt(adv, tcb->rcv_adv) || tcb->rcv_adv == tcb->rcv_nxt) {
+            tcb->rcv_adv = adv;
+        }
+        tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+        /* The memory behind the announced window is promised (buf.c). */
+        tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+    } else if (flags & WIRE_TCP_SYN) {
+        tcp_buf_rcv_reserve_count(st, tcb, field);
+    }
+    if (wnd < tcb->rcv_cap - (tcb->rcv.len < tcb->rcv_cap ? tcb->rcv.len : tcb->rcv_cap) &&
+        wnd == tcp_rcv_window(st, tcb)) {
+        st->stats.tcp.rcv_wnd_mem_limited++;
     }
     return send_raw(st, tcb, &seg, &o, rule);
 }
@@ -229,11 +233,11 @@ tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const struc
 static uint32_t
 unsent_text(const struct tcp_tcb *tcb)
 {
-    uint32_t sent = tcb->snd_nxt - tcb->snd_buf_seq;
+    uint32_t sent = tcb->snd_nxt - tcb->snd.start;
     if (tcb->fin_sent) {
         return 0;
     }
-    return tcb->sndbuf.len > sent ? tcb->sndbuf.len - sent : 0;
+    return tcb->snd.len > sent ? tcb->snd.len - sent : 0;
 }
 
 static bool
