@@ -117,7 +117,17 @@ struct tern_config {
 
     uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7) */
 
-    /* Fragment reassembly (RFC 815 hole list). */
+    /* Buffer memory: the total, in bytes, of the stack's buffer pool, carved
+     * once in tern_stack_new() into 2 KiB chunks (a remainder below 2 KiB is
+     * not used). TCP send and receive buffers and IP reassembly take chunks
+     * from it as data arrives and give them back when it leaves: it is a cap
+     * on all of them together, not a reservation per connection. At the cap
+     * sends block, receive windows grow less and fragments are dropped,
+     * each counted (stats.pool). Default 128 KiB; 0 gives an empty pool (no
+     * data can be buffered). Larger than 2^32 chunks is TERN_ERR_INVAL. */
+    size_t pool_bytes;
+
+    /* Fragment reassembly (RFC 815). */
     unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
     size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */

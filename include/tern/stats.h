@@ -152,6 +152,15 @@ struct tern_stats {
         uint64_t queued;        /* datagrams queued waiting for resolution */
         uint64_t queue_flushed; /* queued datagrams sent once resolved */
     } arp;
+    struct {
+        /* The buffer pool (cfg.pool_bytes). Read them to see memory
+         * pressure: min_avail near 0 means the pool ran short at some time,
+         * take_fail says how often a request found nothing. */
+        uint64_t chunks;    /* 2 KiB chunks carved at creation */
+        uint64_t avail;     /* chunks anyone may take now (free, not reserved) */
+        uint64_t min_avail; /* the lowest avail seen since creation */
+        uint64_t take_fail; /* requests refused for want of chunks */
+    } pool;
     uint64_t drops[TERN_DROP_COUNT]; /* indexed by enum tern_drop_reason */
 };
 

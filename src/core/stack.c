@@ -27,6 +27,7 @@ tern_config_init(struct tern_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->ttl = 64;
+    cfg->pool_bytes = 128 * 1024;
     cfg->reass_slots = 8;
     cfg->reass_mem_max = 256 * 1024;
     cfg->reass_timeout_ns = 60LL * 1000000000LL;
@@ -87,6 +88,9 @@ config_check(const struct tern_config *cfg)
             return TERN_ERR_INVAL;
         }
     }
+    if (cfg->pool_bytes / POOL_CHUNK >= POOL_NIL) {
+        return TERN_ERR_INVAL; /* more chunks than a 32-bit index names */
+    }
     if (cfg->ttl == 0 || cfg->reass_timeout_ns <= 0) {
         return TERN_ERR_INVAL;
     }
@@ -124,7 +128,10 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_seed(&st->rng, cfg->seed);
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
-    rc = ip_init(st);
+    rc = pool_init(st, &st->pool, cfg->pool_bytes);
+    if (rc == TERN_OK) {
+        rc = ip_init(st);
+    }
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
@@ -135,6 +142,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
         link_fini(st);
         tcp_fini(st);
         ip_fini(st);
+        pool_fini(st, &st->pool);
         alloc(cfg->alloc_ud, st, sizeof(*st), 0);
         return rc;
     }
@@ -151,6 +159,7 @@ tern_stack_free(struct tern_stack *st)
     link_fini(st);
     tcp_fini(st);
     ip_fini(st);
+    pool_fini(st, &st->pool);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
 }
 
@@ -221,7 +230,18 @@ tern_stack_next_deadline(const struct tern_stack *st)
 const struct tern_stats *
 tern_stack_stats(const struct tern_stack *st)
 {
-    return st == NULL ? NULL : &st->stats;
+    if (st == NULL) {
+        return NULL;
+    }
+    /* The pool's figures live in the pool; copy them in as they are now.
+     * Every stack is made by tern_stack_new and is not itself const, so
+     * writing through this pointer is defined. */
+    struct tern_stats *s = (struct tern_stats *)&st->stats;
+    s->pool.chunks = st->pool.n;
+    s->pool.avail = pool_avail(&st->pool);
+    s->pool.min_avail = st->pool.min_avail;
+    s->pool.take_fail = st->pool.take_fail;
+    return s;
 }
 
 void
