@@ -462,6 +462,9 @@ setup(struct ping *pg)
     }
     struct tern_config cfg;
     tern_config_init(&cfg);
+    if ((size_t)o->size + 8 > cfg.reass_mem_max) {
+        cfg.reass_mem_max = (size_t)o->size + 8; /* EMTU_R: room for the echo, ICMP header too */
+    }
     cfg.n_netifs = 1;
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = (uint16_t)o->mtu;

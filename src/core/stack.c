@@ -29,7 +29,7 @@ tern_config_init(struct tern_config *cfg)
     cfg->ttl = 64;
     cfg->pool_bytes = 128 * 1024;
     cfg->reass_slots = 8;
-    cfg->reass_mem_max = 256 * 1024;
+    cfg->reass_mem_max = 32 * 1024;
     cfg->reass_timeout_ns = 60LL * 1000000000LL;
     cfg->arp_entries = 64;
     cfg->arp_queue_per_entry = 4;
