@@ -491,19 +491,87 @@ test_lookup_patterns(void)
     uint32_t org = UINT32_MAX - 10 * POOL_CHUNK - 17;
     chain_init(&c, org);
     CHECK_EQ(chain_append(&p, &c, src, sizeof(src), NULL), sizeof(src));
-    /* sequential, segment by segment */
+    /* sequential, segment by segment, with a read at the front between two:
+     * the front read leaves the remembered chunk where the sequence is */
     for (uint32_t at = 0; at + 1460 <= sizeof(src); at += 1460) {
         chain_read(&p, &c, org + at, out, 1460);
         CHECK_MEM(out, src + at, 1460);
-        CHECK_EQ(c.cur_pos - c.base, ((at + 1459) / POOL_CHUNK) * POOL_CHUNK);
-        /* near the front, in between */
+        uint32_t last_chunk = ((at + 1459) / POOL_CHUNK) * POOL_CHUNK;
+        if (last_chunk > 0) {
+            CHECK(c.cur != POOL_NIL);
+            CHECK_EQ(c.cur_pos - c.base, last_chunk);
+        }
+        uint32_t cur = c.cur, cur_pos = c.cur_pos;
         chain_read(&p, &c, org + 5, out, 100);
         CHECK_MEM(out, src + 5, 100);
+        CHECK_EQ(c.cur, cur);
+        CHECK_EQ(c.cur_pos, cur_pos);
     }
     chain_free(&p, &c);
     CHECK_EQ(c.start, org + (uint32_t)sizeof(src));
     CHECK_EQ(p.n_free, 64);
     pool_fini(&S, &p);
+}
+
+static int
+no_transmit(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop)
+{
+    (void)ctx;
+    (void)netif;
+    (void)pkt;
+    (void)len;
+    (void)next_hop;
+    return 0;
+}
+
+/* The heap of a stack made from cfg, counted through the allocator hook. */
+static long long
+stack_heap(struct tern_config *cfg, int *rc, struct tern_stack **stp)
+{
+    held_bytes = 0;
+    cfg->alloc = count_alloc;
+    *rc = tern_stack_new(cfg, 0, stp);
+    return held_bytes;
+}
+
+/* EVIDENCE: cfg.pool_bytes is carved once, in tern_stack_new, into
+ * exactly pool_bytes / 2048 chunks (128 KiB by default), shown in stats;
+ * an impossible size is refused as invalid; freeing gives it all back. */
+static void
+test_stack_pool(void)
+{
+    stack_setup();
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    CHECK_EQ(cfg.pool_bytes, 131072);
+    cfg.seed = 1;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){
+        .addr = TERN_IPV4(10, 0, 0, 1), .prefix_len = 24, .mtu = 1500, .transmit = no_transmit};
+    struct tern_stack *st = NULL;
+    int rc;
+    long long with_pool = stack_heap(&cfg, &rc, &st);
+    CHECK_EQ(rc, TERN_OK);
+    const struct tern_stats *s = tern_stack_stats(st);
+    CHECK_EQ(s->pool.chunks, 64);
+    CHECK_EQ(s->pool.avail, 64);
+    CHECK_EQ(s->pool.min_avail, 64);
+    CHECK_EQ(s->pool.take_fail, 0);
+    tern_stack_free(st);
+    CHECK_EQ(held_bytes, 0);
+
+    cfg.pool_bytes = 0;
+    long long without = stack_heap(&cfg, &rc, &st);
+    CHECK_EQ(rc, TERN_OK);
+    CHECK_EQ(tern_stack_stats(st)->pool.chunks, 0);
+    tern_stack_free(st);
+    CHECK_EQ(with_pool - without, 64 * (POOL_CHUNK + 4)); /* chunks and their links */
+
+    cfg.pool_bytes = (size_t)POOL_NIL * POOL_CHUNK; /* 2^32 chunks: not addressable */
+    st = (struct tern_stack *)&cfg;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
+    CHECK(st == NULL);
+    CHECK_EQ(held_bytes, 0);
 }
 
 int
@@ -516,5 +584,6 @@ main(void)
     RUN(test_dry_append);
     RUN(test_chains_model);
     RUN(test_lookup_patterns);
+    RUN(test_stack_pool);
     return CHECK_DONE();
 }
