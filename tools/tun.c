@@ -1188,6 +1188,11 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
         fprintf(stderr, "tern %s: stats ip.rx=%llu ip.tx=%llu drops=%llu\n", cmd,
                 (unsigned long long)s->ip.rx, (unsigned long long)s->ip.tx,
                 (unsigned long long)tern_stats_drops_total(s));
+        fprintf(stderr,
+                "tern %s: stats pool.chunks=%llu pool.avail=%llu pool.min_avail=%llu "
+                "pool.take_fail=%llu\n",
+                cmd, (unsigned long long)s->pool.chunks, (unsigned long long)s->pool.avail,
+                (unsigned long long)s->pool.min_avail, (unsigned long long)s->pool.take_fail);
         for (int r = 0; r < TERN_DROP_COUNT; r++) {
             if (s->drops[r] != 0) {
                 fprintf(stderr, "tern %s: stats drop.%s=%llu (%s)\n", cmd,

@@ -117,11 +117,29 @@ struct tern_config {
 
     uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7) */
 
-    /* Fragment reassembly (RFC 815 hole list). */
-    unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
-    size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
+    /* Buffer memory: the total, in bytes, of the stack's buffer pool, carved
+     * once in tern_stack_new() into 2 KiB chunks (a remainder below 2 KiB is
+     * not used). TCP send and receive buffers and IP reassembly take chunks
+     * from it as data arrives and give them back when it leaves: it is a cap
+     * on all of them together, not a reservation per connection. At the cap
+     * sends block, receive windows grow less and fragments are dropped,
+     * each counted (stats.pool). Default 128 KiB; 0 gives an empty pool (no
+     * data can be buffered). Larger than 2^32 chunks is TERN_ERR_INVAL. */
+    size_t pool_bytes;
+
+    /* Fragment reassembly (RFC 815). Fragments take chunks of the pool as
+     * they arrive. When a fragment finds every slot in use, or would pass
+     * reass_mem_max or find the pool short, the oldest incomplete datagrams
+     * are evicted (stats drop.REASS_EVICTED). */
+    unsigned reass_slots; /* datagrams reassembled at once; default 8 */
+    /* Bytes of fragment data held at once, all datagrams together; default
+     * 32 KiB. It also sets the largest datagram reassembled (RFC 1122
+     * 3.3.2 EMTU_R): 20 + min(reass_mem_max, 65515) bytes, for which the
+     * stack keeps one buffer of 60 + min(reass_mem_max, 65515) bytes (the
+     * finished datagram must reach TCP or ICMP contiguous). RFC 1122 wants
+     * EMTU_R >= 576: keep it >= 556; 65515 reassembles any datagram. */
+    size_t reass_mem_max;
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
-    size_t pool_bytes;        /* buffer pool: TCP buffers and IP reassembly, carved once */
 
     /* Datagrams a stack sends to one of its own addresses go through a
      * loopback queue of this many datagrams (0: the default, 16). */

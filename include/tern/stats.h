@@ -51,8 +51,12 @@
     X(REASS_OVERLAP, "ip", "RFC 5722 (applied to IPv4): overlapping fragments, datagram dropped")  \
     X(REASS_DUPLICATE, "ip",                                                                       \
       "RFC 8200 4.5 (applied to IPv4): exact duplicate fragment dropped alone")                    \
-    X(REASS_NO_SLOT, "ip", "reassembly: all reassembly slots in use")                              \
-    X(REASS_MEMORY, "ip", "reassembly: per-stack memory cap reached")                              \
+    X(REASS_NO_SLOT, "ip", "reassembly: no reassembly slots configured")                           \
+    X(REASS_MEMORY, "ip", "reassembly: memory cap reached, no older datagram to evict")            \
+    X(REASS_NO_BUFFER, "ip", "reassembly: buffer pool short, no older datagram to evict")          \
+    X(REASS_TOO_BIG, "ip", "RFC 1122 3.3.2: datagram longer than we reassemble (EMTU_R)")          \
+    X(REASS_EVICTED, "ip",                                                                         \
+      "reassembly full: oldest incomplete datagram evicted (our choice; RFC 815/1122 set none)")   \
     X(REASS_TIMEOUT, "ip", "RFC 1122 3.3.2: reassembly timed out")                                 \
     X(ICMP_TRUNCATED, "icmp", "RFC 792: shorter than an ICMP header")                              \
     X(ICMP_CHECKSUM, "icmp", "RFC 792: checksum mismatch")                                         \
@@ -157,6 +161,15 @@ struct tern_stats {
         uint64_t queued;        /* datagrams queued waiting for resolution */
         uint64_t queue_flushed; /* queued datagrams sent once resolved */
     } arp;
+    struct {
+        /* The buffer pool (cfg.pool_bytes). Read them to see memory
+         * pressure: min_avail near 0 means the pool ran short at some time,
+         * take_fail says how often a request found nothing. */
+        uint64_t chunks;    /* 2 KiB chunks carved at creation */
+        uint64_t avail;     /* chunks anyone may take now (free, not reserved) */
+        uint64_t min_avail; /* the lowest avail seen since creation */
+        uint64_t take_fail; /* requests refused for want of chunks */
+    } pool;
     uint64_t drops[TERN_DROP_COUNT]; /* indexed by enum tern_drop_reason */
 };
 

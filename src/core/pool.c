@@ -15,7 +15,10 @@
  * patterns: a little after the previous question (a sender reading the next
  * segment, a receiver writing the next one), and near the front (the first
  * unacknowledged or unread bytes). The first walks forward from the chunk
- * remembered in `cur`, the second from head; appends go to tail directly.
+ * remembered in `cur`, the second from head, and a lookup in the head chunk
+ * leaves `cur` where it was, so the two patterns can alternate (a sender
+ * retransmitting at the front while sending new data further on) without
+ * walking the chain each time; appends go to tail directly.
  */
 #include "core/pool.h"
 
@@ -172,15 +175,14 @@ link_tail(struct pool *p, struct pool_chain *c, uint32_t x)
     c->n_chunks++;
 }
 
-/* The chunk holding position pos, which must lie in [base, chain_end).
- * Sets cur/cur_pos to it. */
+/* The chunk holding position pos, which must lie in [base, chain_end); its
+ * first byte's position in *xpos. Reads cur, never moves it. */
 static uint32_t
-chunk_at(const struct pool *p, struct pool_chain *c, uint32_t pos)
+chunk_at(const struct pool *p, const struct pool_chain *c, uint32_t pos, uint32_t *xpos)
 {
     uint32_t i = (pos - c->base) >> POOL_CHUNK_SHIFT;
+    *xpos = c->base + i * POOL_CHUNK;
     if (i + 1 == c->n_chunks) {
-        c->cur = c->tail;
-        c->cur_pos = c->base + i * POOL_CHUNK;
         return c->tail;
     }
     uint32_t x = c->head, steps = i;
@@ -194,33 +196,51 @@ chunk_at(const struct pool *p, struct pool_chain *c, uint32_t pos)
     while (steps-- > 0) {
         x = p->link[x];
     }
-    c->cur = x;
-    c->cur_pos = c->base + i * POOL_CHUNK;
     return x;
 }
 
-/* Copies n bytes into the chunks from position pos on; they are held. */
+/* Remembers chunk x (at xpos) for the next lookup, unless it is the head:
+ * lookups near the front are cheap from head anyway, and must not pull a
+ * sequential reader or writer elsewhere in the chain back to the front. */
 static void
-chain_write(struct pool *p, struct pool_chain *c, uint32_t pos, const uint8_t *data, uint32_t n)
+remember(struct pool_chain *c, uint32_t x, uint32_t xpos)
+{
+    if (x != c->head) {
+        c->cur = x;
+        c->cur_pos = xpos;
+    }
+}
+
+/* Copies n bytes at position pos on (the chunks hold them) from `in` into
+ * the chunks, or out of them to `out`: one of the two is NULL. */
+static void
+chain_copy(struct pool *p, struct pool_chain *c, uint32_t pos, const uint8_t *in, uint8_t *out,
+           uint32_t n)
 {
     if (n == 0) {
         return;
     }
-    uint32_t x = chunk_at(p, c, pos);
-    uint32_t off = pos - c->cur_pos;
+    uint32_t xpos;
+    uint32_t x = chunk_at(p, c, pos, &xpos);
+    uint32_t off = pos - xpos;
     for (;;) {
         uint32_t k = POOL_CHUNK - off < n ? POOL_CHUNK - off : n;
-        memcpy(pool_data(p, x) + off, data, k);
-        data += k;
+        if (in != NULL) {
+            memcpy(pool_data(p, x) + off, in, k);
+            in += k;
+        } else {
+            memcpy(out, pool_data(p, x) + off, k);
+            out += k;
+        }
         n -= k;
         if (n == 0) {
-            return;
+            break;
         }
         x = p->link[x];
+        xpos += POOL_CHUNK;
         off = 0;
-        c->cur = x;
-        c->cur_pos += POOL_CHUNK;
     }
+    remember(c, x, xpos);
 }
 
 uint32_t
@@ -239,7 +259,7 @@ chain_append(struct pool *p, struct pool_chain *c, const uint8_t *data, uint32_t
         }
         uint32_t room = (uint32_t)pos_diff(chain_end(c), pos);
         uint32_t k = n - done < room ? n - done : room;
-        chain_write(p, c, pos, data + done, k);
+        chain_copy(p, c, pos, data + done, NULL, k);
         c->len += k;
         done += k;
     }
@@ -260,7 +280,7 @@ chain_put(struct pool *p, struct pool_chain *c, uint32_t pos, const uint8_t *dat
     for (uint32_t i = 0; i < need; i++) {
         link_tail(p, c, pool_take(p, reserved));
     }
-    chain_write(p, c, pos, data, n);
+    chain_copy(p, c, pos, data, NULL, n);
     return true;
 }
 
@@ -273,24 +293,7 @@ chain_extend(struct pool_chain *c, uint32_t n)
 void
 chain_read(struct pool *p, struct pool_chain *c, uint32_t pos, uint8_t *out, uint32_t n)
 {
-    if (n == 0) {
-        return;
-    }
-    uint32_t x = chunk_at(p, c, pos);
-    uint32_t off = pos - c->cur_pos;
-    for (;;) {
-        uint32_t k = POOL_CHUNK - off < n ? POOL_CHUNK - off : n;
-        memcpy(out, pool_data(p, x) + off, k);
-        out += k;
-        n -= k;
-        if (n == 0) {
-            return;
-        }
-        x = p->link[x];
-        off = 0;
-        c->cur = x;
-        c->cur_pos += POOL_CHUNK;
-    }
+    chain_copy(p, c, pos, NULL, out, n);
 }
 
 /* Forgets cur when it no longer names a chunk of the chain. */
@@ -328,7 +331,8 @@ chain_drop(struct pool *p, struct pool_chain *c, uint32_t n, bool held_beyond)
         uint32_t span = c->start + c->len - c->base;
         uint32_t keep = (uint32_t)(((uint64_t)span + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT);
         if (keep < c->n_chunks) {
-            uint32_t last = chunk_at(p, c, c->base + (keep - 1) * POOL_CHUNK);
+            uint32_t lpos;
+            uint32_t last = chunk_at(p, c, c->base + (keep - 1) * POOL_CHUNK, &lpos);
             uint32_t x = p->link[last];
             while (x != POOL_NIL) {
                 uint32_t next = p->link[x];

@@ -30,8 +30,10 @@ struct pool {
     uint32_t free_head;  /* LIFO free list: the chunk given back last is taken first */
     uint32_t n_free;     /* chunks on the free list */
     uint32_t n_reserved; /* chunks promised by pool_reserve() and not yet taken */
-    uint32_t min_avail;  /* the lowest pool_avail() seen (a figure for stats) */
-    uint64_t take_fail;  /* unreserved takes refused because nothing was available */
+    uint32_t min_avail;  /* the lowest pool_avail() seen (a figure for stats); reserved
+                            chunks count as unavailable */
+    uint64_t take_fail;  /* unreserved takes refused because nothing was available (a
+                            refused chain_put or reassembly request counts once) */
 };
 
 /* Carves bytes / POOL_CHUNK chunks (0 is allowed: an empty pool).
@@ -110,7 +112,9 @@ bool chain_put(struct pool *p, struct pool_chain *c, uint32_t pos, const uint8_t
 /* len += n: bytes already written by chain_put() join the stream. */
 void chain_extend(struct pool_chain *c, uint32_t n);
 
-/* Copies n bytes from position pos (inside what the chunks hold) to out. */
+/* Copies n bytes from position pos (inside what the chunks hold) to out.
+ * Reads and writes remember the last chunk they touched in cur, except the
+ * head chunk: a lookup near the front does not move a sequential cursor. */
 void chain_read(struct pool *p, struct pool_chain *c, uint32_t pos, uint8_t *out, uint32_t n);
 
 /* Removes n <= len bytes from the front of the stream and gives back the

@@ -27,10 +27,10 @@ tern_config_init(struct tern_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->ttl = 64;
-    cfg->reass_slots = 8;
-    cfg->reass_mem_max = 256 * 1024;
-    cfg->reass_timeout_ns = 60LL * 1000000000LL;
     cfg->pool_bytes = 128 * 1024;
+    cfg->reass_slots = 8;
+    cfg->reass_mem_max = 32 * 1024;
+    cfg->reass_timeout_ns = 60LL * 1000000000LL;
     cfg->arp_entries = 64;
     cfg->arp_queue_per_entry = 4;
     cfg->arp_queue_total = 16;
@@ -87,6 +87,9 @@ config_check(const struct tern_config *cfg)
         if (!on_link) {
             return TERN_ERR_INVAL;
         }
+    }
+    if (cfg->pool_bytes / POOL_CHUNK >= POOL_NIL) {
+        return TERN_ERR_INVAL; /* more chunks than a 32-bit index names */
     }
     if (cfg->ttl == 0 || cfg->reass_timeout_ns <= 0) {
         return TERN_ERR_INVAL;
@@ -227,7 +230,18 @@ tern_stack_next_deadline(const struct tern_stack *st)
 const struct tern_stats *
 tern_stack_stats(const struct tern_stack *st)
 {
-    return st == NULL ? NULL : &st->stats;
+    if (st == NULL) {
+        return NULL;
+    }
+    /* The pool's figures live in the pool; copy them in as they are now.
+     * Every stack is made by tern_stack_new and is not itself const, so
+     * writing through this pointer is defined. */
+    struct tern_stats *s = (struct tern_stats *)&st->stats;
+    s->pool.chunks = st->pool.n;
+    s->pool.avail = pool_avail(&st->pool);
+    s->pool.min_avail = st->pool.min_avail;
+    s->pool.take_fail = st->pool.take_fail;
+    return s;
 }
 
 void

@@ -24,8 +24,8 @@ struct tern_stack {
     struct rng rng;         /* seeded from cfg.seed */
     uint8_t hash_key[16];   /* SipHash key, derived from cfg.seed */
     struct timer_wheel timers;
-    struct pool pool; /* buffer memory (cfg.pool_bytes), carved once */
-    struct tern_stats stats;
+    struct tern_stats stats; /* stats.pool is copied from pool when read */
+    struct pool pool;        /* buffer memory for TCP and reassembly (cfg.pool_bytes) */
     tern_trace_fn trace;
     void *trace_ctx;
     tern_echo_fn echo_fn;

@@ -401,6 +401,7 @@ fuzz_stack(const uint8_t *data, size_t size)
     cfg.tcp.rcvbuf = 4096;
     cfg.reass_slots = 2;
     cfg.reass_mem_max = 16384;
+    cfg.pool_bytes = 32768;
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){
         .addr = OUR_IP,
