@@ -462,6 +462,7 @@ setup(struct ping *pg)
     }
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.deterministic = true; /* the same --seed prints the same bytes */
     cfg.n_netifs = 1;
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = (uint16_t)o->mtu;
