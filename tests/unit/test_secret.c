@@ -146,8 +146,9 @@ test_random_seed(void)
     CHECK_EQ(tern_random_seed(NULL), TERN_ERR_INVAL);
 }
 
-/* EVIDENCE: RFC 6528 3: ISN = M + F(4-tuple, secret); different secrets,
- * different ISNs for the same 4-tuple at the same time */
+/* EVIDENCE: RFC 9293 3.4.1 SHLD-1 MUST-9, RFC 6528 3: ISN = M + F(4-tuple, secret),
+ * and the secret differs from stack to stack: the same 4-tuple at the same
+ * time gets different ISNs */
 static void
 test_random_secrets_give_different_isns(void)
 {
