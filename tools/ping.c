@@ -465,6 +465,7 @@ setup(struct ping *pg)
     if ((size_t)o->size + 8 > cfg.reass_mem_max) {
         cfg.reass_mem_max = (size_t)o->size + 8; /* EMTU_R: room for the echo, ICMP header too */
     }
+    cfg.deterministic = true; /* the same --seed prints the same bytes */
     cfg.n_netifs = 1;
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = (uint16_t)o->mtu;

@@ -48,6 +48,9 @@ enum tern_err {
     TERN_ERR_NOTCONN = -13, /* no such connection */
     TERN_ERR_AGAIN = -14,   /* nothing to do now; try again later */
     TERN_ERR_UNREACH = -15, /* an ICMP error said the destination is unreachable */
+    /* no secret: seed 0 without `deterministic` (tern_stack_new), or the
+     * OS gave no randomness (tern_random_seed) */
+    TERN_ERR_NOSECRET = -16,
 };
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -109,7 +112,15 @@ struct tern_netif_config {
 typedef void *(*tern_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
 
 struct tern_config {
-    uint64_t seed; /* keys the hash and PRNG: same seed, same behaviour */
+    /* The secret. `seed` keys the PRNG, the connection hash and the RFC 6528
+     * initial sequence numbers: whoever knows it can predict them (RFC 6528
+     * 3: the key must be secret). Fill it from tern_random_seed(). A fixed
+     * seed is an explicit choice for simulation and tests: set
+     * `deterministic` and the same seed gives the same behaviour. seed 0
+     * without `deterministic` is refused (TERN_ERR_NOSECRET); the runtimes
+     * of tern/socket.h fill it from the OS instead. */
+    uint64_t seed;
+    bool deterministic;
 
     struct tern_netif_config netifs[TERN_MAX_NETIFS];
     unsigned n_netifs;
@@ -171,11 +182,20 @@ struct tern_config {
 
 struct tern_stack;
 
-/* Fills `cfg` with defaults: no interfaces, seed 0, the defaults named above. */
+/* Fills `cfg` with defaults: no interfaces, seed 0 and deterministic false
+ * (no secret yet: see `seed`), the defaults named above. */
 void tern_config_init(struct tern_config *cfg);
+
+/* Draws a 64-bit secret from the operating system (getrandom(2)) into *out,
+ * never 0: `tern_random_seed(&cfg.seed)`. Not part of the core; calls the
+ * OS (it lives with the socket API in src/api). TERN_OK, TERN_ERR_INVAL (out
+ * NULL), or TERN_ERR_NOSECRET when the OS gives no randomness (errno says
+ * why). */
+int tern_random_seed(uint64_t *out);
 
 /* Creates a stack at time `now_ns`. On success stores it in *out and returns
  * TERN_OK; returns TERN_ERR_INVAL for a bad configuration (and *out = NULL),
+ * TERN_ERR_NOSECRET for seed 0 without deterministic (*out = NULL),
  * TERN_ERR_NOMEM if the allocator failed. The stack copies the config. */
 int tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out);
 

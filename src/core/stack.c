@@ -114,6 +114,12 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     if (rc != TERN_OK) {
         return rc;
     }
+    /* RFC 6528 3: the ISN key must be secret. Seed 0 is what
+     * tern_config_init leaves, so it is taken as "no secret chosen", unless
+     * the caller asked for a fixed seed on purpose. */
+    if (cfg->seed == 0 && !cfg->deterministic) {
+        return TERN_ERR_NOSECRET;
+    }
     tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : default_alloc;
     struct tern_stack *st = alloc(cfg->alloc_ud, NULL, 0, sizeof(*st));
     if (st == NULL) {
