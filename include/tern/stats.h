@@ -142,6 +142,7 @@ struct tern_stats {
         uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
         uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */

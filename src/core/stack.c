@@ -54,10 +54,11 @@ tern_config_init(struct tern_config *cfg)
         .isn_tick_ns = 4000,         /* RFC 9293 3.4.1 */
         .ephemeral_min = 49152,      /* RFC 6056 2.1 */
         .ephemeral_max = 65535,
-        /* RFC 5961 7 leaves the figures to the administrator; one reply per
-         * half second and connection is Linux's default for "invalid"
-         * segments, and keeps a flood from showing the real peer more than
-         * one duplicate ACK between two of its round trips. */
+        /* RFC 5961 7 leaves the figures to the administrator. One reply
+         * per half second and connection is Linux's default for "invalid"
+         * segments: whatever an attacker sends, the real peer sees at most
+         * one extra duplicate ACK per half second, never the three in a
+         * row that make it retransmit (RFC 5681 3.2). */
         .conn_reply_limit = 1,
         .conn_reply_window_ns = 500000000LL,
         .corrective_ack_limit = 1000,
