@@ -210,6 +210,45 @@ test_blind_flood_gets_one_ack_per_window(void)
     h_fini(&h);
 }
 
+/* Counts the trace events that report a reply held back. */
+struct trace_count {
+    struct h *h;
+    unsigned held[TERN_DROP_COUNT];
+};
+
+static void
+count_trace(void *ctx, const struct tern_trace_event *ev)
+{
+    struct trace_count *tc = ctx;
+    h_trace(tc->h, ev);
+    for (int r = TERN_DROP_TCP_CHALLENGE_LIMIT; r <= TERN_DROP_TCP_RST_LIMIT; r++) {
+        if (ev->kind == TERN_TRACE_EVENT && ev->rule == tern_drop_rule((enum tern_drop_reason)r)) {
+            tc->held[r]++;
+        }
+    }
+}
+
+static void
+test_held_back_replies_are_traced(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 first: every reply held back is counted and traced */
+    struct h h;
+    h_init(&h);
+    h_established(&h);
+    struct trace_count tc = {.h = &h};
+    h.st->trace = count_trace;
+    h.st->trace_ctx = &tc;
+    for (int i = 0; i < 3; i++) {
+        h_deliver(&h, PEER(.seq = 310, .flags = SYN));                      /* challenge */
+        h_deliver(&h, PEER(.seq = 301 + 900000, .ack = 101, .flags = ACK)); /* corrective */
+    }
+    CHECK_EQ(tc.held[TERN_DROP_TCP_CHALLENGE_CONN_LIMIT], 2);
+    CHECK_EQ(tc.held[TERN_DROP_TCP_ACK_CONN_LIMIT], 3);
+    CHECK_EQ(stat_drop(&h, TERN_DROP_TCP_CHALLENGE_CONN_LIMIT), 2);
+    CHECK_EQ(stat_drop(&h, TERN_DROP_TCP_ACK_CONN_LIMIT), 3);
+    h_fini(&h);
+}
+
 /* ---- what the real peer needs still goes out ------------------------------------ */
 
 static void
@@ -800,6 +839,7 @@ main(void)
     RUN(test_connections_do_not_share_a_challenge_budget);
     RUN(test_conn_budget_is_tunable);
     RUN(test_blind_flood_gets_one_ack_per_window);
+    RUN(test_held_back_replies_are_traced);
     RUN(test_retransmission_below_rcv_nxt_always_acked);
     RUN(test_time_wait_fin_always_acked);
     RUN(test_stack_ceilings_hold_and_vary);
