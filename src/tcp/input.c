@@ -357,15 +357,17 @@ trim_to_window(const struct tcp_tcb *tcb, struct tcp_seg *seg)
 }
 
 /* An unacceptable segment that the real peer sends when our ACK of it was
- * lost: text or a FIN lying wholly below RCV.NXT, within reach of the
- * window we can announce (65535 << our shift, RFC 7323 2.3: at most twice
- * our buffer), acknowledging what RFC 5961 5.2 accepts. Its ACK (RFC 9293
+ * lost: text or a FIN lying wholly below RCV.NXT, no further below it than
+ * the largest window we can announce (65535 << our shift, RFC 7323 2.3;
+ * the shift is the smallest that covers our buffer, so this is under twice
+ * the buffer), acknowledging what RFC 5961 5.2 accepts. Its ACK (RFC 9293
  * 3.10.7.4 first) is what lets the peer recover, so the connection's reply
- * budget does not hold it back (the stack's ceiling still does). A blind
- * attacker must guess SEG.SEQ within that reach and SEG.ACK within
- * MAX.SND.WND, no easier than guessing an acceptable segment, which is
- * worse than an ACK. A pure ACK below RCV.NXT is not one of these: an
- * exchange of such ACKs is an ACK loop, and the limit is there to stop it. */
+ * budget does not hold it back (the stack's ceiling still does). To forge
+ * one, a blind attacker must guess SEG.SEQ within that reach and SEG.ACK
+ * within MAX.SND.WND: as hard as forging an acceptable segment, which would
+ * let it inject text, far worse than drawing an ACK. A pure ACK below
+ * RCV.NXT is not one of these: an exchange of such ACKs is an ACK loop,
+ * which the limit is there to stop. */
 static bool
 peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
