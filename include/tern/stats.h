@@ -88,7 +88,14 @@
     X(TCP_NO_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: ACK bit off")                                   \
     X(TCP_ACK_UNACCEPTABLE, "tcp", "RFC 5961 5.2: SEG.ACK outside SND.UNA-MAX.SND.WND..SND.NXT")   \
     X(TCP_SYN_RCVD_BAD_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, unacceptable ACK")      \
-    X(TCP_CHALLENGE_LIMIT, "tcp", "RFC 5961 7: challenge ACK limit reached, not sent")             \
+    X(TCP_CHALLENGE_LIMIT, "tcp", "RFC 5961 7: stack-wide challenge ACK budget spent, not sent")   \
+    X(TCP_CHALLENGE_CONN_LIMIT, "tcp",                                                             \
+      "RFC 5961 7 (erratum 4772): connection's reply budget spent, challenge ACK not sent")        \
+    X(TCP_ACK_LIMIT, "tcp",                                                                        \
+      "RFC 9293 3.10.7.4 first, RFC 5961 5.2: stack-wide corrective ACK budget spent, not sent")   \
+    X(TCP_ACK_CONN_LIMIT, "tcp",                                                                   \
+      "RFC 9293 3.10.7.4 first, RFC 5961 5.2: connection's reply budget spent, ACK not sent")      \
+    X(TCP_RST_LIMIT, "tcp", "RFC 9293 3.10.7.1/3.10.7.2: stack-wide RST budget spent, not sent")   \
     X(TCP_TIME_WAIT_SYN, "tcp", "RFC 6191 2: SYN in TIME-WAIT not above the old sequence space")   \
     X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
@@ -131,6 +138,8 @@ struct tern_stats {
         uint64_t resets_rx;        /* connections closed by a valid RST */
         uint64_t rst_tx;           /* RST segments sent */
         uint64_t challenge_acks;   /* RFC 5961 challenge ACKs sent */
+        uint64_t corrective_acks;  /* ACKs answering an unacceptable segment (RFC 9293 3.10.7.4
+                                      first, RFC 5961 5.2, RFC 7323 5.3) */
         uint64_t retransmits;      /* segments sent again on a retransmission timeout */
         uint64_t timeouts;         /* connections aborted by a timeout */
         uint64_t icmp_soft;        /* soft ICMP errors recorded */

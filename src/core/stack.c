@@ -51,10 +51,19 @@ tern_config_init(struct tern_config *cfg)
         .user_timeout_ns = 300LL * 1000000000LL,
         .rto_initial_ns = 1000000000LL, /* RFC 6298 2.1 */
         .rto_max_ns = 60LL * 1000000000LL,
-        .challenge_ack_limit = 100, /* RFC 5961 7 */
-        .isn_tick_ns = 4000,        /* RFC 9293 3.4.1 */
-        .ephemeral_min = 49152,     /* RFC 6056 2.1 */
+        .challenge_ack_limit = 1000, /* RFC 5961 7; Linux's figure since CVE-2016-5696 */
+        .isn_tick_ns = 4000,         /* RFC 9293 3.4.1 */
+        .ephemeral_min = 49152,      /* RFC 6056 2.1 */
         .ephemeral_max = 65535,
+        /* RFC 5961 7 leaves the figures to the administrator. One reply
+         * per half second and connection is Linux's default for "invalid"
+         * segments: whatever an attacker sends, the real peer sees at most
+         * one extra duplicate ACK per half second, never the three in a
+         * row that make it retransmit (RFC 5681 3.2). */
+        .conn_reply_limit = 1,
+        .conn_reply_window_ns = 500000000LL,
+        .corrective_ack_limit = 1000,
+        .rst_limit = 1000,
     };
 }
 

@@ -56,7 +56,7 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
     /* All data is discarded; a RST is discarded; anything else is answered
      * by a RST whose numbers the sender will find acceptable (3.5.2 group 1). */
     tcp_drop(st, NULL, seg, TERN_DROP_TCP_NO_CONN);
-    tcp_send_reset_for(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
+    tcp_send_reset_limited(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
 }
 
 /* ---- 3.10.7.2 LISTEN ---- */
@@ -202,7 +202,7 @@ in_listen(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
     /* Second, check for an ACK: any ACK is bad in LISTEN -> <SEQ=SEG.ACK><CTL=RST>. */
     if (has(seg, WIRE_TCP_ACK)) {
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
-        tcp_send_reset_for(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
+        tcp_send_reset_limited(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
         return;
     }
     /* Third, check for a SYN (the security check is void: no compartments). */
@@ -356,6 +356,34 @@ trim_to_window(const struct tcp_tcb *tcb, struct tcp_seg *seg)
     }
 }
 
+/* An unacceptable segment that the real peer sends when our ACK of it was
+ * lost: text or a FIN lying wholly below RCV.NXT, no further below it than
+ * the largest window we can announce (65535 << our shift, RFC 7323 2.3;
+ * the shift is the smallest that covers our buffer, so this is under twice
+ * the buffer), acknowledging what RFC 5961 5.2 accepts. Its ACK (RFC 9293
+ * 3.10.7.4 first) is what lets the peer recover, so the connection's reply
+ * budget does not hold it back (the stack's ceiling still does). To forge
+ * one, a blind attacker must guess SEG.SEQ within that reach and SEG.ACK
+ * within MAX.SND.WND: as hard as forging an acceptable segment, which would
+ * let it inject text, far worse than drawing an ACK. A pure ACK below
+ * RCV.NXT is not one of these: an exchange of such ACKs is an ACK loop,
+ * which the limit is there to stop. */
+static bool
+peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (seg->text_len == 0 && !has(seg, WIRE_TCP_FIN)) {
+        return false;
+    }
+    if (has(seg, WIRE_TCP_SYN | WIRE_TCP_RST) || !has(seg, WIRE_TCP_ACK)) {
+        return false;
+    }
+    uint32_t reach = 65535u << tcb->rcv_wscale;
+    if (!seq_le(seg->seq + seg->seg_len, tcb->rcv_nxt) || tcb->rcv_nxt - seg->seq > reach) {
+        return false;
+    }
+    return seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt);
+}
+
 /* First: sequence number check. */
 static enum step
 check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
@@ -394,8 +422,9 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             return drop(st, tcb, c, TERN_DROP_TCP_RST_OUT_OF_WINDOW);
         }
         drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
-        tcp_send_ack(st, tcb,
-                     "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(
+            st, tcb, peer_retransmission(tcb, seg),
+            "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     trim_to_window(tcb, seg);
@@ -802,7 +831,8 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * also covers 3.10.7.4's "ACK acks something not yet sent". */
     if (!seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt)) {
         drop(st, tcb, c, TERN_DROP_TCP_ACK_UNACCEPTABLE);
-        tcp_send_ack(st, tcb, "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     ack_established(st, tcb, seg);
@@ -1033,7 +1063,8 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     }
     drop(st, tcb, c, TERN_DROP_TCP_PAWS);
     if (!has(seg, WIRE_TCP_RST)) {
-        tcp_send_ack(st, tcb, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
     }
     return true;
 }

@@ -45,6 +45,7 @@
 #include "wire/tcp.h"
 
 struct tern_stack;
+struct rng;
 struct ip_rx;
 struct ip_icmp_err;
 
@@ -223,6 +224,13 @@ struct tcp_tcb {
     unsigned keep_probes;
     int64_t last_rx_ns;
 
+    /* RFC 5961 7 with erratum 4772: this connection's own budget of ACKs
+     * answering unacceptable segments (cfg.tcp.conn_reply_limit per
+     * conn_reply_window_ns), so that no connection spends another's. */
+    uint32_t reply_win_ms; /* start of the current window, tcp_ts_now() clock */
+    uint16_t reply_count;  /* replies sent in it */
+    bool reply_win_set;    /* a window has begun */
+
     /* Errors and events. */
     int error;           /* why the connection closed */
     int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
@@ -244,6 +252,17 @@ tcp_smss(const struct tcp_tcb *tcb)
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
 }
 
+/* A stack-wide rate limit: at most `budget` replies in the one-second
+ * period that began at start_ns; each period draws its budget anew from
+ * the stack's PRNG (tcp_ratelimit_budget), so that a count of replies seen
+ * by one party says little about the replies sent to others. */
+struct tcp_ratelimit {
+    int64_t start_ns;
+    uint32_t budget;
+    uint32_t used;
+    bool started; /* a period has begun */
+};
+
 /* Everything TCP owns, embedded in struct tern_stack. */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
@@ -262,8 +281,10 @@ struct tcp_state {
     bool delivering;
     tern_tcp_event_fn cb; /* stack-wide callback */
     void *cb_ctx;
-    int64_t challenge_window_start; /* RFC 5961 7: one-second window */
-    uint32_t challenge_count;
+    /* RFC 5961 7: stack-wide ceilings on replies to unacceptable segments
+     * (tcp_send_challenge_ack, tcp_send_corrective_ack,
+     * tcp_send_reset_limited). */
+    struct tcp_ratelimit rl_challenge, rl_ack, rl_rst;
 };
 
 /* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
@@ -377,8 +398,23 @@ int tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, u
                      uint32_t text_len, const char *rule);
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 void tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
-/* RFC 5961 3.2/4.2/5.2 challenge ACK, rate-limited (RFC 5961 7). */
+/* RFC 5961 3.2/4.2 challenge ACK, rate-limited (RFC 5961 7): first by the
+ * connection's reply budget, then by the stack's randomised budget. */
 void tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* The ACK answering an unacceptable segment (RFC 9293 3.10.7.4 first, RFC
+ * 5961 5.2, RFC 7323 5.3), rate-limited like a challenge ACK with budgets
+ * of its own. `retransmission`: the segment is text or a FIN the peer sent
+ * again below RCV.NXT (its ACK from us was lost), which the connection's
+ * budget does not hold back; the stack's ceiling still does. */
+void tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
+                             const char *rule);
+/* tcp_send_reset_for() for a segment that found no connection or hit a
+ * listener with an ACK, within the stack's RST budget (cfg.tcp.rst_limit). */
+void tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb,
+                            const struct tcp_seg *seg, const char *rule);
+/* The budget of one second of a stack-wide rate limit whose mean is
+ * `limit` per second: uniform in [limit/2, limit/2 + limit] from `r`. */
+uint32_t tcp_ratelimit_budget(struct rng *r, uint32_t limit);
 /* A RST in answer to `seg` (RFC 9293 3.5.2): <SEQ=SEG.ACK><CTL=RST> if it
  * had an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never in answer
  * to a RST. `tcb` may be NULL (no connection). */
