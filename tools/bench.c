@@ -399,6 +399,7 @@ side_config(int side, uint16_t mtu, struct tern_config *c)
 {
     tern_config_init(c);
     c->seed = (uint64_t)side + 1;
+    c->deterministic = true; /* a measurement: the same ISNs and ports every run */
     c->netifs[0] = (struct tern_netif_config){
         .addr = side == 0 ? ADDR_A : ADDR_B,
         .prefix_len = 24,
@@ -1317,6 +1318,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
         struct tern_config c;
         tern_config_init(&c);
         c.seed = (uint64_t)i + 7;
+        c.deterministic = true; /* a measurement: the same ISNs and ports every run */
         c.netifs[0] = (struct tern_netif_config){
             .addr = i == 0 ? ADDR_A : ADDR_B, .prefix_len = 24, .mtu = 1500};
         c.n_netifs = 1;
