@@ -112,8 +112,8 @@ usage(FILE *out)
             "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
             "  --pkts N            request/response exchanges per packet-time run\n"
             "                      (default 200000)\n"
-            "  --skip-large        skip the --large-conns figures (about 20 s and 7 GB\n"
-            "                      with today's stack; the *_1m keys then print -1)\n"
+            "  --skip-large        skip the --large-conns figures (about 40 s and 10 GB\n"
+            "                      on this machine; the *_1m keys then print -1)\n"
             "  --quick             small sizes and one repetition (for tests); the *_1m\n"
             "                      and *_10k figures then use 4000 and 1000 connections\n"
             "  --json              print one JSON object instead of the table\n"
@@ -863,6 +863,7 @@ struct idle_fig {
     size_t empty, full; /* heap of the two server stacks */
     long long growth;   /* bytes the server allocated after tern_stack_new */
     double per_conn;    /* (full - empty) / n; 0 when not measured */
+    uint64_t zero_wnd;  /* connections whose server announced a zero window */
     bool estimated;     /* the server did not fit mem_budget(): per_conn is what
                            tern_stack_new asked for, (asked - empty) / n */
     size_t budget, asked;
@@ -881,8 +882,14 @@ struct idle_fig {
  * TCP transmit buffer, the L listeners' slots and every allocation whose
  * size does not depend on max_connections; what stays is what grows with
  * the connection capacity: slots (TCB, buffers) and the hash buckets. Both
- * heaps are counted through the cfg.alloc hook. The client (its memory is
- * not counted) has CLIENT_BUF-byte rings so that a million connections fit.
+ * heaps are counted through the cfg.alloc hook. A buffer pool, carved at
+ * creation with the same size in both, is subtracted with the rest: what a
+ * connection takes from it is not in per_conn. What it leaves the
+ * connections shows in zero_wnd: the connections on which the server
+ * announced a zero window (the client's STATUS snd_wnd), i.e. that cannot
+ * receive a byte (nor a FIN) until the server's memory frees. The client
+ * (its memory is not counted) has CLIENT_BUF-byte buffers, a pool that
+ * backs them, so that a million connections fit.
  */
 static void
 idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
@@ -890,7 +897,8 @@ idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
     memset(f, 0, sizeof *f);
     f->n = n, f->budget = budget;
     f->listeners = listeners_for(n);
-    int *lids = calloc(f->listeners, sizeof *lids);
+    int *lids = calloc(f->listeners, sizeof *lids), *cids = calloc(n, sizeof *cids);
+    int *sids = calloc(n, sizeof *sids);
     struct tern_config c[2];
     side_config(0, 1500, &c[0]);
     side_config(1, 1500, &c[1]);
@@ -900,8 +908,8 @@ idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
     c[0].tcp.max_connections = 1;
     c[1].tcp.max_connections = f->listeners;
     c[1].alloc = count_alloc, c[1].alloc_ud = &empty;
-    if (lids == NULL || pair_new(&p, c) != TERN_OK) {
-        free(lids);
+    if (lids == NULL || cids == NULL || sids == NULL || pair_new(&p, c) != TERN_OK) {
+        free(lids), free(cids), free(sids);
         return;
     }
     bool listening = pair_listen_many(&p, f->listeners, lids) == 0;
@@ -909,6 +917,7 @@ idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
     pair_free(&p);
     c[0].tcp.max_connections = (unsigned)n;
     c[0].tcp.sndbuf = c[0].tcp.rcvbuf = CLIENT_BUF;
+    c[0].pool_bytes = full_pool(&c[0].tcp);
     c[0].alloc = count_alloc, c[0].alloc_ud = &cli;
     c[1].tcp.max_connections = (unsigned)n + f->listeners;
     c[1].alloc_ud = &full;
@@ -922,20 +931,24 @@ idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
             f->per_conn = (double)(full.asked - f->empty) / (double)n;
             f->estimated = true;
         }
-        free(lids);
+        free(lids), free(cids), free(sids);
         return;
     }
     size_t at_new = full.live;
     if (pair_listen_many(&p, f->listeners, lids) == 0) {
-        f->ok = pair_connect_many(&p, lids, n, false, NULL, NULL);
+        f->ok = pair_connect_many(&p, lids, n, false, cids, sids);
     }
     for (int r = 0; r < 4; r++) {
         pair_round(&p);
     }
     f->full = full.live;
     f->growth = (long long)f->full - (long long)at_new;
+    for (uint64_t i = 0; i < f->ok; i++) {
+        struct tern_tcp_status s;
+        f->zero_wnd += tern_tcp_status(p.st[0], cids[i], &s) == TERN_OK && s.snd_wnd == 0;
+    }
     pair_free(&p);
-    free(lids);
+    free(lids), free(cids), free(sids);
     if (f->ok == n && f->full >= f->empty) {
         f->per_conn = (double)(f->full - f->empty) / (double)n;
     }
@@ -996,21 +1009,26 @@ struct table_fig {
 
 /* Puts `m` connections into TIME-WAIT on the server (the server closes
  * first, the client answers the FIN) and counts the server's heap before
- * and after. Server: default config, room for the listener and the m
- * connections, time_wait_max = m. */
+ * and after. Both stacks: default config, room for the listener and the m
+ * connections, time_wait_max = m, and a pool that backs every window
+ * (full_pool: with the default pool, connections beyond the first few get
+ * a zero window, and a FIN, one byte of sequence space, is not acceptable
+ * in a zero window, RFC 9293 3.10.7.4). */
 static void
 time_wait_growth(uint64_t m, struct table_fig *f)
 {
-    struct tern_tcp_config tcp;
-    struct tern_config d;
-    tern_config_init(&d);
-    tcp = d.tcp;
-    tcp.max_connections = (unsigned)m + 1;
-    tcp.time_wait_max = (unsigned)m;
+    struct tern_config c[2];
+    for (int i = 0; i < 2; i++) {
+        side_config(i, 1500, &c[i]);
+        c[i].tcp.max_connections = (unsigned)m + 1;
+        c[i].tcp.time_wait_max = (unsigned)m;
+        c[i].pool_bytes = full_pool(&c[i].tcp);
+    }
     struct counter cnt = {0};
+    c[1].alloc = count_alloc, c[1].alloc_ud = &cnt;
     struct pair p;
     f->tw_asked = m, f->tw_growth = -1;
-    if (pair_init(&p, &tcp, 1500, &cnt) != TERN_OK) {
+    if (pair_new(&p, c) != TERN_OK) {
         return;
     }
     int lid = pair_listen(&p);
@@ -1055,8 +1073,8 @@ tcp_flags(const uint8_t *pkt, size_t len)
 /* One burst of m SYNs to a listener whose SYN,ACKs are never answered (the
  * server's datagrams are dropped), so m handshakes stay half-open; counts
  * the server's heap before and after. Server: default config, room for the
- * listener and m children (today's stack keeps them in slots), backlog m
- * (today's listener counts them there), syn_cache_max = m. */
+ * listener and m children (a stack without a SYN cache keeps them in slots), backlog m
+ * (such a listener counts them there), syn_cache_max = m. */
 static void
 syn_burst_growth(uint64_t m, struct table_fig *f)
 {
@@ -1065,6 +1083,7 @@ syn_burst_growth(uint64_t m, struct table_fig *f)
     side_config(1, 1500, &c[1]);
     c[0].tcp.max_connections = (unsigned)m;
     c[0].tcp.sndbuf = c[0].tcp.rcvbuf = CLIENT_BUF;
+    c[0].pool_bytes = full_pool(&c[0].tcp);
     c[1].tcp.max_connections = (unsigned)m + 1;
     c[1].tcp.syn_cache_max = (unsigned)m;
     struct counter cnt = {0};
@@ -1123,8 +1142,16 @@ table_measure(uint64_t m, struct table_fig *f)
 /* ---- Time per packet among many connections ---------------------------------- */
 
 #define PKT_LEN    64
-#define PKT_SNDBUF 512  /* both stacks' rings: a million connections fit today */
+#define PKT_SNDBUF 512  /* both stacks: a million connections fit even with fixed rings */
 #define PKT_RCVBUF 2048 /* the receive window moves in steps of 1 KiB (SWS avoidance) */
+/* The buffer pool of both stacks: twice the receive buffer per connection
+ * plus 128 KiB. The pool of issue 10 reserves the chunks behind every
+ * window a connection announces, in whole 2 KiB chunks and one more for
+ * alignment, and gives a connection that finds none a zero window: this is
+ * what lets every connection keep an open window. A stack without a pool
+ * ignores it. */
+#define PKT_POOL_PER_CONN (2 * PKT_RCVBUF)
+#define PKT_POOL_EXTRA    (128 * 1024)
 
 struct pkt_fig {
     uint64_t conns;     /* established connections */
@@ -1192,7 +1219,11 @@ pkt_exchange(struct pair *p, int cid, int sid, uint64_t k)
  * figure is the median over `reps` of wall time / (2 * exchanges): the
  * request and the response each count as a packet. A warm-up of a tenth of
  * the exchanges (not timed) comes first. Configuration, the same at every n:
- * PKT_SNDBUF / PKT_RCVBUF rings on both stacks; the client ACKs every
+ * PKT_SNDBUF / PKT_RCVBUF buffers on both stacks, and a pool that lets
+ * every connection keep an open window (PKT_POOL_PER_CONN: the figure is
+ * the packet path, not memory pressure; with the default pool most
+ * connections would announce a zero window, see idle_measure); the client
+ * ACKs every
  * segment at once (delack_ns < 0), so that each exchange is the same three
  * datagrams (request, response carrying the ACK, the client's ACK) whatever
  * n: with the default 40 ms delayed ACK the client's ACK would ride on its
@@ -1218,6 +1249,7 @@ pkt_measure(uint64_t n, uint64_t exchanges, uint64_t reps, size_t budget, struct
     c[1].tcp.max_connections = (unsigned)n + nl;
     for (int i = 0; i < 2; i++) {
         c[i].tcp.sndbuf = PKT_SNDBUF, c[i].tcp.rcvbuf = PKT_RCVBUF;
+        c[i].pool_bytes = (size_t)c[i].tcp.max_connections * PKT_POOL_PER_CONN + PKT_POOL_EXTRA;
     }
     struct counter total = {.limit = budget}, cnt[2] = {{.total = &total}, {.total = &total}};
     for (int i = 0; i < 2; i++) {
@@ -1682,9 +1714,9 @@ print_idle(const char *name, const struct idle_fig *g, bool skipped)
                (unsigned long long)g->ok, (unsigned long long)g->n);
     } else {
         printf("  %-28s %9.0f bytes (%llu established over %u listening port%s, default "
-               "config; %lld bytes allocated after init)\n",
+               "config; %lld bytes allocated after init; %llu with a zero window)\n",
                name, g->per_conn, (unsigned long long)g->n, g->listeners,
-               g->listeners == 1 ? "" : "s", g->growth);
+               g->listeners == 1 ? "" : "s", g->growth, (unsigned long long)g->zero_wnd);
     }
 }
 
@@ -1766,14 +1798,17 @@ print_text(const struct opts *o, const struct figures *f)
            "    the listeners only, over N (default sndbuf+rcvbuf %.0f bytes); the client "
            "is not counted; a server\n"
            "    that does not fit %.1f GB (half of MemAvailable) is not built: its request at "
-           "creation is the ESTIMATE\n",
+           "creation is the ESTIMATE;\n"
+           "    a pool of the default size is subtracted; a zero window: the server cannot "
+           "receive on it (pool short)\n",
            default_buffers(), (double)f->budget / 1e9);
     printf("  packet time: 64-byte request and response on connections drawn by a fixed-seed "
            "PRNG, %llu exchanges per\n"
-           "    run; rings %u/%u bytes (send/receive), the client ACKs at once; datagrams per "
-           "exchange: %.2f, %.2f, %.2f\n",
-           (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, f->pkt[0].datagrams,
-           f->pkt[1].datagrams, f->pkt[2].datagrams);
+           "    run; buffers %u/%u bytes (send/receive), pool %u bytes per connection + %u; the "
+           "client ACKs at once;\n"
+           "    datagrams per exchange: %.2f, %.2f, %.2f\n",
+           (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, PKT_POOL_PER_CONN, PKT_POOL_EXTRA,
+           f->pkt[0].datagrams, f->pkt[1].datagrams, f->pkt[2].datagrams);
     if (!f->large_skipped) {
         printf("  the %llu-connection figures took %.1f s (--skip-large leaves them out)\n",
                (unsigned long long)o->large_conns, f->large_wall_s);
@@ -1802,16 +1837,19 @@ print_json(const struct opts *o, const struct figures *f)
     printf(" \"ratio_abort_cycles\": %.4f, \"ratio_graceful_cycles\": %.4f,\n",
            ratio(f->abort_cps, f->lx_abort_cps), ratio(f->graceful_cps, f->lx_graceful_cps));
     printf(" \"idle_conn_bytes\": %.1f, \"idle_conns\": %llu, \"idle_conn_growth_bytes\": %lld, "
-           "\"idle_conn_bytes_estimated\": %s, \"idle_conn_buffer_bytes\": %.0f,\n",
+           "\"idle_conn_bytes_estimated\": %s, \"idle_conn_buffer_bytes\": %.0f, "
+           "\"idle_conns_zero_window\": %llu,\n",
            f->idle.per_conn, (unsigned long long)f->idle.n, f->idle.growth,
-           f->idle.estimated ? "true" : "false", default_buffers());
+           f->idle.estimated ? "true" : "false", default_buffers(),
+           (unsigned long long)f->idle.zero_wnd);
     const struct idle_fig *il = &f->idle_large;
     printf(" \"idle_conn_bytes_1m\": %.1f, \"idle_conns_1m\": %llu, "
            "\"idle_conn_bytes_1m_estimated\": %s, \"mem_budget_bytes\": %zu, "
-           "\"large_wall_s\": %.1f,\n",
+           "\"large_wall_s\": %.1f, \"idle_conns_1m_zero_window\": %lld,\n",
            f->large_skipped || (il->ok != il->n && !il->estimated) ? -1 : il->per_conn,
            (unsigned long long)o->large_conns, il->estimated ? "true" : "false", f->budget,
-           f->large_skipped ? -1 : f->large_wall_s);
+           f->large_skipped ? -1 : f->large_wall_s,
+           f->large_skipped || il->ok != il->n ? -1LL : (long long)il->zero_wnd);
     const struct table_fig *t = &f->tab;
     printf(" \"default_stack_bytes\": %.0f, \"time_wait_bytes\": %.1f, "
            "\"time_wait_growth_bytes\": %lld, \"time_wait_conns\": %llu,\n",

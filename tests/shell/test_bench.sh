@@ -64,7 +64,8 @@ want = ["cores", "goodput_mss1460_gbps", "goodput_mss65495_gbps", "linux_loopbac
 # Issue 10's keys: bytes per record may be 0 (a table the stack does not
 # have yet); -1 says "not measured", which a quick run must not print.
 new = ["idle_conn_bytes_1m", "default_stack_bytes", "time_wait_bytes", "syn_cache_bytes",
-       "pkt_ns_1", "pkt_ns_10k", "pkt_ns_1m", "pkt_ns_1m_over_1"]
+       "pkt_ns_1", "pkt_ns_10k", "pkt_ns_1m", "pkt_ns_1m_over_1", "idle_conns_zero_window",
+       "idle_conns_1m_zero_window", "large_wall_s"]
 positive = ["idle_conn_bytes_1m", "default_stack_bytes", "pkt_ns_1", "pkt_ns_10k", "pkt_ns_1m",
             "pkt_ns_1m_over_1", "time_wait_conns", "syn_burst", "syn_burst_synacks"]
 # No allocation after tern_stack_new: not with idle connections, not when
@@ -98,11 +99,12 @@ check_json_jq() {
             and .impaired_goodput_mbps and .impaired_link_mbps and .ratio_goodput_mss1460
             and .idle_conn_bytes_1m and .default_stack_bytes and .pkt_ns_1 and .pkt_ns_10k
             and .pkt_ns_1m and .pkt_ns_1m_over_1)
-           and ([.time_wait_bytes, .syn_cache_bytes] | all(. != null and . >= 0))
+           and ([.time_wait_bytes, .syn_cache_bytes, .idle_conns_zero_window,
+                 .idle_conns_1m_zero_window, .large_wall_s] | all(. != null and . >= 0))
            and ([.idle_conn_growth_bytes, .time_wait_growth_bytes, .syn_cache_growth_bytes]
                 | all(. == 0))
            and ([to_entries[] | select(.value | type == "number")
-                 | select(.key | test("^(time_wait_bytes|syn_cache_bytes|.*growth_bytes)$") | not)
+                 | select(.key | test("^(time_wait_bytes|syn_cache_bytes|.*growth_bytes|.*zero_window|large_wall_s)$") | not)
                  | .value > 0] | all)
            and .idle_conn_bytes_1m_estimated == false
            and .corrupt == false' "$tmp/bench.json" >/dev/null
