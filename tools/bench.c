@@ -1073,8 +1073,8 @@ tcp_flags(const uint8_t *pkt, size_t len)
 /* One burst of m SYNs to a listener whose SYN,ACKs are never answered (the
  * server's datagrams are dropped), so m handshakes stay half-open; counts
  * the server's heap before and after. Server: default config, room for the
- * listener and m children (a stack without a SYN cache keeps them in slots), backlog m
- * (such a listener counts them there), syn_cache_max = m. */
+ * listener and m children (a stack without a SYN cache keeps them in
+ * slots), backlog m (such a listener counts them there), syn_cache_max = m. */
 static void
 syn_burst_growth(uint64_t m, struct table_fig *f)
 {
