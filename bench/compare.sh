@@ -15,9 +15,10 @@
 #
 # Builds OLD_REF (RelWithDebInfo, the tern binary only) in a temporary git
 # worktree that is removed on exit, then runs old, new, old, new... and
-# prints for each key the median of each side, new/old, and whether new is
-# within 10 % of old or above it (new/old >= 0.90); the Linux loopback figures measured in the
-# same runs are printed as the control (they show the machine's noise). The
+# prints for each key the median of each side, new/old, whether new is
+# within 10 % of old or above it (new/old >= 0.90), and every run's value;
+# the Linux loopback figures measured in the same runs are printed as the
+# control (they show the machine's noise). The
 # load average (/proc/loadavg) is printed before and after. The new binary
 # gets --skip-large when it knows it (the million-connection figures take
 # memory and time and are measured after the compared ones); an old binary
@@ -144,6 +145,9 @@ for group, keys in (("compared", compared), ("control (Linux, same runs)", contr
             worst = worst and ok
             verdict = "  ok (>= 0.90)" if ok else "  BELOW 0.90" if r is not None else "  missing"
         print("  %-30s %12s %12s %9s%s" % (k, fmt(o), fmt(n), fmt(r), verdict))
+        for side in ("old", "new"):
+            v = [fmt(x.get(k)) if isinstance(x.get(k), (int, float)) else "-" for x in runs[side]]
+            print("  %-30s   %s runs: %s" % ("", side, " ".join(v)))
 print("\nload average before: %s" % before)
 print("load average after:  %s" % after)
 cores = os.cpu_count() or 1
