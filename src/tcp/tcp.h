@@ -104,6 +104,31 @@ enum tcp_tmr {
     TCP_TMR_COUNT
 };
 
+/* What only a connection with text queued or in flight needs (issue 10
+ * item 3): congestion control, the SACK scoreboard, loss recovery, the
+ * timed segment. A block of the pool (buf.c tcp_sender_get), taken when
+ * the connection has text to send and given back once everything is
+ * acknowledged and no recovery is running: an idle connection holds none,
+ * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). */
+struct tcp_sender {
+    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
+    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
+    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
+    uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
+    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
+    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
+    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
+    uint32_t rtt_seq;      /* the timed segment (Karn, MUST-18) when no timestamps */
+    int64_t rtt_start_ns;
+    uint32_t ts_mark; /* a loss event happened at TS clock ts_mark */
+    bool ts_mark_set;
+    bool in_recovery; /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
+    bool rtx_active;  /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
+    bool rescue_valid;
+    bool rtt_timing;
+};
+
 struct tcp_tcb {
     /* Identity. */
     int id;             /* slot index + 1 */
@@ -190,8 +215,6 @@ struct tcp_tcb {
     uint8_t rcv_wscale;         /* shift applied to the windows we announce */
     uint32_t ts_recent;         /* TS.Recent (RFC 7323 4.3) */
     uint32_t last_ack_sent;     /* Last.ACK.sent */
-    bool ts_mark_set;           /* a loss event happened at TS clock ts_mark */
-    uint32_t ts_mark;
     /* Send side. */
     bool nodelay;         /* Nagle off (MUST-17) */
     bool keepalive;       /* keep-alive on (MUST-24) */
@@ -199,25 +222,11 @@ struct tcp_tcb {
     int64_t keep_idle_ns; /* per-connection keep-alive timing; 0: the stack's */
     int64_t keep_intvl_ns;
     unsigned keep_count;
-    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
-    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
-    bool in_recovery;      /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
-    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
-    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
-    bool use_cubic;        /* which congestion controller */
-    bool cc_ready;         /* tcp_cc_init done (at ESTABLISHED) */
-    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
-    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
-    bool rtx_active;       /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
-    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
-    bool rescue_valid;
-    uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
-    /* RTT (RFC 6298, rtt.h): one timed segment when no timestamps (Karn,
-     * MUST-18). */
-    struct tcp_rtt rtt;
-    bool rtt_timing;
-    uint32_t rtt_seq;
-    int64_t rtt_start_ns;
+    bool use_cubic;          /* which congestion controller */
+    bool cc_ready;           /* congestion control started (at ESTABLISHED) */
+    struct tcp_sender *sx;   /* sender state while text is queued or in flight, else NULL */
+    uint32_t cwnd, ssthresh; /* congestion window and threshold while sx is NULL */
+    struct tcp_rtt rtt;      /* RTT estimator (RFC 6298, rtt.h) */
     uint64_t total_rtx;
     /* Persist (3.8.6.1) and keep-alive (3.8.4). */
     int64_t persist_backoff_ns;
@@ -350,6 +359,18 @@ bool tcp_buf_rcv_put(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, c
 /* RECEIVE: copies and removes up to n bytes; the zero-copy variant removes. */
 uint32_t tcp_buf_recv(struct tern_stack *st, struct tcp_tcb *tcb, uint8_t *out, uint32_t n);
 void tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* The sender block: taken for text to send (false: no memory now), given
+ * back when nothing is queued, in flight or being recovered. */
+bool tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Releases the block if the connection no longer needs it. */
+void tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The congestion window, with or without a sender block. */
+static inline uint32_t
+tcp_cwnd(const struct tcp_tcb *tcb)
+{
+    return tcb->sx != NULL ? tcb->sx->cc.cwnd : tcb->cwnd;
+}
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
