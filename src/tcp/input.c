@@ -88,8 +88,8 @@ make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     child->nodelay = lst->nodelay;
     child->keepalive = lst->keepalive;
     child->tos = lst->tos;
-    child->keep_idle_ns = lst->keep_idle_ns;
-    child->keep_intvl_ns = lst->keep_intvl_ns;
+    child->keep_idle_ms = lst->keep_idle_ms;
+    child->keep_intvl_ms = lst->keep_intvl_ms;
     child->keep_count = lst->keep_count;
     child->use_cubic = lst->use_cubic;
     lst->n_pending++;
