@@ -26,9 +26,13 @@
  * is told WRITABLE again (tcp.snd_mem_blocked counts the short SENDs).
  *
  * Growth (issue 10 item 2). The receive buffer of a connection starts at
- * min(rcvbuf, TCP_BUF_INITIAL) and doubles, up to cfg.tcp.rcvbuf, whenever
- * the peer filled the window we offered and the user then read everything:
- * a window-limited sender and a reader that keeps up. The send buffer
+ * its part of half the pool with the table full (pool_bytes / 2 /
+ * max_connections, at least one chunk, at most 64 KiB and rcvbuf) and
+ * doubles, up to cfg.tcp.rcvbuf, each RTT in which three quarters of a
+ * buffer's worth of text arrived while the user kept up with reading: a
+ * window-limited sender and a reader that keeps up. It starts small
+ * because a window, once announced, holds its memory until the peer fills
+ * it: idle connections must not pin the pool. The send buffer
  * allows max(TCP_BUF_INITIAL, 2 * cwnd) bytes, up to cfg.tcp.sndbuf: twice
  * what the congestion window lets fly, as Linux sizes its send buffer, so
  * that a 64 KiB write on a fresh connection returns at once.
@@ -36,6 +40,8 @@
 #include "tcp/tcp.h"
 
 #include "core/pool.h"
+#include <string.h>
+
 #include "core/stack_internal.h"
 #include "tcp/seq.h"
 
@@ -51,13 +57,15 @@ tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
     chain_init(&tcb->snd, 0);
     chain_init(&tcb->rcv, 0);
     tcb->rcv_reserved = 0;
-    tcb->rcv_cap = min_u32(st->cfg.tcp.rcvbuf, TCP_BUF_INITIAL);
-    tcb->rcv_filled = false;
+    tcb->rcv_cap = st->tcp.rcv_first;
+    tcb->rcv_mark_ms = 0;
+    tcb->rcv_mark_seq = 0;
 }
 
 void
 tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcp_sender_put(st, tcb);
     bool had = tcb->snd.n_chunks > 0 || tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0;
     st->tcp.snd_chunks -= tcb->snd.n_chunks;
     chain_free(&st->pool, &tcb->snd);
@@ -72,6 +80,7 @@ tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcp_sender_put(st, tcb);
     if (tcb->snd.n_chunks > 0) {
         st->tcp.snd_chunks -= tcb->snd.n_chunks;
         chain_free(&st->pool, &tcb->snd);
@@ -115,6 +124,7 @@ void
 tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq)
 {
     chain_init(&tcb->rcv, seq);
+    tcb->rcv_mark_seq = seq;
 }
 
 /* ---- send ---- */
@@ -123,8 +133,9 @@ uint32_t
 tcp_snd_limit(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
     uint32_t want = TCP_BUF_INITIAL;
-    if (tcb->cc_ready && tcb->cc.cwnd > want / 2) {
-        want = tcb->cc.cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * tcb->cc.cwnd;
+    uint32_t cwnd = tcp_cwnd(tcb);
+    if (tcb->cc_ready && cwnd > want / 2) {
+        want = cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * cwnd;
     }
     return min_u32(want, st->cfg.tcp.sndbuf);
 }
@@ -191,11 +202,72 @@ tcp_buf_read_text(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint
     chain_read(&st->pool, &tcb->snd, seq, out, n);
 }
 
+/* ---- the sender block ---- */
+
+bool
+tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->sx != NULL) {
+        return true;
+    }
+    uint32_t c = snd_chunks_allowed(st) > 0 ? pool_take(&st->pool, NULL) : POOL_NIL;
+    if (c == POOL_NIL) {
+        st->stats.tcp.snd_mem_blocked++;
+        tcp_mem_wait(st, tcb);
+        return false;
+    }
+    st->tcp.snd_chunks++;
+    _Static_assert(sizeof(struct tcp_sender) <= POOL_CHUNK, "a sender block fits a chunk");
+    struct tcp_sender *x = (struct tcp_sender *)(void *)pool_data(&st->pool, c);
+    memset(x, 0, sizeof(*x));
+    /* Congestion control goes on from the saved window; the algorithm's
+     * own state (CUBIC's epoch, W_max) starts afresh, as after an idle
+     * period (RFC 9438 4.8 resets the epoch then too). */
+    const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
+    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    x->cc.cwnd = tcb->cwnd;
+    x->cc.ssthresh = tcb->ssthresh;
+    tcp_sack_sb_init(&x->sb);
+    x->recover = tcb->iss; /* RFC 6582 3.2 step 1: as at the start */
+    tcb->sx = x;
+    return true;
+}
+
+void
+tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->sx == NULL) {
+        return;
+    }
+    tcb->cwnd = tcb->sx->cc.cwnd;
+    tcb->ssthresh = tcb->sx->cc.ssthresh;
+    size_t off = (size_t)((uint8_t *)tcb->sx - st->pool.mem);
+    pool_give(&st->pool, (uint32_t)(off >> POOL_CHUNK_SHIFT));
+    st->tcp.snd_chunks--;
+    tcb->sx = NULL;
+    tcp_mem_wake(st);
+}
+
+void
+tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    const struct tcp_sender *x = tcb->sx;
+    if (x != NULL && tcb->snd.len == 0 && tcb->snd_una == tcb->snd_nxt && !x->in_recovery &&
+        !x->rtx_active) {
+        tcp_sender_put(st, tcb);
+    }
+}
+
 /* ---- receive ---- */
 
 uint32_t
 tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
+    if (tcb->fin_rcvd) {
+        /* No text can follow the FIN: announce what the buffer has, backed
+         * by nothing (tcp_send_segment reserves nothing then). */
+        return tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    }
     /* RFC 9293 3.8.6: offer the space the buffer has, as far as memory we
      * can promise reaches. */
     uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
@@ -216,7 +288,11 @@ void
 tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge)
 {
     uint32_t need = chain_chunks_needed(&tcb->rcv, right_edge);
-    if (need > tcb->rcv_reserved) {
+    if (need < tcb->rcv_reserved) {
+        /* More was promised for our SYN's window than its place needs. */
+        pool_unreserve(&st->pool, tcb->rcv_reserved - need);
+        tcb->rcv_reserved = need;
+    } else if (need > tcb->rcv_reserved) {
         if (pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
             tcb->rcv_reserved = need;
         } else {
@@ -243,8 +319,24 @@ tcp_buf_rcv_append(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *te
 {
     /* Short only for text beyond what we announced (the caller counts it). */
     uint32_t done = chain_append(&st->pool, &tcb->rcv, text, n, &tcb->rcv_reserved);
-    if (seq_ge(tcb->rcv.start + tcb->rcv.len, tcb->rcv_adv)) {
-        tcb->rcv_filled = true; /* the peer used all the window we offered */
+    /* Growth (RFC 7323 leaves window sizing to the implementation; the
+     * measure is Linux's "dynamic right-sizing" in spirit): once per RTT,
+     * compare the text received in that RTT with the buffer. Three
+     * quarters of it or more (a segment less, for small buffers that fit
+     * few segments) means the sender was held by our window, not
+     * by its own pace: the buffer doubles, while the user keeps up. */
+    int64_t rtt = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : TCP_DELACK_DEFAULT_NS;
+    uint32_t now_ms = tcp_ts_now(st);
+    if ((int64_t)(uint32_t)(now_ms - tcb->rcv_mark_ms) * 1000000 >= rtt) {
+        uint32_t got = tcb->rcv.start + tcb->rcv.len - tcb->rcv_mark_seq;
+        uint32_t max = st->cfg.tcp.rcvbuf;
+        uint32_t unread = tcb->rcv.len - done; /* what the user left before this text */
+        if (got + tcb->rcv_mss >= tcb->rcv_cap / 4 * 3 && unread <= tcb->rcv_cap / 2 &&
+            tcb->rcv_cap < max) {
+            tcb->rcv_cap = tcb->rcv_cap > max / 2 ? max : 2 * tcb->rcv_cap;
+        }
+        tcb->rcv_mark_ms = now_ms;
+        tcb->rcv_mark_seq = tcb->rcv.start + tcb->rcv.len;
     }
     return done;
 }
@@ -270,13 +362,6 @@ rcv_taken(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
         /* Giving back a partly used chunk may leave part of the window
          * uncovered: reserve it again (the chunk just freed pays for it). */
         tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
-    }
-    if (tcb->rcv.len == 0 && tcb->rcv_filled) {
-        tcb->rcv_filled = false;
-        uint32_t max = st->cfg.tcp.rcvbuf;
-        if (tcb->rcv_cap < max) {
-            tcb->rcv_cap = tcb->rcv_cap > max / 2 ? max : 2 * tcb->rcv_cap;
-        }
     }
 }
 
@@ -353,6 +438,12 @@ tcp_mem_wake(struct tern_stack *st)
 void
 tcp_mem_init(struct tern_stack *st)
 {
+    /* The first receive buffer: what a connection's part of half the pool
+     * would be with the table full, at least one chunk, at most 64 KiB and
+     * rcvbuf. */
+    uint64_t part = (uint64_t)st->pool.n * POOL_CHUNK / 2 / st->cfg.tcp.max_connections;
+    part = part < POOL_CHUNK ? POOL_CHUNK : part > TCP_BUF_INITIAL ? TCP_BUF_INITIAL : part;
+    st->tcp.rcv_first = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
     st->tcp.mem_head = -1;
     timer_init(&st->tcp.mem_timer, mem_wake_fired);
 }
