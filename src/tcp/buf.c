@@ -57,11 +57,7 @@ tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
     chain_init(&tcb->snd, 0);
     chain_init(&tcb->rcv, 0);
     tcb->rcv_reserved = 0;
-    /* The first window: what this connection's part of half the pool
-     * would be with the table full, at least one chunk, at most 64 KiB. */
-    uint64_t part = (uint64_t)st->pool.n * POOL_CHUNK / 2 / st->cfg.tcp.max_connections;
-    part = part < POOL_CHUNK ? POOL_CHUNK : part > TCP_BUF_INITIAL ? TCP_BUF_INITIAL : part;
-    tcb->rcv_cap = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
+    tcb->rcv_cap = st->tcp.rcv_first;
     tcb->rcv_mark_ms = 0;
     tcb->rcv_mark_seq = 0;
 }
@@ -442,6 +438,12 @@ tcp_mem_wake(struct tern_stack *st)
 void
 tcp_mem_init(struct tern_stack *st)
 {
+    /* The first receive buffer: what a connection's part of half the pool
+     * would be with the table full, at least one chunk, at most 64 KiB and
+     * rcvbuf. */
+    uint64_t part = (uint64_t)st->pool.n * POOL_CHUNK / 2 / st->cfg.tcp.max_connections;
+    part = part < POOL_CHUNK ? POOL_CHUNK : part > TCP_BUF_INITIAL ? TCP_BUF_INITIAL : part;
+    st->tcp.rcv_first = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
     st->tcp.mem_head = -1;
     timer_init(&st->tcp.mem_timer, mem_wake_fired);
 }

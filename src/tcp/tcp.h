@@ -278,6 +278,7 @@ struct tcp_state {
     size_t tx_buf_len;
     unsigned n_used;                   /* TCBs allocated */
     uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
+    uint32_t rcv_first;                /* a new connection's receive buffer size (buf.c) */
     int mem_head;                      /* connections waiting for pool memory (buf.c) */
     struct timer mem_timer;            /* tells them, once memory came back */
     int free_head;                     /* free slots, chained through hash_next */
