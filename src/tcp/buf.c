@@ -161,7 +161,15 @@ tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb)
     uint32_t end = tcb->snd.start + tcb->snd.len;
     uint32_t tail =
         tcb->snd.n_chunks > 0 ? tcb->snd.base + tcb->snd.n_chunks * POOL_CHUNK - end : 0;
-    uint64_t mem = (uint64_t)tail + (uint64_t)snd_chunks_allowed(st) * POOL_CHUNK;
+    uint32_t allowed = snd_chunks_allowed(st);
+    if (tcb->sx == NULL) {
+        /* Text goes out only with a sender block (tcp_output): a
+         * connection without one leaves a chunk for it, or its text could
+         * take the last chunks and wait for memory only its own sending
+         * would give back. */
+        allowed = allowed > 0 ? allowed - 1 : 0;
+    }
+    uint64_t mem = (uint64_t)tail + (uint64_t)allowed * POOL_CHUNK;
     return mem < room ? (uint32_t)mem : room;
 }
 
@@ -306,11 +314,18 @@ tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_e
 void
 tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd)
 {
-    /* Our SYN announces a window before the peer's ISN is known: promise
-     * enough chunks for it wherever it falls (one more for alignment). */
-    uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT) + 1;
-    if (need > tcb->rcv_reserved && pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
-        tcb->rcv_reserved = need;
+    /* Our SYN announces a window before the peer's ISN is known. The
+     * receive chain will start at IRS + 1 (tcp_buf_rcv_start), where its
+     * first chunk begins, so the window needs exactly its own chunks: no
+     * more (with many connections opening at once, a chunk more each,
+     * even behind a zero window, promised the whole pool away). */
+    uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT);
+    if (need > tcb->rcv_reserved) {
+        if (pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
+            tcb->rcv_reserved = need;
+        } else {
+            st->stats.tcp.rcv_reserve_fail++;
+        }
     }
 }
 
@@ -380,10 +395,17 @@ tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
     rcv_taken(st, tcb, min_u32(n, tcb->rcv.len));
 }
 
-/* ---- waiting for memory ---- */
+/* ---- waiting for memory ----
+ *
+ * Two kinds of connections wait for pool memory on one list: senders
+ * whose text (or sender block) found none (snd_wait: told WRITABLE, and
+ * text queued without a sender block goes out), and receivers that
+ * announced a window memory held back (rcv_wait: the window is updated
+ * once memory returns; otherwise the peer, facing a zero window, would
+ * wait for its persist timer, backed off to a minute, RFC 9293 3.8.6.1). */
 
-void
-tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
+static void
+mem_list(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     if (tcb->mem_listed) {
         return;
@@ -394,8 +416,24 @@ tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
+tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->snd_wait = true;
+    mem_list(st, tcb);
+}
+
+void
+tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->rcv_wait = true;
+    mem_list(st, tcb);
+}
+
+void
 tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcb->snd_wait = false;
+    tcb->rcv_wait = false;
     if (!tcb->mem_listed) {
         return;
     }
@@ -410,19 +448,86 @@ tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->mem_next = -1;
 }
 
+/* A receiver whose window memory held back: announce what memory allows
+ * now, if that moves the right edge (by a worthwhile amount, RFC 9293
+ * 3.8.6.2.2, which tcp_rcv_window_announce sees to). Returns true when
+ * it should go on waiting: memory still holds its window back and no
+ * update went out (an update sent lists it again if need be). */
+static bool
+rcv_window_update(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->fin_rcvd) {
+        return false; /* no text can follow: no window to open */
+    }
+    if (tcb->state == TERN_TCP_SYN_RECEIVED) {
+        return true; /* the update can go out once established */
+    }
+    bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+                tcb->state == TERN_TCP_FIN_WAIT_2;
+    if (!open) {
+        return false;
+    }
+    uint32_t wnd = tcp_rcv_window_announce(st, tcb);
+    uint32_t field = min_u32(wnd >> tcb->rcv_wscale, 65535u);
+    if (seq_gt(tcb->rcv_nxt + (field << tcb->rcv_wscale), tcb->rcv_adv)) {
+        tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: pool memory came back -> window update");
+        return false;
+    }
+    uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    return tcp_rcv_window(st, tcb) < cap_room;
+}
+
 static void
 mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
 {
     struct tern_stack *st = ctx;
     (void)t, (void)now_ns;
-    while (st->tcp.mem_head >= 0 && pool_avail(&st->pool) > 0) {
-        struct tcp_tcb *tcb = &st->tcp.tcbs[st->tcp.mem_head];
-        st->tcp.mem_head = tcb->mem_next;
+    /* The list is taken whole: a connection that finds no memory again
+     * goes back on the new one. Senders: as many are told as chunks may
+     * be taken (each needs one at least); telling all of them would have
+     * most find nothing. Receivers are looked at each time. */
+    int head = st->tcp.mem_head;
+    uint32_t budget = snd_chunks_allowed(st);
+    bool senders_left = false;
+    st->tcp.mem_head = -1;
+    while (head >= 0) {
+        struct tcp_tcb *tcb = &st->tcp.tcbs[head];
+        head = tcb->mem_next;
         tcb->mem_listed = false;
         tcb->mem_next = -1;
-        tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+        if (tcb->rcv_wait && pool_avail(&st->pool) > 0) {
+            tcb->rcv_wait = false;
+            if (rcv_window_update(st, tcb)) {
+                tcb->rcv_wait = true;
+            }
+        }
+        /* A sender is told when it can use memory now: SEND would
+         * queue text, or its queued text can have its sender block. */
+        uint32_t sent = tcb->snd_nxt - tcb->snd.start;
+        bool block = tcb->sx == NULL && tcb->snd.len > sent && snd_chunks_allowed(st) > 0;
+        if (tcb->snd_wait && (block || tcp_snd_room(st, tcb) > 0)) {
+            if (budget == 0) {
+                senders_left = true;
+            } else {
+                tcb->snd_wait = false;
+                budget--;
+                /* Text queued while no sender block could be had goes
+                 * out now: the user, who queued it all, may never call
+                 * SEND again. */
+                tcp_output(st, tcb);
+                tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+            }
+        }
+        if (tcb->snd_wait || tcb->rcv_wait) {
+            mem_list(st, tcb);
+        }
     }
     tcp_deliver_events(st);
+    /* Senders not told for want of budget: next turn, if memory is left
+     * (receivers wait for the next chunk given back). */
+    if (senders_left && snd_chunks_allowed(st) > 0) {
+        tcp_mem_wake(st);
+    }
 }
 
 void

@@ -177,6 +177,9 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     if (wnd < tcb->rcv_cap - (tcb->rcv.len < tcb->rcv_cap ? tcb->rcv.len : tcb->rcv_cap) &&
         wnd == tcp_rcv_window(st, tcb)) {
         st->stats.tcp.rcv_wnd_mem_limited++;
+        if ((flags & WIRE_TCP_ACK) && !tcb->fin_rcvd) {
+            tcp_mem_wait_rcv(st, tcb); /* a window update when memory returns */
+        }
     }
     return send_raw(st, tcb, &seg, &o, rule);
 }

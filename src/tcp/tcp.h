@@ -235,6 +235,8 @@ struct tcp_tcb {
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
+    bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
     bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
     bool sack_ok : 1;       /* SACK in use (RFC 2018) */
@@ -371,6 +373,8 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
+/* A window was announced smaller for want of memory: update it when memory returns. */
+void tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_wake(struct tern_stack *st);
 
