@@ -495,7 +495,7 @@ mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
         head = tcb->mem_next;
         tcb->mem_listed = false;
         tcb->mem_next = -1;
-        if (tcb->rcv_wait && pool_avail(&st->pool) > 0) {
+        if (tcb->rcv_wait) {
             tcb->rcv_wait = false;
             if (rcv_window_update(st, tcb)) {
                 tcb->rcv_wait = true;

@@ -27,7 +27,7 @@ tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
     /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
      * at least min(half the buffer, one MSS); never pull it back (3.8.6,
      * SHLD-14: the window should not shrink). */
-    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
     return free_space >= cur + step ? free_space : cur;
 }
 

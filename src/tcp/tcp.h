@@ -259,6 +259,17 @@ tcp_smss(const struct tcp_tcb *tcb)
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
 }
 
+/* The most text one segment from the peer carries: the MSS we announced
+ * less the options every segment repeats (RFC 9293 3.8.6.2.2 sizes the
+ * receiver's window steps by it: a step of the bare MSS would need a
+ * window more than the peer ever fills, RFC 6691 2). */
+static inline uint32_t
+tcp_rmss(const struct tcp_tcb *tcb)
+{
+    uint32_t opt = tcb->ts_ok ? 12u : 0u;
+    return tcb->rcv_mss > opt + 1u ? tcb->rcv_mss - opt : 1u;
+}
+
 /* A stack-wide rate limit: at most `budget` replies in the one-second
  * period that began at start_ns; each period draws its budget anew from
  * the stack's PRNG (tcp_ratelimit_budget), so that a count of replies seen
