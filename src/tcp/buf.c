@@ -404,6 +404,9 @@ tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
  * once memory returns; otherwise the peer, facing a zero window, would
  * wait for its persist timer, backed off to a minute, RFC 9293 3.8.6.1). */
 
+/* When senders are left waiting for the wake's budget: retry after this. */
+#define TCP_MEM_RETRY_NS 1000000LL
+
 static void
 mem_list(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -523,10 +526,12 @@ mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
         }
     }
     tcp_deliver_events(st);
-    /* Senders not told for want of budget: next turn, if memory is left
-     * (receivers wait for the next chunk given back). */
-    if (senders_left && snd_chunks_allowed(st) > 0) {
-        tcp_mem_wake(st);
+    /* Senders not told for want of budget: a millisecond later, if memory
+     * is left (receivers wait for the next chunk given back). Not at
+     * once: memory taken and given back within one instant would make
+     * this a loop that never lets time move. */
+    if (senders_left && snd_chunks_allowed(st) > 0 && !timer_armed(&st->tcp.mem_timer)) {
+        timer_arm(&st->timers, &st->tcp.mem_timer, st->now_ns + TCP_MEM_RETRY_NS);
     }
 }
 
