@@ -87,8 +87,9 @@ struct conn {
     uint32_t a_sent, a_rcvd; /* A: queued by SEND; received from B */
     uint32_t b_sent, b_rcvd; /* B: queued by SEND; received from A */
     bool a_closed, a_eof, b_closed, b_eof, done;
-    bool bad; /* a byte differed from its stream */
-    int err;  /* the first error a call or an event reported */
+    bool bad;    /* a byte differed from its stream */
+    bool b_hold; /* B does not read this connection for now */
+    int err;     /* the first error a call or an event reported */
 };
 
 /* Per connection (indexed by A's port): what B announced. */
@@ -118,6 +119,9 @@ struct world {
     uint64_t b_segs, shrinks, max_shrink, granular;
     uint64_t over_rcvbuf;
     uint32_t rcvbuf_b;
+    uint16_t watch_port; /* B's first window above zero to this port after watch_after: */
+    int64_t watch_after; /* when it was sent (watch_open_ns, -1 until then) */
+    int64_t watch_open_ns;
     uint64_t steps;
     uint8_t io[IO_MAX], want[IO_MAX];
 };
@@ -278,7 +282,7 @@ on_b(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
                 if (c->a > 0 && c->b == 0 && c->port == s.remote_port) {
                     c->b = child;
                     w->by_b[child] = (int)k;
-                    if (w->b_read_every_ns == 0) {
+                    if (w->b_read_every_ns == 0 && !c->b_hold) {
                         pump_recv(w, st, c, child, 0);
                     }
                     advance(w, c);
@@ -293,7 +297,7 @@ on_b(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
         return;
     }
     note_err(c, err);
-    if ((events & TERN_TCP_EV_READABLE) && w->b_read_every_ns == 0) {
+    if ((events & TERN_TCP_EV_READABLE) && w->b_read_every_ns == 0 && !c->b_hold) {
         pump_recv(w, st, c, id, 0);
     }
     if (events & TERN_TCP_EV_WRITABLE) {
@@ -370,6 +374,9 @@ observe(void *ctx, const struct tern_sim_event *ev)
         wnd = raw << e->shift;
     }
     uint32_t right = be32(t + 8) + wnd;
+    if (dport == w->watch_port && ev->now_ns >= w->watch_after && wnd > 0 && w->watch_open_ns < 0) {
+        w->watch_open_ns = ev->now_ns;
+    }
     w->b_segs++;
     if (wnd > w->rcvbuf_b) {
         w->over_rcvbuf++;
@@ -439,6 +446,7 @@ world_new(const struct setup *s, unsigned n_conns)
     w->by_b = malloc(w->ids * sizeof(int));
     w->edge = calloc(65536, sizeof(*w->edge));
     w->rcvbuf_b = s->rcvbuf;
+    w->watch_open_ns = -1;
     CHECK(w->c != NULL && w->by_a != NULL && w->by_b != NULL && w->edge != NULL);
     CHECK_EQ(tern_sim_new(s->seed, &w->sim), TERN_OK);
     if (w->c == NULL || w->by_a == NULL || w->by_b == NULL || w->edge == NULL || w->sim == NULL) {
@@ -1121,6 +1129,92 @@ test_sequential_closes_leak_nothing(void)
     world_free(w);
 }
 
+/* ---- 7. A window held back by memory opens when memory returns ---------- */
+
+static void
+release_holds(void *ctx, struct tern_sim *sim)
+{
+    struct world *w = ctx;
+    (void)sim;
+    for (unsigned k = 0; k < w->n; k++) {
+        struct conn *c = &w->c[k];
+        if (c->b_hold) {
+            c->b_hold = false;
+            if (c->b > 0) {
+                pump_recv(w, w->sb, c, c->b, 0);
+                advance(w, c);
+            }
+        }
+    }
+}
+
+/*
+ * B's pool is 16 chunks (32 KiB). Eight connections each send 3,000
+ * bytes and a FIN that B does not read: they take the whole pool (each
+ * may hold two chunks, its floor share; after the FIN nothing more is
+ * promised to them). A ninth connection then opens: B has no memory to
+ * back a window, and announces none (a zero window; A probes it, RFC
+ * 9293 3.8.6.1). At 3.5 s B reads the eight: memory comes back, and B
+ * must tell the ninth connection's peer at once (a window update), not
+ * leave it to A's zero-window probes, which have backed off by then
+ * (1 s, then 2 s: the next one is due at 6.5 s). The observer sees B
+ * announce a window above zero to the ninth connection within 10 ms of
+ * the memory's return (as B reads, in the same instant). Then every
+ * byte arrives (within 10 s: A's probe byte, sent into the zero window,
+ * is sent again by its retransmission timer once the window opens).
+ */
+static void
+test_window_opens_when_memory_returns(void)
+{
+    struct setup s;
+    memset(&s, 0, sizeof(s));
+    s.pool_a = 512 * KIB;
+    s.pool_b = 32 * KIB;
+    s.max_conn = 12;
+    s.sndbuf = s.rcvbuf = 64 * KIB;
+    tern_link_params_init(&s.link);
+    s.link.delay_ns = 5 * MS;
+    s.seed = 7007;
+    const unsigned n = 9;
+    struct world *w = world_new(&s, n);
+    if (!world_ok(w)) {
+        world_free(w);
+        return;
+    }
+    w->a_closes = w->b_closes = true;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        if (!open_conn(w, k, 3000, 0)) {
+            world_free(w);
+            return;
+        }
+        w->c[k].b_hold = true;
+    }
+    run_for(w, 500 * MS);
+    CHECK_EQ(pool_avail(&w->sb->pool), 0); /* the eight hold B's pool */
+    if (!open_conn(w, n - 1, 3000, 0)) {
+        world_free(w);
+        return;
+    }
+    struct conn *y = &w->c[n - 1];
+    w->watch_port = y->port;
+    run_for(w, 3 * SEC);
+    CHECK(y->b > 0);
+    CHECK_EQ(y->b_rcvd, 0); /* nothing could come in meanwhile */
+    CHECK_EQ(w->watch_open_ns, -1);
+    const int64_t t_mem = tern_sim_now(w->sim);
+    w->watch_after = t_mem;
+    tern_sim_at(w->sim, t_mem, release_holds, w);
+    run_until_done(w, n, t_mem + 10 * SEC);
+    printf("memory returned at %.3f s; window to the ninth connection opened at %.3f s; all "
+           "done at %.3f s\n",
+           (double)t_mem / 1e9, (double)w->watch_open_ns / 1e9, (double)tern_sim_now(w->sim) / 1e9);
+    CHECK(w->watch_open_ns >= t_mem && w->watch_open_ns <= t_mem + 10 * MS);
+    CHECK_EQ(w->n_done, n);
+    check_conns(w);
+    check_no_rcv_drop(w->sb);
+    world_free(w);
+}
+
 int
 main(void)
 {
@@ -1130,5 +1224,6 @@ main(void)
     RUN(test_send_blocks_and_resumes);
     RUN(test_buffers_grow);
     RUN(test_sequential_closes_leak_nothing);
+    RUN(test_window_opens_when_memory_returns);
     return CHECK_DONE();
 }
