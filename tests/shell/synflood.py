@@ -10,8 +10,9 @@ Sends SYNs (with an MSS option) to dst:port through a raw IP socket
 whole IP header). Each SYN has a random source address inside --net (never
 the network or broadcast address, never one of --avoid), a random source
 port and a random sequence number. The packets are built before the first
-one is sent (a pool of distinct SYNs, reused in turn when more are sent
-than it holds), so that sending is one sendto() per SYN.
+one is sent (a pool of --pool distinct SYNs, default twice --min, reused in
+turn when more are sent than it holds: those repeats are duplicate SYNs), so
+that sending is one sendto() per SYN.
 
 --rate R paces to R SYNs/s (0: as fast as this process can). The flood runs
 until it has sent --min SYNs and the file --stop exists (no --stop: until
@@ -73,7 +74,7 @@ def main():
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--stop", default=None)
     ap.add_argument("--ready", type=int, default=0)
-    ap.add_argument("--pool", type=int, default=0, help="distinct SYNs (default: --min)")
+    ap.add_argument("--pool", type=int, default=0, help="distinct SYNs (default: 2 * --min)")
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args()
 
@@ -82,7 +83,7 @@ def main():
     avoid = [ipaddress.ip_address(x) for x in a.avoid.split(",") if x]
     if ipaddress.ip_address(a.dst) not in avoid:
         avoid.append(ipaddress.ip_address(a.dst))
-    pool = build_pool(rng, a.dst, a.port, net, avoid, a.pool or a.min)
+    pool = build_pool(rng, a.dst, a.port, net, avoid, a.pool or 2 * a.min)
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     dst = (a.dst, 0)
     sent = errors = 0

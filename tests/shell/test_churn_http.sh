@@ -199,8 +199,10 @@ import socket, subprocess, sys, time
 ip, n = sys.argv[1], int(sys.argv[2])
 idle = []
 for i in range(n):
-    s = socket.create_connection((ip, 8080), timeout=5)
-    idle.append(s)
+    try:
+        idle.append(socket.create_connection((ip, 8080), timeout=5))
+    except OSError as e:
+        print("idle client %d: %s" % (i, e), flush=True)
 print("idle clients connected: %d" % len(idle), flush=True)
 t0 = time.monotonic()
 r = subprocess.run(["curl", "-sS", "-m", "10", "http://%s:8080/f7" % ip],
