@@ -1113,14 +1113,16 @@ stack_bytes(const struct tern_config *cfg, unsigned n)
 static int
 size_tables(struct app *a, struct tern_config *cfg)
 {
-    const unsigned probe = 64; /* enough connections to average the hash table's steps */
+    /* Two small stacks, so that measuring costs little memory; the hash
+     * table's power-of-two steps add at most 16 bytes a connection. */
+    const unsigned probe = 8;
     size_t base = stack_bytes(cfg, 1);
     size_t more = stack_bytes(cfg, 1 + probe);
     if (base == 0 || more <= base) {
         fprintf(stderr, "tern %s: cannot create the stack to measure it\n", a->o.cmd);
         return 1;
     }
-    size_t per_conn = (more - base + probe - 1) / probe;
+    size_t per_conn = (more - base + probe - 1) / probe + 16;
     size_t per_sess = sizeof(struct sess) + 2 * per_conn;
     size_t fixed = base + SPARE_TCBS * per_conn;
     size_t budget = (size_t)(a->o.mem_mib != 0 ? a->o.mem_mib : DEFAULT_MEM_MIB) * MIB;
@@ -1130,7 +1132,7 @@ size_tables(struct app *a, struct tern_config *cfg)
             fprintf(stderr,
                     "tern %s: --mem %ld is too small: one client needs %zu KiB; see 'tern %s "
                     "--help'\n",
-                    a->o.cmd, a->o.mem_mib, (fixed + per_sess + 1023) / 1024, a->o.cmd);
+                    a->o.cmd, (long)(budget / MIB), (fixed + per_sess + 1023) / 1024, a->o.cmd);
             return 1;
         }
         n = (long)((budget - fixed) / per_sess);
