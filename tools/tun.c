@@ -412,6 +412,8 @@ struct app {
     int out_fd, in_fd;
     struct sess *sess; /* servers: n_sess sessions, allocated at start */
     int n_sess;
+    int *live, n_live;  /* indices of the sessions in use, in no order */
+    int *idle, n_idle;  /* indices of the free sessions (a stack) */
     unsigned n_conns;   /* the stack's cfg.tcp.max_connections */
     size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
@@ -696,16 +698,14 @@ accept_all(struct app *a)
         if (id < 0) {
             return;
         }
-        struct sess *s = NULL;
-        for (int i = 0; i < a->n_sess && s == NULL; i++) {
-            s = a->sess[i].id == 0 ? &a->sess[i] : NULL;
-        }
-        if (s == NULL) {
+        if (a->n_idle == 0) {
             (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
             a->refused++;
             continue;
         }
-        *s = (struct sess){.id = id, .fd = -1};
+        int i = a->idle[--a->n_idle];
+        a->live[a->n_live++] = i;
+        a->sess[i] = (struct sess){.id = id, .fd = -1};
         if (a->t_start == 0) {
             a->t_start = tern_tun_now_ns();
         }
@@ -716,11 +716,10 @@ static void
 step_server(struct app *a)
 {
     accept_all(a);
-    for (int i = 0; i < a->n_sess; i++) {
+    int kept = 0;
+    for (int k = 0; k < a->n_live; k++) {
+        int i = a->live[k];
         struct sess *s = &a->sess[i];
-        if (s->id == 0) {
-            continue;
-        }
         if (a->o.mode == M_ECHO) {
             serve_echo(a, s);
         } else if (a->o.mode == M_DISCARD) {
@@ -728,7 +727,13 @@ step_server(struct app *a)
         } else {
             serve_http(a, s);
         }
+        if (s->id != 0) {
+            a->live[kept++] = i;
+        } else {
+            a->idle[a->n_idle++] = i; /* ended: free again */
+        }
     }
+    a->n_live = kept;
 }
 
 /* ---- Clients: get, send; and recv ------------------------------------------- */
@@ -1092,6 +1097,7 @@ stack_bytes(const struct tern_config *cfg, unsigned n)
     struct tern_config c = *cfg;
     struct mem_count mc = {0};
     c.n_netifs = 0;
+    c.default_gateway = 0; /* it must be on an interface's subnet */
     c.alloc = counting_alloc;
     c.alloc_ud = &mc;
     c.tcp.max_connections = n;
@@ -1123,7 +1129,7 @@ size_tables(struct app *a, struct tern_config *cfg)
         return 1;
     }
     size_t per_conn = (more - base + probe - 1) / probe + 16;
-    size_t per_sess = sizeof(struct sess) + 2 * per_conn;
+    size_t per_sess = sizeof(struct sess) + 2 * sizeof(int) + 2 * per_conn;
     size_t fixed = base + SPARE_TCBS * per_conn;
     size_t budget = (size_t)(a->o.mem_mib != 0 ? a->o.mem_mib : DEFAULT_MEM_MIB) * MIB;
     long n = a->o.max_conns;
@@ -1141,12 +1147,17 @@ size_tables(struct app *a, struct tern_config *cfg)
         n = ((1L << 20) - SPARE_TCBS) / 2; /* the stack's own limit on its table */
     }
     a->sess = calloc((size_t)n, sizeof(struct sess));
-    if (a->sess == NULL) {
+    a->live = calloc((size_t)n, sizeof(int));
+    a->idle = calloc((size_t)n, sizeof(int));
+    if (a->sess == NULL || a->live == NULL || a->idle == NULL) {
         fprintf(stderr, "tern %s: no memory for %ld sessions\n", a->o.cmd, n);
         return 1;
     }
     a->n_sess = (int)n;
-    a->table_bytes = (size_t)n * sizeof(struct sess);
+    for (int i = 0; i < a->n_sess; i++) {
+        a->idle[a->n_idle++] = a->n_sess - 1 - i; /* session 0 first */
+    }
+    a->table_bytes = (size_t)n * (sizeof(struct sess) + 2 * sizeof(int));
     cfg->tcp.max_connections = 2 * (unsigned)n + SPARE_TCBS;
     a->n_conns = cfg->tcp.max_connections;
     return 0;
@@ -1404,6 +1415,8 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     tern_stack_free(a->st);
     free(a->sess);
+    free(a->live);
+    free(a->idle);
     if (tern_tun_close(a->tun) != TERN_OK) {
         fprintf(stderr, "tern %s: the capture %s is incomplete\n", cmd, a->o.pcap);
         rc = rc ? rc : 1;
