@@ -56,7 +56,7 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
     /* All data is discarded; a RST is discarded; anything else is answered
      * by a RST whose numbers the sender will find acceptable (3.5.2 group 1). */
     tcp_drop(st, NULL, seg, TERN_DROP_TCP_NO_CONN);
-    tcp_send_reset_for(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
+    tcp_send_reset_limited(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
 }
 
 /* ---- 3.10.7.2 LISTEN ---- */
@@ -88,8 +88,8 @@ make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     child->nodelay = lst->nodelay;
     child->keepalive = lst->keepalive;
     child->tos = lst->tos;
-    child->keep_idle_ns = lst->keep_idle_ns;
-    child->keep_intvl_ns = lst->keep_intvl_ns;
+    child->keep_idle_ms = lst->keep_idle_ms;
+    child->keep_intvl_ms = lst->keep_intvl_ms;
     child->keep_count = lst->keep_count;
     child->use_cubic = lst->use_cubic;
     lst->n_pending++;
@@ -137,7 +137,7 @@ negotiate_options(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_s
     if (tcb->ws_ok) {
         /* RFC 7323 2.3: a shift above 14 is used as 14. */
         tcb->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
-        tcb->rcv_wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+        tcb->rcv_wscale = tcp_wscale_for(st->cfg.tcp.rcvbuf);
     } else {
         tcb->snd_wscale = tcb->rcv_wscale = 0;
     }
@@ -170,11 +170,11 @@ listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
     }
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
-    tcb->snd_buf_seq = tcb->iss + 1;
+    tcp_buf_snd_start(tcb, tcb->iss + 1);
+    tcp_buf_rcv_start(tcb, seg->seq + 1);
     tcb->snd_wnd = seg->wnd;
     tcb->max_snd_wnd = seg->wnd;
     tcb->snd_wl1 = seg->seq;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
     tcb->passive_open = true; /* MUST-11 */
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, 0);
     negotiate_options(st, tcb, seg, true);
@@ -202,7 +202,7 @@ in_listen(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
     /* Second, check for an ACK: any ACK is bad in LISTEN -> <SEQ=SEG.ACK><CTL=RST>. */
     if (has(seg, WIRE_TCP_ACK)) {
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
-        tcp_send_reset_for(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
+        tcp_send_reset_limited(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
         return;
     }
     /* Third, check for a SYN (the security check is void: no compartments). */
@@ -232,7 +232,7 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     tcb->max_snd_wnd = seg->wnd;
     tcb->snd_wl1 = seg->seq;
     tcb->snd_wl2 = seg->ack;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcp_buf_rcv_start(tcb, seg->seq + 1);
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, tcb->rcv_mss);
     negotiate_options(st, tcb, seg, false);
     tcb->last_rx_ns = st->now_ns;
@@ -356,12 +356,41 @@ trim_to_window(const struct tcp_tcb *tcb, struct tcp_seg *seg)
     }
 }
 
+/* An unacceptable segment that the real peer sends when our ACK of it was
+ * lost: text or a FIN lying wholly below RCV.NXT, no further below it than
+ * the largest window we can announce (65535 << our shift, RFC 7323 2.3;
+ * the shift is the smallest that covers our buffer, so this is under twice
+ * the buffer), acknowledging what RFC 5961 5.2 accepts. Its ACK (RFC 9293
+ * 3.10.7.4 first) is what lets the peer recover, so the connection's reply
+ * budget does not hold it back (the stack's ceiling still does). To forge
+ * one, a blind attacker must guess SEG.SEQ within that reach and SEG.ACK
+ * within MAX.SND.WND: as hard as forging an acceptable segment, which would
+ * let it inject text, far worse than drawing an ACK. A pure ACK below
+ * RCV.NXT is not one of these: an exchange of such ACKs is an ACK loop,
+ * which the limit is there to stop. */
+static bool
+peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (seg->text_len == 0 && !has(seg, WIRE_TCP_FIN)) {
+        return false;
+    }
+    if (has(seg, WIRE_TCP_SYN | WIRE_TCP_RST) || !has(seg, WIRE_TCP_ACK)) {
+        return false;
+    }
+    uint32_t reach = 65535u << tcb->rcv_wscale;
+    if (!seq_le(seg->seq + seg->seg_len, tcb->rcv_nxt) || tcb->rcv_nxt - seg->seq > reach) {
+        return false;
+    }
+    return seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt);
+}
+
 /* First: sequence number check. */
 static enum step
 check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     struct tcp_seg *seg = &c->seg;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    /* RCV.WND is what we announced: RCV.ADV - RCV.NXT (output.c). */
+    tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* Deviation from Figure 7 (not from the text): in a simultaneous open the
      * peer's SYN,ACK repeats its SYN at SEQ = IRS, one below RCV.NXT, so the
      * acceptability test of this check fails and the segment is answered
@@ -393,8 +422,9 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             return drop(st, tcb, c, TERN_DROP_TCP_RST_OUT_OF_WINDOW);
         }
         drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
-        tcp_send_ack(st, tcb,
-                     "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(
+            st, tcb, peer_retransmission(tcb, seg),
+            "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     trim_to_window(tcb, seg);
@@ -536,9 +566,8 @@ check_in_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                       tcb->state == TERN_TCP_FIN_WAIT_2;
     if (takes_text && seg->text_len > 0) {
-        uint32_t off = tcb->rcvbuf.len + (seg->seq - tcb->rcv_nxt);
-        if (off + seg->text_len <= tcb->rcvbuf.cap) {
-            tcp_ring_put(&tcb->rcvbuf, off, seg->text, seg->text_len);
+        /* Inside the announced window: its chunks are reserved (buf.c). */
+        if (tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len)) {
             ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
             if (has(seg, WIRE_TCP_FIN)) {
                 tcb->ooo_fin = true;
@@ -572,7 +601,9 @@ rtt_from_ack(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *s
      * a segment sent before the recovery (RFC 7323 4.3 holds it while a
      * hole is open), which would count the whole recovery as RTT: only
      * echoes of a TSval sent after the last loss event are samples. */
-    bool ts_fresh = !tcb->ts_mark_set || !seq_lt(seg->opts ? seg->opts->ts_ecr : 0, tcb->ts_mark);
+    struct tcp_sender *x = tcb->sx;
+    bool ts_fresh =
+        x == NULL || !x->ts_mark_set || !seq_lt(seg->opts ? seg->opts->ts_ecr : 0, x->ts_mark);
     if (tcb->ts_ok && seg->opts != NULL && seg->opts->has_ts && seg->opts->ts_ecr != 0) {
         if (!ts_fresh) {
             return;
@@ -581,12 +612,14 @@ rtt_from_ack(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *s
         if (ms < 60000u) {
             tcp_rtt_feed(st, tcb, (int64_t)ms * 1000000 + 500000);
         }
-        tcb->rtt_timing = false;
+        if (x != NULL) {
+            x->rtt_timing = false;
+        }
         return;
     }
-    if (tcb->rtt_timing && seq_gt(seg->ack, tcb->rtt_seq)) {
-        tcb->rtt_timing = false;
-        tcp_rtt_feed(st, tcb, st->now_ns - tcb->rtt_start_ns);
+    if (x != NULL && x->rtt_timing && seq_gt(seg->ack, x->rtt_seq)) {
+        x->rtt_timing = false;
+        tcp_rtt_feed(st, tcb, st->now_ns - x->rtt_start_ns);
     }
 }
 
@@ -614,7 +647,10 @@ sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
             n++;
         }
     }
-    return tcp_sack_update(&tcb->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
+    if (tcb->sx == NULL) {
+        return 0; /* nothing of ours in flight to SACK */
+    }
+    return tcp_sack_update(&tcb->sx->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
 }
 
 /* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
@@ -626,49 +662,49 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
         "RFC 5681 3.2: duplicate ACK 1 of 3 counted",
         "RFC 5681 3.2: duplicate ACK 2 of 3 counted",
     };
-    tcb->dupacks++;
-    if (tcb->in_recovery) {
+    tcb->sx->dupacks++;
+    if (tcb->sx->in_recovery) {
         /* RFC 5681 3.2 step 4: each further duplicate inflates cwnd (not
          * with SACK, where pipe does the accounting). */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        tcb->sack_ok
                            ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
                            : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
-        tcp_cc_on_dupack(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+        tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         return;
     }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
-    bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sb, tcb->snd_una, tcp_smss(tcb));
-    if (tcb->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
+    bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sx->sb, tcb->snd_una, tcp_smss(tcb));
+    if (tcb->sx->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
         /* RFC 5681 3.2: count it; RFC 3042 limited transmit, see tcp_output. */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                       tcb->dupacks <= 2 ? counted[tcb->dupacks - 1]
-                                         : "RFC 5681 3.2: duplicate ACK counted");
+                       tcb->sx->dupacks <= 2 ? counted[tcb->sx->dupacks - 1]
+                                             : "RFC 5681 3.2: duplicate ACK counted");
         return;
     }
     /* RFC 6582 3.2 step 2: only when the ACK covers the old "recover". */
-    if (!seq_ge(tcb->snd_una, tcb->recover) && tcb->recover != tcb->iss) {
+    if (!seq_ge(tcb->snd_una, tcb->sx->recover) && tcb->sx->recover != tcb->iss) {
         return;
     }
     st->stats.tcp.fast_retransmits++;
-    const char *rule = tcb->dupacks >= TCP_DUPACK_THRESH
+    const char *rule = tcb->sx->dupacks >= TCP_DUPACK_THRESH
                            ? "RFC 5681 3.2: third duplicate ACK -> fast retransmit"
                            : "RFC 6675 5: IsLost(SND.UNA) from SACK blocks -> retransmit";
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                    tcb->sack_ok ? "RFC 6675 5: loss detected -> enter SACK-based loss recovery"
                                 : "RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT");
-    tcb->recover = tcb->snd_nxt;
-    tcb->in_recovery = true;
-    tcb->ts_mark = tcp_ts_now(st);
-    tcb->ts_mark_set = true;
+    tcb->sx->recover = tcb->snd_nxt;
+    tcb->sx->in_recovery = true;
+    tcb->sx->ts_mark = tcp_ts_now(st);
+    tcb->sx->ts_mark_set = true;
     /* RFC 5681 3.2 step 2: limited-transmit text is not counted. */
     uint32_t flight = tcp_in_flight(tcb);
-    flight = flight > tcb->lt_bytes ? flight - tcb->lt_bytes : 0;
-    tcp_cc_enter_recovery(&tcb->cc, flight, st->now_ns);
-    tcb->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+    flight = flight > tcb->sx->lt_bytes ? flight - tcb->sx->lt_bytes : 0;
+    tcp_cc_enter_recovery(&tcb->sx->cc, flight, st->now_ns);
+    tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
-    tcb->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
-    tcb->rescue_valid = false;
+    tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
+    tcb->sx->rescue_valid = false;
     tcp_rtx_update(st, tcb, true);
 }
 
@@ -677,17 +713,17 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
 static void
 recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
 {
-    if (seq_ge(tcb->snd_una, tcb->recover)) {
-        tcb->in_recovery = false;
-        tcb->dupacks = 0;
-        tcp_cc_exit_recovery(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+    if (seq_ge(tcb->snd_una, tcb->sx->recover)) {
+        tcb->sx->in_recovery = false;
+        tcb->sx->dupacks = 0;
+        tcp_cc_exit_recovery(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 6582 3.2 step 3: full acknowledgment -> leave fast recovery");
         return;
     }
-    tcp_cc_on_partial_ack(&tcb->cc, acked, st->now_ns);
-    if (seq_lt(tcb->high_rxt, tcb->snd_una)) {
-        tcb->high_rxt = tcb->snd_una;
+    tcp_cc_on_partial_ack(&tcb->sx->cc, acked, st->now_ns);
+    if (seq_lt(tcb->sx->high_rxt, tcb->snd_una)) {
+        tcb->sx->high_rxt = tcb->snd_una;
     }
     if (!tcb->sack_ok) {
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
@@ -708,24 +744,25 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
             text_end = tcb->fin_seq;
         }
-        if (seq_gt(text_end, tcb->snd_buf_seq)) {
-            uint32_t n = text_end - tcb->snd_buf_seq;
-            tcp_ring_drop(&tcb->sndbuf, n);
-            tcb->snd_buf_seq += n;
+        if (seq_gt(text_end, tcb->snd.start)) {
+            tcp_buf_acked(st, tcb, text_end - tcb->snd.start);
             tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
         }
         rtt_from_ack(st, tcb, seg);
         tcb->snd_una = seg->ack;
-        tcb->lt_bytes = 0;
-        if (tcb->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
-            tcb->rtx_active = false;
-        }
-        if (tcb->in_recovery) {
-            recovery_ack(st, tcb, acked);
-        } else if (tcb->cc_ready) {
-            tcb->dupacks = 0;
-            tcp_cc_on_ack(&tcb->cc, acked, flight_before,
-                          tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0, st->now_ns);
+        struct tcp_sender *x = tcb->sx; /* NULL only when a FIN alone was in flight */
+        if (x != NULL) {
+            x->lt_bytes = 0;
+            if (x->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
+                x->rtx_active = false;
+            }
+            if (x->in_recovery) {
+                recovery_ack(st, tcb, acked);
+            } else if (tcb->cc_ready) {
+                x->dupacks = 0;
+                tcp_cc_on_ack(&x->cc, acked, flight_before,
+                              tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0, st->now_ns);
+            }
         }
         /* RFC 6298 5.3: new data acknowledged restarts the timer; 5.7
          * leaves the backed-off RTO until a new sample. */
@@ -736,7 +773,8 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
         uint32_t newly = sack_update(tcb, seg, tcb->snd_una);
-        if (tcb->cc_ready && (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
+        if (tcb->sx != NULL && tcb->cc_ready &&
+            (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
             on_dupack(st, tcb);
         }
     }
@@ -757,6 +795,7 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
     }
     tcp_persist_update(st, tcb);
+    tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */
 }
 
 /* Fifth, SYN-RECEIVED: our SYN acknowledged? */
@@ -804,7 +843,8 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * also covers 3.10.7.4's "ACK acks something not yet sent". */
     if (!seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt)) {
         drop(st, tcb, c, TERN_DROP_TCP_ACK_UNACCEPTABLE);
-        tcp_send_ack(st, tcb, "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     ack_established(st, tcb, seg);
@@ -813,6 +853,7 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         if (fin_acked(tcb)) {
             tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_2,
                           "RFC 9293 3.10.7.4 fifth: FIN-WAIT-1, our FIN acked -> FIN-WAIT-2");
+            tcp_user_timer_update(st, tcb, false); /* an orphan's wait is bounded */
         }
         break;
     case TERN_TCP_CLOSING:
@@ -879,7 +920,7 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
             }
             if (seq_gt(r.end, tcb->rcv_nxt)) {
                 uint32_t add = r.end - tcb->rcv_nxt;
-                tcb->rcvbuf.len += add;
+                chain_extend(&tcb->rcv, add);
                 tcb->rcv_nxt = r.end;
             }
             tcb->ooo[i] = tcb->ooo[--tcb->n_ooo];
@@ -911,9 +952,9 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         /* After the peer's FIN no text can be valid: ignore it. */
         return STEP_CONTINUE;
     }
-    uint32_t n = tcp_ring_write(&tcb->rcvbuf, seg->text, seg->text_len);
+    uint32_t n = tcp_buf_rcv_append(st, tcb, seg->text, seg->text_len);
     if (n < seg->text_len) {
-        /* Cannot happen while RCV.WND is the ring's free space; count it. */
+        /* Cannot happen: the window's memory is reserved; count it. */
         st->stats.drops[TERN_DROP_TCP_RCV_BUF_FULL]++;
         seg->flags &= (uint8_t)~WIRE_TCP_FIN;
     }
@@ -921,7 +962,7 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * (their sum does not move), acknowledge. */
     tcb->rcv_nxt += n;
     bool filled = fill_from_ooo(st, tcb, seg);
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     tcb->unacked_segs++;
     int64_t delack = st->cfg.tcp.delack_ns;
     if (filled || tcb->n_ooo > 0 || delack < 0 || tcb->unacked_segs >= 2 ||
@@ -1034,7 +1075,8 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     }
     drop(st, tcb, c, TERN_DROP_TCP_PAWS);
     if (!has(seg, WIRE_TCP_RST)) {
-        tcp_send_ack(st, tcb, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
     }
     return true;
 }

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "core/timer.h"
 #include "tcp/cc.h"
 #include "tcp/rtt.h"
@@ -44,6 +45,7 @@
 #include "wire/tcp.h"
 
 struct tern_stack;
+struct rng;
 struct ip_rx;
 struct ip_icmp_err;
 
@@ -59,6 +61,10 @@ struct ip_icmp_err;
  * the ring beyond the in-order text hold such text. */
 #define TCP_OOO_MAX 4
 
+/* How long an orphaned FIN-WAIT-2 connection waits for the peer's FIN
+ * when the config gives 0 (Linux's tcp_fin_timeout default). */
+#define TCP_FIN_WAIT_2_DEFAULT_NS (60LL * 1000000000LL)
+
 /* Delayed ACK bound when the config gives 0 (RFC 5681 4.2: < 500 ms). */
 #define TCP_DELACK_DEFAULT_NS 40000000LL
 
@@ -72,34 +78,89 @@ struct tcp_range {
     uint32_t start, end; /* sequence numbers, end exclusive */
 };
 
-/* A byte ring: `len` bytes starting at `head`, capacity `cap`. */
-struct tcp_ring {
-    uint8_t *buf;
-    uint32_t cap;
-    uint32_t head;
-    uint32_t len;
-};
+/* A connection's buffers start at this size (or the configured maximum if
+ * smaller) and grow with what it moves (buf.c). */
+#define TCP_BUF_INITIAL (64u * 1024u)
 
 /* Why a TCB sits in the table. */
 enum tcp_role {
-    TCP_ROLE_FREE,  /* slot unused */
-    TCP_ROLE_USER,  /* opened by the user, or a child the user accepted */
-    TCP_ROLE_CHILD, /* created by a listener, not yet accepted */
+    TCP_ROLE_FREE,    /* slot unused */
+    TCP_ROLE_USER,    /* opened by the user, or a child the user accepted */
+    TCP_ROLE_CHILD,   /* created by a listener, not yet accepted */
+    TCP_ROLE_SCRATCH, /* a compact record loaded for processing: never in the
+                         table, its timers are deadlines only (tcp_tmr_set) */
+};
+
+/* The timeouts of a connection (timer.c). One wheel timer per TCB serves
+ * them all: each kind keeps a deadline, and the wheel timer is armed at (or
+ * before) the earliest one. */
+enum tcp_tmr {
+    TCP_TMR_RTX,     /* retransmission (RFC 6298) */
+    TCP_TMR_PERSIST, /* zero-window probe / SWS override (3.8.6.1) */
+    TCP_TMR_USER,    /* user timeout, connection-establishment timeout, orphan timeout */
+    TCP_TMR_DELACK,  /* delayed ACK (3.8.6.3) */
+    TCP_TMR_KEEP,    /* keep-alive (3.8.4) */
+    TCP_TMR_TW,      /* TIME-WAIT 2 MSL */
+    TCP_TMR_COUNT
+};
+
+/* What only a connection with text queued or in flight needs (issue 10
+ * item 3): congestion control, the SACK scoreboard, loss recovery, the
+ * timed segment. A block of the pool (buf.c tcp_sender_get), taken when
+ * the connection has text to send and given back once everything is
+ * acknowledged and no recovery is running: an idle connection holds none,
+ * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). */
+struct tcp_sender {
+    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
+    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
+    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
+    uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
+    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
+    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
+    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
+    uint32_t rtt_seq;      /* the timed segment (Karn, MUST-18) when no timestamps */
+    int64_t rtt_start_ns;
+    uint32_t ts_mark; /* a loss event happened at TS clock ts_mark */
+    bool ts_mark_set;
+    bool in_recovery; /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
+    bool rtx_active;  /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
+    bool rescue_valid;
+    bool rtt_timing;
 };
 
 struct tcp_tcb {
-    /* Identity. */
-    int id;             /* slot index + 1 */
-    enum tcp_role role; /* */
-    bool user_released; /* the user gave the id back; free at CLOSED */
-    bool in_hash;
-    int hash_next; /* next slot index in the bucket chain, -1 at the end */
+    /* Laid out by size (memory is a feature: issue 10 item 3 wants at most
+     * 512 bytes per idle connection, table included): 8-byte members, then
+     * 4, 2, 1 and the flags. */
 
+    /* Timers (3.10.8): one wheel timer, a deadline per kind (INT64_MAX:
+     * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
+    struct timer timer;
+    int64_t tmr[TCP_TMR_COUNT];
+    struct tcp_rtt rtt;      /* RTT estimator and RTO (RFC 6298, rtt.h) */
+    struct tcp_sender *sx;   /* sender state while text is queued or in flight, else NULL */
+    int64_t user_timeout_ns; /* R2 of 3.8.3, settable per connection (MUST-21) */
+    int64_t opened_ns;       /* when the OPEN (or the SYN creating a child) happened */
+    int64_t persist_backoff_ns;
+    int64_t last_rx_ns;
+    uint64_t total_rtx;
+    tern_tcp_event_fn cb;
+    void *cb_ctx;
+
+    /* Buffers (buf.c), pool chains addressed by sequence number: snd holds
+     * unacknowledged and unsent text from snd.start; rcv holds text not yet
+     * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
+    struct pool_chain snd, rcv;
+    /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
+     * order beyond RCV.NXT, most recent first (also our SACK blocks). */
+    struct tcp_range ooo[TCP_OOO_MAX];
+
+    int id;        /* slot index + 1 */
+    int hash_next; /* next slot index in the bucket chain, -1 at the end */
     /* The connection's sockets (host order). A listener may leave the
      * remote (and the local address) zero: a wildcard. */
     uint32_t local_addr, remote_addr;
-    uint16_t local_port, remote_port;
-
     enum tern_tcp_state state; /* written only by tcp_set_state() */
 
     /* RFC 9293 3.3.1, Figure 2: send sequence variables. */
@@ -113,108 +174,75 @@ struct tcp_tcb {
     uint32_t max_snd_wnd; /* RFC 5961 5.2 MAX.SND.WND: largest window the peer offered */
     /* RFC 9293 3.3.1, Figure 3: receive sequence variables. */
     uint32_t rcv_nxt; /* receive next */
-    uint32_t rcv_wnd; /* receive window */
+    uint32_t rcv_wnd; /* receive window: what we announced, RCV.ADV - RCV.NXT */
     uint32_t rcv_up;  /* receive urgent pointer */
     uint32_t irs;     /* initial receive sequence number */
-
-    uint16_t snd_mss; /* effective send MSS (MUST-16) */
-    uint16_t rcv_mss; /* the MSS we announce */
-
-    /* Opening: MUST-11, how SYN-RECEIVED was reached. */
-    bool passive_open; /* from LISTEN (passive OPEN) rather than SYN-SENT */
-    bool set_iss;      /* user-chosen ISS for the next SYN */
-    uint32_t user_iss;
-    int listener;                 /* children: the listener's slot index, else -1 */
+    uint32_t rcv_adv; /* right edge of the window last announced (RCV.NXT + RCV.WND) */
+    uint32_t fin_seq; /* sequence number of our FIN, once sent */
+    uint32_t ooo_fin_seq;
+    uint32_t ts_recent;      /* TS.Recent (RFC 7323 4.3) */
+    uint32_t last_ack_sent;  /* Last.ACK.sent */
+    uint32_t cwnd, ssthresh; /* congestion window and threshold while sx is NULL */
+    uint32_t rcv_cap;        /* current receive buffer size (grows, <= cfg rcvbuf) */
+    uint32_t rcv_reserved;   /* pool chunks promised to the announced window, not yet taken */
+    uint32_t user_iss;       /* set_iss: the ISS of the next SYN */
+    uint32_t keep_idle_ms;   /* per-connection keep-alive timing; 0: the stack's */
+    uint32_t keep_intvl_ms;
+    /* RFC 5961 7 with erratum 4772: this connection's own budget of ACKs
+     * answering unacceptable segments (cfg.tcp.conn_reply_limit per
+     * conn_reply_window_ns), so that no connection spends another's. */
+    uint32_t reply_win_ms; /* start of the current window, tcp_ts_now() clock */
+    /* Listeners, children, events, memory waits: slot indexes, -1 for none. */
+    int listener;                 /* children: the listener's slot index */
     unsigned backlog;             /* listeners: completed children allowed */
     unsigned n_pending;           /* listeners: children in SYN-RECEIVED or queued */
-    int accept_next;              /* accept queue link (slot index), -1 at the end */
+    int accept_next;              /* accept queue link */
     int accept_head, accept_tail; /* listeners: queue of established children */
-    bool queued_for_accept;
-    int tw_parked;   /* a child born on a TIME-WAIT TCB: that TCB's slot, else -1 */
-    int tw_child;    /* a parked TIME-WAIT TCB: the child that took its SYN, else -1 */
-    bool local_wild; /* a fully specified passive OPEN with any local address */
-
-    /* Closing. */
-    bool fin_queued; /* CLOSE called: send FIN after the queued data */
-    bool fin_sent;
-    uint32_t fin_seq; /* sequence number of our FIN, once sent */
-    bool fin_rcvd;    /* the peer's FIN was processed */
-
-    /* Buffers: the send ring holds unacknowledged and unsent text starting
-     * at sequence number snd_buf_seq; the receive ring holds text not yet
-     * read by the user. */
-    struct tcp_ring sndbuf, rcvbuf;
-    uint32_t snd_buf_seq;
-
-    /* Timers (3.10.8). */
-    struct timer t_rtx;  /* retransmission */
-    struct timer t_user; /* user timeout / connection-establishment timeout */
-    struct timer t_tw;   /* TIME-WAIT 2 MSL */
-    int64_t rto_ns;      /* current RTO, doubled on each expiry (RFC 6298 5.5) */
-    unsigned retries;    /* consecutive retransmissions of the oldest segment */
-    int64_t user_timeout_ns;
-    int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
-
-    /* ---- data transfer (issue 4) ---- */
-    /* Receive side. */
-    struct tcp_range ooo[TCP_OOO_MAX]; /* out-of-order ranges, most recent first */
-    unsigned n_ooo;
-    bool ooo_fin; /* a FIN arrived out of order at ooo_fin_seq */
-    uint32_t ooo_fin_seq;
-    uint32_t rcv_adv;      /* right edge of the window last announced (RCV.NXT + RCV.WND) */
-    unsigned unacked_segs; /* in-order segments received and not yet acknowledged */
-    struct timer t_delack; /* delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2) */
-    /* Options (RFC 7323, RFC 2018), negotiated on the SYNs. */
-    bool ws_ok, ts_ok, sack_ok; /* in use on this connection */
-    uint8_t snd_wscale;         /* shift applied to SEG.WND we receive */
-    uint8_t rcv_wscale;         /* shift applied to the windows we announce */
-    uint32_t ts_recent;         /* TS.Recent (RFC 7323 4.3) */
-    uint32_t last_ack_sent;     /* Last.ACK.sent */
-    bool ts_mark_set;           /* a loss event happened at TS clock ts_mark */
-    uint32_t ts_mark;
-    /* Send side. */
-    bool nodelay;         /* Nagle off (MUST-17) */
-    bool keepalive;       /* keep-alive on (MUST-24) */
-    uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
-    int64_t keep_idle_ns; /* per-connection keep-alive timing; 0: the stack's */
-    int64_t keep_intvl_ns;
-    unsigned keep_count;
-    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
-    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
-    bool in_recovery;      /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
-    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
-    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
-    bool use_cubic;        /* which congestion controller */
-    bool cc_ready;         /* tcp_cc_init done (at ESTABLISHED) */
-    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
-    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
-    bool rtx_active;       /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
-    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
-    bool rescue_valid;
-    uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
-    /* RTT (RFC 6298, rtt.h): one timed segment when no timestamps (Karn,
-     * MUST-18). */
-    struct tcp_rtt rtt;
-    bool rtt_timing;
-    uint32_t rtt_seq;
-    int64_t rtt_start_ns;
-    uint64_t total_rtx;
-    /* Persist (3.8.6.1) and keep-alive (3.8.4) timers. */
-    struct timer t_persist;
-    struct timer t_keep;
-    int64_t persist_backoff_ns;
-    unsigned keep_probes;
-    int64_t last_rx_ns;
-
-    /* Errors and events. */
-    int error;           /* why the connection closed */
-    int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
-    bool connected;      /* reached ESTABLISHED once */
-    unsigned ev_pending; /* bits not yet given to the callback */
-    bool ev_listed;
+    int tw_parked;                /* a child born on a TIME-WAIT TCB: that TCB's slot */
+    int tw_child;                 /* a parked TIME-WAIT TCB: the child that took its SYN */
     int ev_next;
-    tern_tcp_event_fn cb;
-    void *cb_ctx;
+    int mem_next;
+
+    uint16_t local_port, remote_port;
+    uint16_t snd_mss;     /* effective send MSS (MUST-16) */
+    uint16_t rcv_mss;     /* the MSS we announce */
+    uint16_t reply_count; /* replies sent in the reply window */
+
+    uint8_t role;         /* enum tcp_role */
+    uint8_t retries;      /* consecutive retransmissions of the oldest segment */
+    uint8_t n_ooo;        /* ranges in ooo[] */
+    uint8_t unacked_segs; /* in-order segments received and not yet acknowledged */
+    uint8_t snd_wscale;   /* shift applied to SEG.WND we receive (RFC 7323) */
+    uint8_t rcv_wscale;   /* shift applied to the windows we announce */
+    uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
+    uint8_t keep_count;   /* unanswered keep-alive probes allowed; 0: the stack's */
+    uint8_t keep_probes;  /* unanswered keep-alive probes sent */
+    uint8_t ev_pending;   /* TERN_TCP_EV_* bits not yet given to the callback */
+    int8_t error;         /* why the connection closed (enum tern_err) */
+    int8_t soft_error;    /* last soft ICMP error (RFC 9293 3.9.2.2) */
+
+    bool user_released : 1;     /* the user gave the id back; free at CLOSED */
+    bool in_hash : 1;           /* in the 4-tuple hash */
+    bool passive_open : 1;      /* MUST-11: SYN-RECEIVED reached from LISTEN */
+    bool set_iss : 1;           /* user-chosen ISS for the next SYN */
+    bool queued_for_accept : 1; /* a child on its listener's accept queue */
+    bool local_wild : 1;        /* a fully specified passive OPEN with any local address */
+    bool fin_queued : 1;        /* CLOSE called: send FIN after the queued data */
+    bool fin_sent : 1;
+    bool fin_rcvd : 1;      /* the peer's FIN was processed */
+    bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
+    bool rcv_filled : 1;    /* the peer filled the window we offered (buffer growth) */
+    bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
+    bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
+    bool sack_ok : 1;       /* SACK in use (RFC 2018) */
+    bool nodelay : 1;       /* Nagle off (MUST-17) */
+    bool keepalive : 1;     /* keep-alive on (MUST-24) */
+    bool use_cubic : 1;     /* which congestion controller */
+    bool cc_ready : 1;      /* congestion control started (at ESTABLISHED) */
+    bool reply_win_set : 1; /* a reply window has begun */
+    bool connected : 1;     /* reached ESTABLISHED once */
+    bool ev_listed : 1;     /* on the event delivery list */
 };
 
 /* The most text one segment carries: the effective send MSS less the
@@ -227,6 +255,17 @@ tcp_smss(const struct tcp_tcb *tcb)
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
 }
 
+/* A stack-wide rate limit: at most `budget` replies in the one-second
+ * period that began at start_ns; each period draws its budget anew from
+ * the stack's PRNG (tcp_ratelimit_budget), so that a count of replies seen
+ * by one party says little about the replies sent to others. */
+struct tcp_ratelimit {
+    int64_t start_ns;
+    uint32_t budget;
+    uint32_t used;
+    bool started; /* a period has begun */
+};
+
 /* Everything TCP owns, embedded in struct tern_stack. */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
@@ -235,16 +274,20 @@ struct tcp_state {
     unsigned n_buckets; /* a power of two */
     uint8_t *tx_buf;    /* one outgoing segment: header, options, text */
     size_t tx_buf_len;
-    uint8_t *ring_mem; /* all send and receive rings */
-    size_t ring_mem_len;
+    unsigned n_used;                   /* TCBs allocated */
+    uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
+    int mem_head;                      /* connections waiting for pool memory (buf.c) */
+    struct timer mem_timer;            /* tells them, once memory came back */
     int free_head;                     /* free slots, chained through hash_next */
     uint16_t eph_table[TCP_EPH_TABLE]; /* RFC 6056 algorithm 3: per-bucket increments */
     int ev_head, ev_tail;              /* TCBs with events to deliver */
     bool delivering;
     tern_tcp_event_fn cb; /* stack-wide callback */
     void *cb_ctx;
-    int64_t challenge_window_start; /* RFC 5961 7: one-second window */
-    uint32_t challenge_count;
+    /* RFC 5961 7: stack-wide ceilings on replies to unacceptable segments
+     * (tcp_send_challenge_ack, tcp_send_corrective_ack,
+     * tcp_send_reset_limited). */
+    struct tcp_ratelimit rl_challenge, rl_ack, rl_rst;
 };
 
 /* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
@@ -276,14 +319,57 @@ uint32_t tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, ui
 /* Resets a TCB's rings, sequence state and timers for a new incarnation. */
 void tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb);
 
-/* ---- ring ---- */
-uint32_t tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len);
-uint32_t tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len);
-void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len);
-void tcp_ring_drop(struct tcp_ring *r, uint32_t len);
-/* Writes len bytes at offset off from the head without changing r->len
- * (out-of-order text beyond the in-order bytes); off + len =< cap. */
-void tcp_ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *data, uint32_t len);
+/* ---- buf.c: send and receive buffers on the pool ---- */
+void tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Gives back every chunk and reservation. */
+void tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb);
+/* No more text will arrive: drop the reservation behind the window. */
+void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The streams' first sequence numbers (ISS + 1, IRS + 1). */
+void tcp_buf_snd_start(struct tcp_tcb *tcb, uint32_t seq);
+void tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq);
+/* Send buffer size now, and the bytes a SEND would queue now. */
+uint32_t tcp_snd_limit(const struct tern_stack *st, const struct tcp_tcb *tcb);
+uint32_t tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* SEND: queues up to n bytes; returns how many. */
+uint32_t tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n);
+/* n bytes of text acknowledged. */
+void tcp_buf_acked(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* Copies queued text starting at sequence number seq. */
+void tcp_buf_read_text(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t *out,
+                       uint32_t n);
+/* The right edge we announced (RCV.ADV) moved: reserve the chunks behind it. */
+void tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge);
+/* The same for our SYN's window, before the peer's ISN is known. */
+void tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd);
+/* In-order text at RCV.NXT: returns the bytes taken (all, inside the window). */
+uint32_t tcp_buf_rcv_append(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *text,
+                            uint32_t n);
+/* Out-of-order text at seq; false when memory could not be had. */
+bool tcp_buf_rcv_put(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, const uint8_t *text,
+                     uint32_t n);
+/* RECEIVE: copies and removes up to n bytes; the zero-copy variant removes. */
+uint32_t tcp_buf_recv(struct tern_stack *st, struct tcp_tcb *tcb, uint8_t *out, uint32_t n);
+void tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* The sender block: taken for text to send (false: no memory now), given
+ * back when nothing is queued, in flight or being recovered. */
+bool tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Releases the block if the connection no longer needs it. */
+void tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The congestion window, with or without a sender block. */
+static inline uint32_t
+tcp_cwnd(const struct tcp_tcb *tcb)
+{
+    return tcb->sx != NULL ? tcb->sx->cc.cwnd : tcb->cwnd;
+}
+/* Waiting for pool memory: the connection is told WRITABLE when it returns. */
+void tcp_mem_init(struct tern_stack *st);
+void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_mem_wake(struct tern_stack *st);
 
 /* ---- state.c ---- */
 /* The one writer of tcb->state: traces {old, new, id, rule}. */
@@ -327,8 +413,23 @@ int tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, u
                      uint32_t text_len, const char *rule);
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 void tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
-/* RFC 5961 3.2/4.2/5.2 challenge ACK, rate-limited (RFC 5961 7). */
+/* RFC 5961 3.2/4.2 challenge ACK, rate-limited (RFC 5961 7): first by the
+ * connection's reply budget, then by the stack's randomised budget. */
 void tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* The ACK answering an unacceptable segment (RFC 9293 3.10.7.4 first, RFC
+ * 5961 5.2, RFC 7323 5.3), rate-limited like a challenge ACK with budgets
+ * of its own. `retransmission`: the segment is text or a FIN the peer sent
+ * again below RCV.NXT (its ACK from us was lost), which the connection's
+ * budget does not hold back; the stack's ceiling still does. */
+void tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
+                             const char *rule);
+/* tcp_send_reset_for() for a segment that found no connection or hit a
+ * listener with an ACK, within the stack's RST budget (cfg.tcp.rst_limit). */
+void tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb,
+                            const struct tcp_seg *seg, const char *rule);
+/* The budget of one second of a stack-wide rate limit whose mean is
+ * `limit` per second: uniform in [limit/2, limit/2 + limit] from `r`. */
+uint32_t tcp_ratelimit_budget(struct rng *r, uint32_t limit);
 /* A RST in answer to `seg` (RFC 9293 3.5.2): <SEQ=SEG.ACK><CTL=RST> if it
  * had an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never in answer
  * to a RST. `tcb` may be NULL (no connection). */
@@ -338,11 +439,12 @@ void tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const 
 void tcp_output(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Sends the segment at the front of the retransmission queue again. */
 void tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb);
-/* The receive window we can offer: free space in the receive ring. */
-uint32_t tcp_rcv_window(const struct tcp_tcb *tcb);
+/* The receive window we can offer: free buffer space that pool memory
+ * can back (buf.c). */
+uint32_t tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* The window to announce now, with receiver SWS avoidance (RFC 9293
  * 3.8.6.2.2): the right edge moves only by a worthwhile amount. */
-uint32_t tcp_rcv_window_announce(const struct tcp_tcb *tcb);
+uint32_t tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* The window shift to offer for the configured receive buffer (RFC 7323 2.3). */
 uint8_t tcp_wscale_for(uint32_t rcvbuf);
 /* The timestamp clock (RFC 7323 5.4): milliseconds. */
@@ -369,8 +471,24 @@ void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
 /* ---- timer.c ---- */
+/* A TCB's timers all disarmed (also the wheel timer's callback set). */
 void tcp_timers_init(struct tcp_tcb *tcb);
 void tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Arms timeout k at `at` (re-arming moves it). On a TCP_ROLE_SCRATCH TCB
+ * only the deadline is recorded. */
+void tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t at);
+void tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k);
+static inline bool
+tcp_tmr_armed(const struct tcp_tcb *tcb, enum tcp_tmr k)
+{
+    return tcb->tmr[k] != INT64_MAX;
+}
+/* The deadline of timeout k, INT64_MAX when not armed. */
+static inline int64_t
+tcp_tmr_when(const struct tcp_tcb *tcb, enum tcp_tmr k)
+{
+    return tcb->tmr[k];
+}
 /* (Re)arms the retransmission timer at the current RTO if something is
  * unacknowledged, cancels it otherwise. */
 void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
