@@ -65,7 +65,7 @@ wait_for 30 grep -q 'listening on port 7' "$tmp/tern.log" || {
     cat "$tmp/tern.log" >&2
     exit 1
 }
-tables=$(sed -n 's/^tern: .* connections, \([0-9]*\) KiB of tables/\1/p' "$tmp/tern.log")
+tables=$(sed -n 's/^tern: .* \([0-9]*\) KiB of tables in all$/\1/p' "$tmp/tern.log")
 inns python3 "$SRC/tests/shell/synclient.py" --dst 10.77.0.2 --port 7 --n 1 >/dev/null ||
     { echo "tern does not answer before the flood" >&2; exit 1; }
 rss0=$(kib "$tern_pid" VmRSS)

@@ -36,11 +36,17 @@ int tern_cmd_tap(int argc, char **argv);
 #define SESS_BUF 16384 /* what a server session holds between two sends */
 #define HDR_MAX  8192
 #define MIB      (1024 * 1024)
-/* Servers: the memory budget their tables are sized from (--mem), and the
- * connections of the stack beyond one per session: the listener and a few
- * spare, plus one per session for the connection closing behind it. */
+/* Servers: the memory budget their tables are sized from (--mem), half of
+ * it for the stack's buffer pool; and the connections of the stack beyond
+ * one per session: the listener and a few spare, plus one per session for
+ * the connection closing behind it. Clients: one connection, a pool that
+ * holds its whole send buffer (sends take at most half the pool) and its
+ * receive buffer. */
 #define DEFAULT_MEM_MIB 64
 #define SPARE_TCBS      4
+#define SNDBUF          (256 * 1024)
+#define RCVBUF          65535 /* the largest window without window scaling */
+#define CLIENT_POOL     (2 * SNDBUF + 2 * RCVBUF)
 
 /* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
 static volatile sig_atomic_t stop_requested;
@@ -115,12 +121,13 @@ usage(FILE *f, const char *cmd)
             "  --count N           serve: exit after N connections (default 0: forever)\n"
             "  --max-conns N       serve: clients served at once (default: as many as\n"
             "                      --mem buys); a client beyond them is reset\n"
-            "  --mem MIB           serve: memory budget of the tables, all taken at start\n"
-            "                      (default %d). Each client served at once costs a session\n"
+            "  --mem MIB           serve: memory budget, all taken at start (default %d):\n"
+            "                      half for the stack's buffer pool (the send and receive\n"
+            "                      buffers of all connections together), half for the\n"
+            "                      clients: each client served at once costs a session\n"
             "                      (%d KiB) and two of the stack's connections (one open,\n"
-            "                      one closing), at what the stack takes for a connection,\n"
-            "                      buffers included (measured at start). The line before\n"
-            "                      'listening' gives the figures\n"
+            "                      one closing), at what the stack takes for one (measured\n"
+            "                      at start). The line before 'listening' gives the figures\n"
             "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
             "  --quiet             no progress lines and no summary\n"
             "  --stats             at exit, print the stack's drop counters (with their\n"
@@ -418,6 +425,7 @@ struct app {
     int *live, n_live;  /* indices of the sessions in use, in no order */
     int *idle, n_idle;  /* indices of the free sessions (a stack) */
     unsigned n_conns;   /* the stack's cfg.tcp.max_connections */
+    size_t pool_bytes;  /* the stack's cfg.pool_bytes */
     size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
     long refused; /* clients reset because every session was taken */
@@ -1092,10 +1100,11 @@ counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
     return p;
 }
 
-/* Bytes a stack with `cfg` and `n` connections takes, measured by building
- * one (without its interface, so that it sends nothing); 0 if it fails. */
+/* Bytes a stack with `cfg`, `n` connections and a pool of `pool` bytes
+ * takes, measured by building one (without its interface, so that it sends
+ * nothing); 0 if it fails. */
 static size_t
-stack_bytes(const struct tern_config *cfg, unsigned n)
+stack_bytes(const struct tern_config *cfg, unsigned n, size_t pool)
 {
     struct tern_config c = *cfg;
     struct mem_count mc = {0};
@@ -1104,6 +1113,7 @@ stack_bytes(const struct tern_config *cfg, unsigned n)
     c.alloc = counting_alloc;
     c.alloc_ud = &mc;
     c.tcp.max_connections = n;
+    c.pool_bytes = pool;
     struct tern_stack *st;
     if (tern_stack_new(&c, tern_tun_now_ns(), &st) != TERN_OK) {
         return 0;
@@ -1113,28 +1123,34 @@ stack_bytes(const struct tern_config *cfg, unsigned n)
     return bytes;
 }
 
-/* Servers: the number of sessions and cfg->tcp.max_connections from
- * --max-conns, or from what --mem buys. A session costs its own buffers
- * and two of the stack's connections (one open, one closing behind it);
- * the stack's cost per connection is measured, so that it follows the
- * stack's layout. Allocates the sessions: all table memory is taken here
- * and in tern_stack_new, once. */
+/* Servers: the pool, the number of sessions and cfg->tcp.max_connections
+ * from --mem (and --max-conns). Half the budget is the pool; a session
+ * costs its own buffers and two of the stack's connections (one open, one
+ * closing behind it). What the stack takes for a connection and for its
+ * pool is measured on small stacks, so that the figures follow the stack's
+ * layout. Allocates the sessions: all table memory is taken here and in
+ * tern_stack_new, once. */
 static int
 size_tables(struct app *a, struct tern_config *cfg)
 {
-    /* Two small stacks, so that measuring costs little memory; the hash
-     * table's power-of-two steps add at most 16 bytes a connection. */
+    size_t budget = (size_t)(a->o.mem_mib != 0 ? a->o.mem_mib : DEFAULT_MEM_MIB) * MIB;
+    /* The hash table's power-of-two steps add at most 16 bytes a
+     * connection to the average over `probe`; what else grows in steps
+     * with the table's size is covered by keeping 1/64 of the budget. */
     const unsigned probe = 8;
-    size_t base = stack_bytes(cfg, 1);
-    size_t more = stack_bytes(cfg, 1 + probe);
-    if (base == 0 || more <= base) {
+    const size_t probe_pool = MIB;
+    size_t base = stack_bytes(cfg, 1, 0);
+    size_t more = stack_bytes(cfg, 1 + probe, 0);
+    size_t pooled = stack_bytes(cfg, 1, probe_pool);
+    if (base == 0 || more <= base || pooled <= base) {
         fprintf(stderr, "tern %s: cannot create the stack to measure it\n", a->o.cmd);
         return 1;
     }
     size_t per_conn = (more - base + probe - 1) / probe + 16;
+    /* The pool and its bookkeeping: half the budget. */
+    cfg->pool_bytes = (size_t)((double)budget / 2 * probe_pool / (double)(pooled - base));
     size_t per_sess = sizeof(struct sess) + 2 * sizeof(int) + 2 * per_conn;
-    size_t fixed = base + SPARE_TCBS * per_conn;
-    size_t budget = (size_t)(a->o.mem_mib != 0 ? a->o.mem_mib : DEFAULT_MEM_MIB) * MIB;
+    size_t fixed = base + budget / 2 + budget / 64 + SPARE_TCBS * per_conn;
     long n = a->o.max_conns;
     if (n == 0) {
         if (budget < fixed + per_sess) {
@@ -1200,8 +1216,9 @@ make_stack(struct app *a)
     }
     cfg.default_gateway = a->o.gw;
     cfg.tcp.max_connections = 4;
-    cfg.tcp.sndbuf = 256 * 1024;
-    cfg.tcp.rcvbuf = 65535; /* the largest window without window scaling */
+    cfg.tcp.sndbuf = SNDBUF;
+    cfg.tcp.rcvbuf = RCVBUF;
+    cfg.pool_bytes = CLIENT_POOL;
     struct mem_count mc = {0};
     cfg.alloc = counting_alloc;
     cfg.alloc_ud = &mc;
@@ -1214,6 +1231,7 @@ make_stack(struct app *a)
         return 1;
     }
     a->table_bytes += mc.bytes;
+    a->pool_bytes = cfg.pool_bytes;
     return 0;
 }
 
@@ -1254,8 +1272,10 @@ start_app(struct app *a, struct sess *cs)
         return 1;
     }
     if (server_mode(a->o.mode)) {
-        fprintf(stderr, "tern: %d clients at once, %u connections, %zu KiB of tables\n", a->n_sess,
-                a->n_conns, (a->table_bytes + 1023) / 1024);
+        fprintf(stderr,
+                "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
+                "tables in all\n",
+                a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
     }
     fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n", tern_tun_name(a->tun),
             ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);

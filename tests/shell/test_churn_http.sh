@@ -250,7 +250,7 @@ tern_bg "$tmp/max.log" serve http --port 8080 --root "$tmp/www" --max-conns 3
 max_pid=$TPID
 check "c. --max-conns 3 comes up" wait_for 30 tern_ready "$tmp/max.log"
 check "c. ... and says 3 clients at once, 10 connections" \
-    grep -q '^tern: 3 clients at once, 10 connections, [0-9]* KiB of tables' "$tmp/max.log"
+    grep -q '^tern: 3 clients at once, 10 connections, [0-9]* KiB buffer pool' "$tmp/max.log"
 # Four idle clients: the fourth finds every session taken and is reset.
 cat >"$tmp/max.py" <<'EOF'
 import socket, sys
@@ -281,7 +281,7 @@ mem_pid=$TPID
 check "c. --mem 8 comes up" wait_for 30 tern_ready "$tmp/mem.log"
 stop "$mem_pid"
 small=$(sed -n 's/^tern: \([0-9]*\) clients at once.*/\1/p' "$tmp/mem.log")
-small_kib=$(sed -n 's/^tern: .* connections, \([0-9]*\) KiB of tables/\1/p' "$tmp/mem.log")
+small_kib=$(sed -n 's/^tern: .* \([0-9]*\) KiB of tables in all$/\1/p' "$tmp/mem.log")
 default=$(sed -n 's/^tern: \([0-9]*\) clients at once.*/\1/p' "$tmp/http.log")
 check "c. --mem 8: ${small:-?} clients (default: ${default:-?}), ${small_kib:-?} KiB <= 8192" \
     bash -c "[ ${small:-0} -ge 1 ] && [ ${small:-0} -lt ${default:-0} ] && [ ${small_kib:-99999} -le 8192 ]"
