@@ -43,8 +43,8 @@ tern_config_init(struct tern_config *cfg)
     cfg->tcp = (struct tern_tcp_config){
         .max_connections = 64,
         .backlog = 8,
-        .sndbuf = 16 * 1024,
-        .rcvbuf = 16 * 1024,
+        .sndbuf = 1024 * 1024,
+        .rcvbuf = 1024 * 1024,
         .msl_ns = 120LL * 1000000000LL, /* RFC 9293 3.4.2 */
         .syn_retries = 10,
         .connect_timeout_ns = 180LL * 1000000000LL, /* RFC 9293 3.8.3 MUST-23 */

@@ -531,6 +531,26 @@ tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1
 }
 
 int
+tern_tcp_peek(struct tern_stack *st, int id, size_t off, void *buf, size_t len)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (buf == NULL && len != 0) {
+        return TERN_ERR_INVAL;
+    }
+    if (off >= tcb->rcv.len) {
+        return 0;
+    }
+    size_t n = tcb->rcv.len - off;
+    n = n < len ? n : len;
+    n = n > INT_MAX ? INT_MAX : n;
+    chain_read(&st->pool, &tcb->rcv, tcb->rcv.start + (uint32_t)off, buf, (uint32_t)n);
+    return (int)n;
+}
+
+int
 tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_ns)
 {
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);

@@ -168,6 +168,9 @@ tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb)
 uint32_t
 tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n)
 {
+    if (tcb->cc_ready && n > 0 && !tcp_sender_get(st, tcb)) {
+        return 0; /* no memory even to send: wait for WRITABLE */
+    }
     uint32_t limit = tcp_snd_limit(st, tcb);
     uint32_t room = limit > tcb->snd.len ? limit - tcb->snd.len : 0;
     uint32_t want = min_u32(n, room);
@@ -210,13 +213,14 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     if (tcb->sx != NULL) {
         return true;
     }
-    uint32_t c = snd_chunks_allowed(st) > 0 ? pool_take(&st->pool, NULL) : POOL_NIL;
+    /* Not counted in the send half (snd_chunks): queued text must never
+     * keep its own connection from sending it. */
+    uint32_t c = pool_take(&st->pool, NULL);
     if (c == POOL_NIL) {
         st->stats.tcp.snd_mem_blocked++;
         tcp_mem_wait(st, tcb);
         return false;
     }
-    st->tcp.snd_chunks++;
     _Static_assert(sizeof(struct tcp_sender) <= POOL_CHUNK, "a sender block fits a chunk");
     struct tcp_sender *x = (struct tcp_sender *)(void *)pool_data(&st->pool, c);
     memset(x, 0, sizeof(*x));
@@ -243,7 +247,6 @@ tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->ssthresh = tcb->sx->cc.ssthresh;
     size_t off = (size_t)((uint8_t *)tcb->sx - st->pool.mem);
     pool_give(&st->pool, (uint32_t)(off >> POOL_CHUNK_SHIFT));
-    st->tcp.snd_chunks--;
     tcb->sx = NULL;
     tcp_mem_wake(st);
 }

@@ -158,6 +158,8 @@ h_init_cfg(struct h *h, void (*tweak)(struct tern_config *))
     /* Memory enough that no window here is limited by the pool (buffers on
      * a small pool have tests of their own). */
     cfg.pool_bytes = 16u << 20;
+    /* The buffers the state tests were written for (windows, shifts). */
+    cfg.tcp.sndbuf = cfg.tcp.rcvbuf = 16 * 1024;
     if (tweak != NULL) {
         tweak(&cfg);
     }
