@@ -71,8 +71,10 @@
     X(TCP_LISTEN_RST, "tcp", "RFC 9293 3.10.7.2 first: RST in LISTEN ignored")                     \
     X(TCP_LISTEN_ACK, "tcp", "RFC 9293 3.10.7.2 second: ACK in LISTEN (RST sent)")                 \
     X(TCP_LISTEN_NO_SYN, "tcp", "RFC 9293 3.10.7.2 fourth: no SYN, ACK or RST in LISTEN")          \
-    X(TCP_BACKLOG_FULL, "tcp", "RFC 9293 3.10.1: listener backlog full, SYN dropped")              \
-    X(TCP_TABLE_FULL, "tcp", "RFC 9293 3.10.1: no room for a new connection, SYN dropped")         \
+    X(TCP_BACKLOG_FULL, "tcp",                                                                     \
+      "RFC 9293 3.10.1: accept queue full (backlog), SYN or handshake ACK dropped")                \
+    X(TCP_TABLE_FULL, "tcp", "RFC 9293 3.10.1: no room for a new connection, segment dropped")     \
+    X(TCP_SYN_CACHE_FULL, "tcp", "RFC 6191 2: SYN reopening TIME-WAIT but the SYN cache is full")  \
     X(TCP_SYN_SENT_BAD_ACK, "tcp", "RFC 9293 3.10.7.3 first: SYN-SENT, unacceptable ACK")          \
     X(TCP_SYN_SENT_RST, "tcp", "RFC 9293 3.10.7.3 second: SYN-SENT, RST without acceptable ACK")   \
     X(TCP_SYN_SENT_NO_SYN, "tcp", "RFC 9293 3.10.7.3 fifth: SYN-SENT, neither SYN nor RST")        \
@@ -118,21 +120,26 @@ struct tern_stats {
         uint64_t tx_error; /* errors we sent (unreachable, time exceeded) */
     } icmp;
     struct {
-        uint64_t rx;               /* segments handed to the state machine */
-        uint64_t tx;               /* segments sent (retransmissions included) */
-        uint64_t active_opens;     /* OPEN calls that sent a SYN */
-        uint64_t passive_opens;    /* children created by a listener from a SYN */
-        uint64_t established;      /* connections that reached ESTABLISHED */
-        uint64_t attempt_fails;    /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
-        uint64_t resets_rx;        /* connections closed by a valid RST */
-        uint64_t rst_tx;           /* RST segments sent */
-        uint64_t challenge_acks;   /* RFC 5961 challenge ACKs sent */
-        uint64_t retransmits;      /* segments sent again on a retransmission timeout */
-        uint64_t timeouts;         /* connections aborted by a timeout */
-        uint64_t icmp_soft;        /* soft ICMP errors recorded */
-        uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
-        uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
-        uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t rx;                 /* segments handed to the state machine */
+        uint64_t tx;                 /* segments sent (retransmissions included) */
+        uint64_t active_opens;       /* OPEN calls that sent a SYN */
+        uint64_t passive_opens;      /* children created by a listener from a SYN */
+        uint64_t established;        /* connections that reached ESTABLISHED */
+        uint64_t attempt_fails;      /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
+        uint64_t resets_rx;          /* connections closed by a valid RST */
+        uint64_t rst_tx;             /* RST segments sent */
+        uint64_t challenge_acks;     /* RFC 5961 challenge ACKs sent */
+        uint64_t retransmits;        /* segments sent again on a retransmission timeout */
+        uint64_t timeouts;           /* connections aborted by a timeout */
+        uint64_t icmp_soft;          /* soft ICMP errors recorded */
+        uint64_t icmp_hard;          /* hard ICMP errors that aborted a connection */
+        uint64_t time_wait_reuse;    /* SYNs accepted on a TIME-WAIT connection */
+        uint64_t fast_retransmits;   /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t time_wait_recycled; /* TIME-WAIT records ended early: table full (RFC 6191) */
+        uint64_t syn_cache_expired;  /* embryonic records deleted after synack_retries */
+        uint64_t cookies_sent;       /* SYN,ACKs carrying a SYN cookie (RFC 4987 3.6) */
+        uint64_t cookies_accepted;   /* ACKs whose cookie was valid: connection created */
+        uint64_t cookies_rejected;   /* ACKs in LISTEN whose cookie was forged or expired */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */
