@@ -1234,7 +1234,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         finish(st, tcb, &c);
     } else {
         in_other(st, tcb, &c);
-        if (tcb->state == TERN_TCP_TIME_WAIT && tcb->role != TCP_ROLE_FREE && tcb->in_hash) {
+        if (tcb->state == TERN_TCP_TIME_WAIT && tcb->role == TCP_ROLE_USER && tcb->in_hash) {
             /* RFC 9293 3.6: TIME-WAIT goes on in a compact record. */
             tcp_mini_tw_enter(st, tcb);
         }
