@@ -140,6 +140,7 @@ struct tern_stats {
         uint64_t cookies_sent;       /* SYN,ACKs carrying a SYN cookie (RFC 4987 3.6) */
         uint64_t cookies_accepted;   /* ACKs whose cookie was valid: connection created */
         uint64_t cookies_rejected;   /* ACKs in LISTEN whose cookie was forged or expired */
+        uint64_t orphan_timeouts; /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */

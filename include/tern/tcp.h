@@ -97,19 +97,23 @@ struct tern_tcp_config {
     uint16_t ephemeral_max;       /* default 65535 */
     /* Data transfer (issue 4). For every field below, 0 means the default
      * named, so configs written before these fields existed keep working. */
-    int64_t delack_ns;          /* delayed-ACK bound; 0: 40 ms; negative: ACK every
-                                   segment at once (RFC 9293 3.8.6.3, MUST-40: < 500 ms) */
-    int64_t rto_min_ns;         /* RTO lower bound; 0: 1 s (RFC 6298 2.4 SHOULD); may be
-                                   set lower, as RFC 6298 4 allows */
-    int64_t keepalive_idle_ns;  /* idle time before the first keep-alive; 0: 2 hours
-                                   (RFC 9293 3.8.4 MUST-28: at least 2 hours by default) */
-    int64_t keepalive_intvl_ns; /* between unanswered probes; 0: 75 s */
-    unsigned keepalive_count;   /* unanswered probes before the connection is dropped; 0: 9 */
-    bool keepalive;             /* keep-alive on for new connections (MUST-25: off by default) */
-    bool no_wscale;             /* do not offer window scaling (RFC 7323 2) */
-    bool no_timestamps;         /* do not offer timestamps (RFC 7323 3) */
-    bool no_sack;               /* do not offer SACK (RFC 2018) */
-    const char *cc;             /* congestion control: NULL or "newreno" (default), "cubic" */
+    int64_t delack_ns;             /* delayed-ACK bound; 0: 40 ms; negative: ACK every
+                                      segment at once (RFC 9293 3.8.6.3, MUST-40: < 500 ms) */
+    int64_t rto_min_ns;            /* RTO lower bound; 0: 1 s (RFC 6298 2.4 SHOULD); may be
+                                      set lower, as RFC 6298 4 allows */
+    int64_t keepalive_idle_ns;     /* idle time before the first keep-alive; 0: 2 hours
+                                      (RFC 9293 3.8.4 MUST-28: at least 2 hours by default) */
+    int64_t keepalive_intvl_ns;    /* between unanswered probes; 0: 75 s */
+    unsigned keepalive_count;      /* unanswered probes before the connection is dropped; 0: 9 */
+    bool keepalive;                /* keep-alive on for new connections (MUST-25: off by default) */
+    bool no_wscale;                /* do not offer window scaling (RFC 7323 2) */
+    bool no_timestamps;            /* do not offer timestamps (RFC 7323 3) */
+    bool no_sack;                  /* do not offer SACK (RFC 2018) */
+    const char *cc;                /* congestion control: NULL or "newreno" (default), "cubic" */
+    int64_t fin_wait_2_timeout_ns; /* a connection the user released (tern_tcp_release)
+                                      that waits in FIN-WAIT-2 for the peer's FIN is reset
+                                      after this; 0: 60 s; negative: wait for ever as RFC
+                                      9293 3.6 allows */
 };
 
 /* Event bits. */

@@ -503,7 +503,7 @@ window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;
     if (open && wnd >= cur + step &&
-        (cur < step || timer_armed(&tcb->t_delack) || wnd - cur >= tcb->rcvbuf.cap / 2)) {
+        (cur < step || tcp_tmr_armed(tcb, TCP_TMR_DELACK) || wnd - cur >= tcb->rcvbuf.cap / 2)) {
         tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: RECEIVE opened the window -> window update");
     }
 }
@@ -755,6 +755,8 @@ tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
         tcp_tcb_free(st, tcb);
     } else if (tcb->state == TERN_TCP_CLOSED) {
         tcp_tcb_free(st, tcb);
+    } else {
+        tcp_user_timer_update(st, tcb, false); /* an orphan in FIN-WAIT-2 is bounded */
     }
     tcp_deliver_events(st);
     return TERN_OK;

@@ -832,6 +832,7 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         if (fin_acked(tcb)) {
             tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_2,
                           "RFC 9293 3.10.7.4 fifth: FIN-WAIT-1, our FIN acked -> FIN-WAIT-2");
+            tcp_user_timer_update(st, tcb, false); /* an orphan's wait is bounded */
         }
         break;
     case TERN_TCP_CLOSING:

@@ -488,8 +488,8 @@ tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb)
     m->flags = (uint8_t)((tcb->ts_ok ? TCP_MINI_TS : 0) | (tcb->ws_ok ? TCP_MINI_WS : 0) |
                          (tcb->sack_ok ? TCP_MINI_SACK : 0));
     m->wscale = (uint8_t)((tcb->snd_wscale & 15) << 4 | (tcb->rcv_wscale & 15));
-    m->expires_ns =
-        timer_armed(&tcb->t_tw) ? tcb->t_tw.expires_ns : st->now_ns + 2 * st->cfg.tcp.msl_ns;
+    m->expires_ns = tcp_tmr_armed(tcb, TCP_TMR_TW) ? tcp_tmr_when(tcb, TCP_TMR_TW)
+                                                   : st->now_ns + 2 * st->cfg.tcp.msl_ns;
     tcp_timers_cancel(st, tcb);
     if (tcb->in_hash) {
         tcp_hash_remove(st, tcb);
@@ -634,7 +634,7 @@ tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s, const struct tcp_seg 
     real->id = id;
     real->sndbuf = snd;
     real->rcvbuf = rcv;
-    tcp_timers_init(real); /* the scratch's are disarmed; these are the slot's own */
+    tcp_timers_init(real); /* the slot's own wheel timer; the scratch had deadlines only */
     real->role = TCP_ROLE_CHILD;
     real->in_hash = false;
     real->hash_next = -1;
@@ -708,7 +708,8 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
 {
     struct tcp_tcb *s = &st->tcp.scratch;
     int i = tcp_mini_index(st, m);
-    int64_t tw_at = timer_armed(&s->t_tw) ? s->t_tw.expires_ns : INT64_MIN;
+    /* On the scratch TCB a timer is only a deadline (tcp_tmr_set). */
+    int64_t tw_at = tcp_tmr_when(s, TCP_TMR_TW);
     scratch_timers_clear(st);
     st->tcp.scratch_rec = -1;
     if (m->kind == TCP_MINI_TW) {
@@ -726,7 +727,7 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
                     tcp_event(st, husk, s->ev_pending);
                 }
             }
-            if (tw_at != INT64_MIN) {
+            if (tw_at != INT64_MAX) {
                 /* 2 MSL restarted (3.10.7.4): to the list's tail. */
                 list_unlink(st, m);
                 m->expires_ns = tw_at;

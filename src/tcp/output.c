@@ -168,7 +168,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         /* Any ACK sent covers what the delayed ACK was waiting for. */
         tcb->unacked_segs = 0;
         tcb->last_ack_sent = tcb->rcv_nxt;
-        timer_cancel(&st->timers, &tcb->t_delack);
+        tcp_tmr_clear(st, tcb, TCP_TMR_DELACK);
         tcb->rcv_adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
     }
     return send_raw(st, tcb, &seg, &o, rule);

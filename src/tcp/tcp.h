@@ -60,6 +60,10 @@ struct ip_icmp_err;
  * the ring beyond the in-order text hold such text. */
 #define TCP_OOO_MAX 4
 
+/* How long an orphaned FIN-WAIT-2 connection waits for the peer's FIN
+ * when the config gives 0 (Linux's tcp_fin_timeout default). */
+#define TCP_FIN_WAIT_2_DEFAULT_NS (60LL * 1000000000LL)
+
 /* Delayed ACK bound when the config gives 0 (RFC 5681 4.2: < 500 ms). */
 #define TCP_DELACK_DEFAULT_NS 40000000LL
 
@@ -87,7 +91,21 @@ enum tcp_role {
     TCP_ROLE_USER,    /* opened by the user, or a child the user accepted */
     TCP_ROLE_CHILD,   /* created by a listener, not yet accepted */
     TCP_ROLE_SCRATCH, /* st->tcp.scratch: a compact record loaded to run through input.c
-                         (mini.c); never in the hash, never handed to the user, no buffers */
+                         (mini.c); never in the table, never handed to the user, no
+                         buffers; its timers are deadlines only (tcp_tmr_set) */
+};
+
+/* The timeouts of a connection (timer.c). One wheel timer per TCB serves
+ * them all: each kind keeps a deadline, and the wheel timer is armed at (or
+ * before) the earliest one. */
+enum tcp_tmr {
+    TCP_TMR_RTX,     /* retransmission (RFC 6298) */
+    TCP_TMR_PERSIST, /* zero-window probe / SWS override (3.8.6.1) */
+    TCP_TMR_USER,    /* user timeout, connection-establishment timeout, orphan timeout */
+    TCP_TMR_DELACK,  /* delayed ACK (3.8.6.3) */
+    TCP_TMR_KEEP,    /* keep-alive (3.8.4) */
+    TCP_TMR_TW,      /* TIME-WAIT 2 MSL */
+    TCP_TMR_COUNT
 };
 
 struct tcp_tcb {
@@ -151,12 +169,12 @@ struct tcp_tcb {
     struct tcp_ring sndbuf, rcvbuf;
     uint32_t snd_buf_seq;
 
-    /* Timers (3.10.8). */
-    struct timer t_rtx;  /* retransmission */
-    struct timer t_user; /* user timeout / connection-establishment timeout */
-    struct timer t_tw;   /* TIME-WAIT 2 MSL */
-    int64_t rto_ns;      /* current RTO, doubled on each expiry (RFC 6298 5.5) */
-    unsigned retries;    /* consecutive retransmissions of the oldest segment */
+    /* Timers (3.10.8): one wheel timer, a deadline per kind (INT64_MAX:
+     * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
+    struct timer timer;
+    int64_t tmr[TCP_TMR_COUNT];
+    int64_t rto_ns;   /* current RTO, doubled on each expiry (RFC 6298 5.5) */
+    unsigned retries; /* consecutive retransmissions of the oldest segment */
     int64_t user_timeout_ns;
     int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
 
@@ -168,7 +186,6 @@ struct tcp_tcb {
     uint32_t ooo_fin_seq;
     uint32_t rcv_adv;      /* right edge of the window last announced (RCV.NXT + RCV.WND) */
     unsigned unacked_segs; /* in-order segments received and not yet acknowledged */
-    struct timer t_delack; /* delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2) */
     /* Options (RFC 7323, RFC 2018), negotiated on the SYNs. */
     bool ws_ok, ts_ok, sack_ok; /* in use on this connection */
     uint8_t snd_wscale;         /* shift applied to SEG.WND we receive */
@@ -204,9 +221,7 @@ struct tcp_tcb {
     uint32_t rtt_seq;
     int64_t rtt_start_ns;
     uint64_t total_rtx;
-    /* Persist (3.8.6.1) and keep-alive (3.8.4) timers. */
-    struct timer t_persist;
-    struct timer t_keep;
+    /* Persist (3.8.6.1) and keep-alive (3.8.4). */
     int64_t persist_backoff_ns;
     unsigned keep_probes;
     int64_t last_rx_ns;
@@ -459,8 +474,24 @@ void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
 /* ---- timer.c ---- */
+/* A TCB's timers all disarmed (also the wheel timer's callback set). */
 void tcp_timers_init(struct tcp_tcb *tcb);
 void tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Arms timeout k at `at` (re-arming moves it). On a TCP_ROLE_SCRATCH TCB
+ * only the deadline is recorded. */
+void tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t at);
+void tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k);
+static inline bool
+tcp_tmr_armed(const struct tcp_tcb *tcb, enum tcp_tmr k)
+{
+    return tcb->tmr[k] != INT64_MAX;
+}
+/* The deadline of timeout k, INT64_MAX when not armed. */
+static inline int64_t
+tcp_tmr_when(const struct tcp_tcb *tcb, enum tcp_tmr k)
+{
+    return tcb->tmr[k];
+}
 /* (Re)arms the retransmission timer at the current RTO if something is
  * unacknowledged, cancels it otherwise. */
 void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

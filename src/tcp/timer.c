@@ -1,7 +1,13 @@
 /*
- * src/tcp/timer.c: the three timeouts of RFC 9293 3.10.8.
+ * src/tcp/timer.c: the timeouts of a connection (RFC 9293 3.10.8 and the
+ * ones the data path needs). Each TCB has one wheel timer and a deadline
+ * per kind (enum tcp_tmr); the wheel timer is armed at the earliest
+ * deadline, or earlier: a deadline that moves later (the retransmission
+ * timer restarted by every ACK) does not touch the wheel, and the wheel
+ * timer, firing early, finds nothing due and re-arms. That keeps a TCB's
+ * timing state at one struct timer plus six deadlines.
  *
- * t_rtx  RETRANSMISSION TIMEOUT. Armed while anything we sent (SYN, text,
+ * RTX    RETRANSMISSION TIMEOUT. Armed while anything we sent (SYN, text,
  *        FIN) is unacknowledged, at the current RTO (initially 1 s, RFC
  *        6298 2.1); restarted when an ACK acknowledges new data (RFC 6298
  *        5.3); cancelled when everything is acknowledged (5.2). On expiry
@@ -9,7 +15,7 @@
  *        configured maximum (5.5, 5.6; MUST-19 exponential backoff). A SYN
  *        or SYN,ACK retransmitted cfg.syn_retries times gives up (MUST-22:
  *        the same mechanism as for data).
- * t_user USER TIMEOUT. In SYN-SENT and SYN-RECEIVED it is the connection-
+ * USER   USER TIMEOUT. In SYN-SENT and SYN-RECEIVED it is the connection-
  *        establishment timeout, measured from the OPEN (or from the SYN
  *        that made a listener's child); MUST-23 wants at least 3 minutes.
  *        In the synchronized states it runs while data or a FIN is
@@ -17,12 +23,12 @@
  *        3.8.3 (MUST-20), settable per connection (MUST-21). On expiry the
  *        connection is aborted with "connection aborted due to user
  *        timeout" (TERN_ERR_TIMEDOUT).
- * t_delack DELAYED ACK (RFC 9293 3.8.6.3, RFC 5681 4.2). Armed when
+ * DELACK DELAYED ACK (RFC 9293 3.8.6.3, RFC 5681 4.2). Armed when
  *        in-order text arrived and its ACK may wait (the first of a pair of
  *        segments), for cfg.delack_ns (default 40 ms, MUST-40: < 0.5 s);
  *        cancelled by any segment that carries an ACK; on expiry sends
  *        <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
- * t_persist PERSIST (RFC 9293 3.8.6.1, MUST-35..37). Armed while text is
+ * PERSIST PERSIST (RFC 9293 3.8.6.1, MUST-35..37). Armed while text is
  *        queued, nothing is in flight and the peer's window (or what our
  *        sender SWS avoidance, MUST-38, lets out) is too small; the first
  *        expiry comes after one RTO and the interval doubles up to
@@ -31,7 +37,7 @@
  *        override timeout of 3.8.6.2.1). Never aborts the connection by
  *        itself (MUST-37); the user timeout still runs while probes go
  *        unanswered.
- * t_keep KEEP-ALIVE (RFC 9293 3.8.4, RFC 1122 4.2.3.6; MUST-24..29). Off
+ * KEEP   KEEP-ALIVE (RFC 9293 3.8.4, RFC 1122 4.2.3.6; MUST-24..29). Off
  *        unless enabled per connection or by config (MUST-25). In
  *        ESTABLISHED and CLOSE-WAIT with nothing outstanding, armed at the
  *        last segment received + keepalive_idle (default 2 hours,
@@ -40,7 +46,7 @@
  *        after keepalive_count unanswered probes the connection closes
  *        with TERN_ERR_TIMEDOUT. Any segment received restarts the idle
  *        time (MUST-27: an ACK-less probe is not counted as data).
- * t_tw   TIME-WAIT TIMEOUT. 2 MSL (MUST-13), started on entering
+ * TW     TIME-WAIT TIMEOUT. 2 MSL (MUST-13), started on entering
  *        TIME-WAIT and restarted when a retransmitted FIN arrives; on
  *        expiry the TCB is deleted.
  */
@@ -49,11 +55,8 @@
 #include "core/stack_internal.h"
 
 static void
-rtx_expired(void *ctx, struct timer *t, int64_t now_ns)
+rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_rtx);
-    (void)now_ns;
     bool opening = tcb->state == TERN_TCP_SYN_SENT || tcb->state == TERN_TCP_SYN_RECEIVED;
     if (opening && tcb->retries >= st->cfg.tcp.syn_retries) {
         st->stats.tcp.timeouts++;
@@ -78,11 +81,18 @@ rtx_expired(void *ctx, struct timer *t, int64_t now_ns)
 }
 
 static void
-user_expired(void *ctx, struct timer *t, int64_t now_ns)
+user_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_user);
-    (void)now_ns;
+    if (tcb->state == TERN_TCP_FIN_WAIT_2 && tcb->user_released && tcb->snd_una == tcb->snd_nxt) {
+        /* The orphan timeout: the peer is told, as by ABORT (3.10.5). */
+        st->stats.tcp.orphan_timeouts++;
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_RST, 0,
+                         "tern: orphaned FIN-WAIT-2 timed out -> <SEQ=SND.NXT><CTL=RST>");
+        tcp_close_tcb(st, tcb, 0,
+                      "tern: orphaned FIN-WAIT-2 timed out (fin_wait_2_timeout) -> CLOSED");
+        tcp_deliver_events(st);
+        return;
+    }
     st->stats.tcp.timeouts++;
     bool opening = tcb->state == TERN_TCP_SYN_SENT || tcb->state == TERN_TCP_SYN_RECEIVED;
     tcp_close_tcb(st, tcb, TERN_ERR_TIMEDOUT,
@@ -92,21 +102,15 @@ user_expired(void *ctx, struct timer *t, int64_t now_ns)
 }
 
 static void
-tw_expired(void *ctx, struct timer *t, int64_t now_ns)
+tw_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_tw);
-    (void)now_ns;
     tcp_close_tcb(st, tcb, 0, "RFC 9293 3.10.8: TIME-WAIT timeout (2 MSL) -> CLOSED");
     tcp_deliver_events(st);
 }
 
 static void
-delack_expired(void *ctx, struct timer *t, int64_t now_ns)
+delack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_delack);
-    (void)now_ns;
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.8.6.3: delayed-ACK timer expired");
     tcp_send_ack(st, tcb, "RFC 9293 3.8.6.3 (MUST-40): delayed ACK, bound reached -> ACK");
     tcp_deliver_events(st);
@@ -115,9 +119,9 @@ delack_expired(void *ctx, struct timer *t, int64_t now_ns)
 void
 tcp_delack_arm(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    if (!timer_armed(&tcb->t_delack)) {
+    if (!tcp_tmr_armed(tcb, TCP_TMR_DELACK)) {
         int64_t d = st->cfg.tcp.delack_ns > 0 ? st->cfg.tcp.delack_ns : TCP_DELACK_DEFAULT_NS;
-        timer_arm(&st->timers, &tcb->t_delack, st->now_ns + d);
+        tcp_tmr_set(st, tcb, TCP_TMR_DELACK, st->now_ns + d);
     }
 }
 
@@ -132,11 +136,8 @@ unsent(const struct tcp_tcb *tcb)
 }
 
 static void
-persist_expired(void *ctx, struct timer *t, int64_t now_ns)
+persist_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_persist);
-    (void)now_ns;
     uint32_t avail = unsent(tcb);
     if (avail == 0 || tcb->snd_una != tcb->snd_nxt) {
         return;
@@ -176,15 +177,15 @@ tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
                 (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT ||
                  tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK);
     if (!want) {
-        timer_cancel(&st->timers, &tcb->t_persist);
+        tcp_tmr_clear(st, tcb, TCP_TMR_PERSIST);
         tcb->persist_backoff_ns = 0;
         return;
     }
-    if (!timer_armed(&tcb->t_persist)) {
+    if (!tcp_tmr_armed(tcb, TCP_TMR_PERSIST)) {
         if (tcb->persist_backoff_ns == 0) {
             tcb->persist_backoff_ns = tcb->rto_ns;
         }
-        timer_arm(&st->timers, &tcb->t_persist, st->now_ns + tcb->persist_backoff_ns);
+        tcp_tmr_set(st, tcb, TCP_TMR_PERSIST, st->now_ns + tcb->persist_backoff_ns);
     }
 }
 
@@ -203,11 +204,8 @@ keep_intvl(const struct tern_stack *st, const struct tcp_tcb *tcb)
 }
 
 static void
-keep_expired(void *ctx, struct timer *t, int64_t now_ns)
+keep_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    struct tern_stack *st = ctx;
-    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, t_keep);
-    (void)now_ns;
     unsigned limit = tcb->keep_count               ? tcb->keep_count
                      : st->cfg.tcp.keepalive_count ? st->cfg.tcp.keepalive_count
                                                    : 9;
@@ -222,7 +220,7 @@ keep_expired(void *ctx, struct timer *t, int64_t now_ns)
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.8.4: keep-alive timer expired");
     tcp_send_segment(st, tcb, tcb->snd_nxt - 1, WIRE_TCP_ACK, 0,
                      "RFC 9293 3.8.4 (MUST-29): keep-alive probe <SEQ=SND.NXT-1>");
-    timer_arm(&st->timers, &tcb->t_keep, st->now_ns + keep_intvl(st, tcb));
+    tcp_tmr_set(st, tcb, TCP_TMR_KEEP, st->now_ns + keep_intvl(st, tcb));
     tcp_deliver_events(st);
 }
 
@@ -232,13 +230,13 @@ tcp_keepalive_update(struct tern_stack *st, struct tcp_tcb *tcb)
     bool want =
         tcb->keepalive && (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT);
     if (!want) {
-        timer_cancel(&st->timers, &tcb->t_keep);
+        tcp_tmr_clear(st, tcb, TCP_TMR_KEEP);
         return;
     }
     /* MUST-26: sent only when no data or ACK was received for the
      * interval: the idle time counts from the last segment received. */
     if (tcb->keep_probes == 0) {
-        timer_arm(&st->timers, &tcb->t_keep, tcb->last_rx_ns + keep_idle(st, tcb));
+        tcp_tmr_set(st, tcb, TCP_TMR_KEEP, tcb->last_rx_ns + keep_idle(st, tcb));
     }
 }
 
@@ -251,26 +249,91 @@ tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
     tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
 }
 
+typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
+
+/* Ties between deadlines go in this order. */
+static const tmr_fn tmr_handlers[TCP_TMR_COUNT] = {
+    [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
+    [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
+    [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
+};
+
+static int64_t
+tmr_earliest(const struct tcp_tcb *tcb, int *kind)
+{
+    int64_t at = INT64_MAX;
+    *kind = -1;
+    for (int k = 0; k < TCP_TMR_COUNT; k++) {
+        if (tcb->tmr[k] < at) {
+            at = tcb->tmr[k];
+            *kind = k;
+        }
+    }
+    return at;
+}
+
+/* The wheel timer fired: runs every timeout that is due, earliest first,
+ * then re-arms at the next deadline. The wheel timer may fire early (a
+ * deadline moved later is not chased in the wheel: tcp_tmr_set leaves the
+ * wheel alone unless the new deadline is earlier), which costs one wake-up
+ * and changes nothing. */
+static void
+tcb_timer_fired(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, timer);
+    int k;
+    while (tcb->role != TCP_ROLE_FREE && tmr_earliest(tcb, &k) <= now_ns) {
+        tcb->tmr[k] = INT64_MAX;
+        tmr_handlers[k](st, tcb);
+    }
+    int64_t next = tmr_earliest(tcb, &k);
+    bool late = !timer_armed(&tcb->timer) || tcb->timer.expires_ns > next;
+    if (tcb->role != TCP_ROLE_FREE && next != INT64_MAX && late) {
+        timer_arm(&st->timers, &tcb->timer, next);
+    }
+}
+
+void
+tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t at)
+{
+    tcb->tmr[k] = at;
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return;
+    }
+    if (!timer_armed(&tcb->timer) || at < tcb->timer.expires_ns) {
+        timer_arm(&st->timers, &tcb->timer, at);
+    }
+}
+
+void
+tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k)
+{
+    tcb->tmr[k] = INT64_MAX;
+    int kind;
+    if (tcb->role != TCP_ROLE_SCRATCH && tmr_earliest(tcb, &kind) == INT64_MAX) {
+        timer_cancel(&st->timers, &tcb->timer);
+    }
+}
+
 void
 tcp_timers_init(struct tcp_tcb *tcb)
 {
-    timer_init(&tcb->t_rtx, rtx_expired);
-    timer_init(&tcb->t_user, user_expired);
-    timer_init(&tcb->t_tw, tw_expired);
-    timer_init(&tcb->t_delack, delack_expired);
-    timer_init(&tcb->t_persist, persist_expired);
-    timer_init(&tcb->t_keep, keep_expired);
+    timer_init(&tcb->timer, tcb_timer_fired);
+    for (int k = 0; k < TCP_TMR_COUNT; k++) {
+        tcb->tmr[k] = INT64_MAX;
+    }
 }
 
 void
 tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    timer_cancel(&st->timers, &tcb->t_rtx);
-    timer_cancel(&st->timers, &tcb->t_user);
-    timer_cancel(&st->timers, &tcb->t_tw);
-    timer_cancel(&st->timers, &tcb->t_delack);
-    timer_cancel(&st->timers, &tcb->t_persist);
-    timer_cancel(&st->timers, &tcb->t_keep);
+    if (tcb->role != TCP_ROLE_SCRATCH) {
+        timer_cancel(&st->timers, &tcb->timer);
+    }
+    for (int k = 0; k < TCP_TMR_COUNT; k++) {
+        tcb->tmr[k] = INT64_MAX;
+    }
 }
 
 static bool
@@ -284,11 +347,11 @@ tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
 {
     if (tcb->state == TERN_TCP_TIME_WAIT || tcb->state == TERN_TCP_CLOSED ||
         tcb->state == TERN_TCP_LISTEN || !outstanding(tcb)) {
-        timer_cancel(&st->timers, &tcb->t_rtx);
+        tcp_tmr_clear(st, tcb, TCP_TMR_RTX);
         return;
     }
-    if (restart || !timer_armed(&tcb->t_rtx)) {
-        timer_arm(&st->timers, &tcb->t_rtx, st->now_ns + tcb->rto_ns);
+    if (restart || !tcp_tmr_armed(tcb, TCP_TMR_RTX)) {
+        tcp_tmr_set(st, tcb, TCP_TMR_RTX, st->now_ns + tcb->rto_ns);
     }
 }
 
@@ -298,28 +361,42 @@ tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
     switch (tcb->state) {
     case TERN_TCP_SYN_SENT:
     case TERN_TCP_SYN_RECEIVED:
-        if (!timer_armed(&tcb->t_user)) {
+        if (!tcp_tmr_armed(tcb, TCP_TMR_USER)) {
             int64_t limit = st->cfg.tcp.connect_timeout_ns;
-            timer_arm(&st->timers, &tcb->t_user, tcb->opened_ns + limit);
+            tcp_tmr_set(st, tcb, TCP_TMR_USER, tcb->opened_ns + limit);
         }
         return;
+    case TERN_TCP_FIN_WAIT_2:
+        if (tcb->user_released && tcb->snd_una == tcb->snd_nxt) {
+            /* Orphaned: nobody will read and the peer need never send its
+             * FIN (RFC 9293 3.6 lets FIN-WAIT-2 wait for ever). Our choice,
+             * as Linux's tcp_fin_timeout: bound the wait. */
+            int64_t d = st->cfg.tcp.fin_wait_2_timeout_ns;
+            d = d == 0 ? TCP_FIN_WAIT_2_DEFAULT_NS : d;
+            if (d > 0 && !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
+                tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + d);
+            } else if (d < 0) {
+                tcp_tmr_clear(st, tcb, TCP_TMR_USER);
+            }
+            return;
+        }
+        /* fall through */
     case TERN_TCP_ESTABLISHED:
     case TERN_TCP_FIN_WAIT_1:
-    case TERN_TCP_FIN_WAIT_2:
     case TERN_TCP_CLOSE_WAIT:
     case TERN_TCP_CLOSING:
     case TERN_TCP_LAST_ACK:
         if (tcb->snd_una == tcb->snd_nxt) {
-            timer_cancel(&st->timers, &tcb->t_user);
-        } else if (restart || !timer_armed(&tcb->t_user)) {
-            timer_arm(&st->timers, &tcb->t_user, st->now_ns + tcb->user_timeout_ns);
+            tcp_tmr_clear(st, tcb, TCP_TMR_USER);
+        } else if (restart || !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
+            tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + tcb->user_timeout_ns);
         }
         return;
     case TERN_TCP_CLOSED:
     case TERN_TCP_LISTEN:
     case TERN_TCP_TIME_WAIT:
     case TERN_TCP_STATE_COUNT:
-        timer_cancel(&st->timers, &tcb->t_user);
+        tcp_tmr_clear(st, tcb, TCP_TMR_USER);
         return;
     }
 }
@@ -329,10 +406,11 @@ tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     /* RFC 9293 3.10.7.4 eighth: start the time-wait timer, turn off the
      * other timers; 3.6 (MUST-13): linger 2 MSL. */
-    timer_cancel(&st->timers, &tcb->t_rtx);
-    timer_cancel(&st->timers, &tcb->t_user);
-    timer_cancel(&st->timers, &tcb->t_persist);
-    timer_cancel(&st->timers, &tcb->t_keep);
-    timer_arm(&st->timers, &tcb->t_tw, st->now_ns + 2 * st->cfg.tcp.msl_ns);
+    tcp_tmr_clear(st, tcb, TCP_TMR_RTX);
+    tcp_tmr_clear(st, tcb, TCP_TMR_USER);
+    tcp_tmr_clear(st, tcb, TCP_TMR_PERSIST);
+    tcp_tmr_clear(st, tcb, TCP_TMR_KEEP);
+    tcp_tmr_clear(st, tcb, TCP_TMR_DELACK);
+    tcp_tmr_set(st, tcb, TCP_TMR_TW, st->now_ns + 2 * st->cfg.tcp.msl_ns);
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 9293 3.6 (MUST-13): TIME-WAIT, 2 MSL timer");
 }

@@ -202,6 +202,56 @@ test_rst_in_every_state(void)
     h_fini(&h);
 }
 
+static void
+fw2_timeout_20s(struct tern_config *c)
+{
+    c->tcp.fin_wait_2_timeout_ns = 20 * SEC;
+}
+
+static void
+test_orphan_fin_wait_2_times_out(void)
+{
+    /* EVIDENCE: issue 10 item 7: a FIN-WAIT-2 connection the user released is reset after
+     * fin_wait_2_timeout; one the user still holds waits for the peer's FIN (RFC 9293 3.6) */
+    struct h h;
+    h_init_cfg(&h, fw2_timeout_20s);
+    int id = h_fin_wait_2(&h);
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 100 * SEC); /* held by the user: no timeout */
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_2);
+    CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+    CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 19 * SEC);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 1 * SEC);
+    EXPECT_SENT(&h, US(.seq = 102, .flags = RST, .wnd = 0xffff));
+    CHECK_EQ(h_tuple_state(&h, US_PORT), -1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.orphan_timeouts, 1);
+    h_fini(&h);
+}
+
+static void
+test_orphan_entering_fin_wait_2_after_release(void)
+{
+    /* Released in FIN-WAIT-1: the orphan timeout starts when the FIN is acknowledged. */
+    struct h h;
+    h_init_cfg(&h, fw2_timeout_20s);
+    int id = h_fin_wait_1(&h);
+    CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+    h_advance(&h, 10 * SEC); /* FIN retransmissions go out meanwhile */
+    h.n_sent = 0;
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 19 * SEC);
+    CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_FIN_WAIT_2);
+    h_advance(&h, 2 * SEC);
+    CHECK_EQ(h_tuple_state(&h, US_PORT), -1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.orphan_timeouts, 1);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -214,5 +264,7 @@ main(void)
     RUN(test_data_then_fin_after_close);
     RUN(test_abort_established_sends_rst);
     RUN(test_rst_in_every_state);
+    RUN(test_orphan_fin_wait_2_times_out);
+    RUN(test_orphan_entering_fin_wait_2_after_release);
     return CHECK_DONE();
 }
