@@ -147,6 +147,7 @@ main(int argc, char **argv)
     tern_sim_new(1, &sim);
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.deterministic = true; /* a measurement: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.tcp.sndbuf = cfg.tcp.rcvbuf = 256 * 1024;
     cfg.netifs[0] =

@@ -22,6 +22,7 @@
 #endif
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -180,7 +181,13 @@ net_start(const struct net_opts *o, const struct net_use *u, net_handle *h)
     tun.linux_prefix_len = (uint8_t)o->linux_prefix;
     struct tern_config cfg;
     tern_config_init(&cfg);
-    cfg.seed = (uint64_t)tern_tun_now_ns() ^ ((uint64_t)getpid() << 32); /* ISNs, ports */
+    /* The stack's secret (its ISNs and ephemeral ports) from the OS. Left 0,
+     * tern_rt_start_tun would draw it the same way; a fixed seed would need
+     * cfg.deterministic, and would make ISNs guessable. */
+    if (tern_random_seed(&cfg.seed) != TERN_OK) {
+        fprintf(stderr, PROG ": no secret for the stack: getrandom: %s\n", strerror(errno));
+        return 1;
+    }
     cfg.n_netifs = 1;
     cfg.netifs[0].addr = o->addr;
     cfg.netifs[0].prefix_len = (uint8_t)o->prefix;

@@ -327,6 +327,7 @@ pair_init(struct pair *p, const struct tern_tcp_config *tcp, uint16_t mtu, struc
         struct tern_config c;
         tern_config_init(&c);
         c.seed = (uint64_t)i + 1;
+        c.deterministic = true; /* a measurement: the same ISNs and ports every run */
         c.netifs[0] = (struct tern_netif_config){
             .addr = i == 0 ? ADDR_A : ADDR_B,
             .prefix_len = 24,
@@ -765,6 +766,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
         struct tern_config c;
         tern_config_init(&c);
         c.seed = (uint64_t)i + 7;
+        c.deterministic = true; /* a measurement: the same ISNs and ports every run */
         c.netifs[0] = (struct tern_netif_config){
             .addr = i == 0 ? ADDR_A : ADDR_B, .prefix_len = 24, .mtu = 1500};
         c.n_netifs = 1;

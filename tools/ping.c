@@ -462,6 +462,10 @@ setup(struct ping *pg)
     }
     struct tern_config cfg;
     tern_config_init(&cfg);
+    if ((size_t)o->size + 8 > cfg.reass_mem_max) {
+        cfg.reass_mem_max = (size_t)o->size + 8; /* EMTU_R: room for the echo, ICMP header too */
+    }
+    cfg.deterministic = true; /* the same --seed prints the same bytes */
     cfg.n_netifs = 1;
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = (uint16_t)o->mtu;
@@ -574,6 +578,9 @@ print_stack(const char *name, const struct tern_stack *st)
            name, (unsigned long long)s->icmp.rx, (unsigned long long)s->icmp.tx,
            (unsigned long long)s->icmp.rx_echo_request, (unsigned long long)s->icmp.rx_echo_reply,
            (unsigned long long)s->icmp.rx_error, (unsigned long long)s->icmp.tx_error);
+    printf("%s: pool.chunks=%llu pool.avail=%llu pool.min_avail=%llu pool.take_fail=%llu\n", name,
+           (unsigned long long)s->pool.chunks, (unsigned long long)s->pool.avail,
+           (unsigned long long)s->pool.min_avail, (unsigned long long)s->pool.take_fail);
     printf("%s: drops=%llu", name, (unsigned long long)tern_stats_drops_total(s));
     for (int r = 0; r < TERN_DROP_COUNT; r++) {
         if (s->drops[r] != 0) {

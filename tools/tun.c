@@ -95,7 +95,10 @@ usage(FILE *f, const char *cmd)
             "  --dup PCT           duplicate PCT%% of packets, each direction (default 0)\n"
             "  --reorder PCT       hold PCT%% of packets back 2 ms so later ones pass them\n"
             "  --delay MS          add MS milliseconds of delay to every packet, each way\n"
-            "  --seed N            seed of the impairment and of the stack (default: clock)\n"
+            "  --seed N            seed of the impairment, and a fixed seed for the stack:\n"
+            "                      deterministic ISNs and ports, for tests only (default:\n"
+            "                      the stack's secret from getrandom, the impairment's\n"
+            "                      seed from the clock)\n"
             "  --pcap FILE         write every packet read from or written to the device\n"
             "  --port P            port to listen on (serve, recv)\n"
             "  --root DIR          directory served by serve http\n"
@@ -1032,7 +1035,15 @@ make_stack(struct app *a)
 {
     struct tern_config cfg;
     tern_config_init(&cfg);
-    cfg.seed = a->o.imp.seed ^ 0x7465726e74756eULL;
+    if (a->o.seed_set) {
+        /* --seed: reproducible on purpose, ISNs and ports included. */
+        cfg.seed = a->o.imp.seed ^ 0x7465726e74756eULL;
+        cfg.deterministic = true;
+    } else if (tern_random_seed(&cfg.seed) != TERN_OK) {
+        fprintf(stderr, "tern %s: no secret for the stack: getrandom: %s\n", a->o.cmd,
+                strerror(errno));
+        return 1;
+    }
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){
         .addr = a->o.addr,
@@ -1188,6 +1199,11 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
         fprintf(stderr, "tern %s: stats ip.rx=%llu ip.tx=%llu drops=%llu\n", cmd,
                 (unsigned long long)s->ip.rx, (unsigned long long)s->ip.tx,
                 (unsigned long long)tern_stats_drops_total(s));
+        fprintf(stderr,
+                "tern %s: stats pool.chunks=%llu pool.avail=%llu pool.min_avail=%llu "
+                "pool.take_fail=%llu\n",
+                cmd, (unsigned long long)s->pool.chunks, (unsigned long long)s->pool.avail,
+                (unsigned long long)s->pool.min_avail, (unsigned long long)s->pool.take_fail);
         for (int r = 0; r < TERN_DROP_COUNT; r++) {
             if (s->drops[r] != 0) {
                 fprintf(stderr, "tern %s: stats drop.%s=%llu (%s)\n", cmd,

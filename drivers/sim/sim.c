@@ -846,6 +846,14 @@ tern_sim_add_host(struct tern_sim *sim, const char *name, const struct tern_conf
     h->deadline.kind = EV_DEADLINE;
     h->deadline.heap_idx = NOT_IN_HEAP;
     h->cfg = *cfg;
+    /* Choice (see sim.h): the simulator is deterministic by design. A host
+     * without a seed gets one from the simulation seed and its id. */
+    if (cfg->seed == 0 && !cfg->deterministic) {
+        struct rng mix;
+        rng_seed(&mix, sim->seed ^ ((uint64_t)(id + 1) << 48));
+        h->cfg.seed = rng_next(&mix);
+    }
+    h->cfg.deterministic = true;
     for (int i = 0; i < TERN_MAX_NETIFS; i++) {
         h->ports[i] = (struct sim_port){.sim = sim, .host = id, .netif = i, .link = -1, .dir = 0};
     }

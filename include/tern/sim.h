@@ -104,7 +104,11 @@ int64_t tern_sim_now(const struct tern_sim *sim);
 /*
  * Adds a host and creates its stack at the current time from `cfg` (copied).
  * Leave each netif's `transmit` NULL: the simulator installs its own (a
- * non-NULL transmit is TERN_ERR_INVAL). `name` (copied, may be NULL: "hN")
+ * non-NULL transmit is TERN_ERR_INVAL). Every host is deterministic (the
+ * simulator sets cfg.deterministic): its seed is cfg->seed, or, when that is
+ * 0 and cfg->deterministic false (tern_config_init's defaults), a value
+ * derived from the simulation seed and the host id (a different one per
+ * host, the same in every run). `name` (copied, may be NULL: "hN")
  * is for people and tools. Returns TERN_OK and the host id (0, 1, ...) in
  * *host, TERN_ERR_INVAL for a bad argument or configuration (the stack's own
  * check), TERN_ERR_NOBUFS past TERN_SIM_MAX_HOSTS, TERN_ERR_NOMEM.

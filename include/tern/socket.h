@@ -92,10 +92,14 @@ int64_t tern_rt_next_deadline(struct tern_rt *rt);
 
 /* (b) A stack on a TUN or TAP device (tern/tun.h), with a thread. `cfg`
  * describes the stack; the runtime fills in netif 0's transmit callback, its
- * link type from tun->tap, its MTU when 0 (the device's) and, on TAP when
- * none is given, a locally administered MAC derived from the seed. `err` (may be NULL) receives a
- * one-line reason on failure. Returns TERN_OK, or the error of tern_tun_open / tern_stack_new, or
- * TERN_ERR_NOMEM / TERN_ERR_TXFAIL (thread). */
+ * link type from tun->tap, its MTU when 0 (the device's), the seed when it
+ * is 0 and cfg->deterministic is false (a secret from tern_random_seed, so
+ * tern_config_init's defaults are safe here) and, on TAP when none is given,
+ * a locally administered MAC (derived from the seed when deterministic,
+ * else random: a MAC must not reveal the secret). `err` (may be NULL)
+ * receives a one-line reason on failure. Returns TERN_OK, or the error of
+ * tern_tun_open / tern_stack_new, or TERN_ERR_NOSECRET (no randomness from
+ * the OS), TERN_ERR_NOMEM / TERN_ERR_TXFAIL (thread). */
 int tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
                       struct tern_rt **out, char *err, size_t err_len);
 

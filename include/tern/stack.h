@@ -48,6 +48,9 @@ enum tern_err {
     TERN_ERR_NOTCONN = -13, /* no such connection */
     TERN_ERR_AGAIN = -14,   /* nothing to do now; try again later */
     TERN_ERR_UNREACH = -15, /* an ICMP error said the destination is unreachable */
+    /* no secret: seed 0 without `deterministic` (tern_stack_new), or the
+     * OS gave no randomness (tern_random_seed) */
+    TERN_ERR_NOSECRET = -16,
 };
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -109,7 +112,15 @@ struct tern_netif_config {
 typedef void *(*tern_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
 
 struct tern_config {
-    uint64_t seed; /* keys the hash and PRNG: same seed, same behaviour */
+    /* The secret. `seed` keys the PRNG, the connection hash and the RFC 6528
+     * initial sequence numbers: whoever knows it can predict them (RFC 6528
+     * 3: the key must be secret). Fill it from tern_random_seed(). A fixed
+     * seed is an explicit choice for simulation and tests: set
+     * `deterministic` and the same seed gives the same behaviour. seed 0
+     * without `deterministic` is refused (TERN_ERR_NOSECRET); the runtimes
+     * of tern/socket.h fill it from the OS instead. */
+    uint64_t seed;
+    bool deterministic;
 
     struct tern_netif_config netifs[TERN_MAX_NETIFS];
     unsigned n_netifs;
@@ -117,9 +128,28 @@ struct tern_config {
 
     uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7) */
 
-    /* Fragment reassembly (RFC 815 hole list). */
-    unsigned reass_slots;     /* datagrams reassembled at once; default 8 */
-    size_t reass_mem_max;     /* bytes of fragment data held at once; default 256 KiB */
+    /* Buffer memory: the total, in bytes, of the stack's buffer pool, carved
+     * once in tern_stack_new() into 2 KiB chunks (a remainder below 2 KiB is
+     * not used). TCP send and receive buffers and IP reassembly take chunks
+     * from it as data arrives and give them back when it leaves: it is a cap
+     * on all of them together, not a reservation per connection. At the cap
+     * sends block, receive windows grow less and fragments are dropped,
+     * each counted (stats.pool). Default 128 KiB; 0 gives an empty pool (no
+     * data can be buffered). Larger than 2^32 chunks is TERN_ERR_INVAL. */
+    size_t pool_bytes;
+
+    /* Fragment reassembly (RFC 815). Fragments take chunks of the pool as
+     * they arrive. When a fragment finds every slot in use, or would pass
+     * reass_mem_max or find the pool short, the oldest incomplete datagrams
+     * are evicted (stats drop.REASS_EVICTED). */
+    unsigned reass_slots; /* datagrams reassembled at once; default 8 */
+    /* Bytes of fragment data held at once, all datagrams together; default
+     * 32 KiB. It also sets the largest datagram reassembled (RFC 1122
+     * 3.3.2 EMTU_R): 20 + min(reass_mem_max, 65515) bytes, for which the
+     * stack keeps one buffer of 60 + min(reass_mem_max, 65515) bytes (the
+     * finished datagram must reach TCP or ICMP contiguous). RFC 1122 wants
+     * EMTU_R >= 576: keep it >= 556; 65515 reassembles any datagram. */
+    size_t reass_mem_max;
     int64_t reass_timeout_ns; /* default 60 s (RFC 1122 3.3.2: 60 to 120 s) */
 
     /* Datagrams a stack sends to one of its own addresses go through a
@@ -152,11 +182,20 @@ struct tern_config {
 
 struct tern_stack;
 
-/* Fills `cfg` with defaults: no interfaces, seed 0, the defaults named above. */
+/* Fills `cfg` with defaults: no interfaces, seed 0 and deterministic false
+ * (no secret yet: see `seed`), the defaults named above. */
 void tern_config_init(struct tern_config *cfg);
+
+/* Draws a 64-bit secret from the operating system (getrandom(2)) into *out,
+ * never 0: `tern_random_seed(&cfg.seed)`. Not part of the core; calls the
+ * OS (it lives with the socket API in src/api). TERN_OK, TERN_ERR_INVAL (out
+ * NULL), or TERN_ERR_NOSECRET when the OS gives no randomness (errno says
+ * why). */
+int tern_random_seed(uint64_t *out);
 
 /* Creates a stack at time `now_ns`. On success stores it in *out and returns
  * TERN_OK; returns TERN_ERR_INVAL for a bad configuration (and *out = NULL),
+ * TERN_ERR_NOSECRET for seed 0 without deterministic (*out = NULL),
  * TERN_ERR_NOMEM if the allocator failed. The stack copies the config. */
 int tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out);
 

@@ -51,8 +51,12 @@
     X(REASS_OVERLAP, "ip", "RFC 5722 (applied to IPv4): overlapping fragments, datagram dropped")  \
     X(REASS_DUPLICATE, "ip",                                                                       \
       "RFC 8200 4.5 (applied to IPv4): exact duplicate fragment dropped alone")                    \
-    X(REASS_NO_SLOT, "ip", "reassembly: all reassembly slots in use")                              \
-    X(REASS_MEMORY, "ip", "reassembly: per-stack memory cap reached")                              \
+    X(REASS_NO_SLOT, "ip", "reassembly: no reassembly slots configured")                           \
+    X(REASS_MEMORY, "ip", "reassembly: memory cap reached, no older datagram to evict")            \
+    X(REASS_NO_BUFFER, "ip", "reassembly: buffer pool short, no older datagram to evict")          \
+    X(REASS_TOO_BIG, "ip", "RFC 1122 3.3.2: datagram longer than we reassemble (EMTU_R)")          \
+    X(REASS_EVICTED, "ip",                                                                         \
+      "reassembly full: oldest incomplete datagram evicted (our choice; RFC 815/1122 set none)")   \
     X(REASS_TIMEOUT, "ip", "RFC 1122 3.3.2: reassembly timed out")                                 \
     X(ICMP_TRUNCATED, "icmp", "RFC 792: shorter than an ICMP header")                              \
     X(ICMP_CHECKSUM, "icmp", "RFC 792: checksum mismatch")                                         \
@@ -86,7 +90,14 @@
     X(TCP_NO_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: ACK bit off")                                   \
     X(TCP_ACK_UNACCEPTABLE, "tcp", "RFC 5961 5.2: SEG.ACK outside SND.UNA-MAX.SND.WND..SND.NXT")   \
     X(TCP_SYN_RCVD_BAD_ACK, "tcp", "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, unacceptable ACK")      \
-    X(TCP_CHALLENGE_LIMIT, "tcp", "RFC 5961 7: challenge ACK limit reached, not sent")             \
+    X(TCP_CHALLENGE_LIMIT, "tcp", "RFC 5961 7: stack-wide challenge ACK budget spent, not sent")   \
+    X(TCP_CHALLENGE_CONN_LIMIT, "tcp",                                                             \
+      "RFC 5961 7 (erratum 4772): connection's reply budget spent, challenge ACK not sent")        \
+    X(TCP_ACK_LIMIT, "tcp",                                                                        \
+      "RFC 9293 3.10.7.4 first, RFC 5961 5.2: stack-wide corrective ACK budget spent, not sent")   \
+    X(TCP_ACK_CONN_LIMIT, "tcp",                                                                   \
+      "RFC 9293 3.10.7.4 first, RFC 5961 5.2: connection's reply budget spent, ACK not sent")      \
+    X(TCP_RST_LIMIT, "tcp", "RFC 9293 3.10.7.1/3.10.7.2: stack-wide RST budget spent, not sent")   \
     X(TCP_TIME_WAIT_SYN, "tcp", "RFC 6191 2: SYN in TIME-WAIT not above the old sequence space")   \
     X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
@@ -120,27 +131,33 @@ struct tern_stats {
         uint64_t tx_error; /* errors we sent (unreachable, time exceeded) */
     } icmp;
     struct {
-        uint64_t rx;                 /* segments handed to the state machine */
-        uint64_t tx;                 /* segments sent (retransmissions included) */
-        uint64_t active_opens;       /* OPEN calls that sent a SYN */
-        uint64_t passive_opens;      /* children created by a listener from a SYN */
-        uint64_t established;        /* connections that reached ESTABLISHED */
-        uint64_t attempt_fails;      /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
-        uint64_t resets_rx;          /* connections closed by a valid RST */
-        uint64_t rst_tx;             /* RST segments sent */
-        uint64_t challenge_acks;     /* RFC 5961 challenge ACKs sent */
-        uint64_t retransmits;        /* segments sent again on a retransmission timeout */
-        uint64_t timeouts;           /* connections aborted by a timeout */
-        uint64_t icmp_soft;          /* soft ICMP errors recorded */
-        uint64_t icmp_hard;          /* hard ICMP errors that aborted a connection */
-        uint64_t time_wait_reuse;    /* SYNs accepted on a TIME-WAIT connection */
-        uint64_t fast_retransmits;   /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t rx;               /* segments handed to the state machine */
+        uint64_t tx;               /* segments sent (retransmissions included) */
+        uint64_t active_opens;     /* OPEN calls that sent a SYN */
+        uint64_t passive_opens;    /* children created by a listener from a SYN */
+        uint64_t established;      /* connections that reached ESTABLISHED */
+        uint64_t attempt_fails;    /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
+        uint64_t resets_rx;        /* connections closed by a valid RST */
+        uint64_t rst_tx;           /* RST segments sent */
+        uint64_t challenge_acks;   /* RFC 5961 challenge ACKs sent */
+        uint64_t corrective_acks;  /* ACKs answering an unacceptable segment (RFC 9293 3.10.7.4
+                                      first, RFC 5961 5.2, RFC 7323 5.3) */
+        uint64_t retransmits;      /* segments sent again on a retransmission timeout */
+        uint64_t timeouts;         /* connections aborted by a timeout */
+        uint64_t icmp_soft;        /* soft ICMP errors recorded */
+        uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
+        uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
+        uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
         uint64_t time_wait_recycled; /* TIME-WAIT records ended early: table full (RFC 6191) */
         uint64_t syn_cache_expired;  /* embryonic records deleted after synack_retries */
         uint64_t cookies_sent;       /* SYN,ACKs carrying a SYN cookie (RFC 4987 3.6) */
         uint64_t cookies_accepted;   /* ACKs whose cookie was valid: connection created */
         uint64_t cookies_rejected;   /* ACKs in LISTEN whose cookie was forged or expired */
-        uint64_t orphan_timeouts; /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
+        uint64_t snd_mem_blocked; /* SENDs that queued less than asked: the buffer pool was dry */
+        uint64_t rcv_wnd_mem_limited; /* windows announced smaller than the buffer: pool pressure */
+        uint64_t
+            rcv_reserve_fail; /* windows announced without pool memory behind (never expected) */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */
@@ -160,6 +177,15 @@ struct tern_stats {
         uint64_t queued;        /* datagrams queued waiting for resolution */
         uint64_t queue_flushed; /* queued datagrams sent once resolved */
     } arp;
+    struct {
+        /* The buffer pool (cfg.pool_bytes). Read them to see memory
+         * pressure: min_avail near 0 means the pool ran short at some time,
+         * take_fail says how often a request found nothing. */
+        uint64_t chunks;    /* 2 KiB chunks carved at creation */
+        uint64_t avail;     /* chunks anyone may take now (free, not reserved) */
+        uint64_t min_avail; /* the lowest avail seen since creation */
+        uint64_t take_fail; /* requests refused for want of chunks */
+    } pool;
     uint64_t drops[TERN_DROP_COUNT]; /* indexed by enum tern_drop_reason */
 };
 

@@ -90,8 +90,11 @@ struct tern_tcp_config {
                                      default 300 s */
     int64_t rto_initial_ns;       /* default 1 s (RFC 6298 2.1) */
     int64_t rto_max_ns;           /* backoff ceiling; default 60 s (RFC 6298 2.5) */
-    uint32_t challenge_ack_limit; /* challenge ACKs per second, per stack (RFC 5961 7);
-                                     default 100 */
+    uint32_t challenge_ack_limit; /* stack-wide ceiling on challenge ACKs (RFC 5961 7), per
+                                     second on average: each second's budget is drawn anew,
+                                     uniformly from [limit/2, limit/2 + limit]; 0: no
+                                     stack-wide ceiling (each connection's budget, below,
+                                     still holds); default 1000 */
     int64_t isn_tick_ns;          /* ISN clock period; default 4000 (4 us, RFC 9293 3.4.1) */
     uint16_t ephemeral_min;       /* ephemeral port range (RFC 6056 2.1); default 49152 */
     uint16_t ephemeral_max;       /* default 65535 */
@@ -114,6 +117,25 @@ struct tern_tcp_config {
                                       that waits in FIN-WAIT-2 for the peer's FIN is reset
                                       after this; 0: 60 s; negative: wait for ever as RFC
                                       9293 3.6 allows */
+    /* Replies to segments that are not acceptable (issue 10). An off-path
+     * attacker who knows a 4-tuple can make a stack answer every segment it
+     * forges; these limits bound the answers without a counter shared by
+     * connections that an attacker could read (RFC 5961 7, erratum 4772).
+     * Every reply held back is counted in stats.drops[] (TCP_*_LIMIT).
+     * Here 0 turns a limit off; tern_config_init() sets the defaults named. */
+    uint16_t conn_reply_limit;     /* ACKs one connection sends in answer to unacceptable
+                                      segments (challenge ACKs, RFC 5961 3.2/4.2; corrective
+                                      ACKs, RFC 9293 3.10.7.4 first, RFC 5961 5.2, RFC 7323
+                                      5.3) per conn_reply_window_ns; default 1. Text or a FIN
+                                      retransmitted below RCV.NXT is answered outside this
+                                      budget (see src/tcp/input.c) */
+    int64_t conn_reply_window_ns;  /* the window of conn_reply_limit; default 500 ms */
+    uint32_t corrective_ack_limit; /* stack-wide ceiling on corrective ACKs, per second on
+                                      average, randomised as challenge_ack_limit; default 1000 */
+    uint32_t rst_limit; /* stack-wide ceiling on RSTs answering segments for no connection
+                           (RFC 9293 3.10.7.1) or an ACK to a listener (3.10.7.2), per
+                           second on average, randomised as challenge_ack_limit; default
+                           1000 */
 };
 
 /* Event bits. */

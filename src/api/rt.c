@@ -273,6 +273,16 @@ tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *c
         return TERN_ERR_INVAL;
     }
     *out = NULL;
+    struct tern_config c = *cfg;
+    /* No seed and no request for a fixed one: the stack's secret (ISNs,
+     * ports, hash key) comes from the OS, as RFC 6528 3 wants. */
+    if (c.seed == 0 && !c.deterministic && tern_random_seed(&c.seed) != TERN_OK) {
+        if (err != NULL) {
+            snprintf(err, err_len, "tern_rt_start_tun: no secret seed: getrandom: %s",
+                     strerror(errno));
+        }
+        return TERN_ERR_NOSECRET;
+    }
     struct tern_rt *rt = rt_alloc(RT_TUN, 1);
     if (rt == NULL) {
         return TERN_ERR_NOMEM;
@@ -282,15 +292,25 @@ tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *c
         tern_rt_free(rt);
         return r;
     }
-    struct tern_config c = *cfg;
     c.netifs[0].transmit = tern_tun_transmit;
     c.netifs[0].transmit_ctx = rt->tun;
     c.netifs[0].link = tun->tap ? TERN_LINK_ETHERNET : TERN_LINK_RAW_IP;
     static const uint8_t zero_mac[TERN_MAC_LEN];
     if (tun->tap && memcmp(c.netifs[0].mac, zero_mac, TERN_MAC_LEN) == 0) {
         /* No MAC given: a locally administered unicast one (IEEE 802: bit 1
-         * of the first octet set, bit 0 clear) from the seed and address. */
+         * of the first octet set, bit 0 clear). A deterministic stack takes
+         * it from the seed and address; a secret seed must not show on the
+         * wire (the MAC would give away 40 of its bits), so the MAC is a
+         * draw of its own. */
         uint64_t h = (c.seed + c.netifs[0].addr + 1) * 0x9e3779b97f4a7c15ULL;
+        if (!c.deterministic && tern_random_seed(&h) != TERN_OK) {
+            if (err != NULL) {
+                snprintf(err, err_len, "tern_rt_start_tun: no random MAC: getrandom: %s",
+                         strerror(errno));
+            }
+            tern_rt_free(rt);
+            return TERN_ERR_NOSECRET;
+        }
         c.netifs[0].mac[0] = 0x02;
         for (int i = 1; i < TERN_MAC_LEN; i++) {
             c.netifs[0].mac[i] = (uint8_t)(h >> (8 * i));

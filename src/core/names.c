@@ -41,6 +41,8 @@ tern_strerror(int err)
         return "try again";
     case TERN_ERR_UNREACH:
         return "destination unreachable";
+    case TERN_ERR_NOSECRET:
+        return "no secret: set cfg.seed from tern_random_seed() or set cfg.deterministic";
     }
     return "unknown error";
 }

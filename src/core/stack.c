@@ -27,8 +27,9 @@ tern_config_init(struct tern_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->ttl = 64;
+    cfg->pool_bytes = 128 * 1024;
     cfg->reass_slots = 8;
-    cfg->reass_mem_max = 256 * 1024;
+    cfg->reass_mem_max = 32 * 1024;
     cfg->reass_timeout_ns = 60LL * 1000000000LL;
     cfg->arp_entries = 64;
     cfg->arp_queue_per_entry = 4;
@@ -53,10 +54,19 @@ tern_config_init(struct tern_config *cfg)
         .user_timeout_ns = 300LL * 1000000000LL,
         .rto_initial_ns = 1000000000LL, /* RFC 6298 2.1 */
         .rto_max_ns = 60LL * 1000000000LL,
-        .challenge_ack_limit = 100, /* RFC 5961 7 */
-        .isn_tick_ns = 4000,        /* RFC 9293 3.4.1 */
-        .ephemeral_min = 49152,     /* RFC 6056 2.1 */
+        .challenge_ack_limit = 1000, /* RFC 5961 7; Linux's figure since CVE-2016-5696 */
+        .isn_tick_ns = 4000,         /* RFC 9293 3.4.1 */
+        .ephemeral_min = 49152,      /* RFC 6056 2.1 */
         .ephemeral_max = 65535,
+        /* RFC 5961 7 leaves the figures to the administrator. One reply
+         * per half second and connection is Linux's default for "invalid"
+         * segments: whatever an attacker sends, the real peer sees at most
+         * one extra duplicate ACK per half second, never the three in a
+         * row that make it retransmit (RFC 5681 3.2). */
+        .conn_reply_limit = 1,
+        .conn_reply_window_ns = 500000000LL,
+        .corrective_ack_limit = 1000,
+        .rst_limit = 1000,
     };
 }
 
@@ -90,6 +100,9 @@ config_check(const struct tern_config *cfg)
             return TERN_ERR_INVAL;
         }
     }
+    if (cfg->pool_bytes / POOL_CHUNK >= POOL_NIL) {
+        return TERN_ERR_INVAL; /* more chunks than a 32-bit index names */
+    }
     if (cfg->ttl == 0 || cfg->reass_timeout_ns <= 0) {
         return TERN_ERR_INVAL;
     }
@@ -113,6 +126,12 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     if (rc != TERN_OK) {
         return rc;
     }
+    /* RFC 6528 3: the ISN key must be secret. Seed 0 is what
+     * tern_config_init leaves, so it is taken as "no secret chosen", unless
+     * the caller asked for a fixed seed on purpose. */
+    if (cfg->seed == 0 && !cfg->deterministic) {
+        return TERN_ERR_NOSECRET;
+    }
     tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : default_alloc;
     struct tern_stack *st = alloc(cfg->alloc_ud, NULL, 0, sizeof(*st));
     if (st == NULL) {
@@ -127,7 +146,10 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_seed(&st->rng, cfg->seed);
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
-    rc = ip_init(st);
+    rc = pool_init(st, &st->pool, cfg->pool_bytes);
+    if (rc == TERN_OK) {
+        rc = ip_init(st);
+    }
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
@@ -138,6 +160,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
         link_fini(st);
         tcp_fini(st);
         ip_fini(st);
+        pool_fini(st, &st->pool);
         alloc(cfg->alloc_ud, st, sizeof(*st), 0);
         return rc;
     }
@@ -154,6 +177,7 @@ tern_stack_free(struct tern_stack *st)
     link_fini(st);
     tcp_fini(st);
     ip_fini(st);
+    pool_fini(st, &st->pool);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
 }
 
@@ -224,7 +248,18 @@ tern_stack_next_deadline(const struct tern_stack *st)
 const struct tern_stats *
 tern_stack_stats(const struct tern_stack *st)
 {
-    return st == NULL ? NULL : &st->stats;
+    if (st == NULL) {
+        return NULL;
+    }
+    /* The pool's figures live in the pool; copy them in as they are now.
+     * Every stack is made by tern_stack_new and is not itself const, so
+     * writing through this pointer is defined. */
+    struct tern_stats *s = (struct tern_stats *)&st->stats;
+    s->pool.chunks = st->pool.n;
+    s->pool.avail = pool_avail(&st->pool);
+    s->pool.min_avail = st->pool.min_avail;
+    s->pool.take_fail = st->pool.take_fail;
+    return s;
 }
 
 void

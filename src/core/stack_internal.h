@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "ip/ip.h"
@@ -23,7 +24,8 @@ struct tern_stack {
     struct rng rng;         /* seeded from cfg.seed */
     uint8_t hash_key[16];   /* SipHash key, derived from cfg.seed */
     struct timer_wheel timers;
-    struct tern_stats stats;
+    struct tern_stats stats; /* stats.pool is copied from pool when read */
+    struct pool pool;        /* buffer memory for TCP and reassembly (cfg.pool_bytes) */
     tern_trace_fn trace;
     void *trace_ctx;
     tern_echo_fn echo_fn;

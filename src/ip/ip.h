@@ -72,7 +72,12 @@ struct ip_state {
     size_t tx_buf_len;
     struct ip_reass_slot *reass; /* cfg.reass_slots slots */
     unsigned n_reass;
-    size_t reass_held; /* fragment payload bytes held, capped by cfg.reass_mem_max */
+    unsigned reass_busy;      /* slots with a datagram under way */
+    size_t reass_held;        /* fragment payload bytes held, capped by cfg.reass_mem_max */
+    uint64_t reass_seq;       /* age of the newest datagram under reassembly */
+    uint8_t *reass_out;       /* the finished datagram, contiguous (one per stack) */
+    size_t reass_out_len;     /* its size: 60 + reass_payload_max */
+    size_t reass_payload_max; /* the longest payload reassembled (EMTU_R - 20) */
     struct ip_proto protos[IP_MAX_PROTOS];
     /* Datagrams to our own addresses, delivered from a timer due at once
      * (never from inside the call that sent them). */

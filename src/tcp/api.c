@@ -124,13 +124,14 @@ tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *r
     }
     if (err != 0) {
         tcb->error = err;
-        tcb->rcvbuf.len = 0; /* "connection reset": pending RECEIVEs are flushed */
+        tcp_buf_rcv_flush(st, tcb); /* "connection reset": pending RECEIVEs are flushed */
     }
+    tcp_buf_rcv_stop(st, tcb);
     tcp_timers_cancel(st, tcb);
     if (tcb->in_hash) {
         tcp_hash_remove(st, tcb);
     }
-    tcb->sndbuf.len = 0; /* all segment queues are flushed */
+    tcp_buf_snd_flush(st, tcb); /* all segment queues are flushed */
     if (was_listener) {
         tcp_mini_listener_closed(st, tcb);
     }
@@ -307,8 +308,7 @@ start_active(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
                                       tcb->remote_port);
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
-    tcb->snd_buf_seq = tcb->iss + 1;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcp_buf_snd_start(tcb, tcb->iss + 1);
     tcb->passive_open = false;
     tcb->opened_ns = st->now_ns;
     st->stats.tcp.active_opens++;
@@ -479,7 +479,7 @@ tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_
         return TERN_ERR_CLOSING;
     }
     uint32_t n = len > INT_MAX ? INT_MAX : (uint32_t)len;
-    n = tcp_ring_write(&tcb->sndbuf, buf, n);
+    n = tcp_buf_send(st, tcb, buf, n);
     /* ESTABLISHED, CLOSE-WAIT: segmentize now; SYN states: queued until
      * ESTABLISHED. */
     tcp_output(st, tcb);
@@ -496,14 +496,13 @@ static void
 window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
 {
     (void)old_wnd;
-    uint32_t wnd = tcp_rcv_window(tcb);
-    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->rcv_mss ? tcb->rcvbuf.cap / 2 : tcb->rcv_mss;
+    uint32_t wnd = tcp_rcv_window(st, tcb);
+    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-    tcb->rcv_wnd = wnd;
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;
     if (open && wnd >= cur + step &&
-        (cur < step || tcp_tmr_armed(tcb, TCP_TMR_DELACK) || wnd - cur >= tcb->rcvbuf.cap / 2)) {
+        (cur < step || tcp_tmr_armed(tcb, TCP_TMR_DELACK) || wnd - cur >= tcb->rcv_cap / 2)) {
         tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: RECEIVE opened the window -> window update");
     }
 }
@@ -520,20 +519,13 @@ tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1
     if (p1 == NULL || n1 == NULL || p2 == NULL || n2 == NULL) {
         return TERN_ERR_INVAL;
     }
-    struct tcp_ring *r = &tcb->rcvbuf;
     *p1 = *p2 = NULL;
     *n1 = *n2 = 0;
-    if (r->len == 0) {
+    if (tcb->rcv.len == 0) {
         return tern_tcp_recv(st, id, NULL, 0, st->now_ns);
     }
-    uint32_t first = r->cap - r->head < r->len ? r->cap - r->head : r->len;
-    *p1 = r->buf + r->head;
-    *n1 = first;
-    if (first < r->len) {
-        *p2 = r->buf;
-        *n2 = r->len - first;
-    }
-    return (int)r->len;
+    uint32_t n = chain_pieces(&st->pool, &tcb->rcv, p1, n1, p2, n2);
+    return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
 int
@@ -543,12 +535,12 @@ tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_ns)
     if (tcb == NULL) {
         return TERN_ERR_NOTCONN;
     }
-    if (n > tcb->rcvbuf.len) {
+    if (n > tcb->rcv.len) {
         return TERN_ERR_INVAL;
     }
     stack_set_now(st, now_ns);
-    uint32_t old_wnd = tcp_rcv_window(tcb);
-    tcp_ring_drop(&tcb->rcvbuf, (uint32_t)n);
+    uint32_t old_wnd = tcp_rcv_window(st, tcb);
+    tcp_buf_consume(st, tcb, (uint32_t)n);
     window_update(st, tcb, old_wnd);
     tcp_deliver_events(st);
     return (int)n;
@@ -626,10 +618,10 @@ tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_
         return TERN_ERR_INVAL;
     }
     stack_set_now(st, now_ns);
-    if (tcb->rcvbuf.len > 0) {
-        uint32_t old_wnd = tcp_rcv_window(tcb);
+    if (tcb->rcv.len > 0) {
+        uint32_t old_wnd = tcp_rcv_window(st, tcb);
         uint32_t n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
-        n = tcp_ring_read(&tcb->rcvbuf, buf, n);
+        n = tcp_buf_recv(st, tcb, buf, n);
         window_update(st, tcb, old_wnd);
         tcp_deliver_events(st);
         return (int)n;
@@ -675,7 +667,7 @@ tern_tcp_close(struct tern_stack *st, int id, int64_t now_ns)
         break;
     case TERN_TCP_SYN_RECEIVED:
         tcb->fin_queued = true;
-        if (tcb->sndbuf.len == 0) {
+        if (tcb->snd.len == 0) {
             tcp_set_state(st, tcb, TERN_TCP_FIN_WAIT_1,
                           "RFC 9293 3.10.4: CLOSE in SYN-RECEIVED, nothing to send -> FIN-WAIT-1");
             tcp_output(st, tcb);
@@ -782,11 +774,11 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
         .snd_wnd = tcb->snd_wnd,
         .iss = tcb->iss,
         .rcv_nxt = tcb->rcv_nxt,
-        .rcv_wnd = tcp_rcv_window(tcb),
+        .rcv_wnd = tcp_rcv_window(st, tcb),
         .irs = tcb->irs,
         .snd_mss = tcb->snd_mss,
-        .send_queued = tcb->sndbuf.len,
-        .recv_queued = tcb->rcvbuf.len,
+        .send_queued = tcb->snd.len,
+        .recv_queued = tcb->rcv.len,
         .passive = tcb->passive_open || tcb->state == TERN_TCP_LISTEN,
         .error = tcb->error,
         .soft_error = tcb->soft_error,
@@ -837,11 +829,9 @@ tern_tcp_events(const struct tern_stack *st, int id)
     bool can_send = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT;
     ev |= tcb->connected ? TERN_TCP_EV_CONNECTED : 0;
     ev |= tcb->accept_head >= 0 ? TERN_TCP_EV_ACCEPT_READY : 0;
-    ev |= tcb->rcvbuf.len > 0 || tcb->fin_rcvd || tcb->state == TERN_TCP_CLOSED
-              ? TERN_TCP_EV_READABLE
-              : 0;
-    ev |= can_send && !tcb->fin_queued && tcb->sndbuf.len < tcb->sndbuf.cap ? TERN_TCP_EV_WRITABLE
-                                                                            : 0;
+    ev |= tcb->rcv.len > 0 || tcb->fin_rcvd || tcb->state == TERN_TCP_CLOSED ? TERN_TCP_EV_READABLE
+                                                                             : 0;
+    ev |= can_send && !tcb->fin_queued && tcp_snd_room(st, tcb) > 0 ? TERN_TCP_EV_WRITABLE : 0;
     ev |= tcb->fin_rcvd ? TERN_TCP_EV_PEER_FIN : 0;
     ev |= tcb->state == TERN_TCP_CLOSED ? TERN_TCP_EV_CLOSED : 0;
     ev |= tcb->error != 0 ? TERN_TCP_EV_ERROR : 0;

@@ -58,7 +58,7 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
     /* All data is discarded; a RST is discarded; anything else is answered
      * by a RST whose numbers the sender will find acceptable (3.5.2 group 1). */
     tcp_drop(st, NULL, seg, TERN_DROP_TCP_NO_CONN);
-    tcp_send_reset_for(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
+    tcp_send_reset_limited(st, NULL, seg, "RFC 9293 3.10.7.1: segment to a closed port -> RST");
 }
 
 /* ---- 3.10.7.2 LISTEN ---- */
@@ -96,7 +96,7 @@ negotiate_options(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_s
     if (tcb->ws_ok) {
         /* RFC 7323 2.3: a shift above 14 is used as 14. */
         tcb->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
-        tcb->rcv_wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+        tcb->rcv_wscale = tcp_wscale_for(st->cfg.tcp.rcvbuf);
     } else {
         tcb->snd_wscale = tcb->rcv_wscale = 0;
     }
@@ -125,11 +125,11 @@ syn_received_from_listen(struct tern_stack *st, struct tcp_tcb *tcb, const struc
     }
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
-    tcb->snd_buf_seq = tcb->iss + 1;
+    tcp_buf_snd_start(tcb, tcb->iss + 1);
+    tcp_buf_rcv_start(tcb, seg->seq + 1);
     tcb->snd_wnd = seg->wnd;
     tcb->max_snd_wnd = seg->wnd;
     tcb->snd_wl1 = seg->seq;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
     tcb->passive_open = true; /* MUST-11 */
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, 0);
     negotiate_options(st, tcb, seg, true);
@@ -209,7 +209,7 @@ in_listen(struct tern_stack *st, struct tcp_tcb *lst, struct seg_ctx *c)
             return;
         }
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
-        tcp_send_reset_for(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
+        tcp_send_reset_limited(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
         return;
     }
     /* Third, check for a SYN (the security check is void: no compartments). */
@@ -239,7 +239,7 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     tcb->max_snd_wnd = seg->wnd;
     tcb->snd_wl1 = seg->seq;
     tcb->snd_wl2 = seg->ack;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcp_buf_rcv_start(tcb, seg->seq + 1);
     tcp_set_mss(st, tcb, seg->has_mss ? seg->mss : 0, tcb->rcv_mss);
     negotiate_options(st, tcb, seg, false);
     tcb->last_rx_ns = st->now_ns;
@@ -363,12 +363,41 @@ trim_to_window(const struct tcp_tcb *tcb, struct tcp_seg *seg)
     }
 }
 
+/* An unacceptable segment that the real peer sends when our ACK of it was
+ * lost: text or a FIN lying wholly below RCV.NXT, no further below it than
+ * the largest window we can announce (65535 << our shift, RFC 7323 2.3;
+ * the shift is the smallest that covers our buffer, so this is under twice
+ * the buffer), acknowledging what RFC 5961 5.2 accepts. Its ACK (RFC 9293
+ * 3.10.7.4 first) is what lets the peer recover, so the connection's reply
+ * budget does not hold it back (the stack's ceiling still does). To forge
+ * one, a blind attacker must guess SEG.SEQ within that reach and SEG.ACK
+ * within MAX.SND.WND: as hard as forging an acceptable segment, which would
+ * let it inject text, far worse than drawing an ACK. A pure ACK below
+ * RCV.NXT is not one of these: an exchange of such ACKs is an ACK loop,
+ * which the limit is there to stop. */
+static bool
+peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (seg->text_len == 0 && !has(seg, WIRE_TCP_FIN)) {
+        return false;
+    }
+    if (has(seg, WIRE_TCP_SYN | WIRE_TCP_RST) || !has(seg, WIRE_TCP_ACK)) {
+        return false;
+    }
+    uint32_t reach = 65535u << tcb->rcv_wscale;
+    if (!seq_le(seg->seq + seg->seg_len, tcb->rcv_nxt) || tcb->rcv_nxt - seg->seq > reach) {
+        return false;
+    }
+    return seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt);
+}
+
 /* First: sequence number check. */
 static enum step
 check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     struct tcp_seg *seg = &c->seg;
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    /* RCV.WND is what we announced: RCV.ADV - RCV.NXT (output.c). */
+    tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* Deviation from Figure 7 (not from the text): in a simultaneous open the
      * peer's SYN,ACK repeats its SYN at SEQ = IRS, one below RCV.NXT, so the
      * acceptability test of this check fails and the segment is answered
@@ -400,8 +429,9 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             return drop(st, tcb, c, TERN_DROP_TCP_RST_OUT_OF_WINDOW);
         }
         drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
-        tcp_send_ack(st, tcb,
-                     "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(
+            st, tcb, peer_retransmission(tcb, seg),
+            "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     trim_to_window(tcb, seg);
@@ -543,9 +573,8 @@ check_in_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                       tcb->state == TERN_TCP_FIN_WAIT_2;
     if (takes_text && seg->text_len > 0) {
-        uint32_t off = tcb->rcvbuf.len + (seg->seq - tcb->rcv_nxt);
-        if (off + seg->text_len <= tcb->rcvbuf.cap) {
-            tcp_ring_put(&tcb->rcvbuf, off, seg->text, seg->text_len);
+        /* Inside the announced window: its chunks are reserved (buf.c). */
+        if (tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len)) {
             ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
             if (has(seg, WIRE_TCP_FIN)) {
                 tcb->ooo_fin = true;
@@ -715,10 +744,8 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
             text_end = tcb->fin_seq;
         }
-        if (seq_gt(text_end, tcb->snd_buf_seq)) {
-            uint32_t n = text_end - tcb->snd_buf_seq;
-            tcp_ring_drop(&tcb->sndbuf, n);
-            tcb->snd_buf_seq += n;
+        if (seq_gt(text_end, tcb->snd.start)) {
+            tcp_buf_acked(st, tcb, text_end - tcb->snd.start);
             tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
         }
         rtt_from_ack(st, tcb, seg);
@@ -823,7 +850,8 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * also covers 3.10.7.4's "ACK acks something not yet sent". */
     if (!seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt)) {
         drop(st, tcb, c, TERN_DROP_TCP_ACK_UNACCEPTABLE);
-        tcp_send_ack(st, tcb, "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 5961 5.2: unacceptable ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
     }
     ack_established(st, tcb, seg);
@@ -899,7 +927,7 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
             }
             if (seq_gt(r.end, tcb->rcv_nxt)) {
                 uint32_t add = r.end - tcb->rcv_nxt;
-                tcb->rcvbuf.len += add;
+                chain_extend(&tcb->rcv, add);
                 tcb->rcv_nxt = r.end;
             }
             tcb->ooo[i] = tcb->ooo[--tcb->n_ooo];
@@ -931,9 +959,9 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         /* After the peer's FIN no text can be valid: ignore it. */
         return STEP_CONTINUE;
     }
-    uint32_t n = tcp_ring_write(&tcb->rcvbuf, seg->text, seg->text_len);
+    uint32_t n = tcp_buf_rcv_append(st, tcb, seg->text, seg->text_len);
     if (n < seg->text_len) {
-        /* Cannot happen while RCV.WND is the ring's free space; count it. */
+        /* Cannot happen: the window's memory is reserved; count it. */
         st->stats.drops[TERN_DROP_TCP_RCV_BUF_FULL]++;
         seg->flags &= (uint8_t)~WIRE_TCP_FIN;
     }
@@ -941,7 +969,7 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * (their sum does not move), acknowledge. */
     tcb->rcv_nxt += n;
     bool filled = fill_from_ooo(st, tcb, seg);
-    tcb->rcv_wnd = tcp_rcv_window(tcb);
+    tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     tcb->unacked_segs++;
     int64_t delack = st->cfg.tcp.delack_ns;
     if (filled || tcb->n_ooo > 0 || delack < 0 || tcb->unacked_segs >= 2 ||
@@ -1054,7 +1082,8 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     }
     drop(st, tcb, c, TERN_DROP_TCP_PAWS);
     if (!has(seg, WIRE_TCP_RST)) {
-        tcp_send_ack(st, tcb, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+        tcp_send_corrective_ack(st, tcb, false,
+                                "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
     }
     return true;
 }

@@ -8,7 +8,7 @@
  * 3.10.7.4; RFC 6191 and RFC 1337 (TIME-WAIT's purpose, its early end);
  * RFC 4987 3.3-3.6 (SYN caches, SYN cookies); RFC 7323 5 (PAWS).
  *
- * Records. A record (struct tcp_mini, 64 bytes) holds the 4-tuple, SND.NXT
+ * Records. A record (struct tcp_mini, 72 bytes) holds the 4-tuple, SND.NXT
  * and RCV.NXT, TS.Recent, the options in use, a link to its listener or to
  * its husk, a hash link, list links and an expiry. The table is sized once
  * (tcp_mini_init) from cfg.tcp.time_wait_max and syn_cache_max (0 means
@@ -54,12 +54,11 @@
 #include "tcp/seq.h"
 #include "wire/tcp.h"
 
-#define LIST_TW       0
-#define LIST_SYN(k)   (1 + (k))
-#define POOL_TW       0
-#define POOL_SYN      1
-#define MINI_DEFAULT  128u
-#define TCP_MINI_LIST 16 /* flag: on an expiry list */
+#define LIST_TW      0
+#define LIST_SYN(k)  (1 + (k))
+#define POOL_TW      0
+#define POOL_SYN     1
+#define MINI_DEFAULT 128u
 
 /* RFC 4987 3.6: the cookie's coarse clock ticks every 64 s and a cookie is
  * honoured for at most one tick after the one it was made in (64-128 s,
@@ -304,14 +303,25 @@ syn_interval(const struct tern_stack *st, unsigned k)
 
 /* ---- the scratch TCB ---- */
 
+/* A record's own reply budget (RFC 5961 7, output.c) goes with it: a flood
+ * at one record's 4-tuple gets no more replies than at a TCB's. */
+static void
+reply_budget_store(struct tcp_mini *m, const struct tcp_tcb *tcb)
+{
+    m->reply_count = tcb->reply_count > 255 ? 255 : (uint8_t)tcb->reply_count;
+    m->reply_win_ms = tcb->reply_win_ms;
+    m->flags = (uint8_t)((m->flags & ~TCP_MINI_REPLY) | (tcb->reply_win_set ? TCP_MINI_REPLY : 0));
+}
+
 static void
 scratch_timers_clear(struct tern_stack *st)
 {
     tcp_timers_cancel(st, &st->tcp.scratch);
 }
 
-/* A blank scratch TCB named `id`: sequence state reset, no buffer (the
- * ring capacities only size the windows), every timer disarmed. */
+/* A blank scratch TCB named `id`: sequence state reset, empty buffers
+ * (the window it announces is computed as for a new connection, and no
+ * pool memory is reserved for it: buf.c), every timer a bare deadline. */
 static struct tcp_tcb *
 scratch_fresh(struct tern_stack *st, int id)
 {
@@ -322,9 +332,8 @@ scratch_fresh(struct tern_stack *st, int id)
     s->role = TCP_ROLE_SCRATCH;
     s->hash_next = s->listener = -1;
     s->accept_next = s->accept_head = s->accept_tail = -1;
-    s->tw_parked = s->tw_rec = s->ev_next = -1;
-    s->sndbuf.cap = st->cfg.tcp.sndbuf;
-    s->rcvbuf.cap = st->cfg.tcp.rcvbuf;
+    s->tw_parked = s->tw_rec = s->ev_next = s->mem_next = -1;
+    tcp_buf_init(st, s); /* empty chains: the scratch never holds pool memory */
     tcp_timers_init(s);
     s->user_timeout_ns = st->cfg.tcp.user_timeout_ns;
     s->opened_ns = st->now_ns;
@@ -363,16 +372,20 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
     s->snd_wscale = (uint8_t)(m->wscale >> 4);
     s->rcv_wscale = (uint8_t)(m->wscale & 15);
     s->ts_recent = m->ts_recent;
+    s->reply_count = m->reply_count;
+    s->reply_win_ms = m->reply_win_ms;
+    s->reply_win_set = (m->flags & TCP_MINI_REPLY) != 0;
     s->rcv_nxt = m->rcv_nxt;
     s->last_ack_sent = m->rcv_nxt;
-    s->rcv_wnd = tcp_rcv_window(s);
+    s->rcv_wnd = tcp_rcv_window(st, s);
     s->snd_nxt = m->snd_nxt;
     if (m->kind == TCP_MINI_TW) {
         s->snd_una = m->snd_nxt;
         s->snd_wnd = s->max_snd_wnd = m->wnd;
         s->snd_wl1 = m->rcv_nxt;
         s->snd_wl2 = m->snd_nxt;
-        s->snd_buf_seq = m->snd_nxt;
+        tcp_buf_snd_start(s, m->snd_nxt);
+        tcp_buf_rcv_start(s, m->rcv_nxt);
         s->fin_queued = s->fin_sent = s->fin_rcvd = true;
         s->fin_seq = m->snd_nxt - 1;
         s->connected = true;
@@ -387,12 +400,14 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
     }
     s->iss = m->snd_nxt - 1;
     s->snd_una = s->iss;
-    s->snd_buf_seq = m->snd_nxt;
+    tcp_buf_snd_start(s, m->snd_nxt);
+    tcp_buf_rcv_start(s, m->rcv_nxt);
     s->irs = m->rcv_nxt - 1;
     s->snd_wl1 = s->irs;
     s->passive_open = true;
-    tcp_set_mss(st, s, (uint16_t)m->wnd, 0);
-    s->rcv_adv = m->rcv_nxt + (s->rcv_wnd > 65535u ? 65535u : s->rcv_wnd);
+    tcp_set_mss(st, s, (uint16_t)(m->wnd & 0xffffu), 0);
+    s->rcv_wnd = m->wnd >> 16; /* the window our SYN,ACK announced */
+    s->rcv_adv = m->rcv_nxt + s->rcv_wnd;
     s->retries = m->retries;
     /* The first SYN,ACK went out one interval before the first expiry: the
      * time the handshake's RTT sample counts from (Karn: only then). */
@@ -488,6 +503,7 @@ tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb)
     m->flags = (uint8_t)((tcb->ts_ok ? TCP_MINI_TS : 0) | (tcb->ws_ok ? TCP_MINI_WS : 0) |
                          (tcb->sack_ok ? TCP_MINI_SACK : 0));
     m->wscale = (uint8_t)((tcb->snd_wscale & 15) << 4 | (tcb->rcv_wscale & 15));
+    reply_budget_store(m, tcb);
     m->expires_ns = tcp_tmr_armed(tcb, TCP_TMR_TW) ? tcp_tmr_when(tcb, TCP_TMR_TW)
                                                    : st->now_ns + 2 * st->cfg.tcp.msl_ns;
     tcp_timers_cancel(st, tcb);
@@ -588,7 +604,8 @@ tcp_mini_syn_store(struct tern_stack *st, int i, int parked_tw, uint16_t peer_ms
     m->snd_nxt = s->snd_nxt;
     m->rcv_nxt = s->rcv_nxt;
     m->ts_recent = s->ts_recent;
-    m->wnd = peer_mss;
+    uint32_t announced = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+    m->wnd = (announced > 65535u ? 65535u : announced) << 16 | peer_mss;
     m->tos = s->tos;
     m->flags = (uint8_t)((s->ts_ok ? TCP_MINI_TS : 0) | (s->ws_ok ? TCP_MINI_WS : 0) |
                          (s->sack_ok ? TCP_MINI_SACK : 0));
@@ -629,11 +646,10 @@ tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s, const struct tcp_seg 
         return NULL;
     }
     int id = real->id;
-    struct tcp_ring snd = real->sndbuf, rcv = real->rcvbuf;
-    *real = *s;
+    *real = *s; /* the scratch's chains are empty: nothing of the pool changes hands */
     real->id = id;
-    real->sndbuf = snd;
-    real->rcvbuf = rcv;
+    real->mem_listed = false;
+    real->mem_next = -1;
     tcp_timers_init(real); /* the slot's own wheel timer; the scratch had deadlines only */
     real->role = TCP_ROLE_CHILD;
     real->in_hash = false;
@@ -656,7 +672,9 @@ tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s, const struct tcp_seg 
     real->keep_intvl_ns = lst->keep_intvl_ns;
     real->keep_count = lst->keep_count;
     real->use_cubic = lst->use_cubic;
-    real->rcv_wnd = tcp_rcv_window(real);
+    /* The window our SYN,ACK announced gets its memory now (buf.c); a
+     * record reserves none, or a SYN flood would drain the pool. */
+    tcp_buf_rcv_reserve(st, real, real->rcv_adv);
     lst->n_pending++;
     tcp_hash_insert(st, real);
     struct tcp_mini *m = rec_at(st, st->tcp.scratch_rec);
@@ -718,6 +736,7 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
             m->snd_nxt = s->snd_nxt;
             m->ts_recent = s->ts_recent;
             m->wnd = s->max_snd_wnd;
+            reply_budget_store(m, s);
             struct tcp_tcb *husk = tcp_tcb_at(st, m->owner);
             if (husk != NULL) {
                 /* The husk shows what the record's state machine did. */
@@ -742,6 +761,7 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
     } else if (m->kind == TCP_MINI_SYN) {
         if (s->state == TERN_TCP_SYN_RECEIVED) {
             m->ts_recent = s->ts_recent;
+            reply_budget_store(m, s);
         } else {
             syn_delete(st, i,
                        s->state == TERN_TCP_LISTEN
@@ -906,7 +926,7 @@ tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
     s->irs = seg->seq;
     s->rcv_nxt = seg->seq + 1;
     s->rcv_adv = s->rcv_nxt;
-    s->rcv_wnd = tcp_rcv_window(s);
+    s->rcv_wnd = tcp_rcv_window(st, s);
     uint32_t peer = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS; /* MUST-15 */
     unsigned idx = 0;
     for (unsigned k = 0; k < 8; k++) {
@@ -925,7 +945,7 @@ tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
     s->ws_ok = ts && !c->no_wscale && o->has_wscale;
     s->sack_ok = ts && !c->no_sack && o->sack_permitted;
     s->snd_wscale = s->ws_ok ? (o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale) : 0;
-    s->rcv_wscale = s->ws_ok ? tcp_wscale_for(s->rcvbuf.cap) : 0;
+    s->rcv_wscale = s->ws_ok ? tcp_wscale_for(st->cfg.tcp.rcvbuf) : 0;
     if (ts) {
         s->ts_recent = o->ts_val;
         uint32_t bits = (uint32_t)(s->ws_ok ? s->snd_wscale : 15) | (s->sack_ok ? 16u : 0u);
@@ -977,11 +997,13 @@ tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
     s->iss = iss;
     s->snd_una = iss;
     s->snd_nxt = iss + 1;
-    s->snd_buf_seq = iss + 1;
+    tcp_buf_snd_start(s, iss + 1);
+    tcp_buf_rcv_start(s, seg->seq);
     s->irs = peer_isn;
     s->rcv_nxt = seg->seq;
-    s->rcv_wnd = tcp_rcv_window(s);
-    s->rcv_adv = s->rcv_nxt + (s->rcv_wnd > 65535u ? 65535u : s->rcv_wnd);
+    s->rcv_wnd = tcp_rcv_window(st, s);
+    s->rcv_wnd = s->rcv_wnd > 65535u ? 65535u : s->rcv_wnd; /* at most what a SYN,ACK says */
+    s->rcv_adv = s->rcv_nxt + s->rcv_wnd;
     s->last_ack_sent = s->rcv_nxt;
     s->snd_wl1 = peer_isn;
     s->passive_open = true;
@@ -995,7 +1017,7 @@ tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
         s->ws_ok = (bits & 15) != 15 && !c->no_wscale;
         s->snd_wscale =
             s->ws_ok ? (uint8_t)((bits & 15) > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : (bits & 15)) : 0;
-        s->rcv_wscale = s->ws_ok ? tcp_wscale_for(s->rcvbuf.cap) : 0;
+        s->rcv_wscale = s->ws_ok ? tcp_wscale_for(st->cfg.tcp.rcvbuf) : 0;
         s->sack_ok = (bits & 16) != 0 && !c->no_sack;
     }
     s->opened_ns = INT64_MIN; /* the SYN,ACK's time is unknown: no RTT sample */

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "core/rng.h"
 #include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
@@ -19,21 +20,14 @@
 #include "wire/tcp.h"
 
 uint32_t
-tcp_rcv_window(const struct tcp_tcb *tcb)
+tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    /* RFC 9293 3.8.6: offer the free space of the receive buffer. */
-    return tcb->rcvbuf.cap - tcb->rcvbuf.len;
-}
-
-uint32_t
-tcp_rcv_window_announce(const struct tcp_tcb *tcb)
-{
-    uint32_t free_space = tcp_rcv_window(tcb);
+    uint32_t free_space = tcp_rcv_window(st, tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
      * at least min(half the buffer, one MSS); never pull it back (3.8.6,
      * SHLD-14: the window should not shrink). */
-    uint32_t step = tcb->rcvbuf.cap / 2 < tcb->rcv_mss ? tcb->rcvbuf.cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
     return free_space >= cur + step ? free_space : cur;
 }
 
@@ -107,7 +101,7 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
         o->has_mss = true;
         o->mss = tcb->rcv_mss;
         o->has_wscale = tcb->ws_ok;
-        o->wscale = tcp_wscale_for(tcb->rcvbuf.cap);
+        o->wscale = tcp_wscale_for(st->cfg.tcp.rcvbuf);
         o->sack_permitted = tcb->sack_ok;
     }
     if (tcb->ts_ok) {
@@ -130,7 +124,7 @@ int
 tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
                  uint32_t text_len, const char *rule)
 {
-    uint32_t wnd = tcp_rcv_window_announce(tcb);
+    uint32_t wnd = tcp_rcv_window_announce(st, tcb);
     uint32_t field;
     if (flags & WIRE_TCP_SYN) {
         field = wnd > 65535 ? 65535 : wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -160,8 +154,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             return TERN_ERR_MSGSIZE;
         }
         uint8_t *text = st->tcp.tx_buf + at;
-        uint32_t off = seq - tcb->snd_buf_seq;
-        tcp_ring_peek(&tcb->sndbuf, off, text, text_len);
+        tcp_buf_read_text(st, tcb, seq, text, text_len);
         seg.text = text;
     }
     if (flags & WIRE_TCP_ACK) {
@@ -169,7 +162,19 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         tcb->unacked_segs = 0;
         tcb->last_ack_sent = tcb->rcv_nxt;
         tcp_tmr_clear(st, tcb, TCP_TMR_DELACK);
-        tcb->rcv_adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
+        uint32_t adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
+        if (seq_gt(adv, tcb->rcv_adv) || tcb->rcv_adv == tcb->rcv_nxt) {
+            tcb->rcv_adv = adv;
+        }
+        tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+        /* The memory behind the announced window is promised (buf.c). */
+        tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+    } else if (flags & WIRE_TCP_SYN) {
+        tcp_buf_rcv_reserve_count(st, tcb, field);
+    }
+    if (wnd < tcb->rcv_cap - (tcb->rcv.len < tcb->rcv_cap ? tcb->rcv.len : tcb->rcv_cap) &&
+        wnd == tcp_rcv_window(st, tcb)) {
+        st->stats.tcp.rcv_wnd_mem_limited++;
     }
     return send_raw(st, tcb, &seg, &o, rule);
 }
@@ -180,24 +185,145 @@ tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
     tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK, 0, rule);
 }
 
+/* ---- Replies to unacceptable segments: rate limits (RFC 5961 7) ----
+ *
+ * RFC 5961 7 asks for a limit on challenge ACKs, "N in any T seconds",
+ * both tunable, and notes that a timestamp and a counter suffice. A single
+ * counter for the whole stack is what CVE-2016-5696 exploited: an off-path
+ * attacker spends the budget with its own connection, sends one guess at
+ * another connection, and learns from how many of its own challenges come
+ * back whether its guess triggered one. RFC 9293 3.10.7.4 points at RFC
+ * 5961 erratum 4772 for the further considerations this led to (its text
+ * was not at hand when this was written; what follows rests on the attack
+ * itself). What tern does:
+ *
+ *  - each connection has its own budget (cfg.tcp.conn_reply_limit ACKs per
+ *    conn_reply_window_ns), shared by its challenge ACKs and its corrective
+ *    ACKs: both are the same segment, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
+ *    and the peer cannot tell which one it got, so an ACK spent on one kind
+ *    serves the purpose of the other. One connection never spends
+ *    another's; the real peer sees at most that many extra duplicate ACKs
+ *    per window whatever an attacker sends.
+ *  - behind it, stack-wide ceilings (challenge ACKs, corrective ACKs and
+ *    RSTs each have their own) whose budget for each second is drawn anew
+ *    from the stack's PRNG, uniformly in [limit/2, limit/2 + limit] (the
+ *    mean is the configured limit). An attacker who counts the replies it
+ *    receives sees a number that moves by up to `limit` from one second to
+ *    the next, so the one reply a guess may have cost a victim connection
+ *    is lost in that noise (Linux answered CVE-2016-5696 in the same way).
+ *    The PRNG is keyed from the stack's secret: the draws cannot be
+ *    predicted from outside.
+ *  - the connection's budget is checked first, so that a connection over
+ *    its own budget cannot spend the stack's.
+ *
+ * Every reply held back is counted in stats.drops[] under its own reason
+ * and traced with that reason's rule. */
+
+uint32_t
+tcp_ratelimit_budget(struct rng *r, uint32_t limit)
+{
+    uint32_t half = limit / 2;
+    uint32_t span = limit < UINT32_MAX - half ? limit + 1 : UINT32_MAX - half;
+    return half + rng_below(r, span);
+}
+
+/* Takes one reply from a stack-wide budget whose mean is `limit` per
+ * second (0: no ceiling). False when the second's budget is spent. */
+static bool
+stack_budget_take(struct tern_stack *st, struct tcp_ratelimit *rl, uint32_t limit)
+{
+    if (limit == 0) {
+        return true;
+    }
+    if (!rl->started || st->now_ns - rl->start_ns >= 1000000000LL) {
+        rl->started = true;
+        rl->start_ns = st->now_ns;
+        rl->used = 0;
+        rl->budget = tcp_ratelimit_budget(&st->rng, limit);
+    }
+    if (rl->used >= rl->budget) {
+        return false;
+    }
+    rl->used++;
+    return true;
+}
+
+/* Takes one reply from the connection's own budget. The window is kept in
+ * milliseconds of the timestamp clock (32 bits: a connection silent for
+ * 49 days may see one window end early or late, never a lasting block). */
+static bool
+conn_budget_take(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    const struct tern_tcp_config *c = &st->cfg.tcp;
+    if (c->conn_reply_limit == 0 || c->conn_reply_window_ns <= 0) {
+        return true;
+    }
+    uint32_t now = tcp_ts_now(st);
+    int64_t win = c->conn_reply_window_ns / 1000000;
+    uint32_t win_ms = win < 1 ? 1u : win > (int64_t)INT32_MAX ? (uint32_t)INT32_MAX : (uint32_t)win;
+    if (!tcb->reply_win_set || now - tcb->reply_win_ms >= win_ms) {
+        tcb->reply_win_set = true;
+        tcb->reply_win_ms = now;
+        tcb->reply_count = 0;
+    }
+    if (tcb->reply_count >= c->conn_reply_limit) {
+        return false;
+    }
+    tcb->reply_count++;
+    return true;
+}
+
+/* Counts and traces a reply that a rate limit held back. */
+static void
+reply_suppressed(struct tern_stack *st, const struct tcp_tcb *tcb, enum tern_drop_reason r)
+{
+    st->stats.drops[r]++;
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb, tern_drop_rule(r));
+}
+
 void
 tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
-    /* RFC 5961 7: at most challenge_ack_limit challenge ACKs per second,
-     * counted per stack, so that they cannot be used as an amplifier. */
-    struct tcp_state *t = &st->tcp;
-    if (st->now_ns - t->challenge_window_start >= 1000000000LL) {
-        t->challenge_window_start = st->now_ns;
-        t->challenge_count = 0;
-    }
-    if (t->challenge_count >= st->cfg.tcp.challenge_ack_limit) {
-        st->stats.drops[TERN_DROP_TCP_CHALLENGE_LIMIT]++;
-        tcp_trace_note(st, TERN_TRACE_EVENT, tcb, tern_drop_rule(TERN_DROP_TCP_CHALLENGE_LIMIT));
+    if (!conn_budget_take(st, tcb)) {
+        reply_suppressed(st, tcb, TERN_DROP_TCP_CHALLENGE_CONN_LIMIT);
         return;
     }
-    t->challenge_count++;
+    if (!stack_budget_take(st, &st->tcp.rl_challenge, st->cfg.tcp.challenge_ack_limit)) {
+        reply_suppressed(st, tcb, TERN_DROP_TCP_CHALLENGE_LIMIT);
+        return;
+    }
     st->stats.tcp.challenge_acks++;
     tcp_send_ack(st, tcb, rule);
+}
+
+void
+tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
+                        const char *rule)
+{
+    if (!retransmission && !conn_budget_take(st, tcb)) {
+        reply_suppressed(st, tcb, TERN_DROP_TCP_ACK_CONN_LIMIT);
+        return;
+    }
+    if (!stack_budget_take(st, &st->tcp.rl_ack, st->cfg.tcp.corrective_ack_limit)) {
+        reply_suppressed(st, tcb, TERN_DROP_TCP_ACK_LIMIT);
+        return;
+    }
+    st->stats.tcp.corrective_acks++;
+    tcp_send_ack(st, tcb, rule);
+}
+
+void
+tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                       const char *rule)
+{
+    if (seg->flags & WIRE_TCP_RST) {
+        return; /* RFC 9293 3.5.2: never a reset in answer to a reset (nothing held back) */
+    }
+    if (!stack_budget_take(st, &st->tcp.rl_rst, st->cfg.tcp.rst_limit)) {
+        reply_suppressed(st, tcb, TERN_DROP_TCP_RST_LIMIT);
+        return;
+    }
+    tcp_send_reset_for(st, tcb, seg, rule);
 }
 
 void
@@ -230,11 +356,11 @@ tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const struc
 static uint32_t
 unsent_text(const struct tcp_tcb *tcb)
 {
-    uint32_t sent = tcb->snd_nxt - tcb->snd_buf_seq;
+    uint32_t sent = tcb->snd_nxt - tcb->snd.start;
     if (tcb->fin_sent) {
         return 0;
     }
-    return tcb->sndbuf.len > sent ? tcb->sndbuf.len - sent : 0;
+    return tcb->snd.len > sent ? tcb->snd.len - sent : 0;
 }
 
 static bool

@@ -92,8 +92,6 @@ tcp_init(struct tern_stack *st)
     }
     t->tcbs = stack_alloc(st, sizeof(*t->tcbs) * t->n_tcbs);
     t->buckets = stack_alloc(st, sizeof(*t->buckets) * t->n_buckets);
-    t->ring_mem_len = ((size_t)c->sndbuf + c->rcvbuf) * t->n_tcbs;
-    t->ring_mem = stack_alloc(st, t->ring_mem_len);
     uint32_t max_mtu = 576;
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
         if (st->cfg.netifs[i].mtu > max_mtu) {
@@ -102,7 +100,8 @@ tcp_init(struct tern_stack *st)
     }
     t->tx_buf_len = max_mtu + WIRE_TCP_MAX_OPT_LEN;
     t->tx_buf = stack_alloc(st, t->tx_buf_len);
-    if (t->tcbs == NULL || t->buckets == NULL || t->ring_mem == NULL || t->tx_buf == NULL) {
+    tcp_mem_init(st);
+    if (t->tcbs == NULL || t->buckets == NULL || t->tx_buf == NULL) {
         return TERN_ERR_NOMEM;
     }
     for (unsigned i = 0; i < t->n_buckets; i++) {
@@ -110,12 +109,9 @@ tcp_init(struct tern_stack *st)
     }
     for (unsigned i = t->n_tcbs; i-- > 0;) {
         struct tcp_tcb *tcb = &t->tcbs[i];
-        uint8_t *mem = t->ring_mem + ((size_t)c->sndbuf + c->rcvbuf) * i;
         tcb->id = (int)i + 1;
-        tcb->sndbuf.buf = mem;
-        tcb->sndbuf.cap = c->sndbuf;
-        tcb->rcvbuf.buf = mem + c->sndbuf;
-        tcb->rcvbuf.cap = c->rcvbuf;
+        tcp_buf_init(st, tcb);
+        tcb->mem_next = -1;
         tcb->hash_next = t->free_head;
         t->free_head = (int)i;
         tcp_timers_init(tcb);
@@ -136,15 +132,14 @@ tcp_fini(struct tern_stack *st)
             tcp_timers_cancel(st, &t->tcbs[i]);
         }
     }
+    timer_cancel(&st->timers, &t->mem_timer);
     tcp_mini_fini(st);
     stack_dealloc(st, t->tcbs, sizeof(*t->tcbs) * t->n_tcbs);
     stack_dealloc(st, t->buckets, sizeof(*t->buckets) * t->n_buckets);
-    stack_dealloc(st, t->ring_mem, t->ring_mem_len);
     stack_dealloc(st, t->tx_buf, t->tx_buf_len);
     t->tx_buf = NULL;
     t->tcbs = NULL;
     t->buckets = NULL;
-    t->ring_mem = NULL;
 }
 
 struct tcp_tcb *
@@ -177,15 +172,14 @@ void
 tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     tcp_timers_cancel(st, tcb);
-    tcb->sndbuf.head = tcb->sndbuf.len = 0;
-    tcb->rcvbuf.head = tcb->rcvbuf.len = 0;
+    tcp_buf_free(st, tcb);
+    tcp_buf_init(st, tcb);
     tcb->snd_una = tcb->snd_nxt = tcb->snd_wnd = tcb->snd_up = 0;
     tcb->snd_wl1 = tcb->snd_wl2 = tcb->iss = tcb->max_snd_wnd = 0;
     tcb->rcv_nxt = tcb->rcv_up = tcb->irs = 0;
-    tcb->rcv_wnd = tcb->rcvbuf.cap;
+    tcb->rcv_wnd = 0; /* nothing announced yet */
     tcb->fin_queued = tcb->fin_sent = tcb->fin_rcvd = false;
     tcb->fin_seq = 0;
-    tcb->snd_buf_seq = 0;
     tcb->retries = 0;
     tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
     tcb->n_ooo = 0;
@@ -222,14 +216,15 @@ tcp_tcb_alloc(struct tern_stack *st)
     }
     struct tcp_tcb *tcb = &t->tcbs[t->free_head];
     t->free_head = tcb->hash_next;
-    /* Keep what tcp_init set up: id, rings, timers (all disarmed). */
-    struct tcp_ring snd = tcb->sndbuf, rcv = tcb->rcvbuf;
+    t->n_used++;
+    /* Keep what tcp_init set up: the id; a free slot holds no chunk and no
+     * armed timer. */
     int id = tcb->id;
     memset(tcb, 0, sizeof(*tcb));
     tcb->id = id;
-    tcb->sndbuf = snd;
-    tcb->rcvbuf = rcv;
-    tcp_timers_init(tcb); /* every timer of a free slot is disarmed */
+    tcb->mem_next = -1;
+    tcp_buf_init(st, tcb);
+    tcp_timers_init(tcb);
     const struct tern_tcp_config *c = &st->cfg.tcp;
     tcb->keepalive = c->keepalive;
     const struct tcp_cc_ops *ops = c->cc != NULL ? tcp_cc_ops_by_name(c->cc) : NULL;
@@ -251,6 +246,8 @@ void
 tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     tcp_timers_cancel(st, tcb);
+    tcp_buf_free(st, tcb);
+    tcp_mem_unwait(st, tcb);
     if (tcb->in_hash) {
         tcp_hash_remove(st, tcb);
     }
@@ -260,6 +257,7 @@ tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->ev_pending = 0;
     }
     tcb->role = TCP_ROLE_FREE;
+    st->tcp.n_used--;
     tcb->hash_next = st->tcp.free_head;
     st->tcp.free_head = tcp_tcb_slot(st, tcb);
 }
@@ -374,60 +372,4 @@ tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t ra
     uint32_t m = (uint32_t)(uint64_t)(st->now_ns / st->cfg.tcp.isn_tick_ns);
     uint32_t f = (uint32_t)tuple_hash(st, HASH_ISN, laddr, lport, raddr, rport);
     return m + f;
-}
-
-/* ---- byte rings ---- */
-
-uint32_t
-tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len)
-{
-    uint32_t room = r->cap - r->len;
-    if (len > room) {
-        len = room;
-    }
-    uint32_t tail = (r->head + r->len) % r->cap;
-    uint32_t first = r->cap - tail < len ? r->cap - tail : len;
-    memcpy(r->buf + tail, data, first);
-    memcpy(r->buf, data + first, len - first);
-    r->len += len;
-    return len;
-}
-
-void
-tcp_ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *data, uint32_t len)
-{
-    uint32_t start = (r->head + off) % r->cap;
-    uint32_t first = r->cap - start < len ? r->cap - start : len;
-    memcpy(r->buf + start, data, first);
-    memcpy(r->buf, data + first, len - first);
-}
-
-void
-tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len)
-{
-    uint32_t start = (r->head + off) % r->cap;
-    uint32_t first = r->cap - start < len ? r->cap - start : len;
-    memcpy(out, r->buf + start, first);
-    memcpy(out + first, r->buf, len - first);
-}
-
-void
-tcp_ring_drop(struct tcp_ring *r, uint32_t len)
-{
-    if (len > r->len) {
-        len = r->len;
-    }
-    r->head = (r->head + len) % r->cap;
-    r->len -= len;
-}
-
-uint32_t
-tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len)
-{
-    if (len > r->len) {
-        len = r->len;
-    }
-    tcp_ring_peek(r, 0, out, len);
-    tcp_ring_drop(r, len);
-    return len;
 }

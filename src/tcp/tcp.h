@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "core/timer.h"
 #include "tcp/cc.h"
 #include "tcp/rtt.h"
@@ -45,6 +46,7 @@
 #include "wire/tcp.h"
 
 struct tern_stack;
+struct rng;
 struct ip_rx;
 struct ip_icmp_err;
 
@@ -77,13 +79,9 @@ struct tcp_range {
     uint32_t start, end; /* sequence numbers, end exclusive */
 };
 
-/* A byte ring: `len` bytes starting at `head`, capacity `cap`. */
-struct tcp_ring {
-    uint8_t *buf;
-    uint32_t cap;
-    uint32_t head;
-    uint32_t len;
-};
+/* A connection's buffers start at this size (or the configured maximum if
+ * smaller) and grow with what it moves (buf.c). */
+#define TCP_BUF_INITIAL (64u * 1024u)
 
 /* Why a TCB sits in the table. */
 enum tcp_role {
@@ -163,11 +161,15 @@ struct tcp_tcb {
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     bool fin_rcvd;    /* the peer's FIN was processed */
 
-    /* Buffers: the send ring holds unacknowledged and unsent text starting
-     * at sequence number snd_buf_seq; the receive ring holds text not yet
-     * read by the user. */
-    struct tcp_ring sndbuf, rcvbuf;
-    uint32_t snd_buf_seq;
+    /* Buffers (buf.c), pool chains addressed by sequence number: snd holds
+     * unacknowledged and unsent text from snd.start; rcv holds text not yet
+     * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
+    struct pool_chain snd, rcv;
+    uint32_t rcv_cap;      /* current receive buffer size (grows, <= cfg rcvbuf) */
+    uint32_t rcv_reserved; /* pool chunks promised to the announced window, not yet taken */
+    bool rcv_filled;       /* the peer filled the window we offered (buffer growth) */
+    bool mem_listed;       /* waiting for pool memory (st->tcp.mem_head list) */
+    int mem_next;
 
     /* Timers (3.10.8): one wheel timer, a deadline per kind (INT64_MAX:
      * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
@@ -226,6 +228,13 @@ struct tcp_tcb {
     unsigned keep_probes;
     int64_t last_rx_ns;
 
+    /* RFC 5961 7 with erratum 4772: this connection's own budget of ACKs
+     * answering unacceptable segments (cfg.tcp.conn_reply_limit per
+     * conn_reply_window_ns), so that no connection spends another's. */
+    uint32_t reply_win_ms; /* start of the current window, tcp_ts_now() clock */
+    uint16_t reply_count;  /* replies sent in it */
+    bool reply_win_set;    /* a window has begun */
+
     /* Errors and events. */
     int error;           /* why the connection closed */
     int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
@@ -251,7 +260,7 @@ tcp_smss(const struct tcp_tcb *tcb)
  *
  * A connection in TIME-WAIT, and a half-open one created by a SYN on a
  * listener whose remote is a wildcard ("embryonic", SYN-RECEIVED), needs
- * a few numbers, not a TCB: their state lives in these 64-byte records,
+ * a few numbers, not a TCB: their state lives in these 72-byte records,
  * in a table sized once from cfg.tcp.time_wait_max and syn_cache_max.
  * A segment for a record is processed by loading the record into the
  * stack's scratch TCB and running the ordinary 3.10.7.4 code of input.c;
@@ -264,28 +273,32 @@ enum {
     TCP_MINI_WS = 2,      /* window scaling in use */
     TCP_MINI_SACK = 4,    /* SACK permitted */
     TCP_MINI_IN_HASH = 8, /* reachable by demux (a parked TIME-WAIT record is not) */
+    TCP_MINI_LIST = 16,   /* on an expiry list */
+    TCP_MINI_REPLY = 32,  /* a reply window has begun (reply_win_ms valid) */
 };
 
 struct tcp_mini {
     int64_t expires_ns; /* TIME-WAIT: end of 2 MSL; SYN cache: next SYN,ACK retransmission */
     uint32_t local_addr, remote_addr;
     uint16_t local_port, remote_port;
-    uint32_t snd_nxt;   /* SND.NXT (SYN cache: ISS + 1) */
-    uint32_t rcv_nxt;   /* RCV.NXT (SYN cache: IRS + 1) */
-    uint32_t ts_recent; /* TS.Recent (RFC 7323 4.3) */
-    uint32_t wnd;       /* TIME-WAIT: MAX.SND.WND (RFC 5961 5.2); SYN cache: the peer's MSS
-                           option, 0 when none */
-    int32_t hash_next;  /* bucket chain, -1 at the end */
-    int32_t prev, next; /* expiry list (free list: next) */
-    int32_t owner;      /* TIME-WAIT: the husk's slot, -1 when released; SYN cache: the
-                           listener's slot */
-    int32_t link;       /* RFC 6191 reopening: TIME-WAIT: the embryonic record that took its
-                           SYN; SYN cache: the parked TIME-WAIT record; else -1 */
-    uint8_t kind;       /* enum tcp_mini_kind */
-    uint8_t flags;      /* TCP_MINI_* */
-    uint8_t wscale;     /* snd_wscale << 4 | rcv_wscale */
-    uint8_t retries;    /* SYN cache: SYN,ACK retransmissions so far */
-    uint8_t tos;        /* Differentiated Services field of what we send */
+    uint32_t snd_nxt;      /* SND.NXT (SYN cache: ISS + 1) */
+    uint32_t rcv_nxt;      /* RCV.NXT (SYN cache: IRS + 1) */
+    uint32_t ts_recent;    /* TS.Recent (RFC 7323 4.3) */
+    uint32_t wnd;          /* TIME-WAIT: MAX.SND.WND (RFC 5961 5.2); SYN cache: the window our
+                              SYN,ACK announced << 16 | the peer's MSS option (0: none) */
+    int32_t hash_next;     /* bucket chain, -1 at the end */
+    int32_t prev, next;    /* expiry list (free list: next) */
+    int32_t owner;         /* TIME-WAIT: the husk's slot, -1 when released; SYN cache: the
+                              listener's slot */
+    int32_t link;          /* RFC 6191 reopening: TIME-WAIT: the embryonic record that took its
+                              SYN; SYN cache: the parked TIME-WAIT record; else -1 */
+    uint8_t kind;          /* enum tcp_mini_kind */
+    uint8_t flags;         /* TCP_MINI_* */
+    uint8_t wscale;        /* snd_wscale << 4 | rcv_wscale */
+    uint8_t retries;       /* SYN cache: SYN,ACK retransmissions so far */
+    uint8_t tos;           /* Differentiated Services field of what we send */
+    uint8_t reply_count;   /* the connection's own reply budget (RFC 5961 7, output.c): */
+    uint32_t reply_win_ms; /* replies sent in the window that began at reply_win_ms */
 };
 
 /* Expiry lists: TIME-WAIT records, then one list per SYN,ACK retransmission
@@ -309,6 +322,17 @@ enum {
     TCP_HASH_COOKIE = 6,
 };
 
+/* A stack-wide rate limit: at most `budget` replies in the one-second
+ * period that began at start_ns; each period draws its budget anew from
+ * the stack's PRNG (tcp_ratelimit_budget), so that a count of replies seen
+ * by one party says little about the replies sent to others. */
+struct tcp_ratelimit {
+    int64_t start_ns;
+    uint32_t budget;
+    uint32_t used;
+    bool started; /* a period has begun */
+};
+
 /* Everything TCP owns, embedded in struct tern_stack. */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
@@ -317,16 +341,20 @@ struct tcp_state {
     unsigned n_buckets; /* a power of two */
     uint8_t *tx_buf;    /* one outgoing segment: header, options, text */
     size_t tx_buf_len;
-    uint8_t *ring_mem; /* all send and receive rings */
-    size_t ring_mem_len;
+    unsigned n_used;                   /* TCBs allocated */
+    uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
+    int mem_head;                      /* connections waiting for pool memory (buf.c) */
+    struct timer mem_timer;            /* tells them, once memory came back */
     int free_head;                     /* free slots, chained through hash_next */
     uint16_t eph_table[TCP_EPH_TABLE]; /* RFC 6056 algorithm 3: per-bucket increments */
     int ev_head, ev_tail;              /* TCBs with events to deliver */
     bool delivering;
     tern_tcp_event_fn cb; /* stack-wide callback */
     void *cb_ctx;
-    int64_t challenge_window_start; /* RFC 5961 7: one-second window */
-    uint32_t challenge_count;
+    /* RFC 5961 7: stack-wide ceilings on replies to unacceptable segments
+     * (tcp_send_challenge_ack, tcp_send_corrective_ack,
+     * tcp_send_reset_limited). */
+    struct tcp_ratelimit rl_challenge, rl_ack, rl_rst;
     /* Compact records (mini.c). */
     struct tcp_mini *minis; /* n_tw TIME-WAIT records, then the SYN cache */
     unsigned n_minis, n_tw;
@@ -377,14 +405,45 @@ uint32_t tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, ui
 /* Resets a TCB's rings, sequence state and timers for a new incarnation. */
 void tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb);
 
-/* ---- ring ---- */
-uint32_t tcp_ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len);
-uint32_t tcp_ring_read(struct tcp_ring *r, uint8_t *out, uint32_t len);
-void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len);
-void tcp_ring_drop(struct tcp_ring *r, uint32_t len);
-/* Writes len bytes at offset off from the head without changing r->len
- * (out-of-order text beyond the in-order bytes); off + len =< cap. */
-void tcp_ring_put(struct tcp_ring *r, uint32_t off, const uint8_t *data, uint32_t len);
+/* ---- buf.c: send and receive buffers on the pool ---- */
+void tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Gives back every chunk and reservation. */
+void tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb);
+/* No more text will arrive: drop the reservation behind the window. */
+void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The streams' first sequence numbers (ISS + 1, IRS + 1). */
+void tcp_buf_snd_start(struct tcp_tcb *tcb, uint32_t seq);
+void tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq);
+/* Send buffer size now, and the bytes a SEND would queue now. */
+uint32_t tcp_snd_limit(const struct tern_stack *st, const struct tcp_tcb *tcb);
+uint32_t tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* SEND: queues up to n bytes; returns how many. */
+uint32_t tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n);
+/* n bytes of text acknowledged. */
+void tcp_buf_acked(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* Copies queued text starting at sequence number seq. */
+void tcp_buf_read_text(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t *out,
+                       uint32_t n);
+/* The right edge we announced (RCV.ADV) moved: reserve the chunks behind it. */
+void tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge);
+/* The same for our SYN's window, before the peer's ISN is known. */
+void tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd);
+/* In-order text at RCV.NXT: returns the bytes taken (all, inside the window). */
+uint32_t tcp_buf_rcv_append(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *text,
+                            uint32_t n);
+/* Out-of-order text at seq; false when memory could not be had. */
+bool tcp_buf_rcv_put(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, const uint8_t *text,
+                     uint32_t n);
+/* RECEIVE: copies and removes up to n bytes; the zero-copy variant removes. */
+uint32_t tcp_buf_recv(struct tern_stack *st, struct tcp_tcb *tcb, uint8_t *out, uint32_t n);
+void tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* Waiting for pool memory: the connection is told WRITABLE when it returns. */
+void tcp_mem_init(struct tern_stack *st);
+void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_mem_wake(struct tern_stack *st);
 
 /* ---- state.c ---- */
 /* The one writer of tcb->state: traces {old, new, id, rule}. */
@@ -432,8 +491,23 @@ int tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, u
                      uint32_t text_len, const char *rule);
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 void tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
-/* RFC 5961 3.2/4.2/5.2 challenge ACK, rate-limited (RFC 5961 7). */
+/* RFC 5961 3.2/4.2 challenge ACK, rate-limited (RFC 5961 7): first by the
+ * connection's reply budget, then by the stack's randomised budget. */
 void tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* The ACK answering an unacceptable segment (RFC 9293 3.10.7.4 first, RFC
+ * 5961 5.2, RFC 7323 5.3), rate-limited like a challenge ACK with budgets
+ * of its own. `retransmission`: the segment is text or a FIN the peer sent
+ * again below RCV.NXT (its ACK from us was lost), which the connection's
+ * budget does not hold back; the stack's ceiling still does. */
+void tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
+                             const char *rule);
+/* tcp_send_reset_for() for a segment that found no connection or hit a
+ * listener with an ACK, within the stack's RST budget (cfg.tcp.rst_limit). */
+void tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb,
+                            const struct tcp_seg *seg, const char *rule);
+/* The budget of one second of a stack-wide rate limit whose mean is
+ * `limit` per second: uniform in [limit/2, limit/2 + limit] from `r`. */
+uint32_t tcp_ratelimit_budget(struct rng *r, uint32_t limit);
 /* A RST in answer to `seg` (RFC 9293 3.5.2): <SEQ=SEG.ACK><CTL=RST> if it
  * had an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never in answer
  * to a RST. `tcb` may be NULL (no connection). */
@@ -443,11 +517,12 @@ void tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const 
 void tcp_output(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Sends the segment at the front of the retransmission queue again. */
 void tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb);
-/* The receive window we can offer: free space in the receive ring. */
-uint32_t tcp_rcv_window(const struct tcp_tcb *tcb);
+/* The receive window we can offer: free buffer space that pool memory
+ * can back (buf.c). */
+uint32_t tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* The window to announce now, with receiver SWS avoidance (RFC 9293
  * 3.8.6.2.2): the right edge moves only by a worthwhile amount. */
-uint32_t tcp_rcv_window_announce(const struct tcp_tcb *tcb);
+uint32_t tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* The window shift to offer for the configured receive buffer (RFC 7323 2.3). */
 uint8_t tcp_wscale_for(uint32_t rcvbuf);
 /* The timestamp clock (RFC 7323 5.4): milliseconds. */

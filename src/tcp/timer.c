@@ -128,11 +128,11 @@ tcp_delack_arm(struct tern_stack *st, struct tcp_tcb *tcb)
 static uint32_t
 unsent(const struct tcp_tcb *tcb)
 {
-    uint32_t sent = tcb->snd_nxt - tcb->snd_buf_seq;
+    uint32_t sent = tcb->snd_nxt - tcb->snd.start;
     if (tcb->fin_sent || !tcp_state_synchronized(tcb->state)) {
         return 0;
     }
-    return tcb->sndbuf.len > sent ? tcb->sndbuf.len - sent : 0;
+    return tcb->snd.len > sent ? tcb->snd.len - sent : 0;
 }
 
 static void

@@ -474,6 +474,7 @@ fuzz_stack(const uint8_t *data, size_t size)
     struct tern_config cfg;
     tern_config_init(&cfg);
     cfg.seed = 1;
+    cfg.deterministic = true; /* a fuzz input must replay the same way */
     /* Small tables: a stack is built for every input. */
     cfg.tcp.max_connections = 8;
     cfg.tcp.time_wait_max = 2; /* a few inputs fill the records: recycling, */
@@ -483,6 +484,7 @@ fuzz_stack(const uint8_t *data, size_t size)
     cfg.tcp.rcvbuf = 4096;
     cfg.reass_slots = 2;
     cfg.reass_mem_max = 16384;
+    cfg.pool_bytes = 32768;
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){
         .addr = OUR_IP,

@@ -21,6 +21,7 @@ int main(void)
 {
     struct tern_config cfg;
     tern_config_init(&cfg);
+    if (tern_random_seed(&cfg.seed) != TERN_OK) { printf("no secret\n"); return 1; }
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){ TERN_IPV4(192, 0, 2, 1), 24, 1500, tx, NULL };
     struct tern_stack *st;

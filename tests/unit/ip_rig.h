@@ -131,6 +131,7 @@ rig_open(struct rig *r, uint16_t mtu, void (*edit)(struct tern_config *, struct 
     struct tern_config cfg;
     tern_config_init(&cfg);
     cfg.seed = 42;
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = A_LOCAL,
                                                .prefix_len = 24,

@@ -675,6 +675,7 @@ test_config(void)
     CHECK_EQ(cfg.arp_entries, 64);
     CHECK_EQ(cfg.arp_retry_ns, 1 * SEC);
     CHECK_EQ(cfg.arp_reachable_ns, 60 * SEC);
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = A_LOCAL,
                                                .prefix_len = 24,
@@ -732,6 +733,7 @@ eth_host(struct tern_config *cfg, uint32_t addr, uint8_t last)
 {
     tern_config_init(cfg);
     cfg->seed = last;
+    cfg->deterministic = true; /* a test: the same ISNs every run */
     cfg->n_netifs = 1;
     cfg->netifs[0] = (struct tern_netif_config){
         .addr = addr, .prefix_len = 24, .mtu = 1500, .link = TERN_LINK_ETHERNET};

@@ -26,6 +26,7 @@ mk(unsigned loop_slots)
 {
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.loopback_slots = loop_slots;
     cfg.netifs[0] =

@@ -65,6 +65,15 @@ check_delivered(size_t len)
     CHECK(!h.mf);
     CHECK_EQ(h.frag_off, 0);
     CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n); /* every chunk back */
+}
+
+/* Reassembles datagrams up to 65535 bytes (EMTU_R is 20 + reass_mem_max). */
+static void
+big_emtu(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_mem_max = 65515;
 }
 
 /* EVIDENCE: RFC 815, RFC 1122 3.3.2 (MUST reassemble): fragments in order,
@@ -203,7 +212,7 @@ test_overlap_and_duplicate(void)
 static void
 test_bad_fragments(void)
 {
-    open_with_fake(NULL);
+    open_with_fake(big_emtu);
     fill_pattern(data, 70000, 3);
     feed(1, 0, 1001, true, 1); /* MF, not a multiple of 8 */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 1);
@@ -233,7 +242,7 @@ test_bad_fragments(void)
 static void
 test_too_long_with_options(void)
 {
-    open_with_fake(NULL);
+    open_with_fake(big_emtu);
     fill_pattern(data, 70000, 4);
     size_t n = mk_dgram(frag + 8, A_PEER, A_LOCAL, PROTO_FAKE, 3, true, 0, data, 64000);
     memmove(frag, frag + 8, 20);
@@ -257,8 +266,10 @@ small_mem(struct tern_config *cfg, struct rig *r)
     cfg->reass_mem_max = 2500;
 }
 
-/* Memory cap: the sum of fragment bytes held never passes reass_mem_max;
- * the fragment that would pass it is a counted drop. */
+/* Memory cap: the sum of fragment bytes held never passes reass_mem_max.
+ * A fragment that would pass it evicts older datagrams, oldest first, but
+ * never its own: when its datagram is the oldest left, the fragment is a
+ * counted drop. */
 static void
 test_memory_cap(void)
 {
@@ -267,16 +278,30 @@ test_memory_cap(void)
     feed(1, 0, 1480, true, 1);
     feed(2, 0, 1000, true, 1);
     CHECK_EQ(R.st->ip.reass_held, 2480);
-    feed(2, 1000, 24, false, 1); /* 2504 > 2500 */
+    feed(1, 1480, 24, false, 1); /* 2504 > 2500, and datagram 1 is the oldest */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_MEMORY), 1);
-    feed(1, 1480, 20, false, 1); /* exactly 2500: completes datagram 1 */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 0);
+    CHECK_EQ(R.st->ip.reass_held, 2480);
+    feed(2, 1000, 24, false, 1); /* 2504 > 2500: the older datagram 1 goes */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_EVICTED), 1);
     CHECK_EQ(F.n_rx, 1);
-    CHECK_EQ(R.st->ip.reass_held, 1000);
-    feed(2, 1000, 24, false, 1); /* fits now */
-    CHECK_EQ(F.n_rx, 2);
     CHECK_EQ(F.rx.len, 1024);
+    CHECK_MEM(F.payload, data, 1024);
     CHECK_EQ(R.st->ip.reass_held, 0);
+    /* exactly at the cap is allowed */
+    feed(3, 0, 1480, true, 1);
+    feed(3, 1480, 1020, false, 1);
+    CHECK_EQ(F.n_rx, 2);
+    CHECK_EQ(F.rx.len, 2500);
+    /* a datagram longer than the cap can never be reassembled (EMTU_R) */
+    feed(4, 2496, 8, false, 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TOO_BIG], 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 1);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n);
     rig_close(&R);
 }
 
@@ -294,8 +319,9 @@ no_slots(struct tern_config *cfg, struct rig *r)
     cfg->reass_slots = 0;
 }
 
-/* Slot exhaustion: with every slot in use a new datagram is refused (the
- * ones under way keep their slots); a freed slot is reused. */
+/* Slot exhaustion: with every slot in use, a new datagram evicts the
+ * oldest incomplete one (counted) and goes on; with no slots at all,
+ * fragments are refused. */
 static void
 test_slot_exhaustion(void)
 {
@@ -303,20 +329,94 @@ test_slot_exhaustion(void)
     fill_pattern(data, 2000, 7);
     feed(1, 0, 1000, true, 1);
     feed(2, 0, 1000, true, 1);
-    feed(3, 0, 1000, true, 1);
-    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
-    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_NO_SLOT), 1);
-    feed(1, 1000, 1000, false, 1);
-    CHECK_EQ(F.n_rx, 1);
-    feed(3, 0, 1000, true, 1);
+    feed(3, 0, 1000, true, 1); /* datagram 1, the oldest, is evicted */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_EVICTED), 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 0);
+    CHECK_EQ(R.st->ip.reass_held, 2000);
+    feed(1, 1000, 1000, false, 1); /* starts datagram 1 afresh: 2 goes */
+    CHECK_EQ(F.n_rx, 0);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 2);
     feed(3, 1000, 1000, false, 1);
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_MEM(F.payload, data, 2000);
+    feed(1, 0, 1000, true, 1);
     CHECK_EQ(F.n_rx, 2);
-    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
+    CHECK_MEM(F.payload, data, 2000);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 2);
+    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n);
     rig_close(&R);
 
     open_with_fake(no_slots);
     feed(1, 0, 1000, true, 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_NO_SLOT), 1);
+    rig_close(&R);
+}
+
+/* EVIDENCE: RFC 1122 3.3.2 (EMTU_R configurable): the default reassembles
+ * payloads up to reass_mem_max (32 KiB) and refuses any fragment past it;
+ * the buffer for the finished datagram is sized from it. */
+static void
+test_emtu_r(void)
+{
+    open_with_fake(NULL);
+    CHECK_EQ(R.st->cfg.reass_mem_max, 32768);
+    CHECK_EQ(R.st->ip.reass_out_len, 60 + 32768);
+    fill_pattern(data, 40000, 11);
+    for (size_t off = 0; off < 32768; off += 1480) {
+        size_t n = off + 1480 < 32768 ? 1480 : 32768 - off;
+        feed(1, off, n, off + n < 32768, 1);
+    }
+    check_delivered(32768);
+    feed(2, 0, 1480, true, 1);
+    feed(2, 32768, 8, false, 1); /* one unit past EMTU_R */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TOO_BIG], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_TOO_BIG), 1);
+    CHECK_EQ(R.st->ip.reass_held, 1480); /* datagram 2 itself goes on */
+    rig_close(&R);
+}
+
+static void
+small_pool(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->pool_bytes = 3 * POOL_CHUNK;
+}
+
+/* Fragments take pool chunks as they arrive: when the pool is short, older
+ * datagrams are evicted; when the fragment's own datagram is the oldest,
+ * the fragment is a counted drop (and the pool counts a refused request). */
+static void
+test_pool_short(void)
+{
+    open_with_fake(small_pool);
+    CHECK_EQ(R.st->pool.n, 3);
+    fill_pattern(data, 8000, 12);
+    feed(1, 0, 1480, true, 1);    /* 1484 bytes of log: 1 chunk */
+    feed(1, 1480, 1480, true, 1); /* 2968: 2 chunks */
+    CHECK_EQ(pool_avail(&R.st->pool), 1);
+    feed(2, 0, 1480, true, 1); /* 1 chunk */
+    CHECK_EQ(pool_avail(&R.st->pool), 0);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 0);
+    feed(2, 1480, 1480, true, 1); /* needs a chunk: datagram 1 goes */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
+    CHECK_EQ(pool_avail(&R.st->pool), 1);
+    feed(2, 2960, 1480, true, 1); /* 4452: a third chunk */
+    CHECK_EQ(pool_avail(&R.st->pool), 0);
+    uint64_t fails = tern_stack_stats(R.st)->pool.take_fail;
+    feed(2, 4440, 1696, true, 1); /* 6152 > 3 chunks: none left, nothing older */
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_BUFFER], 1);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_NO_BUFFER), 1);
+    CHECK_EQ(tern_stack_stats(R.st)->pool.take_fail, fails + 1);
+    CHECK_EQ(tern_stack_stats(R.st)->pool.avail, 0);
+    CHECK_EQ(tern_stack_stats(R.st)->pool.min_avail, 0);
+    feed(2, 4440, 40, false, 1); /* a short last one fits the third chunk */
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(F.rx.len, 4480);
+    CHECK_MEM(F.payload, data, 4480);
+    CHECK_EQ(tern_stack_stats(R.st)->pool.avail, 3);
     rig_close(&R);
 }
 
@@ -403,6 +503,117 @@ test_timeout_broadcast_no_icmp(void)
     rig_close(&R);
 }
 
+static struct rig R2; /* the peer that pings */
+
+struct echo_log {
+    int n;
+    struct tern_echo_reply r;
+    uint8_t data[4096];
+};
+
+static struct echo_log E;
+
+static void
+on_echo(void *ctx, const struct tern_echo_reply *r, int64_t now_ns)
+{
+    struct echo_log *e = ctx;
+    (void)now_ns;
+    e->n++;
+    e->r = *r;
+    memcpy(e->data, r->data, r->len < sizeof(e->data) ? r->len : sizeof(e->data));
+}
+
+static void
+peer_addr(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->netifs[0].addr = A_PEER;
+}
+
+static void
+many_slots(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_slots = 64; /* the memory cap binds before the slots */
+}
+
+static void
+many_slots_small_pool(struct tern_config *cfg, struct rig *r)
+{
+    (void)r;
+    cfg->reass_slots = 64;
+    cfg->pool_bytes = 12 * POOL_CHUNK; /* the pool binds before the cap */
+}
+
+/* Bogus fragments of datagrams that never complete, each from a new (src,
+ * id) pair; the stack's bounds hold after every one. */
+static void
+flood(unsigned *k, int n)
+{
+    for (int i = 0; i < n; i++, (*k)++) {
+        uint32_t src = TERN_IPV4(10, 0, 0, 3 + *k % 200);
+        bool at_zero = *k % 3 == 0;
+        size_t len = mk_dgram(frag, src, A_LOCAL, WIRE_IPPROTO_ICMP, (uint16_t)(*k * 7919u), true,
+                              at_zero ? 0 : (uint16_t)(1480 * (1 + *k % 5)), data, 1480);
+        input(&R, frag, len, 1);
+        const struct tern_stats *st = tern_stack_stats(R.st);
+        CHECK(R.st->ip.reass_held <= R.st->cfg.reass_mem_max);
+        /* pool memory: the payload, 4 bytes a fragment, at most one
+         * partly used chunk per datagram */
+        uint64_t used = (st->pool.chunks - st->pool.avail) * POOL_CHUNK;
+        CHECK(used <= R.st->ip.reass_held * 1484 / 1480 + R.st->ip.reass_busy * POOL_CHUNK);
+    }
+}
+
+/* EVIDENCE (issue 10, item 7; our eviction rule): a flood of fragments that
+ * never complete, from many (src, id) pairs, does not stop a legitimate
+ * fragmented ping: the request is reassembled and answered, memory stays
+ * within reass_mem_max, and the evictions are counted. Three settings: the
+ * slots bind first (default), the memory cap binds, the pool binds. */
+static void
+test_flood_does_not_stop_ping(void)
+{
+    void (*edits[])(struct tern_config *, struct rig *) = {NULL, many_slots, many_slots_small_pool};
+    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+        rig_open(&R, 1500, edits[e]);
+        rig_open(&R2, 1500, peer_addr);
+        memset(&E, 0, sizeof(E));
+        tern_icmp_set_echo_handler(R2.st, on_echo, &E);
+        fill_pattern(data, 4000, 13);
+        unsigned k = 0;
+        flood(&k, 300); /* everything full of bogus datagrams */
+        CHECK(R.st->stats.drops[TERN_DROP_REASS_EVICTED] > 0);
+        /* the peer pings with 3000 bytes: three fragments */
+        CHECK_EQ(tern_icmp_echo_send(R2.st, A_LOCAL, 5, 1, data, 3000, 1), TERN_OK);
+        CHECK_EQ(R2.cap.n, 3);
+        R.cap.n = 0;
+        for (size_t i = 0; i < R2.cap.n; i++) {
+            flood(&k, 3); /* the flood goes on, three times faster */
+            input(&R, R2.cap.f[i].b, R2.cap.f[i].len, 1);
+        }
+        flood(&k, 3);
+        CHECK_EQ(R.st->stats.ip.reassembled, 1);
+        CHECK_EQ(R.st->stats.icmp.rx_echo_request, 1);
+        CHECK_EQ(R.cap.n, 3); /* the reply, fragmented */
+        for (size_t i = 0; i < R.cap.n; i++) {
+            CHECK_EQ(tern_stack_input(R2.st, 0, R.cap.f[i].b, R.cap.f[i].len, 2), TERN_OK);
+        }
+        CHECK_EQ(E.n, 1);
+        CHECK_EQ(E.r.from, A_LOCAL);
+        CHECK_EQ(E.r.len, 3000);
+        CHECK_MEM(E.data, data, 3000);
+        /* every bogus datagram but the ones still held was evicted */
+        unsigned held = R.st->ip.reass_busy;
+        CHECK(held > 0);
+        CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED] + held, k);
+        CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 0);
+        CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_BUFFER], 0);
+        CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 0);
+        rig_close(&R2);
+        rig_close(&R);
+    }
+}
+
 /* A stack freed with datagrams under reassembly (ASan: nothing leaks). */
 static void
 test_free_while_busy(void)
@@ -429,6 +640,9 @@ main(void)
     RUN(test_timeout_with_first);
     RUN(test_timeout_without_first);
     RUN(test_timeout_broadcast_no_icmp);
+    RUN(test_emtu_r);
+    RUN(test_pool_short);
+    RUN(test_flood_does_not_stop_ping);
     RUN(test_free_while_busy);
     return CHECK_DONE();
 }

@@ -36,6 +36,7 @@ net_up(struct net *n, int64_t delay_ns)
     CHECK_EQ(tern_sim_new(7, &n->sim), TERN_OK);
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.tcp.max_connections = 128;
     cfg.tcp.rto_min_ns = 200000000;
@@ -438,6 +439,7 @@ test_attach_mode(void)
     CHECK_EQ(tern_sim_new(3, &sim), TERN_OK);
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = A_ADDR, .prefix_len = 24, .mtu = 1500};
     int a, b, link;

@@ -433,6 +433,7 @@ add_host(struct run *r, const char *name, uint32_t addr, uint32_t bufsz, int *ho
     struct tern_config cfg;
     tern_config_init(&cfg);
     cfg.seed = r->c->seed * 2 + (addr & 1);
+    cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = addr, .prefix_len = 24, .mtu = 1500};
     cfg.tcp.sndbuf = bufsz;

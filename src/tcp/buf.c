@@ -1,0 +1,364 @@
+/*
+ * src/tcp/buf.c: a connection's send and receive buffers, on the stack's
+ * buffer pool (src/core/pool.h).
+ *
+ * Both buffers are chains of pool chunks addressed by sequence numbers: the
+ * send chain holds the text from the oldest unacknowledged byte (its start)
+ * to the last byte SEND queued; the receive chain holds the text the user
+ * has not read (start .. RCV.NXT) and, beyond it at their own sequence
+ * numbers, the segments that arrived out of order. A connection holds
+ * chunks only while it has bytes queued or held: an idle connection holds
+ * none.
+ *
+ * The receive guarantee. Text that arrives inside the window we advertised
+ * is never dropped for lack of memory. So the window we announce is never
+ * larger than the memory we can promise (the pool's available chunks), and
+ * every announcement reserves the chunks behind its right edge (RCV.ADV)
+ * in the pool (pool_reserve): from then on only this connection may take
+ * them. Text inside the window takes its chunks from that reservation.
+ * Under pressure the announced window therefore grows less, and, as RFC
+ * 9293 3.8.6 (SHLD-14) asks, never shrinks: a right edge once announced
+ * stays reserved. Counters: tcp.rcv_wnd_mem_limited.
+ *
+ * The send side takes unreserved chunks at SEND. When the pool has none,
+ * SEND queues less (or nothing: TERN_ERR_AGAIN's socket equivalent is
+ * EAGAIN) and the connection waits for memory: when chunks come back it
+ * is told WRITABLE again (tcp.snd_mem_blocked counts the short SENDs).
+ *
+ * Growth (issue 10 item 2). The receive buffer of a connection starts at
+ * min(rcvbuf, TCP_BUF_INITIAL) and doubles, up to cfg.tcp.rcvbuf, whenever
+ * the peer filled the window we offered and the user then read everything:
+ * a window-limited sender and a reader that keeps up. The send buffer
+ * allows max(TCP_BUF_INITIAL, 2 * cwnd) bytes, up to cfg.tcp.sndbuf: twice
+ * what the congestion window lets fly, as Linux sizes its send buffer, so
+ * that a 64 KiB write on a fresh connection returns at once.
+ */
+#include "tcp/tcp.h"
+
+#include "core/pool.h"
+#include "core/stack_internal.h"
+#include "tcp/seq.h"
+
+static uint32_t
+min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+void
+tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    chain_init(&tcb->snd, 0);
+    chain_init(&tcb->rcv, 0);
+    tcb->rcv_reserved = 0;
+    tcb->rcv_cap = min_u32(st->cfg.tcp.rcvbuf, TCP_BUF_INITIAL);
+    tcb->rcv_filled = false;
+}
+
+void
+tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    bool had = tcb->snd.n_chunks > 0 || tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0;
+    st->tcp.snd_chunks -= tcb->snd.n_chunks;
+    chain_free(&st->pool, &tcb->snd);
+    chain_free(&st->pool, &tcb->rcv);
+    pool_unreserve(&st->pool, tcb->rcv_reserved);
+    tcb->rcv_reserved = 0;
+    if (had) {
+        tcp_mem_wake(st);
+    }
+}
+
+void
+tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->snd.n_chunks > 0) {
+        st->tcp.snd_chunks -= tcb->snd.n_chunks;
+        chain_free(&st->pool, &tcb->snd);
+        tcp_mem_wake(st);
+    }
+    chain_init(&tcb->snd, tcb->snd.start + tcb->snd.len);
+}
+
+void
+tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    uint32_t end = tcb->rcv.start + tcb->rcv.len;
+    if (tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0) {
+        chain_free(&st->pool, &tcb->rcv);
+        pool_unreserve(&st->pool, tcb->rcv_reserved);
+        tcb->rcv_reserved = 0;
+        tcp_mem_wake(st);
+    }
+    chain_init(&tcb->rcv, end);
+}
+
+void
+tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    /* No more text will arrive: the promise behind the window is void. */
+    if (tcb->rcv_reserved > 0) {
+        pool_unreserve(&st->pool, tcb->rcv_reserved);
+        tcb->rcv_reserved = 0;
+        tcp_mem_wake(st);
+    }
+}
+
+void
+tcp_buf_snd_start(struct tcp_tcb *tcb, uint32_t seq)
+{
+    /* Text queued before the ISS was chosen (none today) would move. */
+    chain_init(&tcb->snd, seq);
+}
+
+void
+tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq)
+{
+    chain_init(&tcb->rcv, seq);
+}
+
+/* ---- send ---- */
+
+uint32_t
+tcp_snd_limit(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    uint32_t want = TCP_BUF_INITIAL;
+    if (tcb->cc_ready && tcb->cc.cwnd > want / 2) {
+        want = tcb->cc.cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * tcb->cc.cwnd;
+    }
+    return min_u32(want, st->cfg.tcp.sndbuf);
+}
+
+/* Chunks send buffers may still take: all of them together hold at most
+ * half the pool, so that queued text can never take the memory the
+ * receive windows need to drain it (two stacks echoing to each other
+ * would otherwise wait on each other for ever). */
+static uint32_t
+snd_chunks_allowed(const struct tern_stack *st)
+{
+    uint32_t half = st->pool.n / 2 > 0 ? st->pool.n / 2 : st->pool.n;
+    uint32_t left = half > st->tcp.snd_chunks ? half - st->tcp.snd_chunks : 0;
+    return min_u32(left, pool_avail(&st->pool));
+}
+
+uint32_t
+tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    uint32_t limit = tcp_snd_limit(st, tcb);
+    uint32_t room = limit > tcb->snd.len ? limit - tcb->snd.len : 0;
+    /* Memory: the free tail of the last chunk, and the chunks allowed. */
+    uint32_t end = tcb->snd.start + tcb->snd.len;
+    uint32_t tail =
+        tcb->snd.n_chunks > 0 ? tcb->snd.base + tcb->snd.n_chunks * POOL_CHUNK - end : 0;
+    uint64_t mem = (uint64_t)tail + (uint64_t)snd_chunks_allowed(st) * POOL_CHUNK;
+    return mem < room ? (uint32_t)mem : room;
+}
+
+uint32_t
+tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n)
+{
+    uint32_t limit = tcp_snd_limit(st, tcb);
+    uint32_t room = limit > tcb->snd.len ? limit - tcb->snd.len : 0;
+    uint32_t want = min_u32(n, room);
+    uint32_t fit = tcp_snd_room(st, tcb);
+    uint32_t before = tcb->snd.n_chunks;
+    uint32_t done = chain_append(&st->pool, &tcb->snd, data, min_u32(want, fit), NULL);
+    st->tcp.snd_chunks += tcb->snd.n_chunks - before;
+    if (done < want) {
+        /* The pool is dry: the caller sees a short SEND (or none) and is
+         * told WRITABLE when memory comes back. */
+        st->stats.tcp.snd_mem_blocked++;
+        tcp_mem_wait(st, tcb);
+    }
+    return done;
+}
+
+void
+tcp_buf_acked(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
+{
+    uint32_t before = tcb->snd.n_chunks;
+    chain_drop(&st->pool, &tcb->snd, n, false);
+    if (tcb->snd.n_chunks < before) {
+        st->tcp.snd_chunks -= before - tcb->snd.n_chunks;
+        tcp_mem_wake(st);
+    }
+}
+
+void
+tcp_buf_read_text(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t *out,
+                  uint32_t n)
+{
+    chain_read(&st->pool, &tcb->snd, seq, out, n);
+}
+
+/* ---- receive ---- */
+
+uint32_t
+tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    /* RFC 9293 3.8.6: offer the space the buffer has, as far as memory we
+     * can promise reaches. */
+    uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    uint32_t end = tcb->rcv.start + tcb->rcv.len;
+    uint32_t covered = tcb->rcv.n_chunks > 0 ? tcb->rcv.base + tcb->rcv.n_chunks * POOL_CHUNK : end;
+    /* Fairness: a connection's receive memory (held and promised) grows
+     * only up to its share of half the pool, so that the first
+     * connections cannot leave the later ones a zero window. */
+    uint32_t share = st->pool.n / 2 / (st->tcp.n_used > 0 ? st->tcp.n_used : 1);
+    share = share < 2 ? 2 : share;
+    uint32_t mine = tcb->rcv.n_chunks + tcb->rcv_reserved;
+    uint32_t more = share > mine ? min_u32(share - mine, pool_avail(&st->pool)) : 0;
+    uint64_t mem = (uint64_t)(covered - end) + ((uint64_t)tcb->rcv_reserved + more) * POOL_CHUNK;
+    return mem < cap_room ? (uint32_t)mem : cap_room;
+}
+
+void
+tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge)
+{
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return; /* a compact record (mini.c) holds no memory; its promotion reserves */
+    }
+    uint32_t need = chain_chunks_needed(&tcb->rcv, right_edge);
+    if (need > tcb->rcv_reserved) {
+        if (pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
+            tcb->rcv_reserved = need;
+        } else {
+            /* Cannot happen while announcements stay within
+             * tcp_rcv_window(); counted if it does. */
+            st->stats.tcp.rcv_reserve_fail++;
+        }
+    }
+}
+
+void
+tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd)
+{
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return;
+    }
+    /* Our SYN announces a window before the peer's ISN is known: promise
+     * enough chunks for it wherever it falls (one more for alignment). */
+    uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT) + 1;
+    if (need > tcb->rcv_reserved && pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
+        tcb->rcv_reserved = need;
+    }
+}
+
+uint32_t
+tcp_buf_rcv_append(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *text, uint32_t n)
+{
+    /* Short only for text beyond what we announced (the caller counts it). */
+    uint32_t done = chain_append(&st->pool, &tcb->rcv, text, n, &tcb->rcv_reserved);
+    if (seq_ge(tcb->rcv.start + tcb->rcv.len, tcb->rcv_adv)) {
+        tcb->rcv_filled = true; /* the peer used all the window we offered */
+    }
+    return done;
+}
+
+bool
+tcp_buf_rcv_put(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, const uint8_t *text,
+                uint32_t n)
+{
+    return chain_put(&st->pool, &tcb->rcv, seq, text, n, &tcb->rcv_reserved);
+}
+
+/* After the user took n bytes: chunks go back, the promise behind the
+ * announced window is kept whole, the buffer may grow. */
+static void
+rcv_taken(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
+{
+    uint32_t before = tcb->rcv.n_chunks;
+    chain_drop(&st->pool, &tcb->rcv, n, tcb->n_ooo > 0);
+    if (tcb->rcv.n_chunks < before) {
+        tcp_mem_wake(st);
+    }
+    if (seq_gt(tcb->rcv_adv, tcb->rcv.start + tcb->rcv.len) && !tcb->fin_rcvd) {
+        /* Giving back a partly used chunk may leave part of the window
+         * uncovered: reserve it again (the chunk just freed pays for it). */
+        tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+    }
+    if (tcb->rcv.len == 0 && tcb->rcv_filled) {
+        tcb->rcv_filled = false;
+        uint32_t max = st->cfg.tcp.rcvbuf;
+        if (tcb->rcv_cap < max) {
+            tcb->rcv_cap = tcb->rcv_cap > max / 2 ? max : 2 * tcb->rcv_cap;
+        }
+    }
+}
+
+uint32_t
+tcp_buf_recv(struct tern_stack *st, struct tcp_tcb *tcb, uint8_t *out, uint32_t n)
+{
+    n = min_u32(n, tcb->rcv.len);
+    chain_read(&st->pool, &tcb->rcv, tcb->rcv.start, out, n);
+    rcv_taken(st, tcb, n);
+    return n;
+}
+
+void
+tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
+{
+    rcv_taken(st, tcb, min_u32(n, tcb->rcv.len));
+}
+
+/* ---- waiting for memory ---- */
+
+void
+tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->mem_listed) {
+        return;
+    }
+    tcb->mem_listed = true;
+    tcb->mem_next = st->tcp.mem_head;
+    st->tcp.mem_head = tcp_tcb_slot(st, tcb);
+}
+
+void
+tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcb->mem_listed) {
+        return;
+    }
+    int slot = tcp_tcb_slot(st, tcb);
+    for (int *link = &st->tcp.mem_head; *link >= 0; link = &st->tcp.tcbs[*link].mem_next) {
+        if (*link == slot) {
+            *link = tcb->mem_next;
+            break;
+        }
+    }
+    tcb->mem_listed = false;
+    tcb->mem_next = -1;
+}
+
+static void
+mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
+{
+    struct tern_stack *st = ctx;
+    (void)t, (void)now_ns;
+    while (st->tcp.mem_head >= 0 && pool_avail(&st->pool) > 0) {
+        struct tcp_tcb *tcb = &st->tcp.tcbs[st->tcp.mem_head];
+        st->tcp.mem_head = tcb->mem_next;
+        tcb->mem_listed = false;
+        tcb->mem_next = -1;
+        tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+    }
+    tcp_deliver_events(st);
+}
+
+void
+tcp_mem_wake(struct tern_stack *st)
+{
+    /* Deferred to the next turn of the wheel: the caller may be in the
+     * middle of processing another connection's segment. */
+    if (st->tcp.mem_head >= 0 && !timer_armed(&st->tcp.mem_timer)) {
+        timer_arm(&st->timers, &st->tcp.mem_timer, st->now_ns);
+    }
+}
+
+void
+tcp_mem_init(struct tern_stack *st)
+{
+    st->tcp.mem_head = -1;
+    timer_init(&st->tcp.mem_timer, mem_wake_fired);
+}
