@@ -85,7 +85,10 @@ highest_bit(uint64_t x)
 static bool
 fires_before(const struct timer *a, const struct timer *b)
 {
-    return a->expires_ns < b->expires_ns || (a->expires_ns == b->expires_ns && a->seq < b->seq);
+    /* seq wraps at 2^32 armings; two timers due at the same instant were
+     * armed far fewer than 2^31 armings apart, so the difference orders them. */
+    return a->expires_ns < b->expires_ns ||
+           (a->expires_ns == b->expires_ns && (int32_t)(a->seq - b->seq) < 0);
 }
 
 /* --- due heap: an intrusive pairing heap --------------------------------- */

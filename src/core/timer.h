@@ -97,8 +97,8 @@ struct timer {
     struct timer *prev;  /* slot list: previous (NULL at head); heap: prev sibling or parent */
     struct timer *child; /* due heap: first child */
     int64_t expires_ns;
-    uint64_t seq; /* arming order, breaks ties between equal expires_ns */
     timer_fn fn;
+    uint32_t seq;   /* arming order (wrapping), breaks ties between equal expires_ns */
     uint32_t where; /* TIMER_WHERE_* below, or TIMER_WHERE_SLOT + slot index */
 };
 
@@ -114,7 +114,7 @@ struct timer {
 struct timer_wheel {
     int64_t now_ns;                       /* the last advance (or init) time */
     uint64_t cur;                         /* tick of now_ns (biased, see timer.c) */
-    uint64_t seq;                         /* next arming sequence number */
+    uint32_t seq;                         /* next arming sequence number (wraps) */
     size_t count;                         /* armed timers */
     struct timer *heap;                   /* due heap root, or NULL */
     uint64_t occupied[TIMER_LEVELS + 1];  /* non-empty slots; word TIMER_LEVELS bit 0: overflow */

@@ -596,13 +596,15 @@ tern_tcp_set_keepalive_params(struct tern_stack *st, int id, int64_t idle_ns, in
     if (tcb == NULL) {
         return TERN_ERR_NOTCONN;
     }
-    if (idle_ns < 0 || intvl_ns < 0) {
+    const int64_t ms = 1000000;
+    int64_t max_ns = (int64_t)UINT32_MAX * ms; /* kept in milliseconds: 49 days */
+    if (idle_ns < 0 || intvl_ns < 0 || idle_ns > max_ns || intvl_ns > max_ns || count > 255) {
         return TERN_ERR_INVAL;
     }
     stack_set_now(st, now_ns);
-    tcb->keep_idle_ns = idle_ns;
-    tcb->keep_intvl_ns = intvl_ns;
-    tcb->keep_count = count;
+    tcb->keep_idle_ms = (uint32_t)((idle_ns + ms - 1) / ms); /* 0 stays 0: the stack's */
+    tcb->keep_intvl_ms = (uint32_t)((intvl_ns + ms - 1) / ms);
+    tcb->keep_count = (uint8_t)count;
     tcp_keepalive_update(st, tcb); /* a shorter idle time takes effect now */
     return TERN_OK;
 }
@@ -785,9 +787,9 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
         .retransmits = tcb->retries,
         .srtt_ns = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0,
         .rttvar_ns = tcb->rtt.have_sample ? tcb->rtt.rttvar_ns : 0,
-        .rto_ns = tcb->rto_ns,
-        .cwnd = tcb->cc.cwnd,
-        .ssthresh = tcb->cc.ssthresh,
+        .rto_ns = tcp_rtt_rto(&tcb->rtt),
+        .cwnd = tcp_cwnd(tcb),
+        .ssthresh = tcb->sx != NULL ? tcb->sx->cc.ssthresh : tcb->ssthresh,
         .total_retransmits = tcb->total_rtx,
         .snd_wscale = tcb->ws_ok ? tcb->snd_wscale : 0,
         .rcv_wscale = tcb->ws_ok ? tcb->rcv_wscale : 0,

@@ -36,6 +36,8 @@
 #include "tcp/tcp.h"
 
 #include "core/pool.h"
+#include <string.h>
+
 #include "core/stack_internal.h"
 #include "tcp/seq.h"
 
@@ -58,6 +60,7 @@ tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcp_sender_put(st, tcb);
     bool had = tcb->snd.n_chunks > 0 || tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0;
     st->tcp.snd_chunks -= tcb->snd.n_chunks;
     chain_free(&st->pool, &tcb->snd);
@@ -72,6 +75,7 @@ tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcp_sender_put(st, tcb);
     if (tcb->snd.n_chunks > 0) {
         st->tcp.snd_chunks -= tcb->snd.n_chunks;
         chain_free(&st->pool, &tcb->snd);
@@ -123,8 +127,9 @@ uint32_t
 tcp_snd_limit(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
     uint32_t want = TCP_BUF_INITIAL;
-    if (tcb->cc_ready && tcb->cc.cwnd > want / 2) {
-        want = tcb->cc.cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * tcb->cc.cwnd;
+    uint32_t cwnd = tcp_cwnd(tcb);
+    if (tcb->cc_ready && cwnd > want / 2) {
+        want = cwnd > UINT32_MAX / 2 ? UINT32_MAX : 2 * cwnd;
     }
     return min_u32(want, st->cfg.tcp.sndbuf);
 }
@@ -189,6 +194,62 @@ tcp_buf_read_text(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint
                   uint32_t n)
 {
     chain_read(&st->pool, &tcb->snd, seq, out, n);
+}
+
+/* ---- the sender block ---- */
+
+bool
+tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->sx != NULL) {
+        return true;
+    }
+    uint32_t c = snd_chunks_allowed(st) > 0 ? pool_take(&st->pool, NULL) : POOL_NIL;
+    if (c == POOL_NIL) {
+        st->stats.tcp.snd_mem_blocked++;
+        tcp_mem_wait(st, tcb);
+        return false;
+    }
+    st->tcp.snd_chunks++;
+    _Static_assert(sizeof(struct tcp_sender) <= POOL_CHUNK, "a sender block fits a chunk");
+    struct tcp_sender *x = (struct tcp_sender *)(void *)pool_data(&st->pool, c);
+    memset(x, 0, sizeof(*x));
+    /* Congestion control goes on from the saved window; the algorithm's
+     * own state (CUBIC's epoch, W_max) starts afresh, as after an idle
+     * period (RFC 9438 4.8 resets the epoch then too). */
+    const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
+    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    x->cc.cwnd = tcb->cwnd;
+    x->cc.ssthresh = tcb->ssthresh;
+    tcp_sack_sb_init(&x->sb);
+    x->recover = tcb->iss; /* RFC 6582 3.2 step 1: as at the start */
+    tcb->sx = x;
+    return true;
+}
+
+void
+tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->sx == NULL) {
+        return;
+    }
+    tcb->cwnd = tcb->sx->cc.cwnd;
+    tcb->ssthresh = tcb->sx->cc.ssthresh;
+    size_t off = (size_t)((uint8_t *)tcb->sx - st->pool.mem);
+    pool_give(&st->pool, (uint32_t)(off >> POOL_CHUNK_SHIFT));
+    st->tcp.snd_chunks--;
+    tcb->sx = NULL;
+    tcp_mem_wake(st);
+}
+
+void
+tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    const struct tcp_sender *x = tcb->sx;
+    if (x != NULL && tcb->snd.len == 0 && tcb->snd_una == tcb->snd_nxt && !x->in_recovery &&
+        !x->rtx_active) {
+        tcp_sender_put(st, tcb);
+    }
 }
 
 /* ---- receive ---- */

@@ -608,7 +608,9 @@ rtt_from_ack(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *s
      * a segment sent before the recovery (RFC 7323 4.3 holds it while a
      * hole is open), which would count the whole recovery as RTT: only
      * echoes of a TSval sent after the last loss event are samples. */
-    bool ts_fresh = !tcb->ts_mark_set || !seq_lt(seg->opts ? seg->opts->ts_ecr : 0, tcb->ts_mark);
+    struct tcp_sender *x = tcb->sx;
+    bool ts_fresh =
+        x == NULL || !x->ts_mark_set || !seq_lt(seg->opts ? seg->opts->ts_ecr : 0, x->ts_mark);
     if (tcb->ts_ok && seg->opts != NULL && seg->opts->has_ts && seg->opts->ts_ecr != 0) {
         if (!ts_fresh) {
             return;
@@ -617,12 +619,14 @@ rtt_from_ack(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *s
         if (ms < 60000u) {
             tcp_rtt_feed(st, tcb, (int64_t)ms * 1000000 + 500000);
         }
-        tcb->rtt_timing = false;
+        if (x != NULL) {
+            x->rtt_timing = false;
+        }
         return;
     }
-    if (tcb->rtt_timing && seq_gt(seg->ack, tcb->rtt_seq)) {
-        tcb->rtt_timing = false;
-        tcp_rtt_feed(st, tcb, st->now_ns - tcb->rtt_start_ns);
+    if (x != NULL && x->rtt_timing && seq_gt(seg->ack, x->rtt_seq)) {
+        x->rtt_timing = false;
+        tcp_rtt_feed(st, tcb, st->now_ns - x->rtt_start_ns);
     }
 }
 
@@ -650,7 +654,10 @@ sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
             n++;
         }
     }
-    return tcp_sack_update(&tcb->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
+    if (tcb->sx == NULL) {
+        return 0; /* nothing of ours in flight to SACK */
+    }
+    return tcp_sack_update(&tcb->sx->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
 }
 
 /* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
@@ -662,49 +669,49 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
         "RFC 5681 3.2: duplicate ACK 1 of 3 counted",
         "RFC 5681 3.2: duplicate ACK 2 of 3 counted",
     };
-    tcb->dupacks++;
-    if (tcb->in_recovery) {
+    tcb->sx->dupacks++;
+    if (tcb->sx->in_recovery) {
         /* RFC 5681 3.2 step 4: each further duplicate inflates cwnd (not
          * with SACK, where pipe does the accounting). */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        tcb->sack_ok
                            ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
                            : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
-        tcp_cc_on_dupack(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+        tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         return;
     }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
-    bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sb, tcb->snd_una, tcp_smss(tcb));
-    if (tcb->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
+    bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sx->sb, tcb->snd_una, tcp_smss(tcb));
+    if (tcb->sx->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
         /* RFC 5681 3.2: count it; RFC 3042 limited transmit, see tcp_output. */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                       tcb->dupacks <= 2 ? counted[tcb->dupacks - 1]
-                                         : "RFC 5681 3.2: duplicate ACK counted");
+                       tcb->sx->dupacks <= 2 ? counted[tcb->sx->dupacks - 1]
+                                             : "RFC 5681 3.2: duplicate ACK counted");
         return;
     }
     /* RFC 6582 3.2 step 2: only when the ACK covers the old "recover". */
-    if (!seq_ge(tcb->snd_una, tcb->recover) && tcb->recover != tcb->iss) {
+    if (!seq_ge(tcb->snd_una, tcb->sx->recover) && tcb->sx->recover != tcb->iss) {
         return;
     }
     st->stats.tcp.fast_retransmits++;
-    const char *rule = tcb->dupacks >= TCP_DUPACK_THRESH
+    const char *rule = tcb->sx->dupacks >= TCP_DUPACK_THRESH
                            ? "RFC 5681 3.2: third duplicate ACK -> fast retransmit"
                            : "RFC 6675 5: IsLost(SND.UNA) from SACK blocks -> retransmit";
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                    tcb->sack_ok ? "RFC 6675 5: loss detected -> enter SACK-based loss recovery"
                                 : "RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT");
-    tcb->recover = tcb->snd_nxt;
-    tcb->in_recovery = true;
-    tcb->ts_mark = tcp_ts_now(st);
-    tcb->ts_mark_set = true;
+    tcb->sx->recover = tcb->snd_nxt;
+    tcb->sx->in_recovery = true;
+    tcb->sx->ts_mark = tcp_ts_now(st);
+    tcb->sx->ts_mark_set = true;
     /* RFC 5681 3.2 step 2: limited-transmit text is not counted. */
     uint32_t flight = tcp_in_flight(tcb);
-    flight = flight > tcb->lt_bytes ? flight - tcb->lt_bytes : 0;
-    tcp_cc_enter_recovery(&tcb->cc, flight, st->now_ns);
-    tcb->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+    flight = flight > tcb->sx->lt_bytes ? flight - tcb->sx->lt_bytes : 0;
+    tcp_cc_enter_recovery(&tcb->sx->cc, flight, st->now_ns);
+    tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
-    tcb->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
-    tcb->rescue_valid = false;
+    tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
+    tcb->sx->rescue_valid = false;
     tcp_rtx_update(st, tcb, true);
 }
 
@@ -713,17 +720,17 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
 static void
 recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
 {
-    if (seq_ge(tcb->snd_una, tcb->recover)) {
-        tcb->in_recovery = false;
-        tcb->dupacks = 0;
-        tcp_cc_exit_recovery(&tcb->cc, tcp_in_flight(tcb), st->now_ns);
+    if (seq_ge(tcb->snd_una, tcb->sx->recover)) {
+        tcb->sx->in_recovery = false;
+        tcb->sx->dupacks = 0;
+        tcp_cc_exit_recovery(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 6582 3.2 step 3: full acknowledgment -> leave fast recovery");
         return;
     }
-    tcp_cc_on_partial_ack(&tcb->cc, acked, st->now_ns);
-    if (seq_lt(tcb->high_rxt, tcb->snd_una)) {
-        tcb->high_rxt = tcb->snd_una;
+    tcp_cc_on_partial_ack(&tcb->sx->cc, acked, st->now_ns);
+    if (seq_lt(tcb->sx->high_rxt, tcb->snd_una)) {
+        tcb->sx->high_rxt = tcb->snd_una;
     }
     if (!tcb->sack_ok) {
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
@@ -750,16 +757,19 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
         rtt_from_ack(st, tcb, seg);
         tcb->snd_una = seg->ack;
-        tcb->lt_bytes = 0;
-        if (tcb->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
-            tcb->rtx_active = false;
-        }
-        if (tcb->in_recovery) {
-            recovery_ack(st, tcb, acked);
-        } else if (tcb->cc_ready) {
-            tcb->dupacks = 0;
-            tcp_cc_on_ack(&tcb->cc, acked, flight_before,
-                          tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0, st->now_ns);
+        struct tcp_sender *x = tcb->sx; /* NULL only when a FIN alone was in flight */
+        if (x != NULL) {
+            x->lt_bytes = 0;
+            if (x->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
+                x->rtx_active = false;
+            }
+            if (x->in_recovery) {
+                recovery_ack(st, tcb, acked);
+            } else if (tcb->cc_ready) {
+                x->dupacks = 0;
+                tcp_cc_on_ack(&x->cc, acked, flight_before,
+                              tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0, st->now_ns);
+            }
         }
         /* RFC 6298 5.3: new data acknowledged restarts the timer; 5.7
          * leaves the backed-off RTO until a new sample. */
@@ -770,7 +780,8 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
         uint32_t newly = sack_update(tcb, seg, tcb->snd_una);
-        if (tcb->cc_ready && (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
+        if (tcb->sx != NULL && tcb->cc_ready &&
+            (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
             on_dupack(st, tcb);
         }
     }
@@ -791,6 +802,7 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
     }
     tcp_persist_update(st, tcb);
+    tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */
 }
 
 /* Fifth, SYN-RECEIVED: our SYN acknowledged? */

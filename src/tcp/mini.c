@@ -668,8 +668,8 @@ tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s, const struct tcp_seg 
     real->nodelay = lst->nodelay;
     real->keepalive = lst->keepalive;
     real->tos = lst->tos;
-    real->keep_idle_ns = lst->keep_idle_ns;
-    real->keep_intvl_ns = lst->keep_intvl_ns;
+    real->keep_idle_ms = lst->keep_idle_ms;
+    real->keep_intvl_ms = lst->keep_intvl_ms;
     real->keep_count = lst->keep_count;
     real->use_cubic = lst->use_cubic;
     /* The window our SYN,ACK announced gets its memory now (buf.c); a

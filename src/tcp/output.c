@@ -389,8 +389,11 @@ usable_window(const struct tcp_tcb *tcb)
 {
     uint32_t flight = tcp_in_flight(tcb);
     uint32_t cwnd = UINT32_MAX;
-    if (tcb->cc_ready) {
-        cwnd = tcb->in_recovery ? tcb->cc.cwnd : tcp_cc_limited_window(&tcb->cc, tcb->dupacks);
+    if (tcb->cc_ready && tcb->sx != NULL) {
+        const struct tcp_sender *x = tcb->sx;
+        cwnd = x->in_recovery ? x->cc.cwnd : tcp_cc_limited_window(&x->cc, x->dupacks);
+    } else if (tcb->cc_ready) {
+        cwnd = tcb->cwnd;
     }
     uint32_t wnd = tcb->snd_wnd < cwnd ? tcb->snd_wnd : cwnd;
     /* MUST-34: a window that shrank below what is in flight sends nothing. */
@@ -424,11 +427,11 @@ send_rule(const struct tcp_tcb *tcb)
         "RFC 3042 2: limited transmit on duplicate ACK 1, new segment",
         "RFC 3042 2: limited transmit on duplicate ACK 2, new segment",
     };
-    if (tcb->dupacks == 0) {
+    if (tcb->sx == NULL || tcb->sx->dupacks == 0) {
         return "RFC 9293 3.10.2: SEND, text within the send window";
     }
-    return tcb->dupacks <= 2 ? limited[tcb->dupacks - 1]
-                             : "RFC 3042 2: duplicate ACK -> limited transmit, new segment";
+    return tcb->sx->dupacks <= 2 ? limited[tcb->sx->dupacks - 1]
+                                 : "RFC 3042 2: duplicate ACK -> limited transmit, new segment";
 }
 
 void
@@ -437,13 +440,17 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
     if (!may_send_text(tcb->state)) {
         return;
     }
-    if (tcb->rtx_active) {
+    if (tcb->sx != NULL && tcb->sx->rtx_active) {
         resend_after_rto(st, tcb);
     }
-    if (tcb->in_recovery && tcb->sack_ok) {
+    if (tcb->sx != NULL && tcb->sx->in_recovery && tcb->sack_ok) {
         tcp_sack_recovery_send(st, tcb);
     }
-    for (; !tcb->rtx_active;) {
+    /* New text needs the sender block (congestion state, scoreboard):
+     * without pool memory for it the text waits (buf.c). */
+    bool can_send =
+        tcb->sx != NULL || unsent_text(tcb) == 0 || !tcb->cc_ready || tcp_sender_get(st, tcb);
+    for (; can_send && !(tcb->sx != NULL && tcb->sx->rtx_active);) {
         uint32_t avail = unsent_text(tcb);
         uint32_t room = usable_window(tcb);
         uint32_t n = avail < tcp_smss(tcb) ? avail : tcp_smss(tcb);
@@ -452,14 +459,15 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
             break;
         }
         uint8_t flags = WIRE_TCP_ACK | (n == avail ? WIRE_TCP_PSH : 0);
-        if (!tcb->rtt_timing && !tcb->ts_ok) {
+        struct tcp_sender *x = tcb->sx;
+        if (x != NULL && !x->rtt_timing && !tcb->ts_ok) {
             /* RFC 6298 3: time one segment per RTT (Karn, MUST-18). */
-            tcb->rtt_timing = true;
-            tcb->rtt_seq = tcb->snd_nxt;
-            tcb->rtt_start_ns = st->now_ns;
+            x->rtt_timing = true;
+            x->rtt_seq = tcb->snd_nxt;
+            x->rtt_start_ns = st->now_ns;
         }
-        if (tcb->cc_ready && tcp_in_flight(tcb) + n > tcb->cc.cwnd && !tcb->in_recovery) {
-            tcb->lt_bytes += n; /* RFC 3042 2: beyond cwnd on a duplicate ACK */
+        if (x != NULL && tcb->cc_ready && tcp_in_flight(tcb) + n > x->cc.cwnd && !x->in_recovery) {
+            x->lt_bytes += n; /* RFC 3042 2: beyond cwnd on a duplicate ACK */
         }
         tcp_send_segment(st, tcb, tcb->snd_nxt, flags, n, send_rule(tcb));
         tcb->snd_nxt += n;
@@ -510,23 +518,23 @@ tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint3
 static void
 resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    if (seq_lt(tcb->rtx_nxt, tcb->snd_una)) {
-        tcb->rtx_nxt = tcb->snd_una;
+    if (seq_lt(tcb->sx->rtx_nxt, tcb->snd_una)) {
+        tcb->sx->rtx_nxt = tcb->snd_una;
     }
-    while (seq_lt(tcb->rtx_nxt, tcb->snd_nxt)) {
-        uint32_t flight = tcb->rtx_nxt - tcb->snd_una;
-        if (flight > 0 && flight + tcp_smss(tcb) > tcb->cc.cwnd) {
+    while (seq_lt(tcb->sx->rtx_nxt, tcb->snd_nxt)) {
+        uint32_t flight = tcb->sx->rtx_nxt - tcb->snd_una;
+        if (flight > 0 && flight + tcp_smss(tcb) > tcb->sx->cc.cwnd) {
             return;
         }
         uint32_t n = tcp_send_text_at(
-            st, tcb, tcb->rtx_nxt, tcp_smss(tcb),
+            st, tcb, tcb->sx->rtx_nxt, tcp_smss(tcb),
             "RFC 5681 3.1: after a timeout, resend the outstanding segments in slow start");
         if (n == 0) {
             break;
         }
-        tcb->rtx_nxt += n;
+        tcb->sx->rtx_nxt += n;
     }
-    tcb->rtx_active = false;
+    tcb->sx->rtx_active = false;
 }
 
 /* Retransmits from SND.UNA in a synchronized state: one segment of text,
@@ -540,8 +548,10 @@ retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
     uint32_t n =
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
                          "RFC 6298 5.4: retransmit the earliest unacknowledged segment (SND.UNA)");
-    tcb->rtx_nxt = tcb->snd_una + n;
-    tcb->rtx_active = seq_lt(tcb->rtx_nxt, tcb->snd_nxt);
+    if (tcb->sx != NULL) {
+        tcb->sx->rtx_nxt = tcb->snd_una + n;
+        tcb->sx->rtx_active = seq_lt(tcb->sx->rtx_nxt, tcb->snd_nxt);
+    }
 }
 
 /* ---- congestion control (cc.h: RFC 5681, RFC 6582, RFC 9438) ---- */
@@ -552,32 +562,32 @@ tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb)
     /* RFC 5681 3.1: IW once the send MSS is known; RFC 6582 3.2 step 1:
      * recover starts at ISS. */
     const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
-    tcp_cc_init(&tcb->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
     if (tcb->retries > 0) {
-        tcp_cc_after_syn_loss(&tcb->cc); /* RFC 5681 3.1: IW = 1 SMSS */
+        tcp_cc_after_syn_loss(&cc); /* RFC 5681 3.1: IW = 1 SMSS */
     }
+    tcp_sender_put(st, tcb);
+    tcb->cwnd = cc.cwnd; /* the next text to send starts from these */
+    tcb->ssthresh = cc.ssthresh;
     tcb->cc_ready = true;
-    tcb->recover = tcb->iss;
-    tcb->in_recovery = false;
-    tcb->dupacks = 0;
-    tcp_sack_sb_init(&tcb->sb);
 }
 
 void
 tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    if (!tcb->cc_ready) {
-        return;
+    if (!tcb->cc_ready || tcb->sx == NULL) {
+        return; /* no text in flight (a FIN alone): nothing to reduce */
     }
     /* RFC 5681 3.1 (eq. 4; ssthresh held when the segment was already
      * retransmitted by the timer), RFC 6582 4, RFC 6675 5.1. */
-    tcp_cc_on_rto(&tcb->cc, tcp_in_flight(tcb), tcb->retries > 1, st->now_ns);
-    tcb->recover = tcb->snd_nxt;
-    tcb->in_recovery = false;
-    tcb->dupacks = 0;
-    tcp_sack_sb_init(&tcb->sb);
-    tcb->ts_mark = tcp_ts_now(st);
-    tcb->ts_mark_set = true;
+    tcp_cc_on_rto(&tcb->sx->cc, tcp_in_flight(tcb), tcb->retries > 1, st->now_ns);
+    tcb->sx->recover = tcb->snd_nxt;
+    tcb->sx->in_recovery = false;
+    tcb->sx->dupacks = 0;
+    tcp_sack_sb_init(&tcb->sx->sb);
+    tcb->sx->ts_mark = tcp_ts_now(st);
+    tcb->sx->ts_mark_set = true;
 }
 
 void
@@ -585,16 +595,18 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     uint32_t mss = tcp_smss(tcb);
     for (int guard = 0; guard < 64; guard++) {
-        uint32_t pipe = tcp_sack_pipe(&tcb->sb, tcb->snd_una, tcb->snd_nxt, tcb->high_rxt, mss);
-        if (tcb->cc.cwnd < pipe + mss) {
+        uint32_t pipe =
+            tcp_sack_pipe(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss);
+        if (tcb->sx->cc.cwnd < pipe + mss) {
             return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
         }
         uint32_t in_wnd = tcp_in_flight(tcb);
         bool new_ok = unsent_text(tcb) > 0 && tcb->snd_wnd > in_wnd;
-        bool rescue_ok = !tcb->rescue_valid || seq_gt(tcb->snd_una, tcb->rescue_rxt);
+        bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una, tcb->sx->rescue_rxt);
         uint32_t seq = 0, len = 0;
-        enum tcp_sack_next k = tcp_sack_next_seg(&tcb->sb, tcb->snd_una, tcb->snd_nxt,
-                                                 tcb->high_rxt, mss, new_ok, rescue_ok, &seq, &len);
+        enum tcp_sack_next k =
+            tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,
+                              new_ok, rescue_ok, &seq, &len);
         switch (k) {
         case TCP_SACK_NEXT_NONE:
             return;
@@ -612,13 +624,13 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         case TCP_SACK_NEXT_HOLE:
             tcp_send_text_at(st, tcb, seq, len,
                              "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
-            tcb->high_rxt = seq_max(tcb->high_rxt, seq + len);
+            tcb->sx->high_rxt = seq_max(tcb->sx->high_rxt, seq + len);
             break;
         case TCP_SACK_NEXT_RESCUE:
             tcp_send_text_at(st, tcb, seq, len,
                              "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
-            tcb->rescue_valid = true;
-            tcb->rescue_rxt = tcb->recover - 1;
+            tcb->sx->rescue_valid = true;
+            tcb->sx->rescue_rxt = tcb->sx->recover - 1;
             break;
         }
     }
@@ -627,7 +639,9 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_retransmit(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    tcb->rtt_timing = false; /* Karn (MUST-18): no sample from a resent segment */
+    if (tcb->sx != NULL) {
+        tcb->sx->rtt_timing = false; /* Karn (MUST-18): no sample from a resent segment */
+    }
     switch (tcb->state) {
     case TERN_TCP_SYN_SENT:
         st->stats.tcp.retransmits++;

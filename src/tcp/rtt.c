@@ -25,7 +25,6 @@ tcp_rtt_init(struct tcp_rtt *r, int64_t rto_initial_ns, int64_t rto_min_ns, int6
 {
     r->srtt_ns = 0;
     r->rttvar_ns = 0;
-    r->rto_initial_ns = rto_initial_ns;
     r->rto_min_ns = rto_min_ns > 0 ? rto_min_ns : 1;
     r->rto_max_ns = rto_max_ns >= r->rto_min_ns ? rto_max_ns : r->rto_min_ns;
     r->granularity_ns = TCP_RTT_GRANULARITY_NS;
@@ -38,7 +37,8 @@ tcp_rtt_init(struct tcp_rtt *r, int64_t rto_initial_ns, int64_t rto_min_ns, int6
 void
 tcp_rtt_set_granularity(struct tcp_rtt *r, int64_t g_ns)
 {
-    r->granularity_ns = g_ns > 0 ? g_ns : 0;
+    /* Kept in 32 bits: any G above 2 s is taken as 2 s. */
+    r->granularity_ns = g_ns <= 0 ? 0 : g_ns > INT32_MAX ? INT32_MAX : (int32_t)g_ns;
 }
 
 /* One sample with alpha = 1/(8e), beta = 1/(4e): e = 1 is RFC 6298 2.3,

@@ -61,11 +61,10 @@ struct tcp_rtt {
     int64_t srtt_ns;        /* SRTT, valid once have_sample */
     int64_t rttvar_ns;      /* RTTVAR, valid once have_sample */
     int64_t rto_ns;         /* RTO without backoff, clamped to [min, max] */
-    int64_t rto_initial_ns; /* 2.1: RTO before the first sample */
     int64_t rto_min_ns;     /* 2.4: lower bound */
     int64_t rto_max_ns;     /* 2.5: upper bound, also caps the backoff */
-    int64_t granularity_ns; /* G of 2.2/2.3 */
-    unsigned backoff;       /* 5.5: number of doublings since the last sample */
+    int32_t granularity_ns; /* G of 2.2/2.3 (at most ~2 s) */
+    uint8_t backoff;        /* 5.5: number of doublings since the last sample */
     bool have_sample;       /* 2.2 done (first measurement taken) */
 };
 

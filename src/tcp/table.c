@@ -87,7 +87,7 @@ tcp_init(struct tern_stack *st)
     }
     t->n_tcbs = c->max_connections;
     t->n_buckets = 1;
-    while (t->n_buckets < 2 * t->n_tcbs) {
+    while (t->n_buckets < t->n_tcbs) { /* load factor at most 1 */
         t->n_buckets <<= 1;
     }
     t->tcbs = stack_alloc(st, sizeof(*t->tcbs) * t->n_tcbs);
@@ -181,12 +181,12 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->fin_queued = tcb->fin_sent = tcb->fin_rcvd = false;
     tcb->fin_seq = 0;
     tcb->retries = 0;
-    tcb->rto_ns = st->cfg.tcp.rto_initial_ns;
     tcb->n_ooo = 0;
     tcb->ooo_fin = false;
     tcb->rcv_adv = 0;
-    tcb->unacked_segs = tcb->dupacks = tcb->keep_probes = 0;
-    tcb->in_recovery = tcb->rtt_timing = tcb->cc_ready = false;
+    tcb->unacked_segs = tcb->keep_probes = 0;
+    tcb->cc_ready = false;
+    tcb->cwnd = tcb->ssthresh = 0;
     tcb->persist_backoff_ns = 0;
     const struct tern_tcp_config *c = &st->cfg.tcp;
     /* RFC 6298 2.1: RTO starts at rto_initial; the lower bound (2.4) never
@@ -194,9 +194,6 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     int64_t min = c->rto_min_ns > 0 ? c->rto_min_ns : TCP_RTT_RTO_MIN_NS;
     min = min < c->rto_initial_ns ? min : c->rto_initial_ns;
     tcp_rtt_init(&tcb->rtt, c->rto_initial_ns, min, c->rto_max_ns);
-    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
-    tcp_sack_sb_init(&tcb->sb);
-    memset(&tcb->cc, 0, sizeof(tcb->cc));
     /* What our SYN will offer (RFC 7323, RFC 2018); a passive open decides
      * again from the peer's SYN. */
     tcb->ws_ok = !c->no_wscale;
@@ -204,7 +201,6 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->sack_ok = !c->no_sack;
     tcb->snd_wscale = tcb->rcv_wscale = 0;
     tcb->ts_recent = 0;
-    tcb->ts_mark_set = false;
 }
 
 struct tcp_tcb *

@@ -106,19 +106,63 @@ enum tcp_tmr {
     TCP_TMR_COUNT
 };
 
-struct tcp_tcb {
-    /* Identity. */
-    int id;             /* slot index + 1 */
-    enum tcp_role role; /* */
-    bool user_released; /* the user gave the id back; free at CLOSED */
-    bool in_hash;
-    int hash_next; /* next slot index in the bucket chain, -1 at the end */
+/* What only a connection with text queued or in flight needs (issue 10
+ * item 3): congestion control, the SACK scoreboard, loss recovery, the
+ * timed segment. A block of the pool (buf.c tcp_sender_get), taken when
+ * the connection has text to send and given back once everything is
+ * acknowledged and no recovery is running: an idle connection holds none,
+ * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). */
+struct tcp_sender {
+    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
+    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
+    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
+    uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
+    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
+    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
+    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
+    uint32_t rtt_seq;      /* the timed segment (Karn, MUST-18) when no timestamps */
+    int64_t rtt_start_ns;
+    uint32_t ts_mark; /* a loss event happened at TS clock ts_mark */
+    bool ts_mark_set;
+    bool in_recovery; /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
+    bool rtx_active;  /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
+    bool rescue_valid;
+    bool rtt_timing;
+};
 
+struct tcp_tcb {
+    /* Laid out by size (memory is a feature: issue 10 item 3 wants at most
+     * 512 bytes per idle connection, table included): 8-byte members, then
+     * 4, 2, 1 and the flags. */
+
+    /* Timers (3.10.8): one wheel timer, a deadline per kind (INT64_MAX:
+     * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
+    struct timer timer;
+    int64_t tmr[TCP_TMR_COUNT];
+    struct tcp_rtt rtt;      /* RTT estimator and RTO (RFC 6298, rtt.h) */
+    struct tcp_sender *sx;   /* sender state while text is queued or in flight, else NULL */
+    int64_t user_timeout_ns; /* R2 of 3.8.3, settable per connection (MUST-21) */
+    int64_t opened_ns;       /* when the OPEN (or the SYN creating a child) happened */
+    int64_t persist_backoff_ns;
+    int64_t last_rx_ns;
+    uint64_t total_rtx;
+    tern_tcp_event_fn cb;
+    void *cb_ctx;
+
+    /* Buffers (buf.c), pool chains addressed by sequence number: snd holds
+     * unacknowledged and unsent text from snd.start; rcv holds text not yet
+     * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
+    struct pool_chain snd, rcv;
+    /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
+     * order beyond RCV.NXT, most recent first (also our SACK blocks). */
+    struct tcp_range ooo[TCP_OOO_MAX];
+
+    int id;        /* slot index + 1 */
+    int hash_next; /* next slot index in the bucket chain, -1 at the end */
     /* The connection's sockets (host order). A listener may leave the
      * remote (and the local address) zero: a wildcard. */
     uint32_t local_addr, remote_addr;
-    uint16_t local_port, remote_port;
-
     enum tern_tcp_state state; /* written only by tcp_set_state() */
 
     /* RFC 9293 3.3.1, Figure 2: send sequence variables. */
@@ -132,118 +176,77 @@ struct tcp_tcb {
     uint32_t max_snd_wnd; /* RFC 5961 5.2 MAX.SND.WND: largest window the peer offered */
     /* RFC 9293 3.3.1, Figure 3: receive sequence variables. */
     uint32_t rcv_nxt; /* receive next */
-    uint32_t rcv_wnd; /* receive window */
+    uint32_t rcv_wnd; /* receive window: what we announced, RCV.ADV - RCV.NXT */
     uint32_t rcv_up;  /* receive urgent pointer */
     uint32_t irs;     /* initial receive sequence number */
-
-    uint16_t snd_mss; /* effective send MSS (MUST-16) */
-    uint16_t rcv_mss; /* the MSS we announce */
-
-    /* Opening: MUST-11, how SYN-RECEIVED was reached. */
-    bool passive_open; /* from LISTEN (passive OPEN) rather than SYN-SENT */
-    bool set_iss;      /* user-chosen ISS for the next SYN */
-    uint32_t user_iss;
-    int listener;                 /* children: the listener's slot index, else -1 */
-    unsigned backlog;             /* listeners: completed children allowed */
-    unsigned n_pending;           /* listeners: children in SYN-RECEIVED or queued */
-    int accept_next;              /* accept queue link (slot index), -1 at the end */
-    int accept_head, accept_tail; /* listeners: queue of established children */
-    bool queued_for_accept;
-    int tw_parked;   /* a child born on a TIME-WAIT record (RFC 6191): the parked
-                        record's index until ESTABLISHED ends it, else -1 */
-    int tw_rec;      /* a husk (a user-held connection in TIME-WAIT whose protocol
-                        state lives in a record, mini.c): the record's index, else -1 */
-    bool local_wild; /* a fully specified passive OPEN with any local address */
-
-    /* Closing. */
-    bool fin_queued; /* CLOSE called: send FIN after the queued data */
-    bool fin_sent;
+    uint32_t rcv_adv; /* right edge of the window last announced (RCV.NXT + RCV.WND) */
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
-    bool fin_rcvd;    /* the peer's FIN was processed */
-
-    /* Buffers (buf.c), pool chains addressed by sequence number: snd holds
-     * unacknowledged and unsent text from snd.start; rcv holds text not yet
-     * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
-    struct pool_chain snd, rcv;
-    uint32_t rcv_cap;      /* current receive buffer size (grows, <= cfg rcvbuf) */
-    uint32_t rcv_reserved; /* pool chunks promised to the announced window, not yet taken */
-    bool rcv_filled;       /* the peer filled the window we offered (buffer growth) */
-    bool mem_listed;       /* waiting for pool memory (st->tcp.mem_head list) */
-    int mem_next;
-
-    /* Timers (3.10.8): one wheel timer, a deadline per kind (INT64_MAX:
-     * not armed). Written only through tcp_tmr_set / tcp_tmr_clear. */
-    struct timer timer;
-    int64_t tmr[TCP_TMR_COUNT];
-    int64_t rto_ns;   /* current RTO, doubled on each expiry (RFC 6298 5.5) */
-    unsigned retries; /* consecutive retransmissions of the oldest segment */
-    int64_t user_timeout_ns;
-    int64_t opened_ns; /* when the OPEN (or the SYN creating a child) happened */
-
-    /* ---- data transfer (issue 4) ---- */
-    /* Receive side. */
-    struct tcp_range ooo[TCP_OOO_MAX]; /* out-of-order ranges, most recent first */
-    unsigned n_ooo;
-    bool ooo_fin; /* a FIN arrived out of order at ooo_fin_seq */
     uint32_t ooo_fin_seq;
-    uint32_t rcv_adv;      /* right edge of the window last announced (RCV.NXT + RCV.WND) */
-    unsigned unacked_segs; /* in-order segments received and not yet acknowledged */
-    /* Options (RFC 7323, RFC 2018), negotiated on the SYNs. */
-    bool ws_ok, ts_ok, sack_ok; /* in use on this connection */
-    uint8_t snd_wscale;         /* shift applied to SEG.WND we receive */
-    uint8_t rcv_wscale;         /* shift applied to the windows we announce */
-    uint32_t ts_recent;         /* TS.Recent (RFC 7323 4.3) */
-    uint32_t last_ack_sent;     /* Last.ACK.sent */
-    bool ts_mark_set;           /* a loss event happened at TS clock ts_mark */
-    uint32_t ts_mark;
-    /* Send side. */
-    bool nodelay;         /* Nagle off (MUST-17) */
-    bool keepalive;       /* keep-alive on (MUST-24) */
-    uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
-    int64_t keep_idle_ns; /* per-connection keep-alive timing; 0: the stack's */
-    int64_t keep_intvl_ns;
-    unsigned keep_count;
-    unsigned dupacks;      /* consecutive duplicate ACKs (RFC 5681 2) */
-    uint32_t lt_bytes;     /* sent by limited transmit since the last new ACK (RFC 3042) */
-    bool in_recovery;      /* fast recovery (RFC 6582) or SACK recovery (RFC 6675) */
-    uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
-    struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
-    bool use_cubic;        /* which congestion controller */
-    bool cc_ready;         /* tcp_cc_init done (at ESTABLISHED) */
-    struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
-    uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
-    bool rtx_active;       /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
-    uint32_t rtx_nxt;      /* next byte to resend while rtx_active */
-    bool rescue_valid;
-    uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
-    /* RTT (RFC 6298, rtt.h): one timed segment when no timestamps (Karn,
-     * MUST-18). */
-    struct tcp_rtt rtt;
-    bool rtt_timing;
-    uint32_t rtt_seq;
-    int64_t rtt_start_ns;
-    uint64_t total_rtx;
-    /* Persist (3.8.6.1) and keep-alive (3.8.4). */
-    int64_t persist_backoff_ns;
-    unsigned keep_probes;
-    int64_t last_rx_ns;
-
+    uint32_t ts_recent;      /* TS.Recent (RFC 7323 4.3) */
+    uint32_t last_ack_sent;  /* Last.ACK.sent */
+    uint32_t cwnd, ssthresh; /* congestion window and threshold while sx is NULL */
+    uint32_t rcv_cap;        /* current receive buffer size (grows, <= cfg rcvbuf) */
+    uint32_t rcv_reserved;   /* pool chunks promised to the announced window, not yet taken */
+    uint32_t user_iss;       /* set_iss: the ISS of the next SYN */
+    uint32_t keep_idle_ms;   /* per-connection keep-alive timing; 0: the stack's */
+    uint32_t keep_intvl_ms;
     /* RFC 5961 7 with erratum 4772: this connection's own budget of ACKs
      * answering unacceptable segments (cfg.tcp.conn_reply_limit per
      * conn_reply_window_ns), so that no connection spends another's. */
     uint32_t reply_win_ms; /* start of the current window, tcp_ts_now() clock */
-    uint16_t reply_count;  /* replies sent in it */
-    bool reply_win_set;    /* a window has begun */
-
-    /* Errors and events. */
-    int error;           /* why the connection closed */
-    int soft_error;      /* last soft ICMP error (RFC 9293 3.9.2.2) */
-    bool connected;      /* reached ESTABLISHED once */
-    unsigned ev_pending; /* bits not yet given to the callback */
-    bool ev_listed;
+    /* Listeners, children, events, memory waits: slot indexes, -1 for none. */
+    int listener;                 /* children: the listener's slot index */
+    unsigned backlog;             /* listeners: completed children allowed */
+    unsigned n_pending;           /* listeners: completed children not yet accepted */
+    int accept_next;              /* accept queue link */
+    int accept_head, accept_tail; /* listeners: queue of established children */
+    int tw_parked; /* a child born on a TIME-WAIT record (RFC 6191): the parked record's
+                      index until ESTABLISHED ends it */
+    int tw_rec;    /* a husk (a user-held connection in TIME-WAIT whose protocol state
+                      lives in a record, mini.c): the record's index */
     int ev_next;
-    tern_tcp_event_fn cb;
-    void *cb_ctx;
+    int mem_next;
+
+    uint16_t local_port, remote_port;
+    uint16_t snd_mss;     /* effective send MSS (MUST-16) */
+    uint16_t rcv_mss;     /* the MSS we announce */
+    uint16_t reply_count; /* replies sent in the reply window */
+
+    uint8_t role;         /* enum tcp_role */
+    uint8_t retries;      /* consecutive retransmissions of the oldest segment */
+    uint8_t n_ooo;        /* ranges in ooo[] */
+    uint8_t unacked_segs; /* in-order segments received and not yet acknowledged */
+    uint8_t snd_wscale;   /* shift applied to SEG.WND we receive (RFC 7323) */
+    uint8_t rcv_wscale;   /* shift applied to the windows we announce */
+    uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
+    uint8_t keep_count;   /* unanswered keep-alive probes allowed; 0: the stack's */
+    uint8_t keep_probes;  /* unanswered keep-alive probes sent */
+    uint8_t ev_pending;   /* TERN_TCP_EV_* bits not yet given to the callback */
+    int8_t error;         /* why the connection closed (enum tern_err) */
+    int8_t soft_error;    /* last soft ICMP error (RFC 9293 3.9.2.2) */
+
+    bool user_released : 1;     /* the user gave the id back; free at CLOSED */
+    bool in_hash : 1;           /* in the 4-tuple hash */
+    bool passive_open : 1;      /* MUST-11: SYN-RECEIVED reached from LISTEN */
+    bool set_iss : 1;           /* user-chosen ISS for the next SYN */
+    bool queued_for_accept : 1; /* a child on its listener's accept queue */
+    bool local_wild : 1;        /* a fully specified passive OPEN with any local address */
+    bool fin_queued : 1;        /* CLOSE called: send FIN after the queued data */
+    bool fin_sent : 1;
+    bool fin_rcvd : 1;      /* the peer's FIN was processed */
+    bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
+    bool rcv_filled : 1;    /* the peer filled the window we offered (buffer growth) */
+    bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
+    bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
+    bool sack_ok : 1;       /* SACK in use (RFC 2018) */
+    bool nodelay : 1;       /* Nagle off (MUST-17) */
+    bool keepalive : 1;     /* keep-alive on (MUST-24) */
+    bool use_cubic : 1;     /* which congestion controller */
+    bool cc_ready : 1;      /* congestion control started (at ESTABLISHED) */
+    bool reply_win_set : 1; /* a reply window has begun */
+    bool connected : 1;     /* reached ESTABLISHED once */
+    bool ev_listed : 1;     /* on the event delivery list */
 };
 
 /* The most text one segment carries: the effective send MSS less the
@@ -439,6 +442,18 @@ bool tcp_buf_rcv_put(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, c
 /* RECEIVE: copies and removes up to n bytes; the zero-copy variant removes. */
 uint32_t tcp_buf_recv(struct tern_stack *st, struct tcp_tcb *tcb, uint8_t *out, uint32_t n);
 void tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n);
+/* The sender block: taken for text to send (false: no memory now), given
+ * back when nothing is queued, in flight or being recovered. */
+bool tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb);
+void tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Releases the block if the connection no longer needs it. */
+void tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The congestion window, with or without a sender block. */
+static inline uint32_t
+tcp_cwnd(const struct tcp_tcb *tcb)
+{
+    return tcb->sx != NULL ? tcb->sx->cc.cwnd : tcb->cwnd;
+}
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);

@@ -73,7 +73,6 @@ rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_retransmit(st, tcb);
     /* RFC 6298 5.5 (MUST-19): back off the timer. */
     tcp_rtt_backoff(&tcb->rtt);
-    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
                    "RFC 6298 5.5 (MUST-19): back off the timer, RTO <- RTO * 2 (2.5 cap)");
     tcp_rtx_update(st, tcb, true);
@@ -183,7 +182,7 @@ tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     if (!tcp_tmr_armed(tcb, TCP_TMR_PERSIST)) {
         if (tcb->persist_backoff_ns == 0) {
-            tcb->persist_backoff_ns = tcb->rto_ns;
+            tcb->persist_backoff_ns = tcp_rtt_rto(&tcb->rtt);
         }
         tcp_tmr_set(st, tcb, TCP_TMR_PERSIST, st->now_ns + tcb->persist_backoff_ns);
     }
@@ -192,14 +191,16 @@ tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
 static int64_t
 keep_idle(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    int64_t v = tcb->keep_idle_ns > 0 ? tcb->keep_idle_ns : st->cfg.tcp.keepalive_idle_ns;
+    int64_t v = tcb->keep_idle_ms > 0 ? (int64_t)tcb->keep_idle_ms * 1000000
+                                      : st->cfg.tcp.keepalive_idle_ns;
     return v > 0 ? v : 7200LL * 1000000000LL; /* MUST-28: two hours */
 }
 
 static int64_t
 keep_intvl(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    int64_t v = tcb->keep_intvl_ns > 0 ? tcb->keep_intvl_ns : st->cfg.tcp.keepalive_intvl_ns;
+    int64_t v = tcb->keep_intvl_ms > 0 ? (int64_t)tcb->keep_intvl_ms * 1000000
+                                       : st->cfg.tcp.keepalive_intvl_ns;
     return v > 0 ? v : 75LL * 1000000000LL;
 }
 
@@ -246,7 +247,6 @@ tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
     (void)st;
     /* RFC 6298 2.2-2.5 (rtt.h); the caller keeps Karn's rule (MUST-18). */
     tcp_rtt_sample(&tcb->rtt, r > 0 ? r : 1);
-    tcb->rto_ns = tcp_rtt_rto(&tcb->rtt);
 }
 
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
@@ -351,7 +351,7 @@ tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
         return;
     }
     if (restart || !tcp_tmr_armed(tcb, TCP_TMR_RTX)) {
-        tcp_tmr_set(st, tcb, TCP_TMR_RTX, st->now_ns + tcb->rto_ns);
+        tcp_tmr_set(st, tcb, TCP_TMR_RTX, st->now_ns + tcp_rtt_rto(&tcb->rtt));
     }
 }
 

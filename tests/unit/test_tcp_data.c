@@ -627,7 +627,15 @@ test_congestion_control_choice(void)
     struct tern_tcp_status s = status(&h, id);
     CHECK_EQ(s.cwnd, 3 * 1460); /* RFC 5681 3.1 equation (1) for SMSS 1460 */
     CHECK_EQ(s.ssthresh, UINT32_MAX);
-    CHECK_EQ(tcp_tcb_get(h.st, id)->cc.ops, &tcp_cc_cubic_ops);
+    CHECK(tcp_tcb_get(h.st, id)->use_cubic);
+    CHECK(tcp_tcb_get(h.st, id)->sx == NULL); /* idle: no sender block */
+    CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), 1);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "x"));
+    CHECK(tcp_tcb_get(h.st, id)->sx != NULL);
+    CHECK_EQ(tcp_tcb_get(h.st, id)->sx->cc.ops, &tcp_cc_cubic_ops);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    CHECK(tcp_tcb_get(h.st, id)->sx == NULL); /* everything acknowledged: given back */
+    CHECK_EQ(status(&h, id).cwnd, 3 * 1460 + 1);
     h_fini(&h);
 }
 
