@@ -783,6 +783,10 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         if (tcb->sx != NULL && tcb->cc_ready &&
             (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
             on_dupack(st, tcb);
+            if (tcp_snd_room(st, tcb) > 0) {
+                /* cwnd grew (recovery inflation): so did the send buffer. */
+                tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+            }
         }
     }
     /* Window update, guarded by SND.WL1/SND.WL2 against old segments. */
@@ -1007,6 +1011,7 @@ check_fin(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     /* Signal "connection closing", advance RCV.NXT over the FIN, ACK it. */
     tcb->rcv_nxt++;
     tcb->fin_rcvd = true;
+    tcp_buf_rcv_stop(st, tcb); /* no text can follow the FIN: its window's memory goes back */
     c->need_ack = true;
     tcp_event(st, tcb, TERN_TCP_EV_PEER_FIN | TERN_TCP_EV_READABLE);
     switch (tcb->state) {

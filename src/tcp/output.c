@@ -167,8 +167,11 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             tcb->rcv_adv = adv;
         }
         tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-        /* The memory behind the announced window is promised (buf.c). */
-        tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+        /* The memory behind the announced window is promised (buf.c);
+         * after the peer's FIN no text can come to take it. */
+        if (!tcb->fin_rcvd) {
+            tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+        }
     } else if (flags & WIRE_TCP_SYN) {
         tcp_buf_rcv_reserve_count(st, tcb, field);
     }

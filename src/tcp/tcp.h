@@ -79,8 +79,9 @@ struct tcp_range {
     uint32_t start, end; /* sequence numbers, end exclusive */
 };
 
-/* A connection's buffers start at this size (or the configured maximum if
- * smaller) and grow with what it moves (buf.c). */
+/* A connection's send buffer starts at this size (or the configured
+ * maximum if smaller), its receive buffer at most at this size; both grow
+ * with what the connection moves (buf.c). */
 #define TCP_BUF_INITIAL (64u * 1024u)
 
 /* Why a TCB sits in the table. */
@@ -187,6 +188,8 @@ struct tcp_tcb {
     uint32_t cwnd, ssthresh; /* congestion window and threshold while sx is NULL */
     uint32_t rcv_cap;        /* current receive buffer size (grows, <= cfg rcvbuf) */
     uint32_t rcv_reserved;   /* pool chunks promised to the announced window, not yet taken */
+    uint32_t rcv_mark_seq;   /* buffer growth: RCV.NXT at the start of the RTT measured */
+    uint32_t rcv_mark_ms;    /* and when it started (tcp_ts_now clock) */
     uint32_t user_iss;       /* set_iss: the ISS of the next SYN */
     uint32_t keep_idle_ms;   /* per-connection keep-alive timing; 0: the stack's */
     uint32_t keep_intvl_ms;
@@ -235,7 +238,6 @@ struct tcp_tcb {
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
-    bool rcv_filled : 1;    /* the peer filled the window we offered (buffer growth) */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
     bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
@@ -346,6 +348,7 @@ struct tcp_state {
     size_t tx_buf_len;
     unsigned n_used;                   /* TCBs allocated */
     uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
+    uint32_t rcv_first;                /* a new connection's receive buffer size (buf.c) */
     int mem_head;                      /* connections waiting for pool memory (buf.c) */
     struct timer mem_timer;            /* tells them, once memory came back */
     int free_head;                     /* free slots, chained through hash_next */

@@ -155,6 +155,9 @@ h_init_cfg(struct h *h, void (*tweak)(struct tern_config *))
      * 3.8.6.3 lets a stack add is switched off here and tested on its own
      * in test_tcp_data*.c (which turn it back on through `tweak`). */
     cfg.tcp.delack_ns = -1;
+    /* Memory enough that no window here is limited by the pool (buffers on
+     * a small pool have tests of their own). */
+    cfg.pool_bytes = 16u << 20;
     if (tweak != NULL) {
         tweak(&cfg);
     }
