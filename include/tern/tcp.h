@@ -73,12 +73,18 @@ const char *tern_tcp_state_name(int state);
 struct tern_tcp_config {
     unsigned max_connections;     /* TCBs, listeners and children included; default 64 */
     unsigned backlog;             /* default listen backlog when OPEN gives 0; default 8 */
+    unsigned time_wait_max;       /* compact TIME-WAIT records */
+    unsigned syn_cache_max;       /* embryonic connections (SYN cache) */
     uint32_t sndbuf;              /* largest send buffer of a connection; default 1 MiB (buffers
                                      take pool memory as they fill, docs/memory.md) */
     uint32_t rcvbuf;              /* largest receive buffer (window) of a connection; default
                                      1 MiB */
     int64_t msl_ns;               /* Maximum Segment Lifetime; default 120 s (RFC 9293 3.4.2) */
-    unsigned syn_retries;         /* SYN / SYN,ACK retransmissions before giving up; default 10 */
+    unsigned syn_retries;         /* SYN retransmissions of an active OPEN (and SYN,ACK ones of
+                                     a fully specified passive OPEN) before giving up; default 10 */
+    unsigned synack_retries;      /* SYN,ACK retransmissions of an embryonic connection of a
+                                     listener before its record is deleted; default 5 (about
+                                     63 s with a 1 s initial RTO, as Linux); at most 15 */
     int64_t connect_timeout_ns;   /* connection-establishment timeout; default 180 s
                                      (RFC 9293 3.8.3 MUST-23: at least 3 minutes for SYN) */
     int64_t user_timeout_ns;      /* how long sent data may stay unacknowledged before the

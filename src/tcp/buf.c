@@ -290,6 +290,9 @@ tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 void
 tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return; /* a compact record (mini.c) holds no memory; its promotion reserves */
+    }
     uint32_t need = chain_chunks_needed(&tcb->rcv, right_edge);
     if (need < tcb->rcv_reserved) {
         /* More was promised for our SYN's window than its place needs. */
@@ -309,6 +312,9 @@ tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_e
 void
 tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return;
+    }
     /* Our SYN announces a window before the peer's ISN is known: promise
      * enough chunks for it wherever it falls (one more for alignment). */
     uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT) + 1;
