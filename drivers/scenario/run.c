@@ -239,7 +239,8 @@ setup(struct run *r, const struct tern_scenario_opts *opts)
         struct tern_config cfg;
         tern_config_init(&cfg);
         cfg.seed = sc->seed * 1000 + (uint64_t)i;
-        cfg.deterministic = true; /* a scenario replays the same way every time */
+        cfg.deterministic = true;  /* a scenario replays the same way every time */
+        cfg.pool_bytes = 4u << 20; /* windows as large as the buffers: 16 KiB */
         cfg.n_netifs = 1;
         cfg.netifs[0].addr = sh->addr;
         cfg.netifs[0].prefix_len = 24;

@@ -26,9 +26,13 @@
  * is told WRITABLE again (tcp.snd_mem_blocked counts the short SENDs).
  *
  * Growth (issue 10 item 2). The receive buffer of a connection starts at
- * min(rcvbuf, TCP_BUF_INITIAL) and doubles, up to cfg.tcp.rcvbuf, whenever
- * the peer filled the window we offered and the user then read everything:
- * a window-limited sender and a reader that keeps up. The send buffer
+ * its part of half the pool with the table full (pool_bytes / 2 /
+ * max_connections, at least one chunk, at most 64 KiB and rcvbuf) and
+ * doubles, up to cfg.tcp.rcvbuf, each RTT in which three quarters of a
+ * buffer's worth of text arrived while the user kept up with reading: a
+ * window-limited sender and a reader that keeps up. It starts small
+ * because a window, once announced, holds its memory until the peer fills
+ * it: idle connections must not pin the pool. The send buffer
  * allows max(TCP_BUF_INITIAL, 2 * cwnd) bytes, up to cfg.tcp.sndbuf: twice
  * what the congestion window lets fly, as Linux sizes its send buffer, so
  * that a 64 KiB write on a fresh connection returns at once.
@@ -53,8 +57,9 @@ tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
     chain_init(&tcb->snd, 0);
     chain_init(&tcb->rcv, 0);
     tcb->rcv_reserved = 0;
-    tcb->rcv_cap = min_u32(st->cfg.tcp.rcvbuf, TCP_BUF_INITIAL);
-    tcb->rcv_filled = false;
+    tcb->rcv_cap = st->tcp.rcv_first;
+    tcb->rcv_mark_ms = 0;
+    tcb->rcv_mark_seq = 0;
 }
 
 void
@@ -119,6 +124,7 @@ void
 tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq)
 {
     chain_init(&tcb->rcv, seq);
+    tcb->rcv_mark_seq = seq;
 }
 
 /* ---- send ---- */
@@ -162,6 +168,9 @@ tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb)
 uint32_t
 tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n)
 {
+    if (tcb->cc_ready && n > 0 && !tcp_sender_get(st, tcb)) {
+        return 0; /* no memory even to send: wait for WRITABLE */
+    }
     uint32_t limit = tcp_snd_limit(st, tcb);
     uint32_t room = limit > tcb->snd.len ? limit - tcb->snd.len : 0;
     uint32_t want = min_u32(n, room);
@@ -204,13 +213,14 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     if (tcb->sx != NULL) {
         return true;
     }
-    uint32_t c = snd_chunks_allowed(st) > 0 ? pool_take(&st->pool, NULL) : POOL_NIL;
+    /* Not counted in the send half (snd_chunks): queued text must never
+     * keep its own connection from sending it. */
+    uint32_t c = pool_take(&st->pool, NULL);
     if (c == POOL_NIL) {
         st->stats.tcp.snd_mem_blocked++;
         tcp_mem_wait(st, tcb);
         return false;
     }
-    st->tcp.snd_chunks++;
     _Static_assert(sizeof(struct tcp_sender) <= POOL_CHUNK, "a sender block fits a chunk");
     struct tcp_sender *x = (struct tcp_sender *)(void *)pool_data(&st->pool, c);
     memset(x, 0, sizeof(*x));
@@ -237,7 +247,6 @@ tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->ssthresh = tcb->sx->cc.ssthresh;
     size_t off = (size_t)((uint8_t *)tcb->sx - st->pool.mem);
     pool_give(&st->pool, (uint32_t)(off >> POOL_CHUNK_SHIFT));
-    st->tcp.snd_chunks--;
     tcb->sx = NULL;
     tcp_mem_wake(st);
 }
@@ -257,6 +266,11 @@ tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb)
 uint32_t
 tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
+    if (tcb->fin_rcvd) {
+        /* No text can follow the FIN: announce what the buffer has, backed
+         * by nothing (tcp_send_segment reserves nothing then). */
+        return tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    }
     /* RFC 9293 3.8.6: offer the space the buffer has, as far as memory we
      * can promise reaches. */
     uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
@@ -276,8 +290,15 @@ tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 void
 tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return; /* a compact record (mini.c) holds no memory; its promotion reserves */
+    }
     uint32_t need = chain_chunks_needed(&tcb->rcv, right_edge);
-    if (need > tcb->rcv_reserved) {
+    if (need < tcb->rcv_reserved) {
+        /* More was promised for our SYN's window than its place needs. */
+        pool_unreserve(&st->pool, tcb->rcv_reserved - need);
+        tcb->rcv_reserved = need;
+    } else if (need > tcb->rcv_reserved) {
         if (pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
             tcb->rcv_reserved = need;
         } else {
@@ -291,6 +312,9 @@ tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_e
 void
 tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return;
+    }
     /* Our SYN announces a window before the peer's ISN is known: promise
      * enough chunks for it wherever it falls (one more for alignment). */
     uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT) + 1;
@@ -304,8 +328,24 @@ tcp_buf_rcv_append(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *te
 {
     /* Short only for text beyond what we announced (the caller counts it). */
     uint32_t done = chain_append(&st->pool, &tcb->rcv, text, n, &tcb->rcv_reserved);
-    if (seq_ge(tcb->rcv.start + tcb->rcv.len, tcb->rcv_adv)) {
-        tcb->rcv_filled = true; /* the peer used all the window we offered */
+    /* Growth (RFC 7323 leaves window sizing to the implementation; the
+     * measure is Linux's "dynamic right-sizing" in spirit): once per RTT,
+     * compare the text received in that RTT with the buffer. Three
+     * quarters of it or more (a segment less, for small buffers that fit
+     * few segments) means the sender was held by our window, not
+     * by its own pace: the buffer doubles, while the user keeps up. */
+    int64_t rtt = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : TCP_DELACK_DEFAULT_NS;
+    uint32_t now_ms = tcp_ts_now(st);
+    if ((int64_t)(uint32_t)(now_ms - tcb->rcv_mark_ms) * 1000000 >= rtt) {
+        uint32_t got = tcb->rcv.start + tcb->rcv.len - tcb->rcv_mark_seq;
+        uint32_t max = st->cfg.tcp.rcvbuf;
+        uint32_t unread = tcb->rcv.len - done; /* what the user left before this text */
+        if (got + tcb->rcv_mss >= tcb->rcv_cap / 4 * 3 && unread <= tcb->rcv_cap / 2 &&
+            tcb->rcv_cap < max) {
+            tcb->rcv_cap = tcb->rcv_cap > max / 2 ? max : 2 * tcb->rcv_cap;
+        }
+        tcb->rcv_mark_ms = now_ms;
+        tcb->rcv_mark_seq = tcb->rcv.start + tcb->rcv.len;
     }
     return done;
 }
@@ -331,13 +371,6 @@ rcv_taken(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
         /* Giving back a partly used chunk may leave part of the window
          * uncovered: reserve it again (the chunk just freed pays for it). */
         tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
-    }
-    if (tcb->rcv.len == 0 && tcb->rcv_filled) {
-        tcb->rcv_filled = false;
-        uint32_t max = st->cfg.tcp.rcvbuf;
-        if (tcb->rcv_cap < max) {
-            tcb->rcv_cap = tcb->rcv_cap > max / 2 ? max : 2 * tcb->rcv_cap;
-        }
     }
 }
 
@@ -414,6 +447,12 @@ tcp_mem_wake(struct tern_stack *st)
 void
 tcp_mem_init(struct tern_stack *st)
 {
+    /* The first receive buffer: what a connection's part of half the pool
+     * would be with the table full, at least one chunk, at most 64 KiB and
+     * rcvbuf. */
+    uint64_t part = (uint64_t)st->pool.n * POOL_CHUNK / 2 / st->cfg.tcp.max_connections;
+    part = part < POOL_CHUNK ? POOL_CHUNK : part > TCP_BUF_INITIAL ? TCP_BUF_INITIAL : part;
+    st->tcp.rcv_first = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
     st->tcp.mem_head = -1;
     timer_init(&st->tcp.mem_timer, mem_wake_fired);
 }

@@ -106,7 +106,8 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
     }
     if (tcb->ts_ok) {
         o->has_ts = true;
-        o->ts_val = tcp_ts_now(st);
+        /* A SYN cookie's SYN,ACK carries options in its TSval (mini.c). */
+        o->ts_val = st->tcp.ts_override ? st->tcp.ts_override_val : tcp_ts_now(st);
         /* RFC 7323 3.2: TSecr is 0 unless the ACK bit is set. */
         o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
     }
@@ -166,8 +167,11 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             tcb->rcv_adv = adv;
         }
         tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-        /* The memory behind the announced window is promised (buf.c). */
-        tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+        /* The memory behind the announced window is promised (buf.c);
+         * after the peer's FIN no text can come to take it. */
+        if (!tcb->fin_rcvd) {
+            tcp_buf_rcv_reserve(st, tcb, tcb->rcv_adv);
+        }
     } else if (flags & WIRE_TCP_SYN) {
         tcp_buf_rcv_reserve_count(st, tcb, field);
     }

@@ -438,6 +438,7 @@ add_host(struct run *r, const char *name, uint32_t addr, uint32_t bufsz, int *ho
     cfg.netifs[0] = (struct tern_netif_config){.addr = addr, .prefix_len = 24, .mtu = 1500};
     cfg.tcp.sndbuf = bufsz;
     cfg.tcp.rcvbuf = bufsz;
+    cfg.pool_bytes = 4 * (size_t)bufsz; /* room for both buffers at full size */
     cfg.tcp.no_sack = r->c->no_sack || r->c->no_options;
     cfg.tcp.no_timestamps = r->c->no_options;
     cfg.tcp.no_wscale = r->c->no_options;
