@@ -161,21 +161,16 @@ tcp_snd_room(const struct tern_stack *st, const struct tcp_tcb *tcb)
     uint32_t end = tcb->snd.start + tcb->snd.len;
     uint32_t tail =
         tcb->snd.n_chunks > 0 ? tcb->snd.base + tcb->snd.n_chunks * POOL_CHUNK - end : 0;
-    uint32_t allowed = snd_chunks_allowed(st);
-    if (tcb->sx == NULL) {
-        /* Text goes out only with a sender block (tcp_output): a
-         * connection without one leaves a chunk for it, or its text could
-         * take the last chunks and wait for memory only its own sending
-         * would give back. */
-        allowed = allowed > 0 ? allowed - 1 : 0;
-    }
-    uint64_t mem = (uint64_t)tail + (uint64_t)allowed * POOL_CHUNK;
+    uint64_t mem = (uint64_t)tail + (uint64_t)snd_chunks_allowed(st) * POOL_CHUNK;
     return mem < room ? (uint32_t)mem : room;
 }
 
 uint32_t
 tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, uint32_t n)
 {
+    if (tcb->cc_ready && n > 0 && !tcp_sender_get(st, tcb)) {
+        return 0; /* no memory even to send: wait for WRITABLE */
+    }
     uint32_t limit = tcp_snd_limit(st, tcb);
     uint32_t room = limit > tcb->snd.len ? limit - tcb->snd.len : 0;
     uint32_t want = min_u32(n, room);
@@ -218,13 +213,14 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     if (tcb->sx != NULL) {
         return true;
     }
-    uint32_t c = snd_chunks_allowed(st) > 0 ? pool_take(&st->pool, NULL) : POOL_NIL;
+    /* Not counted in the send half (snd_chunks): queued text must never
+     * keep its own connection from sending it. */
+    uint32_t c = pool_take(&st->pool, NULL);
     if (c == POOL_NIL) {
         st->stats.tcp.snd_mem_blocked++;
         tcp_mem_wait(st, tcb);
         return false;
     }
-    st->tcp.snd_chunks++;
     _Static_assert(sizeof(struct tcp_sender) <= POOL_CHUNK, "a sender block fits a chunk");
     struct tcp_sender *x = (struct tcp_sender *)(void *)pool_data(&st->pool, c);
     memset(x, 0, sizeof(*x));
@@ -251,7 +247,6 @@ tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->ssthresh = tcb->sx->cc.ssthresh;
     size_t off = (size_t)((uint8_t *)tcb->sx - st->pool.mem);
     pool_give(&st->pool, (uint32_t)(off >> POOL_CHUNK_SHIFT));
-    st->tcp.snd_chunks--;
     tcb->sx = NULL;
     tcp_mem_wake(st);
 }
@@ -295,6 +290,9 @@ tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 void
 tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_edge)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return; /* a compact record (mini.c) holds no memory; its promotion reserves */
+    }
     uint32_t need = chain_chunks_needed(&tcb->rcv, right_edge);
     if (need < tcb->rcv_reserved) {
         /* More was promised for our SYN's window than its place needs. */
@@ -314,6 +312,9 @@ tcp_buf_rcv_reserve(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t right_e
 void
 tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t wnd)
 {
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        return;
+    }
     /* Our SYN announces a window before the peer's ISN is known. The
      * receive chain will start at IRS + 1 (tcp_buf_rcv_start), where its
      * first chunk begins, so the window needs exactly its own chunks: no
@@ -413,6 +414,12 @@ mem_list(struct tern_stack *st, struct tcp_tcb *tcb)
     if (tcb->mem_listed) {
         return;
     }
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        /* A compact record (mini.c) in the scratch TCB has no slot to
+         * list and holds no memory. */
+        tcb->snd_wait = tcb->rcv_wait = false;
+        return;
+    }
     tcb->mem_listed = true;
     tcb->mem_next = st->tcp.mem_head;
     st->tcp.mem_head = tcp_tcb_slot(st, tcb);
@@ -507,7 +514,7 @@ mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
         /* A sender is told when it can use memory now: SEND would
          * queue text, or its queued text can have its sender block. */
         uint32_t sent = tcb->snd_nxt - tcb->snd.start;
-        bool block = tcb->sx == NULL && tcb->snd.len > sent && snd_chunks_allowed(st) > 0;
+        bool block = tcb->sx == NULL && tcb->snd.len > sent && pool_avail(&st->pool) > 0;
         if (tcb->snd_wait && (block || tcp_snd_room(st, tcb) > 0)) {
             if (budget == 0) {
                 senders_left = true;

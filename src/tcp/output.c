@@ -106,7 +106,8 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
     }
     if (tcb->ts_ok) {
         o->has_ts = true;
-        o->ts_val = tcp_ts_now(st);
+        /* A SYN cookie's SYN,ACK carries options in its TSval (mini.c). */
+        o->ts_val = st->tcp.ts_override ? st->tcp.ts_override_val : tcp_ts_now(st);
         /* RFC 7323 3.2: TSecr is 0 unless the ACK bit is set. */
         o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
     }
