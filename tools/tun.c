@@ -32,9 +32,21 @@ int tern_cmd_tun(int argc, char **argv);
 int tern_cmd_tap(int argc, char **argv);
 
 #define NS       1000000000LL
-#define MAX_SESS 16
-#define IOBUF    65536
+#define IOBUF    65536 /* one read or write of a client or of the loop */
+#define SESS_BUF 16384 /* what a server session holds between two sends */
 #define HDR_MAX  8192
+#define MIB      (1024 * 1024)
+/* Servers: the memory budget their tables are sized from (--mem), half of
+ * it for the stack's buffer pool; and the connections of the stack beyond
+ * one per session: the listener and a few spare, plus one per session for
+ * the connection closing behind it. Clients: one connection, a pool that
+ * holds its whole send buffer (sends take at most half the pool) and its
+ * receive buffer. */
+#define DEFAULT_MEM_MIB 64
+#define SPARE_TCBS      4
+#define SNDBUF          (256 * 1024)
+#define RCVBUF          65535 /* the largest window without window scaling */
+#define CLIENT_POOL     (2 * SNDBUF + 2 * RCVBUF)
 
 /* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
 static volatile sig_atomic_t stop_requested;
@@ -63,7 +75,9 @@ struct opts {
     const char *root, *url, *target, *file, *out;
     double timeout_s;
     bool quiet;
-    bool stats; /* print the stack's and driver's counters at exit */
+    bool stats;     /* print the stack's and driver's counters at exit */
+    long max_conns; /* servers: sessions at once; 0: what mem_mib buys */
+    long mem_mib;   /* servers: memory budget of the tables, MiB */
 };
 
 /* ---- Usage ------------------------------------------------------------------ */
@@ -105,6 +119,15 @@ usage(FILE *f, const char *cmd)
             "  -o, --output FILE   where get and recv write what they receive ('-': stdout)\n"
             "  --sport P           local port of get and send (default: ephemeral)\n"
             "  --count N           serve: exit after N connections (default 0: forever)\n"
+            "  --max-conns N       serve: clients served at once (default: as many as\n"
+            "                      --mem buys); a client beyond them is reset\n"
+            "  --mem MIB           serve: memory budget, all taken at start (default %d):\n"
+            "                      half for the stack's buffer pool (the send and receive\n"
+            "                      buffers of all connections together), half for the\n"
+            "                      clients: each client served at once costs a session\n"
+            "                      (%d KiB) and two of the stack's connections (one open,\n"
+            "                      one closing), at what the stack takes for one (measured\n"
+            "                      at start). The line before 'listening' gives the figures\n"
             "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
             "  --quiet             no progress lines and no summary\n"
             "  --stats             at exit, print the stack's drop counters (with their\n"
@@ -120,7 +143,8 @@ usage(FILE *f, const char *cmd)
             "Long transfers print a progress line a second and a summary (bytes, time,\n"
             "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
-            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", cmd);
+            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
+            (SESS_BUF + HDR_MAX) / 1024, cmd);
 }
 
 static int
@@ -238,6 +262,10 @@ set_opt(struct opts *o, const char *name, const char *v)
         o->root = v;
     } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
         o->out = v;
+    } else if (strcmp(name, "--max-conns") == 0) {
+        ok = parse_long(v, 1, 1000000, &o->max_conns);
+    } else if (strcmp(name, "--mem") == 0) {
+        ok = parse_long(v, 1, 1024 * 1024, &o->mem_mib);
     } else if (strcmp(name, "--timeout") == 0) {
         ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
     } else {
@@ -255,9 +283,9 @@ static bool
 known_opt(const char *name)
 {
     static const char *const names[] = {
-        "--dev",   "--addr",    "--gw",    "--linux-addr", "--mtu",    "--drop",
-        "--dup",   "--reorder", "--delay", "--seed",       "--pcap",   "--port",
-        "--sport", "--count",   "--root",  "-o",           "--output", "--timeout",
+        "--dev",     "--addr",  "--gw",     "--linux-addr", "--mtu",       "--drop",  "--dup",
+        "--reorder", "--delay", "--seed",   "--pcap",       "--port",      "--sport", "--count",
+        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(names[i], name) == 0) {
@@ -310,6 +338,9 @@ check_opts(struct opts *o)
     bool server = o->mode == M_ECHO || o->mode == M_DISCARD || o->mode == M_HTTP;
     if ((server || o->mode == M_RECV) && o->port == 0) {
         return usage_error(o, "this mode needs --port P", NULL);
+    }
+    if (!server && (o->max_conns != 0 || o->mem_mib != 0)) {
+        return usage_error(o, "--max-conns and --mem are options of serve", NULL);
     }
     if (o->mode == M_HTTP && o->root == NULL) {
         return usage_error(o, "serve http needs --root DIR", NULL);
@@ -378,7 +409,7 @@ struct sess {
     int fd; /* file being served (http), or -1 */
     char req[HDR_MAX];
     size_t req_len;
-    uint8_t buf[IOBUF];
+    uint8_t buf[SESS_BUF];
     size_t off, len; /* bytes of buf still to send */
     bool responding, file_done, closed;
 };
@@ -389,8 +420,15 @@ struct app {
     struct tern_tun *tun;
     int listener, conn;
     int out_fd, in_fd;
-    struct sess sess[MAX_SESS];
+    struct sess *sess; /* servers: n_sess sessions, allocated at start */
+    int n_sess;
+    int *live, n_live;  /* indices of the sessions in use, in no order */
+    int *idle, n_idle;  /* indices of the free sessions (a stack) */
+    unsigned n_conns;   /* the stack's cfg.tcp.max_connections */
+    size_t pool_bytes;  /* the stack's cfg.pool_bytes */
+    size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
+    long refused; /* clients reset because every session was taken */
     /* transfer accounting */
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
@@ -671,15 +709,14 @@ accept_all(struct app *a)
         if (id < 0) {
             return;
         }
-        struct sess *s = NULL;
-        for (int i = 0; i < MAX_SESS && s == NULL; i++) {
-            s = a->sess[i].id == 0 ? &a->sess[i] : NULL;
-        }
-        if (s == NULL) {
+        if (a->n_idle == 0) {
             (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
+            a->refused++;
             continue;
         }
-        *s = (struct sess){.id = id, .fd = -1};
+        int i = a->idle[--a->n_idle];
+        a->live[a->n_live++] = i;
+        a->sess[i] = (struct sess){.id = id, .fd = -1};
         if (a->t_start == 0) {
             a->t_start = tern_tun_now_ns();
         }
@@ -690,11 +727,10 @@ static void
 step_server(struct app *a)
 {
     accept_all(a);
-    for (int i = 0; i < MAX_SESS; i++) {
+    int kept = 0;
+    for (int k = 0; k < a->n_live; k++) {
+        int i = a->live[k];
         struct sess *s = &a->sess[i];
-        if (s->id == 0) {
-            continue;
-        }
         if (a->o.mode == M_ECHO) {
             serve_echo(a, s);
         } else if (a->o.mode == M_DISCARD) {
@@ -702,7 +738,13 @@ step_server(struct app *a)
         } else {
             serve_http(a, s);
         }
+        if (s->id != 0) {
+            a->live[kept++] = i;
+        } else {
+            a->idle[a->n_idle++] = i; /* ended: free again */
+        }
     }
+    a->n_live = kept;
 }
 
 /* ---- Clients: get, send; and recv ------------------------------------------- */
@@ -1030,6 +1072,116 @@ open_files(struct app *a)
     return 0;
 }
 
+static bool
+server_mode(enum mode m)
+{
+    return m == M_ECHO || m == M_DISCARD || m == M_HTTP;
+}
+
+/* The stack's allocator (tern_config.alloc): malloc/free that count the
+ * bytes held, so the tables can be sized from what they really cost. */
+struct mem_count {
+    size_t bytes;
+};
+
+static void *
+counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    struct mem_count *mc = ud;
+    if (new_size == 0) {
+        free(ptr);
+        mc->bytes -= old_size;
+        return NULL;
+    }
+    void *p = realloc(ptr, new_size);
+    if (p != NULL) {
+        mc->bytes += new_size - old_size;
+    }
+    return p;
+}
+
+/* Bytes a stack with `cfg`, `n` connections and a pool of `pool` bytes
+ * takes, measured by building one (without its interface, so that it sends
+ * nothing); 0 if it fails. */
+static size_t
+stack_bytes(const struct tern_config *cfg, unsigned n, size_t pool)
+{
+    struct tern_config c = *cfg;
+    struct mem_count mc = {0};
+    c.n_netifs = 0;
+    c.default_gateway = 0; /* it must be on an interface's subnet */
+    c.alloc = counting_alloc;
+    c.alloc_ud = &mc;
+    c.tcp.max_connections = n;
+    c.pool_bytes = pool;
+    struct tern_stack *st;
+    if (tern_stack_new(&c, tern_tun_now_ns(), &st) != TERN_OK) {
+        return 0;
+    }
+    size_t bytes = mc.bytes;
+    tern_stack_free(st);
+    return bytes;
+}
+
+/* Servers: the pool, the number of sessions and cfg->tcp.max_connections
+ * from --mem (and --max-conns). Half the budget is the pool; a session
+ * costs its own buffers and two of the stack's connections (one open, one
+ * closing behind it). What the stack takes for a connection and for its
+ * pool is measured on small stacks, so that the figures follow the stack's
+ * layout. Allocates the sessions: all table memory is taken here and in
+ * tern_stack_new, once. */
+static int
+size_tables(struct app *a, struct tern_config *cfg)
+{
+    size_t budget = (size_t)(a->o.mem_mib != 0 ? a->o.mem_mib : DEFAULT_MEM_MIB) * MIB;
+    /* The hash table's power-of-two steps add at most 16 bytes a
+     * connection to the average over `probe`; what else grows in steps
+     * with the table's size is covered by keeping 1/64 of the budget. */
+    const unsigned probe = 8;
+    const size_t probe_pool = MIB;
+    size_t base = stack_bytes(cfg, 1, 0);
+    size_t more = stack_bytes(cfg, 1 + probe, 0);
+    size_t pooled = stack_bytes(cfg, 1, probe_pool);
+    if (base == 0 || more <= base || pooled <= base) {
+        fprintf(stderr, "tern %s: cannot create the stack to measure it\n", a->o.cmd);
+        return 1;
+    }
+    size_t per_conn = (more - base + probe - 1) / probe + 16;
+    /* The pool and its bookkeeping: half the budget. */
+    cfg->pool_bytes = (size_t)((double)budget / 2 * probe_pool / (double)(pooled - base));
+    size_t per_sess = sizeof(struct sess) + 2 * sizeof(int) + 2 * per_conn;
+    size_t fixed = base + budget / 2 + budget / 64 + SPARE_TCBS * per_conn;
+    long n = a->o.max_conns;
+    if (n == 0) {
+        if (budget < fixed + per_sess) {
+            fprintf(stderr,
+                    "tern %s: --mem %ld is too small: one client needs %zu KiB; see 'tern %s "
+                    "--help'\n",
+                    a->o.cmd, (long)(budget / MIB), (fixed + per_sess + 1023) / 1024, a->o.cmd);
+            return 1;
+        }
+        n = (long)((budget - fixed) / per_sess);
+    }
+    if (2 * (unsigned long)n + SPARE_TCBS > 1u << 20) {
+        n = ((1L << 20) - SPARE_TCBS) / 2; /* the stack's own limit on its table */
+    }
+    a->sess = calloc((size_t)n, sizeof(struct sess));
+    a->live = calloc((size_t)n, sizeof(int));
+    a->idle = calloc((size_t)n, sizeof(int));
+    if (a->sess == NULL || a->live == NULL || a->idle == NULL) {
+        fprintf(stderr, "tern %s: no memory for %ld sessions\n", a->o.cmd, n);
+        return 1;
+    }
+    a->n_sess = (int)n;
+    for (int i = 0; i < a->n_sess; i++) {
+        a->idle[a->n_idle++] = a->n_sess - 1 - i; /* session 0 first */
+    }
+    a->table_bytes = (size_t)n * (sizeof(struct sess) + 2 * sizeof(int));
+    cfg->tcp.max_connections = 2 * (unsigned)n + SPARE_TCBS;
+    a->n_conns = cfg->tcp.max_connections;
+    return 0;
+}
+
 static int
 make_stack(struct app *a)
 {
@@ -1063,14 +1215,23 @@ make_stack(struct app *a)
         }
     }
     cfg.default_gateway = a->o.gw;
-    cfg.tcp.max_connections = 2 * MAX_SESS + 4;
-    cfg.tcp.sndbuf = 256 * 1024;
-    cfg.tcp.rcvbuf = 65535; /* the largest window without window scaling */
+    cfg.tcp.max_connections = 4;
+    cfg.tcp.sndbuf = SNDBUF;
+    cfg.tcp.rcvbuf = RCVBUF;
+    cfg.pool_bytes = CLIENT_POOL;
+    struct mem_count mc = {0};
+    cfg.alloc = counting_alloc;
+    cfg.alloc_ud = &mc;
+    if (server_mode(a->o.mode) && size_tables(a, &cfg) != 0) {
+        return 1;
+    }
     int rc = tern_stack_new(&cfg, tern_tun_now_ns(), &a->st);
     if (rc != TERN_OK) {
         fprintf(stderr, "tern %s: cannot create the stack: %s\n", a->o.cmd, tern_strerror(rc));
         return 1;
     }
+    a->table_bytes += mc.bytes;
+    a->pool_bytes = cfg.pool_bytes;
     return 0;
 }
 
@@ -1109,6 +1270,12 @@ start_app(struct app *a, struct sess *cs)
     if (a->listener < 0) {
         fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
         return 1;
+    }
+    if (server_mode(a->o.mode)) {
+        fprintf(stderr,
+                "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
+                "tables in all\n",
+                a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
     }
     fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n", tern_tun_name(a->tun),
             ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
@@ -1276,8 +1443,16 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->o.stats) {
         print_counters(cmd, a->st, tern_tun_stats(a->tun));
+        if (server_mode(a->o.mode)) {
+            fprintf(stderr,
+                    "tern %s: stats clients served=%ld refused=%ld (no free session of %d)\n", cmd,
+                    a->served, a->refused, a->n_sess);
+        }
     }
     tern_stack_free(a->st);
+    free(a->sess);
+    free(a->live);
+    free(a->idle);
     if (tern_tun_close(a->tun) != TERN_OK) {
         fprintf(stderr, "tern %s: the capture %s is incomplete\n", cmd, a->o.pcap);
         rc = rc ? rc : 1;

@@ -75,8 +75,10 @@
     X(TCP_LISTEN_RST, "tcp", "RFC 9293 3.10.7.2 first: RST in LISTEN ignored")                     \
     X(TCP_LISTEN_ACK, "tcp", "RFC 9293 3.10.7.2 second: ACK in LISTEN (RST sent)")                 \
     X(TCP_LISTEN_NO_SYN, "tcp", "RFC 9293 3.10.7.2 fourth: no SYN, ACK or RST in LISTEN")          \
-    X(TCP_BACKLOG_FULL, "tcp", "RFC 9293 3.10.1: listener backlog full, SYN dropped")              \
-    X(TCP_TABLE_FULL, "tcp", "RFC 9293 3.10.1: no room for a new connection, SYN dropped")         \
+    X(TCP_BACKLOG_FULL, "tcp",                                                                     \
+      "RFC 9293 3.10.1: accept queue full (backlog), SYN or handshake ACK dropped")                \
+    X(TCP_TABLE_FULL, "tcp", "RFC 9293 3.10.1: no room for a new connection, segment dropped")     \
+    X(TCP_SYN_CACHE_FULL, "tcp", "RFC 6191 2: SYN reopening TIME-WAIT but the SYN cache is full")  \
     X(TCP_SYN_SENT_BAD_ACK, "tcp", "RFC 9293 3.10.7.3 first: SYN-SENT, unacceptable ACK")          \
     X(TCP_SYN_SENT_RST, "tcp", "RFC 9293 3.10.7.3 second: SYN-SENT, RST without acceptable ACK")   \
     X(TCP_SYN_SENT_NO_SYN, "tcp", "RFC 9293 3.10.7.3 fifth: SYN-SENT, neither SYN nor RST")        \
@@ -147,7 +149,12 @@ struct tern_stats {
         uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
         uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
-        uint64_t snd_mem_blocked;  /* SENDs that queued less than asked: the buffer pool was dry */
+        uint64_t time_wait_recycled; /* TIME-WAIT records ended early: table full (RFC 6191) */
+        uint64_t syn_cache_expired;  /* embryonic records deleted after synack_retries */
+        uint64_t cookies_sent;       /* SYN,ACKs carrying a SYN cookie (RFC 4987 3.6) */
+        uint64_t cookies_accepted;   /* ACKs whose cookie was valid: connection created */
+        uint64_t cookies_rejected;   /* ACKs in LISTEN whose cookie was forged or expired */
+        uint64_t snd_mem_blocked; /* SENDs that queued less than asked: the buffer pool was dry */
         uint64_t rcv_wnd_mem_limited; /* windows announced smaller than the buffer: pool pressure */
         uint64_t
             rcv_reserve_fail; /* windows announced without pool memory behind (never expected) */

@@ -75,10 +75,16 @@ struct tern_tcp_config {
     unsigned backlog;             /* default listen backlog when OPEN gives 0; default 8 */
     unsigned time_wait_max;       /* compact TIME-WAIT records */
     unsigned syn_cache_max;       /* embryonic connections (SYN cache) */
-    uint32_t sndbuf;              /* send ring bytes per connection; default 16 KiB */
-    uint32_t rcvbuf;              /* receive ring bytes per connection; default 16 KiB */
+    uint32_t sndbuf;              /* largest send buffer of a connection; default 1 MiB (buffers
+                                     take pool memory as they fill, docs/memory.md) */
+    uint32_t rcvbuf;              /* largest receive buffer (window) of a connection; default
+                                     1 MiB */
     int64_t msl_ns;               /* Maximum Segment Lifetime; default 120 s (RFC 9293 3.4.2) */
-    unsigned syn_retries;         /* SYN / SYN,ACK retransmissions before giving up; default 10 */
+    unsigned syn_retries;         /* SYN retransmissions of an active OPEN (and SYN,ACK ones of
+                                     a fully specified passive OPEN) before giving up; default 10 */
+    unsigned synack_retries;      /* SYN,ACK retransmissions of an embryonic connection of a
+                                     listener before its record is deleted; default 5 (about
+                                     63 s with a 1 s initial RTO, as Linux); at most 15 */
     int64_t connect_timeout_ns;   /* connection-establishment timeout; default 180 s
                                      (RFC 9293 3.8.3 MUST-23: at least 3 minutes for SYN) */
     int64_t user_timeout_ns;      /* how long sent data may stay unacknowledged before the
@@ -183,9 +189,10 @@ int tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *args, 
  * TERN_ERR_AGAIN when none is ready, TERN_ERR_STATE if `id` is not listening. */
 int tern_tcp_accept(struct tern_stack *st, int id, int64_t now_ns);
 
-/* SEND (3.10.2): copies up to len bytes into the send ring (borrows buf) and
- * sends what the peer's window allows. Returns the bytes queued (possibly
- * fewer than len; 0 when the ring is full), or an error. In SYN-SENT and
+/* SEND (3.10.2): copies up to len bytes into the send buffer (borrows buf)
+ * and sends what the peer's window allows. Returns the bytes queued (possibly
+ * fewer than len; 0 when the buffer is full or the stack's buffer pool
+ * is empty: TERN_TCP_EV_WRITABLE tells when to try again), or an error. In SYN-SENT and
  * SYN-RECEIVED data is queued until ESTABLISHED. */
 int tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns);
 
@@ -217,7 +224,7 @@ struct tern_tcp_status {
     uint32_t snd_una, snd_nxt, snd_wnd, iss; /* RFC 9293 3.3.1 send variables */
     uint32_t rcv_nxt, rcv_wnd, irs;          /* receive variables */
     uint16_t snd_mss;                        /* effective send MSS (MUST-16) */
-    uint32_t send_queued;                    /* bytes in the send ring, not yet acked */
+    uint32_t send_queued;                    /* bytes in the send buffer, not yet acked */
     uint32_t recv_queued;                    /* bytes waiting for RECEIVE */
     bool passive;                            /* LISTEN, or a child of one (MUST-11) */
     int error;            /* why it closed (0 if it did not, or closed normally) */
@@ -235,14 +242,21 @@ struct tern_tcp_status {
 };
 int tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out);
 
-/* Zero-copy RECEIVE: points at the received text in place, in at most two
- * pieces (the receive buffer is a ring): p1, n1 then p2, n2 (n2 may be
- * 0). Returns the total byte count like tern_tcp_recv() (TERN_ERR_AGAIN,
- * TERN_ERR_CLOSING... when there is none). The pointers stay valid until
+/* Zero-copy RECEIVE: points at the first received text in place, in at
+ * most two pieces (the receive buffer is made of 2 KiB pool chunks): p1, n1
+ * then p2, n2 (n2 may be 0). Returns n1 + n2, which may be less than the
+ * text waiting (tern_tcp_status recv_queued): consume and peek again.
+ * When there is none, returns what tern_tcp_recv() would (TERN_ERR_AGAIN,
+ * TERN_ERR_CLOSING...). The pointers stay valid until
  * the next call into the stack for this connection other than
  * tern_tcp_recv_consume(). */
 int tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1,
                        const uint8_t **p2, size_t *n2);
+
+/* Copies up to len bytes of received text starting `off` bytes after the
+ * first unread one, without consuming them (MSG_PEEK). Returns the count: 0
+ * when nothing lies at off or after; TERN_ERR_NOTCONN, TERN_ERR_INVAL. */
+int tern_tcp_peek(struct tern_stack *st, int id, size_t off, void *buf, size_t len);
 
 /* Releases the first n bytes shown by tern_tcp_recv_peek() (opening the
  * receive window as RECEIVE does). Returns n, or an error. */

@@ -900,38 +900,27 @@ iov_total(const struct iovec *iov, int n)
     return t;
 }
 
-/* Copies from the receive ring into the iovec, starting `skip` bytes in
- * (MSG_WAITALL resumes there); consumes unless peeking. */
+/* Copies received text into the iovec, starting `skip` bytes into the
+ * iovec (MSG_WAITALL resumes there); consumes it unless peeking. */
 static size_t
 copy_out(struct tern_sock *s, const struct iovec *iov, int iovcnt, size_t skip, bool peek)
 {
-    const uint8_t *p1, *p2;
-    size_t n1, n2;
-    int r = tern_tcp_recv_peek(s->st, s->tcp_id, &p1, &n1, &p2, &n2);
-    if (r <= 0) {
-        return 0;
-    }
-    size_t avail = (size_t)r, done = 0, off = 0; /* off: position in the ring data */
-    for (int i = 0; i < iovcnt && off < avail; i++) {
+    size_t done = 0;
+    for (int i = 0; i < iovcnt; i++) {
         size_t len = iov[i].iov_len;
-        size_t start = 0;
         if (skip >= len) {
             skip -= len;
             continue;
         }
-        start = skip;
+        size_t want = len - skip;
+        int r = tern_tcp_peek(s->st, s->tcp_id, done, (uint8_t *)iov[i].iov_base + skip, want);
         skip = 0;
-        uint8_t *dst = (uint8_t *)iov[i].iov_base + start;
-        size_t want = len - start;
-        while (want > 0 && off < avail) {
-            const uint8_t *src = off < n1 ? p1 + off : p2 + (off - n1);
-            size_t run = off < n1 ? n1 - off : avail - off;
-            size_t k = run < want ? run : want;
-            memcpy(dst, src, k);
-            dst += k;
-            want -= k;
-            off += k;
-            done += k;
+        if (r <= 0) {
+            break;
+        }
+        done += (size_t)r;
+        if ((size_t)r < want) {
+            break; /* all the text there is */
         }
     }
     if (!peek && done > 0) {

@@ -43,10 +43,13 @@ tern_config_init(struct tern_config *cfg)
     cfg->tcp = (struct tern_tcp_config){
         .max_connections = 64,
         .backlog = 8,
-        .sndbuf = 16 * 1024,
-        .rcvbuf = 16 * 1024,
+        .time_wait_max = 128, /* 128 x 72 bytes: 9 KiB (docs/memory.md) */
+        .syn_cache_max = 128,
+        .sndbuf = 1024 * 1024,
+        .rcvbuf = 1024 * 1024,
         .msl_ns = 120LL * 1000000000LL, /* RFC 9293 3.4.2 */
         .syn_retries = 10,
+        .synack_retries = 5, /* Linux's tcp_synack_retries: 1+2+4+8+16+32 = 63 s */
         .connect_timeout_ns = 180LL * 1000000000LL, /* RFC 9293 3.8.3 MUST-23 */
         .user_timeout_ns = 300LL * 1000000000LL,
         .rto_initial_ns = 1000000000LL, /* RFC 6298 2.1 */

@@ -157,27 +157,45 @@ entry_release(struct tern_stack *st, struct arp_entry *e)
     e->state = ARP_FREE;
 }
 
-/* A free entry, else the least recently used one that holds no queue
- * (INCOMPLETE entries are kept: they hold datagrams and a request is out). */
+/* A free entry, else a victim. Entries still resolving may hold at most
+ * half the table: past that, a new entry takes the oldest of them (its
+ * queue dropped and counted), so that addresses nobody answers for (the
+ * spoofed sources of a SYN flood, each owed a SYN,ACK) cannot push out the
+ * neighbours in use; RFC 4861 5.3 asks a cache to keep room for its
+ * working set of active entries. Below half, the least recently used entry
+ * that is not resolving. */
 static struct arp_entry *
 entry_new(struct tern_stack *st, int netif, uint32_t addr)
 {
-    struct arp_entry *victim = NULL;
-    for (unsigned i = 0; i < st->link.n_arp; i++) {
+    struct arp_entry *lru = NULL, *oldest_incomplete = NULL, *victim = NULL;
+    unsigned incomplete = 0;
+    for (unsigned i = 0; i < st->link.n_arp && victim == NULL; i++) {
         struct arp_entry *e = &st->link.arp[i];
         if (e->state == ARP_FREE) {
             victim = e;
-            break;
+        } else if (e->state == ARP_INCOMPLETE) {
+            incomplete++;
+            if (oldest_incomplete == NULL || e->last_used_ns < oldest_incomplete->last_used_ns) {
+                oldest_incomplete = e;
+            }
+        } else if (lru == NULL || e->last_used_ns < lru->last_used_ns) {
+            lru = e;
         }
-        if (e->state != ARP_INCOMPLETE &&
-            (victim == NULL || e->last_used_ns < victim->last_used_ns)) {
-            victim = e;
-        }
+    }
+    if (victim == NULL) {
+        victim = 2 * incomplete >= st->link.n_arp || lru == NULL ? oldest_incomplete : lru;
     }
     if (victim == NULL) {
         return NULL;
     }
-    if (victim->state != ARP_FREE) {
+    if (victim->state == ARP_INCOMPLETE) {
+        st->stats.arp.evicted++;
+        stack_trace(st, TERN_TRACE_EVENT, L_ARP,
+                    "ARP cache: half the entries resolving, the oldest of them evicted", NULL, 0);
+        timer_cancel(&st->timers, &victim->timer);
+        queue_drop(st, victim, TERN_DROP_ARP_CACHE_FULL);
+        victim->state = ARP_FREE;
+    } else if (victim->state != ARP_FREE) {
         st->stats.arp.evicted++;
         stack_trace(st, TERN_TRACE_EVENT, L_ARP,
                     "ARP cache full: least recently used entry evicted", NULL, 0);

@@ -27,9 +27,12 @@
  *               ARP_UNREACH) until cfg.arp_failed_ns has passed; then the
  *               entry is removed and the next send starts again.
  *
- * A new entry takes a free one, else the least recently used entry that
- * holds no queue (counted as evicted); when every entry is INCOMPLETE the
- * datagram is dropped (ARP_CACHE_FULL). Datagrams waiting for resolution
+ * A new entry takes a free one. Else, while fewer than half the entries
+ * are INCOMPLETE, the least recently used entry that is not; from half on,
+ * the oldest INCOMPLETE entry, whose queued datagrams are dropped
+ * (ARP_CACHE_FULL): addresses that never answer (a SYN flood's spoofed
+ * sources) cannot push the neighbours in use out of the cache. Either is
+ * counted as evicted. Datagrams waiting for resolution
  * sit in a pool of cfg.arp_queue_total buffers, at most
  * cfg.arp_queue_per_entry per entry; on overflow the entry's oldest
  * datagram is dropped to keep the latest (RFC 1122 2.3.2.2), and a new

@@ -100,27 +100,28 @@ detach_child(struct tern_stack *st, struct tcp_tcb *child)
     child->accept_next = -1;
 }
 
-void
-tcp_tw_unpark(struct tern_stack *st, struct tcp_tcb *child, const char *rule)
-{
-    struct tcp_tcb *tw = tcp_tcb_at(st, child->tw_parked);
-    child->tw_parked = -1;
-    if (tw == NULL || tw->state != TERN_TCP_TIME_WAIT || tw->in_hash) {
-        return;
-    }
-    /* RFC 9293 3.6 MAY-2 (2): the SYN was an old duplicate; the old
-     * incarnation goes back to TIME-WAIT (its timer kept running). */
-    tw->tw_child = -1;
-    tcp_hash_insert(st, tw);
-    tcp_trace_note(st, TERN_TRACE_EVENT, tw, rule);
-}
-
 static void abort_children(struct tern_stack *st, struct tcp_tcb *lst);
 
 void
 tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule)
 {
-    tcp_set_state(st, tcb, TERN_TCP_CLOSED, rule);
+    bool was_listener = tcb->state == TERN_TCP_LISTEN && tcb->remote_port == 0;
+    if (rule != NULL) {
+        tcp_set_state(st, tcb, TERN_TCP_CLOSED, rule);
+    } else {
+        tcp_state_restore(tcb, TERN_TCP_CLOSED);
+    }
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        /* A compact record's state: mini.c deletes the record after. */
+        if (err != 0) {
+            tcb->error = err;
+        }
+        tcp_timers_cancel(st, tcb);
+        return;
+    }
+    if (tcb->tw_rec >= 0) {
+        tcp_mini_husk_gone(st, tcb, true); /* a husk aborted: its record goes too */
+    }
     if (err != 0) {
         tcb->error = err;
         tcp_buf_rcv_flush(st, tcb); /* "connection reset": pending RECEIVEs are flushed */
@@ -131,13 +132,8 @@ tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *r
         tcp_hash_remove(st, tcb);
     }
     tcp_buf_snd_flush(st, tcb); /* all segment queues are flushed */
-    struct tcp_tcb *child = tcp_tcb_at(st, tcb->tw_child);
-    if (child != NULL) {
-        child->tw_parked = -1; /* a parked TIME-WAIT expired under its child */
-        tcb->tw_child = -1;
-    }
-    if (tcb->tw_parked >= 0) {
-        tcp_tw_unpark(st, tcb, "RFC 1122 4.2.2.13: new incarnation failed -> back to TIME-WAIT");
+    if (was_listener) {
+        tcp_mini_listener_closed(st, tcb);
     }
     abort_children(st, tcb);
     if (tcb->role == TCP_ROLE_CHILD && tcb->queued_for_accept && err != 0 && tcb->listener >= 0) {
@@ -208,12 +204,11 @@ tcp_on_established(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     st->stats.tcp.established++;
     tcb->connected = true;
-    struct tcp_tcb *tw = tcp_tcb_at(st, tcb->tw_parked);
-    if (tw != NULL) {
+    if (tcb->tw_parked >= 0) {
+        int tw = tcb->tw_parked;
         tcb->tw_parked = -1;
-        tw->tw_child = -1;
-        tcp_close_tcb(st, tw, 0,
-                      "RFC 9293 3.6 (MAY-2): new incarnation established -> TIME-WAIT ends");
+        tcp_mini_tw_end(st, tw,
+                        "RFC 9293 3.6 (MAY-2): new incarnation established -> TIME-WAIT ends");
     }
     struct tcp_tcb *lst = tcp_tcb_at(st, tcb->listener);
     if (tcb->role == TCP_ROLE_CHILD && lst != NULL) {
@@ -241,11 +236,11 @@ tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *ru
 {
     tcp_set_state(st, child, TERN_TCP_LISTEN, rule);
     tcp_timers_cancel(st, child);
+    if (child->role == TCP_ROLE_SCRATCH) {
+        return; /* an embryonic record: mini.c deletes it (and unparks TIME-WAIT) */
+    }
     if (child->in_hash) {
         tcp_hash_remove(st, child);
-    }
-    if (child->tw_parked >= 0) {
-        tcp_tw_unpark(st, child, "RFC 1122 4.2.2.13: the SYN was an old duplicate -> TIME-WAIT");
     }
     detach_child(st, child);
     tcp_tcb_free(st, child);
@@ -331,7 +326,9 @@ open_endpoints(struct tern_stack *st, const struct tern_tcp_open_args *a, uint32
     *laddr = a->local_addr;
     *lport = a->local_port;
     if (a->passive) {
-        if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
+        if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL ||
+            (a->remote_port != 0 &&
+             tcp_mini_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL)) {
             return TERN_ERR_EXIST; /* MUST-41: never disturb an existing record */
         }
         return TERN_OK;
@@ -351,8 +348,9 @@ open_endpoints(struct tern_stack *st, const struct tern_tcp_open_args *a, uint32
             return TERN_ERR_NOBUFS;
         }
     }
-    if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
-        return TERN_ERR_EXIST;
+    if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL ||
+        tcp_mini_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
+        return TERN_ERR_EXIST; /* a TIME-WAIT or embryonic record holds the 4-tuple */
     }
     return TERN_OK;
 }
@@ -499,7 +497,7 @@ window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
 {
     (void)old_wnd;
     uint32_t wnd = tcp_rcv_window(st, tcb);
-    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;
@@ -528,6 +526,26 @@ tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1
     }
     uint32_t n = chain_pieces(&st->pool, &tcb->rcv, p1, n1, p2, n2);
     return (int)(n > INT_MAX ? INT_MAX : n);
+}
+
+int
+tern_tcp_peek(struct tern_stack *st, int id, size_t off, void *buf, size_t len)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (buf == NULL && len != 0) {
+        return TERN_ERR_INVAL;
+    }
+    if (off >= tcb->rcv.len) {
+        return 0;
+    }
+    size_t n = tcb->rcv.len - off;
+    n = n < len ? n : len;
+    n = n > INT_MAX ? INT_MAX : n;
+    chain_read(&st->pool, &tcb->rcv, tcb->rcv.start + (uint32_t)off, buf, (uint32_t)n);
+    return (int)n;
 }
 
 int
@@ -745,7 +763,11 @@ tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
         break;
     }
     tcb->user_released = true;
-    if (tcb->state == TERN_TCP_CLOSED) {
+    if (tcb->tw_rec >= 0) {
+        /* A husk: TIME-WAIT goes on in its record alone. */
+        tcp_mini_husk_gone(st, tcb, false);
+        tcp_tcb_free(st, tcb);
+    } else if (tcb->state == TERN_TCP_CLOSED) {
         tcp_tcb_free(st, tcb);
     } else {
         tcp_user_timer_update(st, tcb, false); /* an orphan in FIN-WAIT-2 is bounded */
@@ -815,7 +837,7 @@ tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
         }
         use |= t->state == TERN_TCP_LISTEN ? TERN_TCP_PORT_LISTEN : TERN_TCP_PORT_CONN;
     }
-    return use;
+    return use | tcp_mini_port_use(st, addr, port);
 }
 
 unsigned

@@ -28,11 +28,13 @@ enum step { STEP_CONTINUE, STEP_STOP };
 
 /* The segment being processed and what its processing decided. */
 struct seg_ctx {
-    struct tcp_seg seg; /* trimmed to the window as the checks go */
-    uint32_t orig_seq;  /* SEG.SEQ as it arrived */
-    bool need_ack;      /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
-    bool delay_ack;     /* ...or let the delayed-ACK timer send it (3.8.6.3) */
-    bool closed;        /* the TCB was deleted (or returned to LISTEN) */
+    struct tcp_seg seg;  /* trimmed to the window as the checks go */
+    uint32_t orig_seq;   /* SEG.SEQ as it arrived */
+    bool need_ack;       /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
+    bool delay_ack;      /* ...or let the delayed-ACK timer send it (3.8.6.3) */
+    bool closed;         /* the TCB was deleted (or returned to LISTEN) */
+    struct tcp_tcb *tcb; /* the TCB the steps work on: the scratch TCB of a compact
+                            record until a completed handshake promotes it (mini.c) */
 };
 
 static bool
@@ -61,53 +63,11 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
 
 /* ---- 3.10.7.2 LISTEN ---- */
 
-static struct tcp_tcb *
-make_child(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
+/* A listener with a fully specified remote handles the SYN itself (RFC
+ * 9293 3.10.7.2 in place). */
+static void
+fill_local(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
 {
-    if (lst->n_pending >= lst->backlog) {
-        tcp_drop(st, lst, seg, TERN_DROP_TCP_BACKLOG_FULL);
-        return NULL;
-    }
-    struct tcp_tcb *child = tcp_tcb_alloc(st);
-    if (child == NULL) {
-        tcp_drop(st, lst, seg, TERN_DROP_TCP_TABLE_FULL);
-        return NULL;
-    }
-    child->role = TCP_ROLE_CHILD;
-    child->listener = tcp_tcb_slot(st, lst);
-    child->local_addr = seg->dst;
-    child->local_port = seg->dport;
-    child->remote_addr = seg->src;
-    child->remote_port = seg->sport;
-    child->cb = lst->cb;
-    child->cb_ctx = lst->cb_ctx;
-    child->user_timeout_ns = lst->user_timeout_ns;
-    child->rcv_mss = lst->rcv_mss;
-    child->set_iss = lst->set_iss;
-    child->user_iss = lst->user_iss;
-    child->nodelay = lst->nodelay;
-    child->keepalive = lst->keepalive;
-    child->tos = lst->tos;
-    child->keep_idle_ms = lst->keep_idle_ms;
-    child->keep_intvl_ms = lst->keep_intvl_ms;
-    child->keep_count = lst->keep_count;
-    child->use_cubic = lst->use_cubic;
-    lst->n_pending++;
-    tcp_set_state(st, child, TERN_TCP_LISTEN,
-                  "RFC 9293 3.10.7.2: SYN on a listener -> new connection record in LISTEN");
-    tcp_hash_insert(st, child);
-    return child;
-}
-
-/* The connection that handles a SYN on listener `lst`: the listener itself
- * when its remote is fully specified (RFC 9293 3.10.7.2 in place), else a
- * new child. NULL when the SYN was dropped. */
-static struct tcp_tcb *
-syn_target(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
-{
-    if (lst->remote_port == 0) {
-        return make_child(st, lst, seg);
-    }
     if (lst->local_addr == 0) {
         /* Fill in the unspecified local address now (3.10.7.2). */
         tcp_hash_remove(st, lst);
@@ -115,7 +75,6 @@ syn_target(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
         lst->local_wild = true;
         tcp_hash_insert(st, lst);
     }
-    return lst;
 }
 
 /* RFC 7323 2.2, 3.2 and RFC 2018 2: the options a SYN offered. On a
@@ -146,18 +105,14 @@ negotiate_options(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_s
     }
 }
 
-/* LISTEN, third check: a SYN. `min_iss` is not 0 when the SYN reopens a
- * TIME-WAIT connection: the ISS must then lie above it (RFC 1122
- * 4.2.2.13, RFC 9293 3.6 MAY-2 (1)). */
-static struct tcp_tcb *
-listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg, uint32_t min_iss,
-           int tw_slot)
+/* LISTEN, third check: a SYN, on `tcb` (the listener itself, or the
+ * scratch TCB of a new SYN cache record): SYN-RECEIVED and the SYN,ACK.
+ * `min_iss` is not 0 when the SYN reopens a TIME-WAIT connection: the ISS
+ * must then lie above it (RFC 1122 4.2.2.13, RFC 9293 3.6 MAY-2 (1)). */
+static void
+syn_received_from_listen(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                         uint32_t min_iss)
 {
-    struct tcp_tcb *tcb = syn_target(st, lst, seg);
-    if (tcb == NULL) {
-        return NULL;
-    }
-    tcb->tw_parked = tw_slot;
     tcb->opened_ns = st->now_ns;
     tcb->rcv_nxt = seg->seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt; /* no window announced yet: the right edge starts at RCV.NXT */
@@ -186,14 +141,57 @@ listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg
      * peer sends it again once the connection is established. */
     tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN | WIRE_TCP_ACK, 0,
                      "RFC 9293 3.10.7.2: LISTEN, SYN -> <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>");
-    tcp_rtx_update(st, tcb, true);
-    tcp_user_timer_update(st, tcb, false);
-    return tcb;
 }
 
-static void
-in_listen(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
+/* A SYN on listener lst. A wildcard listener's new connection is an
+ * embryonic record of the SYN cache (mini.c), or, with the cache full, a
+ * SYN cookie (RFC 4987 3.6; not when reopening TIME-WAIT record tw_rec,
+ * whose ISS must lie above min_iss: that SYN is dropped, the peer will
+ * repeat it). False when nothing was created. */
+static bool
+listen_syn(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg, uint32_t min_iss,
+           int tw_rec)
 {
+    if (lst->remote_port != 0) {
+        fill_local(st, lst, seg);
+        syn_received_from_listen(st, lst, seg, min_iss);
+        tcp_rtx_update(st, lst, true);
+        tcp_user_timer_update(st, lst, false);
+        return true;
+    }
+    if (lst->n_pending >= lst->backlog) {
+        /* The accept queue is full: as Linux, drop the SYN too (the peer
+         * retries); the completed connections wait for ACCEPT. */
+        tcp_drop(st, lst, seg, TERN_DROP_TCP_BACKLOG_FULL);
+        return false;
+    }
+    int rec;
+    struct tcp_tcb *s = tcp_mini_syn_begin(st, lst, &rec);
+    if (s == NULL) {
+        if (tw_rec >= 0) {
+            tcp_drop(st, lst, seg, TERN_DROP_TCP_SYN_CACHE_FULL);
+            return false;
+        }
+        tcp_cookie_send(st, lst, seg);
+        return false;
+    }
+    s->local_addr = seg->dst;
+    s->local_port = seg->dport;
+    s->remote_addr = seg->src;
+    s->remote_port = seg->sport;
+    tcp_set_state(st, s, TERN_TCP_LISTEN,
+                  "RFC 9293 3.10.7.2: SYN on a listener -> new connection record in LISTEN");
+    syn_received_from_listen(st, s, seg, min_iss);
+    tcp_mini_syn_store(st, rec, tw_rec, seg->has_mss ? seg->mss : 0);
+    return true;
+}
+
+static void in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c);
+
+static void
+in_listen(struct tern_stack *st, struct tcp_tcb *lst, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
     /* First, check for a RST: it cannot be meant for this incarnation. */
     if (has(seg, WIRE_TCP_RST)) {
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_RST);
@@ -201,6 +199,15 @@ in_listen(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
     }
     /* Second, check for an ACK: any ACK is bad in LISTEN -> <SEQ=SEG.ACK><CTL=RST>. */
     if (has(seg, WIRE_TCP_ACK)) {
+        /* RFC 4987 3.6: while SYN cookies are out, the ACK may carry one;
+         * a valid one rebuilds SYN-RECEIVED and the handshake completes
+         * through the ordinary 3.10.7.4 steps. */
+        struct tcp_tcb *s = tcp_cookie_open(st, lst, seg);
+        if (s != NULL) {
+            in_other(st, s, c);
+            tcp_timers_cancel(st, &st->tcp.scratch);
+            return;
+        }
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
         tcp_send_reset_limited(st, lst, seg, "RFC 9293 3.10.7.2: LISTEN, ACK -> RST");
         return;
@@ -437,7 +444,7 @@ static void
 back_to_listen(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     st->stats.tcp.attempt_fails++;
-    if (tcb->role == TCP_ROLE_CHILD) {
+    if (tcb->role == TCP_ROLE_CHILD || tcb->role == TCP_ROLE_SCRATCH) {
         tcp_child_to_listen(st, tcb, rule);
         return;
     }
@@ -813,13 +820,22 @@ ack_syn_received(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
                            "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, unacceptable ACK -> RST");
         return STEP_STOP;
     }
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        /* An embryonic record (or a SYN cookie) completes its handshake: a
+         * real TCB takes over before the text and FIN steps (mini.c). */
+        tcb = tcp_mini_promote(st, tcb, seg);
+        if (tcb == NULL) {
+            return STEP_STOP;
+        }
+        c->tcb = tcb;
+    }
     tcb->snd_wnd = seg->wnd;
     tcb->snd_wl1 = seg->seq;
     tcb->snd_wl2 = seg->ack;
     if (seg->wnd > tcb->max_snd_wnd) {
         tcb->max_snd_wnd = seg->wnd;
     }
-    if (tcb->retries == 0) {
+    if (tcb->retries == 0 && tcb->opened_ns != INT64_MIN) {
         /* RFC 6298 2.2, Karn (MUST-18): a SYN,ACK sent once is timed. */
         tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
     }
@@ -839,8 +855,11 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (!has(seg, WIRE_TCP_ACK)) {
         return drop(st, tcb, c, TERN_DROP_TCP_NO_ACK);
     }
-    if (tcb->state == TERN_TCP_SYN_RECEIVED && ack_syn_received(st, tcb, c) == STEP_STOP) {
-        return STEP_STOP;
+    if (tcb->state == TERN_TCP_SYN_RECEIVED) {
+        if (ack_syn_received(st, tcb, c) == STEP_STOP) {
+            return STEP_STOP;
+        }
+        tcb = c->tcb;
     }
     /* RFC 5961 5.2 (MAY-12, implemented): acceptable only when
      * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. This
@@ -1121,48 +1140,52 @@ in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
      * tern; check_in_order stands where SHLD-31 would queue. */
     static const step_fn steps[] = {check_seq, check_rst, check_syn,    check_in_order,
                                     check_ack, check_urg, process_text, check_fin};
+    c->tcb = tcb;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        if (steps[i](st, tcb, c) == STEP_STOP) {
+        if (steps[i](st, c->tcb, c) == STEP_STOP) {
             break;
         }
     }
-    finish(st, tcb, c);
+    finish(st, c->tcb, c);
 }
 
 /* RFC 9293 3.6 (MAY-2), RFC 1122 4.2.2.13 and RFC 6191 2: a SYN for a
- * connection in TIME-WAIT, when a listener would take it. Without
- * timestamps the SYN is honoured only if its sequence number lies above
- * the old incarnation's last one (its FIN, RCV.NXT - 1); the new ISS is
- * then chosen above the old SND.NXT, and the TIME-WAIT TCB is parked, to be
- * restored if the SYN turns out to be an old duplicate. Returns true when
- * the SYN was dealt with here. */
+ * connection in TIME-WAIT (record m, loaded in the scratch TCB s), when a
+ * listener would take it. Without timestamps the SYN is honoured only if
+ * its sequence number lies above the old incarnation's last one (its FIN,
+ * RCV.NXT - 1); the new ISS is then chosen above the old SND.NXT, and the
+ * TIME-WAIT record is parked (out of the demux), to be restored if the SYN
+ * turns out to be an old duplicate. Returns true when the SYN was dealt
+ * with here. */
 static bool
-time_wait_syn(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
+time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
+              const struct tcp_seg *seg)
 {
-    if (tcb->state != TERN_TCP_TIME_WAIT || !has(seg, WIRE_TCP_SYN) ||
-        has(seg, WIRE_TCP_ACK | WIRE_TCP_RST)) {
+    if (!has(seg, WIRE_TCP_SYN) || has(seg, WIRE_TCP_ACK | WIRE_TCP_RST)) {
         return false;
     }
-    struct tcp_tcb *lst = tcp_hash_find(st, tcb->local_addr, tcb->local_port, 0, 0);
+    struct tcp_tcb *lst = tcp_hash_find(st, m->local_addr, m->local_port, 0, 0);
     if (lst == NULL) {
-        lst = tcp_hash_find(st, 0, tcb->local_port, 0, 0);
+        lst = tcp_hash_find(st, 0, m->local_port, 0, 0);
     }
     if (lst == NULL || lst->state != TERN_TCP_LISTEN) {
         return false; /* nobody to take it: ordinary processing */
     }
-    if (!seq_gt(seg->seq, tcb->rcv_nxt - 1)) {
-        tcp_drop(st, tcb, seg, TERN_DROP_TCP_TIME_WAIT_SYN);
+    if (!seq_gt(seg->seq, m->rcv_nxt - 1)) {
+        tcp_drop(st, s, seg, TERN_DROP_TCP_TIME_WAIT_SYN);
         return true;
     }
     st->stats.tcp.time_wait_reuse++;
-    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+    tcp_trace_note(st, TERN_TRACE_EVENT, s,
                    "RFC 9293 3.6 (MAY-2), RFC 6191 2: TIME-WAIT, SYN above old sequence -> reopen");
-    tcp_hash_remove(st, tcb);
-    struct tcp_tcb *child = listen_syn(st, lst, seg, tcb->snd_nxt, tcp_tcb_slot(st, tcb));
-    if (child == NULL) {
-        tcp_hash_insert(st, tcb);
-    } else {
-        tcb->tw_child = tcp_tcb_slot(st, child);
+    int rec = tcp_mini_index(st, m);
+    uint32_t min_iss = m->snd_nxt;
+    tcp_timers_cancel(st, s);
+    st->tcp.scratch_rec = -1;
+    /* Parked: out of the demux while the new incarnation opens. */
+    tcp_mini_tw_park(st, rec);
+    if (!listen_syn(st, lst, seg, min_iss, rec)) {
+        tcp_mini_tw_unpark(st, rec, "RFC 6191 2: no room for the new incarnation -> TIME-WAIT");
     }
     return true;
 }
@@ -1226,18 +1249,42 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         tcp_drop(st, NULL, &c.seg, TERN_DROP_TCP_BAD_ADDR);
         return;
     }
-    struct tcp_tcb *tcb = tcp_demux(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    /* Demultiplexing: a TCB with the exact 4-tuple, then a compact record
+     * (TIME-WAIT, SYN cache), then listeners (table.c). */
+    struct tcp_tcb *tcb = tcp_hash_find(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    struct tcp_mini *m = NULL;
+    if (tcb == NULL) {
+        m = tcp_mini_find(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    }
+    if (m != NULL) {
+        struct tcp_tcb *s = tcp_mini_load(st, m);
+        tcp_trace_seg(st, TERN_TRACE_RX, s, &c.seg, "RFC 9293 3.10.7: segment arrives",
+                      TERN_DROP_COUNT);
+        if (m->kind != TCP_MINI_TW || !time_wait_syn(st, m, s, &c.seg)) {
+            in_other(st, s, &c);
+            tcp_mini_settle(st, m);
+        }
+        tcp_deliver_events(st);
+        return;
+    }
+    if (tcb == NULL) {
+        tcb = tcp_demux(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    }
     tcp_trace_seg(st, TERN_TRACE_RX, tcb, &c.seg, "RFC 9293 3.10.7: segment arrives",
                   TERN_DROP_COUNT);
     if (tcb == NULL) {
         in_closed(st, &c.seg);
     } else if (tcb->state == TERN_TCP_LISTEN) {
-        in_listen(st, tcb, &c.seg);
+        in_listen(st, tcb, &c);
     } else if (tcb->state == TERN_TCP_SYN_SENT) {
         in_syn_sent(st, tcb, &c);
         finish(st, tcb, &c);
-    } else if (!time_wait_syn(st, tcb, &c.seg)) {
+    } else {
         in_other(st, tcb, &c);
+        if (tcb->state == TERN_TCP_TIME_WAIT && tcb->role == TCP_ROLE_USER && tcb->in_hash) {
+            /* RFC 9293 3.6: TIME-WAIT goes on in a compact record. */
+            tcp_mini_tw_enter(st, tcb);
+        }
     }
     tcp_deliver_events(st);
 }
@@ -1268,6 +1315,11 @@ tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     uint32_t seq = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 | q[7];
     /* MUST-54: direct the error to the connection that caused it. */
     struct tcp_tcb *tcb = tcp_hash_find(st, e->orig_src, sport, e->orig_dst, dport);
+    if (tcb == NULL &&
+        tcp_mini_icmp(st, e->orig_src, sport, e->orig_dst, dport, seq, icmp_is_hard(e))) {
+        tcp_deliver_events(st);
+        return;
+    }
     if (tcb == NULL || tcb->state == TERN_TCP_LISTEN) {
         st->stats.drops[TERN_DROP_TCP_ICMP_NO_CONN]++;
         tcp_trace_note(st, TERN_TRACE_DROP, NULL, tern_drop_rule(TERN_DROP_TCP_ICMP_NO_CONN));

@@ -151,3 +151,9 @@ tcp_trace_note(struct tern_stack *st, enum tern_trace_kind kind, const struct tc
     };
     st->trace(st->trace_ctx, &ev);
 }
+
+void
+tcp_state_restore(struct tcp_tcb *tcb, enum tern_tcp_state s)
+{
+    tcb->state = s;
+}

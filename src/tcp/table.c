@@ -23,7 +23,8 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
-/* Domain bytes so the three uses of the one key never share an input. */
+/* Domain bytes so the uses of the one key never share an input (mini.c
+ * uses TCP_HASH_MINI and TCP_HASH_COOKIE, tcp.h). */
 enum { HASH_DEMUX = 1, HASH_ISN = 2, HASH_EPH_OFFSET = 3, HASH_EPH_INDEX = 4 };
 
 static uint64_t
@@ -48,6 +49,13 @@ tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t
     return siphash24(st->hash_key, b, sizeof(b));
 }
 
+uint64_t
+tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
+               uint32_t raddr, uint16_t rport)
+{
+    return tuple_hash(st, domain, laddr, lport, raddr, rport);
+}
+
 static int
 config_check(const struct tern_tcp_config *c)
 {
@@ -58,7 +66,8 @@ config_check(const struct tern_tcp_config *c)
         c->rcvbuf == 0 || c->sndbuf > 1u << 30 || c->rcvbuf > 1u << 30 || c->msl_ns <= 0 ||
         c->connect_timeout_ns <= 0 || c->user_timeout_ns <= 0 || c->rto_initial_ns <= 0 ||
         c->rto_max_ns < c->rto_initial_ns || c->isn_tick_ns <= 0 || c->ephemeral_min == 0 ||
-        c->ephemeral_max < c->ephemeral_min) {
+        c->ephemeral_max < c->ephemeral_min || c->time_wait_max > 1u << 20 ||
+        c->syn_cache_max > 1u << 20 || c->synack_retries > TCP_SYNACK_RETRIES_MAX) {
         return TERN_ERR_INVAL;
     }
     return TERN_OK;
@@ -107,6 +116,10 @@ tcp_init(struct tern_stack *st)
         t->free_head = (int)i;
         tcp_timers_init(tcb);
     }
+    rc = tcp_mini_init(st);
+    if (rc != TERN_OK) {
+        return rc;
+    }
     return ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
 }
 
@@ -120,6 +133,7 @@ tcp_fini(struct tern_stack *st)
         }
     }
     timer_cancel(&st->timers, &t->mem_timer);
+    tcp_mini_fini(st);
     stack_dealloc(st, t->tcbs, sizeof(*t->tcbs) * t->n_tcbs);
     stack_dealloc(st, t->buckets, sizeof(*t->buckets) * t->n_buckets);
     stack_dealloc(st, t->tx_buf, t->tx_buf_len);
@@ -216,6 +230,7 @@ tcp_tcb_alloc(struct tern_stack *st)
     tcb->listener = -1;
     tcb->accept_next = tcb->accept_head = tcb->accept_tail = -1;
     tcb->tw_parked = -1;
+    tcb->tw_rec = -1;
     tcb->ev_next = -1;
     tcb->user_timeout_ns = st->cfg.tcp.user_timeout_ns;
     tcb->opened_ns = st->now_ns;
@@ -318,6 +333,7 @@ port_in_use(const struct tern_stack *st, uint32_t laddr, uint16_t port, uint32_t
             uint16_t rport)
 {
     return tcp_hash_find(st, laddr, port, raddr, rport) != NULL ||
+           tcp_mini_find(st, laddr, port, raddr, rport) != NULL ||
            tcp_hash_find(st, laddr, port, 0, 0) != NULL || tcp_hash_find(st, 0, port, 0, 0) != NULL;
 }
 

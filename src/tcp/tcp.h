@@ -14,6 +14,7 @@
  *   timer.c   retransmission, user / connection timeout, TIME-WAIT (3.10.8)
  *   api.c     the user calls (3.10.1-3.10.6) and event delivery
  *   state.c   tcp_set_state(), the one writer of tcb->state, and traces
+ *   mini.c    compact records: TIME-WAIT, the SYN cache, SYN cookies
  *   rtt.h, cc.h, sack.h  pure algorithms (RFC 6298; RFC 5681/6582/9438;
  *             RFC 6675/2018) that input.c, output.c and timer.c call
  *
@@ -88,8 +89,9 @@ enum tcp_role {
     TCP_ROLE_FREE,    /* slot unused */
     TCP_ROLE_USER,    /* opened by the user, or a child the user accepted */
     TCP_ROLE_CHILD,   /* created by a listener, not yet accepted */
-    TCP_ROLE_SCRATCH, /* a compact record loaded for processing: never in the
-                         table, its timers are deadlines only (tcp_tmr_set) */
+    TCP_ROLE_SCRATCH, /* st->tcp.scratch: a compact record loaded to run through input.c
+                         (mini.c); never in the table, never handed to the user, no
+                         buffers; its timers are deadlines only (tcp_tmr_set) */
 };
 
 /* The timeouts of a connection (timer.c). One wheel timer per TCB serves
@@ -198,11 +200,13 @@ struct tcp_tcb {
     /* Listeners, children, events, memory waits: slot indexes, -1 for none. */
     int listener;                 /* children: the listener's slot index */
     unsigned backlog;             /* listeners: completed children allowed */
-    unsigned n_pending;           /* listeners: children in SYN-RECEIVED or queued */
+    unsigned n_pending;           /* listeners: completed children not yet accepted */
     int accept_next;              /* accept queue link */
     int accept_head, accept_tail; /* listeners: queue of established children */
-    int tw_parked;                /* a child born on a TIME-WAIT TCB: that TCB's slot */
-    int tw_child;                 /* a parked TIME-WAIT TCB: the child that took its SYN */
+    int tw_parked; /* a child born on a TIME-WAIT record (RFC 6191): the parked record's
+                      index until ESTABLISHED ends it */
+    int tw_rec;    /* a husk (a user-held connection in TIME-WAIT whose protocol state
+                      lives in a record, mini.c): the record's index */
     int ev_next;
     int mem_next;
 
@@ -235,6 +239,8 @@ struct tcp_tcb {
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
+    bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
     bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
     bool sack_ok : 1;       /* SACK in use (RFC 2018) */
@@ -256,6 +262,83 @@ tcp_smss(const struct tcp_tcb *tcb)
     uint32_t opt = tcb->ts_ok ? 12u : 0u;
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
 }
+
+/* The most text one segment from the peer carries: the MSS we announced
+ * less the options every segment repeats (RFC 9293 3.8.6.2.2 sizes the
+ * receiver's window steps by it: a step of the bare MSS would need a
+ * window more than the peer ever fills, RFC 6691 2). */
+static inline uint32_t
+tcp_rmss(const struct tcp_tcb *tcb)
+{
+    uint32_t opt = tcb->ts_ok ? 12u : 0u;
+    return tcb->rcv_mss > opt + 1u ? tcb->rcv_mss - opt : 1u;
+}
+
+/* ---- compact records (mini.c) ----
+ *
+ * A connection in TIME-WAIT, and a half-open one created by a SYN on a
+ * listener whose remote is a wildcard ("embryonic", SYN-RECEIVED), needs
+ * a few numbers, not a TCB: their state lives in these 72-byte records,
+ * in a table sized once from cfg.tcp.time_wait_max and syn_cache_max.
+ * A segment for a record is processed by loading the record into the
+ * stack's scratch TCB and running the ordinary 3.10.7.4 code of input.c;
+ * the result is stored back (tcp_mini_settle). */
+enum tcp_mini_kind { TCP_MINI_FREE, TCP_MINI_TW, TCP_MINI_SYN };
+
+/* Flags of struct tcp_mini. */
+enum {
+    TCP_MINI_TS = 1,      /* timestamps in use (TS.Recent valid) */
+    TCP_MINI_WS = 2,      /* window scaling in use */
+    TCP_MINI_SACK = 4,    /* SACK permitted */
+    TCP_MINI_IN_HASH = 8, /* reachable by demux (a parked TIME-WAIT record is not) */
+    TCP_MINI_LIST = 16,   /* on an expiry list */
+    TCP_MINI_REPLY = 32,  /* a reply window has begun (reply_win_ms valid) */
+};
+
+struct tcp_mini {
+    int64_t expires_ns; /* TIME-WAIT: end of 2 MSL; SYN cache: next SYN,ACK retransmission */
+    uint32_t local_addr, remote_addr;
+    uint16_t local_port, remote_port;
+    uint32_t snd_nxt;      /* SND.NXT (SYN cache: ISS + 1) */
+    uint32_t rcv_nxt;      /* RCV.NXT (SYN cache: IRS + 1) */
+    uint32_t ts_recent;    /* TS.Recent (RFC 7323 4.3) */
+    uint32_t wnd;          /* TIME-WAIT: MAX.SND.WND (RFC 5961 5.2); SYN cache: the window our
+                              SYN,ACK announced << 16 | the peer's MSS option (0: none) */
+    int32_t hash_next;     /* bucket chain, -1 at the end */
+    int32_t prev, next;    /* expiry list (free list: next) */
+    int32_t owner;         /* TIME-WAIT: the husk's slot, -1 when released; SYN cache: the
+                              listener's slot */
+    int32_t link;          /* RFC 6191 reopening: TIME-WAIT: the embryonic record that took its
+                              SYN; SYN cache: the parked TIME-WAIT record; else -1 */
+    uint8_t kind;          /* enum tcp_mini_kind */
+    uint8_t flags;         /* TCP_MINI_* */
+    uint8_t wscale;        /* snd_wscale << 4 | rcv_wscale */
+    uint8_t retries;       /* SYN cache: SYN,ACK retransmissions so far */
+    uint8_t tos;           /* Differentiated Services field of what we send */
+    uint8_t reply_count;   /* the connection's own reply budget (RFC 5961 7, output.c): */
+    uint32_t reply_win_ms; /* replies sent in the window that began at reply_win_ms */
+};
+
+/* Expiry lists: TIME-WAIT records, then one list per SYN,ACK retransmission
+ * count (the interval doubles with the count, so each list's records, armed
+ * with one interval each, expire in arming order). */
+#define TCP_SYNACK_RETRIES_MAX 15
+#define TCP_MINI_LISTS         (2 + TCP_SYNACK_RETRIES_MAX)
+
+struct tcp_mini_list {
+    int32_t head, tail;
+};
+
+/* Domain bytes of the stack's keyed hash (table.c, mini.c): different uses
+ * of the one key never share an input. */
+enum {
+    TCP_HASH_DEMUX = 1,
+    TCP_HASH_ISN = 2,
+    TCP_HASH_EPH_OFFSET = 3,
+    TCP_HASH_EPH_INDEX = 4,
+    TCP_HASH_MINI = 5,
+    TCP_HASH_COOKIE = 6,
+};
 
 /* A stack-wide rate limit: at most `budget` replies in the one-second
  * period that began at start_ns; each period draws its budget anew from
@@ -291,6 +374,22 @@ struct tcp_state {
      * (tcp_send_challenge_ack, tcp_send_corrective_ack,
      * tcp_send_reset_limited). */
     struct tcp_ratelimit rl_challenge, rl_ack, rl_rst;
+    /* Compact records (mini.c). */
+    struct tcp_mini *minis; /* n_tw TIME-WAIT records, then the SYN cache */
+    unsigned n_minis, n_tw;
+    int32_t *mini_buckets;
+    unsigned n_mini_buckets;
+    int32_t mini_free[2]; /* free lists: TIME-WAIT, SYN cache */
+    unsigned mini_used[2];
+    struct tcp_mini_list mini_lists[TCP_MINI_LISTS];
+    struct timer mini_timer; /* one wheel timer: the earliest list head */
+    struct tcp_tcb scratch;  /* a record being processed (TCP_ROLE_SCRATCH) */
+    int scratch_rec;         /* the record loaded in scratch, -1 (a cookie) */
+    /* SYN cookies (RFC 4987 3.6). */
+    bool cookies_used;
+    int64_t cookie_last_ns; /* when the last cookie was sent */
+    bool ts_override;       /* the next segment's TSval is ts_override_val */
+    uint32_t ts_override_val;
 };
 
 /* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
@@ -316,6 +415,9 @@ struct tcp_tcb *tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t 
                           uint32_t raddr, uint16_t rport);
 /* RFC 6056 algorithm 3: a free local port for (laddr, raddr, rport), or 0. */
 uint16_t tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
+/* The stack's keyed hash (SipHash) of a 4-tuple under a domain byte. */
+uint64_t tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
+                        uint32_t raddr, uint16_t rport);
 /* RFC 6528 ISN for the 4-tuple at st->now_ns. */
 uint32_t tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
                  uint16_t rport);
@@ -371,6 +473,8 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
+/* A window was announced smaller for want of memory: update it when memory returns. */
+void tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_wake(struct tern_stack *st);
 
@@ -378,6 +482,10 @@ void tcp_mem_wake(struct tern_stack *st);
 /* The one writer of tcb->state: traces {old, new, id, rule}. */
 void tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state new_state,
                    const char *rule);
+/* Restores a state kept in a compact record into the scratch TCB, or
+ * mirrors onto a husk a change the scratch already traced: not a
+ * transition of its own, so not traced. */
+void tcp_state_restore(struct tcp_tcb *tcb, enum tern_tcp_state s);
 /* Synchronized states (RFC 9293 3.5.2 group 3). */
 bool tcp_state_synchronized(enum tern_tcp_state s);
 
@@ -506,9 +614,11 @@ void tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events);
 /* Delivers queued events to callbacks (no-op when already delivering). */
 void tcp_deliver_events(struct tern_stack *st);
-/* Closes the connection for good: enters CLOSED (rule), records err, flushes
- * queues and timers, removes it from the table; frees the slot when the user
- * does not hold the id. */
+/* Closes the connection for good: enters CLOSED (rule; NULL: the change was
+ * traced already, by the scratch TCB of the husk's record), records err,
+ * flushes queues and timers, removes it from the table; frees the slot when
+ * the user does not hold the id. On the scratch TCB: only the state, the
+ * error and the timers (mini.c settles the record). */
 void tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule);
 /* The connection reached ESTABLISHED: CONNECTED for the user, or a child
  * queued for accept; a queued CLOSE moves it on to FIN-WAIT-1. */
@@ -519,8 +629,59 @@ void tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const cha
 /* Effective send MSS (RFC 9293 3.7.1, MUST-15, MUST-16) from the peer's
  * MSS option (0: none) and the route; and the MSS we announce (MUST-67). */
 void tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint16_t user_mss);
-/* A parked TIME-WAIT TCB goes back into the table (RFC 1122 4.2.2.13). */
-void tcp_tw_unpark(struct tern_stack *st, struct tcp_tcb *child, const char *rule);
+
+/* ---- mini.c ---- */
+int tcp_mini_init(struct tern_stack *st);
+void tcp_mini_fini(struct tern_stack *st);
+/* The record of a 4-tuple reachable by demux, or NULL. */
+struct tcp_mini *tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+                               uint32_t raddr, uint16_t rport);
+int tcp_mini_index(const struct tern_stack *st, const struct tcp_mini *m);
+/* Loads record m into the scratch TCB (its state, not traced) and returns it. */
+struct tcp_tcb *tcp_mini_load(struct tern_stack *st, struct tcp_mini *m);
+/* After the scratch ran through input.c: stores it back into m, or deletes
+ * m (CLOSED, back to LISTEN), telling a husk. */
+void tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m);
+/* A real TCB has entered TIME-WAIT: its protocol life goes on in a record
+ * (recycling the oldest when the table is full); its slot is freed, or
+ * stays as a husk while the user holds the id. */
+void tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Ends TIME-WAIT record `rec` (its husk, if any, goes to CLOSED with `rule`). */
+void tcp_mini_tw_end(struct tern_stack *st, int rec, const char *rule);
+/* A husk goes away (released or closed): the record lives on alone, or,
+ * with `drop`, is deleted too. */
+void tcp_mini_husk_gone(struct tern_stack *st, struct tcp_tcb *husk, bool drop);
+/* A fresh scratch TCB for an embryonic connection of listener lst: a new
+ * SYN cache record (*rec its index), or NULL when the cache is full. */
+struct tcp_tcb *tcp_mini_syn_begin(struct tern_stack *st, struct tcp_tcb *lst, int *rec);
+/* Stores the scratch, now in SYN-RECEIVED with its SYN,ACK sent, into
+ * record rec; parked_tw is the TIME-WAIT record it reopens, or -1;
+ * peer_mss the SYN's MSS option (0: none). */
+void tcp_mini_syn_store(struct tern_stack *st, int rec, int parked_tw, uint16_t peer_mss);
+/* Takes a TIME-WAIT record out of the demux while a SYN reopens its
+ * 4-tuple (RFC 6191 2); its 2 MSL keeps running. */
+void tcp_mini_tw_park(struct tern_stack *st, int rec);
+/* Puts a parked TIME-WAIT record back into the demux (RFC 1122 4.2.2.13). */
+void tcp_mini_tw_unpark(struct tern_stack *st, int rec, const char *rule);
+/* The handshake of the scratch completed (3.10.7.4 fifth): a real TCB, a
+ * child of the listener, takes its place and the record goes. NULL (drop
+ * counted, record kept) when the accept queue or the table is full. */
+struct tcp_tcb *tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s,
+                                 const struct tcp_seg *seg);
+/* A listener closes: its embryonic connections are aborted (RST). */
+void tcp_mini_listener_closed(struct tern_stack *st, struct tcp_tcb *lst);
+/* An ICMP error for a record's 4-tuple (RFC 9293 3.9.2.2, RFC 5927). True
+ * when a record took it. */
+bool tcp_mini_icmp(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                   uint16_t rport, uint32_t seq, bool hard);
+/* Does any record hold (laddr, port)? TERN_TCP_PORT_CONN bits. */
+unsigned tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port);
+/* RFC 4987 3.6: answers a SYN on listener lst with a cookie SYN,ACK. */
+void tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg);
+/* RFC 4987 3.6: an ACK on listener lst with no record: the scratch in
+ * SYN-RECEIVED rebuilt from a valid cookie, or NULL (counted). */
+struct tcp_tcb *tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst,
+                                const struct tcp_seg *seg);
 
 /* ---- input.c ---- */
 void tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx);

@@ -355,6 +355,21 @@ tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
     }
 }
 
+/* An orphan (released by the user) in FIN-WAIT-2: nobody will read and the
+ * peer need never send its FIN (RFC 9293 3.6 lets FIN-WAIT-2 wait for ever).
+ * Our choice, as Linux's tcp_fin_timeout: bound the wait. */
+static void
+orphan_timer_update(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    int64_t d = st->cfg.tcp.fin_wait_2_timeout_ns;
+    d = d == 0 ? TCP_FIN_WAIT_2_DEFAULT_NS : d;
+    if (d > 0 && !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
+        tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + d);
+    } else if (d < 0) {
+        tcp_tmr_clear(st, tcb, TCP_TMR_USER);
+    }
+}
+
 void
 tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
 {
@@ -366,27 +381,16 @@ tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
             tcp_tmr_set(st, tcb, TCP_TMR_USER, tcb->opened_ns + limit);
         }
         return;
-    case TERN_TCP_FIN_WAIT_2:
-        if (tcb->user_released && tcb->snd_una == tcb->snd_nxt) {
-            /* Orphaned: nobody will read and the peer need never send its
-             * FIN (RFC 9293 3.6 lets FIN-WAIT-2 wait for ever). Our choice,
-             * as Linux's tcp_fin_timeout: bound the wait. */
-            int64_t d = st->cfg.tcp.fin_wait_2_timeout_ns;
-            d = d == 0 ? TCP_FIN_WAIT_2_DEFAULT_NS : d;
-            if (d > 0 && !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
-                tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + d);
-            } else if (d < 0) {
-                tcp_tmr_clear(st, tcb, TCP_TMR_USER);
-            }
-            return;
-        }
-        /* fall through */
     case TERN_TCP_ESTABLISHED:
     case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_FIN_WAIT_2:
     case TERN_TCP_CLOSE_WAIT:
     case TERN_TCP_CLOSING:
     case TERN_TCP_LAST_ACK:
-        if (tcb->snd_una == tcb->snd_nxt) {
+        if (tcb->state == TERN_TCP_FIN_WAIT_2 && tcb->user_released &&
+            tcb->snd_una == tcb->snd_nxt) {
+            orphan_timer_update(st, tcb);
+        } else if (tcb->snd_una == tcb->snd_nxt) {
             tcp_tmr_clear(st, tcb, TCP_TMR_USER);
         } else if (restart || !tcp_tmr_armed(tcb, TCP_TMR_USER)) {
             tcp_tmr_set(st, tcb, TCP_TMR_USER, st->now_ns + tcb->user_timeout_ns);

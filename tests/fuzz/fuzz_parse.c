@@ -16,6 +16,12 @@
  * IPv4, ICMP and TCP input with state: ARP cache, a listener, a connection
  * waiting for resolution). Every frame the stack transmits must parse again
  * (Ethernet, then ARP or IPv4 with a right checksum, then TCP or ICMP).
+ * The stack's tables are tiny (2 TIME-WAIT records, a 2-entry SYN cache) so
+ * that a few inputs fill them (cookies, recycling), and an input may ask the
+ * harness to play the peer's answer to the last segment the stack sent (an
+ * ACK of everything, with a FIN when ours had one), which completes
+ * handshakes, SYN cookies included, and closes connections into TIME-WAIT
+ * without knowing the stack's ISNs.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -353,12 +359,25 @@ fuzz_eth(const uint8_t *p, size_t n)
 #define STACK_IN 0xffu /* first input byte that selects this mode */
 
 static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0b};
+static const uint8_t peer_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0a};
+
+/* The last TCP segment the stack sent (for the harness's peer answer). */
+struct last_tx {
+    bool valid;
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint32_t len;
+    bool has_ts;
+    uint32_t ts_val;
+};
 
 /* Everything tern transmits must be a well-formed frame from our address. */
 static int
 check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop)
 {
-    (void)ctx;
+    struct last_tx *last = ctx;
     (void)next_hop;
     require(netif == 0);
     struct wire_eth e;
@@ -379,6 +398,17 @@ check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop
     if (h.proto == WIRE_IPPROTO_TCP) {
         struct wire_tcp t;
         require(wire_tcp_parse(h.payload, h.payload_len, h.src, h.dst, &t) == WIRE_OK);
+        *last = (struct last_tx){.valid = true,
+                                 .src = h.src,
+                                 .dst = h.dst,
+                                 .sport = t.src_port,
+                                 .dport = t.dst_port,
+                                 .seq = t.seq,
+                                 .ack = t.ack,
+                                 .flags = t.flags,
+                                 .len = (uint32_t)t.payload_len,
+                                 .has_ts = t.opts.has_ts,
+                                 .ts_val = t.opts.ts_val};
     } else if (h.proto == WIRE_IPPROTO_ICMP) {
         struct wire_icmp c;
         require(wire_icmp_parse(h.payload, h.payload_len, &c) == WIRE_OK);
@@ -386,18 +416,70 @@ check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop
     return 0;
 }
 
+/* The peer answers the last segment we sent: ACK of all of it (SYN, text,
+ * FIN), FIN too when ours carried one, echoing our timestamp. */
+static void
+peer_answer(struct tern_stack *st, struct last_tx *last, int64_t now)
+{
+    if (!last->valid || (last->flags & WIRE_TCP_RST)) {
+        return;
+    }
+    struct last_tx l = *last;
+    last->valid = false;
+    uint8_t frame[128];
+    uint8_t *ip = frame + WIRE_ETH_HDR_LEN;
+    struct wire_tcp t = {
+        .src_port = l.dport,
+        .dst_port = l.sport,
+        .seq = (l.flags & WIRE_TCP_ACK) ? l.ack : 0,
+        .ack = l.seq + l.len + ((l.flags & WIRE_TCP_SYN) ? 1u : 0u) +
+               ((l.flags & WIRE_TCP_FIN) ? 1u : 0u),
+        .flags = (uint8_t)(WIRE_TCP_ACK | (l.flags & WIRE_TCP_FIN)),
+        .window = 8192,
+    };
+    t.opts.has_ts = l.has_ts;
+    t.opts.ts_val = (uint32_t)(now / 1000000) + 7;
+    t.opts.ts_ecr = l.ts_val;
+    size_t n = wire_tcp_emit(&t, l.dst, l.src, ip + WIRE_IPV4_HDR_LEN,
+                             sizeof(frame) - WIRE_ETH_HDR_LEN - WIRE_IPV4_HDR_LEN);
+    require(n > 0);
+    struct wire_ipv4 h4 = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
+                           .id = 7,
+                           .ttl = 64,
+                           .proto = WIRE_IPPROTO_TCP,
+                           .src = l.dst,
+                           .dst = l.src};
+    wire_ipv4_emit(&h4, ip);
+    struct wire_eth e = {
+        .type = WIRE_ETHERTYPE_IPV4, .payload = ip, .payload_len = WIRE_IPV4_HDR_LEN + n};
+    memcpy(e.dst, our_mac, 6);
+    memcpy(e.src, peer_mac, 6);
+    size_t fl = wire_eth_emit_len(&e);
+    require(fl <= sizeof(frame));
+    wire_eth_emit(&e, frame);
+    require(tern_stack_input(st, 0, frame, fl, now) == TERN_OK);
+    tern_stack_poll(st, now);
+}
+
 /* Input: 0xff, then records of [flags][time step, ms][length, 2 bytes][frame].
  * Flag bit 0: set the destination MAC to ours; bit 1: repair the IPv4 and
- * TCP/ICMP checksums; bit 2: accept and answer on the listener afterwards. */
+ * TCP/ICMP checksums; bit 2: accept and answer on the listener afterwards
+ * (recv, send, close, then release the id unless bit 4 is set, so that
+ * TIME-WAIT runs on a record alone or with its husk); bit 3: then the peer
+ * answers the last segment the stack sent (peer_answer). */
 static void
 fuzz_stack(const uint8_t *data, size_t size)
 {
+    struct last_tx last = {0};
     struct tern_config cfg;
     tern_config_init(&cfg);
     cfg.seed = 1;
     cfg.deterministic = true; /* a fuzz input must replay the same way */
     /* Small tables: a stack is built for every input. */
     cfg.tcp.max_connections = 8;
+    cfg.tcp.time_wait_max = 2; /* a few inputs fill the records: recycling, */
+    cfg.tcp.syn_cache_max = 2; /* SYN cookies */
+    cfg.tcp.synack_retries = 2;
     cfg.tcp.sndbuf = 4096;
     cfg.tcp.rcvbuf = 4096;
     cfg.reass_slots = 2;
@@ -409,6 +491,7 @@ fuzz_stack(const uint8_t *data, size_t size)
         .prefix_len = 24,
         .mtu = 1500,
         .transmit = check_tx,
+        .transmit_ctx = &last,
         .link = TERN_LINK_ETHERNET,
     };
     memcpy(cfg.netifs[0].mac, our_mac, 6);
@@ -460,7 +543,13 @@ fuzz_stack(const uint8_t *data, size_t size)
                 (void)tern_tcp_recv(st, c, buf, sizeof buf, now);
                 (void)tern_tcp_send(st, c, "tern\n", 5, now);
                 (void)tern_tcp_close(st, c, now);
+                if (!(flags & 16)) {
+                    (void)tern_tcp_release(st, c, now);
+                }
             }
+        }
+        if (flags & 8) {
+            peer_answer(st, &last, now);
         }
     }
     /* Let every timer run out: retransmissions, ARP retries, TIME-WAIT. */

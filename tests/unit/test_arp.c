@@ -525,19 +525,64 @@ test_cache_capacity_eviction(void)
     CHECK_EQ(trace_count(&R.log, TERN_TRACE_EVENT, "least recently used entry evicted"), 1);
     rig_close(&R);
 
-    /* Every entry resolving: a third address cannot get one. */
+    /* Every entry resolving: a third address takes the oldest one's place,
+     * whose queued datagram is dropped (counted). */
     eth_open(2, 0, 0, 0);
     CHECK_EQ(ping(A_PEER, 1, 1), TERN_OK);
     CHECK_EQ(ping(p3, 2, 2), TERN_OK);
-    CHECK_EQ(ping(p4, 3, 3), TERN_ERR_NOBUFS);
+    CHECK_EQ(ping(p4, 3, 3), TERN_OK);
     CHECK_EQ(drops(TERN_DROP_ARP_CACHE_FULL), 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_ARP_CACHE_FULL), 1);
-    CHECK_EQ(R.cap.n, 2);
-    /* A request from a fourth host is still answered (just not cached). */
-    peer_request(p4, A_LOCAL, 4);
+    CHECK_EQ(tern_stack_stats(R.st)->arp.evicted, 1);
+    CHECK_EQ(R.cap.n, 3); /* three requests */
+    CHECK_EQ(arp_of(2).tpa, p4);
+    /* A_PEER's answer, addressed to us, is cached (RFC 826) in the place of
+     * p3, the oldest resolving entry; its dropped echo is not sent. */
+    peer_reply(A_PEER, 4);
     CHECK_EQ(R.cap.n, 3);
-    CHECK_EQ(arp_of(2).op, WIRE_ARP_OP_REPLY);
-    CHECK_EQ(tern_arp_lookup(R.st, 0, p4, NULL), TERN_ERR_NOTCONN);
+    CHECK_EQ(tern_arp_lookup(R.st, 0, A_PEER, NULL), TERN_OK);
+    CHECK_EQ(tern_arp_lookup(R.st, 0, p3, NULL), TERN_ERR_NOTCONN);
+    CHECK_EQ(drops(TERN_DROP_ARP_CACHE_FULL), 2);
+    /* p4's answer sends its queued echo request. */
+    peer_reply(p4, 5);
+    CHECK_EQ(R.cap.n, 4);
+    CHECK_EQ(echo_seq_of(3), 3);
+    rig_close(&R);
+}
+
+/* A flood of addresses that never resolve (a SYN flood's spoofed sources,
+ * each owed a SYN,ACK) does not push a resolved neighbour in use out of
+ * the cache: at most half of it resolves at once. */
+static void
+test_cache_unresolved_flood_keeps_neighbour(void)
+{
+    eth_open(4, 0, 0, 0);
+    peer_request(A_PEER, A_LOCAL, 1 * SEC); /* A_PEER resolved */
+    CHECK_EQ(tern_arp_lookup(R.st, 0, A_PEER, NULL), TERN_OK);
+    size_t n0 = R.cap.n;
+    for (int i = 0; i < 40; i++) {
+        int64_t now = 2 * SEC + i * 1000;
+        CHECK_EQ(ping(TERN_IPV4(10, 0, 0, 100 + i), (uint16_t)i, now), TERN_OK);
+        if (i % 10 == 0) { /* the neighbour keeps being used, less than the flood */
+            CHECK_EQ(ping(A_PEER, 1000, now + 1), TERN_OK);
+        }
+    }
+    CHECK_EQ(tern_arp_lookup(R.st, 0, A_PEER, NULL), TERN_OK);
+    /* Every echo to A_PEER went out at once (no request for it). */
+    size_t to_peer = 0, requests = 0;
+    for (size_t i = n0; i < R.cap.n; i++) {
+        struct wire_eth h = frame(i);
+        uint8_t mac[6];
+        peer_mac(mac, A_PEER);
+        to_peer += h.type == WIRE_ETHERTYPE_IPV4 && memcmp(h.dst, mac, 6) == 0;
+        requests += h.type == WIRE_ETHERTYPE_ARP;
+    }
+    CHECK_EQ(to_peer, 4);
+    CHECK_EQ(requests, 40);
+    /* Three free entries, then each new address evicted the oldest
+     * resolving one and its datagram. */
+    CHECK_EQ(tern_stack_stats(R.st)->arp.evicted, 37);
+    CHECK_EQ(drops(TERN_DROP_ARP_CACHE_FULL), 37);
     rig_close(&R);
 }
 
@@ -831,6 +876,7 @@ main(void)
     RUN(test_retries_and_give_up);
     RUN(test_cache_timeout);
     RUN(test_cache_capacity_eviction);
+    RUN(test_cache_unresolved_flood_keeps_neighbour);
     RUN(test_frames_for_other_macs_dropped);
     RUN(test_padding);
     RUN(test_broadcast_output);

@@ -690,13 +690,18 @@ classify_events(const struct h *h, int id)
 }
 
 /* The state of the connection for this remote: a new record (a listener's
- * child, a reopened TIME-WAIT) when there is one, else the user's. */
+ * child, a reopened TIME-WAIT, a compact record of src/tcp/mini.c) when
+ * there is one, else the user's. */
 static int
 observed_state(struct h *h, int id)
 {
     struct tcp_tcb *t = tcp_hash_find(h->st, US_ADDR, h->our_port, PEER_ADDR, PEER_PORT);
     if (t != NULL && t->id != id) {
         return (int)t->state;
+    }
+    int rec = t == NULL ? h_tuple_state(h, h->our_port) : -1;
+    if (rec >= 0) {
+        return rec; /* a compact record: TIME-WAIT or an embryonic connection */
     }
     if (id <= 0) {
         return t != NULL ? (int)t->state : TERN_TCP_CLOSED;

@@ -24,16 +24,31 @@ test_table_full_is_an_error(void)
 }
 
 static void
-test_table_full_drops_syn(void)
+test_table_full_drops_handshake_ack(void)
 {
-    /* EVIDENCE: RFC 9293 3.10.7.2: no room for a child -> SYN dropped and counted */
+    /* EVIDENCE: RFC 9293 3.10.7.2 RFC 4987 3.3: half-open connections take no slot (SYN cache);
+     * a completed handshake with no free slot is dropped and counted, its record kept */
     struct h h;
     h_init_cfg(&h, cfg_four);
-    h_listen(&h, 10);
+    int l = h_listen(&h, 10);
     for (int i = 0; i < 4; i++) {
         h_deliver(&h, PEER(.seq = 300, .flags = SYN, .sport = (uint16_t)(PEER_PORT + i)));
     }
-    CHECK_EQ(h.n_sent, 3);
+    CHECK_EQ(h.n_sent, 4);
+    for (int i = 0; i < 4; i++) {
+        h_deliver(&h,
+                  PEER(.seq = 301, .ack = 101, .flags = ACK, .sport = (uint16_t)(PEER_PORT + i)));
+    }
+    CHECK_EQ(h.n_sent, 4);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TABLE_FULL], 1);
+    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 3) != NULL);
+    /* A slot frees: the peer's next ACK completes the fourth. */
+    int c = tern_tcp_accept(h.st, l, h.now);
+    CHECK(c > 0);
+    CHECK_EQ(tern_tcp_abort(h.st, c, h.now), TERN_OK);
+    CHECK_EQ(tern_tcp_release(h.st, c, h.now), TERN_OK);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .sport = PEER_PORT + 3));
+    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 3) == NULL);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TABLE_FULL], 1);
     h_fini(&h);
 }
@@ -130,7 +145,7 @@ int
 main(void)
 {
     RUN(test_table_full_is_an_error);
-    RUN(test_table_full_drops_syn);
+    RUN(test_table_full_drops_handshake_ack);
     RUN(test_demux_exact_before_listener);
     RUN(test_ephemeral_ports);
     RUN(test_ephemeral_exhausted);

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""tests/fuzz/make_stack_seeds.py: writes the fuzz_stack seeds that reach the
+compact records of src/tcp/mini.c (see fuzz_parse.c, fuzz_stack):
+
+  corpus/parse/stack_syn_flood   ARP from the peer, 8 SYNs from 8 ports (the
+                                 2-entry SYN cache fills, the rest get SYN
+                                 cookies), the harness's peer ACKs the last
+                                 SYN,ACK (a cookie: accepted), then 70 s pass
+                                 (SYN,ACK retransmissions, records expire)
+  corpus/parse/stack_time_wait   three connections in turn: SYN, the peer's
+                                 ACK, accept/send/close, the peer's FIN: each
+                                 closes first into TIME-WAIT (2 records: the
+                                 third recycles the oldest); the second is
+                                 held by the user (a husk)
+
+Checksums are left zero: record flag 2 makes the harness repair them.
+Usage: python3 tests/fuzz/make_stack_seeds.py (from the source directory).
+"""
+import os
+import struct
+
+OUR_MAC = bytes([2, 0, 0, 0, 0, 0x0b])
+PEER_MAC = bytes([2, 0, 0, 0, 0, 0x0a])
+OUR_IP = bytes([10, 77, 0, 2])
+PEER_IP = bytes([10, 77, 0, 1])
+
+
+def record(flags, step_ms, frame):
+    return bytes([flags, step_ms]) + struct.pack(">H", len(frame)) + frame
+
+
+def arp_request():
+    arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + PEER_MAC + PEER_IP + bytes(6) + OUR_IP
+    return b"\xff" * 6 + PEER_MAC + b"\x08\x06" + arp
+
+
+def tcp_frame(sport, seq, ack, flags, opts=b""):
+    while len(opts) % 4:
+        opts += b"\x01"
+    tcp = struct.pack(">HHIIBBHHH", sport, 80, seq, ack, (5 + len(opts) // 4) << 4, flags,
+                      8192, 0, 0) + opts
+    ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0) + PEER_IP + OUR_IP
+    return OUR_MAC + PEER_MAC + b"\x08\x00" + ip + tcp
+
+
+SYN, ACK, FIN = 0x02, 0x10, 0x01
+MSS = b"\x02\x04\x05\xb4"
+WS_SACK_TS = b"\x03\x03\x07" + b"\x04\x02" + b"\x08\x0a" + struct.pack(">II", 1000, 0)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = os.path.join(here, "corpus", "parse")
+    flood = b"\xff" + record(0, 1, arp_request())
+    for i in range(8):
+        opts = MSS + (WS_SACK_TS if i % 2 else b"")
+        last = i == 7
+        flood += record(1 | 2 | (8 if last else 0), 1, tcp_frame(1000 + i, 5000 * i, 0, SYN, opts))
+    flood += record(0, 250, arp_request())
+    for _ in range(4):
+        flood += record(0, 250, arp_request())
+    with open(os.path.join(out, "stack_syn_flood"), "wb") as f:
+        f.write(flood)
+
+    tw = b"\xff" + record(0, 1, arp_request())
+    for i in range(3):
+        port = 2000 + i
+        # SYN; the peer ACKs our SYN,ACK.
+        tw += record(1 | 2 | 8, 1, tcp_frame(port, 7000, 0, SYN, MSS + WS_SACK_TS))
+        # Accept, send, close (held for the second: bit 4); the peer ACKs
+        # our FIN with its own FIN: we closed first, TIME-WAIT.
+        hold = 16 if i == 1 else 0
+        tw += record(4 | 8 | hold, 1, arp_request())
+    with open(os.path.join(out, "stack_time_wait"), "wb") as f:
+        f.write(tw)
+
+
+if __name__ == "__main__":
+    main()
