@@ -618,6 +618,20 @@ full_pool(const struct tern_tcp_config *t)
     return (size_t)t->max_connections * ((size_t)t->sndbuf + t->rcvbuf);
 }
 
+/* A pool that lets every connection keep an open window: 4 KiB per slot
+ * plus 128 KiB. The pool of issue 10 reserves the chunks behind every
+ * window a connection announces, in whole 2 KiB chunks, and gives a
+ * connection that finds none a zero window (which takes no byte, not even
+ * a FIN). A stack without a pool ignores it. */
+#define WINDOW_POOL_PER_CONN 4096
+#define WINDOW_POOL_EXTRA    (128 * 1024)
+
+static size_t
+window_pool(const struct tern_tcp_config *t)
+{
+    return (size_t)t->max_connections * WINDOW_POOL_PER_CONN + WINDOW_POOL_EXTRA;
+}
+
 /* The largest send and receive buffers the stack accepts (today's TCP caps
  * the receive buffer below 64 KiB; window scaling will lift that). */
 static int
@@ -1010,10 +1024,10 @@ struct table_fig {
 /* Puts `m` connections into TIME-WAIT on the server (the server closes
  * first, the client answers the FIN) and counts the server's heap before
  * and after. Both stacks: default config, room for the listener and the m
- * connections, time_wait_max = m, and a pool that backs every window
- * (full_pool: with the default pool, connections beyond the first few get
- * a zero window, and a FIN, one byte of sequence space, is not acceptable
- * in a zero window, RFC 9293 3.10.7.4). */
+ * connections, time_wait_max = m, and a pool that lets every connection
+ * keep an open window (window_pool: with the default pool, connections
+ * beyond the first few get a zero window, and a FIN, one byte of sequence
+ * space, is not acceptable in a zero window, RFC 9293 3.10.7.4). */
 static void
 time_wait_growth(uint64_t m, struct table_fig *f)
 {
@@ -1022,7 +1036,7 @@ time_wait_growth(uint64_t m, struct table_fig *f)
         side_config(i, 1500, &c[i]);
         c[i].tcp.max_connections = (unsigned)m + 1;
         c[i].tcp.time_wait_max = (unsigned)m;
-        c[i].pool_bytes = full_pool(&c[i].tcp);
+        c[i].pool_bytes = window_pool(&c[i].tcp);
     }
     struct counter cnt = {0};
     c[1].alloc = count_alloc, c[1].alloc_ud = &cnt;
@@ -1144,14 +1158,6 @@ table_measure(uint64_t m, struct table_fig *f)
 #define PKT_LEN    64
 #define PKT_SNDBUF 512  /* both stacks: a million connections fit even with fixed rings */
 #define PKT_RCVBUF 2048 /* the receive window moves in steps of 1 KiB (SWS avoidance) */
-/* The buffer pool of both stacks: twice the receive buffer per connection
- * plus 128 KiB. The pool of issue 10 reserves the chunks behind every
- * window a connection announces, in whole 2 KiB chunks and one more for
- * alignment, and gives a connection that finds none a zero window: this is
- * what lets every connection keep an open window. A stack without a pool
- * ignores it. */
-#define PKT_POOL_PER_CONN (2 * PKT_RCVBUF)
-#define PKT_POOL_EXTRA    (128 * 1024)
 
 struct pkt_fig {
     uint64_t conns;     /* established connections */
@@ -1220,7 +1226,7 @@ pkt_exchange(struct pair *p, int cid, int sid, uint64_t k)
  * request and the response each count as a packet. A warm-up of a tenth of
  * the exchanges (not timed) comes first. Configuration, the same at every n:
  * PKT_SNDBUF / PKT_RCVBUF buffers on both stacks, and a pool that lets
- * every connection keep an open window (PKT_POOL_PER_CONN: the figure is
+ * every connection keep an open window (window_pool: the figure is
  * the packet path, not memory pressure; with the default pool most
  * connections would announce a zero window, see idle_measure); the client
  * ACKs every
@@ -1249,7 +1255,7 @@ pkt_measure(uint64_t n, uint64_t exchanges, uint64_t reps, size_t budget, struct
     c[1].tcp.max_connections = (unsigned)n + nl;
     for (int i = 0; i < 2; i++) {
         c[i].tcp.sndbuf = PKT_SNDBUF, c[i].tcp.rcvbuf = PKT_RCVBUF;
-        c[i].pool_bytes = (size_t)c[i].tcp.max_connections * PKT_POOL_PER_CONN + PKT_POOL_EXTRA;
+        c[i].pool_bytes = window_pool(&c[i].tcp);
     }
     struct counter total = {.limit = budget}, cnt[2] = {{.total = &total}, {.total = &total}};
     for (int i = 0; i < 2; i++) {
@@ -1807,8 +1813,8 @@ print_text(const struct opts *o, const struct figures *f)
            "    run; buffers %u/%u bytes (send/receive), pool %u bytes per connection + %u; the "
            "client ACKs at once;\n"
            "    datagrams per exchange: %.2f, %.2f, %.2f\n",
-           (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, PKT_POOL_PER_CONN, PKT_POOL_EXTRA,
-           f->pkt[0].datagrams, f->pkt[1].datagrams, f->pkt[2].datagrams);
+           (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, WINDOW_POOL_PER_CONN,
+           WINDOW_POOL_EXTRA, f->pkt[0].datagrams, f->pkt[1].datagrams, f->pkt[2].datagrams);
     if (!f->large_skipped) {
         printf("  the %llu-connection figures took %.1f s (--skip-large leaves them out)\n",
                (unsigned long long)o->large_conns, f->large_wall_s);
