@@ -3,7 +3,7 @@
  * 16-bits-at-a-time loop of RFC 1071 4.1, measured in the same run over the
  * same buffers.
  *
- * Build and run (not part of the CMake build):
+ * Built by `make bench` (build/bench/bench_checksum [runs]), or by hand:
  *   cc -std=c11 -O2 -I src bench/bench_checksum.c src/wire/checksum.c -o bench_checksum
  *   ./bench_checksum [runs]
  *
@@ -12,7 +12,9 @@
  * MB/s (10^6 bytes per second) and the ratio wire / naive. Both checksums
  * are checked to agree before timing.
  */
+#ifndef _POSIX_C_SOURCE /* the CMake build defines it for every file */
 #define _POSIX_C_SOURCE 199309L
+#endif
 
 #include <stdint.h>
 #include <stdio.h>

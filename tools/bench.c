@@ -32,8 +32,15 @@
  *     rounds and TIME-WAIT connections do not fill the table;
  *   bytes per idle established connection: bytes the stack holds, counted
  *     through the tern_config allocator hook, for a server stack with N
- *     established children minus an empty one, divided by N (default
- *     tern_config buffers);
+ *     established children minus the same configuration with room for the
+ *     listeners only, divided by N (default tern_config otherwise), at N =
+ *     --idle-conns and at N = 1,000,000 (--large-conns);
+ *   the heap of a default stack, and per TIME-WAIT record and per SYN cache
+ *     entry (the heap difference between two table sizes), and the bytes a
+ *     stack allocates when connections enter TIME-WAIT or a SYN burst leaves
+ *     handshakes half-open (none should: all memory is taken at creation);
+ *   time per packet of 64-byte request/response exchanges on random
+ *     connections among 1, 10,000 and 1,000,000 established ones;
  *   a bulk transfer in the simulator over 100 Mbit/s, 10 ms one way, 1 %
  *     loss each way, goodput in virtual time against the link capacity;
  *   Linux on 127.0.0.1: the same bulk transfer (a sender and a receiver
@@ -70,13 +77,15 @@ int tern_cmd_bench(int argc, char **argv);
 #define TICK_NS     1000   /* virtual time per round */
 #define VIRT_MAX_NS (600 * INT64_C(1000000000))
 #define MAX_REPS    15
+#define MAX_CONNS   1000000 /* --idle-conns, --large-conns */
 
 /* ---- Options --------------------------------------------------------------- */
 
 struct opts {
     uint64_t bytes, cycles, impaired_bytes, idle_conns, reps;
+    uint64_t large_conns, mid_conns, pkts;
     double timeout_s;
-    bool json, quick;
+    bool json, quick, skip_large;
     uint64_t bulk_only, cycles_only; /* callgrind modes; 0: off */
 };
 
@@ -98,7 +107,15 @@ usage(FILE *out)
             "  --timeout S         wall seconds one transfer may take (default 30)\n"
             "  --impaired-bytes N  bytes of the simulated impaired transfer (default 8M)\n"
             "  --idle-conns N      connections for the idle-memory figure (default 1000)\n"
-            "  --quick             small sizes and one repetition (for tests)\n"
+            "  --large-conns N     connections of the *_1m figures (idle memory, packet\n"
+            "                      time; default 1000000, max 1000000)\n"
+            "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
+            "  --pkts N            request/response exchanges per packet-time run\n"
+            "                      (default 200000)\n"
+            "  --skip-large        skip the --large-conns figures (about 40 s and 10 GB\n"
+            "                      on this machine; the *_1m keys then print -1)\n"
+            "  --quick             small sizes and one repetition (for tests); the *_1m\n"
+            "                      and *_10k figures then use 4000 and 1000 connections\n"
             "  --json              print one JSON object instead of the table\n"
             "  --bulk-only BYTES   only one tern bulk transfer at MSS 1460 (for callgrind)\n"
             "  --cycles-only N     only N tern abort cycles (for callgrind)\n"
@@ -151,7 +168,10 @@ parse_opts(int argc, char **argv, struct opts *o)
         {"--cycles", 100000000, offsetof(struct opts, cycles)},
         {"--reps", MAX_REPS, offsetof(struct opts, reps)},
         {"--impaired-bytes", UINT64_C(1) << 32, offsetof(struct opts, impaired_bytes)},
-        {"--idle-conns", 100000, offsetof(struct opts, idle_conns)},
+        {"--idle-conns", MAX_CONNS, offsetof(struct opts, idle_conns)},
+        {"--large-conns", MAX_CONNS, offsetof(struct opts, large_conns)},
+        {"--mid-conns", MAX_CONNS, offsetof(struct opts, mid_conns)},
+        {"--pkts", 100000000, offsetof(struct opts, pkts)},
         {"--bulk-only", UINT64_C(1) << 40, offsetof(struct opts, bulk_only)},
         {"--cycles-only", 100000000, offsetof(struct opts, cycles_only)},
     };
@@ -164,6 +184,9 @@ parse_opts(int argc, char **argv, struct opts *o)
             continue;
         } else if (strcmp(a, "--quick") == 0) {
             o->quick = true;
+            continue;
+        } else if (strcmp(a, "--skip-large") == 0) {
+            o->skip_large = true;
             continue;
         }
         bool known = false;
@@ -207,6 +230,9 @@ apply_defaults(struct opts *o)
     o->reps = o->reps ? o->reps : q ? 1 : 3;
     o->impaired_bytes = o->impaired_bytes ? o->impaired_bytes : q ? 256u << 10 : 8u << 20;
     o->idle_conns = o->idle_conns ? o->idle_conns : q ? 100 : 1000;
+    o->large_conns = o->large_conns ? o->large_conns : q ? 4000 : 1000000;
+    o->mid_conns = o->mid_conns ? o->mid_conns : q ? 1000 : 10000;
+    o->pkts = o->pkts ? o->pkts : q ? 5000 : 200000;
     o->timeout_s = o->timeout_s > 0 ? o->timeout_s : q ? 10 : 30;
 }
 
@@ -251,25 +277,74 @@ make_pattern(void)
     return p;
 }
 
-/* Allocator hook that counts the bytes it holds. */
+/* Allocator hook that counts the bytes it holds. With a limit it refuses a
+ * request that would take `live` (or its total's) above it, so a stack too
+ * large for this machine fails in tern_stack_new with TERN_ERR_NOMEM instead
+ * of swapping or meeting the OOM killer; `asked` and `refused` then say how
+ * much it wanted. */
 struct counter {
-    size_t live;
+    size_t live;           /* bytes held now */
+    size_t asked;          /* bytes ever requested, granted or refused */
+    size_t refused;        /* bytes requested and refused for the limit */
+    size_t limit;          /* 0: none */
+    struct counter *total; /* also counted there and held to its limit; may be NULL */
 };
+
+static bool
+count_fits(const struct counter *c, size_t more)
+{
+    for (; c != NULL; c = c->total) {
+        if (c->limit != 0 && (more > c->limit || c->live > c->limit - more)) {
+            return false;
+        }
+    }
+    return true;
+}
 
 static void *
 count_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
     struct counter *c = ud;
+    size_t old = ptr != NULL ? old_size : 0;
     if (new_size == 0) {
         free(ptr);
-        c->live -= ptr != NULL ? old_size : 0;
+        for (struct counter *t = c; t != NULL; t = t->total) {
+            t->live -= old;
+        }
         return NULL;
     }
-    void *p = realloc(ptr, new_size);
+    c->asked += new_size > old ? new_size - old : 0;
+    void *p = NULL;
+    if (new_size <= old || count_fits(c, new_size - old)) {
+        p = realloc(ptr, new_size);
+    } else {
+        c->refused += new_size - old;
+    }
     if (p != NULL) {
-        c->live = c->live - (ptr != NULL ? old_size : 0) + new_size;
+        for (struct counter *t = c; t != NULL; t = t->total) {
+            t->live = t->live - old + new_size;
+        }
     }
     return p;
+}
+
+/* Half of MemAvailable (/proc/meminfo), the most the large figures let the
+ * two stacks take together; 4 GiB if the file cannot be read. */
+static size_t
+mem_budget(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    unsigned long long kb = 0;
+    char line[128];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kb > 0 ? (size_t)(kb * 1024 / 2) : (size_t)4 << 30;
 }
 
 /* ---- Two stacks in memory ---------------------------------------------------- */
@@ -316,30 +391,41 @@ pair_free(struct pair *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Creates both stacks; `cnt` (may be NULL) counts the server's memory.
+/* The configuration of one side (0: the client 10.0.0.1, 1: the server
+ * 10.0.0.2): tern_config_init() defaults, a fixed non-zero seed, and one
+ * raw-IP interface; pair_new() points its transmit callback at the queue. */
+static void
+side_config(int side, uint16_t mtu, struct tern_config *c)
+{
+    tern_config_init(c);
+    c->seed = (uint64_t)side + 1;
+    c->deterministic = true; /* a measurement: the same ISNs and ports every run */
+    c->netifs[0] = (struct tern_netif_config){
+        .addr = side == 0 ? ADDR_A : ADDR_B,
+        .prefix_len = 24,
+        .mtu = mtu,
+        .transmit = mq_transmit,
+    };
+    c->n_netifs = 1;
+}
+
+/* Creates both stacks from cfg[0] (client) and cfg[1] (server), the
+ * server first (it is the one a memory limit is most likely to refuse).
  * Returns TERN_OK or the error of tern_stack_new. */
 static int
-pair_init(struct pair *p, const struct tern_tcp_config *tcp, uint16_t mtu, struct counter *cnt)
+pair_new(struct pair *p, const struct tern_config cfg[2])
 {
     memset(p, 0, sizeof *p);
-    size_t qcap = 2 * ((size_t)tcp->sndbuf + tcp->rcvbuf) + (1u << 20);
+    size_t ring = 0;
     for (int i = 0; i < 2; i++) {
-        struct tern_config c;
-        tern_config_init(&c);
-        c.seed = (uint64_t)i + 1;
-        c.deterministic = true; /* a measurement: the same ISNs and ports every run */
-        c.netifs[0] = (struct tern_netif_config){
-            .addr = i == 0 ? ADDR_A : ADDR_B,
-            .prefix_len = 24,
-            .mtu = mtu,
-            .transmit = mq_transmit,
-            .transmit_ctx = &p->q[i],
-        };
-        c.n_netifs = 1;
-        c.tcp = *tcp;
-        if (cnt != NULL && i == 1) {
-            c.alloc = count_alloc, c.alloc_ud = cnt;
-        }
+        size_t r = (size_t)cfg[i].tcp.sndbuf + cfg[i].tcp.rcvbuf;
+        ring = r > ring ? r : ring;
+    }
+    size_t qcap = 2 * ring + (1u << 20);
+    for (int i = 1; i >= 0; i--) {
+        struct tern_config c = cfg[i];
+        c.netifs[0].transmit = mq_transmit;
+        c.netifs[0].transmit_ctx = &p->q[i];
         p->q[i].cap = qcap;
         p->q[i].buf = malloc(qcap);
         int rc = p->q[i].buf == NULL ? TERN_ERR_NOMEM : tern_stack_new(&c, 0, &p->st[i]);
@@ -349,6 +435,22 @@ pair_init(struct pair *p, const struct tern_tcp_config *tcp, uint16_t mtu, struc
         }
     }
     return TERN_OK;
+}
+
+/* Both stacks with the same TCP configuration; `cnt` (may be NULL) counts
+ * the server's memory. */
+static int
+pair_init(struct pair *p, const struct tern_tcp_config *tcp, uint16_t mtu, struct counter *cnt)
+{
+    struct tern_config c[2];
+    for (int i = 0; i < 2; i++) {
+        side_config(i, mtu, &c[i]);
+        c[i].tcp = *tcp;
+    }
+    if (cnt != NULL) {
+        c[1].alloc = count_alloc, c[1].alloc_ud = cnt;
+    }
+    return pair_new(p, c);
 }
 
 /* One round: everything each stack sent goes to the other; the clock moves
@@ -394,13 +496,12 @@ pair_idle(struct pair *p)
     return true;
 }
 
-/* Opens a connection from st[0] to the listener `lid` on st[1] and takes the
- * child. Returns 0 with *cid, *sid set, or -1. */
+/* Opens a connection from st[0] with `a` to the listener `lid` on st[1]
+ * and takes the child. Returns 0 with *cid, *sid set, or -1. */
 static int
-pair_connect(struct pair *p, int lid, int *cid, int *sid)
+pair_connect_args(struct pair *p, const struct tern_tcp_open_args *a, int lid, int *cid, int *sid)
 {
-    struct tern_tcp_open_args a = {.remote_addr = ADDR_B, .remote_port = PORT};
-    *cid = tern_tcp_open(p->st[0], &a, p->now);
+    *cid = tern_tcp_open(p->st[0], a, p->now);
     if (*cid < 0) {
         return -1;
     }
@@ -416,11 +517,80 @@ pair_connect(struct pair *p, int lid, int *cid, int *sid)
     return -1;
 }
 
+/* The same to port PORT from an ephemeral port. */
+static int
+pair_connect(struct pair *p, int lid, int *cid, int *sid)
+{
+    struct tern_tcp_open_args a = {.remote_addr = ADDR_B, .remote_port = PORT};
+    return pair_connect_args(p, &a, lid, cid, sid);
+}
+
 static int
 pair_listen(struct pair *p)
 {
     struct tern_tcp_open_args a = {.passive = true, .local_port = PORT, .backlog = 64};
     return tern_tcp_open(p->st[1], &a, p->now);
+}
+
+/* ---- Many connections ------------------------------------------------------- */
+
+/* One client address and one server address give one 4-tuple space per
+ * server port: 64,511 client ports at most, and the ephemeral range
+ * (49152-65535 by default) holds 16,384 of them, which is why
+ * --idle-conns above 16,384 used to fail. Many connections are spread over
+ * several listening ports, PORTS_PER_LISTENER client ports each, chosen
+ * explicitly (no ephemeral search, whose cost grows as the range fills):
+ * connection i goes from port CLIENT_PORT_MIN + i % PORTS_PER_LISTENER to
+ * the listener on PORT + i / PORTS_PER_LISTENER. */
+#define PORTS_PER_LISTENER 60000u
+#define CLIENT_PORT_MIN    1024u
+
+static unsigned
+listeners_for(uint64_t n)
+{
+    return n == 0 ? 1 : (unsigned)((n + PORTS_PER_LISTENER - 1) / PORTS_PER_LISTENER);
+}
+
+/* Opens `nl` listeners on st[1]; lids[k] listens on PORT + k. Returns 0 or -1. */
+static int
+pair_listen_many(struct pair *p, unsigned nl, int *lids)
+{
+    for (unsigned k = 0; k < nl; k++) {
+        struct tern_tcp_open_args a = {
+            .passive = true, .local_port = (uint16_t)(PORT + k), .backlog = 64};
+        lids[k] = tern_tcp_open(p->st[1], &a, p->now);
+        if (lids[k] <= 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Establishes connections 0..n-1 as above (Nagle off on both ends when
+ * `nodelay`); cids/sids may be NULL. Returns how many were established. */
+static uint64_t
+pair_connect_many(struct pair *p, const int *lids, uint64_t n, bool nodelay, int *cids, int *sids)
+{
+    uint64_t i = 0;
+    for (; i < n; i++) {
+        struct tern_tcp_open_args a = {
+            .remote_addr = ADDR_B,
+            .remote_port = (uint16_t)(PORT + i / PORTS_PER_LISTENER),
+            .local_port = (uint16_t)(CLIENT_PORT_MIN + i % PORTS_PER_LISTENER),
+            .nodelay = nodelay,
+        };
+        int cid, sid;
+        if (pair_connect_args(p, &a, lids[i / PORTS_PER_LISTENER], &cid, &sid) != 0) {
+            break;
+        }
+        if (nodelay) {
+            tern_tcp_set_nodelay(p->st[1], sid, true, p->now);
+        }
+        if (cids != NULL) {
+            cids[i] = cid, sids[i] = sid;
+        }
+    }
+    return i;
 }
 
 /* ---- tern bulk transfer ------------------------------------------------------ */
@@ -438,6 +608,16 @@ struct bulk_result {
     char diag[256];       /* when stalled: the sender's state and the drops */
 };
 
+/* A buffer pool (cfg.pool_bytes) that holds every buffer the connections
+ * can fill, the memory fixed rings take: the bulk figures measure the data
+ * path, not memory pressure, and stay comparable with a stack that has no
+ * pool (and ignores the field). */
+static size_t
+full_pool(const struct tern_tcp_config *t)
+{
+    return (size_t)t->max_connections * ((size_t)t->sndbuf + t->rcvbuf);
+}
+
 /* The largest send and receive buffers the stack accepts (today's TCP caps
  * the receive buffer below 64 KiB; window scaling will lift that). */
 static int
@@ -446,12 +626,15 @@ bulk_pair(struct pair *p, uint16_t mtu, uint32_t *snd, uint32_t *rcv)
     static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 32768, 16384};
     int rc = TERN_ERR_INVAL;
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-        struct tern_config c;
-        tern_config_init(&c);
-        c.tcp.max_connections = 4;
-        c.tcp.sndbuf = tries[i];
-        c.tcp.rcvbuf = tries[i];
-        rc = pair_init(p, &c.tcp, mtu, NULL);
+        struct tern_config c[2];
+        for (int k = 0; k < 2; k++) {
+            side_config(k, mtu, &c[k]);
+            c[k].tcp.max_connections = 4;
+            c[k].tcp.sndbuf = tries[i];
+            c[k].tcp.rcvbuf = tries[i];
+            c[k].pool_bytes = full_pool(&c[k].tcp);
+        }
+        rc = pair_new(p, c);
         if (rc == TERN_OK) {
             *snd = *rcv = tries[i];
             return rc;
@@ -672,38 +855,439 @@ tern_cycles(bool graceful, uint64_t n, uint64_t *failed)
 
 /* ---- Memory per idle established connection --------------------------------- */
 
-/* Bytes the server stack holds with n idle established children and a
- * listener, minus an empty stack with room for the listener only, over n.
- * *growth: bytes allocated after tern_stack_new (should be 0). */
-static double
-idle_bytes(uint64_t n, long long *growth)
+#define CLIENT_BUF 512 /* the client's rings where its memory is not measured */
+
+struct idle_fig {
+    uint64_t n, ok;     /* connections asked for, established */
+    unsigned listeners; /* listening ports they are spread over */
+    size_t empty, full; /* heap of the two server stacks */
+    long long growth;   /* bytes the server allocated after tern_stack_new */
+    double per_conn;    /* (full - empty) / n; 0 when not measured */
+    uint64_t zero_wnd;  /* connections whose server announced a zero window */
+    bool estimated;     /* the server did not fit mem_budget(): per_conn is what
+                           tern_stack_new asked for, (asked - empty) / n */
+    size_t budget, asked;
+};
+
+/*
+ * Heap per idle ESTABLISHED connection on the server. Two server stacks,
+ * both from side_config(1, 1500) (tern_config_init() defaults: buffers,
+ * TIME-WAIT and SYN cache sizes, pool, reassembly), differing only in
+ * tcp.max_connections:
+ *   full:  n + L (L listeners, n children), holding the L listeners and the
+ *          n children established and accepted, after 4 more rounds;
+ *   empty: L, holding the L listeners and no connection.
+ * per_conn = (heap(full) - heap(empty)) / n. What is subtracted is the
+ * stack object, IP (transmit buffer, loopback queue, reassembly), the
+ * TCP transmit buffer, the L listeners' slots and every allocation whose
+ * size does not depend on max_connections; what stays is what grows with
+ * the connection capacity: slots (TCB, buffers) and the hash buckets. Both
+ * heaps are counted through the cfg.alloc hook. A buffer pool, carved at
+ * creation with the same size in both, is subtracted with the rest: what a
+ * connection takes from it is not in per_conn. What it leaves the
+ * connections shows in zero_wnd: the connections on which the server
+ * announced a zero window (the client's STATUS snd_wnd), i.e. that cannot
+ * receive a byte (nor a FIN) until the server's memory frees. The client
+ * (its memory is not counted) has CLIENT_BUF-byte buffers, a pool that
+ * backs them, so that a million connections fit.
+ */
+static void
+idle_measure(uint64_t n, size_t budget, struct idle_fig *f)
 {
-    struct tern_config c;
-    tern_config_init(&c);
-    struct counter empty = {0}, full = {0};
+    memset(f, 0, sizeof *f);
+    f->n = n, f->budget = budget;
+    f->listeners = listeners_for(n);
+    int *lids = calloc(f->listeners, sizeof *lids), *cids = calloc(n, sizeof *cids);
+    int *sids = calloc(n, sizeof *sids);
+    struct tern_config c[2];
+    side_config(0, 1500, &c[0]);
+    side_config(1, 1500, &c[1]);
+    struct counter total = {.limit = budget}, cli = {.total = &total};
+    struct counter empty = {.total = &total}, full = {.total = &total};
     struct pair p;
-    c.tcp.max_connections = 1;
-    if (pair_init(&p, &c.tcp, 1500, &empty) != TERN_OK) {
-        return 0;
+    c[0].tcp.max_connections = 1;
+    c[1].tcp.max_connections = f->listeners;
+    c[1].alloc = count_alloc, c[1].alloc_ud = &empty;
+    if (lids == NULL || cids == NULL || sids == NULL || pair_new(&p, c) != TERN_OK) {
+        free(lids), free(cids), free(sids);
+        return;
     }
+    bool listening = pair_listen_many(&p, f->listeners, lids) == 0;
+    f->empty = empty.live;
     pair_free(&p);
-    c.tcp.max_connections = (unsigned)n + 1;
-    if (pair_init(&p, &c.tcp, 1500, &full) != TERN_OK) {
-        return 0;
+    c[0].tcp.max_connections = (unsigned)n;
+    c[0].tcp.sndbuf = c[0].tcp.rcvbuf = CLIENT_BUF;
+    c[0].pool_bytes = full_pool(&c[0].tcp);
+    c[0].alloc = count_alloc, c[0].alloc_ud = &cli;
+    c[1].tcp.max_connections = (unsigned)n + f->listeners;
+    c[1].alloc_ud = &full;
+    int rc = listening ? pair_new(&p, c) : TERN_ERR_INVAL;
+    if (rc != TERN_OK) {
+        /* Today's stack takes every slot at creation: a million of them may
+         * not fit this machine. The server's request is then the figure,
+         * marked as an estimate (a lower bound: it stops at the refusal). */
+        if (full.refused > 0 && full.asked > f->empty) {
+            f->asked = full.asked;
+            f->per_conn = (double)(full.asked - f->empty) / (double)n;
+            f->estimated = true;
+        }
+        free(lids), free(cids), free(sids);
+        return;
     }
     size_t at_new = full.live;
-    int lid = pair_listen(&p);
-    uint64_t ok = 0;
-    for (int cid, sid; lid > 0 && ok < n && pair_connect(&p, lid, &cid, &sid) == 0;) {
-        ok++;
+    if (pair_listen_many(&p, f->listeners, lids) == 0) {
+        f->ok = pair_connect_many(&p, lids, n, false, cids, sids);
     }
     for (int r = 0; r < 4; r++) {
         pair_round(&p);
     }
-    size_t held = full.live;
+    f->full = full.live;
+    f->growth = (long long)f->full - (long long)at_new;
+    for (uint64_t i = 0; i < f->ok; i++) {
+        struct tern_tcp_status s;
+        f->zero_wnd += tern_tcp_status(p.st[0], cids[i], &s) == TERN_OK && s.snd_wnd == 0;
+    }
     pair_free(&p);
-    *growth = (long long)held - (long long)at_new;
-    return ok == n ? (double)(held - empty.live) / (double)n : 0;
+    free(lids), free(cids), free(sids);
+    if (f->ok == n && f->full >= f->empty) {
+        f->per_conn = (double)(f->full - f->empty) / (double)n;
+    }
+}
+
+/* ---- The heap of one stack, and per TIME-WAIT record and SYN cache entry ---- */
+
+/* Heap after tern_stack_new() of the server's configuration `c` (its alloc
+ * hook replaced by a counter), or 0 when the stack cannot be created. */
+static size_t
+stack_heap(struct tern_config c)
+{
+    struct counter cnt = {0};
+    struct mq q = {0};
+    struct tern_stack *st;
+    c.alloc = count_alloc, c.alloc_ud = &cnt;
+    c.netifs[0].transmit = mq_transmit, c.netifs[0].transmit_ctx = &q;
+    if (tern_stack_new(&c, 0, &st) != TERN_OK) {
+        return 0;
+    }
+    size_t live = cnt.live;
+    tern_stack_free(st);
+    return live;
+}
+
+/* Table sizes whose heap difference gives the bytes per record. */
+#define TABLE_N1 1024u
+#define TABLE_N2 5120u
+
+/* Bytes per entry of a table sized by *field (time_wait_max or
+ * syn_cache_max): (heap(N2) - heap(N1)) / (N2 - N1), both stacks from the
+ * default server config. Two non-zero sizes, since 0 may mean "the
+ * default". -1 when a stack could not be created. */
+static double
+table_entry_bytes(size_t field_off)
+{
+    struct tern_config c;
+    size_t h[2];
+    for (int k = 0; k < 2; k++) {
+        side_config(1, 1500, &c);
+        *(unsigned *)((char *)&c.tcp + field_off) = k == 0 ? TABLE_N1 : TABLE_N2;
+        h[k] = stack_heap(c);
+    }
+    if (h[0] == 0 || h[1] == 0) {
+        return -1;
+    }
+    return ((double)h[1] - (double)h[0]) / (double)(TABLE_N2 - TABLE_N1);
+}
+
+struct table_fig {
+    double default_stack;        /* heap of a default stack; 0 if it failed */
+    double tw_entry, syn_entry;  /* bytes per record; -1 if not measured */
+    uint64_t tw_asked, tw_seen;  /* connections closed by the server, seen in TIME-WAIT */
+    long long tw_growth;         /* server heap after them minus before; -1: not measured */
+    uint64_t syn_sent, syn_acks; /* SYNs delivered in one burst, SYN,ACKs answered */
+    long long syn_growth;        /* server heap after the burst minus before; -1: not measured */
+};
+
+/* Puts `m` connections into TIME-WAIT on the server (the server closes
+ * first, the client answers the FIN) and counts the server's heap before
+ * and after. Both stacks: default config, room for the listener and the m
+ * connections, time_wait_max = m, and a pool that backs every window
+ * (full_pool: with the default pool, connections beyond the first few get
+ * a zero window, and a FIN, one byte of sequence space, is not acceptable
+ * in a zero window, RFC 9293 3.10.7.4). */
+static void
+time_wait_growth(uint64_t m, struct table_fig *f)
+{
+    struct tern_config c[2];
+    for (int i = 0; i < 2; i++) {
+        side_config(i, 1500, &c[i]);
+        c[i].tcp.max_connections = (unsigned)m + 1;
+        c[i].tcp.time_wait_max = (unsigned)m;
+        c[i].pool_bytes = full_pool(&c[i].tcp);
+    }
+    struct counter cnt = {0};
+    c[1].alloc = count_alloc, c[1].alloc_ud = &cnt;
+    struct pair p;
+    f->tw_asked = m, f->tw_growth = -1;
+    if (pair_new(&p, c) != TERN_OK) {
+        return;
+    }
+    int lid = pair_listen(&p);
+    size_t before = cnt.live;
+    for (uint64_t i = 0; lid > 0 && i < m; i++) {
+        int cid, sid;
+        if (pair_connect(&p, lid, &cid, &sid) != 0) {
+            break;
+        }
+        tern_tcp_close(p.st[1], sid, p.now);
+        bool client_closed = false;
+        for (int r = 0; r < 16; r++) {
+            pair_round(&p);
+            if (!client_closed && (tern_tcp_events(p.st[0], cid) & TERN_TCP_EV_PEER_FIN)) {
+                tern_tcp_close(p.st[0], cid, p.now);
+                client_closed = true;
+            }
+            struct tern_tcp_status s;
+            if (tern_tcp_status(p.st[1], sid, &s) == TERN_OK && s.state == TERN_TCP_TIME_WAIT) {
+                f->tw_seen++;
+                break;
+            }
+        }
+        tern_tcp_release(p.st[1], sid, p.now);
+        tern_tcp_release(p.st[0], cid, p.now);
+    }
+    for (int r = 0; r < 4; r++) {
+        pair_round(&p);
+    }
+    f->tw_growth = (long long)cnt.live - (long long)before;
+    pair_free(&p);
+}
+
+/* TCP flags of a bare IPv4 datagram (0 if it is not TCP). */
+static unsigned
+tcp_flags(const uint8_t *pkt, size_t len)
+{
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    return len >= ihl + 20 && pkt[9] == 6 ? pkt[ihl + 13] : 0;
+}
+
+/* One burst of m SYNs to a listener whose SYN,ACKs are never answered (the
+ * server's datagrams are dropped), so m handshakes stay half-open; counts
+ * the server's heap before and after. Server: default config, room for the
+ * listener and m children (a stack without a SYN cache keeps them in
+ * slots), backlog m (such a listener counts them there), syn_cache_max = m. */
+static void
+syn_burst_growth(uint64_t m, struct table_fig *f)
+{
+    struct tern_config c[2];
+    side_config(0, 1500, &c[0]);
+    side_config(1, 1500, &c[1]);
+    c[0].tcp.max_connections = (unsigned)m;
+    c[0].tcp.sndbuf = c[0].tcp.rcvbuf = CLIENT_BUF;
+    c[0].pool_bytes = full_pool(&c[0].tcp);
+    c[1].tcp.max_connections = (unsigned)m + 1;
+    c[1].tcp.syn_cache_max = (unsigned)m;
+    struct counter cnt = {0};
+    c[1].alloc = count_alloc, c[1].alloc_ud = &cnt;
+    struct pair p;
+    f->syn_growth = -1;
+    if (pair_new(&p, c) != TERN_OK) {
+        return;
+    }
+    struct tern_tcp_open_args la = {.passive = true, .local_port = PORT, .backlog = (unsigned)m};
+    int lid = tern_tcp_open(p.st[1], &la, p.now);
+    size_t before = cnt.live;
+    /* The SYNs, all queued first (one datagram each), then delivered at once. */
+    for (uint64_t i = 0; lid > 0 && i < m; i++) {
+        struct tern_tcp_open_args a = {.remote_addr = ADDR_B,
+                                       .remote_port = PORT,
+                                       .local_port = (uint16_t)(CLIENT_PORT_MIN + i)};
+        if (tern_tcp_open(p.st[0], &a, p.now) <= 0) {
+            break;
+        }
+    }
+    struct mq *q = &p.q[0];
+    for (size_t off = 0; off < q->used;) {
+        uint32_t len;
+        memcpy(&len, q->buf + off, sizeof len);
+        tern_stack_input(p.st[1], 0, q->buf + off + 8, len, p.now);
+        off += 8 + ((len + 7) & ~(size_t)7);
+        f->syn_sent++;
+    }
+    q->used = 0;
+    q = &p.q[1];
+    for (size_t off = 0; off < q->used;) {
+        uint32_t len;
+        memcpy(&len, q->buf + off, sizeof len);
+        f->syn_acks += (tcp_flags(q->buf + off + 8, len) & 0x12) == 0x12; /* SYN and ACK */
+        off += 8 + ((len + 7) & ~(size_t)7);
+    }
+    q->used = 0; /* the SYN,ACKs are lost */
+    f->syn_growth = (long long)cnt.live - (long long)before;
+    pair_free(&p);
+}
+
+static void
+table_measure(uint64_t m, struct table_fig *f)
+{
+    memset(f, 0, sizeof *f);
+    struct tern_config c;
+    side_config(1, 1500, &c);
+    f->default_stack = (double)stack_heap(c);
+    f->tw_entry = table_entry_bytes(offsetof(struct tern_tcp_config, time_wait_max));
+    f->syn_entry = table_entry_bytes(offsetof(struct tern_tcp_config, syn_cache_max));
+    time_wait_growth(m, f);
+    syn_burst_growth(m, f);
+}
+
+/* ---- Time per packet among many connections ---------------------------------- */
+
+#define PKT_LEN    64
+#define PKT_SNDBUF 512  /* both stacks: a million connections fit even with fixed rings */
+#define PKT_RCVBUF 2048 /* the receive window moves in steps of 1 KiB (SWS avoidance) */
+/* The buffer pool of both stacks: twice the receive buffer per connection
+ * plus 128 KiB. The pool of issue 10 reserves the chunks behind every
+ * window a connection announces, in whole 2 KiB chunks and one more for
+ * alignment, and gives a connection that finds none a zero window: this is
+ * what lets every connection keep an open window. A stack without a pool
+ * ignores it. */
+#define PKT_POOL_PER_CONN (2 * PKT_RCVBUF)
+#define PKT_POOL_EXTRA    (128 * 1024)
+
+struct pkt_fig {
+    uint64_t conns;     /* established connections */
+    double ns;          /* wall time per packet (request and response each count) */
+    double datagrams;   /* datagrams both stacks sent per exchange */
+    uint64_t exchanges; /* per repetition */
+    uint64_t failed;    /* exchanges that did not complete */
+    bool measured;
+    bool nomem; /* the stacks did not fit mem_budget() */
+};
+
+/* splitmix64: the fixed-seed choice of the connection. */
+static uint64_t
+prng_next(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Reads exactly PKT_LEN bytes from `id` on side `s`, running rounds while
+ * none have arrived (at most 8). 0 or -1. */
+static int
+pkt_read(struct pair *p, int s, int id, uint8_t *buf)
+{
+    size_t got = 0;
+    for (int r = 0; r < 8 && got < PKT_LEN; r++) {
+        int n = tern_tcp_recv(p->st[s], id, buf + got, PKT_LEN - got, p->now);
+        if (n > 0) {
+            got += (size_t)n;
+        } else if (n == TERN_ERR_AGAIN) {
+            pair_round(p);
+        } else {
+            return -1;
+        }
+    }
+    return got == PKT_LEN ? 0 : -1;
+}
+
+/* The client sends 64 bytes, the server reads them and answers them back,
+ * the client reads the answer and checks it. 0 or -1. */
+static int
+pkt_exchange(struct pair *p, int cid, int sid, uint64_t k)
+{
+    uint8_t req[PKT_LEN], buf[PKT_LEN];
+    memset(req, (int)(k & 255), sizeof req);
+    memcpy(req, &k, sizeof k);
+    if (tern_tcp_send(p->st[0], cid, req, PKT_LEN, p->now) != PKT_LEN) {
+        return -1;
+    }
+    pair_round(p);
+    if (pkt_read(p, 1, sid, buf) != 0 ||
+        tern_tcp_send(p->st[1], sid, buf, PKT_LEN, p->now) != PKT_LEN) {
+        return -1;
+    }
+    pair_round(p);
+    return pkt_read(p, 0, cid, buf) == 0 && memcmp(buf, req, PKT_LEN) == 0 ? 0 : -1;
+}
+
+/*
+ * n connections established between the two stacks (spread as in
+ * pair_connect_many), then `exchanges` request/response exchanges, each on a
+ * connection drawn by a fixed-seed PRNG, timed on CLOCK_MONOTONIC; the
+ * figure is the median over `reps` of wall time / (2 * exchanges): the
+ * request and the response each count as a packet. A warm-up of a tenth of
+ * the exchanges (not timed) comes first. Configuration, the same at every n:
+ * PKT_SNDBUF / PKT_RCVBUF buffers on both stacks, and a pool that lets
+ * every connection keep an open window (PKT_POOL_PER_CONN: the figure is
+ * the packet path, not memory pressure; with the default pool most
+ * connections would announce a zero window, see idle_measure); the client
+ * ACKs every
+ * segment at once (delack_ns < 0), so that each exchange is the same three
+ * datagrams (request, response carrying the ACK, the client's ACK) whatever
+ * n: with the default 40 ms delayed ACK the client's ACK would ride on its
+ * next request when n = 1 and be a separate datagram when n is large. Nagle
+ * off on both ends. The client also sends a window update when a connection
+ * has carried 1 KiB since the last (receiver-side SWS avoidance), about one
+ * exchange in 16 at n = 1 and almost never at large n: datagrams reports
+ * what was sent per exchange.
+ */
+static void
+pkt_measure(uint64_t n, uint64_t exchanges, uint64_t reps, size_t budget, struct pkt_fig *f)
+{
+    memset(f, 0, sizeof *f);
+    f->exchanges = exchanges;
+    unsigned nl = listeners_for(n);
+    int *lids = calloc(nl, sizeof *lids), *cids = calloc(n, sizeof *cids);
+    int *sids = calloc(n, sizeof *sids);
+    struct tern_config c[2];
+    side_config(0, 1500, &c[0]);
+    side_config(1, 1500, &c[1]);
+    c[0].tcp.max_connections = (unsigned)n;
+    c[0].tcp.delack_ns = -1;
+    c[1].tcp.max_connections = (unsigned)n + nl;
+    for (int i = 0; i < 2; i++) {
+        c[i].tcp.sndbuf = PKT_SNDBUF, c[i].tcp.rcvbuf = PKT_RCVBUF;
+        c[i].pool_bytes = (size_t)c[i].tcp.max_connections * PKT_POOL_PER_CONN + PKT_POOL_EXTRA;
+    }
+    struct counter total = {.limit = budget}, cnt[2] = {{.total = &total}, {.total = &total}};
+    for (int i = 0; i < 2; i++) {
+        c[i].alloc = count_alloc, c[i].alloc_ud = &cnt[i];
+    }
+    struct pair p;
+    int rc = lids == NULL || cids == NULL || sids == NULL ? TERN_ERR_NOMEM : pair_new(&p, c);
+    if (rc != TERN_OK) {
+        f->nomem = rc == TERN_ERR_NOMEM;
+        free(lids), free(cids), free(sids);
+        return;
+    }
+    if (pair_listen_many(&p, nl, lids) == 0) {
+        f->conns = pair_connect_many(&p, lids, n, true, cids, sids);
+    }
+    if (f->conns == n) {
+        uint64_t x = 42, k = 0;
+        for (uint64_t w = 0; w < exchanges / 10; w++, k++) {
+            uint64_t i = prng_next(&x) % n;
+            f->failed += pkt_exchange(&p, cids[i], sids[i], k) != 0;
+        }
+        double v[MAX_REPS], d[MAX_REPS];
+        for (uint64_t r = 0; r < reps; r++) {
+            uint64_t d0 = p.q[0].pkts + p.q[1].pkts;
+            double t0 = mono_s();
+            for (uint64_t e = 0; e < exchanges; e++, k++) {
+                uint64_t i = prng_next(&x) % n;
+                f->failed += pkt_exchange(&p, cids[i], sids[i], k) != 0;
+            }
+            v[r] = (mono_s() - t0) * 1e9 / (2 * (double)exchanges);
+            d[r] = (double)(p.q[0].pkts + p.q[1].pkts - d0) / (double)exchanges;
+        }
+        f->ns = median(v, reps);
+        f->datagrams = median(d, reps);
+        f->measured = f->failed == 0;
+    }
+    pair_free(&p);
+    free(lids), free(cids), free(sids);
 }
 
 /* ---- Impaired transfer in the simulator ------------------------------------- */
@@ -775,6 +1359,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
         static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 16384};
         for (size_t k = 0; k < sizeof tries / sizeof tries[0] && rc != TERN_OK; k++) {
             c.tcp.sndbuf = c.tcp.rcvbuf = tries[k];
+            c.pool_bytes = full_pool(&c.tcp);
             rc = tern_sim_add_host(sim, NULL, &c, &h);
         }
         if (rc != TERN_OK) {
@@ -999,8 +1584,12 @@ struct figures {
     bool lx_corrupt;
     double abort_cps, graceful_cps, lx_abort_cps, lx_graceful_cps;
     uint64_t abort_failed, graceful_failed, lx_abort_failed, lx_graceful_failed;
-    double idle;
-    long long idle_growth;
+    struct idle_fig idle, idle_large; /* --idle-conns, --large-conns */
+    struct table_fig tab;
+    struct pkt_fig pkt[3]; /* 1, --mid-conns, --large-conns connections */
+    bool large_skipped;
+    double large_wall_s; /* wall time of the --large-conns figures */
+    size_t budget;       /* mem_budget() */
     struct imp_result imp;
 };
 
@@ -1054,7 +1643,18 @@ measure(const struct opts *o, const uint8_t *pat, struct figures *f)
     f->graceful_cps = run_cycles(o, false, true, &f->graceful_failed);
     f->lx_abort_cps = run_cycles(o, true, false, &f->lx_abort_failed);
     f->lx_graceful_cps = run_cycles(o, true, true, &f->lx_graceful_failed);
-    f->idle = idle_bytes(o->idle_conns, &f->idle_growth);
+    f->budget = mem_budget();
+    idle_measure(o->idle_conns, f->budget, &f->idle);
+    table_measure(o->quick ? 100 : 1000, &f->tab);
+    pkt_measure(1, o->pkts, o->reps, f->budget, &f->pkt[0]);
+    pkt_measure(o->mid_conns, o->pkts, o->reps, f->budget, &f->pkt[1]);
+    f->large_skipped = o->skip_large;
+    if (!o->skip_large) {
+        double t0 = mono_s();
+        idle_measure(o->large_conns, f->budget, &f->idle_large);
+        pkt_measure(o->large_conns, o->pkts, o->reps, f->budget, &f->pkt[2]);
+        f->large_wall_s = mono_s() - t0;
+    }
     impaired(o->impaired_bytes, o->timeout_s, pat, &f->imp);
 }
 
@@ -1101,6 +1701,47 @@ print_cycles(const char *name, double t, double l, uint64_t tf, uint64_t lf)
 }
 
 static void
+print_idle(const char *name, const struct idle_fig *g, bool skipped)
+{
+    if (skipped) {
+        printf("  %-28s %9s (--skip-large)\n", name, "skipped");
+    } else if (g->estimated) {
+        printf("  %-28s %9.0f bytes ESTIMATE (%llu connections: the server would not fit the "
+               "memory budget; it asked for %.2f GB at creation)\n",
+               name, g->per_conn, (unsigned long long)g->n, (double)g->asked / 1e9);
+    } else if (g->ok != g->n) {
+        printf("  %-28s %9s (%llu of %llu connections established)\n", name, "FAILED",
+               (unsigned long long)g->ok, (unsigned long long)g->n);
+    } else {
+        printf("  %-28s %9.0f bytes (%llu established over %u listening port%s, default "
+               "config; %lld bytes allocated after init; %llu with a zero window)\n",
+               name, g->per_conn, (unsigned long long)g->n, g->listeners,
+               g->listeners == 1 ? "" : "s", g->growth, (unsigned long long)g->zero_wnd);
+    }
+}
+
+static void
+print_pkt(const char *name, const struct pkt_fig *g, bool skipped, double base)
+{
+    if (skipped) {
+        printf("  %-28s %9s (--skip-large)\n", name, "skipped");
+    } else if (g->nomem) {
+        printf("  %-28s %9s (the two stacks would not fit the memory budget)\n", name,
+               "NOT MEASURED");
+    } else if (!g->measured) {
+        printf("  %-28s %9s (%llu connections established, %llu exchanges failed)\n", name,
+               "FAILED", (unsigned long long)g->conns, (unsigned long long)g->failed);
+    } else {
+        printf("  %-28s %9.0f ns per packet (%llu connection%s", name, g->ns,
+               (unsigned long long)g->conns, g->conns == 1 ? "" : "s");
+        if (base > 0) {
+            printf("; %.2fx the 1-connection figure", g->ns / base);
+        }
+        printf(")\n");
+    }
+}
+
+static void
 print_text(const struct opts *o, const struct figures *f)
 {
     printf("tern bench: %ld cores; tern in memory on a virtual clock (1 us per round, jumps "
@@ -1120,10 +1761,6 @@ print_text(const struct opts *o, const struct figures *f)
                  f->lx_abort_failed);
     print_cycles("cycles, graceful (FIN, TW)", f->graceful_cps, f->lx_graceful_cps,
                  f->graceful_failed, f->lx_graceful_failed);
-    printf("  %-28s %9.0f bytes (default config, %llu connections: %.0f of it the send and "
-           "receive buffers, the rest TCB and tables; %lld bytes allocated after init)\n",
-           "memory per idle connection", f->idle, (unsigned long long)o->idle_conns,
-           default_buffers(), f->idle_growth);
     const struct imp_result *m = &f->imp;
     printf("  %-28s %9.2f Mbit/s of %.0f Mbit/s (%.1f%%; %.0f ms one way, %.0f%% loss each way; "
            "%llu bytes in %.2f s virtual, %.2f s wall, %llu packets lost)%s%s\n",
@@ -1132,6 +1769,23 @@ print_text(const struct opts *o, const struct figures *f)
            (unsigned long long)m->bytes, m->virt_s, m->wall_s, (unsigned long long)m->lost,
            m->stalled ? " UNFINISHED: bounded by 600 s virtual or --timeout" : "",
            m->corrupt ? " CORRUPT DATA" : "");
+    printf("\n");
+    print_idle("memory per idle connection", &f->idle, false);
+    print_idle("  the same, large", &f->idle_large, f->large_skipped);
+    const struct table_fig *t = &f->tab;
+    printf("  %-28s %9.0f bytes (tern_config_init, one raw-IP interface, MTU 1500)\n",
+           "default stack", t->default_stack);
+    printf("  %-28s %9.1f bytes (heap at time_wait_max %u minus %u, per record); %llu "
+           "server-closed connections, %llu seen in TIME-WAIT: heap grew %lld bytes\n",
+           "TIME-WAIT record", t->tw_entry, TABLE_N2, TABLE_N1, (unsigned long long)t->tw_asked,
+           (unsigned long long)t->tw_seen, t->tw_growth);
+    printf("  %-28s %9.1f bytes (heap at syn_cache_max %u minus %u, per entry); a burst of "
+           "%llu SYNs, %llu SYN,ACKs never answered: heap grew %lld bytes\n",
+           "SYN cache entry", t->syn_entry, TABLE_N2, TABLE_N1, (unsigned long long)t->syn_sent,
+           (unsigned long long)t->syn_acks, t->syn_growth);
+    print_pkt("packet time, 1 connection", &f->pkt[0], false, 0);
+    print_pkt("packet time, mid", &f->pkt[1], false, f->pkt[0].ns);
+    print_pkt("packet time, large", &f->pkt[2], f->large_skipped, f->pkt[0].ns);
     printf("\nnotes:\n");
     print_bulk_note("MSS 1460", &f->small);
     print_bulk_note("MSS 65495", &f->large);
@@ -1139,6 +1793,26 @@ print_text(const struct opts *o, const struct figures *f)
            "thread holding both ends; abort by SO_LINGER 0%s\n",
            f->lx_corrupt ? "; CORRUPT DATA" : "");
     printf("  tern graceful cycles: MSL 1 ms virtual, so TIME-WAIT lasts ~2000 rounds\n");
+    printf("  memory: server heap through the cfg.alloc hook; idle: N established minus the "
+           "same config with room for\n"
+           "    the listeners only, over N (default sndbuf+rcvbuf %.0f bytes); the client "
+           "is not counted; a server\n"
+           "    that does not fit %.1f GB (half of MemAvailable) is not built: its request at "
+           "creation is the ESTIMATE;\n"
+           "    a pool of the default size is subtracted; a zero window: the server cannot "
+           "receive on it (pool short)\n",
+           default_buffers(), (double)f->budget / 1e9);
+    printf("  packet time: 64-byte request and response on connections drawn by a fixed-seed "
+           "PRNG, %llu exchanges per\n"
+           "    run; buffers %u/%u bytes (send/receive), pool %u bytes per connection + %u; the "
+           "client ACKs at once;\n"
+           "    datagrams per exchange: %.2f, %.2f, %.2f\n",
+           (unsigned long long)o->pkts, PKT_SNDBUF, PKT_RCVBUF, PKT_POOL_PER_CONN, PKT_POOL_EXTRA,
+           f->pkt[0].datagrams, f->pkt[1].datagrams, f->pkt[2].datagrams);
+    if (!f->large_skipped) {
+        printf("  the %llu-connection figures took %.1f s (--skip-large leaves them out)\n",
+               (unsigned long long)o->large_conns, f->large_wall_s);
+    }
 }
 
 static void
@@ -1162,8 +1836,40 @@ print_json(const struct opts *o, const struct figures *f)
            f->lx_abort_cps, f->lx_graceful_cps);
     printf(" \"ratio_abort_cycles\": %.4f, \"ratio_graceful_cycles\": %.4f,\n",
            ratio(f->abort_cps, f->lx_abort_cps), ratio(f->graceful_cps, f->lx_graceful_cps));
-    printf(" \"idle_conn_bytes\": %.1f, \"idle_conn_buffer_bytes\": %.0f,\n", f->idle,
-           default_buffers());
+    printf(" \"idle_conn_bytes\": %.1f, \"idle_conns\": %llu, \"idle_conn_growth_bytes\": %lld, "
+           "\"idle_conn_bytes_estimated\": %s, \"idle_conn_buffer_bytes\": %.0f, "
+           "\"idle_conns_zero_window\": %llu,\n",
+           f->idle.per_conn, (unsigned long long)f->idle.n, f->idle.growth,
+           f->idle.estimated ? "true" : "false", default_buffers(),
+           (unsigned long long)f->idle.zero_wnd);
+    const struct idle_fig *il = &f->idle_large;
+    printf(" \"idle_conn_bytes_1m\": %.1f, \"idle_conns_1m\": %llu, "
+           "\"idle_conn_bytes_1m_estimated\": %s, \"mem_budget_bytes\": %zu, "
+           "\"large_wall_s\": %.1f, \"idle_conns_1m_zero_window\": %lld,\n",
+           f->large_skipped || (il->ok != il->n && !il->estimated) ? -1 : il->per_conn,
+           (unsigned long long)o->large_conns, il->estimated ? "true" : "false", f->budget,
+           f->large_skipped ? -1 : f->large_wall_s,
+           f->large_skipped || il->ok != il->n ? -1LL : (long long)il->zero_wnd);
+    const struct table_fig *t = &f->tab;
+    printf(" \"default_stack_bytes\": %.0f, \"time_wait_bytes\": %.1f, "
+           "\"time_wait_growth_bytes\": %lld, \"time_wait_conns\": %llu,\n",
+           t->default_stack, t->tw_entry, t->tw_growth, (unsigned long long)t->tw_seen);
+    printf(" \"syn_cache_bytes\": %.1f, \"syn_cache_growth_bytes\": %lld, \"syn_burst\": %llu, "
+           "\"syn_burst_synacks\": %llu,\n",
+           t->syn_entry, t->syn_growth, (unsigned long long)t->syn_sent,
+           (unsigned long long)t->syn_acks);
+    double pk[3];
+    for (int i = 0; i < 3; i++) {
+        pk[i] = f->pkt[i].measured && !(i == 2 && f->large_skipped) ? f->pkt[i].ns : -1;
+    }
+    printf(" \"pkt_ns_1\": %.1f, \"pkt_ns_10k\": %.1f, \"pkt_ns_1m\": %.1f, "
+           "\"pkt_ns_1m_over_1\": %.3f,\n",
+           pk[0], pk[1], pk[2], pk[0] > 0 && pk[2] > 0 ? pk[2] / pk[0] : -1);
+    printf(" \"pkt_conns_10k\": %llu, \"pkt_conns_1m\": %llu, \"pkt_exchanges\": %llu, "
+           "\"pkt_datagrams_per_exchange\": {\"1\": %.2f, \"10k\": %.2f, \"1m\": %.2f},\n",
+           (unsigned long long)o->mid_conns, (unsigned long long)o->large_conns,
+           (unsigned long long)o->pkts, f->pkt[0].datagrams, f->pkt[1].datagrams,
+           f->pkt[2].datagrams);
     printf(" \"impaired_goodput_mbps\": %.4f, \"impaired_link_mbps\": %.1f, "
            "\"impaired_delay_ms\": %.1f, \"impaired_loss_pct\": %.1f, \"impaired_bytes\": %llu, "
            "\"impaired_virtual_s\": %.4f,\n",
