@@ -239,13 +239,16 @@ net_report(net_handle h)
     fprintf(stderr,
             PROG ": tern tcp passive_opens=%llu established=%llu resets_rx=%llu rst_tx=%llu "
                  "time_wait_max=%u time_wait_recycled=%llu time_wait_reuse=%llu "
-                 "drop.TCP_TABLE_FULL=%llu drop.TCP_BACKLOG_FULL=%llu\n",
+                 "drop.TCP_TABLE_FULL=%llu drop.TCP_BACKLOG_FULL=%llu "
+                 "snd_mem_blocked=%llu pool.chunks=%llu pool.min_avail=%llu\n",
             (unsigned long long)s->tcp.passive_opens, (unsigned long long)s->tcp.established,
             (unsigned long long)s->tcp.resets_rx, (unsigned long long)s->tcp.rst_tx,
             def.tcp.time_wait_max, (unsigned long long)s->tcp.time_wait_recycled,
             (unsigned long long)s->tcp.time_wait_reuse,
             (unsigned long long)s->drops[TERN_DROP_TCP_TABLE_FULL],
-            (unsigned long long)s->drops[TERN_DROP_TCP_BACKLOG_FULL]);
+            (unsigned long long)s->drops[TERN_DROP_TCP_BACKLOG_FULL],
+            (unsigned long long)s->tcp.snd_mem_blocked, (unsigned long long)s->pool.chunks,
+            (unsigned long long)s->pool.min_avail);
     tern_rt_unlock(h);
 }
 #endif

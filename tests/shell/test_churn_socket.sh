@@ -266,7 +266,7 @@ tw_max=$(tcpstat "$tmp/http.log" time_wait_max)
 recycled=$(tcpstat "$tmp/http.log" time_wait_recycled)
 reused=$(tcpstat "$tmp/http.log" time_wait_reuse)
 records=$((${recycled:-0} + ${reused:-0} + ${tw_max:-0}))
-check "b. the server closed first: $records of $N connections in TIME-WAIT records on tern's side (${recycled:-?} recycled, ${reused:-?} reused, ${tw_max:-?} held; at least 99 %)" \
+check "b. the server closed first: $records of $N connections in TIME-WAIT records on tern's side (${recycled:-?} recycled + ${reused:-?} reused + the ${tw_max:-?} of the table; at least 99 %)" \
     test "$records" -le "$N" -a "$((records * 100))" -ge "$((N * 99))" -a "${recycled:-0}" -gt 0
 check "b. tern dropped no SYN for a full table" \
     test "$(tcpstat "$tmp/http.log" drop.TCP_TABLE_FULL)" = 0
