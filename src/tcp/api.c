@@ -497,7 +497,7 @@ window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
 {
     (void)old_wnd;
     uint32_t wnd = tcp_rcv_window(st, tcb);
-    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;

@@ -315,11 +315,18 @@ tcp_buf_rcv_reserve_count(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t w
     if (tcb->role == TCP_ROLE_SCRATCH) {
         return;
     }
-    /* Our SYN announces a window before the peer's ISN is known: promise
-     * enough chunks for it wherever it falls (one more for alignment). */
-    uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT) + 1;
-    if (need > tcb->rcv_reserved && pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
-        tcb->rcv_reserved = need;
+    /* Our SYN announces a window before the peer's ISN is known. The
+     * receive chain will start at IRS + 1 (tcp_buf_rcv_start), where its
+     * first chunk begins, so the window needs exactly its own chunks: no
+     * more (with many connections opening at once, a chunk more each,
+     * even behind a zero window, promised the whole pool away). */
+    uint32_t need = (uint32_t)(((uint64_t)wnd + POOL_CHUNK - 1) >> POOL_CHUNK_SHIFT);
+    if (need > tcb->rcv_reserved) {
+        if (pool_reserve(&st->pool, need - tcb->rcv_reserved)) {
+            tcb->rcv_reserved = need;
+        } else {
+            st->stats.tcp.rcv_reserve_fail++;
+        }
     }
 }
 
@@ -389,12 +396,28 @@ tcp_buf_consume(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
     rcv_taken(st, tcb, min_u32(n, tcb->rcv.len));
 }
 
-/* ---- waiting for memory ---- */
+/* ---- waiting for memory ----
+ *
+ * Two kinds of connections wait for pool memory on one list: senders
+ * whose text (or sender block) found none (snd_wait: told WRITABLE, and
+ * text queued without a sender block goes out), and receivers that
+ * announced a window memory held back (rcv_wait: the window is updated
+ * once memory returns; otherwise the peer, facing a zero window, would
+ * wait for its persist timer, backed off to a minute, RFC 9293 3.8.6.1). */
 
-void
-tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
+/* When senders are left waiting for the wake's budget: retry after this. */
+#define TCP_MEM_RETRY_NS 1000000LL
+
+static void
+mem_list(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     if (tcb->mem_listed) {
+        return;
+    }
+    if (tcb->role == TCP_ROLE_SCRATCH) {
+        /* A compact record (mini.c) in the scratch TCB has no slot to
+         * list and holds no memory. */
+        tcb->snd_wait = tcb->rcv_wait = false;
         return;
     }
     tcb->mem_listed = true;
@@ -403,8 +426,24 @@ tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
+tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->snd_wait = true;
+    mem_list(st, tcb);
+}
+
+void
+tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->rcv_wait = true;
+    mem_list(st, tcb);
+}
+
+void
 tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
 {
+    tcb->snd_wait = false;
+    tcb->rcv_wait = false;
     if (!tcb->mem_listed) {
         return;
     }
@@ -419,19 +458,88 @@ tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->mem_next = -1;
 }
 
+/* A receiver whose window memory held back: announce what memory allows
+ * now, if that moves the right edge (by a worthwhile amount, RFC 9293
+ * 3.8.6.2.2, which tcp_rcv_window_announce sees to). Returns true when
+ * it should go on waiting: memory still holds its window back and no
+ * update went out (an update sent lists it again if need be). */
+static bool
+rcv_window_update(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (tcb->fin_rcvd) {
+        return false; /* no text can follow: no window to open */
+    }
+    if (tcb->state == TERN_TCP_SYN_RECEIVED) {
+        return true; /* the update can go out once established */
+    }
+    bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+                tcb->state == TERN_TCP_FIN_WAIT_2;
+    if (!open) {
+        return false;
+    }
+    uint32_t wnd = tcp_rcv_window_announce(st, tcb);
+    uint32_t field = min_u32(wnd >> tcb->rcv_wscale, 65535u);
+    if (seq_gt(tcb->rcv_nxt + (field << tcb->rcv_wscale), tcb->rcv_adv)) {
+        tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: pool memory came back -> window update");
+        return false;
+    }
+    uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    return tcp_rcv_window(st, tcb) < cap_room;
+}
+
 static void
 mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
 {
     struct tern_stack *st = ctx;
     (void)t, (void)now_ns;
-    while (st->tcp.mem_head >= 0 && pool_avail(&st->pool) > 0) {
-        struct tcp_tcb *tcb = &st->tcp.tcbs[st->tcp.mem_head];
-        st->tcp.mem_head = tcb->mem_next;
+    /* The list is taken whole: a connection that finds no memory again
+     * goes back on the new one. Senders: as many are told as chunks may
+     * be taken (each needs one at least); telling all of them would have
+     * most find nothing. Receivers are looked at each time. */
+    int head = st->tcp.mem_head;
+    uint32_t budget = snd_chunks_allowed(st);
+    bool senders_left = false;
+    st->tcp.mem_head = -1;
+    while (head >= 0) {
+        struct tcp_tcb *tcb = &st->tcp.tcbs[head];
+        head = tcb->mem_next;
         tcb->mem_listed = false;
         tcb->mem_next = -1;
-        tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+        if (tcb->rcv_wait) {
+            tcb->rcv_wait = false;
+            if (rcv_window_update(st, tcb)) {
+                tcb->rcv_wait = true;
+            }
+        }
+        /* A sender is told when it can use memory now: SEND would
+         * queue text, or its queued text can have its sender block. */
+        uint32_t sent = tcb->snd_nxt - tcb->snd.start;
+        bool block = tcb->sx == NULL && tcb->snd.len > sent && pool_avail(&st->pool) > 0;
+        if (tcb->snd_wait && (block || tcp_snd_room(st, tcb) > 0)) {
+            if (budget == 0) {
+                senders_left = true;
+            } else {
+                tcb->snd_wait = false;
+                budget--;
+                /* Text queued while no sender block could be had goes
+                 * out now: the user, who queued it all, may never call
+                 * SEND again. */
+                tcp_output(st, tcb);
+                tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
+            }
+        }
+        if (tcb->snd_wait || tcb->rcv_wait) {
+            mem_list(st, tcb);
+        }
     }
     tcp_deliver_events(st);
+    /* Senders not told for want of budget: a millisecond later, if memory
+     * is left (receivers wait for the next chunk given back). Not at
+     * once: memory taken and given back within one instant would make
+     * this a loop that never lets time move. */
+    if (senders_left && snd_chunks_allowed(st) > 0 && !timer_armed(&st->tcp.mem_timer)) {
+        timer_arm(&st->timers, &st->tcp.mem_timer, st->now_ns + TCP_MEM_RETRY_NS);
+    }
 }
 
 void

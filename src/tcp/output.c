@@ -27,7 +27,7 @@ tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
     /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
      * at least min(half the buffer, one MSS); never pull it back (3.8.6,
      * SHLD-14: the window should not shrink). */
-    uint32_t step = tcb->rcv_cap / 2 < tcb->rcv_mss ? tcb->rcv_cap / 2 : tcb->rcv_mss;
+    uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
     return free_space >= cur + step ? free_space : cur;
 }
 
@@ -178,6 +178,9 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     if (wnd < tcb->rcv_cap - (tcb->rcv.len < tcb->rcv_cap ? tcb->rcv.len : tcb->rcv_cap) &&
         wnd == tcp_rcv_window(st, tcb)) {
         st->stats.tcp.rcv_wnd_mem_limited++;
+        if ((flags & WIRE_TCP_ACK) && !tcb->fin_rcvd) {
+            tcp_mem_wait_rcv(st, tcb); /* a window update when memory returns */
+        }
     }
     return send_raw(st, tcb, &seg, &o, rule);
 }

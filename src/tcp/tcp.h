@@ -239,6 +239,8 @@ struct tcp_tcb {
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
+    bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
     bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
     bool sack_ok : 1;       /* SACK in use (RFC 2018) */
@@ -259,6 +261,17 @@ tcp_smss(const struct tcp_tcb *tcb)
 {
     uint32_t opt = tcb->ts_ok ? 12u : 0u;
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
+}
+
+/* The most text one segment from the peer carries: the MSS we announced
+ * less the options every segment repeats (RFC 9293 3.8.6.2.2 sizes the
+ * receiver's window steps by it: a step of the bare MSS would need a
+ * window more than the peer ever fills, RFC 6691 2). */
+static inline uint32_t
+tcp_rmss(const struct tcp_tcb *tcb)
+{
+    uint32_t opt = tcb->ts_ok ? 12u : 0u;
+    return tcb->rcv_mss > opt + 1u ? tcb->rcv_mss - opt : 1u;
 }
 
 /* ---- compact records (mini.c) ----
@@ -460,6 +473,8 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
+/* A window was announced smaller for want of memory: update it when memory returns. */
+void tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_mem_wake(struct tern_stack *st);
 
