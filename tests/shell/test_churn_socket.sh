@@ -260,7 +260,7 @@ check "b. the server's side: $N connections, $N requests, $N answered 200, no ti
 # on the wire by then and the FIN is a segment of its own: in captures on a
 # loaded 2-core machine it followed the response by 50 to 190 us in the
 # slow cases, and curl had read the response and closed first. That race
-# is lost 8 to 16 times in 10,000 here: at most 1 % may miss (the run where
+# is lost 6 to 16 times in 10,000 here: at most 1 % may miss (the run where
 # curl closes first, the echo server's above, has 0 records).
 tw_max=$(tcpstat "$tmp/http.log" time_wait_max)
 recycled=$(tcpstat "$tmp/http.log" time_wait_recycled)
