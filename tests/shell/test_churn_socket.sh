@@ -260,14 +260,16 @@ check "b. the server's side: $N connections, $N requests, $N answered 200, no ti
 # on the wire by then and the FIN is a segment of its own: in captures on a
 # loaded 2-core machine it followed the response by 50 to 190 us in the
 # slow cases, and curl had read the response and closed first. That race
-# is lost 6 to 16 times in 10,000 here: at most 1 % may miss (the run where
-# curl closes first, the echo server's above, has 0 records).
+# is lost 6 to 16 times in 10,000 in the plain build and up to 265 times
+# under ASan (a slower server); at most 10 % may miss. The run
+# where curl closes first (the echo server's, above) has 0 records, and one
+# where the server never closes first has only the table's 128.
 tw_max=$(tcpstat "$tmp/http.log" time_wait_max)
 recycled=$(tcpstat "$tmp/http.log" time_wait_recycled)
 reused=$(tcpstat "$tmp/http.log" time_wait_reuse)
 records=$((${recycled:-0} + ${reused:-0} + ${tw_max:-0}))
-check "b. the server closed first: $records of $N connections in TIME-WAIT records on tern's side (${recycled:-?} recycled + ${reused:-?} reused + the ${tw_max:-?} of the table; at least 99 %)" \
-    test "$records" -le "$N" -a "$((records * 100))" -ge "$((N * 99))" -a "${recycled:-0}" -gt 0
+check "b. the server closed first: $records of $N connections in TIME-WAIT records on tern's side (${recycled:-?} recycled + ${reused:-?} reused + the ${tw_max:-?} of the table; at least 90 %)" \
+    test "$records" -le "$N" -a "$((records * 10))" -ge "$((N * 9))" -a "${recycled:-0}" -gt 0
 check "b. tern dropped no SYN for a full table" \
     test "$(tcpstat "$tmp/http.log" drop.TCP_TABLE_FULL)" = 0
 
