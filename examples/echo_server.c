@@ -383,6 +383,7 @@ out:
     if (sv.ep >= 0) {
         S(close)(sv.ep);
     }
+    net_report(net);
     net_stop(net);
     return rc;
 }

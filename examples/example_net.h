@@ -1,5 +1,5 @@
 /*
- * examples/example_net.h: what echo_server.c and http_client.c share to get
+ * examples/example_net.h: what the examples share to get
  * on the network, and the one place where their tern and kernel builds
  * differ (examples/README.md):
  *
@@ -8,7 +8,8 @@
  *   - the network options --dev, --addr, --linux-addr and --gw: their
  *     fields, their parsing and their lines in --help;
  *   - net_start() / net_stop(): in the tern build they open the TUN device
- *     and run a tern stack on it; in the kernel build they do nothing.
+ *     and run a tern stack on it; in the kernel build they do nothing;
+ *   - net_report(): the tern build prints the stack's TCP counters.
  *
  * Header-only (static functions), so that each example stays one .c file
  * plus this header. Define PROG, the program's name for its messages,
@@ -164,6 +165,13 @@ net_stop(net_handle h)
 {
     (void)h;
 }
+
+/* The kernel keeps its counters to itself (nstat(8) shows them). */
+static inline void
+net_report(net_handle h)
+{
+    (void)h;
+}
 #else
 typedef struct tern_rt *net_handle;
 
@@ -214,6 +222,34 @@ static void
 net_stop(net_handle h)
 {
     tern_rt_free(h);
+}
+
+/* Prints tern's own TCP counters on stderr, one line: how many connections
+ * the stack opened and how they ended. A server that closes first leaves
+ * each connection in TIME-WAIT on its side; once time_wait_max records are
+ * held, each new one recycles the oldest (docs/memory.md). Call it before
+ * net_stop(). */
+static inline void
+net_report(net_handle h)
+{
+    struct tern_config def;
+    tern_config_init(&def); /* net_start() keeps the TIME-WAIT default */
+    tern_rt_lock(h);
+    const struct tern_stats *s = tern_stack_stats(tern_rt_stack(h, 0));
+    fprintf(stderr,
+            PROG ": tern tcp passive_opens=%llu established=%llu resets_rx=%llu rst_tx=%llu "
+                 "time_wait_max=%u time_wait_recycled=%llu time_wait_reuse=%llu "
+                 "drop.TCP_TABLE_FULL=%llu drop.TCP_BACKLOG_FULL=%llu "
+                 "snd_mem_blocked=%llu pool.chunks=%llu pool.min_avail=%llu\n",
+            (unsigned long long)s->tcp.passive_opens, (unsigned long long)s->tcp.established,
+            (unsigned long long)s->tcp.resets_rx, (unsigned long long)s->tcp.rst_tx,
+            def.tcp.time_wait_max, (unsigned long long)s->tcp.time_wait_recycled,
+            (unsigned long long)s->tcp.time_wait_reuse,
+            (unsigned long long)s->drops[TERN_DROP_TCP_TABLE_FULL],
+            (unsigned long long)s->drops[TERN_DROP_TCP_BACKLOG_FULL],
+            (unsigned long long)s->tcp.snd_mem_blocked, (unsigned long long)s->pool.chunks,
+            (unsigned long long)s->pool.min_avail);
+    tern_rt_unlock(h);
 }
 #endif
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/shell/test_examples.sh: the programs of examples/ (an epoll echo
-# server and an HTTP client on tern's socket API) on TUN devices, against
+# server, an HTTP client and an HTTP server on tern's socket API) on TUN devices, against
 # the Linux kernel, against `tern tun`, and built on kernel sockets.
 #
 # Usage: bash test_examples.sh <tern binary> <source dir>
@@ -15,6 +15,7 @@
 #   tex1 10.77.21.0/24  example http_client (tern); python3 http.server on .1
 #   tex2 10.77.22.0/24  `tern tun serve http`, kernel side .1
 #   tex3 10.77.23.0/24  `tern tun send` to the echo server
+#   tex4 10.77.24.0/24  example http_server (tern), kernel side .1
 # Traffic between two tern stacks crosses the namespace's kernel, which
 # forwards between the devices (ip_forward set inside the namespace only).
 # Waits poll for events (a log line, a listening port, an exit) with bounds;
@@ -64,7 +65,7 @@ trap 'exit 1' INT TERM # run the EXIT trap on a kill too
 
 # ---- Prerequisites: missing is a failure -------------------------------------
 
-for tool in ip ss nc python3 sha256sum timeout; do
+for tool in ip ss nc curl python3 sha256sum timeout; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "FAIL: $tool is not installed" >&2
         exit 1
@@ -78,7 +79,8 @@ if [ ! -c /dev/net/tun ]; then
     echo "FAIL: /dev/net/tun is missing" >&2
     exit 1
 fi
-for b in echo_server echo_server_kernel http_client http_client_kernel; do
+for b in echo_server echo_server_kernel http_client http_client_kernel http_server \
+    http_server_kernel; do
     if [ ! -x "$EX/$b" ]; then
         echo "FAIL: $EX/$b is missing (build the tree with -DTERN_EXAMPLES=ON)" >&2
         exit 1
@@ -278,36 +280,150 @@ rc=$?
 check "d. http_client_kernel from tern tun serve http: exit 0 (got $rc)" test $rc -eq 0
 check "d. 2 MiB body intact (sha256)" same_file "$tmp/www/big" "$tmp/big.d2"
 
-# ---- e. clear errors and clean stops -------------------------------------------
+# ---- e. http_server (tern) on tex4, and on kernel sockets ---------------------------
+
+bg "$tmp/hs.log" "$EX/http_server" --dev tex4 --addr 10.77.24.2/24 --linux-addr 10.77.24.1/24 \
+    --port 8080 --root "$tmp/www"
+hs_pid=$BG_PID
+check "e. http_server prints its listening line" \
+    wait_for 20 grep -q 'listening on 10.77.24.2:8080' "$tmp/hs.log.out"
+U=http://10.77.24.2:8080
+# fetch <name> <curl args...>: headers to $tmp/<name>.h, body to
+# $tmp/<name>.b; prints the status code. Transport errors go to curl.err.
+fetch() {
+    local name=$1
+    shift
+    inns curl -sS -m 30 -D "$tmp/$name.h" -o "$tmp/$name.b" -w '%{http_code}' "$@" \
+        2>>"$tmp/curl.err"
+}
+# has <name> <header line>: the response <name> has that header line.
+has() { tr -d '\r' <"$tmp/$1.h" | grep -qix "$2"; }
+code=$(fetch big "$U/big")
+check "e. curl GET /big: 200 (got $code)" test "$code" = 200
+check "e. ... 2 MiB intact (sha256)" same_file "$tmp/www/big" "$tmp/big.b"
+check "e. ... Content-Length: 2097152" has big 'Content-Length: 2097152'
+check "e. ... Connection: close" has big 'Connection: close'
+code=$(fetch index "$U/")
+check "e. GET / is /index.html: 200 (got $code), its body" \
+    bash -c "[ '$code' = 200 ] && cmp -s '$tmp/index.b' '$tmp/www/index.html'"
+code=$(fetch head -I "$U/big")
+# (with -I curl writes the head to -o too: anything more would be a body)
+check "e. HEAD /big: 200 (got $code), no body" \
+    bash -c "[ '$code' = 200 ] && cmp -s '$tmp/head.h' '$tmp/head.b'"
+check "e. ... Content-Length: 2097152" has head 'Content-Length: 2097152'
+code=$(fetch missing "$U/missing")
+check "e. GET /missing: 404 (got $code)" test "$code" = 404
+code=$(fetch post -X POST -d x "$U/big")
+check "e. POST: 405 (got $code)" test "$code" = 405
+check "e. ... Allow: GET, HEAD" has post 'Allow: GET, HEAD'
+code=$(fetch dotdot --path-as-is "$U/../etc/passwd")
+check "e. GET /../etc/passwd: 400 (got $code)" test "$code" = 400
+# status <request>: the status line the server answers to a raw request.
+status() { printf "$1" | inns timeout 10 nc -N 10.77.24.2 8080 | head -n 1 | tr -d '\r'; }
+got=$(status 'GARBAGE\r\n\r\n')
+check "e. a malformed request line: 400 (got '$got')" test "$got" = "HTTP/1.1 400 Bad Request"
+got=$(status 'GET / HTTP/1.1\r\n\r\n')
+check "e. HTTP/1.1 without Host: 400 (got '$got')" test "$got" = "HTTP/1.1 400 Bad Request"
+got=$(status 'GET / HTTP/1.0\r\n\r\n')
+check "e. HTTP/1.0 without Host: 200 (got '$got')" test "$got" = "HTTP/1.1 200 OK"
+# Clients at once: the epoll loop serves them together.
+multi=()
+for i in 1 2 3 4; do
+    inns curl -sS -m 30 -o "$tmp/hmulti.$i" "$U/big" 2>>"$tmp/curl.err" &
+    multi[i]=$!
+    pids+=($!)
+done
+for i in 1 2 3 4; do
+    wait "${multi[i]}"
+    check "e. concurrent curl $i: 2 MiB intact" same_file "$tmp/www/big" "$tmp/hmulti.$i"
+done
+check "e. curl saw no transport error" test ! -s "$tmp/curl.err"
+# tern to tern: the example client on tex1, the kernel forwarding.
+inns timeout 60 "$EX/http_client" --dev tex1 --addr 10.77.21.2/24 --gw 10.77.21.1 \
+    -o "$tmp/big.f" $U/big 2>"$tmp/client_f.err"
+rc=$?
+check "e. http_client (tern) from http_server (tern): exit 0 (got $rc)" test $rc -eq 0
+check "e. ... 2 MiB intact" same_file "$tmp/www/big" "$tmp/big.f"
+stop "$hs_pid"
+rc=$?
+check "e. http_server stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
+# 6 curl requests, 3 raw ones, 4 at once, 1 http_client: 14 requests.
+check "e. ... and prints its counters: 14 requests, 9 x 200, 3 x 400, 1 x 404, 1 x 405" \
+    grep -q 'stats connections=14 requests=14 200=9 400=3 404=1 405=1 timeouts=0 errors=0' \
+    "$tmp/hs.log"
+check "e. ... and tern's own" grep -q 'tern tcp passive_opens=14 ' "$tmp/hs.log"
+
+bg "$tmp/khs.log" "$EX/http_server_kernel" --addr 127.0.0.1 --port 8088 --root "$tmp/www" \
+    --timeout 1
+khs_pid=$BG_PID
+check "e. http_server_kernel prints its listening line" \
+    wait_for 20 grep -q 'listening on 127.0.0.1:8088' "$tmp/khs.log.out"
+inns timeout 60 "$EX/http_client_kernel" -o "$tmp/big.fk" http://127.0.0.1:8088/big \
+    2>"$tmp/kclient_f.err"
+rc=$?
+check "e. http_client_kernel from http_server_kernel: exit 0 (got $rc)" test $rc -eq 0
+check "e. ... 2 MiB intact" same_file "$tmp/www/big" "$tmp/big.fk"
+# An idle client is closed after --timeout (1 s): nothing sent, then EOF.
+cat >"$tmp/idle.py" <<'PY'
+import socket, time
+s = socket.create_connection(("127.0.0.1", 8088), timeout=10)
+t0 = time.monotonic()
+got = s.recv(100)
+dt = time.monotonic() - t0
+print("closed after %.1f s, %d bytes" % (dt, len(got)))
+exit(0 if got == b"" and 0.5 <= dt <= 5 else 1)
+PY
+got=$(inns timeout 20 python3 "$tmp/idle.py" 2>&1)
+rc=$?
+check "e. an idle client is closed after --timeout 1 ($got)" test $rc -eq 0
+stop "$khs_pid"
+rc=$?
+check "e. http_server_kernel stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
+check "e. ... counting the idle client's timeout" grep -q ' timeouts=1 ' "$tmp/khs.log"
+
+# ---- f. clear errors and clean stops -------------------------------------------
 
 "$EX/echo_server" --help | grep -q '^usage: echo_server'
-check "e. echo_server --help prints its usage" test $? -eq 0
+check "f. echo_server --help prints its usage" test $? -eq 0
 "$EX/http_client_kernel" --help | grep -q '^usage: http_client'
-check "e. http_client_kernel --help prints its usage" test $? -eq 0
+check "f. http_client_kernel --help prints its usage" test $? -eq 0
+"$EX/http_server" --help | grep -q '^usage: http_server'
+check "f. http_server --help prints its usage" test $? -eq 0
+"$EX/http_server_kernel" --root "$tmp/www" 2>"$tmp/usage.err"
+rc=$?
+check "f. http_server_kernel without --port: exit 2 (got $rc), one line" \
+    bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$tmp/usage.err') -eq 1 ]"
+"$EX/http_server_kernel" --port 8089 --root "$tmp/none" 2>"$tmp/nodir.err"
+rc=$?
+check "f. http_server_kernel with a missing --root: exit 1 (got $rc), saying why" \
+    bash -c "[ $rc -eq 1 ] && grep -q 'No such file' '$tmp/nodir.err'"
+"$EX/http_server_kernel" --dev tex9 --port 8089 2>/dev/null
+rc=$?
+check "f. http_server_kernel refuses --dev: exit 2 (got $rc)" test $rc -eq 2
 "$EX/echo_server" --dev tex9 --addr 10.77.29.2/24 2>"$tmp/usage.err"
 rc=$?
-check "e. echo_server without --port: exit 2 (got $rc), one line" \
+check "f. echo_server without --port: exit 2 (got $rc), one line" \
     bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$tmp/usage.err') -eq 1 ]"
 "$EX/http_client" --dev tex9 --addr 10.77.29.2/24 ftp://10.77.29.1/x 2>/dev/null
 rc=$?
-check "e. http_client with a bad URL: exit 2 (got $rc)" test $rc -eq 2
+check "f. http_client with a bad URL: exit 2 (got $rc)" test $rc -eq 2
 "$EX/echo_server_kernel" --dev tex9 --port 7 2>/dev/null
 rc=$?
-check "e. echo_server_kernel refuses --dev: exit 2 (got $rc)" test $rc -eq 2
+check "f. echo_server_kernel refuses --dev: exit 2 (got $rc)" test $rc -eq 2
 if command -v setpriv >/dev/null 2>&1; then
     inns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
         "$EX/echo_server" --dev tex9 --addr 10.77.29.2/24 --port 7 2>"$tmp/noroot.err"
     rc=$?
-    check "e. echo_server not root: exit 1 (got $rc), saying why" \
+    check "f. echo_server not root: exit 1 (got $rc), saying why" \
         bash -c "[ $rc -eq 1 ] && grep -q 'root' '$tmp/noroot.err'"
 fi
 stop "$echo_pid"
 rc=$?
-check "e. echo_server stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
-check "e. ... saying so" grep -q 'stopping' "$tmp/echo.log"
+check "f. echo_server stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
+check "f. ... saying so" grep -q 'stopping' "$tmp/echo.log"
 stop "$kecho_pid"
 rc=$?
-check "e. echo_server_kernel stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
+check "f. echo_server_kernel stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
 stop "$serve_pid"
 
 echo "$((checks - failures)) passed, $failures failed"
