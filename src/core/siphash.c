@@ -1,5 +1,5 @@
 /*
- * src/core/siphash.c: SipHash-2-4.
+ * src/core/siphash.c: SipHash-2-4 and SipHash-1-3.
  *
  * The state is four 64-bit words initialised from the key and four fixed
  * constants. The message is absorbed eight bytes at a time (little-endian),
@@ -26,64 +26,72 @@ load_le64(const uint8_t *p)
     return v;
 }
 
-static void
-sip_round(uint64_t v[4])
-{
-    v[0] += v[1];
-    v[1] = rotl64(v[1], 13);
-    v[1] ^= v[0];
-    v[0] = rotl64(v[0], 32);
-    v[2] += v[3];
-    v[3] = rotl64(v[3], 16);
-    v[3] ^= v[2];
-    v[0] += v[3];
-    v[3] = rotl64(v[3], 21);
-    v[3] ^= v[0];
-    v[2] += v[1];
-    v[1] = rotl64(v[1], 17);
-    v[1] ^= v[2];
-    v[2] = rotl64(v[2], 32);
-}
+/* One SipRound on the four state words (kept in locals: the compiler holds
+ * them in registers). */
+#define SIP_ROUND(v0, v1, v2, v3)                                                                  \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = rotl64(v1, 13);                                                                       \
+        v1 ^= v0;                                                                                  \
+        v0 = rotl64(v0, 32);                                                                       \
+        v2 += v3;                                                                                  \
+        v3 = rotl64(v3, 16);                                                                       \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = rotl64(v3, 21);                                                                       \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = rotl64(v1, 17);                                                                       \
+        v1 ^= v2;                                                                                  \
+        v2 = rotl64(v2, 32);                                                                       \
+    } while (0)
 
-/* Absorb one message word: c = 2 compression rounds. */
-static void
-sip_absorb(uint64_t v[4], uint64_t m)
-{
-    v[3] ^= m;
-    sip_round(v);
-    sip_round(v);
-    v[0] ^= m;
-}
-
-uint64_t
-siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len)
+/* SipHash-c-d: c rounds per message word, d finalisation rounds. */
+static inline uint64_t
+siphash_cd(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len, int c, int d)
 {
     const uint8_t *p = data;
     uint64_t k0 = load_le64(key);
     uint64_t k1 = load_le64(key + 8);
     /* The initialisation constants spell "somepseudorandomlygeneratedbytes". */
-    uint64_t v[4] = {
-        k0 ^ UINT64_C(0x736f6d6570736575),
-        k1 ^ UINT64_C(0x646f72616e646f6d),
-        k0 ^ UINT64_C(0x6c7967656e657261),
-        k1 ^ UINT64_C(0x7465646279746573),
-    };
+    uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+    uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
 
     size_t whole = len - len % 8;
-    for (size_t i = 0; i < whole; i += 8) {
-        sip_absorb(v, load_le64(p + i));
+    for (size_t i = 0; i <= whole; i += 8) {
+        uint64_t m;
+        if (i < whole) {
+            m = load_le64(p + i);
+        } else {
+            /* The last word: the remaining bytes, the length mod 256 on top. */
+            m = (uint64_t)(len & 0xff) << 56;
+            for (size_t j = 0; j < len % 8; j++) {
+                m |= (uint64_t)p[whole + j] << (8u * j);
+            }
+        }
+        v3 ^= m;
+        for (int r = 0; r < c; r++) {
+            SIP_ROUND(v0, v1, v2, v3);
+        }
+        v0 ^= m;
     }
+    v2 ^= 0xff;
+    for (int r = 0; r < d; r++) {
+        SIP_ROUND(v0, v1, v2, v3);
+    }
+    return v0 ^ v1 ^ v2 ^ v3;
+}
 
-    uint64_t last = (uint64_t)(len & 0xff) << 56;
-    for (size_t i = 0; i < len % 8; i++) {
-        last |= (uint64_t)p[whole + i] << (8u * i);
-    }
-    sip_absorb(v, last);
+uint64_t
+siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 2, 4);
+}
 
-    /* d = 4 finalisation rounds. */
-    v[2] ^= 0xff;
-    for (int i = 0; i < 4; i++) {
-        sip_round(v);
-    }
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+uint64_t
+siphash13(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 1, 3);
 }

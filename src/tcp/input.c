@@ -1251,10 +1251,11 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     }
     /* Demultiplexing: a TCB with the exact 4-tuple, then a compact record
      * (TIME-WAIT, SYN cache), then listeners (table.c). */
-    struct tcp_tcb *tcb = tcp_hash_find(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    uint64_t h4 = tcp_demux_hash(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    struct tcp_tcb *tcb = tcp_hash_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
     struct tcp_mini *m = NULL;
     if (tcb == NULL) {
-        m = tcp_mini_find(st, rx->dst, h.dst_port, rx->src, h.src_port);
+        m = tcp_mini_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
     }
     if (m != NULL) {
         struct tcp_tcb *s = tcp_mini_load(st, m);
@@ -1268,7 +1269,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         return;
     }
     if (tcb == NULL) {
-        tcb = tcp_demux(st, rx->dst, h.dst_port, rx->src, h.src_port);
+        tcb = tcp_demux_passive(st, rx->dst, h.dst_port, rx->src, h.src_port);
     }
     tcp_trace_seg(st, TERN_TRACE_RX, tcb, &c.seg, "RFC 9293 3.10.7: segment arrives",
                   TERN_DROP_COUNT);

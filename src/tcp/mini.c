@@ -108,8 +108,8 @@ static unsigned
 bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
           uint16_t rport)
 {
-    uint64_t h = tcp_tuple_hash(st, TCP_HASH_MINI, laddr, lport, raddr, rport);
-    return (unsigned)(h & (st->tcp.n_mini_buckets - 1));
+    uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
+    return (unsigned)((h >> 32) & (st->tcp.n_mini_buckets - 1)); /* table.c's high half */
 }
 
 static void
@@ -139,13 +139,13 @@ hash_remove(struct tern_stack *st, struct tcp_mini *m)
 }
 
 struct tcp_mini *
-tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-              uint16_t rport)
+tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
+                uint32_t raddr, uint16_t rport)
 {
     if (st->tcp.n_mini_buckets == 0) {
         return NULL;
     }
-    int32_t i = st->tcp.mini_buckets[bucket_of(st, laddr, lport, raddr, rport)];
+    int32_t i = st->tcp.mini_buckets[(h >> 32) & (st->tcp.n_mini_buckets - 1)];
     while (i >= 0) {
         struct tcp_mini *m = &st->tcp.minis[i];
         if (m->local_addr == laddr && m->local_port == lport && m->remote_addr == raddr &&
@@ -155,6 +155,14 @@ tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint3
         i = m->hash_next;
     }
     return NULL;
+}
+
+struct tcp_mini *
+tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+              uint16_t rport)
+{
+    return tcp_mini_find_h(st, tcp_demux_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+                           rport);
 }
 
 static int

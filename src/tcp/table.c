@@ -24,7 +24,7 @@
 #include "wire/tcp.h"
 
 /* Domain bytes so the uses of the one key never share an input (mini.c
- * uses TCP_HASH_MINI and TCP_HASH_COOKIE, tcp.h). */
+ * uses TCP_HASH_COOKIE, tcp.h). */
 enum { HASH_DEMUX = 1, HASH_ISN = 2, HASH_EPH_OFFSET = 3, HASH_EPH_INDEX = 4 };
 
 static uint64_t
@@ -46,7 +46,10 @@ tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t
         (uint8_t)(rport >> 8),
         (uint8_t)rport,
     };
-    return siphash24(st->hash_key, b, sizeof(b));
+    /* The table hashes only spread entries over buckets; the other uses
+     * (ISNs, ports) produce numbers that leave the stack (siphash.h). */
+    return domain == HASH_DEMUX ? siphash13(st->hash_key, b, sizeof(b))
+                                : siphash24(st->hash_key, b, sizeof(b));
 }
 
 uint64_t
@@ -258,11 +261,21 @@ tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
     st->tcp.free_head = tcp_tcb_slot(st, tcb);
 }
 
+uint64_t
+tcp_demux_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+               uint16_t rport)
+{
+    /* One hash per 4-tuple serves both tables: its low half picks the
+     * connection bucket, its high half the compact record's (mini.c), so
+     * an arriving segment that misses the first costs no second hash. */
+    return tuple_hash(st, HASH_DEMUX, laddr, lport, raddr, rport);
+}
+
 static unsigned
 bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
           uint16_t rport)
 {
-    uint64_t h = tuple_hash(st, HASH_DEMUX, laddr, lport, raddr, rport);
+    uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
     return (unsigned)(h & (st->tcp.n_buckets - 1));
 }
 
@@ -295,10 +308,10 @@ tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 struct tcp_tcb *
-tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-              uint16_t rport)
+tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
+                uint32_t raddr, uint16_t rport)
 {
-    int i = st->tcp.buckets[bucket_of(st, laddr, lport, raddr, rport)];
+    int i = st->tcp.buckets[h & (st->tcp.n_buckets - 1)];
     while (i >= 0) {
         struct tcp_tcb *tcb = &st->tcp.tcbs[i];
         if (tcb->local_addr == laddr && tcb->local_port == lport && tcb->remote_addr == raddr &&
@@ -311,14 +324,19 @@ tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint3
 }
 
 struct tcp_tcb *
-tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-          uint16_t rport)
+tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+              uint16_t rport)
 {
-    struct tcp_tcb *tcb = tcp_hash_find(st, laddr, lport, raddr, rport);
-    if (tcb == NULL) {
-        /* A passive OPEN with a fully specified remote but any local address. */
-        tcb = tcp_hash_find(st, 0, lport, raddr, rport);
-    }
+    return tcp_hash_find_h(st, tcp_demux_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+                           rport);
+}
+
+struct tcp_tcb *
+tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                  uint16_t rport)
+{
+    /* A passive OPEN with a fully specified remote but any local address. */
+    struct tcp_tcb *tcb = tcp_hash_find(st, 0, lport, raddr, rport);
     if (tcb == NULL) {
         tcb = tcp_hash_find(st, laddr, lport, 0, 0);
     }
@@ -326,6 +344,14 @@ tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t 
         tcb = tcp_hash_find(st, 0, lport, 0, 0);
     }
     return tcb;
+}
+
+struct tcp_tcb *
+tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+          uint16_t rport)
+{
+    struct tcp_tcb *tcb = tcp_hash_find(st, laddr, lport, raddr, rport);
+    return tcb != NULL ? tcb : tcp_demux_passive(st, laddr, lport, raddr, rport);
 }
 
 static bool

@@ -336,7 +336,7 @@ enum {
     TCP_HASH_ISN = 2,
     TCP_HASH_EPH_OFFSET = 3,
     TCP_HASH_EPH_INDEX = 4,
-    TCP_HASH_MINI = 5,
+    /* 5 was the compact records' table hash: they share TCP_HASH_DEMUX's now. */
     TCP_HASH_COOKIE = 6,
 };
 
@@ -411,6 +411,15 @@ void tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb);
 struct tcp_tcb *tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
                               uint32_t raddr, uint16_t rport);
 /* Demultiplexes an arriving segment: exact 4-tuple, then listeners. */
+/* The keyed hash of a 4-tuple both lookup tables use (SipHash-1-3). */
+uint64_t tcp_demux_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                        uint16_t rport);
+/* tcp_hash_find with the hash already computed. */
+struct tcp_tcb *tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr,
+                                uint16_t lport, uint32_t raddr, uint16_t rport);
+/* The listeners and fully specified passive OPENs that would take the segment. */
+struct tcp_tcb *tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+                                  uint32_t raddr, uint16_t rport);
 struct tcp_tcb *tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport);
 /* RFC 6056 algorithm 3: a free local port for (laddr, raddr, rport), or 0. */
@@ -634,6 +643,8 @@ void tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, 
 int tcp_mini_init(struct tern_stack *st);
 void tcp_mini_fini(struct tern_stack *st);
 /* The record of a 4-tuple reachable by demux, or NULL. */
+struct tcp_mini *tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr,
+                                 uint16_t lport, uint32_t raddr, uint16_t rport);
 struct tcp_mini *tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
                                uint32_t raddr, uint16_t rport);
 int tcp_mini_index(const struct tern_stack *st, const struct tcp_mini *m);
