@@ -279,6 +279,18 @@ bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t 
     return (unsigned)(h & (st->tcp.n_buckets - 1));
 }
 
+/* Which of the passive lookups of tcp_demux_passive could find this key:
+ * counting the keys of each shape lets a lookup that cannot succeed be
+ * skipped (each costs a keyed hash). */
+static enum tcp_key_shape
+key_shape(const struct tcp_tcb *tcb)
+{
+    if (tcb->remote_port != 0) {
+        return tcb->local_addr == 0 ? TCP_KEY_ANY_LOCAL : TCP_KEY_FULL;
+    }
+    return tcb->local_addr == 0 ? TCP_KEY_LISTEN_ANY : TCP_KEY_LISTEN_ADDR;
+}
+
 void
 tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -287,6 +299,7 @@ tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->hash_next = st->tcp.buckets[b];
     st->tcp.buckets[b] = tcp_tcb_slot(st, tcb);
     tcb->in_hash = true;
+    st->tcp.n_keys[key_shape(tcb)]++;
 }
 
 void
@@ -305,6 +318,7 @@ tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     tcb->hash_next = -1;
     tcb->in_hash = false;
+    st->tcp.n_keys[key_shape(tcb)]--;
 }
 
 struct tcp_tcb *
@@ -335,12 +349,16 @@ struct tcp_tcb *
 tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport)
 {
-    /* A passive OPEN with a fully specified remote but any local address. */
-    struct tcp_tcb *tcb = tcp_hash_find(st, 0, lport, raddr, rport);
-    if (tcb == NULL) {
+    const unsigned *n = st->tcp.n_keys;
+    struct tcp_tcb *tcb = NULL;
+    if (n[TCP_KEY_ANY_LOCAL] > 0) {
+        /* A passive OPEN with a fully specified remote but any local address. */
+        tcb = tcp_hash_find(st, 0, lport, raddr, rport);
+    }
+    if (tcb == NULL && n[TCP_KEY_LISTEN_ADDR] > 0) {
         tcb = tcp_hash_find(st, laddr, lport, 0, 0);
     }
-    if (tcb == NULL) {
+    if (tcb == NULL && n[TCP_KEY_LISTEN_ANY] > 0) {
         tcb = tcp_hash_find(st, 0, lport, 0, 0);
     }
     return tcb;
@@ -358,9 +376,12 @@ static bool
 port_in_use(const struct tern_stack *st, uint32_t laddr, uint16_t port, uint32_t raddr,
             uint16_t rport)
 {
-    return tcp_hash_find(st, laddr, port, raddr, rport) != NULL ||
-           tcp_mini_find(st, laddr, port, raddr, rport) != NULL ||
-           tcp_hash_find(st, laddr, port, 0, 0) != NULL || tcp_hash_find(st, 0, port, 0, 0) != NULL;
+    const unsigned *n = st->tcp.n_keys;
+    uint64_t h = tcp_demux_hash(st, laddr, port, raddr, rport);
+    return tcp_hash_find_h(st, h, laddr, port, raddr, rport) != NULL ||
+           tcp_mini_find_h(st, h, laddr, port, raddr, rport) != NULL ||
+           (n[TCP_KEY_LISTEN_ADDR] > 0 && tcp_hash_find(st, laddr, port, 0, 0) != NULL) ||
+           (n[TCP_KEY_LISTEN_ANY] > 0 && tcp_hash_find(st, 0, port, 0, 0) != NULL);
 }
 
 uint16_t

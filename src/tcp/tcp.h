@@ -351,6 +351,15 @@ struct tcp_ratelimit {
     bool started; /* a period has begun */
 };
 
+/* The shapes of keys in the connection hash (table.c key_shape). */
+enum tcp_key_shape {
+    TCP_KEY_FULL,        /* both ends given: a connection */
+    TCP_KEY_ANY_LOCAL,   /* remote given, any local address: a passive OPEN */
+    TCP_KEY_LISTEN_ADDR, /* a listener on one local address */
+    TCP_KEY_LISTEN_ANY,  /* a listener on every local address */
+    TCP_KEY_SHAPES
+};
+
 /* Everything TCP owns, embedded in struct tern_stack. */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
@@ -359,6 +368,7 @@ struct tcp_state {
     unsigned n_buckets; /* a power of two */
     uint8_t *tx_buf;    /* one outgoing segment: header, options, text */
     size_t tx_buf_len;
+    unsigned n_keys[TCP_KEY_SHAPES];   /* hashed keys of each shape */
     unsigned n_used;                   /* TCBs allocated */
     uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
     uint32_t rcv_first;                /* a new connection's receive buffer size (buf.c) */
