@@ -95,3 +95,29 @@ siphash13(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len)
 {
     return siphash_cd(key, data, len, 1, 3);
 }
+
+uint64_t
+siphash13_13(const uint8_t key[SIPHASH_KEY_LEN], uint64_t m0, uint64_t m1)
+{
+    /* siphash_cd for exactly 13 bytes, with the message given as words:
+     * the first 8 bytes little-endian, then the last 5 (and the length on
+     * top, as the last word always carries it). */
+    uint64_t k0 = load_le64(key);
+    uint64_t k1 = load_le64(key + 8);
+    uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+    uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+    uint64_t last = (m1 & UINT64_C(0xffffffffff)) | (uint64_t)13 << 56;
+    v3 ^= m0;
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= m0;
+    v3 ^= last;
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= last;
+    v2 ^= 0xff;
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}

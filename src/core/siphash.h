@@ -27,4 +27,9 @@ uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t 
  * SipHash-2-4. */
 uint64_t siphash13(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len);
 
+/* siphash13() of a 13-byte message given as words: bytes 0-7 are m0
+ * (little-endian), bytes 8-12 the low 40 bits of m1. The hot path of the
+ * connection tables builds no byte array. */
+uint64_t siphash13_13(const uint8_t key[SIPHASH_KEY_LEN], uint64_t m0, uint64_t m1);
+
 #endif

@@ -309,6 +309,9 @@ tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t 
 void
 tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k)
 {
+    if (tcb->tmr[k] == INT64_MAX) {
+        return; /* most clears find nothing armed */
+    }
     tcb->tmr[k] = INT64_MAX;
     int kind;
     if (tcb->role != TCP_ROLE_SCRATCH && tmr_earliest(tcb, &kind) == INT64_MAX) {

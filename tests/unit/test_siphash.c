@@ -239,6 +239,20 @@ test_siphash13_matches_reference(void)
         CHECK_EQ(siphash24(key, msg, len), ref_siphash(key, msg, len, 2, 4));
         CHECK(siphash13(key, msg, len) != siphash24(key, msg, len));
     }
+    /* The word form of a 13-byte message is the same hash. */
+    for (int t = 0; t < 50; t++) {
+        for (int i = 0; i < 13; i++) {
+            msg[i] = (uint8_t)(msg[i] * 31 + t);
+        }
+        uint64_t m0 = 0, m1 = 0;
+        for (int i = 7; i >= 0; i--) {
+            m0 = m0 << 8 | msg[i];
+        }
+        for (int i = 12; i >= 8; i--) {
+            m1 = m1 << 8 | msg[i];
+        }
+        CHECK_EQ(siphash13_13(key, m0, m1 | UINT64_C(0xabc) << 40), siphash13(key, msg, 13));
+    }
 }
 
 int
