@@ -28,78 +28,13 @@ N=${CHURN_N:-10000}
 TERN_IP=10.77.30.2
 LINUX_IP=10.77.30.1
 NS=tern-ch-$$
-ns_made=false
-failures=0
-checks=0
-pids=()
+# shellcheck source=tests/shell/lib_test.sh
+. "$(dirname "$0")/lib_test.sh" || exit 1 # check, tmp, cleanup, wait_for, stop...
 
-fail() {
-    echo "FAIL: [${SECONDS}s] $*" >&2
-    failures=$((failures + 1))
-}
-pass() { echo "ok: [${SECONDS}s] $*"; }
-
-check() { # check <description> <command...>
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-
-tmp=$(mktemp -d)
-cleanup() {
-    local rc=$?
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    if $ns_made; then
-        # Whatever still runs in our namespace was started by this test.
-        for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$NS" 2>/dev/null
-    fi
-    if [ "$failures" -ne 0 ] || [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.log "$tmp"/*.err; do
-            [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n 20 "$f"; } >&2
-        done
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM # run the EXIT trap on a kill too
-
-for tool in ip curl python3 timeout; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "FAIL: $tool is not installed" >&2
-        exit 1
-    fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-    echo "FAIL: this test needs root (a network namespace and a TUN device)" >&2
-    exit 1
-fi
-if [ ! -c /dev/net/tun ]; then
-    echo "FAIL: /dev/net/tun is missing" >&2
-    exit 1
-fi
-if ! ip netns add "$NS"; then
-    echo "FAIL: cannot create network namespace $NS" >&2
-    exit 1
-fi
-ns_made=true
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-inns() { ip netns exec "$NS" "$@"; }
-
-# wait_for <seconds> <command...>: polls the command every 50 ms.
-wait_for() {
-    local limit=$1
-    shift
-    local end=$((SECONDS + limit))
-    while ! "$@" 2>/dev/null; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-    return 0
-}
-exited() { ! kill -0 "$1" 2>/dev/null; }
+require_tools ip curl python3 timeout
+require_root "a network namespace and a TUN device"
+require_tun
+make_ns
 
 # tern_bg <log> <args...>: starts tern tun serve ... in the namespace; sets TPID.
 tern_bg() {
@@ -111,13 +46,6 @@ tern_bg() {
     pids+=("$TPID")
 }
 tern_ready() { grep -q 'listening on port' "$1"; }
-
-# stop <pid>: SIGTERM, then its exit status (waits at most 20 s).
-stop() {
-    kill -TERM "$1" 2>/dev/null
-    wait_for 20 exited "$1" || kill -9 "$1" 2>/dev/null
-    wait "$1"
-}
 
 # Ten files with different bodies: request i fetches f$((i % 10)), so the
 # concatenated bodies say whether each response was the right one.
@@ -294,5 +222,4 @@ check "c. --mem 0 is a usage error (exit $rc)" test $rc -eq 2
 rc=$?
 check "c. --max-conns on a client mode is a usage error (exit $rc)" test $rc -eq 2
 
-echo "$((checks - failures)) passed, $failures failed"
-test "$failures" -eq 0
+summary
