@@ -558,35 +558,45 @@ ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
     tcb->n_ooo = k + 1;
 }
 
-/* RFC 9293 3.10.7.4 seventh (SHLD-31): text beyond RCV.NXT is held in the
- * receive ring at its offset and delivered when the hole fills. Its ACK
- * field is not processed now (the segment is "held for later processing",
- * and the ACK it carries is repeated by later segments); an ACK of RCV.NXT
- * goes out at once (RFC 5681 4.2, MAY-13), with SACK blocks when agreed. */
+/* RFC 9293 3.10.7.4 seventh (SHLD-31): the text (and FIN) of an
+ * acceptable segment that starts beyond RCV.NXT is held in the receive
+ * buffer at its sequence number and delivered when the hole fills. This
+ * runs after the fifth step: only a segment that passed every earlier
+ * check (sequence, RST, SYN, the ACK bit and RFC 5961 5.2's ACK range)
+ * may put text in the buffer, and the ACK and window of every acceptable
+ * segment are processed, in order or not (issue 11 items 0 and 1). An
+ * out-of-order segment with text or FIN is answered at once with an ACK of
+ * RCV.NXT (RFC 5681 4.2, MAY-13), with SACK blocks when agreed; a bare ACK
+ * beyond RCV.NXT is not answered (an ACK for an ACK could loop). */
 static enum step
-check_in_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+hold_out_of_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     struct tcp_seg *seg = &c->seg;
     if (seg->seq == tcb->rcv_nxt) {
         return STEP_CONTINUE;
     }
+    bool fin = has(seg, WIRE_TCP_FIN);
+    if (seg->text_len == 0 && !fin) {
+        return STEP_STOP; /* its ACK and window were processed: nothing to hold */
+    }
     bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                       tcb->state == TERN_TCP_FIN_WAIT_2;
-    if (takes_text && seg->text_len > 0) {
-        /* Inside the announced window: its chunks are reserved (buf.c). */
-        if (tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len)) {
+    /* Inside the announced window: its chunks are reserved (buf.c). */
+    if (takes_text &&
+        (seg->text_len == 0 || tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len))) {
+        if (seg->text_len > 0) {
             ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
-            if (has(seg, WIRE_TCP_FIN)) {
-                tcb->ooo_fin = true;
-                tcb->ooo_fin_seq = seg->seq + seg->text_len;
-            }
-            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                           "RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text held");
-            tcp_send_ack(st, tcb, "RFC 5681 4.2: out-of-order segment -> immediate ACK of RCV.NXT");
-            return STEP_STOP;
         }
+        if (fin) {
+            tcb->ooo_fin = true; /* takes effect when RCV.NXT reaches it */
+            tcb->ooo_fin_seq = seg->seq + seg->text_len;
+        }
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text held");
+        tcp_send_ack(st, tcb, "RFC 5681 4.2: out-of-order segment -> immediate ACK of RCV.NXT");
+        return STEP_STOP;
     }
-    drop(st, tcb, c, TERN_DROP_TCP_OUT_OF_ORDER);
+    drop(st, tcb, c, takes_text ? TERN_DROP_TCP_RCV_BUF_FULL : TERN_DROP_TCP_OUT_OF_ORDER);
     tcp_send_ack(st, tcb,
                  "RFC 9293 3.10.7.4 seventh (MAY-13): out-of-order segment -> ACK RCV.NXT");
     return STEP_STOP;
@@ -1137,9 +1147,10 @@ in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     tcb->keep_probes = 0;
     typedef enum step (*step_fn)(struct tern_stack *, struct tcp_tcb *, struct seg_ctx *);
     /* RFC 9293 3.10.7.4, in order. The third check (security) is void in
-     * tern; check_in_order stands where SHLD-31 would queue. */
-    static const step_fn steps[] = {check_seq, check_rst, check_syn,    check_in_order,
-                                    check_ack, check_urg, process_text, check_fin};
+     * tern; hold_out_of_order is the seventh step's SHLD-31 queue for text
+     * beyond RCV.NXT, after every check before it. */
+    static const step_fn steps[] = {check_seq, check_rst,         check_syn,    check_ack,
+                                    check_urg, hold_out_of_order, process_text, check_fin};
     c->tcb = tcb;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         if (steps[i](st, c->tcb, c) == STEP_STOP) {

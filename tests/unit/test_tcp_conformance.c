@@ -335,57 +335,76 @@ static const struct rule rules[] = {
          EV_NONE,
          "3.10.7.4 fourth, RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, drop"),
 
-    /* ---- Segments inside the window but not at RCV.NXT: "Segments with
-     * higher beginning sequence numbers SHOULD be held for later processing
-     * (SHLD-31)"; tern ACKs RCV.NXT (MAY-13) and does not process them now. */
-    RULE(ST_OTHER, K(ACK) | K(FINACK) | K(DATA), Q(IN), A_ANY, O_ACK, SAME, EV_NONE,
-         "3.10.7.4 first (SHLD-31) / seventh (MAY-13): in window, not at RCV.NXT -> not "
-         "processed now, ACK of RCV.NXT"),
-
-    /* ---- Fifth: ACK (only ACK, FIN-ACK and DATA at RCV.NXT get here) */
+    /* ---- Fifth: ACK. Segments at RCV.NXT (AT) and acceptable segments
+     * beyond it (IN) alike: every acceptable segment's ACK and window are
+     * processed (issue 11 item 1); text and FIN beyond RCV.NXT are held at
+     * the seventh step (SHLD-31), after all these checks (issue 11 item 0:
+     * nothing without an acceptable ACK reaches the buffer), and answered at
+     * once with an ACK of RCV.NXT (RFC 5681 4.2, MAY-13). */
     /* SYN-RECEIVED: 3.10.7.4 puts the RFC 5961 5.2 range check (MAY-12) ahead
      * of the per-state text, which would answer OLD and AHEAD with an ACK;
      * but 3.5.2 (group 2) says a non-synchronized connection answers an
      * unacceptable ACK with a reset, and RFC 5961 5 is about synchronized
      * connections (blind data injection). Reading chosen: the RST of the
      * SYN-RECEIVED text for every unacceptable ACK. */
-    RULE(ST_SYN_RCVD_BOTH, K(ACK) | K(FINACK) | K(DATA), Q(AT), A(OLD) | A(DUP) | A(AHEAD), O_RST,
+    RULE(ST_SYN_RCVD_BOTH, K(ACK) | K(FINACK) | K(DATA), Q(AT) | Q(IN), A(OLD) | A(DUP) | A(AHEAD),
+         O_RST,
          SAME, EV_NONE,
          "3.10.7.4 fifth SYN-RECEIVED, 3.5.2 group 2: ACK not acceptable -> <SEQ=SEG.ACK><CTL=RST>"),
-    RULE(ST_SYN_RCVD_BOTH, K(ACK), Q(AT), A(OK), O_NOTHING, TERN_TCP_ESTABLISHED, EV_CONNECTED,
+    RULE(ST_SYN_RCVD_BOTH, K(ACK), Q(AT) | Q(IN), A(OK), O_NOTHING, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED,
          "3.10.7.4 fifth SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT -> ESTABLISHED"),
     RULE(ST_SYN_RCVD_BOTH, K(DATA), Q(AT), A(OK), O_ACK_TEXT, TERN_TCP_ESTABLISHED, EV_CONNECTED,
          "3.10.7.4 fifth -> ESTABLISHED; seventh: text taken, <SEQ=SND.NXT><ACK=RCV.NXT>"),
+    RULE(ST_SYN_RCVD_BOTH, K(DATA) | K(FINACK), Q(IN), A(OK), O_ACK, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED,
+         "3.10.7.4 fifth -> ESTABLISHED; seventh (SHLD-31): text/FIN beyond RCV.NXT held -> "
+         "ACK of RCV.NXT"),
     RULE(ST_SYN_RCVD_BOTH, K(FINACK), Q(AT), A(OK), O_ACK_FIN, TERN_TCP_CLOSE_WAIT,
          EV_CONNECTED_FIN,
          "3.10.7.4 fifth -> ESTABLISHED; eighth: FIN -> ACK it, \"connection closing\", "
          "CLOSE-WAIT"),
     /* Synchronized states: RFC 5961 5.2 (MAY-12, which tern implements):
      * acceptable only if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT. */
-    RULE(ST_SYNC, K(ACK) | K(FINACK) | K(DATA), Q(AT), A(OLD) | A(AHEAD), O_ACK, SAME, EV_NONE,
+    RULE(ST_SYNC, K(ACK) | K(FINACK) | K(DATA), Q(AT) | Q(IN), A(OLD) | A(AHEAD), O_ACK, SAME,
+         EV_NONE,
          "3.10.7.4 fifth (MAY-12), RFC 5961 5.2: ACK outside [SND.UNA-MAX.SND.WND, SND.NXT] -> "
          "discard, send ACK"),
     /* From here SEG.ACK is DUP (a duplicate, "can be ignored") or OK. */
-    RULE(ST(FIN_WAIT_1), K(ACK), Q(AT), A(OK), O_NOTHING, TERN_TCP_FIN_WAIT_2, EV_NONE,
+    RULE(ST(FIN_WAIT_1), K(ACK), Q(AT) | Q(IN), A(OK), O_NOTHING, TERN_TCP_FIN_WAIT_2, EV_NONE,
          "3.10.7.4 fifth FIN-WAIT-1: our FIN now acknowledged -> FIN-WAIT-2"),
     RULE(ST(FIN_WAIT_1), K(DATA), Q(AT), A(OK), O_ACK_TEXT, TERN_TCP_FIN_WAIT_2, EV_NONE,
          "3.10.7.4 fifth FIN-WAIT-1: FIN acked -> FIN-WAIT-2; seventh: text -> ACK"),
+    RULE(ST(FIN_WAIT_1), K(DATA) | K(FINACK), Q(IN), A(OK), O_ACK, TERN_TCP_FIN_WAIT_2, EV_NONE,
+         "3.10.7.4 fifth FIN-WAIT-1: FIN acked -> FIN-WAIT-2; seventh: text/FIN beyond RCV.NXT "
+         "held -> ACK"),
     RULE(ST(FIN_WAIT_1), K(FINACK), Q(AT), A(OK), O_ACK_FIN, TERN_TCP_TIME_WAIT, EV_PEER_FIN,
          "3.10.7.4 eighth FIN-WAIT-1: our FIN ACKed in this segment -> TIME-WAIT, ACK the FIN"),
     RULE(ST(FIN_WAIT_1), K(FINACK), Q(AT), A(DUP), O_ACK_FIN, TERN_TCP_CLOSING, EV_PEER_FIN,
          "3.10.7.4 eighth FIN-WAIT-1: FIN, ours not acked -> CLOSING, ACK the FIN"),
     RULE(ST(CLOSING), K(ACK) | K(DATA), Q(AT), A(OK), O_NOTHING, TERN_TCP_TIME_WAIT, EV_NONE,
          "3.10.7.4 fifth CLOSING: ACK acknowledges our FIN -> TIME-WAIT (text ignored, seventh)"),
+    RULE(ST(CLOSING), K(ACK), Q(IN), A(OK), O_NOTHING, TERN_TCP_TIME_WAIT, EV_NONE,
+         "3.10.7.4 fifth CLOSING: ACK acknowledges our FIN -> TIME-WAIT"),
+    RULE(ST(CLOSING), K(DATA) | K(FINACK), Q(IN), A(OK), O_ACK, TERN_TCP_TIME_WAIT, EV_NONE,
+         "3.10.7.4 fifth CLOSING -> TIME-WAIT; seventh: text/FIN beyond RCV.NXT after the "
+         "peer's FIN -> ACK of RCV.NXT"),
     RULE(ST(CLOSING), K(FINACK), Q(AT), A(OK), O_ACK_FIN, TERN_TCP_TIME_WAIT, EV_PEER_FIN,
          "3.10.7.4 fifth CLOSING -> TIME-WAIT; eighth TIME-WAIT: FIN -> ACK it, remain"),
-    RULE(ST(CLOSING), K(ACK) | K(FINACK) | K(DATA), Q(AT), A(DUP), O_NOTHING, SAME, EV_NONE,
+    RULE(ST(CLOSING), K(ACK) | K(FINACK) | K(DATA), Q(AT) | Q(IN), A(DUP), O_NOTHING, SAME,
+         EV_NONE,
          "3.10.7.4 fifth CLOSING: our FIN not acknowledged -> ignore the segment"),
-    RULE(ST(LAST_ACK), K(ACK) | K(FINACK) | K(DATA), Q(AT), A(OK), O_NOTHING, TERN_TCP_CLOSED, EV_CLOSED,
+    RULE(ST(LAST_ACK), K(ACK) | K(FINACK) | K(DATA), Q(AT) | Q(IN), A(OK), O_NOTHING,
+         TERN_TCP_CLOSED, EV_CLOSED,
          "3.10.7.4 fifth LAST-ACK: our FIN acknowledged -> delete the TCB, CLOSED, return"),
     /* The rest reaches the sixth to eighth steps. */
-    RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(ACK), Q(AT), A(DUP) | A(OK),
+    RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(ACK), Q(AT) | Q(IN), A(DUP) | A(OK),
          O_NOTHING, SAME, EV_NONE,
          "3.10.7.4 fifth ESTABLISHED: duplicate ignored / nothing new acked; no text, no FIN"),
+    RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(DATA) | K(FINACK), Q(IN),
+         A(DUP) | A(OK), O_ACK, SAME, EV_NONE,
+         "3.10.7.4 seventh (SHLD-31): text/FIN beyond RCV.NXT held -> ACK of RCV.NXT at once "
+         "(RFC 5681 4.2)"),
     RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(DATA), Q(AT), A(DUP) | A(OK),
          O_ACK_TEXT, SAME, EV_NONE,
          "3.10.7.4 seventh: text taken, RCV.NXT advanced -> <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"),
@@ -395,6 +414,13 @@ static const struct rule rules[] = {
     RULE(ST(FIN_WAIT_2), K(FINACK), Q(AT), A(DUP) | A(OK), O_ACK_FIN, TERN_TCP_TIME_WAIT,
          EV_PEER_FIN,
          "3.10.7.4 eighth FIN-WAIT-2: FIN -> ACK it, TIME-WAIT"),
+    RULE(ST(CLOSE_WAIT) | ST(LAST_ACK) | ST(TIME_WAIT) | ST(TIME_WAIT_L), K(ACK), Q(IN),
+         A(DUP) | A(OK), O_NOTHING, SAME, EV_NONE,
+         "3.10.7.4 fifth: ACK processed; nothing to hold, nothing to ACK"),
+    RULE(ST(CLOSE_WAIT) | ST(LAST_ACK) | ST(TIME_WAIT) | ST(TIME_WAIT_L), K(DATA) | K(FINACK),
+         Q(IN), A(DUP) | A(OK), O_ACK, SAME, EV_NONE,
+         "3.10.7.4 seventh: text/FIN beyond RCV.NXT after the peer's FIN -> not held, ACK of "
+         "RCV.NXT (MAY-13)"),
     RULE(ST(CLOSE_WAIT) | ST(LAST_ACK) | ST(TIME_WAIT) | ST(TIME_WAIT_L), K(ACK) | K(DATA),
          Q(AT), A(DUP) | A(OK), O_NOTHING, SAME, EV_NONE,
          "3.10.7.4 seventh: after the peer's FIN, ignore the segment text; nothing to ACK"),

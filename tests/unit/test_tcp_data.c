@@ -158,6 +158,77 @@ test_ooo_fin_processed_when_hole_fills(void)
 }
 
 static void
+test_blind_text_without_ack_never_stored(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth ("if the ACK bit is off, drop the segment"), RFC 5961 5:
+     * text beyond RCV.NXT without an ACK bit, or with an ACK outside [SND.UNA - MAX.SND.WND,
+     * SND.NXT], never reaches the receive buffer; when the hole fills only the peer's bytes are
+     * delivered (issue 11 item 0: blind data injection) */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    /* The attacker's guesses: in the window, beyond RCV.NXT. */
+    h_deliver(&h, PEER(.seq = 306, .flags = PSH, .data = "EVIL!"));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h.last_drop, TERN_DROP_TCP_NO_ACK);
+    h_deliver(&h, PEER(.seq = 306, .ack = 5000, .flags = ACK, .data = "EVIL!"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK)); /* RFC 5961 5.2 ACK */
+    CHECK_EQ(h.last_drop, TERN_DROP_TCP_ACK_UNACCEPTABLE);
+    /* The real peer's text fills the hole: nothing of the guesses shows. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "hello"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "world"));
+    char b[16];
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 10);
+    CHECK(memcmp(b, "helloworld", 10) == 0);
+    h_fini(&h);
+}
+
+static void
+test_ack_of_out_of_order_segment_processed(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth and seventh (SHLD-31): an acceptable segment beyond
+     * RCV.NXT has its ACK and window processed now, only its text is held: SND.UNA moves while
+     * the peer's hole is open (issue 11 item 1) */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, "0123456789", 10, h.now), 10);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "0123456789"));
+    /* The peer's segment 301..305 is lost; its next one acks our text. */
+    h_deliver(&h, PEER(.seq = 306, .ack = 111, .wnd = 4000, .flags = ACK, .data = "world"));
+    EXPECT_SENT(&h, US(.seq = 111, .ack = 301, .flags = ACK)); /* dup ACK of RCV.NXT */
+    struct tern_tcp_status st1 = status(&h, id);
+    CHECK_EQ(st1.snd_una, 111);
+    CHECK_EQ(st1.snd_wnd, 4000);
+    CHECK_EQ(st1.recv_queued, 0);
+    /* A bare ACK beyond RCV.NXT is processed too and not answered. */
+    CHECK_EQ(tern_tcp_send(h.st, id, "ab", 2, h.now), 2);
+    EXPECT_SENT(&h, US(.seq = 111, .ack = 301, .flags = ACK | PSH, .data = "ab"));
+    h_deliver(&h, PEER(.seq = 311, .ack = 113, .wnd = 4000, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).snd_una, 113);
+    h_fini(&h);
+}
+
+static void
+test_ooo_bare_fin_held(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 seventh (SHLD-31): a FIN without text beyond RCV.NXT is held
+     * and takes effect when the hole fills (issue 11 item 11) */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 306, .ack = 101, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "hello"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 307, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSE_WAIT);
+    h_fini(&h);
+}
+
+static void
 test_delayed_ack_timing(void)
 {
     /* EVIDENCE: RFC 9293 3.8.6.3 SHLD-18 MUST-40: one segment's ACK waits 40 ms (< 500 ms) */
@@ -668,6 +739,9 @@ main(void)
 {
     RUN(test_ooo_delivered_in_order);
     RUN(test_ooo_fin_processed_when_hole_fills);
+    RUN(test_blind_text_without_ack_never_stored);
+    RUN(test_ack_of_out_of_order_segment_processed);
+    RUN(test_ooo_bare_fin_held);
     RUN(test_delayed_ack_timing);
     RUN(test_delayed_ack_every_second_segment);
     RUN(test_delayed_ack_not_on_handshake);
