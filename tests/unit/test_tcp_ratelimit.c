@@ -513,6 +513,7 @@ struct flood_run {
     int err;
     /* The flood. */
     bool flood;
+    int inject;      /* 0: blind SYNs; else text injection, enum inject_mode */
     uint16_t port_a; /* the 4-tuple the attacker knows */
     uint64_t rng, injected;
     unsigned ticks;
@@ -664,14 +665,62 @@ fr_observe(void *ctx, const struct tern_sim_event *ev)
     r->last_wnd = wnd;
 }
 
+/* Text injection (issue 11 item 0): an attacker who even knows B's
+ * RCV.NXT (the worst case) sends text just beyond it, where B holds
+ * out-of-order text; without the ACK bit, with an ACK far outside RFC 5961
+ * 5.2's range, or with a random ACK. */
+enum inject_mode { INJECT_NO_ACK = 1, INJECT_BAD_ACK, INJECT_GUESS_ACK };
+
+static void
+inject_segment(struct flood_run *r, struct tern_sim *sim, int64_t now, unsigned i)
+{
+    struct tern_tcp_status sb;
+    if (r->conn_b <= 0 || tern_tcp_status(r->sb, r->conn_b, &sb) != TERN_OK) {
+        return;
+    }
+    static const uint8_t evil[100] = {'E', 'V', 'I', 'L'};
+    uint64_t x = splitmix64(&r->rng);
+    struct wire_tcp t = {.src_port = r->port_a,
+                         .dst_port = SIM_PORT_B,
+                         .seq = sb.rcv_nxt + 1448u * (1u + (uint32_t)(x % 8)),
+                         .flags = WIRE_TCP_PSH,
+                         .window = 65535,
+                         .payload = evil,
+                         .payload_len = sizeof(evil)};
+    if (r->inject == INJECT_BAD_ACK) {
+        t.flags |= WIRE_TCP_ACK;
+        t.ack = sb.snd_una + 0x40000000u;
+    } else if (r->inject == INJECT_GUESS_ACK) {
+        t.flags |= WIRE_TCP_ACK;
+        t.ack = (uint32_t)(x >> 32);
+    }
+    uint8_t pkt[WIRE_IPV4_HDR_LEN + 60 + sizeof(evil)];
+    size_t n = wire_tcp_emit(&t, SIM_ADDR_A, SIM_ADDR_B, pkt + WIRE_IPV4_HDR_LEN,
+                             sizeof(pkt) - WIRE_IPV4_HDR_LEN);
+    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
+                           .id = (uint16_t)i,
+                           .ttl = 64,
+                           .proto = WIRE_IPPROTO_TCP,
+                           .src = SIM_ADDR_A,
+                           .dst = SIM_ADDR_B};
+    wire_ipv4_emit(&ip, pkt);
+    if (tern_sim_inject(sim, r->b, 0, pkt, WIRE_IPV4_HDR_LEN + n, now, NULL) == TERN_OK) {
+        r->injected++;
+    }
+}
+
 /* The attacker: FLOOD_SYNS / FLOOD_TICKS blind SYNs every tick, from A's
- * address and port to B's, at random sequence numbers. */
+ * address and port to B's, at random sequence numbers (or, with r->inject,
+ * a twentieth as many text segments). */
 static void
 flood_tick(void *ctx, struct tern_sim *sim)
 {
     struct flood_run *r = ctx;
     int64_t now = tern_sim_now(sim);
-    for (unsigned i = 0; i < FLOOD_SYNS / FLOOD_TICKS; i++) {
+    for (unsigned i = 0; r->inject != 0 && i < FLOOD_SYNS / FLOOD_TICKS / 20; i++) {
+        inject_segment(r, sim, now, i);
+    }
+    for (unsigned i = 0; r->inject == 0 && i < FLOOD_SYNS / FLOOD_TICKS; i++) {
         uint8_t pkt[60];
         struct wire_tcp t = {.src_port = r->port_a,
                              .dst_port = SIM_PORT_B,
@@ -732,10 +781,11 @@ fr_host(struct flood_run *r, const char *name, uint32_t addr, uint64_t seed, boo
 /* One transfer of SIM_BYTES over 50 Mbit/s, 5 ms each way; with or without
  * the flood, with or without the limits. Returns the goodput in Mbit/s. */
 static double
-flood_run(struct flood_run *r, bool flood, bool limits)
+flood_run_mode(struct flood_run *r, bool flood, bool limits, int inject)
 {
     memset(r, 0, sizeof(*r));
     r->flood = flood;
+    r->inject = inject;
     r->rng = 0xF100D;
     r->hash_a = r->hash_b = 0xcbf29ce484222325ULL;
     r->eof_ns = -1;
@@ -773,6 +823,48 @@ flood_run(struct flood_run *r, bool flood, bool limits)
     CHECK_EQ(r->hash_a, r->hash_b);
     int64_t t = r->eof_ns > 0 ? r->eof_ns : tern_sim_now(r->sim);
     return (double)r->rcvd * 8.0 / ((double)t / 1e9) / 1e6;
+}
+
+static double
+flood_run(struct flood_run *r, bool flood, bool limits)
+{
+    return flood_run_mode(r, flood, limits, 0);
+}
+
+static double
+flood_run_inject(struct flood_run *r, int inject)
+{
+    return flood_run_mode(r, true, true, inject);
+}
+
+static void
+test_sim_text_injection_on_bulk_transfer(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth, RFC 5961 5: during a 10 MiB transfer an attacker sends
+     * text just beyond B's RCV.NXT (15,000 segments in 1.5 s) without the ACK bit, with an ACK
+     * far outside [SND.UNA - MAX.SND.WND, SND.NXT], and with random ACKs: the bytes B delivers
+     * are exactly the bytes A sent (flood_run checks count and hash), and B counted the drops
+     * (issue 11 item 0) */
+    static struct flood_run r;
+    static const int modes[] = {INJECT_NO_ACK, INJECT_BAD_ACK, INJECT_GUESS_ACK};
+    static const char *const names[] = {"no ACK bit", "ACK outside 5.2", "random ACK"};
+    for (int m = 0; m < 3; m++) {
+        double g = flood_run_inject(&r, modes[m]);
+        const struct tern_stats *sb = tern_stack_stats(r.sb);
+        uint64_t no_ack = sb->drops[TERN_DROP_TCP_NO_ACK];
+        uint64_t bad_ack = sb->drops[TERN_DROP_TCP_ACK_UNACCEPTABLE];
+        printf("    injection, %-16s %llu segments -> %llu without ACK, %llu bad ACK dropped; "
+               "%.2f Mbit/s, bytes intact\n",
+               names[m], (unsigned long long)r.injected, (unsigned long long)no_ack,
+               (unsigned long long)bad_ack, g);
+        CHECK(r.injected > 10000);
+        if (modes[m] == INJECT_NO_ACK) {
+            CHECK(no_ack >= r.injected / 2);
+        } else {
+            CHECK(bad_ack >= r.injected / 2);
+        }
+        tern_sim_free(r.sim);
+    }
 }
 
 static void
@@ -847,5 +939,6 @@ main(void)
     RUN(test_rst_to_closed_port_limited);
     RUN(test_rst_limit_zero_is_unlimited);
     RUN(test_sim_blind_syn_flood_on_bulk_transfer);
+    RUN(test_sim_text_injection_on_bulk_transfer);
     return CHECK_DONE();
 }
