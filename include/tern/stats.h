@@ -72,6 +72,7 @@
     X(TCP_OPTION, "tcp", "RFC 9293 3.1 (MUST-7): malformed option list")                           \
     X(TCP_NO_CONN, "tcp", "RFC 9293 3.10.7.1: no connection for the segment (RST unless RST)")     \
     X(TCP_BAD_ADDR, "tcp", "RFC 9293 3.9.2.3 (MUST-57, MUST-63): broadcast/multicast endpoint")    \
+    X(TCP_BAD_PORT, "tcp", "RFC 6335 6: port 0 is reserved, no connection uses it (no RST)")       \
     X(TCP_LISTEN_RST, "tcp", "RFC 9293 3.10.7.2 first: RST in LISTEN ignored")                     \
     X(TCP_LISTEN_ACK, "tcp", "RFC 9293 3.10.7.2 second: ACK in LISTEN (RST sent)")                 \
     X(TCP_LISTEN_NO_SYN, "tcp", "RFC 9293 3.10.7.2 fourth: no SYN, ACK or RST in LISTEN")          \

@@ -1094,24 +1094,32 @@ finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     }
 }
 
+/* RFC 7323 5.5: TS.Recent is no longer valid once the connection was
+ * idle (nothing received) for more than 24 days: the peer's timestamp clock
+ * may have wrapped its sign bit since. */
+#define TCP_TS_RECENT_LIFE_NS (24LL * 24 * 3600 * 1000000000LL)
+
 /* RFC 7323 5.3 (PAWS) before the sequence check: a segment whose TSval is
  * older than TS.Recent is a duplicate from an earlier wrap of the sequence
- * space: ACK and drop it (a RST is not answered). True when dropped. */
+ * space: ACK and drop it. R1 leaves out segments with RST (their fate is
+ * RFC 5961's exact-sequence test); 5.5: when TS.Recent is invalid the
+ * segment is accepted and its TSval becomes TS.Recent. True when dropped. */
 static bool
 paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     const struct tcp_seg *seg = &c->seg;
-    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts) {
+    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts || has(seg, WIRE_TCP_RST)) {
         return false;
     }
     if (!seq_lt(seg->opts->ts_val, tcb->ts_recent)) {
         return false;
     }
-    drop(st, tcb, c, TERN_DROP_TCP_PAWS);
-    if (!has(seg, WIRE_TCP_RST)) {
-        tcp_send_corrective_ack(st, tcb, false,
-                                "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+    if (st->now_ns - tcb->last_rx_ns > TCP_TS_RECENT_LIFE_NS) {
+        tcb->ts_recent = seg->opts->ts_val; /* 5.5: invalid, replaced (R3) */
+        return false;
     }
+    drop(st, tcb, c, TERN_DROP_TCP_PAWS);
+    tcp_send_corrective_ack(st, tcb, false, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
     return true;
 }
 
@@ -1258,6 +1266,13 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     };
     if (bad_address(st, rx)) {
         tcp_drop(st, NULL, &c.seg, TERN_DROP_TCP_BAD_ADDR);
+        return;
+    }
+    if (h.src_port == 0 || h.dst_port == 0) {
+        /* Our choice (issue 11 item 8): port 0 is reserved (RFC 6335 6) and
+         * names no connection; such a segment is dropped, counted, and not
+         * answered (a RST to port 0 would help no one). */
+        tcp_drop(st, NULL, &c.seg, TERN_DROP_TCP_BAD_PORT);
         return;
     }
     /* Demultiplexing: a TCB with the exact 4-tuple, then a compact record

@@ -557,6 +557,32 @@ test_paws_drops_old_timestamp(void)
 }
 
 static void
+test_paws_spares_rst_and_expires(void)
+{
+    /* EVIDENCE: RFC 7323 5.3 R1: a RST is not subject to PAWS (an exact RST with an old TSval
+     * resets); 5.5: after 24 days idle TS.Recent is invalid and an old TSval is accepted
+     * (issue 11 item 2) */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    struct topts old = {.ts = true, .ts_val = 4000, .ts_ecr = 1};
+    /* 25 days idle: the segment with an older TSval is taken, TS.Recent follows it. */
+    h_advance(&h, 25LL * 24 * 3600 * SEC);
+    EXPECT_NOTHING(&h);
+    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &old);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+    CHECK_EQ(status(&h, id).recv_queued, 3);
+    /* An exact RST whose TSval is older than TS.Recent resets the connection. */
+    struct topts older = {.ts = true, .ts_val = 100, .ts_ecr = 1};
+    deliver_opts(&h, PEER(.seq = 304, .flags = RST), &older);
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_RESET);
+    h_fini(&h);
+}
+
+static void
 test_sack_blocks_sent(void)
 {
     /* EVIDENCE: RFC 2018 4: the ACK for out-of-order data carries SACK blocks, newest first */
@@ -755,6 +781,7 @@ main(void)
     RUN(test_options_not_used_without_peer);
     RUN(test_large_buffer_scales_window);
     RUN(test_paws_drops_old_timestamp);
+    RUN(test_paws_spares_rst_and_expires);
     RUN(test_sack_blocks_sent);
     RUN(test_fast_retransmit_after_three_dupacks);
     RUN(test_rto_backoff_and_karn);

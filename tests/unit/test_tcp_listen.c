@@ -286,6 +286,44 @@ test_window_within_buffer_any_irs(void)
     h_fini(&h);
 }
 
+/* A SYN from PEER_ADDR with the given ports, built by hand (PEER() never
+ * sends port 0). */
+static void
+deliver_syn_ports(struct h *h, uint16_t sport, uint16_t dport)
+{
+    uint8_t pkt[WIRE_IPV4_HDR_LEN + WIRE_TCP_HDR_LEN];
+    struct wire_tcp t = {
+        .src_port = sport, .dst_port = dport, .seq = 300, .flags = WIRE_TCP_SYN, .window = 8192};
+    size_t n = wire_tcp_emit(&t, PEER_ADDR, US_ADDR, pkt + WIRE_IPV4_HDR_LEN, WIRE_TCP_HDR_LEN);
+    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
+                           .ttl = 64,
+                           .proto = WIRE_IPPROTO_TCP,
+                           .src = PEER_ADDR,
+                           .dst = US_ADDR};
+    wire_ipv4_emit(&ip, pkt);
+    tern_stack_input(h->st, 0, pkt, WIRE_IPV4_HDR_LEN + n, h->now);
+}
+
+static void
+test_port_zero_dropped(void)
+{
+    /* EVIDENCE: issue 11 item 8: a segment from or to port 0 is dropped and counted, not
+     * answered (RFC 6335 6: port 0 is reserved) */
+    struct h h;
+    h_init(&h);
+    h_listen(&h, 0);
+    deliver_syn_ports(&h, 0, LISTEN_PORT);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h.last_drop, TERN_DROP_TCP_BAD_PORT);
+    deliver_syn_ports(&h, PEER_PORT, 0);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_BAD_PORT], 2);
+    /* The same SYN with real ports is answered. */
+    deliver_syn_ports(&h, PEER_PORT, LISTEN_PORT);
+    EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .ack = 301, .flags = SYN | ACK));
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -300,6 +338,7 @@ main(void)
     RUN(test_backlog_full);
     RUN(test_listener_close_aborts_children);
     RUN(test_two_passive_sockets_figure11);
+    RUN(test_port_zero_dropped);
     RUN(test_listen_on_port_with_syn_sent);
     return CHECK_DONE();
 }
