@@ -279,8 +279,7 @@ tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
     /* Fairness: a connection's receive memory (held and promised) grows
      * only up to its share of half the pool, so that the first
      * connections cannot leave the later ones a zero window. */
-    uint32_t share = st->pool.n / 2 / (st->tcp.n_used > 0 ? st->tcp.n_used : 1);
-    share = share < 2 ? 2 : share;
+    uint32_t share = st->tcp.rcv_share; /* tcp_rcv_share_update */
     uint32_t mine = tcb->rcv.n_chunks + tcb->rcv_reserved;
     uint32_t more = share > mine ? min_u32(share - mine, pool_avail(&st->pool)) : 0;
     uint64_t mem = (uint64_t)(covered - end) + ((uint64_t)tcb->rcv_reserved + more) * POOL_CHUNK;
@@ -553,8 +552,19 @@ tcp_mem_wake(struct tern_stack *st)
 }
 
 void
+tcp_rcv_share_update(struct tern_stack *st)
+{
+    /* Each connection's share of half the pool, in chunks (at least 2):
+     * recomputed when a slot is taken or freed, not per segment. */
+    unsigned n = st->tcp.n_used > 0 ? st->tcp.n_used : 1;
+    uint32_t share = st->pool.n / 2 / n;
+    st->tcp.rcv_share = share < 2 ? 2 : share;
+}
+
+void
 tcp_mem_init(struct tern_stack *st)
 {
+    tcp_rcv_share_update(st);
     /* The first receive buffer: what a connection's part of half the pool
      * would be with the table full, at least one chunk, at most 64 KiB and
      * rcvbuf. */

@@ -19,16 +19,22 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
-uint32_t
-tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
+/* The window to announce from the space tcp_rcv_window() gives. */
+static uint32_t
+rcv_announce(const struct tcp_tcb *tcb, uint32_t free_space)
 {
-    uint32_t free_space = tcp_rcv_window(st, tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* RFC 9293 3.8.6.2.2 (MUST-39): move the right edge only when it gains
      * at least min(half the buffer, one MSS); never pull it back (3.8.6,
      * SHLD-14: the window should not shrink). */
     uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
     return free_space >= cur + step ? free_space : cur;
+}
+
+uint32_t
+tcp_rcv_window_announce(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    return rcv_announce(tcb, tcp_rcv_window(st, tcb));
 }
 
 uint8_t
@@ -124,7 +130,9 @@ int
 tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
                  uint32_t text_len, const char *rule)
 {
-    uint32_t wnd = tcp_rcv_window_announce(st, tcb);
+    uint32_t space = tcp_rcv_window(st, tcb);
+    uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
+    uint32_t wnd = rcv_announce(tcb, space);
     uint32_t field;
     if (flags & WIRE_TCP_SYN) {
         field = wnd > 65535 ? 65535 : wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -175,8 +183,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     } else if (flags & WIRE_TCP_SYN) {
         tcp_buf_rcv_reserve_count(st, tcb, field);
     }
-    if (wnd < tcb->rcv_cap - (tcb->rcv.len < tcb->rcv_cap ? tcb->rcv.len : tcb->rcv_cap) &&
-        wnd == tcp_rcv_window(st, tcb)) {
+    if (space < cap_room) { /* memory, not the buffer, bounds the window */
         st->stats.tcp.rcv_wnd_mem_limited++;
         if ((flags & WIRE_TCP_ACK) && !tcb->fin_rcvd) {
             tcp_mem_wait_rcv(st, tcb); /* a window update when memory returns */

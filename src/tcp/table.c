@@ -216,6 +216,7 @@ tcp_tcb_alloc(struct tern_stack *st)
     struct tcp_tcb *tcb = &t->tcbs[t->free_head];
     t->free_head = tcb->hash_next;
     t->n_used++;
+    tcp_rcv_share_update(st);
     /* Keep what tcp_init set up: the id; a free slot holds no chunk and no
      * armed timer. */
     int id = tcb->id;
@@ -257,6 +258,7 @@ tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     tcb->role = TCP_ROLE_FREE;
     st->tcp.n_used--;
+    tcp_rcv_share_update(st);
     tcb->hash_next = st->tcp.free_head;
     st->tcp.free_head = tcp_tcb_slot(st, tcb);
 }

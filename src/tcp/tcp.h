@@ -370,6 +370,7 @@ struct tcp_state {
     size_t tx_buf_len;
     unsigned n_keys[TCP_KEY_SHAPES];   /* hashed keys of each shape */
     unsigned n_used;                   /* TCBs allocated */
+    uint32_t rcv_share;                /* a connection's share of half the pool, chunks (buf.c) */
     uint32_t snd_chunks;               /* pool chunks held by send buffers (buf.c) */
     uint32_t rcv_first;                /* a new connection's receive buffer size (buf.c) */
     int mem_head;                      /* connections waiting for pool memory (buf.c) */
@@ -491,6 +492,8 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 }
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
+/* Recomputes st->tcp.rcv_share (a slot was taken or freed). */
+void tcp_rcv_share_update(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A window was announced smaller for want of memory: update it when memory returns. */
 void tcp_mem_wait_rcv(struct tern_stack *st, struct tcp_tcb *tcb);
