@@ -538,9 +538,10 @@ timeout_ms(int64_t until, int64_t now)
     return ms > 60000 ? 60000 : (int)ms;
 }
 
-/* Reads up to READ_BATCH packets; -1 on a read error other than EAGAIN. */
+/* Reads and inputs up to READ_BATCH packets; -1 on a read error other
+ * than EAGAIN. */
 static int
-read_batch(struct tern_tun *t, struct tern_stack *st)
+read_frames(struct tern_tun *t, struct tern_stack *st)
 {
     for (int i = 0; i < READ_BATCH; i++) {
         ssize_t n = read(t->fd, t->rx_buf, RX_BUF_LEN);
@@ -556,6 +557,20 @@ read_batch(struct tern_tun *t, struct tern_stack *st)
         tern_tun_flush(t, st); /* what the stack answered, before the next read */
     }
     return 0;
+}
+
+/* Reads up to READ_BATCH packets as one input batch; -1 on a read error
+ * other than EAGAIN. */
+static int
+read_batch(struct tern_tun *t, struct tern_stack *st)
+{
+    /* One input batch (tern_stack_batch_begin): the ACKs the frames of
+     * this wakeup call for go out once, after the last (RFC 1122 4.2.3.2). */
+    tern_stack_batch_begin(st);
+    int rc = read_frames(t, st);
+    tern_stack_batch_end(st, tern_tun_now_ns());
+    tern_tun_flush(t, st);
+    return rc;
 }
 
 int

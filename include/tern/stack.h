@@ -210,6 +210,18 @@ void tern_stack_free(struct tern_stack *st);
 int tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len,
                      int64_t now_ns);
 
+/* Input batches (RFC 1122 4.2.3.2, RFC 9293 3.10.7 MUST-58, MUST-59: a
+ * receiver processes all queued segments before it sends an ACK). A
+ * driver that has several frames at hand (everything one wakeup read from
+ * the device) brackets their tern_stack_input() calls with
+ * tern_stack_batch_begin() and tern_stack_batch_end(): the ACKs the text
+ * asks for are held, and the end sends one per connection, covering all
+ * that the batch delivered. Segments of ours that go out meanwhile still
+ * go out (and carry the ACK). Batches nest; the outermost end sends. An
+ * end without a begin is a no-op. */
+void tern_stack_batch_begin(struct tern_stack *st);
+void tern_stack_batch_end(struct tern_stack *st, int64_t now_ns);
+
 /* Runs every timer due at `now_ns` (retransmission, reassembly timeout...). */
 void tern_stack_poll(struct tern_stack *st, int64_t now_ns);
 

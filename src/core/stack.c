@@ -230,6 +230,26 @@ tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t le
 }
 
 void
+tern_stack_batch_begin(struct tern_stack *st)
+{
+    if (st != NULL) {
+        st->tcp.batch_depth++;
+    }
+}
+
+void
+tern_stack_batch_end(struct tern_stack *st, int64_t now_ns)
+{
+    if (st == NULL || st->tcp.batch_depth == 0) {
+        return;
+    }
+    stack_set_now(st, now_ns);
+    if (--st->tcp.batch_depth == 0) {
+        tcp_batch_end(st);
+    }
+}
+
+void
 tern_stack_poll(struct tern_stack *st, int64_t now_ns)
 {
     if (st == NULL) {

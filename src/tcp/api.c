@@ -480,6 +480,10 @@ tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_
     }
     uint32_t n = len > INT_MAX ? INT_MAX : (uint32_t)len;
     n = tcp_buf_send(st, tcb, buf, n);
+    if (n > 0) {
+        /* MUST-61: the segment that carries this SEND's last octet gets PSH. */
+        tcb->snd_psh = tcb->snd.start + tcb->snd.len;
+    }
     /* ESTABLISHED, CLOSE-WAIT: segmentize now; SYN states: queued until
      * ESTABLISHED. */
     tcp_output(st, tcb);

@@ -118,6 +118,7 @@ tcp_buf_snd_start(struct tcp_tcb *tcb, uint32_t seq)
 {
     /* Text queued before the ISS was chosen (none today) would move. */
     chain_init(&tcb->snd, seq);
+    tcb->snd_psh = seq; /* no SEND yet: no segment carries PSH */
 }
 
 void

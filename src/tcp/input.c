@@ -28,13 +28,15 @@ enum step { STEP_CONTINUE, STEP_STOP };
 
 /* The segment being processed and what its processing decided. */
 struct seg_ctx {
-    struct tcp_seg seg;  /* trimmed to the window as the checks go */
-    uint32_t orig_seq;   /* SEG.SEQ as it arrived */
-    bool need_ack;       /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
-    bool delay_ack;      /* ...or let the delayed-ACK timer send it (3.8.6.3) */
-    bool closed;         /* the TCB was deleted (or returned to LISTEN) */
-    struct tcp_tcb *tcb; /* the TCB the steps work on: the scratch TCB of a compact
-                            record until a completed handshake promotes it (mini.c) */
+    struct tcp_seg seg;   /* trimmed to the window as the checks go */
+    uint32_t orig_seq;    /* SEG.SEQ as it arrived */
+    bool need_ack;        /* send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> at the end */
+    const char *ack_rule; /* ...for this rule (NULL: text or FIN) */
+    bool idle;            /* nothing had arrived for an RTO (the quick-ACK phase restarts) */
+    bool delay_ack;       /* ...or let the delayed-ACK timer send it (3.8.6.3) */
+    bool closed;          /* the TCB was deleted (or returned to LISTEN) */
+    struct tcp_tcb *tcb;  /* the TCB the steps work on: the scratch TCB of a compact
+                             record until a completed handshake promotes it (mini.c) */
 };
 
 static bool
@@ -254,7 +256,11 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                       "RFC 9293 3.10.7.3: SYN-SENT, our SYN acked -> ESTABLISHED");
         tcp_on_established(st, tcb);
-        tcp_send_ack(st, tcb, "RFC 9293 3.10.7.3: SYN-SENT, SYN,ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>: sent by finish(), after the
+         * text and FIN the SYN,ACK may carry, so that one ACK covers them
+         * all (or rides on queued text, which 3.10.7.3 allows). */
+        c->need_ack = true;
+        c->ack_rule = "RFC 9293 3.10.7.3: SYN-SENT, SYN,ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>";
         tcp_rtx_update(st, tcb, true);
         tcp_user_timer_update(st, tcb, true);
         /* Continue at the sixth step with the text and FIN, past the SYN. */
@@ -786,6 +792,10 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         tcb->retries = 0;
         tcp_rtx_update(st, tcb, true);
         tcp_user_timer_update(st, tcb, true);
+        if (tcb->snd_una == tcb->snd_nxt) {
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 9293 3.10.7.4 fifth: all outstanding data acknowledged");
+        }
     } else {
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
@@ -997,12 +1007,28 @@ process_text(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     bool filled = fill_from_ooo(st, tcb, seg);
     tcb->rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     tcb->unacked_segs++;
+    if (!tcb->text_rcvd || c->idle) {
+        /* The first text of a connection, or text after an idle RTO:
+         * a quick-ACK phase (as Linux does), so that a request/response
+         * exchange or a slow start does not wait for the delayed-ACK
+         * timer; RFC 5681 4.2 lets a receiver ACK more often. */
+        uint32_t q = (tcb->rcv_wnd + n) / (2u * tcp_rmss(tcb));
+        q = q < 2u ? 2u : q > TCP_QUICKACK_MAX ? TCP_QUICKACK_MAX : q;
+        tcb->quick_acks = (uint8_t)q;
+        tcb->text_rcvd = true;
+    }
     int64_t delack = st->cfg.tcp.delack_ns;
     if (filled || tcb->n_ooo > 0 || delack < 0 || tcb->unacked_segs >= 2 ||
-        has(seg, WIRE_TCP_FIN)) {
+        has(seg, WIRE_TCP_FIN) || tcb->quick_acks > 0) {
         /* RFC 5681 4.2: ACK at once a segment that fills a hole, and at
-         * least every second full-sized segment (RFC 9293 3.8.6.3 SHLD-19). */
+         * least every second full-sized segment (RFC 9293 3.8.6.3 SHLD-19);
+         * and during the quick-ACK phase. */
         c->need_ack = true;
+        if (tcb->quick_acks > 0 && tcb->unacked_segs < 2 && !filled && tcb->n_ooo == 0) {
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 5681 4.2: quick-ACK phase (first segments, or after idle) -> "
+                           "ACK at once");
+        }
     } else {
         /* RFC 9293 3.8.6.3 (SHLD-18, MUST-40): delay the ACK, < 0.5 s. */
         c->delay_ack = true;
@@ -1086,7 +1112,12 @@ finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         return; /* the ACK rode on a segment that went out */
     }
     if (c->need_ack) {
-        tcp_send_ack(st, tcb, "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK");
+        const char *rule = c->ack_rule != NULL
+                               ? c->ack_rule
+                               : "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK";
+        if (!tcp_ack_owe(st, tcb, has(&c->seg, WIRE_TCP_FIN))) {
+            tcp_send_ack(st, tcb, rule);
+        }
     } else if (c->delay_ack) {
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 9293 3.8.6.3 / RFC 5681 4.2: text accepted, ACK delayed");
@@ -1151,6 +1182,7 @@ in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         return;
     }
     ts_recent_update(tcb, &c->seg);
+    c->idle = st->now_ns - tcb->last_rx_ns > tcp_rtt_rto(&tcb->rtt);
     tcb->last_rx_ns = st->now_ns;
     tcb->keep_probes = 0;
     typedef enum step (*step_fn)(struct tern_stack *, struct tcp_tcb *, struct seg_ctx *);

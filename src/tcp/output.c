@@ -166,8 +166,13 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         seg.text = text;
     }
     if (flags & WIRE_TCP_ACK) {
-        /* Any ACK sent covers what the delayed ACK was waiting for. */
+        /* Any ACK sent covers what the delayed ACK (or the end of an input
+         * batch) was waiting for, and counts against the quick-ACK phase. */
         tcb->unacked_segs = 0;
+        tcb->ack_owed = false;
+        if (tcb->quick_acks > 0 && !(flags & WIRE_TCP_SYN)) {
+            tcb->quick_acks--;
+        }
         tcb->last_ack_sent = tcb->rcv_nxt;
         tcp_tmr_clear(st, tcb, TCP_TMR_DELACK);
         uint32_t adv = tcb->rcv_nxt + ((flags & WIRE_TCP_SYN) ? field : field << tcb->rcv_wscale);
@@ -196,6 +201,60 @@ void
 tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK, 0, rule);
+}
+
+/* ---- Input batches (RFC 1122 4.2.3.2, RFC 9293 3.10.7 MUST-58, MUST-59) ----
+ *
+ * "A TCP SHOULD process all queued segments before sending any ACK": when
+ * the driver hands several frames in one batch (tern_stack_batch_begin),
+ * the ACK a segment asks for (second full segment, quick-ACK phase, hole
+ * filled) is owed, not sent, and the end of the batch sends one ACK per
+ * connection that reflects everything the batch delivered. An ACK that
+ * goes out meanwhile on a segment of ours pays the debt (tcp_send_segment
+ * clears ack_owed). Duplicate ACKs for out-of-order segments are not
+ * collapsed: the sender's fast retransmit counts them (RFC 5681 4.2). */
+
+static bool
+ack_may_wait(const struct tcp_tcb *tcb)
+{
+    return tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+           tcb->state == TERN_TCP_FIN_WAIT_2 || tcb->state == TERN_TCP_CLOSE_WAIT;
+}
+
+bool
+tcp_ack_owe(struct tern_stack *st, struct tcp_tcb *tcb, bool fin)
+{
+    struct tcp_state *t = &st->tcp;
+    if (t->batch_depth == 0 || fin || tcb->role == TCP_ROLE_SCRATCH || !ack_may_wait(tcb)) {
+        return false;
+    }
+    if (!tcb->ack_owed) {
+        if (t->n_ack_owed >= TCP_ACK_OWED_MAX) {
+            return false;
+        }
+        t->ack_owed[t->n_ack_owed++] = tcp_tcb_slot(st, tcb);
+        tcb->ack_owed = true;
+    }
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   "RFC 1122 4.2.3.2 (MUST-58): ACK owed until the end of the input batch");
+    return true;
+}
+
+void
+tcp_batch_end(struct tern_stack *st)
+{
+    struct tcp_state *t = &st->tcp;
+    for (unsigned i = 0; i < t->n_ack_owed; i++) {
+        struct tcp_tcb *tcb = &t->tcbs[t->ack_owed[i]];
+        if (!tcb->ack_owed) {
+            continue; /* paid by a segment of ours, or the slot was freed and reused */
+        }
+        tcb->ack_owed = false;
+        if (tcb->role != TCP_ROLE_FREE && ack_may_wait(tcb)) {
+            tcp_send_ack(st, tcb, "RFC 1122 4.2.3.2 (MUST-59): input batch processed -> one ACK");
+        }
+    }
+    t->n_ack_owed = 0;
 }
 
 /* ---- Replies to unacceptable segments: rate limits (RFC 5961 7) ----
@@ -471,7 +530,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         if (n == 0 || !worth_sending(tcb, n, avail)) {
             break;
         }
-        uint8_t flags = WIRE_TCP_ACK | (n == avail ? WIRE_TCP_PSH : 0);
+        uint8_t flags = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
         struct tcp_sender *x = tcb->sx;
         if (x != NULL && !x->rtt_timing && !tcb->ts_ok) {
             /* RFC 6298 3: time one segment per RTT (Karn, MUST-18). */
@@ -516,8 +575,8 @@ tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint3
     if (text == 0 && !(flags & WIRE_TCP_FIN)) {
         return 0;
     }
-    if (text > 0) {
-        flags |= WIRE_TCP_PSH;
+    if (tcp_psh_at(tcb, seq, text)) {
+        flags |= WIRE_TCP_PSH; /* MUST-61: only where the original segment had it */
     }
     st->stats.tcp.retransmits++;
     tcb->total_rtx++;
@@ -628,8 +687,9 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
             uint32_t room = tcb->snd_wnd - in_wnd;
             uint32_t n = avail < mss ? avail : mss;
             n = n < room ? n : room;
-            tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK | (n == avail ? WIRE_TCP_PSH : 0),
-                             n, "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+            uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+            tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
+                             "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
             tcb->snd_nxt += n;
             break;
         }

@@ -69,6 +69,14 @@ struct ip_icmp_err;
 /* Delayed ACK bound when the config gives 0 (RFC 5681 4.2: < 500 ms). */
 #define TCP_DELACK_DEFAULT_NS 40000000LL
 
+/* Connections that may owe an ACK at the end of one input batch. */
+#define TCP_ACK_OWED_MAX 32
+
+/* RFC 5681 4.2 lets a receiver ACK more often than every second segment;
+ * at the start of a connection and after an idle period tern acknowledges
+ * at once, like Linux: min(window / (2 * MSS), 16) segments, at least 2. */
+#define TCP_QUICKACK_MAX 16u
+
 /* RFC 7323 2.3: the largest window shift. */
 #define TCP_MAX_WSCALE 14
 
@@ -193,6 +201,10 @@ struct tcp_tcb {
     uint32_t user_iss;       /* set_iss: the ISS of the next SYN */
     uint32_t keep_idle_ms;   /* per-connection keep-alive timing; 0: the stack's */
     uint32_t keep_intvl_ms;
+    /* RFC 9293 3.9.1.2 (MUST-61): where the latest SEND ended. A segment
+     * whose text reaches past this point carries PSH, first sent or resent
+     * (writes queued before it went out are coalesced into it, as Linux does). */
+    uint32_t snd_psh;
     /* RFC 5961 7 with erratum 4772: this connection's own budget of ACKs
      * answering unacceptable segments (cfg.tcp.conn_reply_limit per
      * conn_reply_window_ns), so that no connection spends another's. */
@@ -219,6 +231,7 @@ struct tcp_tcb {
     uint8_t retries;      /* consecutive retransmissions of the oldest segment */
     uint8_t n_ooo;        /* ranges in ooo[] */
     uint8_t unacked_segs; /* in-order segments received and not yet acknowledged */
+    uint8_t quick_acks;   /* quick-ACK phase: text segments still acknowledged at once */
     uint8_t snd_wscale;   /* shift applied to SEG.WND we receive (RFC 7323) */
     uint8_t rcv_wscale;   /* shift applied to the windows we announce */
     uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
@@ -251,6 +264,8 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
+    bool ack_owed : 1;      /* an ACK is due at the end of the input batch (st->tcp.ack_owed) */
+    bool text_rcvd : 1;     /* text has arrived (the quick-ACK phase has begun) */
 };
 
 /* The most text one segment carries: the effective send MSS less the
@@ -261,6 +276,16 @@ tcp_smss(const struct tcp_tcb *tcb)
 {
     uint32_t opt = tcb->ts_ok ? 12u : 0u;
     return tcb->snd_mss > opt + 1u ? tcb->snd_mss - opt : 1u;
+}
+
+/* RFC 9293 3.9.1.2 (MUST-61): PSH on the segment [seq, seq + n) when it
+ * carries the last octet of the latest SEND (tcb->snd_psh); a resent
+ * segment gets it the same way, so only where the original had it. */
+static inline bool
+tcp_psh_at(const struct tcp_tcb *tcb, uint32_t seq, uint32_t n)
+{
+    uint32_t off = tcb->snd_psh - seq; /* 1..n: the mark lies in (seq, seq + n] */
+    return n > 0 && off >= 1 && off <= n;
 }
 
 /* The most text one segment from the peer carries: the MSS we announced
@@ -378,6 +403,12 @@ struct tcp_state {
     int free_head;                     /* free slots, chained through hash_next */
     uint16_t eph_table[TCP_EPH_TABLE]; /* RFC 6056 algorithm 3: per-bucket increments */
     int ev_head, ev_tail;              /* TCBs with events to deliver */
+    /* Input batches (RFC 1122 4.2.3.2, MUST-58/59): while batch_depth > 0
+     * the ACKs that input owes are collected here (slot indexes) and sent
+     * once, at tern_stack_batch_end(); a full list sends at once. */
+    unsigned batch_depth;
+    unsigned n_ack_owed;
+    int ack_owed[TCP_ACK_OWED_MAX];
     bool delivering;
     tern_tcp_event_fn cb; /* stack-wide callback */
     void *cb_ctx;
@@ -546,6 +577,13 @@ int tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, u
                      uint32_t text_len, const char *rule);
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 void tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
+/* RFC 1122 4.2.3.2 (MUST-58, MUST-59): inside an input batch, notes that
+ * tcb owes an ACK, to be sent once by tcp_batch_end(); false (send it now)
+ * outside a batch, for a FIN (`fin`), in a state where the TCB may leave
+ * the table, or when the list is full. */
+bool tcp_ack_owe(struct tern_stack *st, struct tcp_tcb *tcb, bool fin);
+/* The end of the outermost input batch: every ACK owed goes out. */
+void tcp_batch_end(struct tern_stack *st);
 /* RFC 5961 3.2/4.2 challenge ACK, rate-limited (RFC 5961 7): first by the
  * connection's reply budget, then by the stack's randomised budget. */
 void tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);

@@ -154,7 +154,8 @@ persist_expired(struct tern_stack *st, struct tcp_tcb *tcb)
         /* RFC 9293 3.8.6.2.1: the override timeout sends what fits. */
         tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
                        "RFC 9293 3.8.6.2.1: SWS override timeout -> send what the window allows");
-        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK | WIRE_TCP_PSH, n,
+        uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+        tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
                          "RFC 9293 3.8.6.2.1: SWS override timeout -> send what fits");
         tcb->snd_nxt += n;
     }

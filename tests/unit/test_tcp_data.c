@@ -116,6 +116,30 @@ chunk(char c, size_t n)
 
 /* ---- receive side ---- */
 
+/* Delivers one-byte segments from `seq` until one is no longer ACKed at
+ * once (the quick-ACK phase of a new connection is over, issue 11 item 5;
+ * test_tcp_ack.c tests the phase itself), lets that one's delayed ACK go,
+ * and returns the next sequence number. */
+static uint32_t
+past_quick_acks(struct h *h, uint32_t seq)
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned before = h->n_sent;
+        h_deliver(h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = "q"));
+        seq++;
+        bool at_once = h->n_sent != before;
+        if (!at_once) {
+            h_advance(h, 40 * MS);
+        }
+        h->next = h->n_sent;
+        if (!at_once) {
+            return seq;
+        }
+    }
+    CHECK(false); /* never left the quick-ACK phase */
+    return seq;
+}
+
 static void
 test_ooo_delivered_in_order(void)
 {
@@ -235,12 +259,13 @@ test_delayed_ack_timing(void)
     struct h h;
     h_init_cfg(&h, tweak_delack);
     h_established(&h);
-    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "abc"));
+    uint32_t b = past_quick_acks(&h, 301);
+    h_deliver(&h, PEER(.seq = b, .ack = 101, .flags = ACK, .data = "abc"));
     EXPECT_NOTHING(&h);
     h_advance(&h, 39 * MS);
     EXPECT_NOTHING(&h);
     h_advance(&h, 1 * MS);
-    EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = b + 3, .flags = ACK));
     EXPECT_NOTHING(&h);
     h_fini(&h);
 }
@@ -252,18 +277,19 @@ test_delayed_ack_every_second_segment(void)
     struct h h;
     h_init_cfg(&h, tweak_delack);
     h_established(&h);
-    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = chunk('a', 1460)));
+    uint32_t b = past_quick_acks(&h, 301);
+    h_deliver(&h, PEER(.seq = b, .ack = 101, .flags = ACK, .data = chunk('a', 1460)));
     EXPECT_NOTHING(&h);
-    h_deliver(&h, PEER(.seq = 1761, .ack = 101, .flags = ACK, .data = chunk('b', 1460)));
-    EXPECT_SENT(&h, US(.seq = 101, .ack = 3221, .flags = ACK));
-    h_deliver(&h, PEER(.seq = 3221, .ack = 101, .flags = ACK, .data = chunk('c', 1460)));
+    h_deliver(&h, PEER(.seq = b + 1460, .ack = 101, .flags = ACK, .data = chunk('b', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = b + 2920, .flags = ACK));
+    h_deliver(&h, PEER(.seq = b + 2920, .ack = 101, .flags = ACK, .data = chunk('c', 1460)));
     EXPECT_NOTHING(&h);
     /* Out of order: immediate ACK (RFC 5681 4.2), which also covers the third. */
-    h_deliver(&h, PEER(.seq = 6141, .ack = 101, .flags = ACK, .data = chunk('e', 1460)));
-    EXPECT_SENT(&h, US(.seq = 101, .ack = 4681, .flags = ACK));
+    h_deliver(&h, PEER(.seq = b + 5840, .ack = 101, .flags = ACK, .data = chunk('e', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = b + 4380, .flags = ACK));
     /* Filling the hole: immediate ACK too. */
-    h_deliver(&h, PEER(.seq = 4681, .ack = 101, .flags = ACK, .data = chunk('d', 1460)));
-    EXPECT_SENT(&h, US(.seq = 101, .ack = 7601, .flags = ACK));
+    h_deliver(&h, PEER(.seq = b + 4380, .ack = 101, .flags = ACK, .data = chunk('d', 1460)));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = b + 7300, .flags = ACK));
     EXPECT_NOTHING(&h);
     h_advance(&h, 100 * MS);
     EXPECT_NOTHING(&h); /* the delayed-ACK timer was cancelled by those ACKs */
@@ -378,9 +404,10 @@ test_persist_probe_zero_window_opens(void)
     EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK, .data = "w"));
     h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
     EXPECT_NOTHING(&h);
-    /* The probe is retransmitted as data with a backed-off timer... */
+    /* The probe is retransmitted as data with a backed-off timer (without
+     * PSH, as the probe itself: MUST-61)... */
     h_advance(&h, 1 * SEC);
-    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK | PSH, .data = "w"));
+    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK, .data = "w"));
     h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
     /* ...many times over: the connection is never given up while answered. */
     for (int i = 0; i < 20; i++) {
@@ -645,7 +672,7 @@ test_fast_retransmit_after_three_dupacks(void)
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
     EXPECT_SENT(&h, US(.seq = 101 + 1460 * 4, .ack = 301, .flags = ACK, .data = Z));
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
-    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z)); /* fast rtx */
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK, .data = Z)); /* fast rtx, no PSH */
     CHECK_EQ(tern_stack_stats(h.st)->tcp.fast_retransmits, 1);
     struct tern_tcp_status s = status(&h, id);
     /* RFC 5681 3.2 step 2: FlightSize without the limited-transmit
