@@ -146,11 +146,13 @@ static const struct cstate_def cstates[C_COUNT] = {
                        PEER_WND, 1002, true},
 };
 
-enum kind { K_SYN, K_SYNACK, K_ACK, K_RST, K_RSTACK, K_FINACK, K_DATA, K_COUNT };
-static const char *const kind_names[K_COUNT] = {"SYN",     "SYN-ACK", "ACK", "RST",
-                                                "RST-ACK", "FIN-ACK", "DATA"};
-static const uint8_t kind_flags[K_COUNT] = {SYN, SYN | ACK, ACK, RST, RST | ACK, FIN | ACK, ACK};
-static const uint32_t kind_len[K_COUNT] = {1, 1, 0, 0, 0, 1, TEXT_LEN}; /* SEG.LEN */
+/* K_SYNACK_TEXT: a SYN,ACK that carries the 10 bytes of text (issue 11 item 5). */
+enum kind { K_SYN, K_SYNACK, K_ACK, K_RST, K_RSTACK, K_FINACK, K_DATA, K_SYNACK_TEXT, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"SYN",     "SYN-ACK", "ACK",  "RST",
+                                                "RST-ACK", "FIN-ACK", "DATA", "SYN-ACK+text"};
+static const uint8_t kind_flags[K_COUNT] = {SYN,       SYN | ACK, ACK, RST,
+                                            RST | ACK, FIN | ACK, ACK, SYN | ACK};
+static const uint32_t kind_len[K_COUNT] = {1, 1, 0, 0, 0, 1, TEXT_LEN, 1 + TEXT_LEN}; /* SEG.LEN */
 
 enum seqpos { Q_BELOW, Q_AT, Q_IN, Q_BEYOND, Q_COUNT };
 static const char *const seq_names[Q_COUNT] = {"BELOW", "AT", "IN", "BEYOND"};
@@ -160,16 +162,17 @@ static const char *const ack_names[A_COUNT] = {"OLD", "DUP", "OK", "AHEAD"};
 
 /* What the stack sends in answer (at most one segment; anything more fails). */
 enum out {
-    O_NOTHING,    /* nothing at all */
-    O_ACK,        /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
-    O_CHALLENGE,  /* the same segment, counted as an RFC 5961 challenge ACK */
-    O_ACK_FIN,    /* <SEQ=SND.NXT><ACK=RCV.NXT+1><CTL=ACK>: the FIN taken */
-    O_ACK_TEXT,   /* <SEQ=SND.NXT><ACK=RCV.NXT+10><CTL=ACK>: the text taken */
-    O_ACK_SYN,    /* <SEQ=ISS+1><ACK=SEG.SEQ+1><CTL=ACK>: SYN-SENT -> ESTABLISHED */
-    O_SYNACK,     /* <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK> */
-    O_SYNACK_NEW, /* <SEQ=ISS'><ACK=SEG.SEQ+1><CTL=SYN,ACK>, ISS' > the old SND.NXT - 1 */
-    O_RST,        /* <SEQ=SEG.ACK><CTL=RST> */
-    O_RST_ACK,    /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+    O_NOTHING,      /* nothing at all */
+    O_ACK,          /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    O_CHALLENGE,    /* the same segment, counted as an RFC 5961 challenge ACK */
+    O_ACK_FIN,      /* <SEQ=SND.NXT><ACK=RCV.NXT+1><CTL=ACK>: the FIN taken */
+    O_ACK_TEXT,     /* <SEQ=SND.NXT><ACK=RCV.NXT+10><CTL=ACK>: the text taken */
+    O_ACK_SYN,      /* <SEQ=ISS+1><ACK=SEG.SEQ+1><CTL=ACK>: SYN-SENT -> ESTABLISHED */
+    O_ACK_SYN_TEXT, /* <SEQ=ISS+1><ACK=SEG.SEQ+1+10><CTL=ACK>: the SYN and its text, one ACK */
+    O_SYNACK,       /* <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK> */
+    O_SYNACK_NEW,   /* <SEQ=ISS'><ACK=SEG.SEQ+1><CTL=SYN,ACK>, ISS' > the old SND.NXT - 1 */
+    O_RST,          /* <SEQ=SEG.ACK><CTL=RST> */
+    O_RST_ACK,      /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
 };
 static const char *const out_names[] = {
     "nothing",
@@ -178,6 +181,7 @@ static const char *const out_names[] = {
     "<SEQ=SND.NXT><ACK=RCV.NXT+1><CTL=ACK>",
     "<SEQ=SND.NXT><ACK=RCV.NXT+10><CTL=ACK>",
     "<SEQ=ISS+1><ACK=SEG.SEQ+1><CTL=ACK>",
+    "<SEQ=ISS+1><ACK=SEG.SEQ+1+10><CTL=ACK>",
     "<SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>",
     "<SEQ=ISS' above old SND.NXT-1><ACK=SEG.SEQ+1><CTL=SYN,ACK>",
     "<SEQ=SEG.ACK><CTL=RST>",
@@ -430,6 +434,25 @@ static const struct rule rules[] = {
          A(DUP) | A(OK), O_ACK_FIN, SAME, EV_PEER_FIN,
          "3.10.7.4 eighth CLOSE-WAIT/LAST-ACK/TIME-WAIT: FIN -> ACK it, remain (TIME-WAIT: "
          "restart 2 MSL)"),
+
+    /* ================= issue 11 item 5 (ack): a SYN,ACK with text =================
+     * Where the text is taken (SYN-SENT, our SYN acknowledged), one ACK
+     * acknowledges the SYN and the text together (MUST-58); elsewhere the
+     * segment meets the rules of a SYN,ACK without text (the first check's
+     * row, K_ANY, already covers BELOW and BEYOND in the other states). */
+    RULE(ST(CLOSED) | ST(LISTEN), K(SYNACK_TEXT), Q_ANY, A_ANY, O_RST, SAME, EV_NONE,
+         "3.10.7.1 / 3.10.7.2: SYN,ACK with text, ACK bit on -> <SEQ=SEG.ACK><CTL=RST>"),
+    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OLD) | A(DUP) | A(AHEAD), O_RST, SAME, EV_NONE,
+         "3.10.7.3 first: SEG.ACK =< ISS or > SND.NXT -> <SEQ=SEG.ACK><CTL=RST>, discard"),
+    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OK), O_ACK_SYN_TEXT, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED,
+         "3.10.7.3 fourth, sixth-seventh, MUST-58: SYN,ACK with text -> ESTABLISHED, one ACK "
+         "of the SYN and the text"),
+    RULE(ST(SYN_RCVD), K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_NOTHING, TERN_TCP_LISTEN, EV_NONE,
+         "3.10.7.4 fourth (MUST-11): SYN-RECEIVED from passive OPEN, SYN -> LISTEN"),
+    RULE(ST(SYN_RCVD_A) | ST_SYNC, K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_CHALLENGE, SAME,
+         EV_NONE,
+         "3.10.7.4 fourth, RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, drop"),
 };
 /* clang-format on */
 
@@ -669,6 +692,9 @@ expected_segment(const struct rule *r, const struct combo *c, uint32_t *seq, uin
     case O_ACK_SYN:
         *seq = d->iss + 1, *ack = c->seq + 1, *flags = ACK;
         return true;
+    case O_ACK_SYN_TEXT:
+        *seq = d->iss + 1, *ack = c->seq + 1 + TEXT_LEN, *flags = ACK;
+        return true;
     case O_SYNACK:
     case O_SYNACK_NEW:
         *seq = d->iss, *ack = c->seq + 1, *flags = SYN | ACK;
@@ -791,7 +817,7 @@ run_case(const struct combo *c, struct tally *t)
     uint64_t challenges = h->st->stats.tcp.challenge_acks;
 
     h_deliver(h, PEER(.seq = c->seq, .ack = c->ack, .flags = kind_flags[c->k],
-                      .data = c->k == K_DATA ? TEXT : NULL));
+                      .data = c->k == K_DATA || c->k == K_SYNACK_TEXT ? TEXT : NULL));
 
     /* What was sent: at most one segment is expected (MUST-58). */
     struct wire_tcp got;
