@@ -495,18 +495,25 @@ tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_
 
 /* After RECEIVE freed buffer space: a window update when the window we
  * would announce passes the right edge last announced by at least
- * min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2, MUST-39). */
+ * min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2, MUST-39) and the
+ * window announced is below that (the peer may be waiting on it), or when
+ * it gains at least min(two segments, half the buffer). Otherwise the
+ * right edge moves with the next ACK that a rule sends anyway: a window
+ * update for every segment read would be an ACK per segment, which the
+ * delayed-ACK rules exist to avoid (issue 11 item 12; Linux likewise
+ * sends one on a read only when the window grows that much). */
 static void
 window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
 {
     (void)old_wnd;
     uint32_t wnd = tcp_rcv_window(st, tcb);
-    uint32_t step = tcb->rcv_cap / 2 < tcp_rmss(tcb) ? tcb->rcv_cap / 2 : tcp_rmss(tcb);
+    uint32_t half = tcb->rcv_cap / 2;
+    uint32_t step = half < tcp_rmss(tcb) ? half : tcp_rmss(tcb);
+    uint32_t big = half < 2 * tcp_rmss(tcb) ? half : 2 * tcp_rmss(tcb);
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     bool open = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                 tcb->state == TERN_TCP_FIN_WAIT_2;
-    if (open && wnd >= cur + step &&
-        (cur < step || tcp_tmr_armed(tcb, TCP_TMR_DELACK) || wnd - cur >= tcb->rcv_cap / 2)) {
+    if (open && wnd >= cur + step && (cur < step || wnd - cur >= big)) {
         tcp_send_ack(st, tcb, "RFC 9293 3.8.6.2.2: RECEIVE opened the window -> window update");
     }
 }

@@ -813,6 +813,20 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     if (seq_le(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt) &&
         (seq_lt(tcb->snd_wl1, seg->seq) ||
          (tcb->snd_wl1 == seg->seq && seq_le(tcb->snd_wl2, seg->ack)))) {
+        if (tcb->snd_wnd == 0 && seg->wnd > 0 && seg->ack == tcb->snd_una &&
+            tcb->snd_nxt - tcb->snd_una == 1 && !tcb->fin_sent) {
+            /* RFC 9293 3.8.6.1: the zero-window probe's octet went into a
+             * closed window and the window opens without acknowledging it:
+             * the peer dropped it. It goes again, first, with the text after
+             * it; sending on from beyond it would open a hole at the peer
+             * and cost a retransmission timeout (issue 11 item 12). */
+            tcb->snd_nxt = tcb->snd_una;
+            if (tcb->sx != NULL) {
+                tcb->sx->rtt_timing = false;
+            }
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 9293 3.8.6.1: window opened, probe octet not taken -> resend it");
+        }
         tcb->snd_wnd = seg->wnd;
         tcb->snd_wl1 = seg->seq;
         tcb->snd_wl2 = seg->ack;

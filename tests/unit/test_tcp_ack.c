@@ -372,6 +372,52 @@ test_sender_does_not_buffer_indefinitely(void)
     h_fini(&h);
 }
 
+/* ---- nothing unasked (issue 11 item 12) ---- */
+
+static void
+test_read_sends_no_stray_window_update(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.2.2 3.8.6.3 SHLD-18: reading one segment while its ACK is delayed
+     * sends no window update of its own; the delayed ACK carries the new window */
+    struct h h;
+    h_init_cfg(&h, tweak_delack);
+    int id = h_established(&h);
+    uint32_t seq = after_quick(&h);
+    char b[1500];
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), (int)QUICK);
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = text('w', 1460)));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 1460);
+    EXPECT_NOTHING(&h); /* the window grew by one segment only */
+    h_advance(&h, 40 * MS);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = seq + 1460, .flags = ACK));
+    CHECK_EQ(t.window, 16384);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_probe_octet_resent_when_window_opens(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.1 MUST-36: a probe octet the peer dropped (its window was zero)
+     * goes again first when the window opens, so no hole and no retransmission timeout follow */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, "hello", 5, h.now), 5);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "hello"));
+    h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 0));
+    CHECK_EQ(tern_tcp_send(h.st, id, "world", 5, h.now), 5);
+    h_advance(&h, 1 * SEC);
+    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK, .data = "w"));
+    /* The peer had no room for it: its ACK still says 106, now with a window. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK, .wnd = 1000));
+    EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK | PSH, .data = "world"));
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -388,5 +434,7 @@ main(void)
     RUN(test_psh_collapsed_over_queued_writes);
     RUN(test_psh_on_retransmission_only_where_original);
     RUN(test_sender_does_not_buffer_indefinitely);
+    RUN(test_read_sends_no_stray_window_update);
+    RUN(test_probe_octet_resent_when_window_opens);
     return CHECK_DONE();
 }
