@@ -493,6 +493,82 @@ test_receive_window_closed_indefinitely(void)
     h_fini(&h);
 }
 
+/* ---- SHLD-14 ---- */
+
+static void
+rcvbuf_256k(struct tern_config *c)
+{
+    c->tcp.rcvbuf = 256 * 1024; /* window shift 3 */
+}
+
+/* The right edge (SEG.ACK + SEG.WND << shift) of each ACK we send while
+ * the peer's text fills the buffer, the user reading now and then: it
+ * never moves left. */
+static void
+check_edges(struct h *h, uint8_t shift, uint32_t *edge, unsigned *acks)
+{
+    while (h->next < h->n_sent) {
+        struct wire_tcp t;
+        if (!h_next_sent(h, &t, __LINE__)) {
+            return;
+        }
+        uint32_t e = t.ack + ((uint32_t)t.window << shift);
+        if ((int32_t)(e - *edge) < 0) {
+            fprintf(stderr, "window shrank: ACK %u window %u: edge %u after %u\n", t.ack,
+                    (unsigned)t.window << shift, e, *edge);
+            check_st.failures++;
+        }
+        *edge = e;
+        (*acks)++;
+    }
+    h->n_sent = h->next = 0;
+}
+
+static void
+test_window_never_shrinks(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6 SHLD-14: the right edge we announce never moves left, also with a
+     * window shift (RFC 7323 2.4) and text arriving in pieces that are not multiples of its unit
+     */
+    struct h h;
+    h_init_cfg(&h, rcvbuf_256k);
+    int id = h_syn_sent(&h);
+    struct topts o = {.ws = true, .wscale = 0};
+    deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    struct tern_tcp_status s = status(&h, id);
+    CHECK_EQ(s.rcv_wscale, 3);
+    uint32_t edge = t.ack + ((uint32_t)t.window << 3);
+    h.n_sent = h.next = 0;
+    static char text[1001];
+    memset(text, 'r', 1000);
+    uint32_t seq = 301;
+    unsigned acks = 0;
+    char sink[4096];
+    for (int i = 0; i < 400; i++) {
+        uint32_t n = 999 - (uint32_t)(i % 7); /* 993..999 bytes */
+        if ((int32_t)(seq + n - edge) > 0) {
+            n = edge - seq; /* as much as the window holds */
+        }
+        if (n > 0) {
+            text[n] = 0;
+            h_deliver(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = text));
+            text[n] = 'r';
+            seq += n;
+        }
+        if (i % 50 == 49) { /* the user reads a little */
+            tern_tcp_recv(h.st, id, sink, 1000 + (size_t)i % 13, h.now);
+        }
+        check_edges(&h, 3, &edge, &acks);
+        CHECK_EQ(status(&h, id).rcv_nxt, seq);
+    }
+    CHECK(acks >= 70);                             /* one per segment taken */
+    CHECK(status(&h, id).recv_queued > 60 * 1024); /* the window did close */
+    CHECK(h.st->stats.tcp.rcv_reserve_fail == 0);  /* the rounding is backed */
+    CHECK(h.st->stats.drops[TERN_DROP_TCP_RCV_BUF_FULL] == 0);
+    h_fini(&h);
+}
+
 /* ---- REC-1 ---- */
 
 static void
@@ -527,5 +603,6 @@ main(void)
     RUN(test_mss_option_always_sent);
     RUN(test_receive_window_closed_indefinitely);
     RUN(test_window_is_32_bits);
+    RUN(test_window_never_shrinks);
     return CHECK_DONE();
 }
