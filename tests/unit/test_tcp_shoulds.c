@@ -569,6 +569,78 @@ test_window_never_shrinks(void)
     h_fini(&h);
 }
 
+/* ---- SHLD-9, SHLD-10, SHLD-11, SHLD-20 ---- */
+
+static unsigned
+count_sent(struct h *h)
+{
+    unsigned n = h->n_sent - h->next;
+    h->next = h->n_sent;
+    return n;
+}
+
+static void
+test_delivery_problem_reported_at_r1(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.3 SHLD-9 SHLD-10: after R1 = 3 retransmissions of a segment (not
+     * 2) the user is told (TERN_TCP_EV_DELIVERY_PROBLEM), the connection lives on until R2, and
+     * an ACK of new data clears the report
+     * EVIDENCE: RFC 9293 3.8.3 SHLD-11: R2 (the user timeout) is 300 s by default, at least 100
+     * EVIDENCE: RFC 9293 3.9.1.8 SHLD-20: the application can turn these reports off */
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    CHECK(cfg.tcp.user_timeout_ns >= 100 * SEC);
+    CHECK_EQ(cfg.tcp.user_timeout_ns, 300 * SEC);
+
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, "lost", 4, h.now), 4);
+    CHECK_EQ(count_sent(&h), 1);
+    /* RTO 1 s, doubling: retransmissions at 1, 3 and 7 s. */
+    h_advance(&h, 3 * SEC + SEC / 2);
+    CHECK_EQ(count_sent(&h), 2);
+    CHECK(!(h.events[id] & TERN_TCP_EV_DELIVERY_PROBLEM));
+    CHECK(!(tern_tcp_events(h.st, id) & TERN_TCP_EV_DELIVERY_PROBLEM));
+    h_advance(&h, 4 * SEC);
+    CHECK_EQ(count_sent(&h), 1);
+    CHECK(h.events[id] & TERN_TCP_EV_DELIVERY_PROBLEM);
+    CHECK(tern_tcp_events(h.st, id) & TERN_TCP_EV_DELIVERY_PROBLEM);
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    CHECK_EQ(tern_tcp_error(h.st, id), 0);
+    /* The peer answers at last: the report is over. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 105, .flags = ACK));
+    CHECK(!(tern_tcp_events(h.st, id) & TERN_TCP_EV_DELIVERY_PROBLEM));
+    /* A second episode (the RTO still backed off, RFC 6298 5.7: 8 s,
+     * retransmissions at 8, 24 and 56 s) reports again; R2 (300 s) then
+     * closes. */
+    h.events[id] = 0;
+    CHECK_EQ(tern_tcp_send(h.st, id, "gone", 4, h.now), 4);
+    h_advance(&h, 50 * SEC);
+    CHECK(!(h.events[id] & TERN_TCP_EV_DELIVERY_PROBLEM));
+    h_advance(&h, 10 * SEC);
+    CHECK(h.events[id] & TERN_TCP_EV_DELIVERY_PROBLEM);
+    CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+    h_advance(&h, 300 * SEC);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_TIMEDOUT);
+    h_fini(&h);
+
+    /* Reports off: neither the callback nor the event bits show it. */
+    h_init(&h);
+    id = h_established(&h);
+    CHECK_EQ(tern_tcp_set_reports(h.st, id, false), TERN_OK);
+    CHECK_EQ(tern_tcp_set_reports(h.st, 999, false), TERN_ERR_NOTCONN);
+    CHECK_EQ(tern_tcp_send(h.st, id, "lost", 4, h.now), 4);
+    h_advance(&h, 8 * SEC);
+    CHECK_EQ(count_sent(&h), 4);
+    CHECK(!(h.events[id] & TERN_TCP_EV_DELIVERY_PROBLEM));
+    CHECK(!(tern_tcp_events(h.st, id) & TERN_TCP_EV_DELIVERY_PROBLEM));
+    CHECK_EQ(tern_tcp_set_reports(h.st, id, true), TERN_OK);
+    CHECK(tern_tcp_events(h.st, id) & TERN_TCP_EV_DELIVERY_PROBLEM);
+    h_fini(&h);
+}
+
 /* ---- REC-1 ---- */
 
 static void
@@ -604,5 +676,6 @@ main(void)
     RUN(test_receive_window_closed_indefinitely);
     RUN(test_window_is_32_bits);
     RUN(test_window_never_shrinks);
+    RUN(test_delivery_problem_reported_at_r1);
     return CHECK_DONE();
 }
