@@ -243,6 +243,9 @@ tcp_ack_owe(struct tern_stack *st, struct tcp_tcb *tcb, bool fin)
         t->ack_owed[t->n_ack_owed++] = tcp_tcb_slot(st, tcb);
         tcb->ack_owed = true;
     }
+    /* A driver that never ends its batch still sends the ACK within the
+     * delayed-ACK bound (MUST-40); the end of the batch cancels it. */
+    tcp_delack_arm(st, tcb);
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                    "RFC 1122 4.2.3.2 (MUST-58): ACK owed until the end of the input batch");
     return true;

@@ -224,6 +224,26 @@ test_batch_keeps_delayed_ack_rules(void)
 }
 
 static void
+test_batch_never_ended(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.3 MUST-40: an ACK owed to a batch the driver never ends still
+     * goes out within the delayed-ACK bound */
+    struct h h;
+    h_init_cfg(&h, tweak_delack);
+    h_established(&h);
+    tern_stack_batch_begin(h.st);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "abc"));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 39 * MS);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1 * MS);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+    tern_stack_batch_end(h.st, h.now);
+    EXPECT_NOTHING(&h); /* paid already */
+    h_fini(&h);
+}
+
+static void
 test_batch_dupacks_not_collapsed(void)
 {
     /* EVIDENCE: RFC 5681 4.2 RFC 9293 3.10.7 MUST-58: in a batch, every out-of-order segment
@@ -428,6 +448,7 @@ main(void)
     RUN(test_out_of_order_and_hole_at_once);
     RUN(test_batch_one_ack);
     RUN(test_batch_keeps_delayed_ack_rules);
+    RUN(test_batch_never_ended);
     RUN(test_batch_dupacks_not_collapsed);
     RUN(test_batch_two_connections);
     RUN(test_psh_last_segment_of_each_write);
