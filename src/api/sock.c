@@ -1260,11 +1260,12 @@ tern_close(int fd)
         int64_t now = rt_now(s->rt);
         struct tern_tcp_status stt;
         enum tern_tcp_state state = sock_state(s, &stt);
-        if ((s->linger_on && s->linger_s == 0) || stt.recv_queued > 0) {
-            /* SO_LINGER 0, or unread data: reset the connection rather than
-             * close it (RFC 1122 4.2.2.13 allows it for unread data; Linux
-             * does both). */
-            tern_tcp_abort(s->st, s->tcp_id, now);
+        if (stt.recv_queued > 0) {
+            /* Unread data: no FIN; sock_free's release resets the
+             * connection in any state (RFC 9293 3.6 SHLD-3, src/tcp/api.c),
+             * as Linux does, SO_LINGER or not. */
+        } else if (s->linger_on && s->linger_s == 0) {
+            tern_tcp_abort(s->st, s->tcp_id, now); /* SO_LINGER 0: reset, not close */
         } else if (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
                    state == TERN_TCP_SYN_RECEIVED) {
             tern_tcp_close(s->st, s->tcp_id, now); /* the FIN after queued data */

@@ -743,6 +743,17 @@ tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
         return TERN_ERR_NOTCONN;
     }
     stack_set_now(st, now_ns);
+    if (tcb->rcv.len > 0 && tcb->state != TERN_TCP_CLOSED && tcb->state != TERN_TCP_TIME_WAIT) {
+        /* RFC 1122 4.2.2.13, RFC 9293 3.6 (SHLD-3): given back with text
+         * unread, which is now lost: a RST tells the peer so, instead of
+         * the FIN (CLOSE-WAIT, ESTABLISHED) or after it (FIN-WAIT-*,
+         * CLOSING, LAST-ACK), as Linux's close() does. (TIME-WAIT: the
+         * connection is over, Linux sends nothing either.) */
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_RST, 0,
+                         "RFC 9293 3.6 (SHLD-3): released with unread text -> "
+                         "<SEQ=SND.NXT><CTL=RST>");
+        tcp_close_tcb(st, tcb, 0, "RFC 9293 3.6 (SHLD-3): released with unread text -> CLOSED");
+    }
     switch (tcb->state) {
     case TERN_TCP_LISTEN:
     case TERN_TCP_SYN_SENT:
