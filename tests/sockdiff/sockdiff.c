@@ -1415,6 +1415,28 @@ CASE(close_with_unread_data_resets)
     return 0;
 }
 
+CASE(peer_writes_after_close_reset)
+{
+    /* EVIDENCE: RFC 9293 3.6 SHLD-3 RFC 1122 4.2.2.13: after close() the subject reads nothing
+     * more; text the peer sends then is answered with a RST (Linux: in FIN-WAIT-1/2), so the
+     * peer's writer learns of the loss (EPIPE or ECONNRESET) instead of writing into a void.
+     * (After shutdown(SHUT_WR) the subject still reads: halfclose_subject_shut_wr.) */
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_OK(a->close(pr.s));
+    pr.s = -1;
+    char b[4];
+    CHECK_EQ(kread_full(pr.p, b, sizeof b, WAIT_MS), 0); /* the FIN: EOF */
+    CHECK_EQ(write(pr.p, "late", 4), 4);
+    /* Events 0: only POLLERR or POLLHUP, which the RST brings, end the wait. */
+    CHECK(kpoll1(pr.p, 0, WAIT_MS) & (POLLERR | POLLHUP));
+    errno = 0;
+    CHECK(write(pr.p, "x", 1) < 0 && (errno == EPIPE || errno == ECONNRESET));
+    pair_close(a, &pr);
+    return 0;
+}
+
 /* ---- bind, listen ---- */
 
 CASE(bind_conflict)
@@ -3440,6 +3462,7 @@ static const struct case_def cases[] = {
     C(linger_zero_sends_rst),
     C(linger_timeout_close),
     C(close_with_unread_data_resets),
+    C(peer_writes_after_close_reset),
     C(bind_conflict),
     C(bind_after_time_wait),
     C(bind_reuseaddr_no_listener),
