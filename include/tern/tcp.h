@@ -213,7 +213,10 @@ int tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns);
 /* Gives the id back. A connection still closing (FIN-WAIT-*, CLOSING,
  * LAST-ACK, TIME-WAIT) finishes on its own and frees itself; one the user
  * neither closed nor aborted is aborted first. A listener's pending
- * children are aborted too. */
+ * children are aborted too. CLOSE then release is a full close (RFC 9293
+ * 3.6 MAY-1): with received text left unread, or when text arrives
+ * afterwards, the connection is reset (<CTL=RST>, SHLD-3) since that text
+ * is lost; CLOSE alone is the half-close, and RECEIVE goes on. */
 int tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns);
 
 /* STATUS (3.10.6). */
