@@ -1254,15 +1254,15 @@ time_wait_syn_new(const struct tern_stack *st, const struct tcp_mini *m, const s
  * An accepted SYN opens the new incarnation with an ISS above the old
  * SND.NXT (RFC 9293 3.6 MAY-2 (1), which RFC 6191 keeps), and the
  * TIME-WAIT record is parked (out of the demux), to be restored if the SYN
- * turns out to be an old duplicate (MAY-2 (2)). A refused SYN gets the
- * ACK of the current state (RFC 9293 3.10.7.4 first, or the challenge ACK
- * of RFC 5961 4.2), not the silence RFC 6191 2 prescribes: both cases
- * are a SYN below RCV.NXT or one RFC 7323 5.3 (PAWS) rejects, which
- * RFC 9293 and RFC 7323 answer with an ACK, and Linux answers alike. The
- * ACK is useful: a peer in SYN-SENT answers it with <SEQ=SEG.ACK><CTL=RST>
- * (3.10.7.3 first), whose SEQ is our RCV.NXT exactly, which ends TIME-WAIT
- * (3.10.7.4 second), and its next SYN opens the connection. The refusal
- * does not restart 2 MSL. Returns true when the SYN was dealt with here. */
+ * turns out to be an old duplicate (MAY-2 (2)). A refused SYN lies below
+ * RCV.NXT (unacceptable, RFC 9293 3.10.7.4 first) or carries a TSval
+ * older than TS.Recent (RFC 7323 5.3, PAWS): both rules answer with the
+ * ACK of the current state, and so does Linux; tern sends it rather than
+ * the silence RFC 6191 2 prescribes. The ACK is useful: a peer in SYN-SENT
+ * answers it with <SEQ=SEG.ACK><CTL=RST> (3.10.7.3 first), whose SEQ is
+ * our RCV.NXT exactly, which ends TIME-WAIT (3.10.7.4 second), and its
+ * next SYN opens the connection. The refusal does not restart 2 MSL.
+ * Returns true when the SYN was dealt with here. */
 static bool
 time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
               const struct tcp_seg *seg)
