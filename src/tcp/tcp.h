@@ -170,7 +170,7 @@ struct tcp_tcb {
     uint32_t snd_una;     /* send unacknowledged */
     uint32_t snd_nxt;     /* send next */
     uint32_t snd_wnd;     /* send window (offset from SND.UNA) */
-    uint32_t snd_up;      /* send urgent pointer */
+    uint32_t snd_up;      /* send urgent pointer (meaningful while urg_snd) */
     uint32_t snd_wl1;     /* segment sequence number used for last window update */
     uint32_t snd_wl2;     /* segment acknowledgment number used for last window update */
     uint32_t iss;         /* initial send sequence number */
@@ -178,7 +178,8 @@ struct tcp_tcb {
     /* RFC 9293 3.3.1, Figure 3: receive sequence variables. */
     uint32_t rcv_nxt; /* receive next */
     uint32_t rcv_wnd; /* receive window: what we announced, RCV.ADV - RCV.NXT */
-    uint32_t rcv_up;  /* receive urgent pointer */
+    uint32_t rcv_up;  /* receive urgent pointer: never behind rcv.start (buf.c); ahead of it
+                         while urgent data remains to be read (RFC 9293 3.8.5) */
     uint32_t irs;     /* initial receive sequence number */
     uint32_t rcv_adv; /* right edge of the window last announced (RCV.NXT + RCV.WND) */
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
@@ -251,6 +252,7 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
+    bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
 };
 
 /* The most text one segment carries: the effective send MSS less the
