@@ -456,8 +456,7 @@ tern_tcp_send_urgent(struct tern_stack *st, int id, const void *buf, size_t len,
 }
 
 static int
-send_call(struct tern_stack *st, int id, const void *buf, size_t len, bool urgent,
-          int64_t now_ns)
+send_call(struct tern_stack *st, int id, const void *buf, size_t len, bool urgent, int64_t now_ns)
 {
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);
     if (tcb == NULL) {

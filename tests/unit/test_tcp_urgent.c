@@ -313,7 +313,8 @@ test_send_urgent(void)
     h_init(&h);
     int id = h_established(&h);
     CHECK_EQ(tern_tcp_send(h.st, id, "xx", 2, h.now), 2);
-    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "xx"));
+    struct wire_tcp t =
+        EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "xx"));
     CHECK_EQ(t.urgent, 0);
     /* "abc" urgent: Nagle would hold it behind "xx" in flight; urgent
      * data is not held (as Linux). SND.UP = 106. */
