@@ -215,6 +215,7 @@ struct tcp_tcb {
     uint16_t snd_mss;     /* effective send MSS (MUST-16) */
     uint16_t rcv_mss;     /* the MSS we announce */
     uint16_t reply_count; /* replies sent in the reply window */
+    uint16_t ev_pending;  /* TERN_TCP_EV_* bits not yet given to the callback */
 
     uint8_t role;         /* enum tcp_role */
     uint8_t retries;      /* consecutive retransmissions of the oldest segment */
@@ -225,7 +226,6 @@ struct tcp_tcb {
     uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
     uint8_t keep_count;   /* unanswered keep-alive probes allowed; 0: the stack's */
     uint8_t keep_probes;  /* unanswered keep-alive probes sent */
-    uint8_t ev_pending;   /* TERN_TCP_EV_* bits not yet given to the callback */
     int8_t error;         /* why the connection closed (enum tern_err) */
     int8_t soft_error;    /* last soft ICMP error (RFC 9293 3.9.2.2) */
 
@@ -252,6 +252,7 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
+    bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
     bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
 };
 
@@ -632,6 +633,13 @@ void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 /* Enters TIME-WAIT's 2 MSL wait: cancels the other timers (3.10.7.4 eighth). */
 void tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb);
+
+/* R1 of RFC 9293 3.8.3 (cfg.tcp.r1_retries; 0: 3, SHLD-10). */
+static inline unsigned
+tcp_r1(const struct tern_tcp_config *c)
+{
+    return c->r1_retries > 0 ? c->r1_retries : 3u;
+}
 
 /* ---- api.c ---- */
 /* Records event bits for the user and queues the TCB for delivery. */
