@@ -3532,6 +3532,7 @@ CASE(oob_skipped_and_replaced)
     CHECK(peer_acked(pr.p));
     CHECK_EQ(satmark(a, pr.s), 1);
     CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), POLLPRI);
+    CHECK_EV(spoll1(a, pr.s, POLLIN, 200), 0); /* a wait for POLLIN alone times out */
     CHECK_ERR(a->recv(pr.s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
     CHECK_EQ(satmark(a, pr.s), 0);
     CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), 0);
