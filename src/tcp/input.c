@@ -795,6 +795,9 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
         rtt_from_ack(st, tcb, seg);
         tcb->snd_una = seg->ack;
+        if (tcb->urg_snd && !seq_lt(tcb->snd_una, tcb->snd_up)) {
+            tcb->urg_snd = false; /* all urgent data acknowledged: URG no longer sent */
+        }
         struct tcp_sender *x = tcb->sx; /* NULL only when a FIN alone was in flight */
         if (x != NULL) {
             x->lt_bytes = 0;
@@ -960,7 +963,17 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     return STEP_CONTINUE;
 }
 
-/* Sixth: check the URG bit. */
+/* Sixth: check the URG bit (RFC 9293 3.8.5, 3.10.7.4 sixth). SEG.UP is
+ * an offset from the segment's sequence number as it arrived, before the
+ * first check trimmed it, to the first octet after the urgent data
+ * (MUST-62). RCV.UP only moves forward (max(RCV.UP, SEG.UP)); it never lags
+ * behind the next octet the user will read (buf.c keeps it there), so
+ * "urgent mode" is RCV.UP ahead of that octet. The user is told each time
+ * the pointer moves ahead (MUST-32): on entering urgent mode and whenever
+ * the pointer advances, as RFC 9293 3.8.5 asks (a pointer repeated by
+ * later segments says nothing new). After the peer's FIN (CLOSE-WAIT and
+ * later) the bit is ignored. This step also runs for a segment at RCV.NXT
+ * that the zero window keeps from being acceptable (MUST-66, check_seq). */
 static enum step
 check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
@@ -968,14 +981,17 @@ check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (!has(seg, WIRE_TCP_URG)) {
         return STEP_CONTINUE;
     }
-    if (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
-        tcb->state == TERN_TCP_FIN_WAIT_2) {
-        /* RCV.UP <- max(RCV.UP, SEG.UP). Signalling urgent data to the user
-         * (MUST-32) is not implemented yet. */
-        tcb->rcv_up = seq_max(tcb->rcv_up, seg->seq + seg->up);
-        tcp_trace_note(st, TERN_TRACE_EVENT, tcb, "RFC 9293 3.10.7.4 sixth: URG -> RCV.UP updated");
+    if (tcb->state != TERN_TCP_ESTABLISHED && tcb->state != TERN_TCP_FIN_WAIT_1 &&
+        tcb->state != TERN_TCP_FIN_WAIT_2) {
+        return STEP_CONTINUE;
     }
-    /* CLOSE-WAIT and later: the peer has sent its FIN; ignore the URG. */
+    uint32_t up = c->orig_seq + seg->up;
+    if (seq_gt(up, tcb->rcv_up)) {
+        tcb->rcv_up = up;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.10.7.4 sixth: URG -> RCV.UP advanced, user told (MUST-32)");
+        tcp_event(st, tcb, TERN_TCP_EV_URGENT);
+    }
     return STEP_CONTINUE;
 }
 
