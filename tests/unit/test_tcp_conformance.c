@@ -427,24 +427,6 @@ static const struct rule rules[] = {
          "RCV.NXT (MAY-13)"),
     RULE(ST(CLOSE_WAIT) | ST(LAST_ACK), K(ACK) | K(DATA), Q(AT), A(DUP) | A(OK), O_NOTHING, SAME, EV_NONE,
          "3.10.7.4 seventh: after the peer's FIN, ignore the segment text; nothing to ACK"),
-     * Where the text is taken (SYN-SENT, our SYN acknowledged), one ACK
-     * acknowledges the SYN and the text together (MUST-58); elsewhere the
-     * segment meets the rules of a SYN,ACK without text (the first check's
-     * row, K_ANY, already covers BELOW and BEYOND in the other states). */
-    RULE(ST(CLOSED) | ST(LISTEN), K(SYNACK_TEXT), Q_ANY, A_ANY, O_RST, SAME, EV_NONE,
-         "3.10.7.1 / 3.10.7.2: SYN,ACK with text, ACK bit on -> <SEQ=SEG.ACK><CTL=RST>"),
-    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OLD) | A(DUP) | A(AHEAD), O_RST, SAME, EV_NONE,
-         "3.10.7.3 first: SEG.ACK =< ISS or > SND.NXT -> <SEQ=SEG.ACK><CTL=RST>, discard"),
-    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OK), O_ACK_SYN_TEXT, TERN_TCP_ESTABLISHED,
-         EV_CONNECTED,
-         "3.10.7.3 fourth, sixth-seventh, MUST-58: SYN,ACK with text -> ESTABLISHED, one ACK "
-         "of the SYN and the text"),
-    RULE(ST(SYN_RCVD), K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_NOTHING, TERN_TCP_LISTEN, EV_NONE,
-         "3.10.7.4 fourth (MUST-11): SYN-RECEIVED from passive OPEN, SYN -> LISTEN"),
-    RULE(ST(SYN_RCVD_A) | ST_SYNC, K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_CHALLENGE, SAME,
-         EV_NONE,
-         "3.10.7.4 fourth, RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, drop"),
-=======
 
     /* ---- issue 11 item 4 (tw): TIME-WAIT, and a FIN once the peer's FIN
      * was taken. The peer's FIN sits at RCV.NXT - 1; a FIN at RCV.NXT is
@@ -467,7 +449,25 @@ static const struct rule rules[] = {
          "3.10.7.4 fifth CLOSING: our FIN acked -> TIME-WAIT; eighth: FIN already taken -> "
          "RCV.NXT not advanced again, ACK, restart 2 MSL"),
 
-    /* ================= issue 11 item 5 (ack): a SYN,ACK with text ==========};
+    /* ================= issue 11 item 5 (ack): a SYN,ACK with text =================
+     * Where the text is taken (SYN-SENT, our SYN acknowledged), one ACK
+     * acknowledges the SYN and the text together (MUST-58); elsewhere the
+     * segment meets the rules of a SYN,ACK without text (the first check's
+     * row, K_ANY, already covers BELOW and BEYOND in the other states). */
+    RULE(ST(CLOSED) | ST(LISTEN), K(SYNACK_TEXT), Q_ANY, A_ANY, O_RST, SAME, EV_NONE,
+         "3.10.7.1 / 3.10.7.2: SYN,ACK with text, ACK bit on -> <SEQ=SEG.ACK><CTL=RST>"),
+    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OLD) | A(DUP) | A(AHEAD), O_RST, SAME, EV_NONE,
+         "3.10.7.3 first: SEG.ACK =< ISS or > SND.NXT -> <SEQ=SEG.ACK><CTL=RST>, discard"),
+    RULE(ST(SYN_SENT), K(SYNACK_TEXT), Q_ANY, A(OK), O_ACK_SYN_TEXT, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED,
+         "3.10.7.3 fourth, sixth-seventh, MUST-58: SYN,ACK with text -> ESTABLISHED, one ACK "
+         "of the SYN and the text"),
+    RULE(ST(SYN_RCVD), K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_NOTHING, TERN_TCP_LISTEN, EV_NONE,
+         "3.10.7.4 fourth (MUST-11): SYN-RECEIVED from passive OPEN, SYN -> LISTEN"),
+    RULE(ST(SYN_RCVD_A) | ST_SYNC, K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_CHALLENGE, SAME,
+         EV_NONE,
+         "3.10.7.4 fourth, RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, drop"),
+};
 /* clang-format on */
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
