@@ -68,6 +68,23 @@ enum tern_tcp_state {
 /* The RFC spelling of a state ("SYN-RECEIVED"); "?" when out of range. */
 const char *tern_tcp_state_name(int state);
 
+/* The initial congestion window of a connection (tern_tcp_config
+ * initial_window). Both are upper bounds in bytes, rounded down to whole
+ * segments of the send MSS (SMSS):
+ *   TERN_TCP_IW_RFC6928 (0, the default): RFC 6928's min(10*SMSS,
+ *     max(2*SMSS, 14600)): 10 segments at SMSS 1460 or less, 9 at 1500,
+ *     2 at 9000 (Linux sends 10 segments whatever the SMSS; the RFC's
+ *     byte cap is kept here).
+ *   TERN_TCP_IW_RFC5681: RFC 5681 3.1's 4 segments up to SMSS 1095, 3 up
+ *     to 2190, else 2 (4380 bytes at SMSS 1460).
+ * Either way the window is 1 segment when the SYN or SYN,ACK had to be
+ * retransmitted (RFC 5681 3.1, RFC 6928 2), and the restart window after
+ * an idle period is min(IW, cwnd) (RFC 5681 4.1). */
+enum tern_tcp_iw {
+    TERN_TCP_IW_RFC6928 = 0,
+    TERN_TCP_IW_RFC5681 = 1,
+};
+
 /* Per-stack TCP configuration, part of struct tern_config. tern_config_init()
  * fills in the defaults given here; zero is not a valid value for most. */
 struct tern_tcp_config {
@@ -138,6 +155,9 @@ struct tern_tcp_config {
                            (RFC 9293 3.10.7.1) or an ACK to a listener (3.10.7.2), per
                            second on average, randomised as challenge_ack_limit; default
                            1000 */
+    /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
+     * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
+    enum tern_tcp_iw initial_window;
 };
 
 /* Event bits. */

@@ -228,7 +228,7 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
      * own state (CUBIC's epoch, W_max) starts afresh, as after an idle
      * period (RFC 9438 4.8 resets the epoch then too). */
     const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
-    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->cfg.tcp.initial_window, st->now_ns);
     x->cc.cwnd = tcb->cwnd;
     x->cc.ssthresh = tcb->ssthresh;
     tcp_sack_sb_init(&x->sb);

@@ -249,8 +249,8 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
              * ACK times it: the first RTT sample. */
             tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
         }
+        tcp_cong_start(st, tcb); /* before retries is cleared: it tells a lost SYN */
         tcb->retries = 0;
-        tcp_cong_start(st, tcb);
         tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                       "RFC 9293 3.10.7.3: SYN-SENT, our SYN acked -> ESTABLISHED");
         tcp_on_established(st, tcb);
@@ -849,8 +849,8 @@ ack_syn_received(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         /* RFC 6298 2.2, Karn (MUST-18): a SYN,ACK sent once is timed. */
         tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
     }
+    tcp_cong_start(st, tcb); /* before retries is cleared: it tells a lost SYN,ACK */
     tcb->retries = 0;
-    tcp_cong_start(st, tcb);
     tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                   "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, our SYN acked -> ESTABLISHED");
     tcp_on_established(st, tcb);

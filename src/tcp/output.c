@@ -572,13 +572,13 @@ retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    /* RFC 5681 3.1: IW once the send MSS is known; RFC 6582 3.2 step 1:
-     * recover starts at ISS. */
+    /* IW once the send MSS is known (RFC 6928 by default, RFC 5681 3.1 as
+     * configured); RFC 6582 3.2 step 1: recover starts at ISS. */
     const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
     struct tcp_cc cc;
-    tcp_cc_init(&cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    tcp_cc_init(&cc, ops, tcp_smss(tcb), tcb->sack_ok, st->cfg.tcp.initial_window, st->now_ns);
     if (tcb->retries > 0) {
-        tcp_cc_after_syn_loss(&cc); /* RFC 5681 3.1: IW = 1 SMSS */
+        tcp_cc_after_syn_loss(&cc); /* RFC 5681 3.1, RFC 6928 2: IW = 1 SMSS */
     }
     tcp_sender_put(st, tcb);
     tcb->cwnd = cc.cwnd; /* the next text to send starts from these */
