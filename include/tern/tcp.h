@@ -187,7 +187,10 @@ struct tern_tcp_open_args {
     bool set_iss;            /* use `iss` as the initial send sequence number instead */
     uint32_t iss;            /*   of the RFC 6528 generator (tests, the RFC's figures) */
     int64_t user_timeout_ns; /* 0: the stack default (MUST-21: settable per connection) */
-    uint16_t mss;            /* MSS to announce; 0: from the interface MTU (MUST-67) */
+    uint16_t mss;            /* MSS to announce, at most what the route's MTU allows
+                                (MUST-67), on active and passive opens alike; it caps
+                                the MSS we send with too (as Linux's TCP_MAXSEG).
+                                0: from the route's MTU */
     unsigned backlog;        /* passive: completed children held for accept; 0: default */
     tern_tcp_event_fn cb;    /* NULL: the stack callback */
     void *cb_ctx;

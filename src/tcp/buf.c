@@ -103,6 +103,18 @@ tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
+tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    uint32_t before = tcb->rcv.n_chunks;
+    tcb->n_ooo = 0;
+    tcb->ooo_fin = false;
+    chain_drop(&st->pool, &tcb->rcv, 0, false); /* chunks past the in-order text */
+    if (tcb->rcv.n_chunks < before) {
+        tcp_mem_wake(st);
+    }
+}
+
+void
 tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     /* No more text will arrive: the promise behind the window is void. */
