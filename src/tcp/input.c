@@ -721,7 +721,10 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
     tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
-    tcb->sx->rescue_valid = false;
+    /* RFC 6675 5 (4.3): RescueRxt too starts at the last octet just resent,
+     * so no rescue (NextSeg rule 4) repeats this segment at once. */
+    tcb->sx->rescue_valid = true;
+    tcb->sx->rescue_rxt = tcb->sx->high_rxt - 1;
     tcp_rtx_update(st, tcb, true);
 }
 

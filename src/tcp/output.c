@@ -615,7 +615,9 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         }
         uint32_t in_wnd = tcp_in_flight(tcb);
         bool new_ok = unsent_text(tcb) > 0 && tcb->snd_wnd > in_wnd;
-        bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una, tcb->sx->rescue_rxt);
+        /* RFC 6675 4 NextSeg rule 4: a rescue only once HighACK (the last
+         * octet cumulatively acknowledged, SND.UNA - 1) is above RescueRxt. */
+        bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una - 1, tcb->sx->rescue_rxt);
         uint32_t seq = 0, len = 0;
         enum tcp_sack_next k =
             tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,

@@ -845,6 +845,142 @@ test_initial_window_one_segment_after_syn_loss(void)
     h_fini(&h);
 }
 
+/* ---- SACK recovery: the rescue retransmission (RFC 6675 4 NextSeg rule 4) ---- */
+
+/* Established without timestamps, SACK permitted, peer window 64 KiB; `n`
+ * segments of 1460 bytes sent at once (IW10), the last with PSH. */
+static int
+sack_sending(struct h *h, unsigned n)
+{
+    int id = h_syn_sent(h);
+    struct topts o = {.sackp = true};
+    deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                 &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(h, id).sack_ok);
+    static char big[1460 * 8];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, 1460 * n, h->now), (int)(1460 * n));
+    for (unsigned i = 0; i < n; i++) {
+        EXPECT_SENT(h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK | (i + 1 == n ? PSH : 0),
+                          .data = Z));
+    }
+    EXPECT_NOTHING(h);
+    return id;
+}
+
+/* The next segment sent is 1460 bytes of text at `seq` (PSH not checked:
+ * these tests are about which segments go, not their flags). */
+static void
+expect_text_at(struct h *h, uint32_t seq, int line)
+{
+    struct wire_tcp t;
+    if (!h_next_sent(h, &t, line)) {
+        return;
+    }
+    if (t.seq != seq || t.ack != 301 || t.payload_len != 1460 || !(t.flags & ACK) ||
+        (t.flags & (SYN | FIN | RST))) {
+        fprintf(stderr, "line %d: expected 1460 bytes at %u, sent SEQ=%u ACK=%u len %zu\n", line,
+                seq, t.seq, t.ack, t.payload_len);
+        check_st.failures++;
+    }
+}
+#define EXPECT_TEXT_AT(h, seq) expect_text_at((h), (seq), __LINE__)
+
+/* A duplicate ACK of 101 with one SACK block [101 + 1460*a, 101 + 1460*b). */
+static void
+sack_dupack(struct h *h, unsigned a, unsigned b)
+{
+    struct topts o = {.n_sack = 1, .sack = {{101 + 1460 * a, 101 + 1460 * b}}};
+    deliver_opts(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535), &o);
+}
+
+static void
+test_sack_no_rescue_of_the_fast_retransmission(void)
+{
+    /* EVIDENCE: RFC 6675 5 (4.3) 4 NextSeg rule 4: RescueRxt starts at the end of the fast
+     * retransmission: a rescue never repeats it at once */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sack_sending(&h, 4);
+    /* The first segment is lost; the other three are SACKed one by one. */
+    sack_dupack(&h, 1, 2);
+    sack_dupack(&h, 1, 3);
+    EXPECT_NOTHING(&h);
+    sack_dupack(&h, 1, 4);
+    /* Loss: the fast retransmission of the hole, and nothing else (the
+     * only unSACKed data is the segment just resent). */
+    EXPECT_TEXT_AT(&h, 101);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    /* More duplicate ACKs: still no second copy. */
+    sack_dupack(&h, 1, 4);
+    sack_dupack(&h, 1, 4);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    /* The retransmission arrives: everything is acknowledged. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 4, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 4);
+    h_fini(&h);
+}
+
+static void
+test_sack_one_rescue_per_recovery(void)
+{
+    /* EVIDENCE: RFC 6675 4 NextSeg rule 4: at most one rescue retransmission per entry into loss
+     * recovery, of the highest unSACKed segment */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sack_sending(&h, 6);
+    /* Segments 0 and 5 are lost; 1-4 are SACKed. */
+    sack_dupack(&h, 1, 2);
+    sack_dupack(&h, 1, 3);
+    sack_dupack(&h, 1, 4);
+    EXPECT_TEXT_AT(&h, 101); /* fast rtx */
+    EXPECT_NOTHING(&h);
+    sack_dupack(&h, 1, 5);
+    EXPECT_NOTHING(&h); /* the tail is not deemed lost; no rescue yet (HighACK <= RescueRxt) */
+    /* The retransmission fills the hole: a partial ACK up to segment 5. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    /* HighACK passed RescueRxt: one rescue, of the last unSACKed segment. */
+    EXPECT_TEXT_AT(&h, 101 + 1460 * 5);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    /* Duplicate ACKs while the rescue is in flight: no second rescue in
+     * this recovery (RescueRxt is now the recovery point). */
+    for (int i = 0; i < 3; i++) {
+        h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    }
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 6, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 6);
+    h_fini(&h);
+
+    /* HighACK must pass RescueRxt, not reach it: segments 0, 1 and 5 are
+     * lost, 2-4 SACKed. */
+    h_init_cfg(&h, tweak_no_opts);
+    id = sack_sending(&h, 6);
+    sack_dupack(&h, 2, 3);
+    sack_dupack(&h, 2, 4);
+    sack_dupack(&h, 2, 5);
+    EXPECT_TEXT_AT(&h, 101);        /* fast retransmission */
+    EXPECT_TEXT_AT(&h, 101 + 1460); /* NextSeg rule 1: segment 1 is lost too */
+    EXPECT_NOTHING(&h);
+    /* Segment 0 arrives: HighACK is the last octet of the fast
+     * retransmission, RescueRxt itself: no rescue yet. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    /* Segment 1 arrives: now the rescue of the last segment. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    EXPECT_TEXT_AT(&h, 101 + 1460 * 5);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
 /* ---- zero-copy receive ---- */
 
 static void
@@ -898,6 +1034,8 @@ main(void)
     RUN(test_congestion_control_choice);
     RUN(test_initial_window_iw10_default);
     RUN(test_initial_window_one_segment_after_syn_loss);
+    RUN(test_sack_no_rescue_of_the_fast_retransmission);
+    RUN(test_sack_one_rescue_per_recovery);
     RUN(test_recv_peek_consume);
     return CHECK_DONE();
 }
