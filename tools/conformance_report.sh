@@ -6,6 +6,13 @@
 # (any line of a file under tests/ or scenarios/ holding "EVIDENCE:" and
 # labels), and those tests' last ctest result; writes docs/conformance.md.
 #
+# A label may instead (or as well) carry a documented choice: a line
+#   CHOICE: RFC 9293 LABEL: short reason
+# in docs/conformance-choices.md, under a heading "## LABEL" that gives the
+# reasoning (the report links to it). Issue 11 accepts a choice in place of
+# tests for SHOULD-level labels only; a MUST label (MUST-n) needs tests, and
+# only MUST-51..53 (IP options) may carry a choice beside them.
+#
 # Labels come from ../shared/rfc/rfc9293.txt (relative to the source tree)
 # when it is there, else from docs/rfc9293-requirements.txt, the committed
 # extract (one label a line: LABEL, level, description, tab-separated).
@@ -13,9 +20,12 @@
 # Usage:
 #   conformance_report.sh --src DIR [--build DIR [--ctest CTEST]] [--out FILE]
 #       write the report (with --ctest, run the build tree's tests first)
-#   conformance_report.sh --src DIR --check                      the test: every
-#       cited label exists, the committed extract matches the RFC, and the
-#       coverage figures are printed; exit 1 on a problem.
+#   conformance_report.sh --src DIR --check [--require-all]      the test: every
+#       cited label exists, every choice names a label with a heading of its
+#       own and is allowed for it, the committed extract matches the RFC, and
+#       the coverage figures are printed; exit 1 on a problem. With
+#       --require-all also: every label of level MUST, MUST NOT, SHOULD or
+#       SHOULD NOT is covered by tests or a choice (MUST-n labels by tests).
 #   conformance_report.sh --src DIR --extract                    print the extract
 set -u
 src=.
@@ -23,6 +33,7 @@ build=
 out=
 mode=report
 ctest=
+require_all=0
 while [ $# -gt 0 ]; do
     case $1 in
     --src) src=$2; shift 2 ;;
@@ -30,12 +41,14 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --ctest) ctest=$2; shift 2 ;;
     --check) mode=check; shift ;;
+    --require-all) require_all=1; shift ;;
     --extract) mode=extract; shift ;;
     *) echo "conformance_report.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
 rfc="$src/../shared/rfc/rfc9293.txt"
 committed="$src/docs/rfc9293-requirements.txt"
+choices_file="$src/docs/conformance-choices.md"
 [ -n "$out" ] || out="$src/docs/conformance.md"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -98,6 +111,13 @@ grep -rnoE 'EVIDENCE:.*' "$src/tests" "$src/scenarios" 2>/dev/null |
         done
     done | sort -u >"$tmp/evidence"
 
+# label <TAB> short reason, for every CHOICE line of the choices file.
+: >"$tmp/choices"
+if [ -f "$choices_file" ]; then
+    sed -n 's/^CHOICE: *RFC 9293 *\([A-Z]*-[0-9]*\): *\(.*\)$/\1\t\2/p' "$choices_file" |
+        sort -t- -k1,1 -k2,2n >"$tmp/choices"
+fi
+
 cut -f1 "$tmp/labels" >"$tmp/known"
 problems=0
 while IFS=$'\t' read -r l t; do
@@ -106,11 +126,39 @@ while IFS=$'\t' read -r l t; do
         problems=$((problems + 1))
     fi
 done <"$tmp/evidence"
+if [ -f "$choices_file" ] && grep '^CHOICE:' "$choices_file" |
+    grep -vE '^CHOICE: *RFC 9293 *[A-Z]+-[0-9]+: *[^ ]'; then
+    echo "FAIL: the CHOICE lines above are not 'CHOICE: RFC 9293 LABEL: reason'"
+    problems=$((problems + 1))
+fi
+while IFS=$'\t' read -r l reason; do
+    if ! grep -qx "$l" "$tmp/known"; then
+        echo "FAIL: docs/conformance-choices.md makes a choice for $l, which RFC 9293 Appendix B does not define"
+        problems=$((problems + 1))
+    elif [[ $l == MUST-* && $l != MUST-5[123] ]]; then
+        echo "FAIL: docs/conformance-choices.md makes a choice for $l: a MUST is met and tested (issue 11: MUST-51..53 only)"
+        problems=$((problems + 1))
+    fi
+    if ! grep -qx "## $l" "$choices_file"; then
+        echo "FAIL: docs/conformance-choices.md has no heading '## $l' for its choice"
+        problems=$((problems + 1))
+    fi
+done <"$tmp/choices"
+dups=$(cut -f1 "$tmp/choices" | sort | uniq -d | tr '\n' ' ')
+if [ -n "$dups" ]; then
+    echo "FAIL: docs/conformance-choices.md makes two choices for $dups"
+    problems=$((problems + 1))
+fi
 
 total=$(wc -l <"$tmp/labels")
-covered=$(cut -f1 "$tmp/evidence" | sort -u | grep -cxFf "$tmp/known")
+# Labels covered by tests; labels with a choice and no tests.
+cut -f1 "$tmp/evidence" | sort -u | grep -xFf "$tmp/known" >"$tmp/by_tests"
+cut -f1 "$tmp/choices" | sort -u | grep -xFf "$tmp/known" | grep -vxFf "$tmp/by_tests" >"$tmp/by_choice"
+covered=$(wc -l <"$tmp/by_tests")
+chosen=$(wc -l <"$tmp/by_choice")
 count_level() { awk -F'\t' -v p="$1" 'index($1, p) == 1' "$tmp/labels" | wc -l; }
-covered_level() { cut -f1 "$tmp/evidence" | sort -u | grep -xFf "$tmp/known" | grep -c "^$1"; }
+covered_level() { grep -c "^$1" "$tmp/by_tests"; }
+chosen_level() { grep -c "^$1" "$tmp/by_choice"; }
 
 if [ "$mode" = check ]; then
     if [ -f "$rfc" ] && ! grep -v '^#' "$committed" | cmp -s "$tmp/labels" -; then
@@ -123,11 +171,31 @@ if [ "$mode" = check ]; then
         echo "FAIL: only $total labels extracted (RFC 9293 defines about 120)"
         problems=$((problems + 1))
     fi
+    # Every label the RFC requires (MUST, SHOULD and their NOTs) has tests
+    # or, SHOULDs only, a documented choice.
+    while IFS=$'\t' read -r l level desc; do
+        case $level in MAY | "") continue ;; esac
+        if grep -qx "$l" "$tmp/by_tests"; then
+            continue
+        elif [[ $l == MUST-* ]]; then
+            missing="$l ($level, tests needed): $desc"
+        elif grep -qx "$l" "$tmp/by_choice"; then
+            continue
+        else
+            missing="$l ($level, tests or a choice needed): $desc"
+        fi
+        if [ "$require_all" = 1 ]; then
+            echo "FAIL: $missing"
+            problems=$((problems + 1))
+        else
+            echo "  open: $missing"
+        fi
+    done <"$tmp/labels"
     echo "labels: $total from $source"
     for p in MUST SHLD MAY REC; do
-        echo "  $p: $(covered_level "$p-") of $(count_level "$p-") covered"
+        echo "  $p: $(covered_level "$p-") of $(count_level "$p-") covered by tests, $(chosen_level "$p-") by a documented choice"
     done
-    echo "covered: $covered of $total; tests citing labels: $(cut -f2 "$tmp/evidence" | sort -u | wc -l)"
+    echo "covered: $covered of $total by tests, $chosen more by a documented choice; tests citing labels: $(cut -f2 "$tmp/evidence" | sort -u | wc -l)"
     if [ $problems -ne 0 ]; then
         echo "0 passed, 1 failed"
         exit 1
@@ -166,21 +234,33 @@ result() {
     echo "conformance-report\`): every requirement label of RFC 9293 Appendix B, the"
     echo "tests that cite it with an \`EVIDENCE:\` tag, and their result in the last"
     echo "ctest run${build:+ of \`$(basename "$build")\`}. Labels from $(basename "$source" | sed 's/.*(//; s/)$//')."
+    echo "A label without tests may carry a documented choice instead (SHOULDs"
+    echo "only; MUST-51..53 beside their tests): the reasons are in"
+    echo "[conformance-choices.md](conformance-choices.md)."
     echo
-    echo "| | covered | of |"
-    echo "|---|---|---|"
+    echo "| | covered by tests | documented choice | not covered | of |"
+    echo "|---|---|---|---|---|"
     for p in MUST SHLD MAY REC; do
-        echo "| $p | $(covered_level "$p-") | $(count_level "$p-") |"
+        n=$(count_level "$p-")
+        a=$(covered_level "$p-")
+        b=$(chosen_level "$p-")
+        echo "| $p | $a | $b | $((n - a - b)) | $n |"
     done
-    echo "| all | $covered | $total |"
+    echo "| all | $covered | $chosen | $((total - covered - chosen)) | $total |"
     echo
-    echo "| Label | Level | Requirement | Tests (result) |"
+    echo "| Label | Level | Requirement | Tests (result); choice |"
     echo "|---|---|---|---|"
     while IFS=$'\t' read -r l level desc; do
         tests=$(awk -F'\t' -v l="$l" '$1 == l { print $2 }' "$tmp/evidence" |
             while read -r t; do printf '%s (%s), ' "$t" "$(result "$t")"; done)
         tests=${tests%, }
+        reason=$(awk -F'\t' -v l="$l" '$1 == l { print $2; exit }' "$tmp/choices")
+        if [ -n "$reason" ]; then
+            anchor=$(tr 'A-Z' 'a-z' <<<"$l")
+            choice="choice: ${reason//|/\\|} ([why](conformance-choices.md#$anchor))"
+            tests=${tests:+$tests; }$choice
+        fi
         echo "| $l | $level | ${desc//|/\\|} | ${tests:-not covered} |"
     done <"$tmp/labels"
 } >"$out"
-echo "wrote $out: $covered of $total labels covered"
+echo "wrote $out: $covered of $total labels covered by tests, $chosen more by a documented choice"

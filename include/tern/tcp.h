@@ -106,7 +106,7 @@ struct tern_tcp_config {
                                      (RFC 9293 3.8.3 MUST-23: at least 3 minutes for SYN) */
     int64_t user_timeout_ns;      /* how long sent data may stay unacknowledged before the
                                      connection is aborted (RFC 9293 3.10.8, MUST-20 R2);
-                                     default 300 s */
+                                     default 300 s (SHLD-11: at least 100 s) */
     int64_t rto_initial_ns;       /* default 1 s (RFC 6298 2.1) */
     int64_t rto_max_ns;           /* backoff ceiling; default 60 s (RFC 6298 2.5) */
     uint32_t challenge_ack_limit; /* stack-wide ceiling on challenge ACKs (RFC 5961 7), per
@@ -151,10 +151,14 @@ struct tern_tcp_config {
     int64_t conn_reply_window_ns;  /* the window of conn_reply_limit; default 500 ms */
     uint32_t corrective_ack_limit; /* stack-wide ceiling on corrective ACKs, per second on
                                       average, randomised as challenge_ack_limit; default 1000 */
-    uint32_t rst_limit; /* stack-wide ceiling on RSTs answering segments for no connection
-                           (RFC 9293 3.10.7.1) or an ACK to a listener (3.10.7.2), per
-                           second on average, randomised as challenge_ack_limit; default
-                           1000 */
+    uint32_t rst_limit;  /* stack-wide ceiling on RSTs answering segments for no connection
+                            (RFC 9293 3.10.7.1) or an ACK to a listener (3.10.7.2), per
+                            second on average, randomised as challenge_ack_limit; default
+                            1000 */
+    unsigned r1_retries; /* R1 of RFC 9293 3.8.3: retransmissions of the same segment after
+                            which the user is told of a delivery problem
+                            (TERN_TCP_EV_DELIVERY_PROBLEM, SHLD-9); 0: 3 (SHLD-10: at least
+                            3); the connection goes on until R2 (user_timeout_ns) */
     /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
      * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
     enum tern_tcp_iw initial_window;
@@ -169,6 +173,11 @@ enum {
     TERN_TCP_EV_PEER_FIN = 1u << 4,     /* the peer closed its direction (sticky) */
     TERN_TCP_EV_CLOSED = 1u << 5,       /* the connection reached CLOSED (sticky) */
     TERN_TCP_EV_ERROR = 1u << 6,        /* closed by an error: see tern_tcp_error() */
+    /* An ERROR_REPORT (RFC 9293 3.9.1.8): the oldest unacknowledged segment
+     * was retransmitted R1 times (cfg.tcp.r1_retries; 3.8.3 SHLD-9), the
+     * path may have failed; the connection keeps trying until R2. Set until
+     * an ACK acknowledges new data. tern_tcp_set_reports() turns it off. */
+    TERN_TCP_EV_DELIVERY_PROBLEM = 1u << 7,
 };
 
 /* Event callback: `events` are the bits that just became true; `err` is the
@@ -289,6 +298,11 @@ int tern_tcp_recv_consume(struct tern_stack *st, int id, size_t n, int64_t now_n
  * MUST-17) and keep-alive on (RFC 9293 3.8.4, MUST-24). */
 int tern_tcp_set_nodelay(struct tern_stack *st, int id, bool on, int64_t now_ns);
 int tern_tcp_set_keepalive(struct tern_stack *st, int id, bool on, int64_t now_ns);
+
+/* ERROR_REPORTs (RFC 9293 3.9.1.8: TERN_TCP_EV_DELIVERY_PROBLEM) of one
+ * connection on or off; on by default. Off, the bit is neither given to
+ * the callback nor shown by tern_tcp_events() (SHLD-20). */
+int tern_tcp_set_reports(struct tern_stack *st, int id, bool on);
 
 /* Changes the Differentiated Services field (the IPv4 TOS byte) of the
  * segments the connection sends from now on (RFC 9293 3.9.1.9, SHLD-21). */

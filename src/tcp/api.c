@@ -868,6 +868,10 @@ tern_tcp_events(const struct tern_stack *st, int id)
     ev |= tcb->fin_rcvd ? TERN_TCP_EV_PEER_FIN : 0;
     ev |= tcb->state == TERN_TCP_CLOSED ? TERN_TCP_EV_CLOSED : 0;
     ev |= tcb->error != 0 ? TERN_TCP_EV_ERROR : 0;
+    bool open = tcb->state != TERN_TCP_CLOSED && tcb->state != TERN_TCP_LISTEN;
+    ev |= open && !tcb->no_reports && tcb->retries >= tcp_r1(&st->cfg.tcp)
+              ? TERN_TCP_EV_DELIVERY_PROBLEM
+              : 0;
     return ev;
 }
 
@@ -892,6 +896,20 @@ tern_tcp_set_callback(struct tern_stack *st, int id, tern_tcp_event_fn fn, void 
     }
     tcb->cb = fn;
     tcb->cb_ctx = ctx;
+    return TERN_OK;
+}
+
+int
+tern_tcp_set_reports(struct tern_stack *st, int id, bool on)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    tcb->no_reports = !on;
+    if (!on) {
+        tcb->ev_pending &= (uint8_t)~TERN_TCP_EV_DELIVERY_PROBLEM;
+    }
     return TERN_OK;
 }
 

@@ -139,6 +139,14 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     } else {
         field = wnd >> tcb->rcv_wscale;
         field = field > 65535 ? 65535 : field;
+        /* RFC 9293 3.8.6 (SHLD-14), RFC 7323 2.4: a shifted window loses
+         * its low bits; when that would put the right edge left of the one
+         * already announced, round up instead (as Linux does). The few
+         * bytes added, less than one unit of the shift, are reserved below
+         * with the rest of the window. */
+        if (field < 65535 && seq_lt(tcb->rcv_nxt + (field << tcb->rcv_wscale), tcb->rcv_adv)) {
+            field++;
+        }
     }
     struct tcp_seg seg = {
         .src = tcb->local_addr,

@@ -251,6 +251,7 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
+    bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
 };
 
 /* The most text one segment carries: the effective send MSS less the
@@ -633,6 +634,13 @@ void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 /* Enters TIME-WAIT's 2 MSL wait: cancels the other timers (3.10.7.4 eighth). */
 void tcp_time_wait_start(struct tern_stack *st, struct tcp_tcb *tcb);
+
+/* R1 of RFC 9293 3.8.3 (cfg.tcp.r1_retries; 0: 3, SHLD-10). */
+static inline unsigned
+tcp_r1(const struct tern_tcp_config *c)
+{
+    return c->r1_retries > 0 ? c->r1_retries : 3u;
+}
 
 /* ---- api.c ---- */
 /* Records event bits for the user and queues the TCB for delivery. */

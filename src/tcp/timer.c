@@ -67,6 +67,12 @@ rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 6298 5: retransmission timer expired");
     tcb->retries++;
+    if (tcb->retries == tcp_r1(&st->cfg.tcp) && !tcb->no_reports) {
+        /* RFC 9293 3.8.3 (e), SHLD-9: R1 reached, R2 not: tell the user. */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.8.3 (SHLD-9): R1 retransmissions -> report delivery problem");
+        tcp_event(st, tcb, TERN_TCP_EV_DELIVERY_PROBLEM);
+    }
     if (tcp_state_synchronized(tcb->state)) {
         tcp_cong_on_rto(st, tcb);
     }

@@ -365,7 +365,8 @@ test_send_segments_by_mss_and_window(void)
 static void
 test_zero_window_still_takes_ack_and_rst(void)
 {
-    /* EVIDENCE: RFC 9293 3.10.7.4 first MUST-66: with RCV.WND zero, ACK and RST are processed */
+    /* EVIDENCE: RFC 9293 3.10.7.4 first MUST-66: with RCV.WND zero, the ACK of a text segment
+     * is processed (the RST with a zero window: test_tcp_shoulds) */
     struct h h;
     h_init(&h);
     int id = h_established(&h);
