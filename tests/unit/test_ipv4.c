@@ -259,8 +259,8 @@ mk_dgram_opts(uint8_t *buf, const uint8_t *opt, size_t olen, bool mf, const uint
  * the datagram carrying it is dropped (RFC 7126 4.3.5, 4.4.5), counted as IP_SOURCE_ROUTE
  * EVIDENCE: RFC 9293 3.9.2.1 MUST-53 SHLD-24: documented choice: no return route is saved or
  * replaced: LSRR and SSRR datagrams, fragments included, never reach TCP
- * EVIDENCE: RFC 9293 3.9.2 MUST-50 MAY-10 MAY-11: Record Route and Timestamp are not
- * supported, they are ignored and the datagram delivered */
+ * EVIDENCE: RFC 9293 3.9.2 MUST-50: Record Route and Timestamp, not supported, are ignored
+ * and the datagram delivered (their MAY labels are documented choices) */
 static void
 test_input_source_route_dropped(void)
 {
