@@ -96,6 +96,8 @@ usage(FILE *f, const char *cmd)
             "  serve http --port P --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
             "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
             "  send HOST:PORT FILE             connect, send FILE, close\n"
+            "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
+            "                                  meanwhile to OUT, until its end of stream\n"
             "  recv --port P -o FILE           accept one connection, write what arrives\n"
             "\n"
             "Options:\n"
@@ -116,7 +118,8 @@ usage(FILE *f, const char *cmd)
             "  --pcap FILE         write every packet read from or written to the device\n"
             "  --port P            port to listen on (serve, recv)\n"
             "  --root DIR          directory served by serve http\n"
-            "  -o, --output FILE   where get and recv write what they receive ('-': stdout)\n"
+            "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
+            "                      stdout)\n"
             "  --sport P           local port of get and send (default: ephemeral)\n"
             "  --count N           serve: exit after N connections (default 0: forever)\n"
             "  --max-conns N       serve: clients served at once (default: as many as\n"
@@ -802,6 +805,7 @@ connected(struct app *a, const char *what)
 
 struct sess_state {
     bool closed, eof;
+    bool rx_eof; /* send -o: the peer's end of stream was read */
     int64_t fin_wait_since;
 };
 
@@ -836,13 +840,22 @@ step_send(struct app *a, struct sess *s, struct sess_state *ss)
         s->len = (size_t)n;
         ss->eof = n == 0;
     }
+    /* With -o, what the peer sends meanwhile is kept (a two-way transfer),
+     * and the end waits for the peer's end of stream; else it is dropped. */
     uint64_t ignored = 0;
-    int rc = drain_recv(a, a->conn, -1, &ignored);
+    int rc = ss->rx_eof
+                 ? 1
+                 : drain_recv(a, a->conn, a->out_fd, a->out_fd >= 0 ? &a->bytes_in : &ignored);
+    if (rc == TERN_ERR_INVAL) {
+        fail(a, "writing the output failed", 0);
+        return;
+    }
     if (rc < 0 && rc != TERN_ERR_CLOSING) {
         fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
         return;
     }
-    if (ss->closed && close_finished(a, &ss->fin_wait_since)) {
+    ss->rx_eof = rc == 1;
+    if (ss->closed && (a->out_fd < 0 || ss->rx_eof) && close_finished(a, &ss->fin_wait_since)) {
         if (tern_tcp_error(a->st, a->conn) != 0) {
             fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
         }

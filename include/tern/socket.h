@@ -48,7 +48,10 @@
  * EPIPE; writes never raise SIGPIPE (MSG_NOSIGNAL is implied); SO_LINGER
  * with l_linger 0 makes close send a RST; listen's backlog admits backlog + 1
  * established connections; SO_RCVBUF / SO_SNDBUF report twice the value
- * set, as Linux does.
+ * set, as Linux does; urgent data as Linux presents it: send(MSG_OOB),
+ * the octet before the peer's urgent pointer taken out of band by
+ * recv(MSG_OOB) and skipped by reads (unless SO_OOBINLINE), reads that stop
+ * at the mark, SIOCATMARK, POLLPRI (the user's fd shows it as readable).
  */
 #ifndef TERN_SOCKET_H
 #define TERN_SOCKET_H

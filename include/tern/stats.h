@@ -100,7 +100,10 @@
     X(TCP_ACK_CONN_LIMIT, "tcp",                                                                   \
       "RFC 9293 3.10.7.4 first, RFC 5961 5.2: connection's reply budget spent, ACK not sent")      \
     X(TCP_RST_LIMIT, "tcp", "RFC 9293 3.10.7.1/3.10.7.2: stack-wide RST budget spent, not sent")   \
-    X(TCP_TIME_WAIT_SYN, "tcp", "RFC 6191 2: SYN in TIME-WAIT not above the old sequence space")   \
+    X(TCP_TIME_WAIT_SYN, "tcp",                                                                    \
+      "RFC 6191 2: SYN in TIME-WAIT that opens no new incarnation (ACK sent)")                     \
+    X(TCP_TEXT_AFTER_CLOSE, "tcp",                                                                 \
+      "RFC 9293 3.6 (SHLD-3): text after CLOSE and release (RST sent)")                            \
     X(TCP_RCV_BUF_FULL, "tcp", "RFC 9293 3.10.7.4 seventh: text beyond the receive buffer")        \
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
     X(TCP_ICMP_BAD_SEQ, "tcp", "RFC 5927 4.1: ICMP error quotes SEQ outside SND.UNA..SND.NXT")     \

@@ -178,6 +178,10 @@ enum {
      * path may have failed; the connection keeps trying until R2. Set until
      * an ACK acknowledges new data. tern_tcp_set_reports() turns it off. */
     TERN_TCP_EV_DELIVERY_PROBLEM = 1u << 7,
+    TERN_TCP_EV_URGENT = 1u << 8, /* urgent data remains to be read (RFC 9293 3.8.5
+                                     "urgent mode": tern_tcp_urgent()); the callback
+                                     gets it each time the peer's urgent pointer
+                                     moves ahead (MUST-32) */
 };
 
 /* Event callback: `events` are the bits that just became true; `err` is the
@@ -228,10 +232,25 @@ int tern_tcp_accept(struct tern_stack *st, int id, int64_t now_ns);
  * SYN-RECEIVED data is queued until ESTABLISHED. */
 int tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns);
 
+/* SEND with the URGENT flag (3.10.2, 3.8.5): as tern_tcp_send(), and when
+ * at least one byte was queued the send urgent pointer (SND.UP) moves to
+ * just after the last byte queued: every segment sent while SND.UP lies
+ * ahead of it carries URG and points there (the first non-urgent octet,
+ * MUST-62), until the peer has acknowledged the urgent data. The urgent
+ * data is everything up to SND.UP, of any length (MUST-31). New
+ * applications should not use it (SHLD-13); it exists for old protocols
+ * (telnet, FTP aborts) and for peers that send it. */
+int tern_tcp_send_urgent(struct tern_stack *st, int id, const void *buf, size_t len,
+                         int64_t now_ns);
+
 /* RECEIVE (3.10.3): copies up to cap bytes of received text to buf. Returns
  * the count; TERN_ERR_AGAIN when no text is there yet; TERN_ERR_CLOSING
  * ("connection closing") once the peer's FIN and all text before it have
- * been read, i.e. end of stream; the connection's error after a reset. */
+ * been read, i.e. end of stream; the connection's error after a reset.
+ * In urgent mode a RECEIVE stops at the urgent mark: one call never returns
+ * urgent and non-urgent text together (3.10.3), so the caller knows that
+ * all urgent data was read when tern_tcp_urgent() says it is no longer
+ * pending. */
 int tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_ns);
 
 /* CLOSE (3.10.4): "I have no more data to send". Queued data is sent, then
@@ -245,7 +264,10 @@ int tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns);
 /* Gives the id back. A connection still closing (FIN-WAIT-*, CLOSING,
  * LAST-ACK, TIME-WAIT) finishes on its own and frees itself; one the user
  * neither closed nor aborted is aborted first. A listener's pending
- * children are aborted too. */
+ * children are aborted too. CLOSE then release is a full close (RFC 9293
+ * 3.6 MAY-1): with received text left unread, or when text arrives
+ * afterwards, the connection is reset (<CTL=RST>, SHLD-3) since that text
+ * is lost; CLOSE alone is the half-close, and RECEIVE goes on. */
 int tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns);
 
 /* STATUS (3.10.6). */
@@ -284,6 +306,17 @@ int tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status 
  * tern_tcp_recv_consume(). */
 int tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1,
                        const uint8_t **p2, size_t *n2);
+
+/* Urgent data (RFC 9293 3.8.5, MUST-33): whether urgent data remains to be
+ * read and how much. The peer's urgent pointer (RCV.UP) marks the first
+ * octet after its urgent data; everything before it is urgent. */
+struct tern_tcp_urgent {
+    bool pending;    /* urgent mode: RCV.UP lies ahead of the next octet to read */
+    uint32_t mark;   /* octets from the next one to read up to RCV.UP, received or not:
+                        the urgent data still to be read; 0 when not pending */
+    uint32_t queued; /* how many of those are already in the receive buffer */
+};
+int tern_tcp_urgent(const struct tern_stack *st, int id, struct tern_tcp_urgent *out);
 
 /* Copies up to len bytes of received text starting `off` bytes after the
  * first unread one, without consuming them (MSG_PEEK). Returns the count: 0

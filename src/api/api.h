@@ -26,6 +26,10 @@
 #define SHUT_BIT_SEND 2
 #define SHUT_BIT_BOTH 3
 
+/* Linux's urgent states (tcp_sock urg_data): none; a pointer known, its
+ * octet not yet received; the octet here; the octet taken by MSG_OOB. */
+enum sock_urg { URG_NONE, URG_NOTYET, URG_VALID, URG_READ };
+
 /* Linux's struct socket state, which connect(2) follows. */
 enum sock_ss { SS_UNCONN, SS_CONNECTING, SS_CONNECTED };
 
@@ -60,6 +64,17 @@ struct tern_sock {
     unsigned user_timeout_ms;
     uint8_t tos;                      /* IP_TOS */
     int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: wait forever */
+
+    /* Urgent data as Linux keeps it beside the TCB (tcp_sock's urg_data,
+     * urg_seq): the octet just before the peer's urgent mark is the "out of
+     * band" one; unless SO_OOBINLINE, reads skip it and recv(MSG_OOB) takes
+     * it. Positions count octets of the stream from the connection's start
+     * as this socket reads it (rd_pos: the next octet to read). */
+    bool oobinline;   /* SO_OOBINLINE */
+    uint8_t urg;      /* enum sock_urg */
+    uint8_t urg_byte; /* the out-of-band octet once it arrived */
+    uint64_t urg_pos; /* its position */
+    uint64_t rd_pos;
 
     /* Mirror: what the user's fd currently shows. */
     bool m_r, m_w;

@@ -130,6 +130,7 @@ tern_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
         if (count < 0) {
             break;
         }
+        int woke = count;
         count = 0;
         for (nfds_t i = 0; i < nfds; i++) {
             if (fds[i].fd >= 0 && tern_is_socket(fds[i].fd)) {
@@ -146,6 +147,16 @@ tern_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
         wait = remaining_ms(timeout_ms, start);
         if (wait == 0) {
             break;
+        }
+        if (woke > 0) {
+            /* A mirror is readable for a state not asked about (POLLPRI
+             * alone, urgent data, when only POLLIN was asked): it stays
+             * readable, so look again in 10 ms slices instead of spinning. */
+            (void)poll(NULL, 0, wait < 0 || wait > 10 ? 10 : wait);
+            wait = remaining_ms(timeout_ms, start);
+            if (wait == 0) {
+                break;
+            }
         }
     }
     int e = errno;
@@ -324,6 +335,13 @@ tern_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout
         if (out > 0 || timeout_ms == 0) {
             return out;
         }
+        wait = remaining_ms(timeout_ms, start);
+        if (wait == 0) {
+            return 0;
+        }
+        /* Only mirrors readable for states not asked about (see tern_poll):
+         * look again in 10 ms slices rather than spin. */
+        (void)poll(NULL, 0, wait < 0 || wait > 10 ? 10 : wait);
         wait = remaining_ms(timeout_ms, start);
         if (wait == 0) {
             return 0;

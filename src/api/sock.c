@@ -284,6 +284,74 @@ sock_state(struct tern_sock *s, struct tern_tcp_status *stt)
     return stt->state;
 }
 
+/* ---- urgent data, as Linux presents it ----
+ *
+ * RFC 9293 3.8.5 makes everything before the peer's urgent pointer urgent;
+ * Linux (like BSD) instead takes the one octet before the pointer out of
+ * the stream: recv(MSG_OOB) returns it, ordinary reads skip it (unless
+ * SO_OOBINLINE), a read never crosses the mark, and SIOCATMARK says when
+ * the next octet to read is the urgent one. The TCB keeps RCV.UP (the
+ * native tern_tcp_urgent()); this socket keeps what Linux keeps beside it. */
+
+/* Takes n octets of the connection's text: the reader moves on, and once
+ * it has passed the urgent octet the urgent state is over (Linux clears
+ * urg_data when copied_seq passes urg_seq). */
+static void
+rd_consume(struct tern_sock *s, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    tern_tcp_recv_consume(s->st, s->tcp_id, n, rt_now(s->rt));
+    s->rd_pos += n;
+    if (s->urg != URG_NONE && s->rd_pos > s->urg_pos) {
+        s->urg = URG_NONE;
+    }
+}
+
+/* After a segment moved the peer's urgent pointer or brought text: the
+ * urgent octet's position (the one before the mark), and the octet once it
+ * is here (Linux tcp_check_urg, tcp_urg). */
+static void
+urg_update(struct tern_sock *s)
+{
+    struct tern_tcp_urgent u;
+    struct tern_tcp_status stt;
+    if (s->tcp_id <= 0 || tern_tcp_urgent(s->st, s->tcp_id, &u) != TERN_OK ||
+        tern_tcp_status(s->st, s->tcp_id, &stt) != TERN_OK) {
+        return;
+    }
+    if (u.pending) {
+        uint64_t ptr = s->rd_pos + u.mark - 1;
+        if (s->urg == URG_NONE || ptr > s->urg_pos) {
+            /* A newer pointer. Linux: a reader sitting on the old urgent
+             * octet (not inline) would read it as data now: it leaves the
+             * stream first. */
+            if (s->urg != URG_NONE && s->urg_pos == s->rd_pos && !s->oobinline &&
+                stt.recv_queued > 0) {
+                rd_consume(s, 1);
+                stt.recv_queued--;
+            }
+            s->urg = URG_NOTYET;
+            s->urg_pos = ptr;
+        }
+    }
+    if (s->urg == URG_NOTYET && s->urg_pos - s->rd_pos < stt.recv_queued) {
+        uint8_t b;
+        if (tern_tcp_peek(s->st, s->tcp_id, (size_t)(s->urg_pos - s->rd_pos), &b, 1) == 1) {
+            s->urg_byte = b;
+            s->urg = URG_VALID;
+        }
+    }
+}
+
+/* The reader is at the urgent octet (SIOCATMARK). */
+static bool
+at_mark(const struct tern_sock *s)
+{
+    return s->urg != URG_NONE && s->urg_pos == s->rd_pos;
+}
+
 /* The poll mask Linux's tcp_poll() computes. */
 short
 sock_mask(struct tern_sock *s)
@@ -302,8 +370,14 @@ sock_mask(struct tern_sock *s)
         m |= POLLIN | POLLRDNORM | POLLRDHUP;
     }
     if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECEIVED) {
-        if (stt.recv_queued > 0) {
+        /* Linux: at the mark, the urgent octet alone (skipped by reads)
+         * does not make the socket readable; POLLPRI while it waits. */
+        uint32_t need = at_mark(s) && !s->oobinline ? 2 : 1;
+        if (stt.recv_queued >= need) {
             m |= POLLIN | POLLRDNORM;
+        }
+        if (s->urg == URG_VALID) {
+            m |= POLLPRI;
         }
         bool writable = state == TERN_TCP_CLOSED || (ev & TERN_TCP_EV_WRITABLE);
         if ((s->shut & SHUT_BIT_SEND) || writable) {
@@ -331,7 +405,7 @@ sock_sync(struct tern_sock *s, bool new_data)
         return;
     }
     short m = sock_mask(s);
-    bool r = (m & (POLLIN | POLLERR | POLLHUP | POLLRDHUP)) != 0;
+    bool r = (m & (POLLIN | POLLPRI | POLLERR | POLLHUP | POLLRDHUP)) != 0;
     bool w = (m & POLLOUT) != 0;
     if (r && (!s->m_r || new_data)) {
         (void)send(s->fd_lib, "r", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -410,7 +484,10 @@ sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
             s->sk_err = map_err(err);
         }
     }
-    sock_sync(s, (events & TERN_TCP_EV_READABLE) != 0);
+    if (events & (TERN_TCP_EV_URGENT | TERN_TCP_EV_READABLE)) {
+        urg_update(s);
+    }
+    sock_sync(s, (events & (TERN_TCP_EV_READABLE | TERN_TCP_EV_URGENT)) != 0);
     pthread_cond_broadcast(&s->cv);
 }
 
@@ -722,6 +799,7 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     c->tos = s->tos;
     c->rcvtimeo_ns = s->rcvtimeo_ns;
     c->sndtimeo_ns = s->sndtimeo_ns;
+    c->oobinline = s->oobinline;
     c->tcp_id = id;
     c->ss = SS_CONNECTED;
     struct tern_tcp_status stt;
@@ -730,6 +808,7 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     c->bind_addr = stt.local_addr;
     c->bind_port = stt.local_port;
     tern_tcp_set_callback(s->st, id, sock_event, c);
+    urg_update(c);                          /* urgent data that came before accept */
     if (stt.state == TERN_TCP_CLOSE_WAIT) { /* the peer's FIN came before accept */
         c->shut |= SHUT_BIT_RCV;
         c->done = true;
@@ -769,6 +848,8 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
     s->shut = 0;
     s->done = s->closed_tcb = false;
     s->sk_err = 0;
+    s->urg = URG_NONE;
+    s->rd_pos = 0;
     sock_renew_pair(s);
     struct tern_tcp_open_args oa = {
         .local_addr = s->bind_addr,
@@ -900,50 +981,127 @@ iov_total(const struct iovec *iov, int n)
     return t;
 }
 
-/* Copies received text into the iovec, starting `skip` bytes into the
- * iovec (MSG_WAITALL resumes there); consumes it unless peeking. */
-static size_t
-copy_out(struct tern_sock *s, const struct iovec *iov, int iovcnt, size_t skip, bool peek)
+/* Copies n octets of received text, from `from` octets past the next one
+ * to read, into the iovec at byte `at` of it. */
+static void
+iov_fill(struct tern_sock *s, const struct iovec *iov, int iovcnt, size_t at, size_t from, size_t n)
 {
-    size_t done = 0;
-    for (int i = 0; i < iovcnt; i++) {
+    for (int i = 0; i < iovcnt && n > 0; i++) {
         size_t len = iov[i].iov_len;
-        if (skip >= len) {
-            skip -= len;
+        if (at >= len) {
+            at -= len;
             continue;
         }
-        size_t want = len - skip;
-        int r = tern_tcp_peek(s->st, s->tcp_id, done, (uint8_t *)iov[i].iov_base + skip, want);
-        skip = 0;
+        size_t k = len - at < n ? len - at : n;
+        int r = tern_tcp_peek(s->st, s->tcp_id, from, (uint8_t *)iov[i].iov_base + at, k);
         if (r <= 0) {
+            return;
+        }
+        at = 0;
+        from += (size_t)r;
+        n -= (size_t)r;
+    }
+}
+
+/* Copies received text into the iovec, starting `copied` bytes into it
+ * (what this call already returned: MSG_WAITALL resumes there), and
+ * consumes it unless peeking. Around the urgent octet, as Linux's
+ * tcp_recvmsg(): a read that copied something stops at the mark (*stop);
+ * at the mark the urgent octet is skipped unless SO_OOBINLINE; otherwise a
+ * read stops just before it. Returns the bytes copied. */
+static size_t
+copy_out(struct tern_sock *s, const struct iovec *iov, int iovcnt, size_t copied, bool peek,
+         bool *stop)
+{
+    struct tern_tcp_status stt;
+    *stop = false;
+    if (tern_tcp_status(s->st, s->tcp_id, &stt) != TERN_OK) {
+        return 0;
+    }
+    size_t total = iov_total(iov, iovcnt);
+    size_t room = total > copied ? total - copied : 0;
+    size_t avail = stt.recv_queued, pos = 0, done = 0;
+    while (room > 0 && pos < avail) {
+        uint64_t at = s->rd_pos + pos;
+        bool urg = s->urg != URG_NONE && s->urg_pos >= at;
+        uint64_t off = urg ? s->urg_pos - at : UINT64_MAX;
+        if (off == 0 && copied + done > 0) {
+            *stop = true; /* never across the mark in one call */
             break;
         }
-        done += (size_t)r;
-        if ((size_t)r < want) {
-            break; /* all the text there is */
+        size_t n = avail - pos;
+        if (off == 0) {
+            if (!s->oobinline) {
+                pos++; /* the out-of-band octet is not part of the stream */
+                continue;
+            }
+        } else if (off < n) {
+            n = (size_t)off;
         }
+        n = n < room ? n : room;
+        iov_fill(s, iov, iovcnt, copied + done, pos, n);
+        pos += n;
+        done += n;
+        room -= n;
     }
-    if (!peek && done > 0) {
-        tern_tcp_recv_consume(s->st, s->tcp_id, done, rt_now(s->rt));
+    if (!peek) {
+        rd_consume(s, pos);
     }
     return done;
 }
 
+/* recv(MSG_OOB): Linux's tcp_recv_urg(). Never blocks. Returns the count
+ * or -errno. */
 static ssize_t
-sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
+recv_oob(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, int *msg_flags)
+{
+    if (s->oobinline || s->urg == URG_NONE || s->urg == URG_READ) {
+        return -EINVAL; /* nothing out of band, or taken already */
+    }
+    enum tern_tcp_state state = sock_state(s, NULL);
+    if (state == TERN_TCP_CLOSED && !s->done) {
+        return -ENOTCONN;
+    }
+    if (s->urg == URG_VALID) {
+        if (!(flags & MSG_PEEK)) {
+            s->urg = URG_READ;
+        }
+        *msg_flags |= MSG_OOB;
+        if (iov_total(iov, iovcnt) == 0) {
+            *msg_flags |= MSG_TRUNC;
+            return 0;
+        }
+        for (int i = 0; i < iovcnt && !(flags & MSG_TRUNC); i++) {
+            if (iov[i].iov_len > 0) {
+                *(uint8_t *)iov[i].iov_base = s->urg_byte;
+                break;
+            }
+        }
+        return 1;
+    }
+    if (state == TERN_TCP_CLOSED || (s->shut & SHUT_BIT_RCV)) {
+        return 0; /* the octet will never come */
+    }
+    return -EAGAIN;
+}
+
+static ssize_t
+sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         errno = EBADF;
         return -2; /* not ours: the caller asks the kernel */
     }
-    if (flags & MSG_OOB) {
-        sock_unlock(s);
-        return fail(EINVAL); /* no urgent data is ever held (RFC 9293 3.8.5) */
-    }
+    *msg_flags = 0;
     if (sock_state(s, NULL) == TERN_TCP_LISTEN) {
         sock_unlock(s);
         return fail(ENOTCONN);
+    }
+    if (flags & MSG_OOB) {
+        ssize_t r = recv_oob(s, iov, iovcnt, flags, msg_flags);
+        sock_unlock(s);
+        return r < 0 ? fail((int)-r) : r;
     }
     size_t len = iov_total(iov, iovcnt);
     bool peek = (flags & MSG_PEEK) != 0;
@@ -960,11 +1118,12 @@ sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
         if (len == 0 && stt.recv_queued > 0) {
             break; /* Linux: a zero-length read with data waiting returns 0 */
         }
+        bool stop = false;
         if (s->tcp_id > 0) {
-            copied += copy_out(s, iov, iovcnt, copied, peek);
+            copied += copy_out(s, iov, iovcnt, copied, peek, &stop);
         }
         if (copied > 0) {
-            if (!waitall || copied >= len || s->sk_err || state == TERN_TCP_CLOSED ||
+            if (!waitall || stop || copied >= len || s->sk_err || state == TERN_TCP_CLOSED ||
                 (s->shut & SHUT_BIT_RCV)) {
                 break;
             }
@@ -1005,13 +1164,14 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
     if (msg == NULL || msg->msg_iovlen > IOV_MAX || (msg->msg_iov == NULL && msg->msg_iovlen)) {
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
-    ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    int mf = 0;
+    ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &mf);
     if (r == -2) {
         return fail(EBADF);
     }
     msg->msg_namelen = 0; /* TCP names no source */
     msg->msg_controllen = 0;
-    msg->msg_flags = 0;
+    msg->msg_flags = mf; /* MSG_OOB (and MSG_TRUNC) on urgent data */
     return r;
 }
 
@@ -1022,7 +1182,8 @@ tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, soc
         return recvfrom(fd, buf, n, flags, from, fromlen);
     }
     struct iovec v = {.iov_base = buf, .iov_len = n};
-    ssize_t r = sock_recv(fd, &v, 1, flags);
+    int mf;
+    ssize_t r = sock_recv(fd, &v, 1, flags, &mf);
     if (r == -2) {
         return fail(EBADF);
     }
@@ -1062,7 +1223,8 @@ tern_readv(int fd, const struct iovec *iov, int iovcnt)
     if (iov_total(iov, iovcnt) == 0) {
         return 0; /* as read(2) */
     }
-    ssize_t r = sock_recv(fd, iov, iovcnt, 0);
+    int mf;
+    ssize_t r = sock_recv(fd, iov, iovcnt, 0, &mf);
     return r == -2 ? fail(EBADF) : r;
 }
 
@@ -1075,10 +1237,10 @@ sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
     if (s == NULL) {
         return -2;
     }
-    if (flags & MSG_OOB) {
-        sock_unlock(s);
-        return fail(EOPNOTSUPP); /* urgent data is not sent (RFC 9293 3.8.5 keeps it optional) */
-    }
+    /* MSG_OOB: as Linux, the urgent pointer goes just after the last octet
+     * queued by the call (RFC 9293 3.10.2 SEND with the URGENT flag; the
+     * peer's Linux takes that last octet out of band). */
+    bool urgent = (flags & MSG_OOB) != 0;
     bool nonblock = s->nonblock || (flags & MSG_DONTWAIT) || !rt_can_block(s->rt);
     int64_t deadline = deadline_of(s->sndtimeo_ns);
     size_t len = iov_total(iov, iovcnt), sent = 0;
@@ -1108,8 +1270,9 @@ sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
                     voff = 0;
                     continue;
                 }
-                int r = tern_tcp_send(s->st, s->tcp_id, (const uint8_t *)iov[vi].iov_base + voff,
-                                      left, rt_now(s->rt));
+                const uint8_t *p = (const uint8_t *)iov[vi].iov_base + voff;
+                int r = urgent ? tern_tcp_send_urgent(s->st, s->tcp_id, p, left, rt_now(s->rt))
+                               : tern_tcp_send(s->st, s->tcp_id, p, left, rt_now(s->rt));
                 if (r <= 0) {
                     break;
                 }
@@ -1260,11 +1423,12 @@ tern_close(int fd)
         int64_t now = rt_now(s->rt);
         struct tern_tcp_status stt;
         enum tern_tcp_state state = sock_state(s, &stt);
-        if ((s->linger_on && s->linger_s == 0) || stt.recv_queued > 0) {
-            /* SO_LINGER 0, or unread data: reset the connection rather than
-             * close it (RFC 1122 4.2.2.13 allows it for unread data; Linux
-             * does both). */
-            tern_tcp_abort(s->st, s->tcp_id, now);
+        if (stt.recv_queued > 0) {
+            /* Unread data: no FIN; sock_free's release resets the
+             * connection in any state (RFC 9293 3.6 SHLD-3, src/tcp/api.c),
+             * as Linux does, SO_LINGER or not. */
+        } else if (s->linger_on && s->linger_s == 0) {
+            tern_tcp_abort(s->st, s->tcp_id, now); /* SO_LINGER 0: reset, not close */
         } else if (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
                    state == TERN_TCP_SYN_RECEIVED) {
             tern_tcp_close(s->st, s->tcp_id, now); /* the FIN after queued data */
@@ -1352,6 +1516,11 @@ tern_ioctl(int fd, unsigned long request, ...)
             err = EFAULT;
         } else if (state == TERN_TCP_LISTEN) {
             err = EINVAL;
+        } else if (!s->oobinline && s->urg != URG_NONE && s->urg_pos >= s->rd_pos &&
+                   s->urg_pos - s->rd_pos < stt.recv_queued) {
+            /* Linux tcp_inq(): with an urgent octet not yet passed, what a
+             * read returns now: the octets before it. */
+            *(int *)arg = (int)(s->urg_pos - s->rd_pos);
         } else {
             *(int *)arg = (int)stt.recv_queued;
         }
@@ -1363,6 +1532,13 @@ tern_ioctl(int fd, unsigned long request, ...)
             err = EINVAL;
         } else {
             *(int *)arg = (int)stt.send_queued;
+        }
+        break;
+    case SIOCATMARK: /* the next octet to read is the urgent one */
+        if (arg == NULL) {
+            err = EFAULT;
+        } else {
+            *(int *)arg = at_mark(s);
         }
         break;
     case FIONBIO:
@@ -1544,6 +1720,8 @@ get_sol_socket(struct tern_sock *s, int optname, void *optval, socklen_t *optlen
         return put_int(optval, optlen, s->reuseport);
     case SO_KEEPALIVE:
         return put_int(optval, optlen, s->keepalive);
+    case SO_OOBINLINE:
+        return put_int(optval, optlen, s->oobinline);
     case SO_RCVBUF:
         return put_int(optval, optlen, s->rcvbuf);
     case SO_SNDBUF:
@@ -1651,6 +1829,9 @@ set_sol_socket(struct tern_sock *s, int optname, const void *optval, socklen_t o
         if (s->tcp_id > 0) {
             tern_tcp_set_keepalive(s->st, s->tcp_id, s->keepalive, now);
         }
+        return 0;
+    case SO_OOBINLINE:
+        s->oobinline = v != 0; /* the urgent octet stays in the stream */
         return 0;
     case SO_RCVBUF:
     case SO_SNDBUF: {

@@ -451,8 +451,23 @@ closed_error(const struct tcp_tcb *tcb)
     return tcb->error != 0 ? tcb->error : TERN_ERR_NOTCONN;
 }
 
+static int send_call(struct tern_stack *st, int id, const void *buf, size_t len, bool urgent,
+                     int64_t now_ns);
+
 int
 tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns)
+{
+    return send_call(st, id, buf, len, false, now_ns);
+}
+
+int
+tern_tcp_send_urgent(struct tern_stack *st, int id, const void *buf, size_t len, int64_t now_ns)
+{
+    return send_call(st, id, buf, len, true, now_ns);
+}
+
+static int
+send_call(struct tern_stack *st, int id, const void *buf, size_t len, bool urgent, int64_t now_ns)
 {
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);
     if (tcb == NULL) {
@@ -491,6 +506,13 @@ tern_tcp_send(struct tern_stack *st, int id, const void *buf, size_t len, int64_
     }
     uint32_t n = len > INT_MAX ? INT_MAX : (uint32_t)len;
     n = tcp_buf_send(st, tcb, buf, n);
+    if (urgent && n > 0) {
+        /* 3.10.2: "If the URGENT flag is set, then SND.UP <- SND.NXT": the
+         * octet after the last one of this SEND, which may still be queued
+         * behind earlier text (MUST-62). Linux marks the same point. */
+        tcb->snd_up = tcb->snd.start + tcb->snd.len;
+        tcb->urg_snd = true;
+    }
     /* ESTABLISHED, CLOSE-WAIT: segmentize now; SYN states: queued until
      * ESTABLISHED. */
     tcp_output(st, tcb);
@@ -518,6 +540,40 @@ window_update(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t old_wnd)
     }
 }
 
+/* RFC 9293 3.10.3: "data following the urgent pointer (non-urgent data)
+ * cannot be delivered to the user in the same buffer with preceding
+ * urgent data unless the boundary is clearly marked": in urgent mode a
+ * RECEIVE of n octets stops at the mark. */
+static uint32_t
+urgent_limit(const struct tcp_tcb *tcb, uint32_t n)
+{
+    if (seq_gt(tcb->rcv_up, tcb->rcv.start)) {
+        uint32_t mark = tcb->rcv_up - tcb->rcv.start;
+        return n < mark ? n : mark;
+    }
+    return n;
+}
+
+int
+tern_tcp_urgent(const struct tern_stack *st, int id, struct tern_tcp_urgent *out)
+{
+    const struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    if (out == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    /* MUST-33: how much urgent data remains to be read. */
+    *out = (struct tern_tcp_urgent){0};
+    if (seq_gt(tcb->rcv_up, tcb->rcv.start)) {
+        out->pending = true;
+        out->mark = tcb->rcv_up - tcb->rcv.start;
+        out->queued = out->mark < tcb->rcv.len ? out->mark : tcb->rcv.len;
+    }
+    return TERN_OK;
+}
+
 /* The text RECEIVE may hand out, in place: up to two pieces of the ring. */
 int
 tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1,
@@ -536,6 +592,18 @@ tern_tcp_recv_peek(struct tern_stack *st, int id, const uint8_t **p1, size_t *n1
         return tern_tcp_recv(st, id, NULL, 0, st->now_ns);
     }
     uint32_t n = chain_pieces(&st->pool, &tcb->rcv, p1, n1, p2, n2);
+    uint32_t lim = urgent_limit(tcb, n);
+    if (lim < n) {
+        /* 3.10.3: urgent and non-urgent text are not handed out together. */
+        if (*n1 >= lim) {
+            *n1 = lim;
+            *n2 = 0;
+            *p2 = NULL;
+        } else {
+            *n2 = lim - *n1;
+        }
+        n = lim;
+    }
     return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
@@ -654,7 +722,7 @@ tern_tcp_recv(struct tern_stack *st, int id, void *buf, size_t cap, int64_t now_
     if (tcb->rcv.len > 0) {
         uint32_t old_wnd = tcp_rcv_window(st, tcb);
         uint32_t n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
-        n = tcp_buf_recv(st, tcb, buf, n);
+        n = tcp_buf_recv(st, tcb, buf, urgent_limit(tcb, n));
         window_update(st, tcb, old_wnd);
         tcp_deliver_events(st);
         return (int)n;
@@ -754,6 +822,17 @@ tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
         return TERN_ERR_NOTCONN;
     }
     stack_set_now(st, now_ns);
+    if (tcb->rcv.len > 0 && tcb->state != TERN_TCP_CLOSED && tcb->state != TERN_TCP_TIME_WAIT) {
+        /* RFC 1122 4.2.2.13, RFC 9293 3.6 (SHLD-3): given back with text
+         * unread, which is now lost: a RST tells the peer so, instead of
+         * the FIN (CLOSE-WAIT, ESTABLISHED) or after it (FIN-WAIT-*,
+         * CLOSING, LAST-ACK), as Linux's close() does. (TIME-WAIT: the
+         * connection is over, Linux sends nothing either.) */
+        tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_RST, 0,
+                         "RFC 9293 3.6 (SHLD-3): released with unread text -> "
+                         "<SEQ=SND.NXT><CTL=RST>");
+        tcp_close_tcb(st, tcb, 0, "RFC 9293 3.6 (SHLD-3): released with unread text -> CLOSED");
+    }
     switch (tcb->state) {
     case TERN_TCP_LISTEN:
     case TERN_TCP_SYN_SENT:
@@ -872,6 +951,7 @@ tern_tcp_events(const struct tern_stack *st, int id)
     ev |= open && !tcb->no_reports && tcb->retries >= tcp_r1(&st->cfg.tcp)
               ? TERN_TCP_EV_DELIVERY_PROBLEM
               : 0;
+    ev |= seq_gt(tcb->rcv_up, tcb->rcv.start) ? TERN_TCP_EV_URGENT : 0;
     return ev;
 }
 
@@ -908,7 +988,7 @@ tern_tcp_set_reports(struct tern_stack *st, int id, bool on)
     }
     tcb->no_reports = !on;
     if (!on) {
-        tcb->ev_pending &= (uint8_t)~TERN_TCP_EV_DELIVERY_PROBLEM;
+        tcb->ev_pending &= (uint16_t)~TERN_TCP_EV_DELIVERY_PROBLEM;
     }
     return TERN_OK;
 }

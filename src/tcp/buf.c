@@ -89,6 +89,17 @@ tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb)
     chain_init(&tcb->snd, tcb->snd.start + tcb->snd.len);
 }
 
+/* RFC 9293 3.8.5: RCV.UP is kept at or ahead of the next octet the user
+ * reads; once the reader passes it, urgent mode is over and the pointer
+ * follows the reader (so that it never falls 2^31 behind and wraps). */
+static void
+urg_follow(struct tcp_tcb *tcb)
+{
+    if (seq_lt(tcb->rcv_up, tcb->rcv.start)) {
+        tcb->rcv_up = tcb->rcv.start;
+    }
+}
+
 void
 tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -100,6 +111,7 @@ tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb)
         tcp_mem_wake(st);
     }
     chain_init(&tcb->rcv, end);
+    urg_follow(tcb);
 }
 
 void
@@ -137,6 +149,7 @@ tcp_buf_rcv_start(struct tcp_tcb *tcb, uint32_t seq)
 {
     chain_init(&tcb->rcv, seq);
     tcb->rcv_mark_seq = seq;
+    tcb->rcv_up = seq; /* no urgent data yet (RFC 9293 3.8.5) */
 }
 
 /* ---- send ---- */
@@ -382,6 +395,7 @@ rcv_taken(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
 {
     uint32_t before = tcb->rcv.n_chunks;
     chain_drop(&st->pool, &tcb->rcv, n, tcb->n_ooo > 0);
+    urg_follow(tcb);
     if (tcb->rcv.n_chunks < before) {
         tcp_mem_wake(st);
     }

@@ -558,6 +558,34 @@ ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
     tcb->n_ooo = k + 1;
 }
 
+/* Seventh, before any text is taken (RFC 1122 4.2.2.13, RFC 9293 3.6
+ * MAY-1 and SHLD-3): a user who gave the connection back after CLOSE
+ * (tern_tcp_release; the socket layer's close()) reads nothing more, so
+ * new text arriving now would be lost without a word. It is answered with
+ * a RST, <SEQ=SEG.ACK><CTL=RST> (the sequence number the peer expects
+ * from us), and the connection ends; Linux does the same in FIN-WAIT-1
+ * and FIN-WAIT-2. A user who only called CLOSE ("no more to send", the
+ * socket layer's shutdown(SHUT_WR)) still receives. Only a segment that
+ * passed every check before this one gets here, so a blind sender cannot
+ * draw the RST without guessing an acceptable SEQ and ACK. */
+static enum step
+check_text_after_close(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
+{
+    const struct tcp_seg *seg = &c->seg;
+    bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
+                      tcb->state == TERN_TCP_FIN_WAIT_2;
+    if (!tcb->user_released || seg->text_len == 0 || !takes_text) {
+        return STEP_CONTINUE;
+    }
+    drop(st, tcb, c, TERN_DROP_TCP_TEXT_AFTER_CLOSE);
+    tcp_send_reset_for(st, tcb, seg,
+                       "RFC 9293 3.6 (SHLD-3): text after CLOSE -> <SEQ=SEG.ACK><CTL=RST>");
+    c->closed = true;
+    tcp_close_tcb(st, tcb, TERN_ERR_RESET,
+                  "RFC 9293 3.6 (SHLD-3): text after CLOSE, data lost -> RST, CLOSED");
+    return STEP_STOP;
+}
+
 /* RFC 9293 3.10.7.4 seventh (SHLD-31): the text (and FIN) of an
  * acceptable segment that starts beyond RCV.NXT is held in the receive
  * buffer at its sequence number and delivered when the hole fills. This
@@ -770,6 +798,9 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
         rtt_from_ack(st, tcb, seg);
         tcb->snd_una = seg->ack;
+        if (tcb->urg_snd && !seq_lt(tcb->snd_una, tcb->snd_up)) {
+            tcb->urg_snd = false; /* all urgent data acknowledged: URG no longer sent */
+        }
         struct tcp_sender *x = tcb->sx; /* NULL only when a FIN alone was in flight */
         if (x != NULL) {
             x->lt_bytes = 0;
@@ -907,10 +938,24 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             return STEP_STOP;
         }
         break;
+    case TERN_TCP_TIME_WAIT:
+        /* TIME-WAIT: "the only thing that can arrive" is the peer's FIN
+         * again: acknowledge it, restart 2 MSL (MUST-13). Every acceptable
+         * segment restarts the timer; one that occupies sequence space
+         * (text, FIN) gets the ACK of RCV.NXT, which does not move (the
+         * text came after the peer's FIN, the FIN was taken once). A bare
+         * ACK gets none: after a simultaneous close both ends are in
+         * TIME-WAIT and would acknowledge each other's ACKs without end
+         * (Linux also restarts the timer on it and stays silent). */
+        tcp_time_wait_start(st, tcb);
+        if (seg->seg_len > 0) {
+            tcp_send_ack(st, tcb,
+                         "RFC 9293 3.10.7.4 fifth: TIME-WAIT, segment -> ACK, restart 2 MSL");
+        }
+        return STEP_STOP;
     case TERN_TCP_ESTABLISHED:
     case TERN_TCP_FIN_WAIT_2:
     case TERN_TCP_CLOSE_WAIT:
-    case TERN_TCP_TIME_WAIT: /* the FIN retransmission is handled in the eighth step */
     case TERN_TCP_CLOSED:
     case TERN_TCP_LISTEN:
     case TERN_TCP_SYN_SENT:
@@ -921,7 +966,17 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     return STEP_CONTINUE;
 }
 
-/* Sixth: check the URG bit. */
+/* Sixth: check the URG bit (RFC 9293 3.8.5, 3.10.7.4 sixth). SEG.UP is
+ * an offset from the segment's sequence number as it arrived, before the
+ * first check trimmed it, to the first octet after the urgent data
+ * (MUST-62). RCV.UP only moves forward (max(RCV.UP, SEG.UP)); it never lags
+ * behind the next octet the user will read (buf.c keeps it there), so
+ * "urgent mode" is RCV.UP ahead of that octet. The user is told each time
+ * the pointer moves ahead (MUST-32): on entering urgent mode and whenever
+ * the pointer advances, as RFC 9293 3.8.5 asks (a pointer repeated by
+ * later segments says nothing new). After the peer's FIN (CLOSE-WAIT and
+ * later) the bit is ignored. This step also runs for a segment at RCV.NXT
+ * that the zero window keeps from being acceptable (MUST-66, check_seq). */
 static enum step
 check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
@@ -929,14 +984,17 @@ check_urg(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (!has(seg, WIRE_TCP_URG)) {
         return STEP_CONTINUE;
     }
-    if (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
-        tcb->state == TERN_TCP_FIN_WAIT_2) {
-        /* RCV.UP <- max(RCV.UP, SEG.UP). Signalling urgent data to the user
-         * (MUST-32) is not implemented yet. */
-        tcb->rcv_up = seq_max(tcb->rcv_up, seg->seq + seg->up);
-        tcp_trace_note(st, TERN_TRACE_EVENT, tcb, "RFC 9293 3.10.7.4 sixth: URG -> RCV.UP updated");
+    if (tcb->state != TERN_TCP_ESTABLISHED && tcb->state != TERN_TCP_FIN_WAIT_1 &&
+        tcb->state != TERN_TCP_FIN_WAIT_2) {
+        return STEP_CONTINUE;
     }
-    /* CLOSE-WAIT and later: the peer has sent its FIN; ignore the URG. */
+    uint32_t up = c->orig_seq + seg->up;
+    if (seq_gt(up, tcb->rcv_up)) {
+        tcb->rcv_up = up;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 9293 3.10.7.4 sixth: URG -> RCV.UP advanced, user told (MUST-32)");
+        tcp_event(st, tcb, TERN_TCP_EV_URGENT);
+    }
     return STEP_CONTINUE;
 }
 
@@ -1019,6 +1077,19 @@ static enum step
 check_fin(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 {
     if (!has(&c->seg, WIRE_TCP_FIN)) {
+        return STEP_CONTINUE;
+    }
+    if (tcb->fin_rcvd) {
+        /* CLOSE-WAIT, CLOSING, LAST-ACK (TIME-WAIT stopped at the fifth
+         * step unless this segment brought it there): the peer's FIN was
+         * taken already, RCV.NXT stands just past it. A FIN at RCV.NXT is
+         * not one the peer sent; advancing over it would acknowledge a
+         * sequence number that does not exist. Remain in the state, ACK
+         * RCV.NXT as it is (TIME-WAIT: restart 2 MSL). */
+        c->need_ack = true;
+        if (tcb->state == TERN_TCP_TIME_WAIT) {
+            tcp_time_wait_start(st, tcb);
+        }
         return STEP_CONTINUE;
     }
     /* Signal "connection closing", advance RCV.NXT over the FIN, ACK it. */
@@ -1160,8 +1231,9 @@ in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     /* RFC 9293 3.10.7.4, in order. The third check (security) is void in
      * tern; hold_out_of_order is the seventh step's SHLD-31 queue for text
      * beyond RCV.NXT, after every check before it. */
-    static const step_fn steps[] = {check_seq, check_rst,         check_syn,    check_ack,
-                                    check_urg, hold_out_of_order, process_text, check_fin};
+    static const step_fn steps[] = {check_seq,         check_rst,    check_syn,
+                                    check_ack,         check_urg,    check_text_after_close,
+                                    hold_out_of_order, process_text, check_fin};
     c->tcb = tcb;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         if (steps[i](st, c->tcb, c) == STEP_STOP) {
@@ -1171,14 +1243,45 @@ in_other(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     finish(st, c->tcb, c);
 }
 
-/* RFC 9293 3.6 (MAY-2), RFC 1122 4.2.2.13 and RFC 6191 2: a SYN for a
- * connection in TIME-WAIT (record m, loaded in the scratch TCB s), when a
- * listener would take it. Without timestamps the SYN is honoured only if
- * its sequence number lies above the old incarnation's last one (its FIN,
- * RCV.NXT - 1); the new ISS is then chosen above the old SND.NXT, and the
+/* RFC 6191 2 (RFC 9293 3.6 SHLD-4; RFC 1122 4.2.2.13 and MAY-2 without
+ * timestamps): may a SYN open a new incarnation of TIME-WAIT connection m?
+ * "The last sequence number" of the old incarnation is that of the peer's
+ * FIN, RCV.NXT - 1 (RFC 6191's note), "the last timestamp" TS.Recent. The
+ * new incarnation uses timestamps when the SYN carries the option and our
+ * SYN,ACK would too. Then: an old incarnation with timestamps takes a
+ * TSval above TS.Recent whatever SEG.SEQ (RFC 6191 4: the peer's ISN need
+ * not grow), or an equal TSval with SEG.SEQ above the old FIN; one
+ * without them takes any SYN with timestamps. Without timestamps on the
+ * new incarnation, SEG.SEQ above the old FIN decides. */
+static bool
+time_wait_syn_new(const struct tern_stack *st, const struct tcp_mini *m, const struct tcp_seg *seg)
+{
+    bool seq_above = seq_gt(seg->seq, m->rcv_nxt - 1);
+    bool ts_new = !st->cfg.tcp.no_timestamps && seg->opts != NULL && seg->opts->has_ts;
+    if (!ts_new) {
+        return seq_above;
+    }
+    if (!(m->flags & TCP_MINI_TS)) {
+        return true;
+    }
+    uint32_t ts = seg->opts->ts_val;
+    return seq_gt(ts, m->ts_recent) || (ts == m->ts_recent && seq_above);
+}
+
+/* A SYN for a connection in TIME-WAIT (record m, loaded in the scratch TCB
+ * s), when a listener would take it: RFC 6191 2, see time_wait_syn_new.
+ * An accepted SYN opens the new incarnation with an ISS above the old
+ * SND.NXT (RFC 9293 3.6 MAY-2 (1), which RFC 6191 keeps), and the
  * TIME-WAIT record is parked (out of the demux), to be restored if the SYN
- * turns out to be an old duplicate. Returns true when the SYN was dealt
- * with here. */
+ * turns out to be an old duplicate (MAY-2 (2)). A refused SYN lies below
+ * RCV.NXT (unacceptable, RFC 9293 3.10.7.4 first) or carries a TSval
+ * older than TS.Recent (RFC 7323 5.3, PAWS): both rules answer with the
+ * ACK of the current state, and so does Linux; tern sends it rather than
+ * the silence RFC 6191 2 prescribes. The ACK is useful: a peer in SYN-SENT
+ * answers it with <SEQ=SEG.ACK><CTL=RST> (3.10.7.3 first), whose SEQ is
+ * our RCV.NXT exactly, which ends TIME-WAIT (3.10.7.4 second), and its
+ * next SYN opens the connection. The refusal does not restart 2 MSL.
+ * Returns true when the SYN was dealt with here. */
 static bool
 time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
               const struct tcp_seg *seg)
@@ -1193,13 +1296,19 @@ time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
     if (lst == NULL || lst->state != TERN_TCP_LISTEN) {
         return false; /* nobody to take it: ordinary processing */
     }
-    if (!seq_gt(seg->seq, m->rcv_nxt - 1)) {
+    if (!time_wait_syn_new(st, m, seg)) {
         tcp_drop(st, s, seg, TERN_DROP_TCP_TIME_WAIT_SYN);
+        tcp_send_corrective_ack(
+            st, s, false,
+            "RFC 6191 2, RFC 9293 3.10.7.4 first: TIME-WAIT, SYN of no new incarnation -> "
+            "<SEQ=SND.NXT><ACK=RCV.NXT>");
+        tcp_mini_settle(st, m);
         return true;
     }
     st->stats.tcp.time_wait_reuse++;
     tcp_trace_note(st, TERN_TRACE_EVENT, s,
-                   "RFC 9293 3.6 (MAY-2), RFC 6191 2: TIME-WAIT, SYN above old sequence -> reopen");
+                   "RFC 9293 3.6 (MAY-2, SHLD-4), RFC 6191 2: TIME-WAIT, SYN of a new incarnation "
+                   "-> reopen");
     int rec = tcp_mini_index(st, m);
     uint32_t min_iss = m->snd_nxt;
     tcp_timers_cancel(st, s);

@@ -68,6 +68,7 @@ send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
         .ack = seg->ack,
         .flags = seg->flags,
         .window = (uint16_t)seg->wnd,
+        .urgent = seg->up,
         .payload = seg->text,
         .payload_len = seg->text_len,
     };
@@ -159,6 +160,19 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         .wnd = field,
         .text_len = text_len,
     };
+    if (tcb->urg_snd && !(flags & (WIRE_TCP_SYN | WIRE_TCP_RST)) && seq_lt(seq, tcb->snd_up)) {
+        /* RFC 9293 3.8.5, 3.10.2: while SND.UP lies ahead of a segment it
+         * carries URG and the offset from its SEQ to SND.UP, the first
+         * octet after the urgent data (MUST-62); on every such segment,
+         * pure ACKs and zero-window probes included, so the peer learns of
+         * it even while its window is closed (it processes the URG of a
+         * segment at RCV.NXT, MUST-66). Urgent data longer than the field
+         * reaches (MUST-31) is announced as 65535 until the segments come
+         * within reach, as Linux does. */
+        seg.flags |= WIRE_TCP_URG;
+        uint32_t off = tcb->snd_up - seq;
+        seg.up = (uint16_t)(off > 0xffffu ? 0xffffu : off);
+    }
     struct wire_tcp_opts o;
     build_options(st, tcb, flags, text_len, &o);
     if (text_len > 0) {
@@ -430,7 +444,9 @@ worth_sending(const struct tcp_tcb *tcb, uint32_t n, uint32_t avail)
     if (n >= tcp_smss(tcb)) {
         return true; /* a full segment */
     }
-    bool idle = tcp_in_flight(tcb) == 0 || tcb->nodelay || tcb->fin_queued;
+    /* As Linux: urgent data is not held back by Nagle (RFC 9293 3.8.5:
+     * timely delivery is its point). */
+    bool idle = tcp_in_flight(tcb) == 0 || tcb->nodelay || tcb->fin_queued || tcb->urg_snd;
     if (n == avail && idle) {
         return true; /* all queued text, nothing unacknowledged (Nagle) */
     }

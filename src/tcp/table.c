@@ -183,6 +183,7 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->rcv_nxt = tcb->rcv_up = tcb->irs = 0;
     tcb->rcv_wnd = 0; /* nothing announced yet */
     tcb->fin_queued = tcb->fin_sent = tcb->fin_rcvd = false;
+    tcb->urg_snd = false;
     tcb->fin_seq = 0;
     tcb->retries = 0;
     tcb->n_ooo = 0;

@@ -170,7 +170,7 @@ struct tcp_tcb {
     uint32_t snd_una;     /* send unacknowledged */
     uint32_t snd_nxt;     /* send next */
     uint32_t snd_wnd;     /* send window (offset from SND.UNA) */
-    uint32_t snd_up;      /* send urgent pointer */
+    uint32_t snd_up;      /* send urgent pointer (meaningful while urg_snd) */
     uint32_t snd_wl1;     /* segment sequence number used for last window update */
     uint32_t snd_wl2;     /* segment acknowledgment number used for last window update */
     uint32_t iss;         /* initial send sequence number */
@@ -178,7 +178,8 @@ struct tcp_tcb {
     /* RFC 9293 3.3.1, Figure 3: receive sequence variables. */
     uint32_t rcv_nxt; /* receive next */
     uint32_t rcv_wnd; /* receive window: what we announced, RCV.ADV - RCV.NXT */
-    uint32_t rcv_up;  /* receive urgent pointer */
+    uint32_t rcv_up;  /* receive urgent pointer: never behind rcv.start (buf.c); ahead of it
+                         while urgent data remains to be read (RFC 9293 3.8.5) */
     uint32_t irs;     /* initial receive sequence number */
     uint32_t rcv_adv; /* right edge of the window last announced (RCV.NXT + RCV.WND) */
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
@@ -214,6 +215,7 @@ struct tcp_tcb {
     uint16_t snd_mss;     /* effective send MSS (MUST-16) */
     uint16_t rcv_mss;     /* the MSS we announce */
     uint16_t reply_count; /* replies sent in the reply window */
+    uint16_t ev_pending;  /* TERN_TCP_EV_* bits not yet given to the callback */
 
     uint8_t role;         /* enum tcp_role */
     uint8_t retries;      /* consecutive retransmissions of the oldest segment */
@@ -224,7 +226,6 @@ struct tcp_tcb {
     uint8_t tos;          /* Differentiated Services field of what we send (MUST-48) */
     uint8_t keep_count;   /* unanswered keep-alive probes allowed; 0: the stack's */
     uint8_t keep_probes;  /* unanswered keep-alive probes sent */
-    uint8_t ev_pending;   /* TERN_TCP_EV_* bits not yet given to the callback */
     int8_t error;         /* why the connection closed (enum tern_err) */
     int8_t soft_error;    /* last soft ICMP error (RFC 9293 3.9.2.2) */
 
@@ -252,6 +253,7 @@ struct tcp_tcb {
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
     bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
+    bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
 };
 
 /* The most text one segment carries: the effective send MSS less the

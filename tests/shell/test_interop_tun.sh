@@ -500,6 +500,78 @@ ip netns exec "$ns" timeout 600 nc -N $TERN_IP 5003 <"$tmp/small"
 wait "$rimp_pid"
 check "Linux to tern under drop/dup/reorder: sha256 equal" same_file "$tmp/small.recv" "$tmp/small"
 
+# ---- 3b. Two-way bulk under loss, both directions (issue 11) ------------------------
+#
+# tern sends one file and Linux another, over one connection at the same
+# time, with tern's driver dropping packets each way (--drop): every
+# segment either side sends carries the ACK of the other stream, and a hole
+# in one direction must not stop the other (RFC 9293 3.10.7.4: the ACK of a
+# segment beyond RCV.NXT is processed). Byte-exact both ways (sha256).
+# tern's side is `send HOST:PORT FILE -o OUT`; Linux's, a Python socket
+# that sends from one thread and reads in the other.
+cat >"$tmp/twoway.py" <<'EOF'
+import socket, sys, threading
+port, infile, out, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+s.listen(1)
+c, _ = s.accept()
+sent = [0]
+def send():
+    with open(infile, "rb") as f:
+        while True:
+            b = f.read(65536)
+            if not b:
+                break
+            c.sendall(b)
+            sent[0] += len(b)
+    c.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send)
+t.start()
+got = 0
+with open(out, "wb") as f:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        f.write(b)
+        got += len(b)
+t.join()
+c.close()
+with open(log, "a") as l:
+    l.write("done sent %d got %d\n" % (sent[0], got))
+EOF
+# Sizes: 4 MiB each way at 2 % (about 3 s), 1 MiB at 5 %: with the whole
+# flight delivered in microseconds, a lost retransmission or its lost ACK
+# leaves nothing to clock recovery but tern's retransmission timer (1 s
+# minimum, RFC 6298 2.4), so 5 % costs seconds per MiB.
+TWOWAY_KB=${TWOWAY_KB:-$IMPAIR_KB}
+tw_port=5020
+for drop in 2 5; do
+    tw_port=$((tw_port + 1))
+    kb=$TWOWAY_KB
+    [ $drop -ge 5 ] && kb=$((TWOWAY_KB / 4))
+    head -c $((kb * 1024)) /dev/urandom >"$tmp/tw.tern"
+    head -c $((kb * 1024)) /dev/urandom >"$tmp/tw.linux"
+    ip netns exec "$ns" python3 "$tmp/twoway.py" $tw_port "$tmp/tw.linux" "$tmp/tw.$drop.fromtern" \
+        "$tmp/tw.$drop.py.log" &
+    pids+=($!)
+    check "two-way, --drop $drop: Linux listening" wait_for 30 listening "$ns" $tw_port
+    start=$SECONDS
+    tern_fg "$ns" "$tmp/tw.$drop.log" --drop $drop --seed $((20 + drop)) --timeout 300 \
+        send $LINUX_IP:$tw_port "$tmp/tw.tern" -o "$tmp/tw.$drop.fromlinux"
+    rc=$?
+    check "two-way $kb KiB each way, --drop $drop: tern exits 0 (got $rc, $((SECONDS - start)) s)" \
+        test $rc -eq 0
+    check "two-way, --drop $drop: Linux read to the end of tern's stream" \
+        wait_for 60 grep -q '^done' "$tmp/tw.$drop.py.log"
+    check "two-way, --drop $drop: tern to Linux, sha256 equal" \
+        same_file "$tmp/tw.$drop.fromtern" "$tmp/tw.tern"
+    check "two-way, --drop $drop: Linux to tern, sha256 equal" \
+        same_file "$tmp/tw.$drop.fromlinux" "$tmp/tw.linux"
+done
+
 # ---- 4. Connection refused, connection reset ---------------------------------------
 
 start=$SECONDS

@@ -1439,6 +1439,28 @@ CASE(close_with_unread_data_resets)
     return 0;
 }
 
+CASE(peer_writes_after_close_reset)
+{
+    /* EVIDENCE: RFC 9293 3.6 SHLD-3 RFC 1122 4.2.2.13: after close() the subject reads nothing
+     * more; text the peer sends then is answered with a RST (Linux: in FIN-WAIT-1/2), so the
+     * peer's writer learns of the loss (EPIPE or ECONNRESET) instead of writing into a void.
+     * (After shutdown(SHUT_WR) the subject still reads: halfclose_subject_shut_wr.) */
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_OK(a->close(pr.s));
+    pr.s = -1;
+    char b[4];
+    CHECK_EQ(kread_full(pr.p, b, sizeof b, WAIT_MS), 0); /* the FIN: EOF */
+    CHECK_EQ(write(pr.p, "late", 4), 4);
+    /* Events 0: only POLLERR or POLLHUP, which the RST brings, end the wait. */
+    CHECK(kpoll1(pr.p, 0, WAIT_MS) & (POLLERR | POLLHUP));
+    errno = 0;
+    CHECK(write(pr.p, "x", 1) < 0 && (errno == EPIPE || errno == ECONNRESET));
+    pair_close(a, &pr);
+    return 0;
+}
+
 /* ---- bind, listen ---- */
 
 CASE(bind_conflict)
@@ -3469,6 +3491,247 @@ CASE(shutdown_wakes_blocked_read)
     return 0;
 }
 
+/* ---- urgent data (RFC 9293 3.8.5; Linux's one octet "out of band") ---- */
+
+/* SIOCATMARK through the API. */
+static int
+satmark(const struct api *a, int fd)
+{
+    int v = -1;
+    CHECK_OK(a->ioctl(fd, SIOCATMARK, &v));
+    return v;
+}
+
+/* Waits (bounded) until the subject acknowledged all the kernel peer sent
+ * (its SIOCOUTQ is 0): everything arrived. */
+static bool
+peer_acked(int fd)
+{
+    int64_t t0 = now_ms();
+    for (;;) {
+        int q = -1;
+        if (ioctl(fd, TIOCOUTQ, &q) == 0 && q == 0)
+            return true;
+        if (now_ms() - t0 > WAIT_MS) {
+            fprintf(stderr, "peer_acked: %d octets unacknowledged\n", q);
+            check_st.failures++;
+            return false;
+        }
+        delay_ms(5);
+    }
+}
+
+/* FIONREAD through the API. */
+static int
+sinq(const struct api *a, int fd)
+{
+    int n = -1;
+    CHECK_OK(a->ioctl(fd, FIONREAD, &n));
+    return n;
+}
+
+/* The peer's send(MSG_OOB) reaches the subject: the last octet is out of
+ * band, a read stops at the mark, recv(MSG_OOB) takes the octet once. */
+CASE(oob_receive)
+{
+    struct pair pr;
+    char b[16];
+    int l = subj_listen(a, e, 0, 4);
+    CHECK_ERR(a->recv(l, b, 1, MSG_OOB), ENOTCONN); /* Linux: a listener first */
+    CHECK_OK(a->close(l));
+    int fresh = subj_socket(a);
+    CHECK_ERR(a->recv(fresh, b, 1, MSG_OOB), EINVAL); /* nothing urgent, never connected */
+    CHECK_OK(a->close(fresh));
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL); /* nothing urgent pending */
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EQ(getint(a, pr.s, SOL_SOCKET, SO_OOBINLINE), 0);
+    CHECK_EQ(send(pr.p, "abc", 3, MSG_OOB), 3);
+    CHECK(peer_acked(pr.p));
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), POLLIN | POLLPRI);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EQ(sinq(a, pr.s), 2);                 /* Linux: FIONREAD counts up to the urgent octet */
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 2); /* stops at the mark */
+    CHECK_MEM(b, "ab", 2);
+    CHECK_EQ(satmark(a, pr.s), 1);
+    CHECK_EQ(sinq(a, pr.s), 0);
+    /* Only the urgent octet is left: not readable, POLLPRI. */
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), POLLPRI);
+    b[0] = 0;
+    CHECK_EQ(a->recv(pr.s, b, 1, MSG_OOB | MSG_PEEK), 1);
+    CHECK_EQ(b[0], 'c');
+    b[0] = 0;
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, MSG_OOB), 1);
+    CHECK_EQ(b[0], 'c');
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL); /* taken already */
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), 0);
+    CHECK_EQ(satmark(a, pr.s), 1);
+    /* A read skips the octet taken out of band: nothing to read. */
+    CHECK_ERR(a->recv(pr.s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EQ(write(pr.p, "xyz", 3), 3);
+    CHECK_EQ(sread_full(a, pr.s, b, 3), 3);
+    CHECK_MEM(b, "xyz", 3);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* The urgent octet not taken with MSG_OOB is skipped by reads; a new
+ * pointer replaces an old one; recvmsg reports MSG_OOB. */
+CASE(oob_skipped_and_replaced)
+{
+    struct pair pr;
+    char b[16];
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    int one = 1;
+    setsockopt(pr.p, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    CHECK_EQ(send(pr.p, "12", 2, MSG_OOB), 2);
+    CHECK_EQ(send(pr.p, "34", 2, 0), 2);
+    CHECK(peer_acked(pr.p));
+    CHECK_EQ(sinq(a, pr.s), 1);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 1);
+    CHECK_MEM(b, "1", 1);
+    CHECK_EQ(satmark(a, pr.s), 1);
+    CHECK_EQ(sinq(a, pr.s), 0);                 /* Linux: still 0 at the mark, "34" behind it */
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 2); /* '2' is not in the stream */
+    CHECK_MEM(b, "34", 2);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL);
+    /* Two urgent sends before any read: the second pointer wins, the first
+     * urgent octet stays in the stream. */
+    CHECK_EQ(send(pr.p, "ab", 2, MSG_OOB), 2);
+    CHECK_EQ(send(pr.p, "cd", 2, MSG_OOB), 2);
+    CHECK(peer_acked(pr.p));
+    CHECK(spoll1(a, pr.s, POLLPRI, 0) & POLLPRI);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 3);
+    CHECK_MEM(b, "abc", 3);
+    struct msghdr m;
+    struct iovec v = {b, sizeof b};
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    b[0] = 0;
+    CHECK_EQ(a->recvmsg(pr.s, &m, MSG_OOB), 1);
+    CHECK_EQ(b[0], 'd');
+    CHECK(m.msg_flags & MSG_OOB);
+    /* A lone urgent octet: at the mark, read as nothing. */
+    CHECK_EQ(send(pr.p, "Q", 1, MSG_OOB), 1);
+    CHECK(peer_acked(pr.p));
+    CHECK_EQ(satmark(a, pr.s), 1);
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), POLLPRI);
+    CHECK_EV(spoll1(a, pr.s, POLLIN, 200), 0); /* a wait for POLLIN alone times out */
+    CHECK_ERR(a->recv(pr.s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), 0);
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL); /* skipped, so gone */
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* MSG_PEEK and MSG_WAITALL stop at the mark too; the urgent octet after
+ * the peer's FIN. */
+CASE(oob_peek_waitall_fin)
+{
+    struct pair pr;
+    char b[16];
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    int one = 1;
+    setsockopt(pr.p, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    CHECK_EQ(send(pr.p, "ab", 2, MSG_OOB), 2);
+    CHECK_EQ(send(pr.p, "cd", 2, 0), 2);
+    CHECK(peer_acked(pr.p));
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, MSG_PEEK), 1);
+    CHECK_MEM(b, "a", 1);
+    CHECK_EQ(a->recv(pr.s, b, 4, MSG_WAITALL), 1);
+    CHECK_MEM(b, "a", 1);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, MSG_PEEK), 2); /* a peek skips the urgent octet */
+    CHECK_MEM(b, "cd", 2);
+    CHECK_EQ(satmark(a, pr.s), 1); /* ...without moving */
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 2);
+    CHECK_MEM(b, "cd", 2);
+    CHECK_EQ(send(pr.p, "ef", 2, MSG_OOB), 2);
+    CHECK_OK(shutdown(pr.p, SHUT_WR));
+    CHECK(spoll1(a, pr.s, POLLRDHUP, WAIT_MS) & POLLRDHUP);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 1);
+    CHECK_MEM(b, "e", 1);
+    b[0] = 0;
+    CHECK_EQ(a->recv(pr.s, b, 1, MSG_OOB | MSG_PEEK), 1);
+    CHECK_EQ(b[0], 'f');
+    /* Linux: no room is MSG_TRUNC, 0, and the octet counts as taken. */
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    CHECK_EQ(a->recvmsg(pr.s, &m, MSG_OOB), 0);
+    CHECK_EQ(m.msg_flags & (MSG_OOB | MSG_TRUNC), MSG_OOB | MSG_TRUNC);
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 0); /* end of stream */
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* SO_OOBINLINE: the urgent octet stays in the stream; reads still stop at
+ * the mark; MSG_OOB is EINVAL. */
+CASE(oob_inline)
+{
+    struct pair pr;
+    char b[16];
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    setint(a, pr.s, SOL_SOCKET, SO_OOBINLINE, 1);
+    CHECK_EQ(getint(a, pr.s, SOL_SOCKET, SO_OOBINLINE), 1);
+    int one = 1;
+    setsockopt(pr.p, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    CHECK_EQ(send(pr.p, "abc", 3, MSG_OOB), 3);
+    CHECK_EQ(send(pr.p, "def", 3, 0), 3);
+    CHECK(peer_acked(pr.p));
+    CHECK_EQ(sinq(a, pr.s), 6); /* inline: everything counts */
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), POLLIN | POLLPRI);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_ERR(a->recv(pr.s, b, 1, MSG_OOB), EINVAL);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 2);
+    CHECK_MEM(b, "ab", 2);
+    CHECK_EQ(satmark(a, pr.s), 1);
+    CHECK_EQ(a->recv(pr.s, b, sizeof b, 0), 4);
+    CHECK_MEM(b, "cdef", 4);
+    CHECK_EQ(satmark(a, pr.s), 0);
+    CHECK_EV(spoll1(a, pr.s, POLLIN | POLLPRI, 0), 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* The subject's send(MSG_OOB) reaches the kernel peer: its last octet is
+ * the peer's out-of-band octet, the rest in band. */
+CASE(oob_send)
+{
+    struct pair pr;
+    char b[16];
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_EQ(a->send(pr.s, "", 0, MSG_OOB), 0); /* nothing queued: no mark */
+    CHECK_EQ(a->send(pr.s, "abc", 3, MSG_OOB), 3);
+    CHECK(kpoll1(pr.p, POLLPRI, WAIT_MS) & POLLPRI);
+    int n = -1;
+    CHECK_OK(ioctl(pr.p, FIONREAD, &n));
+    CHECK_EQ(n, 2);
+    CHECK_EQ(recv(pr.p, b, sizeof b, MSG_DONTWAIT), 2);
+    CHECK_MEM(b, "ab", 2);
+    int mark = -1;
+    CHECK_OK(ioctl(pr.p, SIOCATMARK, &mark));
+    CHECK_EQ(mark, 1);
+    b[0] = 0;
+    CHECK_EQ(recv(pr.p, b, 1, MSG_OOB), 1);
+    CHECK_EQ(b[0], 'c');
+    CHECK_EQ(a->send(pr.s, "de", 2, 0), 2);
+    CHECK_EQ(kread_full(pr.p, b, 2, WAIT_MS), 2);
+    CHECK_MEM(b, "de", 2);
+    CHECK(!(kpoll1(pr.p, POLLPRI, 0) & POLLPRI));
+    pair_close(a, &pr);
+    return 0;
+}
+
 /* ---- the table ---- */
 
 struct case_def {
@@ -3509,6 +3772,7 @@ static const struct case_def cases[] = {
     C(linger_zero_sends_rst),
     C(linger_timeout_close),
     C(close_with_unread_data_resets),
+    C(peer_writes_after_close_reset),
     C(bind_conflict),
     C(bind_after_time_wait),
     C(bind_reuseaddr_no_listener),
@@ -3588,6 +3852,11 @@ static const struct case_def cases[] = {
     C(threads_accept_same_listener),
     C(full_duplex_threads),
     C(shutdown_wakes_blocked_read),
+    C(oob_receive),
+    C(oob_skipped_and_replaced),
+    C(oob_peek_waitall_fin),
+    C(oob_inline),
+    C(oob_send),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

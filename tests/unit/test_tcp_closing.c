@@ -252,6 +252,130 @@ test_orphan_entering_fin_wait_2_after_release(void)
     h_fini(&h);
 }
 
+static void
+test_second_fin_after_peer_fin(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 eighth: CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN (301) was
+     * taken, RCV.NXT is 302; a FIN at 302 is not advanced over again: ACK 302, no second
+     * "connection closing" */
+    static const struct {
+        enum tern_tcp_state state;
+        uint32_t ack, our_seq;
+        enum tern_tcp_state after;
+    } cases[] = {
+        {TERN_TCP_CLOSE_WAIT, 101, 101, TERN_TCP_CLOSE_WAIT},
+        {TERN_TCP_CLOSING, 102, 102, TERN_TCP_TIME_WAIT}, /* the ACK of our FIN comes with it */
+        {TERN_TCP_LAST_ACK, 101, 102, TERN_TCP_LAST_ACK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct h h;
+        h_init(&h);
+        int id = h_in_state(&h, cases[i].state);
+        CHECK_STATE(&h, id, cases[i].state);
+        memset(h.events, 0, sizeof(h.events));
+        h_deliver(&h, PEER(.seq = 302, .ack = cases[i].ack, .flags = FIN | ACK));
+        EXPECT_SENT(&h, US(.seq = cases[i].our_seq, .ack = 302, .flags = ACK));
+        EXPECT_NOTHING(&h);
+        CHECK_STATE(&h, id, cases[i].after);
+        CHECK(!(h.events[id] & TERN_TCP_EV_PEER_FIN));
+        struct tern_tcp_status s;
+        CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
+        CHECK_EQ(s.rcv_nxt, 302);
+        h_fini(&h);
+    }
+}
+
+static void
+test_text_after_close_and_release_reset(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 SHLD-3 MAY-1 RFC 1122 4.2.2.13: text arriving after the user closed
+     * and gave the connection back (FIN-WAIT-1, FIN-WAIT-2) is lost: RST <SEQ=SEG.ACK>, CLOSED,
+     * counted; a user who only closed (half close) still receives it */
+    static const struct {
+        enum tern_tcp_state state;
+        uint32_t ack;
+    } cases[] = {{TERN_TCP_FIN_WAIT_1, 101}, {TERN_TCP_FIN_WAIT_2, 102}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int release = 0; release < 2; release++) {
+            struct h h;
+            h_init(&h);
+            int id = h_in_state(&h, cases[i].state);
+            if (release) {
+                CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+                EXPECT_NOTHING(&h);
+            }
+            h_deliver(&h, PEER(.seq = 301, .ack = cases[i].ack, .flags = ACK, .data = "late"));
+            if (!release) {
+                EXPECT_SENT(&h, US(.seq = 102, .ack = 305, .flags = ACK));
+                CHECK_STATE(&h, id, cases[i].state);
+                char b[8];
+                CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 4);
+            } else {
+                EXPECT_SENT(&h, US(.seq = cases[i].ack, .flags = RST));
+                CHECK_EQ(h_tuple_state(&h, US_PORT), -1);
+                CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TEXT_AFTER_CLOSE], 1);
+                CHECK_EQ(h.last_drop, TERN_DROP_TCP_TEXT_AFTER_CLOSE);
+            }
+            EXPECT_NOTHING(&h);
+            h_fini(&h);
+        }
+    }
+    /* A bare ACK or a FIN after the release is no data lost: the close goes on. */
+    struct h h;
+    h_init(&h);
+    int id = h_fin_wait_2(&h);
+    CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_TIME_WAIT);
+    h_fini(&h);
+}
+
+static void
+test_release_with_unread_text_reset(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 SHLD-3 RFC 1122 4.2.2.13: CLOSE, then the connection given back with
+     * text unread: RST <SEQ=SND.NXT> (after the FIN in FIN-WAIT-1, instead of waiting in
+     * LAST-ACK), CLOSED; with the text read, the close goes on quietly */
+    for (int last_ack = 0; last_ack < 2; last_ack++) {
+        for (int read = 0; read < 2; read++) {
+            struct h h;
+            h_init(&h);
+            int id = h_established(&h);
+            h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK | PSH, .data = "abc"));
+            EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
+            uint32_t rcv = 304;
+            if (last_ack) {
+                h_deliver(&h, PEER(.seq = 304, .ack = 101, .flags = FIN | ACK));
+                EXPECT_SENT(&h, US(.seq = 101, .ack = 305, .flags = ACK));
+                rcv = 305;
+            }
+            CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_OK);
+            EXPECT_SENT(&h, US(.seq = 101, .ack = rcv, .flags = FIN | ACK));
+            CHECK_STATE(&h, id, last_ack ? TERN_TCP_LAST_ACK : TERN_TCP_FIN_WAIT_1);
+            if (read) {
+                char b[8];
+                CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 3);
+            }
+            uint64_t rst = tern_stack_stats(h.st)->tcp.rst_tx;
+            CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+            if (read) {
+                EXPECT_NOTHING(&h);
+                CHECK_EQ(h_tuple_state(&h, US_PORT),
+                         last_ack ? TERN_TCP_LAST_ACK : TERN_TCP_FIN_WAIT_1);
+            } else {
+                EXPECT_SENT(&h, US(.seq = 102, .flags = RST));
+                EXPECT_NOTHING(&h);
+                CHECK_EQ(tern_stack_stats(h.st)->tcp.rst_tx, rst + 1);
+                CHECK_EQ(h_tuple_state(&h, US_PORT), -1);
+            }
+            h_fini(&h);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -266,5 +390,8 @@ main(void)
     RUN(test_rst_in_every_state);
     RUN(test_orphan_fin_wait_2_times_out);
     RUN(test_orphan_entering_fin_wait_2_after_release);
+    RUN(test_second_fin_after_peer_fin);
+    RUN(test_text_after_close_and_release_reset);
+    RUN(test_release_with_unread_text_reset);
     return CHECK_DONE();
 }

@@ -530,6 +530,118 @@ test_husk_and_record(void)
     h_fini(&h);
 }
 
+/* ---- RFC 6191: a SYN on a TIME-WAIT record, with timestamps ---- */
+
+/* A listener's connection we closed first, timestamps on (`ts`) or off:
+ * TIME-WAIT with SND.NXT 102, RCV.NXT 302 (the peer's FIN at 301) and
+ * TS.Recent 1010; released, so the record alone holds it. */
+static void
+tw_record_ts(struct h *h, bool ts)
+{
+    int l = h_listen(h, 0);
+    struct wire_tcp_opts o = {.has_ts = ts, .ts_val = 1000};
+    deliver_opts(h, PEER_ADDR, PEER(.seq = 300, .flags = SYN), &o);
+    struct wire_tcp sa;
+    CHECK(h_next_sent(h, &sa, __LINE__));
+    CHECK_EQ(sa.flags, SYN | ACK);
+    CHECK_EQ(sa.opts.has_ts, ts);
+    o.ts_val = 1001;
+    o.ts_ecr = sa.opts.ts_val;
+    deliver_opts(h, PEER_ADDR, PEER(.seq = 301, .ack = 101, .flags = ACK), &o);
+    int c = tern_tcp_accept(h->st, l, h->now);
+    CHECK(c > 0);
+    CHECK_EQ(tern_tcp_close(h->st, c, h->now), TERN_OK);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = FIN | ACK));
+    o.ts_val = 1010;
+    deliver_opts(h, PEER_ADDR, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK), &o);
+    EXPECT_SENT(h, US(.seq = 102, .ack = 302, .flags = ACK));
+    CHECK_EQ(tern_tcp_release(h->st, c, h->now), TERN_OK);
+    CHECK_EQ(h_tuple_state(h, LISTEN_PORT), TERN_TCP_TIME_WAIT);
+}
+
+static void
+test_time_wait_syn_timestamps(void)
+{
+    /* EVIDENCE: RFC 9293 3.6 SHLD-4 MAY-2 RFC 6191 2: a SYN on TIME-WAIT: with timestamps on
+     * both incarnations, a TSval above TS.Recent opens a new one even with SEG.SEQ below the old
+     * FIN, an equal TSval needs SEG.SEQ above it, a lower one is refused (PAWS) even with SEG.SEQ
+     * above; a SYN without timestamps is judged by SEG.SEQ; an old incarnation without them
+     * yields to any SYN with them. The new ISS lies above the old SND.NXT; a refused SYN gets
+     * the ACK of the current state */
+    static const struct {
+        bool old_ts, syn_ts;
+        uint32_t tsval, seq;
+        bool opens;
+    } cases[] = {
+        /* (old incarnation used timestamps, SYN carries them, its TSval, SEG.SEQ, opens?);
+         * TS.Recent 1010, the old FIN at 301. 0x80000001 is not above any TS.Recent a
+         * connection without timestamps could hold (0): only the "old one had none" rule
+         * lets that SYN in. */
+        {true, true, 1011, 250, true},         {true, true, 1009, 1000, false},
+        {true, true, 1010, 1000, true},        {true, true, 1010, 250, false},
+        {true, false, 0, 1000, true},          {true, false, 0, 250, false},
+        {false, true, 0x80000001u, 250, true}, {false, false, 0, 250, false},
+        {false, false, 0, 1000, true},         {true, true, 1010, 301, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int failures = check_st.failures;
+        struct h h;
+        h_init(&h);
+        tw_record_ts(&h, cases[i].old_ts);
+        struct wire_tcp_opts o = {.has_ts = cases[i].syn_ts, .ts_val = cases[i].tsval};
+        deliver_opts(&h, PEER_ADDR, PEER(.seq = cases[i].seq, .flags = SYN), &o);
+        struct wire_tcp r;
+        memset(&r, 0, sizeof(r));
+        CHECK(h_next_sent(&h, &r, __LINE__));
+        EXPECT_NOTHING(&h);
+        if (cases[i].opens) {
+            CHECK_EQ(r.flags, SYN | ACK);
+            CHECK_EQ(r.seq, 103); /* the listener's ISS (100) raised above the old SND.NXT */
+            CHECK_EQ(r.ack, cases[i].seq + 1);
+            CHECK_EQ(r.opts.has_ts, cases[i].syn_ts);
+            CHECK_EQ(stats(&h)->tcp.time_wait_reuse, 1);
+            CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), TERN_TCP_SYN_RECEIVED);
+        } else {
+            CHECK_EQ(r.flags, ACK);
+            CHECK_EQ(r.seq, 102);
+            CHECK_EQ(r.ack, 302);
+            CHECK(!cases[i].old_ts || r.opts.ts_ecr == 1010);
+            CHECK_EQ(stats(&h)->tcp.time_wait_reuse, 0);
+            CHECK_EQ(stats(&h)->drops[TERN_DROP_TCP_TIME_WAIT_SYN], 1);
+            CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), TERN_TCP_TIME_WAIT);
+        }
+        if (check_st.failures != failures) {
+            fprintf(stderr, "  case %zu\n", i);
+        }
+        h_fini(&h);
+    }
+}
+
+static void
+test_time_wait_record_second_fin(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth eighth MUST-13: a TIME-WAIT record (the scratch TCB
+     * announces a full window) acknowledges a FIN at RCV.NXT without moving RCV.NXT, and text at
+     * RCV.NXT, restarting 2 MSL each time */
+    struct h h;
+    h_init(&h);
+    tw_record_ts(&h, false);
+    h_advance(&h, 200 * SEC);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    struct tcp_mini *m = tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT);
+    CHECK(m != NULL && m->rcv_nxt == 302);
+    h_advance(&h, 200 * SEC);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK, .data = "zz"));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    h_advance(&h, 239 * SEC);
+    CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), TERN_TCP_TIME_WAIT);
+    h_advance(&h, 1 * SEC);
+    CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), -1);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -543,5 +655,7 @@ main(void)
     RUN(test_server_closing_first_never_refuses);
     RUN(test_paws_on_record);
     RUN(test_husk_and_record);
+    RUN(test_time_wait_syn_timestamps);
+    RUN(test_time_wait_record_second_fin);
     return CHECK_DONE();
 }

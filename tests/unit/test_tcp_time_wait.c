@@ -147,17 +147,27 @@ test_new_syn_reopens_time_wait(void)
 }
 
 static void
-test_old_syn_in_time_wait_dropped(void)
+test_old_syn_in_time_wait_acked(void)
 {
-    /* EVIDENCE: RFC 6191 2 RFC 1122 4.2.2.13: a SYN not above the old sequence numbers is
-     * silently dropped, TIME-WAIT kept */
+    /* EVIDENCE: RFC 6191 2 RFC 1122 4.2.2.13 RFC 9293 3.10.7.4 first: a SYN not above the old
+     * sequence numbers opens nothing, TIME-WAIT kept; it is answered with the ACK of the current
+     * state (issue 11 item 4: not silence), whose RST from a peer in SYN-SENT ends TIME-WAIT, and
+     * the SYN repeated then opens the connection */
     struct h h;
     h_init(&h);
     int l, c = tw_passive(&h, &l);
     h_deliver(&h, PEER(.seq = 250, .flags = SYN));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
     EXPECT_NOTHING(&h);
     CHECK_EQ(h.last_drop, TERN_DROP_TCP_TIME_WAIT_SYN);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.time_wait_reuse, 0);
     CHECK_TW(&h, c, LISTEN_PORT, TERN_TCP_TIME_WAIT);
+    /* The peer's SYN-SENT answers the ACK: <SEQ=SEG.ACK><CTL=RST> (3.10.7.3 first). */
+    h_deliver(&h, PEER(.seq = 302, .flags = RST));
+    EXPECT_NOTHING(&h);
+    CHECK_TW(&h, c, LISTEN_PORT, TERN_TCP_CLOSED);
+    h_deliver(&h, PEER(.seq = 250, .flags = SYN));
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 251, .flags = SYN | ACK));
     h_fini(&h);
 }
 
@@ -218,6 +228,74 @@ test_release_in_time_wait_frees_later(void)
     h_fini(&h);
 }
 
+static void
+test_acceptable_text_acked_and_restarts(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth MUST-13: TIME-WAIT, an acceptable segment with text is
+     * acknowledged (RCV.NXT unchanged) and restarts the 2 MSL timeout */
+    struct h h;
+    h_init_cfg(&h, cfg_short_msl);
+    int id = h_time_wait(&h);
+    tw_hold(&h, id);
+    h_advance(&h, 3 * SEC);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK, .data = "late"));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 3 * SEC);
+    CHECK_TW(&h, id, US_PORT, TERN_TCP_TIME_WAIT);
+    h_advance(&h, 1 * SEC);
+    CHECK_TW(&h, id, US_PORT, TERN_TCP_CLOSED);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_bare_ack_restarts_silently(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 fifth MUST-13: TIME-WAIT, an acceptable bare ACK restarts the
+     * 2 MSL timeout and is not acknowledged (no ACK of an ACK: two TIME-WAITs would loop) */
+    struct h h;
+    h_init_cfg(&h, cfg_short_msl);
+    int id = h_time_wait(&h);
+    tw_hold(&h, id);
+    h_advance(&h, 3 * SEC);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 3 * SEC);
+    CHECK_TW(&h, id, US_PORT, TERN_TCP_TIME_WAIT);
+    h_advance(&h, 1 * SEC);
+    CHECK_TW(&h, id, US_PORT, TERN_TCP_CLOSED);
+    h_fini(&h);
+}
+
+static void
+test_second_fin_does_not_advance_rcv_nxt(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 eighth: TIME-WAIT, a FIN at RCV.NXT (not the peer's FIN, which
+     * was at RCV.NXT - 1) does not move RCV.NXT: the ACK names 302, never 303 */
+    struct h h;
+    h_init(&h);
+    int id = h_time_wait(&h);
+    tw_hold(&h, id);
+    unsigned ev = g_release ? 0 : h.events[id];
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = FIN | ACK, .data = "xy"));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_TW(&h, id, US_PORT, TERN_TCP_TIME_WAIT);
+    if (!g_release) {
+        struct tern_tcp_status s;
+        CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
+        CHECK_EQ(s.rcv_nxt, 302);
+        CHECK_EQ(h.events[id], ev); /* no second "connection closing" */
+    }
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -227,10 +305,13 @@ main(void)
         RUN(test_msl_configurable_and_fin_restarts);
         RUN(test_rst_in_time_wait_closes);
         RUN(test_new_syn_reopens_time_wait);
-        RUN(test_old_syn_in_time_wait_dropped);
+        RUN(test_old_syn_in_time_wait_acked);
         RUN(test_reopen_old_duplicate_returns_to_time_wait);
         RUN(test_syn_in_time_wait_without_listener);
         RUN(test_release_in_time_wait_frees_later);
+        RUN(test_acceptable_text_acked_and_restarts);
+        RUN(test_bare_ack_restarts_silently);
+        RUN(test_second_fin_does_not_advance_rcv_nxt);
     }
     return CHECK_DONE();
 }
