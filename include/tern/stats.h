@@ -38,6 +38,7 @@
     X(IP_TOTLEN, "ip", "RFC 1122 3.2.1.1: total length below header length or beyond the frame")   \
     X(IP_CHECKSUM, "ip", "RFC 1122 3.2.1.2: header checksum mismatch")                             \
     X(IP_OPTION, "ip", "RFC 791 3.1: malformed option list")                                       \
+    X(IP_SOURCE_ROUTE, "ip", "RFC 7126 4.3.5 4.4.5: source-routed (LSRR/SSRR), dropped by choice") \
     X(IP_BAD_SRC, "ip", "RFC 1122 3.2.1.3: source is broadcast, multicast or loopback")            \
     X(IP_NOT_OURS, "ip", "RFC 1122 3.2.1.3: destination is not ours and we do not forward")        \
     X(IP_NO_NETIF, "ip", "input on an interface the stack does not have")                          \

@@ -68,6 +68,23 @@ enum tern_tcp_state {
 /* The RFC spelling of a state ("SYN-RECEIVED"); "?" when out of range. */
 const char *tern_tcp_state_name(int state);
 
+/* The initial congestion window of a connection (tern_tcp_config
+ * initial_window). Both are upper bounds in bytes, rounded down to whole
+ * segments of the send MSS (SMSS):
+ *   TERN_TCP_IW_RFC6928 (0, the default): RFC 6928's min(10*SMSS,
+ *     max(2*SMSS, 14600)): 10 segments at SMSS 1460 or less, 9 at 1500,
+ *     2 at 9000 (Linux sends 10 segments whatever the SMSS; the RFC's
+ *     byte cap is kept here).
+ *   TERN_TCP_IW_RFC5681: RFC 5681 3.1's 4 segments up to SMSS 1095, 3 up
+ *     to 2190, else 2 (4380 bytes at SMSS 1460).
+ * Either way the window is 1 segment when the SYN or SYN,ACK had to be
+ * retransmitted (RFC 5681 3.1, RFC 6928 2), and the restart window after
+ * an idle period is min(IW, cwnd) (RFC 5681 4.1). */
+enum tern_tcp_iw {
+    TERN_TCP_IW_RFC6928 = 0,
+    TERN_TCP_IW_RFC5681 = 1,
+};
+
 /* Per-stack TCP configuration, part of struct tern_config. tern_config_init()
  * fills in the defaults given here; zero is not a valid value for most. */
 struct tern_tcp_config {
@@ -142,6 +159,9 @@ struct tern_tcp_config {
                             which the user is told of a delivery problem
                             (TERN_TCP_EV_DELIVERY_PROBLEM, SHLD-9); 0: 3 (SHLD-10: at least
                             3); the connection goes on until R2 (user_timeout_ns) */
+    /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
+     * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
+    enum tern_tcp_iw initial_window;
 };
 
 /* Event bits. */
@@ -180,7 +200,10 @@ struct tern_tcp_open_args {
     bool set_iss;            /* use `iss` as the initial send sequence number instead */
     uint32_t iss;            /*   of the RFC 6528 generator (tests, the RFC's figures) */
     int64_t user_timeout_ns; /* 0: the stack default (MUST-21: settable per connection) */
-    uint16_t mss;            /* MSS to announce; 0: from the interface MTU (MUST-67) */
+    uint16_t mss;            /* MSS to announce, at most what the route's MTU allows
+                                (MUST-67), on active and passive opens alike; it caps
+                                the MSS we send with too (as Linux's TCP_MAXSEG).
+                                0: from the route's MTU */
     unsigned backlog;        /* passive: completed children held for accept; 0: default */
     tern_tcp_event_fn cb;    /* NULL: the stack callback */
     void *cb_ctx;

@@ -289,6 +289,17 @@ ipv4_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len)
         stack_drop(st, TERN_DROP_IP_BAD_SRC, pkt, dlen);
         return;
     }
+    if (wire_ipv4_has_source_route(&h)) {
+        /* Choice (docs/ip-options.md): a host that neither forwards nor
+         * keeps return routes drops source-routed datagrams, as RFC 7126
+         * 4.3.5 and 4.4.5 advise by default and Linux does
+         * (accept_source_route 0). Every fragment carries the option (its
+         * copied flag is set), so this comes before reassembly. RFC 9293
+         * 3.9.2.1 MUST-51/52/53 then never apply: no source route is sent,
+         * and none is received to be reversed. */
+        stack_drop(st, TERN_DROP_IP_SOURCE_ROUTE, pkt, dlen);
+        return;
+    }
     if (h.mf || h.frag_off != 0) {
         /* RFC 791 3.2: a fragment waits for the rest of its datagram. */
         ip_reass_input(st, netif, &h, pkt);

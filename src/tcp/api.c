@@ -122,9 +122,17 @@ tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *r
     if (tcb->tw_rec >= 0) {
         tcp_mini_husk_gone(st, tcb, true); /* a husk aborted: its record goes too */
     }
-    if (err != 0) {
+    if (err == TERN_ERR_RESET) {
+        /* The peer's RST (3.10.7.4 second) says queues "should be flushed".
+         * Choice: as Linux and FreeBSD, text that arrived in order before
+         * the reset stays readable and RECEIVE reports the reset after it
+         * (a server's last reply before its abort is not lost); only text
+         * held out of order, which can never be delivered, goes now. */
         tcb->error = err;
-        tcp_buf_rcv_flush(st, tcb); /* "connection reset": pending RECEIVEs are flushed */
+        tcp_buf_rcv_drop_ooo(st, tcb);
+    } else if (err != 0) {
+        tcb->error = err;
+        tcp_buf_rcv_flush(st, tcb); /* pending RECEIVEs are flushed */
     }
     tcp_buf_rcv_stop(st, tcb);
     tcp_timers_cancel(st, tcb);
@@ -253,14 +261,17 @@ tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint1
     int netif = ip_route(st, tcb->remote_addr, &next_hop);
     uint32_t mtu = netif >= 0 ? st->cfg.netifs[netif].mtu : 576;
     uint32_t path = mtu > 40 ? mtu - 40 : 1;
-    /* MUST-67: announce at most what we can receive. */
-    if (tcb->rcv_mss == 0) {
-        tcb->rcv_mss = (uint16_t)(user_mss != 0 && user_mss < path ? user_mss : path);
-    }
+    /* MUST-67: announce at most what we can receive: the user's request
+     * (OPEN's mss, a listener's passed to its children) capped by what
+     * the route's MTU allows, on active and passive opens alike. */
+    uint32_t want = user_mss != 0 ? user_mss : tcb->rcv_mss;
+    tcb->rcv_mss = (uint16_t)(want != 0 && want < path ? want : path);
     /* MUST-15: 536 when the peer sent no MSS option; MUST-16: the smaller
-     * of the send MSS and what the path lets us send. */
+     * of the send MSS and what the path lets us send. The user's request
+     * caps what we send too, as Linux's TCP_MAXSEG does (RFC 9293 leaves
+     * it open): rcv_mss is at most the path and at most the request. */
     uint32_t mss = peer_mss != 0 ? peer_mss : TCP_DEFAULT_MSS;
-    mss = mss < path ? mss : path;
+    mss = mss < tcb->rcv_mss ? mss : tcb->rcv_mss;
     uint32_t room = (uint32_t)st->tcp.tx_buf_len - WIRE_TCP_HDR_LEN - WIRE_TCP_MAX_OPT_LEN;
     mss = mss < room ? mss : room;
     tcb->snd_mss = (uint16_t)(mss > 0 ? mss : 1);

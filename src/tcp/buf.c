@@ -115,6 +115,18 @@ tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
+tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    uint32_t before = tcb->rcv.n_chunks;
+    tcb->n_ooo = 0;
+    tcb->ooo_fin = false;
+    chain_drop(&st->pool, &tcb->rcv, 0, false); /* chunks past the in-order text */
+    if (tcb->rcv.n_chunks < before) {
+        tcp_mem_wake(st);
+    }
+}
+
+void
 tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     /* No more text will arrive: the promise behind the window is void. */
@@ -242,7 +254,7 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
      * own state (CUBIC's epoch, W_max) starts afresh, as after an idle
      * period (RFC 9438 4.8 resets the epoch then too). */
     const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
-    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    tcp_cc_init(&x->cc, ops, tcp_smss(tcb), tcb->sack_ok, st->cfg.tcp.initial_window, st->now_ns);
     x->cc.cwnd = tcb->cwnd;
     x->cc.ssthresh = tcb->ssthresh;
     tcp_sack_sb_init(&x->sb);

@@ -43,27 +43,38 @@ sat_add(uint32_t a, uint32_t b)
 }
 
 uint32_t
-tcp_cc_initial_window(uint32_t mss)
+tcp_cc_initial_window(uint32_t mss, enum tern_tcp_iw iw)
 {
-    /* RFC 5681 3.1 (MUST, an upper bound): 2 segments above SMSS 2190, 3
-     * above 1095, else 4. Choice: the segment table, not RFC 3390's byte
-     * formula min(4*SMSS, max(2*SMSS, 4380)), which between the break
-     * points (e.g. SMSS 1096: 4380 bytes) would allow one more, partial,
-     * segment than the table does. They agree at SMSS 536, 1095, 1460. */
-    uint64_t segs = mss > 2190 ? 2 : mss > 1095 ? 3 : 4;
-    uint64_t iw = segs * mss;
-    return iw > UINT32_MAX ? UINT32_MAX : (uint32_t)iw;
+    uint64_t segs;
+    if (iw == TERN_TCP_IW_RFC5681) {
+        /* RFC 5681 3.1 (MUST, an upper bound): 2 segments above SMSS 2190,
+         * 3 above 1095, else 4. Choice: the segment table, not RFC 3390's
+         * byte formula min(4*SMSS, max(2*SMSS, 4380)), which between the
+         * break points (e.g. SMSS 1096: 4380 bytes) would allow one more,
+         * partial, segment than the table does. They agree at SMSS 536,
+         * 1095, 1460. */
+        segs = mss > 2190 ? 2 : mss > 1095 ? 3 : 4;
+    } else {
+        /* RFC 6928 2 eq. (1): at most min(10*SMSS, max(2*SMSS, 14600))
+         * bytes, an upper bound; as for RFC 5681, whole segments only. */
+        uint32_t m = mss > 0 ? mss : 1;
+        segs = 14600u / m;
+        segs = segs < 2 ? 2 : segs > 10 ? 10 : segs;
+    }
+    uint64_t w = segs * mss;
+    return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
 }
 
 void
 tcp_cc_init(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss, bool sack,
-            int64_t now_ns)
+            enum tern_tcp_iw iw, int64_t now_ns)
 {
     memset(cc, 0, sizeof(*cc));
     cc->ops = ops != NULL ? ops : &tcp_cc_newreno_ops;
     cc->mss = mss > 0 ? mss : 1;
     cc->sack = sack;
-    cc->cwnd = tcp_cc_initial_window(cc->mss);
+    cc->iw = (uint8_t)iw;
+    cc->cwnd = tcp_cc_initial_window(cc->mss, iw);
     /* RFC 5681 3.1: the initial ssthresh SHOULD be arbitrarily high. */
     cc->ssthresh = UINT32_MAX;
     cc->ops->init(cc, cc->mss, now_ns);
@@ -72,8 +83,8 @@ tcp_cc_init(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss, bool 
 void
 tcp_cc_after_syn_loss(struct tcp_cc *cc)
 {
-    /* RFC 5681 3.1: after a lost SYN or SYN-ACK the initial window MUST be
-     * one segment. */
+    /* RFC 5681 3.1, RFC 6928 2: after a lost SYN or SYN-ACK the initial
+     * window MUST be one segment, whatever the IW rule. */
     cc->cwnd = cc->mss;
 }
 

@@ -20,11 +20,8 @@
  * THE CALLER'S CONTRACT, event by event
  *
  * Connection setup. When the connection reaches ESTABLISHED and the send
- * MSS is known (RFC 9293 3.7.1), call tcp_cc_init(cc, ops, mss, sack, now):
- * cwnd = IW of RFC 5681 3.1: 4*SMSS up to SMSS 1095, 3*SMSS up to 2190,
- * else 2*SMSS (RFC 3390's min(4*SMSS, max(2*SMSS, 4380 bytes)) rounded
- * down to whole segments, as RFC 5681's "MUST NOT be more than N
- * segments" requires: 4380 bytes at SMSS 1460, 2144 at 536), ssthresh
+ * MSS is known (RFC 9293 3.7.1), call tcp_cc_init(cc, ops, mss, sack, iw,
+ * now): cwnd = IW of the rule `iw` (tcp_cc_initial_window), ssthresh
  * "arbitrarily high" (UINT32_MAX). `sack` is true when SACK-permitted was
  * exchanged and the caller runs RFC 6675 recovery. Initialise recover =
  * ISS (RFC 6582 3.2 step 1), dupacks = 0, in_recovery = false. Here
@@ -88,6 +85,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tern/tcp.h"
+
 /* RFC 5681 3.2 / RFC 6675 2: DupThresh. */
 #define TCP_CC_DUPTHRESH 3u
 
@@ -139,6 +138,7 @@ struct tcp_cc {
     uint32_t ssthresh; /* slow start threshold, bytes */
     uint32_t mss;      /* SMSS, bytes */
     bool sack;         /* RFC 6675 recovery: no inflation, cwnd = ssthresh */
+    uint8_t iw;        /* enum tern_tcp_iw: the initial window rule */
     union {
         struct tcp_cc_newreno reno;
         struct tcp_cc_cubic cubic;
@@ -152,13 +152,23 @@ const struct tcp_cc_ops *tcp_cc_ops_by_algo(enum tcp_cc_algo algo);
  * `name` is borrowed. */
 const struct tcp_cc_ops *tcp_cc_ops_by_name(const char *name);
 
-/* RFC 5681 3.1: the initial window for an SMSS, in bytes (see above). */
-uint32_t tcp_cc_initial_window(uint32_t mss);
+/* The initial window for an SMSS, in bytes, by rule `iw` (tern/tcp.h
+ * enum tern_tcp_iw), whole segments either way:
+ *   TERN_TCP_IW_RFC6928: RFC 6928 2 eq. (1), min(10*SMSS, max(2*SMSS,
+ *     14600)) rounded down to whole segments: 14600 bytes at SMSS 1460,
+ *     5360 at 536, 13500 at 1500, 18000 at 9000.
+ *   TERN_TCP_IW_RFC5681: RFC 5681 3.1, 4*SMSS up to SMSS 1095, 3*SMSS up
+ *     to 2190, else 2*SMSS (RFC 3390's min(4*SMSS, max(2*SMSS, 4380
+ *     bytes)) rounded down to whole segments, as RFC 5681's "MUST NOT be
+ *     more than N segments" requires: 4380 bytes at SMSS 1460, 2144 at 536).
+ * An unknown rule is taken as TERN_TCP_IW_RFC6928. */
+uint32_t tcp_cc_initial_window(uint32_t mss, enum tern_tcp_iw iw);
 
 /* Starts congestion control for a connection (see the contract above).
- * ops NULL means NewReno; mss 0 is taken as 1. */
+ * ops NULL means NewReno; mss 0 is taken as 1; `iw` the initial window
+ * rule, kept for the restart window after idle. */
 void tcp_cc_init(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss, bool sack,
-                 int64_t now_ns);
+                 enum tern_tcp_iw iw, int64_t now_ns);
 
 /* RFC 5681 3.1: the SYN or SYN-ACK was lost, IW becomes 1 SMSS. */
 void tcp_cc_after_syn_loss(struct tcp_cc *cc);

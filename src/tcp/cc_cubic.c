@@ -233,7 +233,7 @@ cubic_after_idle(struct tcp_cc *cc, int64_t now_ns)
     (void)now_ns;
     /* RFC 5681 4.1: RW = min(IW, cwnd); RFC 9438 4.2: t must not count
      * the idle time, so the epoch restarts. */
-    uint32_t iw = tcp_cc_initial_window(cc->mss);
+    uint32_t iw = tcp_cc_initial_window(cc->mss, (enum tern_tcp_iw)cc->iw);
     if (iw < cc->cwnd)
         cc->cwnd = iw;
     cc->u.cubic.epoch_start_ns = -1;

@@ -251,8 +251,8 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
              * ACK times it: the first RTT sample. */
             tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
         }
+        tcp_cong_start(st, tcb); /* before retries is cleared: it tells a lost SYN */
         tcb->retries = 0;
-        tcp_cong_start(st, tcb);
         tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                       "RFC 9293 3.10.7.3: SYN-SENT, our SYN acked -> ESTABLISHED");
         tcp_on_established(st, tcb);
@@ -755,7 +755,10 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
     tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
-    tcb->sx->rescue_valid = false;
+    /* RFC 6675 5 (4.3): RescueRxt too starts at the last octet just resent,
+     * so no rescue (NextSeg rule 4) repeats this segment at once. */
+    tcb->sx->rescue_valid = true;
+    tcb->sx->rescue_rxt = tcb->sx->high_rxt - 1;
     tcp_rtx_update(st, tcb, true);
 }
 
@@ -904,8 +907,8 @@ ack_syn_received(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         /* RFC 6298 2.2, Karn (MUST-18): a SYN,ACK sent once is timed. */
         tcp_rtt_feed(st, tcb, st->now_ns - tcb->opened_ns);
     }
+    tcp_cong_start(st, tcb); /* before retries is cleared: it tells a lost SYN,ACK */
     tcb->retries = 0;
-    tcp_cong_start(st, tcb);
     tcp_set_state(st, tcb, TERN_TCP_ESTABLISHED,
                   "RFC 9293 3.10.7.4 fifth: SYN-RECEIVED, our SYN acked -> ESTABLISHED");
     tcp_on_established(st, tcb);

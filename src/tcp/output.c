@@ -658,13 +658,13 @@ retransmit_text(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    /* RFC 5681 3.1: IW once the send MSS is known; RFC 6582 3.2 step 1:
-     * recover starts at ISS. */
+    /* IW once the send MSS is known (RFC 6928 by default, RFC 5681 3.1 as
+     * configured); RFC 6582 3.2 step 1: recover starts at ISS. */
     const struct tcp_cc_ops *ops = tcb->use_cubic ? &tcp_cc_cubic_ops : &tcp_cc_newreno_ops;
     struct tcp_cc cc;
-    tcp_cc_init(&cc, ops, tcp_smss(tcb), tcb->sack_ok, st->now_ns);
+    tcp_cc_init(&cc, ops, tcp_smss(tcb), tcb->sack_ok, st->cfg.tcp.initial_window, st->now_ns);
     if (tcb->retries > 0) {
-        tcp_cc_after_syn_loss(&cc); /* RFC 5681 3.1: IW = 1 SMSS */
+        tcp_cc_after_syn_loss(&cc); /* RFC 5681 3.1, RFC 6928 2: IW = 1 SMSS */
     }
     tcp_sender_put(st, tcb);
     tcb->cwnd = cc.cwnd; /* the next text to send starts from these */
@@ -701,7 +701,9 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         }
         uint32_t in_wnd = tcp_in_flight(tcb);
         bool new_ok = unsent_text(tcb) > 0 && tcb->snd_wnd > in_wnd;
-        bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una, tcb->sx->rescue_rxt);
+        /* RFC 6675 4 NextSeg rule 4: a rescue only once HighACK (the last
+         * octet cumulatively acknowledged, SND.UNA - 1) is above RescueRxt. */
+        bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una - 1, tcb->sx->rescue_rxt);
         uint32_t seq = 0, len = 0;
         enum tcp_sack_next k =
             tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,

@@ -115,8 +115,11 @@ enum tcp_sack_next {
  * `new_data_ok` says whether unsent data exists and the receive window
  * admits it (rule 2). Rule 4 (the rescue retransmission) is offered only
  * when `rescue_ok`: the caller passes true when RescueRxt is undefined or
- * SND.UNA is above it, and on RESCUE sets RescueRxt = RecoveryPoint and
- * leaves HighRxt alone. snd_nxt here is HighData + 1 (SND.MAX). */
+ * HighACK (SND.UNA - 1) is above it, and on RESCUE sets RescueRxt =
+ * RecoveryPoint and leaves HighRxt alone; entering recovery it sets
+ * RescueRxt to the last octet of the fast retransmission (RFC 6675 5
+ * step 4.3), so at most one rescue goes out per recovery. snd_nxt here is HighData + 1 (SND.MAX).
+ */
 enum tcp_sack_next tcp_sack_next_seg(const struct tcp_sack_sb *sb, uint32_t snd_una,
                                      uint32_t snd_nxt, uint32_t high_rxt, uint32_t mss,
                                      bool new_data_ok, bool rescue_ok, uint32_t *seq,

@@ -484,6 +484,9 @@ void tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Drops the text held out of order (and an out-of-order FIN), keeping the
+ * in-order text for RECEIVE: the connection was reset. */
+void tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb);
 /* No more text will arrive: drop the reservation behind the window. */
 void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
 /* The streams' first sequence numbers (ISS + 1, IRS + 1). */

@@ -36,6 +36,34 @@ check_options(const uint8_t *opt, size_t len)
     return WIRE_OK;
 }
 
+bool
+wire_ipv4_has_source_route(const struct wire_ipv4 *h)
+{
+    const uint8_t *opt = h->options;
+    size_t len = h->options_len;
+    size_t i = 0;
+    /* The list was checked by check_options(): every length is >= 2 and
+     * stays inside it. */
+    while (i < len) {
+        uint8_t kind = opt[i];
+        if (kind == WIRE_IPOPT_EOL) {
+            break;
+        }
+        if (kind == WIRE_IPOPT_NOP) {
+            i++;
+            continue;
+        }
+        if (kind == WIRE_IPOPT_LSRR || kind == WIRE_IPOPT_SSRR) {
+            return true;
+        }
+        if (len - i < 2 || opt[i + 1] < 2) {
+            break; /* not a checked list: stop rather than loop */
+        }
+        i += opt[i + 1];
+    }
+    return false;
+}
+
 /* The checks both parsers share; `quoted` relaxes the two that an ICMP quote fails. */
 static enum wire_err
 parse_header(const uint8_t *buf, size_t len, bool quoted, struct wire_ipv4 *out)

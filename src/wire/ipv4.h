@@ -21,6 +21,8 @@ enum { WIRE_IPPROTO_ICMP = 1, WIRE_IPPROTO_TCP = 6, WIRE_IPPROTO_UDP = 17 };
 
 /* IP option kinds with a one-byte form (RFC 791 3.1 "Options"). */
 enum { WIRE_IPOPT_EOL = 0, WIRE_IPOPT_NOP = 1 };
+/* RFC 791 3.1: Loose and Strict Source and Record Route (copied flag set). */
+enum { WIRE_IPOPT_LSRR = 131, WIRE_IPOPT_SSRR = 137 };
 
 struct wire_ipv4 {
     uint8_t hdr_len; /* bytes, 20..60 */
@@ -48,6 +50,11 @@ struct wire_ipv4 {
  * On success fills *out (pointers into buf); on error *out is unspecified.
  */
 enum wire_err wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out);
+
+/* True when the options of a parsed header (wire_ipv4_parse succeeded, so
+ * the list is well-formed) hold a Loose or Strict Source and Record Route
+ * option (RFC 791 3.1, types 131 and 137). */
+bool wire_ipv4_has_source_route(const struct wire_ipv4 *h);
 
 /*
  * Parses the IPv4 header quoted inside an ICMP error (RFC 792: the original

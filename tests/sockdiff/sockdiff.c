@@ -1253,6 +1253,30 @@ CASE(read_after_reset)
     return 0;
 }
 
+/* Text that arrived before the peer's RST is read first, then the reset
+ * is reported (Linux's tcp_recvmsg; FreeBSD too). */
+CASE(read_data_before_reset)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_EQ(write(pr.p, "abc", 3), 3);
+    CHECK(spoll1(a, pr.s, POLLIN, WAIT_MS) & POLLIN);
+    peer_reset(pr.p);
+    pr.p = -1;
+    /* No events asked: only the reset (POLLERR, POLLHUP) ends the wait,
+     * not the text that is already readable. */
+    CHECK(spoll1(a, pr.s, 0, WAIT_MS) & POLLERR);
+    CHECK_EV(spoll1(a, pr.s, POLLIN, 0), POLLIN | POLLERR | POLLHUP);
+    char b[8];
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 3);
+    CHECK_MEM(b, "abc", 3);
+    CHECK_ERR(a->read(pr.s, b, sizeof b), ECONNRESET);
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
 CASE(so_error_after_reset)
 {
     struct pair pr;
@@ -1844,6 +1868,50 @@ CASE(opt_tcp_maxseg)
     /* Over a 1500-byte MTU: at most 1460, less the options in use. */
     CHECK(mss >= 1000 && mss <= 1460);
     pair_close(a, &pr);
+    return 0;
+}
+
+/* TCP_MAXSEG set before connect caps the MSS we announce and the MSS we
+ * send with (Linux: user_mss clamps the peer's MSS option too). */
+CASE(opt_tcp_maxseg_caps_send)
+{
+    int l = peer_listen(e, 9, 8);
+    CHECK(l >= 0);
+    if (l < 0)
+        return 0;
+    int s = subj_socket(a);
+    setint(a, s, IPPROTO_TCP, TCP_MAXSEG, 1000);
+    struct sockaddr_in p = sin_of(e->peer, pport(e, 9));
+    CHECK_OK(a->connect(s, SA(&p), SIN_LEN));
+    int pfd = peer_accept(l, WAIT_MS);
+    CHECK(pfd >= 0);
+    close(l);
+    if (pfd < 0) {
+        a->close(s);
+        return 0;
+    }
+    /* What we send with: 1000 less the options in use (Linux: 988 with
+     * timestamps), not the 1448 the peer's MSS of 1460 would allow. */
+    int mss = getint(a, s, IPPROTO_TCP, TCP_MAXSEG);
+    CHECK(mss >= 900 && mss <= 1000);
+    /* What we announced: the peer sends with at most 1000. */
+    int pmss = 0;
+    socklen_t pl = sizeof pmss;
+    CHECK_OK(getsockopt(pfd, IPPROTO_TCP, TCP_MAXSEG, &pmss, &pl));
+    CHECK(pmss >= 900 && pmss <= 1000);
+    /* The segments that arrive are no larger. */
+    static uint8_t buf[20000];
+    fill_pattern(buf, sizeof buf, 0);
+    CHECK_EQ(swrite_all(a, s, buf, sizeof buf), (ssize_t)sizeof buf);
+    static uint8_t got[sizeof buf];
+    CHECK_EQ(kread_full(pfd, got, sizeof got, WAIT_MS), (ssize_t)sizeof got);
+    CHECK_MEM(got, buf, sizeof buf);
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    CHECK_OK(getsockopt(pfd, IPPROTO_TCP, TCP_INFO, &ti, &tl));
+    CHECK(ti.tcpi_rcv_mss >= 900 && ti.tcpi_rcv_mss <= 1000);
+    a->close(s);
+    close(pfd);
     return 0;
 }
 
@@ -3695,6 +3763,7 @@ static const struct case_def cases[] = {
     C(write_not_connected),
     C(write_after_reset),
     C(read_after_reset),
+    C(read_data_before_reset),
     C(so_error_after_reset),
     C(halfclose_subject_shut_wr),
     C(halfclose_peer_shut_wr),
@@ -3722,6 +3791,7 @@ static const struct case_def cases[] = {
     C(socket_type_flags),
     C(opt_tcp_nodelay),
     C(opt_tcp_maxseg),
+    C(opt_tcp_maxseg_caps_send),
     C(opt_keepalive),
     C(opt_type_error_acceptconn),
     C(opt_buffer_sizes),

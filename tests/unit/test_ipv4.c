@@ -238,6 +238,69 @@ test_deliver_to_protocol(void)
     rig_close(&R);
 }
 
+/* A datagram to PROTO_FAKE whose header carries `olen` bytes of options
+ * (a multiple of 4). */
+static size_t
+mk_dgram_opts(uint8_t *buf, const uint8_t *opt, size_t olen, bool mf, const uint8_t *pl, size_t len)
+{
+    size_t n = mk_dgram(buf, A_PEER, A_LOCAL, PROTO_FAKE, 9, mf, 0, pl, len);
+    memmove(buf + 20 + olen, buf + 20, len);
+    memcpy(buf + 20, opt, olen);
+    buf[0] = (uint8_t)(0x40 | (20 + olen) / 4);
+    buf[2] = (uint8_t)((n + olen) >> 8);
+    buf[3] = (uint8_t)(n + olen);
+    fix_ip_csum(buf);
+    return n + olen;
+}
+
+/* EVIDENCE: RFC 9293 3.9.2.1 MUST-51: documented choice (docs/ip-options.md): source routing
+ * is not offered; OPEN takes no source route and tern never sends one
+ * EVIDENCE: RFC 9293 3.9.2.1 MUST-52: documented choice: a received source route is never used,
+ * the datagram carrying it is dropped (RFC 7126 4.3.5, 4.4.5), counted as IP_SOURCE_ROUTE
+ * EVIDENCE: RFC 9293 3.9.2.1 MUST-53 SHLD-24: documented choice: no return route is saved or
+ * replaced: LSRR and SSRR datagrams, fragments included, never reach TCP
+ * EVIDENCE: RFC 9293 3.9.2 MUST-50: Record Route and Timestamp, not supported, are ignored
+ * and the datagram delivered (their MAY labels are documented choices) */
+static void
+test_input_source_route_dropped(void)
+{
+    rig_open(&R, 1500, NULL);
+    memset(&F, 0, sizeof(F));
+    CHECK_EQ(ip_register_proto(R.st, PROTO_FAKE, fake_input, fake_err, &F), TERN_OK);
+    uint8_t pl[16];
+    fill_pattern(pl, sizeof(pl), 5);
+    /* NOP, then LSRR with one address still to visit (RFC 791 3.1). */
+    static const uint8_t lsrr[8] = {1, 131, 7, 4, 192, 0, 2, 7};
+    input(&R, pkt, mk_dgram_opts(pkt, lsrr, sizeof(lsrr), false, pl, sizeof(pl)), 1);
+    /* SSRR, route completed (pointer past the end), then EOL. */
+    static const uint8_t ssrr[8] = {137, 7, 8, 192, 0, 2, 7, 0};
+    input(&R, pkt, mk_dgram_opts(pkt, ssrr, sizeof(ssrr), false, pl, sizeof(pl)), 2);
+    /* A first fragment with LSRR: dropped before reassembly holds it. */
+    input(&R, pkt, mk_dgram_opts(pkt, lsrr, sizeof(lsrr), true, pl, sizeof(pl)), 3);
+    CHECK_EQ(F.n_rx, 0);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_IP_SOURCE_ROUTE], 3);
+    CHECK_EQ(trace_drops(&R.log, TERN_DROP_IP_SOURCE_ROUTE), 3);
+    CHECK_EQ(R.st->stats.ip.rx_fragments, 0);
+    CHECK_EQ(R.cap.n, 0); /* silently: no ICMP error */
+    CHECK_STR(tern_drop_name(TERN_DROP_IP_SOURCE_ROUTE), "IP_SOURCE_ROUTE");
+    /* Record Route and Timestamp are ignored (MUST-50): delivered. */
+    static const uint8_t rr[8] = {7, 7, 4, 0, 0, 0, 0, 0};
+    input(&R, pkt, mk_dgram_opts(pkt, rr, sizeof(rr), false, pl, sizeof(pl)), 4);
+    CHECK_EQ(F.n_rx, 1);
+    CHECK_EQ(F.rx.len, sizeof(pl));
+    CHECK_MEM(F.payload, pl, sizeof(pl));
+    static const uint8_t ts[8] = {68, 8, 5, 0, 0, 0, 0, 0};
+    input(&R, pkt, mk_dgram_opts(pkt, ts, sizeof(ts), false, pl, sizeof(pl)), 5);
+    CHECK_EQ(F.n_rx, 2);
+    /* An option whose data holds the byte 131 is not a source route. */
+    static const uint8_t unk[4] = {30, 4, 131, 137};
+    input(&R, pkt, mk_dgram_opts(pkt, unk, sizeof(unk), false, pl, sizeof(pl)), 6);
+    CHECK_EQ(F.n_rx, 3);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_IP_SOURCE_ROUTE], 3);
+    CHECK_EQ(tern_stats_drops_total(&R.st->stats), 3);
+    rig_close(&R);
+}
+
 /* Registration: one handler per protocol, ICMP is the IP layer's own, a
  * fixed number of slots (other modules, TCP, may hold some already). */
 static void
@@ -598,6 +661,7 @@ main(void)
     RUN(test_input_not_ours);
     RUN(test_input_loopback_netif);
     RUN(test_deliver_to_protocol);
+    RUN(test_input_source_route_dropped);
     RUN(test_register_proto);
     RUN(test_broadcast_accepted);
     RUN(test_routing);

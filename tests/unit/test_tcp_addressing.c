@@ -466,6 +466,80 @@ test_mss_from_outgoing_interface(void)
     h_fini(&h);
 }
 
+/* The MSS a user asks for (OPEN's mss) on a 1500-byte link: announced as
+ * min(request, 1460) by an active OPEN, a listener (SYN cache) and a fully
+ * specified passive OPEN alike; the send MSS is capped by it too. */
+static void
+check_user_mss(uint16_t request, uint16_t want)
+{
+    struct h h;
+    h_init(&h);
+    /* Active. */
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS,
+                                   .mss = request};
+    int id = tern_tcp_open(h.st, &a, h.now);
+    CHECK(id > 0);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 100, .flags = SYN));
+    CHECK(t.opts.has_mss);
+    CHECK_EQ(t.opts.mss, want);
+    h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    struct tern_tcp_status s;
+    CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
+    CHECK_EQ(s.snd_mss, want); /* the request caps what we send (Linux's TCP_MAXSEG) */
+    /* A listener: its SYN,ACK, then the child it accepts. */
+    struct tern_tcp_open_args l = {.passive = true,
+                                   .local_port = LISTEN_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS,
+                                   .mss = request};
+    int lid = tern_tcp_open(h.st, &l, h.now);
+    CHECK(lid > 0);
+    h.our_port = LISTEN_PORT;
+    h_deliver(&h, PEER(.seq = 300, .flags = SYN, .mss = 1460));
+    t = EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK, .sport = LISTEN_PORT));
+    CHECK(t.opts.has_mss);
+    CHECK_EQ(t.opts.mss, want);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK));
+    int c = tern_tcp_accept(h.st, lid, h.now);
+    CHECK(c > 0);
+    CHECK_EQ(tern_tcp_status(h.st, c, &s), TERN_OK);
+    CHECK_EQ(s.snd_mss, want);
+    /* A fully specified passive OPEN (a connection of its own, no SYN cache). */
+    struct tern_tcp_open_args f = {.passive = true,
+                                   .local_port = US_PORT + 1,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS,
+                                   .mss = request};
+    int fid = tern_tcp_open(h.st, &f, h.now);
+    CHECK(fid > 0);
+    h.our_port = US_PORT + 1;
+    h_deliver(&h, PEER(.seq = 300, .flags = SYN, .mss = 1460));
+    t = EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK, .sport = US_PORT + 1));
+    CHECK(t.opts.has_mss);
+    CHECK_EQ(t.opts.mss, want);
+    CHECK_EQ(tern_tcp_status(h.st, fid, &s), TERN_OK);
+    CHECK_EQ(s.snd_mss, want);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_mss_user_request_both_opens(void)
+{
+    /* EVIDENCE: RFC 9293 3.7.1 MUST-67: a requested MSS of 9000 on a 1500-byte link announces
+     * 1460 on active and passive opens alike; a request of 1000 announces 1000 on both */
+    check_user_mss(9000, 1460);
+    check_user_mss(1000, 1000);
+    check_user_mss(1460, 1460);
+}
+
 /* ---- MUST-2 / MUST-69: checksums and option padding ---- */
 
 /* Independent one's complement sum over the pseudo-header and segment. */
@@ -619,6 +693,7 @@ main(void)
     RUN(test_mss_from_mtu_576);
     RUN(test_mss_from_mtu_1280);
     RUN(test_mss_from_outgoing_interface);
+    RUN(test_mss_user_request_both_opens);
     RUN(test_every_segment_checksummed);
     RUN(test_option_padding_zero);
     return CHECK_DONE();

@@ -20,7 +20,8 @@ static struct tcp_cc
 cubic(bool sack)
 {
     struct tcp_cc cc;
-    tcp_cc_init(&cc, tcp_cc_ops_by_name("cubic"), 1000, sack, 0);
+    /* The arithmetic below was worked out from RFC 5681's IW. */
+    tcp_cc_init(&cc, tcp_cc_ops_by_name("cubic"), 1000, sack, TERN_TCP_IW_RFC5681, 0);
     return cc;
 }
 

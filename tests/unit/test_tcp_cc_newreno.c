@@ -12,7 +12,8 @@ static struct tcp_cc
 reno(uint32_t mss)
 {
     struct tcp_cc cc;
-    tcp_cc_init(&cc, tcp_cc_ops_by_algo(TCP_CC_NEWRENO), mss, false, 0);
+    /* The arithmetic below was worked out from RFC 5681's IW. */
+    tcp_cc_init(&cc, tcp_cc_ops_by_algo(TCP_CC_NEWRENO), mss, false, TERN_TCP_IW_RFC5681, 0);
     return cc;
 }
 
@@ -21,13 +22,44 @@ reno(uint32_t mss)
 static void
 test_initial_window(void)
 {
-    CHECK_EQ(tcp_cc_initial_window(536), 2144);  /* 4 * 536 */
-    CHECK_EQ(tcp_cc_initial_window(1095), 4380); /* 4 * 1095 */
-    CHECK_EQ(tcp_cc_initial_window(1096), 3288); /* 3 segments, not 4380 bytes */
-    CHECK_EQ(tcp_cc_initial_window(1460), 4380); /* 3 * 1460 */
-    CHECK_EQ(tcp_cc_initial_window(2190), 6570); /* 3 * 2190 */
-    CHECK_EQ(tcp_cc_initial_window(2191), 4382); /* 2 * 2191 */
-    CHECK_EQ(tcp_cc_initial_window(9000), 18000);
+    const enum tern_tcp_iw r = TERN_TCP_IW_RFC5681;
+    CHECK_EQ(tcp_cc_initial_window(536, r), 2144);  /* 4 * 536 */
+    CHECK_EQ(tcp_cc_initial_window(1095, r), 4380); /* 4 * 1095 */
+    CHECK_EQ(tcp_cc_initial_window(1096, r), 3288); /* 3 segments, not 4380 bytes */
+    CHECK_EQ(tcp_cc_initial_window(1460, r), 4380); /* 3 * 1460 */
+    CHECK_EQ(tcp_cc_initial_window(2190, r), 6570); /* 3 * 2190 */
+    CHECK_EQ(tcp_cc_initial_window(2191, r), 4382); /* 2 * 2191 */
+    CHECK_EQ(tcp_cc_initial_window(9000, r), 18000);
+}
+
+/* EVIDENCE: RFC 6928 2: IW min(10*SMSS, max(2*SMSS, 14600)), whole segments,
+ * the default rule; 1 segment after a lost SYN. */
+static void
+test_initial_window_rfc6928(void)
+{
+    const enum tern_tcp_iw r = TERN_TCP_IW_RFC6928;
+    CHECK_EQ(TERN_TCP_IW_RFC6928, 0);                /* a zeroed config gets IW10 */
+    CHECK_EQ(tcp_cc_initial_window(536, r), 5360);   /* 10 * 536 */
+    CHECK_EQ(tcp_cc_initial_window(1460, r), 14600); /* 10 * 1460 */
+    CHECK_EQ(tcp_cc_initial_window(1448, r), 14480); /* 10 * 1448 */
+    CHECK_EQ(tcp_cc_initial_window(1500, r), 13500); /* 9 segments: 15000 > 14600 */
+    CHECK_EQ(tcp_cc_initial_window(7300, r), 14600); /* 2 * 7300 */
+    CHECK_EQ(tcp_cc_initial_window(9000, r), 18000); /* max(2*SMSS, 14600) */
+    CHECK_EQ(tcp_cc_initial_window(1, r), 10);
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, NULL, 1460, false, r, 0);
+    CHECK_EQ(cc.cwnd, 14600);
+    tcp_cc_after_syn_loss(&cc);
+    CHECK_EQ(cc.cwnd, 1460);
+    /* RFC 5681 4.1: the restart window is min(IW, cwnd), IW by the same rule. */
+    tcp_cc_init(&cc, NULL, 1460, false, r, 0);
+    cc.cwnd = 100000;
+    tcp_cc_after_idle(&cc, 0);
+    CHECK_EQ(cc.cwnd, 14600);
+    tcp_cc_init(&cc, tcp_cc_ops_by_name("cubic"), 1460, false, TERN_TCP_IW_RFC5681, 0);
+    cc.cwnd = 100000;
+    tcp_cc_after_idle(&cc, 0);
+    CHECK_EQ(cc.cwnd, 4380);
 }
 
 /* EVIDENCE: RFC 5681 3.1: cwnd starts at IW, ssthresh arbitrarily high; a
@@ -180,7 +212,7 @@ static void
 test_sack_recovery(void)
 {
     struct tcp_cc cc;
-    tcp_cc_init(&cc, &tcp_cc_newreno_ops, 1000, true, 0);
+    tcp_cc_init(&cc, &tcp_cc_newreno_ops, 1000, true, TERN_TCP_IW_RFC5681, 0);
     cc.cwnd = 20000;
     tcp_cc_enter_recovery(&cc, 20000, 0);
     CHECK_EQ(cc.ssthresh, 10000);
@@ -265,7 +297,7 @@ test_registry(void)
     }
     /* NULL ops means NewReno. */
     struct tcp_cc cc;
-    tcp_cc_init(&cc, NULL, 1460, false, 0);
+    tcp_cc_init(&cc, NULL, 1460, false, TERN_TCP_IW_RFC5681, 0);
     CHECK(cc.ops == &tcp_cc_newreno_ops);
 }
 
@@ -273,6 +305,7 @@ int
 main(void)
 {
     RUN(test_initial_window);
+    RUN(test_initial_window_rfc6928);
     RUN(test_init);
     RUN(test_slow_start);
     RUN(test_congestion_avoidance);

@@ -85,6 +85,15 @@ tweak_no_opts(struct tern_config *c)
     c->tcp.no_timestamps = true;
 }
 
+/* The retransmission tests count segments from RFC 5681's IW (3 at SMSS
+ * 1460); the default IW10 has tests of its own (test_initial_window_*). */
+static void
+tweak_no_opts_iw5681(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.initial_window = TERN_TCP_IW_RFC5681;
+}
+
 static void
 tweak_keepalive(struct tern_config *c)
 {
@@ -638,7 +647,7 @@ test_sack_blocks_sent(void)
 /* ---- retransmission ---- */
 
 /* Established without timestamps, peer window 64 KiB; `n` segments of
- * 1460 bytes sent (the initial window allows 3). */
+ * 1460 bytes sent (RFC 5681's initial window allows 3, IW10 10). */
 static int
 sending(struct h *h, unsigned n)
 {
@@ -658,7 +667,7 @@ test_fast_retransmit_after_three_dupacks(void)
     /* EVIDENCE: RFC 5681 3.2: the third duplicate ACK -> fast retransmit, ssthresh halved
      * EVIDENCE: RFC 3042 2: the first two duplicate ACKs each send one new segment */
     struct h h;
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_no_opts_iw5681);
     int id = sending(&h, 8);
     for (unsigned i = 0; i < 3; i++) {
         EXPECT_SENT(&h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK, .data = Z));
@@ -734,7 +743,8 @@ test_rtt_estimate_fed(void)
 static void
 test_congestion_control_choice(void)
 {
-    /* EVIDENCE: RFC 5681 3.1: IW at ESTABLISHED; the algorithm chosen per connection */
+    /* EVIDENCE: RFC 6928 2: IW at ESTABLISHED (IW10 by default); the algorithm chosen per
+     * connection */
     struct h h;
     h_init(&h);
     struct tern_tcp_open_args a = {
@@ -749,7 +759,7 @@ test_congestion_control_choice(void)
     h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     struct tern_tcp_status s = status(&h, id);
-    CHECK_EQ(s.cwnd, 3 * 1460); /* RFC 5681 3.1 equation (1) for SMSS 1460 */
+    CHECK_EQ(s.cwnd, 10 * 1460); /* RFC 6928 2 equation (1) for SMSS 1460 */
     CHECK_EQ(s.ssthresh, UINT32_MAX);
     CHECK(tcp_tcb_get(h.st, id)->use_cubic);
     CHECK(tcp_tcb_get(h.st, id)->sx == NULL); /* idle: no sender block */
@@ -759,7 +769,242 @@ test_congestion_control_choice(void)
     CHECK_EQ(tcp_tcb_get(h.st, id)->sx->cc.ops, &tcp_cc_cubic_ops);
     h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
     CHECK(tcp_tcb_get(h.st, id)->sx == NULL); /* everything acknowledged: given back */
-    CHECK_EQ(status(&h, id).cwnd, 3 * 1460 + 1);
+    CHECK_EQ(status(&h, id).cwnd, 10 * 1460 + 1);
+    h_fini(&h);
+}
+
+static void
+tweak_iw_big_buf(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.sndbuf = 64 * 1024;
+}
+
+static void
+tweak_iw5681_big_buf(struct tern_config *c)
+{
+    tweak_iw_big_buf(c);
+    c->tcp.initial_window = TERN_TCP_IW_RFC5681;
+}
+
+/* Sends 12 segments' worth on an established connection and returns how
+ * many full segments went out before any ACK (the initial window). */
+static unsigned
+iw_segments(struct h *h, int id)
+{
+    static char big[1460 * 12];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, sizeof(big), h->now), (int)sizeof(big));
+    unsigned n = 0;
+    struct wire_tcp t;
+    while (h->next < h->n_sent) {
+        CHECK(h_next_sent(h, &t, __LINE__));
+        CHECK_EQ(t.seq, 101 + 1460 * n);
+        CHECK_EQ(t.payload_len, 1460);
+        n++;
+    }
+    return n;
+}
+
+static void
+test_initial_window_iw10_default(void)
+{
+    /* EVIDENCE: RFC 6928 2: IW10 by default, RFC 5681 3.1's IW as a configured option */
+    struct h h;
+    h_init_cfg(&h, tweak_iw_big_buf);
+    int id = h_syn_sent(&h);
+    h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(status(&h, id).cwnd, 14600);
+    CHECK_EQ(iw_segments(&h, id), 10);
+    h_fini(&h);
+
+    h_init_cfg(&h, tweak_iw5681_big_buf);
+    id = h_syn_sent(&h);
+    h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(status(&h, id).cwnd, 4380);
+    CHECK_EQ(iw_segments(&h, id), 3);
+    h_fini(&h);
+
+    /* A value that names no rule is refused. */
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 1;
+    cfg.deterministic = true;
+    CHECK_EQ(cfg.tcp.initial_window, TERN_TCP_IW_RFC6928);
+    cfg.tcp.initial_window = (enum tern_tcp_iw)7;
+    struct tern_stack *st = NULL;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
+    CHECK(st == NULL);
+}
+
+static void
+test_initial_window_one_segment_after_syn_loss(void)
+{
+    /* EVIDENCE: RFC 6928 2 RFC 5681 3.1: after a lost SYN the IW is one segment, IW10 or not */
+    for (int rule = 0; rule < 2; rule++) {
+        struct h h;
+        h_init_cfg(&h, rule == 0 ? tweak_iw_big_buf : tweak_iw5681_big_buf);
+        int id = h_syn_sent(&h);
+        h_advance(&h, 1 * SEC); /* the SYN was lost: sent again at the RTO */
+        EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
+        h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
+        EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+        CHECK_EQ(status(&h, id).cwnd, 1460);
+        CHECK_EQ(iw_segments(&h, id), 1);
+        h_fini(&h);
+    }
+    /* Passive: our SYN,ACK was lost (a listener's embryonic connection). */
+    struct h h;
+    h_init_cfg(&h, tweak_iw_big_buf);
+    int l = h_listen(&h, 0);
+    h_deliver(&h, PEER(.seq = 300, .flags = SYN, .mss = 1460, .wnd = 65535));
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK));
+    h_advance(&h, 1 * SEC);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK));
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
+    int c = tern_tcp_accept(h.st, l, h.now);
+    CHECK(c > 0);
+    CHECK_EQ(status(&h, c).cwnd, 1460);
+    CHECK_EQ(iw_segments(&h, c), 1);
+    h_fini(&h);
+}
+
+/* ---- SACK recovery: the rescue retransmission (RFC 6675 4 NextSeg rule 4) ---- */
+
+/* Established without timestamps, SACK permitted, peer window 64 KiB; `n`
+ * segments of 1460 bytes sent at once (IW10), the last with PSH. */
+static int
+sack_sending(struct h *h, unsigned n)
+{
+    int id = h_syn_sent(h);
+    struct topts o = {.sackp = true};
+    deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                 &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(h, id).sack_ok);
+    static char big[1460 * 8];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, 1460 * n, h->now), (int)(1460 * n));
+    for (unsigned i = 0; i < n; i++) {
+        EXPECT_SENT(h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK | (i + 1 == n ? PSH : 0),
+                          .data = Z));
+    }
+    EXPECT_NOTHING(h);
+    return id;
+}
+
+/* The next segment sent is 1460 bytes of text at `seq` (PSH not checked:
+ * these tests are about which segments go, not their flags). */
+static void
+expect_text_at(struct h *h, uint32_t seq, int line)
+{
+    struct wire_tcp t;
+    if (!h_next_sent(h, &t, line)) {
+        return;
+    }
+    if (t.seq != seq || t.ack != 301 || t.payload_len != 1460 || !(t.flags & ACK) ||
+        (t.flags & (SYN | FIN | RST))) {
+        fprintf(stderr, "line %d: expected 1460 bytes at %u, sent SEQ=%u ACK=%u len %zu\n", line,
+                seq, t.seq, t.ack, t.payload_len);
+        check_st.failures++;
+    }
+}
+#define EXPECT_TEXT_AT(h, seq) expect_text_at((h), (seq), __LINE__)
+
+/* A duplicate ACK of 101 with one SACK block [101 + 1460*a, 101 + 1460*b). */
+static void
+sack_dupack(struct h *h, unsigned a, unsigned b)
+{
+    struct topts o = {.n_sack = 1, .sack = {{101 + 1460 * a, 101 + 1460 * b}}};
+    deliver_opts(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535), &o);
+}
+
+static void
+test_sack_no_rescue_of_the_fast_retransmission(void)
+{
+    /* EVIDENCE: RFC 6675 5 (4.3) 4 NextSeg rule 4: RescueRxt starts at the end of the fast
+     * retransmission: a rescue never repeats it at once */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sack_sending(&h, 4);
+    /* The first segment is lost; the other three are SACKed one by one. */
+    sack_dupack(&h, 1, 2);
+    sack_dupack(&h, 1, 3);
+    EXPECT_NOTHING(&h);
+    sack_dupack(&h, 1, 4);
+    /* Loss: the fast retransmission of the hole, and nothing else (the
+     * only unSACKed data is the segment just resent). */
+    EXPECT_TEXT_AT(&h, 101);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    /* More duplicate ACKs: still no second copy. */
+    sack_dupack(&h, 1, 4);
+    sack_dupack(&h, 1, 4);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    /* The retransmission arrives: everything is acknowledged. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 4, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 4);
+    h_fini(&h);
+}
+
+static void
+test_sack_one_rescue_per_recovery(void)
+{
+    /* EVIDENCE: RFC 6675 4 NextSeg rule 4: at most one rescue retransmission per entry into loss
+     * recovery, of the highest unSACKed segment */
+    struct h h;
+    h_init_cfg(&h, tweak_no_opts);
+    int id = sack_sending(&h, 6);
+    /* Segments 0 and 5 are lost; 1-4 are SACKed. */
+    sack_dupack(&h, 1, 2);
+    sack_dupack(&h, 1, 3);
+    sack_dupack(&h, 1, 4);
+    EXPECT_TEXT_AT(&h, 101); /* fast rtx */
+    EXPECT_NOTHING(&h);
+    sack_dupack(&h, 1, 5);
+    EXPECT_NOTHING(&h); /* the tail is not deemed lost; no rescue yet (HighACK <= RescueRxt) */
+    /* The retransmission fills the hole: a partial ACK up to segment 5. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    /* HighACK passed RescueRxt: one rescue, of the last unSACKed segment. */
+    EXPECT_TEXT_AT(&h, 101 + 1460 * 5);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    /* Duplicate ACKs while the rescue is in flight: no second rescue in
+     * this recovery (RescueRxt is now the recovery point). */
+    for (int i = 0; i < 3; i++) {
+        h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    }
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 6, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 6);
+    h_fini(&h);
+
+    /* HighACK must pass RescueRxt, not reach it: segments 0, 1 and 5 are
+     * lost, 2-4 SACKed. */
+    h_init_cfg(&h, tweak_no_opts);
+    id = sack_sending(&h, 6);
+    sack_dupack(&h, 2, 3);
+    sack_dupack(&h, 2, 4);
+    sack_dupack(&h, 2, 5);
+    EXPECT_TEXT_AT(&h, 101);        /* fast retransmission */
+    EXPECT_TEXT_AT(&h, 101 + 1460); /* NextSeg rule 1: segment 1 is lost too */
+    EXPECT_NOTHING(&h);
+    /* Segment 0 arrives: HighACK is the last octet of the fast
+     * retransmission, RescueRxt itself: no rescue yet. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460, .flags = ACK, .wnd = 65535));
+    EXPECT_NOTHING(&h);
+    /* Segment 1 arrives: now the rescue of the last segment. */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
+    EXPECT_TEXT_AT(&h, 101 + 1460 * 5);
+    EXPECT_NOTHING(&h);
     h_fini(&h);
 }
 
@@ -814,6 +1059,10 @@ main(void)
     RUN(test_rto_backoff_and_karn);
     RUN(test_rtt_estimate_fed);
     RUN(test_congestion_control_choice);
+    RUN(test_initial_window_iw10_default);
+    RUN(test_initial_window_one_segment_after_syn_loss);
+    RUN(test_sack_no_rescue_of_the_fast_retransmission);
+    RUN(test_sack_one_rescue_per_recovery);
     RUN(test_recv_peek_consume);
     return CHECK_DONE();
 }

@@ -117,6 +117,42 @@ test_rst_exact_resets(void)
 }
 
 static void
+test_rst_after_text_text_readable_first(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 second: RST -> CLOSED; documented choice (docs/sockets.md): text
+     * that arrived in order before the RST is read first, then RECEIVE reports the reset */
+    struct h h;
+    h_init(&h);
+    int id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "hello"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    /* Text beyond a hole, two pool chunks further: it can never be delivered. */
+    h_deliver(&h, PEER(.seq = 301 + 4096, .ack = 101, .flags = ACK, .data = "later"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(tcp_tcb_get(h.st, id)->rcv.n_chunks, 3);
+    h_deliver(&h, PEER(.seq = 306, .flags = RST));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_RESET);
+    CHECK(h.events[id] & TERN_TCP_EV_READABLE);
+    CHECK(h.events[id] & TERN_TCP_EV_ERROR);
+    struct tern_tcp_status s;
+    CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
+    CHECK_EQ(s.recv_queued, 5);
+    CHECK_EQ(tcp_tcb_get(h.st, id)->rcv.n_chunks, 1); /* the out-of-order text went back */
+    CHECK_EQ(tcp_tcb_get(h.st, id)->n_ooo, 0);
+    char b[16];
+    CHECK_EQ(tern_tcp_peek(h.st, id, 0, b, sizeof(b)), 5);
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, 3, h.now), 3);
+    CHECK(memcmp(b, "hel", 3) == 0);
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 2);
+    CHECK(memcmp(b, "lo", 2) == 0);
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), TERN_ERR_RESET);
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), TERN_ERR_RESET);
+    h_fini(&h);
+}
+
+static void
 test_syn_in_established_challenge_ack(void)
 {
     /* EVIDENCE: RFC 9293 3.10.7.4 fourth RFC 5961 4.2: SYN in a synchronized state -> challenge ACK
@@ -375,6 +411,7 @@ main(void)
     RUN(test_rst_out_of_window_ignored);
     RUN(test_rst_in_window_inexact_challenge_ack);
     RUN(test_rst_exact_resets);
+    RUN(test_rst_after_text_text_readable_first);
     RUN(test_syn_in_established_challenge_ack);
     RUN(test_half_open_discovery_figure10);
     RUN(test_data_to_crashed_peer_reset);

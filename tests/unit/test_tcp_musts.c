@@ -117,6 +117,33 @@ test_ip_options_ignored(void)
     h_fini(&h);
 }
 
+/* EVIDENCE: RFC 9293 3.9.2.1 MUST-52 MUST-53: documented choice (docs/ip-options.md): a SYN
+ * carrying a source route is dropped before TCP sees it, so no return route is ever used */
+static void
+test_source_routed_syn_dropped(void)
+{
+    struct h h;
+    h_init(&h);
+    int l = h_listen(&h, 0);
+    /* A completed LSRR (RFC 791 3.1: pointer past the route), then EOL. */
+    static const uint8_t lsrr[8] = {131, 7, 8, 192, 0, 2, 7, 0};
+    deliver_raw(&h, PEER(.seq = 300, .flags = SYN), NULL, 0, lsrr, sizeof(lsrr));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_IP_SOURCE_ROUTE], 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rx, 0);
+    CHECK_STATE(&h, l, TERN_TCP_LISTEN);
+    /* The same SYN without the option is answered. */
+    deliver_raw(&h, PEER(.seq = 300, .flags = SYN), NULL, 0, NULL, 0);
+    EXPECT_SENT(&h, US(.seq = 100, .ack = 301, .flags = SYN | ACK, .sport = LISTEN_PORT));
+    /* SSRR on an ACK of the handshake: dropped too, the connection waits. */
+    static const uint8_t ssrr[8] = {1, 137, 7, 4, 192, 0, 2, 7};
+    deliver_raw(&h, PEER(.seq = 301, .ack = 101, .flags = ACK), NULL, 0, ssrr, sizeof(ssrr));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), TERN_TCP_SYN_RECEIVED);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_IP_SOURCE_ROUTE], 2);
+    h_fini(&h);
+}
+
 static void
 ttl_17(struct tern_config *c)
 {
@@ -250,6 +277,7 @@ main(void)
 {
     RUN(test_mandatory_options_any_segment);
     RUN(test_ip_options_ignored);
+    RUN(test_source_routed_syn_dropped);
     RUN(test_configurable_ttl);
     RUN(test_psh_on_last_segment);
     RUN(test_shrinking_window);
