@@ -141,6 +141,8 @@ struct tern_stats {
         uint64_t active_opens;     /* OPEN calls that sent a SYN */
         uint64_t passive_opens;    /* children created by a listener from a SYN */
         uint64_t established;      /* connections that reached ESTABLISHED */
+        uint64_t active_closes;    /* connections whose FIN went first: entered FIN-WAIT-1 */
+        uint64_t passive_closes;   /* connections whose peer's FIN came first: CLOSE-WAIT */
         uint64_t attempt_fails;    /* SYN-SENT/SYN-RECEIVED to CLOSED or back to LISTEN */
         uint64_t resets_rx;        /* connections closed by a valid RST */
         uint64_t rst_tx;           /* RST segments sent */
@@ -155,6 +157,7 @@ struct tern_stats {
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
         uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
         uint64_t time_wait_recycled; /* TIME-WAIT records ended early: table full (RFC 6191) */
+        uint64_t time_wait_records;  /* TIME-WAIT records held now (a level, as pool.avail) */
         uint64_t syn_cache_expired;  /* embryonic records deleted after synack_retries */
         uint64_t cookies_sent;       /* SYN,ACKs carrying a SYN cookie (RFC 4987 3.6) */
         uint64_t cookies_accepted;   /* ACKs whose cookie was valid: connection created */

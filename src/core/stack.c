@@ -271,7 +271,8 @@ tern_stack_stats(const struct tern_stack *st)
     if (st == NULL) {
         return NULL;
     }
-    /* The pool's figures live in the pool; copy them in as they are now.
+    /* The pool's figures live in the pool, the number of TIME-WAIT records
+     * in the TCP tables; copy them in as they are now.
      * Every stack is made by tern_stack_new and is not itself const, so
      * writing through this pointer is defined. */
     struct tern_stats *s = (struct tern_stats *)&st->stats;
@@ -279,6 +280,7 @@ tern_stack_stats(const struct tern_stack *st)
     s->pool.avail = pool_avail(&st->pool);
     s->pool.min_avail = st->pool.min_avail;
     s->pool.take_fail = st->pool.take_fail;
+    s->tcp.time_wait_records = tcp_mini_tw_count(st);
     return s;
 }
 

@@ -458,6 +458,12 @@ tw_delete(struct tern_stack *st, int i)
     return husk;
 }
 
+unsigned
+tcp_mini_tw_count(const struct tern_stack *st)
+{
+    return st->tcp.mini_used[POOL_TW];
+}
+
 void
 tcp_mini_tw_end(struct tern_stack *st, int i, const char *rule)
 {

@@ -74,6 +74,14 @@ tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state ne
 {
     enum tern_tcp_state old = tcb->state;
     tcb->state = new_state;
+    /* Who closed first (RFC 9293 3.6): our FIN (CLOSE in SYN-RECEIVED or
+     * ESTABLISHED) or the peer's (FIN in ESTABLISHED). Each connection
+     * enters at most one of the two states, once. */
+    if (new_state != old && new_state == TERN_TCP_FIN_WAIT_1) {
+        st->stats.tcp.active_closes++;
+    } else if (new_state != old && new_state == TERN_TCP_CLOSE_WAIT) {
+        st->stats.tcp.passive_closes++;
+    }
     if (st->trace == NULL) {
         return;
     }

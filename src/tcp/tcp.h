@@ -721,6 +721,8 @@ void tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m);
  * (recycling the oldest when the table is full); its slot is freed, or
  * stays as a husk while the user holds the id. */
 void tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb);
+/* TIME-WAIT records in use now (parked ones included). */
+unsigned tcp_mini_tw_count(const struct tern_stack *st);
 /* Ends TIME-WAIT record `rec` (its husk, if any, goes to CLOSED with `rule`). */
 void tcp_mini_tw_end(struct tern_stack *st, int rec, const char *rule);
 /* A husk goes away (released or closed): the record lives on alone, or,

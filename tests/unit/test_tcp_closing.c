@@ -376,6 +376,79 @@ test_release_with_unread_text_reset(void)
     }
 }
 
+/* The close counters: who closed first, and the TIME-WAIT records held. */
+static void
+check_closes(struct h *h, uint64_t active, uint64_t passive, uint64_t tw_records)
+{
+    const struct tern_stats *s = tern_stack_stats(h->st);
+    CHECK_EQ(s->tcp.active_closes, active);
+    CHECK_EQ(s->tcp.passive_closes, passive);
+    CHECK_EQ(s->tcp.time_wait_records, tw_records);
+}
+
+static void
+test_close_counters(void)
+{
+    /* Our FIN first (Figure 12, A side): one active close, one TIME-WAIT
+     * record until 2 MSL has passed; a retransmitted FIN in TIME-WAIT
+     * counts nothing again. */
+    struct h h;
+    h_init(&h);
+    int id = h_fin_wait_1(&h);
+    check_closes(&h, 1, 0, 0);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    check_closes(&h, 1, 0, 1);
+    h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = FIN | ACK));
+    check_closes(&h, 1, 0, 1);
+    CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+    h_advance(&h, 2 * h.st->cfg.tcp.msl_ns + SEC);
+    check_closes(&h, 1, 0, 0);
+    h_fini(&h);
+
+    /* The peer's FIN first (Figure 12, B side): one passive close, no
+     * record; a second FIN in CLOSE-WAIT and LAST-ACK counts nothing. */
+    h_init(&h);
+    id = h_close_wait(&h);
+    check_closes(&h, 0, 1, 0);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = FIN | ACK));
+    CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_OK);
+    CHECK_STATE(&h, id, TERN_TCP_LAST_ACK);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = FIN | ACK));
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    check_closes(&h, 0, 1, 0);
+    h_fini(&h);
+
+    /* Both FINs cross (Figure 13): we closed first too, through CLOSING
+     * into a TIME-WAIT record. */
+    h_init(&h);
+    id = h_closing(&h);
+    check_closes(&h, 1, 0, 0);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    check_closes(&h, 1, 0, 1);
+    h_fini(&h);
+
+    /* CLOSE in SYN-RECEIVED with nothing to send goes to FIN-WAIT-1 at once
+     * (3.10.4): an active close. */
+    h_init(&h);
+    id = h_syn_received_passive(&h);
+    CHECK_EQ(tern_tcp_close(h.st, id, h.now), TERN_OK);
+    CHECK_STATE(&h, id, TERN_TCP_FIN_WAIT_1);
+    check_closes(&h, 1, 0, 0);
+    h_fini(&h);
+
+    /* Reset before either FIN: neither count. */
+    h_init(&h);
+    id = h_established(&h);
+    h_deliver(&h, PEER(.seq = 301, .flags = RST));
+    CHECK_STATE(&h, id, TERN_TCP_CLOSED);
+    check_closes(&h, 0, 0, 0);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -393,5 +466,6 @@ main(void)
     RUN(test_second_fin_after_peer_fin);
     RUN(test_text_after_close_and_release_reset);
     RUN(test_release_with_unread_text_reset);
+    RUN(test_close_counters);
     return CHECK_DONE();
 }

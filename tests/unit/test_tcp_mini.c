@@ -440,6 +440,12 @@ test_server_closing_first_never_refuses(void)
     CHECK_EQ(stats(&h)->tcp.time_wait_recycled, 996);
     CHECK_EQ(stats(&h)->drops[TERN_DROP_TCP_TABLE_FULL], 0);
     CHECK_EQ(h.st->tcp.mini_used[0], 4);
+    /* The public figures agree: each of the 1000 closed first, and all
+     * but the 4 records held were recycled. */
+    CHECK_EQ(stats(&h)->tcp.active_closes, 1000);
+    CHECK_EQ(stats(&h)->tcp.passive_closes, 0);
+    CHECK_EQ(stats(&h)->tcp.time_wait_records, 4);
+    CHECK_EQ(stats(&h)->tcp.time_wait_recycled + stats(&h)->tcp.time_wait_records, 1000);
     h_fini(&h);
 }
 
