@@ -236,22 +236,22 @@ net_report(net_handle h)
     tern_config_init(&def); /* net_start() keeps the TIME-WAIT default */
     tern_rt_lock(h);
     const struct tern_stats *s = tern_stack_stats(tern_rt_stack(h, 0));
-    fprintf(stderr,
-            PROG ": tern tcp passive_opens=%llu established=%llu resets_rx=%llu rst_tx=%llu "
-                 "active_closes=%llu passive_closes=%llu time_wait_max=%u "
-                 "time_wait_records=%llu time_wait_recycled=%llu time_wait_reuse=%llu "
-                 "drop.TCP_TABLE_FULL=%llu drop.TCP_BACKLOG_FULL=%llu "
-                 "snd_mem_blocked=%llu pool.chunks=%llu pool.min_avail=%llu\n",
-            (unsigned long long)s->tcp.passive_opens, (unsigned long long)s->tcp.established,
-            (unsigned long long)s->tcp.resets_rx, (unsigned long long)s->tcp.rst_tx,
-            (unsigned long long)s->tcp.active_closes, (unsigned long long)s->tcp.passive_closes,
-            def.tcp.time_wait_max, (unsigned long long)s->tcp.time_wait_records,
-            (unsigned long long)s->tcp.time_wait_recycled,
-            (unsigned long long)s->tcp.time_wait_reuse,
-            (unsigned long long)s->drops[TERN_DROP_TCP_TABLE_FULL],
-            (unsigned long long)s->drops[TERN_DROP_TCP_BACKLOG_FULL],
-            (unsigned long long)s->tcp.snd_mem_blocked, (unsigned long long)s->pool.chunks,
-            (unsigned long long)s->pool.min_avail);
+    fprintf(
+        stderr,
+        PROG ": tern tcp passive_opens=%llu established=%llu resets_rx=%llu rst_tx=%llu "
+             "active_closes=%llu passive_closes=%llu time_wait_max=%u "
+             "time_wait_records=%llu time_wait_recycled=%llu time_wait_reuse=%llu "
+             "drop.TCP_TABLE_FULL=%llu drop.TCP_BACKLOG_FULL=%llu "
+             "drops=%llu snd_mem_blocked=%llu pool.chunks=%llu pool.min_avail=%llu\n",
+        (unsigned long long)s->tcp.passive_opens, (unsigned long long)s->tcp.established,
+        (unsigned long long)s->tcp.resets_rx, (unsigned long long)s->tcp.rst_tx,
+        (unsigned long long)s->tcp.active_closes, (unsigned long long)s->tcp.passive_closes,
+        def.tcp.time_wait_max, (unsigned long long)s->tcp.time_wait_records,
+        (unsigned long long)s->tcp.time_wait_recycled, (unsigned long long)s->tcp.time_wait_reuse,
+        (unsigned long long)s->drops[TERN_DROP_TCP_TABLE_FULL],
+        (unsigned long long)s->drops[TERN_DROP_TCP_BACKLOG_FULL],
+        (unsigned long long)tern_stats_drops_total(s), (unsigned long long)s->tcp.snd_mem_blocked,
+        (unsigned long long)s->pool.chunks, (unsigned long long)s->pool.min_avail);
     tern_rt_unlock(h);
 }
 #endif

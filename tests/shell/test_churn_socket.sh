@@ -5,7 +5,8 @@
 #      asks for, not raised here) answers 10,000 sequential connections from
 #      a Linux client, each a new TCP connection whose echo is checked byte
 #      for byte; the server's own log agrees on the count. The client closes
-#      first here, so TIME-WAIT is Linux's: tern recycles no TIME-WAIT record.
+#      first here, so TIME-WAIT is Linux's: tern's counters show N passive
+#      closes, no active one, and no TIME-WAIT record.
 #   b. the HTTP server of examples/ (tern build, tern's default table size)
 #      answers 10,000 sequential curl requests, each on a new connection,
 #      each body checked. The server shuts down its side right after the
@@ -108,6 +109,12 @@ tcpstat() { sed -n "/ tern tcp /s/.* $2=\([0-9]*\).*/\1/p" "$1"; }
 recycled=$(tcpstat "$tmp/echo.log" time_wait_recycled)
 check "a. the client closed first: tern recycled no TIME-WAIT record (got ${recycled:-nothing})" \
     test "${recycled:-x}" = 0
+# The server closes only after reading the client's FIN: every close is
+# passive on tern's side, none active, no record held.
+closes="$(tcpstat "$tmp/echo.log" passive_closes) $(tcpstat "$tmp/echo.log" active_closes)"
+closes="$closes $(tcpstat "$tmp/echo.log" time_wait_records)"
+check "a. tern's side: $N passive closes, 0 active, 0 TIME-WAIT records (got $closes)" \
+    test "$closes" = "$N 0 0"
 
 # ---- b. the HTTP server: the server closes first ------------------------------------
 
