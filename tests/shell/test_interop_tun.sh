@@ -637,9 +637,14 @@ for drop in 2 5; do
     pids+=($!)
     check "two-way, --drop $drop: Linux listening" wait_for 30 listening "$ns" $tw_port
     start=$SECONDS
+    # --stats and --pcap: on a failure the kept log ends with the stack's
+    # counters (and, after a timeout, the connection's state and sequence
+    # variables) and the capture holds the last segments both ways.
     tern_fg "$ns" "$tmp/tw.$drop.log" --drop $drop --seed $((20 + drop)) --timeout 300 \
+        --stats --pcap "$tmp/tw.$drop.pcap" \
         send $LINUX_IP:$tw_port "$tmp/tw.tern" -o "$tmp/tw.$drop.fromlinux"
     rc=$?
+    [ $rc -ne 0 ] && grep -v '^  ' "$tmp/tw.$drop.log" >&2 # the progress lines left out
     check "two-way $kb KiB each way, --drop $drop: tern exits 0 (got $rc, $((SECONDS - start)) s)" \
         test $rc -eq 0
     check "two-way, --drop $drop: Linux read to the end of tern's stream" \
