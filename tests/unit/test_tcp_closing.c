@@ -419,7 +419,7 @@ test_closing_sends_queued_text_then_fin(void)
 static void
 test_closing_probes_zero_window(void)
 {
-    /* EVIDENCE: RFC 9293 3.8.6.1 MUST-35: CLOSING with text queued behind a zero window: the
+    /* EVIDENCE: RFC 9293 3.8.6.1 MUST-36: CLOSING with text queued behind a zero window: the
      * persist timer probes it, and the rest and the FIN follow when it opens */
     struct h h;
     h_init(&h);
