@@ -1,19 +1,20 @@
 # tests/shell/lib_test.sh: scaffolding shared by the shell tests that run in
-# a network namespace of their own (test_churn_http.sh, test_churn_socket.sh,
-# test_synflood_tap.sh). Not a test itself: tests/CMakeLists.txt registers
+# network namespaces of their own (test_churn_http.sh, test_churn_socket.sh,
+# test_synflood_tap.sh, test_interop_urgent.sh). Not a test itself: tests/CMakeLists.txt registers
 # only test_*.sh. A script sources it near its top, after `set -u`:
 #     . "$(dirname "$0")/lib_test.sh" || exit 1
 #
-# Sourcing it sets failures=0, checks=0, pids=() and ns_made=false, makes the
+# Sourcing it sets failures=0, checks=0, pids=() and ns_list=(), makes the
 # temporary directory $tmp, and installs the traps: on EXIT, cleanup(); on
 # SIGINT/SIGTERM, exit 1 (which runs cleanup() too).
 #
 # The script sets NS (the namespace's name, unique per run: e.g. name-$$)
-# before it calls make_ns, and appends to pids every background process it
-# starts. cleanup() kills (-9) and reaps each of pids, then, if make_ns made
-# the namespace, every process still in it, and deletes it; if a check
-# failed or the script exits non-zero, it prints the last 20 lines of each
-# $tmp/*.log and $tmp/*.err to stderr; it removes $tmp.
+# before it calls make_ns (a script may make several, one after another:
+# make_ns records each in ns_list), and appends to pids every background
+# process it starts. cleanup() kills (-9) and reaps each of pids, then, in
+# each namespace make_ns made, every process still there, and deletes it; if
+# a check failed or the script exits non-zero, it prints the last 20 lines of
+# each $tmp/*.log, $tmp/*.err and $tmp/*.out to stderr; it removes $tmp.
 #
 # Functions:
 #   check <description> <command...>  runs the command: "ok: [Ns] ..." on
@@ -31,7 +32,7 @@
 #   summary               prints "N passed, N failed"; its status is 0 only
 #                         if no check failed (the script's last command)
 
-ns_made=false
+ns_list=()
 failures=0
 checks=0
 pids=()
@@ -53,13 +54,14 @@ tmp=$(mktemp -d)
 cleanup() {
     local rc=$?
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    if $ns_made; then
-        # Whatever still runs in our namespace was started by this test.
-        for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$NS" 2>/dev/null
-    fi
+    local n
+    for n in "${ns_list[@]}"; do
+        # Whatever still runs in our own namespaces was started by this test.
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$n" 2>/dev/null
+    done
     if [ "$failures" -ne 0 ] || [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.log "$tmp"/*.err; do
+        for f in "$tmp"/*.log "$tmp"/*.err "$tmp"/*.out; do
             [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n 20 "$f"; } >&2
         done
     fi
@@ -94,7 +96,7 @@ make_ns() {
         echo "FAIL: cannot create network namespace $NS" >&2
         exit 1
     fi
-    ns_made=true
+    ns_list+=("$NS")
     ip netns exec "$NS" ip link set lo up
     ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }

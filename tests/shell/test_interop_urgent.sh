@@ -33,57 +33,10 @@ TERN=$(readlink -f "$TERN")
 PEER=${TERN_URGENT_PEER:-$(dirname "$TERN")/tests/interop_urgent_peer}
 TERN_IP=10.77.0.2
 LINUX_IP=10.77.0.1
-failures=0
-checks=0
-ns_list=()
-pids=()
-
-fail() {
-    echo "FAIL: [${SECONDS}s] $*" >&2
-    failures=$((failures + 1))
-}
-pass() { echo "ok: [${SECONDS}s] $*"; }
-
-check() { # check <description> <command...>
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-
-tmp=$(mktemp -d)
-cleanup() {
-    local rc=$?
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    for n in "${ns_list[@]}"; do
-        # Whatever still runs in our own namespaces was started by this test.
-        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$n" 2>/dev/null
-    done
-    if [ "$failures" -ne 0 ] || [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.log "$tmp"/*.out; do
-            [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n 20 "$f"; } >&2
-        done
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM # run the EXIT trap on a kill too
-
-for tool in ip python3 timeout; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "FAIL: $tool is not installed" >&2
-        exit 1
-    fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-    echo "FAIL: this test needs root (network namespaces and TUN devices)" >&2
-    exit 1
-fi
-if [ ! -c /dev/net/tun ]; then
-    echo "FAIL: /dev/net/tun is missing" >&2
-    exit 1
-fi
+. "$(dirname "$0")/lib_test.sh" || exit 1
+require_tools ip python3 timeout
+require_root "network namespaces and TUN devices"
+require_tun
 if [ ! -x "$PEER" ]; then
     echo "FAIL: $PEER (tests/interop/urgent_peer.c) is not built" >&2
     exit 1
@@ -92,28 +45,9 @@ fi
 ns_seq=0
 new_ns() { # sets NS; not in a subshell, so that the EXIT trap knows it
     ns_seq=$((ns_seq + 1))
-    local n="tern-urg-$$-$ns_seq"
-    if ! ip netns add "$n"; then
-        echo "FAIL: cannot create network namespace $n" >&2
-        exit 1
-    fi
-    ns_list+=("$n")
-    ip netns exec "$n" ip link set lo up
-    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    NS=$n
+    NS="tern-urg-$$-$ns_seq"
+    make_ns
 }
-
-wait_for() { # wait_for <seconds> <command...>: polls the command every 50 ms
-    local limit=$1
-    shift
-    local end=$((SECONDS + limit))
-    while ! "$@" 2>/dev/null; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-    return 0
-}
-exited() { ! kill -0 "$1" 2>/dev/null; }
 has_line() { grep -qx "$2" "$1"; } # has_line <file> <exact line>
 
 # ---- 1. Linux sends urgent data, tern receives it -----------------------------
@@ -270,5 +204,4 @@ check "linux (SO_OOBINLINE): the read stops at the mark, ! stays in the stream" 
 check "tern's URG pointer names the octet after the urgent data (capture)" \
     python3 "$tmp/wire.py" "$tmp/send.pcap"
 
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+summary

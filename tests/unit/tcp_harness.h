@@ -201,9 +201,11 @@ h_advance(struct h *h, int64_t dt_ns)
     tern_stack_poll(h->st, h->now);
 }
 
-/* Delivers a segment with the given IP addresses on interface `netif`. */
+/* Delivers a segment with the given IP addresses on interface `netif`,
+ * carrying the options `o` (NULL: only the MSS of `s`, if any). */
 static inline void
-h_deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s)
+h_deliver_full(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s,
+               const struct wire_tcp_opts *o)
 {
     uint8_t buf[1600];
     size_t text = s.data != NULL ? strlen(s.data) : 0;
@@ -218,6 +220,9 @@ h_deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s
         .payload = (const uint8_t *)s.data,
         .payload_len = text,
     };
+    if (o != NULL) {
+        t.opts = *o;
+    }
     if (s.mss != 0) {
         t.opts.has_mss = true;
         t.opts.mss = s.mss;
@@ -232,6 +237,43 @@ h_deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s
                            .dst = dst};
     wire_ipv4_emit(&ip, buf);
     tern_stack_input(h->st, netif, buf, WIRE_IPV4_HDR_LEN + n, h->now);
+}
+
+/* Delivers a segment with the given IP addresses on interface `netif`. */
+static inline void
+h_deliver_addr(struct h *h, int netif, uint32_t src, uint32_t dst, struct tseg s)
+{
+    h_deliver_full(h, netif, src, dst, s, NULL);
+}
+
+/* Peer options in short form, for h_deliver_opts. */
+struct topts {
+    bool ws, ts, sackp;
+    uint8_t wscale;
+    uint32_t ts_val, ts_ecr;
+    unsigned n_sack;
+    uint32_t sack[4][2];
+};
+
+/* Delivers a segment from the peer carrying the options `o` (and the MSS
+ * of `s`, if any). */
+static inline void
+h_deliver_opts(struct h *h, struct tseg s, const struct topts *o)
+{
+    struct wire_tcp_opts w = {
+        .has_wscale = o->ws,
+        .wscale = o->wscale,
+        .sack_permitted = o->sackp,
+        .has_ts = o->ts,
+        .ts_val = o->ts_val,
+        .ts_ecr = o->ts_ecr,
+        .sack_count = (uint8_t)o->n_sack,
+    };
+    for (unsigned i = 0; i < o->n_sack && i < 4; i++) {
+        w.sack[i].left = o->sack[i][0];
+        w.sack[i].right = o->sack[i][1];
+    }
+    h_deliver_full(h, 0, PEER_ADDR, US_ADDR, s, &w);
 }
 
 /* Delivers a segment from the peer. */

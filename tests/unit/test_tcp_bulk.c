@@ -70,6 +70,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "stream.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
 #include "tern/tcp.h"
@@ -112,43 +113,6 @@ struct bulk_case {
     bool no_sack;    /* both ends: no SACK, so NewReno recovery (RFC 6582) */
     bool no_options; /* both ends: no SACK, timestamps or window scaling */
 };
-
-/* ---- The byte stream and the hash ------------------------------------ */
-
-static uint64_t
-splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-/* Writes stream bytes [off, off + n) of stream `seed` to buf. */
-static void
-stream_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint64_t pos = off + i;
-        uint64_t word = splitmix64(seed ^ (pos >> 3) * 0xD6E8FEB86659FD93ULL);
-        for (unsigned k = (unsigned)(pos & 7); k < 8 && i < n; k++, i++) {
-            buf[i] = (uint8_t)(word >> (8 * k));
-        }
-    }
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME  0x100000001b3ULL
-
-static uint64_t
-fnv1a(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * FNV_PRIME;
-    }
-    return h;
-}
 
 /* ---- One run ------------------------------------------------------------ */
 

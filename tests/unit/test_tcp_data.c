@@ -22,57 +22,6 @@
 
 static char Z[1461]; /* 1460 'z', the text sending() queues */
 
-/* Peer segment with options (the harness's PEER() carries only MSS). */
-struct topts {
-    bool ws, ts, sackp;
-    uint8_t wscale;
-    uint32_t ts_val, ts_ecr;
-    unsigned n_sack;
-    uint32_t sack[4][2];
-};
-
-static void
-deliver_opts(struct h *h, struct tseg s, const struct topts *o)
-{
-    uint8_t buf[1600];
-    size_t text = s.data != NULL ? strlen(s.data) : 0;
-    struct wire_tcp t = {
-        .src_port = PEER_PORT,
-        .dst_port = h->our_port,
-        .seq = s.seq,
-        .ack = s.ack,
-        .flags = s.flags,
-        .window = s.wnd,
-        .payload = (const uint8_t *)s.data,
-        .payload_len = text,
-    };
-    if (s.mss != 0) {
-        t.opts.has_mss = true;
-        t.opts.mss = s.mss;
-    }
-    t.opts.has_wscale = o->ws;
-    t.opts.wscale = o->wscale;
-    t.opts.sack_permitted = o->sackp;
-    t.opts.has_ts = o->ts;
-    t.opts.ts_val = o->ts_val;
-    t.opts.ts_ecr = o->ts_ecr;
-    t.opts.sack_count = (uint8_t)o->n_sack;
-    for (unsigned i = 0; i < o->n_sack; i++) {
-        t.opts.sack[i].left = o->sack[i][0];
-        t.opts.sack[i].right = o->sack[i][1];
-    }
-    size_t n = wire_tcp_emit(&t, PEER_ADDR, US_ADDR, buf + WIRE_IPV4_HDR_LEN,
-                             sizeof(buf) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-                           .id = 1,
-                           .ttl = 64,
-                           .proto = WIRE_IPPROTO_TCP,
-                           .src = PEER_ADDR,
-                           .dst = US_ADDR};
-    wire_ipv4_emit(&ip, buf);
-    tern_stack_input(h->st, 0, buf, WIRE_IPV4_HDR_LEN + n, h->now);
-}
-
 static void
 tweak_delack(struct tern_config *c)
 {
@@ -508,7 +457,8 @@ established_opts(struct h *h, struct wire_tcp *syn)
                       .ts_val = 5000,
                       .ts_ecr = syn->opts.ts_val,
                       .sackp = true};
-    deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 8192), &o);
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 8192),
+                   &o);
     EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
     return id;
 }
@@ -532,7 +482,7 @@ test_options_negotiated(void)
     CHECK_EQ(s.snd_wscale, 7);
     /* RFC 7323 2.3: SEG.WND of later segments is shifted by 7. */
     struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
-    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 100), &o);
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 100), &o);
     CHECK_EQ(status(&h, id).snd_wnd, 12800);
     /* RFC 7323 3.2: our segments carry TSval and echo TS.Recent. */
     CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), 1);
@@ -581,12 +531,12 @@ test_paws_drops_old_timestamp(void)
     struct wire_tcp syn;
     int id = established_opts(&h, &syn);
     struct topts old = {.ts = true, .ts_val = 4000, .ts_ecr = 1};
-    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "old"), &old);
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "old"), &old);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK_EQ(h.last_drop, TERN_DROP_TCP_PAWS);
     CHECK_EQ(status(&h, id).recv_queued, 0);
     struct topts now = {.ts = true, .ts_val = 5002, .ts_ecr = 1};
-    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &now);
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &now);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
     CHECK_EQ(status(&h, id).recv_queued, 3);
     h_fini(&h);
@@ -606,12 +556,12 @@ test_paws_spares_rst_and_expires(void)
     /* 25 days idle: the segment with an older TSval is taken, TS.Recent follows it. */
     h_advance(&h, 25LL * 24 * 3600 * SEC);
     EXPECT_NOTHING(&h);
-    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &old);
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &old);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
     CHECK_EQ(status(&h, id).recv_queued, 3);
     /* An exact RST whose TSval is older than TS.Recent resets the connection. */
     struct topts older = {.ts = true, .ts_val = 100, .ts_ecr = 1};
-    deliver_opts(&h, PEER(.seq = 304, .flags = RST), &older);
+    h_deliver_opts(&h, PEER(.seq = 304, .flags = RST), &older);
     EXPECT_NOTHING(&h);
     CHECK_STATE(&h, id, TERN_TCP_CLOSED);
     CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_RESET);
@@ -627,17 +577,17 @@ test_sack_blocks_sent(void)
     struct wire_tcp syn;
     established_opts(&h, &syn);
     struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
-    deliver_opts(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
+    h_deliver_opts(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK_EQ(t.opts.sack_count, 1);
     CHECK_EQ(t.opts.sack[0].left, 311);
     CHECK_EQ(t.opts.sack[0].right, 316);
-    deliver_opts(&h, PEER(.seq = 321, .ack = 101, .flags = ACK, .data = "ddddd"), &o);
+    h_deliver_opts(&h, PEER(.seq = 321, .ack = 101, .flags = ACK, .data = "ddddd"), &o);
     t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK_EQ(t.opts.sack_count, 2);
     CHECK_EQ(t.opts.sack[0].left, 321);
     CHECK_EQ(t.opts.sack[1].left, 311);
-    deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaaaaaaa"), &o);
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaaaaaaa"), &o);
     t = EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
     CHECK_EQ(t.opts.sack_count, 1);
     CHECK_EQ(t.opts.sack[0].left, 321);
@@ -881,8 +831,8 @@ sack_sending(struct h *h, unsigned n)
 {
     int id = h_syn_sent(h);
     struct topts o = {.sackp = true};
-    deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
-                 &o);
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
     EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK(status(h, id).sack_ok);
     static char big[1460 * 8];
@@ -920,7 +870,7 @@ static void
 sack_dupack(struct h *h, unsigned a, unsigned b)
 {
     struct topts o = {.n_sack = 1, .sack = {{101 + 1460 * a, 101 + 1460 * b}}};
-    deliver_opts(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535), &o);
+    h_deliver_opts(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535), &o);
 }
 
 static void

@@ -3,35 +3,11 @@
  * RFC 6191, RFC 1337), and that none of it allocates after tern_stack_new. */
 #include "tcp_harness.h"
 
-/* Delivers a segment from (PEER_ADDR, sport) carrying the options `o`. */
+/* Delivers a segment from (src, sport) carrying the options `o`. */
 static void
 deliver_opts(struct h *h, uint32_t src, struct tseg s, const struct wire_tcp_opts *o)
 {
-    uint8_t buf[1600];
-    size_t text = s.data != NULL ? strlen(s.data) : 0;
-    struct wire_tcp t = {
-        .src_port = s.sport ? s.sport : PEER_PORT,
-        .dst_port = s.dport ? s.dport : h->our_port,
-        .seq = s.seq,
-        .ack = s.ack,
-        .flags = s.flags,
-        .window = s.wnd,
-        .payload = (const uint8_t *)s.data,
-        .payload_len = text,
-    };
-    if (o != NULL) {
-        t.opts = *o;
-    }
-    size_t n =
-        wire_tcp_emit(&t, src, US_ADDR, buf + WIRE_IPV4_HDR_LEN, sizeof(buf) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-                           .id = 1,
-                           .ttl = 64,
-                           .proto = WIRE_IPPROTO_TCP,
-                           .src = src,
-                           .dst = US_ADDR};
-    wire_ipv4_emit(&ip, buf);
-    tern_stack_input(h->st, 0, buf, WIRE_IPV4_HDR_LEN + n, h->now);
+    h_deliver_full(h, 0, src, US_ADDR, s, o);
 }
 
 static const struct tern_stats *

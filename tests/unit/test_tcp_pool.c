@@ -39,6 +39,7 @@
 
 #include "check.h"
 #include "core/stack_internal.h"
+#include "stream.h"
 #include "tcp/tcp.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
@@ -52,31 +53,6 @@
 #define ADDR_B TERN_IPV4(192, 0, 2, 2)
 #define PORT_B 5001
 #define IO_MAX (16u * KIB) /* bytes per SEND / RECEIVE call */
-
-/* ---- Streams ------------------------------------------------------------ */
-
-static uint64_t
-splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-/* Bytes [off, off + n) of stream `id` (connection and direction). */
-static void
-stream_fill(uint64_t id, uint64_t off, uint8_t *buf, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint64_t pos = off + i;
-        uint64_t word = splitmix64(id * 0xD1B54A32D192ED03ULL ^ (pos >> 3));
-        for (unsigned k = (unsigned)(pos & 7); k < 8 && i < n; k++, i++) {
-            buf[i] = (uint8_t)(word >> (8 * k));
-        }
-    }
-}
 
 /* ---- The engine ----------------------------------------------------------- */
 
@@ -146,7 +122,8 @@ conn_of(struct world *w, const int *map, int id)
 static uint64_t
 sid(const struct world *w, const struct conn *c, int dir)
 {
-    return (uint64_t)(c - w->c) * 2 + (uint64_t)dir + 1;
+    /* spread apart, so that no stream is another shifted (stream.h) */
+    return splitmix64((uint64_t)(c - w->c) * 2 + (uint64_t)dir + 1);
 }
 
 static void check_done(struct world *w, struct conn *c);

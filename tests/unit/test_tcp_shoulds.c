@@ -9,57 +9,6 @@
 #include "check.h"
 #include "tcp_harness.h"
 
-/* A peer segment with the options the harness's PEER() cannot express. */
-struct topts {
-    bool ws, ts, sackp;
-    uint8_t wscale;
-    uint32_t ts_val, ts_ecr;
-    unsigned n_sack;
-    uint32_t sack[4][2];
-};
-
-static void
-deliver_opts(struct h *h, struct tseg s, const struct topts *o)
-{
-    uint8_t buf[1600];
-    size_t text = s.data != NULL ? strlen(s.data) : 0;
-    struct wire_tcp t = {
-        .src_port = PEER_PORT,
-        .dst_port = h->our_port,
-        .seq = s.seq,
-        .ack = s.ack,
-        .flags = s.flags,
-        .window = s.wnd,
-        .payload = (const uint8_t *)s.data,
-        .payload_len = text,
-    };
-    if (s.mss != 0) {
-        t.opts.has_mss = true;
-        t.opts.mss = s.mss;
-    }
-    t.opts.has_wscale = o->ws;
-    t.opts.wscale = o->wscale;
-    t.opts.sack_permitted = o->sackp;
-    t.opts.has_ts = o->ts;
-    t.opts.ts_val = o->ts_val;
-    t.opts.ts_ecr = o->ts_ecr;
-    t.opts.sack_count = (uint8_t)o->n_sack;
-    for (unsigned i = 0; i < o->n_sack; i++) {
-        t.opts.sack[i].left = o->sack[i][0];
-        t.opts.sack[i].right = o->sack[i][1];
-    }
-    size_t n = wire_tcp_emit(&t, PEER_ADDR, US_ADDR, buf + WIRE_IPV4_HDR_LEN,
-                             sizeof(buf) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {.total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-                           .id = 1,
-                           .ttl = 64,
-                           .proto = WIRE_IPPROTO_TCP,
-                           .src = PEER_ADDR,
-                           .dst = US_ADDR};
-    wire_ipv4_emit(&ip, buf);
-    tern_stack_input(h->st, 0, buf, WIRE_IPV4_HDR_LEN + n, h->now);
-}
-
 /* The next segment we sent, parsed (the harness's reader, without checks). */
 static struct wire_tcp
 next_sent(struct h *h)
@@ -227,7 +176,7 @@ test_emitted_options_padded(void)
                         (1u << WIRE_TCPOPT_WSCALE));
     CHECK_EQ(area, 12);
     struct topts o = {.sackp = true};
-    deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
     CHECK(status(&h, id).sack_ok);
     h.next = h.n_sent;
     /* Text beyond a hole: the ACK carries one SACK block (2 + 8 bytes). */
@@ -534,7 +483,7 @@ test_window_never_shrinks(void)
     h_init_cfg(&h, rcvbuf_256k);
     int id = h_syn_sent(&h);
     struct topts o = {.ws = true, .wscale = 0};
-    deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     struct tern_tcp_status s = status(&h, id);
     CHECK_EQ(s.rcv_wscale, 3);
@@ -652,8 +601,8 @@ test_window_is_32_bits(void)
     h_init(&h);
     int id = h_syn_sent(&h);
     struct topts o = {.ws = true, .wscale = 7};
-    deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
-                 &o);
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
     struct tern_tcp_status s = status(&h, id);
