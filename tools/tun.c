@@ -1295,6 +1295,28 @@ start_app(struct app *a, struct sess *cs)
     return 0;
 }
 
+/* A client's connection as the stack sees it (RFC 9293 3.10.6 STATUS) and
+ * what the application moved: printed when the client gives up, so that a
+ * log shows which side was waiting for what. */
+static void
+print_conn(const struct app *a)
+{
+    struct tern_tcp_status s;
+    if (a->conn <= 0 || tern_tcp_status(a->st, a->conn, &s) != TERN_OK) {
+        fprintf(stderr, "tern %s: no connection\n", a->o.cmd);
+        return;
+    }
+    fprintf(stderr,
+            "tern %s: connection %s, app sent %llu B and read %llu B; SND.UNA-ISS %u SND.NXT-ISS "
+            "%u SND.WND %u queued %u; RCV.NXT-IRS %u RCV.WND %u unread %u; cwnd %u rto %lld ms "
+            "retransmits %u (total %llu)\n",
+            a->o.cmd, tern_tcp_state_name((int)s.state), (unsigned long long)a->bytes_out,
+            (unsigned long long)a->bytes_in, s.snd_una - s.iss, s.snd_nxt - s.iss, s.snd_wnd,
+            s.send_queued, s.rcv_nxt - s.irs, s.rcv_wnd, s.recv_queued, s.cwnd,
+            (long long)(s.rto_ns / 1000000), s.retransmits,
+            (unsigned long long)s.total_retransmits);
+}
+
 /* One pass of the application; returns when it next wants to run. */
 static int64_t
 step_app(struct app *a, struct sess *cs, struct sess_state *ss)
@@ -1356,6 +1378,7 @@ run_loop(struct app *a)
         } else if (client_mode && (a->o.mode != M_RECV || a->conn != 0) &&
                    now - last_activity > (int64_t)(a->o.timeout_s * 1e9)) {
             fail(a, "timed out: nothing received", 0);
+            print_conn(a); /* what the stack waited for, for the log */
         }
     }
     tern_tun_flush(a->tun, a->st);

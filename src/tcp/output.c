@@ -464,10 +464,12 @@ static bool
 may_send_text(enum tern_tcp_state s)
 {
     /* RFC 9293 3.10.2/3.10.4: text goes out in ESTABLISHED and CLOSE-WAIT,
-     * and text queued before a CLOSE still goes out in FIN-WAIT-1 and
-     * LAST-ACK, ahead of the FIN. */
+     * and text queued before a CLOSE still goes out in FIN-WAIT-1, CLOSING
+     * and LAST-ACK, ahead of the FIN: a CLOSE only queues the FIN behind
+     * it, and the peer's FIN may come (FIN-WAIT-1 -> CLOSING) before the
+     * window let all of it out. Linux sends on in CLOSING too. */
     return s == TERN_TCP_ESTABLISHED || s == TERN_TCP_CLOSE_WAIT || s == TERN_TCP_FIN_WAIT_1 ||
-           s == TERN_TCP_LAST_ACK;
+           s == TERN_TCP_CLOSING || s == TERN_TCP_LAST_ACK;
 }
 
 static void resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb);
@@ -571,7 +573,8 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         tcp_send_segment(st, tcb, tcb->snd_nxt, flags, n, send_rule(tcb));
         tcb->snd_nxt += n;
     }
-    bool fin_state = tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK;
+    bool fin_state = tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_CLOSING ||
+                     tcb->state == TERN_TCP_LAST_ACK;
     if (fin_state && tcb->fin_queued && !tcb->fin_sent && unsent_text(tcb) == 0) {
         /* RFC 9293 3.10.4: after all preceding SENDs are segmentized, form
          * a FIN segment and send it. */

@@ -181,7 +181,8 @@ tcp_persist_update(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     bool want = unsent(tcb) > 0 && tcb->snd_una == tcb->snd_nxt &&
                 (tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_CLOSE_WAIT ||
-                 tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_LAST_ACK);
+                 tcb->state == TERN_TCP_FIN_WAIT_1 || tcb->state == TERN_TCP_CLOSING ||
+                 tcb->state == TERN_TCP_LAST_ACK);
     if (!want) {
         tcp_tmr_clear(st, tcb, TCP_TMR_PERSIST);
         tcb->persist_backoff_ns = 0;

@@ -637,9 +637,14 @@ for drop in 2 5; do
     pids+=($!)
     check "two-way, --drop $drop: Linux listening" wait_for 30 listening "$ns" $tw_port
     start=$SECONDS
+    # --stats and --pcap: on a failure the kept log ends with the stack's
+    # counters (and, after a timeout, the connection's state and sequence
+    # variables) and the capture holds the last segments both ways.
     tern_fg "$ns" "$tmp/tw.$drop.log" --drop $drop --seed $((20 + drop)) --timeout 300 \
+        --stats --pcap "$tmp/tw.$drop.pcap" \
         send $LINUX_IP:$tw_port "$tmp/tw.tern" -o "$tmp/tw.$drop.fromlinux"
     rc=$?
+    [ $rc -ne 0 ] && grep -v '^  ' "$tmp/tw.$drop.log" >&2 # the progress lines left out
     check "two-way $kb KiB each way, --drop $drop: tern exits 0 (got $rc, $((SECONDS - start)) s)" \
         test $rc -eq 0
     check "two-way, --drop $drop: Linux read to the end of tern's stream" \
@@ -649,6 +654,84 @@ for drop in 2 5; do
     check "two-way, --drop $drop: Linux to tern, sha256 equal" \
         same_file "$tmp/tw.$drop.fromlinux" "$tmp/tw.linux"
 done
+
+# ---- 3c. The peer's FIN while our CLOSE waits behind a closed window ----------------
+#
+# tern sends 256 KiB and CLOSEs; Linux (a 4 KiB receive buffer) stops
+# reading 32 KiB before the end, so the window shuts with tern's last text
+# and its FIN still queued (FIN-WAIT-1, FIN not yet sent). Linux then sends
+# a line and its FIN: tern enters CLOSING with text unsent (RFC 9293
+# 3.10.7.4 eighth). When Linux reads on, the window opens and tern must
+# still send that text, then its FIN (3.10.4: the FIN follows the queued
+# text, whatever the state). A tern that sent nothing in CLOSING left both
+# ends silent (the rare hang of 3b, issue 11). The capture proves the order:
+# Linux's FIN before tern's, and text from tern after Linux's FIN.
+cat >"$tmp/closing.py" <<'EOF'
+import fcntl, socket, struct, sys, termios, time
+port, total, out, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("0.0.0.0", port))
+s.listen(1)
+c, _ = s.accept()
+got = 0
+f = open(out, "wb")
+while got < total - 32768:
+    b = c.recv(min(4096, total - 32768 - got))
+    if not b:
+        break
+    f.write(b)
+    got += len(b)
+def inq():
+    return struct.unpack("i", fcntl.ioctl(c, termios.FIONREAD, b"\0\0\0\0"))[0]
+# The window is shut once the receive queue holds bytes and stops growing
+# (looked at every 20 ms, the same ten times in a row; at most 30 s).
+last, stable, t0 = -1, 0, time.time()
+while stable < 10 and time.time() - t0 < 30:
+    n = inq()
+    stable = stable + 1 if n == last and n > 0 else 0
+    last = n
+    time.sleep(0.02)
+c.sendall(b"bye\n")
+c.shutdown(socket.SHUT_WR)
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    f.write(b)
+    got += len(b)
+f.close()
+c.close()
+with open(log, "a") as l:
+    l.write("done got %d\n" % got)
+EOF
+head -c $((256 * 1024)) /dev/urandom >"$tmp/cl.tern"
+ip netns exec "$ns" python3 "$tmp/closing.py" 5030 $((256 * 1024)) "$tmp/cl.fromtern" \
+    "$tmp/cl.py.log" &
+pids+=($!)
+check "CLOSING with text queued: Linux listening" wait_for 30 listening "$ns" 5030
+start=$SECONDS
+tern_fg "$ns" "$tmp/cl.log" --seed 30 --timeout 20 --stats --pcap "$tmp/cl.pcap" \
+    send $LINUX_IP:5030 "$tmp/cl.tern" -o "$tmp/cl.fromlinux"
+rc=$?
+[ $rc -ne 0 ] && grep -v '^  ' "$tmp/cl.log" >&2
+check "CLOSING with text queued: tern exits 0 (got $rc, $((SECONDS - start)) s)" test $rc -eq 0
+check "CLOSING with text queued: Linux read to the end" wait_for 30 grep -q '^done' "$tmp/cl.py.log"
+check "CLOSING with text queued: tern to Linux, sha256 equal" same_file "$tmp/cl.fromtern" "$tmp/cl.tern"
+check "CLOSING with text queued: Linux's line arrived" grep -qx 'bye' "$tmp/cl.fromlinux"
+first_frame() { # first_frame <pcap> <filter>: number of the first frame matching, or 0
+    local n
+    n=$(tshark -n -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | head -1)
+    echo "${n:-0}"
+}
+cl_lfin=$(first_frame "$tmp/cl.pcap" "ip.src==$LINUX_IP && tcp.flags.fin==1")
+cl_tfin=$(first_frame "$tmp/cl.pcap" "ip.src==$TERN_IP && tcp.flags.fin==1")
+cl_text=$(first_frame "$tmp/cl.pcap" "ip.src==$TERN_IP && tcp.len>0 && frame.number>$cl_lfin")
+check "CLOSING with text queued: Linux's FIN (frame $cl_lfin) came before tern's ($cl_tfin)" \
+    test "$cl_lfin" -gt 0 -a "$cl_tfin" -gt "$cl_lfin"
+check "CLOSING with text queued: tern sent text after Linux's FIN (frame $cl_text)" \
+    test "$cl_text" -gt "$cl_lfin" -a "$cl_text" -lt "$cl_tfin"
 
 # ---- 4. Connection refused, connection reset ---------------------------------------
 

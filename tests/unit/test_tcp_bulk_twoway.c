@@ -82,6 +82,7 @@ struct twoway_case {
     enum must_see must_see[2]; /* on each direction */
     bool holes;                /* the case makes receive holes: check SND.UNA in them */
     bool no_sack;
+    bool tun_client; /* A sized as `tern tun`'s client, B as a roomy Linux peer */
 };
 
 static uint32_t
@@ -362,6 +363,17 @@ add_host(struct run *r, const char *name, uint32_t addr, int *host)
     cfg.tcp.sndbuf = BUF_SIZE;
     cfg.tcp.rcvbuf = BUF_SIZE;
     cfg.pool_bytes = 4 * (size_t)BUF_SIZE; /* both buffers at full size */
+    if (r->c->tun_client && addr == ADDR_A) {
+        /* tools/tun.c's client stack: 4 connections, a 256 KiB send
+         * buffer, a 64 KiB window, a pool of twice both. */
+        cfg.tcp.max_connections = 4;
+        cfg.tcp.sndbuf = 256 * 1024;
+        cfg.tcp.rcvbuf = 65535;
+        cfg.pool_bytes = 2 * 256 * 1024 + 2 * 65535;
+    } else if (r->c->tun_client) {
+        cfg.tcp.sndbuf = cfg.tcp.rcvbuf = 4 * BUF_SIZE;
+        cfg.pool_bytes = 16 * (size_t)BUF_SIZE;
+    }
     cfg.tcp.no_sack = r->c->no_sack;
     return tern_sim_add_host(r->sim, name, &cfg, host);
 }
@@ -600,6 +612,22 @@ static const struct twoway_case cases[] = {
      .seed = 208,
      .must_see = {SEE_LOSS, SEE_REORDER},
      .holes = true},
+    /* test_interop_tun.sh's two-way case in the simulator: `tern tun send
+     * -o` (A: small buffers) against a Linux socket with large ones (B),
+     * over a TUN device (microseconds, no bandwidth limit), 2 % loss each
+     * way. The end that finishes second may get the other's FIN while its
+     * own CLOSE still waits behind text the window or cwnd has not let out
+     * (FIN-WAIT-1 -> CLOSING with text queued). With seed 130 B does: a
+     * TCP that sends no text in CLOSING (tern before this case) leaves B
+     * there and A in FIN-WAIT-2, both silent for ever; in the shell test
+     * it was tern's end (its log: the last line repeated for 300 s). */
+    {.name = "tun client loss 2%",
+     .link = {.delay_ns = 50000, .loss_ppm = PPM(2)},
+     .bound_ns = 300 * SEC,
+     .seed = 130,
+     .must_see = BOTH(SEE_LOSS),
+     .holes = true,
+     .tun_client = true},
 };
 
 static const struct twoway_case *current_case;

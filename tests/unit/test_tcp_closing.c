@@ -376,6 +376,66 @@ test_release_with_unread_text_reset(void)
     }
 }
 
+/* The peer's FIN arrives while our CLOSE still waits behind queued text
+ * (FIN-WAIT-1 with the FIN not yet sent: the peer's window is closed), so
+ * the connection enters CLOSING with text unsent. The text and then the
+ * FIN must still go out: a TCP that sends nothing in CLOSING leaves both
+ * ends silent for ever (the peer in FIN-WAIT-2 waiting for the rest). */
+static int
+h_closing_text_queued(struct h *h)
+{
+    int id = h_established(h);
+    h_deliver(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 0));
+    CHECK_EQ(tern_tcp_send(h->st, id, "abc", 3, h->now), 3);
+    CHECK_EQ(tern_tcp_close(h->st, id, h->now), TERN_OK);
+    EXPECT_NOTHING(h); /* zero window: neither the text nor the FIN */
+    CHECK_STATE(h, id, TERN_TCP_FIN_WAIT_1);
+    h_deliver(h, PEER(.seq = 301, .ack = 101, .flags = FIN | ACK, .wnd = 0));
+    EXPECT_SENT(h, US(.seq = 101, .ack = 302, .flags = ACK));
+    EXPECT_NOTHING(h);
+    CHECK_STATE(h, id, TERN_TCP_CLOSING);
+    return id;
+}
+
+static void
+test_closing_sends_queued_text_then_fin(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.4: CLOSE queues the FIN behind the text; CLOSING (peer's FIN
+     * first) still sends that text, then the FIN, when the window opens */
+    struct h h;
+    h_init(&h);
+    int id = h_closing_text_queued(&h);
+    h_deliver(&h, PEER(.seq = 302, .ack = 101, .flags = ACK));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 302, .flags = ACK | PSH, .data = "abc"));
+    EXPECT_SENT(&h, US(.seq = 104, .ack = 302, .flags = FIN | ACK));
+    EXPECT_NOTHING(&h);
+    CHECK_STATE(&h, id, TERN_TCP_CLOSING);
+    h_deliver(&h, PEER(.seq = 302, .ack = 105, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    EXPECT_NOTHING(&h);
+    h_fini(&h);
+}
+
+static void
+test_closing_probes_zero_window(void)
+{
+    /* EVIDENCE: RFC 9293 3.8.6.1 MUST-36: CLOSING with text queued behind a zero window: the
+     * persist timer probes it, and the rest and the FIN follow when it opens */
+    struct h h;
+    h_init(&h);
+    int id = h_closing_text_queued(&h);
+    h_advance(&h, SEC); /* the first probe one RTO (1 s, no sample yet) after */
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 302, .flags = ACK, .data = "a"));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK));
+    EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK | PSH, .data = "bc"));
+    EXPECT_SENT(&h, US(.seq = 104, .ack = 302, .flags = FIN | ACK));
+    EXPECT_NOTHING(&h);
+    h_deliver(&h, PEER(.seq = 302, .ack = 105, .flags = ACK));
+    CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
+    h_fini(&h);
+}
+
 /* The close counters: who closed first, and the TIME-WAIT records held. */
 static void
 check_closes(struct h *h, uint64_t active, uint64_t passive, uint64_t tw_records)
@@ -466,6 +526,8 @@ main(void)
     RUN(test_second_fin_after_peer_fin);
     RUN(test_text_after_close_and_release_reset);
     RUN(test_release_with_unread_text_reset);
+    RUN(test_closing_sends_queued_text_then_fin);
+    RUN(test_closing_probes_zero_window);
     RUN(test_close_counters);
     return CHECK_DONE();
 }

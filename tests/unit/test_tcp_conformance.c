@@ -4,16 +4,21 @@
  * third bullet.
  *
  * Every combination of
- *   state    x 13: the eleven states of RFC 9293 3.3.2 (CLOSED meaning "no
- *                TCB, closed port") plus two variants the RFC tells apart:
+ *   state    x 15: the eleven states of RFC 9293 3.3.2 (CLOSED meaning "no
+ *                TCB, closed port") plus four variants the RFCs tell apart:
  *                SYN-RECEIVED reached by an active OPEN (simultaneous open,
- *                MUST-11) and TIME-WAIT of a connection a listener had
- *                accepted (where RFC 1122 4.2.2.13 / RFC 6191 may reopen it);
- *   kind     x 7:  SYN, SYN-ACK, ACK, RST, RST-ACK, FIN-ACK, DATA (ACK + 10
- *                bytes of text);
+ *                MUST-11), TIME-WAIT of a connection a listener had
+ *                accepted (where RFC 1122 4.2.2.13 / RFC 6191 may reopen it),
+ *                and FIN-WAIT-1 and FIN-WAIT-2 after the user closed AND
+ *                released the connection (RFC 9293 3.6 SHLD-3: text arriving
+ *                then is lost, answered with a RST);
+ *   kind     x 9:  SYN, SYN-ACK, ACK, RST, RST-ACK, FIN-ACK, DATA (ACK + 10
+ *                bytes of text), SYN-ACK+text, DATA+URG (DATA with URG,
+ *                SEG.UP = 10: all ten bytes urgent, the pointer names the
+ *                octet after them, MUST-62);
  *   SEG.SEQ  x 4:  BELOW, AT, IN, BEYOND the receive window (defined below);
  *   SEG.ACK  x 4:  OLD, DUP, OK, AHEAD (defined below)
- * = 1456 combinations is run on a fresh stack each (so the RFC 5961 7
+ * = 2160 combinations is run on a fresh stack each (so the RFC 5961 7
  * challenge-ACK rate limit never interferes): the stack is brought into the
  * state, exactly one crafted segment is delivered, and what it sent
  * (parsed: flags, SEQ, ACK), the state afterwards (STATUS) and the events
@@ -39,6 +44,14 @@
  * EVIDENCE: RFC 9293 3.10.7.4 MAY-12: RFC 5961 5.2 ACK range check (OLD and AHEAD columns)
  * EVIDENCE: RFC 9293 3.10.7.4 MAY-13: in-window segment not at RCV.NXT -> ACK of RCV.NXT
  * EVIDENCE: RFC 9293 3.6 MAY-2: TIME-WAIT reopened by a SYN above the old sequence space
+ * EVIDENCE: RFC 9293 3.10.7.4 sixth MUST-30: URG of an acceptable segment processed in
+ *   ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 (user told), ignored in CLOSE-WAIT and later and in
+ *   every segment the earlier checks drop, in every state x SEG.SEQ x SEG.ACK
+ * EVIDENCE: RFC 9293 3.8.5 MUST-62: RCV.UP = SEG.SEQ + SEG.UP, the octet after the urgent data:
+ *   the urgent data left to read runs to it, for a segment at RCV.NXT or held beyond it
+ * EVIDENCE: RFC 9293 3.6 SHLD-3 MAY-1 RFC 1122 4.2.2.13: FIN-WAIT-1/2 after CLOSE and release:
+ *   acceptable text (with or without URG, at or beyond RCV.NXT) -> <SEQ=SEG.ACK><CTL=RST>,
+ *   CLOSED; every other kind follows the FIN-WAIT rules, the user told nothing
  */
 #include "tcp_harness.h"
 
@@ -66,6 +79,10 @@
  *   LAST-ACK           1000 1001    1002    5002     CLOSE-WAIT + CLOSE: FIN 1001 sent
  *   TIME-WAIT          1000 1002    1002    5002     FIN-WAIT-2 + <SEQ=5001><ACK=1002><FIN,ACK>
  *   TIME-WAIT(lst)     1000 1002    1002    5002     the same on a listener's accepted child
+ *   FIN-WAIT-1(rel)    1000 1001    1002    5001     FIN-WAIT-1 + the user releases it
+ *   FIN-WAIT-2(rel)    1000 1002    1002    5001     FIN-WAIT-2 + the user releases it
+ * A released connection has no user id any more (STATUS refuses it): its
+ * state is read from the connection table, and the user hears nothing.
  * "(5000)": RCV.NXT does not exist yet; the peer's ISS is the reference the
  * sequence positions are built from (they are all equivalent there).
  *
@@ -110,8 +127,10 @@ enum cstate {
     C_CLOSE_WAIT,
     C_CLOSING,
     C_LAST_ACK,
-    C_TIME_WAIT,   /* active OPEN, no listener on the port */
-    C_TIME_WAIT_L, /* a listener's child: a new SYN can be taken (RFC 6191) */
+    C_TIME_WAIT,    /* active OPEN, no listener on the port */
+    C_TIME_WAIT_L,  /* a listener's child: a new SYN can be taken (RFC 6191) */
+    C_FIN_WAIT_1_R, /* FIN-WAIT-1 after CLOSE and tern_tcp_release */
+    C_FIN_WAIT_2_R, /* FIN-WAIT-2 after CLOSE and tern_tcp_release */
     C_COUNT
 };
 
@@ -144,15 +163,34 @@ static const struct cstate_def cstates[C_COUNT] = {
     [C_TIME_WAIT] = {"TIME-WAIT", TERN_TCP_TIME_WAIT, 1000, 1002, 1002, 5002, PEER_WND, 1002, true},
     [C_TIME_WAIT_L] = {"TIME-WAIT(listener child)", TERN_TCP_TIME_WAIT, 1000, 1002, 1002, 5002,
                        PEER_WND, 1002, true},
+    [C_FIN_WAIT_1_R] = {"FIN-WAIT-1(released)", TERN_TCP_FIN_WAIT_1, 1000, 1001, 1002, 5001,
+                        PEER_WND, 1002, true},
+    [C_FIN_WAIT_2_R] = {"FIN-WAIT-2(released)", TERN_TCP_FIN_WAIT_2, 1000, 1002, 1002, 5001,
+                        PEER_WND, 1002, true},
 };
 
-/* K_SYNACK_TEXT: a SYN,ACK that carries the 10 bytes of text (issue 11 item 5). */
-enum kind { K_SYN, K_SYNACK, K_ACK, K_RST, K_RSTACK, K_FINACK, K_DATA, K_SYNACK_TEXT, K_COUNT };
-static const char *const kind_names[K_COUNT] = {"SYN",     "SYN-ACK", "ACK",  "RST",
-                                                "RST-ACK", "FIN-ACK", "DATA", "SYN-ACK+text"};
-static const uint8_t kind_flags[K_COUNT] = {SYN,       SYN | ACK, ACK, RST,
-                                            RST | ACK, FIN | ACK, ACK, SYN | ACK};
-static const uint32_t kind_len[K_COUNT] = {1, 1, 0, 0, 0, 1, TEXT_LEN, 1 + TEXT_LEN}; /* SEG.LEN */
+/* K_SYNACK_TEXT: a SYN,ACK that carries the 10 bytes of text (issue 11 item 5).
+ * K_DATA_URG: K_DATA with URG and SEG.UP = 10 (kind_up): the pointer names
+ * the octet after the text, all of it urgent (RFC 9293 3.8.5, MUST-62). */
+enum kind {
+    K_SYN,
+    K_SYNACK,
+    K_ACK,
+    K_RST,
+    K_RSTACK,
+    K_FINACK,
+    K_DATA,
+    K_SYNACK_TEXT,
+    K_DATA_URG,
+    K_COUNT
+};
+static const char *const kind_names[K_COUNT] = {
+    "SYN", "SYN-ACK", "ACK", "RST", "RST-ACK", "FIN-ACK", "DATA", "SYN-ACK+text", "DATA+URG"};
+static const uint8_t kind_flags[K_COUNT] = {SYN,       SYN | ACK, ACK,       RST,      RST | ACK,
+                                            FIN | ACK, ACK,       SYN | ACK, ACK | URG};
+/* SEG.LEN, and SEG.UP where URG is set */
+static const uint32_t kind_len[K_COUNT] = {1, 1, 0, 0, 0, 1, TEXT_LEN, 1 + TEXT_LEN, TEXT_LEN};
+static const uint16_t kind_up[K_COUNT] = {[K_DATA_URG] = TEXT_LEN};
 
 enum seqpos { Q_BELOW, Q_AT, Q_IN, Q_BEYOND, Q_COUNT };
 static const char *const seq_names[Q_COUNT] = {"BELOW", "AT", "IN", "BEYOND"};
@@ -199,20 +237,25 @@ enum uev {
     EV_RESET,         /* CLOSED + ERROR, TERN_ERR_RESET: "connection reset" */
     EV_REFUSED,       /* CLOSED + ERROR, TERN_ERR_REFUSED: "connection refused" */
     EV_CLOSED_ANY,    /* expectation only: CLOSED, with or without the reset error */
+    EV_URGENT,        /* URGENT: the urgent pointer moved ahead (MUST-32) */
+    EV_CONNECTED_URG, /* CONNECTED and URGENT */
     EV_OTHER,         /* observation only: anything else */
 };
 static const char *const uev_names[] = {
     "none",  "CONNECTED", "CONNECTED+PEER_FIN",    "PEER_FIN", "CLOSED",
-    "RESET", "REFUSED",   "CLOSED (error or not)", "other"};
+    "RESET", "REFUSED",   "CLOSED (error or not)", "URGENT",   "CONNECTED+URGENT",
+    "other"};
 
 /* ---- the rules ---- */
 
 #define ST(s)            (1u << C_##s)
 #define ST_SYN_RCVD_BOTH (ST(SYN_RCVD) | ST(SYN_RCVD_A))
+/* The released FIN-WAIT states: FIN-WAIT-1 and FIN-WAIT-2 to the RFC. */
+#define ST_RELEASED (ST(FIN_WAIT_1_R) | ST(FIN_WAIT_2_R))
 /* The synchronized states (RFC 9293 3.5.2: ESTABLISHED and after). */
 #define ST_SYNC                                                                                    \
     (ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2) | ST(CLOSE_WAIT) | ST(CLOSING) |            \
-     ST(LAST_ACK) | ST(TIME_WAIT) | ST(TIME_WAIT_L))
+     ST(LAST_ACK) | ST(TIME_WAIT) | ST(TIME_WAIT_L) | ST_RELEASED)
 /* The states of 3.10.7.4 "Other States". */
 #define ST_OTHER (ST_SYN_RCVD_BOTH | ST_SYNC)
 #define K(k)     (1u << K_##k)
@@ -467,6 +510,101 @@ static const struct rule rules[] = {
     RULE(ST(SYN_RCVD_A) | ST_SYNC, K(SYNACK_TEXT), Q(AT) | Q(IN), A_ANY, O_CHALLENGE, SAME,
          EV_NONE,
          "3.10.7.4 fourth, RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, drop"),
+
+    /* ================= issue 11 (urgtab): urgent data, text after CLOSE and release =================
+     * DATA+URG meets the rules of DATA (the first check's row, K_ANY,
+     * already covers BELOW and BEYOND in the other states: an unacceptable
+     * segment's URG is never looked at), plus the sixth step: where a
+     * segment reaches it in ESTABLISHED, FIN-WAIT-1 or FIN-WAIT-2, RCV.UP
+     * becomes SEG.SEQ + SEG.UP, ahead of RCV.NXT, and the user is told
+     * (MUST-30, MUST-32, MUST-62). Choice: the sixth step runs for every
+     * acceptable segment, one held beyond RCV.NXT too (its ACK is processed
+     * as well, issue 11 item 1); Linux does the same. */
+    RULE(ST(CLOSED) | ST(LISTEN), K(DATA_URG), Q_ANY, A_ANY, O_RST, SAME, EV_NONE,
+         "3.10.7.1 / 3.10.7.2: DATA+URG, ACK bit on -> <SEQ=SEG.ACK><CTL=RST>; URG not looked at"),
+    RULE(ST(SYN_SENT), K(DATA_URG), Q_ANY, A(OLD) | A(DUP) | A(AHEAD), O_RST, SAME, EV_NONE,
+         "3.10.7.3 first: SEG.ACK =< ISS or > SND.NXT -> <SEQ=SEG.ACK><CTL=RST>, discard"),
+    RULE(ST(SYN_SENT), K(DATA_URG), Q_ANY, A(OK), O_NOTHING, SAME, EV_NONE,
+         "3.10.7.3 fifth: neither SYN nor RST -> drop the segment (URG with it)"),
+    RULE(ST_SYN_RCVD_BOTH, K(DATA_URG), Q(AT) | Q(IN), A(OLD) | A(DUP) | A(AHEAD), O_RST, SAME,
+         EV_NONE,
+         "3.10.7.4 fifth SYN-RECEIVED, 3.5.2 group 2: ACK not acceptable -> <SEQ=SEG.ACK><CTL=RST>; "
+         "the sixth step not reached"),
+    RULE(ST_SYN_RCVD_BOTH, K(DATA_URG), Q(AT), A(OK), O_ACK_TEXT, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED_URG,
+         "3.10.7.4 fifth -> ESTABLISHED, continue; sixth (MUST-30): URG -> RCV.UP, user told; "
+         "seventh: text taken, ACK"),
+    RULE(ST_SYN_RCVD_BOTH, K(DATA_URG), Q(IN), A(OK), O_ACK, TERN_TCP_ESTABLISHED,
+         EV_CONNECTED_URG,
+         "3.10.7.4 fifth -> ESTABLISHED, continue; sixth (MUST-30): URG -> RCV.UP, user told; "
+         "seventh (SHLD-31): text held -> ACK of RCV.NXT"),
+    RULE(ST_SYNC, K(DATA_URG), Q(AT) | Q(IN), A(OLD) | A(AHEAD), O_ACK, SAME, EV_NONE,
+         "3.10.7.4 fifth (MAY-12), RFC 5961 5.2: ACK outside [SND.UNA-MAX.SND.WND, SND.NXT] -> "
+         "discard, send ACK; the sixth step not reached"),
+    RULE(ST(FIN_WAIT_1), K(DATA_URG), Q(AT), A(OK), O_ACK_TEXT, TERN_TCP_FIN_WAIT_2, EV_URGENT,
+         "3.10.7.4 fifth FIN-WAIT-1: FIN acked -> FIN-WAIT-2; sixth (MUST-30): URG -> RCV.UP, "
+         "user told; seventh: text -> ACK"),
+    RULE(ST(FIN_WAIT_1), K(DATA_URG), Q(IN), A(OK), O_ACK, TERN_TCP_FIN_WAIT_2, EV_URGENT,
+         "3.10.7.4 fifth FIN-WAIT-1: FIN acked -> FIN-WAIT-2; sixth (MUST-30): URG -> RCV.UP, "
+         "user told; seventh: text held -> ACK of RCV.NXT"),
+    RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(DATA_URG), Q(AT), A(DUP) | A(OK),
+         O_ACK_TEXT, SAME, EV_URGENT,
+         "3.10.7.4 sixth (MUST-30, MUST-62): ESTABLISHED, FIN-WAIT-1/2: RCV.UP = SEG.SEQ+SEG.UP "
+         "past RCV.NXT -> user told (MUST-32); seventh: text taken, ACK"),
+    RULE(ST(ESTABLISHED) | ST(FIN_WAIT_1) | ST(FIN_WAIT_2), K(DATA_URG), Q(IN), A(DUP) | A(OK),
+         O_ACK, SAME, EV_URGENT,
+         "3.10.7.4 sixth (MUST-30, MUST-62): URG of an acceptable segment beyond RCV.NXT -> "
+         "RCV.UP, user told; seventh (SHLD-31): text held -> ACK of RCV.NXT"),
+    /* The peer's FIN was taken: the sixth step ignores URG, the rest is DATA's. */
+    RULE(ST(CLOSING), K(DATA_URG), Q(AT), A(OK), O_NOTHING, TERN_TCP_TIME_WAIT, EV_NONE,
+         "3.10.7.4 fifth CLOSING: our FIN acked -> TIME-WAIT; sixth: URG ignored after the peer's "
+         "FIN; seventh: text ignored"),
+    RULE(ST(CLOSING), K(DATA_URG), Q(IN), A(OK), O_ACK, TERN_TCP_TIME_WAIT, EV_NONE,
+         "3.10.7.4 fifth CLOSING -> TIME-WAIT; sixth: URG ignored; seventh: text beyond RCV.NXT "
+         "after the peer's FIN -> ACK of RCV.NXT"),
+    RULE(ST(CLOSING), K(DATA_URG), Q(AT) | Q(IN), A(DUP), O_NOTHING, SAME, EV_NONE,
+         "3.10.7.4 fifth CLOSING: our FIN not acknowledged -> ignore the segment"),
+    RULE(ST(LAST_ACK), K(DATA_URG), Q(AT) | Q(IN), A(OK), O_NOTHING, TERN_TCP_CLOSED, EV_CLOSED,
+         "3.10.7.4 fifth LAST-ACK: our FIN acknowledged -> delete the TCB, CLOSED, return"),
+    RULE(ST(CLOSE_WAIT) | ST(LAST_ACK), K(DATA_URG), Q(AT), A(DUP) | A(OK), O_NOTHING, SAME,
+         EV_NONE,
+         "3.10.7.4 sixth: CLOSE-WAIT, LAST-ACK: URG ignored; seventh: text ignored, nothing to ACK"),
+    RULE(ST(CLOSE_WAIT) | ST(LAST_ACK), K(DATA_URG), Q(IN), A(DUP) | A(OK), O_ACK, SAME, EV_NONE,
+         "3.10.7.4 sixth: URG ignored; seventh: text beyond RCV.NXT after the peer's FIN -> not "
+         "held, ACK of RCV.NXT (MAY-13)"),
+    RULE(ST(TIME_WAIT) | ST(TIME_WAIT_L), K(DATA_URG), Q(AT) | Q(IN), A(DUP) | A(OK), O_ACK, SAME,
+         EV_NONE,
+         "3.10.7.4 fifth TIME-WAIT: acknowledge it, restart 2 MSL; sixth: URG ignored"),
+
+    /* FIN-WAIT-1 and FIN-WAIT-2 after CLOSE and release (issue 11 item 10).
+     * They are synchronized states (ST_SYNC): the first to fourth checks and
+     * RFC 5961 5.2 above apply unchanged. The user released the connection:
+     * no event reaches anyone. Text that passed every check (at RCV.NXT or
+     * held beyond it, URG or not) can no longer be read: RST, CLOSED. A FIN
+     * or a bare ACK loses nothing and follows the FIN-WAIT rules. */
+    RULE(ST_RELEASED, K(DATA) | K(DATA_URG), Q(AT) | Q(IN), A(DUP) | A(OK), O_RST,
+         TERN_TCP_CLOSED, EV_NONE,
+         "3.6 (SHLD-3), RFC 1122 4.2.2.13: text after CLOSE and release is lost -> "
+         "<SEQ=SEG.ACK><CTL=RST>, CLOSED"),
+    RULE(ST_RELEASED, K(RST) | K(RSTACK), Q(AT), A_ANY, O_NOTHING, TERN_TCP_CLOSED, EV_NONE,
+         "3.10.7.4 second: FIN-WAIT-1/2, RST -> CLOSED; released: no user to tell"),
+    RULE(ST(FIN_WAIT_1_R), K(ACK), Q(AT) | Q(IN), A(OK), O_NOTHING, TERN_TCP_FIN_WAIT_2, EV_NONE,
+         "3.10.7.4 fifth FIN-WAIT-1: our FIN now acknowledged -> FIN-WAIT-2"),
+    RULE(ST(FIN_WAIT_1_R), K(FINACK), Q(AT), A(OK), O_ACK_FIN, TERN_TCP_TIME_WAIT, EV_NONE,
+         "3.10.7.4 eighth FIN-WAIT-1: our FIN ACKed in this segment -> TIME-WAIT, ACK the FIN "
+         "(no text: no RST)"),
+    RULE(ST(FIN_WAIT_1_R), K(FINACK), Q(AT), A(DUP), O_ACK_FIN, TERN_TCP_CLOSING, EV_NONE,
+         "3.10.7.4 eighth FIN-WAIT-1: FIN, ours not acked -> CLOSING, ACK the FIN"),
+    RULE(ST(FIN_WAIT_1_R), K(FINACK), Q(IN), A(OK), O_ACK, TERN_TCP_FIN_WAIT_2, EV_NONE,
+         "3.10.7.4 fifth FIN-WAIT-1: FIN acked -> FIN-WAIT-2; seventh: FIN beyond RCV.NXT held "
+         "-> ACK"),
+    RULE(ST_RELEASED, K(ACK), Q(AT) | Q(IN), A(DUP) | A(OK), O_NOTHING, SAME, EV_NONE,
+         "3.10.7.4 fifth: duplicate ignored / nothing new acked; no text, no FIN"),
+    RULE(ST_RELEASED, K(FINACK), Q(IN), A(DUP) | A(OK), O_ACK, SAME, EV_NONE,
+         "3.10.7.4 seventh (SHLD-31): FIN beyond RCV.NXT held -> ACK of RCV.NXT at once"),
+    RULE(ST(FIN_WAIT_2_R), K(FINACK), Q(AT), A(DUP) | A(OK), O_ACK_FIN, TERN_TCP_TIME_WAIT,
+         EV_NONE,
+         "3.10.7.4 eighth FIN-WAIT-2: FIN -> ACK it, TIME-WAIT"),
 };
 /* clang-format on */
 
@@ -538,8 +676,23 @@ to_time_wait_child(struct h *h)
     return id;
 }
 
-/* Returns the user's id of the connection in state `s` (0 for CLOSED), or
- * -1 when the fixture failed. */
+/* A released connection: the table's numbers, read from the TCB itself
+ * (STATUS no longer knows the id). */
+static bool
+released_ok(struct h *h, const struct cstate_def *d)
+{
+    const struct tcp_tcb *t = tcp_hash_find(h->st, US_ADDR, US_PORT, PEER_ADDR, PEER_PORT);
+    if (t != NULL && t->user_released && t->state == d->tern && t->iss == d->iss &&
+        t->snd_una == d->snd_una && t->snd_nxt == d->snd_nxt && t->rcv_nxt == d->rcv_nxt &&
+        tcp_rcv_window(h->st, t) == OUR_WND) {
+        return true;
+    }
+    fprintf(stderr, "fixture %s: no released TCB with the table's numbers\n", d->name);
+    return false;
+}
+
+/* Returns the user's id of the connection in state `s` (0 for CLOSED and
+ * the released states, which have none), or -1 when the fixture failed. */
 static int
 enter_state(struct h *h, enum cstate s)
 {
@@ -599,6 +752,13 @@ enter_state(struct h *h, enum cstate s)
     case C_TIME_WAIT_L:
         id = to_time_wait_child(h);
         break;
+    case C_FIN_WAIT_1_R:
+    case C_FIN_WAIT_2_R:
+        id = s == C_FIN_WAIT_1_R ? to_fin_wait_1(h) : to_fin_wait_2(h);
+        if (id <= 0 || tern_tcp_release(h->st, id, h->now) != TERN_OK) {
+            return -1;
+        }
+        return released_ok(h, &cstates[s]) ? 0 : -1;
     case C_COUNT:
         return -1;
     }
@@ -736,7 +896,7 @@ classify_events(const struct h *h, int id)
     }
     (void)id;
     bits &= TERN_TCP_EV_CONNECTED | TERN_TCP_EV_PEER_FIN | TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR |
-            TERN_TCP_EV_ACCEPT_READY;
+            TERN_TCP_EV_ACCEPT_READY | TERN_TCP_EV_URGENT;
     switch (bits) {
     case 0:
         return EV_NONE;
@@ -746,6 +906,10 @@ classify_events(const struct h *h, int id)
         return EV_CONNECTED_FIN;
     case TERN_TCP_EV_PEER_FIN:
         return EV_PEER_FIN;
+    case TERN_TCP_EV_URGENT:
+        return EV_URGENT;
+    case TERN_TCP_EV_CONNECTED | TERN_TCP_EV_URGENT:
+        return EV_CONNECTED_URG;
     case TERN_TCP_EV_CLOSED:
         return EV_CLOSED;
     case TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR:
@@ -830,8 +994,9 @@ run_case(const struct combo *c, struct tally *t)
     memset(h->last_err, 0, sizeof(h->last_err));
     uint64_t challenges = h->st->stats.tcp.challenge_acks;
 
-    h_deliver(h, PEER(.seq = c->seq, .ack = c->ack, .flags = kind_flags[c->k],
-                      .data = c->k == K_DATA || c->k == K_SYNACK_TEXT ? TEXT : NULL));
+    bool text = c->k == K_DATA || c->k == K_SYNACK_TEXT || c->k == K_DATA_URG;
+    h_deliver(h, PEER(.seq = c->seq, .ack = c->ack, .flags = kind_flags[c->k], .up = kind_up[c->k],
+                      .data = text ? TEXT : NULL));
 
     /* What was sent: at most one segment is expected (MUST-58). */
     struct wire_tcp got;
@@ -855,7 +1020,16 @@ run_case(const struct combo *c, struct tally *t)
     enum uev got_ev = classify_events(h, id);
     bool ev_ok =
         r->ev == EV_CLOSED_ANY ? (got_ev == EV_CLOSED || got_ev == EV_RESET) : got_ev == r->ev;
-    bool ok = seg_ok && got_state == want_state && ev_ok;
+    /* Where the user is told of urgent data, RCV.UP is SEG.SEQ + SEG.UP, the
+     * octet after the urgent data (MUST-62): the urgent data left to read
+     * runs from the first unread octet (the state's RCV.NXT: the user reads
+     * nothing) up to it, received or not. */
+    bool urg_expected = r->ev == EV_URGENT || r->ev == EV_CONNECTED_URG;
+    uint32_t want_mark = c->seq + kind_up[c->k] - d->rcv_nxt;
+    struct tern_tcp_urgent u = {0};
+    bool urg_ok = !urg_expected ||
+                  (tern_tcp_urgent(h->st, id, &u) == TERN_OK && u.pending && u.mark == want_mark);
+    bool ok = seg_ok && got_state == want_state && ev_ok && urg_ok;
 
     if (ok && !r->known_deviation) {
         t->passed++;
@@ -868,7 +1042,13 @@ run_case(const struct combo *c, struct tally *t)
         } else {
             t->failed++;
         }
-        char es[120], gs[120];
+        char es[120], gs[120], us[120] = "";
+        if (!urg_ok) {
+            snprintf(us, sizeof(us),
+                     "    urgent data left to read: expected %u octets (to SEG.SEQ+SEG.UP), "
+                     "got %s%u\n",
+                     want_mark, u.pending ? "" : "no urgent mode, ", u.mark);
+        }
         if (r->out == O_SYNACK_NEW) {
             snprintf(es, sizeof(es), "<SEQ>%u><ACK=%u><CTL=SYN,ACK>", d->snd_nxt - 1, eack);
         } else {
@@ -879,7 +1059,8 @@ run_case(const struct combo *c, struct tally *t)
                 "%s %s\n"
                 "    rule line %d: %s\n"
                 "    expected: sent %s (%s)%s, state %s, event %s\n"
-                "    actual:   sent %s%s%s, state %s, event %s\n",
+                "    actual:   sent %s%s%s, state %s, event %s\n"
+                "%s",
                 verdict, where, r->line, r->cite, es, out_names[r->out],
                 r->out == O_CHALLENGE ? " counted as challenge ACK" : "",
                 tern_tcp_state_name(want_state), uev_names[r->ev], gs,
@@ -887,7 +1068,7 @@ run_case(const struct combo *c, struct tally *t)
                 r->out == O_CHALLENGE && h->st->stats.tcp.challenge_acks == challenges
                     ? " (not counted as challenge ACK)"
                     : "",
-                tern_tcp_state_name(got_state), uev_names[got_ev]);
+                tern_tcp_state_name(got_state), uev_names[got_ev], us);
     }
     h_fini(h);
     free(h);
