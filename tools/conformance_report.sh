@@ -221,10 +221,30 @@ if [ -n "$build" ] && [ -f "$build/Testing/Temporary/LastTest.log" ]; then
         sed 's/^[0-9]*://' "$build/Testing/Temporary/LastTestsFailed.log" | sort -u >"$tmp/failed"
     fi
 fi
-result() {
+result_of() {
     if grep -qx "$1" "$tmp/failed"; then echo failed
     elif grep -qx "$1" "$tmp/ran"; then echo passed
     else echo "not run"; fi
+}
+# A citing file is a ctest test of its own name, except: a scenario
+# (scenarios/NAME.tern) is run by test_sim_golden, and the differential
+# suite (tests/sockdiff) by test_sockdiff_kernel, _tern and _tern-tap
+# (failed if one failed, passed if all ran).
+result() {
+    if [ -f "$src/scenarios/$1.tern" ]; then
+        echo "$(result_of test_sim_golden) in test_sim_golden"
+    elif [ "$1" = sockdiff ]; then
+        local r all=passed
+        for r in kernel tern tern-tap; do
+            case $(result_of "test_sockdiff_$r") in
+            failed) all=failed; break ;;
+            "not run") all="not run" ;;
+            esac
+        done
+        echo "$all in test_sockdiff_kernel/tern/tern-tap"
+    else
+        result_of "$1"
+    fi
 }
 
 {
