@@ -121,8 +121,9 @@ struct tern_tcp_config {
      * named, so configs written before these fields existed keep working. */
     int64_t delack_ns;             /* delayed-ACK bound; 0: 40 ms; negative: ACK every
                                       segment at once (RFC 9293 3.8.6.3, MUST-40: < 500 ms) */
-    int64_t rto_min_ns;            /* RTO lower bound; 0: 1 s (RFC 6298 2.4 SHOULD); may be
-                                      set lower, as RFC 6298 4 allows */
+    int64_t rto_min_ns;            /* RTO lower bound; 0: 200 ms, a documented deviation
+                                      from RFC 6298 2.4's SHOULD of 1 s along RFC 8961's
+                                      guidance (see docs/tcp.md); 1000000000 gives 2.4 */
     int64_t keepalive_idle_ns;     /* idle time before the first keep-alive; 0: 2 hours
                                       (RFC 9293 3.8.4 MUST-28: at least 2 hours by default) */
     int64_t keepalive_intvl_ns;    /* between unanswered probes; 0: 75 s */

@@ -78,12 +78,12 @@ test_granularity(void)
 }
 
 /* EVIDENCE: RFC 6298 2.4: whenever RTO is computed below the lower bound it
- * is rounded up to it (1 s by default; configurable). */
+ * is rounded up to it (2.4's 1 s here; tern's default is 200 ms, below). */
 static void
 test_min_clamp(void)
 {
     struct tcp_rtt r;
-    tcp_rtt_init(&r, TCP_RTT_RTO_INITIAL_NS, TCP_RTT_RTO_MIN_NS, TCP_RTT_RTO_MAX_NS);
+    tcp_rtt_init(&r, TCP_RTT_RTO_INITIAL_NS, 1 * S, TCP_RTT_RTO_MAX_NS);
     tcp_rtt_sample(&r, 100 * MS);
     CHECK_EQ(r.srtt_ns, 100 * MS);
     CHECK_EQ(tcp_rtt_rto(&r), 1 * S); /* 300 ms computed, 1 s bound */
@@ -93,6 +93,22 @@ test_min_clamp(void)
         tcp_rtt_sample(&r, 100 * MS);
     CHECK_EQ(r.srtt_ns, 100 * MS);
     CHECK_EQ(tcp_rtt_rto(&r), 200 * MS);
+}
+
+/* tern's default lower bound is 200 ms (rtt.h: RFC 8961 over RFC 6298
+ * 2.4's 1 s SHOULD): a 100 ms path gets the computed 300 ms, a 20 ms path
+ * the 200 ms floor, where 2.4 would give 1 s to both. */
+static void
+test_default_min_200ms(void)
+{
+    struct tcp_rtt r;
+    CHECK_EQ(TCP_RTT_RTO_MIN_NS, 200 * MS);
+    tcp_rtt_init(&r, TCP_RTT_RTO_INITIAL_NS, TCP_RTT_RTO_MIN_NS, TCP_RTT_RTO_MAX_NS);
+    tcp_rtt_sample(&r, 100 * MS);
+    CHECK_EQ(tcp_rtt_rto(&r), 300 * MS);
+    tcp_rtt_init(&r, TCP_RTT_RTO_INITIAL_NS, TCP_RTT_RTO_MIN_NS, TCP_RTT_RTO_MAX_NS);
+    tcp_rtt_sample(&r, 20 * MS);
+    CHECK_EQ(tcp_rtt_rto(&r), 200 * MS); /* 60 ms computed */
 }
 
 /* EVIDENCE: RFC 6298 2.5: a maximum may be placed on RTO (at least 60 s). */
@@ -234,6 +250,7 @@ main(void)
     RUN(test_backoff);
     RUN(test_sample_clears_backoff);
     RUN(test_forget);
+    RUN(test_default_min_200ms);
     RUN(test_scaled_samples);
     RUN(test_after_syn_timeout);
     RUN(test_degenerate_sample);
