@@ -155,6 +155,10 @@ struct tern_stats {
         uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
         uint64_t time_wait_reuse;  /* SYNs accepted on a TIME-WAIT connection */
         uint64_t fast_retransmits; /* RFC 5681 3.2 / RFC 6675 loss recoveries entered */
+        uint64_t dsacks_tx;        /* ACKs whose first SACK block reported a duplicate (RFC 2883) */
+        uint64_t dsacks_rx;        /* D-SACK blocks received (RFC 2883 4) */
+        uint64_t spurious_rtx;     /* retransmissions a D-SACK showed needless (RFC 3708) */
+        uint64_t undos;            /* loss episodes undone: cwnd, ssthresh restored (RFC 4015) */
         uint64_t orphan_timeouts;  /* released FIN-WAIT-2 connections reset by fin_wait_2_timeout */
         uint64_t time_wait_recycled; /* TIME-WAIT records ended early: table full (RFC 6191) */
         uint64_t time_wait_records;  /* TIME-WAIT records held now (a level, as pool.avail) */

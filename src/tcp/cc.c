@@ -204,3 +204,17 @@ tcp_cc_reno_exit_recovery(struct tcp_cc *cc, uint32_t flight, int64_t now_ns)
     uint32_t w = sat_add(f, cc->mss);
     cc->cwnd = w < cc->ssthresh ? w : cc->ssthresh;
 }
+
+void
+tcp_cc_undo(struct tcp_cc *cc, uint32_t cwnd, uint32_t ssthresh)
+{
+    if (cwnd > cc->cwnd) {
+        cc->cwnd = cwnd;
+    }
+    if (ssthresh > cc->ssthresh) {
+        cc->ssthresh = ssthresh;
+    }
+    if (cc->ops->algo == TCP_CC_CUBIC) {
+        cc->u.cubic.epoch_start_ns = -1; /* RFC 9438 4.2: t restarts at the next ACK */
+    }
+}

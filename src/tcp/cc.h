@@ -201,6 +201,11 @@ void tcp_cc_exit_recovery(struct tcp_cc *cc, uint32_t flight, int64_t now_ns);
  * (RFC 5681 3.1 eq. 4 / RFC 9438 4.8), cwnd = 1 SMSS (LW). */
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, bool repeated, int64_t now_ns);
 
+/* RFC 4015 3 (response to a spurious retransmission, as Linux's undo): the
+ * reduction was a false alarm; cwnd and ssthresh go back up to the values
+ * saved before it (never down). CUBIC starts a new epoch from there. */
+void tcp_cc_undo(struct tcp_cc *cc, uint32_t cwnd, uint32_t ssthresh);
+
 /* RFC 5681 4.1: restart window after idle, cwnd = min(IW, cwnd). */
 void tcp_cc_after_idle(struct tcp_cc *cc, int64_t now_ns);
 

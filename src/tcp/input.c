@@ -397,6 +397,17 @@ peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
     return seq_between(seg->ack, tcb->snd_una - tcb->max_snd_wnd, tcb->snd_nxt);
 }
 
+/* RFC 2883 4 (receiver): text [start, end) arrived a second time; with
+ * SACK in use the next ACK reports it as its first block (a D-SACK). */
+static void
+note_dsack(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
+{
+    if (tcb->sack_ok && seq_lt(start, end)) {
+        tcb->dsack = (struct tcp_range){start, end};
+        tcb->dsack_pending = true;
+    }
+}
+
 /* First: sequence number check. */
 static enum step
 check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
@@ -435,10 +446,22 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             return drop(st, tcb, c, TERN_DROP_TCP_RST_OUT_OF_WINDOW);
         }
         drop(st, tcb, c, TERN_DROP_TCP_SEQ_UNACCEPTABLE);
+        bool dup = peer_retransmission(tcb, seg);
+        if (dup && seg->text_len > 0) {
+            /* RFC 2883 4.1: text wholly below RCV.NXT is a duplicate. */
+            note_dsack(tcb, seg->seq, seg->seq + seg->text_len);
+        }
         tcp_send_corrective_ack(
-            st, tcb, peer_retransmission(tcb, seg),
+            st, tcb, dup,
             "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         return STEP_STOP;
+    }
+    if (seg->text_len > 0 && seq_lt(seg->seq, tcb->rcv_nxt)) {
+        /* RFC 2883 4.1: the part below RCV.NXT is a duplicate. */
+        uint32_t start = seg->seq + (has(seg, WIRE_TCP_SYN) ? 1u : 0u);
+        uint32_t end = seq_lt(seg->seq + seg->text_len, tcb->rcv_nxt) ? seg->seq + seg->text_len
+                                                                       : tcb->rcv_nxt;
+        note_dsack(tcb, start, end);
     }
     trim_to_window(tcb, seg);
     return STEP_CONTINUE;
@@ -619,6 +642,14 @@ hold_out_of_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (takes_text &&
         (seg->text_len == 0 || tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len))) {
         if (seg->text_len > 0) {
+            for (unsigned i = 0; i < tcb->n_ooo; i++) {
+                if (seq_le(tcb->ooo[i].start, seg->seq) &&
+                    seq_le(seg->seq + seg->text_len, tcb->ooo[i].end)) {
+                    /* RFC 2883 4.2: a copy of text already held. */
+                    note_dsack(tcb, seg->seq, seg->seq + seg->text_len);
+                    break;
+                }
+            }
             ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
         }
         if (fin) {
@@ -684,10 +715,57 @@ is_dupack(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
            tcb->snd_una != tcb->snd_nxt;
 }
 
+/* RFC 3708 2 with RFC 4015 3: every segment the loss episode resent came
+ * back D-SACKed, so the peer had them all: the episode was a false alarm
+ * (reordering or a delay spike) and the cut in cwnd and ssthresh is undone.
+ * A recovery still running ends here (its "recover" stays, so the same
+ * window of data does not start another). */
+static void
+undo_episode(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    x->undo_valid = false;
+    tcp_cc_undo(&x->cc, x->undo_cwnd, x->undo_ssthresh);
+    st->stats.tcp.undos++;
+    if (x->in_recovery) {
+        x->in_recovery = false;
+        x->dupacks = 0;
+    }
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   "RFC 3708 2, RFC 4015 3: every retransmission D-SACKed -> spurious, "
+                   "restore cwnd and ssthresh");
+}
+
+/* RFC 2883 4 (sender): the peer reports [b.start, b.end) arrived twice. */
+static void
+on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
+{
+    st->stats.tcp.dsacks_rx++;
+    struct tcp_sender *x = tcb->sx;
+    if (x == NULL) {
+        return;
+    }
+    x->dsacks_seen++;
+    if (!x->undo_valid || x->undo_retrans == 0 || !seq_ge(b.start, x->undo_start) ||
+        !seq_le(b.end, x->undo_end)) {
+        return; /* not a copy this episode resent */
+    }
+    uint32_t mss = tcp_smss(tcb);
+    uint32_t segs = (b.end - b.start + mss - 1) / mss;
+    segs = segs < x->undo_retrans ? segs : x->undo_retrans;
+    x->undo_retrans = (uint16_t)(x->undo_retrans - segs);
+    st->stats.tcp.spurious_rtx += segs;
+    if (x->undo_retrans == 0) {
+        undo_episode(st, tcb);
+    }
+}
+
 /* RFC 2018 5 / RFC 6675 3: feeds an ACK's SACK blocks to the scoreboard;
- * returns the bytes newly SACKed. */
+ * returns the bytes newly SACKed. A D-SACK (RFC 2883 4) is taken out
+ * first (*dsack set) and never reaches the scoreboard. */
 static uint32_t
-sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
+sack_update(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg,
+            uint32_t snd_una, bool *dsack)
 {
     struct tcp_sack_block b[WIRE_TCP_MAX_SACK];
     unsigned n = 0;
@@ -698,10 +776,19 @@ sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
             n++;
         }
     }
+    unsigned first = 0;
+    if (tcp_sack_first_is_dsack(b, n, seg->ack)) {
+        on_dsack(st, tcb, b[0]);
+        first = 1;
+        if (dsack != NULL) {
+            *dsack = true;
+        }
+    }
     if (tcb->sx == NULL) {
         return 0; /* nothing of ours in flight to SACK */
     }
-    return tcp_sack_update(&tcb->sx->sb, snd_una, tcb->snd_nxt, n ? b : NULL, n);
+    return tcp_sack_update(&tcb->sx->sb, snd_una, tcb->snd_nxt, n > first ? b + first : NULL,
+                           n - first);
 }
 
 /* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
@@ -744,6 +831,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                    tcb->sack_ok ? "RFC 6675 5: loss detected -> enter SACK-based loss recovery"
                                 : "RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT");
+    tcp_undo_begin(tcb); /* RFC 3708: cwnd and ssthresh before the cut */
     tcb->sx->recover = tcb->snd_nxt;
     tcb->sx->in_recovery = true;
     tcb->sx->ts_mark = tcp_ts_now(st);
@@ -793,7 +881,7 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
         uint32_t acked = seg->ack - tcb->snd_una;
         uint32_t flight_before = tcp_in_flight(tcb);
-        sack_update(tcb, seg, seg->ack);
+        sack_update(st, tcb, seg, seg->ack, NULL);
         uint32_t text_end = seg->ack;
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
             text_end = tcb->fin_seq;
@@ -833,9 +921,13 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     } else {
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
-        uint32_t newly = sack_update(tcb, seg, tcb->snd_una);
+        bool dsack = false;
+        uint32_t newly = sack_update(st, tcb, seg, tcb->snd_una, &dsack);
+        /* RFC 2883 5 with RFC 6675 2: an ACK that only reports a duplicate
+         * says nothing about loss: not a duplicate ACK. */
+        bool dup = is_dupack(tcb, seg) && !(dsack && newly == 0);
         if (tcb->sx != NULL && tcb->cc_ready &&
-            (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
+            (dup || (newly > 0 && seg->ack == tcb->snd_una))) {
             on_dupack(st, tcb);
             if (tcp_snd_room(st, tcb) > 0) {
                 /* cwnd grew (recovery inflation): so did the send buffer. */

@@ -119,11 +119,32 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
         o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
     }
     if (tcb->sack_ok && !(flags & WIRE_TCP_SYN) && (flags & WIRE_TCP_ACK) && text_len == 0) {
-        for (unsigned i = 0; i < tcb->n_ooo && i < WIRE_TCP_MAX_SACK; i++) {
-            o->sack[i].left = tcb->ooo[i].start;
-            o->sack[i].right = tcb->ooo[i].end;
-            o->sack_count = (uint8_t)(i + 1);
+        unsigned k = 0, skip = TCP_OOO_MAX;
+        if (tcb->dsack_pending) {
+            /* RFC 2883 4: the duplicate goes first; when it was a copy of
+             * text held out of order, the block holding it comes second. */
+            o->sack[k].left = tcb->dsack.start;
+            o->sack[k].right = tcb->dsack.end;
+            k++;
+            for (unsigned i = 0; i < tcb->n_ooo; i++) {
+                if (seq_le(tcb->ooo[i].start, tcb->dsack.start) &&
+                    seq_le(tcb->dsack.end, tcb->ooo[i].end)) {
+                    o->sack[k].left = tcb->ooo[i].start;
+                    o->sack[k].right = tcb->ooo[i].end;
+                    k++;
+                    skip = i;
+                    break;
+                }
+            }
         }
+        for (unsigned i = 0; i < tcb->n_ooo && k < WIRE_TCP_MAX_SACK; i++) {
+            if (i != skip) {
+                o->sack[k].left = tcb->ooo[i].start;
+                o->sack[k].right = tcb->ooo[i].end;
+                k++;
+            }
+        }
+        o->sack_count = (uint8_t)k;
     }
 }
 
@@ -175,6 +196,10 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     }
     struct wire_tcp_opts o;
     build_options(st, tcb, flags, text_len, &o);
+    if (tcb->dsack_pending && o.sack_count > 0) {
+        tcb->dsack_pending = false; /* RFC 2883 4: each duplicate is reported once */
+        st->stats.tcp.dsacks_tx++;
+    }
     if (text_len > 0) {
         /* The text sits in the send ring at the offset of its sequence
          * number; copy it to where emit expects the payload (after the
@@ -610,6 +635,17 @@ tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint3
     }
     st->stats.tcp.retransmits++;
     tcb->total_rtx++;
+    struct tcp_sender *x = tcb->sx;
+    if (x != NULL && x->undo_valid && text > 0) {
+        /* RFC 3708 2: the episode is spurious only if every copy it resent
+         * comes back D-SACKed; count them. */
+        if (x->undo_retrans < UINT16_MAX) {
+            x->undo_retrans++;
+        }
+        if (seq_gt(seq + text, x->undo_end)) {
+            x->undo_end = seq + text;
+        }
+    }
     tcp_send_segment(st, tcb, seq, flags, text, rule);
     return text + ((flags & WIRE_TCP_FIN) ? 1u : 0u);
 }
@@ -676,11 +712,29 @@ tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
+tcp_undo_begin(struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    /* A timeout inside a running episode (recovery, or the go-back-N after
+     * an earlier timeout) extends it: the values before the first cut are
+     * the ones an undo restores. */
+    if (!(x->undo_valid && (x->in_recovery || x->rtx_active))) {
+        x->undo_cwnd = x->cc.cwnd;
+        x->undo_ssthresh = x->cc.ssthresh;
+        x->undo_retrans = 0;
+        x->undo_start = tcb->snd_una;
+    }
+    x->undo_valid = true;
+    x->undo_end = tcb->snd_nxt;
+}
+
+void
 tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     if (!tcb->cc_ready || tcb->sx == NULL) {
         return; /* no text in flight (a FIN alone): nothing to reduce */
     }
+    tcp_undo_begin(tcb);
     /* RFC 5681 3.1 (eq. 4; ssthresh held when the segment was already
      * retransmitted by the timer), RFC 6582 4, RFC 6675 5.1. */
     tcp_cc_on_rto(&tcb->sx->cc, tcp_in_flight(tcb), tcb->retries > 1, st->now_ns);

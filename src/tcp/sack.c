@@ -325,3 +325,19 @@ tcp_sack_rcv_blocks(const struct tcp_sack_rcv *rcv, struct tcp_sack_block *out, 
     memcpy(out, rcv->b, n * sizeof(out[0]));
     return n;
 }
+
+bool
+tcp_sack_first_is_dsack(const struct tcp_sack_block *blocks, unsigned n, uint32_t ack)
+{
+    if (n == 0 || !seq_lt(blocks[0].start, blocks[0].end)) {
+        return false;
+    }
+    /* 4 (first case): data already covered by the cumulative ACK. */
+    if (seq_le(blocks[0].end, ack)) {
+        return true;
+    }
+    /* 4 (second case): a duplicate of data held out of order, which the
+     * receiver reports inside the block that holds it. */
+    return n >= 2 && seq_le(blocks[1].start, blocks[0].start) &&
+           seq_le(blocks[0].end, blocks[1].end);
+}

@@ -125,6 +125,12 @@ enum tcp_sack_next tcp_sack_next_seg(const struct tcp_sack_sb *sb, uint32_t snd_
                                      bool new_data_ok, bool rescue_ok, uint32_t *seq,
                                      uint32_t *len);
 
+/* RFC 2883 4: the first of `n` received blocks reports a duplicate
+ * (D-SACK) when it lies wholly at or below the cumulative ACK `ack`, or
+ * inside the second block. The caller counts it and keeps it off the
+ * scoreboard; the other blocks are ordinary SACK blocks. */
+bool tcp_sack_first_is_dsack(const struct tcp_sack_block *blocks, unsigned n, uint32_t ack);
+
 /* ---- receiver: the blocks to send ---- */
 
 struct tcp_sack_rcv {

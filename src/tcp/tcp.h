@@ -138,6 +138,20 @@ struct tcp_sender {
     bool rtx_active;  /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
     bool rescue_valid;
     bool rtt_timing;
+    /* D-SACK (RFC 2883) and undo (RFC 3708 detection, RFC 4015 response).
+     * dsacks_seen counts D-SACK blocks the peer sent on this connection: a
+     * hook for whoever adapts to reordering (RFC 8985 7.2 reo_wnd). A loss
+     * episode (fast retransmit or RTO) saves cwnd and ssthresh and counts
+     * the segments it resends; each D-SACK of one of them takes one off;
+     * at zero every retransmission was needless and the saved values come
+     * back. */
+    bool undo_valid;
+    uint16_t undo_retrans;  /* resent in the episode and not yet D-SACKed */
+    uint32_t dsacks_seen;   /* D-SACK blocks received (RFC 2883 4) */
+    uint32_t undo_cwnd;     /* cwnd before the episode */
+    uint32_t undo_ssthresh; /* ssthresh before the episode */
+    uint32_t undo_start;    /* SND.UNA when the episode began */
+    uint32_t undo_end;      /* SND.NXT at its latest retransmission */
 };
 
 struct tcp_tcb {
@@ -166,6 +180,9 @@ struct tcp_tcb {
     /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
      * order beyond RCV.NXT, most recent first (also our SACK blocks). */
     struct tcp_range ooo[TCP_OOO_MAX];
+    /* RFC 2883: a duplicate segment to report as the first SACK block of
+     * the next ACK (valid while dsack_pending). */
+    struct tcp_range dsack;
 
     int id;        /* slot index + 1 */
     int hash_next; /* next slot index in the bucket chain, -1 at the end */
@@ -258,6 +275,7 @@ struct tcp_tcb {
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
     bool ts_ok : 1;         /* timestamps in use (RFC 7323 3) */
     bool sack_ok : 1;       /* SACK in use (RFC 2018) */
+    bool dsack_pending : 1; /* dsack holds a duplicate not yet reported (RFC 2883) */
     bool nodelay : 1;       /* Nagle off (MUST-17) */
     bool keepalive : 1;     /* keep-alive on (MUST-24) */
     bool use_cubic : 1;     /* which congestion controller */
@@ -644,6 +662,9 @@ void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS. */
 void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
+/* A loss episode begins (fast retransmit or RTO; tcb->sx set): saves cwnd
+ * and ssthresh for an undo (RFC 3708, RFC 4015), before the cut. */
+void tcp_undo_begin(struct tcp_tcb *tcb);
 /* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
