@@ -1,0 +1,292 @@
+/*
+ * tests/unit/test_tcp_dsack.c: D-SACK at both ends (RFC 2883) and the undo
+ * of a spurious retransmission it reveals (RFC 3708 detection, RFC 4015
+ * response), in the style of test_tcp_data.c: the test plays the peer,
+ * crafts each segment and checks what the stack sent.
+ *
+ * EVIDENCE: RFC 2883 4: the first SACK block of an ACK reports a duplicate segment
+ * EVIDENCE: RFC 3708 2 RFC 4015 3: every retransmission D-SACKed -> cwnd and ssthresh restored
+ */
+#include "tcp_harness.h"
+
+#include "tcp/sack.h"
+
+static char Z[1461]; /* 1460 'z' */
+
+static struct tern_tcp_status
+status(struct h *h, int id)
+{
+    struct tern_tcp_status s;
+    memset(&s, 0, sizeof(s));
+    tern_tcp_status(h->st, id, &s);
+    return s;
+}
+
+static void
+tweak_no_ts(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+}
+
+static void
+tweak_no_ts_no_sack(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.no_sack = true;
+}
+
+/* Established with SACK permitted (and no timestamps, so that 4 blocks
+ * fit), peer window 64 KiB. */
+static int
+established_sack(struct h *h)
+{
+    int id = h_syn_sent(h);
+    struct topts o = {.sackp = true};
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    return id;
+}
+
+/* ---- receiver ---- */
+
+static void
+test_dsack_for_text_below_rcv_nxt(void)
+{
+    /* EVIDENCE: RFC 2883 4.1: a segment wholly below RCV.NXT is reported as the first block */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = established_sack(&h);
+    CHECK(status(&h, id).sack_ok);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 0);
+    /* The same segment again (our ACK was lost, say). */
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(t.opts.sack[0].left, 301);
+    CHECK_EQ(t.opts.sack[0].right, 306);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_tx, 1);
+    /* Reported once: the next ACK has no block. */
+    h_deliver(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbb"));
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 311, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 0);
+    /* Partly old: [306, 311) was had, [311, 316) is new. */
+    h_deliver(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbbccccc"));
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(t.opts.sack[0].left, 306);
+    CHECK_EQ(t.opts.sack[0].right, 311);
+    h_fini(&h);
+}
+
+static void
+test_dsack_for_held_out_of_order_text(void)
+{
+    /* EVIDENCE: RFC 2883 4.2: a copy of text held out of order: the D-SACK first, the block
+     * holding it second, then the rest */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    established_sack(&h);
+    h_deliver(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "bbbbb"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 316, .ack = 101, .flags = ACK, .data = "ccccc"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 331, .ack = 101, .flags = ACK, .data = "eeeee"));
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 2);
+    CHECK_EQ(t.opts.sack[0].left, 331);
+    /* [316, 321) again. */
+    h_deliver(&h, PEER(.seq = 316, .ack = 101, .flags = ACK, .data = "ccccc"));
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 3);
+    CHECK_EQ(t.opts.sack[0].left, 316);
+    CHECK_EQ(t.opts.sack[0].right, 321);
+    CHECK_EQ(t.opts.sack[1].left, 311);
+    CHECK_EQ(t.opts.sack[1].right, 321);
+    CHECK_EQ(t.opts.sack[2].left, 331);
+    CHECK_EQ(t.opts.sack[2].right, 336);
+    h_fini(&h);
+}
+
+static void
+test_no_dsack_without_sack(void)
+{
+    /* RFC 2883 4: only when SACK was agreed on the SYNs. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts_no_sack);
+    int id = established_sack(&h);
+    CHECK(!status(&h, id).sack_ok);
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 0);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_tx, 0);
+    h_fini(&h);
+}
+
+/* ---- sender ---- */
+
+static void
+test_dsack_recognised(void)
+{
+    /* EVIDENCE: RFC 2883 4: a first block at or below the cumulative ACK, or inside the second,
+     * is a D-SACK */
+    struct tcp_sack_block below[1] = {{1000, 2000}};
+    CHECK(tcp_sack_first_is_dsack(below, 1, 2000));
+    CHECK(!tcp_sack_first_is_dsack(below, 1, 1999));
+    struct tcp_sack_block inside[2] = {{3000, 4000}, {3000, 5000}};
+    CHECK(tcp_sack_first_is_dsack(inside, 2, 2000));
+    struct tcp_sack_block apart[2] = {{3000, 4000}, {5000, 6000}};
+    CHECK(!tcp_sack_first_is_dsack(apart, 2, 2000));
+    CHECK(!tcp_sack_first_is_dsack(apart, 1, 2000));
+    CHECK(!tcp_sack_first_is_dsack(apart, 0, 2000));
+    /* Modulo 2^32: below an ACK that wrapped. */
+    struct tcp_sack_block wrap[1] = {{0xfffffc00u, 0xffffff00u}};
+    CHECK(tcp_sack_first_is_dsack(wrap, 1, 100));
+}
+
+/* `n` segments of 1460 bytes sent at once (IW10), SACK on, no timestamps. */
+static int
+sack_sending(struct h *h, unsigned n)
+{
+    int id = established_sack(h);
+    CHECK(status(h, id).sack_ok);
+    static char big[1460 * 10];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, 1460 * n, h->now), (int)(1460 * n));
+    for (unsigned i = 0; i < n; i++) {
+        EXPECT_SENT(h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK | (i + 1 == n ? PSH : 0),
+                          .data = Z));
+    }
+    EXPECT_NOTHING(h);
+    return id;
+}
+
+#define SEG(i) (101u + 1460u * (i))
+
+/* An ACK of `ack` with blocks [a0, b0) ... (n of them). */
+static void
+ack_sack(struct h *h, uint32_t ack, unsigned n, const uint32_t (*blk)[2])
+{
+    struct topts o = {.n_sack = n};
+    for (unsigned i = 0; i < n; i++) {
+        o.sack[i][0] = blk[i][0];
+        o.sack[i][1] = blk[i][1];
+    }
+    h_deliver_opts(h, PEER(.seq = 301, .ack = ack, .flags = ACK, .wnd = 65535), &o);
+}
+
+/* Segment 0 is delayed (not lost): segments 1-3 are SACKed, the third
+ * duplicate ACK sends segment 0 again; then the delayed original arrives
+ * (cumulative ACK to segment 4) and so does the retransmission, which the
+ * peer reports with a D-SACK. */
+static void
+spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthresh0)
+{
+    *cwnd0 = status(h, id).cwnd;
+    *ssthresh0 = status(h, id).ssthresh;
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
+    struct wire_tcp t;
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0)); /* the fast retransmission */
+    EXPECT_NOTHING(h);
+    CHECK_EQ(status(h, id).total_retransmits, 1);
+    CHECK(status(h, id).cwnd < *cwnd0); /* the cut (RFC 5681 3.2, RFC 6675 5) */
+    /* The original arrives: everything up to segment 4 acknowledged. */
+    ack_sack(h, SEG(4), 0, NULL);
+}
+
+static void
+test_dsack_undoes_spurious_fast_retransmit(void)
+{
+    /* EVIDENCE: RFC 3708 2 RFC 4015 3: the D-SACK of the only retransmission restores cwnd and
+     * ssthresh */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 8);
+    uint32_t cwnd0, ssthresh0;
+    spurious_fast_retransmit(&h, id, &cwnd0, &ssthresh0);
+    CHECK(status(&h, id).ssthresh < ssthresh0);
+    /* The retransmission arrives too: the peer D-SACKs it. */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    const struct tern_stats *s = tern_stack_stats(h.st);
+    CHECK_EQ(s->tcp.dsacks_rx, 1);
+    CHECK_EQ(s->tcp.spurious_rtx, 1);
+    CHECK_EQ(s->tcp.undos, 1);
+    CHECK(status(&h, id).cwnd >= cwnd0);
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    h_fini(&h);
+}
+
+static void
+test_no_undo_when_a_retransmission_was_needed(void)
+{
+    /* RFC 3708 2: only when every retransmission of the episode comes back
+     * D-SACKed. Segments 0 and 4 look lost; 0 was only delayed, 4 was
+     * really lost: one D-SACK of two, no undo. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 9);
+    uint32_t cwnd0 = status(&h, id).cwnd;
+    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
+    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
+    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});
+    /* Segment 0, then segment 4 (IsLost: three segments SACKed above it). */
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    CHECK(h_next_sent(&h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(4));
+    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    uint32_t cut = status(&h, id).cwnd;
+    CHECK(cut < cwnd0);
+    /* The original of 0 arrives, then its copy (D-SACKed). */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(5), SEG(8)}});
+    ack_sack(&h, SEG(4), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(5), SEG(8)}});
+    const struct tern_stats *s = tern_stack_stats(h.st);
+    CHECK_EQ(s->tcp.dsacks_rx, 1);
+    CHECK_EQ(s->tcp.spurious_rtx, 1);
+    CHECK_EQ(s->tcp.undos, 0);
+    CHECK(status(&h, id).cwnd < cwnd0);
+    h_fini(&h);
+}
+
+static void
+test_dsack_is_not_a_duplicate_ack(void)
+{
+    /* RFC 2883 5 with RFC 6675 2: ACKs that only report duplicates do not
+     * count toward DupThresh. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 4);
+    /* Three ACKs of nothing new, each D-SACKing old text (below SND.UNA:
+     * the peer had segment 0 twice, say after a retransmission we no
+     * longer track). */
+    ack_sack(&h, SEG(1), 0, NULL);
+    for (int i = 0; i < 3; i++) {
+        ack_sack(&h, SEG(1), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    }
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 0);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_rx, 3);
+    h_fini(&h);
+}
+
+int
+main(void)
+{
+    RUN(test_dsack_for_text_below_rcv_nxt);
+    RUN(test_dsack_for_held_out_of_order_text);
+    RUN(test_no_dsack_without_sack);
+    RUN(test_dsack_recognised);
+    RUN(test_dsack_undoes_spurious_fast_retransmit);
+    RUN(test_no_undo_when_a_retransmission_was_needed);
+    RUN(test_dsack_is_not_a_duplicate_ack);
+    return CHECK_DONE();
+}
