@@ -460,7 +460,7 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         /* RFC 2883 4.1: the part below RCV.NXT is a duplicate. */
         uint32_t start = seg->seq + (has(seg, WIRE_TCP_SYN) ? 1u : 0u);
         uint32_t end = seq_lt(seg->seq + seg->text_len, tcb->rcv_nxt) ? seg->seq + seg->text_len
-                                                                       : tcb->rcv_nxt;
+                                                                      : tcb->rcv_nxt;
         note_dsack(tcb, start, end);
     }
     trim_to_window(tcb, seg);
@@ -764,8 +764,8 @@ on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
  * returns the bytes newly SACKed. A D-SACK (RFC 2883 4) is taken out
  * first (*dsack set) and never reaches the scoreboard. */
 static uint32_t
-sack_update(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg,
-            uint32_t snd_una, bool *dsack)
+sack_update(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una,
+            bool *dsack)
 {
     struct tcp_sack_block b[WIRE_TCP_MAX_SACK];
     unsigned n = 0;
@@ -926,8 +926,7 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         /* RFC 2883 5 with RFC 6675 2: an ACK that only reports a duplicate
          * says nothing about loss: not a duplicate ACK. */
         bool dup = is_dupack(tcb, seg) && !(dsack && newly == 0);
-        if (tcb->sx != NULL && tcb->cc_ready &&
-            (dup || (newly > 0 && seg->ack == tcb->snd_una))) {
+        if (tcb->sx != NULL && tcb->cc_ready && (dup || (newly > 0 && seg->ack == tcb->snd_una))) {
             on_dupack(st, tcb);
             if (tcp_snd_room(st, tcb) > 0) {
                 /* cwnd grew (recovery inflation): so did the send buffer. */

@@ -43,16 +43,16 @@
  * 5.7 keeps 3 s after a lost SYN once data flows). */
 #define TCP_RTT_RTO_INITIAL_NS 1000000000LL
 /* The lower bound on RTO, 200 ms by default: a deliberate deviation from
- * RFC 6298 2.4, which says RTO SHOULD be rounded up to 1 s. RFC 8961 (4,
- * requirements 1 and 2) asks only that a loss-detection timer be
- * conservative and adapt to the measured RTT; the 1 s floor was chosen to
- * avoid spurious timeouts from a coarse clock and delayed ACKs, and costs a
- * whole second per timeout on paths whose RTT is a few milliseconds. With a
- * 1 ms clock, delayed ACKs bounded at 40 ms here (and at most 200 ms by
- * common practice) and spurious timeouts undone by DSACK, 200 ms (Linux's
- * TCP_RTO_MIN) keeps timeouts above any delayed ACK while letting a lost
- * tail recover in a fraction of a second. Everything else of RFC 6298
- * stays. tern_tcp_config.rto_min_ns changes it; 1 s gives 2.4 exactly. */
+ * RFC 6298 2.4, which says RTO SHOULD be rounded up to 1 s. RFC 8961 4
+ * keeps 1 s for the initial RTO only (as we do) and sets no steady-state
+ * floor; its 5 weighs a lower minimum (loss found sooner, more false
+ * alarms) and notes that detecting spurious retransmissions (D-SACK, RFC
+ * 3708: see input.c) makes the false alarms cheap. The 1 s floor guarded
+ * against coarse clocks and long delayed ACKs; our clock ticks in 1 ms and
+ * delayed ACKs stay below 200 ms, so 200 ms (Linux's value) stays above
+ * them while costing a lost tail a fifth of what 1 s costs. Everything
+ * else of RFC 6298 stays. tern_tcp_config.rto_min_ns changes it; 1 s gives
+ * 2.4 exactly. docs/rto-and-undo.md has the reasoning. */
 #define TCP_RTT_RTO_MIN_NS 200000000LL
 /* RFC 6298 2.5: a maximum MAY be placed on RTO if it is at least 60 s. */
 #define TCP_RTT_RTO_MAX_NS 60000000000LL

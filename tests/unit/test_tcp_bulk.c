@@ -542,6 +542,12 @@ report(const struct run *r)
            100.0 * mbps / link_mbps(c), link_mbps(c), (unsigned long long)r->rtx_segs,
            (unsigned long long)sa.total_retransmits, (unsigned long long)st->tcp.fast_retransmits,
            (unsigned long long)r->shut_wnd, (unsigned long long)r->zero_wnd, r->buf_size);
+    /* RFC 2883 / RFC 3708: duplicates the receiver reported, and what the
+     * sender made of them. */
+    printf("    D-SACK: B sent %llu, A got %llu; spurious retransmissions %llu, undos %llu\n",
+           (unsigned long long)tern_stack_stats(r->sb)->tcp.dsacks_tx,
+           (unsigned long long)st->tcp.dsacks_rx, (unsigned long long)st->tcp.spurious_rtx,
+           (unsigned long long)st->tcp.undos);
 }
 
 static void
