@@ -186,7 +186,13 @@ advance(struct world *w, struct conn *c)
     if (c->b > 0 && c->b_rcvd == c->a_len && c->b_sent < c->b_len) {
         pump_send(w, w->sb, c, c->b, 1);
     }
-    if (w->a_closes && !c->a_closed && c->a_sent == c->a_len && c->a_rcvd == c->b_len) {
+    /* Not in SYN-SENT: a CLOSE there deletes the connection and its
+     * queued text (RFC 9293 3.10.4), which a SYN lost while A queued
+     * early (send_early) would otherwise run into. */
+    struct tern_tcp_status sa;
+    bool a_synced =
+        c->a > 0 && tern_tcp_status(w->sa, c->a, &sa) == TERN_OK && sa.state != TERN_TCP_SYN_SENT;
+    if (w->a_closes && !c->a_closed && a_synced && c->a_sent == c->a_len && c->a_rcvd == c->b_len) {
         c->a_closed = true;
         note_err(c, tern_tcp_close(w->sa, c->a, now));
         if (w->release) {
@@ -402,12 +408,6 @@ add_host(struct world *w, const struct setup *s, const char *name, uint32_t addr
     cfg.tcp.max_connections = s->max_conn;
     cfg.tcp.sndbuf = s->sndbuf;
     cfg.tcp.rcvbuf = s->rcvbuf;
-    /* These pool tests were tuned on RFC 6298 2.4's 1 s minimum RTO. With
-     * tern's 200 ms default, test_windows_never_shrink ends 2 of its 300
-     * connections CLOSED on A without B ever accepting them (found by the
-     * rto helper of issue 12, not yet explained): kept at 1 s until that is
-     * understood. */
-    cfg.tcp.rto_min_ns = 1000000000LL;
     if (s->msl_ns > 0) {
         cfg.tcp.msl_ns = s->msl_ns;
     }
