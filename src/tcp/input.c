@@ -736,6 +736,30 @@ undo_episode(struct tern_stack *st, struct tcp_tcb *tcb)
                    "restore cwnd and ssthresh");
 }
 
+/* RFC 3522 2 (Eifel detection): the first ACK of new data after a timeout
+ * echoes a TSval older than the retransmission's, so it answers the
+ * original: the timeout was spurious. RFC 4015 3 (response): cwnd and
+ * ssthresh come back, and the go-back-N resending stops; new data goes on
+ * from SND.NXT. */
+static void
+eifel_check(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    struct tcp_sender *x = tcb->sx;
+    x->eifel_armed = false;
+    if (seg->opts == NULL || !seg->opts->has_ts || seg->opts->ts_ecr == 0 ||
+        !seq_lt(seg->opts->ts_ecr, x->eifel_ts) || !x->undo_valid) {
+        return;
+    }
+    x->undo_valid = false;
+    tcp_cc_undo(&x->cc, x->undo_cwnd, x->undo_ssthresh);
+    x->rtx_active = false;
+    st->stats.tcp.spurious_rtx++;
+    st->stats.tcp.undos++;
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   "RFC 3522 2, RFC 4015 3: ACK echoes a TSval older than the retransmission -> "
+                   "spurious timeout, restore cwnd and ssthresh");
+}
+
 /* RFC 2883 4 (sender): the peer reports [b.start, b.end) arrived twice. */
 static void
 on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
@@ -897,6 +921,9 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
         struct tcp_sender *x = tcb->sx; /* NULL only when a FIN alone was in flight */
         if (x != NULL) {
+            if (x->eifel_armed) {
+                eifel_check(st, tcb, seg);
+            }
             x->lt_bytes = 0;
             if (x->rtx_active && !seq_lt(tcb->snd_una, tcb->snd_nxt)) {
                 x->rtx_active = false;

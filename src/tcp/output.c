@@ -719,6 +719,7 @@ tcp_undo_begin(struct tcp_tcb *tcb)
      * an earlier timeout) extends it: the values before the first cut are
      * the ones an undo restores. */
     if (!(x->undo_valid && (x->in_recovery || x->rtx_active))) {
+        x->eifel_armed = false;
         x->undo_cwnd = x->cc.cwnd;
         x->undo_ssthresh = x->cc.ssthresh;
         x->undo_retrans = 0;
@@ -734,7 +735,15 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
     if (!tcb->cc_ready || tcb->sx == NULL) {
         return; /* no text in flight (a FIN alone): nothing to reduce */
     }
+    struct tcp_sender *x = tcb->sx;
+    bool first_copy = !x->in_recovery && !x->rtx_active && !x->eifel_armed;
     tcp_undo_begin(tcb);
+    if (tcb->ts_ok && first_copy) {
+        /* RFC 3522 2: remember the TSval the retransmission carries (it
+         * goes out now, on this clock tick). */
+        x->eifel_ts = tcp_ts_now(st);
+        x->eifel_armed = true;
+    }
     /* RFC 5681 3.1 (eq. 4; ssthresh held when the segment was already
      * retransmitted by the timer), RFC 6582 4, RFC 6675 5.1. */
     tcp_cc_on_rto(&tcb->sx->cc, tcp_in_flight(tcb), tcb->retries > 1, st->now_ns);

@@ -152,6 +152,10 @@ struct tcp_sender {
     uint32_t undo_ssthresh; /* ssthresh before the episode */
     uint32_t undo_start;    /* SND.UNA when the episode began */
     uint32_t undo_end;      /* SND.NXT at its latest retransmission */
+    /* RFC 3522 (Eifel detection, timestamps on): the TSval of the first
+     * retransmission a timeout sent, while eifel_armed. */
+    uint32_t eifel_ts;
+    bool eifel_armed;
 };
 
 struct tcp_tcb {

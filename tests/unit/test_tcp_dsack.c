@@ -6,6 +6,7 @@
  *
  * EVIDENCE: RFC 2883 4: the first SACK block of an ACK reports a duplicate segment
  * EVIDENCE: RFC 3708 2 RFC 4015 3: every retransmission D-SACKed -> cwnd and ssthresh restored
+ * EVIDENCE: RFC 3522 2: a timeout is spurious when the next ACK echoes the original's TSval
  */
 #include "tcp_harness.h"
 
@@ -278,6 +279,85 @@ test_dsack_is_not_a_duplicate_ack(void)
     h_fini(&h);
 }
 
+/* ---- Eifel detection (RFC 3522) of a spurious timeout ---- */
+
+/* Established with timestamps and SACK; two segments sent, the first
+ * times out and goes again. Returns the connection; *ts0 and *ts1 are the
+ * TSvals of the original and of the retransmission, *cwnd0 and *ssthresh0
+ * the values before the timeout. */
+static int
+timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwnd0,
+                        uint32_t *ssthresh0)
+{
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = PEER_ADDR,
+                                   .remote_port = PEER_PORT,
+                                   .set_iss = true,
+                                   .iss = LOCAL_ISS};
+    int id = tern_tcp_open(h->st, &a, h->now);
+    struct wire_tcp syn = EXPECT_SENT(h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
+    struct topts o = {.ts = true, .ts_val = 5000, .ts_ecr = syn.opts.ts_val, .sackp = true};
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    h_advance(h, 5 * 1000000LL);
+    static char two[1448 * 2]; /* SMSS 1448: 1460 less the timestamps option */
+    memset(two, 'z', sizeof(two));
+    CHECK_EQ(tern_tcp_send(h->st, id, two, sizeof(two), h->now), (int)sizeof(two));
+    struct wire_tcp t;
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    *ts0 = t.opts.ts_val;
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, 101u + 1448u);
+    EXPECT_NOTHING(h);
+    *cwnd0 = status(h, id).cwnd;
+    *ssthresh0 = status(h, id).ssthresh;
+    h_advance(h, 1100 * 1000000LL); /* past the RTO (1 s here, tcp_harness.h) */
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    *ts1 = t.opts.ts_val;
+    CHECK(*ts1 > *ts0);
+    CHECK_EQ(status(h, id).cwnd, 1448); /* RFC 5681 3.1: LW */
+    return id;
+}
+
+static void
+test_eifel_undoes_spurious_timeout(void)
+{
+    /* EVIDENCE: RFC 3522 2 RFC 4015 3: the ACK after a timeout echoes the original's TSval ->
+     * spurious, cwnd and ssthresh restored */
+    struct h h;
+    h_init(&h);
+    uint32_t ts0, ts1, cwnd0, ssthresh0;
+    int id = timeout_with_timestamps(&h, &ts0, &ts1, &cwnd0, &ssthresh0);
+    /* The ACK of both originals (they were only slow), echoing ts0. */
+    struct topts o = {.ts = true, .ts_val = 6000, .ts_ecr = ts0};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101 + 2 * 1448, .flags = ACK, .wnd = 65535), &o);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.spurious_rtx, 1);
+    CHECK(status(&h, id).cwnd >= cwnd0); /* and slow start goes on from there */
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    h_fini(&h);
+}
+
+static void
+test_eifel_no_undo_when_the_retransmission_was_needed(void)
+{
+    /* RFC 3522 2: the ACK echoes the retransmission's TSval: the original
+     * was lost, the timeout was right. */
+    struct h h;
+    h_init(&h);
+    uint32_t ts0, ts1, cwnd0, ssthresh0;
+    int id = timeout_with_timestamps(&h, &ts0, &ts1, &cwnd0, &ssthresh0);
+    struct topts o = {.ts = true, .ts_val = 6000, .ts_ecr = ts1};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101 + 2 * 1448, .flags = ACK, .wnd = 65535), &o);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 0);
+    CHECK(status(&h, id).ssthresh < ssthresh0);
+    CHECK(status(&h, id).cwnd < cwnd0);
+    h_fini(&h);
+}
+
 int
 main(void)
 {
@@ -288,5 +368,7 @@ main(void)
     RUN(test_dsack_undoes_spurious_fast_retransmit);
     RUN(test_no_undo_when_a_retransmission_was_needed);
     RUN(test_dsack_is_not_a_duplicate_ack);
+    RUN(test_eifel_undoes_spurious_timeout);
+    RUN(test_eifel_no_undo_when_the_retransmission_was_needed);
     return CHECK_DONE();
 }
