@@ -79,7 +79,8 @@ established_ecn(struct h *h, uint16_t wnd)
                                    .iss = LOCAL_ISS};
     int id = tern_tcp_open(h->st, &a, h->now);
     CHECK(id > 0);
-    /* EVIDENCE: RFC 3168 6.1.1: an ECN-setup SYN carries ECE and CWR, and is not ECT */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.1: an ECN-setup SYN carries ECE and CWR, and is not
+     * ECT */
     CHECK_EQ(next_ecn(h), 0);
     EXPECT_SENT(h, US(.seq = LOCAL_ISS, .flags = SYN | ECE | CWR, .mss = 1460));
     h_deliver(h, PEER(.seq = REMOTE_ISS, .ack = LOCAL_ISS + 1, .flags = SYN | ACK | ECE,
@@ -96,11 +97,11 @@ test_active_open_agreed(void)
     struct h h;
     h_init_cfg(&h, cfg_on);
     int id = established_ecn(&h, 8192);
-    /* EVIDENCE: RFC 3168 6.1.2: data of an ECN connection is sent ECT(0) */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.2: data of an ECN connection is sent ECT(0) */
     CHECK_EQ(tern_tcp_send(h.st, id, "hello", 5, h.now), 5);
     CHECK_EQ(next_ecn(&h), ECT0);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "hello"));
-    /* EVIDENCE: RFC 3168 6.1.4: a pure ACK is Not-ECT */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.4: a pure ACK is Not-ECT */
     h_deliver(&h, PEER(.seq = 301, .ack = 106, .flags = ACK | PSH, .data = "abc"));
     CHECK_EQ(next_ecn(&h), 0);
     EXPECT_SENT(&h, US(.seq = 106, .ack = 304, .flags = ACK));
@@ -120,7 +121,8 @@ test_active_open_peer_without_ecn(void)
                                    .iss = LOCAL_ISS};
     int id = tern_tcp_open(h.st, &a, h.now);
     EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN | ECE | CWR, .mss = 1460));
-    /* EVIDENCE: RFC 3168 6.1.1: a SYN,ACK without ECE means the connection goes on without ECN */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.1: a SYN,ACK without ECE means the connection goes on
+     * without ECN */
     h_deliver(&h, PEER(.seq = REMOTE_ISS, .ack = LOCAL_ISS + 1, .flags = SYN | ACK, .mss = 1460));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK(!tcp_tcb_get(h.st, id)->ecn_ok);
@@ -145,7 +147,8 @@ test_active_open_peer_without_ecn(void)
 static void
 test_default_does_not_ask(void)
 {
-    /* EVIDENCE: issue 12 item 5: by default (passive) tern's SYN does not ask for ECN */
+    /* EVIDENCE: RFC 9293 SHLD-8, issue 12 item 5: by default (passive) tern's SYN does not ask for
+     * ECN */
     struct h h;
     h_init(&h);
     int id = h_syn_sent(&h); /* checks SYN alone */
@@ -158,7 +161,8 @@ test_default_does_not_ask(void)
 static void
 test_syn_retransmission_falls_back(void)
 {
-    /* EVIDENCE: RFC 3168 6.1.1.1: an ECN-setup SYN that timed out is sent again without ECN */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.1.1: an ECN-setup SYN that timed out is sent again
+     * without ECN */
     struct h h;
     h_init_cfg(&h, cfg_on);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
@@ -207,8 +211,8 @@ static void
 test_passive_open(void)
 {
     for (int fs = 0; fs < 2; fs++) {
-        /* EVIDENCE: RFC 3168 6.1.1: an ECN-setup SYN is answered by a SYN,ACK with ECE and without
-         * CWR */
+        /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.1: an ECN-setup SYN is answered by a SYN,ACK with
+         * ECE and without CWR */
         CHECK_EQ(listener_answer(NULL, SYN | ECE | CWR, fs), SYN | ACK | ECE);
         CHECK_EQ(listener_answer(cfg_on, SYN | ECE | CWR, fs), SYN | ACK | ECE);
         /* A SYN without ECN, or with ECE alone, is no ECN-setup SYN. */
@@ -242,7 +246,8 @@ test_ece_until_cwr(void)
     struct h h;
     h_init_cfg(&h, cfg_on);
     int id = established_ecn(&h, 8192);
-    /* EVIDENCE: RFC 3168 6.1.3: after a CE mark every ACK carries ECE until a CWR arrives */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.3: after a CE mark every ACK carries ECE until a CWR
+     * arrives */
     deliver_ecn(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "a"), CE);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 302, .flags = ACK | ECE));
     deliver_ecn(&h, PEER(.seq = 302, .ack = 101, .flags = ACK, .data = "b"), ECT0);
@@ -256,7 +261,8 @@ test_ece_until_cwr(void)
     deliver_ecn(&h, PEER(.seq = 305, .ack = 101, .flags = ACK | CWR, .data = "e"), CE);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK | ECE));
     CHECK_EQ(tern_stack_stats(h.st)->tcp.ecn_ce_rcvd, 2);
-    /* EVIDENCE: RFC 3168 6.1.5: the ECN field and CWR of a segment outside the window are ignored
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.5: the ECN field and CWR of a segment outside the
+     * window are ignored
      */
     deliver_ecn(&h, PEER(.seq = 290, .ack = 101, .flags = ACK | CWR, .data = "f"), CE);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK | ECE));
@@ -301,7 +307,8 @@ test_reduction_once_per_window(void)
     CHECK_EQ(cwr, 0);
     CHECK_EQ(not_ect, 0);
     uint32_t cwnd0 = tcb->sx->cc.cwnd;
-    /* EVIDENCE: RFC 3168 6.1.2: ECE halves cwnd as a loss would, with nothing resent */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.2: ECE halves cwnd as a loss would, with nothing
+     * resent */
     h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460, .flags = ACK | ECE, .wnd = 65535));
     uint32_t flight = 9 * 1460;
     CHECK_EQ(tcb->sx->cc.ssthresh, flight / 2);
@@ -310,14 +317,15 @@ test_reduction_once_per_window(void)
     CHECK_EQ(tern_stack_stats(h.st)->tcp.ecn_reductions, 1);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.retransmits, 0);
     EXPECT_NOTHING(&h); /* flight is above the new cwnd */
-    /* EVIDENCE: RFC 3168 6.1.2: at most one reduction per window of data */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.2: at most one reduction per window of data */
     uint32_t ack = 101 + 1460;
     for (int i = 0; i < 6; i++) {
         ack += 1460;
         h_deliver(&h, PEER(.seq = 301, .ack = ack, .flags = ACK | ECE, .wnd = 65535));
     }
     CHECK_EQ(tern_stack_stats(h.st)->tcp.ecn_reductions, 1);
-    /* EVIDENCE: RFC 3168 6.1.2: CWR on the first new data segment after the reduction only */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.2: CWR on the first new data segment after the
+     * reduction only */
     segs = drain_data(&h, &cwr, &not_ect);
     CHECK(segs >= 2);
     CHECK_EQ(cwr, 1);
@@ -339,7 +347,7 @@ test_no_ect_on_retransmission_or_probe(void)
     CHECK_EQ(tern_tcp_send(h.st, id, "hello", 5, h.now), 5);
     CHECK_EQ(next_ecn(&h), ECT0);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "hello"));
-    /* EVIDENCE: RFC 3168 6.1.5: a retransmitted data segment is Not-ECT */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.5: a retransmitted data segment is Not-ECT */
     h_advance(&h, 1100000000LL);
     CHECK_EQ(next_ecn(&h), 0);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "hello"));
@@ -349,7 +357,7 @@ test_no_ect_on_retransmission_or_probe(void)
     CHECK(tcp_tcb_get(h.st, id)->ecn_cwr); /* the timeout reduced cwnd: CWR owed */
     CHECK_EQ(tern_tcp_send(h.st, id, "world", 5, h.now), 5);
     EXPECT_NOTHING(&h);
-    /* EVIDENCE: RFC 3168 6.1.6: a window probe carries neither ECT nor CWR */
+    /* EVIDENCE: RFC 9293 SHLD-8, RFC 3168 6.1.6: a window probe carries neither ECT nor CWR */
     h_advance(&h, 3 * SEC);
     CHECK_EQ(next_ecn(&h), 0);
     EXPECT_SENT(&h, US(.seq = 106, .ack = 301, .flags = ACK, .data = "w"));
