@@ -164,6 +164,12 @@ test_prr_arithmetic(void)
     CHECK_EQ(tcp_prr_on_ack(&p, 0, 2000, 10000, 1000, true), 0);
     CHECK_EQ(tcp_prr_on_ack(&p, 0, 2000, 10000, 1000, false), 1000);
     CHECK_EQ(tcp_prr_on_ack(&p, 3000, 2000, 10000, 1000, false), 4000);
+    /* CEIL where the quotient is not whole: RecoverFS 30000, ssthresh
+     * 21000 (CUBIC's 0.7), 1000 delivered: 700 exactly; 1448: 1013.6 ->
+     * 1014. */
+    tcp_prr_init(&p, 30000);
+    CHECK_EQ(tcp_prr_on_ack(&p, 1000, 29000, 21000, 1448, false), 700);
+    CHECK_EQ(tcp_prr_on_ack(&p, 448, 29000, 21000, 1448, false), 1014);
 }
 
 int
