@@ -6,12 +6,17 @@
  *
  * The driver below plays the sender with the real RFC 6675 scoreboard
  * (sack.h: Update, SetPipe, NextSeg) and prr.h deciding how much goes out
- * on each ACK; every segment is 1000 bytes.
+ * on each ACK; every segment is 1000 bytes. The stack tests after it run
+ * the same two cases, scaled to IW10 (cwnd 10, ssthresh 5 segments of
+ * 1460), through a whole stack (tcp_harness.h): input.c accounting
+ * DeliveredData, output.c sending only what sndcnt allows.
  */
 #include "check.h"
+#include "tcp_harness.h"
 
 #include "tcp/prr.h"
 #include "tcp/sack.h"
+#include "tcp/seq.h"
 
 #define MSS     1000u
 #define NSEG    20u
@@ -172,11 +177,140 @@ test_prr_arithmetic(void)
     CHECK_EQ(tcp_prr_on_ack(&p, 448, 29000, 21000, 1448, false), 1014);
 }
 
+/* ---- through the stack ---- */
+
+static enum tern_tcp_prr prr_mode;
+
+static void
+tweak_prr(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true; /* four SACK blocks, simple segments */
+    c->tcp.sndbuf = 64 * 1024;
+    c->tcp.prr = prr_mode;
+}
+
+#define SEG 1460u
+
+/* Established with SACK, peer window 64 KiB; 20 segments queued, the
+ * first 10 sent (IW10). */
+static int
+open_and_send(struct h *h, enum tern_tcp_prr mode)
+{
+    prr_mode = mode;
+    h_init_cfg(h, tweak_prr);
+    int id = h_syn_sent(h);
+    struct topts o = {.sackp = true};
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = SEG, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    static char big[SEG * 20];
+    memset(big, 'p', sizeof(big));
+    CHECK_EQ(tern_tcp_send(h->st, id, big, sizeof(big), h->now), (int)sizeof(big));
+    return id;
+}
+
+/* Counts what we sent since the last call: new segments (above every
+ * sequence number sent before) and retransmissions. */
+static void
+count_sent(struct h *h, uint32_t *high, unsigned *n_new, unsigned *n_rtx)
+{
+    *n_new = *n_rtx = 0;
+    struct wire_tcp t;
+    while (h->next < h->n_sent && h_next_sent(h, &t, __LINE__)) {
+        if (t.payload_len == 0) {
+            continue;
+        }
+        if (seq_ge(t.seq, *high)) {
+            (*n_new)++;
+            *high = t.seq + (uint32_t)t.payload_len;
+        } else {
+            (*n_rtx)++;
+        }
+    }
+}
+
+/* The peer SACKs segments [1 + a, 1 + b) with SND.UNA still at 101 (one
+ * block: the segments it holds are contiguous in these cases). */
+static void
+sack_ack(struct h *h, unsigned a, unsigned b)
+{
+    struct topts o = {.n_sack = 1, .sack = {{101 + SEG * a, 101 + SEG * b}}};
+    h_deliver_opts(h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535), &o);
+}
+
+/* EVIDENCE: RFC 6937 3 (3.1 one loss): in the stack, segment 0 of 10 is
+ * lost and 1..9 are SACKed one per ACK: limited transmit on ACKs 1 and 2,
+ * the fast retransmission on 3, then one new segment on every other ACK
+ * (CEIL(prr_delivered * 5 / 10) - prr_out), with either bound, until pipe
+ * is ssthresh (5) on ACK 9. RFC 6675 alone (prr off) is silent until pipe
+ * falls below cwnd = ssthresh, then sends on ACKs 8 and 9: the same total,
+ * half a round trip later. */
+static void
+test_stack_single_loss(void)
+{
+    static const unsigned prr_new[10] = {0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    static const unsigned off_new[10] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 1};
+    const enum tern_tcp_prr modes[] = {TERN_TCP_PRR_SSRB, TERN_TCP_PRR_CRB, TERN_TCP_PRR_OFF};
+    for (unsigned m = 0; m < 3; m++) {
+        struct h h;
+        open_and_send(&h, modes[m]);
+        uint32_t high = 101;
+        unsigned n_new, n_rtx;
+        count_sent(&h, &high, &n_new, &n_rtx);
+        CHECK_EQ(n_new, 10);
+        for (unsigned i = 1; i < 10; i++) {
+            sack_ack(&h, 1, 1 + i);
+            count_sent(&h, &high, &n_new, &n_rtx);
+            unsigned want = modes[m] == TERN_TCP_PRR_OFF ? off_new[i] : prr_new[i];
+            if (n_new != want) {
+                fprintf(stderr, "mode %u ACK %u: %u new, want %u\n", m, i, n_new, want);
+            }
+            CHECK_EQ(n_new, want);
+            CHECK_EQ(n_rtx, i == 3 ? 1u : 0u);
+        }
+        h_fini(&h);
+    }
+}
+
+/* EVIDENCE: RFC 6937 3 (3.1 burst of losses): segments 0-6 of 10 lost,
+ * 7-9 SACKed (the third ACK enters recovery with pipe 2 < ssthresh 5),
+ * then the two limited-transmit segments are SACKed. PRR-SSRB sends
+ * DeliveredData + 1 SMSS per ACK (2, 2, then 1 more reaches ssthresh);
+ * PRR-CRB only what was delivered (1, 1, 1). */
+static void
+test_stack_burst_loss(void)
+{
+    static const unsigned ssrb_rtx[3] = {2, 2, 1};
+    static const unsigned crb_rtx[3] = {1, 1, 1};
+    for (int crb = 0; crb <= 1; crb++) {
+        struct h h;
+        open_and_send(&h, crb ? TERN_TCP_PRR_CRB : TERN_TCP_PRR_SSRB);
+        uint32_t high = 101;
+        unsigned n_new, n_rtx;
+        count_sent(&h, &high, &n_new, &n_rtx);
+        sack_ack(&h, 7, 8);
+        count_sent(&h, &high, &n_new, &n_rtx);
+        CHECK_EQ(n_new, 1); /* limited transmit */
+        sack_ack(&h, 7, 9);
+        count_sent(&h, &high, &n_new, &n_rtx);
+        CHECK_EQ(n_new, 1);
+        for (unsigned k = 0; k < 3; k++) {
+            sack_ack(&h, 7, 10 + k);
+            count_sent(&h, &high, &n_new, &n_rtx);
+            CHECK_EQ(n_new, 0);
+            CHECK_EQ(n_rtx, crb ? crb_rtx[k] : ssrb_rtx[k]);
+        }
+        h_fini(&h);
+    }
+}
+
 int
 main(void)
 {
     RUN(test_rfc6937_single_loss);
     RUN(test_rfc6937_burst_loss);
     RUN(test_prr_arithmetic);
+    RUN(test_stack_single_loss);
+    RUN(test_stack_burst_loss);
     return CHECK_DONE();
 }
