@@ -304,6 +304,24 @@ test_stack_burst_loss(void)
     }
 }
 
+/* A prr setting outside enum tern_tcp_prr is refused, not guessed at. */
+static void
+test_config_checked(void)
+{
+    struct tern_config c;
+    tern_config_init(&c);
+    CHECK_EQ(c.tcp.prr, TERN_TCP_PRR_SSRB); /* the default, as Linux */
+    c.tcp.prr = (enum tern_tcp_prr)7;
+    c.seed = 42;
+    c.deterministic = true;
+    struct tern_stack *st = NULL;
+    CHECK_EQ(tern_stack_new(&c, 0, &st), TERN_ERR_INVAL);
+    CHECK(st == NULL);
+    c.tcp.prr = TERN_TCP_PRR_OFF; /* the same config with a valid value is taken */
+    CHECK_EQ(tern_stack_new(&c, 0, &st), TERN_OK);
+    tern_stack_free(st);
+}
+
 int
 main(void)
 {
@@ -312,5 +330,6 @@ main(void)
     RUN(test_prr_arithmetic);
     RUN(test_stack_single_loss);
     RUN(test_stack_burst_loss);
+    RUN(test_config_checked);
     return CHECK_DONE();
 }
