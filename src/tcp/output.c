@@ -511,12 +511,15 @@ tcp_in_flight(const struct tcp_tcb *tcb)
  * congestion window, RFC 5681 3.1; RFC 3042 limited transmit lets the
  * first two duplicate ACKs each send one more segment). */
 static uint32_t
-usable_window(const struct tcp_tcb *tcb)
+usable_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
     uint32_t flight = tcp_in_flight(tcb);
     uint32_t cwnd = UINT32_MAX;
     if (tcb->cc_ready && tcb->sx != NULL) {
         const struct tcp_sender *x = tcb->sx;
+        if (x->in_recovery && tcp_prr_active(st, tcb)) {
+            return 0; /* RFC 6937 3: PRR's sndcnt alone (NextSeg) sends in recovery */
+        }
         cwnd = x->in_recovery ? x->cc.cwnd : tcp_cc_limited_window(&x->cc, x->dupacks);
     } else if (tcb->cc_ready) {
         cwnd = tcb->cwnd;
@@ -580,7 +583,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->sx != NULL || unsent_text(tcb) == 0 || !tcb->cc_ready || tcp_sender_get(st, tcb);
     for (; can_send && !(tcb->sx != NULL && tcb->sx->rtx_active);) {
         uint32_t avail = unsent_text(tcb);
-        uint32_t room = usable_window(tcb);
+        uint32_t room = usable_window(st, tcb);
         uint32_t n = avail < tcp_smss(tcb) ? avail : tcp_smss(tcb);
         n = n < room ? n : room;
         if (n == 0 || !worth_sending(tcb, n, avail)) {
@@ -758,14 +761,43 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_ecn_reduced(tcb); /* RFC 3168 6.1.2 */
 }
 
+bool
+tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    return tcb->sack_ok && st->cfg.tcp.prr != TERN_TCP_PRR_OFF;
+}
+
+void
+tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (x == NULL || !x->in_recovery || !tcp_prr_active(st, tcb)) {
+        return;
+    }
+    uint32_t mss = tcp_smss(tcb);
+    uint32_t pipe = tcp_sack_pipe(&x->sb, tcb->snd_una, tcb->snd_nxt, x->high_rxt, mss);
+    bool crb = st->cfg.tcp.prr == TERN_TCP_PRR_CRB;
+    tcp_prr_on_ack(&x->prr, delivered, pipe, x->cc.ssthresh, mss, crb);
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   pipe > x->cc.ssthresh
+                       ? "RFC 6937 3: PRR, pipe > ssthresh -> sndcnt proportional to delivered"
+                   : crb ? "RFC 6937 3: PRR-CRB, pipe <= ssthresh -> sndcnt bounded by delivered"
+                         : "RFC 6937 3: PRR-SSRB, pipe <= ssthresh -> sndcnt up to delivered + "
+                           "SMSS");
+}
+
 void
 tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     uint32_t mss = tcp_smss(tcb);
+    bool prr = tcp_prr_active(st, tcb);
     for (int guard = 0; guard < 64; guard++) {
+        if (prr && tcb->sx->prr.sndcnt == 0) {
+            return; /* RFC 6937 3: this ACK's sndcnt is spent */
+        }
         uint32_t pipe =
             tcp_sack_pipe(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss);
-        if (tcb->sx->cc.cwnd < pipe + mss) {
+        if (!prr && tcb->sx->cc.cwnd < pipe + mss) {
             return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
         }
         uint32_t in_wnd = tcp_in_flight(tcb);
@@ -773,7 +805,7 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         /* RFC 6675 4 NextSeg rule 4: a rescue only once HighACK (the last
          * octet cumulatively acknowledged, SND.UNA - 1) is above RescueRxt. */
         bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una - 1, tcb->sx->rescue_rxt);
-        uint32_t seq = 0, len = 0;
+        uint32_t seq = 0, len = 0, sent = 0;
         enum tcp_sack_next k =
             tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,
                               new_ok, rescue_ok, &seq, &len);
@@ -787,23 +819,35 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
             n = n < room ? n : room;
             uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
             tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
-                             "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+                             prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
+                                   "data in recovery"
+                                 : "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
             tcb->snd_nxt += n;
+            sent = n;
             break;
         }
         case TCP_SACK_NEXT_LOST:
         case TCP_SACK_NEXT_HOLE:
-            tcp_send_text_at(st, tcb, seq, len,
-                             "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+            sent = tcp_send_text_at(
+                st, tcb, seq, len,
+                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole in the "
+                      "scoreboard"
+                    : "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
             tcb->sx->high_rxt = seq_max(tcb->sx->high_rxt, seq + len);
             break;
         case TCP_SACK_NEXT_RESCUE:
-            tcp_send_text_at(st, tcb, seq, len,
-                             "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
+            sent = tcp_send_text_at(
+                st, tcb, seq, len,
+                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 4: rescue retransmission"
+                    : "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
             tcb->sx->rescue_valid = true;
             tcb->sx->rescue_rxt = tcb->sx->recover - 1;
             break;
         }
+        if (sent == 0) {
+            return; /* nothing went out (no text there): stop rather than spin */
+        }
+        tcp_prr_sent(&tcb->sx->prr, sent); /* RFC 6937 3: prr_out += data sent */
     }
 }
 

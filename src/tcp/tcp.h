@@ -38,6 +38,7 @@
 #include "core/pool.h"
 #include "core/timer.h"
 #include "tcp/cc.h"
+#include "tcp/prr.h"
 #include "tcp/rtt.h"
 #include "tcp/sack.h"
 #include "tern/stats.h"
@@ -124,6 +125,7 @@ enum tcp_tmr {
 struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    struct tcp_prr prr;    /* RFC 6937 state during a SACK recovery (prr.h) */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
@@ -688,11 +690,18 @@ uint32_t tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t s
 void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 6298 5.5 + RFC 5681 3.1: a retransmission timeout. */
 void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
-/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS. */
+/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS, or,
+ * with PRR (RFC 6937), while the latest ACK's sndcnt is not spent. */
 void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A loss episode begins (fast retransmit or RTO; tcb->sx set): saves cwnd
  * and ssthresh for an undo (RFC 3708, RFC 4015), before the cut. */
 void tcp_undo_begin(struct tcp_tcb *tcb);
+/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr). */
+bool tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* RFC 6937 3: an ACK in SACK recovery delivered `delivered` bytes (advance
+ * of SND.UNA plus the change of the SACKed count): sets the sender's
+ * sndcnt. `high_rxt` is HighRxt for pipe. No-op unless tcp_prr_active. */
+void tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered);
 /* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
