@@ -85,6 +85,15 @@ enum tern_tcp_iw {
     TERN_TCP_IW_RFC5681 = 1,
 };
 
+/* How a sender with SACK decides a segment is lost (issue 12): RFC 6675's
+ * DupThresh rule (IsLost, 0, the default for now) or RACK's time-based
+ * rule (RFC 8985 6, which also finds lost retransmissions). Without SACK
+ * both fall back to RFC 5681 / RFC 6582 duplicate ACKs. */
+enum tern_tcp_loss_detection {
+    TERN_TCP_LOSS_RFC6675 = 0,
+    TERN_TCP_LOSS_RACK = 1,
+};
+
 /* Per-stack TCP configuration, part of struct tern_config. tern_config_init()
  * fills in the defaults given here; zero is not a valid value for most. */
 struct tern_tcp_config {
@@ -162,6 +171,8 @@ struct tern_tcp_config {
     /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
      * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
     enum tern_tcp_iw initial_window;
+    /* Loss detection (issue 12): see enum tern_tcp_loss_detection. */
+    enum tern_tcp_loss_detection loss_detection;
 };
 
 /* Event bits. */

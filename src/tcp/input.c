@@ -724,6 +724,13 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
         tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         return;
     }
+    if (tcp_rack_on(st, tcb)) {
+        /* RFC 8985 6.2: RACK, not the count, decides losses (tcp_rack_loss
+         * runs on every ACK); the count still drives limited transmit. */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 6.2: duplicate ACK counted, RACK decides losses");
+        return;
+    }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
     bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sx->sb, tcb->snd_una, tcp_smss(tcb));
     if (tcb->sx->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
@@ -790,6 +797,14 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
 static void
 ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
+    /* RFC 8985 6.2 steps 1-3 need what this ACK newly delivers: the
+     * scoreboard and SND.UNA as they were before it. */
+    bool rack = tcp_rack_on(st, tcb);
+    struct tcp_sack_sb old_sb;
+    uint32_t old_una = tcb->snd_una;
+    if (rack) {
+        old_sb = tcb->sx->sb;
+    }
     if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
         uint32_t acked = seg->ack - tcb->snd_una;
         uint32_t flight_before = tcp_in_flight(tcb);
@@ -872,6 +887,10 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
              * a zero window is alive; do not time the connection out. */
             tcp_user_timer_update(st, tcb, true);
         }
+    }
+    if (rack && tcp_rack_on(st, tcb)) {
+        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
+        tcp_rack_loss(st, tcb); /* 6.2 steps 4-5 */
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */

@@ -216,7 +216,12 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             tcp_mem_wait_rcv(st, tcb); /* a window update when memory returns */
         }
     }
-    return send_raw(st, tcb, &seg, &o, rule);
+    int rc = send_raw(st, tcb, &seg, &o, rule);
+    if (text_len > 0 && tcp_rack_on(st, tcb)) {
+        /* RFC 8985 6.1: every transmission's time is kept (rack.h). */
+        tcp_rack_on_send(&tcb->sx->rack, seq, seq + text_len, st->now_ns);
+    }
+    return rc;
 }
 
 void
@@ -688,14 +693,117 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->sx->in_recovery = false;
     tcb->sx->dupacks = 0;
     tcp_sack_sb_init(&tcb->sx->sb);
+    /* RFC 8985 6.3 / 5.1 of RFC 6675: everything goes again from SND.UNA,
+     * so no mark nor reordering timer is needed. */
+    tcp_rack_clear_lost(&tcb->sx->rack);
+    tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
     tcb->sx->ts_mark = tcp_ts_now(st);
     tcb->sx->ts_mark_set = true;
+}
+
+bool
+tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    return st->cfg.tcp.loss_detection == TERN_TCP_LOSS_RACK && tcb->sack_ok && tcb->sx != NULL;
+}
+
+/* Recovery with RACK (RFC 8985 6 replacing RFC 6675's IsLost, as RFC 8985
+ * 9.2 requires): pipe is what is in flight less what is SACKed and less
+ * what RACK marked lost and not yet resent; while cwnd - pipe >= SMSS
+ * the marked segments go first (lost retransmissions included), then new
+ * data. */
+static void
+rack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    uint32_t mss = tcp_smss(tcb);
+    for (int guard = 0; guard < 64; guard++) {
+        uint32_t out =
+            tcp_sack_sacked_bytes(&x->sb) + tcp_rack_lost_bytes(&x->rack, &x->sb, tcb->snd_una);
+        uint32_t flight = tcp_in_flight(tcb);
+        uint32_t pipe = flight > out ? flight - out : 0;
+        if (x->cc.cwnd < pipe + mss) {
+            return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
+        }
+        uint32_t seq = 0, len = 0;
+        if (tcp_rack_next_lost(&x->rack, &x->sb, tcb->snd_una, mss, &seq, &len)) {
+            if (tcp_send_text_at(st, tcb, seq, len,
+                                 "RFC 8985 6.2 step 5: RACK marked the segment lost -> "
+                                 "retransmit") == 0) {
+                return;
+            }
+            x->high_rxt = seq_max(x->high_rxt, seq + len);
+            continue;
+        }
+        uint32_t avail = unsent_text(tcb);
+        uint32_t room = tcb->snd_wnd > flight ? tcb->snd_wnd - flight : 0;
+        uint32_t n = avail < mss ? avail : mss;
+        n = n < room ? n : room;
+        if (n == 0) {
+            return;
+        }
+        uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+        tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
+                         "RFC 8985 6 (RFC 6675 5 step C): new data in recovery");
+        tcb->snd_nxt += n;
+    }
+}
+
+void
+tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb) || !tcb->cc_ready) {
+        return;
+    }
+    struct tcp_sender *x = tcb->sx;
+    uint32_t mss = tcp_smss(tcb);
+    int64_t srtt = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0;
+    int64_t reo =
+        tcp_rack_reo_wnd(&x->rack, x->in_recovery, tcp_sack_sacked_bytes(&x->sb) / mss, srtt);
+    int64_t wait = 0;
+    unsigned marked = tcp_rack_detect(&x->rack, &x->sb, tcb->snd_una, reo, st->now_ns, &wait);
+    /* RFC 8985 6.3: segments not yet due get the reordering timer. */
+    if (wait > 0) {
+        tcp_tmr_set(st, tcb, TCP_TMR_RACK, st->now_ns + wait);
+    } else {
+        tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
+    }
+    if (marked == 0) {
+        return;
+    }
+    if (!x->in_recovery) {
+        /* One reduction per loss episode (RFC 6582 3.2 step 2's "recover"
+         * guard, RFC 8985 9.3: the congestion response is the caller's). */
+        bool new_episode = seq_ge(tcb->snd_una, x->recover) || x->recover == tcb->iss;
+        st->stats.tcp.fast_retransmits++;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 6.2: RACK marked a segment lost -> enter loss recovery");
+        x->in_recovery = true;
+        x->high_rxt = tcb->snd_una;
+        x->rescue_valid = true;
+        x->rescue_rxt = tcb->snd_una;
+        x->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+        if (new_episode) {
+            x->recover = tcb->snd_nxt;
+            x->ts_mark = tcp_ts_now(st);
+            x->ts_mark_set = true;
+            uint32_t flight = tcp_in_flight(tcb);
+            flight = flight > x->lt_bytes ? flight - x->lt_bytes : 0;
+            tcp_cc_enter_recovery(&x->cc, flight, st->now_ns);
+        }
+    }
+    rack_recovery_send(st, tcb);
+    tcp_rtx_update(st, tcb, false);
 }
 
 void
 tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     uint32_t mss = tcp_smss(tcb);
+    if (tcp_rack_on(st, tcb)) {
+        rack_recovery_send(st, tcb);
+        return;
+    }
     for (int guard = 0; guard < 64; guard++) {
         uint32_t pipe =
             tcp_sack_pipe(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss);

@@ -38,6 +38,7 @@
 #include "core/pool.h"
 #include "core/timer.h"
 #include "tcp/cc.h"
+#include "tcp/rack.h"
 #include "tcp/rtt.h"
 #include "tcp/sack.h"
 #include "tern/stats.h"
@@ -112,6 +113,7 @@ enum tcp_tmr {
     TCP_TMR_DELACK,  /* delayed ACK (3.8.6.3) */
     TCP_TMR_KEEP,    /* keep-alive (3.8.4) */
     TCP_TMR_TW,      /* TIME-WAIT 2 MSL */
+    TCP_TMR_RACK,    /* RACK reordering timer (RFC 8985 6.3) */
     TCP_TMR_COUNT
 };
 
@@ -124,6 +126,7 @@ enum tcp_tmr {
 struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    struct tcp_rack rack;  /* RACK transmission records (rack.h), when in use */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
@@ -669,6 +672,14 @@ tcp_tmr_when(const struct tcp_tcb *tcb, enum tcp_tmr k)
 /* (Re)arms the retransmission timer at the current RTO if something is
  * unacknowledged, cancels it otherwise. */
 void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* True when RACK (RFC 8985) decides losses for this connection: the stack
+ * is configured so (cfg.tcp.loss_detection), SACK was agreed and the
+ * sender block exists (output.c). */
+bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* RFC 8985 6.2 steps 4-5 and 6.3: marks what RACK finds lost, (re)arms or
+ * clears the reordering timer, enters recovery when something was marked
+ * and sends what recovery allows (output.c). */
+void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Arms the user (or connection-establishment) timeout if data or a
  * control is outstanding; cancels it when everything is acknowledged. */
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

@@ -257,6 +257,19 @@ tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
     tcp_rtt_sample(&tcb->rtt, r > 0 ? r : 1);
 }
 
+/* RFC 8985 6.3: the reordering window of a segment sent before the
+ * latest delivered one has passed: RACK decides again. */
+static void
+rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 6.3: RACK reordering timer expired");
+    tcp_rack_loss(st, tcb);
+    tcp_deliver_events(st);
+}
+
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
@@ -264,6 +277,7 @@ static const tmr_fn tmr_handlers[TCP_TMR_COUNT] = {
     [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
     [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
     [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
+    [TCP_TMR_RACK] = rack_expired,
 };
 
 static int64_t
