@@ -259,6 +259,7 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     x->cc.ssthresh = tcb->ssthresh;
     tcp_sack_sb_init(&x->sb);
     tcp_rack_init(&x->rack);
+    x->rack_at = INT64_MAX;
     x->recover = tcb->iss; /* RFC 6582 3.2 step 1: as at the start */
     tcb->sx = x;
     return true;

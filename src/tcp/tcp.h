@@ -113,8 +113,12 @@ enum tcp_tmr {
     TCP_TMR_DELACK,  /* delayed ACK (3.8.6.3) */
     TCP_TMR_KEEP,    /* keep-alive (3.8.4) */
     TCP_TMR_TW,      /* TIME-WAIT 2 MSL */
-    TCP_TMR_RACK,    /* RACK reordering timer (RFC 8985 6.3) */
-    TCP_TMR_COUNT
+    TCP_TMR_COUNT,
+    /* RACK's reordering timer (RFC 8985 6.3): its deadline lives in the
+     * sender block (tcp_sender.rack_at), not in tcb->tmr[], so an idle
+     * connection pays nothing for it; only tcp_tmr_set / tcp_tmr_clear
+     * take it (not tcp_tmr_armed / tcp_tmr_when). */
+    TCP_TMR_RACK = TCP_TMR_COUNT,
 };
 
 /* What only a connection with text queued or in flight needs (issue 10
@@ -127,6 +131,7 @@ struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
     struct tcp_rack rack;  /* RACK transmission records (rack.h), when in use */
+    int64_t rack_at;       /* TCP_TMR_RACK's deadline, INT64_MAX when not armed */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */

@@ -273,21 +273,33 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
-static const tmr_fn tmr_handlers[TCP_TMR_COUNT] = {
+static const tmr_fn tmr_handlers[TCP_TMR_RACK + 1] = {
     [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
     [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
     [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
     [TCP_TMR_RACK] = rack_expired,
 };
 
+/* Where deadline k is kept: tcb->tmr[], or the sender block for
+ * TCP_TMR_RACK (NULL without one). */
+static int64_t *
+tmr_slot(struct tcp_tcb *tcb, int k)
+{
+    if (k < TCP_TMR_COUNT) {
+        return &tcb->tmr[k];
+    }
+    return tcb->sx != NULL ? &tcb->sx->rack_at : NULL;
+}
+
 static int64_t
-tmr_earliest(const struct tcp_tcb *tcb, int *kind)
+tmr_earliest(struct tcp_tcb *tcb, int *kind)
 {
     int64_t at = INT64_MAX;
     *kind = -1;
-    for (int k = 0; k < TCP_TMR_COUNT; k++) {
-        if (tcb->tmr[k] < at) {
-            at = tcb->tmr[k];
+    for (int k = 0; k <= TCP_TMR_RACK; k++) {
+        const int64_t *d = tmr_slot(tcb, k);
+        if (d != NULL && *d < at) {
+            at = *d;
             *kind = k;
         }
     }
@@ -306,7 +318,7 @@ tcb_timer_fired(void *ctx, struct timer *t, int64_t now_ns)
     struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, timer);
     int k;
     while (tcb->role != TCP_ROLE_FREE && tmr_earliest(tcb, &k) <= now_ns) {
-        tcb->tmr[k] = INT64_MAX;
+        *tmr_slot(tcb, k) = INT64_MAX;
         tmr_handlers[k](st, tcb);
     }
     int64_t next = tmr_earliest(tcb, &k);
@@ -319,7 +331,11 @@ tcb_timer_fired(void *ctx, struct timer *t, int64_t now_ns)
 void
 tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t at)
 {
-    tcb->tmr[k] = at;
+    int64_t *d = tmr_slot(tcb, (int)k);
+    if (d == NULL) {
+        return;
+    }
+    *d = at;
     if (tcb->role == TCP_ROLE_SCRATCH) {
         return;
     }
@@ -331,10 +347,11 @@ tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t 
 void
 tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k)
 {
-    if (tcb->tmr[k] == INT64_MAX) {
+    int64_t *d = tmr_slot(tcb, (int)k);
+    if (d == NULL || *d == INT64_MAX) {
         return; /* most clears find nothing armed */
     }
-    tcb->tmr[k] = INT64_MAX;
+    *d = INT64_MAX;
     int kind;
     if (tcb->role != TCP_ROLE_SCRATCH && tmr_earliest(tcb, &kind) == INT64_MAX) {
         timer_cancel(&st->timers, &tcb->timer);
@@ -358,6 +375,9 @@ tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     for (int k = 0; k < TCP_TMR_COUNT; k++) {
         tcb->tmr[k] = INT64_MAX;
+    }
+    if (tcb->sx != NULL) {
+        tcb->sx->rack_at = INT64_MAX;
     }
 }
 
