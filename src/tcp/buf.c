@@ -260,7 +260,9 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_sack_sb_init(&x->sb);
     tcp_rack_init(&x->rack);
     x->rack_at = INT64_MAX;
-    x->recover = tcb->iss; /* RFC 6582 3.2 step 1: as at the start */
+    x->pto_at = INT64_MAX;
+    x->tlp_sampled = tcb->rtt.have_sample; /* RFC 8985 7.3 condition 2 */
+    x->recover = tcb->iss;                 /* RFC 6582 3.2 step 1: as at the start */
     tcb->sx = x;
     return true;
 }

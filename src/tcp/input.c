@@ -890,7 +890,11 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     }
     if (rack && tcp_rack_on(st, tcb)) {
         tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
-        tcp_rack_loss(st, tcb); /* 6.2 steps 4-5 */
+        bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
+        tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
+        tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
+        /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
+        tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */

@@ -478,6 +478,7 @@ may_send_text(enum tern_tcp_state s)
 }
 
 static void resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb);
+static void tlp_reset(struct tern_stack *st, struct tcp_tcb *tcb);
 
 uint32_t
 tcp_in_flight(const struct tcp_tcb *tcb)
@@ -554,6 +555,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     /* New text needs the sender block (congestion state, scoreboard):
      * without pool memory for it the text waits (buf.c). */
+    uint32_t nxt_before = tcb->snd_nxt;
     bool can_send =
         tcb->sx != NULL || unsent_text(tcb) == 0 || !tcb->cc_ready || tcp_sender_get(st, tcb);
     for (; can_send && !(tcb->sx != NULL && tcb->sx->rtx_active);) {
@@ -590,6 +592,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->snd_nxt++;
     }
     tcp_rtx_update(st, tcb, false);
+    tcp_tlp_arm(st, tcb, tcb->snd_nxt != nxt_before); /* RFC 8985 7.2: after new data */
     tcp_persist_update(st, tcb);
     tcp_user_timer_update(st, tcb, false);
 }
@@ -697,6 +700,7 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
      * so no mark nor reordering timer is needed. */
     tcp_rack_clear_lost(&tcb->sx->rack);
     tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
+    tlp_reset(st, tcb); /* RFC 8985 7.1: RTO recovery starts */
     tcb->sx->ts_mark = tcp_ts_now(st);
     tcb->sx->ts_mark_set = true;
 }
@@ -772,6 +776,7 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     if (!x->in_recovery) {
+        tlp_reset(st, tcb); /* RFC 8985 7.1: fast recovery starts */
         /* One reduction per loss episode (RFC 6582 3.2 step 2's "recover"
          * guard, RFC 8985 9.3: the congestion response is the caller's). */
         bool new_episode = seq_ge(tcb->snd_una, x->recover) || x->recover == tcb->iss;
@@ -794,6 +799,123 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     rack_recovery_send(st, tcb);
     tcp_rtx_update(st, tcb, false);
+}
+
+/* RFC 8985 7.2: TLP.max_ack_delay, the delayed ACK the PTO allows for
+ * when one segment is in flight. Our choice: 200 ms, the longest common
+ * delayed-ACK bound (Linux's; RFC 9293 3.8.6.3 allows up to 500 ms). */
+#define TCP_TLP_MAX_ACK_DELAY_NS 200000000LL
+
+/* RFC 8985 7.1: no probe outstanding, no PTO pending. */
+static void
+tlp_reset(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->sx->tlp_active = false;
+    tcb->sx->tlp_is_retrans = false;
+    tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+}
+
+void
+tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    struct tcp_sender *x = tcb->sx;
+    /* 7.2: not in fast or RTO recovery, nothing SACKed, no probe out. */
+    bool want = tcb->cc_ready && tcp_in_flight(tcb) > 0 && !x->in_recovery && !x->rtx_active &&
+                tcb->retries == 0 && x->sb.n == 0 && !x->tlp_active && may_send_text(tcb->state);
+    if (!want) {
+        tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+        return;
+    }
+    if (!restart && x->pto_at != INT64_MAX) {
+        return;
+    }
+    /* 7.2 TLP_calc_PTO: 2 * SRTT (+ max ACK delay with one segment in
+     * flight), 1 s without SRTT, never after the RTO would fire. */
+    int64_t pto = 1000000000LL;
+    if (tcb->rtt.have_sample) {
+        pto = 2 * tcb->rtt.srtt_ns;
+        if (tcp_in_flight(tcb) <= tcp_smss(tcb)) {
+            pto += TCP_TLP_MAX_ACK_DELAY_NS;
+        }
+    }
+    int64_t rto_at = tcp_tmr_when(tcb, TCP_TMR_RTX);
+    if (rto_at != INT64_MAX && st->now_ns + pto > rto_at) {
+        pto = rto_at - st->now_ns;
+    }
+    if (pto <= 0) {
+        tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+        return; /* the RTO is due first */
+    }
+    tcp_tmr_set(st, tcb, TCP_TMR_PTO, st->now_ns + pto);
+}
+
+void
+tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (!tcb->cc_ready || x->in_recovery || x->rtx_active || tcp_in_flight(tcb) == 0 ||
+        !may_send_text(tcb->state)) {
+        return; /* no longer due: recovery or the RTO has taken over */
+    }
+    /* 7.3: at most one probe in flight, and only after a fresh RTT sample;
+     * otherwise no probe, and the RTO is re-armed. */
+    if (!x->tlp_active && x->tlp_sampled) {
+        uint32_t mss = tcp_smss(tcb);
+        uint32_t flight = tcp_in_flight(tcb);
+        uint32_t avail = unsent_text(tcb);
+        uint32_t room = tcb->snd_wnd > flight ? tcb->snd_wnd - flight : 0;
+        uint32_t n = avail < mss ? avail : mss;
+        n = n < room ? n : room;
+        if (n > 0) {
+            /* New data, beyond cwnd if need be (7.3: one segment). */
+            uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+            tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
+                             "RFC 8985 7.3: loss probe timeout -> probe with new data");
+            tcb->snd_nxt += n;
+            x->tlp_is_retrans = false;
+        } else {
+            /* The highest-sequence segment sent (with the FIN if sent). */
+            uint32_t text_end = tcb->fin_sent ? tcb->fin_seq : tcb->snd_nxt;
+            uint32_t text = text_end - tcb->snd_una;
+            uint32_t from = text_end - (text < mss ? text : mss);
+            tcp_send_text_at(st, tcb, from, mss,
+                             "RFC 8985 7.3: loss probe timeout -> retransmit the last segment");
+            x->tlp_is_retrans = true;
+        }
+        x->tlp_end_seq = tcb->snd_nxt;
+        x->tlp_active = true;
+        x->tlp_sampled = false;
+    }
+    tcp_rtx_update(st, tcb, true); /* 7.3: the RTO, not the PTO, comes next */
+}
+
+void
+tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack, bool dup)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (!tcp_rack_on(st, tcb) || !x->tlp_active || seq_lt(ack, x->tlp_end_seq)) {
+        return;
+    }
+    /* 7.4.2 TLP_process_ack. TODO (issue 12 item 3): an ACK with a D-SACK
+     * for the probe (Case 1) also ends the episode without a response;
+     * until D-SACK detection lands such an ACK is read as below. */
+    if (!x->tlp_is_retrans) {
+        x->tlp_active = false; /* the probe of new data was delivered */
+    } else if (seq_gt(ack, x->tlp_end_seq)) {
+        /* The probe repaired a single loss: respond as fast recovery
+         * would (RFC 5681 3.2 / RFC 8985 9.3), once. */
+        x->tlp_active = false;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 7.4.2: the loss probe repaired a loss -> reduce cwnd");
+        uint32_t flight = tcp_in_flight(tcb);
+        tcp_cc_enter_recovery(&x->cc, flight, st->now_ns);
+        tcp_cc_exit_recovery(&x->cc, flight, st->now_ns);
+    } else if (dup && !had_sack) {
+        x->tlp_active = false; /* Case 2: both copies arrived */
+    }
 }
 
 void

@@ -119,6 +119,8 @@ enum tcp_tmr {
      * connection pays nothing for it; only tcp_tmr_set / tcp_tmr_clear
      * take it (not tcp_tmr_armed / tcp_tmr_when). */
     TCP_TMR_RACK = TCP_TMR_COUNT,
+    /* The loss probe timeout (RFC 8985 7.2), kept likewise (pto_at). */
+    TCP_TMR_PTO,
 };
 
 /* What only a connection with text queued or in flight needs (issue 10
@@ -132,6 +134,11 @@ struct tcp_sender {
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
     struct tcp_rack rack;  /* RACK transmission records (rack.h), when in use */
     int64_t rack_at;       /* TCP_TMR_RACK's deadline, INT64_MAX when not armed */
+    int64_t pto_at;        /* TCP_TMR_PTO's deadline, INT64_MAX when not armed */
+    uint32_t tlp_end_seq;  /* RFC 8985 7: TLP.end_seq, valid while tlp_active */
+    bool tlp_active;       /* a loss probe is unacknowledged (TLP.end_seq not None) */
+    bool tlp_is_retrans;   /* TLP.is_retrans */
+    bool tlp_sampled;      /* an RTT sample came since the last probe (7.3 condition 2) */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
@@ -685,6 +692,17 @@ bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
  * clears the reordering timer, enters recovery when something was marked
  * and sends what recovery allows (output.c). */
 void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
+ * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
+ * no probe in flight. `restart` moves an armed PTO (new data sent or
+ * acknowledged); otherwise an armed one is left alone (output.c). */
+void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
+void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 8985 7.4: the TLP episode's part of an ACK (`ack`, `had_sack`: the
+ * ACK carried SACK blocks, `dup`: it acknowledged nothing new) (output.c). */
+void tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack,
+                    bool dup);
 /* Arms the user (or connection-establishment) timeout if data or a
  * control is outstanding; cancels it when everything is acknowledged. */
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

@@ -255,6 +255,9 @@ tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
     (void)st;
     /* RFC 6298 2.2-2.5 (rtt.h); the caller keeps Karn's rule (MUST-18). */
     tcp_rtt_sample(&tcb->rtt, r > 0 ? r : 1);
+    if (tcb->sx != NULL) {
+        tcb->sx->tlp_sampled = true; /* RFC 8985 7.3 condition 2 */
+    }
 }
 
 /* RFC 8985 6.3: the reordering window of a segment sent before the
@@ -270,14 +273,26 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_deliver_events(st);
 }
 
+/* RFC 8985 7.3: no ACK for 2 SRTT (the PTO): a loss probe. */
+static void
+pto_expired(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 7.3: loss probe timeout expired");
+    tcp_tlp_probe(st, tcb);
+    tcp_deliver_events(st);
+}
+
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
-static const tmr_fn tmr_handlers[TCP_TMR_RACK + 1] = {
+static const tmr_fn tmr_handlers[TCP_TMR_PTO + 1] = {
     [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
     [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
     [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
-    [TCP_TMR_RACK] = rack_expired,
+    [TCP_TMR_RACK] = rack_expired, [TCP_TMR_PTO] = pto_expired,
 };
 
 /* Where deadline k is kept: tcb->tmr[], or the sender block for
@@ -288,7 +303,10 @@ tmr_slot(struct tcp_tcb *tcb, int k)
     if (k < TCP_TMR_COUNT) {
         return &tcb->tmr[k];
     }
-    return tcb->sx != NULL ? &tcb->sx->rack_at : NULL;
+    if (tcb->sx == NULL) {
+        return NULL;
+    }
+    return k == TCP_TMR_RACK ? &tcb->sx->rack_at : &tcb->sx->pto_at;
 }
 
 static int64_t
@@ -296,7 +314,7 @@ tmr_earliest(struct tcp_tcb *tcb, int *kind)
 {
     int64_t at = INT64_MAX;
     *kind = -1;
-    for (int k = 0; k <= TCP_TMR_RACK; k++) {
+    for (int k = 0; k <= TCP_TMR_PTO; k++) {
         const int64_t *d = tmr_slot(tcb, k);
         if (d != NULL && *d < at) {
             at = *d;
@@ -378,6 +396,7 @@ tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     if (tcb->sx != NULL) {
         tcb->sx->rack_at = INT64_MAX;
+        tcb->sx->pto_at = INT64_MAX;
     }
 }
 
