@@ -143,17 +143,25 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
             continue;
         uint32_t cum_end = seq_lt(new_una, r->end) ? new_una : r->end;
         bool cum = seq_lt(s, cum_end);
-        bool sacked = unsacked(now_sb, s, r->end) < r->end - s;
-        if (!cum && !sacked)
+        /* dend: one past the highest byte of the record delivered now (a
+         * record may hold several segments: this is Segment.end_seq). */
+        uint32_t dend = cum ? cum_end : s;
+        for (unsigned j = 0; j < now_sb->n; j++) {
+            uint32_t a = seq_max(now_sb->r[j].start, s);
+            uint32_t b = seq_lt(now_sb->r[j].end, r->end) ? now_sb->r[j].end : r->end;
+            if (seq_lt(a, b) && seq_gt(b, dend))
+                dend = b;
+        }
+        if (!seq_gt(dend, s))
             continue;
         bool rtx = (r->flags & TCP_RACK_RETRANS) != 0;
         int64_t rtt = now - r->ts;
         /* 6.2 step 3: delivery below RACK.fack of a segment never resent
          * means the network reordered. */
-        if (!rk->fack_set || seq_gt(r->end, rk->fack)) {
-            rk->fack = r->end;
+        if (!rk->fack_set || seq_gt(dend, rk->fack)) {
+            rk->fack = dend;
             rk->fack_set = true;
-        } else if (seq_lt(r->end, rk->fack) && !rtx) {
+        } else if (seq_lt(dend, rk->fack) && !rtx) {
             rk->reordering_seen = true;
         }
         /* 6.2 step 2: a retransmission acknowledged faster than min_RTT is
@@ -162,10 +170,10 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
             continue;
         if (rtt > 0 && (rk->min_rtt == 0 || rtt < rk->min_rtt))
             rk->min_rtt = rtt;
-        if (!rk->have || sent_after(r->ts, r->end, rk->xmit_ts, rk->end_seq)) {
+        if (!rk->have || sent_after(r->ts, dend, rk->xmit_ts, rk->end_seq)) {
             rk->have = true;
             rk->xmit_ts = r->ts;
-            rk->end_seq = r->end;
+            rk->end_seq = dend;
             rk->rtt = rtt;
         }
     }
@@ -204,13 +212,25 @@ tcp_rack_detect(struct tcp_rack *rk, const struct tcp_sack_sb *sb, uint32_t snd_
     *timeout = 0;
     if (!rk->have)
         return 0;
+    /* A record sent at RACK.xmit_ts holds segments sent in sequence order
+     * at that instant: the ones below RACK.end_seq count as sent before it
+     * (6.2 step 2's tie-break on end_seq), so the record is cut there. */
+    for (unsigned i = 0; i < rk->n; i++) {
+        const struct tcp_rack_rec *r = &rk->r[i];
+        if (r->ts == rk->xmit_ts && seq_lt(r->start, rk->end_seq) && seq_lt(rk->end_seq, r->end)) {
+            split_at(rk, rk->end_seq);
+            break;
+        }
+    }
     for (unsigned i = 0; i < rk->n; i++) {
         struct tcp_rack_rec *r = &rk->r[i];
         uint32_t s = seq_max(r->start, snd_una);
         if ((r->flags & TCP_RACK_LOST) || !seq_lt(s, r->end) || unsacked(sb, s, r->end) == 0)
             continue;
-        /* 6.2 step 5: only segments sent before the latest delivered one. */
-        if (!sent_after(rk->xmit_ts, rk->end_seq, r->ts, r->end))
+        /* 6.2 step 5: only segments sent before the latest delivered one
+         * (at the same instant: those below it). */
+        bool before = r->ts < rk->xmit_ts || (r->ts == rk->xmit_ts && seq_le(r->end, rk->end_seq));
+        if (!before)
             continue;
         int64_t remaining = r->ts + rk->rtt + reo_wnd - now;
         if (remaining <= 0) {

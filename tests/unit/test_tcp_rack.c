@@ -151,6 +151,36 @@ test_lost_retransmission(void)
     CHECK_EQ(len, SEG);
 }
 
+/* EVIDENCE: RFC 8985 6.2 step 2's tie-break on end_seq: four segments
+ * sent at one instant share a record; segments 2-4 SACKed (DupThresh,
+ * window 0) make segment 1 lost, and only it: the record is cut at
+ * RACK.end_seq and nothing above it is marked. Mutations checked: the
+ * plain RACK_sent_after(record) test finds nothing lost here; taking the
+ * record's end as RACK.end_seq does too. */
+static void
+test_same_instant_flight(void)
+{
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    for (unsigned i = 0; i < 6; i++)
+        send_seg(&rk, i, 5 * MS);
+    CHECK_EQ(rk.n, 1);
+    struct tcp_sack_block b[] = {B(SEG, 4 * SEG)};
+    ack(&rk, &sb, &una, 0, b, 1, 105 * MS);
+    CHECK_EQ(rk.xmit_ts, 5 * MS);
+    CHECK_EQ(rk.end_seq, 4 * SEG); /* the highest byte delivered, not the record's end */
+    int64_t wait = 0;
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 105 * MS, &wait), 1);
+    CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), SEG);
+    uint32_t seq = 9, len = 9;
+    CHECK(tcp_rack_next_lost(&rk, &sb, una, SEG, &seq, &len));
+    CHECK_EQ(seq, 0);
+    CHECK_EQ(len, SEG);
+}
+
 /* EVIDENCE: RFC 8985 6.2 step 2: a retransmitted segment acknowledged
  * sooner than min_RTT after the retransmission was probably delivered by
  * its original: it gives no RTT and does not move RACK.xmit_ts.
@@ -240,6 +270,7 @@ main(void)
     RUN(test_reordering_not_lost);
     RUN(test_window_expires_lost);
     RUN(test_lost_retransmission);
+    RUN(test_same_instant_flight);
     RUN(test_spurious_sample_ignored);
     RUN(test_reo_wnd);
     RUN(test_records_bounded);
