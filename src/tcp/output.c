@@ -805,6 +805,9 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
  * when one segment is in flight. Our choice: 200 ms, the longest common
  * delayed-ACK bound (Linux's; RFC 9293 3.8.6.3 allows up to 500 ms). */
 #define TCP_TLP_MAX_ACK_DELAY_NS 200000000LL
+/* Our choice (as Linux): a PTO of at least 10 ms, so that a near-zero
+ * SRTT (loopback) does not send a probe behind every flight. */
+#define TCP_TLP_MIN_PTO_NS 10000000LL
 
 /* RFC 8985 7.1: no probe outstanding, no PTO pending. */
 static void
@@ -840,6 +843,7 @@ tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
         if (tcp_in_flight(tcb) <= tcp_smss(tcb)) {
             pto += TCP_TLP_MAX_ACK_DELAY_NS;
         }
+        pto = pto > TCP_TLP_MIN_PTO_NS ? pto : TCP_TLP_MIN_PTO_NS;
     }
     int64_t rto_at = tcp_tmr_when(tcb, TCP_TMR_RTX);
     if (rto_at != INT64_MAX && st->now_ns + pto > rto_at) {

@@ -143,6 +143,15 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
             continue;
         uint32_t cum_end = seq_lt(new_una, r->end) ? new_una : r->end;
         bool cum = seq_lt(s, cum_end);
+        /* Newly: bytes not SACKed before that the cumulative ACK covers
+         * now, or that are SACKed now (a block reported again delivers
+         * nothing). */
+        uint32_t fresh = cum ? unsacked(old_sb, s, cum_end) : 0;
+        uint32_t hi = cum ? cum_end : s;
+        if (seq_lt(hi, r->end))
+            fresh += unsacked(old_sb, hi, r->end) - unsacked(now_sb, hi, r->end);
+        if (fresh == 0)
+            continue;
         /* dend: one past the highest byte of the record delivered now (a
          * record may hold several segments: this is Segment.end_seq). */
         uint32_t dend = cum ? cum_end : s;

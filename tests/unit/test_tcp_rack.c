@@ -7,6 +7,7 @@
  * 2, and the bounded records.
  */
 #include "check.h"
+#include "tcp_harness.h"
 
 #include "tcp/rack.h"
 
@@ -264,6 +265,177 @@ test_records_bounded(void)
     CHECK(!tcp_rack_next_lost(&one, &sb, 0, 4 * SEG, &seq, &len));
 }
 
+/* ---- The stack with RACK-TLP (cfg.tcp.loss_detection) ---- */
+
+static char Z[1461]; /* 1460 'z' */
+
+static void
+tweak_rack(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true; /* RTT from the one timed segment */
+    c->tcp.loss_detection = TERN_TCP_LOSS_RACK;
+}
+
+static void
+tweak_rfc6675(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+}
+
+static struct tern_tcp_status
+status(struct h *h, int id)
+{
+    struct tern_tcp_status s;
+    memset(&s, 0, sizeof(s));
+    tern_tcp_status(h->st, id, &s);
+    return s;
+}
+
+/* Established over a 100 ms RTT, SACK permitted, peer window 64 KiB; `n` segments of 1460
+ * bytes sent at once (IW10). */
+static int
+sack_sending(struct h *h, unsigned n)
+{
+    int id = h_syn_sent(h);
+    h_advance(h, 100 * MS); /* RTT 100 ms from the start */
+    struct topts o = {.sackp = true};
+    h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(h, id).sack_ok);
+    static char big[1460 * 8];
+    memset(big, 'z', sizeof(big));
+    memset(Z, 'z', 1460);
+    CHECK_EQ(tern_tcp_send(h->st, id, big, 1460 * n, h->now), (int)(1460 * n));
+    for (unsigned i = 0; i < n; i++) {
+        EXPECT_SENT(h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK | (i + 1 == n ? PSH : 0),
+                          .data = Z));
+    }
+    EXPECT_NOTHING(h);
+    return id;
+}
+
+/* The next segment sent is 1460 bytes of text at `seq`. */
+static void
+expect_text_at(struct h *h, uint32_t seq, int line)
+{
+    struct wire_tcp t;
+    if (!h_next_sent(h, &t, line)) {
+        return;
+    }
+    if (t.seq != seq || t.ack != 301 || t.payload_len != 1460 || !(t.flags & ACK) ||
+        (t.flags & (SYN | FIN | RST))) {
+        fprintf(stderr, "line %d: expected 1460 bytes at %u, sent SEQ=%u ACK=%u len %zu\n", line,
+                seq, t.seq, t.ack, t.payload_len);
+        check_st.failures++;
+    }
+}
+#define EXPECT_TEXT_AT(h, seq) expect_text_at((h), (seq), __LINE__)
+
+/* An ACK of `ack` with one SACK block [101 + 1460*a, 101 + 1460*b), or
+ * none when a == b. */
+static void
+sack_ack(struct h *h, uint32_t ack, unsigned a, unsigned b)
+{
+    struct topts o = {.n_sack = a < b ? 1u : 0u, .sack = {{101 + 1460 * a, 101 + 1460 * b}}};
+    h_deliver_opts(h, PEER(.seq = 301, .ack = ack, .flags = ACK, .wnd = 65535), &o);
+}
+
+#define SEG_AT(i) (101u + 1460u * (i))
+
+/* EVIDENCE: RFC 8985 7.2-7.3: the last of four segments is lost; the ACK
+ * of the first three (RTT 100 ms) leaves one segment in flight, so the
+ * PTO is 2 SRTT + 200 ms (max ACK delay) = 400 ms: the probe, a resend of
+ * the last segment, goes then, long before the 1 s RTO, and its ACK ends
+ * the episode with no timeout; the first ACK beyond the probe takes the
+ * congestion response of 7.4.2. Mutations checked: tcp_tlp_arm returning
+ * at once leaves nothing sent at 400 ms (the RTO resends at 1 s);
+ * tcp_tlp_on_ack never ending the episode leaves cwnd as it was. */
+static void
+test_tlp_tail_loss(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = sack_sending(&h, 4);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(3), 0, 0);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 399 * MS);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1 * MS);
+    EXPECT_TEXT_AT(&h, SEG_AT(3)); /* RFC 8985 7.3: the probe */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    /* More text goes out behind the probe. */
+    CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    EXPECT_TEXT_AT(&h, SEG_AT(4));
+    EXPECT_NOTHING(&h);
+    uint32_t cwnd = status(&h, id).cwnd;
+    CHECK(cwnd > 2 * 1460);
+    /* 7.4.2: the ACK of the probe alone (no duplicate ACK follows, no
+     * D-SACK): the episode stays open until an ACK passes TLP.end_seq;
+     * then the probe repaired a loss and cwnd is reduced once. */
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(4), 0, 0);
+    CHECK(status(&h, id).cwnd >= cwnd); /* not reduced */
+    h_advance(&h, 10 * MS);
+    sack_ack(&h, SEG_AT(5), 0, 0);
+    CHECK(status(&h, id).cwnd <= 2 * 1460);
+    h_advance(&h, 5 * SEC);
+    EXPECT_NOTHING(&h); /* no RTO */
+    CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    h_fini(&h);
+}
+
+/* EVIDENCE: RFC 8985 6.2 and 9.2: six segments, the first lost; three
+ * segments SACKed make it lost (window 0); its retransmission is lost
+ * too. New data sent after the retransmission is SACKed 100 ms later:
+ * RACK marks the retransmission lost and resends it, no RTO. With RFC
+ * 6675's loss detection the same ACKs resend nothing (NextSeg never goes
+ * below HighRxt). Mutation checked: tcp_rack_detect skipping
+ * retransmitted records leaves the second resend out. */
+static void
+test_rack_lost_retransmission(void)
+{
+    for (int rack = 1; rack >= 0; rack--) {
+        struct h h;
+        h_init_cfg(&h, rack ? tweak_rack : tweak_rfc6675);
+        int id = sack_sending(&h, 6);
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 2);
+        sack_ack(&h, SEG_AT(0), 1, 3);
+        EXPECT_NOTHING(&h);
+        sack_ack(&h, SEG_AT(0), 1, 4);
+        EXPECT_TEXT_AT(&h, SEG_AT(0)); /* lost: resent (and lost again) */
+        EXPECT_NOTHING(&h);
+        static char more[1460 * 2];
+        memset(more, 'z', sizeof(more));
+        CHECK_EQ(tern_tcp_send(h.st, id, more, sizeof(more), h.now), (int)sizeof(more));
+        EXPECT_NOTHING(&h); /* cwnd 3 segments, 3 in flight */
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 6);
+        EXPECT_TEXT_AT(&h, SEG_AT(6)); /* new data in recovery */
+        EXPECT_TEXT_AT(&h, SEG_AT(7));
+        EXPECT_NOTHING(&h);
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 8);
+        if (rack) {
+            EXPECT_TEXT_AT(&h, SEG_AT(0)); /* the lost retransmission, found */
+        }
+        EXPECT_NOTHING(&h);
+        CHECK_EQ(status(&h, id).total_retransmits, rack ? 2 : 1);
+        if (rack) {
+            h_advance(&h, 100 * MS);
+            sack_ack(&h, SEG_AT(8), 0, 0);
+            h_advance(&h, 5 * SEC);
+            EXPECT_NOTHING(&h); /* recovered without a timeout */
+            CHECK_EQ(status(&h, id).snd_una, SEG_AT(8));
+        }
+        h_fini(&h);
+    }
+}
+
 int
 main(void)
 {
@@ -274,5 +446,7 @@ main(void)
     RUN(test_spurious_sample_ignored);
     RUN(test_reo_wnd);
     RUN(test_records_bounded);
+    RUN(test_tlp_tail_loss);
+    RUN(test_rack_lost_retransmission);
     return CHECK_DONE();
 }
