@@ -280,6 +280,7 @@ static void
 tweak_rfc6675(struct tern_config *c)
 {
     c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
 }
 
 static struct tern_tcp_status
