@@ -437,6 +437,21 @@ test_rack_lost_retransmission(void)
     }
 }
 
+/* EVIDENCE: a loss_detection value that names no rule is refused (bad
+ * input gets a clear error); the default is RFC 6675. Mutation checked:
+ * without the check in table.c the stack is created. */
+static void
+test_config(void)
+{
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RFC6675);
+    cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)5;
+    struct tern_stack *st = NULL;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
+    CHECK(st == NULL);
+}
+
 int
 main(void)
 {
@@ -447,6 +462,7 @@ main(void)
     RUN(test_spurious_sample_ignored);
     RUN(test_reo_wnd);
     RUN(test_records_bounded);
+    RUN(test_config);
     RUN(test_tlp_tail_loss);
     RUN(test_rack_lost_retransmission);
     return CHECK_DONE();
