@@ -445,6 +445,8 @@ test_config(void)
 {
     struct tern_config cfg;
     tern_config_init(&cfg);
+    cfg.seed = 1;
+    cfg.deterministic = true;
     CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RFC6675);
     cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)5;
     struct tern_stack *st = NULL;
