@@ -102,6 +102,16 @@ enum tern_tcp_prr {
     TERN_TCP_PRR_OFF = 2,
 };
 
+/* How a sender with SACK decides a segment is lost (issue 12): RFC 6675's
+ * DupThresh rule (IsLost, 0, the default for now) or RACK's time-based
+ * rule (RFC 8985 6, which also finds lost retransmissions). Without SACK
+ * both fall back to RFC 5681 / RFC 6582 duplicate ACKs. RACK does not yet
+ * use PRR in its recovery (tern_tcp_config prr is ignored with it). */
+enum tern_tcp_loss_detection {
+    TERN_TCP_LOSS_RFC6675 = 0,
+    TERN_TCP_LOSS_RACK = 1,
+};
+
 /* Explicit Congestion Notification (RFC 3168), tern_tcp_config.ecn.
  * PASSIVE (0, the default) agrees to ECN when the peer's SYN asks for it
  * and never asks itself, as Linux does by default (tcp_ecn = 2): a peer
@@ -196,6 +206,8 @@ struct tern_tcp_config {
     /* How much a SACK loss recovery sends per ACK (issue 12): see enum
      * tern_tcp_prr; 0 is PRR-SSRB. */
     enum tern_tcp_prr prr;
+    /* Loss detection (issue 12): see enum tern_tcp_loss_detection. */
+    enum tern_tcp_loss_detection loss_detection;
     /* ECN (issue 12 item 5): TERN_TCP_ECN_PASSIVE (0, the default), ON or
      * OFF, see enum tern_tcp_ecn. */
     enum tern_tcp_ecn ecn;

@@ -837,6 +837,13 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
         tcp_prr_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
         return;
     }
+    if (tcp_rack_on(st, tcb)) {
+        /* RFC 8985 6.2: RACK, not the count, decides losses (tcp_rack_loss
+         * runs on every ACK); the count still drives limited transmit. */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 6.2: duplicate ACK counted, RACK decides losses");
+        return;
+    }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
     bool sack_loss = tcb->sack_ok && tcp_sack_is_lost(&tcb->sx->sb, tcb->snd_una, tcp_smss(tcb));
     if (tcb->sx->dupacks < TCP_DUPACK_THRESH && !sack_loss) {
@@ -913,6 +920,14 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_
 static void
 ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
+    /* RFC 8985 6.2 steps 1-3 need what this ACK newly delivers: the
+     * scoreboard and SND.UNA as they were before it. */
+    bool rack = tcp_rack_on(st, tcb);
+    struct tcp_sack_sb old_sb;
+    uint32_t old_una = tcb->snd_una;
+    if (rack) {
+        old_sb = tcb->sx->sb;
+    }
     if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
         uint32_t acked = seg->ack - tcb->snd_una;
         uint32_t flight_before = tcp_in_flight(tcb);
@@ -1012,6 +1027,14 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
              * a zero window is alive; do not time the connection out. */
             tcp_user_timer_update(st, tcb, true);
         }
+    }
+    if (rack && tcp_rack_on(st, tcb)) {
+        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
+        bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
+        tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
+        tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
+        /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
+        tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */
