@@ -880,6 +880,9 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
         st->stats.tcp.fast_retransmits++;
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 8985 6.2: RACK marked a segment lost -> enter loss recovery");
+        if (new_episode) {
+            tcp_undo_begin(tcb); /* RFC 3708: cwnd and ssthresh before the cut */
+        }
         x->in_recovery = true;
         x->high_rxt = tcb->snd_una;
         x->rescue_valid = true;

@@ -226,6 +226,40 @@ test_dsack_undoes_spurious_fast_retransmit(void)
 }
 
 static void
+tweak_no_ts_rack(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RACK;
+}
+
+static void
+test_dsack_undoes_spurious_rack_recovery(void)
+{
+    /* The same with RACK (RFC 8985) deciding the loss: its recovery is an
+     * episode too. 10 segments; 1-7 SACKed 2 ms later, RACK marks 0 lost
+     * and resends it; 0 was only late, and its copy comes back D-SACKed. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts_rack);
+    int id = sack_sending(&h, 10);
+    uint32_t cwnd0 = status(&h, id).cwnd, ssthresh0 = status(&h, id).ssthresh;
+    h_advance(&h, 2 * 1000000LL);
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(5)}});
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(8)}});
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.fast_retransmits, 1);
+    CHECK(status(&h, id).cwnd < cwnd0);
+    ack_sack(&h, SEG(8), 0, NULL);
+    ack_sack(&h, SEG(8), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 1);
+    CHECK(status(&h, id).cwnd >= cwnd0);
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    h_fini(&h);
+}
+
+static void
 test_no_undo_when_a_retransmission_was_needed(void)
 {
     /* RFC 3708 2: only when every retransmission of the episode comes back
@@ -366,6 +400,7 @@ main(void)
     RUN(test_no_dsack_without_sack);
     RUN(test_dsack_recognised);
     RUN(test_dsack_undoes_spurious_fast_retransmit);
+    RUN(test_dsack_undoes_spurious_rack_recovery);
     RUN(test_no_undo_when_a_retransmission_was_needed);
     RUN(test_dsack_is_not_a_duplicate_ack);
     RUN(test_eifel_undoes_spurious_timeout);
