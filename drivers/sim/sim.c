@@ -51,7 +51,15 @@ rng_upto(struct rng *r, uint64_t n)
     return v % span;
 }
 
-enum { STREAM_LOSS, STREAM_DUP, STREAM_REORDER, STREAM_CORRUPT, STREAM_JITTER, STREAM_COUNT };
+enum {
+    STREAM_LOSS,
+    STREAM_DUP,
+    STREAM_REORDER,
+    STREAM_CORRUPT,
+    STREAM_JITTER,
+    STREAM_CE,
+    STREAM_COUNT
+};
 
 /* Each stream's seed depends on the simulation seed, the link and the
  * direction only, so links do not disturb one another. */
@@ -289,7 +297,51 @@ params_ok(const struct tern_link_params *p)
     return p->delay_ns >= 0 && p->delay_ns <= MAX_DELAY_NS && p->jitter_ns >= 0 &&
            p->jitter_ns <= MAX_DELAY_NS && p->reorder_delay_ns >= 0 &&
            p->reorder_delay_ns <= MAX_DELAY_NS && p->loss_ppm <= PPM_MAX && p->dup_ppm <= PPM_MAX &&
-           p->reorder_ppm <= PPM_MAX && p->corrupt_ppm <= PPM_MAX;
+           p->reorder_ppm <= PPM_MAX && p->corrupt_ppm <= PPM_MAX && p->ce_ppm <= PPM_MAX;
+}
+
+/* The IPv4 header of packet bytes `data` (after an Ethernet header when
+ * `eth`), or NULL when it carries none; *ihl gets its length. */
+static uint8_t *
+ipv4_header(uint8_t *data, size_t len, bool eth, size_t *ihl)
+{
+    size_t off = 0;
+    if (eth) {
+        if (len < 14 || data[12] != 0x08 || data[13] != 0x00) {
+            return NULL; /* not IPv4 (ARP) */
+        }
+        off = 14;
+    }
+    if (len < off + 20 || (data[off] >> 4) != 4) {
+        return NULL;
+    }
+    *ihl = (size_t)(data[off] & 15u) * 4u;
+    return *ihl >= 20 && len >= off + *ihl ? data + off : NULL;
+}
+
+/* RFC 3168 5: a router experiencing congestion sets CE in an ECT packet;
+ * the header checksum is computed again (RFC 791). True when marked. */
+static bool
+mark_ce(uint8_t *data, size_t len, bool eth)
+{
+    size_t ihl = 0;
+    uint8_t *ip = ipv4_header(data, len, eth, &ihl);
+    if (ip == NULL || (ip[1] & 3u) == 0 || (ip[1] & 3u) == 3u) {
+        return false; /* Not-ECT, or CE already */
+    }
+    ip[1] |= 3u;
+    ip[10] = ip[11] = 0;
+    uint32_t sum = 0;
+    for (size_t i = 0; i < ihl; i += 2) {
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffffu) + (sum >> 16);
+    }
+    uint16_t c = (uint16_t)~sum;
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    return true;
 }
 
 static void
@@ -509,6 +561,12 @@ dir_decide(struct tern_sim *sim, struct sim_dir *d, struct sim_packet *p, int64_
         f->bit = rng_below(&d->rng[STREAM_CORRUPT], (uint32_t)(p->len * 8u));
         p->data[f->bit / 8] ^= (uint8_t)(0x80u >> (f->bit % 8));
         p->corrupted = true;
+    }
+    if (impair && d->p.ce_ppm > 0 && rng_chance_ppm(&d->rng[STREAM_CE], d->p.ce_ppm)) {
+        bool eth = sim->hosts[d->to_host]->cfg.netifs[d->to_netif].link == TERN_LINK_ETHERNET;
+        if (mark_ce(p->data, p->len, eth)) {
+            d->stats.ce_marked++;
+        }
     }
     int64_t arrive = add_sat(tx_end, d->p.delay_ns);
     if (d->p.jitter_ns > 0) {

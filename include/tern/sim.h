@@ -81,6 +81,11 @@ struct tern_link_params {
     uint32_t corrupt_ppm;     /* packets with one random bit flipped */
     int64_t reorder_delay_ns; /* 0: delay_ns + jitter_ns + 1 ms */
     uint32_t max_in_flight;   /* packets on this direction at once; 0: default */
+    /* ECN-capable IPv4 packets (ECT(0) or ECT(1), RFC 3168 5) marked CE
+     * instead of being dropped, as an AQM router would: a marked packet
+     * arrives, with CE and a corrected header checksum. Packets that are
+     * not ECT pass unmarked (loss_ppm is the loss model). */
+    uint32_t ce_ppm;
 };
 
 /* Fills `p` with a perfect link (all zero). */
@@ -188,6 +193,7 @@ struct tern_sim_link_stats {
     uint64_t held;    /* packets the filter held (so far) */
     uint64_t delayed; /* packets the filter delayed */
     uint64_t bytes_sent;
+    uint64_t ce_marked; /* ce_ppm: ECT packets marked CE */
 };
 
 /* Copies the counters of one direction into *out. TERN_OK or TERN_ERR_INVAL. */

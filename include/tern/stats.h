@@ -165,7 +165,9 @@ struct tern_stats {
         uint64_t snd_mem_blocked; /* SENDs that queued less than asked: the buffer pool was dry */
         uint64_t rcv_wnd_mem_limited; /* windows announced smaller than the buffer: pool pressure */
         uint64_t
-            rcv_reserve_fail; /* windows announced without pool memory behind (never expected) */
+            rcv_reserve_fail;    /* windows announced without pool memory behind (never expected) */
+        uint64_t ecn_ce_rcvd;    /* segments received with CE on an ECN connection (RFC 3168) */
+        uint64_t ecn_reductions; /* cwnd reductions in answer to ECE (RFC 3168 6.1.2) */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */

@@ -85,6 +85,19 @@ enum tern_tcp_iw {
     TERN_TCP_IW_RFC5681 = 1,
 };
 
+/* Explicit Congestion Notification (RFC 3168), tern_tcp_config.ecn.
+ * PASSIVE (0, the default) agrees to ECN when the peer's SYN asks for it
+ * and never asks itself, as Linux does by default (tcp_ecn = 2): a peer
+ * that asks has chosen ECN for its path, while asking on every SYN from
+ * a host risks the middleboxes that drop or mangle ECN-setup SYNs
+ * (RFC 3168 6.1.1.1). ON also asks on the SYNs we send; OFF neither asks
+ * nor agrees. */
+enum tern_tcp_ecn {
+    TERN_TCP_ECN_PASSIVE = 0,
+    TERN_TCP_ECN_ON = 1,
+    TERN_TCP_ECN_OFF = 2,
+};
+
 /* Per-stack TCP configuration, part of struct tern_config. tern_config_init()
  * fills in the defaults given here; zero is not a valid value for most. */
 struct tern_tcp_config {
@@ -162,6 +175,9 @@ struct tern_tcp_config {
     /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
      * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
     enum tern_tcp_iw initial_window;
+    /* ECN (issue 12 item 5): TERN_TCP_ECN_PASSIVE (0, the default), ON or
+     * OFF, see enum tern_tcp_ecn. */
+    enum tern_tcp_ecn ecn;
 };
 
 /* Event bits. */

@@ -322,6 +322,7 @@ start_active(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
     tcp_buf_snd_start(tcb, tcb->iss + 1);
     tcb->passive_open = false;
     tcb->opened_ns = st->now_ns;
+    tcb->ecn_ok = st->cfg.tcp.ecn == TERN_TCP_ECN_ON; /* RFC 3168 6.1.1: our SYN asks */
     st->stats.tcp.active_opens++;
     tcp_set_state(st, tcb, TERN_TCP_SYN_SENT, rule);
     tcp_send_segment(st, tcb, tcb->iss, WIRE_TCP_SYN, 0,

@@ -105,6 +105,7 @@ negotiate_options(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_s
     if (tcb->ts_ok) {
         tcb->ts_recent = o->ts_val; /* RFC 7323 4.3 (2): TS.Recent from the SYN */
     }
+    tcp_ecn_negotiate(st, tcb, seg, passive);
 }
 
 /* LISTEN, third check: a SYN, on `tcb` (the listener itself, or the
@@ -752,6 +753,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
     uint32_t flight = tcp_in_flight(tcb);
     flight = flight > tcb->sx->lt_bytes ? flight - tcb->sx->lt_bytes : 0;
     tcp_cc_enter_recovery(&tcb->sx->cc, flight, st->now_ns);
+    tcp_ecn_reduced(tcb);        /* RFC 3168 6.1.2 */
     tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
     tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
@@ -939,6 +941,7 @@ check_ack(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         return STEP_STOP;
     }
     ack_established(st, tcb, seg);
+    tcp_ecn_input(st, tcb, seg);
     switch (tcb->state) {
     case TERN_TCP_FIN_WAIT_1:
         if (fin_acked(tcb)) {
@@ -1419,7 +1422,8 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
                 .text_len = (uint32_t)h.payload_len,
                 .has_mss = h.opts.has_mss,
                 .mss = h.opts.mss,
-                .opts = &h.opts},
+                .opts = &h.opts,
+                .ecn = (uint8_t)(rx->tos & 3u)}, /* RFC 3168 5: the ECN field */
         .orig_seq = h.seq,
     };
     if (bad_address(st, rx)) {

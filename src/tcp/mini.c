@@ -377,6 +377,7 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
     s->ts_ok = (m->flags & TCP_MINI_TS) != 0;
     s->ws_ok = (m->flags & TCP_MINI_WS) != 0;
     s->sack_ok = (m->flags & TCP_MINI_SACK) != 0;
+    s->ecn_ok = (m->flags & TCP_MINI_ECN) != 0;
     s->snd_wscale = (uint8_t)(m->wscale >> 4);
     s->rcv_wscale = (uint8_t)(m->wscale & 15);
     s->ts_recent = m->ts_recent;
@@ -622,7 +623,7 @@ tcp_mini_syn_store(struct tern_stack *st, int i, int parked_tw, uint16_t peer_ms
     m->wnd = (announced > 65535u ? 65535u : announced) << 16 | peer_mss;
     m->tos = s->tos;
     m->flags = (uint8_t)((s->ts_ok ? TCP_MINI_TS : 0) | (s->ws_ok ? TCP_MINI_WS : 0) |
-                         (s->sack_ok ? TCP_MINI_SACK : 0));
+                         (s->sack_ok ? TCP_MINI_SACK : 0) | (s->ecn_ok ? TCP_MINI_ECN : 0));
     m->wscale = (uint8_t)((s->snd_wscale & 15) << 4 | (s->rcv_wscale & 15));
     m->retries = 0;
     m->owner = s->listener;

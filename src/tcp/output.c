@@ -85,11 +85,12 @@ send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
         return TERN_ERR_MSGSIZE;
     }
     /* RFC 9293 3.9.1.9: the connection's Differentiated Services field, as
-     * the application set it, goes to IP unchanged (MUST-48, SHLD-22). */
+     * the application set it, goes to IP unchanged (MUST-48, SHLD-22); the
+     * two ECN bits are TCP's (RFC 3168 5, 6.1: tcp_ecn_out). */
     struct ip_send how = {.src = seg->src,
                           .dst = seg->dst,
                           .proto = WIRE_IPPROTO_TCP,
-                          .tos = tcb != NULL ? tcb->tos : 0};
+                          .tos = (uint8_t)((tcb != NULL ? tcb->tos & 0xfcu : 0u) | seg->ecn)};
     struct ip_part part = {.data = st->tcp.tx_buf, .len = n};
     return ipv4_output(st, &how, &part, 1);
 }
@@ -173,6 +174,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
         uint32_t off = tcb->snd_up - seq;
         seg.up = (uint16_t)(off > 0xffffu ? 0xffffu : off);
     }
+    tcp_ecn_out(tcb, &seg);
     struct wire_tcp_opts o;
     build_options(st, tcb, flags, text_len, &o);
     if (text_len > 0) {
@@ -690,6 +692,7 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_sack_sb_init(&tcb->sx->sb);
     tcb->sx->ts_mark = tcp_ts_now(st);
     tcb->sx->ts_mark_set = true;
+    tcp_ecn_reduced(tcb); /* RFC 3168 6.1.2 */
 }
 
 void

@@ -179,6 +179,7 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_buf_free(st, tcb);
     tcp_buf_init(st, tcb);
     tcb->snd_una = tcb->snd_nxt = tcb->snd_wnd = tcb->snd_up = 0;
+    tcb->ecn_ok = tcb->ecn_ece = tcb->ecn_cwr = false;
     tcb->snd_wl1 = tcb->snd_wl2 = tcb->iss = tcb->max_snd_wnd = 0;
     tcb->rcv_nxt = tcb->rcv_up = tcb->irs = 0;
     tcb->rcv_wnd = 0; /* nothing announced yet */

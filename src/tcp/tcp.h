@@ -138,6 +138,8 @@ struct tcp_sender {
     bool rtx_active;  /* after an RTO: resending [SND.UNA, SND.NXT) (RFC 5681 3.1) */
     bool rescue_valid;
     bool rtt_timing;
+    bool ecn_reduced;  /* RFC 3168 6.1.2: cwnd was reduced for ECE; ecn_high holds */
+    uint32_t ecn_high; /* SND.NXT at that reduction: one reduction per window */
 };
 
 struct tcp_tcb {
@@ -269,6 +271,11 @@ struct tcp_tcb {
     bool text_rcvd : 1;     /* text has arrived (the quick-ACK phase has begun) */
     bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
     bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
+    /* RFC 3168 (issue 12 item 5). Before ESTABLISHED on an active open,
+     * ecn_ok means "our SYN asks for ECN"; after the handshake, "ECN in use". */
+    bool ecn_ok : 1;
+    bool ecn_ece : 1; /* receiver: a CE mark arrived, ECE on every ACK until CWR (6.1.3) */
+    bool ecn_cwr : 1; /* sender: cwnd reduced, CWR on the next new data segment (6.1.2) */
 };
 
 /* The most text one segment carries: the effective send MSS less the
@@ -321,6 +328,7 @@ enum {
     TCP_MINI_IN_HASH = 8, /* reachable by demux (a parked TIME-WAIT record is not) */
     TCP_MINI_LIST = 16,   /* on an expiry list */
     TCP_MINI_REPLY = 32,  /* a reply window has begun (reply_win_ms valid) */
+    TCP_MINI_ECN = 64,    /* SYN cache: ECN agreed (RFC 3168 6.1.1) */
 };
 
 struct tcp_mini {
@@ -563,6 +571,7 @@ struct tcp_seg {
     bool has_mss;
     uint16_t mss;
     const struct wire_tcp_opts *opts; /* every option parsed; NULL for segments we build */
+    uint8_t ecn; /* the IP header's ECN field (RFC 3168 5): as received, or to send */
 };
 
 /* Traces a segment event (kind RX/TX/DROP) with the segment's fields. */
@@ -574,6 +583,21 @@ void tcp_drop(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp
 /* Traces a TCP event that is not about a segment (TERN_TRACE_EVENT / TIMER). */
 void tcp_trace_note(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
                     const char *rule);
+
+/* ---- ecn.c (RFC 3168) ---- */
+
+/* At the handshake, from the peer's SYN or SYN,ACK `seg`: on a passive
+ * open whether we agree (cfg.tcp.ecn), on an active one whether the peer
+ * agreed to what our SYN asked (tcb->ecn_ok before the call). */
+void tcp_ecn_negotiate(const struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                       bool passive);
+/* Sets ECE, CWR and seg->ecn (ECT(0) or not) on a segment about to go out
+ * (flags, seq and text_len already set). */
+void tcp_ecn_out(struct tcp_tcb *tcb, struct tcp_seg *seg);
+/* An acceptable segment's CE, CWR and ECE; the sender's reaction. */
+void tcp_ecn_input(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg);
+/* The congestion window was just reduced for loss: CWR on the next data. */
+void tcp_ecn_reduced(struct tcp_tcb *tcb);
 
 /* ---- output.c ---- */
 /* Sends one segment from the TCB: seq, flags and text (from the send ring
