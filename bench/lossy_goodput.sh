@@ -10,7 +10,11 @@
 # Environment: RUNS (default 5, --quick 1) runs per sender and row;
 #   CAP (default 300) seconds a transfer may take: a transfer still running
 #   then is stopped and its figure is the bytes delivered over CAP (the row
-#   says how many runs were capped); SEED (default 1) of the relay.
+#   says how many runs were capped); SEED (default 1) of the relay;
+#   LINUX_CC (default cubic, the kernel's own default) congestion control of
+#   the Linux sender, set on its socket (TCP_CONGESTION; this host's default is
+#   bbr, which does not read loss as congestion: no fair reference for a
+#   loss-based sender like tern's).
 #
 # The path (addresses from 10.79.0.0/16, inside namespaces this script
 # creates, named tern-lossy-<pid>-{s,r}, removed on exit even on Ctrl-C):
@@ -48,6 +52,7 @@ else
 fi
 CAP=${CAP:-300}
 SEED=${SEED:-1}
+LINUX_CC=${LINUX_CC:-cubic}
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 [ -x "$TERN" ] || { echo "no tern binary at $TERN" >&2; exit 1; }
 [ -x "$RELAY" ] || { echo "no impair_relay at $RELAY (set IMPAIR_RELAY)" >&2; exit 1; }
@@ -95,6 +100,7 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1])))
 s.listen(1)
+s.settimeout(float(sys.argv[2]) + 30)  # a sender that never connects
 c, _ = s.accept()
 t0, n, h = time.monotonic(), 0, hashlib.sha256()
 end = t0 + float(sys.argv[2])
@@ -119,7 +125,9 @@ print(n, h.hexdigest(), "%.3f" % (n * 8 / dt / 1e6), "capped" if capped else "do
 EOF
 cat >"$tmp/tx.py" <<'EOF'
 import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c = socket.socket()
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[4].encode())
+c.connect((sys.argv[1], int(sys.argv[2])))
 with open(sys.argv[3], "rb") as f:
     while True:
         b = f.read(1 << 20)
@@ -162,7 +170,7 @@ one_run() { # one_run <tern|linux> <row> <i>: appends "rate exact capped" to $tm
             send 10.79.2.2:$port "$tmp/data" 2>"$tmp/tx.err" &
     else
         ip netns exec $S timeout $((CAP + 30)) python3 "$tmp/tx.py" 10.79.2.2 $port \
-            "$tmp/data" 2>"$tmp/tx.err" &
+            "$tmp/data" "$LINUX_CC" 2>"$tmp/tx.err" &
     fi
     local tx=$!
     wait $rx
@@ -198,7 +206,7 @@ row() { # row <name> <relay options...>
         printf "%s tern %s Mbit/s linux %s Mbit/s ratio %.3f%s\n", n, t, l, (l > 0 ? t / l : 0), note }'
 }
 
-echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED"
+echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED, Linux sender's congestion control $LINUX_CC"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 row loss-1pct --loss 1
 row loss-5pct --loss 5
