@@ -151,9 +151,9 @@ start_path() { # start_path <relay options...>: relay up, addresses, routes
     ip -n $R link set tapR up
     ip -n $R route add 10.79.1.0/24 via 10.79.2.1
 }
-stop_path() {
+stop_path() { # the relay ends on SIGTERM with status 0 and its counters
     kill "$relay_pid" 2>/dev/null
-    wait "$relay_pid" 2>/dev/null
+    wait "$relay_pid" 2>/dev/null || { echo "relay failed:" >&2; cat "$tmp/relay.err" >&2; return 1; }
     relay_pid=
 }
 
@@ -193,7 +193,7 @@ row() { # row <name> <relay options...>
         one_run tern "$name" "$i" || exit 1
         one_run linux "$name" "$i" || exit 1
     done
-    stop_path
+    stop_path || exit 1
     echo "# $name relay: $(tr '\n' ' ' <"$tmp/relay.err")"
     local t l note=""
     t=$(cut -d' ' -f1 "$tmp/$name.tern" | median)
