@@ -85,7 +85,7 @@ struct opts {
     uint64_t bytes, cycles, impaired_bytes, idle_conns, reps;
     uint64_t large_conns, mid_conns, pkts;
     double timeout_s;
-    bool json, quick, skip_large;
+    bool json, quick, skip_large, rack;
     uint64_t bulk_only, cycles_only; /* callgrind modes; 0: off */
 };
 
@@ -112,6 +112,8 @@ usage(FILE *out)
             "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
             "  --pkts N            request/response exchanges per packet-time run\n"
             "                      (default 200000)\n"
+            "  --rack              the impaired transfer detects loss with RACK (RFC 8985;\n"
+            "                      cfg.tcp.loss_detection) instead of RFC 6675\n"
             "  --skip-large        skip the --large-conns figures (about 40 s and 10 GB\n"
             "                      on this machine; the *_1m keys then print -1)\n"
             "  --quick             small sizes and one repetition (for tests); the *_1m\n"
@@ -187,6 +189,9 @@ parse_opts(int argc, char **argv, struct opts *o)
             continue;
         } else if (strcmp(a, "--skip-large") == 0) {
             o->skip_large = true;
+            continue;
+        } else if (strcmp(a, "--rack") == 0) {
+            o->rack = true;
             continue;
         }
         bool known = false;
@@ -1345,12 +1350,12 @@ imp_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
 struct imp_result {
     double goodput_mbps, link_mbps, delay_ms, loss_pct, virt_s, wall_s;
     uint64_t bytes, total;
-    bool stalled, corrupt;
+    bool stalled, corrupt, rack;
     uint64_t lost;
 };
 
 static int
-imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
+imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, bool rack, int *link)
 {
     for (int i = 0; i < 2; i++) {
         struct tern_config c;
@@ -1361,6 +1366,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
             .addr = i == 0 ? ADDR_A : ADDR_B, .prefix_len = 24, .mtu = 1500};
         c.n_netifs = 1;
         c.tcp.max_connections = 4;
+        c.tcp.loss_detection = rack ? TERN_TCP_LOSS_RACK : TERN_TCP_LOSS_RFC6675;
         int h, rc = TERN_ERR_INVAL;
         static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 16384};
         for (size_t k = 0; k < sizeof tries / sizeof tries[0] && rc != TERN_OK; k++) {
@@ -1376,7 +1382,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, int *link)
 }
 
 static void
-impaired(uint64_t total, double timeout_s, const uint8_t *pat, struct imp_result *r)
+impaired(uint64_t total, double timeout_s, bool rack, const uint8_t *pat, struct imp_result *r)
 {
     memset(r, 0, sizeof *r);
     struct tern_link_params lp;
@@ -1386,11 +1392,12 @@ impaired(uint64_t total, double timeout_s, const uint8_t *pat, struct imp_result
     lp.queue_bytes = 250000; /* one bandwidth-delay product at 20 ms RTT */
     lp.loss_ppm = 10000;
     r->link_mbps = 100, r->delay_ms = 10, r->loss_pct = 1, r->total = total;
+    r->rack = rack;
     struct tern_sim *sim;
     struct imp m = {.pat = pat, .total = total, .t_done = -1};
     int link;
     if (tern_sim_new(42, &sim) != TERN_OK || (m.buf = malloc(PERIOD)) == NULL ||
-        imp_setup(sim, &lp, &link) != TERN_OK) {
+        imp_setup(sim, &lp, rack, &link) != TERN_OK) {
         r->stalled = true;
         free(m.buf);
         tern_sim_free(sim);
@@ -1661,7 +1668,7 @@ measure(const struct opts *o, const uint8_t *pat, struct figures *f)
         pkt_measure(o->large_conns, o->pkts, o->reps, f->budget, &f->pkt[2]);
         f->large_wall_s = mono_s() - t0;
     }
-    impaired(o->impaired_bytes, o->timeout_s, pat, &f->imp);
+    impaired(o->impaired_bytes, o->timeout_s, o->rack, pat, &f->imp);
 }
 
 /* Send plus receive buffer bytes per connection in the default config. */
@@ -1769,10 +1776,11 @@ print_text(const struct opts *o, const struct figures *f)
                  f->graceful_failed, f->lx_graceful_failed);
     const struct imp_result *m = &f->imp;
     printf("  %-28s %9.2f Mbit/s of %.0f Mbit/s (%.1f%%; %.0f ms one way, %.0f%% loss each way; "
-           "%llu bytes in %.2f s virtual, %.2f s wall, %llu packets lost)%s%s\n",
+           "%llu bytes in %.2f s virtual, %.2f s wall, %llu packets lost%s)%s%s\n",
            "impaired bulk (simulator)", m->goodput_mbps, m->link_mbps,
            100 * m->goodput_mbps / m->link_mbps, m->delay_ms, m->loss_pct,
            (unsigned long long)m->bytes, m->virt_s, m->wall_s, (unsigned long long)m->lost,
+           m->rack ? "; RACK loss detection" : "",
            m->stalled ? " UNFINISHED: bounded by 600 s virtual or --timeout" : "",
            m->corrupt ? " CORRUPT DATA" : "");
     printf("\n");

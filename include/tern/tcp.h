@@ -85,6 +85,33 @@ enum tern_tcp_iw {
     TERN_TCP_IW_RFC5681 = 1,
 };
 
+/* The amount sent on each ACK of a SACK loss recovery (tern_tcp_config prr):
+ *   TERN_TCP_PRR_SSRB (0, the default, as Linux): RFC 6937 Proportional
+ *     Rate Reduction with the slow-start reduction bound: pipe falls to
+ *     ssthresh in proportion to the data delivered; when losses took pipe
+ *     below ssthresh it climbs back by at most one SMSS more than each ACK
+ *     delivered.
+ *   TERN_TCP_PRR_CRB: PRR with the conservative bound: below ssthresh no
+ *     more is sent than was delivered (strict packet conservation).
+ *   TERN_TCP_PRR_OFF: RFC 6675 5 step C alone: send while cwnd - pipe is
+ *     at least one SMSS (cwnd = ssthresh from the start of recovery).
+ * Recovery without SACK (RFC 6582 NewReno) is the same in all three. */
+enum tern_tcp_prr {
+    TERN_TCP_PRR_SSRB = 0,
+    TERN_TCP_PRR_CRB = 1,
+    TERN_TCP_PRR_OFF = 2,
+};
+
+/* How a sender with SACK decides a segment is lost (issue 12): RFC 6675's
+ * DupThresh rule (IsLost, 0, the default for now) or RACK's time-based
+ * rule (RFC 8985 6, which also finds lost retransmissions). Without SACK
+ * both fall back to RFC 5681 / RFC 6582 duplicate ACKs. RACK does not yet
+ * use PRR in its recovery (tern_tcp_config prr is ignored with it). */
+enum tern_tcp_loss_detection {
+    TERN_TCP_LOSS_RFC6675 = 0,
+    TERN_TCP_LOSS_RACK = 1,
+};
+
 /* Explicit Congestion Notification (RFC 3168), tern_tcp_config.ecn.
  * PASSIVE (0, the default) agrees to ECN when the peer's SYN asks for it
  * and never asks itself, as Linux does by default (tcp_ecn = 2): a peer
@@ -175,6 +202,11 @@ struct tern_tcp_config {
     /* The initial congestion window (issue 11): TERN_TCP_IW_RFC6928 (0,
      * the default: IW10) or TERN_TCP_IW_RFC5681, see enum tern_tcp_iw. */
     enum tern_tcp_iw initial_window;
+    /* How much a SACK loss recovery sends per ACK (issue 12): see enum
+     * tern_tcp_prr; 0 is PRR-SSRB. */
+    enum tern_tcp_prr prr;
+    /* Loss detection (issue 12): see enum tern_tcp_loss_detection. */
+    enum tern_tcp_loss_detection loss_detection;
     /* ECN (issue 12 item 5): TERN_TCP_ECN_PASSIVE (0, the default), ON or
      * OFF, see enum tern_tcp_ecn. */
     enum tern_tcp_ecn ecn;

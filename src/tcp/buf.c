@@ -258,7 +258,11 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     x->cc.cwnd = tcb->cwnd;
     x->cc.ssthresh = tcb->ssthresh;
     tcp_sack_sb_init(&x->sb);
-    x->recover = tcb->iss; /* RFC 6582 3.2 step 1: as at the start */
+    tcp_rack_init(&x->rack);
+    x->rack_at = INT64_MAX;
+    x->pto_at = INT64_MAX;
+    x->tlp_sampled = tcb->rtt.have_sample; /* RFC 8985 7.3 condition 2 */
+    x->recover = tcb->iss;                 /* RFC 6582 3.2 step 1: as at the start */
     tcb->sx = x;
     return true;
 }

@@ -707,7 +707,7 @@ sack_update(struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una)
 
 /* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
 static void
-on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
+on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
 {
     /* Rule texts are static (trace.h): one per count below the threshold. */
     static const char *const counted[] = {
@@ -723,6 +723,14 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
                            ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
                            : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
         tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
+        tcp_prr_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
+        return;
+    }
+    if (tcp_rack_on(st, tcb)) {
+        /* RFC 8985 6.2: RACK, not the count, decides losses (tcp_rack_loss
+         * runs on every ACK); the count still drives limited transmit. */
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 6.2: duplicate ACK counted, RACK decides losses");
         return;
     }
     /* RFC 6675 5 step 4: with SACK, IsLost(SND.UNA) also means loss. */
@@ -753,9 +761,16 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
     uint32_t flight = tcp_in_flight(tcb);
     flight = flight > tcb->sx->lt_bytes ? flight - tcb->sx->lt_bytes : 0;
     tcp_cc_enter_recovery(&tcb->sx->cc, flight, st->now_ns);
-    tcp_ecn_reduced(tcb);        /* RFC 3168 6.1.2 */
+    tcp_ecn_reduced(tcb); /* RFC 3168 6.1.2 */
+    /* RFC 6937 3: PRR starts with RecoverFS = that FlightSize (without
+     * limited-transmit text, as the RFC's example counts it), and this ACK
+     * is its first; the fast retransmission is sent whatever its sndcnt
+     * and counts in prr_out. */
+    tcp_prr_init(&tcb->sx->prr, flight);
+    tcb->sx->high_rxt = tcb->snd_una;
+    tcp_prr_ack(st, tcb, delivered);
     tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
-    tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule);
+    tcp_prr_sent(&tcb->sx->prr, tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule));
     tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
     /* RFC 6675 5 (4.3): RescueRxt too starts at the last octet just resent,
      * so no rescue (NextSeg rule 4) repeats this segment at once. */
@@ -767,7 +782,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb)
 /* New data acknowledged while in recovery: RFC 6582 3.2 steps 3 (full ACK:
  * leave recovery) and 4 (partial ACK: resend the next hole, deflate). */
 static void
-recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
+recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_t delivered)
 {
     if (seq_ge(tcb->snd_una, tcb->sx->recover)) {
         tcb->sx->in_recovery = false;
@@ -781,6 +796,7 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
     if (seq_lt(tcb->sx->high_rxt, tcb->snd_una)) {
         tcb->sx->high_rxt = tcb->snd_una;
     }
+    tcp_prr_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
     if (!tcb->sack_ok) {
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
                          "RFC 6582 3.2 step 4: partial acknowledgment -> retransmit next segment");
@@ -792,10 +808,25 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked)
 static void
 ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
+    /* RFC 8985 6.2 steps 1-3 need what this ACK newly delivers: the
+     * scoreboard and SND.UNA as they were before it. */
+    bool rack = tcp_rack_on(st, tcb);
+    struct tcp_sack_sb old_sb;
+    uint32_t old_una = tcb->snd_una;
+    if (rack) {
+        old_sb = tcb->sx->sb;
+    }
     if (seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt)) {
         uint32_t acked = seg->ack - tcb->snd_una;
         uint32_t flight_before = tcp_in_flight(tcb);
+        uint32_t sacked_before = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
         sack_update(tcb, seg, seg->ack);
+        /* RFC 6937 2: DeliveredData = the advance of SND.UNA plus the
+         * signed change of the SACKed bytes (text SACKed before and now
+         * covered by the ACK was delivered already). */
+        uint32_t sacked_after = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
+        uint32_t delivered = acked + sacked_after;
+        delivered = delivered > sacked_before ? delivered - sacked_before : 0;
         uint32_t text_end = seg->ack;
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
             text_end = tcb->fin_seq;
@@ -816,7 +847,7 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
                 x->rtx_active = false;
             }
             if (x->in_recovery) {
-                recovery_ack(st, tcb, acked);
+                recovery_ack(st, tcb, acked, delivered);
             } else if (tcb->cc_ready) {
                 x->dupacks = 0;
                 tcp_cc_on_ack(&x->cc, acked, flight_before,
@@ -835,10 +866,14 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     } else {
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
+        uint32_t sacked_before = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
         uint32_t newly = sack_update(tcb, seg, tcb->snd_una);
+        /* RFC 6937 2: DeliveredData here is the change of the SACKed bytes. */
+        uint32_t sacked_after = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
+        uint32_t delivered = sacked_after > sacked_before ? sacked_after - sacked_before : 0;
         if (tcb->sx != NULL && tcb->cc_ready &&
             (is_dupack(tcb, seg) || (newly > 0 && seg->ack == tcb->snd_una))) {
-            on_dupack(st, tcb);
+            on_dupack(st, tcb, delivered);
             if (tcp_snd_room(st, tcb) > 0) {
                 /* cwnd grew (recovery inflation): so did the send buffer. */
                 tcp_event(st, tcb, TERN_TCP_EV_WRITABLE);
@@ -874,6 +909,14 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
              * a zero window is alive; do not time the connection out. */
             tcp_user_timer_update(st, tcb, true);
         }
+    }
+    if (rack && tcp_rack_on(st, tcb)) {
+        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
+        bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
+        tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
+        tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
+        /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
+        tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */

@@ -218,7 +218,12 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
             tcp_mem_wait_rcv(st, tcb); /* a window update when memory returns */
         }
     }
-    return send_raw(st, tcb, &seg, &o, rule);
+    int rc = send_raw(st, tcb, &seg, &o, rule);
+    if (text_len > 0 && tcp_rack_on(st, tcb)) {
+        /* RFC 8985 6.1: every transmission's time is kept (rack.h). */
+        tcp_rack_on_send(&tcb->sx->rack, seq, seq + text_len, st->now_ns);
+    }
+    return rc;
 }
 
 void
@@ -475,6 +480,7 @@ may_send_text(enum tern_tcp_state s)
 }
 
 static void resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb);
+static void tlp_reset(struct tern_stack *st, struct tcp_tcb *tcb);
 
 uint32_t
 tcp_in_flight(const struct tcp_tcb *tcb)
@@ -486,12 +492,15 @@ tcp_in_flight(const struct tcp_tcb *tcb)
  * congestion window, RFC 5681 3.1; RFC 3042 limited transmit lets the
  * first two duplicate ACKs each send one more segment). */
 static uint32_t
-usable_window(const struct tcp_tcb *tcb)
+usable_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
     uint32_t flight = tcp_in_flight(tcb);
     uint32_t cwnd = UINT32_MAX;
     if (tcb->cc_ready && tcb->sx != NULL) {
         const struct tcp_sender *x = tcb->sx;
+        if (x->in_recovery && tcp_prr_active(st, tcb)) {
+            return 0; /* RFC 6937 3: PRR's sndcnt alone (NextSeg) sends in recovery */
+        }
         cwnd = x->in_recovery ? x->cc.cwnd : tcp_cc_limited_window(&x->cc, x->dupacks);
     } else if (tcb->cc_ready) {
         cwnd = tcb->cwnd;
@@ -551,11 +560,12 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     /* New text needs the sender block (congestion state, scoreboard):
      * without pool memory for it the text waits (buf.c). */
+    uint32_t nxt_before = tcb->snd_nxt;
     bool can_send =
         tcb->sx != NULL || unsent_text(tcb) == 0 || !tcb->cc_ready || tcp_sender_get(st, tcb);
     for (; can_send && !(tcb->sx != NULL && tcb->sx->rtx_active);) {
         uint32_t avail = unsent_text(tcb);
-        uint32_t room = usable_window(tcb);
+        uint32_t room = usable_window(st, tcb);
         uint32_t n = avail < tcp_smss(tcb) ? avail : tcp_smss(tcb);
         n = n < room ? n : room;
         if (n == 0 || !worth_sending(tcb, n, avail)) {
@@ -587,6 +597,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->snd_nxt++;
     }
     tcp_rtx_update(st, tcb, false);
+    tcp_tlp_arm(st, tcb, tcb->snd_nxt != nxt_before); /* RFC 8985 7.2: after new data */
     tcp_persist_update(st, tcb);
     tcp_user_timer_update(st, tcb, false);
 }
@@ -690,19 +701,277 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->sx->in_recovery = false;
     tcb->sx->dupacks = 0;
     tcp_sack_sb_init(&tcb->sx->sb);
+    /* RFC 8985 6.3 / 5.1 of RFC 6675: everything goes again from SND.UNA,
+     * so no mark nor reordering timer is needed. */
+    tcp_rack_clear_lost(&tcb->sx->rack);
+    tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
+    tlp_reset(st, tcb); /* RFC 8985 7.1: RTO recovery starts */
     tcb->sx->ts_mark = tcp_ts_now(st);
     tcb->sx->ts_mark_set = true;
     tcp_ecn_reduced(tcb); /* RFC 3168 6.1.2 */
+}
+
+bool
+tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    /* Not yet with RACK (issue 12): RACK's recovery (rack_recovery_send)
+     * still sends by cwnd - pipe and does not start PRR's state. */
+    return tcb->sack_ok && st->cfg.tcp.prr != TERN_TCP_PRR_OFF &&
+           st->cfg.tcp.loss_detection != TERN_TCP_LOSS_RACK;
+}
+
+void
+tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (x == NULL || !x->in_recovery || !tcp_prr_active(st, tcb)) {
+        return;
+    }
+    uint32_t mss = tcp_smss(tcb);
+    uint32_t pipe = tcp_sack_pipe(&x->sb, tcb->snd_una, tcb->snd_nxt, x->high_rxt, mss);
+    bool crb = st->cfg.tcp.prr == TERN_TCP_PRR_CRB;
+    tcp_prr_on_ack(&x->prr, delivered, pipe, x->cc.ssthresh, mss, crb);
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   pipe > x->cc.ssthresh
+                       ? "RFC 6937 3: PRR, pipe > ssthresh -> sndcnt proportional to delivered"
+                   : crb ? "RFC 6937 3: PRR-CRB, pipe <= ssthresh -> sndcnt bounded by delivered"
+                         : "RFC 6937 3: PRR-SSRB, pipe <= ssthresh -> sndcnt up to delivered + "
+                           "SMSS");
+}
+
+bool
+tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    return st->cfg.tcp.loss_detection == TERN_TCP_LOSS_RACK && tcb->sack_ok && tcb->sx != NULL;
+}
+
+/* Recovery with RACK (RFC 8985 6 replacing RFC 6675's IsLost, as RFC 8985
+ * 9.2 requires): pipe is what is in flight less what is SACKed and less
+ * what RACK marked lost and not yet resent; while cwnd - pipe >= SMSS
+ * the marked segments go first (lost retransmissions included), then new
+ * data. */
+static void
+rack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    uint32_t mss = tcp_smss(tcb);
+    for (int guard = 0; guard < 64; guard++) {
+        uint32_t out =
+            tcp_sack_sacked_bytes(&x->sb) + tcp_rack_lost_bytes(&x->rack, &x->sb, tcb->snd_una);
+        uint32_t flight = tcp_in_flight(tcb);
+        uint32_t pipe = flight > out ? flight - out : 0;
+        if (x->cc.cwnd < pipe + mss) {
+            return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
+        }
+        uint32_t seq = 0, len = 0;
+        if (tcp_rack_next_lost(&x->rack, &x->sb, tcb->snd_una, mss, &seq, &len)) {
+            if (tcp_send_text_at(st, tcb, seq, len,
+                                 "RFC 8985 6.2 step 5: RACK marked the segment lost -> "
+                                 "retransmit") == 0) {
+                return;
+            }
+            x->high_rxt = seq_max(x->high_rxt, seq + len);
+            continue;
+        }
+        uint32_t avail = unsent_text(tcb);
+        uint32_t room = tcb->snd_wnd > flight ? tcb->snd_wnd - flight : 0;
+        uint32_t n = avail < mss ? avail : mss;
+        n = n < room ? n : room;
+        if (n == 0) {
+            return;
+        }
+        uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+        tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
+                         "RFC 8985 6 (RFC 6675 5 step C): new data in recovery");
+        tcb->snd_nxt += n;
+    }
+}
+
+void
+tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb) || !tcb->cc_ready) {
+        return;
+    }
+    struct tcp_sender *x = tcb->sx;
+    uint32_t mss = tcp_smss(tcb);
+    int64_t srtt = tcb->rtt.have_sample ? tcb->rtt.srtt_ns : 0;
+    int64_t reo =
+        tcp_rack_reo_wnd(&x->rack, x->in_recovery, tcp_sack_sacked_bytes(&x->sb) / mss, srtt);
+    int64_t wait = 0;
+    unsigned marked = tcp_rack_detect(&x->rack, &x->sb, tcb->snd_una, reo, st->now_ns, &wait);
+    /* RFC 8985 6.3: segments not yet due get the reordering timer. */
+    if (wait > 0) {
+        tcp_tmr_set(st, tcb, TCP_TMR_RACK, st->now_ns + wait);
+    } else {
+        tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
+    }
+    if (marked == 0) {
+        return;
+    }
+    if (!x->in_recovery) {
+        tlp_reset(st, tcb); /* RFC 8985 7.1: fast recovery starts */
+        /* One reduction per loss episode (RFC 6582 3.2 step 2's "recover"
+         * guard, RFC 8985 9.3: the congestion response is the caller's). */
+        bool new_episode = seq_ge(tcb->snd_una, x->recover) || x->recover == tcb->iss;
+        st->stats.tcp.fast_retransmits++;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 6.2: RACK marked a segment lost -> enter loss recovery");
+        x->in_recovery = true;
+        x->high_rxt = tcb->snd_una;
+        x->rescue_valid = true;
+        x->rescue_rxt = tcb->snd_una;
+        x->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+        if (new_episode) {
+            x->recover = tcb->snd_nxt;
+            x->ts_mark = tcp_ts_now(st);
+            x->ts_mark_set = true;
+            uint32_t flight = tcp_in_flight(tcb);
+            flight = flight > x->lt_bytes ? flight - x->lt_bytes : 0;
+            tcp_cc_enter_recovery(&x->cc, flight, st->now_ns);
+        }
+    }
+    rack_recovery_send(st, tcb);
+    tcp_rtx_update(st, tcb, false);
+}
+
+/* RFC 8985 7.2: TLP.max_ack_delay, the delayed ACK the PTO allows for
+ * when one segment is in flight. Our choice: 200 ms, the longest common
+ * delayed-ACK bound (Linux's; RFC 9293 3.8.6.3 allows up to 500 ms). */
+#define TCP_TLP_MAX_ACK_DELAY_NS 200000000LL
+/* Our choice (as Linux): a PTO of at least 10 ms, so that a near-zero
+ * SRTT (loopback) does not send a probe behind every flight. */
+#define TCP_TLP_MIN_PTO_NS 10000000LL
+
+/* RFC 8985 7.1: no probe outstanding, no PTO pending. */
+static void
+tlp_reset(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    tcb->sx->tlp_active = false;
+    tcb->sx->tlp_is_retrans = false;
+    tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+}
+
+void
+tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    struct tcp_sender *x = tcb->sx;
+    /* 7.2: not in fast or RTO recovery, nothing SACKed, no probe out. */
+    bool want = tcb->cc_ready && tcp_in_flight(tcb) > 0 && !x->in_recovery && !x->rtx_active &&
+                tcb->retries == 0 && x->sb.n == 0 && !x->tlp_active && may_send_text(tcb->state);
+    if (!want) {
+        tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+        return;
+    }
+    if (!restart && x->pto_at != INT64_MAX) {
+        return;
+    }
+    /* 7.2 TLP_calc_PTO: 2 * SRTT (+ max ACK delay with one segment in
+     * flight), 1 s without SRTT, never after the RTO would fire. */
+    int64_t pto = 1000000000LL;
+    if (tcb->rtt.have_sample) {
+        pto = 2 * tcb->rtt.srtt_ns;
+        if (tcp_in_flight(tcb) <= tcp_smss(tcb)) {
+            pto += TCP_TLP_MAX_ACK_DELAY_NS;
+        }
+        pto = pto > TCP_TLP_MIN_PTO_NS ? pto : TCP_TLP_MIN_PTO_NS;
+    }
+    int64_t rto_at = tcp_tmr_when(tcb, TCP_TMR_RTX);
+    if (rto_at != INT64_MAX && st->now_ns + pto > rto_at) {
+        pto = rto_at - st->now_ns;
+    }
+    if (pto <= 0) {
+        tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
+        return; /* the RTO is due first */
+    }
+    tcp_tmr_set(st, tcb, TCP_TMR_PTO, st->now_ns + pto);
+}
+
+void
+tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (!tcb->cc_ready || x->in_recovery || x->rtx_active || tcp_in_flight(tcb) == 0 ||
+        !may_send_text(tcb->state)) {
+        return; /* no longer due: recovery or the RTO has taken over */
+    }
+    /* 7.3: at most one probe in flight, and only after a fresh RTT sample;
+     * otherwise no probe, and the RTO is re-armed. */
+    if (!x->tlp_active && x->tlp_sampled) {
+        uint32_t mss = tcp_smss(tcb);
+        uint32_t flight = tcp_in_flight(tcb);
+        uint32_t avail = unsent_text(tcb);
+        uint32_t room = tcb->snd_wnd > flight ? tcb->snd_wnd - flight : 0;
+        uint32_t n = avail < mss ? avail : mss;
+        n = n < room ? n : room;
+        if (n > 0) {
+            /* New data, beyond cwnd if need be (7.3: one segment). */
+            uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
+            tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
+                             "RFC 8985 7.3: loss probe timeout -> probe with new data");
+            tcb->snd_nxt += n;
+            x->tlp_is_retrans = false;
+        } else {
+            /* The highest-sequence segment sent (with the FIN if sent). */
+            uint32_t text_end = tcb->fin_sent ? tcb->fin_seq : tcb->snd_nxt;
+            uint32_t text = text_end - tcb->snd_una;
+            uint32_t from = text_end - (text < mss ? text : mss);
+            tcp_send_text_at(st, tcb, from, mss,
+                             "RFC 8985 7.3: loss probe timeout -> retransmit the last segment");
+            x->tlp_is_retrans = true;
+        }
+        x->tlp_end_seq = tcb->snd_nxt;
+        x->tlp_active = true;
+        x->tlp_sampled = false;
+    }
+    tcp_rtx_update(st, tcb, true); /* 7.3: the RTO, not the PTO, comes next */
+}
+
+void
+tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack, bool dup)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (!tcp_rack_on(st, tcb) || !x->tlp_active || seq_lt(ack, x->tlp_end_seq)) {
+        return;
+    }
+    /* 7.4.2 TLP_process_ack. TODO (issue 12 item 3): an ACK with a D-SACK
+     * for the probe (Case 1) also ends the episode without a response;
+     * until D-SACK detection lands such an ACK is read as below. */
+    if (!x->tlp_is_retrans) {
+        x->tlp_active = false; /* the probe of new data was delivered */
+    } else if (seq_gt(ack, x->tlp_end_seq)) {
+        /* The probe repaired a single loss: respond as fast recovery
+         * would (RFC 5681 3.2 / RFC 8985 9.3), once. */
+        x->tlp_active = false;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 7.4.2: the loss probe repaired a loss -> reduce cwnd");
+        uint32_t flight = tcp_in_flight(tcb);
+        tcp_cc_enter_recovery(&x->cc, flight, st->now_ns);
+        tcp_cc_exit_recovery(&x->cc, flight, st->now_ns);
+    } else if (dup && !had_sack) {
+        x->tlp_active = false; /* Case 2: both copies arrived */
+    }
 }
 
 void
 tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     uint32_t mss = tcp_smss(tcb);
+    if (tcp_rack_on(st, tcb)) {
+        rack_recovery_send(st, tcb);
+        return;
+    }
+    bool prr = tcp_prr_active(st, tcb);
     for (int guard = 0; guard < 64; guard++) {
+        if (prr && tcb->sx->prr.sndcnt == 0) {
+            return; /* RFC 6937 3: this ACK's sndcnt is spent */
+        }
         uint32_t pipe =
             tcp_sack_pipe(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss);
-        if (tcb->sx->cc.cwnd < pipe + mss) {
+        if (!prr && tcb->sx->cc.cwnd < pipe + mss) {
             return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
         }
         uint32_t in_wnd = tcp_in_flight(tcb);
@@ -710,7 +979,7 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         /* RFC 6675 4 NextSeg rule 4: a rescue only once HighACK (the last
          * octet cumulatively acknowledged, SND.UNA - 1) is above RescueRxt. */
         bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una - 1, tcb->sx->rescue_rxt);
-        uint32_t seq = 0, len = 0;
+        uint32_t seq = 0, len = 0, sent = 0;
         enum tcp_sack_next k =
             tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,
                               new_ok, rescue_ok, &seq, &len);
@@ -724,23 +993,35 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
             n = n < room ? n : room;
             uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
             tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
-                             "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+                             prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
+                                   "data in recovery"
+                                 : "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
             tcb->snd_nxt += n;
+            sent = n;
             break;
         }
         case TCP_SACK_NEXT_LOST:
         case TCP_SACK_NEXT_HOLE:
-            tcp_send_text_at(st, tcb, seq, len,
-                             "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+            sent = tcp_send_text_at(
+                st, tcb, seq, len,
+                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole in the "
+                      "scoreboard"
+                    : "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
             tcb->sx->high_rxt = seq_max(tcb->sx->high_rxt, seq + len);
             break;
         case TCP_SACK_NEXT_RESCUE:
-            tcp_send_text_at(st, tcb, seq, len,
-                             "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
+            sent = tcp_send_text_at(
+                st, tcb, seq, len,
+                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 4: rescue retransmission"
+                    : "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
             tcb->sx->rescue_valid = true;
             tcb->sx->rescue_rxt = tcb->sx->recover - 1;
             break;
         }
+        if (sent == 0) {
+            return; /* nothing went out (no text there): stop rather than spin */
+        }
+        tcp_prr_sent(&tcb->sx->prr, sent); /* RFC 6937 3: prr_out += data sent */
     }
 }
 

@@ -71,7 +71,9 @@ config_check(const struct tern_tcp_config *c)
         c->rto_max_ns < c->rto_initial_ns || c->isn_tick_ns <= 0 || c->ephemeral_min == 0 ||
         c->ephemeral_max < c->ephemeral_min || c->time_wait_max > 1u << 20 ||
         c->syn_cache_max > 1u << 20 || c->synack_retries > TCP_SYNACK_RETRIES_MAX ||
-        (c->initial_window != TERN_TCP_IW_RFC6928 && c->initial_window != TERN_TCP_IW_RFC5681)) {
+        (c->initial_window != TERN_TCP_IW_RFC6928 && c->initial_window != TERN_TCP_IW_RFC5681) ||
+        (c->prr != TERN_TCP_PRR_SSRB && c->prr != TERN_TCP_PRR_CRB && c->prr != TERN_TCP_PRR_OFF) ||
+        (c->loss_detection != TERN_TCP_LOSS_RFC6675 && c->loss_detection != TERN_TCP_LOSS_RACK)) {
         return TERN_ERR_INVAL;
     }
     return TERN_OK;

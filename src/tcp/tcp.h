@@ -38,6 +38,8 @@
 #include "core/pool.h"
 #include "core/timer.h"
 #include "tcp/cc.h"
+#include "tcp/prr.h"
+#include "tcp/rack.h"
 #include "tcp/rtt.h"
 #include "tcp/sack.h"
 #include "tern/stats.h"
@@ -112,7 +114,14 @@ enum tcp_tmr {
     TCP_TMR_DELACK,  /* delayed ACK (3.8.6.3) */
     TCP_TMR_KEEP,    /* keep-alive (3.8.4) */
     TCP_TMR_TW,      /* TIME-WAIT 2 MSL */
-    TCP_TMR_COUNT
+    TCP_TMR_COUNT,
+    /* RACK's reordering timer (RFC 8985 6.3): its deadline lives in the
+     * sender block (tcp_sender.rack_at), not in tcb->tmr[], so an idle
+     * connection pays nothing for it; only tcp_tmr_set / tcp_tmr_clear
+     * take it (not tcp_tmr_armed / tcp_tmr_when). */
+    TCP_TMR_RACK = TCP_TMR_COUNT,
+    /* The loss probe timeout (RFC 8985 7.2), kept likewise (pto_at). */
+    TCP_TMR_PTO,
 };
 
 /* What only a connection with text queued or in flight needs (issue 10
@@ -124,6 +133,14 @@ enum tcp_tmr {
 struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
+    struct tcp_prr prr;    /* RFC 6937 state during a SACK recovery (prr.h) */
+    struct tcp_rack rack;  /* RACK transmission records (rack.h), when in use */
+    int64_t rack_at;       /* TCP_TMR_RACK's deadline, INT64_MAX when not armed */
+    int64_t pto_at;        /* TCP_TMR_PTO's deadline, INT64_MAX when not armed */
+    uint32_t tlp_end_seq;  /* RFC 8985 7: TLP.end_seq, valid while tlp_active */
+    bool tlp_active;       /* a loss probe is unacknowledged (TLP.end_seq not None) */
+    bool tlp_is_retrans;   /* TLP.is_retrans */
+    bool tlp_sampled;      /* an RTT sample came since the last probe (7.3 condition 2) */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
@@ -666,8 +683,15 @@ uint32_t tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t s
 void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 6298 5.5 + RFC 5681 3.1: a retransmission timeout. */
 void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
-/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS. */
+/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS, or,
+ * with PRR (RFC 6937), while the latest ACK's sndcnt is not spent. */
 void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
+/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr). */
+bool tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* RFC 6937 3: an ACK in SACK recovery delivered `delivered` bytes (advance
+ * of SND.UNA plus the change of the SACKed count): sets the sender's
+ * sndcnt. `high_rxt` is HighRxt for pipe. No-op unless tcp_prr_active. */
+void tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered);
 /* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
 
@@ -693,6 +717,25 @@ tcp_tmr_when(const struct tcp_tcb *tcb, enum tcp_tmr k)
 /* (Re)arms the retransmission timer at the current RTO if something is
  * unacknowledged, cancels it otherwise. */
 void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* True when RACK (RFC 8985) decides losses for this connection: the stack
+ * is configured so (cfg.tcp.loss_detection), SACK was agreed and the
+ * sender block exists (output.c). */
+bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
+/* RFC 8985 6.2 steps 4-5 and 6.3: marks what RACK finds lost, (re)arms or
+ * clears the reordering timer, enters recovery when something was marked
+ * and sends what recovery allows (output.c). */
+void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
+ * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
+ * no probe in flight. `restart` moves an armed PTO (new data sent or
+ * acknowledged); otherwise an armed one is left alone (output.c). */
+void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+/* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
+void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
+/* RFC 8985 7.4: the TLP episode's part of an ACK (`ack`, `had_sack`: the
+ * ACK carried SACK blocks, `dup`: it acknowledged nothing new) (output.c). */
+void tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack,
+                    bool dup);
 /* Arms the user (or connection-establishment) timeout if data or a
  * control is outstanding; cancels it when everything is acknowledged. */
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

@@ -255,25 +255,69 @@ tcp_rtt_feed(struct tern_stack *st, struct tcp_tcb *tcb, int64_t r)
     (void)st;
     /* RFC 6298 2.2-2.5 (rtt.h); the caller keeps Karn's rule (MUST-18). */
     tcp_rtt_sample(&tcb->rtt, r > 0 ? r : 1);
+    if (tcb->sx != NULL) {
+        tcb->sx->tlp_sampled = true; /* RFC 8985 7.3 condition 2 */
+    }
+}
+
+/* RFC 8985 6.3: the reordering window of a segment sent before the
+ * latest delivered one has passed: RACK decides again. */
+static void
+rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 6.3: RACK reordering timer expired");
+    tcp_rack_loss(st, tcb);
+    tcp_deliver_events(st);
+}
+
+/* RFC 8985 7.3: no ACK for 2 SRTT (the PTO): a loss probe. */
+static void
+pto_expired(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        return;
+    }
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 7.3: loss probe timeout expired");
+    tcp_tlp_probe(st, tcb);
+    tcp_deliver_events(st);
 }
 
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
-static const tmr_fn tmr_handlers[TCP_TMR_COUNT] = {
+static const tmr_fn tmr_handlers[TCP_TMR_PTO + 1] = {
     [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
     [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
     [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
+    [TCP_TMR_RACK] = rack_expired, [TCP_TMR_PTO] = pto_expired,
 };
 
+/* Where deadline k is kept: tcb->tmr[], or the sender block for
+ * TCP_TMR_RACK (NULL without one). */
+static int64_t *
+tmr_slot(struct tcp_tcb *tcb, int k)
+{
+    if (k < TCP_TMR_COUNT) {
+        return &tcb->tmr[k];
+    }
+    if (tcb->sx == NULL) {
+        return NULL;
+    }
+    return k == TCP_TMR_RACK ? &tcb->sx->rack_at : &tcb->sx->pto_at;
+}
+
 static int64_t
-tmr_earliest(const struct tcp_tcb *tcb, int *kind)
+tmr_earliest(struct tcp_tcb *tcb, int *kind)
 {
     int64_t at = INT64_MAX;
     *kind = -1;
-    for (int k = 0; k < TCP_TMR_COUNT; k++) {
-        if (tcb->tmr[k] < at) {
-            at = tcb->tmr[k];
+    for (int k = 0; k <= TCP_TMR_PTO; k++) {
+        const int64_t *d = tmr_slot(tcb, k);
+        if (d != NULL && *d < at) {
+            at = *d;
             *kind = k;
         }
     }
@@ -292,7 +336,7 @@ tcb_timer_fired(void *ctx, struct timer *t, int64_t now_ns)
     struct tcp_tcb *tcb = TIMER_CONTAINER(t, struct tcp_tcb, timer);
     int k;
     while (tcb->role != TCP_ROLE_FREE && tmr_earliest(tcb, &k) <= now_ns) {
-        tcb->tmr[k] = INT64_MAX;
+        *tmr_slot(tcb, k) = INT64_MAX;
         tmr_handlers[k](st, tcb);
     }
     int64_t next = tmr_earliest(tcb, &k);
@@ -305,7 +349,11 @@ tcb_timer_fired(void *ctx, struct timer *t, int64_t now_ns)
 void
 tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t at)
 {
-    tcb->tmr[k] = at;
+    int64_t *d = tmr_slot(tcb, (int)k);
+    if (d == NULL) {
+        return;
+    }
+    *d = at;
     if (tcb->role == TCP_ROLE_SCRATCH) {
         return;
     }
@@ -317,10 +365,11 @@ tcp_tmr_set(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k, int64_t 
 void
 tcp_tmr_clear(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tmr k)
 {
-    if (tcb->tmr[k] == INT64_MAX) {
+    int64_t *d = tmr_slot(tcb, (int)k);
+    if (d == NULL || *d == INT64_MAX) {
         return; /* most clears find nothing armed */
     }
-    tcb->tmr[k] = INT64_MAX;
+    *d = INT64_MAX;
     int kind;
     if (tcb->role != TCP_ROLE_SCRATCH && tmr_earliest(tcb, &kind) == INT64_MAX) {
         timer_cancel(&st->timers, &tcb->timer);
@@ -344,6 +393,10 @@ tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     for (int k = 0; k < TCP_TMR_COUNT; k++) {
         tcb->tmr[k] = INT64_MAX;
+    }
+    if (tcb->sx != NULL) {
+        tcb->sx->rack_at = INT64_MAX;
+        tcb->sx->pto_at = INT64_MAX;
     }
 }
 
