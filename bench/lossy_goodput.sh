@@ -15,6 +15,7 @@
 #   the Linux sender, set on its socket (TCP_CONGESTION; this host's default is
 #   bbr, which does not read loss as congestion: no fair reference for a
 #   loss-based sender like tern's).
+#   TERN_ARGS: more `tern tun` options for tern's sender (split on blanks).
 #
 # The path (addresses from 10.79.0.0/16, inside namespaces this script
 # creates, named tern-lossy-<pid>-{s,r}, removed on exit even on Ctrl-C):
@@ -53,6 +54,7 @@ fi
 CAP=${CAP:-300}
 SEED=${SEED:-1}
 LINUX_CC=${LINUX_CC:-cubic}
+TERN_ARGS=${TERN_ARGS:-}
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 [ -x "$TERN" ] || { echo "no tern binary at $TERN" >&2; exit 1; }
 [ -x "$RELAY" ] || { echo "no impair_relay at $RELAY (set IMPAIR_RELAY)" >&2; exit 1; }
@@ -166,7 +168,7 @@ one_run() { # one_run <tern|linux> <row> <i>: appends "rate exact capped" to $tm
     wait_for 30 listening $R $port || { echo "receiver did not start" >&2; return 1; }
     if [ "$who" = tern ]; then
         ip netns exec $S timeout $((CAP + 30)) "$TERN" tun --dev tb0 --addr 10.79.1.2/24 \
-            --linux-addr 10.79.1.1/24 --gw 10.79.1.1 --timeout "$CAP" --quiet \
+            --linux-addr 10.79.1.1/24 --gw 10.79.1.1 --timeout "$CAP" --quiet $TERN_ARGS \
             send 10.79.2.2:$port "$tmp/data" 2>"$tmp/tx.err" &
     else
         ip netns exec $S timeout $((CAP + 30)) python3 "$tmp/tx.py" 10.79.2.2 $port \
@@ -206,7 +208,7 @@ row() { # row <name> <relay options...>
         printf "%s tern %s Mbit/s linux %s Mbit/s ratio %.3f%s\n", n, t, l, (l > 0 ? t / l : 0), note }'
 }
 
-echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED, Linux sender's congestion control $LINUX_CC"
+echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED, Linux sender's congestion control $LINUX_CC, tern options '$TERN_ARGS'"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 row loss-1pct --loss 1
 row loss-5pct --loss 5
