@@ -771,6 +771,9 @@ on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
         return;
     }
     x->dsacks_seen++;
+    if (tcp_rack_on(st, tcb)) {
+        tcp_rack_on_dsack(&x->rack, tcb->snd_una, tcb->snd_nxt);
+    }
     if (!x->undo_valid || x->undo_retrans == 0 || !seq_ge(b.start, x->undo_start) ||
         !seq_le(b.end, x->undo_end)) {
         return; /* not a copy this episode resent */
@@ -899,6 +902,7 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_
     if (seq_ge(tcb->snd_una, tcb->sx->recover)) {
         tcb->sx->in_recovery = false;
         tcb->sx->dupacks = 0;
+        tcp_rack_on_recovery_exit(&tcb->sx->rack);
         tcp_cc_exit_recovery(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 6582 3.2 step 3: full acknowledgment -> leave fast recovery");

@@ -1003,9 +1003,10 @@ tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool ha
     if (!tcp_rack_on(st, tcb) || !x->tlp_active || seq_lt(ack, x->tlp_end_seq)) {
         return;
     }
-    /* 7.4.2 TLP_process_ack. TODO (issue 12 item 3): an ACK with a D-SACK
+    /* 7.4.2 TLP_process_ack. TODO (issue 12 item 1): an ACK with a D-SACK
      * for the probe (Case 1) also ends the episode without a response;
-     * until D-SACK detection lands such an ACK is read as below. */
+     * on_dsack (input.c) sees such D-SACKs but does not tell this code
+     * yet, so that ACK is read as below. */
     if (!x->tlp_is_retrans) {
         x->tlp_active = false; /* the probe of new data was delivered */
     } else if (seq_gt(ack, x->tlp_end_seq)) {

@@ -14,6 +14,33 @@ void
 tcp_rack_init(struct tcp_rack *rk)
 {
     memset(rk, 0, sizeof(*rk));
+    rk->reo_wnd_mult = 1;
+}
+
+void
+tcp_rack_on_dsack(struct tcp_rack *rk, uint32_t snd_una, uint32_t snd_nxt)
+{
+    /* RFC 8985 6.2 step 4: the round that saw the last growth is over
+     * once SND.UNA reaches its SND.NXT; one growth per round. */
+    if (rk->dsack_round_set && seq_ge(snd_una, rk->dsack_round))
+        rk->dsack_round_set = false;
+    if (rk->dsack_round_set)
+        return;
+    rk->dsack_round_set = true;
+    rk->dsack_round = snd_nxt;
+    if (rk->reo_wnd_mult < UINT8_MAX)
+        rk->reo_wnd_mult++;
+    rk->reo_wnd_persist = 16;
+}
+
+void
+tcp_rack_on_recovery_exit(struct tcp_rack *rk)
+{
+    /* RFC 8985 6.2 step 4: reset after 16 recoveries without D-SACK. */
+    if (rk->reo_wnd_persist > 0)
+        rk->reo_wnd_persist--;
+    if (rk->reo_wnd_persist == 0)
+        rk->reo_wnd_mult = 1;
 }
 
 /* Unsacked bytes of [s, e) in sb. */
@@ -206,10 +233,8 @@ tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t sacked_se
      * DupThresh SACKed segments make the window 0 (as fast as DupThresh). */
     if (!rk->reordering_seen && (in_recovery || sacked_segs >= TCP_SACK_DUPTHRESH))
         return 0;
-    /* TODO (issue 12 item 3): RACK.reo_wnd_mult grows by one per round
-     * trip with a D-SACK and resets after 16 recoveries (6.2 step 4);
-     * until D-SACK detection lands the multiplier stays 1. */
-    int64_t w = rk->min_rtt / 4;
+    /* 6.2 step 4: min_RTT/4 times the D-SACK-driven multiplier. */
+    int64_t w = rk->reo_wnd_mult * (rk->min_rtt / 4);
     return srtt > 0 && w > srtt ? srtt : w;
 }
 

@@ -62,10 +62,22 @@ struct tcp_rack {
     uint8_t n;        /* records in use */
     bool have;        /* xmit_ts / end_seq / rtt valid */
     bool fack_set;
-    bool reordering_seen; /* RACK.reordering_seen (6.2 step 3) */
+    bool reordering_seen;    /* RACK.reordering_seen (6.2 step 3) */
+    bool dsack_round_set;    /* RACK.dsack_round is not None */
+    uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult (6.2 step 4), 1 after init */
+    uint8_t reo_wnd_persist; /* RACK.reo_wnd_persist: recoveries left before mult resets */
+    uint32_t dsack_round;    /* RACK.dsack_round: SND.NXT when the window last grew */
 };
 
 void tcp_rack_init(struct tcp_rack *rk);
+
+/* RFC 8985 6.2 step 4, the D-SACK half: the latest ACK carried a D-SACK.
+ * The reordering window grows by min_RTT/4 at most once per round trip
+ * (a round ends when SND.UNA passes the SND.NXT of the last growth). */
+void tcp_rack_on_dsack(struct tcp_rack *rk, uint32_t snd_una, uint32_t snd_nxt);
+/* RFC 8985 6.2 step 4: a recovery ended; after 16 in a row without a
+ * D-SACK-driven growth the window is back to min_RTT/4. */
+void tcp_rack_on_recovery_exit(struct tcp_rack *rk);
 
 /* Text [seq, end) went out at `now`. Bytes above every record are a first
  * transmission; bytes already recorded are a retransmission (their record
@@ -84,8 +96,8 @@ void tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
 
 /* RFC 8985 6.2 step 4: the reordering window. 0 when no reordering was
  * seen and the sender is in recovery or DupThresh segments are SACKed
- * (`sacked_segs`); else min_RTT / 4 (times reo_wnd_mult; the DSACK-driven
- * growth of 6.2 step 4 is a TODO: mult is 1), at most `srtt`. */
+ * (`sacked_segs`); else reo_wnd_mult * min_RTT / 4 (tcp_rack_on_dsack,
+ * tcp_rack_on_recovery_exit), at most `srtt`. */
 int64_t tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t sacked_segs,
                          int64_t srtt);
 

@@ -224,6 +224,33 @@ test_reo_wnd(void)
     CHECK_EQ(tcp_rack_reo_wnd(&rk, true, 5, 4 * MS), 4 * MS);
 }
 
+/* RFC 8985 6.2 step 4, the D-SACK half: the window grows by min_RTT/4 once
+ * per round trip that brings a D-SACK (a round ends when SND.UNA reaches
+ * the SND.NXT of the last growth), stays capped by SRTT, and is back to
+ * min_RTT/4 after 16 recoveries without one. */
+static void
+test_reo_wnd_dsack(void)
+{
+    struct tcp_rack rk;
+    tcp_rack_init(&rk);
+    rk.min_rtt = 40 * MS;
+    rk.reordering_seen = true;
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
+    tcp_rack_on_dsack(&rk, 1000, 5000);
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 20 * MS);
+    tcp_rack_on_dsack(&rk, 4999, 9000); /* same round: no growth */
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 20 * MS);
+    tcp_rack_on_dsack(&rk, 5000, 9000); /* next round */
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 30 * MS);
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 25 * MS), 25 * MS); /* SRTT caps */
+    for (int i = 0; i < 15; i++) {
+        tcp_rack_on_recovery_exit(&rk);
+    }
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 30 * MS);
+    tcp_rack_on_recovery_exit(&rk); /* the 16th */
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
+}
+
 /* EVIDENCE: rack.h's bound: many segments, each at its own time, stay
  * within TCP_RACK_REC_MAX records that still cover every byte in order;
  * a merged record keeps the later time (never declared lost earlier). A
@@ -463,6 +490,7 @@ main(void)
     RUN(test_same_instant_flight);
     RUN(test_spurious_sample_ignored);
     RUN(test_reo_wnd);
+    RUN(test_reo_wnd_dsack);
     RUN(test_records_bounded);
     RUN(test_config);
     RUN(test_tlp_tail_loss);
