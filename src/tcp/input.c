@@ -19,6 +19,8 @@
  */
 #include "tcp/tcp.h"
 
+#include <string.h>
+
 #include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
@@ -562,30 +564,36 @@ check_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 
 /* Records [start, end) as held out of order, merging with the ranges it
  * touches; the newest range goes first (RFC 2018 4: the first SACK block
- * reports the most recent segment). When all TCP_OOO_MAX ranges are used,
- * the oldest is forgotten (its text will be sent again). */
+ * reports the most recent segment). When the TCB's ranges are all used
+ * they move to a pool chunk (tcp_ooo_grow); only when that fails too is
+ * the oldest forgotten (its text will be sent again: RFC 2018 8's
+ * reneging, the last resort). */
 static void
-ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
+ooo_add(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t start, uint32_t end)
 {
     struct tcp_range r = {start, end};
+    struct tcp_range *o = tcp_ooo(st, tcb);
     unsigned k = 0;
     for (unsigned i = 0; i < tcb->n_ooo; i++) {
-        struct tcp_range o = tcb->ooo[i];
-        if (seq_le(o.start, r.end) && seq_le(r.start, o.end)) {
-            r.start = seq_lt(o.start, r.start) ? o.start : r.start;
-            r.end = seq_max(o.end, r.end);
+        struct tcp_range x = o[i];
+        if (seq_le(x.start, r.end) && seq_le(r.start, x.end)) {
+            r.start = seq_lt(x.start, r.start) ? x.start : r.start;
+            r.end = seq_max(x.end, r.end);
         } else {
-            tcb->ooo[k++] = o;
+            o[k++] = x;
         }
     }
-    if (k == TCP_OOO_MAX) {
-        k--;
+    tcb->n_ooo = (uint8_t)k;
+    if (k == tcp_ooo_cap(tcb)) {
+        if (tcp_ooo_grow(st, tcb)) {
+            o = tcp_ooo(st, tcb);
+        } else {
+            k--;
+        }
     }
-    for (unsigned i = k; i > 0; i--) {
-        tcb->ooo[i] = tcb->ooo[i - 1];
-    }
-    tcb->ooo[0] = r;
-    tcb->n_ooo = k + 1;
+    memmove(&o[1], &o[0], k * sizeof(o[0]));
+    o[0] = r;
+    tcb->n_ooo = (uint8_t)(k + 1);
 }
 
 /* Seventh, before any text is taken (RFC 1122 4.2.2.13, RFC 9293 3.6
@@ -643,15 +651,15 @@ hold_out_of_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (takes_text &&
         (seg->text_len == 0 || tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len))) {
         if (seg->text_len > 0) {
+            const struct tcp_range *o = tcp_ooo(st, tcb);
             for (unsigned i = 0; i < tcb->n_ooo; i++) {
-                if (seq_le(tcb->ooo[i].start, seg->seq) &&
-                    seq_le(seg->seq + seg->text_len, tcb->ooo[i].end)) {
+                if (seq_le(o[i].start, seg->seq) && seq_le(seg->seq + seg->text_len, o[i].end)) {
                     /* RFC 2883 4.2: a copy of text already held. */
                     note_dsack(tcb, seg->seq, seg->seq + seg->text_len);
                     break;
                 }
             }
-            ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
+            ooo_add(st, tcb, seg->seq, seg->seq + seg->text_len);
         }
         if (fin) {
             tcb->ooo_fin = true; /* takes effect when RCV.NXT reaches it */
@@ -1197,10 +1205,11 @@ static bool
 fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
 {
     bool filled = false;
+    struct tcp_range *o = tcp_ooo(st, tcb);
     for (bool again = true; again;) {
         again = false;
         for (unsigned i = 0; i < tcb->n_ooo; i++) {
-            struct tcp_range r = tcb->ooo[i];
+            struct tcp_range r = o[i];
             if (seq_gt(r.start, tcb->rcv_nxt)) {
                 continue;
             }
@@ -1209,11 +1218,14 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
                 chain_extend(&tcb->rcv, add);
                 tcb->rcv_nxt = r.end;
             }
-            tcb->ooo[i] = tcb->ooo[--tcb->n_ooo];
+            /* The rest keep their order (most recent first). */
+            tcb->n_ooo--;
+            memmove(&o[i], &o[i + 1], (tcb->n_ooo - i) * sizeof(o[0]));
             filled = again = true;
             break;
         }
     }
+    tcp_ooo_shrink(st, tcb);
     if (filled) {
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 9293 3.10.7.4 seventh (SHLD-31): hole filled, held text delivered");

@@ -61,8 +61,11 @@ struct ip_icmp_err;
 
 /* RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text is kept in the
  * receive ring at its offset from RCV.NXT; these ranges say which parts of
- * the ring beyond the in-order text hold such text. */
-#define TCP_OOO_MAX 4
+ * the ring beyond the in-order text hold such text. TCP_OOO_MAX fit in the
+ * TCB; when more are needed they move to a pool chunk (buf.c tcp_ooo_grow),
+ * which holds TCP_OOO_EXT_MAX, and come back once few are left. */
+#define TCP_OOO_MAX     4
+#define TCP_OOO_EXT_MAX 255 /* n_ooo is a uint8_t; 255 * 8 bytes fit a 2 KiB chunk */
 
 /* How long an orphaned FIN-WAIT-2 connection waits for the peer's FIN
  * when the config gives 0 (Linux's tcp_fin_timeout default). */
@@ -201,8 +204,13 @@ struct tcp_tcb {
      * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
     struct pool_chain snd, rcv;
     /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
-     * order beyond RCV.NXT, most recent first (also our SACK blocks). */
-    struct tcp_range ooo[TCP_OOO_MAX];
+     * order beyond RCV.NXT, most recent first (also our SACK blocks): in
+     * the TCB, or (ooo_ext) in the pool chunk ooo_chunk. Read them through
+     * tcp_ooo(). */
+    union {
+        struct tcp_range ooo[TCP_OOO_MAX];
+        uint32_t ooo_chunk;
+    };
     /* RFC 2883: a duplicate segment to report as the first SACK block of
      * the next ACK (valid while dsack_pending). */
     struct tcp_range dsack;
@@ -271,7 +279,7 @@ struct tcp_tcb {
 
     uint8_t role;         /* enum tcp_role */
     uint8_t retries;      /* consecutive retransmissions of the oldest segment */
-    uint8_t n_ooo;        /* ranges in ooo[] */
+    uint8_t n_ooo;        /* out-of-order ranges held (tcp_ooo) */
     uint8_t unacked_segs; /* in-order segments received and not yet acknowledged */
     uint8_t quick_acks;   /* quick-ACK phase: text segments still acknowledged at once */
     uint8_t snd_wscale;   /* shift applied to SEG.WND we receive (RFC 7323) */
@@ -292,6 +300,7 @@ struct tcp_tcb {
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
+    bool ooo_ext : 1;       /* the out-of-order ranges are in the pool chunk ooo_chunk */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
     bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
     bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
@@ -534,6 +543,15 @@ void tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Drops the text held out of order (and an out-of-order FIN), keeping the
  * in-order text for RECEIVE: the connection was reset. */
 void tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The out-of-order ranges (n_ooo of them), and how many fit where they are. */
+struct tcp_range *tcp_ooo(const struct tern_stack *st, struct tcp_tcb *tcb);
+const struct tcp_range *tcp_ooo_const(const struct tern_stack *st, const struct tcp_tcb *tcb);
+unsigned tcp_ooo_cap(const struct tcp_tcb *tcb);
+/* Moves the ranges to a pool chunk (TCP_OOO_EXT_MAX of them fit); false
+ * when they are there already or no chunk is available. */
+bool tcp_ooo_grow(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Brings them back into the TCB and returns the chunk, once they fit. */
+void tcp_ooo_shrink(struct tern_stack *st, struct tcp_tcb *tcb);
 /* No more text will arrive: drop the reservation behind the window. */
 void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
 /* The streams' first sequence numbers (ISS + 1, IRS + 1). */
