@@ -1424,14 +1424,24 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 
 /* RFC 7323 4.3 (2), placed as in its Appendix D (before the acceptability
  * test of RFC 9293 3.10.7.4): a segment with SEG.TSval >= TS.Recent and
- * SEG.SEQ =< Last.ACK.sent gives TS.Recent its TSval. Doing it before the
- * sequence check matters: a retransmission lying wholly below RCV.NXT is
- * unacceptable, and the ACK it earns must echo its TSval, or the sender
- * never gets a valid RTT sample and its backed-off RTO never comes down. */
+ * SEG.SEQ =< Last.ACK.sent gives TS.Recent its TSval; so a retransmitted
+ * FIN or SYN below RCV.NXT is answered with its own TSval echoed.
+ * Except text lying wholly below RCV.NXT (a copy of text we have), which
+ * follows 5.3's order instead (R3 after R2, the window check: an
+ * unacceptable segment records nothing). Choice, as Linux: such a copy
+ * is usually a needless retransmission, and its newer TSval would make
+ * TS.Recent newer than the originals still in flight behind it; when the
+ * network delivers those late (reordering), PAWS (R1) would drop them and
+ * the peer would have to resend them on its retransmission timer. Its ACK
+ * echoes the older TS.Recent, which RFC 3522 (Eifel) reads as "the
+ * original arrived". */
 static void
 ts_recent_update(struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
     if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts) {
+        return;
+    }
+    if (seg->text_len > 0 && seq_le(seg->seq + seg->text_len, tcb->rcv_nxt)) {
         return;
     }
     if (!seq_lt(seg->opts->ts_val, tcb->ts_recent) && seq_le(seg->seq, tcb->last_ack_sent)) {

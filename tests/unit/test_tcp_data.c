@@ -635,6 +635,38 @@ test_ooo_many_ranges_kept(void)
     h_fini(&h);
 }
 
+/* A needless retransmission of text we have, then an original the
+ * network delayed behind it. The copy, lying wholly below RCV.NXT, must not
+ * make TS.Recent its (newer) TSval: PAWS would then drop the late original
+ * (TSval older than TS.Recent), data the peer sent once and that arrived,
+ * and the peer would resend it on its timer. */
+static void
+test_paws_duplicate_leaves_ts_recent(void)
+{
+    /* EVIDENCE: RFC 7323 5.3: R3 (TS.Recent) after R2 (the window check); R1 drops only
+     * segments older than TS.Recent */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    struct topts o = {.ts = true, .ts_val = 5010, .ts_ecr = 1};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
+    h_advance(&h, 50 * MS);
+    h.next = h.n_sent;
+    /* The copy (sent later: TSval 5030) comes first: D-SACKed, and the
+     * ACK echoes the TSval of the text that advanced RCV.NXT. */
+    o.ts_val = 5030;
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.ts_ecr, 5010);
+    /* The next original, sent before the copy (TSval 5020), arrives late. */
+    o.ts_val = 5020;
+    h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_PAWS], 0);
+    CHECK_EQ(status(&h, id).recv_queued, 10);
+    h_fini(&h);
+}
+
 /* ---- retransmission ---- */
 
 /* Established without timestamps, peer window 64 KiB; `n` segments of
@@ -1047,6 +1079,7 @@ main(void)
     RUN(test_paws_spares_rst_and_expires);
     RUN(test_sack_blocks_sent);
     RUN(test_ooo_many_ranges_kept);
+    RUN(test_paws_duplicate_leaves_ts_recent);
     RUN(test_fast_retransmit_after_three_dupacks);
     RUN(test_rto_backoff_and_karn);
     RUN(test_rtt_estimate_fed);
