@@ -19,6 +19,7 @@
  */
 #include "tcp/tcp.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/stack_internal.h"
@@ -927,6 +928,23 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_
     }
 }
 
+/* RFC 8985 6.2 step 2 condition 1: the latest send time the ACK's TSecr
+ * can stand for (the last nanosecond of its tick on our 1 ms TS clock,
+ * tcp_ts_now), INT64_MAX when it carries no usable echo. */
+static int64_t
+rack_echo_ns(const struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts || seg->opts->ts_ecr == 0) {
+        return INT64_MAX;
+    }
+    uint32_t ago = tcp_ts_now(st) - seg->opts->ts_ecr; /* ticks */
+    if (ago > 0x7fffffffu) {
+        return INT64_MAX; /* an echo from the future: no information */
+    }
+    int64_t tick = st->now_ns / 1000000 - (int64_t)ago;
+    return (tick + 1) * 1000000 - 1;
+}
+
 /* The ESTABLISHED processing of an acceptable ACK (3.10.7.4 fifth): advance
  * SND.UNA, release acknowledged text, update the send window. */
 static void
@@ -1041,7 +1059,8 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
     }
     if (rack && tcp_rack_on(st, tcb)) {
-        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
+        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns,
+                        rack_echo_ns(st, tcb, seg));
         bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
         tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
         tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
