@@ -935,8 +935,15 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
         .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
         .tos = s->tos,
     };
-    if (ra == 0 || oa.remote_port == 0) {
-        return ra == 0 ? ENETUNREACH : ECONNREFUSED;
+    if (ra == 0) {
+        /* Linux: 0.0.0.0 as a destination means this host. */
+        oa.remote_addr = ra = tern_stack_addr(s->st, 0);
+        if (ra == 0) {
+            return ENETUNREACH;
+        }
+    }
+    if (oa.remote_port == 0) {
+        return ECONNREFUSED;
     }
     int id = tern_tcp_open(s->st, &oa, rt_now(s->rt));
     if (id < 0) {
@@ -959,12 +966,44 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
     return 0;
 }
 
+/* The socket is fresh again, ready for another connect (Linux
+ * tcp_disconnect): a connection still open is reset, a listener closed,
+ * shutdown bits and errors cleared; options and the bound name stay. */
+static void
+sock_disconnect(struct tern_sock *s)
+{
+    if (s->tcp_id > 0) {
+        int64_t now = rt_now(s->rt);
+        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
+        if (sock_state(s, NULL) != TERN_TCP_CLOSED) {
+            tern_tcp_abort(s->st, s->tcp_id, now);
+        }
+        tern_tcp_release(s->st, s->tcp_id, now);
+        s->tcp_id = 0;
+    }
+    s->ss = SS_UNCONN;
+    s->shut = 0;
+    s->done = s->closed_tcb = false;
+    s->sk_err = 0;
+    s->urg = URG_NONE;
+    s->rd_pos = 0;
+    sock_renew_pair(s);
+}
+
 int
 tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return connect(fd, addr, len);
+    }
+    /* connect(AF_UNSPEC) dissolves the association (Linux; the family is
+     * all that is read). */
+    if (addr != NULL && (int)len >= (int)sizeof(sa_family_t) &&
+        len <= (socklen_t)sizeof(struct sockaddr_storage) && addr->sa_family == AF_UNSPEC) {
+        sock_disconnect(s);
+        sock_unlock(s);
+        return 0;
     }
     struct sockaddr_in sin;
     int err = get_sin(addr, len, &sin);
@@ -1022,16 +1061,9 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
         }
     }
     if (sock_state(s, NULL) == TERN_TCP_CLOSED) {
-        /* Linux reports the error and disconnects: the socket is fresh
-         * again (shutdown bits cleared), ready for another connect. */
+        /* Linux reports the error and disconnects. */
         err = take_err(s);
-        s->ss = SS_UNCONN;
-        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
-        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
-        s->tcp_id = 0;
-        s->shut = 0;
-        s->done = s->closed_tcb = false;
-        sock_renew_pair(s);
+        sock_disconnect(s);
         sock_unlock(s);
         return fail(err ? err : ECONNABORTED);
     }

@@ -3901,6 +3901,128 @@ CASE(misuse_libc_close_unused)
     return 0;
 }
 
+/* Text queued when the socket is shut both ways is still read, then the
+ * end of the stream (as Linux). Text that arrives after the shutdown makes
+ * Linux reset the connection; tern still delivers it (issue 13, open). */
+CASE(misuse_read_after_shut_rdwr)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_EQ(write(pr.p, "abc", 3), 3);
+    CHECK(spoll1(a, pr.s, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_OK(a->shutdown(pr.s, SHUT_RDWR));
+    char b[8];
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 3);
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* connect(AF_UNSPEC) on a connected socket: Linux resets the connection
+ * and leaves an unconnected socket that can connect again. */
+CASE(misuse_connect_unspec)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    struct sockaddr_in u;
+    memset(&u, 0, sizeof u);
+    u.sin_family = AF_UNSPEC;
+    CHECK_OK(a->connect(pr.s, CSA(&u), sizeof u));
+    struct sockaddr_in n;
+    socklen_t nl = sizeof n;
+    CHECK_ERR(a->getpeername(pr.s, SA(&n), &nl), ENOTCONN);
+    char b[4];
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_ERR(read(pr.p, b, sizeof b), ECONNRESET);
+    int l = peer_listen(e, 8, 4);
+    CHECK(l >= 0);
+    struct sockaddr_in p = sin_of(e->peer, pport(e, 8));
+    CHECK_OK(a->connect(pr.s, CSA(&p), SIN_LEN));
+    int c = peer_accept(l, WAIT_MS);
+    CHECK(c >= 0);
+    CHECK_EQ(a->write(pr.s, "ok", 2), 2);
+    CHECK_EQ(kread_full(c, b, 2, WAIT_MS), 2);
+    CHECK_MEM(b, "ok", 2);
+    if (c >= 0)
+        close(c);
+    close(l);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* connect to 0.0.0.0 reaches this host (Linux: its loopback address; tern:
+ * its first address), here a listener bound to the wildcard. */
+CASE(misuse_connect_any)
+{
+    int l = subj_socket(a), s = subj_socket(a);
+    struct sockaddr_in any = sin_of((struct in_addr){htonl(INADDR_ANY)}, sport(e, 0));
+    CHECK_OK(a->bind(l, CSA(&any), SIN_LEN));
+    CHECK_OK(a->listen(l, 4));
+    CHECK_OK(a->connect(s, CSA(&any), SIN_LEN));
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    int c = a->accept(l, NULL, NULL);
+    CHECK_OK(c);
+    char b[4];
+    CHECK_EQ(a->write(s, "hi", 2), 2);
+    CHECK(spoll1(a, c, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(a->read(c, b, sizeof b), 2);
+    CHECK_MEM(b, "hi", 2);
+    int s2 = subj_socket(a);
+    any.sin_port = htons(sport(e, 1)); /* nobody listens there */
+    CHECK_ERR(a->connect(s2, CSA(&any), SIN_LEN), ECONNREFUSED);
+    a->close(s2);
+    if (c >= 0)
+        a->close(c);
+    a->close(s);
+    a->close(l);
+    return 0;
+}
+
+/* A writer blocked on a full window returns when the peer goes away (it
+ * closes with unread data: a reset). */
+struct late_close {
+    int fd;
+};
+static void *
+late_close_fn(void *arg)
+{
+    struct late_close *lc = arg;
+    delay_ms(300);
+    close(lc->fd);
+    return NULL;
+}
+CASE(misuse_blocked_writer_peer_gone)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    size_t n = 8u << 20;
+    char *big = calloc(1, n);
+    CHECK(big != NULL);
+    if (big == NULL) {
+        pair_close(a, &pr);
+        return 0;
+    }
+    struct late_close lc = {pr.p};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, late_close_fn, &lc), 0);
+    int64_t t0 = now_ms();
+    ssize_t r = a->write(pr.s, big, n);
+    int err = errno;
+    pthread_join(th, NULL);
+    pr.p = -1;
+    CHECK(now_ms() - t0 < WAIT_MS);
+    CHECK((r > 0 && (size_t)r < n) || (r < 0 && (err == ECONNRESET || err == EPIPE)));
+    r = a->write(pr.s, big, 1);
+    err = errno;
+    CHECK(r < 0 && (err == ECONNRESET || err == EPIPE));
+    free(big);
+    pair_close(a, &pr);
+    return 0;
+}
+
 /* ---- the table ---- */
 
 struct case_def {
@@ -4032,6 +4154,10 @@ static const struct case_def cases[] = {
     C(misuse_huge_timeout),
     C(misuse_libc_close),
     C(misuse_libc_close_unused),
+    C(misuse_read_after_shut_rdwr),
+    C(misuse_connect_unspec),
+    C(misuse_connect_any),
+    C(misuse_blocked_writer_peer_gone),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
