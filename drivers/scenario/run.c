@@ -436,7 +436,7 @@ static void
 do_inject(struct run *r, const struct sc_stmt *st)
 {
     uint32_t src = r->sc->hosts[st->host].addr, dst = r->sc->hosts[st->host2].addr;
-    uint8_t text[1400] = {0};
+    uint8_t text[SC_INJECT_DATA_MAX] = {0};
     struct wire_tcp t = {
         .src_port = st->port,
         .dst_port = st->port2,

@@ -276,7 +276,7 @@ seg_field(const char *f, size_t n, struct sc_seg *seg)
     } else if (strcmp(buf, "ACK") == 0 && parse_u64(v, UINT32_MAX, &x)) {
         seg->has_ack = true;
         seg->ack = (uint32_t)x;
-    } else if (strcmp(buf, "DATA") == 0 && parse_u64(v, 1400, &x)) {
+    } else if (strcmp(buf, "DATA") == 0 && parse_u64(v, 65535, &x)) {
         seg->has_data = true;
         seg->data_len = (uint32_t)x;
     } else if (strcmp(buf, "WND") == 0 && parse_u64(v, 65535, &x)) {
@@ -638,6 +638,9 @@ act_global(struct parser *p, const char *kw)
         }
         if (!st->seg.has_seq) {
             return expected(p, 4, "a segment with a <SEQ=n> field");
+        }
+        if (st->seg.data_len > SC_INJECT_DATA_MAX) {
+            return expected(p, 4, "a segment to inject with at most <DATA=1400>");
         }
         return no_more(p, 5);
     }

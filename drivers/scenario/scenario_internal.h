@@ -11,9 +11,10 @@
 
 #include "tern/scenario.h"
 
-#define SC_MAX_HOSTS 8
-#define SC_NAME      32
-#define SC_TEXT      128
+#define SC_MAX_HOSTS       8
+#define SC_NAME            32
+#define SC_TEXT            128
+#define SC_INJECT_DATA_MAX 1400 /* text of an injected segment */
 
 struct sc_host {
     char name[SC_NAME];

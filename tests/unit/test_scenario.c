@@ -48,7 +48,7 @@ static const char good[] = "# a comment line\n"
                            "expect B event reset\n"
                            "expect B not event refused\n"
                            "expect A sent <SEQ=101><ACK=301><CTL=ACK>\n"
-                           "expect A sent <SEQ=101> times 0\n"
+                           "expect A sent <SEQ=101><DATA=1448> times 0\n"
                            "expect A not sent <SEQ=101> times 2\n"
                            "expect A cwnd 14480\n"
                            "expect B not ssthresh 0\n";
@@ -139,6 +139,12 @@ test_parse_errors(void)
     bad(HDR "inject A:1 > B:2 <SEQ=1><CTL=SYN,BOGUS>\n",
         "bad.tern:4: expected a segment such as <SEQ=100><ACK=301><CTL=SYN,ACK> (fields SEQ ACK "
         "CTL DATA WND), got '<SEQ=1><CTL=SYN,BOGUS>'");
+    bad(HDR "inject A:1 > B:2 <SEQ=1><DATA=1401>\n",
+        "bad.tern:4: expected a segment to inject with at most <DATA=1400>, got "
+        "'<SEQ=1><DATA=1401>'");
+    bad(HDR "expect A sent <SEQ=1><DATA=65536>\n",
+        "bad.tern:4: expected a segment such as <SEQ=100><ACK=301><CTL=SYN,ACK> (fields SEQ ACK "
+        "CTL DATA WND), got '<SEQ=1><DATA=65536>'");
     bad(HDR "inject A:1 > B:2 <CTL=SYN>\n",
         "bad.tern:4: expected a segment with a <SEQ=n> field, got '<CTL=SYN>'");
     bad(HDR "expect A state OPEN\n",
