@@ -1043,7 +1043,12 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
         tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
         /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
+        int64_t pto_was = tcb->sx->pto_at;
         tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
+        if (tcb->sx->pto_at != INT64_MAX && tcb->sx->pto_at != pto_was) {
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 8985 7.2: ACK, data still out -> probe timeout (PTO) armed");
+        }
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */
