@@ -225,8 +225,13 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
         }
         /* 6.2 step 2: a retransmission is ignored when the ACK echoes a
          * TSval sent before it (condition 1) or came sooner than min_RTT
-         * after it (condition 2): either says the original arrived. */
-        if (rtx && (echo_ns < r->ts || (rk->min_rtt > 0 && rtt < rk->min_rtt)))
+         * after it (condition 2): either says the original arrived. The
+         * echo speaks of this segment only when the segment advanced the
+         * left edge (RFC 7323 4.3 case C echoes the hole filler's TSval);
+         * a segment SACKed above a hole is answered with the TSval of the
+         * last one that advanced it (case B), which says nothing of it. */
+        bool edge = cum && s == old_una;
+        if (rtx && ((edge && echo_ns < r->ts) || (rk->min_rtt > 0 && rtt < rk->min_rtt)))
             continue;
         if (rtt > 0)
             min_rtt_sample(rk, rtt, now);

@@ -102,7 +102,9 @@ void tcp_rack_on_send(struct tcp_rack *rk, uint32_t seq, uint32_t end, int64_t n
  * latest-sent delivered record, RACK.xmit_ts / end_seq if that was sent
  * after the current ones. A retransmitted record counts only if the ACK
  * answers the retransmission (it might be the original that arrived):
- * its RTT is at least min_RTT, and the ACK's TSecr is not older than the
+ * its RTT is at least min_RTT, and, for the segment at the old SND.UNA
+ * that this ACK cumulatively acknowledges (the one whose TSval the peer
+ * echoes, RFC 7323 4.3), the ACK's TSecr is not older than the
  * retransmission's TSval. `echo_ns` says the latter: the latest send time
  * the echoed TSval stands for (the end of its clock tick), INT64_MAX when
  * the ACK carries no timestamp. Records below new_una are then forgotten;

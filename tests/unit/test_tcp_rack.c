@@ -259,13 +259,16 @@ test_reo_wnd_dsack(void)
     CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
 }
 
-/* EVIDENCE: RFC 8985 6.2 step 2, condition 1: P1 resent at 190 ms (its
+/* EVIDENCE: RFC 8985 6.2 step 2, condition 1 (with RFC 7323 4.3): P1 resent at 190 ms (its
  * original was only late) and acknowledged 110 ms later, no sooner than
  * min_RTT, so condition 2 cannot tell; but the ACK echoes the original's
  * TSval (the 0 ms tick of the 1 ms clock): it answers the original, and
  * gives no RACK.rtt nor RACK.xmit_ts. The same ACK echoing the
- * retransmission's TSval gives both. Mutation checked: without the echo
- * test RACK.rtt becomes 110 ms and RACK.xmit_ts 190 ms in the first run. */
+ * retransmission's TSval gives both. Mutations checked: without the
+ * echo test RACK.rtt becomes 110 ms and RACK.xmit_ts 190 ms in the first
+ * run; applying it to SACKed segments too ignores the probe at the end
+ * (nothing lost found; the tcp-tail-loss-probe scenario then waits for
+ * the RTO). */
 static void
 test_spurious_tsecr_ignored(void)
 {
@@ -286,6 +289,25 @@ test_spurious_tsecr_ignored(void)
         CHECK_EQ(rk.xmit_ts, answered ? 190 * MS : 1 * MS);
         CHECK_EQ(rk.end_seq, answered ? SEG : 2 * SEG);
     }
+    /* A retransmission SACKed above a hole (a loss probe, RFC 8985 7.3):
+     * the peer echoes the TSval of what last advanced its left edge, sent
+     * long before; that says nothing of the probe, which counts. */
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    for (unsigned i = 0; i < 4; i++) {
+        send_seg(&rk, i, 0);
+    }
+    ack_echo(&rk, &sb, &una, 2 * SEG, NULL, 0, 100 * MS, 1 * MS - 1);
+    send_seg(&rk, 3, 180 * MS); /* the probe */
+    struct tcp_sack_block b[] = {B(3 * SEG, 4 * SEG)};
+    ack_echo(&rk, &sb, &una, 2 * SEG, b, 1, 280 * MS, 1 * MS - 1);
+    CHECK_EQ(rk.xmit_ts, 180 * MS);
+    CHECK_EQ(rk.rtt, 100 * MS);
+    int64_t wait = 0;
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 280 * MS, &wait), 1); /* segment 2 */
 }
 
 /* EVIDENCE: RFC 8985 6.2 step 2: RACK.rtt is the RTT of the latest-sent
