@@ -457,9 +457,23 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             /* RFC 2883 4.1: text wholly below RCV.NXT is a duplicate. */
             note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
         }
+        /* A copy of text we have: its ACK echoes its TSval, as Appendix D
+         * of RFC 7323 orders it (the peer, whose ACK of the original may
+         * have been lost, gets an RTT sample and its backed-off RTO comes
+         * down), but TS.Recent is not left at it (ts_recent_update). */
+        uint32_t keep = tcb->ts_recent;
+        bool echo = dup && seg->text_len > 0 && tcb->ts_ok && seg->opts != NULL &&
+                    seg->opts->has_ts && !seq_lt(seg->opts->ts_val, tcb->ts_recent) &&
+                    seq_le(seg->seq, tcb->last_ack_sent);
+        if (echo) {
+            tcb->ts_recent = seg->opts->ts_val;
+        }
         tcp_send_corrective_ack(
             st, tcb, dup,
             "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        if (echo) {
+            tcb->ts_recent = keep;
+        }
         return STEP_STOP;
     }
     if (seg->text_len > 0 && seq_lt(seg->seq, tcb->rcv_nxt)) {
@@ -1475,9 +1489,8 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
  * is usually a needless retransmission, and its newer TSval would make
  * TS.Recent newer than the originals still in flight behind it; when the
  * network delivers those late (reordering), PAWS (R1) would drop them and
- * the peer would have to resend them on its retransmission timer. Its ACK
- * echoes the older TS.Recent, which RFC 3522 (Eifel) reads as "the
- * original arrived". */
+ * the peer would have to resend them on its retransmission timer. The
+ * ACK answering the copy still echoes its TSval (check_seq). */
 static void
 ts_recent_update(struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {

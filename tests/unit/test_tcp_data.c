@@ -637,14 +637,16 @@ test_ooo_many_ranges_kept(void)
 
 /* A needless retransmission of text we have, then an original the
  * network delayed behind it. The copy, lying wholly below RCV.NXT, must not
- * make TS.Recent its (newer) TSval: PAWS would then drop the late original
- * (TSval older than TS.Recent), data the peer sent once and that arrived,
- * and the peer would resend it on its timer. */
+ * leave TS.Recent at its (newer) TSval: PAWS would then drop the late
+ * original (TSval older than TS.Recent), data the peer sent once and that
+ * arrived, and the peer would resend it on its timer. The ACK answering
+ * the copy echoes the copy's TSval all the same. */
 static void
 test_paws_duplicate_leaves_ts_recent(void)
 {
     /* EVIDENCE: RFC 7323 5.3: R3 (TS.Recent) after R2 (the window check); R1 drops only
-     * segments older than TS.Recent */
+     * segments older than TS.Recent
+     * EVIDENCE: RFC 7323 Appendix D: the ACK of a segment below RCV.NXT echoes its TSval */
     struct h h;
     h_init(&h);
     struct wire_tcp syn;
@@ -653,17 +655,21 @@ test_paws_duplicate_leaves_ts_recent(void)
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
     h_advance(&h, 50 * MS);
     h.next = h.n_sent;
-    /* The copy (sent later: TSval 5030) comes first: D-SACKed, and the
-     * ACK echoes the TSval of the text that advanced RCV.NXT. */
+    /* The copy (sent later: TSval 5030) comes first: D-SACKed; its ACK
+     * echoes its TSval (the peer's RTT sample), TS.Recent stays 5010. */
     o.ts_val = 5030;
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
-    CHECK_EQ(t.opts.ts_ecr, 5010);
-    /* The next original, sent before the copy (TSval 5020), arrives late. */
+    CHECK_EQ(t.opts.ts_ecr, 5030);
+    /* The next original, sent before the copy (TSval 5020), arrives late:
+     * taken, and TS.Recent is its TSval. */
     o.ts_val = 5020;
     h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_PAWS], 0);
     CHECK_EQ(status(&h, id).recv_queued, 10);
+    h_advance(&h, 50 * MS);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 311, .flags = ACK));
+    CHECK_EQ(t.opts.ts_ecr, 5020);
     h_fini(&h);
 }
 
