@@ -299,6 +299,9 @@ tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb)
          * every copy went out before this ACK. */
         if (x->undo_at == INT64_MAX) {
             tcp_tmr_set(st, tcb, TCP_TMR_UNDO, st->now_ns + tcp_rtt_rto(&tcb->rtt));
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 3708 2: all acknowledged, retransmissions not yet D-SACKed -> "
+                           "undo state kept one RTO for the D-SACKs");
         }
         return;
     }
