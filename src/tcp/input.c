@@ -600,17 +600,17 @@ ooo_add(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t start, uint32_t end
             o[k++] = x;
         }
     }
-    tcb->n_ooo = (uint8_t)k;
     if (k == tcp_ooo_cap(tcb)) {
-        if (tcp_ooo_grow(st, tcb)) {
-            o = tcp_ooo(st, tcb);
+        struct tcp_range *big = k == tcb->n_ooo ? tcp_ooo_grow(st, tcb) : NULL;
+        if (big != NULL) {
+            o = big; /* n_ooo is k + 1 now */
         } else {
-            k--;
+            k--; /* the oldest is forgotten */
         }
     }
     memmove(&o[1], &o[0], k * sizeof(o[0]));
     o[0] = r;
-    tcb->n_ooo = (uint8_t)(k + 1);
+    tcp_ooo_resize(st, tcb, k + 1);
 }
 
 /* Seventh, before any text is taken (RFC 1122 4.2.2.13, RFC 9293 3.6
@@ -1253,9 +1253,10 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
 {
     bool filled = false;
     struct tcp_range *o = tcp_ooo(st, tcb);
+    unsigned n = tcb->n_ooo;
     for (bool again = true; again;) {
         again = false;
-        for (unsigned i = 0; i < tcb->n_ooo; i++) {
+        for (unsigned i = 0; i < n; i++) {
             struct tcp_range r = o[i];
             if (seq_gt(r.start, tcb->rcv_nxt)) {
                 continue;
@@ -1266,13 +1267,13 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
                 tcb->rcv_nxt = r.end;
             }
             /* The rest keep their order (most recent first). */
-            tcb->n_ooo--;
-            memmove(&o[i], &o[i + 1], (tcb->n_ooo - i) * sizeof(o[0]));
+            n--;
+            memmove(&o[i], &o[i + 1], (n - i) * sizeof(o[0]));
             filled = again = true;
             break;
         }
     }
-    tcp_ooo_shrink(st, tcb);
+    tcp_ooo_resize(st, tcb, n);
     if (filled) {
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 9293 3.10.7.4 seventh (SHLD-31): hole filled, held text delivered");

@@ -191,7 +191,6 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
     tcb->retries = 0;
     tcb->n_ooo = 0;
     tcb->ooo_fin = false;
-    tcb->ooo_ext = false; /* tcp_buf_free gave its chunk back */
     tcb->rcv_adv = 0;
     tcb->unacked_segs = tcb->keep_probes = 0;
     tcb->cc_ready = false;

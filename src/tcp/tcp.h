@@ -61,9 +61,9 @@ struct ip_icmp_err;
 
 /* RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text is kept in the
  * receive ring at its offset from RCV.NXT; these ranges say which parts of
- * the ring beyond the in-order text hold such text. TCP_OOO_MAX fit in the
- * TCB; when more are needed they move to a pool chunk (buf.c tcp_ooo_grow),
- * which holds TCP_OOO_EXT_MAX, and come back once few are left. */
+ * the ring beyond the in-order text hold such text. Up to TCP_OOO_MAX
+ * they are in the TCB; more (up to TCP_OOO_EXT_MAX) are in a pool chunk
+ * (buf.c tcp_ooo_grow), and they come back once they fit. */
 #define TCP_OOO_MAX     4
 #define TCP_OOO_EXT_MAX 255 /* n_ooo is a uint8_t; 255 * 8 bytes fit a 2 KiB chunk */
 
@@ -215,8 +215,9 @@ struct tcp_tcb {
     struct pool_chain snd, rcv;
     /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
      * order beyond RCV.NXT, most recent first (also our SACK blocks): in
-     * the TCB, or (ooo_ext) in the pool chunk ooo_chunk. Read them through
-     * tcp_ooo(). */
+     * the TCB while n_ooo <= TCP_OOO_MAX, else in the pool chunk
+     * ooo_chunk. Read them through tcp_ooo(); n_ooo changes through
+     * tcp_ooo_resize() (or tcp_ooo_grow()). */
     union {
         struct tcp_range ooo[TCP_OOO_MAX];
         uint32_t ooo_chunk;
@@ -311,7 +312,6 @@ struct tcp_tcb {
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
-    bool ooo_ext : 1;       /* the out-of-order ranges are in the pool chunk ooo_chunk */
     bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
     bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
     bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
@@ -558,11 +558,14 @@ void tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb);
 struct tcp_range *tcp_ooo(const struct tern_stack *st, struct tcp_tcb *tcb);
 const struct tcp_range *tcp_ooo_const(const struct tern_stack *st, const struct tcp_tcb *tcb);
 unsigned tcp_ooo_cap(const struct tcp_tcb *tcb);
-/* Moves the ranges to a pool chunk (TCP_OOO_EXT_MAX of them fit); false
- * when they are there already or no chunk is available. */
-bool tcp_ooo_grow(struct tern_stack *st, struct tcp_tcb *tcb);
-/* Brings them back into the TCB and returns the chunk, once they fit. */
-void tcp_ooo_shrink(struct tern_stack *st, struct tcp_tcb *tcb);
+/* With the TCB's TCP_OOO_MAX ranges all used: moves them to a pool chunk
+ * and makes n_ooo TCP_OOO_MAX + 1 (the caller fills the new last slot).
+ * NULL, and nothing changes, when the pool has no chunk to spare; else
+ * the ranges' new place. */
+struct tcp_range *tcp_ooo_grow(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Sets n_ooo to n (at most what is there now, or the room they have):
+ * ranges that fit the TCB again go back to it and the chunk to the pool. */
+void tcp_ooo_resize(struct tern_stack *st, struct tcp_tcb *tcb, unsigned n);
 /* No more text will arrive: drop the reservation behind the window. */
 void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
 /* The streams' first sequence numbers (ISS + 1, IRS + 1). */
