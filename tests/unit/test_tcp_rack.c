@@ -416,6 +416,46 @@ test_tlp_tail_loss(void)
     h_fini(&h);
 }
 
+/* EVIDENCE: RFC 8985 7.4.2 case 1: the last of four segments is only
+ * late; the probe (a resend of it) goes at 400 ms, then the original
+ * arrives (ACK of it), then the probe (the same ACK with a D-SACK for the
+ * probe's range). Both copies arrived, nothing was lost: the episode ends
+ * on the D-SACK, and the next ACK, beyond TLP.end_seq, leaves cwnd as it
+ * was. Mutation checked: without the D-SACK branch in tcp_tlp_on_ack the
+ * episode stays open and that ACK cuts cwnd to half (the repaired-loss
+ * response of test_tlp_tail_loss). */
+static void
+test_tlp_dsack_no_loss(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = sack_sending(&h, 4);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(3), 0, 0);
+    h_advance(&h, 400 * MS);
+    EXPECT_TEXT_AT(&h, SEG_AT(3)); /* RFC 8985 7.3: the probe */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    EXPECT_TEXT_AT(&h, SEG_AT(4));
+    EXPECT_NOTHING(&h);
+    uint32_t cwnd = status(&h, id).cwnd;
+    CHECK(cwnd > 4 * 1460);
+    h_advance(&h, 50 * MS);
+    sack_ack(&h, SEG_AT(4), 0, 0); /* the original, late */
+    h_advance(&h, 1 * MS);
+    struct topts d = {.n_sack = 1, .sack = {{SEG_AT(3), SEG_AT(4)}}};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = SEG_AT(4), .flags = ACK, .wnd = 65535), &d);
+    CHECK_EQ(h.st->stats.tcp.dsacks_rx, 1);
+    h_advance(&h, 50 * MS);
+    sack_ack(&h, SEG_AT(5), 0, 0);
+    CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
+    CHECK(status(&h, id).cwnd >= cwnd); /* no congestion response */
+    h_advance(&h, 5 * SEC);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    h_fini(&h);
+}
+
 /* EVIDENCE: RFC 8985 6.2 and 9.2: six segments, the first lost; three
  * segments SACKed make it lost (window 0); its retransmission is lost
  * too. New data sent after the retransmission is SACKed 100 ms later:
@@ -494,6 +534,7 @@ main(void)
     RUN(test_records_bounded);
     RUN(test_config);
     RUN(test_tlp_tail_loss);
+    RUN(test_tlp_dsack_no_loss);
     RUN(test_rack_lost_retransmission);
     return CHECK_DONE();
 }
