@@ -505,8 +505,9 @@ test_rack_lost_retransmission(void)
 }
 
 /* EVIDENCE: a loss_detection value that names no rule is refused (bad
- * input gets a clear error); the default is RFC 6675. Mutation checked:
- * without the check in table.c the stack is created. */
+ * input gets a clear error); the default is RACK, also for a config that
+ * code unaware of the field left zeroed. Mutation checked: without the
+ * check in table.c the stack is created. */
 static void
 test_config(void)
 {
@@ -514,7 +515,8 @@ test_config(void)
     tern_config_init(&cfg);
     cfg.seed = 1;
     cfg.deterministic = true;
-    CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RFC6675);
+    CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RACK);
+    CHECK_EQ((int)TERN_TCP_LOSS_RACK, 0);
     cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)5;
     struct tern_stack *st = NULL;
     CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
