@@ -941,7 +941,12 @@ tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
         tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
         return;
     }
-    if (!restart && x->pto_at != INT64_MAX) {
+    if (!restart) {
+        /* 7.2: the PTO starts only after new data went out or an ACK
+         * acknowledged new data. Arming it on any other call (a write
+         * that sends nothing, an ACK of nothing new) would let a PTO that
+         * cannot probe (7.3) fire, re-arm the RTO from now, and be armed
+         * again, for ever: the RTO would never come. */
         return;
     }
     /* 7.2 TLP_calc_PTO: 2 * SRTT (+ max ACK delay with one segment in

@@ -757,8 +757,9 @@ bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
 void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t delivered);
 /* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
  * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
- * no probe in flight. `restart` moves an armed PTO (new data sent or
- * acknowledged); otherwise an armed one is left alone (output.c). */
+ * no probe in flight. `restart` (new data sent, or new data acknowledged)
+ * arms it or moves it; without, a PTO no longer wanted is cleared and
+ * nothing is armed (output.c). */
 void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 /* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
 void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
