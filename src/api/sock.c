@@ -1530,6 +1530,9 @@ tern_shutdown(int fd, int how)
         break;
     default:
         s->shut |= bits;
+        if (bits & SHUT_BIT_RCV) {
+            tern_tcp_shutdown_receive(s->st, s->tcp_id, now);
+        }
         /* RFC 9293 3.10.4: CLOSE means "no more data to send": the FIN
          * goes after what is queued, and receiving goes on. */
         if ((bits & SHUT_BIT_SEND) &&

@@ -596,8 +596,10 @@ ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
  * new text arriving now would be lost without a word. It is answered with
  * a RST, <SEQ=SEG.ACK><CTL=RST> (the sequence number the peer expects
  * from us), and the connection ends; Linux does the same in FIN-WAIT-1
- * and FIN-WAIT-2. A user who only called CLOSE ("no more to send", the
- * socket layer's shutdown(SHUT_WR)) still receives. Only a segment that
+ * and FIN-WAIT-2. So does a user who called CLOSE and said it will read
+ * no more (tern_tcp_shutdown_receive; shutdown(SHUT_RDWR)). A user who
+ * only called CLOSE ("no more to send", the socket layer's
+ * shutdown(SHUT_WR)) still receives. Only a segment that
  * passed every check before this one gets here, so a blind sender cannot
  * draw the RST without guessing an acceptable SEQ and ACK. */
 static enum step
@@ -606,7 +608,9 @@ check_text_after_close(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ct
     const struct tcp_seg *seg = &c->seg;
     bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                       tcb->state == TERN_TCP_FIN_WAIT_2;
-    if (!tcb->user_released || seg->text_len == 0 || !takes_text) {
+    bool reads_no_more =
+        tcb->user_released || (tcb->rcv_shut && tcb->state != TERN_TCP_ESTABLISHED);
+    if (!reads_no_more || seg->text_len == 0 || !takes_text) {
         return STEP_CONTINUE;
     }
     drop(st, tcb, c, TERN_DROP_TCP_TEXT_AFTER_CLOSE);

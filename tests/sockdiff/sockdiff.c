@@ -3902,8 +3902,8 @@ CASE(misuse_libc_close_unused)
 }
 
 /* Text queued when the socket is shut both ways is still read, then the
- * end of the stream (as Linux). Text that arrives after the shutdown makes
- * Linux reset the connection; tern still delivers it (issue 13, open). */
+ * end of the stream; text that arrives after the shutdown resets the
+ * connection (Linux: "abort on data" in FIN-WAIT-1/2). */
 CASE(misuse_read_after_shut_rdwr)
 {
     struct pair pr;
@@ -3914,6 +3914,18 @@ CASE(misuse_read_after_shut_rdwr)
     CHECK_OK(a->shutdown(pr.s, SHUT_RDWR));
     char b[8];
     CHECK_EQ(a->read(pr.s, b, sizeof b), 3);
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
+    pair_close(a, &pr);
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_OK(a->shutdown(pr.s, SHUT_RDWR));
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(read(pr.p, b, sizeof b), 0); /* our FIN */
+    CHECK_EQ(write(pr.p, "def", 3), 3);
+    /* The reset reaches the peer (the subject's fd is readable since the
+     * shutdown, so that is what to wait for), then the subject reports it. */
+    CHECK(kpoll1(pr.p, POLLERR | POLLHUP, WAIT_MS) & (POLLERR | POLLHUP));
+    CHECK_ERR(a->read(pr.s, b, sizeof b), ECONNRESET);
     CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
     pair_close(a, &pr);
     return 0;
