@@ -292,6 +292,86 @@ test_blocking_read_woken_by_fed_frame(void)
     host_down(&b);
 }
 
+/* tern_poll and tern_epoll_wait block too (in the kernel, on the socket's
+ * mirror fd) until the frame the caller feeds makes the socket readable. */
+struct poller {
+    int fd, ep;
+    bool use_epoll;
+    atomic_int tid;
+    int n;
+    short revents;
+    struct epoll_event ev;
+    int64_t took_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *
+poller_main(void *arg)
+{
+    struct poller *p = arg;
+    atomic_store(&p->tid, (int)syscall(SYS_gettid));
+    int64_t t0 = mono_ms();
+    if (p->use_epoll) {
+        p->n = tern_epoll_wait(p->ep, &p->ev, 1, 3000);
+    } else {
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        p->n = tern_poll(&pfd, 1, 3000);
+        p->revents = pfd.revents;
+    }
+    p->took_ms = mono_ms() - t0;
+    return NULL;
+}
+
+static void
+test_poll_and_epoll_block(void)
+{
+    struct host a, b;
+    host_up(&a, A_ADDR, 1);
+    host_up(&b, B_ADDR, 2);
+    int l = listen_in(&a, PORT), c, s;
+    connect_pair(&a, &b, l, &c, &s);
+    pump(&a, &b, 1000000000);
+    int ep = tern_epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 77};
+    CHECK_EQ(tern_epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+    for (int use_epoll = 0; use_epoll < 2; use_epoll++) {
+        struct poller p = {.fd = s, .ep = ep, .use_epoll = use_epoll};
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, poller_main, &p), 0);
+        while (atomic_load(&p.tid) == 0) {
+            sched_yield();
+        }
+        CHECK(wait_sleeping((pid_t)atomic_load(&p.tid))); /* asleep, nothing to report */
+        CHECK_EQ(tern_write(c, "a", 1), 1);
+        CHECK(deliver(&b, &a) > 0); /* the frame with the byte: wakes it */
+        join_bounded(t);
+        CHECK_EQ(p.n, 1);
+        CHECK(p.took_ms < 2500); /* woken by the frame, not by its 3 s timeout */
+        if (use_epoll) {
+            CHECK_EQ(p.ev.data.u64, 77);
+            CHECK(p.ev.events & EPOLLIN);
+        } else {
+            CHECK(p.revents & POLLIN);
+        }
+        char buf[4];
+        CHECK_EQ(tern_read(s, buf, sizeof(buf)), 1);
+        pump(&a, &b, 1000000000);
+    }
+    tern_close(ep);
+    tern_close(c);
+    tern_close(s);
+    tern_close(l);
+    host_down(&a);
+    host_down(&b);
+}
+
 /* A write that arms a timer earlier than the deadline the caller learnt
  * makes the runtime say so, by callback and eventfd, once per move. */
 static void
@@ -471,6 +551,7 @@ int
 main(void)
 {
     RUN(test_blocking_read_woken_by_fed_frame);
+    RUN(test_poll_and_epoll_block);
     RUN(test_write_arms_earlier_deadline);
     RUN(test_runtimes_apart);
     RUN(test_free_one_runtime);
