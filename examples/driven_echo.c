@@ -393,7 +393,7 @@ main(int argc, char **argv)
     static struct prog p; /* large (the two rings): not on the stack */
     p.bytes = 1048576;
     p.timeout_s = 60;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         long v;
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
@@ -415,7 +415,6 @@ main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
     p.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p.wake_fd < 0) {

@@ -229,8 +229,9 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     s->m_w = true; /* a fresh pair is writable, not readable */
     (void)fd_identity(s->fd, &s->dev, &s->ino);
     /* A socket of another runtime that held the number before was closed
-     * with libc's close() too; its runtime forgets it when it next looks
-     * (tern_rt_free at the latest), never touching the number again. */
+     * with libc's close() too. Its runtime's lock cannot be taken under
+     * this one's: it is forgotten when its runtime is freed, which leaves
+     * the number alone (sock_close_all). */
     struct reg_entry e = {.kind = REG_SOCK, .rt = rt};
     if (reg_set(s->fd, &e, NULL) != 0) {
         close(pair[0]);
