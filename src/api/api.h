@@ -15,6 +15,7 @@
 #define TERN_API_API_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -121,6 +122,11 @@ struct tern_rt {
 
     struct tern_sock *socks;
     struct tern_sock **by_fd; /* this runtime's sockets by fd number */
+    /* Set (under the registry's mutex) when another runtime's socket or an
+     * epoll instance took a number the registry still gave to this runtime:
+     * one of its sockets was closed with libc's close(). Its next call
+     * looks for such sockets (sock_sweep). */
+    atomic_bool stale;
     int by_fd_cap;
     uint32_t port_seq;
 };
@@ -155,6 +161,7 @@ short sock_mask(struct tern_sock *s);
 void sock_sync(struct tern_sock *s, bool new_data);
 void sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err);
 void sock_close_all(struct tern_rt *rt);
+void sock_sweep(struct tern_rt *rt);
 
 /* poll.c */
 void epoll_free(struct tern_epoll *ep);

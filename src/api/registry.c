@@ -8,8 +8,9 @@
  * says no more than that. Which socket a number is within its runtime is
  * the runtime's own table (rt->by_fd, sock.c), kept under the runtime's
  * lock, so runtimes share nothing but this map: freeing one clears only the
- * entries that still name it. The map is an array indexed by fd, grown on
- * demand (on socket creation, never on the data path), behind a mutex of
+ * entries that still name it, and a runtime whose number another one took
+ * (after a libc close()) is only flagged, to look at its sockets itself. The map is an array
+ * indexed by fd, grown on demand (on socket creation, never on the data path), behind a mutex of
  * its own that is never held while taking a runtime's. The default runtime
  * of tern_socket() lives here too, for the same reason: tern_socket() has
  * no argument to find it by.
@@ -49,6 +50,11 @@ reg_set(int fd, const struct reg_entry *e, struct reg_entry *old)
     }
     if (old != NULL) {
         *old = reg_tab[fd];
+    }
+    if (reg_tab[fd].kind == REG_SOCK && reg_tab[fd].rt != e->rt) {
+        /* The entry names that runtime, so it is not freed yet (freeing
+         * clears its entries under this mutex first): it may be told. */
+        atomic_store(&reg_tab[fd].rt->stale, true);
     }
     reg_tab[fd] = *e;
     pthread_mutex_unlock(&reg_mu);

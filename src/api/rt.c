@@ -289,6 +289,7 @@ rt_turn(struct tern_rt *rt)
 void
 rt_after_call(struct tern_rt *rt)
 {
+    sock_sweep(rt);
     if (rt->kind == RT_DRIVEN) {
         rt_tell_deadline(rt);
         return;
@@ -328,6 +329,7 @@ rt_thread(void *arg)
     struct tern_rt *rt = arg;
     pthread_mutex_lock(&rt->mu);
     while (!rt->stop) {
+        sock_sweep(rt);
         if (rt_turn(rt) != TERN_OK) {
             rt->thread_err = errno ? errno : EIO;
             break;

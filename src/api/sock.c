@@ -79,6 +79,7 @@ sock_find(int fd, bool *forgot)
     }
     struct tern_rt *rt = e.rt;
     pthread_mutex_lock(&rt->mu);
+    sock_sweep(rt);
     struct tern_sock *s = fd < rt->by_fd_cap ? rt->by_fd[fd] : NULL;
     if (s == NULL || !s->in_use) {
         pthread_mutex_unlock(&rt->mu);
@@ -230,8 +231,8 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     (void)fd_identity(s->fd, &s->dev, &s->ino);
     /* A socket of another runtime that held the number before was closed
      * with libc's close() too. Its runtime's lock cannot be taken under
-     * this one's: it is forgotten when its runtime is freed, which leaves
-     * the number alone (sock_close_all). */
+     * this one's: reg_set flags that runtime, whose next call forgets the
+     * socket (sock_sweep). */
     struct reg_entry e = {.kind = REG_SOCK, .rt = rt};
     if (reg_set(s->fd, &e, NULL) != 0) {
         close(pair[0]);
@@ -284,6 +285,25 @@ sock_close_all(struct tern_rt *rt)
             ino_t ino;
             bool ours = fd_identity(s->fd, &dev, &ino) && dev == s->dev && ino == s->ino;
             sock_free(s, ours);
+        }
+    }
+}
+
+/* After another runtime took one of this runtime's numbers (rt->stale):
+ * forget every socket whose fd no longer is its end of the pair. Under the
+ * runtime's lock; the flag makes it one atomic load on other calls. */
+void
+sock_sweep(struct tern_rt *rt)
+{
+    if (!atomic_exchange(&rt->stale, false)) {
+        return;
+    }
+    for (struct tern_sock *s = rt->socks; s != NULL; s = s->next) {
+        dev_t dev;
+        ino_t ino;
+        if (s->in_use && s->fd >= 0 &&
+            (!fd_identity(s->fd, &dev, &ino) || dev != s->dev || ino != s->ino)) {
+            sock_forget(s);
         }
     }
 }

@@ -506,6 +506,31 @@ test_free_one_runtime(void)
     host_down(&b);
 }
 
+/* A socket of runtime x closed with libc's close() whose number a socket of
+ * runtime a then took is forgotten at x's next call: its port is free
+ * again, and a's socket keeps the number. */
+static void
+test_other_runtime_took_the_number(void)
+{
+    struct host a, x;
+    host_up(&a, A_ADDR, 1);
+    host_up(&x, X_ADDR, 3);
+    int lx = listen_in(&x, 7000);
+    CHECK_EQ(close(lx), 0); /* the application's mistake: libc's close */
+    int na = tern_socket_in(a.rt, 0, AF_INET, SOCK_STREAM, 0);
+    CHECK_EQ(na, lx); /* a's socket holds x's old number */
+    int y = tern_socket_in(x.rt, 0, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = sin_of(0, 7000);
+    CHECK_EQ(tern_bind(y, (struct sockaddr *)&sa, sizeof(sa)), 0); /* the old listener is gone */
+    CHECK(tern_is_socket(na));
+    sa = sin_of(A_ADDR, 7000);
+    CHECK_EQ(tern_bind(na, (struct sockaddr *)&sa, sizeof(sa)), 0); /* still a's */
+    CHECK_EQ(tern_close(y), 0);
+    CHECK_EQ(tern_close(na), 0);
+    host_down(&x);
+    host_down(&a);
+}
+
 /* tern_forget after a libc close(): the peer sees the FIN close(2) would
  * have sent, the number (now a pipe's) is left alone. */
 static void
@@ -555,6 +580,7 @@ main(void)
     RUN(test_write_arms_earlier_deadline);
     RUN(test_runtimes_apart);
     RUN(test_free_one_runtime);
+    RUN(test_other_runtime_took_the_number);
     RUN(test_forget);
     return CHECK_DONE();
 }
