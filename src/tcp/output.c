@@ -861,6 +861,16 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t del
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 8985 6.2 step 5: text sent after the retransmission delivered, "
                        "RACK.rtt + reo_wnd passed -> the retransmission is lost too");
+        if (x->in_recovery && !tcp_prr_active(st, tcb)) {
+            /* RFC 8985 9.3: without PRR, a lost retransmission is a second
+             * sign of congestion (RFC 5681 4.3's principle): one more
+             * reduction, from the window in use now (one per ACK, however
+             * many retransmissions it shows lost). */
+            tcp_cc_enter_recovery(&x->cc, x->cc.cwnd, st->now_ns);
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 8985 9.3: lost retransmission without PRR -> "
+                           "ssthresh = max(cwnd/2, 2*SMSS), cwnd = ssthresh");
+        }
     }
     /* RFC 8985 6.3: segments not yet due get the reordering timer. */
     if (wait > 0) {

@@ -670,6 +670,53 @@ test_rack_lost_retransmission(void)
     }
 }
 
+static void
+tweak_rack_no_prr(struct tern_config *c)
+{
+    tweak_rack(c);
+    c->tcp.prr = TERN_TCP_PRR_OFF;
+}
+
+/* EVIDENCE: RFC 8985 9.3: without PRR, the loss of a retransmission is a
+ * second congestion indication: when RACK finds the retransmission lost
+ * (the case above), ssthresh and cwnd fall again, to half the window in
+ * use (3 segments -> 2, the 2*SMSS floor); with PRR (the default) PRR's
+ * proportional rule alone answers, and ssthresh stays. Mutation checked:
+ * without the extra tcp_cc_enter_recovery call ssthresh stays 4380. */
+static void
+test_lost_retransmission_second_response(void)
+{
+    for (int prr = 0; prr < 2; prr++) {
+        struct h h;
+        h_init_cfg(&h, prr ? tweak_rack : tweak_rack_no_prr);
+        int id = sack_sending(&h, 6);
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 2);
+        sack_ack(&h, SEG_AT(0), 1, 3);
+        sack_ack(&h, SEG_AT(0), 1, 4);
+        EXPECT_TEXT_AT(&h, SEG_AT(0)); /* lost: resent (and lost again) */
+        EXPECT_NOTHING(&h);
+        CHECK_EQ(status(&h, id).ssthresh, 3u * 1460); /* half of 6 segments */
+        static char more[1460 * 2];
+        memset(more, 'z', sizeof(more));
+        CHECK_EQ(tern_tcp_send(h.st, id, more, sizeof(more), h.now), (int)sizeof(more));
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 6);
+        h.next = h.n_sent; /* whatever recovery sent: not the point here */
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 8); /* the retransmission is found lost */
+        struct tern_tcp_status s = status(&h, id);
+        CHECK_EQ(s.total_retransmits, 2);
+        if (prr) {
+            CHECK_EQ(s.ssthresh, 3u * 1460);
+        } else {
+            CHECK_EQ(s.ssthresh, 2u * 1460);
+            CHECK_EQ(s.cwnd, 2u * 1460);
+        }
+        h_fini(&h);
+    }
+}
+
 /* EVIDENCE: RFC 8985 7.2 and 7.3: the PTO is (re)armed only after new
  * data is sent or an ACK acknowledges new data, and a PTO that cannot
  * probe re-arms the RTO, which stays the last resort. Here the SYN was
@@ -753,5 +800,6 @@ main(void)
     RUN(test_tlp_tail_loss);
     RUN(test_tlp_dsack_no_loss);
     RUN(test_rack_lost_retransmission);
+    RUN(test_lost_retransmission_second_response);
     return CHECK_DONE();
 }
