@@ -42,11 +42,11 @@ int tern_cmd_tap(int argc, char **argv);
  * the connection closing behind it. Clients: one connection, a pool that
  * holds its whole send buffer (sends take at most half the pool) and its
  * receive buffer. */
-#define DEFAULT_MEM_MIB 64
-#define SPARE_TCBS      4
-#define SNDBUF          (256 * 1024)
-#define RCVBUF          65535 /* the largest window without window scaling */
-#define CLIENT_POOL     (2 * SNDBUF + 2 * RCVBUF)
+#define DEFAULT_MEM_MIB  64
+#define SPARE_TCBS       4
+#define SNDBUF           (256 * 1024)
+#define RCVBUF           65535 /* the largest window without window scaling */
+#define CLIENT_POOL(snd) (2 * (size_t)(snd) + 2 * RCVBUF)
 
 /* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
 static volatile sig_atomic_t stop_requested;
@@ -78,6 +78,12 @@ struct opts {
     bool stats;     /* print the stack's and driver's counters at exit */
     long max_conns; /* servers: sessions at once; 0: what mem_mib buys */
     long mem_mib;   /* servers: memory budget of the tables, MiB */
+    /* TCP choices (issue 12 A/B runs); -1 / NULL / 0: the stack's default */
+    int loss;       /* enum tern_tcp_loss_detection */
+    int prr;        /* enum tern_tcp_prr */
+    int ecn;        /* enum tern_tcp_ecn */
+    const char *cc; /* "newreno", "cubic" */
+    long sndbuf_kib;
 };
 
 /* ---- Usage ------------------------------------------------------------------ */
@@ -132,9 +138,26 @@ usage(FILE *f, const char *cmd)
             "                      one closing), at what the stack takes for one (measured\n"
             "                      at start). The line before 'listening' gives the figures\n"
             "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
+            "  --loss rack|rfc6675 how a SACK sender finds lost segments: RACK's time rule\n"
+            "                      (RFC 8985, with tail loss probes) or three duplicates /\n"
+            "                      DupThresh SACKed segments (RFC 6675; default: the\n"
+            "                      stack's, cfg.tcp.loss_detection)\n"
+            "  --cc newreno|cubic  congestion control (default: the stack's, newreno)\n"
+            "  --prr ssrb|crb|off  what a SACK recovery sends per ACK: RFC 6937 PRR with\n"
+            "                      the slow-start or the conservative bound, or RFC 6675\n"
+            "                      alone (default ssrb)\n"
+            "  --ecn on|passive|off  RFC 3168 ECN: ask for it on our SYNs, only agree when\n"
+            "                      the peer asks (default), or neither\n"
+            "  --sndbuf KIB        largest send buffer of a connection (default %d; a\n"
+            "                      client's buffer pool grows with it)\n"
             "  --quiet             no progress lines and no summary\n"
             "  --stats             at exit, print the stack's drop counters (with their\n"
-            "                      reasons) and the driver's counters to stderr\n"
+            "                      reasons), its TCP loss-recovery counters (segments sent\n"
+            "                      and resent, retransmission timer and loss probe\n"
+            "                      expiries, loss recoveries entered, D-SACKs, spurious\n"
+            "                      retransmissions and undos, ECN reductions), the client's\n"
+            "                      connection as last seen (RTT, RTO, cwnd, ssthresh) and\n"
+            "                      the driver's counters to stderr\n"
             "  -h, --help          show this help and exit\n"
             "\n"
             "Example (as root; Linux is 10.77.0.1 on the device, tern is 10.77.0.2):\n"
@@ -147,7 +170,7 @@ usage(FILE *f, const char *cmd)
             "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
             cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
-            (SESS_BUF + HDR_MAX) / 1024, cmd);
+            (SESS_BUF + HDR_MAX) / 1024, SNDBUF / 1024, cmd);
 }
 
 static int
@@ -222,6 +245,18 @@ parse_real(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* Index of v in the NULL-ended list names, or -1. */
+static int
+pick(const char *v, const char *const *names)
+{
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* One option with its value; returns 0, or 2 after printing a usage error. */
 static int
 set_opt(struct opts *o, const char *name, const char *v)
@@ -271,6 +306,25 @@ set_opt(struct opts *o, const char *name, const char *v)
         ok = parse_long(v, 1, 1024 * 1024, &o->mem_mib);
     } else if (strcmp(name, "--timeout") == 0) {
         ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
+    } else if (strcmp(name, "--loss") == 0) {
+        /* in the order of enum tern_tcp_loss_detection */
+        static const char *const n[] = {"rfc6675", "rack", NULL};
+        o->loss = pick(v, n);
+        ok = o->loss >= 0;
+    } else if (strcmp(name, "--prr") == 0) {
+        static const char *const n[] = {"ssrb", "crb", "off", NULL}; /* enum tern_tcp_prr */
+        o->prr = pick(v, n);
+        ok = o->prr >= 0;
+    } else if (strcmp(name, "--ecn") == 0) {
+        static const char *const n[] = {"passive", "on", "off", NULL}; /* enum tern_tcp_ecn */
+        o->ecn = pick(v, n);
+        ok = o->ecn >= 0;
+    } else if (strcmp(name, "--cc") == 0) {
+        static const char *const n[] = {"newreno", "cubic", NULL};
+        ok = pick(v, n) >= 0;
+        o->cc = v;
+    } else if (strcmp(name, "--sndbuf") == 0) {
+        ok = parse_long(v, 4, 64 * 1024, &o->sndbuf_kib);
     } else {
         return usage_error(o, "unknown option", name);
     }
@@ -288,7 +342,8 @@ known_opt(const char *name)
     static const char *const names[] = {
         "--dev",     "--addr",  "--gw",     "--linux-addr", "--mtu",       "--drop",  "--dup",
         "--reorder", "--delay", "--seed",   "--pcap",       "--port",      "--sport", "--count",
-        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",
+        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",   "--loss",
+        "--prr",     "--ecn",   "--cc",     "--sndbuf",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(names[i], name) == 0) {
@@ -436,6 +491,8 @@ struct app {
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
     uint64_t retrans0;
+    struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
+    bool have_last;
     bool failed, done;
     /* HTTP client */
     char hdr[HDR_MAX];
@@ -1229,9 +1286,21 @@ make_stack(struct app *a)
     }
     cfg.default_gateway = a->o.gw;
     cfg.tcp.max_connections = 4;
-    cfg.tcp.sndbuf = SNDBUF;
+    cfg.tcp.sndbuf = a->o.sndbuf_kib > 0 ? (uint32_t)a->o.sndbuf_kib * 1024 : SNDBUF;
     cfg.tcp.rcvbuf = RCVBUF;
-    cfg.pool_bytes = CLIENT_POOL;
+    cfg.pool_bytes = CLIENT_POOL(cfg.tcp.sndbuf);
+    if (a->o.loss >= 0) {
+        cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)a->o.loss;
+    }
+    if (a->o.prr >= 0) {
+        cfg.tcp.prr = (enum tern_tcp_prr)a->o.prr;
+    }
+    if (a->o.ecn >= 0) {
+        cfg.tcp.ecn = (enum tern_tcp_ecn)a->o.ecn;
+    }
+    if (a->o.cc != NULL) {
+        cfg.tcp.cc = a->o.cc;
+    }
     struct mem_count mc = {0};
     cfg.alloc = counting_alloc;
     cfg.alloc_ud = &mc;
@@ -1363,6 +1432,10 @@ run_loop(struct app *a)
     a->retrans0 = retransmits(a);
     while (!a->done && !stop_requested) {
         int64_t wake = step_app(a, &client, &ss);
+        if (a->o.stats && client_mode && a->conn > 0 &&
+            tern_tcp_status(a->st, a->conn, &a->last) == TERN_OK) {
+            a->have_last = true;
+        }
         if (a->done) {
             break;
         }
@@ -1423,6 +1496,35 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
             (unsigned long long)d->dropped[0], (unsigned long long)d->dropped[1]);
 }
 
+/* --stats: how the stack's TCP met loss, and the client's connection as
+ * last seen before it closed. */
+static void
+print_tcp(const struct app *a)
+{
+    const char *cmd = a->o.cmd;
+    const struct tern_stats *s = tern_stack_stats(a->st);
+    fprintf(stderr,
+            "tern %s: stats tcp tx=%llu rx=%llu retransmits=%llu rto_expiries=%llu "
+            "tlp_timeouts=%llu recoveries=%llu dsacks_rx=%llu dsacks_tx=%llu spurious_rtx=%llu "
+            "undos=%llu ecn_reductions=%llu\n",
+            cmd, (unsigned long long)s->tcp.tx, (unsigned long long)s->tcp.rx,
+            (unsigned long long)s->tcp.retransmits, (unsigned long long)s->tcp.rto_expiries,
+            (unsigned long long)s->tcp.tlp_timeouts, (unsigned long long)s->tcp.fast_retransmits,
+            (unsigned long long)s->tcp.dsacks_rx, (unsigned long long)s->tcp.dsacks_tx,
+            (unsigned long long)s->tcp.spurious_rtx, (unsigned long long)s->tcp.undos,
+            (unsigned long long)s->tcp.ecn_reductions);
+    if (a->have_last) {
+        const struct tern_tcp_status *c = &a->last;
+        fprintf(stderr,
+                "tern %s: stats conn state=%s srtt=%.3fms rttvar=%.3fms rto=%.1fms cwnd=%u "
+                "ssthresh=%u mss=%u snd_wnd=%u total_retransmits=%llu sack=%d ts=%d\n",
+                cmd, tern_tcp_state_name((int)c->state), (double)c->srtt_ns / 1e6,
+                (double)c->rttvar_ns / 1e6, (double)c->rto_ns / 1e6, c->cwnd, c->ssthresh,
+                c->snd_mss, c->snd_wnd, (unsigned long long)c->total_retransmits, c->sack_ok,
+                c->ts_ok);
+    }
+}
+
 static int
 run_cmd(int argc, char **argv, const char *cmd, bool tap)
 {
@@ -1432,6 +1534,7 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     a->o.cmd = cmd;
     a->o.tap = tap;
     a->o.timeout_s = 60;
+    a->o.loss = a->o.prr = a->o.ecn = -1;
     int rc = parse_args(argc, argv, &a->o);
     if (rc == 3) {
         usage(stdout, cmd);
@@ -1479,6 +1582,9 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->o.stats) {
         print_counters(cmd, a->st, tern_tun_stats(a->tun));
+        if (a->st != NULL) {
+            print_tcp(a);
+        }
         if (server_mode(a->o.mode)) {
             fprintf(stderr,
                     "tern %s: stats clients served=%ld refused=%ld (no free session of %d)\n", cmd,

@@ -413,6 +413,8 @@ test_tlp_tail_loss(void)
     EXPECT_NOTHING(&h); /* no RTO */
     CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
     CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1); /* counted, for tools */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
     h_fini(&h);
 }
 
