@@ -26,6 +26,7 @@
 #include "tern/stack.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
+#include "tern/trace.h"
 #include "tern/tun.h"
 
 int tern_cmd_tun(int argc, char **argv);
@@ -70,6 +71,7 @@ struct opts {
     struct tern_tun_impair imp;
     bool seed_set;
     const char *pcap;
+    const char *trace; /* --trace FILE */
     enum mode mode;
     long port, sport, count;
     const char *root, *url, *target, *file, *out;
@@ -122,6 +124,10 @@ usage(FILE *f, const char *cmd)
             "                      the stack's secret from getrandom, the impairment's\n"
             "                      seed from the clock)\n"
             "  --pcap FILE         write every packet read from or written to the device\n"
+            "  --trace FILE        write the stack's trace to FILE, a line per event: time\n"
+            "                      (s since start), kind, connection, TCP segment (seq\n"
+            "                      and ack relative to the first seen, length, flags) and\n"
+            "                      the rule that acted (large: for short diagnostic runs)\n"
             "  --port P            port to listen on (serve, recv)\n"
             "  --root DIR          directory served by serve http\n"
             "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
@@ -290,6 +296,8 @@ set_opt(struct opts *o, const char *name, const char *v)
         o->seed_set = true;
     } else if (strcmp(name, "--pcap") == 0) {
         o->pcap = v;
+    } else if (strcmp(name, "--trace") == 0) {
+        o->trace = v;
     } else if (strcmp(name, "--port") == 0) {
         ok = parse_long(v, 1, 65535, &o->port);
     } else if (strcmp(name, "--sport") == 0) {
@@ -343,7 +351,7 @@ known_opt(const char *name)
         "--dev",     "--addr",  "--gw",     "--linux-addr", "--mtu",       "--drop",  "--dup",
         "--reorder", "--delay", "--seed",   "--pcap",       "--port",      "--sport", "--count",
         "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",   "--loss",
-        "--prr",     "--ecn",   "--cc",     "--sndbuf",
+        "--prr",     "--ecn",   "--cc",     "--sndbuf",     "--trace",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(names[i], name) == 0) {
@@ -491,6 +499,10 @@ struct app {
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
     uint64_t retrans0;
+    FILE *trace;                     /* --trace */
+    int64_t trace_t0;                /* its time origin */
+    uint32_t trace_seq0, trace_ack0; /* its sequence origins: the first segments */
+    bool trace_origin, trace_peer_origin;
     struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
     bool have_last;
     bool failed, done;
@@ -1252,6 +1264,37 @@ size_tables(struct app *a, struct tern_config *cfg)
     return 0;
 }
 
+/* --trace: one line per event (see usage). */
+static void
+on_trace(void *ctx, const struct tern_trace_event *ev)
+{
+    struct app *a = ctx;
+    if (a->trace_t0 == 0) {
+        a->trace_t0 = ev->now_ns;
+    }
+    fprintf(a->trace, "%.6f %s %s %u", (double)(ev->now_ns - a->trace_t0) / 1e9,
+            tern_trace_kind_name(ev->kind), ev->layer ? ev->layer : "-", (unsigned)ev->conn);
+    const struct tern_trace_tcp *t = ev->tcp;
+    if (t != NULL) {
+        bool out = ev->kind == TERN_TRACE_TX;
+        if (!a->trace_origin && out) {
+            a->trace_seq0 = t->seq;
+            a->trace_origin = true;
+        }
+        if (!a->trace_peer_origin && !out) {
+            a->trace_ack0 = t->seq;
+            a->trace_peer_origin = true;
+        }
+        /* Our sequence space relative to our first segment, the peer's
+         * relative to its first segment. */
+        uint32_t seq = t->seq - (out ? a->trace_seq0 : a->trace_ack0);
+        uint32_t ack = t->ack - (out ? a->trace_ack0 : a->trace_seq0);
+        fprintf(a->trace, " %s seq %u ack %u len %u wnd %u flags 0x%02x", out ? ">" : "<", seq, ack,
+                t->len, t->wnd, t->flags);
+    }
+    fprintf(a->trace, " | %s\n", ev->rule ? ev->rule : "");
+}
+
 static int
 make_stack(struct app *a)
 {
@@ -1285,6 +1328,10 @@ make_stack(struct app *a)
         }
     }
     cfg.default_gateway = a->o.gw;
+    if (a->trace != NULL) {
+        cfg.trace = on_trace;
+        cfg.trace_ctx = a;
+    }
     cfg.tcp.max_connections = 4;
     cfg.tcp.sndbuf = a->o.sndbuf_kib > 0 ? (uint32_t)a->o.sndbuf_kib * 1024 : SNDBUF;
     cfg.tcp.rcvbuf = RCVBUF;
@@ -1556,6 +1603,10 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     if (open_files(a) != 0) {
         return 1;
     }
+    if (a->o.trace != NULL && (a->trace = fopen(a->o.trace, "w")) == NULL) {
+        fprintf(stderr, "tern %s: --trace %s: %s\n", cmd, a->o.trace, strerror(errno));
+        return 1;
+    }
     struct tern_tun_config tc = {
         .dev = a->o.dev,
         .tap = tap,
@@ -1604,6 +1655,10 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->in_fd >= 0) {
         close(a->in_fd);
+    }
+    if (a->trace != NULL && fclose(a->trace) != 0) {
+        fprintf(stderr, "tern %s: --trace %s is incomplete\n", cmd, a->o.trace);
+        rc = rc ? rc : 1;
     }
     return rc;
 }
