@@ -925,9 +925,13 @@ tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
         return;
     }
     struct tcp_sender *x = tcb->sx;
-    /* 7.2: not in fast or RTO recovery, nothing SACKed, no probe out. */
+    /* 7.2: not in fast or RTO recovery, nothing SACKed, no probe out;
+     * 7.3 condition 2: an RTT sample since the last probe (or the start),
+     * else the PTO could send nothing and, armed again after each try,
+     * would keep pushing back the RTO it re-arms (7.3: the RTO comes next). */
     bool want = tcb->cc_ready && tcp_in_flight(tcb) > 0 && !x->in_recovery && !x->rtx_active &&
-                tcb->retries == 0 && x->sb.n == 0 && !x->tlp_active && may_send_text(tcb->state);
+                tcb->retries == 0 && x->sb.n == 0 && !x->tlp_active && x->tlp_sampled &&
+                may_send_text(tcb->state);
     if (!want) {
         tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
         return;
