@@ -69,6 +69,11 @@ find_bundled(const char *name)
 static int
 list(void)
 {
+    int width = 16; /* the names, then the titles in one column */
+    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
+        int n = (int)strlen(tern_bundled_scenarios[i].name);
+        width = n > width ? n : width;
+    }
     for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
         const struct tern_bundled *b = &tern_bundled_scenarios[i];
         struct tern_scenario *sc = NULL;
@@ -77,7 +82,7 @@ list(void)
         if (tern_scenario_parse(b->name, b->text, b->len, &sc, err, sizeof(err)) == TERN_OK) {
             title = tern_scenario_title(sc);
         }
-        printf("%-16s %s\n", b->name, title);
+        printf("%-*s %s\n", width, b->name, title);
         tern_scenario_free(sc);
     }
     return 0;

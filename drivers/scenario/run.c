@@ -251,6 +251,9 @@ setup(struct run *r, const struct tern_scenario_opts *opts)
         if (sh->rto_ns > 0) {
             cfg.tcp.rto_initial_ns = sh->rto_ns;
         }
+        if (sh->loss >= 0) {
+            cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)sh->loss;
+        }
         cfg.trace = on_trace;
         cfg.trace_ctx = h;
         int rc = tern_sim_add_host(r->sim, sh->name, &cfg, &h->id);
@@ -433,7 +436,7 @@ static void
 do_inject(struct run *r, const struct sc_stmt *st)
 {
     uint32_t src = r->sc->hosts[st->host].addr, dst = r->sc->hosts[st->host2].addr;
-    uint8_t text[1400] = {0};
+    uint8_t text[SC_INJECT_DATA_MAX] = {0};
     struct wire_tcp t = {
         .src_port = st->port,
         .dst_port = st->port2,
@@ -588,14 +591,34 @@ static void
 expect_sent(struct run *r, const struct sc_stmt *st)
 {
     const struct run_host *h = &r->hosts[st->host];
-    bool seen = false;
-    for (size_t i = 0; i < h->n_sent && !seen; i++) {
-        seen = seg_matches(&st->seg, &h->sent[i]);
+    size_t matched = 0;
+    for (size_t i = 0; i < h->n_sent; i++) {
+        matched += seg_matches(&st->seg, &h->sent[i]) ? 1 : 0;
     }
+    bool seen = st->has_times ? matched == st->count : matched > 0;
     if (seen == st->negate) {
-        char got[64];
-        snprintf(got, sizeof(got), "%zu segment(s) sent by %s", h->n_sent,
-                 r->sc->hosts[st->host].name);
+        char got[96];
+        snprintf(got, sizeof(got), "%zu segment(s) sent by %s, %zu of them matching", h->n_sent,
+                 r->sc->hosts[st->host].name, matched);
+        unmet(r, st, got);
+    }
+}
+
+/* cwnd or ssthresh of the host's connection, in bytes (tern_tcp_status). */
+static void
+expect_cwnd(struct run *r, const struct sc_stmt *st)
+{
+    const struct run_host *h = &r->hosts[st->host];
+    struct tern_stack *s = tern_sim_host_stack(r->sim, h->id);
+    struct tern_tcp_status stt;
+    char got[64];
+    if (s == NULL || h->conn <= 0 || tern_tcp_status(s, h->conn, &stt) != TERN_OK) {
+        unmet(r, st, "no connection");
+        return;
+    }
+    uint32_t v = st->state == 0 ? stt.cwnd : stt.ssthresh;
+    if ((v == st->count) == st->negate) {
+        snprintf(got, sizeof(got), "%s %" PRIu32, st->state == 0 ? "cwnd" : "ssthresh", v);
         unmet(r, st, got);
     }
 }
@@ -651,6 +674,9 @@ exec(struct run *r, const struct sc_stmt *st)
         break;
     case SC_EXPECT_EVENT:
         expect_event(r, st);
+        break;
+    case SC_EXPECT_CWND:
+        expect_cwnd(r, st);
         break;
     case SC_EXPECT_SENT:
         expect_sent(r, st);

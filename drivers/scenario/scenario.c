@@ -276,7 +276,7 @@ seg_field(const char *f, size_t n, struct sc_seg *seg)
     } else if (strcmp(buf, "ACK") == 0 && parse_u64(v, UINT32_MAX, &x)) {
         seg->has_ack = true;
         seg->ack = (uint32_t)x;
-    } else if (strcmp(buf, "DATA") == 0 && parse_u64(v, 1400, &x)) {
+    } else if (strcmp(buf, "DATA") == 0 && parse_u64(v, 65535, &x)) {
         seg->has_data = true;
         seg->data_len = (uint32_t)x;
     } else if (strcmp(buf, "WND") == 0 && parse_u64(v, 65535, &x)) {
@@ -422,13 +422,28 @@ decl_host(struct parser *p)
             return fail(p, "expected an address no other host has, got '%s'", p->tok[2]);
         }
     }
+    h->loss = -1;
     int i = 3;
     while (i < p->n_tok) {
+        if (strcmp(p->tok[i], "loss") == 0) {
+            /* Loss detection (issue 12): RFC 6675's DupThresh or RACK
+             * (RFC 8985); named so a scenario does not follow the default. */
+            const char *v = i + 1 < p->n_tok ? p->tok[i + 1] : "";
+            if (strcmp(v, "rack") == 0) {
+                h->loss = TERN_TCP_LOSS_RACK;
+            } else if (strcmp(v, "rfc6675") == 0) {
+                h->loss = TERN_TCP_LOSS_RFC6675;
+            } else {
+                return expected(p, i + 1, "'rack' or 'rfc6675'");
+            }
+            i += 2;
+            continue;
+        }
         int64_t *dst = strcmp(p->tok[i], "msl") == 0   ? &h->msl_ns
                        : strcmp(p->tok[i], "rto") == 0 ? &h->rto_ns
                                                        : NULL;
         if (dst == NULL) {
-            return expected(p, i, "'msl DURATION' or 'rto DURATION'");
+            return expected(p, i, "'msl DURATION', 'rto DURATION' or 'loss rack|rfc6675'");
         }
         int rc = dur(p, i + 1, dst);
         if (rc != TERN_OK) {
@@ -624,6 +639,9 @@ act_global(struct parser *p, const char *kw)
         if (!st->seg.has_seq) {
             return expected(p, 4, "a segment with a <SEQ=n> field");
         }
+        if (st->seg.data_len > SC_INJECT_DATA_MAX) {
+            return expected(p, 4, "a segment to inject with at most <DATA=1400>");
+        }
         return no_more(p, 5);
     }
     return NOT_GLOBAL;
@@ -651,7 +669,7 @@ act_expect(struct parser *p)
         i++;
     }
     if (i >= p->n_tok) {
-        return expected(p, i, "'state', 'event' or 'sent'");
+        return expected(p, i, "'state', 'event', 'sent', 'cwnd' or 'ssthresh'");
     }
     if (strcmp(p->tok[i], "state") == 0) {
         st->op = SC_EXPECT_STATE;
@@ -688,9 +706,28 @@ act_expect(struct parser *p)
         if ((rc = segment(p, i + 1, &st->seg)) != TERN_OK) {
             return rc;
         }
+        if (i + 2 < p->n_tok && strcmp(p->tok[i + 2], "times") == 0) {
+            uint64_t v = 0;
+            if ((rc = num(p, i + 3, 1000000, "a count from 0 to 1000000", &v)) != TERN_OK) {
+                return rc;
+            }
+            st->has_times = true;
+            st->count = (uint32_t)v;
+            return no_more(p, i + 4);
+        }
         return no_more(p, i + 2);
     }
-    return expected(p, i, "'state', 'event' or 'sent'");
+    if (strcmp(p->tok[i], "cwnd") == 0 || strcmp(p->tok[i], "ssthresh") == 0) {
+        st->op = SC_EXPECT_CWND;
+        st->state = strcmp(p->tok[i], "cwnd") == 0 ? 0 : 1;
+        uint64_t v = 0;
+        if ((rc = num(p, i + 1, UINT32_MAX, "a number of bytes", &v)) != TERN_OK) {
+            return rc;
+        }
+        st->count = (uint32_t)v;
+        return no_more(p, i + 2);
+    }
+    return expected(p, i, "'state', 'event', 'sent', 'cwnd' or 'ssthresh'");
 }
 
 static int

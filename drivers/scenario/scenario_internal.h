@@ -11,15 +11,18 @@
 
 #include "tern/scenario.h"
 
-#define SC_MAX_HOSTS 8
-#define SC_NAME      32
-#define SC_TEXT      128
+#define SC_MAX_HOSTS       8
+#define SC_NAME            32
+#define SC_TEXT            128
+#define SC_INJECT_DATA_MAX 1400 /* text of an injected segment */
 
 struct sc_host {
     char name[SC_NAME];
     uint32_t addr;   /* host order */
     int64_t msl_ns;  /* 0: the stack default */
     int64_t rto_ns;  /* initial RTO; 0: default */
+    int loss;        /* loss detection: -1 the stack default, else a
+                        enum tern_tcp_loss_detection value */
     unsigned netifs; /* interfaces used so far by links */
 };
 
@@ -53,6 +56,7 @@ enum sc_op {
     SC_EXPECT_STATE, /* host, state */
     SC_EXPECT_EVENT, /* host, event bit or error; negate */
     SC_EXPECT_SENT,  /* host, seg; negate */
+    SC_EXPECT_CWND,  /* host, count bytes; state 0 cwnd, 1 ssthresh; negate */
 };
 
 /* Expectable events: TERN_TCP_EV_* bits, or errors (negative). */
@@ -76,6 +80,7 @@ struct sc_stmt {
     unsigned ev_bit; /* SC_EXPECT_EVENT */
     int ev_err;
     bool negate;
+    bool has_times; /* SC_EXPECT_SENT: exactly `count` matching segments */
     struct sc_seg seg;
     char text[SC_TEXT]; /* the statement as written, for messages */
 };

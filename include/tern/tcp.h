@@ -310,6 +310,13 @@ int tern_tcp_close(struct tern_stack *st, int id, int64_t now_ns);
  * and SYN-RECEIVED, drops every queue, enters CLOSED. */
 int tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns);
 
+/* The user will RECEIVE no more (the socket layer's shutdown(SHUT_RD)).
+ * Text already received stays readable. Once CLOSE was called too, text
+ * that arrives is answered with a RST and the connection reset, as after
+ * release (RFC 9293 3.6 SHLD-3: it would be lost unread; Linux does the
+ * same); before CLOSE, text is still taken. */
+int tern_tcp_shutdown_receive(struct tern_stack *st, int id, int64_t now_ns);
+
 /* Gives the id back. A connection still closing (FIN-WAIT-*, CLOSING,
  * LAST-ACK, TIME-WAIT) finishes on its own and frees itself; one the user
  * neither closed nor aborted is aborted first. A listener's pending

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "tern/socket.h"
 #include "tern/stack.h"
@@ -42,6 +43,8 @@ struct tern_sock {
     struct tern_stack *st;
     int fd;     /* the user's end of the pair: the socket's fd */
     int fd_lib; /* the library's end */
+    dev_t dev;  /* identity of the user's end (fstat), checked on each call */
+    ino_t ino;
     pthread_cond_t cv;
     int waiters;
 

@@ -89,7 +89,17 @@ rt_registry_set_default(struct tern_rt *rt, int host)
 bool
 tern_is_socket(int fd)
 {
-    return reg_get(fd).kind == REG_SOCK;
+    if (reg_get(fd).kind != REG_SOCK) {
+        return false;
+    }
+    /* sock_lock also checks the fd is still the socket's (and forgets a
+     * socket closed with libc's close()). */
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return false;
+    }
+    pthread_mutex_unlock(&s->rt->mu);
+    return true;
 }
 
 void

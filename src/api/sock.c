@@ -49,6 +49,22 @@ fail(int err)
 
 /* ---- lookup and lifetime ---- */
 
+static void sock_forget(struct tern_sock *s);
+
+/* The identity of the user's end of the pair, to tell whether fd `fd`
+ * still is that end: an application may close a tern socket with libc's
+ * close() and the number come back for a file or another socket. */
+static bool
+fd_identity(int fd, dev_t *dev, ino_t *ino)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        return false;
+    }
+    *dev = sb.st_dev, *ino = sb.st_ino;
+    return true;
+}
+
 struct tern_sock *
 sock_lock(int fd)
 {
@@ -60,6 +76,17 @@ sock_lock(int fd)
     pthread_mutex_lock(&s->rt->mu);
     if (!s->in_use || s->gen != e.gen) {
         pthread_mutex_unlock(&s->rt->mu);
+        return NULL;
+    }
+    dev_t dev;
+    ino_t ino;
+    if (!fd_identity(fd, &dev, &ino) || dev != s->dev || ino != s->ino) {
+        /* Closed behind tern's back: the connection ends as close(2) would
+         * have ended it, and the number is no longer a tern socket. */
+        struct tern_rt *rt = s->rt;
+        sock_forget(s);
+        rt_after_call(rt);
+        pthread_mutex_unlock(&rt->mu);
         return NULL;
     }
     return s;
@@ -139,6 +166,14 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     s->rcvbuf = LINUX_RCVBUF_DEFAULT;
     s->sndbuf = LINUX_SNDBUF_DEFAULT;
     s->m_w = true; /* a fresh pair is writable, not readable */
+    (void)fd_identity(s->fd, &s->dev, &s->ino);
+    /* A socket of this runtime still registered under the same number was
+     * closed with libc's close(): forget it before the number is reused. */
+    for (struct tern_sock *o = rt->socks; o != NULL; o = o->next) {
+        if (o != s && o->in_use && o->fd == s->fd) {
+            sock_forget(o);
+        }
+    }
     struct reg_entry e = {.kind = REG_SOCK, .sock = s, .gen = gen};
     if (reg_set(s->fd, &e) != 0) {
         close(pair[0]);
@@ -150,7 +185,8 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     return s;
 }
 
-/* Frees the socket's fds and slot (the caller holds the runtime's lock). */
+/* Frees the socket's fds and slot (the caller holds the runtime's lock).
+ * The user's fd is closed only while it is still ours (s->fd >= 0). */
 static void
 sock_free(struct tern_sock *s)
 {
@@ -159,8 +195,10 @@ sock_free(struct tern_sock *s)
         tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
         s->tcp_id = 0;
     }
-    reg_clear(s->fd);
-    close(s->fd);
+    if (s->fd >= 0) {
+        reg_clear(s->fd);
+        close(s->fd);
+    }
     close(s->fd_lib);
     s->fd = s->fd_lib = -1;
     s->in_use = false;
@@ -230,7 +268,8 @@ block_or_stop(struct tern_sock *s, bool nonblock, int64_t deadline, size_t done,
 static int64_t
 deadline_of(int64_t timeo_ns)
 {
-    return timeo_ns > 0 ? rt_mono_ns() + timeo_ns : INT64_MAX;
+    int64_t now = rt_mono_ns();
+    return timeo_ns > 0 && timeo_ns < INT64_MAX - now ? now + timeo_ns : INT64_MAX;
 }
 
 /* ---- state as Linux sees it ---- */
@@ -457,6 +496,7 @@ sock_renew_pair(struct tern_sock *s)
         return;
     }
     close(pair[0]);
+    (void)fd_identity(s->fd, &s->dev, &s->ino);
     close(s->fd_lib);
     s->fd_lib = pair[1];
     s->m_r = s->m_rdhup = s->m_hup = false;
@@ -496,11 +536,35 @@ sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
 static int
 get_sin(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *out)
 {
-    if (addr == NULL || len < (socklen_t)sizeof(struct sockaddr_in)) {
+    /* Linux's order (move_addr_to_kernel, then inet): a length that is
+     * negative as an int or beyond sockaddr_storage is EINVAL, a NULL
+     * address with a length EFAULT, a short one EINVAL. */
+    if ((int)len < 0 || len > (socklen_t)sizeof(struct sockaddr_storage)) {
+        return EINVAL;
+    }
+    if (addr == NULL && len > 0) {
+        return EFAULT;
+    }
+    if (len < (socklen_t)sizeof(struct sockaddr_in)) {
         return EINVAL;
     }
     memcpy(out, addr, sizeof(*out));
     return 0;
+}
+
+/* Whether an address may be written back (Linux move_addr_to_user): a
+ * NULL length pointer is EFAULT, a length negative as an int EINVAL.
+ * Returns 0 or the errno. */
+static int
+check_sin_out(const struct sockaddr *addr, const socklen_t *len)
+{
+    if (len == NULL) {
+        return EFAULT;
+    }
+    if ((int)*len < 0) {
+        return EINVAL;
+    }
+    return addr == NULL && *len > 0 ? EFAULT : 0;
 }
 
 static void
@@ -737,6 +801,13 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         sock_unlock(s);
         return fail(EINVAL);
     }
+    /* A bad address buffer: Linux finds it after taking the connection off
+     * the queue and loses that connection; tern checks first and keeps it. */
+    int bad = addr != NULL ? check_sin_out(addr, len) : 0;
+    if (bad != 0) {
+        sock_unlock(s);
+        return fail(bad);
+    }
     if (sock_state(s, NULL) != TERN_TCP_LISTEN) {
         sock_unlock(s);
         return fail(EINVAL); /* Linux: accept on a socket that does not listen */
@@ -864,8 +935,15 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
         .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
         .tos = s->tos,
     };
-    if (ra == 0 || oa.remote_port == 0) {
-        return ra == 0 ? ENETUNREACH : ECONNREFUSED;
+    if (ra == 0) {
+        /* Linux: 0.0.0.0 as a destination means this host. */
+        oa.remote_addr = ra = tern_stack_addr(s->st, 0);
+        if (ra == 0) {
+            return ENETUNREACH;
+        }
+    }
+    if (oa.remote_port == 0) {
+        return ECONNREFUSED;
     }
     int id = tern_tcp_open(s->st, &oa, rt_now(s->rt));
     if (id < 0) {
@@ -888,12 +966,44 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
     return 0;
 }
 
+/* The socket is fresh again, ready for another connect (Linux
+ * tcp_disconnect): a connection still open is reset, a listener closed,
+ * shutdown bits and errors cleared; options and the bound name stay. */
+static void
+sock_disconnect(struct tern_sock *s)
+{
+    if (s->tcp_id > 0) {
+        int64_t now = rt_now(s->rt);
+        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
+        if (sock_state(s, NULL) != TERN_TCP_CLOSED) {
+            tern_tcp_abort(s->st, s->tcp_id, now);
+        }
+        tern_tcp_release(s->st, s->tcp_id, now);
+        s->tcp_id = 0;
+    }
+    s->ss = SS_UNCONN;
+    s->shut = 0;
+    s->done = s->closed_tcb = false;
+    s->sk_err = 0;
+    s->urg = URG_NONE;
+    s->rd_pos = 0;
+    sock_renew_pair(s);
+}
+
 int
 tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return connect(fd, addr, len);
+    }
+    /* connect(AF_UNSPEC) dissolves the association (Linux; the family is
+     * all that is read). */
+    if (addr != NULL && (int)len >= (int)sizeof(sa_family_t) &&
+        len <= (socklen_t)sizeof(struct sockaddr_storage) && addr->sa_family == AF_UNSPEC) {
+        sock_disconnect(s);
+        sock_unlock(s);
+        return 0;
     }
     struct sockaddr_in sin;
     int err = get_sin(addr, len, &sin);
@@ -951,16 +1061,9 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
         }
     }
     if (sock_state(s, NULL) == TERN_TCP_CLOSED) {
-        /* Linux reports the error and disconnects: the socket is fresh
-         * again (shutdown bits cleared), ready for another connect. */
+        /* Linux reports the error and disconnects. */
         err = take_err(s);
-        s->ss = SS_UNCONN;
-        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
-        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
-        s->tcp_id = 0;
-        s->shut = 0;
-        s->done = s->closed_tcb = false;
-        sock_renew_pair(s);
+        sock_disconnect(s);
         sock_unlock(s);
         return fail(err ? err : ECONNABORTED);
     }
@@ -979,6 +1082,33 @@ iov_total(const struct iovec *iov, int n)
         t += iov[i].iov_len;
     }
     return t;
+}
+
+/* Checks the caller's buffers before any byte moves (Linux import_iovec):
+ * a count out of range or a length negative as ssize_t is EINVAL (so no
+ * sum can wrap: at most IOV_MAX lengths of at most SSIZE_MAX); a NULL
+ * array or a NULL base with a length is EFAULT. NULL is the only bad
+ * address a library can tell (docs/sockets.md). Returns 0 or the errno. */
+static int
+iov_check(const struct iovec *iov, int n)
+{
+    if (n < 0 || n > IOV_MAX) {
+        return EINVAL;
+    }
+    if (iov == NULL && n > 0) {
+        return EFAULT;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((ssize_t)iov[i].iov_len < 0) {
+            return EINVAL;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_base == NULL && iov[i].iov_len > 0) {
+            return EFAULT;
+        }
+    }
+    return 0;
 }
 
 /* Copies n octets of received text, from `from` octets past the next one
@@ -1098,6 +1228,11 @@ sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags
         sock_unlock(s);
         return fail(ENOTCONN);
     }
+    int bad = iov_check(iov, iovcnt);
+    if (bad != 0) {
+        sock_unlock(s);
+        return fail(bad);
+    }
     if (flags & MSG_OOB) {
         ssize_t r = recv_oob(s, iov, iovcnt, flags, msg_flags);
         sock_unlock(s);
@@ -1161,7 +1296,7 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
     if (!tern_is_socket(fd)) {
         return recvmsg(fd, msg, flags);
     }
-    if (msg == NULL || msg->msg_iovlen > IOV_MAX || (msg->msg_iov == NULL && msg->msg_iovlen)) {
+    if (msg == NULL || msg->msg_iovlen > IOV_MAX) {
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
     int mf = 0;
@@ -1217,8 +1352,9 @@ tern_readv(int fd, const struct iovec *iov, int iovcnt)
     if (!tern_is_socket(fd)) {
         return readv(fd, iov, iovcnt);
     }
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        return fail(EINVAL);
+    int bad = iov_check(iov, iovcnt);
+    if (bad != 0) {
+        return fail(bad);
     }
     if (iov_total(iov, iovcnt) == 0) {
         return 0; /* as read(2) */
@@ -1236,6 +1372,11 @@ sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return -2;
+    }
+    int bad = iov_check(iov, iovcnt);
+    if (bad != 0) {
+        sock_unlock(s);
+        return fail(bad);
     }
     /* MSG_OOB: as Linux, the urgent pointer goes just after the last octet
      * queued by the call (RFC 9293 3.10.2 SEND with the URGENT flag; the
@@ -1307,7 +1448,7 @@ tern_sendmsg(int fd, const struct msghdr *msg, int flags)
     if (!tern_is_socket(fd)) {
         return sendmsg(fd, msg, flags | MSG_NOSIGNAL);
     }
-    if (msg == NULL || msg->msg_iovlen > IOV_MAX || (msg->msg_iov == NULL && msg->msg_iovlen)) {
+    if (msg == NULL || msg->msg_iovlen > IOV_MAX) {
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
     ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
@@ -1346,9 +1487,6 @@ tern_writev(int fd, const struct iovec *iov, int iovcnt)
 {
     if (!tern_is_socket(fd)) {
         return writev(fd, iov, iovcnt);
-    }
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        return fail(EINVAL);
     }
     ssize_t r = sock_send(fd, iov, iovcnt, 0);
     return r == -2 ? fail(EBADF) : r;
@@ -1392,6 +1530,9 @@ tern_shutdown(int fd, int how)
         break;
     default:
         s->shut |= bits;
+        if (bits & SHUT_BIT_RCV) {
+            tern_tcp_shutdown_receive(s->st, s->tcp_id, now);
+        }
         /* RFC 9293 3.10.4: CLOSE means "no more data to send": the FIN
          * goes after what is queued, and receiving goes on. */
         if ((bits & SHUT_BIT_SEND) &&
@@ -1459,6 +1600,30 @@ tern_close(int fd)
     rt_after_call(rt);
     pthread_mutex_unlock(&rt->mu);
     return 0;
+}
+
+/* The application closed the socket's fd itself: end the connection as
+ * close(2) without SO_LINGER would (a FIN after what is queued; a reset
+ * when unread data remains, see tern_close), leave the number alone (it
+ * may already name a file or another socket) and free the rest. */
+static void
+sock_forget(struct tern_sock *s)
+{
+    struct reg_entry cur = reg_get(s->fd);
+    if (cur.kind == REG_SOCK && cur.sock == s && cur.gen == s->gen) {
+        reg_clear(s->fd);
+    }
+    if (s->tcp_id > 0) {
+        struct tern_tcp_status stt;
+        enum tern_tcp_state state = sock_state(s, &stt);
+        if (stt.recv_queued == 0 &&
+            (state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT ||
+             state == TERN_TCP_SYN_RECEIVED)) {
+            tern_tcp_close(s->st, s->tcp_id, rt_now(s->rt));
+        }
+    }
+    s->fd = -1;
+    sock_free(s);
 }
 
 /* ---- fcntl, ioctl ---- */
@@ -1572,8 +1737,7 @@ sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
     struct tern_tcp_status stt;
     enum tern_tcp_state state = sock_state(s, &stt);
     bool live = s->tcp_id > 0 && state != TERN_TCP_CLOSED && state != TERN_TCP_LISTEN;
-    if (addr == NULL || len == NULL) {
-        err = EFAULT;
+    if ((err = check_sin_out(addr, len)) != 0) {
     } else if (peer) {
         /* Linux: no peer before the handshake ends, on a listener, or once
          * closed. */
@@ -1809,7 +1973,13 @@ get_timeo(const void *optval, socklen_t optlen, int64_t *ns)
     if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) {
         return EDOM;
     }
-    *ns = tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+    /* Linux clamps a timeout too long for its clock to "for ever" (0 here);
+     * so does tern, before the multiplication can overflow. */
+    if (tv.tv_sec < 0 || (int64_t)tv.tv_sec >= INT64_MAX / 1000000000 - 1) {
+        *ns = 0;
+    } else {
+        *ns = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+    }
     return 0;
 }
 

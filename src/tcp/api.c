@@ -827,6 +827,18 @@ tern_tcp_abort(struct tern_stack *st, int id, int64_t now_ns)
 }
 
 int
+tern_tcp_shutdown_receive(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct tcp_tcb *tcb = tcp_tcb_get(st, id);
+    if (tcb == NULL) {
+        return TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    tcb->rcv_shut = true;
+    return TERN_OK;
+}
+
+int
 tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns)
 {
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);

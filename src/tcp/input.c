@@ -401,11 +401,13 @@ peer_retransmission(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
 /* RFC 2883 4 (receiver): text [start, end) arrived a second time; with
  * SACK in use the next ACK reports it as its first block (a D-SACK). */
 static void
-note_dsack(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
+note_dsack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t start, uint32_t end)
 {
     if (tcb->sack_ok && seq_lt(start, end)) {
         tcb->dsack = (struct tcp_range){start, end};
         tcb->dsack_pending = true;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 2883 4: text received twice -> D-SACK, first block of the next ACK");
     }
 }
 
@@ -450,7 +452,7 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         bool dup = peer_retransmission(tcb, seg);
         if (dup && seg->text_len > 0) {
             /* RFC 2883 4.1: text wholly below RCV.NXT is a duplicate. */
-            note_dsack(tcb, seg->seq, seg->seq + seg->text_len);
+            note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
         }
         tcp_send_corrective_ack(
             st, tcb, dup,
@@ -462,7 +464,7 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         uint32_t start = seg->seq + (has(seg, WIRE_TCP_SYN) ? 1u : 0u);
         uint32_t end = seq_lt(seg->seq + seg->text_len, tcb->rcv_nxt) ? seg->seq + seg->text_len
                                                                       : tcb->rcv_nxt;
-        note_dsack(tcb, start, end);
+        note_dsack(st, tcb, start, end);
     }
     trim_to_window(tcb, seg);
     return STEP_CONTINUE;
@@ -594,8 +596,10 @@ ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
  * new text arriving now would be lost without a word. It is answered with
  * a RST, <SEQ=SEG.ACK><CTL=RST> (the sequence number the peer expects
  * from us), and the connection ends; Linux does the same in FIN-WAIT-1
- * and FIN-WAIT-2. A user who only called CLOSE ("no more to send", the
- * socket layer's shutdown(SHUT_WR)) still receives. Only a segment that
+ * and FIN-WAIT-2. So does a user who called CLOSE and said it will read
+ * no more (tern_tcp_shutdown_receive; shutdown(SHUT_RDWR)). A user who
+ * only called CLOSE ("no more to send", the socket layer's
+ * shutdown(SHUT_WR)) still receives. Only a segment that
  * passed every check before this one gets here, so a blind sender cannot
  * draw the RST without guessing an acceptable SEQ and ACK. */
 static enum step
@@ -604,7 +608,9 @@ check_text_after_close(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ct
     const struct tcp_seg *seg = &c->seg;
     bool takes_text = tcb->state == TERN_TCP_ESTABLISHED || tcb->state == TERN_TCP_FIN_WAIT_1 ||
                       tcb->state == TERN_TCP_FIN_WAIT_2;
-    if (!tcb->user_released || seg->text_len == 0 || !takes_text) {
+    bool reads_no_more =
+        tcb->user_released || (tcb->rcv_shut && tcb->state != TERN_TCP_ESTABLISHED);
+    if (!reads_no_more || seg->text_len == 0 || !takes_text) {
         return STEP_CONTINUE;
     }
     drop(st, tcb, c, TERN_DROP_TCP_TEXT_AFTER_CLOSE);
@@ -647,7 +653,7 @@ hold_out_of_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
                 if (seq_le(tcb->ooo[i].start, seg->seq) &&
                     seq_le(seg->seq + seg->text_len, tcb->ooo[i].end)) {
                     /* RFC 2883 4.2: a copy of text already held. */
-                    note_dsack(tcb, seg->seq, seg->seq + seg->text_len);
+                    note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
                     break;
                 }
             }
@@ -771,6 +777,9 @@ on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
         return;
     }
     x->dsacks_seen++;
+    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                   "RFC 2883 4: first SACK block at or below the ACK, or inside the second -> "
+                   "D-SACK, a segment arrived twice");
     if (tcp_rack_on(st, tcb)) {
         tcp_rack_on_dsack(&x->rack, tcb->snd_una, tcb->snd_nxt);
     }
@@ -1038,7 +1047,12 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
         tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
         /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
+        int64_t pto_was = tcb->sx->pto_at;
         tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
+        if (tcb->sx->pto_at != INT64_MAX && tcb->sx->pto_at != pto_was) {
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 8985 7.2: ACK, data still out -> probe timeout (PTO) armed");
+        }
     }
     tcp_persist_update(st, tcb);
     tcp_sender_idle(st, tcb); /* all acknowledged: the sender block goes back */
@@ -1406,7 +1420,17 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
         return false;
     }
     drop(st, tcb, c, TERN_DROP_TCP_PAWS);
-    tcp_send_corrective_ack(st, tcb, false, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
+    /* RFC 2883 4: a copy of text wholly below RCV.NXT is still a duplicate
+     * the sender should hear of, whatever rule drops it: a reordered
+     * original that arrives after its retransmission carries the older
+     * TSval, and without this D-SACK the sender could never tell that
+     * retransmission was needless (RFC 3708). Like the answer to any
+     * retransmission (3.10.7.4 first), outside the per-connection budget. */
+    bool dup = seg->text_len > 0 && peer_retransmission(tcb, seg);
+    if (dup) {
+        note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
+    }
+    tcp_send_corrective_ack(st, tcb, dup, "RFC 7323 5.3: PAWS, old timestamp -> ACK and drop");
     return true;
 }
 

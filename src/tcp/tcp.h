@@ -283,6 +283,7 @@ struct tcp_tcb {
     int8_t soft_error;    /* last soft ICMP error (RFC 9293 3.9.2.2) */
 
     bool user_released : 1;     /* the user gave the id back; free at CLOSED */
+    bool rcv_shut : 1;          /* the user reads no more (tern_tcp_shutdown_receive) */
     bool in_hash : 1;           /* in the 4-tuple hash */
     bool passive_open : 1;      /* MUST-11: SYN-RECEIVED reached from LISTEN */
     bool set_iss : 1;           /* user-chosen ISS for the next SYN */

@@ -274,14 +274,17 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_deliver_events(st);
 }
 
-/* RFC 8985 7.3: no ACK for 2 SRTT (the PTO): a loss probe. */
+/* RFC 8985 7.2-7.3: no ACK for the PTO (2 SRTT, more with one segment
+ * out): a loss probe. */
 static void
 pto_expired(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     if (!tcp_rack_on(st, tcb)) {
         return;
     }
-    tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 7.3: loss probe timeout expired");
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
+                   "RFC 8985 7.2: probe timeout expired (PTO: 2 SRTT, + max ACK delay "
+                   "with one segment out)");
     st->stats.tcp.tlp_timeouts++;
     tcp_tlp_probe(st, tcb);
     tcp_deliver_events(st);

@@ -132,11 +132,36 @@ explained() { # explained <file>: lists the unexplained segment lines, fails if 
          /^ +[A-Z]: / { rule = 1 }
          END { if (seg != "" && !rule) { print "  unexplained: " seg; bad = 1 }; exit bad }' "$1"
 }
-for n in tcp-fast-retransmit tcp-rto; do
+for n in tcp-fast-retransmit tcp-rto tcp-tail-loss-probe tcp-rack-lost-retransmission \
+    tcp-dsack-undo; do
     check "$n --explain exits 0" status 0 "$TERN" sim --explain "$n"
     cp "$tmp/out" "$tmp/$n.explain"
     check "$n --explain: a rule under every segment line" explained "$tmp/$n.explain"
 done
+# The mechanism each loss-recovery scenario shows is named under the line
+# where it acts (line numbers of the golden drawings).
+under() { # under <file> <line number> <fixed text>: the text is among the line's rules
+    awk -v n="$2" '/^ *[0-9]+\. / { on = ($1 == n ".") ; next } on' "$1" | grep -qF -- "$3"
+}
+# EVIDENCE: RFC 8985 7.2 7.3 6.2 RFC 2883 4 RFC 3708 2
+check "tail loss probe: the ACKs arm the PTO (line 11)" \
+    under "$tmp/tcp-tail-loss-probe.explain" 11 "A: RFC 8985 7.2: ACK, data still out -> probe"
+check "tail loss probe: the PTO expires (line 12)" \
+    under "$tmp/tcp-tail-loss-probe.explain" 12 "A: RFC 8985 7.2: probe timeout expired"
+check "tail loss probe: the probe is the last segment (line 12)" \
+    under "$tmp/tcp-tail-loss-probe.explain" 12 "A: RFC 8985 7.3: loss probe timeout -> retransmit the last"
+check "tail loss probe: its SACK lets RACK mark the hole lost (line 13)" \
+    under "$tmp/tcp-tail-loss-probe.explain" 13 "A: RFC 8985 6.2: RACK marked a segment lost"
+check "lost retransmission: RACK sees it (line 17)" \
+    under "$tmp/tcp-rack-lost-retransmission.explain" 17 "the retransmission is lost too"
+check "lost retransmission: resent again (line 18)" \
+    under "$tmp/tcp-rack-lost-retransmission.explain" 18 "RACK marked the segment lost -> retransmit"
+check "dsack-undo: B notes the duplicate (line 19)" \
+    under "$tmp/tcp-dsack-undo.explain" 19 "B: RFC 2883 4: text received twice -> D-SACK"
+check "dsack-undo: A recognises the D-SACK (line 24)" \
+    under "$tmp/tcp-dsack-undo.explain" 24 "A: RFC 2883 4: first SACK block at or below the ACK"
+check "dsack-undo: A undoes (line 24)" \
+    under "$tmp/tcp-dsack-undo.explain" 24 "A: RFC 3708 2, RFC 4015 3: every retransmission D-SACKed"
 # A retransmission timeout names three rules (timer expired, retransmit,
 # back off), not one rule twice: no citation repeats within a line.
 check "tcp-rto --explain: no rule cited twice under one line" \

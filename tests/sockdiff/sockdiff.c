@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -3732,6 +3733,308 @@ CASE(oob_send)
     return 0;
 }
 
+/* ---- misuse (issue 13 item 6): bad pointers and lengths get Linux's
+ * errno, never a crash, never a byte read or written outside the caller's
+ * buffers. tern can only recognise NULL as a bad pointer; the kernel
+ * faults on any unmapped address (docs/sockets.md). ---- */
+
+/* NULL buffers with data queued: EFAULT, and the data stays readable. */
+CASE(misuse_null_buffers)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_EQ(write(pr.p, "abc", 3), 3);
+    CHECK(spoll1(a, pr.s, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_ERR(a->read(pr.s, NULL, 10), EFAULT);
+    CHECK_ERR(a->recv(pr.s, NULL, 10, 0), EFAULT);
+    CHECK_ERR(a->recvfrom(pr.s, NULL, 10, MSG_PEEK, NULL, NULL), EFAULT);
+    CHECK_ERR(a->readv(pr.s, NULL, 1), EFAULT);
+    struct iovec nv = {NULL, 10};
+    CHECK_ERR(a->readv(pr.s, &nv, 1), EFAULT);
+    CHECK_ERR(a->write(pr.s, NULL, 10), EFAULT);
+    CHECK_ERR(a->send(pr.s, NULL, 10, 0), EFAULT);
+    CHECK_ERR(a->writev(pr.s, NULL, 1), EFAULT);
+    CHECK_ERR(a->writev(pr.s, &nv, 1), EFAULT);
+    CHECK_EQ(a->send(pr.s, NULL, 0, 0), 0);
+    char b[8];
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 3);
+    CHECK_MEM(b, "abc", 3);
+    /* Nothing reached the peer. */
+    CHECK_EQ(kpoll1(pr.p, POLLIN, QUIET_MS) & POLLIN, 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* iov lengths whose sum wraps: EINVAL, nothing sent. */
+CASE(misuse_iov_wrap)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    char x[8] = "12345678";
+    struct iovec wv[2] = {{x, 8}, {x, SIZE_MAX - 4}};
+    CHECK_ERR(a->writev(pr.s, wv, 2), EINVAL);
+    struct iovec wv1 = {x, (size_t)SSIZE_MAX + 1};
+    CHECK_ERR(a->writev(pr.s, &wv1, 1), EINVAL);
+    CHECK_EQ(write(pr.p, "abc", 3), 3);
+    CHECK(spoll1(a, pr.s, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_ERR(a->readv(pr.s, wv, 2), EINVAL);
+    CHECK_EQ(kpoll1(pr.p, POLLIN, QUIET_MS) & POLLIN, 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* Socket addresses: NULL with a length is EFAULT, lengths too large or
+ * negative are EINVAL. */
+CASE(misuse_addresses)
+{
+    int s = subj_socket(a);
+    CHECK_ERR(a->bind(s, NULL, SIN_LEN), EFAULT);
+    CHECK_ERR(a->bind(s, NULL, 0), EINVAL);
+    CHECK_ERR(a->connect(s, NULL, SIN_LEN), EFAULT);
+    struct sockaddr_in p = sin_of(e->peer, pport(e, 0));
+    CHECK_ERR(a->bind(s, CSA(&p), (socklen_t)-1), EINVAL);
+    CHECK_ERR(a->connect(s, CSA(&p), UINT_MAX), EINVAL);
+    struct sockaddr_in n;
+    socklen_t nl = (socklen_t)-1;
+    CHECK_ERR(a->getsockname(s, SA(&n), &nl), EINVAL);
+    CHECK_ERR(a->getsockname(s, SA(&n), NULL), EFAULT);
+    CHECK_OK(a->close(s));
+    /* accept: Linux takes the connection off the queue before it finds
+     * the bad length (that connection is lost; tern checks first and
+     * keeps it), so each call gets a connection of its own and what stays
+     * queued is not compared. */
+    int l = subj_listen(a, e, 0, 8);
+    set_nonblock(a, l, true);
+    int c1 = peer_connect(e, sport(e, 0), 0), c2 = peer_connect(e, sport(e, 0), 0);
+    CHECK(c1 >= 0 && c2 >= 0);
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_ERR(a->accept(l, SA(&n), NULL), EFAULT);
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    nl = (socklen_t)-1;
+    CHECK_ERR(a->accept(l, SA(&n), &nl), EINVAL);
+    if (c1 >= 0)
+        close(c1);
+    if (c2 >= 0)
+        close(c2);
+    CHECK_OK(a->close(l));
+    return 0;
+}
+
+/* SO_RCVTIMEO of about 292 billion years does not overflow into "no
+ * wait": a blocking read waits for the data a helper sends. */
+struct late_write {
+    int fd;
+};
+static void *
+late_write_fn(void *arg)
+{
+    struct late_write *lw = arg;
+    delay_ms(100);
+    if (write(lw->fd, "z", 1) != 1)
+        perror("late write");
+    return NULL;
+}
+CASE(misuse_huge_timeout)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    struct timeval tv = {.tv_sec = (time_t)INT64_MAX / 2, .tv_usec = 0};
+    CHECK_OK(a->setsockopt(pr.s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    CHECK_OK(a->setsockopt(pr.s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+    struct timeval bad = {.tv_sec = 1, .tv_usec = 1000000};
+    CHECK_ERR(a->setsockopt(pr.s, SOL_SOCKET, SO_RCVTIMEO, &bad, sizeof bad), EDOM);
+    struct late_write lw = {pr.p};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, late_write_fn, &lw), 0);
+    char b[4];
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 1);
+    pthread_join(th, NULL);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* The application closes the socket with libc's close() and the number
+ * comes back for a pipe: writes go to the pipe, the TCP peer sees the end
+ * of the stream (as close(2) gives) and none of those bytes; a closed
+ * number not reused is EBADF. */
+CASE(misuse_libc_close)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    int fd = pr.s, pp[2];
+    CHECK_OK(pipe(pp));
+    CHECK_OK(close(fd)); /* behind the API's back */
+    char b[8];
+    CHECK_EQ(dup2(pp[1], fd), fd);
+    close(pp[1]);
+    CHECK_EQ(a->write(fd, "file", 4), 4);
+    CHECK_EQ(read(pp[0], b, sizeof b), 4);
+    CHECK_MEM(b, "file", 4);
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(read(pr.p, b, sizeof b), 0);
+    (void)!write(pr.p, "xyz", 3);
+    CHECK_EQ(kpoll1(pp[0], POLLIN, QUIET_MS) & POLLIN, 0);
+    close(fd);
+    close(pp[0]);
+    close(pr.p);
+    return 0;
+}
+
+/* Closed with libc's close() and not reused: EBADF, and the peer sees the
+ * end of the stream. */
+CASE(misuse_libc_close_unused)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_OK(close(pr.s));
+    char b[4];
+    CHECK_ERR(a->write(pr.s, "x", 1), EBADF);
+    CHECK_ERR(a->read(pr.s, b, sizeof b), EBADF);
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(read(pr.p, b, sizeof b), 0);
+    close(pr.p);
+    return 0;
+}
+
+/* Text queued when the socket is shut both ways is still read, then the
+ * end of the stream; text that arrives after the shutdown resets the
+ * connection (Linux: "abort on data" in FIN-WAIT-1/2). */
+CASE(misuse_read_after_shut_rdwr)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_EQ(write(pr.p, "abc", 3), 3);
+    CHECK(spoll1(a, pr.s, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_OK(a->shutdown(pr.s, SHUT_RDWR));
+    char b[8];
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 3);
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
+    pair_close(a, &pr);
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    CHECK_OK(a->shutdown(pr.s, SHUT_RDWR));
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(read(pr.p, b, sizeof b), 0); /* our FIN */
+    CHECK_EQ(write(pr.p, "def", 3), 3);
+    /* The reset reaches the peer (the subject's fd is readable since the
+     * shutdown, so that is what to wait for), then the subject reports it. */
+    CHECK(kpoll1(pr.p, POLLERR | POLLHUP, WAIT_MS) & (POLLERR | POLLHUP));
+    CHECK_ERR(a->read(pr.s, b, sizeof b), ECONNRESET);
+    CHECK_EQ(a->read(pr.s, b, sizeof b), 0);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* connect(AF_UNSPEC) on a connected socket: Linux resets the connection
+ * and leaves an unconnected socket that can connect again. */
+CASE(misuse_connect_unspec)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    struct sockaddr_in u;
+    memset(&u, 0, sizeof u);
+    u.sin_family = AF_UNSPEC;
+    CHECK_OK(a->connect(pr.s, CSA(&u), sizeof u));
+    struct sockaddr_in n;
+    socklen_t nl = sizeof n;
+    CHECK_ERR(a->getpeername(pr.s, SA(&n), &nl), ENOTCONN);
+    char b[4];
+    CHECK(kpoll1(pr.p, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_ERR(read(pr.p, b, sizeof b), ECONNRESET);
+    int l = peer_listen(e, 8, 4);
+    CHECK(l >= 0);
+    struct sockaddr_in p = sin_of(e->peer, pport(e, 8));
+    CHECK_OK(a->connect(pr.s, CSA(&p), SIN_LEN));
+    int c = peer_accept(l, WAIT_MS);
+    CHECK(c >= 0);
+    CHECK_EQ(a->write(pr.s, "ok", 2), 2);
+    CHECK_EQ(kread_full(c, b, 2, WAIT_MS), 2);
+    CHECK_MEM(b, "ok", 2);
+    if (c >= 0)
+        close(c);
+    close(l);
+    pair_close(a, &pr);
+    return 0;
+}
+
+/* connect to 0.0.0.0 reaches this host (Linux: its loopback address; tern:
+ * its first address), here a listener bound to the wildcard. */
+CASE(misuse_connect_any)
+{
+    int l = subj_socket(a), s = subj_socket(a);
+    struct sockaddr_in any = sin_of((struct in_addr){htonl(INADDR_ANY)}, sport(e, 0));
+    CHECK_OK(a->bind(l, CSA(&any), SIN_LEN));
+    CHECK_OK(a->listen(l, 4));
+    CHECK_OK(a->connect(s, CSA(&any), SIN_LEN));
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    int c = a->accept(l, NULL, NULL);
+    CHECK_OK(c);
+    char b[4];
+    CHECK_EQ(a->write(s, "hi", 2), 2);
+    CHECK(spoll1(a, c, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(a->read(c, b, sizeof b), 2);
+    CHECK_MEM(b, "hi", 2);
+    int s2 = subj_socket(a);
+    any.sin_port = htons(sport(e, 1)); /* nobody listens there */
+    CHECK_ERR(a->connect(s2, CSA(&any), SIN_LEN), ECONNREFUSED);
+    a->close(s2);
+    if (c >= 0)
+        a->close(c);
+    a->close(s);
+    a->close(l);
+    return 0;
+}
+
+/* A writer blocked on a full window returns when the peer goes away (it
+ * closes with unread data: a reset). */
+struct late_close {
+    int fd;
+};
+static void *
+late_close_fn(void *arg)
+{
+    struct late_close *lc = arg;
+    delay_ms(300);
+    close(lc->fd);
+    return NULL;
+}
+CASE(misuse_blocked_writer_peer_gone)
+{
+    struct pair pr;
+    if (pair_client(a, e, &pr) < 0)
+        return 0;
+    size_t n = 8u << 20;
+    char *big = calloc(1, n);
+    CHECK(big != NULL);
+    if (big == NULL) {
+        pair_close(a, &pr);
+        return 0;
+    }
+    struct late_close lc = {pr.p};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, late_close_fn, &lc), 0);
+    int64_t t0 = now_ms();
+    ssize_t r = a->write(pr.s, big, n);
+    int err = errno;
+    pthread_join(th, NULL);
+    pr.p = -1;
+    CHECK(now_ms() - t0 < WAIT_MS);
+    CHECK((r > 0 && (size_t)r < n) || (r < 0 && (err == ECONNRESET || err == EPIPE)));
+    r = a->write(pr.s, big, 1);
+    err = errno;
+    CHECK(r < 0 && (err == ECONNRESET || err == EPIPE));
+    free(big);
+    pair_close(a, &pr);
+    return 0;
+}
+
 /* ---- the table ---- */
 
 struct case_def {
@@ -3857,6 +4160,16 @@ static const struct case_def cases[] = {
     C(oob_peek_waitall_fin),
     C(oob_inline),
     C(oob_send),
+    C(misuse_null_buffers),
+    C(misuse_iov_wrap),
+    C(misuse_addresses),
+    C(misuse_huge_timeout),
+    C(misuse_libc_close),
+    C(misuse_libc_close_unused),
+    C(misuse_read_after_shut_rdwr),
+    C(misuse_connect_unspec),
+    C(misuse_connect_any),
+    C(misuse_blocked_writer_peer_gone),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

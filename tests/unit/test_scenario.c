@@ -16,8 +16,8 @@
 static const char good[] = "# a comment line\n"
                            "title Good scenario   \n"
                            "seed 7\n"
-                           "host A 192.0.2.1 msl 1s rto 200ms\n"
-                           "host B 192.0.2.2   # trailing comment\n"
+                           "host A 192.0.2.1 msl 1s rto 200ms loss rack\n"
+                           "host B 192.0.2.2 loss rfc6675  # trailing comment\n"
                            "link A B delay 5ms\n"
                            "draw A B\n"
                            "style data plain\n"
@@ -47,7 +47,11 @@ static const char good[] = "# a comment line\n"
                            "expect A not state CLOSED\n"
                            "expect B event reset\n"
                            "expect B not event refused\n"
-                           "expect A sent <SEQ=101><ACK=301><CTL=ACK>\n";
+                           "expect A sent <SEQ=101><ACK=301><CTL=ACK>\n"
+                           "expect A sent <SEQ=101><DATA=1448> times 0\n"
+                           "expect A not sent <SEQ=101> times 2\n"
+                           "expect A cwnd 14480\n"
+                           "expect B not ssthresh 0\n";
 
 static void
 test_parse_good(void)
@@ -97,7 +101,11 @@ test_parse_errors(void)
     bad("host A 192.0.2.1 msl fast\n",
         "bad.tern:1: expected a duration such as 10ms (units ns, us, ms, s), got 'fast'");
     bad("host A 192.0.2.1 colour red\n",
-        "bad.tern:1: expected 'msl DURATION' or 'rto DURATION', got 'colour'");
+        "bad.tern:1: expected 'msl DURATION', 'rto DURATION' or 'loss rack|rfc6675', got "
+        "'colour'");
+    bad("host A 192.0.2.1 loss fast\n", "bad.tern:1: expected 'rack' or 'rfc6675', got 'fast'");
+    bad("host A 192.0.2.1 loss\n",
+        "bad.tern:1: expected 'rack' or 'rfc6675', got the end of the line");
     bad("host A 192.0.2.1\n", "bad.tern:2: expected at least two 'host NAME ADDRESS' lines");
     bad("host A 192.0.2.1\nhost B 192.0.2.2\n", "bad.tern:3: expected a 'link HOST HOST' line");
     bad("host A 192.0.2.1\nhost B 192.0.2.2\nlink A C\n",
@@ -131,6 +139,12 @@ test_parse_errors(void)
     bad(HDR "inject A:1 > B:2 <SEQ=1><CTL=SYN,BOGUS>\n",
         "bad.tern:4: expected a segment such as <SEQ=100><ACK=301><CTL=SYN,ACK> (fields SEQ ACK "
         "CTL DATA WND), got '<SEQ=1><CTL=SYN,BOGUS>'");
+    bad(HDR "inject A:1 > B:2 <SEQ=1><DATA=1401>\n",
+        "bad.tern:4: expected a segment to inject with at most <DATA=1400>, got "
+        "'<SEQ=1><DATA=1401>'");
+    bad(HDR "expect A sent <SEQ=1><DATA=65536>\n",
+        "bad.tern:4: expected a segment such as <SEQ=100><ACK=301><CTL=SYN,ACK> (fields SEQ ACK "
+        "CTL DATA WND), got '<SEQ=1><DATA=65536>'");
     bad(HDR "inject A:1 > B:2 <CTL=SYN>\n",
         "bad.tern:4: expected a segment with a <SEQ=n> field, got '<CTL=SYN>'");
     bad(HDR "expect A state OPEN\n",
@@ -138,8 +152,13 @@ test_parse_errors(void)
     bad(HDR "expect A event boom\n",
         "bad.tern:4: expected an event: connected closed peer-fin readable error reset refused "
         "timedout unreach, got 'boom'");
-    bad(HDR "expect A\n", "bad.tern:4: expected 'state', 'event' or 'sent', got the end of the "
-                          "line");
+    bad(HDR "expect A\n", "bad.tern:4: expected 'state', 'event', 'sent', 'cwnd' or 'ssthresh', "
+                          "got the end of the line");
+    bad(HDR "expect A cwnd lots\n", "bad.tern:4: expected a number of bytes, got 'lots'");
+    bad(HDR "expect A sent <SEQ=1> times\n",
+        "bad.tern:4: expected a count from 0 to 1000000, got the end of the line");
+    bad(HDR "expect A sent <SEQ=1> times 2 more\n",
+        "bad.tern:4: expected the end of the line, got 'more'");
     bad(HDR "wait 1h\n",
         "bad.tern:4: expected a duration such as 10ms (units ns, us, ms, s), got '1h'");
     bad(HDR "A close\nhost C 192.0.2.3\n", "bad.tern:5: expected 'host' before the first action");
@@ -401,6 +420,87 @@ test_render_markers(void)
                        "   5.  CLOSED                                                  CLOSED\n");
 }
 
+/* ---- runs ---- */
+
+/* Parses and runs `text`; returns tern_scenario_run's status (2 for a
+ * parse error) and leaves its error messages in errbuf. */
+static int
+run_text(const char *text, char *errbuf, size_t cap)
+{
+    struct tern_scenario *sc = NULL;
+    char perr[256];
+    errbuf[0] = '\0';
+    if (tern_scenario_parse("run.tern", text, strlen(text), &sc, perr, sizeof(perr)) != TERN_OK) {
+        snprintf(errbuf, cap, "%s", perr);
+        return 2;
+    }
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    CHECK(out != NULL && err != NULL);
+    if (out == NULL || err == NULL) {
+        tern_scenario_free(sc);
+        return 2;
+    }
+    struct tern_scenario_opts opts = {0};
+    int rc = tern_scenario_run(sc, &opts, out, err);
+    rewind(err);
+    size_t n = fread(errbuf, 1, cap - 1, err);
+    errbuf[n] = '\0';
+    fclose(out);
+    fclose(err);
+    tern_scenario_free(sc);
+    return rc;
+}
+
+#define RUN_HDR(loss)                                                                              \
+    "host A 192.0.2.1 loss " loss "\nhost B 192.0.2.2\nlink A B delay 10ms\n"                      \
+    "B listen 80 iss 300\nA open B:80 port 1024 iss 100\nwait\n"
+
+static void
+test_run_cwnd_and_times(void)
+{
+    char err[1024];
+    /* After the handshake: IW10 of 1448-byte segments, ssthresh "infinite". */
+    CHECK_EQ(run_text(RUN_HDR("rack") "expect A cwnd 14480\nexpect A ssthresh 4294967295\n"
+                                      "expect A not cwnd 14479\n",
+                      err, sizeof(err)),
+             0);
+    CHECK_STR(err, "");
+    CHECK_EQ(run_text(RUN_HDR("rack") "expect A cwnd 2896\n", err, sizeof(err)), 1);
+    CHECK(strstr(err, "run.tern:7: expectation failed: expect A cwnd 2896 (got cwnd 14480)") !=
+          NULL);
+    CHECK_EQ(run_text(RUN_HDR("rack") "expect A not ssthresh 4294967295\n", err, sizeof(err)), 1);
+    /* B's answer to the SYN went once; A's SYN once, not twice. */
+    CHECK_EQ(run_text(RUN_HDR("rack") "expect B sent <SEQ=300><CTL=SYN,ACK> times 1\n"
+                                      "expect A not sent <SEQ=100><CTL=SYN> times 2\n"
+                                      "expect A sent <SEQ=5000> times 0\n",
+                      err, sizeof(err)),
+             0);
+    CHECK_STR(err, "");
+    CHECK_EQ(run_text(RUN_HDR("rack") "expect B sent <SEQ=300><CTL=SYN,ACK> times 2\n", err,
+                      sizeof(err)),
+             1);
+    CHECK(strstr(err, "1 of them matching") != NULL);
+}
+
+static void
+test_run_loss_option(void)
+{
+    /* Four segments, the last two lost: with RACK-TLP (loss rack) the
+     * probe resends the last one 2 SRTT after the ACKs (RFC 8985 7.3),
+     * well before the 200 ms RTO; with RFC 6675 (loss rfc6675) nothing is
+     * resent by then. The option reaches the stack's configuration. */
+    const char *body = "A send 2896\ndrop A 2\nA send 2896\nwait 100ms\n"
+                       "expect A sent <SEQ=4445><ACK=301><CTL=ACK> times 2\n";
+    char text[512], err[1024];
+    snprintf(text, sizeof(text), "%s%s", RUN_HDR("rack"), body);
+    CHECK_EQ(run_text(text, err, sizeof(err)), 0);
+    CHECK_STR(err, "");
+    snprintf(text, sizeof(text), "%s%s", RUN_HDR("rfc6675"), body);
+    CHECK_EQ(run_text(text, err, sizeof(err)), 1);
+    CHECK(strstr(err, "0 of them matching") == NULL && strstr(err, "1 of them matching") != NULL);
+}
+
 int
 main(void)
 {
@@ -410,5 +510,7 @@ main(void)
     RUN(test_render_same_line);
     RUN(test_render_in_flight);
     RUN(test_render_markers);
+    RUN(test_run_cwnd_and_times);
+    RUN(test_run_loss_option);
     return CHECK_DONE();
 }

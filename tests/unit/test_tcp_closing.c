@@ -296,12 +296,19 @@ test_text_after_close_and_release_reset(void)
         uint32_t ack;
     } cases[] = {{TERN_TCP_FIN_WAIT_1, 101}, {TERN_TCP_FIN_WAIT_2, 102}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (int release = 0; release < 2; release++) {
+        /* mode 0: CLOSE only; 1: then release; 2: then "receive no more"
+         * (tern_tcp_shutdown_receive, shutdown(SHUT_RDWR)): the id stays
+         * the user's and reports the reset. */
+        for (int mode = 0; mode < 3; mode++) {
+            bool release = mode != 0;
             struct h h;
             h_init(&h);
             int id = h_in_state(&h, cases[i].state);
-            if (release) {
+            if (mode == 1) {
                 CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
+                EXPECT_NOTHING(&h);
+            } else if (mode == 2) {
+                CHECK_EQ(tern_tcp_shutdown_receive(h.st, id, h.now), TERN_OK);
                 EXPECT_NOTHING(&h);
             }
             h_deliver(&h, PEER(.seq = 301, .ack = cases[i].ack, .flags = ACK, .data = "late"));
@@ -315,10 +322,28 @@ test_text_after_close_and_release_reset(void)
                 CHECK_EQ(h_tuple_state(&h, US_PORT), -1);
                 CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TEXT_AFTER_CLOSE], 1);
                 CHECK_EQ(h.last_drop, TERN_DROP_TCP_TEXT_AFTER_CLOSE);
+                if (mode == 2) {
+                    struct tern_tcp_status st;
+                    CHECK_EQ(tern_tcp_status(h.st, id, &st), TERN_OK);
+                    CHECK_EQ(st.state, TERN_TCP_CLOSED);
+                    CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_RESET);
+                }
             }
             EXPECT_NOTHING(&h);
             h_fini(&h);
         }
+    }
+    /* Before CLOSE, "receive no more" does not refuse text (as Linux's
+     * shutdown(SHUT_RD) alone). */
+    {
+        struct h h;
+        h_init(&h);
+        int id = h_established(&h);
+        CHECK_EQ(tern_tcp_shutdown_receive(h.st, id, h.now), TERN_OK);
+        h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "late"));
+        EXPECT_SENT(&h, US(.seq = 101, .ack = 305, .flags = ACK));
+        CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
+        h_fini(&h);
     }
     /* A bare ACK or a FIN after the release is no data lost: the close goes on. */
     struct h h;

@@ -128,6 +128,52 @@ test_no_dsack_without_sack(void)
     h_fini(&h);
 }
 
+static void
+test_dsack_for_a_copy_paws_drops(void)
+{
+    /* EVIDENCE: RFC 2883 4 RFC 7323 5.3: a copy of received text that PAWS drops (a reordered
+     * original behind its retransmission, older TSval) is still reported as a D-SACK */
+    struct h h;
+    h_init(&h);
+    int id = h_syn_sent(&h);
+    struct topts o = {.ts = true, .ts_val = 5000, .ts_ecr = 1, .sackp = true};
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(&h, id).ts_ok && status(&h, id).sack_ok);
+    /* The retransmission arrives first, with a newer TSval: accepted,
+     * TS.Recent = 5010. */
+    struct topts rtx = {.ts = true, .ts_val = 5010, .ts_ecr = 1};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &rtx);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 0);
+    /* Then the delayed original, TSval 5001 < TS.Recent: PAWS drops it,
+     * and the ACK reports it as a duplicate. */
+    struct topts orig = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &orig);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(h.last_drop, TERN_DROP_TCP_PAWS);
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(t.opts.sack[0].left, 301);
+    CHECK_EQ(t.opts.sack[0].right, 306);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_tx, 1);
+    /* A second reordered copy right after: answered too (a retransmission
+     * of text, not an ACK loop: outside the per-connection reply budget). */
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &orig);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_tx, 2);
+    /* An old pure ACK: dropped by PAWS, answered without a D-SACK and
+     * within the budget (one answer per 500 ms: the next gets none). */
+    h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK), &orig);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 0);
+    h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK), &orig);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_tx, 2);
+    h_fini(&h);
+}
+
 /* ---- sender ---- */
 
 static void
@@ -398,6 +444,7 @@ main(void)
     RUN(test_dsack_for_text_below_rcv_nxt);
     RUN(test_dsack_for_held_out_of_order_text);
     RUN(test_no_dsack_without_sack);
+    RUN(test_dsack_for_a_copy_paws_drops);
     RUN(test_dsack_recognised);
     RUN(test_dsack_undoes_spurious_fast_retransmit);
     RUN(test_dsack_undoes_spurious_rack_recovery);
