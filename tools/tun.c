@@ -251,13 +251,19 @@ parse_real(const char *s, double lo, double hi, double *out)
     return true;
 }
 
-/* Index of v in the NULL-ended list names, or -1. */
+/* A named value of an option. */
+struct choice {
+    const char *name;
+    int value;
+};
+
+/* The value named v in the NULL-ended table, or -1. */
 static int
-pick(const char *v, const char *const *names)
+pick(const char *v, const struct choice *c)
 {
-    for (int i = 0; names[i] != NULL; i++) {
-        if (strcmp(v, names[i]) == 0) {
-            return i;
+    for (; c->name != NULL; c++) {
+        if (strcmp(v, c->name) == 0) {
+            return c->value;
         }
     }
     return -1;
@@ -315,20 +321,26 @@ set_opt(struct opts *o, const char *name, const char *v)
     } else if (strcmp(name, "--timeout") == 0) {
         ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
     } else if (strcmp(name, "--loss") == 0) {
-        /* in the order of enum tern_tcp_loss_detection */
-        static const char *const n[] = {"rfc6675", "rack", NULL};
+        static const struct choice n[] = {
+            {"rfc6675", TERN_TCP_LOSS_RFC6675}, {"rack", TERN_TCP_LOSS_RACK}, {NULL, 0}};
         o->loss = pick(v, n);
         ok = o->loss >= 0;
     } else if (strcmp(name, "--prr") == 0) {
-        static const char *const n[] = {"ssrb", "crb", "off", NULL}; /* enum tern_tcp_prr */
+        static const struct choice n[] = {{"ssrb", TERN_TCP_PRR_SSRB},
+                                          {"crb", TERN_TCP_PRR_CRB},
+                                          {"off", TERN_TCP_PRR_OFF},
+                                          {NULL, 0}};
         o->prr = pick(v, n);
         ok = o->prr >= 0;
     } else if (strcmp(name, "--ecn") == 0) {
-        static const char *const n[] = {"passive", "on", "off", NULL}; /* enum tern_tcp_ecn */
+        static const struct choice n[] = {{"passive", TERN_TCP_ECN_PASSIVE},
+                                          {"on", TERN_TCP_ECN_ON},
+                                          {"off", TERN_TCP_ECN_OFF},
+                                          {NULL, 0}};
         o->ecn = pick(v, n);
         ok = o->ecn >= 0;
     } else if (strcmp(name, "--cc") == 0) {
-        static const char *const n[] = {"newreno", "cubic", NULL};
+        static const struct choice n[] = {{"newreno", 0}, {"cubic", 0}, {NULL, 0}};
         ok = pick(v, n) >= 0;
         o->cc = v;
     } else if (strcmp(name, "--sndbuf") == 0) {

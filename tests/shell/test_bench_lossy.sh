@@ -70,18 +70,22 @@ check "load average printed before and after" \
     [ "$(grep -Ec '^# load average (before|after): ' "$tmp/out")" -eq 2 ]
 check "the run's namespaces are removed" no_namespaces_of $pid
 
-# 2. ROWS picks rows (here the loss-free reference row alone) and
-# TERN_ARGS reaches tern's sender: its trace file gets written.
-ROWS=clean TERN_ARGS="--loss rack --cc cubic --trace $tmp/trace" \
+# 2. ROWS picks rows (the loss-free reference row, then 5 % loss) and
+# TERN_ARGS reaches tern's sender: its trace file (the last run's, at 5 %
+# loss) shows the loss detection asked for at work, and not the other.
+ROWS="clean loss-5pct" TERN_ARGS="--loss rfc6675 --cc cubic --trace $tmp/trace" \
     bash "$SRC/bench/lossy_goodput.sh" --quick "$TERN" >"$tmp/out3" 2>&1
 rc=$?
 cat "$tmp/out3"
-check "ROWS=clean exits 0 (status $rc)" [ $rc -eq 0 ]
-check "ROWS=clean: that row alone" [ "$(grep -v '^#' "$tmp/out3" | cut -d' ' -f1)" = clean ]
+check "ROWS='clean loss-5pct' exits 0 (status $rc)" [ $rc -eq 0 ]
+check "ROWS='clean loss-5pct': those rows alone" \
+    [ "$(grep -v '^#' "$tmp/out3" | cut -d' ' -f1 | tr '\n' ' ')" = "clean loss-5pct " ]
 check "clean: both transfers byte-exact" \
     [ "$(grep -Ec '^# clean (tern|linux) run 1/1: 524288 bytes, byte-exact yes, ' "$tmp/out3")" -eq 2 ]
 check "TERN_ARGS reached tern: its --trace file holds the segments it sent" \
     grep -q ' tx tcp 1 > seq [0-9]* ack [0-9]* len 1448 ' "$tmp/trace"
+check "--loss rfc6675 reached the stack: RFC 6675 recoveries, no RACK marks in the trace" \
+    sh -c "grep -q 'RFC 6675' '$tmp/trace' && ! grep -q 'RFC 8985 6' '$tmp/trace'"
 check "ROWS rejects an unknown row" sh -c "! ROWS=nosuch bash '$SRC/bench/lossy_goodput.sh' --quick '$TERN' >/dev/null 2>&1"
 
 # 3. SIGINT in the middle of a run still cleans up. (Job control on, so the
