@@ -737,9 +737,12 @@ tcp_undo_begin(struct tcp_tcb *tcb)
         x->undo_ssthresh = x->cc.ssthresh;
         x->undo_retrans = 0;
         x->undo_start = tcb->snd_una;
+        /* RFC 3708 3 (A): only a D-SACK of resent text counts; the range
+         * grows with each retransmission (tcp_send_text_at). */
+        x->undo_end = tcb->snd_una;
+        x->undo_at = INT64_MAX; /* an earlier episode's wait is over */
     }
     x->undo_valid = true;
-    x->undo_end = tcb->snd_nxt;
 }
 
 /* Records of retransmissions that RACK marked lost and that were not resent

@@ -122,6 +122,10 @@ enum tcp_tmr {
     TCP_TMR_RACK = TCP_TMR_COUNT,
     /* The loss probe timeout (RFC 8985 7.2), kept likewise (pto_at). */
     TCP_TMR_PTO,
+    /* The end of the wait for a D-SACK after the flight of a loss episode
+     * was all acknowledged (undo_at; docs/rto-and-undo.md): the sender
+     * block, kept for the undo, goes back to the pool. */
+    TCP_TMR_UNDO,
 };
 
 /* What only a connection with text queued or in flight needs (issue 10
@@ -129,7 +133,9 @@ enum tcp_tmr {
  * timed segment. A block of the pool (buf.c tcp_sender_get), taken when
  * the connection has text to send and given back once everything is
  * acknowledged and no recovery is running: an idle connection holds none,
- * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). */
+ * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). One
+ * exception, bounded: an undo still waiting for its D-SACKs keeps the block
+ * for at most one RTO after the full acknowledgement (TCP_TMR_UNDO). */
 struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
@@ -168,7 +174,11 @@ struct tcp_sender {
     uint32_t undo_cwnd;     /* cwnd before the episode */
     uint32_t undo_ssthresh; /* ssthresh before the episode */
     uint32_t undo_start;    /* SND.UNA when the episode began */
-    uint32_t undo_end;      /* SND.NXT at its latest retransmission */
+    uint32_t undo_end;      /* end of the highest text the episode resent */
+    /* TCP_TMR_UNDO's deadline, INT64_MAX when not armed: everything is
+     * acknowledged but an undo is still possible, so tcp_sender_idle keeps
+     * the block until the D-SACKs come or one RTO has passed. */
+    int64_t undo_at;
     /* RFC 3522 (Eifel detection, timestamps on): the TSval of the first
      * retransmission a timeout sent, while eifel_armed. */
     uint32_t eifel_ts;
