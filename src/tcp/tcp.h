@@ -716,17 +716,20 @@ uint32_t tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t s
 void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 6298 5.5 + RFC 5681 3.1: a retransmission timeout. */
 void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
-/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS, or,
- * with PRR (RFC 6937), while the latest ACK's sndcnt is not spent. */
+/* RFC 6675 5: sends what NextSeg names (with RACK: what RACK marked lost,
+ * then new data, RFC 8985 9.2) while cwnd - pipe >= SMSS, or, with PRR
+ * (RFC 6937), while the latest ACK's sndcnt is not spent. */
 void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A loss episode begins (fast retransmit or RTO; tcb->sx set): saves cwnd
  * and ssthresh for an undo (RFC 3708, RFC 4015), before the cut. */
 void tcp_undo_begin(struct tcp_tcb *tcb);
-/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr). */
+/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr),
+ * whichever loss detection started them. */
 bool tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* RFC 6937 3: an ACK in SACK recovery delivered `delivered` bytes (advance
  * of SND.UNA plus the change of the SACKed count): sets the sender's
- * sndcnt. `high_rxt` is HighRxt for pipe. No-op unless tcp_prr_active. */
+ * sndcnt, pipe being RFC 6675's SetPipe or, with RACK, in flight less
+ * SACKed less marked lost. No-op unless tcp_prr_active. */
 void tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered);
 /* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
@@ -759,19 +762,23 @@ void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* RFC 8985 6.2 steps 4-5 and 6.3: marks what RACK finds lost, (re)arms or
  * clears the reordering timer, enters recovery when something was marked
- * and sends what recovery allows (output.c). */
-void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb);
+ * (PRR starts, RFC 6937 3), runs PRR's per-ACK step when called for an
+ * ACK (`ack`, which delivered `delivered` bytes, RFC 6937 2; false for the
+ * reordering timer) and sends what recovery allows (output.c). */
+void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t delivered);
 /* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
  * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
- * no probe in flight. `restart` moves an armed PTO (new data sent or
- * acknowledged); otherwise an armed one is left alone (output.c). */
+ * no probe in flight. `restart` (new data sent, or new data acknowledged)
+ * arms it or moves it; without, a PTO no longer wanted is cleared and
+ * nothing is armed (output.c). */
 void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 /* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
 void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 8985 7.4: the TLP episode's part of an ACK (`ack`, `had_sack`: the
- * ACK carried SACK blocks, `dup`: it acknowledged nothing new) (output.c). */
+ * ACK carried SACK blocks, `dup`: it acknowledged nothing new, `dsack`:
+ * its D-SACK block or NULL) (output.c). */
 void tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack,
-                    bool dup);
+                    bool dup, const struct tcp_sack_block *dsack);
 /* Arms the user (or connection-establishment) timeout if data or a
  * control is outstanding; cancels it when everything is acknowledged. */
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

@@ -270,7 +270,7 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 6.3: RACK reordering timer expired");
-    tcp_rack_loss(st, tcb);
+    tcp_rack_loss(st, tcb, false, 0);
     tcp_deliver_events(st);
 }
 

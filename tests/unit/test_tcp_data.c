@@ -667,7 +667,7 @@ test_rto_backoff_and_karn(void)
     /* Karn: no sample from that ACK, the estimate is unchanged. */
     CHECK_EQ(status(&h, id).srtt_ns, srtt0);
     CHECK_EQ(status(&h, id).total_retransmits, 2);
-    /* Two expiries counted, and no loss probe (RACK-TLP is off here). */
+    /* Two expiries counted, and no loss probe (no SACK: no RACK-TLP). */
     CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 2);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 0);
     h_fini(&h);
@@ -850,6 +850,16 @@ sack_sending(struct h *h, unsigned n)
     return id;
 }
 
+/* The rescue retransmission is RFC 6675's (NextSeg rule 4): these tests
+ * pin its loss detection (RACK, the default, resends what it marks lost
+ * and has no rescue). */
+static void
+tweak_rfc6675(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
+}
+
 /* The next segment sent is 1460 bytes of text at `seq` (PSH not checked:
  * these tests are about which segments go, not their flags). */
 static void
@@ -882,7 +892,7 @@ test_sack_no_rescue_of_the_fast_retransmission(void)
     /* EVIDENCE: RFC 6675 5 (4.3) 4 NextSeg rule 4: RescueRxt starts at the end of the fast
      * retransmission: a rescue never repeats it at once */
     struct h h;
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     int id = sack_sending(&h, 4);
     /* The first segment is lost; the other three are SACKed one by one. */
     sack_dupack(&h, 1, 2);
@@ -912,7 +922,7 @@ test_sack_one_rescue_per_recovery(void)
     /* EVIDENCE: RFC 6675 4 NextSeg rule 4: at most one rescue retransmission per entry into loss
      * recovery, of the highest unSACKed segment */
     struct h h;
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     int id = sack_sending(&h, 6);
     /* Segments 0 and 5 are lost; 1-4 are SACKed. */
     sack_dupack(&h, 1, 2);
@@ -942,7 +952,7 @@ test_sack_one_rescue_per_recovery(void)
 
     /* HighACK must pass RescueRxt, not reach it: segments 0, 1 and 5 are
      * lost, 2-4 SACKed. */
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     id = sack_sending(&h, 6);
     sack_dupack(&h, 2, 3);
     sack_dupack(&h, 2, 4);

@@ -236,6 +236,10 @@ spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthres
 {
     *cwnd0 = status(h, id).cwnd;
     *ssthresh0 = status(h, id).ssthresh;
+    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+     * 6.2, the default) dates a loss from when a segment was sent, and with
+     * no time passing it would read its own retransmission as lost too. */
+    h_advance(h, 2 * 1000000LL);
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
@@ -281,6 +285,10 @@ flight_acked_before_dsack(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthre
 {
     *cwnd0 = status(h, id).cwnd;
     *ssthresh0 = status(h, id).ssthresh;
+    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+     * 6.2, the default) dates a loss from when a segment was sent, and with
+     * no time passing it would read its own retransmission as lost too. */
+    h_advance(h, 2 * 1000000LL);
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
@@ -425,36 +433,52 @@ test_dsack_undoes_spurious_rack_recovery(void)
 }
 
 static void
+tweak_no_ts_rfc6675(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
+}
+
+static void
 test_no_undo_when_a_retransmission_was_needed(void)
 {
     /* RFC 3708 2: only when every retransmission of the episode comes back
      * D-SACKed. Segments 0 and 4 look lost; 0 was only delayed, 4 was
-     * really lost: one D-SACK of two, no undo. */
-    struct h h;
-    h_init_cfg(&h, tweak_no_ts);
-    int id = sack_sending(&h, 9);
-    uint32_t cwnd0 = status(&h, id).cwnd;
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});
-    /* Segment 0, then segment 4 (IsLost: three segments SACKed above it). */
-    struct wire_tcp t;
-    CHECK(h_next_sent(&h, &t, __LINE__));
-    CHECK_EQ(t.seq, SEG(0));
-    CHECK(h_next_sent(&h, &t, __LINE__));
-    CHECK_EQ(t.seq, SEG(4));
-    CHECK_EQ(status(&h, id).total_retransmits, 2);
-    uint32_t cut = status(&h, id).cwnd;
-    CHECK(cut < cwnd0);
-    /* The original of 0 arrives, then its copy (D-SACKed). */
-    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(5), SEG(8)}});
-    ack_sack(&h, SEG(4), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(5), SEG(8)}});
-    const struct tern_stats *s = tern_stack_stats(h.st);
-    CHECK_EQ(s->tcp.dsacks_rx, 1);
-    CHECK_EQ(s->tcp.spurious_rtx, 1);
-    CHECK_EQ(s->tcp.undos, 0);
-    CHECK(status(&h, id).cwnd < cwnd0);
-    h_fini(&h);
+     * really lost: one D-SACK of two, no undo. Under both loss detections:
+     * the SACKs come 2 ms after the sending, and with three segments
+     * SACKed above each, RFC 6675's IsLost and RACK (6.2: sent before a
+     * delivered segment, reordering window 0 with DupThresh segments
+     * SACKed) both mark 0 and 4. */
+    for (int rack = 1; rack >= 0; rack--) {
+        struct h h;
+        h_init_cfg(&h, rack ? tweak_no_ts_rack : tweak_no_ts_rfc6675);
+        int id = sack_sending(&h, 9);
+        uint32_t cwnd0 = status(&h, id).cwnd;
+        h_advance(&h, 2 * 1000000LL);
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});
+        /* Segment 0, then segment 4. */
+        struct wire_tcp t;
+        CHECK(h_next_sent(&h, &t, __LINE__));
+        CHECK_EQ(t.seq, SEG(0));
+        CHECK(h_next_sent(&h, &t, __LINE__));
+        CHECK_EQ(t.seq, SEG(4));
+        EXPECT_NOTHING(&h);
+        CHECK_EQ(status(&h, id).total_retransmits, 2);
+        uint32_t cut = status(&h, id).cwnd;
+        CHECK(cut < cwnd0);
+        /* The original of 0 arrives, then its copy (D-SACKed). */
+        h_advance(&h, 1000000LL);
+        ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(5), SEG(8)}});
+        ack_sack(&h, SEG(4), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(5), SEG(8)}});
+        const struct tern_stats *s = tern_stack_stats(h.st);
+        CHECK_EQ(s->tcp.dsacks_rx, 1);
+        CHECK_EQ(s->tcp.spurious_rtx, 1);
+        CHECK_EQ(s->tcp.undos, 0);
+        CHECK(status(&h, id).cwnd < cwnd0);
+        h_fini(&h);
+    }
 }
 
 static void
@@ -513,6 +537,11 @@ timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwn
     *cwnd0 = status(h, id).cwnd;
     *ssthresh0 = status(h, id).ssthresh;
     h_advance(h, 1100 * 1000000LL); /* past the RTO (1 s here, tcp_harness.h) */
+    /* RACK-TLP (the default, RFC 8985 7.3): first a loss probe, the last
+     * segment again, after the PTO (2 SRTT, at least 10 ms); it goes
+     * unanswered too, and the RTO, restarted by it, fires. */
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, 101u + 1448u);
     CHECK(h_next_sent(h, &t, __LINE__));
     CHECK_EQ(t.seq, SEG(0));
     *ts1 = t.opts.ts_val;
