@@ -746,6 +746,9 @@ test_rto_backoff_and_karn(void)
     /* Karn: no sample from that ACK, the estimate is unchanged. */
     CHECK_EQ(status(&h, id).srtt_ns, srtt0);
     CHECK_EQ(status(&h, id).total_retransmits, 2);
+    /* Two expiries counted, and no loss probe (no SACK: no RACK-TLP). */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 2);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 0);
     h_fini(&h);
 }
 

@@ -579,6 +579,54 @@ test_tlp_tail_loss(void)
     EXPECT_NOTHING(&h); /* no RTO */
     CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
     CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1); /* counted, for tools */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
+    h_fini(&h);
+}
+
+/* EVIDENCE: RFC 8985 7.3: a PTO that finds no RTT sample since the start
+ * (the SYN was resent: Karn, no sample) sends no probe and must leave the
+ * RTO to fire next. The first segment is lost and the application
+ * keeps calling SEND (its buffer beyond cwnd), as tools/tun.c does: the RTO
+ * resends the first segment (test_pto_does_not_starve_the_rto pins the
+ * timing; this one the SEND path of tools/tun.c, 1,460-byte writes beyond
+ * cwnd). Mutation checked: with the PTO armed on every tcp_output call
+ * (the code before tcp_tlp_arm's new-data rule), each SEND after the PTO
+ * armed it again (1 s, before the RTO it had just pushed 2 s away) and
+ * nothing was resent in 20 s (bench/lossy_goodput.sh's 10 % row with
+ * RACK: 0 bytes in 20 s). */
+static void
+test_pto_without_sample_leaves_rto(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = h_syn_sent(&h);
+    h_advance(&h, 1 * SEC); /* the SYN is lost: sent again */
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__) && (t.flags & SYN));
+    h_advance(&h, 100 * MS);
+    struct topts o = {.sackp = true};
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(&h, id).sack_ok);
+    CHECK_EQ(status(&h, id).srtt_ns, 0); /* Karn: no sample from the resent SYN */
+    memset(Z, 'z', 1460);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    }
+    /* RFC 5681 3.1 (RFC 6928 2): the SYN was lost, the initial window is
+     * one segment. */
+    EXPECT_TEXT_AT(&h, SEG_AT(0));
+    EXPECT_NOTHING(&h); /* in flight and lost */
+    bool resent = false;
+    for (int step = 0; step < 200 && !resent; step++) {
+        h_advance(&h, 100 * MS);
+        (void)tern_tcp_send(h.st, id, Z, 1, h.now); /* beyond cwnd: queued */
+        resent = h.next < h.n_sent && h_next_sent(&h, &t, __LINE__) && t.seq == SEG_AT(0);
+    }
+    CHECK(resent);
+    CHECK(tern_stack_stats(h.st)->tcp.rto_expiries >= 2); /* the SYN's and the data's */
     h_fini(&h);
 }
 
@@ -798,6 +846,7 @@ main(void)
     RUN(test_config);
     RUN(test_pto_does_not_starve_the_rto);
     RUN(test_tlp_tail_loss);
+    RUN(test_pto_without_sample_leaves_rto);
     RUN(test_tlp_dsack_no_loss);
     RUN(test_rack_lost_retransmission);
     RUN(test_lost_retransmission_second_response);
