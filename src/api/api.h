@@ -126,6 +126,8 @@ struct reg_entry {
 };
 int reg_set(int fd, const struct reg_entry *e);
 void reg_clear(int fd);
+/* Clears fd's entry if it still names epoll `ep`; true when it did. */
+bool reg_clear_epoll(int fd, const struct tern_epoll *ep);
 struct reg_entry reg_get(int fd);
 void rt_registry_default(struct tern_rt **rt, int *host);
 void rt_registry_set_default(struct tern_rt *rt, int host);

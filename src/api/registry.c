@@ -9,6 +9,7 @@
  * tern_socket() lives here for the same reason.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,11 @@ reg_set(int fd, const struct reg_entry *e)
     pthread_mutex_lock(&reg_mu);
     if (fd >= reg_cap) {
         int cap = reg_cap ? reg_cap : 256;
-        while (cap <= fd) {
+        while (cap <= fd && cap <= INT_MAX / 2) {
             cap *= 2;
+        }
+        if (cap <= fd) {
+            cap = fd + 1; /* no doubling past INT_MAX */
         }
         struct reg_entry *t = realloc(reg_tab, (size_t)cap * sizeof(*t));
         if (t == NULL) {
@@ -41,9 +45,27 @@ reg_set(int fd, const struct reg_entry *e)
         reg_tab = t;
         reg_cap = cap;
     }
+    /* An epoll instance still registered here had its fd closed with
+     * libc's close() (the kernel handed the number out again): free it. */
+    struct tern_epoll *stale =
+        reg_tab[fd].kind == REG_EPOLL && reg_tab[fd].ep != e->ep ? reg_tab[fd].ep : NULL;
     reg_tab[fd] = *e;
     pthread_mutex_unlock(&reg_mu);
+    epoll_free(stale);
     return 0;
+}
+
+bool
+reg_clear_epoll(int fd, const struct tern_epoll *ep)
+{
+    bool cleared = false;
+    pthread_mutex_lock(&reg_mu);
+    if (fd >= 0 && fd < reg_cap && reg_tab[fd].kind == REG_EPOLL && reg_tab[fd].ep == ep) {
+        memset(&reg_tab[fd], 0, sizeof(reg_tab[fd]));
+        cleared = true;
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return cleared;
 }
 
 void

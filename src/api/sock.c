@@ -196,8 +196,17 @@ sock_free(struct tern_sock *s)
         s->tcp_id = 0;
     }
     if (s->fd >= 0) {
-        reg_clear(s->fd);
-        close(s->fd);
+        /* Only while the number still is this socket's: one closed with
+         * libc's close() may have come back for a file or another socket. */
+        struct reg_entry cur = reg_get(s->fd);
+        dev_t dev;
+        ino_t ino;
+        if (cur.kind == REG_SOCK && cur.sock == s && cur.gen == s->gen) {
+            reg_clear(s->fd);
+            if (fd_identity(s->fd, &dev, &ino) && dev == s->dev && ino == s->ino) {
+                close(s->fd);
+            }
+        }
     }
     close(s->fd_lib);
     s->fd = s->fd_lib = -1;
@@ -1552,8 +1561,9 @@ tern_close(int fd)
 {
     struct reg_entry e = reg_get(fd);
     if (e.kind == REG_EPOLL) {
-        reg_clear(fd);
-        epoll_free(e.ep);
+        if (reg_clear_epoll(fd, e.ep)) {
+            epoll_free(e.ep);
+        }
         return close(fd);
     }
     struct tern_sock *s = sock_lock(fd);
