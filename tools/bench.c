@@ -85,7 +85,7 @@ struct opts {
     uint64_t bytes, cycles, impaired_bytes, idle_conns, reps;
     uint64_t large_conns, mid_conns, pkts;
     double timeout_s;
-    bool json, quick, skip_large, rack;
+    bool json, quick, skip_large, rfc6675;
     uint64_t bulk_only, cycles_only; /* callgrind modes; 0: off */
 };
 
@@ -112,8 +112,9 @@ usage(FILE *out)
             "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
             "  --pkts N            request/response exchanges per packet-time run\n"
             "                      (default 200000)\n"
-            "  --rack              the impaired transfer detects loss with RACK (RFC 8985;\n"
-            "                      cfg.tcp.loss_detection) instead of RFC 6675\n"
+            "  --loss rack|rfc6675 loss detection of the impaired transfer\n"
+            "                      (cfg.tcp.loss_detection): RACK-TLP, RFC 8985 (the\n"
+            "                      default), or RFC 6675's DupThresh; --rack is --loss rack\n"
             "  --skip-large        skip the --large-conns figures (about 40 s and 10 GB\n"
             "                      on this machine; the *_1m keys then print -1)\n"
             "  --quick             small sizes and one repetition (for tests); the *_1m\n"
@@ -191,7 +192,17 @@ parse_opts(int argc, char **argv, struct opts *o)
             o->skip_large = true;
             continue;
         } else if (strcmp(a, "--rack") == 0) {
-            o->rack = true;
+            o->rfc6675 = false; /* the option of before RACK was the default */
+            continue;
+        } else if (strcmp(a, "--loss") == 0) {
+            if (i + 1 >= argc) {
+                return bad("missing value for", a);
+            }
+            const char *v = argv[++i];
+            if (strcmp(v, "rack") != 0 && strcmp(v, "rfc6675") != 0) {
+                return bad("bad value for", a);
+            }
+            o->rfc6675 = strcmp(v, "rfc6675") == 0;
             continue;
         }
         bool known = false;
@@ -1350,12 +1361,12 @@ imp_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
 struct imp_result {
     double goodput_mbps, link_mbps, delay_ms, loss_pct, virt_s, wall_s;
     uint64_t bytes, total;
-    bool stalled, corrupt, rack;
+    bool stalled, corrupt, rfc6675;
     uint64_t lost;
 };
 
 static int
-imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, bool rack, int *link)
+imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, bool rfc6675, int *link)
 {
     for (int i = 0; i < 2; i++) {
         struct tern_config c;
@@ -1366,7 +1377,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, bool rack, in
             .addr = i == 0 ? ADDR_A : ADDR_B, .prefix_len = 24, .mtu = 1500};
         c.n_netifs = 1;
         c.tcp.max_connections = 4;
-        c.tcp.loss_detection = rack ? TERN_TCP_LOSS_RACK : TERN_TCP_LOSS_RFC6675;
+        c.tcp.loss_detection = rfc6675 ? TERN_TCP_LOSS_RFC6675 : TERN_TCP_LOSS_RACK;
         int h, rc = TERN_ERR_INVAL;
         static const uint32_t tries[] = {4u << 20, 1u << 20, 256u << 10, 65535, 16384};
         for (size_t k = 0; k < sizeof tries / sizeof tries[0] && rc != TERN_OK; k++) {
@@ -1382,7 +1393,7 @@ imp_setup(struct tern_sim *sim, const struct tern_link_params *lp, bool rack, in
 }
 
 static void
-impaired(uint64_t total, double timeout_s, bool rack, const uint8_t *pat, struct imp_result *r)
+impaired(uint64_t total, double timeout_s, bool rfc6675, const uint8_t *pat, struct imp_result *r)
 {
     memset(r, 0, sizeof *r);
     struct tern_link_params lp;
@@ -1392,12 +1403,12 @@ impaired(uint64_t total, double timeout_s, bool rack, const uint8_t *pat, struct
     lp.queue_bytes = 250000; /* one bandwidth-delay product at 20 ms RTT */
     lp.loss_ppm = 10000;
     r->link_mbps = 100, r->delay_ms = 10, r->loss_pct = 1, r->total = total;
-    r->rack = rack;
+    r->rfc6675 = rfc6675;
     struct tern_sim *sim;
     struct imp m = {.pat = pat, .total = total, .t_done = -1};
     int link;
     if (tern_sim_new(42, &sim) != TERN_OK || (m.buf = malloc(PERIOD)) == NULL ||
-        imp_setup(sim, &lp, rack, &link) != TERN_OK) {
+        imp_setup(sim, &lp, rfc6675, &link) != TERN_OK) {
         r->stalled = true;
         free(m.buf);
         tern_sim_free(sim);
@@ -1668,7 +1679,7 @@ measure(const struct opts *o, const uint8_t *pat, struct figures *f)
         pkt_measure(o->large_conns, o->pkts, o->reps, f->budget, &f->pkt[2]);
         f->large_wall_s = mono_s() - t0;
     }
-    impaired(o->impaired_bytes, o->timeout_s, o->rack, pat, &f->imp);
+    impaired(o->impaired_bytes, o->timeout_s, o->rfc6675, pat, &f->imp);
 }
 
 /* Send plus receive buffer bytes per connection in the default config. */
@@ -1776,11 +1787,11 @@ print_text(const struct opts *o, const struct figures *f)
                  f->graceful_failed, f->lx_graceful_failed);
     const struct imp_result *m = &f->imp;
     printf("  %-28s %9.2f Mbit/s of %.0f Mbit/s (%.1f%%; %.0f ms one way, %.0f%% loss each way; "
-           "%llu bytes in %.2f s virtual, %.2f s wall, %llu packets lost%s)%s%s\n",
+           "%llu bytes in %.2f s virtual, %.2f s wall, %llu packets lost; %s loss detection)%s%s\n",
            "impaired bulk (simulator)", m->goodput_mbps, m->link_mbps,
            100 * m->goodput_mbps / m->link_mbps, m->delay_ms, m->loss_pct,
            (unsigned long long)m->bytes, m->virt_s, m->wall_s, (unsigned long long)m->lost,
-           m->rack ? "; RACK loss detection" : "",
+           m->rfc6675 ? "RFC 6675" : "RACK-TLP",
            m->stalled ? " UNFINISHED: bounded by 600 s virtual or --timeout" : "",
            m->corrupt ? " CORRUPT DATA" : "");
     printf("\n");
@@ -1886,9 +1897,9 @@ print_json(const struct opts *o, const struct figures *f)
            f->pkt[2].datagrams);
     printf(" \"impaired_goodput_mbps\": %.4f, \"impaired_link_mbps\": %.1f, "
            "\"impaired_delay_ms\": %.1f, \"impaired_loss_pct\": %.1f, \"impaired_bytes\": %llu, "
-           "\"impaired_virtual_s\": %.4f,\n",
+           "\"impaired_virtual_s\": %.4f, \"impaired_loss_detection\": \"%s\",\n",
            m->goodput_mbps, m->link_mbps, m->delay_ms, m->loss_pct, (unsigned long long)m->bytes,
-           m->virt_s);
+           m->virt_s, m->rfc6675 ? "rfc6675" : "rack");
     printf(" \"stalled\": {\"bulk_mss1460\": %s, \"bulk_mss65495\": %s, \"impaired\": %s},\n",
            f->small.stalled ? "true" : "false", f->large.stalled ? "true" : "false",
            m->stalled ? "true" : "false");

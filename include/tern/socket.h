@@ -20,25 +20,38 @@
  * closes the pipe), so a program can use them everywhere.
  *
  * Runtimes. Sockets live in a runtime, which holds one or more stacks and a
- * lock. There are two kinds:
+ * lock. There are three kinds:
  *  (a) tern_rt_attach(): sockets over a stack the caller drives in its own
  *      loop (tern_rt_input, tern_rt_poll, tern_rt_next_deadline), with time
  *      from a clock the caller gives. No thread: every socket acts as
  *      non-blocking (a call that would block fails with EAGAIN), whatever
- *      O_NONBLOCK says, because nothing else would move the stack while
- *      the call waited.
- *  (b) tern_rt_start_tun() / tern_rt_start_sim(): the runtime owns a driver
+ *      O_NONBLOCK says, for a caller that makes its socket calls from the
+ *      same loop that moves the stack.
+ *  (b) tern_rt_drive(): the same caller-owned packet path, with blocking
+ *      calls. The caller's own thread feeds frames (tern_rt_input) and time
+ *      (tern_rt_advance or tern_rt_poll) while other threads make socket
+ *      calls that block as on Linux. Whenever a call (a write that armed
+ *      the retransmission timer, an input that armed a delayed ACK...)
+ *      moves the stack's next deadline earlier than the one the caller last
+ *      learnt from tern_rt_next_deadline, the runtime says so: a callback,
+ *      and an eventfd (tern_rt_deadline_fd) the caller polls beside its
+ *      packet fds, so its loop never sleeps past a timer.
+ *  (c) tern_rt_start_tun() / tern_rt_start_sim(): the runtime owns a driver
  *      (a TUN or TAP device, or a simulated network run in real time) and a
- *      thread that feeds it packets and runs its timers. Any thread may make
- *      blocking calls; a blocked call sleeps on a condition variable (never
- *      spins) and wakes on its event or on SO_RCVTIMEO / SO_SNDTIMEO.
- * All calls are thread-safe in both kinds (one lock per runtime).
+ *      thread that feeds it packets and runs its timers.
+ * In (b) and (c) any thread may make blocking calls; a blocked call sleeps
+ * on the socket's condition variable (never spins) and wakes on its event
+ * or on SO_RCVTIMEO / SO_SNDTIMEO (real time, CLOCK_MONOTONIC, whatever the
+ * runtime's clock). All calls are thread-safe in every kind (one lock per
+ * runtime).
  *
  * tern_socket() creates the socket in the default runtime: the first one
  * made, or the one named by tern_rt_set_default(); tern_socket_in() names a
- * runtime and a host (a stack) explicitly. The map from fd to socket is the
- * one process-wide structure of the library: Linux names a socket by its fd
- * alone, and fd numbers are process-wide.
+ * runtime and a host (a stack) explicitly. Runtimes are independent: each
+ * has its own table of its sockets by fd, and freeing one touches no
+ * socket of another. What stays process-wide is one map from fd number to
+ * the runtime holding it (and the default runtime): Linux names a socket by
+ * its fd alone, and fd numbers are process-wide.
  *
  * Linux semantics kept where POSIX leaves room: a non-blocking connect
  * fails with EINPROGRESS and reports its result through POLLOUT and
@@ -87,13 +100,62 @@ typedef int64_t (*tern_clock_fn)(void *ctx);
 int tern_rt_attach(struct tern_stack *st, tern_clock_fn clock, void *clock_ctx,
                    struct tern_rt **out);
 
-/* Mode (a) feeding, under the runtime's lock with the runtime's clock:
- * tern_stack_input / tern_stack_poll / tern_stack_next_deadline. */
+/* Feeding a caller-driven runtime, (a) or (b), under the runtime's lock
+ * with the runtime's clock: tern_stack_input / tern_stack_poll /
+ * tern_stack_next_deadline. A caller that calls the stack itself (a batch
+ * with tern_stack_batch_begin...) brackets the calls with tern_rt_lock /
+ * tern_rt_unlock. */
 int tern_rt_input(struct tern_rt *rt, int netif, const uint8_t *pkt, size_t len);
 void tern_rt_poll(struct tern_rt *rt);
 int64_t tern_rt_next_deadline(struct tern_rt *rt);
 
-/* (b) A stack on a TUN or TAP device (tern/tun.h), with a thread. `cfg`
+/* Told that a runtime's next deadline moved earlier, to `deadline_ns` (the
+ * runtime's time). Called on the thread of the call that moved it, under
+ * the runtime's lock: it must not call into that runtime; it may wake the
+ * caller's loop (write a fd, signal a condition variable). */
+typedef void (*tern_deadline_fn)(void *ctx, int64_t deadline_ns);
+
+/* How a runtime of kind (b) keeps time and tells its caller. */
+struct tern_rt_drive_config {
+    /* The runtime's time. NULL: CLOCK_MONOTONIC (the caller runs due
+     * timers with tern_rt_poll). */
+    tern_clock_fn clock;
+    void *clock_ctx;
+    /* Or the caller's own time (virtual time, a test): `start_ns` at
+     * first, then what the caller gives tern_rt_advance. `clock` unused. */
+    bool manual_time;
+    int64_t start_ns;
+    /* Optional: called when the next deadline moved earlier. */
+    tern_deadline_fn on_deadline;
+    void *deadline_ctx;
+};
+
+/* Fills `cfg` with the defaults: CLOCK_MONOTONIC, no callback. */
+void tern_rt_drive_config_init(struct tern_rt_drive_config *cfg);
+
+/* (b) Sockets over `st`, which the caller keeps driving from its own thread
+ * (tern_rt_input, tern_rt_advance or tern_rt_poll, tern_rt_next_deadline),
+ * with blocking socket calls on any other thread. The runtime does not own
+ * the stack; the stack's transmit callback runs under the runtime's lock
+ * on whichever thread made the call that sent (a write sends at once), so
+ * it must queue the frame for the caller's loop, never feed it to another
+ * runtime directly. `cfg` NULL: the defaults. Returns TERN_OK,
+ * TERN_ERR_INVAL, TERN_ERR_NOMEM, TERN_ERR_TXFAIL (no eventfd). */
+int tern_rt_drive(struct tern_stack *st, const struct tern_rt_drive_config *cfg,
+                  struct tern_rt **out);
+
+/* (b) with manual_time: moves the runtime's time to `now_ns` (never back:
+ * an earlier time is taken as the current one) and runs the timers due
+ * then. TERN_ERR_INVAL on any other runtime. */
+int tern_rt_advance(struct tern_rt *rt, int64_t now_ns);
+
+/* (b) An eventfd, readable from the moment a call moved the next deadline
+ * earlier than the one tern_rt_next_deadline last returned (or the callback
+ * last gave), until the next tern_rt_next_deadline, which drains it. -1 for
+ * other runtimes. The runtime owns it. */
+int tern_rt_deadline_fd(struct tern_rt *rt);
+
+/* (c) A stack on a TUN or TAP device (tern/tun.h), with a thread. `cfg`
  * describes the stack; the runtime fills in netif 0's transmit callback, its
  * link type from tun->tap, its MTU when 0 (the device's), the seed when it
  * is 0 and cfg->deterministic is false (a secret from tern_random_seed, so
@@ -106,7 +168,7 @@ int64_t tern_rt_next_deadline(struct tern_rt *rt);
 int tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
                       struct tern_rt **out, char *err, size_t err_len);
 
-/* (b) A simulated network (tern/sim.h) run in real time by a thread: the
+/* (c) A simulated network (tern/sim.h) run in real time by a thread: the
  * sim's clock follows CLOCK_MONOTONIC from now on. Sockets may be made on
  * any host with tern_socket_in(). The runtime does not own the sim: free it
  * after tern_rt_free. Do not touch the sim while the runtime runs except
@@ -121,7 +183,7 @@ void tern_rt_free(struct tern_rt *rt);
 /* Makes `rt` / `host` the runtime tern_socket() uses (NULL: none). */
 void tern_rt_set_default(struct tern_rt *rt, int host);
 
-/* The stack of host `host` (0 for attach / TUN runtimes), or NULL. */
+/* The stack of host `host` (0 for attach / drive / TUN runtimes), or NULL. */
 struct tern_stack *tern_rt_stack(struct tern_rt *rt, int host);
 
 /* The runtime's lock, for a caller that wants to use the native API,
@@ -173,6 +235,18 @@ int tern_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int tim
 
 /* True when `fd` is a tern socket. */
 bool tern_is_socket(int fd);
+
+/* Forgets the tern socket that held number `fd` after the application
+ * closed that fd itself with libc's close(): the connection ends as
+ * close(2) would have ended it (a FIN after what is queued; a reset when
+ * unread text remains) and the number, which may already name a file or
+ * another socket, is left alone. Any tern_ call naming the number does the
+ * same on its own (each checks the fd's identity with fstat); this call is
+ * for a program that knows it closed the fd and makes no further call with
+ * it. Returns 0 when a socket was forgotten; -1 with EBADF when `fd` names
+ * no tern socket (never one, or already forgotten), EBUSY when it still is
+ * a tern socket's fd (close it with tern_close). */
+int tern_forget(int fd);
 
 /*
  * getsockopt(fd, IPPROTO_TCP, TCP_INFO, ...) fills Linux's struct tcp_info

@@ -102,14 +102,23 @@ enum tern_tcp_prr {
     TERN_TCP_PRR_OFF = 2,
 };
 
-/* How a sender with SACK decides a segment is lost (issue 12): RFC 6675's
- * DupThresh rule (IsLost, 0, the default for now) or RACK's time-based
- * rule (RFC 8985 6, which also finds lost retransmissions). Without SACK
- * both fall back to RFC 5681 / RFC 6582 duplicate ACKs. RACK does not yet
- * use PRR in its recovery (tern_tcp_config prr is ignored with it). */
+/* How a sender with SACK decides a segment is lost (issue 12).
+ *   TERN_TCP_LOSS_RACK (0, the default): RACK-TLP, RFC 8985. A segment is
+ *     lost once one sent later was delivered and a reordering window has
+ *     passed (6), which also finds lost retransmissions and losses at the
+ *     end of a flight; a loss probe after about two RTTs of silence (7)
+ *     turns most tail losses into a fast recovery instead of a timeout.
+ *     RFC 8985 recommends it over duplicate-ACK counting; Linux uses it
+ *     by default. Recovery sends by PRR (tern_tcp_config prr).
+ *   TERN_TCP_LOSS_RFC6675: RFC 6675's DupThresh rule (IsLost): three
+ *     duplicate ACKs or three SACKed segments above a hole. Selectable for
+ *     peers or tests that want the classic behaviour; PRR applies too.
+ * Without SACK both fall back to RFC 5681 / RFC 6582 duplicate ACKs, and
+ * no loss probe is sent. A config zeroed by code older than this choice
+ * gets RACK. docs/rto-and-undo.md says more. */
 enum tern_tcp_loss_detection {
-    TERN_TCP_LOSS_RFC6675 = 0,
-    TERN_TCP_LOSS_RACK = 1,
+    TERN_TCP_LOSS_RACK = 0,
+    TERN_TCP_LOSS_RFC6675 = 1,
 };
 
 /* Explicit Congestion Notification (RFC 3168), tern_tcp_config.ecn.
@@ -206,7 +215,8 @@ struct tern_tcp_config {
     /* How much a SACK loss recovery sends per ACK (issue 12): see enum
      * tern_tcp_prr; 0 is PRR-SSRB. */
     enum tern_tcp_prr prr;
-    /* Loss detection (issue 12): see enum tern_tcp_loss_detection. */
+    /* Loss detection (issue 12): TERN_TCP_LOSS_RACK (0, the default) or
+     * TERN_TCP_LOSS_RFC6675, see enum tern_tcp_loss_detection. */
     enum tern_tcp_loss_detection loss_detection;
     /* ECN (issue 12 item 5): TERN_TCP_ECN_PASSIVE (0, the default), ON or
      * OFF, see enum tern_tcp_ecn. */

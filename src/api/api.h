@@ -7,14 +7,15 @@
  * and blocking calls sleep on condition variables. The stacks underneath
  * stay sans-I/O; everything here reaches them through the public TCP API.
  *
- * Locking: one mutex per runtime guards its stacks and sockets. The fd
- * registry (registry.c) has a mutex of its own, never held while waiting
- * for a runtime's.
+ * Locking: one mutex per runtime guards its stacks, its sockets and its
+ * fd -> socket table. The process-wide fd -> runtime map (registry.c) has
+ * a mutex of its own, never held while waiting for a runtime's.
  */
 #ifndef TERN_API_API_H
 #define TERN_API_API_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -38,7 +39,7 @@ struct tern_sock {
     struct tern_rt *rt;
     struct tern_sock *next; /* every socket of the runtime, in use or free */
     bool in_use;
-    uint32_t gen; /* bumped at close: a stale fd lookup sees a different gen */
+    uint32_t gen; /* bumped at close: a sleeper sees the socket was closed */
     int host;
     struct tern_stack *st;
     int fd;     /* the user's end of the pair: the socket's fd */
@@ -84,7 +85,7 @@ struct tern_sock {
     bool m_rdhup, m_hup; /* the library's end was shut for writing / both ways */
 };
 
-enum rt_kind { RT_ATTACH, RT_TUN, RT_SIM };
+enum rt_kind { RT_ATTACH, RT_DRIVEN, RT_TUN, RT_SIM };
 
 struct rt_host {
     struct tern_rt *rt;
@@ -107,25 +108,40 @@ struct tern_rt {
 
     pthread_t thread;
     bool has_thread, stop;
-    int wake_fd;         /* eventfd the thread sleeps on beside the device */
-    int64_t sleep_until; /* when the thread's current sleep ends (monotonic) */
+    int wake_fd;         /* eventfd the thread (or a driven runtime's caller) sleeps on */
+    int64_t sleep_until; /* when that sleep ends: the thread's (monotonic), or the
+                            deadline a driven runtime's caller last learnt (its time) */
     int thread_err;      /* a device error that stopped the thread */
 
+    /* RT_DRIVEN: the caller's time (when manual_time) and whom to tell
+     * that the next deadline moved earlier. */
+    bool manual_time;
+    int64_t manual_now;
+    tern_deadline_fn on_deadline;
+    void *deadline_ctx;
+
     struct tern_sock *socks;
+    struct tern_sock **by_fd; /* this runtime's sockets by fd number */
+    /* Set (under the registry's mutex) when another runtime's socket or an
+     * epoll instance took a number the registry still gave to this runtime:
+     * one of its sockets was closed with libc's close(). Its next call
+     * looks for such sockets (sock_sweep). */
+    atomic_bool stale;
+    int by_fd_cap;
     uint32_t port_seq;
 };
 
-/* registry.c: fd -> socket / epoll instance. */
+/* registry.c: fd -> the runtime of the socket holding it / epoll instance. */
 enum reg_kind { REG_NONE, REG_SOCK, REG_EPOLL };
 struct tern_epoll;
 struct reg_entry {
     enum reg_kind kind;
-    struct tern_sock *sock;
-    uint32_t gen;
+    struct tern_rt *rt;
     struct tern_epoll *ep;
 };
-int reg_set(int fd, const struct reg_entry *e);
+int reg_set(int fd, const struct reg_entry *e, struct reg_entry *old);
 void reg_clear(int fd);
+void reg_clear_rt(int fd, const struct tern_rt *rt); /* only while it names rt */
 /* Clears fd's entry if it still names epoll `ep`; true when it did. */
 bool reg_clear_epoll(int fd, const struct tern_epoll *ep);
 struct reg_entry reg_get(int fd);
@@ -147,6 +163,7 @@ short sock_mask(struct tern_sock *s);
 void sock_sync(struct tern_sock *s, bool new_data);
 void sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err);
 void sock_close_all(struct tern_rt *rt);
+void sock_sweep(struct tern_rt *rt);
 
 /* poll.c */
 void epoll_free(struct tern_epoll *ep);

@@ -215,7 +215,7 @@ tern_epoll_create1(int flags)
     }
     (void)ep_identity(fd, &ep->dev, &ep->ino);
     struct reg_entry e = {.kind = REG_EPOLL, .ep = ep};
-    if (reg_set(fd, &e) != 0) {
+    if (reg_set(fd, &e, NULL) != 0) {
         epoll_free(ep);
         close(fd);
         errno = ENOMEM;

@@ -1,12 +1,19 @@
 /*
- * src/api/registry.c: the map from file descriptor to tern socket.
+ * src/api/registry.c: the map from file descriptor to runtime.
  *
- * This is the library's one piece of process-wide mutable state, and it is
- * there because Linux's calls name a socket by its fd alone and fd numbers
- * are process-wide: tern_read(fd, ...) has nothing else to go on. It is an
- * array indexed by fd, grown on demand (on socket creation, never on the
- * data path), behind a mutex of its own. The default runtime of
- * tern_socket() lives here for the same reason.
+ * Linux's calls name a socket by its fd alone (tern_read(fd, ...) has
+ * nothing else to go on) and fd numbers are process-wide, so the library
+ * keeps one process-wide map, the only mutable state it has: fd -> the
+ * runtime whose socket holds that number, or the tern_epoll instance. It
+ * says no more than that. Which socket a number is within its runtime is
+ * the runtime's own table (rt->by_fd, sock.c), kept under the runtime's
+ * lock, so runtimes share nothing but this map: freeing one clears only the
+ * entries that still name it, and a runtime whose number another one took
+ * (after a libc close()) is only flagged, to look at its sockets itself. The map is an array
+ * indexed by fd, grown on demand (on socket creation, never on the data path), behind a mutex of
+ * its own that is never held while taking a runtime's. The default runtime
+ * of tern_socket() lives here too, for the same reason: tern_socket() has
+ * no argument to find it by.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -22,7 +29,7 @@ static struct tern_rt *reg_default_rt;
 static int reg_default_host;
 
 int
-reg_set(int fd, const struct reg_entry *e)
+reg_set(int fd, const struct reg_entry *e, struct reg_entry *old)
 {
     if (fd < 0) {
         return -1;
@@ -49,6 +56,14 @@ reg_set(int fd, const struct reg_entry *e)
      * libc's close() (the kernel handed the number out again): free it. */
     struct tern_epoll *stale =
         reg_tab[fd].kind == REG_EPOLL && reg_tab[fd].ep != e->ep ? reg_tab[fd].ep : NULL;
+    if (old != NULL) {
+        *old = reg_tab[fd];
+    }
+    if (reg_tab[fd].kind == REG_SOCK && reg_tab[fd].rt != e->rt) {
+        /* The entry names that runtime, so it is not freed yet (freeing
+         * clears its entries under this mutex first): it may be told. */
+        atomic_store(&reg_tab[fd].rt->stale, true);
+    }
     reg_tab[fd] = *e;
     pthread_mutex_unlock(&reg_mu);
     epoll_free(stale);
@@ -73,6 +88,16 @@ reg_clear(int fd)
 {
     pthread_mutex_lock(&reg_mu);
     if (fd >= 0 && fd < reg_cap) {
+        memset(&reg_tab[fd], 0, sizeof(reg_tab[fd]));
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+void
+reg_clear_rt(int fd, const struct tern_rt *rt)
+{
+    pthread_mutex_lock(&reg_mu);
+    if (fd >= 0 && fd < reg_cap && reg_tab[fd].kind == REG_SOCK && reg_tab[fd].rt == rt) {
         memset(&reg_tab[fd], 0, sizeof(reg_tab[fd]));
     }
     pthread_mutex_unlock(&reg_mu);
@@ -142,6 +167,11 @@ rt_registry_forget(struct tern_rt *rt)
     if (reg_default_rt == rt) {
         reg_default_rt = NULL;
         reg_default_host = 0;
+    }
+    for (int fd = 0; fd < reg_cap; fd++) {
+        if (reg_tab[fd].kind == REG_SOCK && reg_tab[fd].rt == rt) {
+            memset(&reg_tab[fd], 0, sizeof(reg_tab[fd]));
+        }
     }
     pthread_mutex_unlock(&reg_mu);
 }

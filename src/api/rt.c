@@ -2,7 +2,11 @@
  * src/api/rt.c: runtimes, the things sockets live in (include/tern/socket.h).
  *
  * A runtime holds its stacks behind one mutex. An attached runtime (kind a)
- * has no thread: the caller feeds it. A TUN or sim runtime (kind b) owns a
+ * has no thread: the caller feeds it, and socket calls never block. A
+ * driven runtime (kind b) has no thread either, but its socket calls block:
+ * the caller's loop is what the thread is to kind c, and the runtime tells
+ * it (callback, eventfd) when a call armed a timer earlier than the
+ * deadline the loop last learnt. A TUN or sim runtime (kind c) owns a
  * thread that loops: under the lock, run one turn of the driver (read and
  * feed packets, run due timers, write what the stacks queued); then, with
  * the lock released, sleep in poll(2) on the device and a wake-up eventfd
@@ -56,10 +60,17 @@ tern_rt_now(struct tern_rt *rt)
     return rt == NULL ? 0 : rt_now(rt);
 }
 
+static int64_t
+manual_clock(void *ctx)
+{
+    const struct tern_rt *rt = ctx;
+    return rt->manual_now;
+}
+
 bool
 rt_can_block(const struct tern_rt *rt)
 {
-    return rt->has_thread;
+    return rt->has_thread || rt->kind == RT_DRIVEN;
 }
 
 static struct tern_rt *
@@ -117,6 +128,59 @@ tern_rt_attach(struct tern_stack *st, tern_clock_fn clock, void *clock_ctx, stru
     return TERN_OK;
 }
 
+void
+tern_rt_drive_config_init(struct tern_rt_drive_config *cfg)
+{
+    if (cfg != NULL) {
+        memset(cfg, 0, sizeof(*cfg));
+    }
+}
+
+int
+tern_rt_drive(struct tern_stack *st, const struct tern_rt_drive_config *cfg, struct tern_rt **out)
+{
+    if (st == NULL || out == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    *out = NULL;
+    struct tern_rt_drive_config dflt;
+    tern_rt_drive_config_init(&dflt);
+    if (cfg == NULL) {
+        cfg = &dflt;
+    }
+    struct tern_rt *rt = rt_alloc(RT_DRIVEN, 1);
+    if (rt == NULL) {
+        return TERN_ERR_NOMEM;
+    }
+    if (cfg->manual_time) {
+        rt->manual_time = true;
+        rt->manual_now = cfg->start_ns;
+        rt->clock = manual_clock;
+        rt->clock_ctx = rt;
+    } else if (cfg->clock != NULL) {
+        rt->clock = cfg->clock;
+        rt->clock_ctx = cfg->clock_ctx;
+    }
+    rt->on_deadline = cfg->on_deadline;
+    rt->deadline_ctx = cfg->deadline_ctx;
+    rt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (rt->wake_fd < 0) {
+        tern_rt_free(rt);
+        return TERN_ERR_TXFAIL;
+    }
+    rt->sleep_until = INT64_MAX; /* the caller has learnt no deadline yet */
+    rt_bind_stack(rt, 0, st);
+    rt_registry_adopt(rt);
+    *out = rt;
+    return TERN_OK;
+}
+
+int
+tern_rt_deadline_fd(struct tern_rt *rt)
+{
+    return rt != NULL && rt->kind == RT_DRIVEN ? rt->wake_fd : -1;
+}
+
 int
 tern_rt_input(struct tern_rt *rt, int netif, const uint8_t *pkt, size_t len)
 {
@@ -125,6 +189,7 @@ tern_rt_input(struct tern_rt *rt, int netif, const uint8_t *pkt, size_t len)
     }
     pthread_mutex_lock(&rt->mu);
     int r = tern_stack_input(rt->hosts[0].st, netif, pkt, len, rt_now(rt));
+    rt_after_call(rt);
     pthread_mutex_unlock(&rt->mu);
     return r;
 }
@@ -137,7 +202,24 @@ tern_rt_poll(struct tern_rt *rt)
     }
     pthread_mutex_lock(&rt->mu);
     tern_stack_poll(rt->hosts[0].st, rt_now(rt));
+    rt_after_call(rt);
     pthread_mutex_unlock(&rt->mu);
+}
+
+int
+tern_rt_advance(struct tern_rt *rt, int64_t now_ns)
+{
+    if (rt == NULL || rt->kind != RT_DRIVEN || !rt->manual_time) {
+        return TERN_ERR_INVAL;
+    }
+    pthread_mutex_lock(&rt->mu);
+    if (now_ns > rt->manual_now) {
+        rt->manual_now = now_ns;
+    }
+    tern_stack_poll(rt->hosts[0].st, rt->manual_now);
+    rt_after_call(rt);
+    pthread_mutex_unlock(&rt->mu);
+    return TERN_OK;
 }
 
 int64_t
@@ -148,8 +230,33 @@ tern_rt_next_deadline(struct tern_rt *rt)
     }
     pthread_mutex_lock(&rt->mu);
     int64_t t = tern_stack_next_deadline(rt->hosts[0].st);
+    if (rt->kind == RT_DRIVEN) {
+        /* What the caller now knows; only an earlier one is news. */
+        rt->sleep_until = t;
+        uint64_t v;
+        ssize_t n = read(rt->wake_fd, &v, sizeof(v));
+        (void)n; /* EAGAIN: nothing was pending */
+    }
     pthread_mutex_unlock(&rt->mu);
     return t;
+}
+
+/* Kind b, after any call under the lock: tell the caller when the stack's
+ * next deadline is now earlier than the one it last learnt. */
+static void
+rt_tell_deadline(struct tern_rt *rt)
+{
+    int64_t t = tern_stack_next_deadline(rt->hosts[0].st);
+    if (t >= rt->sleep_until) {
+        return;
+    }
+    rt->sleep_until = t; /* told once per move */
+    uint64_t one = 1;
+    ssize_t n = write(rt->wake_fd, &one, sizeof(one));
+    (void)n; /* a full counter is readable anyway */
+    if (rt->on_deadline != NULL) {
+        rt->on_deadline(rt->deadline_ctx, t);
+    }
 }
 
 /* ---- the thread of a TUN or sim runtime ---- */
@@ -182,6 +289,11 @@ rt_turn(struct tern_rt *rt)
 void
 rt_after_call(struct tern_rt *rt)
 {
+    sock_sweep(rt);
+    if (rt->kind == RT_DRIVEN) {
+        rt_tell_deadline(rt);
+        return;
+    }
     if (!rt->has_thread) {
         return;
     }
@@ -217,6 +329,7 @@ rt_thread(void *arg)
     struct tern_rt *rt = arg;
     pthread_mutex_lock(&rt->mu);
     while (!rt->stop) {
+        sock_sweep(rt);
         if (rt_turn(rt) != TERN_OK) {
             rt->thread_err = errno ? errno : EIO;
             break;
@@ -406,6 +519,7 @@ tern_rt_free(struct tern_rt *rt)
         s = next;
     }
     pthread_mutex_destroy(&rt->mu);
+    free(rt->by_fd);
     free(rt->hosts);
     free(rt);
 }

@@ -65,17 +65,24 @@ fd_identity(int fd, dev_t *dev, ino_t *ino)
     return true;
 }
 
-struct tern_sock *
-sock_lock(int fd)
+/* The socket that holds number `fd`, locked, or NULL. A socket whose fd
+ * the application closed with libc's close() (the number no longer is its
+ * end of the pair) is forgotten here, and *forgot says so: every call that
+ * names the number, and tern_forget(), go through this one check. */
+static struct tern_sock *
+sock_find(int fd, bool *forgot)
 {
+    *forgot = false;
     struct reg_entry e = reg_get(fd);
     if (e.kind != REG_SOCK) {
         return NULL;
     }
-    struct tern_sock *s = e.sock;
-    pthread_mutex_lock(&s->rt->mu);
-    if (!s->in_use || s->gen != e.gen) {
-        pthread_mutex_unlock(&s->rt->mu);
+    struct tern_rt *rt = e.rt;
+    pthread_mutex_lock(&rt->mu);
+    sock_sweep(rt);
+    struct tern_sock *s = fd < rt->by_fd_cap ? rt->by_fd[fd] : NULL;
+    if (s == NULL || !s->in_use) {
+        pthread_mutex_unlock(&rt->mu);
         return NULL;
     }
     dev_t dev;
@@ -83,13 +90,56 @@ sock_lock(int fd)
     if (!fd_identity(fd, &dev, &ino) || dev != s->dev || ino != s->ino) {
         /* Closed behind tern's back: the connection ends as close(2) would
          * have ended it, and the number is no longer a tern socket. */
-        struct tern_rt *rt = s->rt;
         sock_forget(s);
         rt_after_call(rt);
         pthread_mutex_unlock(&rt->mu);
+        *forgot = true;
         return NULL;
     }
     return s;
+}
+
+struct tern_sock *
+sock_lock(int fd)
+{
+    bool forgot;
+    return sock_find(fd, &forgot);
+}
+
+int
+tern_forget(int fd)
+{
+    bool forgot;
+    struct tern_sock *s = sock_find(fd, &forgot);
+    if (forgot) {
+        return 0;
+    }
+    if (s == NULL) {
+        return fail(EBADF);
+    }
+    pthread_mutex_unlock(&s->rt->mu);
+    return fail(EBUSY); /* the number still is this socket's: tern_close it */
+}
+
+/* Room in the runtime's fd table for number `fd`. */
+static int
+by_fd_room(struct tern_rt *rt, int fd)
+{
+    if (fd < rt->by_fd_cap) {
+        return 0;
+    }
+    int cap = rt->by_fd_cap ? rt->by_fd_cap : 64;
+    while (cap <= fd) {
+        cap *= 2;
+    }
+    struct tern_sock **t = realloc(rt->by_fd, (size_t)cap * sizeof(*t));
+    if (t == NULL) {
+        return -1;
+    }
+    memset(t + rt->by_fd_cap, 0, (size_t)(cap - rt->by_fd_cap) * sizeof(*t));
+    rt->by_fd = t;
+    rt->by_fd_cap = cap;
+    return 0;
 }
 
 void
@@ -149,6 +199,18 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     if (pair_open(nonblock, cloexec, pair) != 0) {
         return NULL; /* errno: EMFILE, ENFILE... */
     }
+    if (by_fd_room(rt, pair[0]) != 0) {
+        close(pair[0]);
+        close(pair[1]);
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* A socket of this runtime still under the same number was closed
+     * with libc's close(): forget it before the number is reused. */
+    struct tern_sock *o = rt->by_fd[pair[0]];
+    if (o != NULL && o != s) {
+        sock_forget(o);
+    }
     uint32_t gen = s->gen + 1;
     pthread_cond_t cv = s->cv;
     struct tern_sock *next = s->next;
@@ -167,46 +229,40 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
     s->sndbuf = LINUX_SNDBUF_DEFAULT;
     s->m_w = true; /* a fresh pair is writable, not readable */
     (void)fd_identity(s->fd, &s->dev, &s->ino);
-    /* A socket of this runtime still registered under the same number was
-     * closed with libc's close(): forget it before the number is reused. */
-    for (struct tern_sock *o = rt->socks; o != NULL; o = o->next) {
-        if (o != s && o->in_use && o->fd == s->fd) {
-            sock_forget(o);
-        }
-    }
-    struct reg_entry e = {.kind = REG_SOCK, .sock = s, .gen = gen};
-    if (reg_set(s->fd, &e) != 0) {
+    /* A socket of another runtime that held the number before was closed
+     * with libc's close() too. Its runtime's lock cannot be taken under
+     * this one's: reg_set flags that runtime, whose next call forgets the
+     * socket (sock_sweep). */
+    struct reg_entry e = {.kind = REG_SOCK, .rt = rt};
+    if (reg_set(s->fd, &e, NULL) != 0) {
         close(pair[0]);
         close(pair[1]);
         s->in_use = false;
         errno = ENOMEM;
         return NULL;
     }
+    rt->by_fd[s->fd] = s;
     return s;
 }
 
-/* Frees the socket's fds and slot (the caller holds the runtime's lock).
- * The user's fd is closed only while it is still ours (s->fd >= 0). */
+/* Frees the socket's fds and slot (the caller holds the runtime's lock),
+ * and its number in the runtime's table and the registry while they still
+ * name it. The user's fd is closed only when `close_fd` (the number is
+ * still the socket's end of the pair). */
 static void
-sock_free(struct tern_sock *s)
+sock_free(struct tern_sock *s, bool close_fd)
 {
     if (s->tcp_id > 0) {
         tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
         tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
         s->tcp_id = 0;
     }
-    if (s->fd >= 0) {
-        /* Only while the number still is this socket's: one closed with
-         * libc's close() may have come back for a file or another socket. */
-        struct reg_entry cur = reg_get(s->fd);
-        dev_t dev;
-        ino_t ino;
-        if (cur.kind == REG_SOCK && cur.sock == s && cur.gen == s->gen) {
-            reg_clear(s->fd);
-            if (fd_identity(s->fd, &dev, &ino) && dev == s->dev && ino == s->ino) {
-                close(s->fd);
-            }
-        }
+    if (s->fd >= 0 && s->fd < s->rt->by_fd_cap && s->rt->by_fd[s->fd] == s) {
+        s->rt->by_fd[s->fd] = NULL;
+        reg_clear_rt(s->fd, s->rt);
+    }
+    if (s->fd >= 0 && close_fd) {
+        close(s->fd);
     }
     close(s->fd_lib);
     s->fd = s->fd_lib = -1;
@@ -223,7 +279,31 @@ sock_close_all(struct tern_rt *rt)
             if (s->tcp_id > 0) {
                 tern_tcp_abort(s->st, s->tcp_id, rt_now(rt));
             }
-            sock_free(s);
+            /* The number may have gone to a file or another runtime's
+             * socket after a libc close(): leave it alone then. */
+            dev_t dev;
+            ino_t ino;
+            bool ours = fd_identity(s->fd, &dev, &ino) && dev == s->dev && ino == s->ino;
+            sock_free(s, ours);
+        }
+    }
+}
+
+/* After another runtime took one of this runtime's numbers (rt->stale):
+ * forget every socket whose fd no longer is its end of the pair. Under the
+ * runtime's lock; the flag makes it one atomic load on other calls. */
+void
+sock_sweep(struct tern_rt *rt)
+{
+    if (!atomic_exchange(&rt->stale, false)) {
+        return;
+    }
+    for (struct tern_sock *s = rt->socks; s != NULL; s = s->next) {
+        dev_t dev;
+        ino_t ino;
+        if (s->in_use && s->fd >= 0 &&
+            (!fd_identity(s->fd, &dev, &ino) || dev != s->dev || ino != s->ino)) {
+            sock_forget(s);
         }
     }
 }
@@ -1606,7 +1686,7 @@ tern_close(int fd)
         }
     }
     struct tern_rt *rt = s->rt;
-    sock_free(s);
+    sock_free(s, true);
     rt_after_call(rt);
     pthread_mutex_unlock(&rt->mu);
     return 0;
@@ -1619,10 +1699,6 @@ tern_close(int fd)
 static void
 sock_forget(struct tern_sock *s)
 {
-    struct reg_entry cur = reg_get(s->fd);
-    if (cur.kind == REG_SOCK && cur.sock == s && cur.gen == s->gen) {
-        reg_clear(s->fd);
-    }
     if (s->tcp_id > 0) {
         struct tern_tcp_status stt;
         enum tern_tcp_state state = sock_state(s, &stt);
@@ -1632,8 +1708,7 @@ sock_forget(struct tern_sock *s)
             tern_tcp_close(s->st, s->tcp_id, rt_now(s->rt));
         }
     }
-    s->fd = -1;
-    sock_free(s);
+    sock_free(s, false);
 }
 
 /* ---- fcntl, ioctl ---- */

@@ -261,6 +261,7 @@ tcp_sender_get(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_rack_init(&x->rack);
     x->rack_at = INT64_MAX;
     x->pto_at = INT64_MAX;
+    x->undo_at = INT64_MAX;
     x->tlp_sampled = tcb->rtt.have_sample; /* RFC 8985 7.3 condition 2 */
     x->recover = tcb->iss;                 /* RFC 6582 3.2 step 1: as at the start */
     tcb->sx = x;
@@ -284,11 +285,27 @@ tcp_sender_put(struct tern_stack *st, struct tcp_tcb *tcb)
 void
 tcp_sender_idle(struct tern_stack *st, struct tcp_tcb *tcb)
 {
-    const struct tcp_sender *x = tcb->sx;
-    if (x != NULL && tcb->snd.len == 0 && tcb->snd_una == tcb->snd_nxt && !x->in_recovery &&
-        !x->rtx_active) {
-        tcp_sender_put(st, tcb);
+    struct tcp_sender *x = tcb->sx;
+    if (x == NULL || tcb->snd.len != 0 || tcb->snd_una != tcb->snd_nxt || x->in_recovery ||
+        x->rtx_active) {
+        return;
     }
+    if (x->undo_valid && x->undo_retrans > 0) {
+        /* RFC 3708 2: the D-SACKs that would show the episode spurious
+         * usually come after the full ACK (the late original filled the
+         * hole; the copy arrives second). The block, which holds the undo
+         * state, waits for them, one RTO at most: a copy not answered
+         * within an RTO of its sending counts as lost (RFC 6298 5), and
+         * every copy went out before this ACK. */
+        if (x->undo_at == INT64_MAX) {
+            tcp_tmr_set(st, tcb, TCP_TMR_UNDO, st->now_ns + tcp_rtt_rto(&tcb->rtt));
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 3708 2: all acknowledged, retransmissions not yet D-SACKed -> "
+                           "undo state kept one RTO for the D-SACKs");
+        }
+        return;
+    }
+    tcp_sender_put(st, tcb);
 }
 
 /* ---- receive ---- */

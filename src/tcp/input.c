@@ -799,10 +799,11 @@ on_dsack(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_sack_block b)
 
 /* RFC 2018 5 / RFC 6675 3: feeds an ACK's SACK blocks to the scoreboard;
  * returns the bytes newly SACKed. A D-SACK (RFC 2883 4) is taken out
- * first (*dsack set) and never reaches the scoreboard. */
+ * first (*dsack set, the block in *dblk) and never reaches the
+ * scoreboard. */
 static uint32_t
 sack_update(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *seg, uint32_t snd_una,
-            bool *dsack)
+            bool *dsack, struct tcp_sack_block *dblk)
 {
     struct tcp_sack_block b[WIRE_TCP_MAX_SACK];
     unsigned n = 0;
@@ -817,15 +818,25 @@ sack_update(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg *se
     if (tcp_sack_first_is_dsack(b, n, seg->ack)) {
         on_dsack(st, tcb, b[0]);
         first = 1;
-        if (dsack != NULL) {
-            *dsack = true;
-        }
+        *dsack = true;
+        *dblk = b[0];
     }
     if (tcb->sx == NULL) {
         return 0; /* nothing of ours in flight to SACK */
     }
     return tcp_sack_update(&tcb->sx->sb, snd_una, tcb->snd_nxt, n > first ? b + first : NULL,
                            n - first);
+}
+
+/* RFC 6937 3 on an ACK of a SACK recovery. With RACK the same step runs
+ * later, in tcp_rack_loss, once RACK has marked what this ACK shows lost:
+ * pipe counts those marks. */
+static void
+prr_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
+{
+    if (!tcp_rack_on(st, tcb)) {
+        tcp_prr_ack(st, tcb, delivered);
+    }
 }
 
 /* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: the duplicate-ACK side. */
@@ -846,7 +857,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
                            ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
                            : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
         tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
-        tcp_prr_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
+        prr_on_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
         return;
     }
     if (tcp_rack_on(st, tcb)) {
@@ -892,7 +903,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
      * and counts in prr_out. */
     tcp_prr_init(&tcb->sx->prr, flight);
     tcb->sx->high_rxt = tcb->snd_una;
-    tcp_prr_ack(st, tcb, delivered);
+    prr_on_ack(st, tcb, delivered);
     tcb->sx->rtt_timing = false; /* Karn: the timed segment may be the one resent */
     tcp_prr_sent(&tcb->sx->prr, tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb), rule));
     tcb->sx->high_rxt = tcb->snd_una + tcp_smss(tcb); /* RFC 6675 4.3 */
@@ -921,7 +932,7 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_
     if (seq_lt(tcb->sx->high_rxt, tcb->snd_una)) {
         tcb->sx->high_rxt = tcb->snd_una;
     }
-    tcp_prr_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
+    prr_on_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
     if (!tcb->sack_ok) {
         tcp_send_text_at(st, tcb, tcb->snd_una, tcp_smss(tcb),
                          "RFC 6582 3.2 step 4: partial acknowledgment -> retransmit next segment");
@@ -938,6 +949,9 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     bool rack = tcp_rack_on(st, tcb);
     struct tcp_sack_sb old_sb;
     uint32_t old_una = tcb->snd_una;
+    bool dsack = false;                  /* the ACK carried a D-SACK (RFC 2883 4) */
+    struct tcp_sack_block dblk = {0, 0}; /* its block */
+    uint32_t delivered = 0;              /* RFC 6937 2 DeliveredData */
     if (rack) {
         old_sb = tcb->sx->sb;
     }
@@ -945,12 +959,12 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         uint32_t acked = seg->ack - tcb->snd_una;
         uint32_t flight_before = tcp_in_flight(tcb);
         uint32_t sacked_before = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
-        sack_update(st, tcb, seg, seg->ack, NULL);
+        sack_update(st, tcb, seg, seg->ack, &dsack, &dblk);
         /* RFC 6937 2: DeliveredData = the advance of SND.UNA plus the
          * signed change of the SACKed bytes (text SACKed before and now
          * covered by the ACK was delivered already). */
         uint32_t sacked_after = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
-        uint32_t delivered = acked + sacked_after;
+        delivered = acked + sacked_after;
         delivered = delivered > sacked_before ? delivered - sacked_before : 0;
         uint32_t text_end = seg->ack;
         if (tcb->fin_sent && seq_gt(text_end, tcb->fin_seq)) {
@@ -995,11 +1009,10 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         /* RFC 6675 2: an ACK whose SACK blocks cover new data counts as a
          * duplicate too. */
         uint32_t sacked_before = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
-        bool dsack = false;
-        uint32_t newly = sack_update(st, tcb, seg, tcb->snd_una, &dsack);
+        uint32_t newly = sack_update(st, tcb, seg, tcb->snd_una, &dsack, &dblk);
         /* RFC 6937 2: DeliveredData here is the change of the SACKed bytes. */
         uint32_t sacked_after = tcb->sx != NULL ? tcp_sack_sacked_bytes(&tcb->sx->sb) : 0;
-        uint32_t delivered = sacked_after > sacked_before ? sacked_after - sacked_before : 0;
+        delivered = sacked_after > sacked_before ? sacked_after - sacked_before : 0;
         /* RFC 2883 5 with RFC 6675 2: an ACK that only reports a duplicate
          * says nothing about loss: not a duplicate ACK. */
         bool dup = is_dupack(tcb, seg) && !(dsack && newly == 0);
@@ -1044,8 +1057,9 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
     if (rack && tcp_rack_on(st, tcb)) {
         tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
         bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
-        tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una); /* RFC 8985 7.4 */
-        tcp_rack_loss(st, tcb);                                               /* 6.2 steps 4-5 */
+        /* RFC 8985 7.4 */
+        tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una, dsack ? &dblk : NULL);
+        tcp_rack_loss(st, tcb, true, delivered); /* 6.2 steps 4-5, RFC 6937 3 */
         /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
         int64_t pto_was = tcb->sx->pto_at;
         tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);

@@ -506,6 +506,7 @@ may_send_text(enum tern_tcp_state s)
 
 static void resend_after_rto(struct tern_stack *st, struct tcp_tcb *tcb);
 static void tlp_reset(struct tern_stack *st, struct tcp_tcb *tcb);
+static void recovery_send(struct tern_stack *st, struct tcp_tcb *tcb, bool fast_rtx);
 
 uint32_t
 tcp_in_flight(const struct tcp_tcb *tcb)
@@ -737,9 +738,12 @@ tcp_undo_begin(struct tcp_tcb *tcb)
         x->undo_ssthresh = x->cc.ssthresh;
         x->undo_retrans = 0;
         x->undo_start = tcb->snd_una;
+        /* RFC 3708 3 (A): only a D-SACK of resent text counts; the range
+         * grows with each retransmission (tcp_send_text_at). */
+        x->undo_end = tcb->snd_una;
+        x->undo_at = INT64_MAX; /* an earlier episode's wait is over */
     }
     x->undo_valid = true;
-    x->undo_end = tcb->snd_nxt;
 }
 
 /* Records of retransmissions that RACK marked lost and that were not resent
@@ -790,10 +794,26 @@ tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
 bool
 tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb)
 {
-    /* Not yet with RACK (issue 12): RACK's recovery (rack_recovery_send)
-     * still sends by cwnd - pipe and does not start PRR's state. */
-    return tcb->sack_ok && st->cfg.tcp.prr != TERN_TCP_PRR_OFF &&
-           st->cfg.tcp.loss_detection != TERN_TCP_LOSS_RACK;
+    /* RFC 6937 with either loss detection: RFC 8985 9.3 recommends PRR for
+     * the recoveries RACK starts. */
+    return tcb->sack_ok && st->cfg.tcp.prr != TERN_TCP_PRR_OFF;
+}
+
+/* The pipe of a SACK recovery: RFC 6675 4 SetPipe, whose IsLost is the
+ * DupThresh rule; with RACK (RFC 8985 9.2: RACK's marks replace IsLost)
+ * what is in flight less what is SACKed and less what RACK marked lost
+ * and was not resent since. */
+static uint32_t
+recovery_pipe(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    const struct tcp_sender *x = tcb->sx;
+    if (tcp_rack_on(st, tcb)) {
+        uint32_t out =
+            tcp_sack_sacked_bytes(&x->sb) + tcp_rack_lost_bytes(&x->rack, &x->sb, tcb->snd_una);
+        uint32_t flight = tcp_in_flight(tcb);
+        return flight > out ? flight - out : 0;
+    }
+    return tcp_sack_pipe(&x->sb, tcb->snd_una, tcb->snd_nxt, x->high_rxt, tcp_smss(tcb));
 }
 
 void
@@ -804,7 +824,7 @@ tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
         return;
     }
     uint32_t mss = tcp_smss(tcb);
-    uint32_t pipe = tcp_sack_pipe(&x->sb, tcb->snd_una, tcb->snd_nxt, x->high_rxt, mss);
+    uint32_t pipe = recovery_pipe(st, tcb);
     bool crb = st->cfg.tcp.prr == TERN_TCP_PRR_CRB;
     tcp_prr_on_ack(&x->prr, delivered, pipe, x->cc.ssthresh, mss, crb);
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
@@ -821,50 +841,8 @@ tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb)
     return st->cfg.tcp.loss_detection == TERN_TCP_LOSS_RACK && tcb->sack_ok && tcb->sx != NULL;
 }
 
-/* Recovery with RACK (RFC 8985 6 replacing RFC 6675's IsLost, as RFC 8985
- * 9.2 requires): pipe is what is in flight less what is SACKed and less
- * what RACK marked lost and not yet resent; while cwnd - pipe >= SMSS
- * the marked segments go first (lost retransmissions included), then new
- * data. */
-static void
-rack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
-{
-    struct tcp_sender *x = tcb->sx;
-    uint32_t mss = tcp_smss(tcb);
-    for (int guard = 0; guard < 64; guard++) {
-        uint32_t out =
-            tcp_sack_sacked_bytes(&x->sb) + tcp_rack_lost_bytes(&x->rack, &x->sb, tcb->snd_una);
-        uint32_t flight = tcp_in_flight(tcb);
-        uint32_t pipe = flight > out ? flight - out : 0;
-        if (x->cc.cwnd < pipe + mss) {
-            return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
-        }
-        uint32_t seq = 0, len = 0;
-        if (tcp_rack_next_lost(&x->rack, &x->sb, tcb->snd_una, mss, &seq, &len)) {
-            if (tcp_send_text_at(st, tcb, seq, len,
-                                 "RFC 8985 6.2 step 5: RACK marked the segment lost -> "
-                                 "retransmit") == 0) {
-                return;
-            }
-            x->high_rxt = seq_max(x->high_rxt, seq + len);
-            continue;
-        }
-        uint32_t avail = unsent_text(tcb);
-        uint32_t room = tcb->snd_wnd > flight ? tcb->snd_wnd - flight : 0;
-        uint32_t n = avail < mss ? avail : mss;
-        n = n < room ? n : room;
-        if (n == 0) {
-            return;
-        }
-        uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
-        tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
-                         "RFC 8985 6 (RFC 6675 5 step C): new data in recovery");
-        tcb->snd_nxt += n;
-    }
-}
-
 void
-tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
+tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t delivered)
 {
     if (!tcp_rack_on(st, tcb) || !tcb->cc_ready) {
         return;
@@ -890,10 +868,8 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
     } else {
         tcp_tmr_clear(st, tcb, TCP_TMR_RACK);
     }
-    if (marked == 0) {
-        return;
-    }
-    if (!x->in_recovery) {
+    bool entered = false;
+    if (marked > 0 && !x->in_recovery) {
         tlp_reset(st, tcb); /* RFC 8985 7.1: fast recovery starts */
         /* One reduction per loss episode (RFC 6582 3.2 step 2's "recover"
          * guard, RFC 8985 9.3: the congestion response is the caller's). */
@@ -909,16 +885,31 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb)
         x->rescue_valid = true;
         x->rescue_rxt = tcb->snd_una;
         x->rtt_timing = false; /* Karn: the timed segment may be the one resent */
+        /* Limited-transmit text is not counted (RFC 5681 3.2 step 2). */
+        uint32_t flight = tcp_in_flight(tcb);
+        flight = flight > x->lt_bytes ? flight - x->lt_bytes : 0;
         if (new_episode) {
             x->recover = tcb->snd_nxt;
             x->ts_mark = tcp_ts_now(st);
             x->ts_mark_set = true;
-            uint32_t flight = tcp_in_flight(tcb);
-            flight = flight > x->lt_bytes ? flight - x->lt_bytes : 0;
             tcp_cc_enter_recovery(&x->cc, flight, st->now_ns);
+            tcp_ecn_reduced(tcb); /* RFC 3168 6.1.2 */
         }
+        /* RFC 6937 3: PRR starts with RecoverFS = that FlightSize. */
+        tcp_prr_init(&x->prr, flight);
+        entered = true;
     }
-    rack_recovery_send(st, tcb);
+    if (ack) {
+        /* RFC 6937 3 on every ACK in recovery, here rather than where RFC
+         * 6675's recovery does it (input.c): pipe counts the segments RACK
+         * has just marked lost. A timer is no ACK: it delivers nothing and
+         * leaves sndcnt as the last ACK set it. */
+        tcp_prr_ack(st, tcb, delivered);
+    }
+    if (marked == 0) {
+        return;
+    }
+    recovery_send(st, tcb, entered);
     tcp_rtx_update(st, tcb, false);
 }
 
@@ -953,7 +944,12 @@ tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart)
         tcp_tmr_clear(st, tcb, TCP_TMR_PTO);
         return;
     }
-    if (!restart && x->pto_at != INT64_MAX) {
+    if (!restart) {
+        /* 7.2: the PTO starts only after new data went out or an ACK
+         * acknowledged new data. Arming it on any other call (a write
+         * that sends nothing, an ACK of nothing new) would let a PTO that
+         * cannot probe (7.3) fire, re-arm the RTO from now, and be armed
+         * again, for ever: the RTO would never come. */
         return;
     }
     /* 7.2 TLP_calc_PTO: 2 * SRTT (+ max ACK delay with one segment in
@@ -1018,18 +1014,31 @@ tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 void
-tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack, bool dup)
+tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack, bool dup,
+               const struct tcp_sack_block *dsack)
 {
     struct tcp_sender *x = tcb->sx;
     if (!tcp_rack_on(st, tcb) || !x->tlp_active || seq_lt(ack, x->tlp_end_seq)) {
         return;
     }
-    /* 7.4.2 TLP_process_ack. TODO (issue 12 item 1): an ACK with a D-SACK
-     * for the probe (Case 1) also ends the episode without a response;
-     * on_dsack (input.c) sees such D-SACKs but does not tell this code
-     * yet, so that ACK is read as below. */
+    /* 7.4.2 TLP_process_ack. A D-SACK "matching TLP.end_seq" is one whose
+     * right edge is where the probe's text ended: TLP.end_seq, or the FIN
+     * below it when the probe carried the FIN (a receiver may leave the
+     * FIN out of the block, ours does). */
+    uint32_t text_end = x->tlp_end_seq;
+    if (tcb->fin_sent && x->tlp_end_seq == tcb->fin_seq + 1) {
+        text_end = tcb->fin_seq;
+    }
+    bool dsack_probe = dsack != NULL && seq_lt(dsack->start, dsack->end) &&
+                       (dsack->end == x->tlp_end_seq || dsack->end == text_end);
     if (!x->tlp_is_retrans) {
         x->tlp_active = false; /* the probe of new data was delivered */
+    } else if (dsack_probe) {
+        /* Case 1: the peer got both the original and the probe, so nothing
+         * was lost: the episode ends with no congestion response. */
+        x->tlp_active = false;
+        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                       "RFC 8985 7.4.2 case 1: D-SACK for the loss probe -> no loss, cwnd kept");
     } else if (seq_gt(ack, x->tlp_end_seq)) {
         /* The probe repaired a single loss: respond as fast recovery
          * would (RFC 5681 3.2 / RFC 8985 9.3), once. */
@@ -1044,24 +1053,41 @@ tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool ha
     }
 }
 
-void
-tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
+/* RFC 8985 6.2 step 5 with RFC 8985 9.2: what a RACK recovery sends next,
+ * in NextSeg's terms: the first run RACK marked lost (lost retransmissions
+ * included), else new data. */
+static enum tcp_sack_next
+rack_next_seg(const struct tcp_tcb *tcb, bool new_ok, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_sender *x = tcb->sx;
+    if (tcp_rack_next_lost(&x->rack, &x->sb, tcb->snd_una, tcp_smss(tcb), seq, len)) {
+        return TCP_SACK_NEXT_LOST;
+    }
+    return new_ok ? TCP_SACK_NEXT_NEW : TCP_SACK_NEXT_NONE;
+}
+
+/* The sending of a SACK recovery, both loss detections. `fast_rtx`: the
+ * recovery starts on this event, and its first retransmission goes out
+ * whatever cwnd or sndcnt say (RFC 6675 5 step 4.2; RFC 6937 3.1 assumes
+ * that fast retransmit too), counted in prr_out. RFC 6675's own entry
+ * sends that segment itself (input.c on_dupack), RACK's comes here. */
+static void
+recovery_send(struct tern_stack *st, struct tcp_tcb *tcb, bool fast_rtx)
 {
     uint32_t mss = tcp_smss(tcb);
-    if (tcp_rack_on(st, tcb)) {
-        rack_recovery_send(st, tcb);
-        return;
-    }
+    bool rack = tcp_rack_on(st, tcb);
     bool prr = tcp_prr_active(st, tcb);
     for (int guard = 0; guard < 64; guard++) {
-        if (prr && tcb->sx->prr.sndcnt == 0) {
+        /* How much: PRR's sndcnt, or cwnd - pipe (the same for both loss
+         * detections, only pipe's IsLost differs: recovery_pipe). */
+        bool forced = fast_rtx && guard == 0;
+        if (!forced && prr && tcb->sx->prr.sndcnt == 0) {
             return; /* RFC 6937 3: this ACK's sndcnt is spent */
         }
-        uint32_t pipe =
-            tcp_sack_pipe(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss);
-        if (!prr && tcb->sx->cc.cwnd < pipe + mss) {
+        if (!forced && !prr && tcb->sx->cc.cwnd < recovery_pipe(st, tcb) + mss) {
             return; /* RFC 6675 5 step C: cwnd - pipe >= 1 SMSS */
         }
+        /* What: RFC 6675 NextSeg, or RACK's marks then new data. */
         uint32_t in_wnd = tcp_in_flight(tcb);
         bool new_ok = unsent_text(tcb) > 0 && tcb->snd_wnd > in_wnd;
         /* RFC 6675 4 NextSeg rule 4: a rescue only once HighACK (the last
@@ -1069,8 +1095,9 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         bool rescue_ok = !tcb->sx->rescue_valid || seq_gt(tcb->snd_una - 1, tcb->sx->rescue_rxt);
         uint32_t seq = 0, len = 0, sent = 0;
         enum tcp_sack_next k =
-            tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt, mss,
-                              new_ok, rescue_ok, &seq, &len);
+            rack ? rack_next_seg(tcb, new_ok, &seq, &len)
+                 : tcp_sack_next_seg(&tcb->sx->sb, tcb->snd_una, tcb->snd_nxt, tcb->sx->high_rxt,
+                                     mss, new_ok, rescue_ok, &seq, &len);
         switch (k) {
         case TCP_SACK_NEXT_NONE:
             return;
@@ -1080,23 +1107,32 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
             uint32_t n = avail < mss ? avail : mss;
             n = n < room ? n : room;
             uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
-            tcp_send_segment(st, tcb, tcb->snd_nxt, f, n,
-                             prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
-                                   "data in recovery"
-                                 : "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+            const char *rule =
+                rack ? (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 8985 6: new data in recovery"
+                            : "RFC 8985 6 (RFC 6675 5 step C): new data in recovery")
+                     : (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
+                              "data in recovery"
+                            : "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+            tcp_send_segment(st, tcb, tcb->snd_nxt, f, n, rule);
             tcb->snd_nxt += n;
             sent = n;
             break;
         }
         case TCP_SACK_NEXT_LOST:
-        case TCP_SACK_NEXT_HOLE:
-            sent = tcp_send_text_at(
-                st, tcb, seq, len,
-                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole in the "
-                      "scoreboard"
-                    : "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+        case TCP_SACK_NEXT_HOLE: {
+            const char *rule =
+                forced ? "RFC 8985 6.2 step 5: RACK marked the segment lost -> fast retransmit "
+                         "(RFC 6675 5 step 4.2)"
+                : rack ? (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 8985 6.2 step 5: RACK marked the "
+                                "segment lost -> retransmit"
+                              : "RFC 8985 6.2 step 5: RACK marked the segment lost -> retransmit")
+                       : (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole "
+                                "in the scoreboard"
+                              : "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+            sent = tcp_send_text_at(st, tcb, seq, len, rule);
             tcb->sx->high_rxt = seq_max(tcb->sx->high_rxt, seq + len);
             break;
+        }
         case TCP_SACK_NEXT_RESCUE:
             sent = tcp_send_text_at(
                 st, tcb, seq, len,
@@ -1111,6 +1147,12 @@ tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
         }
         tcp_prr_sent(&tcb->sx->prr, sent); /* RFC 6937 3: prr_out += data sent */
     }
+}
+
+void
+tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    recovery_send(st, tcb, false);
 }
 
 void

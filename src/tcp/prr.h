@@ -8,8 +8,10 @@
  * ../shared/rfc; this follows RFC 6937's text.
  *
  * Pure arithmetic in bytes: no clock, no trace, no allocation. PRR decides
- * only HOW MUCH goes out on each ACK of a recovery; WHAT goes out is still
- * RFC 6675 NextSeg (sack.h), and pipe is RFC 6675 SetPipe.
+ * only HOW MUCH goes out on each ACK of a recovery; WHAT goes out is RFC
+ * 6675 NextSeg (sack.h), and pipe is RFC 6675 SetPipe, or, in a recovery
+ * RACK started (RFC 8985 9.3 recommends PRR there), RACK's marks and the
+ * pipe they give (output.c recovery_pipe).
  *
  * The caller (input.c, output.c), in SACK recovery only:
  *   - entering recovery, after the congestion control has set ssthresh:

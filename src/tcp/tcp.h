@@ -122,6 +122,10 @@ enum tcp_tmr {
     TCP_TMR_RACK = TCP_TMR_COUNT,
     /* The loss probe timeout (RFC 8985 7.2), kept likewise (pto_at). */
     TCP_TMR_PTO,
+    /* The end of the wait for a D-SACK after the flight of a loss episode
+     * was all acknowledged (undo_at; docs/rto-and-undo.md): the sender
+     * block, kept for the undo, goes back to the pool. */
+    TCP_TMR_UNDO,
 };
 
 /* What only a connection with text queued or in flight needs (issue 10
@@ -129,7 +133,9 @@ enum tcp_tmr {
  * timed segment. A block of the pool (buf.c tcp_sender_get), taken when
  * the connection has text to send and given back once everything is
  * acknowledged and no recovery is running: an idle connection holds none,
- * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). */
+ * and keeps only cwnd and ssthresh (tcb->cwnd, tcb->ssthresh). One
+ * exception, bounded: an undo still waiting for its D-SACKs keeps the block
+ * for at most one RTO after the full acknowledgement (TCP_TMR_UNDO). */
 struct tcp_sender {
     struct tcp_cc cc;      /* cwnd, ssthresh and the algorithm's state (cc.h) */
     struct tcp_sack_sb sb; /* RFC 6675 scoreboard (sack.h) */
@@ -168,7 +174,11 @@ struct tcp_sender {
     uint32_t undo_cwnd;     /* cwnd before the episode */
     uint32_t undo_ssthresh; /* ssthresh before the episode */
     uint32_t undo_start;    /* SND.UNA when the episode began */
-    uint32_t undo_end;      /* SND.NXT at its latest retransmission */
+    uint32_t undo_end;      /* end of the highest text the episode resent */
+    /* TCP_TMR_UNDO's deadline, INT64_MAX when not armed: everything is
+     * acknowledged but an undo is still possible, so tcp_sender_idle keeps
+     * the block until the D-SACKs come or one RTO has passed. */
+    int64_t undo_at;
     /* RFC 3522 (Eifel detection, timestamps on): the TSval of the first
      * retransmission a timeout sent, while eifel_armed. */
     uint32_t eifel_ts;
@@ -706,17 +716,20 @@ uint32_t tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t s
 void tcp_cong_start(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 6298 5.5 + RFC 5681 3.1: a retransmission timeout. */
 void tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb);
-/* RFC 6675 5: sends what NextSeg names while cwnd - pipe >= SMSS, or,
- * with PRR (RFC 6937), while the latest ACK's sndcnt is not spent. */
+/* RFC 6675 5: sends what NextSeg names (with RACK: what RACK marked lost,
+ * then new data, RFC 8985 9.2) while cwnd - pipe >= SMSS, or, with PRR
+ * (RFC 6937), while the latest ACK's sndcnt is not spent. */
 void tcp_sack_recovery_send(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A loss episode begins (fast retransmit or RTO; tcb->sx set): saves cwnd
  * and ssthresh for an undo (RFC 3708, RFC 4015), before the cut. */
 void tcp_undo_begin(struct tcp_tcb *tcb);
-/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr). */
+/* True when this connection's SACK recoveries follow PRR (cfg.tcp.prr),
+ * whichever loss detection started them. */
 bool tcp_prr_active(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* RFC 6937 3: an ACK in SACK recovery delivered `delivered` bytes (advance
  * of SND.UNA plus the change of the SACKed count): sets the sender's
- * sndcnt. `high_rxt` is HighRxt for pipe. No-op unless tcp_prr_active. */
+ * sndcnt, pipe being RFC 6675's SetPipe or, with RACK, in flight less
+ * SACKed less marked lost. No-op unless tcp_prr_active. */
 void tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered);
 /* Bytes in flight (RFC 6675 pipe when SACK is in use, else SND.NXT - SND.UNA). */
 uint32_t tcp_in_flight(const struct tcp_tcb *tcb);
@@ -749,19 +762,23 @@ void tcp_rtx_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
 /* RFC 8985 6.2 steps 4-5 and 6.3: marks what RACK finds lost, (re)arms or
  * clears the reordering timer, enters recovery when something was marked
- * and sends what recovery allows (output.c). */
-void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb);
+ * (PRR starts, RFC 6937 3), runs PRR's per-ACK step when called for an
+ * ACK (`ack`, which delivered `delivered` bytes, RFC 6937 2; false for the
+ * reordering timer) and sends what recovery allows (output.c). */
+void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t delivered);
 /* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
  * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
- * no probe in flight. `restart` moves an armed PTO (new data sent or
- * acknowledged); otherwise an armed one is left alone (output.c). */
+ * no probe in flight. `restart` (new data sent, or new data acknowledged)
+ * arms it or moves it; without, a PTO no longer wanted is cleared and
+ * nothing is armed (output.c). */
 void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
 /* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
 void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 8985 7.4: the TLP episode's part of an ACK (`ack`, `had_sack`: the
- * ACK carried SACK blocks, `dup`: it acknowledged nothing new) (output.c). */
+ * ACK carried SACK blocks, `dup`: it acknowledged nothing new, `dsack`:
+ * its D-SACK block or NULL) (output.c). */
 void tcp_tlp_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t ack, bool had_sack,
-                    bool dup);
+                    bool dup, const struct tcp_sack_block *dsack);
 /* Arms the user (or connection-establishment) timeout if data or a
  * control is outstanding; cancels it when everything is acknowledged. */
 void tcp_user_timer_update(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);

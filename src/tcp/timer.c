@@ -269,7 +269,7 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 6.3: RACK reordering timer expired");
-    tcp_rack_loss(st, tcb);
+    tcp_rack_loss(st, tcb, false, 0);
     tcp_deliver_events(st);
 }
 
@@ -288,18 +288,36 @@ pto_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_deliver_events(st);
 }
 
+/* docs/rto-and-undo.md: no D-SACK came within an RTO of the full
+ * acknowledgement: the episode's retransmissions stay counted as needed,
+ * and an idle connection gives its sender block back. */
+static void
+undo_expired(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    struct tcp_sender *x = tcb->sx;
+    if (x == NULL || !x->undo_valid) {
+        return;
+    }
+    x->undo_valid = false;
+    tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
+                   "RFC 3708 2: no D-SACK for every retransmission within an RTO of the full ACK "
+                   "-> the cut stands");
+    tcp_sender_idle(st, tcb);
+}
+
 typedef void (*tmr_fn)(struct tern_stack *st, struct tcp_tcb *tcb);
 
 /* Ties between deadlines go in this order. */
-static const tmr_fn tmr_handlers[TCP_TMR_PTO + 1] = {
+static const tmr_fn tmr_handlers[TCP_TMR_UNDO + 1] = {
     [TCP_TMR_RTX] = rtx_expired,   [TCP_TMR_PERSIST] = persist_expired,
     [TCP_TMR_USER] = user_expired, [TCP_TMR_DELACK] = delack_expired,
     [TCP_TMR_KEEP] = keep_expired, [TCP_TMR_TW] = tw_expired,
     [TCP_TMR_RACK] = rack_expired, [TCP_TMR_PTO] = pto_expired,
+    [TCP_TMR_UNDO] = undo_expired,
 };
 
 /* Where deadline k is kept: tcb->tmr[], or the sender block for
- * TCP_TMR_RACK (NULL without one). */
+ * TCP_TMR_RACK, TCP_TMR_PTO and TCP_TMR_UNDO (NULL without one). */
 static int64_t *
 tmr_slot(struct tcp_tcb *tcb, int k)
 {
@@ -309,6 +327,9 @@ tmr_slot(struct tcp_tcb *tcb, int k)
     if (tcb->sx == NULL) {
         return NULL;
     }
+    if (k == TCP_TMR_UNDO) {
+        return &tcb->sx->undo_at;
+    }
     return k == TCP_TMR_RACK ? &tcb->sx->rack_at : &tcb->sx->pto_at;
 }
 
@@ -317,7 +338,7 @@ tmr_earliest(struct tcp_tcb *tcb, int *kind)
 {
     int64_t at = INT64_MAX;
     *kind = -1;
-    for (int k = 0; k <= TCP_TMR_PTO; k++) {
+    for (int k = 0; k <= TCP_TMR_UNDO; k++) {
         const int64_t *d = tmr_slot(tcb, k);
         if (d != NULL && *d < at) {
             at = *d;
@@ -400,6 +421,7 @@ tcp_timers_cancel(struct tern_stack *st, struct tcp_tcb *tcb)
     if (tcb->sx != NULL) {
         tcb->sx->rack_at = INT64_MAX;
         tcb->sx->pto_at = INT64_MAX;
+        tcb->sx->undo_at = INT64_MAX;
     }
 }
 

@@ -118,6 +118,12 @@ for w in "bulk MSS 1460" "bulk MSS 65495" "cycles, abort" "cycles, graceful" \
     "SYN cache entry" "packet time, 1 connection" "packet time, large"; do
     check "text output names '$w'" grep -q "$w" "$tmp/out"
 done
+# The impaired line says which loss detection ran: RACK-TLP by default,
+# RFC 6675 with --loss rfc6675 (issue 12).
+check "impaired line names RACK-TLP by default" grep -q "RACK-TLP loss detection" "$tmp/out"
+check "--loss rfc6675 exits 0" status 0 "$TERN" bench --quick --skip-large --bytes 1M --cycles 100 \
+    --loss rfc6675
+check "--loss rfc6675: the impaired line says so" grep -q "RFC 6675 loss detection" "$tmp/out"
 
 # --skip-large: the *_1m keys are there and say "not measured".
 check "--skip-large exits 0" status 0 "$TERN" bench --json --quick --skip-large --bytes 1M --cycles 100
@@ -150,7 +156,8 @@ check "--help names --json" grep -q -- "--json" "$tmp/out"
 check "tern --help lists bench" sh -c "'$TERN' --help | grep -q '^  bench '"
 for args in "--bogus" "--bytes" "--bytes 0" "--bytes 12X" "--bytes -5" "--cycles abc" \
     "--reps 0" "--reps 99" "--timeout 0" "--timeout x" "--bulk-only 1M --cycles-only 5" \
-    "--idle-conns 1000001" "--large-conns 0" "--mid-conns x" "--pkts" "extra"; do
+    "--idle-conns 1000001" "--large-conns 0" "--mid-conns x" "--pkts" "--loss" "--loss reno" \
+    "extra"; do
     # shellcheck disable=SC2086
     check "bench $args exits 2" status 2 "$TERN" bench $args
     check "bench $args says why on stderr" test -s "$tmp/err"

@@ -156,12 +156,14 @@ check "lost retransmission: RACK sees it (line 17)" \
     under "$tmp/tcp-rack-lost-retransmission.explain" 17 "the retransmission is lost too"
 check "lost retransmission: resent again (line 18)" \
     under "$tmp/tcp-rack-lost-retransmission.explain" 18 "RACK marked the segment lost -> retransmit"
-check "dsack-undo: B notes the duplicate (line 19)" \
-    under "$tmp/tcp-dsack-undo.explain" 19 "B: RFC 2883 4: text received twice -> D-SACK"
-check "dsack-undo: A recognises the D-SACK (line 24)" \
-    under "$tmp/tcp-dsack-undo.explain" 24 "A: RFC 2883 4: first SACK block at or below the ACK"
-check "dsack-undo: A undoes (line 24)" \
-    under "$tmp/tcp-dsack-undo.explain" 24 "A: RFC 3708 2, RFC 4015 3: every retransmission D-SACKed"
+check "dsack-undo: B notes the duplicate (line 18)" \
+    under "$tmp/tcp-dsack-undo.explain" 18 "B: RFC 2883 4: text received twice -> D-SACK"
+check "dsack-undo: everything acknowledged, the undo state waits (line 20)" \
+    under "$tmp/tcp-dsack-undo.explain" 20 "A: RFC 3708 2: all acknowledged, retransmissions not yet D-SACKed"
+check "dsack-undo: A recognises the D-SACK after the full ACK (line 21)" \
+    under "$tmp/tcp-dsack-undo.explain" 21 "A: RFC 2883 4: first SACK block at or below the ACK"
+check "dsack-undo: A undoes (line 21)" \
+    under "$tmp/tcp-dsack-undo.explain" 21 "A: RFC 3708 2, RFC 4015 3: every retransmission D-SACKed"
 # A retransmission timeout names three rules (timer expired, retransmit,
 # back off), not one rule twice: no citation repeats within a line.
 check "tcp-rto --explain: no rule cited twice under one line" \

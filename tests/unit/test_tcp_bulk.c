@@ -112,7 +112,7 @@ struct bulk_case {
     enum must_see also_see;
     bool no_sack;    /* both ends: no SACK, so NewReno recovery (RFC 6582) */
     bool no_options; /* both ends: no SACK, timestamps or window scaling */
-    bool rack;       /* both ends: RACK loss detection (RFC 8985, cfg.tcp.loss_detection) */
+    bool rfc6675;    /* both ends: RFC 6675 loss detection, not RACK (cfg.tcp.loss_detection) */
 };
 
 /* ---- One run ------------------------------------------------------------ */
@@ -407,7 +407,7 @@ add_host(struct run *r, const char *name, uint32_t addr, uint32_t bufsz, int *ho
     cfg.tcp.no_sack = r->c->no_sack || r->c->no_options;
     cfg.tcp.no_timestamps = r->c->no_options;
     cfg.tcp.no_wscale = r->c->no_options;
-    cfg.tcp.loss_detection = r->c->rack ? TERN_TCP_LOSS_RACK : TERN_TCP_LOSS_RFC6675;
+    cfg.tcp.loss_detection = r->c->rfc6675 ? TERN_TCP_LOSS_RFC6675 : TERN_TCP_LOSS_RACK;
     return tern_sim_add_host(r->sim, name, &cfg, host);
 }
 
@@ -698,36 +698,36 @@ static const struct bulk_case cases[] = {
      .bound_ns = 150 * SEC,
      .seed = 106,
      .must_see = SEE_REORDER},
-    /* The same impairments with RACK deciding losses (RFC 8985): still
-     * byte-exact, within the same bounds. */
-    {.name = "loss 1%, RACK",
+    /* The same impairments with RFC 6675 deciding losses instead of RACK
+     * (RFC 8985, the default): still byte-exact, within the same bounds. */
+    {.name = "loss 1%, RFC 6675",
      .link = {BASE_LINK, .loss_ppm = PPM(1)},
      .bytes = BIG_BYTES,
      .bound_ns = 40 * SEC,
      .seed = 102,
      .must_see = SEE_LOSS,
-     .rack = true},
-    {.name = "loss 5%, RACK",
+     .rfc6675 = true},
+    {.name = "loss 5%, RFC 6675",
      .link = {BASE_LINK, .loss_ppm = PPM(5)},
      .bytes = BIG_BYTES,
      .bound_ns = 150 * SEC,
      .seed = 103,
      .must_see = SEE_LOSS,
-     .rack = true},
-    {.name = "loss 20%, RACK",
+     .rfc6675 = true},
+    {.name = "loss 20%, RFC 6675",
      .link = {BASE_LINK, .loss_ppm = PPM(20)},
      .bytes = SMALL_BYTES,
      .bound_ns = 600 * SEC,
      .seed = 104,
      .must_see = SEE_LOSS,
-     .rack = true},
-    {.name = "reorder 20% +15ms, RACK",
+     .rfc6675 = true},
+    {.name = "reorder 20% +15ms, RFC 6675",
      .link = {BASE_LINK, .reorder_ppm = PPM(20), .reorder_delay_ns = 15 * MS},
      .bytes = BIG_BYTES,
      .bound_ns = 150 * SEC,
      .seed = 106,
      .must_see = SEE_REORDER,
-     .rack = true},
+     .rfc6675 = true},
     {.name = "corrupt 1%",
      .link = {BASE_LINK, .corrupt_ppm = PPM(1)},
      .bytes = BIG_BYTES,

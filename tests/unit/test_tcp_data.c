@@ -847,6 +847,16 @@ sack_sending(struct h *h, unsigned n)
     return id;
 }
 
+/* The rescue retransmission is RFC 6675's (NextSeg rule 4): these tests
+ * pin its loss detection (RACK, the default, resends what it marks lost
+ * and has no rescue). */
+static void
+tweak_rfc6675(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
+}
+
 /* The next segment sent is 1460 bytes of text at `seq` (PSH not checked:
  * these tests are about which segments go, not their flags). */
 static void
@@ -879,7 +889,7 @@ test_sack_no_rescue_of_the_fast_retransmission(void)
     /* EVIDENCE: RFC 6675 5 (4.3) 4 NextSeg rule 4: RescueRxt starts at the end of the fast
      * retransmission: a rescue never repeats it at once */
     struct h h;
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     int id = sack_sending(&h, 4);
     /* The first segment is lost; the other three are SACKed one by one. */
     sack_dupack(&h, 1, 2);
@@ -909,7 +919,7 @@ test_sack_one_rescue_per_recovery(void)
     /* EVIDENCE: RFC 6675 4 NextSeg rule 4: at most one rescue retransmission per entry into loss
      * recovery, of the highest unSACKed segment */
     struct h h;
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     int id = sack_sending(&h, 6);
     /* Segments 0 and 5 are lost; 1-4 are SACKed. */
     sack_dupack(&h, 1, 2);
@@ -939,7 +949,7 @@ test_sack_one_rescue_per_recovery(void)
 
     /* HighACK must pass RescueRxt, not reach it: segments 0, 1 and 5 are
      * lost, 2-4 SACKed. */
-    h_init_cfg(&h, tweak_no_opts);
+    h_init_cfg(&h, tweak_rfc6675);
     id = sack_sending(&h, 6);
     sack_dupack(&h, 2, 3);
     sack_dupack(&h, 2, 4);

@@ -236,6 +236,10 @@ spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthres
 {
     *cwnd0 = status(h, id).cwnd;
     *ssthresh0 = status(h, id).ssthresh;
+    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+     * 6.2, the default) dates a loss from when a segment was sent, and with
+     * no time passing it would read its own retransmission as lost too. */
+    h_advance(h, 2 * 1000000LL);
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
@@ -268,6 +272,129 @@ test_dsack_undoes_spurious_fast_retransmit(void)
     CHECK_EQ(s->tcp.undos, 1);
     CHECK(status(&h, id).cwnd >= cwnd0);
     CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    h_fini(&h);
+}
+
+/* The common order at the end of a burst: four segments, the first only
+ * late; the fast retransmission resends it; the original fills the hole
+ * and everything is acknowledged (recovery over, nothing in flight); the
+ * D-SACK of the copy comes after that. Returns the pool's free chunks once
+ * everything was acknowledged. */
+static uint32_t
+flight_acked_before_dsack(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthresh0)
+{
+    *cwnd0 = status(h, id).cwnd;
+    *ssthresh0 = status(h, id).ssthresh;
+    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+     * 6.2, the default) dates a loss from when a segment was sent, and with
+     * no time passing it would read its own retransmission as lost too. */
+    h_advance(h, 2 * 1000000LL);
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
+    ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
+    struct wire_tcp t;
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    EXPECT_NOTHING(h);
+    CHECK_EQ(status(h, id).total_retransmits, 1);
+    ack_sack(h, SEG(4), 0, NULL);
+    EXPECT_NOTHING(h);
+    CHECK(status(h, id).cwnd < *cwnd0);
+    CHECK(status(h, id).ssthresh < *ssthresh0);
+    return (uint32_t)tern_stack_stats(h->st)->pool.avail;
+}
+
+static void
+test_dsack_after_the_flight_undoes(void)
+{
+    /* EVIDENCE: RFC 3708 2 RFC 4015 3: a D-SACK after the full ACK still restores cwnd and
+     * ssthresh */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 4);
+    uint32_t cwnd0, ssthresh0;
+    uint32_t avail = flight_acked_before_dsack(&h, id, &cwnd0, &ssthresh0);
+    h_advance(&h, 15 * 1000000LL); /* the copy arrives a little later */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    EXPECT_NOTHING(&h);
+    const struct tern_stats *s = tern_stack_stats(h.st);
+    CHECK_EQ(s->tcp.dsacks_rx, 1);
+    CHECK_EQ(s->tcp.spurious_rtx, 1);
+    CHECK_EQ(s->tcp.undos, 1);
+    CHECK_EQ(status(&h, id).cwnd, cwnd0);
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    /* Decided: the sender block, kept for the undo, went back. */
+    CHECK_EQ(s->pool.avail, avail + 1);
+    /* The restored window is the one the next burst starts from. */
+    CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    EXPECT_SENT(&h, US(.seq = SEG(4), .ack = 301, .flags = ACK | PSH, .data = Z));
+    CHECK_EQ(status(&h, id).cwnd, cwnd0);
+    h_fini(&h);
+}
+
+static void
+test_dsack_beyond_the_bound_undoes_nothing(void)
+{
+    /* The block waits one RTO after the full ACK (RFC 6298 5: a copy not
+     * answered by then counts as lost); a D-SACK later finds no episode. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 4);
+    uint32_t cwnd0, ssthresh0;
+    uint32_t avail = flight_acked_before_dsack(&h, id, &cwnd0, &ssthresh0);
+    uint32_t cwnd_cut = status(&h, id).cwnd, ssthresh_cut = status(&h, id).ssthresh;
+    int64_t rto = status(&h, id).rto_ns;
+    CHECK(rto > 0);
+    h_advance(&h, rto - 1000000LL);
+    CHECK_EQ(tern_stack_stats(h.st)->pool.avail, avail); /* still waiting */
+    h_advance(&h, 2 * 1000000LL);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->pool.avail, avail + 1); /* the bound: given back */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    EXPECT_NOTHING(&h);
+    const struct tern_stats *s = tern_stack_stats(h.st);
+    CHECK_EQ(s->tcp.dsacks_rx, 1);
+    CHECK_EQ(s->tcp.undos, 0);
+    CHECK_EQ(status(&h, id).cwnd, cwnd_cut);
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh_cut);
+    CHECK_EQ(s->pool.avail, avail + 1);
+    CHECK_EQ(status(&h, id).state, TERN_TCP_ESTABLISHED);
+    h_fini(&h);
+}
+
+static void
+test_hostile_dsack_after_the_flight_undoes_nothing(void)
+{
+    /* RFC 3708 3 (A): a D-SACK of text the episode never resent, or of
+     * text outside any window, says nothing about the retransmission. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts);
+    int id = sack_sending(&h, 4);
+    uint32_t cwnd0, ssthresh0;
+    uint32_t avail = flight_acked_before_dsack(&h, id, &cwnd0, &ssthresh0);
+    uint32_t cwnd_cut = status(&h, id).cwnd;
+    /* Segment 2 went once: a copy of it is the network's, not ours. */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(2), SEG(3)}});
+    /* Far below SND.UNA, and the whole sequence space before the ACK. */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0) - 900000u, SEG(0) - 800000u}});
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(4) + 0x80000000u, SEG(4)}});
+    /* Inverted, and beyond SND.NXT: not D-SACKs at all. */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(1), SEG(0)}});
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(9), SEG(12)}});
+    EXPECT_NOTHING(&h);
+    const struct tern_stats *s = tern_stack_stats(h.st);
+    CHECK_EQ(s->tcp.spurious_rtx, 0);
+    CHECK_EQ(s->tcp.undos, 0);
+    CHECK_EQ(status(&h, id).cwnd, cwnd_cut);
+    CHECK_EQ(s->pool.avail, avail); /* the episode still waits for its own D-SACK */
+    /* Which comes, and is the one that counts. */
+    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
+    CHECK_EQ(s->tcp.spurious_rtx, 1);
+    CHECK_EQ(s->tcp.undos, 1);
+    CHECK_EQ(status(&h, id).cwnd, cwnd0);
+    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    s = tern_stack_stats(h.st); /* pool.avail is a level, read anew */
+    CHECK_EQ(s->pool.avail, avail + 1);
     h_fini(&h);
 }
 
@@ -306,36 +433,52 @@ test_dsack_undoes_spurious_rack_recovery(void)
 }
 
 static void
+tweak_no_ts_rfc6675(struct tern_config *c)
+{
+    c->tcp.no_timestamps = true;
+    c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
+}
+
+static void
 test_no_undo_when_a_retransmission_was_needed(void)
 {
     /* RFC 3708 2: only when every retransmission of the episode comes back
      * D-SACKed. Segments 0 and 4 look lost; 0 was only delayed, 4 was
-     * really lost: one D-SACK of two, no undo. */
-    struct h h;
-    h_init_cfg(&h, tweak_no_ts);
-    int id = sack_sending(&h, 9);
-    uint32_t cwnd0 = status(&h, id).cwnd;
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
-    ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});
-    /* Segment 0, then segment 4 (IsLost: three segments SACKed above it). */
-    struct wire_tcp t;
-    CHECK(h_next_sent(&h, &t, __LINE__));
-    CHECK_EQ(t.seq, SEG(0));
-    CHECK(h_next_sent(&h, &t, __LINE__));
-    CHECK_EQ(t.seq, SEG(4));
-    CHECK_EQ(status(&h, id).total_retransmits, 2);
-    uint32_t cut = status(&h, id).cwnd;
-    CHECK(cut < cwnd0);
-    /* The original of 0 arrives, then its copy (D-SACKed). */
-    ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(5), SEG(8)}});
-    ack_sack(&h, SEG(4), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(5), SEG(8)}});
-    const struct tern_stats *s = tern_stack_stats(h.st);
-    CHECK_EQ(s->tcp.dsacks_rx, 1);
-    CHECK_EQ(s->tcp.spurious_rtx, 1);
-    CHECK_EQ(s->tcp.undos, 0);
-    CHECK(status(&h, id).cwnd < cwnd0);
-    h_fini(&h);
+     * really lost: one D-SACK of two, no undo. Under both loss detections:
+     * the SACKs come 2 ms after the sending, and with three segments
+     * SACKed above each, RFC 6675's IsLost and RACK (6.2: sent before a
+     * delivered segment, reordering window 0 with DupThresh segments
+     * SACKed) both mark 0 and 4. */
+    for (int rack = 1; rack >= 0; rack--) {
+        struct h h;
+        h_init_cfg(&h, rack ? tweak_no_ts_rack : tweak_no_ts_rfc6675);
+        int id = sack_sending(&h, 9);
+        uint32_t cwnd0 = status(&h, id).cwnd;
+        h_advance(&h, 2 * 1000000LL);
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
+        ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});
+        /* Segment 0, then segment 4. */
+        struct wire_tcp t;
+        CHECK(h_next_sent(&h, &t, __LINE__));
+        CHECK_EQ(t.seq, SEG(0));
+        CHECK(h_next_sent(&h, &t, __LINE__));
+        CHECK_EQ(t.seq, SEG(4));
+        EXPECT_NOTHING(&h);
+        CHECK_EQ(status(&h, id).total_retransmits, 2);
+        uint32_t cut = status(&h, id).cwnd;
+        CHECK(cut < cwnd0);
+        /* The original of 0 arrives, then its copy (D-SACKed). */
+        h_advance(&h, 1000000LL);
+        ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(5), SEG(8)}});
+        ack_sack(&h, SEG(4), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(5), SEG(8)}});
+        const struct tern_stats *s = tern_stack_stats(h.st);
+        CHECK_EQ(s->tcp.dsacks_rx, 1);
+        CHECK_EQ(s->tcp.spurious_rtx, 1);
+        CHECK_EQ(s->tcp.undos, 0);
+        CHECK(status(&h, id).cwnd < cwnd0);
+        h_fini(&h);
+    }
 }
 
 static void
@@ -394,6 +537,11 @@ timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwn
     *cwnd0 = status(h, id).cwnd;
     *ssthresh0 = status(h, id).ssthresh;
     h_advance(h, 1100 * 1000000LL); /* past the RTO (1 s here, tcp_harness.h) */
+    /* RACK-TLP (the default, RFC 8985 7.3): first a loss probe, the last
+     * segment again, after the PTO (2 SRTT, at least 10 ms); it goes
+     * unanswered too, and the RTO, restarted by it, fires. */
+    CHECK(h_next_sent(h, &t, __LINE__));
+    CHECK_EQ(t.seq, 101u + 1448u);
     CHECK(h_next_sent(h, &t, __LINE__));
     CHECK_EQ(t.seq, SEG(0));
     *ts1 = t.opts.ts_val;
@@ -449,6 +597,9 @@ main(void)
     RUN(test_dsack_undoes_spurious_fast_retransmit);
     RUN(test_dsack_undoes_spurious_rack_recovery);
     RUN(test_no_undo_when_a_retransmission_was_needed);
+    RUN(test_dsack_after_the_flight_undoes);
+    RUN(test_dsack_beyond_the_bound_undoes_nothing);
+    RUN(test_hostile_dsack_after_the_flight_undoes_nothing);
     RUN(test_dsack_is_not_a_duplicate_ack);
     RUN(test_eifel_undoes_spurious_timeout);
     RUN(test_eifel_no_undo_when_the_retransmission_was_needed);

@@ -180,6 +180,7 @@ test_prr_arithmetic(void)
 /* ---- through the stack ---- */
 
 static enum tern_tcp_prr prr_mode;
+static enum tern_tcp_loss_detection loss_mode;
 
 static void
 tweak_prr(struct tern_config *c)
@@ -187,16 +188,19 @@ tweak_prr(struct tern_config *c)
     c->tcp.no_timestamps = true; /* four SACK blocks, simple segments */
     c->tcp.sndbuf = 64 * 1024;
     c->tcp.prr = prr_mode;
+    c->tcp.loss_detection = loss_mode;
 }
 
 #define SEG 1460u
+#define MS  1000000LL
 
 /* Established with SACK, peer window 64 KiB; 20 segments queued, the
  * first 10 sent (IW10). */
 static int
-open_and_send(struct h *h, enum tern_tcp_prr mode)
+open_and_send(struct h *h, enum tern_tcp_prr mode, enum tern_tcp_loss_detection loss)
 {
     prr_mode = mode;
+    loss_mode = loss;
     h_init_cfg(h, tweak_prr);
     int id = h_syn_sent(h);
     struct topts o = {.sackp = true};
@@ -253,7 +257,7 @@ test_stack_single_loss(void)
     const enum tern_tcp_prr modes[] = {TERN_TCP_PRR_SSRB, TERN_TCP_PRR_CRB, TERN_TCP_PRR_OFF};
     for (unsigned m = 0; m < 3; m++) {
         struct h h;
-        open_and_send(&h, modes[m]);
+        open_and_send(&h, modes[m], TERN_TCP_LOSS_RFC6675);
         uint32_t high = 101;
         unsigned n_new, n_rtx;
         count_sent(&h, &high, &n_new, &n_rtx);
@@ -284,7 +288,7 @@ test_stack_burst_loss(void)
     static const unsigned crb_rtx[3] = {1, 1, 1};
     for (int crb = 0; crb <= 1; crb++) {
         struct h h;
-        open_and_send(&h, crb ? TERN_TCP_PRR_CRB : TERN_TCP_PRR_SSRB);
+        open_and_send(&h, crb ? TERN_TCP_PRR_CRB : TERN_TCP_PRR_SSRB, TERN_TCP_LOSS_RFC6675);
         uint32_t high = 101;
         unsigned n_new, n_rtx;
         count_sent(&h, &high, &n_new, &n_rtx);
@@ -300,6 +304,57 @@ test_stack_burst_loss(void)
             CHECK_EQ(n_new, 0);
             CHECK_EQ(n_rtx, crb ? crb_rtx[k] : ssrb_rtx[k]);
         }
+        h_fini(&h);
+    }
+}
+
+/* EVIDENCE: RFC 8985 9.3 (PRR is RECOMMENDED for the recoveries RACK
+ * starts) with RFC 6937 3: the single loss of test_stack_single_loss with
+ * RACK deciding the loss, over a 100 ms RTT, the ACKs 1 ms apart. RACK
+ * waits on ACKs 1 and 2 (reordering window min_RTT / 4; limited transmit
+ * still sends), marks segment 0 lost on ACK 3 (three segments SACKed:
+ * window 0) and resends it; from there PRR sends as in RFC 6675's
+ * recovery, one new segment every other ACK, with either bound; with PRR
+ * off, cwnd - pipe keeps the sender silent until ACK 8. Mutation checked:
+ * tcp_prr_active false with RACK (as before) gives the PRR-off row for all
+ * three modes. */
+static void
+test_stack_rack_single_loss(void)
+{
+    static const unsigned prr_new[10] = {0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    static const unsigned off_new[10] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 1};
+    const enum tern_tcp_prr modes[] = {TERN_TCP_PRR_SSRB, TERN_TCP_PRR_CRB, TERN_TCP_PRR_OFF};
+    for (unsigned m = 0; m < 3; m++) {
+        struct h h;
+        prr_mode = modes[m];
+        loss_mode = TERN_TCP_LOSS_RACK;
+        h_init_cfg(&h, tweak_prr);
+        int id = h_syn_sent(&h);
+        h_advance(&h, 100 * MS); /* RTT 100 ms */
+        struct topts o = {.sackp = true};
+        h_deliver_opts(
+            &h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = SEG, .wnd = 65535), &o);
+        EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+        static char big[SEG * 20];
+        memset(big, 'p', sizeof(big));
+        CHECK_EQ(tern_tcp_send(h.st, id, big, sizeof(big), h.now), (int)sizeof(big));
+        uint32_t high = 101;
+        unsigned n_new, n_rtx;
+        count_sent(&h, &high, &n_new, &n_rtx);
+        CHECK_EQ(n_new, 10);
+        h_advance(&h, 99 * MS);
+        for (unsigned i = 1; i < 10; i++) {
+            h_advance(&h, 1 * MS);
+            sack_ack(&h, 1, 1 + i);
+            count_sent(&h, &high, &n_new, &n_rtx);
+            unsigned want = modes[m] == TERN_TCP_PRR_OFF ? off_new[i] : prr_new[i];
+            if (n_new != want) {
+                fprintf(stderr, "mode %u ACK %u: %u new, want %u\n", m, i, n_new, want);
+            }
+            CHECK_EQ(n_new, want);
+            CHECK_EQ(n_rtx, i == 3 ? 1u : 0u);
+        }
+        CHECK_EQ(h.st->stats.tcp.fast_retransmits, 1);
         h_fini(&h);
     }
 }
@@ -330,6 +385,7 @@ main(void)
     RUN(test_prr_arithmetic);
     RUN(test_stack_single_loss);
     RUN(test_stack_burst_loss);
+    RUN(test_stack_rack_single_loss);
     RUN(test_config_checked);
     return CHECK_DONE();
 }

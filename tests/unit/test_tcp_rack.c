@@ -416,6 +416,46 @@ test_tlp_tail_loss(void)
     h_fini(&h);
 }
 
+/* EVIDENCE: RFC 8985 7.4.2 case 1: the last of four segments is only
+ * late; the probe (a resend of it) goes at 400 ms, then the original
+ * arrives (ACK of it), then the probe (the same ACK with a D-SACK for the
+ * probe's range). Both copies arrived, nothing was lost: the episode ends
+ * on the D-SACK, and the next ACK, beyond TLP.end_seq, leaves cwnd as it
+ * was. Mutation checked: without the D-SACK branch in tcp_tlp_on_ack the
+ * episode stays open and that ACK cuts cwnd to half (the repaired-loss
+ * response of test_tlp_tail_loss). */
+static void
+test_tlp_dsack_no_loss(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = sack_sending(&h, 4);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(3), 0, 0);
+    h_advance(&h, 400 * MS);
+    EXPECT_TEXT_AT(&h, SEG_AT(3)); /* RFC 8985 7.3: the probe */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    EXPECT_TEXT_AT(&h, SEG_AT(4));
+    EXPECT_NOTHING(&h);
+    uint32_t cwnd = status(&h, id).cwnd;
+    CHECK(cwnd > 4 * 1460);
+    h_advance(&h, 50 * MS);
+    sack_ack(&h, SEG_AT(4), 0, 0); /* the original, late */
+    h_advance(&h, 1 * MS);
+    struct topts d = {.n_sack = 1, .sack = {{SEG_AT(3), SEG_AT(4)}}};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = SEG_AT(4), .flags = ACK, .wnd = 65535), &d);
+    CHECK_EQ(h.st->stats.tcp.dsacks_rx, 1);
+    h_advance(&h, 50 * MS);
+    sack_ack(&h, SEG_AT(5), 0, 0);
+    CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
+    CHECK(status(&h, id).cwnd >= cwnd); /* no congestion response */
+    h_advance(&h, 5 * SEC);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    h_fini(&h);
+}
+
 /* EVIDENCE: RFC 8985 6.2 and 9.2: six segments, the first lost; three
  * segments SACKed make it lost (window 0); its retransmission is lost
  * too. New data sent after the retransmission is SACKed 100 ms later:
@@ -464,9 +504,54 @@ test_rack_lost_retransmission(void)
     }
 }
 
+/* EVIDENCE: RFC 8985 7.2 and 7.3: the PTO is (re)armed only after new
+ * data is sent or an ACK acknowledges new data, and a PTO that cannot
+ * probe re-arms the RTO, which stays the last resort. Here the SYN was
+ * lost once, so there is no RTT sample (Karn) and no probe may go (7.3
+ * condition 2); the one segment cwnd allows (RFC 5681 3.1 after a lost
+ * SYN) is lost; the application keeps writing, as a sender does when told
+ * WRITABLE. The RTO must still fire: the PTO (1 s without SRTT, 7.2)
+ * expires, sends nothing and re-arms the RTO (2 s, the initial 1 s backed
+ * off by the SYN's timeout) from then, so the segment goes again at 3 s.
+ * The writes come every 100 ms. Mutation checked: arming the PTO on every tcp_output call when
+ * none is armed (as before) lets each write re-arm a 1 s PTO whose expiry
+ * pushes the RTO 2 s away, and nothing is ever resent (the stall seen
+ * over TUN at 10 % loss by bench/lossy_goodput.sh). */
+static void
+test_pto_does_not_starve_the_rto(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = h_syn_sent(&h);
+    h_advance(&h, 1000 * MS);
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__)); /* RFC 6298 5: the SYN again */
+    CHECK(t.flags & SYN);
+    h_advance(&h, 5 * MS);
+    struct topts o = {.sackp = true};
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    memset(Z, 'z', 1460);
+    static char big[1460 * 8];
+    memset(big, 'z', sizeof(big));
+    CHECK_EQ(tern_tcp_send(h.st, id, big, sizeof(big), h.now), (int)sizeof(big));
+    EXPECT_TEXT_AT(&h, SEG_AT(0));
+    EXPECT_NOTHING(&h);
+    int64_t start = h.now;
+    while (h.next == h.n_sent && h.now - start < 10 * SEC) {
+        h_advance(&h, 100 * MS);
+        CHECK_EQ(tern_tcp_send(h.st, id, Z, 100, h.now), 100); /* more to send */
+    }
+    CHECK_EQ(h.now - start, 3000 * MS);
+    EXPECT_TEXT_AT(&h, SEG_AT(0)); /* RFC 6298 5.4 */
+    h_fini(&h);
+}
+
 /* EVIDENCE: a loss_detection value that names no rule is refused (bad
- * input gets a clear error); the default is RFC 6675. Mutation checked:
- * without the check in table.c the stack is created. */
+ * input gets a clear error); the default is RACK, also for a config that
+ * code unaware of the field left zeroed. Mutation checked: without the
+ * check in table.c the stack is created. */
 static void
 test_config(void)
 {
@@ -474,7 +559,8 @@ test_config(void)
     tern_config_init(&cfg);
     cfg.seed = 1;
     cfg.deterministic = true;
-    CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RFC6675);
+    CHECK_EQ(cfg.tcp.loss_detection, TERN_TCP_LOSS_RACK);
+    CHECK_EQ((int)TERN_TCP_LOSS_RACK, 0);
     cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)5;
     struct tern_stack *st = NULL;
     CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
@@ -493,7 +579,9 @@ main(void)
     RUN(test_reo_wnd_dsack);
     RUN(test_records_bounded);
     RUN(test_config);
+    RUN(test_pto_does_not_starve_the_rto);
     RUN(test_tlp_tail_loss);
+    RUN(test_tlp_dsack_no_loss);
     RUN(test_rack_lost_retransmission);
     return CHECK_DONE();
 }
