@@ -157,6 +157,7 @@ void rt_after_call(struct tern_rt *rt);
 bool rt_can_block(const struct tern_rt *rt);
 
 /* sock.c */
+bool fd_identity(int fd, dev_t *dev, ino_t *ino); /* fstat's; false: not open */
 struct tern_sock *sock_lock(int fd);
 void sock_unlock(struct tern_sock *s);
 short sock_mask(struct tern_sock *s);

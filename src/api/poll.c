@@ -40,19 +40,6 @@ struct tern_epoll {
     ino_t ino;
 };
 
-/* The identity (device, inode) of the file `fd` names; false when `fd` is
- * not open. */
-static bool
-ep_identity(int fd, dev_t *dev, ino_t *ino)
-{
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        return false;
-    }
-    *dev = sb.st_dev, *ino = sb.st_ino;
-    return true;
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -213,7 +200,7 @@ tern_epoll_create1(int flags)
         errno = ENOMEM;
         return -1;
     }
-    (void)ep_identity(fd, &ep->dev, &ep->ino);
+    (void)fd_identity(fd, &ep->dev, &ep->ino);
     struct reg_entry e = {.kind = REG_EPOLL, .ep = ep};
     if (reg_set(fd, &e, NULL) != 0) {
         epoll_free(ep);
@@ -254,7 +241,7 @@ ep_get(int epfd)
     }
     dev_t dev;
     ino_t ino;
-    if (!ep_identity(epfd, &dev, &ino) || dev != e.ep->dev || ino != e.ep->ino) {
+    if (!fd_identity(epfd, &dev, &ino) || dev != e.ep->dev || ino != e.ep->ino) {
         /* Closed with libc's close() (and perhaps the number reused): the
          * instance is gone; the number is the kernel's again. */
         if (reg_clear_epoll(epfd, e.ep)) {

@@ -53,8 +53,9 @@ static void sock_forget(struct tern_sock *s);
 
 /* The identity of the user's end of the pair, to tell whether fd `fd`
  * still is that end: an application may close a tern socket with libc's
- * close() and the number come back for a file or another socket. */
-static bool
+ * close() and the number come back for a file or another socket (poll.c
+ * asks the same of epoll instances). */
+bool
 fd_identity(int fd, dev_t *dev, ino_t *ino)
 {
     struct stat sb;

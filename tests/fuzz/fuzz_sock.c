@@ -421,6 +421,58 @@ addr_out_make(struct in *in, struct addr_out *o)
         o->len <= sizeof(struct sockaddr_storage) ? o->len : sizeof(struct sockaddr_storage), 0xaa);
 }
 
+static struct sockaddr *
+ao_addr(struct addr_out *o)
+{
+    return o->null_buf ? NULL : (struct sockaddr *)o->buf;
+}
+
+static socklen_t *
+ao_len(struct addr_out *o)
+{
+    return o->null_len ? NULL : &o->len;
+}
+
+/* An iovec argument: the count, the array (NULL now and then). */
+struct iov_arg {
+    int cnt, alloc;
+    struct iovec *v;
+    struct iovec *pass;
+};
+
+static void
+iov_arg_make(struct in *in, struct iov_arg *a, uint8_t fill)
+{
+    a->cnt = pick_iovcnt(in, &a->alloc);
+    a->v = make_iov(in, a->alloc, fill);
+    a->pass = (u8(in) & 7) == 0 ? NULL : a->v;
+}
+
+/* A data buffer argument: the length (fitting the block, or above
+ * SSIZE_MAX), the block, the pointer passed (NULL now and then), flags;
+ * `how` picks the call. */
+struct data_arg {
+    uint8_t how;
+    size_t n;
+    uint8_t *buf;
+    void *p;
+    int flags;
+};
+
+static void
+data_arg_make(struct in *in, struct data_arg *d, uint8_t fill)
+{
+    d->how = u8(in);
+    d->n = pick_len(in);
+    bool huge = (d->how & 0x30) == 0x30;
+    if (huge) {
+        d->n = huge_len(in);
+    }
+    d->buf = block(huge ? 1 : d->n, fill);
+    d->p = (d->how & 0xc0) == 0xc0 ? NULL : d->buf;
+    d->flags = pick_flags(in);
+}
+
 static void
 op_accept(struct world *w, struct in *in)
 {
@@ -430,10 +482,8 @@ op_accept(struct world *w, struct in *in)
     int flags = (u8(in) & 1) ? SOCK_NONBLOCK | SOCK_CLOEXEC : (int)u32(in) & 0x7fffffff;
     bool four = u8(in) & 1;
     errno = 0;
-    int r = four ? tern_accept4(fd, o.null_buf ? NULL : (struct sockaddr *)o.buf,
-                                o.null_len ? NULL : &o.len, flags)
-                 : tern_accept(fd, o.null_buf ? NULL : (struct sockaddr *)o.buf,
-                               o.null_len ? NULL : &o.len);
+    int r = four ? tern_accept4(fd, ao_addr(&o), ao_len(&o), flags)
+                 : tern_accept(fd, ao_addr(&o), ao_len(&o));
     check_ret(r, INT_MAX);
     keep(w, r);
     free(o.buf);
@@ -447,127 +497,113 @@ op_names(struct world *w, struct in *in)
     addr_out_make(in, &o);
     bool peer = u8(in) & 1;
     errno = 0;
-    int r = peer ? tern_getpeername(fd, o.null_buf ? NULL : (struct sockaddr *)o.buf,
-                                    o.null_len ? NULL : &o.len)
-                 : tern_getsockname(fd, o.null_buf ? NULL : (struct sockaddr *)o.buf,
-                                    o.null_len ? NULL : &o.len);
+    int r = peer ? tern_getpeername(fd, ao_addr(&o), ao_len(&o))
+                 : tern_getsockname(fd, ao_addr(&o), ao_len(&o));
     check_ret(r, 0);
     free(o.buf);
 }
 
+/* A receiving or sending call on a random fd with random buffers. */
+static ssize_t call_in(int fd, struct data_arg *d, struct in *in);
+static ssize_t call_out(int fd, struct data_arg *d, struct in *in);
+
 static void
-op_read(struct world *w, struct in *in)
+op_io(struct world *w, struct in *in, bool out)
 {
     int fd = pick_fd(w, in);
-    uint8_t how = u8(in);
-    size_t n = pick_len(in);
-    bool huge = (how & 0x30) == 0x30, null = (how & 0xc0) == 0xc0;
-    if (huge) {
-        n = huge_len(in);
-    }
-    uint8_t *buf = block(huge ? 1 : n, 0x55);
-    void *p = null ? NULL : buf;
-    int flags = pick_flags(in);
+    struct data_arg d;
+    data_arg_make(in, &d, out ? 0x33 : 0x55);
     errno = 0;
+    ssize_t r = out ? call_out(fd, &d, in) : call_in(fd, &d, in);
+    check_ret(r, SSIZE_MAX);
+    free(d.buf);
+}
+
+/* One of the receiving calls, on d's buffer. */
+static ssize_t
+call_in(int fd, struct data_arg *d, struct in *in)
+{
     ssize_t r;
-    switch (how % 6) {
+    switch (d->how % 6) {
     case 0:
-        r = tern_read(fd, p, n);
-        break;
+        return tern_read(fd, d->p, d->n);
     case 1:
-        r = tern_recv(fd, p, n, flags);
-        break;
+        return tern_recv(fd, d->p, d->n, d->flags);
     case 2: {
         struct addr_out o;
         addr_out_make(in, &o);
-        r = tern_recvfrom(fd, p, n, flags, o.null_buf ? NULL : (struct sockaddr *)o.buf,
-                          o.null_len ? NULL : &o.len);
+        r = tern_recvfrom(fd, d->p, d->n, d->flags, ao_addr(&o), ao_len(&o));
         free(o.buf);
         break;
     }
     case 3: {
-        int alloc, cnt = pick_iovcnt(in, &alloc);
-        struct iovec *v = make_iov(in, alloc, 0x55);
-        r = tern_readv(fd, (u8(in) & 7) == 0 ? NULL : v, cnt);
-        free_iov(v, alloc);
+        struct iov_arg v;
+        iov_arg_make(in, &v, 0x55);
+        r = tern_readv(fd, v.pass, v.cnt);
+        free_iov(v.v, v.alloc);
         break;
     }
     case 4: {
-        int alloc, cnt = pick_iovcnt(in, &alloc);
-        struct iovec *v = make_iov(in, alloc, 0x55);
+        struct iov_arg v;
+        iov_arg_make(in, &v, 0x55);
         struct addr_out o;
         addr_out_make(in, &o);
         uint8_t *ctl = block(64, 0);
-        struct msghdr m = {.msg_name = o.null_buf ? NULL : o.buf,
+        struct msghdr m = {.msg_name = ao_addr(&o),
                            .msg_namelen = o.len,
-                           .msg_iov = (u8(in) & 7) == 0 ? NULL : v,
-                           .msg_iovlen = (size_t)cnt,
+                           .msg_iov = v.pass,
+                           .msg_iovlen = (size_t)v.cnt,
                            .msg_control = (u8(in) & 1) ? ctl : NULL,
                            .msg_controllen = (u8(in) & 1) ? 64 : 0};
-        r = tern_recvmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, flags);
+        r = tern_recvmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, d->flags);
         free(ctl);
         free(o.buf);
-        free_iov(v, alloc);
+        free_iov(v.v, v.alloc);
         break;
     }
     default:
-        r = tern_read(fd, p, n);
-        break;
+        return tern_read(fd, d->p, d->n);
     }
-    check_ret(r, SSIZE_MAX);
-    free(buf);
+    return r;
 }
 
-static void
-op_write(struct world *w, struct in *in)
+/* One of the sending calls, from d's buffer. */
+static ssize_t
+call_out(int fd, struct data_arg *d, struct in *in)
 {
-    int fd = pick_fd(w, in);
-    uint8_t how = u8(in);
-    size_t n = pick_len(in);
-    bool huge = (how & 0x30) == 0x30, null = (how & 0xc0) == 0xc0;
-    if (huge) {
-        n = huge_len(in);
-    }
-    uint8_t *buf = block(huge ? 1 : n, 0x33);
-    const void *p = null ? NULL : buf;
-    int flags = pick_flags(in);
-    errno = 0;
     ssize_t r;
-    switch (how % 5) {
+    switch (d->how % 5) {
     case 0:
-        r = tern_write(fd, p, n);
-        break;
+        return tern_write(fd, d->p, d->n);
     case 1:
-        r = tern_send(fd, p, n, flags);
-        break;
+        return tern_send(fd, d->p, d->n, d->flags);
     case 2: {
         struct sockaddr_storage ss;
         pick_sin(in, &ss);
         socklen_t al = pick_addrlen(in);
         uint8_t *a = block(al <= sizeof(ss) ? al : sizeof(ss), 0);
         memcpy(a, &ss, al <= sizeof(ss) ? al : sizeof(ss));
-        r = tern_sendto(fd, p, n, flags, (u8(in) & 1) ? (struct sockaddr *)a : NULL, al);
+        r = tern_sendto(fd, d->p, d->n, d->flags, (u8(in) & 1) ? (struct sockaddr *)a : NULL, al);
         free(a);
         break;
     }
     case 3: {
-        int alloc, cnt = pick_iovcnt(in, &alloc);
-        struct iovec *v = make_iov(in, alloc, 0x33);
-        r = tern_writev(fd, (u8(in) & 7) == 0 ? NULL : v, cnt);
-        free_iov(v, alloc);
+        struct iov_arg v;
+        iov_arg_make(in, &v, 0x33);
+        r = tern_writev(fd, v.pass, v.cnt);
+        free_iov(v.v, v.alloc);
         break;
     }
     default: {
-        int alloc, cnt = pick_iovcnt(in, &alloc);
-        struct iovec *v = make_iov(in, alloc, 0x33);
-        struct msghdr m = {.msg_iov = (u8(in) & 7) == 0 ? NULL : v, .msg_iovlen = (size_t)cnt};
-        r = tern_sendmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, flags);
-        free_iov(v, alloc);
+        struct iov_arg v;
+        iov_arg_make(in, &v, 0x33);
+        struct msghdr m = {.msg_iov = v.pass, .msg_iovlen = (size_t)v.cnt};
+        r = tern_sendmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, d->flags);
+        free_iov(v.v, v.alloc);
         break;
     }
     }
-    check_ret(r, SSIZE_MAX);
-    free(buf);
+    return r;
 }
 
 static void
@@ -775,6 +811,35 @@ op_run(struct world *w, struct in *in)
     tern_sim_run_until(w->sim, tern_sim_now(w->sim) + dt[pick(in, 6)]);
 }
 
+static void
+op_bind(struct world *w, struct in *in)
+{
+    op_bind_connect(w, in, false);
+}
+static void
+op_connect(struct world *w, struct in *in)
+{
+    op_bind_connect(w, in, true);
+}
+static void
+op_read(struct world *w, struct in *in)
+{
+    op_io(w, in, false);
+}
+static void
+op_write(struct world *w, struct in *in)
+{
+    op_io(w, in, true);
+}
+
+/* An input's byte picks the op; socket creation and time have two slots. */
+static void (*const ops[])(struct world *, struct in *) = {
+    op_socket, op_socket, op_bind,     op_listen, op_connect, op_accept,
+    op_read,   op_write,  op_shutdown, op_close,  op_sockopt, op_fcntl,
+    op_ioctl,  op_poll,   op_epoll,    op_names,  op_run,
+};
+#define N_OPS (sizeof ops / sizeof ops[0])
+
 static int
 count_fds(void)
 {
@@ -820,61 +885,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tern_rt_set_default(w.rt[0], 0);
 
     struct in in = {data, size, 0};
-    for (int ops = 0; ops < MAX_OPS && in.at < in.n; ops++) {
+    for (int k = 0; k < MAX_OPS && in.at < in.n; k++) {
         if (tracing()) {
-            fprintf(stderr, "op %u (byte %zu)\n", in.p[in.at] % 17u, in.at);
+            fprintf(stderr, "op %zu (byte %zu)\n", (size_t)in.p[in.at] % N_OPS, in.at);
         }
-        switch (u8(&in) % 17) {
-        case 0:
-        case 1:
-            op_socket(&w, &in);
-            break;
-        case 2:
-            op_bind_connect(&w, &in, false);
-            break;
-        case 3:
-            op_listen(&w, &in);
-            break;
-        case 4:
-            op_bind_connect(&w, &in, true);
-            break;
-        case 5:
-            op_accept(&w, &in);
-            break;
-        case 6:
-            op_read(&w, &in);
-            break;
-        case 7:
-            op_write(&w, &in);
-            break;
-        case 8:
-            op_shutdown(&w, &in);
-            break;
-        case 9:
-            op_close(&w, &in);
-            break;
-        case 10:
-            op_sockopt(&w, &in);
-            break;
-        case 11:
-            op_fcntl(&w, &in);
-            break;
-        case 12:
-            op_ioctl(&w, &in);
-            break;
-        case 13:
-            op_poll(&w, &in);
-            break;
-        case 14:
-            op_epoll(&w, &in);
-            break;
-        case 15:
-            op_names(&w, &in);
-            break;
-        default:
-            op_run(&w, &in);
-            break;
-        }
+        ops[u8(&in) % N_OPS](&w, &in);
         /* The pipe's ends stay non-blocking whatever a call did. */
         for (int i = 0; i < 2; i++) {
             int fl = fcntl(w.pipe_fd[i], F_GETFL);
