@@ -373,8 +373,9 @@ op_socket(struct world *w, struct in *in)
 }
 
 static void
-op_bind_connect(struct world *w, struct in *in, bool connect)
+op_bind_connect(struct world *w, struct in *in)
 {
+    bool connect = u8(in) & 1;
     int fd = pick_fd(w, in);
     struct sockaddr_storage ss;
     pick_sin(in, &ss);
@@ -503,107 +504,70 @@ op_names(struct world *w, struct in *in)
     free(o.buf);
 }
 
-/* A receiving or sending call on a random fd with random buffers. */
-static ssize_t call_in(int fd, struct data_arg *d, struct in *in);
-static ssize_t call_out(int fd, struct data_arg *d, struct in *in);
-
+/* A receiving or sending call on a random fd with random buffers: every
+ * argument is made (an address buffer filled with an address, iovecs, a
+ * message header), the call takes what it needs. */
 static void
-op_io(struct world *w, struct in *in, bool out)
+op_io(struct world *w, struct in *in)
 {
     int fd = pick_fd(w, in);
     struct data_arg d;
-    data_arg_make(in, &d, out ? 0x33 : 0x55);
+    data_arg_make(in, &d, 0x33);
+    struct iov_arg v;
+    iov_arg_make(in, &v, 0x55);
+    struct addr_out o;
+    addr_out_make(in, &o);
+    struct sockaddr_storage ss;
+    pick_sin(in, &ss);
+    memcpy(o.buf, &ss, o.len < sizeof(ss) ? o.len : sizeof(ss));
+    uint8_t *ctl = block(64, 0);
+    bool with_ctl = u8(in) & 1;
+    struct msghdr m = {.msg_name = ao_addr(&o),
+                       .msg_namelen = o.len,
+                       .msg_iov = v.pass,
+                       .msg_iovlen = (size_t)v.cnt,
+                       .msg_control = with_ctl ? ctl : NULL,
+                       .msg_controllen = with_ctl ? 64 : 0};
+    struct msghdr *mp = (u8(in) & 15) == 0 ? NULL : &m;
     errno = 0;
-    ssize_t r = out ? call_out(fd, &d, in) : call_in(fd, &d, in);
-    check_ret(r, SSIZE_MAX);
-    free(d.buf);
-}
-
-/* One of the receiving calls, on d's buffer. */
-static ssize_t
-call_in(int fd, struct data_arg *d, struct in *in)
-{
     ssize_t r;
-    switch (d->how % 6) {
+    switch (d.how % 10) {
     case 0:
-        return tern_read(fd, d->p, d->n);
-    case 1:
-        return tern_recv(fd, d->p, d->n, d->flags);
-    case 2: {
-        struct addr_out o;
-        addr_out_make(in, &o);
-        r = tern_recvfrom(fd, d->p, d->n, d->flags, ao_addr(&o), ao_len(&o));
-        free(o.buf);
+        r = tern_read(fd, d.p, d.n);
         break;
-    }
-    case 3: {
-        struct iov_arg v;
-        iov_arg_make(in, &v, 0x55);
+    case 1:
+        r = tern_recv(fd, d.p, d.n, d.flags);
+        break;
+    case 2:
+        r = tern_recvfrom(fd, d.p, d.n, d.flags, ao_addr(&o), ao_len(&o));
+        break;
+    case 3:
         r = tern_readv(fd, v.pass, v.cnt);
-        free_iov(v.v, v.alloc);
         break;
-    }
-    case 4: {
-        struct iov_arg v;
-        iov_arg_make(in, &v, 0x55);
-        struct addr_out o;
-        addr_out_make(in, &o);
-        uint8_t *ctl = block(64, 0);
-        struct msghdr m = {.msg_name = ao_addr(&o),
-                           .msg_namelen = o.len,
-                           .msg_iov = v.pass,
-                           .msg_iovlen = (size_t)v.cnt,
-                           .msg_control = (u8(in) & 1) ? ctl : NULL,
-                           .msg_controllen = (u8(in) & 1) ? 64 : 0};
-        r = tern_recvmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, d->flags);
-        free(ctl);
-        free(o.buf);
-        free_iov(v.v, v.alloc);
+    case 4:
+        r = tern_recvmsg(fd, mp, d.flags);
         break;
-    }
-    default:
-        return tern_read(fd, d->p, d->n);
-    }
-    return r;
-}
-
-/* One of the sending calls, from d's buffer. */
-static ssize_t
-call_out(int fd, struct data_arg *d, struct in *in)
-{
-    ssize_t r;
-    switch (d->how % 5) {
-    case 0:
-        return tern_write(fd, d->p, d->n);
-    case 1:
-        return tern_send(fd, d->p, d->n, d->flags);
-    case 2: {
-        struct sockaddr_storage ss;
-        pick_sin(in, &ss);
-        socklen_t al = pick_addrlen(in);
-        uint8_t *a = block(al <= sizeof(ss) ? al : sizeof(ss), 0);
-        memcpy(a, &ss, al <= sizeof(ss) ? al : sizeof(ss));
-        r = tern_sendto(fd, d->p, d->n, d->flags, (u8(in) & 1) ? (struct sockaddr *)a : NULL, al);
-        free(a);
+    case 5:
+        r = tern_write(fd, d.p, d.n);
         break;
-    }
-    case 3: {
-        struct iov_arg v;
-        iov_arg_make(in, &v, 0x33);
+    case 6:
+        r = tern_send(fd, d.p, d.n, d.flags);
+        break;
+    case 7:
+        r = tern_sendto(fd, d.p, d.n, d.flags, ao_addr(&o), o.len);
+        break;
+    case 8:
         r = tern_writev(fd, v.pass, v.cnt);
-        free_iov(v.v, v.alloc);
+        break;
+    default:
+        r = tern_sendmsg(fd, mp, d.flags);
         break;
     }
-    default: {
-        struct iov_arg v;
-        iov_arg_make(in, &v, 0x33);
-        struct msghdr m = {.msg_iov = v.pass, .msg_iovlen = (size_t)v.cnt};
-        r = tern_sendmsg(fd, (u8(in) & 15) == 0 ? NULL : &m, d->flags);
-        free_iov(v.v, v.alloc);
-        break;
-    }
-    }
-    return r;
+    check_ret(r, SSIZE_MAX);
+    free(ctl);
+    free(o.buf);
+    free_iov(v.v, v.alloc);
+    free(d.buf);
 }
 
 static void
@@ -811,32 +775,12 @@ op_run(struct world *w, struct in *in)
     tern_sim_run_until(w->sim, tern_sim_now(w->sim) + dt[pick(in, 6)]);
 }
 
-static void
-op_bind(struct world *w, struct in *in)
-{
-    op_bind_connect(w, in, false);
-}
-static void
-op_connect(struct world *w, struct in *in)
-{
-    op_bind_connect(w, in, true);
-}
-static void
-op_read(struct world *w, struct in *in)
-{
-    op_io(w, in, false);
-}
-static void
-op_write(struct world *w, struct in *in)
-{
-    op_io(w, in, true);
-}
-
-/* An input's byte picks the op; socket creation and time have two slots. */
+/* An input's byte picks the op; sockets, bind/connect and the data calls
+ * have two slots. */
 static void (*const ops[])(struct world *, struct in *) = {
-    op_socket, op_socket, op_bind,     op_listen, op_connect, op_accept,
-    op_read,   op_write,  op_shutdown, op_close,  op_sockopt, op_fcntl,
-    op_ioctl,  op_poll,   op_epoll,    op_names,  op_run,
+    op_socket, op_socket, op_bind_connect, op_listen, op_bind_connect, op_accept,
+    op_io,     op_io,     op_shutdown,     op_close,  op_sockopt,      op_fcntl,
+    op_ioctl,  op_poll,   op_epoll,        op_names,  op_run,
 };
 #define N_OPS (sizeof ops / sizeof ops[0])
 
