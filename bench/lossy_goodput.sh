@@ -15,7 +15,19 @@
 #   the Linux sender, set on its socket (TCP_CONGESTION; this host's default is
 #   bbr, which does not read loss as congestion: no fair reference for a
 #   loss-based sender like tern's).
-#   TERN_ARGS: more `tern tun` options for tern's sender (split on blanks).
+#   TERN_ARGS: more `tern tun` options for tern's sender (split on blanks),
+#   e.g. '--loss rack --cc cubic' (see `tern tun --help`).
+#   ROWS: the rows to run, by name, blank-separated (default: the five
+#   impaired rows below); two loss-free reference rows exist besides:
+#   clean (no impairment: raw speed of both senders over the relay) and
+#   rtt-25ms (25 ms RTT, no loss).
+#
+# After each run a comment line gives the sender's loss-recovery counters:
+# tern's from `tern tun --stats` (segments resent, retransmission-timer and
+# loss-probe expiries, recoveries, D-SACKs, undos; its connection's SRTT,
+# RTO, cwnd, ssthresh as last seen; the TUN driver's queue drops), Linux's
+# from nstat in the sender's namespace (TcpRetransSegs, TCPTimeouts,
+# TCPLossProbes, ...), so a gap can be traced to its cause.
 #
 # The path (addresses from 10.79.0.0/16, inside namespaces this script
 # creates, named tern-lossy-<pid>-{s,r}, removed on exit even on Ctrl-C):
@@ -55,6 +67,13 @@ CAP=${CAP:-300}
 SEED=${SEED:-1}
 LINUX_CC=${LINUX_CC:-cubic}
 TERN_ARGS=${TERN_ARGS:-}
+ROWS=${ROWS:-loss-1pct loss-5pct loss-10pct reorder-20pct-2ms rtt-25ms-loss-1pct}
+for r in $ROWS; do
+    case $r in
+    clean | loss-1pct | loss-5pct | loss-10pct | reorder-20pct-2ms | rtt-25ms | rtt-25ms-loss-1pct) ;;
+    *) echo "unknown row '$r' in ROWS" >&2; exit 2 ;;
+    esac
+done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 [ -x "$TERN" ] || { echo "no tern binary at $TERN" >&2; exit 1; }
 [ -x "$RELAY" ] || { echo "no impair_relay at $RELAY (set IMPAIR_RELAY)" >&2; exit 1; }
@@ -168,9 +187,10 @@ one_run() { # one_run <tern|linux> <row> <i>: appends "rate exact capped" to $tm
     wait_for 30 listening $R $port || { echo "receiver did not start" >&2; return 1; }
     if [ "$who" = tern ]; then
         ip netns exec $S timeout $((CAP + 30)) "$TERN" tun --dev tb0 --addr 10.79.1.2/24 \
-            --linux-addr 10.79.1.1/24 --gw 10.79.1.1 --timeout "$CAP" --quiet $TERN_ARGS \
+            --linux-addr 10.79.1.1/24 --gw 10.79.1.1 --timeout "$CAP" --quiet --stats $TERN_ARGS \
             send 10.79.2.2:$port "$tmp/data" 2>"$tmp/tx.err" &
     else
+        NSTAT_HISTORY=$tmp/nstat ip netns exec $S nstat -n
         ip netns exec $S timeout $((CAP + 30)) python3 "$tmp/tx.py" 10.79.2.2 $port \
             "$tmp/data" "$LINUX_CC" 2>"$tmp/tx.err" &
     fi
@@ -182,6 +202,14 @@ one_run() { # one_run <tern|linux> <row> <i>: appends "rate exact capped" to $tm
     read -r bytes sum rate how <"$tmp/rx.out" || { echo "no receiver result" >&2; return 1; }
     [ "$bytes" -eq $((KIB * 1024)) ] && [ "$sum" = "$want" ] && exact=yes
     echo "# $row $who run $i/$RUNS: $bytes bytes, byte-exact $exact, $rate Mbit/s, $how"
+    if [ "$who" = tern ]; then
+        sed -n 's/^tern tun: stats \(tcp\|conn\) /#   tern \1: /p; s/^tern tun: stats device \(.*\) impair.*/#   tern device: \1/p' "$tmp/tx.err"
+    else
+        echo "#   linux: $(NSTAT_HISTORY=$tmp/nstat ip netns exec $S nstat -z TcpOutSegs TcpRetransSegs \
+            TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPSackRecovery TcpExtTCPDSACKRecv \
+            TcpExtTCPSpuriousRTOs TcpExtTCPLostRetransmit TcpExtTCPSackRecoveryFail 2>/dev/null |
+            awk '!/^#/ { sub(/^Tcp(Ext)?/, "", $1); printf "%s=%s ", $1, $2 }')"
+    fi
     echo "$rate $exact $how" >>"$tmp/$row.$who"
 }
 
@@ -208,11 +236,17 @@ row() { # row <name> <relay options...>
         printf "%s tern %s Mbit/s linux %s Mbit/s ratio %.3f%s\n", n, t, l, (l > 0 ? t / l : 0), note }'
 }
 
-echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED, Linux sender's congestion control $LINUX_CC, tern options '$TERN_ARGS'"
+echo "# lossy_goodput: $KIB KiB per transfer, $RUNS runs per sender, cap ${CAP}s, seed $SEED, Linux sender's congestion control $LINUX_CC, tern options '$TERN_ARGS', rows: $ROWS"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-row loss-1pct --loss 1
-row loss-5pct --loss 5
-row loss-10pct --loss 10
-row reorder-20pct-2ms --reorder 20 --hold 2
-row rtt-25ms-loss-1pct --delay 12.5 --loss 1
+for r in $ROWS; do
+    case $r in
+    clean) row clean ;;
+    loss-1pct) row loss-1pct --loss 1 ;;
+    loss-5pct) row loss-5pct --loss 5 ;;
+    loss-10pct) row loss-10pct --loss 10 ;;
+    reorder-20pct-2ms) row reorder-20pct-2ms --reorder 20 --hold 2 ;;
+    rtt-25ms) row rtt-25ms --delay 12.5 ;;
+    rtt-25ms-loss-1pct) row rtt-25ms-loss-1pct --delay 12.5 --loss 1 ;;
+    esac
+done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

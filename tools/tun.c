@@ -26,6 +26,7 @@
 #include "tern/stack.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
+#include "tern/trace.h"
 #include "tern/tun.h"
 
 int tern_cmd_tun(int argc, char **argv);
@@ -42,11 +43,11 @@ int tern_cmd_tap(int argc, char **argv);
  * the connection closing behind it. Clients: one connection, a pool that
  * holds its whole send buffer (sends take at most half the pool) and its
  * receive buffer. */
-#define DEFAULT_MEM_MIB 64
-#define SPARE_TCBS      4
-#define SNDBUF          (256 * 1024)
-#define RCVBUF          65535 /* the largest window without window scaling */
-#define CLIENT_POOL     (2 * SNDBUF + 2 * RCVBUF)
+#define DEFAULT_MEM_MIB  64
+#define SPARE_TCBS       4
+#define SNDBUF           (256 * 1024)
+#define RCVBUF           65535 /* the largest window without window scaling */
+#define CLIENT_POOL(snd) (2 * (size_t)(snd) + 2 * RCVBUF)
 
 /* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
 static volatile sig_atomic_t stop_requested;
@@ -70,6 +71,7 @@ struct opts {
     struct tern_tun_impair imp;
     bool seed_set;
     const char *pcap;
+    const char *trace; /* --trace FILE */
     enum mode mode;
     long port, sport, count;
     const char *root, *url, *target, *file, *out;
@@ -78,6 +80,12 @@ struct opts {
     bool stats;     /* print the stack's and driver's counters at exit */
     long max_conns; /* servers: sessions at once; 0: what mem_mib buys */
     long mem_mib;   /* servers: memory budget of the tables, MiB */
+    /* TCP choices (issue 12 A/B runs); -1 / NULL / 0: the stack's default */
+    int loss;       /* enum tern_tcp_loss_detection */
+    int prr;        /* enum tern_tcp_prr */
+    int ecn;        /* enum tern_tcp_ecn */
+    const char *cc; /* "newreno", "cubic" */
+    long sndbuf_kib;
 };
 
 /* ---- Usage ------------------------------------------------------------------ */
@@ -116,6 +124,10 @@ usage(FILE *f, const char *cmd)
             "                      the stack's secret from getrandom, the impairment's\n"
             "                      seed from the clock)\n"
             "  --pcap FILE         write every packet read from or written to the device\n"
+            "  --trace FILE        write the stack's trace to FILE, a line per event: time\n"
+            "                      (s since start), kind, connection, TCP segment (seq\n"
+            "                      and ack relative to the first seen, length, flags) and\n"
+            "                      the rule that acted (large: for short diagnostic runs)\n"
             "  --port P            port to listen on (serve, recv)\n"
             "  --root DIR          directory served by serve http\n"
             "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
@@ -132,9 +144,26 @@ usage(FILE *f, const char *cmd)
             "                      one closing), at what the stack takes for one (measured\n"
             "                      at start). The line before 'listening' gives the figures\n"
             "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
+            "  --loss rack|rfc6675 how a SACK sender finds lost segments: RACK's time rule\n"
+            "                      (RFC 8985, with tail loss probes) or three duplicates /\n"
+            "                      DupThresh SACKed segments (RFC 6675; default: the\n"
+            "                      stack's, cfg.tcp.loss_detection)\n"
+            "  --cc newreno|cubic  congestion control (default: the stack's, newreno)\n"
+            "  --prr ssrb|crb|off  what a SACK recovery sends per ACK: RFC 6937 PRR with\n"
+            "                      the slow-start or the conservative bound, or RFC 6675\n"
+            "                      alone (default ssrb)\n"
+            "  --ecn on|passive|off  RFC 3168 ECN: ask for it on our SYNs, only agree when\n"
+            "                      the peer asks (default), or neither\n"
+            "  --sndbuf KIB        largest send buffer of a connection (default %d; a\n"
+            "                      client's buffer pool grows with it)\n"
             "  --quiet             no progress lines and no summary\n"
             "  --stats             at exit, print the stack's drop counters (with their\n"
-            "                      reasons) and the driver's counters to stderr\n"
+            "                      reasons), its TCP loss-recovery counters (segments sent\n"
+            "                      and resent, retransmission timer and loss probe\n"
+            "                      expiries, loss recoveries entered, D-SACKs, spurious\n"
+            "                      retransmissions and undos, ECN reductions), the client's\n"
+            "                      connection as last seen (RTT, RTO, cwnd, ssthresh) and\n"
+            "                      the driver's counters to stderr\n"
             "  -h, --help          show this help and exit\n"
             "\n"
             "Example (as root; Linux is 10.77.0.1 on the device, tern is 10.77.0.2):\n"
@@ -147,7 +176,7 @@ usage(FILE *f, const char *cmd)
             "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
             cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
-            (SESS_BUF + HDR_MAX) / 1024, cmd);
+            (SESS_BUF + HDR_MAX) / 1024, SNDBUF / 1024, cmd);
 }
 
 static int
@@ -222,6 +251,24 @@ parse_real(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* A named value of an option. */
+struct choice {
+    const char *name;
+    int value;
+};
+
+/* The value named v in the NULL-ended table, or -1. */
+static int
+pick(const char *v, const struct choice *c)
+{
+    for (; c->name != NULL; c++) {
+        if (strcmp(v, c->name) == 0) {
+            return c->value;
+        }
+    }
+    return -1;
+}
+
 /* One option with its value; returns 0, or 2 after printing a usage error. */
 static int
 set_opt(struct opts *o, const char *name, const char *v)
@@ -255,6 +302,8 @@ set_opt(struct opts *o, const char *name, const char *v)
         o->seed_set = true;
     } else if (strcmp(name, "--pcap") == 0) {
         o->pcap = v;
+    } else if (strcmp(name, "--trace") == 0) {
+        o->trace = v;
     } else if (strcmp(name, "--port") == 0) {
         ok = parse_long(v, 1, 65535, &o->port);
     } else if (strcmp(name, "--sport") == 0) {
@@ -271,6 +320,31 @@ set_opt(struct opts *o, const char *name, const char *v)
         ok = parse_long(v, 1, 1024 * 1024, &o->mem_mib);
     } else if (strcmp(name, "--timeout") == 0) {
         ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
+    } else if (strcmp(name, "--loss") == 0) {
+        static const struct choice n[] = {
+            {"rfc6675", TERN_TCP_LOSS_RFC6675}, {"rack", TERN_TCP_LOSS_RACK}, {NULL, 0}};
+        o->loss = pick(v, n);
+        ok = o->loss >= 0;
+    } else if (strcmp(name, "--prr") == 0) {
+        static const struct choice n[] = {{"ssrb", TERN_TCP_PRR_SSRB},
+                                          {"crb", TERN_TCP_PRR_CRB},
+                                          {"off", TERN_TCP_PRR_OFF},
+                                          {NULL, 0}};
+        o->prr = pick(v, n);
+        ok = o->prr >= 0;
+    } else if (strcmp(name, "--ecn") == 0) {
+        static const struct choice n[] = {{"passive", TERN_TCP_ECN_PASSIVE},
+                                          {"on", TERN_TCP_ECN_ON},
+                                          {"off", TERN_TCP_ECN_OFF},
+                                          {NULL, 0}};
+        o->ecn = pick(v, n);
+        ok = o->ecn >= 0;
+    } else if (strcmp(name, "--cc") == 0) {
+        static const struct choice n[] = {{"newreno", 0}, {"cubic", 0}, {NULL, 0}};
+        ok = pick(v, n) >= 0;
+        o->cc = v;
+    } else if (strcmp(name, "--sndbuf") == 0) {
+        ok = parse_long(v, 4, 64 * 1024, &o->sndbuf_kib);
     } else {
         return usage_error(o, "unknown option", name);
     }
@@ -288,7 +362,8 @@ known_opt(const char *name)
     static const char *const names[] = {
         "--dev",     "--addr",  "--gw",     "--linux-addr", "--mtu",       "--drop",  "--dup",
         "--reorder", "--delay", "--seed",   "--pcap",       "--port",      "--sport", "--count",
-        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",
+        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",   "--loss",
+        "--prr",     "--ecn",   "--cc",     "--sndbuf",     "--trace",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(names[i], name) == 0) {
@@ -436,6 +511,12 @@ struct app {
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
     uint64_t retrans0;
+    FILE *trace;                     /* --trace */
+    int64_t trace_t0;                /* its time origin */
+    uint32_t trace_seq0, trace_ack0; /* its sequence origins: the first segments */
+    bool trace_origin, trace_peer_origin;
+    struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
+    bool have_last;
     bool failed, done;
     /* HTTP client */
     char hdr[HDR_MAX];
@@ -1195,6 +1276,37 @@ size_tables(struct app *a, struct tern_config *cfg)
     return 0;
 }
 
+/* --trace: one line per event (see usage). */
+static void
+on_trace(void *ctx, const struct tern_trace_event *ev)
+{
+    struct app *a = ctx;
+    if (a->trace_t0 == 0) {
+        a->trace_t0 = ev->now_ns;
+    }
+    fprintf(a->trace, "%.6f %s %s %u", (double)(ev->now_ns - a->trace_t0) / 1e9,
+            tern_trace_kind_name(ev->kind), ev->layer ? ev->layer : "-", (unsigned)ev->conn);
+    const struct tern_trace_tcp *t = ev->tcp;
+    if (t != NULL) {
+        bool out = ev->kind == TERN_TRACE_TX;
+        if (!a->trace_origin && out) {
+            a->trace_seq0 = t->seq;
+            a->trace_origin = true;
+        }
+        if (!a->trace_peer_origin && !out) {
+            a->trace_ack0 = t->seq;
+            a->trace_peer_origin = true;
+        }
+        /* Our sequence space relative to our first segment, the peer's
+         * relative to its first segment. */
+        uint32_t seq = t->seq - (out ? a->trace_seq0 : a->trace_ack0);
+        uint32_t ack = t->ack - (out ? a->trace_ack0 : a->trace_seq0);
+        fprintf(a->trace, " %s seq %u ack %u len %u wnd %u flags 0x%02x", out ? ">" : "<", seq, ack,
+                t->len, t->wnd, t->flags);
+    }
+    fprintf(a->trace, " | %s\n", ev->rule ? ev->rule : "");
+}
+
 static int
 make_stack(struct app *a)
 {
@@ -1228,10 +1340,26 @@ make_stack(struct app *a)
         }
     }
     cfg.default_gateway = a->o.gw;
+    if (a->trace != NULL) {
+        cfg.trace = on_trace;
+        cfg.trace_ctx = a;
+    }
     cfg.tcp.max_connections = 4;
-    cfg.tcp.sndbuf = SNDBUF;
+    cfg.tcp.sndbuf = a->o.sndbuf_kib > 0 ? (uint32_t)a->o.sndbuf_kib * 1024 : SNDBUF;
     cfg.tcp.rcvbuf = RCVBUF;
-    cfg.pool_bytes = CLIENT_POOL;
+    cfg.pool_bytes = CLIENT_POOL(cfg.tcp.sndbuf);
+    if (a->o.loss >= 0) {
+        cfg.tcp.loss_detection = (enum tern_tcp_loss_detection)a->o.loss;
+    }
+    if (a->o.prr >= 0) {
+        cfg.tcp.prr = (enum tern_tcp_prr)a->o.prr;
+    }
+    if (a->o.ecn >= 0) {
+        cfg.tcp.ecn = (enum tern_tcp_ecn)a->o.ecn;
+    }
+    if (a->o.cc != NULL) {
+        cfg.tcp.cc = a->o.cc;
+    }
     struct mem_count mc = {0};
     cfg.alloc = counting_alloc;
     cfg.alloc_ud = &mc;
@@ -1363,6 +1491,10 @@ run_loop(struct app *a)
     a->retrans0 = retransmits(a);
     while (!a->done && !stop_requested) {
         int64_t wake = step_app(a, &client, &ss);
+        if (a->o.stats && client_mode && a->conn > 0 &&
+            tern_tcp_status(a->st, a->conn, &a->last) == TERN_OK) {
+            a->have_last = true;
+        }
         if (a->done) {
             break;
         }
@@ -1423,6 +1555,35 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
             (unsigned long long)d->dropped[0], (unsigned long long)d->dropped[1]);
 }
 
+/* --stats: how the stack's TCP met loss, and the client's connection as
+ * last seen before it closed. */
+static void
+print_tcp(const struct app *a)
+{
+    const char *cmd = a->o.cmd;
+    const struct tern_stats *s = tern_stack_stats(a->st);
+    fprintf(stderr,
+            "tern %s: stats tcp tx=%llu rx=%llu retransmits=%llu rto_expiries=%llu "
+            "tlp_timeouts=%llu recoveries=%llu dsacks_rx=%llu dsacks_tx=%llu spurious_rtx=%llu "
+            "undos=%llu ecn_reductions=%llu\n",
+            cmd, (unsigned long long)s->tcp.tx, (unsigned long long)s->tcp.rx,
+            (unsigned long long)s->tcp.retransmits, (unsigned long long)s->tcp.rto_expiries,
+            (unsigned long long)s->tcp.tlp_timeouts, (unsigned long long)s->tcp.fast_retransmits,
+            (unsigned long long)s->tcp.dsacks_rx, (unsigned long long)s->tcp.dsacks_tx,
+            (unsigned long long)s->tcp.spurious_rtx, (unsigned long long)s->tcp.undos,
+            (unsigned long long)s->tcp.ecn_reductions);
+    if (a->have_last) {
+        const struct tern_tcp_status *c = &a->last;
+        fprintf(stderr,
+                "tern %s: stats conn state=%s srtt=%.3fms rttvar=%.3fms rto=%.1fms cwnd=%u "
+                "ssthresh=%u mss=%u snd_wnd=%u total_retransmits=%llu sack=%d ts=%d\n",
+                cmd, tern_tcp_state_name((int)c->state), (double)c->srtt_ns / 1e6,
+                (double)c->rttvar_ns / 1e6, (double)c->rto_ns / 1e6, c->cwnd, c->ssthresh,
+                c->snd_mss, c->snd_wnd, (unsigned long long)c->total_retransmits, c->sack_ok,
+                c->ts_ok);
+    }
+}
+
 static int
 run_cmd(int argc, char **argv, const char *cmd, bool tap)
 {
@@ -1432,6 +1593,7 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     a->o.cmd = cmd;
     a->o.tap = tap;
     a->o.timeout_s = 60;
+    a->o.loss = a->o.prr = a->o.ecn = -1;
     int rc = parse_args(argc, argv, &a->o);
     if (rc == 3) {
         usage(stdout, cmd);
@@ -1451,6 +1613,10 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
         }
     }
     if (open_files(a) != 0) {
+        return 1;
+    }
+    if (a->o.trace != NULL && (a->trace = fopen(a->o.trace, "w")) == NULL) {
+        fprintf(stderr, "tern %s: --trace %s: %s\n", cmd, a->o.trace, strerror(errno));
         return 1;
     }
     struct tern_tun_config tc = {
@@ -1479,6 +1645,9 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->o.stats) {
         print_counters(cmd, a->st, tern_tun_stats(a->tun));
+        if (a->st != NULL) {
+            print_tcp(a);
+        }
         if (server_mode(a->o.mode)) {
             fprintf(stderr,
                     "tern %s: stats clients served=%ld refused=%ld (no free session of %d)\n", cmd,
@@ -1498,6 +1667,10 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->in_fd >= 0) {
         close(a->in_fd);
+    }
+    if (a->trace != NULL && fclose(a->trace) != 0) {
+        fprintf(stderr, "tern %s: --trace %s is incomplete\n", cmd, a->o.trace);
+        rc = rc ? rc : 1;
     }
     return rc;
 }

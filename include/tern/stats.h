@@ -149,7 +149,8 @@ struct tern_stats {
         uint64_t challenge_acks;   /* RFC 5961 challenge ACKs sent */
         uint64_t corrective_acks;  /* ACKs answering an unacceptable segment (RFC 9293 3.10.7.4
                                       first, RFC 5961 5.2, RFC 7323 5.3) */
-        uint64_t retransmits;      /* segments sent again on a retransmission timeout */
+        uint64_t retransmits;      /* segments sent again (on a timeout, a fast retransmit,
+                                      a recovery or a loss probe) */
         uint64_t timeouts;         /* connections aborted by a timeout */
         uint64_t icmp_soft;        /* soft ICMP errors recorded */
         uint64_t icmp_hard;        /* hard ICMP errors that aborted a connection */
@@ -172,6 +173,8 @@ struct tern_stats {
             rcv_reserve_fail;    /* windows announced without pool memory behind (never expected) */
         uint64_t ecn_ce_rcvd;    /* segments received with CE on an ECN connection (RFC 3168) */
         uint64_t ecn_reductions; /* cwnd reductions in answer to ECE (RFC 3168 6.1.2) */
+        uint64_t rto_expiries;   /* retransmission timer expiries (RFC 6298 5.4), SYNs too */
+        uint64_t tlp_timeouts;   /* loss probe timer expiries (RFC 8985 7.3) */
     } tcp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */

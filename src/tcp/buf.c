@@ -66,6 +66,7 @@ void
 tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     tcp_sender_put(st, tcb);
+    tcp_ooo_resize(st, tcb, 0);
     bool had = tcb->snd.n_chunks > 0 || tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0;
     st->tcp.snd_chunks -= tcb->snd.n_chunks;
     chain_free(&st->pool, &tcb->snd);
@@ -118,12 +119,83 @@ void
 tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     uint32_t before = tcb->rcv.n_chunks;
-    tcb->n_ooo = 0;
+    tcp_ooo_resize(st, tcb, 0);
     tcb->ooo_fin = false;
     chain_drop(&st->pool, &tcb->rcv, 0, false); /* chunks past the in-order text */
     if (tcb->rcv.n_chunks < before) {
         tcp_mem_wake(st);
     }
+}
+
+/* ---- out-of-order ranges ---- */
+
+/* Choice: RFC 2018 8 lets a receiver renege, forgetting data it SACKed,
+ * but the sender then waits for its retransmission timer to resend what it
+ * believes delivered. Four ranges in the TCB keep an idle connection small;
+ * under heavy reordering (a hole every few segments) they overflow, so the
+ * ranges move to a chunk of the pool while there are more, and the oldest
+ * is forgotten only when the pool has no chunk to spare. */
+static bool
+ooo_ext(const struct tcp_tcb *tcb)
+{
+    return tcb->n_ooo > TCP_OOO_MAX;
+}
+
+struct tcp_range *
+tcp_ooo(const struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    if (ooo_ext(tcb)) {
+        return (struct tcp_range *)(void *)pool_data(&st->pool, tcb->ooo_chunk);
+    }
+    return tcb->ooo;
+}
+
+const struct tcp_range *
+tcp_ooo_const(const struct tern_stack *st, const struct tcp_tcb *tcb)
+{
+    if (ooo_ext(tcb)) {
+        return (const struct tcp_range *)(const void *)pool_data(&st->pool, tcb->ooo_chunk);
+    }
+    return tcb->ooo;
+}
+
+unsigned
+tcp_ooo_cap(const struct tcp_tcb *tcb)
+{
+    return ooo_ext(tcb) ? TCP_OOO_EXT_MAX : TCP_OOO_MAX;
+}
+
+struct tcp_range *
+tcp_ooo_grow(struct tern_stack *st, struct tcp_tcb *tcb)
+{
+    _Static_assert(TCP_OOO_EXT_MAX * sizeof(struct tcp_range) <= POOL_CHUNK,
+                   "the ranges fit a chunk");
+    _Static_assert(TCP_OOO_EXT_MAX <= UINT8_MAX, "n_ooo counts them");
+    if (tcb->n_ooo != TCP_OOO_MAX || pool_avail(&st->pool) == 0) {
+        return NULL;
+    }
+    uint32_t c = pool_take(&st->pool, NULL);
+    if (c == POOL_NIL) {
+        return NULL;
+    }
+    struct tcp_range *r = (struct tcp_range *)(void *)pool_data(&st->pool, c);
+    memcpy(r, tcb->ooo, sizeof(tcb->ooo));
+    tcb->ooo_chunk = c; /* from here on the union holds the chunk's index */
+    tcb->n_ooo = TCP_OOO_MAX + 1;
+    return r;
+}
+
+void
+tcp_ooo_resize(struct tern_stack *st, struct tcp_tcb *tcb, unsigned n)
+{
+    if (ooo_ext(tcb) && n <= TCP_OOO_MAX) {
+        uint32_t c = tcb->ooo_chunk;
+        const struct tcp_range *r = (const struct tcp_range *)(void *)pool_data(&st->pool, c);
+        memcpy(tcb->ooo, r, n * sizeof(r[0]));
+        pool_give(&st->pool, c);
+        tcp_mem_wake(st);
+    }
+    tcb->n_ooo = (uint8_t)n;
 }
 
 void

@@ -19,6 +19,9 @@
  */
 #include "tcp/tcp.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
@@ -454,9 +457,23 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
             /* RFC 2883 4.1: text wholly below RCV.NXT is a duplicate. */
             note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
         }
+        /* A copy of text we have: its ACK echoes its TSval, as Appendix D
+         * of RFC 7323 orders it (the peer, whose ACK of the original may
+         * have been lost, gets an RTT sample and its backed-off RTO comes
+         * down), but TS.Recent is not left at it (ts_recent_update). */
+        uint32_t keep = tcb->ts_recent;
+        bool echo = dup && seg->text_len > 0 && tcb->ts_ok && seg->opts != NULL &&
+                    seg->opts->has_ts && !seq_lt(seg->opts->ts_val, tcb->ts_recent) &&
+                    seq_le(seg->seq, tcb->last_ack_sent);
+        if (echo) {
+            tcb->ts_recent = seg->opts->ts_val;
+        }
         tcp_send_corrective_ack(
             st, tcb, dup,
             "RFC 9293 3.10.7.4 first: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT>");
+        if (echo) {
+            tcb->ts_recent = keep;
+        }
         return STEP_STOP;
     }
     if (seg->text_len > 0 && seq_lt(seg->seq, tcb->rcv_nxt)) {
@@ -564,30 +581,36 @@ check_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 
 /* Records [start, end) as held out of order, merging with the ranges it
  * touches; the newest range goes first (RFC 2018 4: the first SACK block
- * reports the most recent segment). When all TCP_OOO_MAX ranges are used,
- * the oldest is forgotten (its text will be sent again). */
+ * reports the most recent segment). When the TCB's ranges are all used
+ * they move to a pool chunk (tcp_ooo_grow); only when that fails too is
+ * the oldest forgotten (its text will be sent again: RFC 2018 8's
+ * reneging, the last resort). */
 static void
-ooo_add(struct tcp_tcb *tcb, uint32_t start, uint32_t end)
+ooo_add(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t start, uint32_t end)
 {
     struct tcp_range r = {start, end};
+    struct tcp_range *o = tcp_ooo(st, tcb);
     unsigned k = 0;
     for (unsigned i = 0; i < tcb->n_ooo; i++) {
-        struct tcp_range o = tcb->ooo[i];
-        if (seq_le(o.start, r.end) && seq_le(r.start, o.end)) {
-            r.start = seq_lt(o.start, r.start) ? o.start : r.start;
-            r.end = seq_max(o.end, r.end);
+        struct tcp_range x = o[i];
+        if (seq_le(x.start, r.end) && seq_le(r.start, x.end)) {
+            r.start = seq_lt(x.start, r.start) ? x.start : r.start;
+            r.end = seq_max(x.end, r.end);
         } else {
-            tcb->ooo[k++] = o;
+            o[k++] = x;
         }
     }
-    if (k == TCP_OOO_MAX) {
-        k--;
+    if (k == tcp_ooo_cap(tcb)) {
+        struct tcp_range *big = k == tcb->n_ooo ? tcp_ooo_grow(st, tcb) : NULL;
+        if (big != NULL) {
+            o = big; /* n_ooo is k + 1 now */
+        } else {
+            k--; /* the oldest is forgotten */
+        }
     }
-    for (unsigned i = k; i > 0; i--) {
-        tcb->ooo[i] = tcb->ooo[i - 1];
-    }
-    tcb->ooo[0] = r;
-    tcb->n_ooo = k + 1;
+    memmove(&o[1], &o[0], k * sizeof(o[0]));
+    o[0] = r;
+    tcp_ooo_resize(st, tcb, k + 1);
 }
 
 /* Seventh, before any text is taken (RFC 1122 4.2.2.13, RFC 9293 3.6
@@ -649,15 +672,15 @@ hold_out_of_order(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (takes_text &&
         (seg->text_len == 0 || tcp_buf_rcv_put(st, tcb, seg->seq, seg->text, seg->text_len))) {
         if (seg->text_len > 0) {
+            const struct tcp_range *o = tcp_ooo(st, tcb);
             for (unsigned i = 0; i < tcb->n_ooo; i++) {
-                if (seq_le(tcb->ooo[i].start, seg->seq) &&
-                    seq_le(seg->seq + seg->text_len, tcb->ooo[i].end)) {
+                if (seq_le(o[i].start, seg->seq) && seq_le(seg->seq + seg->text_len, o[i].end)) {
                     /* RFC 2883 4.2: a copy of text already held. */
                     note_dsack(st, tcb, seg->seq, seg->seq + seg->text_len);
                     break;
                 }
             }
-            ooo_add(tcb, seg->seq, seg->seq + seg->text_len);
+            ooo_add(st, tcb, seg->seq, seg->seq + seg->text_len);
         }
         if (fin) {
             tcb->ooo_fin = true; /* takes effect when RCV.NXT reaches it */
@@ -939,6 +962,23 @@ recovery_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t acked, uint32_
     }
 }
 
+/* RFC 8985 6.2 step 2 condition 1: the latest send time the ACK's TSecr
+ * can stand for (the last nanosecond of its tick on our 1 ms TS clock,
+ * tcp_ts_now), INT64_MAX when it carries no usable echo. */
+static int64_t
+rack_echo_ns(const struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg)
+{
+    if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts || seg->opts->ts_ecr == 0) {
+        return INT64_MAX;
+    }
+    uint32_t ago = tcp_ts_now(st) - seg->opts->ts_ecr; /* ticks */
+    if (ago > 0x7fffffffu) {
+        return INT64_MAX; /* an echo from the future: no information */
+    }
+    int64_t tick = st->now_ns / 1000000 - (int64_t)ago;
+    return (tick + 1) * 1000000 - 1;
+}
+
 /* The ESTABLISHED processing of an acceptable ACK (3.10.7.4 fifth): advance
  * SND.UNA, release acknowledged text, update the send window. */
 static void
@@ -1055,7 +1095,8 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         }
     }
     if (rack && tcp_rack_on(st, tcb)) {
-        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns);
+        tcp_rack_on_ack(&tcb->sx->rack, &old_sb, &tcb->sx->sb, old_una, tcb->snd_una, st->now_ns,
+                        rack_echo_ns(st, tcb, seg));
         bool had_sack = seg->opts != NULL && seg->opts->sack_count > 0;
         /* RFC 8985 7.4 */
         tcp_tlp_on_ack(st, tcb, seg->ack, had_sack, old_una == tcb->snd_una, dsack ? &dblk : NULL);
@@ -1225,10 +1266,12 @@ static bool
 fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
 {
     bool filled = false;
+    struct tcp_range *o = tcp_ooo(st, tcb);
+    unsigned n = tcb->n_ooo;
     for (bool again = true; again;) {
         again = false;
-        for (unsigned i = 0; i < tcb->n_ooo; i++) {
-            struct tcp_range r = tcb->ooo[i];
+        for (unsigned i = 0; i < n; i++) {
+            struct tcp_range r = o[i];
             if (seq_gt(r.start, tcb->rcv_nxt)) {
                 continue;
             }
@@ -1237,11 +1280,14 @@ fill_from_ooo(struct tern_stack *st, struct tcp_tcb *tcb, struct tcp_seg *seg)
                 chain_extend(&tcb->rcv, add);
                 tcb->rcv_nxt = r.end;
             }
-            tcb->ooo[i] = tcb->ooo[--tcb->n_ooo];
+            /* The rest keep their order (most recent first). */
+            n--;
+            memmove(&o[i], &o[i + 1], (n - i) * sizeof(o[0]));
             filled = again = true;
             break;
         }
     }
+    tcp_ooo_resize(st, tcb, n);
     if (filled) {
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 9293 3.10.7.4 seventh (SHLD-31): hole filled, held text delivered");
@@ -1450,14 +1496,23 @@ paws_reject(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 
 /* RFC 7323 4.3 (2), placed as in its Appendix D (before the acceptability
  * test of RFC 9293 3.10.7.4): a segment with SEG.TSval >= TS.Recent and
- * SEG.SEQ =< Last.ACK.sent gives TS.Recent its TSval. Doing it before the
- * sequence check matters: a retransmission lying wholly below RCV.NXT is
- * unacceptable, and the ACK it earns must echo its TSval, or the sender
- * never gets a valid RTT sample and its backed-off RTO never comes down. */
+ * SEG.SEQ =< Last.ACK.sent gives TS.Recent its TSval; so a retransmitted
+ * FIN or SYN below RCV.NXT is answered with its own TSval echoed.
+ * Except text lying wholly below RCV.NXT (a copy of text we have), which
+ * follows 5.3's order instead (R3 after R2, the window check: an
+ * unacceptable segment records nothing). Choice, as Linux: such a copy
+ * is usually a needless retransmission, and its newer TSval would make
+ * TS.Recent newer than the originals still in flight behind it; when the
+ * network delivers those late (reordering), PAWS (R1) would drop them and
+ * the peer would have to resend them on its retransmission timer. The
+ * ACK answering the copy still echoes its TSval (check_seq). */
 static void
 ts_recent_update(struct tcp_tcb *tcb, const struct tcp_seg *seg)
 {
     if (!tcb->ts_ok || seg->opts == NULL || !seg->opts->has_ts) {
+        return;
+    }
+    if (seg->text_len > 0 && seq_le(seg->seq + seg->text_len, tcb->rcv_nxt)) {
         return;
     }
     if (!seq_lt(seg->opts->ts_val, tcb->ts_recent) && seq_le(seg->seq, tcb->last_ack_sent)) {

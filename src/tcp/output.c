@@ -120,7 +120,8 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
         o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
     }
     if (tcb->sack_ok && !(flags & WIRE_TCP_SYN) && (flags & WIRE_TCP_ACK) && text_len == 0) {
-        unsigned k = 0, skip = TCP_OOO_MAX;
+        unsigned k = 0, skip = UINT32_MAX;
+        const struct tcp_range *ooo = tcp_ooo_const(st, tcb);
         if (tcb->dsack_pending) {
             /* RFC 2883 4: the duplicate goes first; when it was a copy of
              * text held out of order, the block holding it comes second. */
@@ -128,10 +129,9 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
             o->sack[k].right = tcb->dsack.end;
             k++;
             for (unsigned i = 0; i < tcb->n_ooo; i++) {
-                if (seq_le(tcb->ooo[i].start, tcb->dsack.start) &&
-                    seq_le(tcb->dsack.end, tcb->ooo[i].end)) {
-                    o->sack[k].left = tcb->ooo[i].start;
-                    o->sack[k].right = tcb->ooo[i].end;
+                if (seq_le(ooo[i].start, tcb->dsack.start) && seq_le(tcb->dsack.end, ooo[i].end)) {
+                    o->sack[k].left = ooo[i].start;
+                    o->sack[k].right = ooo[i].end;
                     k++;
                     skip = i;
                     break;
@@ -140,8 +140,8 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
         }
         for (unsigned i = 0; i < tcb->n_ooo && k < WIRE_TCP_MAX_SACK; i++) {
             if (i != skip) {
-                o->sack[k].left = tcb->ooo[i].start;
-                o->sack[k].right = tcb->ooo[i].end;
+                o->sack[k].left = ooo[i].start;
+                o->sack[k].right = ooo[i].end;
                 k++;
             }
         }
@@ -861,6 +861,16 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t del
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        "RFC 8985 6.2 step 5: text sent after the retransmission delivered, "
                        "RACK.rtt + reo_wnd passed -> the retransmission is lost too");
+        if (x->in_recovery && !tcp_prr_active(st, tcb)) {
+            /* RFC 8985 9.3: without PRR, a lost retransmission is a second
+             * sign of congestion (RFC 5681 4.3's principle): one more
+             * reduction, from the window in use now (one per ACK, however
+             * many retransmissions it shows lost). */
+            tcp_cc_enter_recovery(&x->cc, x->cc.cwnd, st->now_ns);
+            tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
+                           "RFC 8985 9.3: lost retransmission without PRR -> "
+                           "ssthresh = max(cwnd/2, 2*SMSS), cwnd = ssthresh");
+        }
     }
     /* RFC 8985 6.3: segments not yet due get the reordering timer. */
     if (wait > 0) {

@@ -157,10 +157,33 @@ sent_after(int64_t t1, uint32_t seq1, int64_t t2, uint32_t seq2)
     return t1 > t2 || (t1 == t2 && seq_gt(seq1, seq2));
 }
 
+/* RFC 8985 6.2 step 1: a windowed minimum (rack.h). */
+static void
+min_rtt_sample(struct tcp_rack *rk, int64_t rtt, int64_t now)
+{
+    int64_t half = TCP_RACK_MIN_RTT_WIN_NS / 2;
+    if (rk->min_cur == 0 || now - rk->min_start >= half) {
+        /* A new half window; the one before counts only if it ended
+         * less than half a window ago. */
+        rk->min_prev = rk->min_cur != 0 && now - rk->min_start < 2 * half ? rk->min_cur : 0;
+        rk->min_cur = rtt;
+        rk->min_start = now;
+    } else if (rtt < rk->min_cur) {
+        rk->min_cur = rtt;
+    }
+    rk->min_rtt = rk->min_prev != 0 && rk->min_prev < rk->min_cur ? rk->min_prev : rk->min_cur;
+}
+
 void
 tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
-                const struct tcp_sack_sb *now_sb, uint32_t old_una, uint32_t new_una, int64_t now)
+                const struct tcp_sack_sb *now_sb, uint32_t old_una, uint32_t new_una, int64_t now,
+                int64_t echo_ns)
 {
+    /* 6.2 step 2 takes the delivered segments in order of sending: the
+     * last one that passes its checks gives RACK.rtt. */
+    bool seen = false;
+    int64_t last_ts = 0;
+    uint32_t last_end = 0;
     for (unsigned i = 0; i < rk->n; i++) {
         const struct tcp_rack_rec *r = &rk->r[i];
         /* Delivered now: cumulatively acknowledged by this ACK, or SACKed
@@ -200,17 +223,33 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
         } else if (seq_lt(dend, rk->fack) && !rtx) {
             rk->reordering_seen = true;
         }
-        /* 6.2 step 2: a retransmission acknowledged faster than min_RTT is
-         * probably the original arriving: no sample from it. */
-        if (rtx && rk->min_rtt > 0 && rtt < rk->min_rtt)
+        /* 6.2 step 2: a retransmission is ignored when the ACK echoes a
+         * TSval sent before it (condition 1) or came sooner than min_RTT
+         * after it (condition 2): either says the original arrived. The
+         * echo speaks of this segment only when the segment advanced the
+         * left edge (RFC 7323 4.3 case C echoes the hole filler's TSval);
+         * a segment SACKed above a hole is answered with the TSval of the
+         * last one that advanced it (case B), which says nothing of it. */
+        bool edge = cum && s == old_una;
+        if (rtx && ((edge && echo_ns < r->ts) || (rk->min_rtt > 0 && rtt < rk->min_rtt)))
             continue;
-        if (rtt > 0 && (rk->min_rtt == 0 || rtt < rk->min_rtt))
-            rk->min_rtt = rtt;
-        if (!rk->have || sent_after(r->ts, dend, rk->xmit_ts, rk->end_seq)) {
+        if (rtt > 0)
+            min_rtt_sample(rk, rtt, now);
+        if (!seen || sent_after(r->ts, dend, last_ts, last_end)) {
+            seen = true;
+            last_ts = r->ts;
+            last_end = dend;
+        }
+    }
+    if (seen) {
+        /* RACK.rtt from the latest-sent segment this ACK delivered, even
+         * one sent before RACK.xmit_ts (a late delivery); RACK.xmit_ts and
+         * end_seq only move forward. */
+        rk->rtt = now - last_ts;
+        if (!rk->have || sent_after(last_ts, last_end, rk->xmit_ts, rk->end_seq)) {
             rk->have = true;
-            rk->xmit_ts = r->ts;
-            rk->end_seq = dend;
-            rk->rtt = rtt;
+            rk->xmit_ts = last_ts;
+            rk->end_seq = last_end;
         }
     }
     /* Records the cumulative ACK covers are done with. */
@@ -224,6 +263,12 @@ tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
         rk->r[k++] = r;
     }
     rk->n = (uint8_t)k;
+    /* 6.2 step 4: RTO recovery ends once everything sent before the
+     * timeout is acknowledged; it counts as a recovery for the window. */
+    if (rk->in_rto && seq_ge(new_una, rk->rto_end)) {
+        rk->in_rto = false;
+        tcp_rack_on_recovery_exit(rk);
+    }
 }
 
 int64_t
@@ -231,7 +276,7 @@ tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t sacked_se
 {
     /* RFC 8985 6.2 step 4: without reordering seen, a recovery or
      * DupThresh SACKed segments make the window 0 (as fast as DupThresh). */
-    if (!rk->reordering_seen && (in_recovery || sacked_segs >= TCP_SACK_DUPTHRESH))
+    if (!rk->reordering_seen && (in_recovery || rk->in_rto || sacked_segs >= TCP_SACK_DUPTHRESH))
         return 0;
     /* 6.2 step 4: min_RTT/4 times the D-SACK-driven multiplier. */
     int64_t w = rk->reo_wnd_mult * (rk->min_rtt / 4);
@@ -323,4 +368,10 @@ tcp_rack_clear_lost(struct tcp_rack *rk)
 {
     for (unsigned i = 0; i < rk->n; i++)
         rk->r[i].flags &= ~(uint32_t)TCP_RACK_LOST;
+    /* 6.2 step 4: RTO recovery, until SND.UNA passes the highest sequence
+     * sent (the end of the last record). */
+    if (rk->n > 0) {
+        rk->in_rto = true;
+        rk->rto_end = rk->r[rk->n - 1].end;
+    }
 }

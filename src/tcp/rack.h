@@ -40,6 +40,13 @@
 
 #define TCP_RACK_REC_MAX 48
 
+/* RFC 8985 6.2 step 1: min_RTT is the smallest RTT of the last
+ * TCP_RACK_MIN_RTT_WIN_NS at most (our choice: Linux's default window,
+ * 300 s), so that it follows a path that got longer. Kept as two
+ * half-window buckets: the minimum is over the samples of the last half
+ * window to whole window. */
+#define TCP_RACK_MIN_RTT_WIN_NS (300LL * 1000000000LL)
+
 enum {
     TCP_RACK_RETRANS = 1u << 0, /* ts is a retransmission's time */
     TCP_RACK_LOST = 1u << 1,    /* marked lost, not resent since */
@@ -54,19 +61,24 @@ struct tcp_rack_rec {
 
 struct tcp_rack {
     struct tcp_rack_rec r[TCP_RACK_REC_MAX]; /* sorted by sequence, disjoint */
-    int64_t xmit_ts;  /* RACK.xmit_ts: latest send time of a delivered segment */
-    int64_t rtt;      /* RACK.rtt: the RTT of that delivery */
-    int64_t min_rtt;  /* smallest RACK.rtt seen (0: none yet) */
-    uint32_t end_seq; /* RACK.end_seq */
-    uint32_t fack;    /* RACK.fack: highest end of a delivered segment */
-    uint8_t n;        /* records in use */
-    bool have;        /* xmit_ts / end_seq / rtt valid */
+    int64_t xmit_ts;   /* RACK.xmit_ts: latest send time of a delivered segment */
+    int64_t rtt;       /* RACK.rtt: the RTT of that delivery */
+    int64_t min_rtt;   /* RACK.min_RTT: windowed minimum RTT (0: none yet) */
+    int64_t min_cur;   /* smallest sample of the current half window (0: none) */
+    int64_t min_prev;  /* of the half window before it (0: none) */
+    int64_t min_start; /* when the current half window began */
+    uint32_t end_seq;  /* RACK.end_seq */
+    uint32_t fack;     /* RACK.fack: highest end of a delivered segment */
+    uint8_t n;         /* records in use */
+    bool have;         /* xmit_ts / end_seq / rtt valid */
     bool fack_set;
     bool reordering_seen;    /* RACK.reordering_seen (6.2 step 3) */
     bool dsack_round_set;    /* RACK.dsack_round is not None */
     uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult (6.2 step 4), 1 after init */
     uint8_t reo_wnd_persist; /* RACK.reo_wnd_persist: recoveries left before mult resets */
     uint32_t dsack_round;    /* RACK.dsack_round: SND.NXT when the window last grew */
+    bool in_rto;             /* RTO recovery (6.2 step 4), until SND.UNA passes rto_end */
+    uint32_t rto_end;        /* the highest sequence sent when the RTO fired */
 };
 
 void tcp_rack_init(struct tcp_rack *rk);
@@ -86,18 +98,25 @@ void tcp_rack_on_send(struct tcp_rack *rk, uint32_t seq, uint32_t end, int64_t n
 
 /* RFC 8985 6.2 steps 1-3 for one ACK: the bytes delivered by it are those
  * in [old_una, new_una) or SACKed in `now_sb`, not SACKed in `old_sb`.
- * Updates RACK.xmit_ts / end_seq / rtt from the latest-sent delivered
- * record (a retransmitted one only if its RTT is at least min_RTT: it
- * might be the original that arrived), RACK.fack and reordering_seen,
- * then forgets records below new_una. */
+ * Updates min_RTT, RACK.fack and reordering_seen; RACK.rtt from the
+ * latest-sent delivered record, RACK.xmit_ts / end_seq if that was sent
+ * after the current ones. A retransmitted record counts only if the ACK
+ * answers the retransmission (it might be the original that arrived):
+ * its RTT is at least min_RTT, and, for the segment at the old SND.UNA
+ * that this ACK cumulatively acknowledges (the one whose TSval the peer
+ * echoes, RFC 7323 4.3), the ACK's TSecr is not older than the
+ * retransmission's TSval. `echo_ns` says the latter: the latest send time
+ * the echoed TSval stands for (the end of its clock tick), INT64_MAX when
+ * the ACK carries no timestamp. Records below new_una are then forgotten;
+ * SND.UNA reaching the end of an RTO recovery ends it (6.2 step 4). */
 void tcp_rack_on_ack(struct tcp_rack *rk, const struct tcp_sack_sb *old_sb,
                      const struct tcp_sack_sb *now_sb, uint32_t old_una, uint32_t new_una,
-                     int64_t now);
+                     int64_t now, int64_t echo_ns);
 
 /* RFC 8985 6.2 step 4: the reordering window. 0 when no reordering was
- * seen and the sender is in recovery or DupThresh segments are SACKed
- * (`sacked_segs`); else reo_wnd_mult * min_RTT / 4 (tcp_rack_on_dsack,
- * tcp_rack_on_recovery_exit), at most `srtt`. */
+ * seen and the sender is in fast recovery (`in_recovery`) or RTO
+ * recovery, or DupThresh segments are SACKed (`sacked_segs`); else reo_wnd_mult * min_RTT / 4
+ * (tcp_rack_on_dsack, tcp_rack_on_recovery_exit), at most `srtt`. */
 int64_t tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t sacked_segs,
                          int64_t srtt);
 
@@ -118,7 +137,8 @@ uint32_t tcp_rack_lost_bytes(const struct tcp_rack *rk, const struct tcp_sack_sb
 bool tcp_rack_next_lost(const struct tcp_rack *rk, const struct tcp_sack_sb *sb, uint32_t snd_una,
                         uint32_t mss, uint32_t *seq, uint32_t *len);
 
-/* Drops every LOST mark (after an RTO everything is resent from SND.UNA). */
+/* On RTO: drops every LOST mark (everything is resent from SND.UNA) and
+ * starts RTO recovery, which lasts until SND.UNA passes what was sent. */
 void tcp_rack_clear_lost(struct tcp_rack *rk);
 
 #endif

@@ -61,8 +61,11 @@ struct ip_icmp_err;
 
 /* RFC 9293 3.10.7.4 seventh (SHLD-31): out-of-order text is kept in the
  * receive ring at its offset from RCV.NXT; these ranges say which parts of
- * the ring beyond the in-order text hold such text. */
-#define TCP_OOO_MAX 4
+ * the ring beyond the in-order text hold such text. Up to TCP_OOO_MAX
+ * they are in the TCB; more (up to TCP_OOO_EXT_MAX) are in a pool chunk
+ * (buf.c tcp_ooo_grow), and they come back once they fit. */
+#define TCP_OOO_MAX     4
+#define TCP_OOO_EXT_MAX 255 /* n_ooo is a uint8_t; 255 * 8 bytes fit a 2 KiB chunk */
 
 /* How long an orphaned FIN-WAIT-2 connection waits for the peer's FIN
  * when the config gives 0 (Linux's tcp_fin_timeout default). */
@@ -211,8 +214,14 @@ struct tcp_tcb {
      * read (rcv.start .. RCV.NXT) and out-of-order text beyond it. */
     struct pool_chain snd, rcv;
     /* RFC 9293 3.10.7.4 seventh (SHLD-31): ranges of text held out of
-     * order beyond RCV.NXT, most recent first (also our SACK blocks). */
-    struct tcp_range ooo[TCP_OOO_MAX];
+     * order beyond RCV.NXT, most recent first (also our SACK blocks): in
+     * the TCB while n_ooo <= TCP_OOO_MAX, else in the pool chunk
+     * ooo_chunk. Read them through tcp_ooo(); n_ooo changes through
+     * tcp_ooo_resize() (or tcp_ooo_grow()). */
+    union {
+        struct tcp_range ooo[TCP_OOO_MAX];
+        uint32_t ooo_chunk;
+    };
     /* RFC 2883: a duplicate segment to report as the first SACK block of
      * the next ACK (valid while dsack_pending). */
     struct tcp_range dsack;
@@ -281,7 +290,7 @@ struct tcp_tcb {
 
     uint8_t role;         /* enum tcp_role */
     uint8_t retries;      /* consecutive retransmissions of the oldest segment */
-    uint8_t n_ooo;        /* ranges in ooo[] */
+    uint8_t n_ooo;        /* out-of-order ranges held (tcp_ooo) */
     uint8_t unacked_segs; /* in-order segments received and not yet acknowledged */
     uint8_t quick_acks;   /* quick-ACK phase: text segments still acknowledged at once */
     uint8_t snd_wscale;   /* shift applied to SEG.WND we receive (RFC 7323) */
@@ -545,6 +554,18 @@ void tcp_buf_rcv_flush(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Drops the text held out of order (and an out-of-order FIN), keeping the
  * in-order text for RECEIVE: the connection was reset. */
 void tcp_buf_rcv_drop_ooo(struct tern_stack *st, struct tcp_tcb *tcb);
+/* The out-of-order ranges (n_ooo of them), and how many fit where they are. */
+struct tcp_range *tcp_ooo(const struct tern_stack *st, struct tcp_tcb *tcb);
+const struct tcp_range *tcp_ooo_const(const struct tern_stack *st, const struct tcp_tcb *tcb);
+unsigned tcp_ooo_cap(const struct tcp_tcb *tcb);
+/* With the TCB's TCP_OOO_MAX ranges all used: moves them to a pool chunk
+ * and makes n_ooo TCP_OOO_MAX + 1 (the caller fills the new last slot).
+ * NULL, and nothing changes, when the pool has no chunk to spare; else
+ * the ranges' new place. */
+struct tcp_range *tcp_ooo_grow(struct tern_stack *st, struct tcp_tcb *tcb);
+/* Sets n_ooo to n (at most what is there now, or the room they have):
+ * ranges that fit the TCB again go back to it and the chunk to the pool. */
+void tcp_ooo_resize(struct tern_stack *st, struct tcp_tcb *tcb, unsigned n);
 /* No more text will arrive: drop the reservation behind the window. */
 void tcp_buf_rcv_stop(struct tern_stack *st, struct tcp_tcb *tcb);
 /* The streams' first sequence numbers (ISS + 1, IRS + 1). */

@@ -66,6 +66,7 @@ rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 6298 5: retransmission timer expired");
+    st->stats.tcp.rto_expiries++;
     tcb->retries++;
     if (tcb->retries == tcp_r1(&st->cfg.tcp) && !tcb->no_reports) {
         /* RFC 9293 3.8.3 (e), SHLD-9: R1 reached, R2 not: tell the user. */
@@ -284,6 +285,7 @@ pto_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb,
                    "RFC 8985 7.2: probe timeout expired (PTO: 2 SRTT, + max ACK delay "
                    "with one segment out)");
+    st->stats.tcp.tlp_timeouts++;
     tcp_tlp_probe(st, tcb);
     tcp_deliver_events(st);
 }

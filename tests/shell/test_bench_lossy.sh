@@ -3,8 +3,10 @@
 # prints one line per impairment row in the documented shape, every transfer
 # (tern's and Linux's) arrives byte-exact and complete, the relay really
 # impaired the path (frames lost or reordered), and the namespaces are gone
-# afterwards, also when the run is interrupted with SIGINT. A functional
-# check only: it asserts no goodput or ratio.
+# afterwards, also when the run is interrupted with SIGINT; each run is
+# followed by its sender's counters (tern tun --stats, nstat for Linux);
+# ROWS picks rows and TERN_ARGS reaches tern's sender. A functional check
+# only: it asserts no goodput or ratio.
 #
 # Usage: bash test_bench_lossy.sh <tern binary> <source dir>
 # Needs root (CI runs it as root), ip(8), /dev/net/tun, python3, and
@@ -52,6 +54,13 @@ for r in "${rows[@]}"; do
             grep -Eq "^# $r $who run 1/1: 524288 bytes, byte-exact yes, $num Mbit/s, done\$" "$tmp/out"
     done
 done
+num_fields='tx=[0-9]+ rx=[0-9]+ retransmits=[0-9]+ rto_expiries=[0-9]+ tlp_timeouts=[0-9]+ recoveries=[0-9]+'
+check "each tern run is followed by its TCP counters (tern tun --stats)" \
+    [ "$(grep -Ec "^#   tern tcp: $num_fields " "$tmp/out")" -eq ${#rows[@]} ]
+check "each Linux run is followed by the kernel's counters (nstat)" \
+    [ "$(grep -Ec '^#   linux: OutSegs=[1-9][0-9]* RetransSegs=[0-9]+ ' "$tmp/out")" -eq ${#rows[@]} ]
+check "the loss rows made tern resend something" \
+    [ "$(grep -E "^#   tern tcp: " "$tmp/out" | grep -Ec 'retransmits=[1-9]')" -ge 1 ]
 lost_in() { grep "^# $1 relay:" "$tmp/out" | grep -Eq "[1-9][0-9]* $2"; }
 for r in loss-1pct loss-5pct loss-10pct rtt-25ms-loss-1pct; do
     check "$r: the relay dropped frames" lost_in $r lost
@@ -61,7 +70,25 @@ check "load average printed before and after" \
     [ "$(grep -Ec '^# load average (before|after): ' "$tmp/out")" -eq 2 ]
 check "the run's namespaces are removed" no_namespaces_of $pid
 
-# 2. SIGINT in the middle of a run still cleans up. (Job control on, so the
+# 2. ROWS picks rows (the loss-free reference row, then 5 % loss) and
+# TERN_ARGS reaches tern's sender: its trace file (the last run's, at 5 %
+# loss) shows the loss detection asked for at work, and not the other.
+ROWS="clean loss-5pct" TERN_ARGS="--loss rfc6675 --cc cubic --trace $tmp/trace" \
+    bash "$SRC/bench/lossy_goodput.sh" --quick "$TERN" >"$tmp/out3" 2>&1
+rc=$?
+cat "$tmp/out3"
+check "ROWS='clean loss-5pct' exits 0 (status $rc)" [ $rc -eq 0 ]
+check "ROWS='clean loss-5pct': those rows alone" \
+    [ "$(grep -v '^#' "$tmp/out3" | cut -d' ' -f1 | tr '\n' ' ')" = "clean loss-5pct " ]
+check "clean: both transfers byte-exact" \
+    [ "$(grep -Ec '^# clean (tern|linux) run 1/1: 524288 bytes, byte-exact yes, ' "$tmp/out3")" -eq 2 ]
+check "TERN_ARGS reached tern: its --trace file holds the segments it sent" \
+    grep -q ' tx tcp 1 > seq [0-9]* ack [0-9]* len 1448 ' "$tmp/trace"
+check "--loss rfc6675 reached the stack: RFC 6675 recoveries, no RACK marks in the trace" \
+    sh -c "grep -q 'RFC 6675' '$tmp/trace' && ! grep -q 'RFC 8985 6' '$tmp/trace'"
+check "ROWS rejects an unknown row" sh -c "! ROWS=nosuch bash '$SRC/bench/lossy_goodput.sh' --quick '$TERN' >/dev/null 2>&1"
+
+# 3. SIGINT in the middle of a run still cleans up. (Job control on, so the
 # background script does not start with SIGINT ignored; a seed of our own
 # names its relay.)
 seed=$((100000 + $$))

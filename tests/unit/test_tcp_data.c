@@ -594,6 +594,85 @@ test_sack_blocks_sent(void)
     h_fini(&h);
 }
 
+/* Eight 5-byte pieces, each after a 5-byte hole, arrive highest first:
+ * more out-of-order ranges than the TCB holds (TCP_OOO_MAX, 4). None is
+ * forgotten (no reneging, RFC 2018 8: the peer would wait for its
+ * retransmission timer to resend what we SACKed): filling the holes one
+ * by one moves RCV.NXT over every piece. And a range that leaves the list
+ * leaves the others in their order, most recent first (RFC 2018 4). */
+static void
+test_ooo_many_ranges_kept(void)
+{
+    /* EVIDENCE: RFC 9293 3.10.7.4 SHLD-31: out-of-order text held and delivered in order
+     * EVIDENCE: RFC 2018 4: SACK blocks sent for out-of-order data, most recent first */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
+    for (uint32_t seq = 381; seq >= 311; seq -= 10) {
+        h_deliver_opts(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = "ppppp"), &o);
+        struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+        CHECK_EQ(t.opts.sack[0].left, seq);
+    }
+    /* The first hole: RCV.NXT to the next one; the blocks go on from the
+     * most recent range left. */
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "hhhhhhhhhh"), &o);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
+    CHECK_EQ(t.opts.sack_count, 3); /* with timestamps, 3 blocks fit */
+    CHECK_EQ(t.opts.sack[0].left, 321);
+    CHECK_EQ(t.opts.sack[1].left, 331);
+    CHECK_EQ(t.opts.sack[2].left, 341);
+    for (uint32_t seq = 316; seq <= 376; seq += 10) {
+        h_deliver_opts(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = "hhhhh"), &o);
+        EXPECT_SENT(&h, US(.seq = 101, .ack = seq + 10, .flags = ACK));
+    }
+    CHECK_EQ(status(&h, id).recv_queued, 85);
+    char b[128];
+    CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 85);
+    CHECK(memcmp(b, "hhhhhhhhhhppppphhhhhppppp", 25) == 0);
+    CHECK(memcmp(b + 75, "hhhhhppppp", 10) == 0);
+    h_fini(&h);
+}
+
+/* A needless retransmission of text we have, then an original the
+ * network delayed behind it. The copy, lying wholly below RCV.NXT, must not
+ * leave TS.Recent at its (newer) TSval: PAWS would then drop the late
+ * original (TSval older than TS.Recent), data the peer sent once and that
+ * arrived, and the peer would resend it on its timer. The ACK answering
+ * the copy echoes the copy's TSval all the same. */
+static void
+test_paws_duplicate_leaves_ts_recent(void)
+{
+    /* EVIDENCE: RFC 7323 5.3: R3 (TS.Recent) after R2 (the window check); R1 drops only
+     * segments older than TS.Recent
+     * EVIDENCE: RFC 7323 Appendix D: the ACK of a segment below RCV.NXT echoes its TSval */
+    struct h h;
+    h_init(&h);
+    struct wire_tcp syn;
+    int id = established_opts(&h, &syn);
+    struct topts o = {.ts = true, .ts_val = 5010, .ts_ecr = 1};
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
+    h_advance(&h, 50 * MS);
+    h.next = h.n_sent;
+    /* The copy (sent later: TSval 5030) comes first: D-SACKed; its ACK
+     * echoes its TSval (the peer's RTT sample), TS.Recent stays 5010. */
+    o.ts_val = 5030;
+    h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"), &o);
+    struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
+    CHECK_EQ(t.opts.ts_ecr, 5030);
+    /* The next original, sent before the copy (TSval 5020), arrives late:
+     * taken, and TS.Recent is its TSval. */
+    o.ts_val = 5020;
+    h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
+    CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_PAWS], 0);
+    CHECK_EQ(status(&h, id).recv_queued, 10);
+    h_advance(&h, 50 * MS);
+    t = EXPECT_SENT(&h, US(.seq = 101, .ack = 311, .flags = ACK));
+    CHECK_EQ(t.opts.ts_ecr, 5020);
+    h_fini(&h);
+}
+
 /* ---- retransmission ---- */
 
 /* Established without timestamps, peer window 64 KiB; `n` segments of
@@ -667,6 +746,9 @@ test_rto_backoff_and_karn(void)
     /* Karn: no sample from that ACK, the estimate is unchanged. */
     CHECK_EQ(status(&h, id).srtt_ns, srtt0);
     CHECK_EQ(status(&h, id).total_retransmits, 2);
+    /* Two expiries counted, and no loss probe (no SACK: no RACK-TLP). */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 2);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 0);
     h_fini(&h);
 }
 
@@ -1015,6 +1097,8 @@ main(void)
     RUN(test_paws_drops_old_timestamp);
     RUN(test_paws_spares_rst_and_expires);
     RUN(test_sack_blocks_sent);
+    RUN(test_ooo_many_ranges_kept);
+    RUN(test_paws_duplicate_leaves_ts_recent);
     RUN(test_fast_retransmit_after_three_dupacks);
     RUN(test_rto_backoff_and_karn);
     RUN(test_rtt_estimate_fed);

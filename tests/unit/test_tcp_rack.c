@@ -22,16 +22,24 @@ send_seg(struct tcp_rack *rk, unsigned i, int64_t t)
     tcp_rack_on_send(rk, i * SEG, (i + 1) * SEG, t);
 }
 
-/* One ACK: cumulative `una`, SACK blocks `b`; runs 6.2 steps 1-3 and
- * returns the scoreboard after it in *sb. */
+/* One ACK: cumulative `una`, SACK blocks `b`, its TSecr standing for
+ * send times up to `echo` (INT64_MAX: no timestamp); runs 6.2 steps 1-3
+ * and returns the scoreboard after it in *sb. */
+static void
+ack_echo(struct tcp_rack *rk, struct tcp_sack_sb *sb, uint32_t *una, uint32_t new_una,
+         const struct tcp_sack_block *b, unsigned n, int64_t now, int64_t echo)
+{
+    struct tcp_sack_sb old = *sb;
+    tcp_sack_update(sb, new_una, 100 * SEG, b, n);
+    tcp_rack_on_ack(rk, &old, sb, *una, new_una, now, echo);
+    *una = new_una;
+}
+
 static void
 ack(struct tcp_rack *rk, struct tcp_sack_sb *sb, uint32_t *una, uint32_t new_una,
     const struct tcp_sack_block *b, unsigned n, int64_t now)
 {
-    struct tcp_sack_sb old = *sb;
-    tcp_sack_update(sb, new_una, 100 * SEG, b, n);
-    tcp_rack_on_ack(rk, &old, sb, *una, new_una, now);
-    *una = new_una;
+    ack_echo(rk, sb, una, new_una, b, n, now, INT64_MAX);
 }
 
 /* EVIDENCE: RFC 8985 3.3 / 6.2 step 5: P1 and P2 sent 1 ms apart, P2
@@ -251,6 +259,164 @@ test_reo_wnd_dsack(void)
     CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
 }
 
+/* EVIDENCE: RFC 8985 6.2 step 2, condition 1 (with RFC 7323 4.3): P1 resent at 190 ms (its
+ * original was only late) and acknowledged 110 ms later, no sooner than
+ * min_RTT, so condition 2 cannot tell; but the ACK echoes the original's
+ * TSval (the 0 ms tick of the 1 ms clock): it answers the original, and
+ * gives no RACK.rtt nor RACK.xmit_ts. The same ACK echoing the
+ * retransmission's TSval gives both. Mutations checked: without the
+ * echo test RACK.rtt becomes 110 ms and RACK.xmit_ts 190 ms in the first
+ * run; applying it to SACKed segments too ignores the probe at the end
+ * (nothing lost found; the tcp-tail-loss-probe scenario then waits for
+ * the RTO). */
+static void
+test_spurious_tsecr_ignored(void)
+{
+    for (int answered = 0; answered < 2; answered++) {
+        struct tcp_rack rk;
+        struct tcp_sack_sb sb;
+        uint32_t una = 0;
+        tcp_rack_init(&rk);
+        tcp_sack_sb_init(&sb);
+        send_seg(&rk, 0, 0);
+        send_seg(&rk, 1, 1 * MS);
+        struct tcp_sack_block b[] = {B(SEG, 2 * SEG)};
+        ack(&rk, &sb, &una, 0, b, 1, 101 * MS); /* min_RTT 100 ms */
+        send_seg(&rk, 0, 190 * MS);             /* resent */
+        int64_t echo = answered ? 191 * MS - 1 : 1 * MS - 1;
+        ack_echo(&rk, &sb, &una, 2 * SEG, NULL, 0, 300 * MS, echo);
+        CHECK_EQ(rk.rtt, answered ? 110 * MS : 100 * MS);
+        CHECK_EQ(rk.xmit_ts, answered ? 190 * MS : 1 * MS);
+        CHECK_EQ(rk.end_seq, answered ? SEG : 2 * SEG);
+    }
+    /* A retransmission SACKed above a hole (a loss probe, RFC 8985 7.3):
+     * the peer echoes the TSval of what last advanced its left edge, sent
+     * long before; that says nothing of the probe, which counts. */
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    for (unsigned i = 0; i < 4; i++) {
+        send_seg(&rk, i, 0);
+    }
+    ack_echo(&rk, &sb, &una, 2 * SEG, NULL, 0, 100 * MS, 1 * MS - 1);
+    send_seg(&rk, 3, 180 * MS); /* the probe */
+    struct tcp_sack_block b[] = {B(3 * SEG, 4 * SEG)};
+    ack_echo(&rk, &sb, &una, 2 * SEG, b, 1, 280 * MS, 1 * MS - 1);
+    CHECK_EQ(rk.xmit_ts, 180 * MS);
+    CHECK_EQ(rk.rtt, 100 * MS);
+    int64_t wait = 0;
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 280 * MS, &wait), 1); /* segment 2 */
+}
+
+/* EVIDENCE: RFC 8985 6.2 step 2: RACK.rtt is the RTT of the latest-sent
+ * segment each ACK delivers, even when that one was sent before
+ * RACK.xmit_ts (delivered late); RACK.xmit_ts only moves forward. P2 is
+ * SACKed at 101 ms (RTT 100 ms); P1, sent first, arrives late: its ACK at
+ * 140 ms makes RACK.rtt 140 ms and P3, sent with P2, is then not lost
+ * before 1 + 140 + reo_wnd. Mutation checked: updating RACK.rtt only
+ * with RACK.xmit_ts leaves it at 100 ms and marks P3 lost at 142 ms. */
+static void
+test_rtt_from_late_delivery(void)
+{
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    send_seg(&rk, 0, 0);
+    send_seg(&rk, 1, 1 * MS);
+    send_seg(&rk, 2, 1 * MS);
+    send_seg(&rk, 3, 2 * MS);
+    struct tcp_sack_block b[] = {B(3 * SEG, 4 * SEG)};
+    ack(&rk, &sb, &una, 0, b, 1, 102 * MS);
+    CHECK_EQ(rk.rtt, 100 * MS);
+    CHECK_EQ(rk.xmit_ts, 2 * MS);
+    ack(&rk, &sb, &una, SEG, b, 1, 140 * MS); /* P1, late */
+    CHECK_EQ(rk.rtt, 140 * MS);
+    CHECK_EQ(rk.xmit_ts, 2 * MS);
+    CHECK(rk.reordering_seen);
+    int64_t wait = 0;
+    int64_t reo = tcp_rack_reo_wnd(&rk, false, 1, 100 * MS); /* 25 ms */
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 142 * MS, &wait), 0);
+    CHECK_EQ(wait, 1 * MS + 140 * MS + 25 * MS - 142 * MS);
+}
+
+/* EVIDENCE: RFC 8985 6.2 step 1 (SHOULD): min_RTT is a windowed minimum
+ * that follows a path grown longer: 10 ms samples, then from 200 s on
+ * only 50 ms ones; min_RTT is 10 ms as long as a 10 ms sample lies in
+ * the window, 50 ms once none does (at most TCP_RACK_MIN_RTT_WIN_NS
+ * later), and a smaller sample counts at once. Mutation checked: a
+ * minimum of all samples stays 10 ms. */
+static void
+test_min_rtt_windowed(void)
+{
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    int64_t t = 0;
+    unsigned i = 0;
+    /* One segment per second, acknowledged 10 ms (then 50 ms) later. */
+    for (; t < 200 * SEC; t += SEC, i++) {
+        send_seg(&rk, i, t);
+        ack(&rk, &sb, &una, (i + 1) * SEG, NULL, 0, t + 10 * MS);
+    }
+    CHECK_EQ(rk.min_rtt, 10 * MS);
+    for (; t < 200 * SEC + TCP_RACK_MIN_RTT_WIN_NS; t += SEC, i++) {
+        send_seg(&rk, i % 90, t); /* sequence numbers reused: una wraps below */
+        ack(&rk, &sb, &una, (i % 90 + 1) * SEG, NULL, 0, t + 50 * MS);
+        if (i % 90 == 89) {
+            una = 0;
+            tcp_sack_sb_init(&sb);
+        }
+    }
+    CHECK_EQ(rk.min_rtt, 50 * MS);
+    send_seg(&rk, i % 90, t);
+    ack(&rk, &sb, &una, (i % 90 + 1) * SEG, NULL, 0, t + 30 * MS);
+    CHECK_EQ(rk.min_rtt, 30 * MS);
+}
+
+/* EVIDENCE: RFC 8985 6.2 step 4: RTO recovery, like fast recovery, makes
+ * the window 0 while no reordering was seen, and its end (SND.UNA past
+ * what was sent when the timer fired) counts as one of the 16 recoveries
+ * after which a D-SACK-grown window is back to min_RTT/4. Mutations
+ * checked: leaving RTO recovery out of tcp_rack_reo_wnd gives 10 ms
+ * during it; not counting its end leaves the window at 20 ms. */
+static void
+test_reo_wnd_rto_recovery(void)
+{
+    struct tcp_rack rk;
+    struct tcp_sack_sb sb;
+    uint32_t una = 0;
+    tcp_rack_init(&rk);
+    tcp_sack_sb_init(&sb);
+    send_seg(&rk, 0, 0);
+    ack(&rk, &sb, &una, SEG, NULL, 0, 40 * MS); /* min_RTT 40 ms */
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
+    tcp_rack_on_dsack(&rk, SEG, 5 * SEG); /* grown once: 20 ms, for 16 recoveries */
+    for (int k = 1; k <= 16; k++) {
+        unsigned base = 1 + (unsigned)(k - 1) * 4;
+        int64_t t = (int64_t)k * SEC;
+        for (unsigned j = 0; j < 4; j++) {
+            send_seg(&rk, base + j, t);
+        }
+        tcp_rack_clear_lost(&rk); /* the RTO */
+        CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 0);
+        ack(&rk, &sb, &una, (base + 2) * SEG, NULL, 0, t + 40 * MS);
+        CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 0); /* still in it */
+        ack(&rk, &sb, &una, (base + 4) * SEG, NULL, 0, t + 40 * MS);
+        CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), k < 16 ? 20 * MS : 10 * MS);
+    }
+    /* With reordering seen the window stays open during RTO recovery. */
+    rk.reordering_seen = true;
+    send_seg(&rk, 65, 20 * SEC);
+    tcp_rack_clear_lost(&rk);
+    CHECK_EQ(tcp_rack_reo_wnd(&rk, false, 0, 100 * MS), 10 * MS);
+}
+
 /* EVIDENCE: rack.h's bound: many segments, each at its own time, stay
  * within TCP_RACK_REC_MAX records that still cover every byte in order;
  * a merged record keeps the later time (never declared lost earlier). A
@@ -413,6 +579,54 @@ test_tlp_tail_loss(void)
     EXPECT_NOTHING(&h); /* no RTO */
     CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
     CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1); /* counted, for tools */
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
+    h_fini(&h);
+}
+
+/* EVIDENCE: RFC 8985 7.3: a PTO that finds no RTT sample since the start
+ * (the SYN was resent: Karn, no sample) sends no probe and must leave the
+ * RTO to fire next. The first segment is lost and the application
+ * keeps calling SEND (its buffer beyond cwnd), as tools/tun.c does: the RTO
+ * resends the first segment (test_pto_does_not_starve_the_rto pins the
+ * timing; this one the SEND path of tools/tun.c, 1,460-byte writes beyond
+ * cwnd). Mutation checked: with the PTO armed on every tcp_output call
+ * (the code before tcp_tlp_arm's new-data rule), each SEND after the PTO
+ * armed it again (1 s, before the RTO it had just pushed 2 s away) and
+ * nothing was resent in 20 s (bench/lossy_goodput.sh's 10 % row with
+ * RACK: 0 bytes in 20 s). */
+static void
+test_pto_without_sample_leaves_rto(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = h_syn_sent(&h);
+    h_advance(&h, 1 * SEC); /* the SYN is lost: sent again */
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__) && (t.flags & SYN));
+    h_advance(&h, 100 * MS);
+    struct topts o = {.sackp = true};
+    h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
+                   &o);
+    EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
+    CHECK(status(&h, id).sack_ok);
+    CHECK_EQ(status(&h, id).srtt_ns, 0); /* Karn: no sample from the resent SYN */
+    memset(Z, 'z', 1460);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    }
+    /* RFC 5681 3.1 (RFC 6928 2): the SYN was lost, the initial window is
+     * one segment. */
+    EXPECT_TEXT_AT(&h, SEG_AT(0));
+    EXPECT_NOTHING(&h); /* in flight and lost */
+    bool resent = false;
+    for (int step = 0; step < 200 && !resent; step++) {
+        h_advance(&h, 100 * MS);
+        (void)tern_tcp_send(h.st, id, Z, 1, h.now); /* beyond cwnd: queued */
+        resent = h.next < h.n_sent && h_next_sent(&h, &t, __LINE__) && t.seq == SEG_AT(0);
+    }
+    CHECK(resent);
+    CHECK(tern_stack_stats(h.st)->tcp.rto_expiries >= 2); /* the SYN's and the data's */
     h_fini(&h);
 }
 
@@ -504,6 +718,53 @@ test_rack_lost_retransmission(void)
     }
 }
 
+static void
+tweak_rack_no_prr(struct tern_config *c)
+{
+    tweak_rack(c);
+    c->tcp.prr = TERN_TCP_PRR_OFF;
+}
+
+/* EVIDENCE: RFC 8985 9.3: without PRR, the loss of a retransmission is a
+ * second congestion indication: when RACK finds the retransmission lost
+ * (the case above), ssthresh and cwnd fall again, to half the window in
+ * use (3 segments -> 2, the 2*SMSS floor); with PRR (the default) PRR's
+ * proportional rule alone answers, and ssthresh stays. Mutation checked:
+ * without the extra tcp_cc_enter_recovery call ssthresh stays 4380. */
+static void
+test_lost_retransmission_second_response(void)
+{
+    for (int prr = 0; prr < 2; prr++) {
+        struct h h;
+        h_init_cfg(&h, prr ? tweak_rack : tweak_rack_no_prr);
+        int id = sack_sending(&h, 6);
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 2);
+        sack_ack(&h, SEG_AT(0), 1, 3);
+        sack_ack(&h, SEG_AT(0), 1, 4);
+        EXPECT_TEXT_AT(&h, SEG_AT(0)); /* lost: resent (and lost again) */
+        EXPECT_NOTHING(&h);
+        CHECK_EQ(status(&h, id).ssthresh, 3u * 1460); /* half of 6 segments */
+        static char more[1460 * 2];
+        memset(more, 'z', sizeof(more));
+        CHECK_EQ(tern_tcp_send(h.st, id, more, sizeof(more), h.now), (int)sizeof(more));
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 6);
+        h.next = h.n_sent; /* whatever recovery sent: not the point here */
+        h_advance(&h, 100 * MS);
+        sack_ack(&h, SEG_AT(0), 1, 8); /* the retransmission is found lost */
+        struct tern_tcp_status s = status(&h, id);
+        CHECK_EQ(s.total_retransmits, 2);
+        if (prr) {
+            CHECK_EQ(s.ssthresh, 3u * 1460);
+        } else {
+            CHECK_EQ(s.ssthresh, 2u * 1460);
+            CHECK_EQ(s.cwnd, 2u * 1460);
+        }
+        h_fini(&h);
+    }
+}
+
 /* EVIDENCE: RFC 8985 7.2 and 7.3: the PTO is (re)armed only after new
  * data is sent or an ACK acknowledges new data, and a PTO that cannot
  * probe re-arms the RTO, which stays the last resort. Here the SYN was
@@ -577,11 +838,17 @@ main(void)
     RUN(test_spurious_sample_ignored);
     RUN(test_reo_wnd);
     RUN(test_reo_wnd_dsack);
+    RUN(test_spurious_tsecr_ignored);
+    RUN(test_rtt_from_late_delivery);
+    RUN(test_min_rtt_windowed);
+    RUN(test_reo_wnd_rto_recovery);
     RUN(test_records_bounded);
     RUN(test_config);
     RUN(test_pto_does_not_starve_the_rto);
     RUN(test_tlp_tail_loss);
+    RUN(test_pto_without_sample_leaves_rto);
     RUN(test_tlp_dsack_no_loss);
     RUN(test_rack_lost_retransmission);
+    RUN(test_lost_retransmission_second_response);
     return CHECK_DONE();
 }
