@@ -38,10 +38,11 @@ test-tsan:
 		ctest --test-dir $(BUILD)-tsan --output-on-failure -R '$(TSAN_REGEX)'
 
 # libFuzzer: the IPv4/ICMP/TCP/Ethernet/ARP parsers for FUZZ_SECS seconds,
-# then a whole stack fed Ethernet frames for half as long.
+# then a whole stack fed Ethernet frames for half as long, then random
+# programs of socket calls against two runtimes for half as long.
 fuzz:
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_EXAMPLES=OFF
-	cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_parse fuzz_stack
+	cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_parse fuzz_stack fuzz_sock
 	rm -rf $(BUILD)-fuzz/corpus && mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/corpus/parse/* $(BUILD)-fuzz/corpus/
 	./$(BUILD)-fuzz/tests/fuzz/fuzz_parse -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
 		$(BUILD)-fuzz/corpus > $(BUILD)-fuzz/fuzz_parse.log 2>&1; rc=$$?; \
@@ -50,6 +51,10 @@ fuzz:
 	./$(BUILD)-fuzz/tests/fuzz/fuzz_stack -max_total_time=$$(( $(FUZZ_SECS) / 2 )) -print_final_stats=1 \
 		$(BUILD)-fuzz/corpus-stack > $(BUILD)-fuzz/fuzz_stack.log 2>&1; rc=$$?; \
 		tail -n 25 $(BUILD)-fuzz/fuzz_stack.log; exit $$rc
+	rm -rf $(BUILD)-fuzz/corpus-sock && mkdir -p $(BUILD)-fuzz/corpus-sock && cp tests/fuzz/corpus/sock/* $(BUILD)-fuzz/corpus-sock/
+	./$(BUILD)-fuzz/tests/fuzz/fuzz_sock -max_total_time=$$(( $(FUZZ_SECS) / 2 )) -print_final_stats=1 \
+		$(BUILD)-fuzz/corpus-sock > $(BUILD)-fuzz/fuzz_sock.log 2>&1; rc=$$?; \
+		tail -n 25 $(BUILD)-fuzz/fuzz_sock.log; exit $$rc
 
 bench: build
 	cmake --build $(BUILD) -j$(JOBS) --target benches

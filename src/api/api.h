@@ -142,6 +142,8 @@ struct reg_entry {
 int reg_set(int fd, const struct reg_entry *e, struct reg_entry *old);
 void reg_clear(int fd);
 void reg_clear_rt(int fd, const struct tern_rt *rt); /* only while it names rt */
+/* Clears fd's entry if it still names epoll `ep`; true when it did. */
+bool reg_clear_epoll(int fd, const struct tern_epoll *ep);
 struct reg_entry reg_get(int fd);
 void rt_registry_default(struct tern_rt **rt, int *host);
 void rt_registry_set_default(struct tern_rt *rt, int host);
@@ -155,6 +157,7 @@ void rt_after_call(struct tern_rt *rt);
 bool rt_can_block(const struct tern_rt *rt);
 
 /* sock.c */
+bool fd_identity(int fd, dev_t *dev, ino_t *ino); /* fstat's; false: not open */
 struct tern_sock *sock_lock(int fd);
 void sock_unlock(struct tern_sock *s);
 short sock_mask(struct tern_sock *s);

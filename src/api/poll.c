@@ -14,8 +14,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +36,8 @@ struct tern_epoll {
     pthread_mutex_t mu;
     struct ep_reg *regs; /* indexed by fd */
     int cap;
+    dev_t dev; /* identity of its fd (fstat), checked on each call */
+    ino_t ino;
 };
 
 static int64_t
@@ -83,6 +89,14 @@ remaining_ms(int timeout_ms, int64_t start)
 int
 tern_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
+    /* Linux's order (do_sys_poll): more entries than the process may have
+     * files is EINVAL before the array is read (so a count that overstates
+     * the array is never followed), then a NULL array EFAULT. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && nfds > rl.rlim_cur) {
+        errno = EINVAL;
+        return -1;
+    }
     if (nfds > 0 && fds == NULL) {
         errno = EFAULT;
         return -1;
@@ -186,6 +200,7 @@ tern_epoll_create1(int flags)
         errno = ENOMEM;
         return -1;
     }
+    (void)fd_identity(fd, &ep->dev, &ep->ino);
     struct reg_entry e = {.kind = REG_EPOLL, .ep = ep};
     if (reg_set(fd, &e, NULL) != 0) {
         epoll_free(ep);
@@ -221,7 +236,20 @@ static struct tern_epoll *
 ep_get(int epfd)
 {
     struct reg_entry e = reg_get(epfd);
-    return e.kind == REG_EPOLL ? e.ep : NULL;
+    if (e.kind != REG_EPOLL) {
+        return NULL;
+    }
+    dev_t dev;
+    ino_t ino;
+    if (!fd_identity(epfd, &dev, &ino) || dev != e.ep->dev || ino != e.ep->ino) {
+        /* Closed with libc's close() (and perhaps the number reused): the
+         * instance is gone; the number is the kernel's again. */
+        if (reg_clear_epoll(epfd, e.ep)) {
+            epoll_free(e.ep);
+        }
+        return NULL;
+    }
+    return e.ep;
 }
 
 int
@@ -235,7 +263,10 @@ tern_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
         errno = EFAULT;
         return -1;
     }
-    if (fd < 0) {
+    if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+        /* Linux: a fd that names no open file is EBADF, judged before any
+         * bookkeeping (a number beyond every open file must not size the
+         * registration table). */
         errno = EBADF;
         return -1;
     }
@@ -259,8 +290,11 @@ tern_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     pthread_mutex_lock(&ep->mu);
     if (fd >= ep->cap && op != EPOLL_CTL_DEL) {
         int cap = ep->cap ? ep->cap : 64;
-        while (cap <= fd) {
+        while (cap <= fd && cap <= INT_MAX / 2) {
             cap *= 2;
+        }
+        if (cap <= fd) {
+            cap = fd + 1; /* no doubling past INT_MAX */
         }
         struct ep_reg *r = realloc(ep->regs, (size_t)cap * sizeof(*r));
         if (r == NULL) {

@@ -16,6 +16,7 @@
  * no argument to find it by.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,8 +37,11 @@ reg_set(int fd, const struct reg_entry *e, struct reg_entry *old)
     pthread_mutex_lock(&reg_mu);
     if (fd >= reg_cap) {
         int cap = reg_cap ? reg_cap : 256;
-        while (cap <= fd) {
+        while (cap <= fd && cap <= INT_MAX / 2) {
             cap *= 2;
+        }
+        if (cap <= fd) {
+            cap = fd + 1; /* no doubling past INT_MAX */
         }
         struct reg_entry *t = realloc(reg_tab, (size_t)cap * sizeof(*t));
         if (t == NULL) {
@@ -48,6 +52,10 @@ reg_set(int fd, const struct reg_entry *e, struct reg_entry *old)
         reg_tab = t;
         reg_cap = cap;
     }
+    /* An epoll instance still registered here had its fd closed with
+     * libc's close() (the kernel handed the number out again): free it. */
+    struct tern_epoll *stale =
+        reg_tab[fd].kind == REG_EPOLL && reg_tab[fd].ep != e->ep ? reg_tab[fd].ep : NULL;
     if (old != NULL) {
         *old = reg_tab[fd];
     }
@@ -58,7 +66,21 @@ reg_set(int fd, const struct reg_entry *e, struct reg_entry *old)
     }
     reg_tab[fd] = *e;
     pthread_mutex_unlock(&reg_mu);
+    epoll_free(stale);
     return 0;
+}
+
+bool
+reg_clear_epoll(int fd, const struct tern_epoll *ep)
+{
+    bool cleared = false;
+    pthread_mutex_lock(&reg_mu);
+    if (fd >= 0 && fd < reg_cap && reg_tab[fd].kind == REG_EPOLL && reg_tab[fd].ep == ep) {
+        memset(&reg_tab[fd], 0, sizeof(reg_tab[fd]));
+        cleared = true;
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return cleared;
 }
 
 void

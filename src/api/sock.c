@@ -53,8 +53,9 @@ static void sock_forget(struct tern_sock *s);
 
 /* The identity of the user's end of the pair, to tell whether fd `fd`
  * still is that end: an application may close a tern socket with libc's
- * close() and the number come back for a file or another socket. */
-static bool
+ * close() and the number come back for a file or another socket (poll.c
+ * asks the same of epoll instances). */
+bool
 fd_identity(int fd, dev_t *dev, ino_t *ino)
 {
     struct stat sb;
@@ -1631,8 +1632,9 @@ tern_close(int fd)
 {
     struct reg_entry e = reg_get(fd);
     if (e.kind == REG_EPOLL) {
-        reg_clear(fd);
-        epoll_free(e.ep);
+        if (reg_clear_epoll(fd, e.ep)) {
+            epoll_free(e.ep);
+        }
         return close(fd);
     }
     struct tern_sock *s = sock_lock(fd);

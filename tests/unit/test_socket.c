@@ -488,6 +488,41 @@ test_attach_mode(void)
     tern_sim_free(sim);
 }
 
+/* A socket closed with libc's close() whose number the application reuses
+ * (here for a pipe): freeing the runtime must not close the pipe (it used
+ * to close the number, taking the application's file with it). */
+static void
+test_rt_free_spares_reused_number(void)
+{
+    struct tern_sim *sim;
+    CHECK_EQ(tern_sim_new(5, &sim), TERN_OK);
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.deterministic = true;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){.addr = A_ADDR, .prefix_len = 24, .mtu = 1500};
+    int h;
+    CHECK_EQ(tern_sim_add_host(sim, "a", &cfg, &h), TERN_OK);
+    struct tern_rt *rt;
+    CHECK_EQ(tern_rt_attach(tern_sim_host_stack(sim, h), sim_clock, sim, &rt), TERN_OK);
+    int s = tern_socket_in(rt, 0, AF_INET, SOCK_STREAM, 0);
+    CHECK(s >= 0);
+    int pfd[2];
+    CHECK_EQ(pipe(pfd), 0);
+    CHECK_EQ(close(s), 0); /* behind the library's back */
+    CHECK_EQ(dup2(pfd[0], s), s);
+    tern_rt_free(rt);
+    CHECK(fcntl(s, F_GETFD) >= 0); /* still the application's pipe */
+    CHECK_EQ(write(pfd[1], "x", 1), 1);
+    char c = 0;
+    CHECK_EQ(read(s, &c, 1), 1);
+    CHECK_EQ(c, 'x');
+    close(s);
+    close(pfd[0]);
+    close(pfd[1]);
+    tern_sim_free(sim);
+}
+
 int
 main(void)
 {
@@ -499,5 +534,6 @@ main(void)
     RUN(test_timeouts);
     RUN(test_linger_waits_for_ack);
     RUN(test_attach_mode);
+    RUN(test_rt_free_spares_reused_number);
     return CHECK_DONE();
 }
