@@ -133,7 +133,10 @@ usage(FILE *f, const char *cmd)
             "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
             "                      stdout)\n"
             "  --sport P           local port of get and send (default: ephemeral)\n"
-            "  --count N           serve: exit after N connections (default 0: forever)\n"
+            "  --count N           serve: take N clients, then exit once each one has\n"
+            "                      acknowledged every byte and our FIN (or failed), or\n"
+            "                      --timeout after the last one ended (exit 1); default 0:\n"
+            "                      serve forever\n"
             "  --max-conns N       serve: clients served at once (default: as many as\n"
             "                      --mem buys); a client beyond them is reset\n"
             "  --mem MIB           serve: memory budget, all taken at start (default %d):\n"
@@ -143,7 +146,8 @@ usage(FILE *f, const char *cmd)
             "                      (%d KiB) and two of the stack's connections (one open,\n"
             "                      one closing), at what the stack takes for one (measured\n"
             "                      at start). The line before 'listening' gives the figures\n"
-            "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
+            "  --timeout SEC       give up if nothing is received for SEC s (default 60);\n"
+            "                      serve --count: the bound on the last clients' close\n"
             "  --loss rack|rfc6675 how a SACK sender finds lost segments: RACK's time rule\n"
             "                      (RFC 8985, with tail loss probes) or three duplicates /\n"
             "                      DupThresh SACKed segments (RFC 6675; default: the\n"
@@ -506,7 +510,9 @@ struct app {
     size_t pool_bytes;  /* the stack's cfg.pool_bytes */
     size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
-    long refused; /* clients reset because every session was taken */
+    long accepted;    /* --count: clients taken */
+    int64_t t_linger; /* --count: when the last client ended, 0 before */
+    long refused;     /* clients reset because every session was taken */
     /* transfer accounting */
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
@@ -619,14 +625,45 @@ sess_end(struct app *a, struct sess *s, bool graceful)
     if (graceful) {
         (void)tern_tcp_close(a->st, s->id, now); /* the FIN follows the queued data */
     }
-    (void)tern_tcp_release(a->st, s->id, now); /* a closing connection finishes alone */
     if (s->fd >= 0) {
         close(s->fd);
+        s->fd = -1;
     }
-    s->id = 0;
     a->served++;
-    if (a->o.count > 0 && a->served >= a->o.count) {
-        a->done = true;
+    if (graceful && a->o.count > 0) {
+        /* --count: the process exits once its clients are done, so the
+         * session keeps the id until the FIN is acknowledged (sess_linger):
+         * released now, the connection would finish alone, but the exit
+         * would take its unsent and unacknowledged bytes with it. */
+        s->closed = true;
+        return;
+    }
+    (void)tern_tcp_release(a->st, s->id, now); /* a closing connection finishes alone */
+    s->id = 0;
+}
+
+/* --count: a session that closed waits here until the peer acknowledged
+ * every byte and our FIN (FIN-WAIT-2, TIME-WAIT, CLOSED; RFC 9293 3.6: the
+ * FIN is acknowledged only after all text before it), or the connection
+ * failed; then the id goes back. What the peer still sends is read and
+ * dropped, so that the release does not reset the connection for unread
+ * text (RFC 9293 3.6 SHLD-3). */
+static void
+sess_linger(struct app *a, struct sess *s)
+{
+    uint64_t ignored = 0;
+    int rc = drain_recv(a, s->id, -1, &ignored);
+    struct tern_tcp_status ts;
+    bool finished = rc < 0 && rc != TERN_ERR_CLOSING;
+    if (tern_tcp_status(a->st, s->id, &ts) != TERN_OK || ts.error != 0) {
+        finished = true;
+    } else if (ts.state == TERN_TCP_FIN_WAIT_2 || ts.state == TERN_TCP_TIME_WAIT ||
+               ts.state == TERN_TCP_CLOSED) {
+        finished = true;
+    }
+    if (finished) {
+        (void)tern_tcp_release(a->st, s->id, tern_tun_now_ns());
+        s->id = 0;
     }
 }
 
@@ -804,18 +841,30 @@ accept_all(struct app *a)
         if (a->t_start == 0) {
             a->t_start = tern_tun_now_ns();
         }
+        if (a->o.count > 0 && ++a->accepted >= a->o.count) {
+            /* --count N: N clients taken, no more; the listener goes (its
+             * pending children are reset) and the last sessions finish. */
+            (void)tern_tcp_release(a->st, a->listener, tern_tun_now_ns());
+            a->listener = 0;
+            return;
+        }
     }
 }
 
 static void
 step_server(struct app *a)
 {
-    accept_all(a);
+    if (a->listener > 0) {
+        accept_all(a);
+    }
     int kept = 0;
+    bool serving = false; /* a session not yet closed */
     for (int k = 0; k < a->n_live; k++) {
         int i = a->live[k];
         struct sess *s = &a->sess[i];
-        if (a->o.mode == M_ECHO) {
+        if (s->closed) {
+            sess_linger(a, s);
+        } else if (a->o.mode == M_ECHO) {
             serve_echo(a, s);
         } else if (a->o.mode == M_DISCARD) {
             serve_discard(a, s);
@@ -824,11 +873,30 @@ step_server(struct app *a)
         }
         if (s->id != 0) {
             a->live[kept++] = i;
+            serving = serving || !s->closed;
         } else {
             a->idle[a->n_idle++] = i; /* ended: free again */
         }
     }
     a->n_live = kept;
+    if (a->o.count > 0 && a->listener == 0) {
+        /* --count: every client taken; exit once all are closed, or
+         * when --timeout passes after the last one ended (a peer that
+         * never acknowledges must not hold the process forever). */
+        int64_t now = tern_tun_now_ns();
+        if (a->n_live == 0) {
+            a->done = true;
+        } else if (serving) {
+            a->t_linger = 0;
+        } else if (a->t_linger == 0) {
+            a->t_linger = now;
+        } else if (now - a->t_linger > (int64_t)(a->o.timeout_s * 1e9)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%d connection(s) not closed %.0f s after the last client",
+                     a->n_live, a->o.timeout_s);
+            fail(a, msg, 0);
+        }
+    }
 }
 
 /* ---- Clients: get, send; and recv ------------------------------------------- */
