@@ -103,6 +103,7 @@ usage(FILE *f, const char *cmd)
             "  serve discard --port P          read and drop everything\n"
             "  serve http --port P --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
             "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
+            "                                  (HTTP/1.1; a chunked body is decoded)\n"
             "  send HOST:PORT FILE             connect, send FILE, close\n"
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
@@ -496,6 +497,18 @@ struct sess {
     bool responding, file_done, closed;
 };
 
+/* The decoder of a chunked body (RFC 9112 7.1): chunk-size [chunk-ext]
+ * CRLF, chunk-data CRLF, ..., last-chunk (size 0), trailer lines, CRLF. */
+enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_CRLF, CH_TRAILER, CH_DONE };
+#define CHUNK_LINE 256 /* a size line (with its extensions) longer than this is refused */
+struct chunker {
+    enum chunk_state state;
+    uint64_t left;         /* CH_DATA: bytes of the chunk still to come */
+    char line[CHUNK_LINE]; /* CH_SIZE, CH_DATA_CRLF: the line so far */
+    size_t line_len;       /* bytes in line; CH_TRAILER: of the trailer line */
+    size_t trailer_bytes;  /* all trailer lines so far (bounded by HDR_MAX) */
+};
+
 struct app {
     struct opts o;
     struct tern_stack *st;
@@ -529,6 +542,8 @@ struct app {
     size_t hdr_len;
     bool in_body;
     long long content_length; /* -1: until EOF */
+    bool chunked;             /* Transfer-Encoding: chunked */
+    struct chunker ch;
     int status;
     uint8_t io[IOBUF];
 };
@@ -556,7 +571,8 @@ report(struct app *a, bool final)
     }
     int64_t now = tern_tun_now_ns();
     double secs = (double)(now - a->t_start) / 1e9;
-    uint64_t bytes = a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
+    /* get: the body's bytes (the request is not the transfer). */
+    uint64_t bytes = a->o.mode == M_GET || a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
     double mbit = secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0;
     fprintf(stderr, "%s%llu bytes in %.3f s, goodput %.2f Mbit/s, %llu retransmissions\n",
             final ? "tern: " : "  ", (unsigned long long)bytes, secs, mbit,
@@ -1012,6 +1028,139 @@ step_send(struct app *a, struct sess *s, struct sess_state *ss)
     }
 }
 
+/* A chunk-size line without its CRLF (RFC 9112 7.1): 1*HEXDIG, then
+ * nothing or chunk extensions (BWS ";" ...), which are ignored. Returns
+ * false when it is not one, or the size does not fit in 60 bits. */
+static bool
+chunk_size(const char *line, size_t len, uint64_t *size)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        char c = line[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) {
+            break;
+        }
+        if (v >> 56 != 0) {
+            return false; /* too large for any file: refused, not wrapped */
+        }
+        v = v << 4 | (uint64_t)d;
+    }
+    if (i == 0) {
+        return false;
+    }
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+        i++; /* BWS before an extension */
+    }
+    if (i < len && line[i] != ';') {
+        return false;
+    }
+    *size = v;
+    return true;
+}
+
+/* Writes body bytes to the output; false (after fail()) on error. */
+static bool
+get_write(struct app *a, const uint8_t *p, size_t n)
+{
+    if (n > 0 && !write_all(a->out_fd, p, n)) {
+        fail(a, "writing the output failed", 0);
+        return false;
+    }
+    a->bytes_in += n;
+    return true;
+}
+
+/* Feeds n bytes of a chunked body to the decoder; writes the chunks' data.
+ * Returns false (after fail()) on a framing error or a write error. */
+static bool
+chunk_feed(struct app *a, const uint8_t *p, size_t n)
+{
+    struct chunker *c = &a->ch;
+    while (n > 0 && c->state != CH_DONE) {
+        if (c->state == CH_DATA) {
+            size_t k = c->left < n ? (size_t)c->left : n;
+            if (!get_write(a, p, k)) {
+                return false;
+            }
+            p += k;
+            n -= k;
+            c->left -= k;
+            if (c->left == 0) {
+                c->state = CH_DATA_CRLF;
+                c->line_len = 0;
+            }
+            continue;
+        }
+        uint8_t b = *p++;
+        n--;
+        if (c->state == CH_TRAILER) {
+            /* Trailer fields are read and dropped; an empty line ends them. */
+            if (++c->trailer_bytes > HDR_MAX) {
+                fail(a, "bad chunked body: trailer section too long", 0);
+                return false;
+            }
+            if (b == '\n') {
+                if (c->line_len == 1 && c->line[0] == '\r') {
+                    c->state = CH_DONE;
+                }
+                c->line_len = 0;
+            } else if (c->line_len++ == 0) {
+                c->line[0] = (char)b;
+            }
+            continue;
+        }
+        if (b != '\n') {
+            if (c->line_len == CHUNK_LINE) {
+                fail(a, "bad chunked body: chunk size line too long", 0);
+                return false;
+            }
+            c->line[c->line_len++] = (char)b;
+            continue;
+        }
+        /* A whole line: it must end in CRLF. */
+        if (c->line_len == 0 || c->line[c->line_len - 1] != '\r') {
+            fail(a, "bad chunked body: a line does not end in CRLF", 0);
+            return false;
+        }
+        size_t len = c->line_len - 1;
+        c->line_len = 0;
+        if (c->state == CH_DATA_CRLF) {
+            if (len != 0) {
+                fail(a, "bad chunked body: chunk data longer than its size", 0);
+                return false;
+            }
+            c->state = CH_SIZE;
+            continue;
+        }
+        uint64_t size;
+        if (!chunk_size(c->line, len, &size)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "bad chunked body: bad chunk size '%.*s'",
+                     (int)(len < 32 ? len : 32), c->line);
+            fail(a, msg, 0);
+            return false;
+        }
+        c->state = size == 0 ? CH_TRAILER : CH_DATA;
+        c->left = size;
+    }
+    return true;
+}
+
+/* Body bytes as they arrive: decoded (chunked) or as they are. */
+static bool
+get_body(struct app *a, const uint8_t *p, size_t n)
+{
+    if (a->chunked) {
+        return chunk_feed(a, p, n);
+    }
+    return get_write(a, p, n);
+}
+
 /* Splits the response head; returns false (after fail()) when it is bad. */
 static bool
 get_head(struct app *a)
@@ -1026,23 +1175,63 @@ get_head(struct app *a)
     for (char *p = strstr(a->hdr, "\r\n"); p != NULL && p < end; p = strstr(p + 2, "\r\n")) {
         if (strncasecmp(p + 2, "Content-Length:", 15) == 0) {
             a->content_length = atoll(p + 17);
+        } else if (strncasecmp(p + 2, "Transfer-Encoding:", 18) == 0) {
+            /* RFC 9112 6.1, 6.3: chunked, the only coding we decode, must be
+             * the last one; it overrides Content-Length. */
+            const char *v = p + 20;
+            v += strspn(v, " \t");
+            size_t vl = strcspn(v, "\r");
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) {
+                vl--;
+            }
+            if (vl != 7 || strncasecmp(v, "chunked", 7) != 0) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "unsupported Transfer-Encoding '%.*s'",
+                         (int)(vl < 40 ? vl : 40), v);
+                fail(a, msg, 0);
+                return false;
+            }
+            a->chunked = true;
         }
     }
-    a->in_body = true;
-    size_t rest = a->hdr_len - hl;
-    a->bytes_in = rest;
-    if (rest > 0 && !write_all(a->out_fd, (uint8_t *)a->hdr + hl, rest)) {
-        fail(a, "writing the output failed", 0);
-        return false;
+    if (a->chunked) {
+        a->content_length = -1;
     }
-    return true;
+    a->in_body = true;
+    a->bytes_in = 0;
+    return get_body(a, (uint8_t *)a->hdr + hl, a->hdr_len - hl);
+}
+
+/* Reads the body that arrived; as drain_recv. */
+static int
+get_drain(struct app *a)
+{
+    for (;;) {
+        int n = tern_tcp_recv(a->st, a->conn, a->io, sizeof(a->io), tern_tun_now_ns());
+        if (n == TERN_ERR_AGAIN) {
+            return 0;
+        }
+        if (n == TERN_ERR_CLOSING) {
+            return 1;
+        }
+        if (n < 0) {
+            return n;
+        }
+        a->t_last_rx = tern_tun_now_ns();
+        if (!get_body(a, a->io, (size_t)n)) {
+            return TERN_ERR_INVAL;
+        }
+        if (a->chunked && a->ch.state == CH_DONE) {
+            return 0; /* the message is complete: what follows is not ours */
+        }
+    }
 }
 
 static int
 get_recv(struct app *a)
 {
     if (a->in_body) {
-        return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+        return get_drain(a);
     }
     for (;;) {
         int n = tern_tcp_recv(a->st, a->conn, a->hdr + a->hdr_len, HDR_MAX - 1 - a->hdr_len,
@@ -1056,7 +1245,7 @@ get_recv(struct app *a)
             if (!get_head(a)) {
                 return TERN_ERR_INVAL;
             }
-            return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+            return get_drain(a);
         }
         if (a->hdr_len == HDR_MAX - 1) {
             fail(a, "response head too long", 0);
@@ -1081,13 +1270,18 @@ step_get(struct app *a, struct sess *s, struct sess_state *ss)
             return;
         }
         bool complete =
-            a->in_body && a->content_length >= 0 && (long long)a->bytes_in >= a->content_length;
+            a->in_body &&
+            (a->chunked ? a->ch.state == CH_DONE
+                        : a->content_length >= 0 && (long long)a->bytes_in >= a->content_length);
         if (rc < 0) {
             fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
             return;
         }
-        if (rc == 1 && !complete && (!a->in_body || a->content_length >= 0)) {
-            fail(a, "response truncated", 0);
+        if (rc == 1 && !complete && (!a->in_body || a->chunked || a->content_length >= 0)) {
+            fail(a,
+                 a->chunked ? "response truncated: the chunked body has no last chunk"
+                            : "response truncated",
+                 0);
             return;
         }
         if (rc == 1 || complete) {
