@@ -59,7 +59,17 @@ on_signal(int sig)
     stop_requested = 1;
 }
 
-enum mode { M_NONE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+/* M_SERVE runs the services of opts.svc; M_ECHO, M_DISCARD and M_HTTP are
+ * their kinds. */
+enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+
+/* serve: the services of one process, each on a port of its own. */
+#define MAX_SVC 8
+struct svc {
+    enum mode kind; /* M_ECHO, M_DISCARD, M_HTTP */
+    long port;      /* 0 until given or defaulted */
+    int listener;   /* its listening connection; 0 once gone */
+};
 
 struct opts {
     const char *cmd; /* "tun" or "tap" */
@@ -73,6 +83,8 @@ struct opts {
     const char *pcap;
     const char *trace; /* --trace FILE */
     enum mode mode;
+    struct svc svc[MAX_SVC]; /* serve */
+    int n_svc;
     long port, sport, count;
     const char *root, *url, *target, *file, *out;
     double timeout_s;
@@ -99,9 +111,13 @@ usage(FILE *f, const char *cmd)
             "Runs a tern stack on the %s device NAME (created if missing, brought up)\n"
             "with tern's address A.B.C.D/N, and one application:\n"
             "\n"
-            "  serve echo --port P             echo every byte back, any number of clients\n"
-            "  serve discard --port P          read and drop everything\n"
-            "  serve http --port P --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  serve echo [--port P]           echo every byte back, any number of clients\n"
+            "  serve discard [--port P]        read and drop everything\n"
+            "  serve http [--port P] --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  serve SVC[:PORT],SVC[:PORT]...  several of them at once, each on its port:\n"
+            "                                  e.g. serve echo,discard:9009,http:8080 --root D\n"
+            "                                  (a service without :PORT takes its standard\n"
+            "                                  one: echo 7, discard 9, http 80)\n"
             "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
             "                                  (HTTP/1.1; a chunked body is decoded)\n"
             "  send HOST:PORT FILE             connect, send FILE, close\n"
@@ -129,7 +145,8 @@ usage(FILE *f, const char *cmd)
             "                      (s since start), kind, connection, TCP segment (seq\n"
             "                      and ack relative to the first seen, length, flags) and\n"
             "                      the rule that acted (large: for short diagnostic runs)\n"
-            "  --port P            port to listen on (serve, recv)\n"
+            "  --port P            port to listen on: recv; serve with one service\n"
+            "                      (default: the service's standard port)\n"
             "  --root DIR          directory served by serve http\n"
             "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
             "                      stdout)\n"
@@ -378,6 +395,55 @@ known_opt(const char *name)
     return false;
 }
 
+/* serve's operand: SVC[:PORT] separated by commas, SVC one of echo,
+ * discard, http. Ports default later (check_opts). */
+static int
+parse_services(struct opts *o, const char *list)
+{
+    static const struct {
+        const char *name;
+        enum mode kind;
+    } names[] = {{"echo", M_ECHO}, {"discard", M_DISCARD}, {"http", M_HTTP}};
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char item[32];
+        if (len == 0 || len >= sizeof(item)) {
+            return usage_error(
+                o, "serve what? (echo, discard, http, or a list: echo,http:8080), not", list);
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *colon = strchr(item, ':');
+        long port = 0;
+        if (colon != NULL) {
+            *colon = '\0';
+            if (!parse_long(colon + 1, 1, 65535, &port)) {
+                fprintf(stderr, "tern %s: invalid port '%s' for service %s; see 'tern %s --help'\n",
+                        o->cmd, colon + 1, item, o->cmd);
+                return 2;
+            }
+        }
+        enum mode kind = M_NONE;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strcmp(item, names[i].name) == 0) {
+                kind = names[i].kind;
+            }
+        }
+        if (kind == M_NONE) {
+            return usage_error(o, "unknown service (echo, discard or http):", item);
+        }
+        if (o->n_svc == MAX_SVC) {
+            return usage_error(o, "too many services in", list);
+        }
+        o->svc[o->n_svc++] = (struct svc){.kind = kind, .port = port};
+        if (p[len] == '\0') {
+            return 0;
+        }
+        p += len + 1;
+    }
+}
+
 /* Positional words: the mode and its operands. */
 static int
 set_word(struct opts *o, const char **words, int n)
@@ -387,13 +453,8 @@ set_word(struct opts *o, const char **words, int n)
     }
     const char *m = words[0];
     if (strcmp(m, "serve") == 0 && n == 2) {
-        o->mode = strcmp(words[1], "echo") == 0      ? M_ECHO
-                  : strcmp(words[1], "discard") == 0 ? M_DISCARD
-                  : strcmp(words[1], "http") == 0    ? M_HTTP
-                                                     : M_NONE;
-        if (o->mode == M_NONE) {
-            return usage_error(o, "serve what? (echo, discard or http), not", words[1]);
-        }
+        o->mode = M_SERVE;
+        return parse_services(o, words[1]);
     } else if (strcmp(m, "get") == 0 && n == 2) {
         o->mode = M_GET;
         o->url = words[1];
@@ -418,15 +479,39 @@ check_opts(struct opts *o)
     if (o->prefix == 0) {
         return usage_error(o, "--addr A.B.C.D/N is required", NULL);
     }
-    bool server = o->mode == M_ECHO || o->mode == M_DISCARD || o->mode == M_HTTP;
-    if ((server || o->mode == M_RECV) && o->port == 0) {
+    bool server = o->mode == M_SERVE;
+    if (o->mode == M_RECV && o->port == 0) {
         return usage_error(o, "this mode needs --port P", NULL);
     }
-    if (!server && (o->max_conns != 0 || o->mem_mib != 0)) {
-        return usage_error(o, "--max-conns and --mem are options of serve", NULL);
+    if (!server && (o->max_conns != 0 || o->mem_mib != 0 || o->count != 0)) {
+        return usage_error(o, "--max-conns, --mem and --count are options of serve", NULL);
     }
-    if (o->mode == M_HTTP && o->root == NULL) {
-        return usage_error(o, "serve http needs --root DIR", NULL);
+    if (server) {
+        if (o->port != 0 && (o->n_svc > 1 || o->svc[0].port != 0)) {
+            return usage_error(o,
+                               "--port goes with one service; give each its own as SERVICE:PORT "
+                               "(serve echo:7007,http:8080)",
+                               NULL);
+        }
+        for (int i = 0; i < o->n_svc; i++) {
+            struct svc *v = &o->svc[i];
+            if (v->port == 0) {
+                v->port = o->port != 0           ? o->port
+                          : v->kind == M_ECHO    ? 7
+                          : v->kind == M_DISCARD ? 9
+                                                 : 80;
+            }
+            for (int j = 0; j < i; j++) {
+                if (o->svc[j].port == v->port) {
+                    char p[16];
+                    snprintf(p, sizeof(p), "%ld", v->port);
+                    return usage_error(o, "two services on port", p);
+                }
+            }
+            if (v->kind == M_HTTP && o->root == NULL) {
+                return usage_error(o, "serve http needs --root DIR", NULL);
+            }
+        }
     }
     if ((o->mode == M_GET || o->mode == M_RECV) && o->out == NULL) {
         return usage_error(o, "this mode needs -o FILE", NULL);
@@ -488,8 +573,9 @@ parse_args(int argc, char **argv, struct opts *o)
 /* ---- Running ---------------------------------------------------------------- */
 
 struct sess {
-    int id; /* 0: free */
-    int fd; /* file being served (http), or -1 */
+    int id;         /* 0: free */
+    enum mode kind; /* servers: the service (M_ECHO, M_DISCARD, M_HTTP) */
+    int fd;         /* file being served (http), or -1 */
     char req[HDR_MAX];
     size_t req_len;
     uint8_t buf[SESS_BUF];
@@ -524,6 +610,7 @@ struct app {
     size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
     long accepted;    /* --count: clients taken */
+    bool listening;   /* serve: the listeners of o.svc are open */
     int64_t t_linger; /* --count: when the last client ended, 0 before */
     long refused;     /* clients reset because every session was taken */
     /* transfer accounting */
@@ -838,31 +925,46 @@ serve_http(struct app *a, struct sess *s)
     }
 }
 
+/* Releases every listener (their pending children are reset). */
+static void
+stop_listening(struct app *a)
+{
+    for (int k = 0; k < a->o.n_svc; k++) {
+        if (a->o.svc[k].listener > 0) {
+            (void)tern_tcp_release(a->st, a->o.svc[k].listener, tern_tun_now_ns());
+            a->o.svc[k].listener = 0;
+        }
+    }
+    a->listening = false;
+}
+
 static void
 accept_all(struct app *a)
 {
-    for (;;) {
-        int id = tern_tcp_accept(a->st, a->listener, tern_tun_now_ns());
-        if (id < 0) {
-            return;
-        }
-        if (a->n_idle == 0) {
-            (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
-            a->refused++;
-            continue;
-        }
-        int i = a->idle[--a->n_idle];
-        a->live[a->n_live++] = i;
-        a->sess[i] = (struct sess){.id = id, .fd = -1};
-        if (a->t_start == 0) {
-            a->t_start = tern_tun_now_ns();
-        }
-        if (a->o.count > 0 && ++a->accepted >= a->o.count) {
-            /* --count N: N clients taken, no more; the listener goes (its
-             * pending children are reset) and the last sessions finish. */
-            (void)tern_tcp_release(a->st, a->listener, tern_tun_now_ns());
-            a->listener = 0;
-            return;
+    for (int k = 0; k < a->o.n_svc && a->listening; k++) {
+        for (;;) {
+            int id = tern_tcp_accept(a->st, a->o.svc[k].listener, tern_tun_now_ns());
+            if (id < 0) {
+                break;
+            }
+            if (a->n_idle == 0) {
+                (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
+                a->refused++;
+                continue;
+            }
+            int i = a->idle[--a->n_idle];
+            a->live[a->n_live++] = i;
+            a->sess[i] = (struct sess){.id = id, .kind = a->o.svc[k].kind, .fd = -1};
+            if (a->t_start == 0) {
+                a->t_start = tern_tun_now_ns();
+            }
+            if (a->o.count > 0 && ++a->accepted >= a->o.count) {
+                /* --count N: N clients taken, no more; the listeners go
+                 * (their pending children are reset) and the last
+                 * sessions finish. */
+                stop_listening(a);
+                return;
+            }
         }
     }
 }
@@ -870,7 +972,7 @@ accept_all(struct app *a)
 static void
 step_server(struct app *a)
 {
-    if (a->listener > 0) {
+    if (a->listening) {
         accept_all(a);
     }
     int kept = 0;
@@ -880,9 +982,9 @@ step_server(struct app *a)
         struct sess *s = &a->sess[i];
         if (s->closed) {
             sess_linger(a, s);
-        } else if (a->o.mode == M_ECHO) {
+        } else if (s->kind == M_ECHO) {
             serve_echo(a, s);
-        } else if (a->o.mode == M_DISCARD) {
+        } else if (s->kind == M_DISCARD) {
             serve_discard(a, s);
         } else {
             serve_http(a, s);
@@ -895,7 +997,7 @@ step_server(struct app *a)
         }
     }
     a->n_live = kept;
-    if (a->o.count > 0 && a->listener == 0) {
+    if (a->o.count > 0 && !a->listening) {
         /* --count: every client taken; exit once all are closed, or
          * when --timeout passes after the last one ended (a peer that
          * never acknowledges must not hold the process forever). */
@@ -1409,8 +1511,11 @@ open_files(struct app *a)
             return 1;
         }
     }
-    if (o->mode == M_HTTP) {
+    for (int i = 0; i < o->n_svc; i++) {
         struct stat sb;
+        if (o->svc[i].kind != M_HTTP) {
+            continue;
+        }
         if (stat(o->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             fprintf(stderr, "tern %s: --root %s is not a directory\n", o->cmd, o->root);
             return 1;
@@ -1431,7 +1536,7 @@ open_files(struct app *a)
 static bool
 server_mode(enum mode m)
 {
-    return m == M_ECHO || m == M_DISCARD || m == M_HTTP;
+    return m == M_SERVE;
 }
 
 /* The stack's allocator (tern_config.alloc): malloc/free that count the
@@ -1668,20 +1773,42 @@ start_app(struct app *a, struct sess *cs)
         return 0;
     }
     oa.passive = true;
-    oa.local_port = (uint16_t)a->o.port;
-    a->listener = tern_tcp_open(a->st, &oa, now);
-    if (a->listener < 0) {
-        fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
-        return 1;
+    if (!server_mode(a->o.mode)) {
+        oa.local_port = (uint16_t)a->o.port;
+        a->listener = tern_tcp_open(a->st, &oa, now);
+        if (a->listener < 0) {
+            fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
+            return 1;
+        }
+        fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n",
+                tern_tun_name(a->tun), ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
+        return 0;
     }
-    if (server_mode(a->o.mode)) {
-        fprintf(stderr,
-                "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
-                "tables in all\n",
-                a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
+    /* serve: a listener per service; one line names them all. */
+    char ports[MAX_SVC * 24] = "";
+    size_t used = 0;
+    for (int k = 0; k < a->o.n_svc; k++) {
+        struct svc *v = &a->o.svc[k];
+        oa.local_port = (uint16_t)v->port;
+        v->listener = tern_tcp_open(a->st, &oa, now);
+        if (v->listener < 0) {
+            fprintf(stderr, "tern %s: listen on port %ld: %s\n", a->o.cmd, v->port,
+                    tern_strerror(v->listener));
+            v->listener = 0;
+            return 1;
+        }
+        const char *name = v->kind == M_ECHO ? "echo" : v->kind == M_DISCARD ? "discard" : "http";
+        used += (size_t)snprintf(ports + used, sizeof(ports) - used,
+                                 a->o.n_svc == 1 ? "%s%ld" : "%sport %ld (%s)", k == 0 ? "" : ", ",
+                                 v->port, name);
     }
-    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n", tern_tun_name(a->tun),
-            ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
+    a->listening = true;
+    fprintf(stderr,
+            "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
+            "tables in all\n",
+            a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
+    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on %s%s\n", tern_tun_name(a->tun), ip,
+            a->o.prefix, tern_tun_mtu(a->tun), a->o.n_svc == 1 ? "port " : "", ports);
     return 0;
 }
 
@@ -1712,9 +1839,7 @@ static int64_t
 step_app(struct app *a, struct sess *cs, struct sess_state *ss)
 {
     switch (a->o.mode) {
-    case M_ECHO:
-    case M_DISCARD:
-    case M_HTTP:
+    case M_SERVE:
         step_server(a);
         break;
     case M_SEND:
@@ -1727,6 +1852,9 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
         step_recv(a, ss);
         break;
     case M_NONE:
+    case M_ECHO:
+    case M_DISCARD:
+    case M_HTTP:
         a->done = true;
         break;
     }
