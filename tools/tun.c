@@ -194,8 +194,9 @@ usage(FILE *f, const char *cmd)
             "      --linux-addr 10.77.0.1/24 serve http --port 8080 --root /srv &\n"
             "  ip netns exec demo curl http://10.77.0.2:8080/index.html\n"
             "\n"
-            "Long transfers print a progress line a second and a summary (bytes, time,\n"
-            "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
+            "Transfers print a progress line a second while bytes move (none when idle)\n"
+            "and a summary (bytes, time, goodput, retransmissions) on stderr. SIGINT/SIGTERM stop "
+            "cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
             cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
             (SESS_BUF + HDR_MAX) / 1024, SNDBUF / 1024, cmd);
@@ -616,6 +617,7 @@ struct app {
     /* transfer accounting */
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
+    uint64_t progress_bytes; /* bytes_in + bytes_out at the last progress check */
     uint64_t retrans0;
     FILE *trace;                     /* --trace */
     int64_t trace_t0;                /* its time origin */
@@ -666,13 +668,17 @@ report(struct app *a, bool final)
             (unsigned long long)(retransmits(a) - a->retrans0));
 }
 
+/* A progress line a second, but only when bytes moved since the last one:
+ * an idle server (or a stalled transfer) stays quiet. */
 static void
 progress(struct app *a, int64_t now)
 {
     if (now >= a->t_next_progress) {
-        if (a->t_next_progress != 0) {
+        uint64_t moved = a->bytes_in + a->bytes_out;
+        if (a->t_next_progress != 0 && moved != a->progress_bytes) {
             report(a, false);
         }
+        a->progress_bytes = moved;
         a->t_next_progress = now + NS;
     }
 }

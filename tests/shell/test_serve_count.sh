@@ -9,6 +9,13 @@
 #      byte-exact (sha256), and tern exits 0 by itself.
 #   b. serve http --count 1 --drop 5: curl fetches a SIZE-byte file; the
 #      body is byte-exact and tern exits 0 by itself.
+#   c. progress lines only while bytes move: a client of serve echo sends
+#      16 KiB every 100 ms for 2.5 s (lines are due), then holds the
+#      connection idle for 3.5 s before it closes. No two progress lines
+#      give the same byte count (an idle second printed the count again
+#      before: 3 repeated lines here), and at least one line came while
+#      the bytes moved. The client's pauses are the stimulus (the time
+#      the test is about), not waits for an event.
 #
 # Usage: bash test_serve_count.sh <tern binary> <source dir>
 # Environment: COUNT_KB (default 2048) size of each transfer.
@@ -117,5 +124,47 @@ echo "  curl exit $?"
 check "b. GET of $KB KiB under 5 % drop: byte-exact" same_file "$tmp/data.bin" "$tmp/http.recv"
 exits_zero "$http_pid" "b. http"
 grep -E 'bytes in' "$tmp/http.log" | sed 's/^/  /'
+
+# ---- c. progress only while bytes move --------------------------------------------
+
+cat >"$tmp/paced_client.py" <<'PY'
+import socket, sys, threading, time
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((host, port), timeout=30)
+got = [0]
+def reader():
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got[0] += len(b)
+t = threading.Thread(target=reader)
+t.start()
+sent = 0
+end = time.monotonic() + 2.5
+while time.monotonic() < end:       # moving: 16 KiB every 100 ms
+    s.sendall(b"x" * 16384)
+    sent += 16384
+    time.sleep(0.1)
+time.sleep(3.5)                     # idle, connection open
+s.shutdown(socket.SHUT_WR)
+t.join()
+print("paced client: sent %d, got %d back" % (sent, got[0]))
+sys.exit(0 if got[0] == sent else 1)
+PY
+tern_bg "$tmp/paced.log" serve echo --port 7 --count 1
+paced_pid=$TPID
+check "c. tern serve echo comes up" wait_for 30 tern_ready "$tmp/paced.log"
+timeout 120 ip netns exec "$NS" python3 "$tmp/paced_client.py" $TERN_IP 7 >"$tmp/paced.client" 2>&1
+rc=$?
+sed 's/^/  /' "$tmp/paced.client"
+check "c. the paced client got its whole echo (exit $rc)" test $rc -eq 0
+exits_zero "$paced_pid" "c. paced echo"
+grep -E '^  [0-9]+ bytes in' "$tmp/paced.log" | awk '{print $1}' >"$tmp/progress.counts"
+sed 's/^/  progress: /' "$tmp/progress.counts" | tr '\n' ' '
+echo
+check "c. at least one progress line while the bytes moved" test -s "$tmp/progress.counts"
+check "c. no progress line repeats a count (none while idle)" \
+    test "$(sort "$tmp/progress.counts" | uniq -d | wc -l)" -eq 0
 
 summary
