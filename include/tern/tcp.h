@@ -172,7 +172,9 @@ struct tern_tcp_config {
                                       segment at once (RFC 9293 3.8.6.3, MUST-40: < 500 ms) */
     int64_t rto_min_ns;            /* RTO lower bound; 0: 200 ms, a documented deviation
                                       from RFC 6298 2.4's SHOULD of 1 s along RFC 8961's
-                                      guidance (docs/rto-and-undo.md); 1000000000 gives 2.4 */
+                                      guidance (docs/rto-and-undo.md); 1000000000 gives 2.4;
+                                      at most 4 s (more is refused); rto_max_ns counts in
+                                      whole milliseconds, rounded up */
     int64_t keepalive_idle_ns;     /* idle time before the first keep-alive; 0: 2 hours
                                       (RFC 9293 3.8.4 MUST-28: at least 2 hours by default) */
     int64_t keepalive_intvl_ns;    /* between unanswered probes; 0: 75 s */

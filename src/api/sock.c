@@ -996,21 +996,35 @@ tern_accept(int fd, struct sockaddr *addr, socklen_t *len)
     return tern_accept4(fd, addr, len, 0);
 }
 
-static int
-connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
+/* The socket is fresh again, ready for another connect (Linux
+ * tcp_disconnect): a connection still open is reset, a listener closed,
+ * shutdown bits and errors cleared; options and the bound name stay. */
+static void
+sock_disconnect(struct tern_sock *s)
 {
-    uint32_t ra = ntohl(sin->sin_addr.s_addr);
-    if (s->tcp_id > 0) { /* a connection that failed before: start afresh */
+    if (s->tcp_id > 0) {
+        int64_t now = rt_now(s->rt);
         tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
-        tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
+        if (sock_state(s, NULL) != TERN_TCP_CLOSED) {
+            tern_tcp_abort(s->st, s->tcp_id, now);
+        }
+        tern_tcp_release(s->st, s->tcp_id, now);
         s->tcp_id = 0;
     }
+    s->ss = SS_UNCONN;
     s->shut = 0;
     s->done = s->closed_tcb = false;
     s->sk_err = 0;
     s->urg = URG_NONE;
     s->rd_pos = 0;
     sock_renew_pair(s);
+}
+
+static int
+connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
+{
+    uint32_t ra = ntohl(sin->sin_addr.s_addr);
+    sock_disconnect(s); /* a connection that failed before: start afresh */
     struct tern_tcp_open_args oa = {
         .local_addr = s->bind_addr,
         .local_port = s->bound ? s->bind_port : 0,
@@ -1053,30 +1067,6 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
     s->bound = true;
     s->bind_port = stt.local_port;
     return 0;
-}
-
-/* The socket is fresh again, ready for another connect (Linux
- * tcp_disconnect): a connection still open is reset, a listener closed,
- * shutdown bits and errors cleared; options and the bound name stay. */
-static void
-sock_disconnect(struct tern_sock *s)
-{
-    if (s->tcp_id > 0) {
-        int64_t now = rt_now(s->rt);
-        tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
-        if (sock_state(s, NULL) != TERN_TCP_CLOSED) {
-            tern_tcp_abort(s->st, s->tcp_id, now);
-        }
-        tern_tcp_release(s->st, s->tcp_id, now);
-        s->tcp_id = 0;
-    }
-    s->ss = SS_UNCONN;
-    s->shut = 0;
-    s->done = s->closed_tcb = false;
-    s->sk_err = 0;
-    s->urg = URG_NONE;
-    s->rd_pos = 0;
-    sock_renew_pair(s);
 }
 
 int

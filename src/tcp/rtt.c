@@ -10,13 +10,25 @@
 #include "tcp/rtt.h"
 
 static int64_t
+rto_min(const struct tcp_rtt *r)
+{
+    return (int64_t)r->rto_min_ns;
+}
+
+static int64_t
+rto_max(const struct tcp_rtt *r)
+{
+    return (int64_t)r->rto_max_ms * 1000000;
+}
+
+static int64_t
 clamp_rto(const struct tcp_rtt *r, int64_t rto)
 {
     /* RFC 6298 2.4: round up to the minimum; 2.5: cap at the maximum. */
-    if (rto < r->rto_min_ns)
-        rto = r->rto_min_ns;
-    if (rto > r->rto_max_ns)
-        rto = r->rto_max_ns;
+    if (rto < rto_min(r))
+        rto = rto_min(r);
+    if (rto > rto_max(r))
+        rto = rto_max(r);
     return rto;
 }
 
@@ -25,8 +37,13 @@ tcp_rtt_init(struct tcp_rtt *r, int64_t rto_initial_ns, int64_t rto_min_ns, int6
 {
     r->srtt_ns = 0;
     r->rttvar_ns = 0;
-    r->rto_min_ns = rto_min_ns > 0 ? rto_min_ns : 1;
-    r->rto_max_ns = rto_max_ns >= r->rto_min_ns ? rto_max_ns : r->rto_min_ns;
+    int64_t lo = rto_min_ns < 1                        ? 1
+                 : rto_min_ns > TCP_RTT_RTO_MIN_MAX_NS ? TCP_RTT_RTO_MIN_MAX_NS
+                                                       : rto_min_ns;
+    int64_t hi = rto_max_ns > lo ? rto_max_ns : lo;
+    int64_t hi_ms = hi / 1000000 + (hi % 1000000 != 0); /* rounded up: never below lo */
+    r->rto_min_ns = (uint32_t)lo;
+    r->rto_max_ms = hi_ms > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)hi_ms;
     r->granularity_ns = TCP_RTT_GRANULARITY_NS;
     r->backoff = 0;
     r->have_sample = false;
@@ -92,7 +109,7 @@ tcp_rtt_backoff(struct tcp_rtt *r)
 {
     /* RFC 6298 5.5: RTO <- RTO * 2; tcp_rtt_rto() applies the 2.5 cap. The
      * count stops growing once the cap is reached. */
-    if (r->backoff < TCP_RTT_MAX_BACKOFF && tcp_rtt_rto(r) < r->rto_max_ns)
+    if (r->backoff < TCP_RTT_MAX_BACKOFF && tcp_rtt_rto(r) < rto_max(r))
         r->backoff++;
 }
 
@@ -107,11 +124,11 @@ tcp_rtt_rto(const struct tcp_rtt *r)
 {
     int64_t rto = r->rto_ns;
     for (unsigned i = 0; i < r->backoff; i++) {
-        if (rto >= r->rto_max_ns / 2)
-            return r->rto_max_ns;
+        if (rto >= rto_max(r) / 2)
+            return rto_max(r);
         rto *= 2;
     }
-    return rto < r->rto_max_ns ? rto : r->rto_max_ns;
+    return rto < rto_max(r) ? rto : rto_max(r);
 }
 
 void

@@ -67,11 +67,13 @@
 #define TCP_RTT_MAX_BACKOFF 16u
 
 struct tcp_rtt {
-    int64_t srtt_ns;        /* SRTT, valid once have_sample */
-    int64_t rttvar_ns;      /* RTTVAR, valid once have_sample */
-    int64_t rto_ns;         /* RTO without backoff, clamped to [min, max] */
-    int64_t rto_min_ns;     /* 2.4: lower bound */
-    int64_t rto_max_ns;     /* 2.5: upper bound, also caps the backoff */
+    int64_t srtt_ns;   /* SRTT, valid once have_sample */
+    int64_t rttvar_ns; /* RTTVAR, valid once have_sample */
+    int64_t rto_ns;    /* RTO without backoff, clamped to [min, max] */
+    /* The bounds in 32 bits each, 8 bytes less per connection (docs/memory.md:
+     * an idle connection within 512 bytes); tcp_rtt_init says how they round. */
+    uint32_t rto_min_ns;    /* 2.4: lower bound (at most ~4.29 s) */
+    uint32_t rto_max_ms;    /* 2.5: upper bound, also caps the backoff */
     int32_t granularity_ns; /* G of 2.2/2.3 (at most ~2 s) */
     uint8_t backoff;        /* 5.5: number of doublings since the last sample */
     bool have_sample;       /* 2.2 done (first measurement taken) */
@@ -79,7 +81,10 @@ struct tcp_rtt {
 
 /* RFC 6298 2.1: no sample yet, RTO = rto_initial_ns (clamped to
  * [rto_min_ns, rto_max_ns]), backoff 0, G = TCP_RTT_GRANULARITY_NS.
- * rto_min_ns > 0 and rto_max_ns >= rto_min_ns are the caller's duty. */
+ * The minimum is kept to the nanosecond up to TCP_RTT_RTO_MIN_MAX_NS (the
+ * stack's configuration refuses more), the maximum to the millisecond
+ * (rounded up, at least the minimum; at most 49 days). */
+#define TCP_RTT_RTO_MIN_MAX_NS 4000000000LL
 void tcp_rtt_init(struct tcp_rtt *r, int64_t rto_initial_ns, int64_t rto_min_ns,
                   int64_t rto_max_ns);
 

@@ -68,6 +68,7 @@ config_check(const struct tern_tcp_config *c)
     if (c->max_connections == 0 || c->max_connections > 1u << 20 || c->sndbuf == 0 ||
         c->rcvbuf == 0 || c->sndbuf > 1u << 30 || c->rcvbuf > 1u << 30 || c->msl_ns <= 0 ||
         c->connect_timeout_ns <= 0 || c->user_timeout_ns <= 0 || c->rto_initial_ns <= 0 ||
+        c->rto_min_ns < 0 || c->rto_min_ns > TCP_RTT_RTO_MIN_MAX_NS ||
         c->rto_max_ns < c->rto_initial_ns || c->isn_tick_ns <= 0 || c->ephemeral_min == 0 ||
         c->ephemeral_max < c->ephemeral_min || c->time_wait_max > 1u << 20 ||
         c->syn_cache_max > 1u << 20 || c->synack_retries > TCP_SYNACK_RETRIES_MAX ||

@@ -375,6 +375,11 @@ test_config_checked(void)
     c.tcp.prr = TERN_TCP_PRR_OFF; /* the same config with a valid value is taken */
     CHECK_EQ(tern_stack_new(&c, 0, &st), TERN_OK);
     tern_stack_free(st);
+    /* An RTO minimum above 4 s (what the connection keeps) is refused too. */
+    c.tcp.rto_min_ns = 4000000001LL;
+    st = NULL;
+    CHECK_EQ(tern_stack_new(&c, 0, &st), TERN_ERR_INVAL);
+    CHECK(st == NULL);
 }
 
 int

@@ -238,6 +238,31 @@ test_degenerate_sample(void)
     CHECK(tcp_rtt_rto(&r) >= 1);
 }
 
+/* The bounds kept in 32 bits (8 bytes less per connection): the minimum
+ * to the nanosecond, the maximum to the millisecond rounded up, never
+ * below the minimum, and a backed-off RTO stops exactly at it. */
+static void
+test_compact_bounds(void)
+{
+    struct tcp_rtt r;
+    tcp_rtt_init(&r, 1 * S, 1, 60 * S);
+    CHECK_EQ(r.rto_min_ns, 1u);
+    CHECK_EQ(r.rto_max_ms, 60000u);
+    for (int i = 0; i < 10; i++)
+        tcp_rtt_backoff(&r);
+    CHECK_EQ(tcp_rtt_rto(&r), 60 * S);
+    tcp_rtt_init(&r, 1 * S, 200 * MS, 2 * S + 1); /* a part of a ms counts as one */
+    CHECK_EQ(r.rto_max_ms, 2001u);
+    tcp_rtt_init(&r, 1 * S, 3 * S, 2 * S); /* max below min: min */
+    CHECK_EQ(tcp_rtt_rto(&r), 3 * S);
+    tcp_rtt_backoff(&r);
+    CHECK_EQ(tcp_rtt_rto(&r), 3 * S);
+    tcp_rtt_init(&r, 1 * S, 200 * MS, INT64_MAX); /* no overflow: about 49 days */
+    CHECK_EQ(r.rto_max_ms, UINT32_MAX);
+    tcp_rtt_init(&r, 1 * S, 10 * S, 60 * S); /* a minimum above 4 s is 4 s */
+    CHECK_EQ(tcp_rtt_rto(&r), TCP_RTT_RTO_MIN_MAX_NS);
+}
+
 int
 main(void)
 {
@@ -254,5 +279,6 @@ main(void)
     RUN(test_scaled_samples);
     RUN(test_after_syn_timeout);
     RUN(test_degenerate_sample);
+    RUN(test_compact_bounds);
     return CHECK_DONE();
 }
