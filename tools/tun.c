@@ -59,7 +59,17 @@ on_signal(int sig)
     stop_requested = 1;
 }
 
-enum mode { M_NONE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+/* M_SERVE runs the services of opts.svc; M_ECHO, M_DISCARD and M_HTTP are
+ * their kinds. */
+enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+
+/* serve: the services of one process, each on a port of its own. */
+#define MAX_SVC 8
+struct svc {
+    enum mode kind; /* M_ECHO, M_DISCARD, M_HTTP */
+    long port;      /* 0 until given or defaulted */
+    int listener;   /* its listening connection; 0 once gone */
+};
 
 struct opts {
     const char *cmd; /* "tun" or "tap" */
@@ -73,6 +83,8 @@ struct opts {
     const char *pcap;
     const char *trace; /* --trace FILE */
     enum mode mode;
+    struct svc svc[MAX_SVC]; /* serve */
+    int n_svc;
     long port, sport, count;
     const char *root, *url, *target, *file, *out;
     double timeout_s;
@@ -99,10 +111,15 @@ usage(FILE *f, const char *cmd)
             "Runs a tern stack on the %s device NAME (created if missing, brought up)\n"
             "with tern's address A.B.C.D/N, and one application:\n"
             "\n"
-            "  serve echo --port P             echo every byte back, any number of clients\n"
-            "  serve discard --port P          read and drop everything\n"
-            "  serve http --port P --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  serve echo [--port P]           echo every byte back, any number of clients\n"
+            "  serve discard [--port P]        read and drop everything\n"
+            "  serve http [--port P] --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  serve SVC[:PORT],SVC[:PORT]...  several of them at once, each on its port:\n"
+            "                                  e.g. serve echo,discard:9009,http:8080 --root D\n"
+            "                                  (a service without :PORT takes its standard\n"
+            "                                  one: echo 7, discard 9, http 80)\n"
             "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
+            "                                  (HTTP/1.1; a chunked body is decoded)\n"
             "  send HOST:PORT FILE             connect, send FILE, close\n"
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
@@ -128,12 +145,16 @@ usage(FILE *f, const char *cmd)
             "                      (s since start), kind, connection, TCP segment (seq\n"
             "                      and ack relative to the first seen, length, flags) and\n"
             "                      the rule that acted (large: for short diagnostic runs)\n"
-            "  --port P            port to listen on (serve, recv)\n"
+            "  --port P            port to listen on: recv; serve with one service\n"
+            "                      (default: the service's standard port)\n"
             "  --root DIR          directory served by serve http\n"
             "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
             "                      stdout)\n"
             "  --sport P           local port of get and send (default: ephemeral)\n"
-            "  --count N           serve: exit after N connections (default 0: forever)\n"
+            "  --count N           serve: take N clients, then exit once each one has\n"
+            "                      acknowledged every byte and our FIN (or failed), or\n"
+            "                      --timeout after the last one ended (exit 1); default 0:\n"
+            "                      serve forever\n"
             "  --max-conns N       serve: clients served at once (default: as many as\n"
             "                      --mem buys); a client beyond them is reset\n"
             "  --mem MIB           serve: memory budget, all taken at start (default %d):\n"
@@ -143,7 +164,8 @@ usage(FILE *f, const char *cmd)
             "                      (%d KiB) and two of the stack's connections (one open,\n"
             "                      one closing), at what the stack takes for one (measured\n"
             "                      at start). The line before 'listening' gives the figures\n"
-            "  --timeout SEC       give up if nothing is received for SEC s (default 60)\n"
+            "  --timeout SEC       give up if nothing is received for SEC s (default 60);\n"
+            "                      serve --count: the bound on the last clients' close\n"
             "  --loss rack|rfc6675 how a SACK sender finds lost segments: RACK's time rule\n"
             "                      (RFC 8985, with tail loss probes) or three duplicates /\n"
             "                      DupThresh SACKed segments (RFC 6675; default: the\n"
@@ -172,8 +194,9 @@ usage(FILE *f, const char *cmd)
             "      --linux-addr 10.77.0.1/24 serve http --port 8080 --root /srv &\n"
             "  ip netns exec demo curl http://10.77.0.2:8080/index.html\n"
             "\n"
-            "Long transfers print a progress line a second and a summary (bytes, time,\n"
-            "goodput, retransmissions) on stderr. SIGINT/SIGTERM stop cleanly.\n"
+            "Transfers print a progress line a second while bytes move (none when idle)\n"
+            "and a summary (bytes, time, goodput, retransmissions) on stderr. SIGINT/SIGTERM stop "
+            "cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
             cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
             (SESS_BUF + HDR_MAX) / 1024, SNDBUF / 1024, cmd);
@@ -373,6 +396,55 @@ known_opt(const char *name)
     return false;
 }
 
+/* serve's operand: SVC[:PORT] separated by commas, SVC one of echo,
+ * discard, http. Ports default later (check_opts). */
+static int
+parse_services(struct opts *o, const char *list)
+{
+    static const struct {
+        const char *name;
+        enum mode kind;
+    } names[] = {{"echo", M_ECHO}, {"discard", M_DISCARD}, {"http", M_HTTP}};
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char item[32];
+        if (len == 0 || len >= sizeof(item)) {
+            return usage_error(
+                o, "serve what? (echo, discard, http, or a list: echo,http:8080), not", list);
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *colon = strchr(item, ':');
+        long port = 0;
+        if (colon != NULL) {
+            *colon = '\0';
+            if (!parse_long(colon + 1, 1, 65535, &port)) {
+                fprintf(stderr, "tern %s: invalid port '%s' for service %s; see 'tern %s --help'\n",
+                        o->cmd, colon + 1, item, o->cmd);
+                return 2;
+            }
+        }
+        enum mode kind = M_NONE;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strcmp(item, names[i].name) == 0) {
+                kind = names[i].kind;
+            }
+        }
+        if (kind == M_NONE) {
+            return usage_error(o, "unknown service (echo, discard or http):", item);
+        }
+        if (o->n_svc == MAX_SVC) {
+            return usage_error(o, "too many services in", list);
+        }
+        o->svc[o->n_svc++] = (struct svc){.kind = kind, .port = port};
+        if (p[len] == '\0') {
+            return 0;
+        }
+        p += len + 1;
+    }
+}
+
 /* Positional words: the mode and its operands. */
 static int
 set_word(struct opts *o, const char **words, int n)
@@ -382,13 +454,8 @@ set_word(struct opts *o, const char **words, int n)
     }
     const char *m = words[0];
     if (strcmp(m, "serve") == 0 && n == 2) {
-        o->mode = strcmp(words[1], "echo") == 0      ? M_ECHO
-                  : strcmp(words[1], "discard") == 0 ? M_DISCARD
-                  : strcmp(words[1], "http") == 0    ? M_HTTP
-                                                     : M_NONE;
-        if (o->mode == M_NONE) {
-            return usage_error(o, "serve what? (echo, discard or http), not", words[1]);
-        }
+        o->mode = M_SERVE;
+        return parse_services(o, words[1]);
     } else if (strcmp(m, "get") == 0 && n == 2) {
         o->mode = M_GET;
         o->url = words[1];
@@ -413,15 +480,39 @@ check_opts(struct opts *o)
     if (o->prefix == 0) {
         return usage_error(o, "--addr A.B.C.D/N is required", NULL);
     }
-    bool server = o->mode == M_ECHO || o->mode == M_DISCARD || o->mode == M_HTTP;
-    if ((server || o->mode == M_RECV) && o->port == 0) {
+    bool server = o->mode == M_SERVE;
+    if (o->mode == M_RECV && o->port == 0) {
         return usage_error(o, "this mode needs --port P", NULL);
     }
-    if (!server && (o->max_conns != 0 || o->mem_mib != 0)) {
-        return usage_error(o, "--max-conns and --mem are options of serve", NULL);
+    if (!server && (o->max_conns != 0 || o->mem_mib != 0 || o->count != 0)) {
+        return usage_error(o, "--max-conns, --mem and --count are options of serve", NULL);
     }
-    if (o->mode == M_HTTP && o->root == NULL) {
-        return usage_error(o, "serve http needs --root DIR", NULL);
+    if (server) {
+        if (o->port != 0 && (o->n_svc > 1 || o->svc[0].port != 0)) {
+            return usage_error(o,
+                               "--port goes with one service; give each its own as SERVICE:PORT "
+                               "(serve echo:7007,http:8080)",
+                               NULL);
+        }
+        for (int i = 0; i < o->n_svc; i++) {
+            struct svc *v = &o->svc[i];
+            if (v->port == 0) {
+                v->port = o->port != 0           ? o->port
+                          : v->kind == M_ECHO    ? 7
+                          : v->kind == M_DISCARD ? 9
+                                                 : 80;
+            }
+            for (int j = 0; j < i; j++) {
+                if (o->svc[j].port == v->port) {
+                    char p[16];
+                    snprintf(p, sizeof(p), "%ld", v->port);
+                    return usage_error(o, "two services on port", p);
+                }
+            }
+            if (v->kind == M_HTTP && o->root == NULL) {
+                return usage_error(o, "serve http needs --root DIR", NULL);
+            }
+        }
     }
     if ((o->mode == M_GET || o->mode == M_RECV) && o->out == NULL) {
         return usage_error(o, "this mode needs -o FILE", NULL);
@@ -483,13 +574,26 @@ parse_args(int argc, char **argv, struct opts *o)
 /* ---- Running ---------------------------------------------------------------- */
 
 struct sess {
-    int id; /* 0: free */
-    int fd; /* file being served (http), or -1 */
+    int id;         /* 0: free */
+    enum mode kind; /* servers: the service (M_ECHO, M_DISCARD, M_HTTP) */
+    int fd;         /* file being served (http), or -1 */
     char req[HDR_MAX];
     size_t req_len;
     uint8_t buf[SESS_BUF];
     size_t off, len; /* bytes of buf still to send */
     bool responding, file_done, closed;
+};
+
+/* The decoder of a chunked body (RFC 9112 7.1): chunk-size [chunk-ext]
+ * CRLF, chunk-data CRLF, ..., last-chunk (size 0), trailer lines, CRLF. */
+enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_CRLF, CH_TRAILER, CH_DONE };
+#define CHUNK_LINE 256 /* a size line (with its extensions) longer than this is refused */
+struct chunker {
+    enum chunk_state state;
+    uint64_t left;         /* CH_DATA: bytes of the chunk still to come */
+    char line[CHUNK_LINE]; /* CH_SIZE, CH_DATA_CRLF: the line so far */
+    size_t line_len;       /* bytes in line; CH_TRAILER: of the trailer line */
+    size_t trailer_bytes;  /* all trailer lines so far (bounded by HDR_MAX) */
 };
 
 struct app {
@@ -506,10 +610,14 @@ struct app {
     size_t pool_bytes;  /* the stack's cfg.pool_bytes */
     size_t table_bytes; /* the stack's allocation and the sessions */
     long served;
-    long refused; /* clients reset because every session was taken */
+    long accepted;    /* --count: clients taken */
+    bool listening;   /* serve: the listeners of o.svc are open */
+    int64_t t_linger; /* --count: when the last client ended, 0 before */
+    long refused;     /* clients reset because every session was taken */
     /* transfer accounting */
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
+    uint64_t progress_bytes; /* bytes_in + bytes_out at the last progress check */
     uint64_t retrans0;
     FILE *trace;                     /* --trace */
     int64_t trace_t0;                /* its time origin */
@@ -523,6 +631,8 @@ struct app {
     size_t hdr_len;
     bool in_body;
     long long content_length; /* -1: until EOF */
+    bool chunked;             /* Transfer-Encoding: chunked */
+    struct chunker ch;
     int status;
     uint8_t io[IOBUF];
 };
@@ -550,20 +660,25 @@ report(struct app *a, bool final)
     }
     int64_t now = tern_tun_now_ns();
     double secs = (double)(now - a->t_start) / 1e9;
-    uint64_t bytes = a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
+    /* get: the body's bytes (the request is not the transfer). */
+    uint64_t bytes = a->o.mode == M_GET || a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
     double mbit = secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0;
     fprintf(stderr, "%s%llu bytes in %.3f s, goodput %.2f Mbit/s, %llu retransmissions\n",
             final ? "tern: " : "  ", (unsigned long long)bytes, secs, mbit,
             (unsigned long long)(retransmits(a) - a->retrans0));
 }
 
+/* A progress line a second, but only when bytes moved since the last one:
+ * an idle server (or a stalled transfer) stays quiet. */
 static void
 progress(struct app *a, int64_t now)
 {
     if (now >= a->t_next_progress) {
-        if (a->t_next_progress != 0) {
+        uint64_t moved = a->bytes_in + a->bytes_out;
+        if (a->t_next_progress != 0 && moved != a->progress_bytes) {
             report(a, false);
         }
+        a->progress_bytes = moved;
         a->t_next_progress = now + NS;
     }
 }
@@ -619,14 +734,45 @@ sess_end(struct app *a, struct sess *s, bool graceful)
     if (graceful) {
         (void)tern_tcp_close(a->st, s->id, now); /* the FIN follows the queued data */
     }
-    (void)tern_tcp_release(a->st, s->id, now); /* a closing connection finishes alone */
     if (s->fd >= 0) {
         close(s->fd);
+        s->fd = -1;
     }
-    s->id = 0;
     a->served++;
-    if (a->o.count > 0 && a->served >= a->o.count) {
-        a->done = true;
+    if (graceful && a->o.count > 0) {
+        /* --count: the process exits once its clients are done, so the
+         * session keeps the id until the FIN is acknowledged (sess_linger):
+         * released now, the connection would finish alone, but the exit
+         * would take its unsent and unacknowledged bytes with it. */
+        s->closed = true;
+        return;
+    }
+    (void)tern_tcp_release(a->st, s->id, now); /* a closing connection finishes alone */
+    s->id = 0;
+}
+
+/* --count: a session that closed waits here until the peer acknowledged
+ * every byte and our FIN (FIN-WAIT-2, TIME-WAIT, CLOSED; RFC 9293 3.6: the
+ * FIN is acknowledged only after all text before it), or the connection
+ * failed; then the id goes back. What the peer still sends is read and
+ * dropped, so that the release does not reset the connection for unread
+ * text (RFC 9293 3.6 SHLD-3). */
+static void
+sess_linger(struct app *a, struct sess *s)
+{
+    uint64_t ignored = 0;
+    int rc = drain_recv(a, s->id, -1, &ignored);
+    struct tern_tcp_status ts;
+    bool finished = rc < 0 && rc != TERN_ERR_CLOSING;
+    if (tern_tcp_status(a->st, s->id, &ts) != TERN_OK || ts.error != 0) {
+        finished = true;
+    } else if (ts.state == TERN_TCP_FIN_WAIT_2 || ts.state == TERN_TCP_TIME_WAIT ||
+               ts.state == TERN_TCP_CLOSED) {
+        finished = true;
+    }
+    if (finished) {
+        (void)tern_tcp_release(a->st, s->id, tern_tun_now_ns());
+        s->id = 0;
     }
 }
 
@@ -785,24 +931,46 @@ serve_http(struct app *a, struct sess *s)
     }
 }
 
+/* Releases every listener (their pending children are reset). */
+static void
+stop_listening(struct app *a)
+{
+    for (int k = 0; k < a->o.n_svc; k++) {
+        if (a->o.svc[k].listener > 0) {
+            (void)tern_tcp_release(a->st, a->o.svc[k].listener, tern_tun_now_ns());
+            a->o.svc[k].listener = 0;
+        }
+    }
+    a->listening = false;
+}
+
 static void
 accept_all(struct app *a)
 {
-    for (;;) {
-        int id = tern_tcp_accept(a->st, a->listener, tern_tun_now_ns());
-        if (id < 0) {
-            return;
-        }
-        if (a->n_idle == 0) {
-            (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
-            a->refused++;
-            continue;
-        }
-        int i = a->idle[--a->n_idle];
-        a->live[a->n_live++] = i;
-        a->sess[i] = (struct sess){.id = id, .fd = -1};
-        if (a->t_start == 0) {
-            a->t_start = tern_tun_now_ns();
+    for (int k = 0; k < a->o.n_svc && a->listening; k++) {
+        for (;;) {
+            int id = tern_tcp_accept(a->st, a->o.svc[k].listener, tern_tun_now_ns());
+            if (id < 0) {
+                break;
+            }
+            if (a->n_idle == 0) {
+                (void)tern_tcp_release(a->st, id, tern_tun_now_ns()); /* aborts it */
+                a->refused++;
+                continue;
+            }
+            int i = a->idle[--a->n_idle];
+            a->live[a->n_live++] = i;
+            a->sess[i] = (struct sess){.id = id, .kind = a->o.svc[k].kind, .fd = -1};
+            if (a->t_start == 0) {
+                a->t_start = tern_tun_now_ns();
+            }
+            if (a->o.count > 0 && ++a->accepted >= a->o.count) {
+                /* --count N: N clients taken, no more; the listeners go
+                 * (their pending children are reset) and the last
+                 * sessions finish. */
+                stop_listening(a);
+                return;
+            }
         }
     }
 }
@@ -810,25 +978,49 @@ accept_all(struct app *a)
 static void
 step_server(struct app *a)
 {
-    accept_all(a);
+    if (a->listening) {
+        accept_all(a);
+    }
     int kept = 0;
+    bool serving = false; /* a session not yet closed */
     for (int k = 0; k < a->n_live; k++) {
         int i = a->live[k];
         struct sess *s = &a->sess[i];
-        if (a->o.mode == M_ECHO) {
+        if (s->closed) {
+            sess_linger(a, s);
+        } else if (s->kind == M_ECHO) {
             serve_echo(a, s);
-        } else if (a->o.mode == M_DISCARD) {
+        } else if (s->kind == M_DISCARD) {
             serve_discard(a, s);
         } else {
             serve_http(a, s);
         }
         if (s->id != 0) {
             a->live[kept++] = i;
+            serving = serving || !s->closed;
         } else {
             a->idle[a->n_idle++] = i; /* ended: free again */
         }
     }
     a->n_live = kept;
+    if (a->o.count > 0 && !a->listening) {
+        /* --count: every client taken; exit once all are closed, or
+         * when --timeout passes after the last one ended (a peer that
+         * never acknowledges must not hold the process forever). */
+        int64_t now = tern_tun_now_ns();
+        if (a->n_live == 0) {
+            a->done = true;
+        } else if (serving) {
+            a->t_linger = 0;
+        } else if (a->t_linger == 0) {
+            a->t_linger = now;
+        } else if (now - a->t_linger > (int64_t)(a->o.timeout_s * 1e9)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%d connection(s) not closed %.0f s after the last client",
+                     a->n_live, a->o.timeout_s);
+            fail(a, msg, 0);
+        }
+    }
 }
 
 /* ---- Clients: get, send; and recv ------------------------------------------- */
@@ -944,6 +1136,139 @@ step_send(struct app *a, struct sess *s, struct sess_state *ss)
     }
 }
 
+/* A chunk-size line without its CRLF (RFC 9112 7.1): 1*HEXDIG, then
+ * nothing or chunk extensions (BWS ";" ...), which are ignored. Returns
+ * false when it is not one, or the size does not fit in 60 bits. */
+static bool
+chunk_size(const char *line, size_t len, uint64_t *size)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        char c = line[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) {
+            break;
+        }
+        if (v >> 56 != 0) {
+            return false; /* too large for any file: refused, not wrapped */
+        }
+        v = v << 4 | (uint64_t)d;
+    }
+    if (i == 0) {
+        return false;
+    }
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+        i++; /* BWS before an extension */
+    }
+    if (i < len && line[i] != ';') {
+        return false;
+    }
+    *size = v;
+    return true;
+}
+
+/* Writes body bytes to the output; false (after fail()) on error. */
+static bool
+get_write(struct app *a, const uint8_t *p, size_t n)
+{
+    if (n > 0 && !write_all(a->out_fd, p, n)) {
+        fail(a, "writing the output failed", 0);
+        return false;
+    }
+    a->bytes_in += n;
+    return true;
+}
+
+/* Feeds n bytes of a chunked body to the decoder; writes the chunks' data.
+ * Returns false (after fail()) on a framing error or a write error. */
+static bool
+chunk_feed(struct app *a, const uint8_t *p, size_t n)
+{
+    struct chunker *c = &a->ch;
+    while (n > 0 && c->state != CH_DONE) {
+        if (c->state == CH_DATA) {
+            size_t k = c->left < n ? (size_t)c->left : n;
+            if (!get_write(a, p, k)) {
+                return false;
+            }
+            p += k;
+            n -= k;
+            c->left -= k;
+            if (c->left == 0) {
+                c->state = CH_DATA_CRLF;
+                c->line_len = 0;
+            }
+            continue;
+        }
+        uint8_t b = *p++;
+        n--;
+        if (c->state == CH_TRAILER) {
+            /* Trailer fields are read and dropped; an empty line ends them. */
+            if (++c->trailer_bytes > HDR_MAX) {
+                fail(a, "bad chunked body: trailer section too long", 0);
+                return false;
+            }
+            if (b == '\n') {
+                if (c->line_len == 1 && c->line[0] == '\r') {
+                    c->state = CH_DONE;
+                }
+                c->line_len = 0;
+            } else if (c->line_len++ == 0) {
+                c->line[0] = (char)b;
+            }
+            continue;
+        }
+        if (b != '\n') {
+            if (c->line_len == CHUNK_LINE) {
+                fail(a, "bad chunked body: chunk size line too long", 0);
+                return false;
+            }
+            c->line[c->line_len++] = (char)b;
+            continue;
+        }
+        /* A whole line: it must end in CRLF. */
+        if (c->line_len == 0 || c->line[c->line_len - 1] != '\r') {
+            fail(a, "bad chunked body: a line does not end in CRLF", 0);
+            return false;
+        }
+        size_t len = c->line_len - 1;
+        c->line_len = 0;
+        if (c->state == CH_DATA_CRLF) {
+            if (len != 0) {
+                fail(a, "bad chunked body: chunk data longer than its size", 0);
+                return false;
+            }
+            c->state = CH_SIZE;
+            continue;
+        }
+        uint64_t size;
+        if (!chunk_size(c->line, len, &size)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "bad chunked body: bad chunk size '%.*s'",
+                     (int)(len < 32 ? len : 32), c->line);
+            fail(a, msg, 0);
+            return false;
+        }
+        c->state = size == 0 ? CH_TRAILER : CH_DATA;
+        c->left = size;
+    }
+    return true;
+}
+
+/* Body bytes as they arrive: decoded (chunked) or as they are. */
+static bool
+get_body(struct app *a, const uint8_t *p, size_t n)
+{
+    if (a->chunked) {
+        return chunk_feed(a, p, n);
+    }
+    return get_write(a, p, n);
+}
+
 /* Splits the response head; returns false (after fail()) when it is bad. */
 static bool
 get_head(struct app *a)
@@ -958,23 +1283,63 @@ get_head(struct app *a)
     for (char *p = strstr(a->hdr, "\r\n"); p != NULL && p < end; p = strstr(p + 2, "\r\n")) {
         if (strncasecmp(p + 2, "Content-Length:", 15) == 0) {
             a->content_length = atoll(p + 17);
+        } else if (strncasecmp(p + 2, "Transfer-Encoding:", 18) == 0) {
+            /* RFC 9112 6.1, 6.3: chunked, the only coding we decode, must be
+             * the last one; it overrides Content-Length. */
+            const char *v = p + 20;
+            v += strspn(v, " \t");
+            size_t vl = strcspn(v, "\r");
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) {
+                vl--;
+            }
+            if (vl != 7 || strncasecmp(v, "chunked", 7) != 0) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "unsupported Transfer-Encoding '%.*s'",
+                         (int)(vl < 40 ? vl : 40), v);
+                fail(a, msg, 0);
+                return false;
+            }
+            a->chunked = true;
         }
     }
-    a->in_body = true;
-    size_t rest = a->hdr_len - hl;
-    a->bytes_in = rest;
-    if (rest > 0 && !write_all(a->out_fd, (uint8_t *)a->hdr + hl, rest)) {
-        fail(a, "writing the output failed", 0);
-        return false;
+    if (a->chunked) {
+        a->content_length = -1;
     }
-    return true;
+    a->in_body = true;
+    a->bytes_in = 0;
+    return get_body(a, (uint8_t *)a->hdr + hl, a->hdr_len - hl);
+}
+
+/* Reads the body that arrived; as drain_recv. */
+static int
+get_drain(struct app *a)
+{
+    for (;;) {
+        int n = tern_tcp_recv(a->st, a->conn, a->io, sizeof(a->io), tern_tun_now_ns());
+        if (n == TERN_ERR_AGAIN) {
+            return 0;
+        }
+        if (n == TERN_ERR_CLOSING) {
+            return 1;
+        }
+        if (n < 0) {
+            return n;
+        }
+        a->t_last_rx = tern_tun_now_ns();
+        if (!get_body(a, a->io, (size_t)n)) {
+            return TERN_ERR_INVAL;
+        }
+        if (a->chunked && a->ch.state == CH_DONE) {
+            return 0; /* the message is complete: what follows is not ours */
+        }
+    }
 }
 
 static int
 get_recv(struct app *a)
 {
     if (a->in_body) {
-        return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+        return get_drain(a);
     }
     for (;;) {
         int n = tern_tcp_recv(a->st, a->conn, a->hdr + a->hdr_len, HDR_MAX - 1 - a->hdr_len,
@@ -988,7 +1353,7 @@ get_recv(struct app *a)
             if (!get_head(a)) {
                 return TERN_ERR_INVAL;
             }
-            return drain_recv(a, a->conn, a->out_fd, &a->bytes_in);
+            return get_drain(a);
         }
         if (a->hdr_len == HDR_MAX - 1) {
             fail(a, "response head too long", 0);
@@ -1013,13 +1378,18 @@ step_get(struct app *a, struct sess *s, struct sess_state *ss)
             return;
         }
         bool complete =
-            a->in_body && a->content_length >= 0 && (long long)a->bytes_in >= a->content_length;
+            a->in_body &&
+            (a->chunked ? a->ch.state == CH_DONE
+                        : a->content_length >= 0 && (long long)a->bytes_in >= a->content_length);
         if (rc < 0) {
             fail(a, "connection lost", tern_tcp_error(a->st, a->conn));
             return;
         }
-        if (rc == 1 && !complete && (!a->in_body || a->content_length >= 0)) {
-            fail(a, "response truncated", 0);
+        if (rc == 1 && !complete && (!a->in_body || a->chunked || a->content_length >= 0)) {
+            fail(a,
+                 a->chunked ? "response truncated: the chunked body has no last chunk"
+                            : "response truncated",
+                 0);
             return;
         }
         if (rc == 1 || complete) {
@@ -1147,8 +1517,11 @@ open_files(struct app *a)
             return 1;
         }
     }
-    if (o->mode == M_HTTP) {
+    for (int i = 0; i < o->n_svc; i++) {
         struct stat sb;
+        if (o->svc[i].kind != M_HTTP) {
+            continue;
+        }
         if (stat(o->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             fprintf(stderr, "tern %s: --root %s is not a directory\n", o->cmd, o->root);
             return 1;
@@ -1169,7 +1542,7 @@ open_files(struct app *a)
 static bool
 server_mode(enum mode m)
 {
-    return m == M_ECHO || m == M_DISCARD || m == M_HTTP;
+    return m == M_SERVE;
 }
 
 /* The stack's allocator (tern_config.alloc): malloc/free that count the
@@ -1406,20 +1779,42 @@ start_app(struct app *a, struct sess *cs)
         return 0;
     }
     oa.passive = true;
-    oa.local_port = (uint16_t)a->o.port;
-    a->listener = tern_tcp_open(a->st, &oa, now);
-    if (a->listener < 0) {
-        fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
-        return 1;
+    if (!server_mode(a->o.mode)) {
+        oa.local_port = (uint16_t)a->o.port;
+        a->listener = tern_tcp_open(a->st, &oa, now);
+        if (a->listener < 0) {
+            fprintf(stderr, "tern %s: listen: %s\n", a->o.cmd, tern_strerror(a->listener));
+            return 1;
+        }
+        fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n",
+                tern_tun_name(a->tun), ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
+        return 0;
     }
-    if (server_mode(a->o.mode)) {
-        fprintf(stderr,
-                "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
-                "tables in all\n",
-                a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
+    /* serve: a listener per service; one line names them all. */
+    char ports[MAX_SVC * 24] = "";
+    size_t used = 0;
+    for (int k = 0; k < a->o.n_svc; k++) {
+        struct svc *v = &a->o.svc[k];
+        oa.local_port = (uint16_t)v->port;
+        v->listener = tern_tcp_open(a->st, &oa, now);
+        if (v->listener < 0) {
+            fprintf(stderr, "tern %s: listen on port %ld: %s\n", a->o.cmd, v->port,
+                    tern_strerror(v->listener));
+            v->listener = 0;
+            return 1;
+        }
+        const char *name = v->kind == M_ECHO ? "echo" : v->kind == M_DISCARD ? "discard" : "http";
+        used += (size_t)snprintf(ports + used, sizeof(ports) - used,
+                                 a->o.n_svc == 1 ? "%s%ld" : "%sport %ld (%s)", k == 0 ? "" : ", ",
+                                 v->port, name);
     }
-    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on port %ld\n", tern_tun_name(a->tun),
-            ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
+    a->listening = true;
+    fprintf(stderr,
+            "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
+            "tables in all\n",
+            a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
+    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on %s%s\n", tern_tun_name(a->tun), ip,
+            a->o.prefix, tern_tun_mtu(a->tun), a->o.n_svc == 1 ? "port " : "", ports);
     return 0;
 }
 
@@ -1450,9 +1845,7 @@ static int64_t
 step_app(struct app *a, struct sess *cs, struct sess_state *ss)
 {
     switch (a->o.mode) {
-    case M_ECHO:
-    case M_DISCARD:
-    case M_HTTP:
+    case M_SERVE:
         step_server(a);
         break;
     case M_SEND:
@@ -1465,6 +1858,9 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
         step_recv(a, ss);
         break;
     case M_NONE:
+    case M_ECHO:
+    case M_DISCARD:
+    case M_HTTP:
         a->done = true;
         break;
     }

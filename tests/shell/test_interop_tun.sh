@@ -868,7 +868,7 @@ sed 's/^/  /' "$tmp/so.flags" | head -n 12
 "$TERN" $LINK --dev tern0 --addr 10.77.0.300/24 serve echo --port 7 2>"$tmp/bad.err"
 check "bad address: exit 2 (got $?)" test $? -eq 2
 check "... with one line naming the value" test "$(wc -l <"$tmp/bad.err")" -eq 1
-"$TERN" $LINK --dev tern0 --addr 10.77.0.2/24 serve echo 2>/dev/null
+"$TERN" $LINK --dev tern0 --addr 10.77.0.2/24 recv -o /dev/null 2>/dev/null
 check "missing --port: exit 2" test $? -eq 2
 tern_bg "$ns" "$tmp/busy1.log" serve discard --port 9
 busy_pid=$TPID
