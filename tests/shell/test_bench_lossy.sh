@@ -100,6 +100,13 @@ end=$((SECONDS + 60))
 until ip netns list | grep -q "tern-lossy-$pid-r" || [ $SECONDS -ge $end ]; do sleep 0.05; done
 until grep -q '^# loss-1pct tern run' "$tmp/out2" || [ $SECONDS -ge $end ]; do sleep 0.05; done
 kill -INT $pid
+# Bounded: a script that ignored SIGINT must fail this test, not hang it.
+end=$((SECONDS + 60))
+while kill -0 $pid 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+    check "SIGINT ends the run within 60 s" false
+    kill -KILL $pid 2>/dev/null
+fi
 wait $pid
 rc=$?
 check "SIGINT ends the run (status $rc)" [ $rc -ne 0 ]
