@@ -60,8 +60,13 @@ bench: build
 	cmake --build $(BUILD) -j$(JOBS) --target benches
 	for b in $(BUILD)/bench/bench_*; do echo "== $$b"; $$b; done
 
+# `make install PREFIX=/opt/tern` installs there (default: the configured
+# prefix, /usr/local). As root into a prefix the dynamic linker searches,
+# ldconfig refreshes its cache so that programs find libtern.so.0 at once.
+PREFIX ?=
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -48,4 +48,15 @@ PKG_CONFIG_PATH="$libdir" cc -std=c11 "$work/app/main.c" -o "$work/app/app-pc" \
     $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs tern)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/app/app-pc" | grep -q "stack up"
 test -x "$work/prefix/bin/tern"
+
+# `make install PREFIX=...` installs elsewhere than configured, and a
+# program built with pkg-config from there starts with no LD_LIBRARY_PATH
+# (the .pc file finds its prefix and gives a run path).
+make -s -C "$src" install BUILD="$work/build" PREFIX="$work/prefix2" >/dev/null
+test -x "$work/prefix2/bin/tern"
+libdir2=$(dirname "$(find "$work/prefix2" -name tern.pc | head -n1)")
+PKG_CONFIG_PATH="$libdir2" cc -std=c11 "$work/app/main.c" -o "$work/app/app-pc2" \
+    $(PKG_CONFIG_PATH="$libdir2" pkg-config --cflags --libs tern)
+env -u LD_LIBRARY_PATH "$work/app/app-pc2" | grep -q "stack up"
+ldd "$work/app/app-pc2" | grep -q "$work/prefix2/.*libtern.so.0"
 echo "1 passed, 0 failed"
