@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The layers depend one way (STYLE.md recommendation 1, DESIGN.md layout):
+# The layers depend one way (STYLE.md recommendation 1, docs/design.md layout):
 #   src/wire    includes only libc and other src/wire headers;
 #   src/core, src/ip, src/tcp never include drivers/ or tools/;
 #   no library source includes a tools/ or tests/ header.

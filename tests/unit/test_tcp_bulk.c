@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_tcp_bulk.c: the impairment matrix (DESIGN.md "Testing
+ * tests/unit/test_tcp_bulk.c: the impairment matrix (docs/design.md "Testing
  * pyramid"; issue 4, first "Done when" point). Bulk transfers in the
  * simulator, in virtual time, under loss, duplication, reordering,
  * corruption, delay with jitter, a bandwidth limit with a shallow queue and
