@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The README's TUN demo runs verbatim (issue 13 item 5): the first ```sh
+# block under "## Running tern on a TUN device" is extracted and run as it
+# is written, from a folder whose build/tern is the binary under test, with
+# a `sudo` that runs its arguments (CI is root and may have no sudo). It
+# must end with status 0, every server must have answered, and nothing of
+# it may be left behind (processes in the namespace, the namespace). Its
+# waits are the README's own (`until ... ; do sleep 0.1; done`), bounded
+# here by a 120 s timeout.
+set -u
+tern=$(readlink -f "${1:?tern binary}")
+src=${2:-$(dirname "$0")/../..}
+work=$(mktemp -d)
+cleanup() {
+    ip netns pids tern-demo 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns del tern-demo 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+if ip netns list | grep -qw tern-demo; then
+    echo "readme demo: a namespace tern-demo exists already (someone's demo?); not touching it"
+    exit 1
+fi
+awk '/^## Running tern on a TUN device/ { sec = 1; next }
+     sec && /^## / { exit }
+     sec && /^```sh$/ { inblock = 1; next }
+     inblock && /^```$/ { exit }
+     inblock { print }' "$src/README.md" >"$work/demo.sh"
+if [ "$(grep -c 'tern tun' "$work/demo.sh")" -lt 3 ]; then
+    echo "readme demo: the block was not found in README.md"
+    exit 1
+fi
+mkdir -p "$work/bin" "$work/tree/build"
+printf '#!/bin/sh\nexec "$@"\n' >"$work/bin/sudo"
+chmod +x "$work/bin/sudo"
+ln -s "$tern" "$work/tree/build/tern"
+rm -f /tmp/got.html
+(cd "$work/tree" && PATH="$work/bin:$PATH" timeout -k 10 120 bash -e "$work/demo.sh") \
+    >"$work/out" 2>"$work/err"
+rc=$?
+fail=0
+check() { # check <description> <command...>
+    local what=$1
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
+}
+check "the block ends with status 0 (got $rc)" [ "$rc" -eq 0 ]
+check "curl got the page from tern's HTTP server" grep -q '^hello from tern$' "$work/out"
+check "curl -I got tern's headers" grep -q '^HTTP/1.1 200' "$work/out"
+check "nc got its line back from tern's echo server" grep -qx 'hi' "$work/out"
+check "tern's get fetched the Linux server's page" \
+    sh -c 'test "$(cat /tmp/got.html 2>/dev/null)" = "hello from tern"'
+check "the namespace is gone" sh -c '! ip netns list | grep -qw tern-demo'
+if [ "$fail" -ne 0 ]; then
+    echo "--- stdout"; tail -20 "$work/out"; echo "--- stderr"; tail -20 "$work/err"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+rm -f /tmp/got.html
+echo "1 passed, 0 failed"
