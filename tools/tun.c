@@ -1939,7 +1939,9 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
             if (s->drops[r] != 0) {
                 fprintf(stderr, "tern %s: stats drop.%s=%llu (%s)\n", cmd,
                         tern_drop_name((enum tern_drop_reason)r), (unsigned long long)s->drops[r],
-                        tern_drop_rule((enum tern_drop_reason)r));
+                        tern_drop_rule((enum tern_drop_reason)r) != NULL
+                            ? tern_drop_rule((enum tern_drop_reason)r)
+                            : "-");
             }
         }
     }

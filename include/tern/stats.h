@@ -207,7 +207,8 @@ struct tern_stats {
 };
 
 /* Short name ("IP_CHECKSUM"), layer ("ip") and rule text of a drop reason.
- * Out-of-range values give "?". */
+ * Out-of-range values give "?". A library built without rule texts
+ * (CMake -DTERN_RULE_TEXT=OFF) returns NULL from tern_drop_rule(). */
 const char *tern_drop_name(enum tern_drop_reason r);
 const char *tern_drop_layer(enum tern_drop_reason r);
 const char *tern_drop_rule(enum tern_drop_reason r);

@@ -42,7 +42,11 @@ struct tern_trace_event {
     enum tern_trace_kind kind;
     int64_t now_ns;
     const char *layer;          /* "ip", "icmp", "tcp", "sim" */
-    const char *rule;           /* static text naming the rule, e.g. "RFC 792: echo reply" */
+    /* Static text naming the rule, e.g. "RFC 792: echo reply"; NULL when
+     * the library was built without rule texts (CMake -DTERN_RULE_TEXT=OFF,
+     * which defines TERN_NO_RULE_TEXT): the kind, drop reason, states and
+     * segment fields stay. */
+    const char *rule;
     enum tern_drop_reason drop; /* for TERN_TRACE_DROP, else TERN_DROP_COUNT */
     const uint8_t *pkt;         /* the IPv4 datagram concerned, or NULL; valid during the call */
     size_t pkt_len;

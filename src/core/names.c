@@ -57,11 +57,13 @@ static const char *const drop_layers[] = {
     TERN_DROP_REASONS(TERN_DROP_LAYER_)
 #undef TERN_DROP_LAYER_
 };
+#ifndef TERN_NO_RULE_TEXT
 static const char *const drop_rules[] = {
 #define TERN_DROP_RULE_(name, layer, rule) rule,
     TERN_DROP_REASONS(TERN_DROP_RULE_)
 #undef TERN_DROP_RULE_
 };
+#endif
 
 const char *
 tern_drop_name(enum tern_drop_reason r)
@@ -78,7 +80,12 @@ tern_drop_layer(enum tern_drop_reason r)
 const char *
 tern_drop_rule(enum tern_drop_reason r)
 {
+#ifdef TERN_NO_RULE_TEXT
+    (void)r; /* built without rule texts (TERN_RULE_TEXT=OFF) */
+    return NULL;
+#else
     return (unsigned)r < TERN_DROP_COUNT ? drop_rules[r] : "?";
+#endif
 }
 
 uint64_t

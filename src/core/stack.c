@@ -309,9 +309,8 @@ tern_stack_addr(const struct tern_stack *st, int netif)
     return st->cfg.netifs[netif].addr;
 }
 
-void
-stack_trace(struct tern_stack *st, enum tern_trace_kind kind, const char *layer, const char *rule,
-            const uint8_t *pkt, size_t len)
+void(stack_trace)(struct tern_stack *st, enum tern_trace_kind kind, const char *layer,
+                  const char *rule, const uint8_t *pkt, size_t len)
 {
     if (st->trace == NULL) {
         return;
@@ -320,7 +319,7 @@ stack_trace(struct tern_stack *st, enum tern_trace_kind kind, const char *layer,
         .kind = kind,
         .now_ns = st->now_ns,
         .layer = layer,
-        .rule = rule,
+        .rule = TERN_RULE_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .pkt = pkt,
         .pkt_len = len,

@@ -12,6 +12,7 @@
 
 #include "core/pool.h"
 #include "core/rng.h"
+#include "core/rule.h"
 #include "core/timer.h"
 #include "ip/ip.h"
 #include "link/link.h"
@@ -51,5 +52,10 @@ void stack_trace(struct tern_stack *st, enum tern_trace_kind kind, const char *l
 /* Counts a drop under `reason` and traces it with the reason's rule text. */
 void stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8_t *pkt,
                 size_t len);
+
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define stack_trace(a0, a1, a2, a3, a4, a5) (stack_trace)(a0, a1, a2, TERN_RULE_ARG(a3), a4, a5)
+#endif
 
 #endif

@@ -16,6 +16,12 @@
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define transmit_one(a0, a1, a2, a3, a4, a5, a6, a7)                                               \
+    (transmit_one)(a0, a1, a2, a3, a4, a5, a6, TERN_RULE_ARG(a7))
+#endif
+
 static const char L_IP[] = "ip";
 
 /* ---- addresses -------------------------------------------------------- */
@@ -414,9 +420,8 @@ gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, si
 }
 
 /* Builds one datagram (or fragment) in tx_buf and hands it to the driver. */
-static int
-transmit_one(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ipv4 *h,
-             const struct ip_part *parts, size_t n_parts, size_t len, const char *rule)
+static int(transmit_one)(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ipv4 *h,
+                         const struct ip_part *parts, size_t n_parts, size_t len, const char *rule)
 {
     uint8_t *buf = st->ip.tx_buf;
     h->total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + len);

@@ -16,6 +16,13 @@
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define send_arp(a0, a1, a2, a3, a4, a5, a6) (send_arp)(a0, a1, a2, a3, a4, a5, TERN_RULE_ARG(a6))
+#define send_request(a0, a1, a2, a3)         (send_request)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define entry_confirm(a0, a1, a2, a3)        (entry_confirm)(a0, a1, a2, TERN_RULE_ARG(a3))
+#endif
+
 static const char L_ARP[] = "arp";
 
 static const uint8_t mac_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -82,9 +89,8 @@ arp_fini(struct tern_stack *st)
 
 /* Builds an ARP packet from us and sends it in a frame to eth_dst; traces
  * it under `rule`. A refusal by the driver is a counted drop. */
-static int
-send_arp(struct tern_stack *st, int netif, uint16_t op, const uint8_t eth_dst[6],
-         const uint8_t tha[6], uint32_t tpa, const char *rule)
+static int(send_arp)(struct tern_stack *st, int netif, uint16_t op, const uint8_t eth_dst[6],
+                     const uint8_t tha[6], uint32_t tpa, const char *rule)
 {
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
     struct wire_arp a = {.op = op, .spa = n->addr, .tpa = tpa};
@@ -102,8 +108,8 @@ send_arp(struct tern_stack *st, int netif, uint16_t op, const uint8_t eth_dst[6]
 
 /* RFC 826 "Packet Generation": ask who has `e->addr`, to everyone, or to
  * the cached address when polling an entry we already know. */
-static void
-send_request(struct tern_stack *st, struct arp_entry *e, bool unicast, const char *rule)
+static void(send_request)(struct tern_stack *st, struct arp_entry *e, bool unicast,
+                          const char *rule)
 {
     e->requests++;
     if (send_arp(st, e->netif, WIRE_ARP_OP_REQUEST, unicast ? e->mac : mac_broadcast, mac_zero,
@@ -239,8 +245,8 @@ queue_flush(struct tern_stack *st, struct arp_entry *e)
 
 /* The address of e is (again) known to be `mac`: REACHABLE for
  * cfg.arp_reachable_ns from now, and its queue goes out. */
-static void
-entry_confirm(struct tern_stack *st, struct arp_entry *e, const uint8_t mac[6], const char *rule)
+static void(entry_confirm)(struct tern_stack *st, struct arp_entry *e, const uint8_t mac[6],
+                           const char *rule)
 {
     enum arp_entry_state was = e->state;
     memcpy(e->mac, mac, 6);

@@ -17,6 +17,12 @@
 #include "tcp/seq.h"
 #include "wire/tcp.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define abort_tcb(a0, a1, a2)    (abort_tcb)(a0, a1, TERN_RULE_ARG(a2))
+#define start_active(a0, a1, a2) (start_active)(a0, a1, TERN_RULE_ARG(a2))
+#endif
+
 /* ---- events ---- */
 
 void
@@ -102,8 +108,7 @@ detach_child(struct tern_stack *st, struct tcp_tcb *child)
 
 static void abort_children(struct tern_stack *st, struct tcp_tcb *lst);
 
-void
-tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule)
+void(tcp_close_tcb)(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *rule)
 {
     bool was_listener = tcb->state == TERN_TCP_LISTEN && tcb->remote_port == 0;
     if (rule != NULL) {
@@ -167,8 +172,7 @@ tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const char *r
 
 /* 3.10.5 ABORT: RST in SYN-RECEIVED and the synchronized states that still
  * have a peer to tell, then CLOSED. */
-static void
-abort_tcb(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+static void(abort_tcb)(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     switch (tcb->state) {
     case TERN_TCP_SYN_RECEIVED:
@@ -239,8 +243,7 @@ tcp_on_established(struct tern_stack *st, struct tcp_tcb *tcb)
     }
 }
 
-void
-tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *rule)
+void(tcp_child_to_listen)(struct tern_stack *st, struct tcp_tcb *child, const char *rule)
 {
     tcp_set_state(st, child, TERN_TCP_LISTEN, rule);
     tcp_timers_cancel(st, child);
@@ -311,8 +314,7 @@ open_check(const struct tern_stack *st, const struct tern_tcp_open_args *a)
 }
 
 /* Sends the first SYN of an active OPEN (also for SEND in LISTEN). */
-static void
-start_active(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+static void(start_active)(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     tcb->iss = tcb->set_iss ? tcb->user_iss
                             : tcp_isn(st, tcb->local_addr, tcb->local_port, tcb->remote_addr,

@@ -27,6 +27,11 @@
 #include "tcp/seq.h"
 #include "wire/tcp.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define back_to_listen(a0, a1, a2) (back_to_listen)(a0, a1, TERN_RULE_ARG(a2))
+#endif
+
 enum step { STEP_CONTINUE, STEP_STOP };
 
 /* The segment being processed and what its processing decided. */
@@ -264,7 +269,8 @@ syn_sent_syn(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
          * text and FIN the SYN,ACK may carry, so that one ACK covers them
          * all (or rides on queued text, which 3.10.7.3 allows). */
         c->need_ack = true;
-        c->ack_rule = "RFC 9293 3.10.7.3: SYN-SENT, SYN,ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>";
+        c->ack_rule =
+            TERN_RULE("RFC 9293 3.10.7.3: SYN-SENT, SYN,ACK -> <SEQ=SND.NXT><ACK=RCV.NXT>");
         tcp_rtx_update(st, tcb, true);
         tcp_user_timer_update(st, tcb, true);
         /* Continue at the sixth step with the text and FIN, past the SYN. */
@@ -489,8 +495,7 @@ check_seq(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
 
 /* SYN-RECEIVED from a passive OPEN returns to LISTEN (second and fourth
  * checks): a child is deleted, a fully specified listener starts over. */
-static void
-back_to_listen(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+static void(back_to_listen)(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     st->stats.tcp.attempt_fails++;
     if (tcb->role == TCP_ROLE_CHILD || tcb->role == TCP_ROLE_SCRATCH) {
@@ -868,8 +873,8 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
 {
     /* Rule texts are static (trace.h): one per count below the threshold. */
     static const char *const counted[] = {
-        "RFC 5681 3.2: duplicate ACK 1 of 3 counted",
-        "RFC 5681 3.2: duplicate ACK 2 of 3 counted",
+        TERN_RULE("RFC 5681 3.2: duplicate ACK 1 of 3 counted"),
+        TERN_RULE("RFC 5681 3.2: duplicate ACK 2 of 3 counted"),
     };
     tcb->sx->dupacks++;
     if (tcb->sx->in_recovery) {

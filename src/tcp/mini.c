@@ -54,6 +54,13 @@
 #include "tcp/seq.h"
 #include "wire/tcp.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define rec_trace(a0, a1, a2, a3, a4, a5) (rec_trace)(a0, a1, a2, a3, a4, TERN_RULE_ARG(a5))
+#define husk_close(a0, a1, a2, a3)        (husk_close)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define syn_delete(a0, a1, a2)            (syn_delete)(a0, a1, TERN_RULE_ARG(a2))
+#endif
+
 #define LIST_TW      0
 #define LIST_SYN(k)  (1 + (k))
 #define POOL_TW      0
@@ -277,9 +284,8 @@ rec_free(struct tern_stack *st, int i)
 }
 
 /* Traces an event of a record (no TCB to name): kind, id, states, rule. */
-static void
-rec_trace(struct tern_stack *st, enum tern_trace_kind kind, int i, enum tern_tcp_state old,
-          enum tern_tcp_state new_state, const char *rule)
+static void(rec_trace)(struct tern_stack *st, enum tern_trace_kind kind, int i,
+                       enum tern_tcp_state old, enum tern_tcp_state new_state, const char *rule)
 {
     if (st->trace == NULL) {
         return;
@@ -288,7 +294,7 @@ rec_trace(struct tern_stack *st, enum tern_trace_kind kind, int i, enum tern_tcp
         .kind = kind,
         .now_ns = st->now_ns,
         .layer = "tcp",
-        .rule = rule,
+        .rule = TERN_RULE_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .conn = (uint32_t)rec_id(st, i),
         .old_state = (int)old,
@@ -431,8 +437,7 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
 /* A record with its husk's slot released: a TCB that leaves TIME-WAIT
  * early or late goes to CLOSED with `rule` (NULL: already traced by the
  * scratch) and error err. */
-static void
-husk_close(struct tern_stack *st, int husk, int err, const char *rule)
+static void(husk_close)(struct tern_stack *st, int husk, int err, const char *rule)
 {
     struct tcp_tcb *h = tcp_tcb_at(st, husk);
     if (h == NULL || h->role == TCP_ROLE_FREE) {
@@ -465,8 +470,7 @@ tcp_mini_tw_count(const struct tern_stack *st)
     return st->tcp.mini_used[POOL_TW];
 }
 
-void
-tcp_mini_tw_end(struct tern_stack *st, int i, const char *rule)
+void(tcp_mini_tw_end)(struct tern_stack *st, int i, const char *rule)
 {
     struct tcp_mini *m = rec_at(st, i);
     if (m == NULL || m->kind != TCP_MINI_TW) {
@@ -562,8 +566,7 @@ tcp_mini_tw_park(struct tern_stack *st, int i)
     }
 }
 
-void
-tcp_mini_tw_unpark(struct tern_stack *st, int i, const char *rule)
+void(tcp_mini_tw_unpark)(struct tern_stack *st, int i, const char *rule)
 {
     struct tcp_mini *m = rec_at(st, i);
     if (m == NULL || m->kind != TCP_MINI_TW || (m->flags & TCP_MINI_IN_HASH)) {
@@ -579,8 +582,7 @@ tcp_mini_tw_unpark(struct tern_stack *st, int i, const char *rule)
 /* ---- SYN cache ---- */
 
 /* Deletes embryonic record i; a TIME-WAIT record it had parked returns. */
-static void
-syn_delete(struct tern_stack *st, int i, const char *unpark_rule)
+static void(syn_delete)(struct tern_stack *st, int i, const char *unpark_rule)
 {
     struct tcp_mini *m = rec_at(st, i);
     if (m == NULL || m->kind != TCP_MINI_SYN) {

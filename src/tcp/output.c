@@ -19,6 +19,11 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define send_raw(a0, a1, a2, a3, a4) (send_raw)(a0, a1, a2, a3, TERN_RULE_ARG(a4))
+#endif
+
 /* The window to announce from the space tcp_rcv_window() gives. */
 static uint32_t
 rcv_announce(const struct tcp_tcb *tcb, uint32_t free_space)
@@ -57,9 +62,8 @@ tcp_ts_now(const struct tern_stack *st)
 
 /* Emits `seg` (addresses, ports, seq, ack, flags, wnd, text) with the
  * options `o` (NULL: none), traced with `rule`. tcb may be NULL. */
-static int
-send_raw(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
-         const struct wire_tcp_opts *o, const char *rule)
+static int(send_raw)(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
+                     const struct wire_tcp_opts *o, const char *rule)
 {
     struct wire_tcp h = {
         .src_port = seg->sport,
@@ -149,9 +153,8 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
     }
 }
 
-int
-tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
-                 uint32_t text_len, const char *rule)
+int(tcp_send_segment)(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8_t flags,
+                      uint32_t text_len, const char *rule)
 {
     uint32_t space = tcp_rcv_window(st, tcb);
     uint32_t cap_room = tcb->rcv_cap > tcb->rcv.len ? tcb->rcv_cap - tcb->rcv.len : 0;
@@ -251,8 +254,7 @@ tcp_send_segment(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint8
     return rc;
 }
 
-void
-tcp_send_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+void(tcp_send_ack)(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     tcp_send_segment(st, tcb, tcb->snd_nxt, WIRE_TCP_ACK, 0, rule);
 }
@@ -410,8 +412,7 @@ reply_suppressed(struct tern_stack *st, const struct tcp_tcb *tcb, enum tern_dro
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb, tern_drop_rule(r));
 }
 
-void
-tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
+void(tcp_send_challenge_ack)(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule)
 {
     if (!conn_budget_take(st, tcb)) {
         reply_suppressed(st, tcb, TERN_DROP_TCP_CHALLENGE_CONN_LIMIT);
@@ -425,9 +426,8 @@ tcp_send_challenge_ack(struct tern_stack *st, struct tcp_tcb *tcb, const char *r
     tcp_send_ack(st, tcb, rule);
 }
 
-void
-tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
-                        const char *rule)
+void(tcp_send_corrective_ack)(struct tern_stack *st, struct tcp_tcb *tcb, bool retransmission,
+                              const char *rule)
 {
     if (!retransmission && !conn_budget_take(st, tcb)) {
         reply_suppressed(st, tcb, TERN_DROP_TCP_ACK_CONN_LIMIT);
@@ -441,9 +441,8 @@ tcp_send_corrective_ack(struct tern_stack *st, struct tcp_tcb *tcb, bool retrans
     tcp_send_ack(st, tcb, rule);
 }
 
-void
-tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
-                       const char *rule)
+void(tcp_send_reset_limited)(struct tern_stack *st, const struct tcp_tcb *tcb,
+                             const struct tcp_seg *seg, const char *rule)
 {
     if (seg->flags & WIRE_TCP_RST) {
         return; /* RFC 9293 3.5.2: never a reset in answer to a reset (nothing held back) */
@@ -455,9 +454,8 @@ tcp_send_reset_limited(struct tern_stack *st, const struct tcp_tcb *tcb, const s
     tcp_send_reset_for(st, tcb, seg, rule);
 }
 
-void
-tcp_send_reset_for(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg *seg,
-                   const char *rule)
+void(tcp_send_reset_for)(struct tern_stack *st, const struct tcp_tcb *tcb,
+                         const struct tcp_seg *seg, const char *rule)
 {
     if (seg->flags & WIRE_TCP_RST) {
         return; /* RFC 9293 3.5.2: never a reset in answer to a reset. */
@@ -562,14 +560,15 @@ static const char *
 send_rule(const struct tcp_tcb *tcb)
 {
     static const char *const limited[] = {
-        "RFC 3042 2: limited transmit on duplicate ACK 1, new segment",
-        "RFC 3042 2: limited transmit on duplicate ACK 2, new segment",
+        TERN_RULE("RFC 3042 2: limited transmit on duplicate ACK 1, new segment"),
+        TERN_RULE("RFC 3042 2: limited transmit on duplicate ACK 2, new segment"),
     };
     if (tcb->sx == NULL || tcb->sx->dupacks == 0) {
-        return "RFC 9293 3.10.2: SEND, text within the send window";
+        return TERN_RULE("RFC 9293 3.10.2: SEND, text within the send window");
     }
-    return tcb->sx->dupacks <= 2 ? limited[tcb->sx->dupacks - 1]
-                                 : "RFC 3042 2: duplicate ACK -> limited transmit, new segment";
+    return tcb->sx->dupacks <= 2
+               ? limited[tcb->sx->dupacks - 1]
+               : TERN_RULE("RFC 3042 2: duplicate ACK -> limited transmit, new segment");
 }
 
 void
@@ -628,9 +627,8 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_user_timer_update(st, tcb, false);
 }
 
-uint32_t
-tcp_send_text_at(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint32_t max,
-                 const char *rule)
+uint32_t(tcp_send_text_at)(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, uint32_t max,
+                           const char *rule)
 {
     uint32_t text_end = tcb->fin_sent ? tcb->fin_seq : tcb->snd_nxt;
     uint32_t text = seq_lt(seq, text_end) ? text_end - seq : 0;

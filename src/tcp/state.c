@@ -68,9 +68,8 @@ tcp_state_synchronized(enum tern_tcp_state s)
     return false;
 }
 
-void
-tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state new_state,
-              const char *rule)
+void(tcp_set_state)(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state new_state,
+                    const char *rule)
 {
     enum tern_tcp_state old = tcb->state;
     tcb->state = new_state;
@@ -89,7 +88,7 @@ tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state ne
         .kind = TERN_TRACE_STATE,
         .now_ns = st->now_ns,
         .layer = "tcp",
-        .rule = rule,
+        .rule = TERN_RULE_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .conn = (uint32_t)tcb->id,
         .old_state = (int)old,
@@ -98,9 +97,8 @@ tcp_set_state(struct tern_stack *st, struct tcp_tcb *tcb, enum tern_tcp_state ne
     st->trace(st->trace_ctx, &ev);
 }
 
-void
-tcp_trace_seg(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
-              const struct tcp_seg *seg, const char *rule, enum tern_drop_reason drop)
+void(tcp_trace_seg)(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
+                    const struct tcp_seg *seg, const char *rule, enum tern_drop_reason drop)
 {
     if (st->trace == NULL) {
         return;
@@ -122,7 +120,7 @@ tcp_trace_seg(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp
         .kind = kind,
         .now_ns = st->now_ns,
         .layer = "tcp",
-        .rule = rule,
+        .rule = TERN_RULE_OUT(rule),
         .drop = drop,
         .conn = tcb != NULL ? (uint32_t)tcb->id : 0,
         .old_state = info.state,
@@ -140,9 +138,8 @@ tcp_drop(struct tern_stack *st, const struct tcp_tcb *tcb, const struct tcp_seg 
     tcp_trace_seg(st, TERN_TRACE_DROP, tcb, seg, tern_drop_rule(reason), reason);
 }
 
-void
-tcp_trace_note(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
-               const char *rule)
+void(tcp_trace_note)(struct tern_stack *st, enum tern_trace_kind kind, const struct tcp_tcb *tcb,
+                     const char *rule)
 {
     if (st->trace == NULL) {
         return;
@@ -151,7 +148,7 @@ tcp_trace_note(struct tern_stack *st, enum tern_trace_kind kind, const struct tc
         .kind = kind,
         .now_ns = st->now_ns,
         .layer = "tcp",
-        .rule = rule,
+        .rule = TERN_RULE_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .conn = tcb != NULL ? (uint32_t)tcb->id : 0,
         .old_state = tcb != NULL ? (int)tcb->state : -1,

@@ -895,4 +895,25 @@ struct tcp_tcb *tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst,
 void tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx);
 void tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e);
 
+/* Without rule texts (core/rule.h): the literal at each call is left out. */
+#ifdef TERN_NO_RULE_TEXT
+#define tcp_set_state(a0, a1, a2, a3)         (tcp_set_state)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_trace_seg(a0, a1, a2, a3, a4, a5) (tcp_trace_seg)(a0, a1, a2, a3, TERN_RULE_ARG(a4), a5)
+#define tcp_trace_note(a0, a1, a2, a3)        (tcp_trace_note)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_send_segment(a0, a1, a2, a3, a4, a5)                                                   \
+    (tcp_send_segment)(a0, a1, a2, a3, a4, TERN_RULE_ARG(a5))
+#define tcp_send_ack(a0, a1, a2)           (tcp_send_ack)(a0, a1, TERN_RULE_ARG(a2))
+#define tcp_send_challenge_ack(a0, a1, a2) (tcp_send_challenge_ack)(a0, a1, TERN_RULE_ARG(a2))
+#define tcp_send_corrective_ack(a0, a1, a2, a3)                                                    \
+    (tcp_send_corrective_ack)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_send_reset_limited(a0, a1, a2, a3)                                                     \
+    (tcp_send_reset_limited)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_send_reset_for(a0, a1, a2, a3)   (tcp_send_reset_for)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_send_text_at(a0, a1, a2, a3, a4) (tcp_send_text_at)(a0, a1, a2, a3, TERN_RULE_ARG(a4))
+#define tcp_close_tcb(a0, a1, a2, a3)        (tcp_close_tcb)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define tcp_child_to_listen(a0, a1, a2)      (tcp_child_to_listen)(a0, a1, TERN_RULE_ARG(a2))
+#define tcp_mini_tw_end(a0, a1, a2)          (tcp_mini_tw_end)(a0, a1, TERN_RULE_ARG(a2))
+#define tcp_mini_tw_unpark(a0, a1, a2)       (tcp_mini_tw_unpark)(a0, a1, TERN_RULE_ARG(a2))
+#endif
+
 #endif
