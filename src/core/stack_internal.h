@@ -55,7 +55,8 @@ void stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define stack_trace(a0, a1, a2, a3, a4, a5) (stack_trace)(a0, a1, a2, TERN_RULE_ARG(a3), a4, a5)
+#define stack_trace(st, kind, layer, rule, pkt, len)                                               \
+    (stack_trace)(st, kind, layer, TERN_RULE_ARG(rule), pkt, len)
 #endif
 
 #endif

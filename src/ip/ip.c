@@ -18,8 +18,8 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define transmit_one(a0, a1, a2, a3, a4, a5, a6, a7)                                               \
-    (transmit_one)(a0, a1, a2, a3, a4, a5, a6, TERN_RULE_ARG(a7))
+#define transmit_one(st, netif, next_hop, h, parts, n_parts, len, rule)                            \
+    (transmit_one)(st, netif, next_hop, h, parts, n_parts, len, TERN_RULE_ARG(rule))
 #endif
 
 static const char L_IP[] = "ip";

@@ -18,9 +18,10 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define send_arp(a0, a1, a2, a3, a4, a5, a6) (send_arp)(a0, a1, a2, a3, a4, a5, TERN_RULE_ARG(a6))
-#define send_request(a0, a1, a2, a3)         (send_request)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define entry_confirm(a0, a1, a2, a3)        (entry_confirm)(a0, a1, a2, TERN_RULE_ARG(a3))
+#define send_arp(st, netif, op, eth_dst, tha, tpa, rule)                                           \
+    (send_arp)(st, netif, op, eth_dst, tha, tpa, TERN_RULE_ARG(rule))
+#define send_request(st, e, unicast, rule) (send_request)(st, e, unicast, TERN_RULE_ARG(rule))
+#define entry_confirm(st, e, mac, rule)    (entry_confirm)(st, e, mac, TERN_RULE_ARG(rule))
 #endif
 
 static const char L_ARP[] = "arp";

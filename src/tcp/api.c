@@ -19,8 +19,8 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define abort_tcb(a0, a1, a2)    (abort_tcb)(a0, a1, TERN_RULE_ARG(a2))
-#define start_active(a0, a1, a2) (start_active)(a0, a1, TERN_RULE_ARG(a2))
+#define abort_tcb(st, tcb, rule)    (abort_tcb)(st, tcb, TERN_RULE_ARG(rule))
+#define start_active(st, tcb, rule) (start_active)(st, tcb, TERN_RULE_ARG(rule))
 #endif
 
 /* ---- events ---- */

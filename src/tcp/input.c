@@ -29,7 +29,7 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define back_to_listen(a0, a1, a2) (back_to_listen)(a0, a1, TERN_RULE_ARG(a2))
+#define back_to_listen(st, tcb, rule) (back_to_listen)(st, tcb, TERN_RULE_ARG(rule))
 #endif
 
 enum step { STEP_CONTINUE, STEP_STOP };

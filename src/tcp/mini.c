@@ -56,9 +56,10 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define rec_trace(a0, a1, a2, a3, a4, a5) (rec_trace)(a0, a1, a2, a3, a4, TERN_RULE_ARG(a5))
-#define husk_close(a0, a1, a2, a3)        (husk_close)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define syn_delete(a0, a1, a2)            (syn_delete)(a0, a1, TERN_RULE_ARG(a2))
+#define rec_trace(st, kind, i, old, new_state, rule)                                               \
+    (rec_trace)(st, kind, i, old, new_state, TERN_RULE_ARG(rule))
+#define husk_close(st, husk, err, rule) (husk_close)(st, husk, err, TERN_RULE_ARG(rule))
+#define syn_delete(st, i, unpark_rule)  (syn_delete)(st, i, TERN_RULE_ARG(unpark_rule))
 #endif
 
 #define LIST_TW      0

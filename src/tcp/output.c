@@ -21,7 +21,7 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define send_raw(a0, a1, a2, a3, a4) (send_raw)(a0, a1, a2, a3, TERN_RULE_ARG(a4))
+#define send_raw(st, tcb, seg, o, rule) (send_raw)(st, tcb, seg, o, TERN_RULE_ARG(rule))
 #endif
 
 /* The window to announce from the space tcp_rcv_window() gives. */

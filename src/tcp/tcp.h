@@ -897,23 +897,27 @@ void tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define tcp_set_state(a0, a1, a2, a3)         (tcp_set_state)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_trace_seg(a0, a1, a2, a3, a4, a5) (tcp_trace_seg)(a0, a1, a2, a3, TERN_RULE_ARG(a4), a5)
-#define tcp_trace_note(a0, a1, a2, a3)        (tcp_trace_note)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_send_segment(a0, a1, a2, a3, a4, a5)                                                   \
-    (tcp_send_segment)(a0, a1, a2, a3, a4, TERN_RULE_ARG(a5))
-#define tcp_send_ack(a0, a1, a2)           (tcp_send_ack)(a0, a1, TERN_RULE_ARG(a2))
-#define tcp_send_challenge_ack(a0, a1, a2) (tcp_send_challenge_ack)(a0, a1, TERN_RULE_ARG(a2))
-#define tcp_send_corrective_ack(a0, a1, a2, a3)                                                    \
-    (tcp_send_corrective_ack)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_send_reset_limited(a0, a1, a2, a3)                                                     \
-    (tcp_send_reset_limited)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_send_reset_for(a0, a1, a2, a3)   (tcp_send_reset_for)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_send_text_at(a0, a1, a2, a3, a4) (tcp_send_text_at)(a0, a1, a2, a3, TERN_RULE_ARG(a4))
-#define tcp_close_tcb(a0, a1, a2, a3)        (tcp_close_tcb)(a0, a1, a2, TERN_RULE_ARG(a3))
-#define tcp_child_to_listen(a0, a1, a2)      (tcp_child_to_listen)(a0, a1, TERN_RULE_ARG(a2))
-#define tcp_mini_tw_end(a0, a1, a2)          (tcp_mini_tw_end)(a0, a1, TERN_RULE_ARG(a2))
-#define tcp_mini_tw_unpark(a0, a1, a2)       (tcp_mini_tw_unpark)(a0, a1, TERN_RULE_ARG(a2))
+#define tcp_set_state(st, tcb, new_state, rule)                                                    \
+    (tcp_set_state)(st, tcb, new_state, TERN_RULE_ARG(rule))
+#define tcp_trace_seg(st, kind, tcb, seg, rule, drop)                                              \
+    (tcp_trace_seg)(st, kind, tcb, seg, TERN_RULE_ARG(rule), drop)
+#define tcp_trace_note(st, kind, tcb, rule) (tcp_trace_note)(st, kind, tcb, TERN_RULE_ARG(rule))
+#define tcp_send_segment(st, tcb, seq, flags, text_len, rule)                                      \
+    (tcp_send_segment)(st, tcb, seq, flags, text_len, TERN_RULE_ARG(rule))
+#define tcp_send_ack(st, tcb, rule)           (tcp_send_ack)(st, tcb, TERN_RULE_ARG(rule))
+#define tcp_send_challenge_ack(st, tcb, rule) (tcp_send_challenge_ack)(st, tcb, TERN_RULE_ARG(rule))
+#define tcp_send_corrective_ack(st, tcb, retransmission, rule)                                     \
+    (tcp_send_corrective_ack)(st, tcb, retransmission, TERN_RULE_ARG(rule))
+#define tcp_send_reset_limited(st, tcb, seg, rule)                                                 \
+    (tcp_send_reset_limited)(st, tcb, seg, TERN_RULE_ARG(rule))
+#define tcp_send_reset_for(st, tcb, seg, rule)                                                     \
+    (tcp_send_reset_for)(st, tcb, seg, TERN_RULE_ARG(rule))
+#define tcp_send_text_at(st, tcb, seq, max, rule)                                                  \
+    (tcp_send_text_at)(st, tcb, seq, max, TERN_RULE_ARG(rule))
+#define tcp_close_tcb(st, tcb, err, rule)    (tcp_close_tcb)(st, tcb, err, TERN_RULE_ARG(rule))
+#define tcp_child_to_listen(st, child, rule) (tcp_child_to_listen)(st, child, TERN_RULE_ARG(rule))
+#define tcp_mini_tw_end(st, i, rule)         (tcp_mini_tw_end)(st, i, TERN_RULE_ARG(rule))
+#define tcp_mini_tw_unpark(st, i, rule)      (tcp_mini_tw_unpark)(st, i, TERN_RULE_ARG(rule))
 #endif
 
 #endif
