@@ -57,6 +57,10 @@ test -x "$work/prefix2/bin/tern"
 libdir2=$(dirname "$(find "$work/prefix2" -name tern.pc | head -n1)")
 PKG_CONFIG_PATH="$libdir2" cc -std=c11 "$work/app/main.c" -o "$work/app/app-pc2" \
     $(PKG_CONFIG_PATH="$libdir2" pkg-config --cflags --libs tern)
-env -u LD_LIBRARY_PATH "$work/app/app-pc2" | grep -q "stack up"
-ldd "$work/app/app-pc2" | grep -q "$work/prefix2/.*libtern.so.0"
+# (Outputs are captured before grep: `ldd | grep -q` under pipefail fails
+# when grep's early exit hands ldd a SIGPIPE.)
+out=$(env -u LD_LIBRARY_PATH "$work/app/app-pc2")
+grep -q "stack up" <<<"$out"
+libs=$(ldd "$work/app/app-pc2")
+grep -q "$work/prefix2/.*libtern.so.0" <<<"$libs"
 echo "1 passed, 0 failed"
