@@ -41,7 +41,7 @@ struct tern_trace_tcp {
 struct tern_trace_event {
     enum tern_trace_kind kind;
     int64_t now_ns;
-    const char *layer;          /* "ip", "icmp", "tcp", "sim" */
+    const char *layer; /* "ip", "icmp", "tcp", "sim" */
     /* Static text naming the rule, e.g. "RFC 792: echo reply"; NULL when
      * the library was built without rule texts (CMake -DTERN_RULE_TEXT=OFF,
      * which defines TERN_NO_RULE_TEXT): the kind, drop reason, states and
