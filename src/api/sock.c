@@ -1390,17 +1390,17 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
     return r;
 }
 
+/* The data calls below look the fd up once (sock_recv/sock_send: one
+ * fstat and one lock per call) and hand it to the kernel when it is not a
+ * tern socket (-2). */
 ssize_t
 tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
-    if (!tern_is_socket(fd)) {
-        return recvfrom(fd, buf, n, flags, from, fromlen);
-    }
     struct iovec v = {.iov_base = buf, .iov_len = n};
     int mf;
     ssize_t r = sock_recv(fd, &v, 1, flags, &mf);
     if (r == -2) {
-        return fail(EBADF);
+        return recvfrom(fd, buf, n, flags, from, fromlen);
     }
     if (r >= 0 && fromlen != NULL) {
         *fromlen = 0;
@@ -1417,13 +1417,14 @@ tern_recv(int fd, void *buf, size_t n, int flags)
 ssize_t
 tern_read(int fd, void *buf, size_t n)
 {
-    if (!tern_is_socket(fd)) {
-        return read(fd, buf, n);
-    }
     if (n == 0) {
-        return 0; /* Linux: read(2) of nothing returns before the socket is asked */
+        /* Linux: read(2) of nothing returns before the socket is asked. */
+        return tern_is_socket(fd) ? 0 : read(fd, buf, n);
     }
-    return tern_recvfrom(fd, buf, n, 0, NULL, NULL);
+    struct iovec v = {.iov_base = buf, .iov_len = n};
+    int mf;
+    ssize_t r = sock_recv(fd, &v, 1, 0, &mf);
+    return r == -2 ? read(fd, buf, n) : r;
 }
 
 ssize_t
@@ -1539,12 +1540,9 @@ ssize_t
 tern_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
             socklen_t tolen)
 {
-    if (!tern_is_socket(fd)) {
-        return sendto(fd, buf, n, flags | MSG_NOSIGNAL, to, tolen);
-    }
     struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
     ssize_t r = sock_send(fd, &v, 1, flags); /* a connected TCP socket ignores `to` */
-    return r == -2 ? fail(EBADF) : r;
+    return r == -2 ? sendto(fd, buf, n, flags | MSG_NOSIGNAL, to, tolen) : r;
 }
 
 ssize_t
@@ -1556,20 +1554,16 @@ tern_send(int fd, const void *buf, size_t n, int flags)
 ssize_t
 tern_write(int fd, const void *buf, size_t n)
 {
-    if (!tern_is_socket(fd)) {
-        return write(fd, buf, n);
-    }
-    return tern_sendto(fd, buf, n, 0, NULL, 0);
+    struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+    ssize_t r = sock_send(fd, &v, 1, 0);
+    return r == -2 ? write(fd, buf, n) : r;
 }
 
 ssize_t
 tern_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    if (!tern_is_socket(fd)) {
-        return writev(fd, iov, iovcnt);
-    }
     ssize_t r = sock_send(fd, iov, iovcnt, 0);
-    return r == -2 ? fail(EBADF) : r;
+    return r == -2 ? writev(fd, iov, iovcnt) : r;
 }
 
 /* ---- shutdown, close ---- */
