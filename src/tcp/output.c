@@ -744,19 +744,6 @@ tcp_undo_begin(struct tcp_tcb *tcb)
     x->undo_valid = true;
 }
 
-/* Records of retransmissions that RACK marked lost and that were not resent
- * since (for the trace of a lost retransmission, RFC 8985 6.2 step 5). */
-static unsigned
-rack_lost_retransmissions(const struct tcp_rack *rk)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < rk->n; i++) {
-        uint32_t f = rk->r[i].flags;
-        n += (f & TCP_RACK_RETRANS) && (f & TCP_RACK_LOST) ? 1 : 0;
-    }
-    return n;
-}
-
 void
 tcp_cong_on_rto(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -851,9 +838,10 @@ tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t del
     int64_t reo =
         tcp_rack_reo_wnd(&x->rack, x->in_recovery, tcp_sack_sacked_bytes(&x->sb) / mss, srtt);
     int64_t wait = 0;
-    unsigned lost_rtx = rack_lost_retransmissions(&x->rack);
-    unsigned marked = tcp_rack_detect(&x->rack, &x->sb, tcb->snd_una, reo, st->now_ns, &wait);
-    if (rack_lost_retransmissions(&x->rack) > lost_rtx) {
+    unsigned lost_rtx;
+    unsigned marked =
+        tcp_rack_detect(&x->rack, &x->sb, tcb->snd_una, reo, st->now_ns, &wait, &lost_rtx);
+    if (lost_rtx > 0) {
         /* RFC 8985 6.2 step 5 applies to retransmissions too (RFC 6675's
          * DupThresh cannot see their loss; only the RTO would). */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,

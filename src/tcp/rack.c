@@ -285,10 +285,12 @@ tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t sacked_se
 
 unsigned
 tcp_rack_detect(struct tcp_rack *rk, const struct tcp_sack_sb *sb, uint32_t snd_una,
-                int64_t reo_wnd, int64_t now, int64_t *timeout)
+                int64_t reo_wnd, int64_t now, int64_t *timeout, unsigned *rtx_marked)
 {
-    unsigned marked = 0;
+    unsigned marked = 0, rtx = 0;
     *timeout = 0;
+    if (rtx_marked != NULL)
+        *rtx_marked = 0;
     if (!rk->have)
         return 0;
     /* A record sent at RACK.xmit_ts holds segments sent in sequence order
@@ -315,10 +317,13 @@ tcp_rack_detect(struct tcp_rack *rk, const struct tcp_sack_sb *sb, uint32_t snd_
         if (remaining <= 0) {
             r->flags |= TCP_RACK_LOST;
             marked++;
+            rtx += (r->flags & TCP_RACK_RETRANS) ? 1u : 0u;
         } else if (remaining > *timeout) {
             *timeout = remaining;
         }
     }
+    if (rtx_marked != NULL)
+        *rtx_marked = rtx;
     return marked;
 }
 

@@ -122,11 +122,12 @@ int64_t tcp_rack_reo_wnd(const struct tcp_rack *rk, bool in_recovery, uint32_t s
 
 /* RFC 8985 6.2 step 5: marks lost every record with unSACKed bytes above
  * snd_una that was sent before RACK.xmit_ts/end_seq and whose time plus
- * RACK.rtt + reo_wnd has passed. Returns how many records it newly marked;
+ * RACK.rtt + reo_wnd has passed. Returns how many records it newly marked,
+ * and in *rtx_marked (unless NULL) how many of those were retransmissions;
  * *timeout gets the longest wait of those not yet due (0: none; the
  * caller arms the reordering timer with it, 6.3). */
 unsigned tcp_rack_detect(struct tcp_rack *rk, const struct tcp_sack_sb *sb, uint32_t snd_una,
-                         int64_t reo_wnd, int64_t now, int64_t *timeout);
+                         int64_t reo_wnd, int64_t now, int64_t *timeout, unsigned *rtx_marked);
 
 /* UnSACKed bytes above snd_una in LOST records. */
 uint32_t tcp_rack_lost_bytes(const struct tcp_rack *rk, const struct tcp_sack_sb *sb,

@@ -67,7 +67,7 @@ test_reordering_not_lost(void)
     int64_t reo = tcp_rack_reo_wnd(&rk, false, 1, 100 * MS);
     CHECK_EQ(reo, 25 * MS); /* min_RTT / 4 */
     int64_t wait = -1;
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 101 * MS, &wait), 0);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 101 * MS, &wait, NULL), 0);
     /* P1: sent at 0, due at 0 + 100 + 25 = 125 ms: 24 ms to go. */
     CHECK_EQ(wait, 24 * MS);
     CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), 0);
@@ -96,9 +96,9 @@ test_window_expires_lost(void)
     ack(&rk, &sb, &una, 0, b, 1, 101 * MS);
     int64_t reo = tcp_rack_reo_wnd(&rk, false, 1, 100 * MS);
     int64_t wait = 0;
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 124 * MS, &wait), 0);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 124 * MS, &wait, NULL), 0);
     CHECK_EQ(wait, 1 * MS);
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 125 * MS, &wait), 1);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 125 * MS, &wait, NULL), 1);
     CHECK_EQ(wait, 0);
     CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), SEG);
     uint32_t seq = 9, len = 9;
@@ -106,7 +106,7 @@ test_window_expires_lost(void)
     CHECK_EQ(seq, 0);
     CHECK_EQ(len, SEG);
     /* Marked once only. */
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 130 * MS, &wait), 0);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 130 * MS, &wait, NULL), 0);
     /* Resent: no longer lost, a retransmission with the new time. */
     send_seg(&rk, 0, 130 * MS);
     CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), 0);
@@ -136,7 +136,9 @@ test_lost_retransmission(void)
     int64_t reo = tcp_rack_reo_wnd(&rk, false, 3, 100 * MS);
     CHECK_EQ(reo, 0);
     int64_t wait = 0;
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 103 * MS, &wait), 1);
+    unsigned rtx = 9;
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 103 * MS, &wait, &rtx), 1);
+    CHECK_EQ(rtx, 0); /* an original, not a retransmission */
     uint32_t seq = 9, len = 9;
     CHECK(tcp_rack_next_lost(&rk, &sb, una, SEG, &seq, &len));
     CHECK_EQ(seq, 0);
@@ -147,14 +149,15 @@ test_lost_retransmission(void)
      * younger than anything delivered, so it is not lost. */
     ack(&rk, &sb, &una, 0, b1, 1, 150 * MS);
     reo = tcp_rack_reo_wnd(&rk, true, 3, 100 * MS);
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 150 * MS, &wait), 0);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 150 * MS, &wait, NULL), 0);
     CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), 0);
     /* P5 SACKed at 204 ms: sent after the retransmission, delivered, and
      * 100 ms (RACK.rtt) have passed since the retransmission. */
     struct tcp_sack_block b2[] = {B(SEG, 5 * SEG)};
     ack(&rk, &sb, &una, 0, b2, 1, 204 * MS);
     CHECK_EQ(rk.xmit_ts, 104 * MS);
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 204 * MS, &wait), 1);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 204 * MS, &wait, &rtx), 1);
+    CHECK_EQ(rtx, 1); /* the retransmission is the one found lost */
     CHECK(tcp_rack_next_lost(&rk, &sb, una, SEG, &seq, &len));
     CHECK_EQ(seq, 0);
     CHECK_EQ(len, SEG);
@@ -182,7 +185,7 @@ test_same_instant_flight(void)
     CHECK_EQ(rk.xmit_ts, 5 * MS);
     CHECK_EQ(rk.end_seq, 4 * SEG); /* the highest byte delivered, not the record's end */
     int64_t wait = 0;
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 105 * MS, &wait), 1);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 105 * MS, &wait, NULL), 1);
     CHECK_EQ(tcp_rack_lost_bytes(&rk, &sb, una), SEG);
     uint32_t seq = 9, len = 9;
     CHECK(tcp_rack_next_lost(&rk, &sb, una, SEG, &seq, &len));
@@ -307,7 +310,7 @@ test_spurious_tsecr_ignored(void)
     CHECK_EQ(rk.xmit_ts, 180 * MS);
     CHECK_EQ(rk.rtt, 100 * MS);
     int64_t wait = 0;
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 280 * MS, &wait), 1); /* segment 2 */
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, 0, 280 * MS, &wait, NULL), 1); /* segment 2 */
 }
 
 /* EVIDENCE: RFC 8985 6.2 step 2: RACK.rtt is the RTT of the latest-sent
@@ -339,7 +342,7 @@ test_rtt_from_late_delivery(void)
     CHECK(rk.reordering_seen);
     int64_t wait = 0;
     int64_t reo = tcp_rack_reo_wnd(&rk, false, 1, 100 * MS); /* 25 ms */
-    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 142 * MS, &wait), 0);
+    CHECK_EQ(tcp_rack_detect(&rk, &sb, una, reo, 142 * MS, &wait, NULL), 0);
     CHECK_EQ(wait, 1 * MS + 140 * MS + 25 * MS - 142 * MS);
 }
 
