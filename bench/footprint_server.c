@@ -6,9 +6,9 @@
  * One interface (raw IP) whose transmit callback hands datagrams to the
  * board's driver, a listener on port 7, and an event callback that accepts
  * children and sends back what each one receives. The board's side (the
- * frame source, the clock, the driver's transmit) is a stub: the figure is
- * the stack's, not a driver's. It is built for the footprint only, never
- * run.
+ * frame source, the clock, the driver's transmit) is reduced to volatile
+ * variables on purpose, so that the figure is the stack's and not a
+ * driver's. It is built for the footprint only, never run.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 #include "tern/stack.h"
 #include "tern/tcp.h"
 
-/* ---- the board (stubs) ---- */
+/* ---- the board: volatile stand-ins for a device and a clock ---- */
 
 /* Where a driver would put a received datagram; the volatile length stands
  * for a receive interrupt, so the input path is not optimised away. */
