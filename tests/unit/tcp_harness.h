@@ -400,6 +400,16 @@ h_expect_nothing(struct h *h, int line)
 #define EXPECT_SENT(h, e) h_expect_sent((h), (e), __LINE__)
 #define EXPECT_NOTHING(h) h_expect_nothing((h), __LINE__)
 
+/* STATUS of connection `id` (zeroed, and a failure, when there is none). */
+static inline struct tern_tcp_status
+h_status(struct h *h, int id)
+{
+    struct tern_tcp_status s;
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ(tern_tcp_status(h->st, id, &s), TERN_OK);
+    return s;
+}
+
 static inline int
 h_state(struct h *h, int id)
 {

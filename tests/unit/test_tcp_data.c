@@ -51,15 +51,6 @@ tweak_keepalive(struct tern_config *c)
     c->tcp.keepalive_count = 3;
 }
 
-static struct tern_tcp_status
-status(struct h *h, int id)
-{
-    struct tern_tcp_status s;
-    memset(&s, 0, sizeof(s));
-    tern_tcp_status(h->st, id, &s);
-    return s;
-}
-
 /* A 1460-byte text of one letter, NUL-terminated, in a static buffer. */
 static const char *
 chunk(char c, size_t n)
@@ -109,7 +100,7 @@ test_ooo_delivered_in_order(void)
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     h_deliver(&h, PEER(.seq = 321, .ack = 101, .flags = ACK, .data = "DDDDD"));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK_EQ(status(&h, id).recv_queued, 0);
+    CHECK_EQ(h_status(&h, id).recv_queued, 0);
     /* First hole: delivered up to the second hole, ACKed at once. */
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "AAAAAAAAAA"));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 316, .flags = ACK));
@@ -180,7 +171,7 @@ test_ack_of_out_of_order_segment_processed(void)
     /* The peer's segment 301..305 is lost; its next one acks our text. */
     h_deliver(&h, PEER(.seq = 306, .ack = 111, .wnd = 4000, .flags = ACK, .data = "world"));
     EXPECT_SENT(&h, US(.seq = 111, .ack = 301, .flags = ACK)); /* dup ACK of RCV.NXT */
-    struct tern_tcp_status st1 = status(&h, id);
+    struct tern_tcp_status st1 = h_status(&h, id);
     CHECK_EQ(st1.snd_una, 111);
     CHECK_EQ(st1.snd_wnd, 4000);
     CHECK_EQ(st1.recv_queued, 0);
@@ -189,7 +180,7 @@ test_ack_of_out_of_order_segment_processed(void)
     EXPECT_SENT(&h, US(.seq = 111, .ack = 301, .flags = ACK | PSH, .data = "ab"));
     h_deliver(&h, PEER(.seq = 311, .ack = 113, .wnd = 4000, .flags = ACK));
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).snd_una, 113);
+    CHECK_EQ(h_status(&h, id).snd_una, 113);
     h_fini(&h);
 }
 
@@ -339,7 +330,7 @@ test_nagle_on_and_off(void)
     EXPECT_SENT(&h, US(.seq = 102, .ack = 301, .flags = ACK | PSH, .data = "bc"));
     EXPECT_NOTHING(&h);
     CHECK_EQ(tern_tcp_set_nodelay(h.st, id, true, h.now), TERN_OK);
-    CHECK(status(&h, id).nodelay);
+    CHECK(h_status(&h, id).nodelay);
     CHECK_EQ(tern_tcp_send(h.st, id, "d", 1, h.now), 1);
     EXPECT_SENT(&h, US(.seq = 104, .ack = 301, .flags = ACK | PSH, .data = "d"));
     h_fini(&h);
@@ -476,14 +467,14 @@ test_options_negotiated(void)
     CHECK(syn.opts.has_ts);
     CHECK(syn.opts.sack_permitted);
     CHECK_EQ(syn.opts.wscale, 0); /* 16 KiB buffer: no shift needed */
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK(s.ts_ok);
     CHECK(s.sack_ok);
     CHECK_EQ(s.snd_wscale, 7);
     /* RFC 7323 2.3: SEG.WND of later segments is shifted by 7. */
     struct topts o = {.ts = true, .ts_val = 5001, .ts_ecr = 1};
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 100), &o);
-    CHECK_EQ(status(&h, id).snd_wnd, 12800);
+    CHECK_EQ(h_status(&h, id).snd_wnd, 12800);
     /* RFC 7323 3.2: our segments carry TSval and echo TS.Recent. */
     CHECK_EQ(tern_tcp_send(h.st, id, "x", 1, h.now), 1);
     struct wire_tcp t =
@@ -500,7 +491,7 @@ test_options_not_used_without_peer(void)
     struct h h;
     h_init(&h);
     int id = h_established(&h);
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK(!s.ts_ok);
     CHECK(!s.sack_ok);
     CHECK_EQ(s.snd_wscale, 0);
@@ -534,11 +525,11 @@ test_paws_drops_old_timestamp(void)
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "old"), &old);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     CHECK_EQ(h.last_drop, TERN_DROP_TCP_PAWS);
-    CHECK_EQ(status(&h, id).recv_queued, 0);
+    CHECK_EQ(h_status(&h, id).recv_queued, 0);
     struct topts now = {.ts = true, .ts_val = 5002, .ts_ecr = 1};
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &now);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
-    CHECK_EQ(status(&h, id).recv_queued, 3);
+    CHECK_EQ(h_status(&h, id).recv_queued, 3);
     h_fini(&h);
 }
 
@@ -558,7 +549,7 @@ test_paws_spares_rst_and_expires(void)
     EXPECT_NOTHING(&h);
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "new"), &old);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 304, .flags = ACK));
-    CHECK_EQ(status(&h, id).recv_queued, 3);
+    CHECK_EQ(h_status(&h, id).recv_queued, 3);
     /* An exact RST whose TSval is older than TS.Recent resets the connection. */
     struct topts older = {.ts = true, .ts_val = 100, .ts_ecr = 1};
     h_deliver_opts(&h, PEER(.seq = 304, .flags = RST), &older);
@@ -627,7 +618,7 @@ test_ooo_many_ranges_kept(void)
         h_deliver_opts(&h, PEER(.seq = seq, .ack = 101, .flags = ACK, .data = "hhhhh"), &o);
         EXPECT_SENT(&h, US(.seq = 101, .ack = seq + 10, .flags = ACK));
     }
-    CHECK_EQ(status(&h, id).recv_queued, 85);
+    CHECK_EQ(h_status(&h, id).recv_queued, 85);
     char b[128];
     CHECK_EQ(tern_tcp_recv(h.st, id, b, sizeof(b), h.now), 85);
     CHECK(memcmp(b, "hhhhhhhhhhppppphhhhhppppp", 25) == 0);
@@ -666,7 +657,7 @@ test_paws_duplicate_leaves_ts_recent(void)
     o.ts_val = 5020;
     h_deliver_opts(&h, PEER(.seq = 306, .ack = 101, .flags = ACK, .data = "bbbbb"), &o);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_PAWS], 0);
-    CHECK_EQ(status(&h, id).recv_queued, 10);
+    CHECK_EQ(h_status(&h, id).recv_queued, 10);
     h_advance(&h, 50 * MS);
     t = EXPECT_SENT(&h, US(.seq = 101, .ack = 311, .flags = ACK));
     CHECK_EQ(t.opts.ts_ecr, 5020);
@@ -702,7 +693,7 @@ test_fast_retransmit_after_three_dupacks(void)
         EXPECT_SENT(&h, US(.seq = 101 + 1460 * i, .ack = 301, .flags = ACK, .data = Z));
     }
     EXPECT_NOTHING(&h);
-    uint32_t iw = status(&h, id).cwnd;
+    uint32_t iw = h_status(&h, id).cwnd;
     CHECK_EQ(iw, 3 * 1460);
     /* The first segment is lost: the peer repeats ACK 101. */
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
@@ -712,14 +703,14 @@ test_fast_retransmit_after_three_dupacks(void)
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK, .data = Z)); /* fast rtx, no PSH */
     CHECK_EQ(tern_stack_stats(h.st)->tcp.fast_retransmits, 1);
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     /* RFC 5681 3.2 step 2: FlightSize without the limited-transmit
      * segments: 3 * 1460 / 2 < 2 SMSS, so 2 SMSS. */
     CHECK_EQ(s.ssthresh, 2 * 1460);
     CHECK_EQ(s.total_retransmits, 1);
     /* The full ACK ends recovery. */
     h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
-    CHECK(status(&h, id).cwnd <= s.ssthresh);
+    CHECK(h_status(&h, id).cwnd <= s.ssthresh);
     h_fini(&h);
 }
 
@@ -732,20 +723,20 @@ test_rto_backoff_and_karn(void)
     h_init_cfg(&h, tweak_no_opts);
     int id = sending(&h, 1);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
-    int64_t srtt0 = status(&h, id).srtt_ns;
+    int64_t srtt0 = h_status(&h, id).srtt_ns;
     h_advance(&h, 1 * SEC - 1);
     EXPECT_NOTHING(&h);
     h_advance(&h, 1);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
-    CHECK_EQ(status(&h, id).rto_ns, 2 * SEC);
+    CHECK_EQ(h_status(&h, id).rto_ns, 2 * SEC);
     h_advance(&h, 2 * SEC);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
-    CHECK_EQ(status(&h, id).rto_ns, 4 * SEC);
+    CHECK_EQ(h_status(&h, id).rto_ns, 4 * SEC);
     h_advance(&h, 500 * MS);
     h_deliver(&h, PEER(.seq = 301, .ack = 1561, .flags = ACK, .wnd = 65535));
     /* Karn: no sample from that ACK, the estimate is unchanged. */
-    CHECK_EQ(status(&h, id).srtt_ns, srtt0);
-    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    CHECK_EQ(h_status(&h, id).srtt_ns, srtt0);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 2);
     /* Two expiries counted, and no loss probe (no SACK: no RACK-TLP). */
     CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 2);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 0);
@@ -760,10 +751,10 @@ test_rtt_estimate_fed(void)
     h_init_cfg(&h, tweak_no_opts);
     int id = sending(&h, 1);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = Z));
-    int64_t srtt0 = status(&h, id).srtt_ns;
+    int64_t srtt0 = h_status(&h, id).srtt_ns;
     h_advance(&h, 100 * MS);
     h_deliver(&h, PEER(.seq = 301, .ack = 1561, .flags = ACK, .wnd = 65535));
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     /* SRTT = 7/8 SRTT + 1/8 R (RFC 6298 2.3). */
     int64_t want = srtt0 - srtt0 / 8 + 100 * MS / 8;
     CHECK(s.srtt_ns >= want - 1 && s.srtt_ns <= want + 1);
@@ -790,7 +781,7 @@ test_congestion_control_choice(void)
     EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
     h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK_EQ(s.cwnd, 10 * 1460); /* RFC 6928 2 equation (1) for SMSS 1460 */
     CHECK_EQ(s.ssthresh, UINT32_MAX);
     CHECK(tcp_tcb_get(h.st, id)->use_cubic);
@@ -801,7 +792,7 @@ test_congestion_control_choice(void)
     CHECK_EQ(tcp_tcb_get(h.st, id)->sx->cc.ops, &tcp_cc_cubic_ops);
     h_deliver(&h, PEER(.seq = 301, .ack = 102, .flags = ACK));
     CHECK(tcp_tcb_get(h.st, id)->sx == NULL); /* everything acknowledged: given back */
-    CHECK_EQ(status(&h, id).cwnd, 10 * 1460 + 1);
+    CHECK_EQ(h_status(&h, id).cwnd, 10 * 1460 + 1);
     h_fini(&h);
 }
 
@@ -848,7 +839,7 @@ test_initial_window_iw10_default(void)
     int id = h_syn_sent(&h);
     h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK_EQ(status(&h, id).cwnd, 14600);
+    CHECK_EQ(h_status(&h, id).cwnd, 14600);
     CHECK_EQ(iw_segments(&h, id), 10);
     h_fini(&h);
 
@@ -856,7 +847,7 @@ test_initial_window_iw10_default(void)
     id = h_syn_sent(&h);
     h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK_EQ(status(&h, id).cwnd, 4380);
+    CHECK_EQ(h_status(&h, id).cwnd, 4380);
     CHECK_EQ(iw_segments(&h, id), 3);
     h_fini(&h);
 
@@ -884,7 +875,7 @@ test_initial_window_one_segment_after_syn_loss(void)
         EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .flags = SYN, .mss = 1460));
         h_deliver(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535));
         EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-        CHECK_EQ(status(&h, id).cwnd, 1460);
+        CHECK_EQ(h_status(&h, id).cwnd, 1460);
         CHECK_EQ(iw_segments(&h, id), 1);
         h_fini(&h);
     }
@@ -899,7 +890,7 @@ test_initial_window_one_segment_after_syn_loss(void)
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
     int c = tern_tcp_accept(h.st, l, h.now);
     CHECK(c > 0);
-    CHECK_EQ(status(&h, c).cwnd, 1460);
+    CHECK_EQ(h_status(&h, c).cwnd, 1460);
     CHECK_EQ(iw_segments(&h, c), 1);
     h_fini(&h);
 }
@@ -916,7 +907,7 @@ sack_sending(struct h *h, unsigned n)
     h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
                    &o);
     EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK(status(h, id).sack_ok);
+    CHECK(h_status(h, id).sack_ok);
     static char big[1460 * 8];
     memset(big, 'z', sizeof(big));
     memset(Z, 'z', 1460);
@@ -982,16 +973,16 @@ test_sack_no_rescue_of_the_fast_retransmission(void)
      * only unSACKed data is the segment just resent). */
     EXPECT_TEXT_AT(&h, 101);
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
     /* More duplicate ACKs: still no second copy. */
     sack_dupack(&h, 1, 4);
     sack_dupack(&h, 1, 4);
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
     /* The retransmission arrives: everything is acknowledged. */
     h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 4, .flags = ACK, .wnd = 65535));
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 4);
+    CHECK_EQ(h_status(&h, id).snd_una, 101 + 1460 * 4);
     h_fini(&h);
 }
 
@@ -1016,17 +1007,17 @@ test_sack_one_rescue_per_recovery(void)
     /* HighACK passed RescueRxt: one rescue, of the last unSACKed segment. */
     EXPECT_TEXT_AT(&h, 101 + 1460 * 5);
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 2);
     /* Duplicate ACKs while the rescue is in flight: no second rescue in
      * this recovery (RescueRxt is now the recovery point). */
     for (int i = 0; i < 3; i++) {
         h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 5, .flags = ACK, .wnd = 65535));
     }
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 2);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 2);
     h_deliver(&h, PEER(.seq = 301, .ack = 101 + 1460 * 6, .flags = ACK, .wnd = 65535));
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).snd_una, 101 + 1460 * 6);
+    CHECK_EQ(h_status(&h, id).snd_una, 101 + 1460 * 6);
     h_fini(&h);
 
     /* HighACK must pass RescueRxt, not reach it: segments 0, 1 and 5 are

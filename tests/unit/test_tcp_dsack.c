@@ -14,15 +14,6 @@
 
 static char Z[1461]; /* 1460 'z' */
 
-static struct tern_tcp_status
-status(struct h *h, int id)
-{
-    struct tern_tcp_status s;
-    memset(&s, 0, sizeof(s));
-    tern_tcp_status(h->st, id, &s);
-    return s;
-}
-
 static void
 tweak_no_ts(struct tern_config *c)
 {
@@ -58,7 +49,7 @@ test_dsack_for_text_below_rcv_nxt(void)
     struct h h;
     h_init_cfg(&h, tweak_no_ts);
     int id = established_sack(&h);
-    CHECK(status(&h, id).sack_ok);
+    CHECK(h_status(&h, id).sack_ok);
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
     CHECK_EQ(t.opts.sack_count, 0);
@@ -118,7 +109,7 @@ test_no_dsack_without_sack(void)
     struct h h;
     h_init_cfg(&h, tweak_no_ts_no_sack);
     int id = established_sack(&h);
-    CHECK(!status(&h, id).sack_ok);
+    CHECK(!h_status(&h, id).sack_ok);
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
     EXPECT_SENT(&h, US(.seq = 101, .ack = 306, .flags = ACK));
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .data = "aaaaa"));
@@ -140,7 +131,7 @@ test_dsack_for_a_copy_paws_drops(void)
     h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
                    &o);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK(status(&h, id).ts_ok && status(&h, id).sack_ok);
+    CHECK(h_status(&h, id).ts_ok && h_status(&h, id).sack_ok);
     /* The retransmission arrives first, with a newer TSval: accepted,
      * TS.Recent = 5010. */
     struct topts rtx = {.ts = true, .ts_val = 5010, .ts_ecr = 1};
@@ -200,7 +191,7 @@ static int
 sack_sending(struct h *h, unsigned n)
 {
     int id = established_sack(h);
-    CHECK(status(h, id).sack_ok);
+    CHECK(h_status(h, id).sack_ok);
     static char big[1460 * 10];
     memset(big, 'z', sizeof(big));
     memset(Z, 'z', 1460);
@@ -234,8 +225,8 @@ ack_sack(struct h *h, uint32_t ack, unsigned n, const uint32_t (*blk)[2])
 static void
 spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthresh0)
 {
-    *cwnd0 = status(h, id).cwnd;
-    *ssthresh0 = status(h, id).ssthresh;
+    *cwnd0 = h_status(h, id).cwnd;
+    *ssthresh0 = h_status(h, id).ssthresh;
     /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
      * 6.2, the default) dates a loss from when a segment was sent, and with
      * no time passing it would read its own retransmission as lost too. */
@@ -247,8 +238,8 @@ spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthres
     CHECK(h_next_sent(h, &t, __LINE__));
     CHECK_EQ(t.seq, SEG(0)); /* the fast retransmission */
     EXPECT_NOTHING(h);
-    CHECK_EQ(status(h, id).total_retransmits, 1);
-    CHECK(status(h, id).cwnd < *cwnd0); /* the cut (RFC 5681 3.2, RFC 6675 5) */
+    CHECK_EQ(h_status(h, id).total_retransmits, 1);
+    CHECK(h_status(h, id).cwnd < *cwnd0); /* the cut (RFC 5681 3.2, RFC 6675 5) */
     /* The original arrives: everything up to segment 4 acknowledged. */
     ack_sack(h, SEG(4), 0, NULL);
 }
@@ -263,15 +254,15 @@ test_dsack_undoes_spurious_fast_retransmit(void)
     int id = sack_sending(&h, 8);
     uint32_t cwnd0, ssthresh0;
     spurious_fast_retransmit(&h, id, &cwnd0, &ssthresh0);
-    CHECK(status(&h, id).ssthresh < ssthresh0);
+    CHECK(h_status(&h, id).ssthresh < ssthresh0);
     /* The retransmission arrives too: the peer D-SACKs it. */
     ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
     const struct tern_stats *s = tern_stack_stats(h.st);
     CHECK_EQ(s->tcp.dsacks_rx, 1);
     CHECK_EQ(s->tcp.spurious_rtx, 1);
     CHECK_EQ(s->tcp.undos, 1);
-    CHECK(status(&h, id).cwnd >= cwnd0);
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    CHECK(h_status(&h, id).cwnd >= cwnd0);
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh0);
     h_fini(&h);
 }
 
@@ -283,8 +274,8 @@ test_dsack_undoes_spurious_fast_retransmit(void)
 static uint32_t
 flight_acked_before_dsack(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthresh0)
 {
-    *cwnd0 = status(h, id).cwnd;
-    *ssthresh0 = status(h, id).ssthresh;
+    *cwnd0 = h_status(h, id).cwnd;
+    *ssthresh0 = h_status(h, id).ssthresh;
     /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
      * 6.2, the default) dates a loss from when a segment was sent, and with
      * no time passing it would read its own retransmission as lost too. */
@@ -296,11 +287,11 @@ flight_acked_before_dsack(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthre
     CHECK(h_next_sent(h, &t, __LINE__));
     CHECK_EQ(t.seq, SEG(0));
     EXPECT_NOTHING(h);
-    CHECK_EQ(status(h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(h, id).total_retransmits, 1);
     ack_sack(h, SEG(4), 0, NULL);
     EXPECT_NOTHING(h);
-    CHECK(status(h, id).cwnd < *cwnd0);
-    CHECK(status(h, id).ssthresh < *ssthresh0);
+    CHECK(h_status(h, id).cwnd < *cwnd0);
+    CHECK(h_status(h, id).ssthresh < *ssthresh0);
     return (uint32_t)tern_stack_stats(h->st)->pool.avail;
 }
 
@@ -321,14 +312,14 @@ test_dsack_after_the_flight_undoes(void)
     CHECK_EQ(s->tcp.dsacks_rx, 1);
     CHECK_EQ(s->tcp.spurious_rtx, 1);
     CHECK_EQ(s->tcp.undos, 1);
-    CHECK_EQ(status(&h, id).cwnd, cwnd0);
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    CHECK_EQ(h_status(&h, id).cwnd, cwnd0);
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh0);
     /* Decided: the sender block, kept for the undo, went back. */
     CHECK_EQ(s->pool.avail, avail + 1);
     /* The restored window is the one the next burst starts from. */
     CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
     EXPECT_SENT(&h, US(.seq = SEG(4), .ack = 301, .flags = ACK | PSH, .data = Z));
-    CHECK_EQ(status(&h, id).cwnd, cwnd0);
+    CHECK_EQ(h_status(&h, id).cwnd, cwnd0);
     h_fini(&h);
 }
 
@@ -342,8 +333,8 @@ test_dsack_beyond_the_bound_undoes_nothing(void)
     int id = sack_sending(&h, 4);
     uint32_t cwnd0, ssthresh0;
     uint32_t avail = flight_acked_before_dsack(&h, id, &cwnd0, &ssthresh0);
-    uint32_t cwnd_cut = status(&h, id).cwnd, ssthresh_cut = status(&h, id).ssthresh;
-    int64_t rto = status(&h, id).rto_ns;
+    uint32_t cwnd_cut = h_status(&h, id).cwnd, ssthresh_cut = h_status(&h, id).ssthresh;
+    int64_t rto = h_status(&h, id).rto_ns;
     CHECK(rto > 0);
     h_advance(&h, rto - 1000000LL);
     CHECK_EQ(tern_stack_stats(h.st)->pool.avail, avail); /* still waiting */
@@ -355,10 +346,10 @@ test_dsack_beyond_the_bound_undoes_nothing(void)
     const struct tern_stats *s = tern_stack_stats(h.st);
     CHECK_EQ(s->tcp.dsacks_rx, 1);
     CHECK_EQ(s->tcp.undos, 0);
-    CHECK_EQ(status(&h, id).cwnd, cwnd_cut);
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh_cut);
+    CHECK_EQ(h_status(&h, id).cwnd, cwnd_cut);
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh_cut);
     CHECK_EQ(s->pool.avail, avail + 1);
-    CHECK_EQ(status(&h, id).state, TERN_TCP_ESTABLISHED);
+    CHECK_EQ(h_status(&h, id).state, TERN_TCP_ESTABLISHED);
     h_fini(&h);
 }
 
@@ -372,7 +363,7 @@ test_hostile_dsack_after_the_flight_undoes_nothing(void)
     int id = sack_sending(&h, 4);
     uint32_t cwnd0, ssthresh0;
     uint32_t avail = flight_acked_before_dsack(&h, id, &cwnd0, &ssthresh0);
-    uint32_t cwnd_cut = status(&h, id).cwnd;
+    uint32_t cwnd_cut = h_status(&h, id).cwnd;
     /* Segment 2 went once: a copy of it is the network's, not ours. */
     ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(2), SEG(3)}});
     /* Far below SND.UNA, and the whole sequence space before the ACK. */
@@ -385,14 +376,14 @@ test_hostile_dsack_after_the_flight_undoes_nothing(void)
     const struct tern_stats *s = tern_stack_stats(h.st);
     CHECK_EQ(s->tcp.spurious_rtx, 0);
     CHECK_EQ(s->tcp.undos, 0);
-    CHECK_EQ(status(&h, id).cwnd, cwnd_cut);
+    CHECK_EQ(h_status(&h, id).cwnd, cwnd_cut);
     CHECK_EQ(s->pool.avail, avail); /* the episode still waits for its own D-SACK */
     /* Which comes, and is the one that counts. */
     ack_sack(&h, SEG(4), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
     CHECK_EQ(s->tcp.spurious_rtx, 1);
     CHECK_EQ(s->tcp.undos, 1);
-    CHECK_EQ(status(&h, id).cwnd, cwnd0);
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    CHECK_EQ(h_status(&h, id).cwnd, cwnd0);
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh0);
     s = tern_stack_stats(h.st); /* pool.avail is a level, read anew */
     CHECK_EQ(s->pool.avail, avail + 1);
     h_fini(&h);
@@ -414,7 +405,7 @@ test_dsack_undoes_spurious_rack_recovery(void)
     struct h h;
     h_init_cfg(&h, tweak_no_ts_rack);
     int id = sack_sending(&h, 10);
-    uint32_t cwnd0 = status(&h, id).cwnd, ssthresh0 = status(&h, id).ssthresh;
+    uint32_t cwnd0 = h_status(&h, id).cwnd, ssthresh0 = h_status(&h, id).ssthresh;
     h_advance(&h, 2 * 1000000LL);
     ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(5)}});
@@ -423,12 +414,12 @@ test_dsack_undoes_spurious_rack_recovery(void)
     CHECK(h_next_sent(&h, &t, __LINE__));
     CHECK_EQ(t.seq, SEG(0));
     CHECK_EQ(tern_stack_stats(h.st)->tcp.fast_retransmits, 1);
-    CHECK(status(&h, id).cwnd < cwnd0);
+    CHECK(h_status(&h, id).cwnd < cwnd0);
     ack_sack(&h, SEG(8), 0, NULL);
     ack_sack(&h, SEG(8), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
     CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 1);
-    CHECK(status(&h, id).cwnd >= cwnd0);
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    CHECK(h_status(&h, id).cwnd >= cwnd0);
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh0);
     h_fini(&h);
 }
 
@@ -453,7 +444,7 @@ test_no_undo_when_a_retransmission_was_needed(void)
         struct h h;
         h_init_cfg(&h, rack ? tweak_no_ts_rack : tweak_no_ts_rfc6675);
         int id = sack_sending(&h, 9);
-        uint32_t cwnd0 = status(&h, id).cwnd;
+        uint32_t cwnd0 = h_status(&h, id).cwnd;
         h_advance(&h, 2 * 1000000LL);
         ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
         ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
@@ -465,8 +456,8 @@ test_no_undo_when_a_retransmission_was_needed(void)
         CHECK(h_next_sent(&h, &t, __LINE__));
         CHECK_EQ(t.seq, SEG(4));
         EXPECT_NOTHING(&h);
-        CHECK_EQ(status(&h, id).total_retransmits, 2);
-        uint32_t cut = status(&h, id).cwnd;
+        CHECK_EQ(h_status(&h, id).total_retransmits, 2);
+        uint32_t cut = h_status(&h, id).cwnd;
         CHECK(cut < cwnd0);
         /* The original of 0 arrives, then its copy (D-SACKed). */
         h_advance(&h, 1000000LL);
@@ -476,7 +467,7 @@ test_no_undo_when_a_retransmission_was_needed(void)
         CHECK_EQ(s->tcp.dsacks_rx, 1);
         CHECK_EQ(s->tcp.spurious_rtx, 1);
         CHECK_EQ(s->tcp.undos, 0);
-        CHECK(status(&h, id).cwnd < cwnd0);
+        CHECK(h_status(&h, id).cwnd < cwnd0);
         h_fini(&h);
     }
 }
@@ -497,7 +488,7 @@ test_dsack_is_not_a_duplicate_ack(void)
         ack_sack(&h, SEG(1), 1, (const uint32_t[][2]){{SEG(0), SEG(1)}});
     }
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 0);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 0);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.dsacks_rx, 3);
     h_fini(&h);
 }
@@ -534,8 +525,8 @@ timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwn
     CHECK(h_next_sent(h, &t, __LINE__));
     CHECK_EQ(t.seq, 101u + 1448u);
     EXPECT_NOTHING(h);
-    *cwnd0 = status(h, id).cwnd;
-    *ssthresh0 = status(h, id).ssthresh;
+    *cwnd0 = h_status(h, id).cwnd;
+    *ssthresh0 = h_status(h, id).ssthresh;
     h_advance(h, 1100 * 1000000LL); /* past the RTO (1 s here, tcp_harness.h) */
     /* RACK-TLP (the default, RFC 8985 7.3): first a loss probe, the last
      * segment again, after the PTO (2 SRTT, at least 10 ms); it goes
@@ -546,7 +537,7 @@ timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwn
     CHECK_EQ(t.seq, SEG(0));
     *ts1 = t.opts.ts_val;
     CHECK(*ts1 > *ts0);
-    CHECK_EQ(status(h, id).cwnd, 1448); /* RFC 5681 3.1: LW */
+    CHECK_EQ(h_status(h, id).cwnd, 1448); /* RFC 5681 3.1: LW */
     return id;
 }
 
@@ -564,8 +555,8 @@ test_eifel_undoes_spurious_timeout(void)
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101 + 2 * 1448, .flags = ACK, .wnd = 65535), &o);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 1);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.spurious_rtx, 1);
-    CHECK(status(&h, id).cwnd >= cwnd0); /* and slow start goes on from there */
-    CHECK_EQ(status(&h, id).ssthresh, ssthresh0);
+    CHECK(h_status(&h, id).cwnd >= cwnd0); /* and slow start goes on from there */
+    CHECK_EQ(h_status(&h, id).ssthresh, ssthresh0);
     h_fini(&h);
 }
 
@@ -581,8 +572,8 @@ test_eifel_no_undo_when_the_retransmission_was_needed(void)
     struct topts o = {.ts = true, .ts_val = 6000, .ts_ecr = ts1};
     h_deliver_opts(&h, PEER(.seq = 301, .ack = 101 + 2 * 1448, .flags = ACK, .wnd = 65535), &o);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 0);
-    CHECK(status(&h, id).ssthresh < ssthresh0);
-    CHECK(status(&h, id).cwnd < cwnd0);
+    CHECK(h_status(&h, id).ssthresh < ssthresh0);
+    CHECK(h_status(&h, id).cwnd < cwnd0);
     h_fini(&h);
 }
 

@@ -479,15 +479,6 @@ tweak_rfc6675(struct tern_config *c)
     c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
 }
 
-static struct tern_tcp_status
-status(struct h *h, int id)
-{
-    struct tern_tcp_status s;
-    memset(&s, 0, sizeof(s));
-    tern_tcp_status(h->st, id, &s);
-    return s;
-}
-
 /* Established over a 100 ms RTT, SACK permitted, peer window 64 KiB; `n` segments of 1460
  * bytes sent at once (IW10). */
 static int
@@ -499,7 +490,7 @@ sack_sending(struct h *h, unsigned n)
     h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
                    &o);
     EXPECT_SENT(h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK(status(h, id).sack_ok);
+    CHECK(h_status(h, id).sack_ok);
     static char big[1460 * 8];
     memset(big, 'z', sizeof(big));
     memset(Z, 'z', 1460);
@@ -562,26 +553,26 @@ test_tlp_tail_loss(void)
     h_advance(&h, 1 * MS);
     EXPECT_TEXT_AT(&h, SEG_AT(3)); /* RFC 8985 7.3: the probe */
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
     /* More text goes out behind the probe. */
     CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
     EXPECT_TEXT_AT(&h, SEG_AT(4));
     EXPECT_NOTHING(&h);
-    uint32_t cwnd = status(&h, id).cwnd;
+    uint32_t cwnd = h_status(&h, id).cwnd;
     CHECK(cwnd > 2 * 1460);
     /* 7.4.2: the ACK of the probe alone (no duplicate ACK follows, no
      * D-SACK): the episode stays open until an ACK passes TLP.end_seq;
      * then the probe repaired a loss and cwnd is reduced once. */
     h_advance(&h, 100 * MS);
     sack_ack(&h, SEG_AT(4), 0, 0);
-    CHECK(status(&h, id).cwnd >= cwnd); /* not reduced */
+    CHECK(h_status(&h, id).cwnd >= cwnd); /* not reduced */
     h_advance(&h, 10 * MS);
     sack_ack(&h, SEG_AT(5), 0, 0);
-    CHECK(status(&h, id).cwnd <= 2 * 1460);
+    CHECK(h_status(&h, id).cwnd <= 2 * 1460);
     h_advance(&h, 5 * SEC);
     EXPECT_NOTHING(&h); /* no RTO */
-    CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
-    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(&h, id).snd_una, SEG_AT(5));
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
     CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1); /* counted, for tools */
     CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
     h_fini(&h);
@@ -612,8 +603,8 @@ test_pto_without_sample_leaves_rto(void)
     h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
                    &o);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    CHECK(status(&h, id).sack_ok);
-    CHECK_EQ(status(&h, id).srtt_ns, 0); /* Karn: no sample from the resent SYN */
+    CHECK(h_status(&h, id).sack_ok);
+    CHECK_EQ(h_status(&h, id).srtt_ns, 0); /* Karn: no sample from the resent SYN */
     memset(Z, 'z', 1460);
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
@@ -655,7 +646,7 @@ test_tlp_dsack_no_loss(void)
     CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
     EXPECT_TEXT_AT(&h, SEG_AT(4));
     EXPECT_NOTHING(&h);
-    uint32_t cwnd = status(&h, id).cwnd;
+    uint32_t cwnd = h_status(&h, id).cwnd;
     CHECK(cwnd > 4 * 1460);
     h_advance(&h, 50 * MS);
     sack_ack(&h, SEG_AT(4), 0, 0); /* the original, late */
@@ -665,11 +656,11 @@ test_tlp_dsack_no_loss(void)
     CHECK_EQ(h.st->stats.tcp.dsacks_rx, 1);
     h_advance(&h, 50 * MS);
     sack_ack(&h, SEG_AT(5), 0, 0);
-    CHECK_EQ(status(&h, id).snd_una, SEG_AT(5));
-    CHECK(status(&h, id).cwnd >= cwnd); /* no congestion response */
+    CHECK_EQ(h_status(&h, id).snd_una, SEG_AT(5));
+    CHECK(h_status(&h, id).cwnd >= cwnd); /* no congestion response */
     h_advance(&h, 5 * SEC);
     EXPECT_NOTHING(&h);
-    CHECK_EQ(status(&h, id).total_retransmits, 1);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
     h_fini(&h);
 }
 
@@ -709,13 +700,13 @@ test_rack_lost_retransmission(void)
             EXPECT_TEXT_AT(&h, SEG_AT(0)); /* the lost retransmission, found */
         }
         EXPECT_NOTHING(&h);
-        CHECK_EQ(status(&h, id).total_retransmits, rack ? 2 : 1);
+        CHECK_EQ(h_status(&h, id).total_retransmits, rack ? 2 : 1);
         if (rack) {
             h_advance(&h, 100 * MS);
             sack_ack(&h, SEG_AT(8), 0, 0);
             h_advance(&h, 5 * SEC);
             EXPECT_NOTHING(&h); /* recovered without a timeout */
-            CHECK_EQ(status(&h, id).snd_una, SEG_AT(8));
+            CHECK_EQ(h_status(&h, id).snd_una, SEG_AT(8));
         }
         h_fini(&h);
     }
@@ -747,7 +738,7 @@ test_lost_retransmission_second_response(void)
         sack_ack(&h, SEG_AT(0), 1, 4);
         EXPECT_TEXT_AT(&h, SEG_AT(0)); /* lost: resent (and lost again) */
         EXPECT_NOTHING(&h);
-        CHECK_EQ(status(&h, id).ssthresh, 3u * 1460); /* half of 6 segments */
+        CHECK_EQ(h_status(&h, id).ssthresh, 3u * 1460); /* half of 6 segments */
         static char more[1460 * 2];
         memset(more, 'z', sizeof(more));
         CHECK_EQ(tern_tcp_send(h.st, id, more, sizeof(more), h.now), (int)sizeof(more));
@@ -756,7 +747,7 @@ test_lost_retransmission_second_response(void)
         h.next = h.n_sent; /* whatever recovery sent: not the point here */
         h_advance(&h, 100 * MS);
         sack_ack(&h, SEG_AT(0), 1, 8); /* the retransmission is found lost */
-        struct tern_tcp_status s = status(&h, id);
+        struct tern_tcp_status s = h_status(&h, id);
         CHECK_EQ(s.total_retransmits, 2);
         if (prr) {
             CHECK_EQ(s.ssthresh, 3u * 1460);

@@ -19,15 +19,6 @@ next_sent(struct h *h)
     return t;
 }
 
-static struct tern_tcp_status
-status(struct h *h, int id)
-{
-    struct tern_tcp_status s;
-    memset(&s, 0, sizeof(s));
-    CHECK_EQ(tern_tcp_status(h->st, id, &s), TERN_OK);
-    return s;
-}
-
 /* Fills our 16 KiB receive buffer (the harness's) with the peer's text,
  * nothing read: RCV.WND is zero afterwards. Returns RCV.NXT. */
 static uint32_t
@@ -44,7 +35,7 @@ fill_receive_buffer(struct h *h, int id)
         seq += n;
         left -= n;
     }
-    struct tern_tcp_status s = status(h, id);
+    struct tern_tcp_status s = h_status(h, id);
     CHECK_EQ(s.rcv_wnd, 0);
     CHECK_EQ(s.rcv_nxt, seq);
     CHECK_EQ(s.recv_queued, 16384);
@@ -67,7 +58,7 @@ test_zero_window_rst_and_ack_processed(void)
     EXPECT_SENT(&h, US(.seq = 101, .ack = nxt, .flags = ACK | PSH, .data = "abc", .wnd = 0));
     /* A bare ACK: SND.UNA moves, the window update is taken. */
     h_deliver(&h, PEER(.seq = nxt, .ack = 104, .flags = ACK, .wnd = 5000));
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK_EQ(s.snd_una, 104);
     CHECK_EQ(s.snd_wnd, 5000);
     CHECK_EQ(s.rcv_wnd, 0);
@@ -78,7 +69,7 @@ test_zero_window_rst_and_ack_processed(void)
     CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
     EXPECT_NOTHING(&h);
     /* A RST at RCV.NXT, the window still zero: the connection is reset. */
-    CHECK_EQ(status(&h, id).rcv_wnd, 0);
+    CHECK_EQ(h_status(&h, id).rcv_wnd, 0);
     h_deliver(&h, PEER(.seq = nxt, .flags = RST));
     CHECK_STATE(&h, id, TERN_TCP_CLOSED);
     CHECK_EQ(tern_tcp_error(h.st, id), TERN_ERR_RESET);
@@ -177,7 +168,7 @@ test_emitted_options_padded(void)
     CHECK_EQ(area, 12);
     struct topts o = {.sackp = true};
     h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
-    CHECK(status(&h, id).sack_ok);
+    CHECK(h_status(&h, id).sack_ok);
     h.next = h.n_sent;
     /* Text beyond a hole: the ACK carries one SACK block (2 + 8 bytes). */
     h_deliver(&h, PEER(.seq = 311, .ack = 101, .flags = ACK, .data = "later"));
@@ -343,9 +334,9 @@ test_no_timeout_for_text_beyond_edge(void)
     }
     CHECK(answered >= 15);
     CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
-    CHECK_EQ(status(&h, id).snd_una, 1561);
+    CHECK_EQ(h_status(&h, id).snd_una, 1561);
     h_deliver(&h, PEER(.seq = 301, .ack = 3021, .flags = ACK, .wnd = 8192));
-    CHECK_EQ(status(&h, id).snd_una, 3021);
+    CHECK_EQ(h_status(&h, id).snd_una, 3021);
     CHECK_STATE(&h, id, TERN_TCP_ESTABLISHED);
     h_fini(&h);
 }
@@ -485,7 +476,7 @@ test_window_never_shrinks(void)
     struct topts o = {.ws = true, .wscale = 0};
     h_deliver_opts(&h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460), &o);
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK_EQ(s.rcv_wscale, 3);
     uint32_t edge = t.ack + ((uint32_t)t.window << 3);
     h.n_sent = h.next = 0;
@@ -509,11 +500,11 @@ test_window_never_shrinks(void)
             tern_tcp_recv(h.st, id, sink, 1000 + (size_t)i % 13, h.now);
         }
         check_edges(&h, 3, &edge, &acks);
-        CHECK_EQ(status(&h, id).rcv_nxt, seq);
+        CHECK_EQ(h_status(&h, id).rcv_nxt, seq);
     }
-    CHECK(acks >= 70);                             /* one per segment taken */
-    CHECK(status(&h, id).recv_queued > 60 * 1024); /* the window did close */
-    CHECK(h.st->stats.tcp.rcv_reserve_fail == 0);  /* the rounding is backed */
+    CHECK(acks >= 70);                               /* one per segment taken */
+    CHECK(h_status(&h, id).recv_queued > 60 * 1024); /* the window did close */
+    CHECK(h.st->stats.tcp.rcv_reserve_fail == 0);    /* the rounding is backed */
     CHECK(h.st->stats.drops[TERN_DROP_TCP_RCV_BUF_FULL] == 0);
     h_fini(&h);
 }
@@ -605,7 +596,7 @@ test_window_is_32_bits(void)
                    &o);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK));
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .wnd = 65535));
-    struct tern_tcp_status s = status(&h, id);
+    struct tern_tcp_status s = h_status(&h, id);
     CHECK_EQ(s.snd_wscale, 7);
     CHECK_EQ(s.snd_wnd, 65535u << 7);
     h_fini(&h);
