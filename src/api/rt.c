@@ -393,6 +393,9 @@ rt_close_driver(struct tern_rt *rt)
 int
 tern_rt_start(const struct tern_driver *drv, struct tern_rt **out)
 {
+    if (out != NULL) {
+        *out = NULL;
+    }
     if (drv == NULL || drv->ops == NULL) {
         return TERN_ERR_INVAL;
     }
@@ -407,7 +410,6 @@ tern_rt_start(const struct tern_driver *drv, struct tern_rt **out)
         }
         return TERN_ERR_INVAL;
     }
-    *out = NULL;
     struct tern_rt *rt = rt_alloc(RT_DRIVER, drv->n_stacks);
     if (rt == NULL) {
         if (drv->ops->close != NULL) {
