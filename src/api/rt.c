@@ -318,15 +318,23 @@ rt_after_call(struct tern_rt *rt)
 }
 
 /* ppoll(2)'s timeout for a sleep until `until` (the runtime's time, which
- * runs at CLOCK_MONOTONIC's rate): NULL for never, zero when it is past. */
+ * runs at CLOCK_MONOTONIC's rate): NULL for never, zero when it is past.
+ * A driver's clock and next_wake may be any int64: no difference may
+ * overflow. */
 static struct timespec *
 sleep_for(struct tern_rt *rt, int64_t until, struct timespec *ts)
 {
     if (until == INT64_MAX) {
         return NULL;
     }
-    int64_t d = until - rt_now(rt);
-    d = d < 0 ? 0 : d;
+    int64_t now = rt_now(rt), d;
+    if (until <= now) {
+        d = 0;
+    } else if (now < 0 && until > INT64_MAX + now) {
+        d = INT64_MAX;
+    } else {
+        d = until - now;
+    }
     ts->tv_sec = d / 1000000000;
     ts->tv_nsec = d % 1000000000;
     return ts;

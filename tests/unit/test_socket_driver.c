@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -680,6 +681,22 @@ test_driver_lifetime(void)
     tern_rt_free(rt);
     CHECK_EQ(c.closes, 1);
     CHECK(c.services <= 1);
+
+    /* A next_wake long past (INT64_MIN) asks for turn after turn, without
+     * a sleep and without overflowing the time arithmetic (UBSan). */
+    c = (struct counted){.fail_with = TERN_OK};
+    CHECK_EQ(tern_rt_start(&good, &rt), TERN_OK);
+    long turns = 0;
+    int64_t give_up = mono_ns() + 10 * SEC;
+    while (turns < 1000 && mono_ns() < give_up) {
+        tern_rt_lock(rt);
+        turns = c.services;
+        tern_rt_unlock(rt);
+        sched_yield();
+    }
+    CHECK(turns >= 1000);
+    tern_rt_free(rt);
+    CHECK_EQ(c.closes, 1);
     tern_stack_free(st);
 }
 
