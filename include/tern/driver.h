@@ -62,7 +62,9 @@ struct tern_driver_ops {
     int64_t (*now)(void *ctx);
     /* Required. Feeds what arrived to the stacks and runs what of the
      * driver's own is due at `now_ns`, without blocking. Returns TERN_OK,
-     * or an error (errno saying why) that stops the runtime's thread. */
+     * or an error that stops the runtime's thread for good: the stacks no
+     * longer move, and calls blocked on them wait out their timeouts
+     * (SO_RCVTIMEO...) until tern_rt_free. */
     int (*service)(void *ctx, int64_t now_ns);
     /* When the driver next needs a turn without news on `fd` (its own
      * held packets or events; the stacks' deadlines are the runtime's
