@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "ip/ip_internal.h"
 #include "link/link.h"
 #include "wire/icmp.h"
@@ -106,7 +106,7 @@ static void
 loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
 {
     struct tern_stack *st = ctx;
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     (void)t;
     (void)now_ns;
     for (unsigned n = ip->loop_count; n > 0 && ip->loop_count > 0; n--) {
@@ -129,7 +129,7 @@ loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
 static int
 loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     if (ip->loop_count == ip->loop_slots || len > ip->tx_buf_len) {
         stack_drop(st, TERN_DROP_IP_LOOP_FULL, dgram, len);
         return TERN_OK; /* a loss like any other: TCP retransmits */
@@ -148,7 +148,7 @@ loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 int
 ip_init(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     memset(ip, 0, sizeof(*ip));
     /* RFC 791 3.2 / RFC 6864: the identification only has to be unique per
      * (src, dst, proto) while fragments may live; start it somewhere random
@@ -179,7 +179,7 @@ ip_init(struct tern_stack *st)
 void
 ip_fini(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     ip_reass_fini(st);
     stack_dealloc(st, ip->loop_buf, (size_t)ip->loop_slots * ip->tx_buf_len);
     stack_dealloc(st, ip->loop_len, ip->loop_slots * sizeof(*ip->loop_len));
@@ -205,7 +205,7 @@ ip_register_proto(struct tern_stack *st, uint8_t proto, ip_input_fn input, ip_er
         return TERN_ERR_EXIST;
     }
     for (size_t i = 0; i < IP_MAX_PROTOS; i++) {
-        struct ip_proto *p = &st->ip.protos[i];
+        struct ip_proto *p = &st->ip->protos[i];
         if (!p->used) {
             *p = (struct ip_proto){
                 .used = true, .proto = proto, .input = input, .err = err, .ctx = ctx};
@@ -219,7 +219,7 @@ const struct ip_proto *
 ip_find_proto(const struct tern_stack *st, uint8_t proto)
 {
     for (size_t i = 0; i < IP_MAX_PROTOS; i++) {
-        const struct ip_proto *p = &st->ip.protos[i];
+        const struct ip_proto *p = &st->ip->protos[i];
         if (p->used && p->proto == proto) {
             return p;
         }
@@ -423,7 +423,7 @@ gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, si
 static int(transmit_one)(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ipv4 *h,
                          const struct ip_part *parts, size_t n_parts, size_t len, const char *rule)
 {
-    uint8_t *buf = st->ip.tx_buf;
+    uint8_t *buf = st->ip->tx_buf;
     h->total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + len);
     wire_ipv4_emit(h, buf);
     gather(parts, n_parts, h->frag_off, buf + WIRE_IPV4_HDR_LEN, len);
@@ -475,7 +475,7 @@ ipv4_output(struct tern_stack *st, const struct ip_send *s, const struct ip_part
     size_t mtu = st->cfg.netifs[netif].mtu;
     struct wire_ipv4 h = {
         .tos = s->tos,
-        .id = st->ip.next_id++,
+        .id = st->ip->next_id++,
         .df = s->df,
         .ttl = s->ttl != 0 ? s->ttl : st->cfg.ttl,
         .proto = s->proto,

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "ip/ip.h"
 #include "wire/ethernet.h"
 
@@ -44,7 +44,7 @@ link_config_ok(const struct tern_config *cfg)
 int
 link_init(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     size_t mtu = 0;
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
         if (st->cfg.netifs[i].link == TERN_LINK_ETHERNET) {
@@ -77,7 +77,7 @@ link_init(struct tern_stack *st)
 void
 link_fini(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     arp_fini(st);
     stack_dealloc(st, l->tx_buf, l->tx_buf_len);
     l->tx_buf = NULL;
@@ -93,13 +93,13 @@ eth_send(struct tern_stack *st, int netif, const uint8_t dst[6], uint16_t type,
     memcpy(h.dst, dst, WIRE_ETH_ADDR_LEN);
     memcpy(h.src, n->mac, WIRE_ETH_ADDR_LEN);
     size_t flen = wire_eth_emit_len(&h);
-    if (flen > st->link.tx_buf_len) {
+    if (flen > st->link->tx_buf_len) {
         return TERN_ERR_TXFAIL; /* cannot happen: ip never passes more than the MTU */
     }
     /* RFC 894: the frame carries the datagram after a 14-byte header;
      * wire_eth_emit pads it to the minimum frame size. */
-    wire_eth_emit(&h, st->link.tx_buf);
-    if (n->transmit(n->transmit_ctx, netif, st->link.tx_buf, flen, next_hop) < 0) {
+    wire_eth_emit(&h, st->link->tx_buf);
+    if (n->transmit(n->transmit_ctx, netif, st->link->tx_buf, flen, next_hop) < 0) {
         return TERN_ERR_TXFAIL;
     }
     st->stats.eth.tx++;

@@ -93,7 +93,8 @@ struct link_announce {
     unsigned sent;
 };
 
-/* Everything the link layer owns, embedded in struct tern_stack. */
+/* Everything the link layer owns; the composition root places it next to
+ * the core context (st->link). */
 struct link_state {
     bool any_ethernet; /* some interface is TERN_LINK_ETHERNET */
     uint8_t *tx_buf;   /* one frame: the largest Ethernet MTU + 14, at least 60 */

@@ -12,7 +12,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
 #include "wire/tcp.h"
@@ -35,18 +35,18 @@ tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events)
     tcb->ev_listed = true;
     tcb->ev_next = -1;
     int slot = tcp_tcb_slot(st, tcb);
-    if (st->tcp.ev_tail >= 0) {
-        st->tcp.tcbs[st->tcp.ev_tail].ev_next = slot;
+    if (st->tcp->ev_tail >= 0) {
+        st->tcp->tcbs[st->tcp->ev_tail].ev_next = slot;
     } else {
-        st->tcp.ev_head = slot;
+        st->tcp->ev_head = slot;
     }
-    st->tcp.ev_tail = slot;
+    st->tcp->ev_tail = slot;
 }
 
 void
 tcp_deliver_events(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     if (t->delivering) {
         return;
     }
@@ -89,14 +89,14 @@ detach_child(struct tern_stack *st, struct tcp_tcb *child)
     }
     child->queued_for_accept = false;
     int slot = tcp_tcb_slot(st, child), prev = -1;
-    for (int i = lst->accept_head; i >= 0; prev = i, i = st->tcp.tcbs[i].accept_next) {
+    for (int i = lst->accept_head; i >= 0; prev = i, i = st->tcp->tcbs[i].accept_next) {
         if (i != slot) {
             continue;
         }
         if (prev < 0) {
             lst->accept_head = child->accept_next;
         } else {
-            st->tcp.tcbs[prev].accept_next = child->accept_next;
+            st->tcp->tcbs[prev].accept_next = child->accept_next;
         }
         if (lst->accept_tail == slot) {
             lst->accept_tail = prev;
@@ -202,8 +202,8 @@ abort_children(struct tern_stack *st, struct tcp_tcb *lst)
         return;
     }
     int slot = tcp_tcb_slot(st, lst);
-    for (unsigned i = 0; i < st->tcp.n_tcbs && lst->n_pending > 0; i++) {
-        struct tcp_tcb *c = &st->tcp.tcbs[i];
+    for (unsigned i = 0; i < st->tcp->n_tcbs && lst->n_pending > 0; i++) {
+        struct tcp_tcb *c = &st->tcp->tcbs[i];
         if (c->role == TCP_ROLE_CHILD && c->listener == slot) {
             abort_tcb(st, c,
                       "RFC 9293 3.10.4: listener closed -> its unaccepted connections aborted");
@@ -228,7 +228,7 @@ tcp_on_established(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->queued_for_accept = true;
         tcb->accept_next = -1;
         if (lst->accept_tail >= 0) {
-            st->tcp.tcbs[lst->accept_tail].accept_next = slot;
+            st->tcp->tcbs[lst->accept_tail].accept_next = slot;
         } else {
             lst->accept_head = slot;
         }
@@ -275,7 +275,7 @@ tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint1
      * it open): rcv_mss is at most the path and at most the request. */
     uint32_t mss = peer_mss != 0 ? peer_mss : TCP_DEFAULT_MSS;
     mss = mss < tcb->rcv_mss ? mss : tcb->rcv_mss;
-    uint32_t room = (uint32_t)st->tcp.tx_buf_len - WIRE_TCP_HDR_LEN - WIRE_TCP_MAX_OPT_LEN;
+    uint32_t room = (uint32_t)st->tcp->tx_buf_len - WIRE_TCP_HDR_LEN - WIRE_TCP_MAX_OPT_LEN;
     mss = mss < room ? mss : room;
     tcb->snd_mss = (uint16_t)(mss > 0 ? mss : 1);
 }
@@ -943,8 +943,8 @@ tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
     if (st == NULL) {
         return 0;
     }
-    for (unsigned i = 0; i < st->tcp.n_tcbs; i++) {
-        const struct tcp_tcb *t = &st->tcp.tcbs[i];
+    for (unsigned i = 0; i < st->tcp->n_tcbs; i++) {
+        const struct tcp_tcb *t = &st->tcp->tcbs[i];
         if (t->role == TCP_ROLE_FREE || t->state == TERN_TCP_CLOSED || t->local_port != port) {
             continue;
         }
@@ -992,8 +992,8 @@ int
 tern_tcp_set_callback(struct tern_stack *st, int id, tern_tcp_event_fn fn, void *ctx)
 {
     if (id == 0) {
-        st->tcp.cb = fn;
-        st->tcp.cb_ctx = ctx;
+        st->tcp->cb = fn;
+        st->tcp->cb_ctx = ctx;
         return TERN_OK;
     }
     struct tcp_tcb *tcb = tcp_tcb_get(st, id);

@@ -102,7 +102,7 @@ enum tcp_role {
     TCP_ROLE_FREE,    /* slot unused */
     TCP_ROLE_USER,    /* opened by the user, or a child the user accepted */
     TCP_ROLE_CHILD,   /* created by a listener, not yet accepted */
-    TCP_ROLE_SCRATCH, /* st->tcp.scratch: a compact record loaded to run through input.c
+    TCP_ROLE_SCRATCH, /* st->tcp->scratch: a compact record loaded to run through input.c
                          (mini.c); never in the table, never handed to the user, no
                          buffers; its timers are deadlines only (tcp_tmr_set) */
 };
@@ -312,7 +312,7 @@ struct tcp_tcb {
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
-    bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool mem_listed : 1;    /* waiting for pool memory (st->tcp->mem_head list) */
     bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
     bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
@@ -326,7 +326,7 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
-    bool ack_owed : 1;      /* an ACK is due at the end of the input batch (st->tcp.ack_owed) */
+    bool ack_owed : 1;      /* an ACK is due at the end of the input batch (st->tcp->ack_owed) */
     bool text_rcvd : 1;     /* text has arrived (the quick-ACK phase has begun) */
     bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
     bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
@@ -455,7 +455,8 @@ enum tcp_key_shape {
     TCP_KEY_SHAPES
 };
 
-/* Everything TCP owns, embedded in struct tern_stack. */
+/* Everything TCP owns; the composition root places it next to the core
+ * context (st->tcp). */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
     unsigned n_tcbs;
@@ -608,7 +609,7 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 }
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
-/* Recomputes st->tcp.rcv_share (a slot was taken or freed). */
+/* Recomputes st->tcp->rcv_share (a slot was taken or freed). */
 void tcp_rcv_share_update(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A window was announced smaller for want of memory: update it when memory returns. */
