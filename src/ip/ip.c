@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/netif.h"
 #include "ip/ip_internal.h"
 #include "link/link.h"
+#include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
@@ -43,38 +45,10 @@ ip_addr_is_ours(const struct tern_stack *st, uint32_t addr)
     return false;
 }
 
-/* RFC 1122 3.3.6: the subnet-directed forms, host part all ones or (the
- * old 4.2BSD form a host SHOULD accept) all zeros. /31 and /32 have no host
- * part to spare (RFC 3021), so no directed broadcast. Choice: the classful
- * "network" and "all-subnets" forms are not recognised: with CIDR the
- * classful network number no longer means anything. */
-static bool
-is_subnet_broadcast(const struct tern_netif_config *n, uint32_t addr)
-{
-    if (n->prefix_len > 30) {
-        return false;
-    }
-    uint32_t mask = prefix_mask(n->prefix_len);
-    if ((addr & mask) != (n->addr & mask)) {
-        return false;
-    }
-    uint32_t host = addr & ~mask;
-    return host == ~mask || host == 0;
-}
-
 bool
 ip_addr_is_broadcast(const struct tern_stack *st, int netif, uint32_t addr)
 {
-    /* RFC 1122 3.2.1.3 (c) limited broadcast, and its 0 form {0,0}. */
-    if (addr == 0xffffffffu || addr == 0) {
-        return true;
-    }
-    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
-        if ((netif < 0 || (unsigned)netif == i) && is_subnet_broadcast(&st->cfg.netifs[i], addr)) {
-            return true;
-        }
-    }
-    return false;
+    return netif_addr_is_broadcast(&st->cfg, netif, addr);
 }
 
 bool
@@ -145,6 +119,14 @@ loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
     return TERN_OK;
 }
 
+/* A frame's payload of EtherType IPv4 (link/ethernet.c). */
+static void
+ip_link_input(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    ipv4_input(st, netif, pkt, len);
+}
+
 int
 ip_init(struct tern_stack *st)
 {
@@ -173,7 +155,13 @@ ip_init(struct tern_stack *st)
         return TERN_ERR_NOMEM;
     }
     timer_init(&ip->t_loop, loop_deliver);
-    return ip_reass_init(st);
+    int rc = ip_reass_init(st);
+    if (rc != TERN_OK) {
+        return rc;
+    }
+    /* IPv4 over Ethernet (RFC 894) reaches us as link reaches every
+     * protocol above it: through its table of EtherTypes. */
+    return link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ip_link_input, NULL);
 }
 
 void

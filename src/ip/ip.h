@@ -92,8 +92,9 @@ struct ip_state {
     void *echo_ctx;
 };
 
-/* Allocates the transmit buffer and the reassembly slots from st->cfg and
- * seeds the identification counter. TERN_OK or TERN_ERR_NOMEM; after a
+/* Allocates the transmit buffer and the reassembly slots from st->cfg,
+ * seeds the identification counter and registers EtherType IPv4 with the
+ * link layer (after link_init()). TERN_OK or TERN_ERR_NOMEM; after a
  * failure ip_fini() frees what was taken. */
 int ip_init(struct tern_stack *st);
 
@@ -156,7 +157,7 @@ bool ip_addr_is_ours(const struct tern_stack *st, uint32_t addr);
 
 /* True when addr is a broadcast address for interface `netif` (RFC 1122
  * 3.3.6): limited broadcast, {0,0}, or the subnet's host part all ones or
- * all zeros; netif -1 asks about every interface. */
+ * all zeros; netif -1 asks about every interface (core/netif.h). */
 bool ip_addr_is_broadcast(const struct tern_stack *st, int netif, uint32_t addr);
 
 #endif

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "ip/ip.h"
+#include "core/netif.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 
@@ -469,7 +469,7 @@ drop_of_wire(enum wire_err e)
 static bool
 sender_cacheable(const struct tern_stack *st, int netif, uint32_t spa)
 {
-    return spa != 0 && !ip_addr_is_broadcast(st, netif, spa) && (spa >> 28) != 0xe &&
+    return spa != 0 && !netif_addr_is_broadcast(&st->cfg, netif, spa) && (spa >> 28) != 0xe &&
            (spa >> 24) != 127;
 }
 

@@ -150,19 +150,21 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
     rc = pool_init(alloc, cfg->alloc_ud, &st->pool, cfg->pool_bytes);
+    /* Bottom up: each layer registers with the one below it as it starts
+     * (ip with link for EtherType IPv4, tcp with ip for protocol 6). */
+    if (rc == TERN_OK) {
+        rc = link_init(st);
+    }
     if (rc == TERN_OK) {
         rc = ip_init(st);
     }
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
-    if (rc == TERN_OK) {
-        rc = link_init(st);
-    }
     if (rc != TERN_OK) {
-        link_fini(st);
         tcp_fini(st);
         ip_fini(st);
+        link_fini(st);
         pool_fini(alloc, cfg->alloc_ud, &st->pool);
         alloc(cfg->alloc_ud, root, sizeof(*root), 0);
         return rc;
@@ -177,9 +179,9 @@ tern_stack_free(struct tern_stack *st)
     if (st == NULL) {
         return;
     }
-    link_fini(st);
     tcp_fini(st);
     ip_fini(st);
+    link_fini(st);
     pool_fini(st->cfg.alloc, st->cfg.alloc_ud, &st->pool);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(struct stack_root), 0);
 }
