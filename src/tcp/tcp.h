@@ -814,7 +814,7 @@ tcp_r1(const struct tern_tcp_config *c)
     return c->r1_retries > 0 ? c->r1_retries : 3u;
 }
 
-/* ---- api.c ---- */
+/* ---- conn.c ---- */
 /* Records event bits for the user and queues the TCB for delivery. */
 void tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events);
 /* Delivers queued events to callbacks (no-op when already delivering). */
@@ -830,6 +830,11 @@ void tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const ch
 void tcp_on_established(struct tern_stack *st, struct tcp_tcb *child);
 /* A child in SYN-RECEIVED goes back to LISTEN (3.10.7.4): delete it. */
 void tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *rule);
+/* A child leaves its listener's count and accept queue. */
+void tcp_detach_child(struct tern_stack *st, struct tcp_tcb *child);
+/* 3.10.5 ABORT: RST where a synchronized peer is still to be told, then
+ * CLOSED (tcp_close_tcb with no error). */
+void tcp_abort_tcb(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
 
 /* Effective send MSS (RFC 9293 3.7.1, MUST-15, MUST-16) from the peer's
  * MSS option (0: none) and the route; and the MSS we announce (MUST-67). */
@@ -917,6 +922,7 @@ void tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *
     (tcp_send_text_at)(st, tcb, seq, max, TERN_RULE_ARG(rule))
 #define tcp_close_tcb(st, tcb, err, rule)    (tcp_close_tcb)(st, tcb, err, TERN_RULE_ARG(rule))
 #define tcp_child_to_listen(st, child, rule) (tcp_child_to_listen)(st, child, TERN_RULE_ARG(rule))
+#define tcp_abort_tcb(st, tcb, rule)         (tcp_abort_tcb)(st, tcb, TERN_RULE_ARG(rule))
 #define tcp_mini_tw_end(st, i, rule)         (tcp_mini_tw_end)(st, i, TERN_RULE_ARG(rule))
 #define tcp_mini_tw_unpark(st, i, rule)      (tcp_mini_tw_unpark)(st, i, TERN_RULE_ARG(rule))
 #endif
