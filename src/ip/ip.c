@@ -14,7 +14,6 @@
 #include "core/netif.h"
 #include "ip/ip_internal.h"
 #include "link/link.h"
-#include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
@@ -119,14 +118,6 @@ loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
     return TERN_OK;
 }
 
-/* A frame's payload of EtherType IPv4 (link/ethernet.c). */
-static void
-ip_link_input(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
-{
-    (void)ctx;
-    ipv4_input(st, netif, pkt, len);
-}
-
 int
 ip_init(struct tern_stack *st)
 {
@@ -155,13 +146,7 @@ ip_init(struct tern_stack *st)
         return TERN_ERR_NOMEM;
     }
     timer_init(&ip->t_loop, loop_deliver);
-    int rc = ip_reass_init(st);
-    if (rc != TERN_OK) {
-        return rc;
-    }
-    /* IPv4 over Ethernet (RFC 894) reaches us as link reaches every
-     * protocol above it: through its table of EtherTypes. */
-    return link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ip_link_input, NULL);
+    return ip_reass_init(st);
 }
 
 void

@@ -92,9 +92,8 @@ struct ip_state {
     void *echo_ctx;
 };
 
-/* Allocates the transmit buffer and the reassembly slots from st->cfg,
- * seeds the identification counter and registers EtherType IPv4 with the
- * link layer (after link_init()). TERN_OK or TERN_ERR_NOMEM; after a
+/* Allocates the transmit buffer and the reassembly slots from st->cfg and
+ * seeds the identification counter. TERN_OK or TERN_ERR_NOMEM; after a
  * failure ip_fini() frees what was taken. */
 int ip_init(struct tern_stack *st);
 

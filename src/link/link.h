@@ -94,8 +94,8 @@ struct link_announce {
 };
 
 /* The protocol above link that takes the payload of frames of one
- * EtherType (IPv4: ip_init registers it). `pkt` is borrowed for the call
- * and may end in padding (RFC 894); `len` counts it. */
+ * EtherType (IPv4: the composition root registers it). `pkt` is borrowed
+ * for the call and may end in padding (RFC 894); `len` counts it. */
 typedef void (*link_rx_fn)(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt,
                            size_t len);
 

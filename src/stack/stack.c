@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+
 static void *
 default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
@@ -111,6 +114,27 @@ config_check(const struct tern_config *cfg)
     return TERN_OK;
 }
 
+/* A frame's payload of EtherType IPv4, from link to ip (RFC 894). */
+static void
+ipv4_from_link(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    ipv4_input(st, netif, pkt, len);
+}
+
+/* The registrations through which a lower layer hands packets to the one
+ * above it: link's EtherType table (IPv4) and ip's protocol table (TCP).
+ * No layer calls up any other way. */
+static int
+wire_layers(struct tern_stack *st)
+{
+    int rc = link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ipv4_from_link, NULL);
+    if (rc == TERN_OK) {
+        rc = ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+    }
+    return rc;
+}
+
 int
 tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out)
 {
@@ -150,21 +174,22 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
     rc = pool_init(alloc, cfg->alloc_ud, &st->pool, cfg->pool_bytes);
-    /* Bottom up: each layer registers with the one below it as it starts
-     * (ip with link for EtherType IPv4, tcp with ip for protocol 6). */
-    if (rc == TERN_OK) {
-        rc = link_init(st);
-    }
     if (rc == TERN_OK) {
         rc = ip_init(st);
     }
     if (rc == TERN_OK) {
         rc = tcp_init(st);
     }
+    if (rc == TERN_OK) {
+        rc = link_init(st);
+    }
+    if (rc == TERN_OK) {
+        rc = wire_layers(st);
+    }
     if (rc != TERN_OK) {
+        link_fini(st);
         tcp_fini(st);
         ip_fini(st);
-        link_fini(st);
         pool_fini(alloc, cfg->alloc_ud, &st->pool);
         alloc(cfg->alloc_ud, root, sizeof(*root), 0);
         return rc;
@@ -179,9 +204,9 @@ tern_stack_free(struct tern_stack *st)
     if (st == NULL) {
         return;
     }
+    link_fini(st);
     tcp_fini(st);
     ip_fini(st);
-    link_fini(st);
     pool_fini(st->cfg.alloc, st->cfg.alloc_ud, &st->pool);
     st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(struct stack_root), 0);
 }

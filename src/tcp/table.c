@@ -123,11 +123,7 @@ tcp_init(struct tern_stack *st)
         t->free_head = (int)i;
         tcp_timers_init(tcb);
     }
-    rc = tcp_mini_init(st);
-    if (rc != TERN_OK) {
-        return rc;
-    }
-    return ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+    return tcp_mini_init(st);
 }
 
 void

@@ -505,8 +505,9 @@ struct tcp_state {
     uint32_t ts_override_val;
 };
 
-/* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
- * allocates everything from st->cfg.tcp and registers with IP: TERN_OK,
+/* Module setup, called by tern_stack_new / tern_stack_free (which then
+ * registers tcp_input and tcp_icmp_error with IP for protocol 6). tcp_init
+ * allocates everything from st->cfg.tcp: TERN_OK,
  * TERN_ERR_NOMEM or TERN_ERR_INVAL (bad config). tcp_fini is safe after a
  * partial init. */
 int tcp_init(struct tern_stack *st);
