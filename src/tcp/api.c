@@ -21,8 +21,7 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define tcp_abort_tcb(st, tcb, rule) (abort_tcb)(st, tcb, TERN_RULE_ARG(rule))
-#define start_active(st, tcb, rule)  (start_active)(st, tcb, TERN_RULE_ARG(rule))
+#define start_active(st, tcb, rule) (start_active)(st, tcb, TERN_RULE_ARG(rule))
 #endif
 
 /* ---- OPEN (3.10.1) ---- */
