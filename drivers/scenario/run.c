@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "scenario/scenario_internal.h"
+#include "tern/craft.h"
 #include "tern/stack.h"
 
 #define SETTLE_MAX_EVENTS 100000
@@ -430,87 +431,29 @@ is_duplicate(struct run *r, const struct sc_stmt *st)
            stt.remote_addr == r->sc->hosts[st->host2].addr;
 }
 
-/* The segment an inject statement crafts, built here from the public
- * facts of the formats (the stack's own encoders stay private to it): a
- * 20-byte IPv4 header (RFC 791 3.1: DF set, TTL 64, no options) and a
- * 20-byte TCP header without options (RFC 9293 3.1), each with its
- * Internet checksum (RFC 1071; TCP's over the pseudo-header of RFC 9293
- * 3.1). */
-#define INJ_IP_LEN  20u
-#define INJ_TCP_LEN 20u
-#define INJ_ACK     0x10u /* the ACK control bit */
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
-/* Adds the 16-bit big-endian words of p[0..n) (an odd last byte padded
- * with zero) to `sum`; n stays far below what could overflow 32 bits. */
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (; n > 1; p += 2, n -= 2) {
-        sum += (uint32_t)p[0] << 8 | p[1];
-    }
-    return n == 1 ? sum + ((uint32_t)p[0] << 8) : sum;
-}
-
-static uint16_t
-csum_fold(uint32_t sum)
-{
-    while (sum >> 16) {
-        sum = (sum & 0xffffu) + (sum >> 16);
-    }
-    return (uint16_t)~sum;
-}
-
-static size_t
-build_segment(const struct sc_stmt *st, uint32_t src, uint32_t dst, uint8_t *pkt)
-{
-    uint32_t data_len = st->seg.has_data ? st->seg.data_len : 0;
-    uint32_t tcp_len = INJ_TCP_LEN + data_len, total = INJ_IP_LEN + tcp_len;
-    uint8_t *ip = pkt, *tcp = pkt + INJ_IP_LEN;
-    memset(pkt, 0, total); /* the payload's text is zeros */
-    ip[0] = 0x45;          /* version 4, header 5 words */
-    put16(ip + 2, total);
-    put16(ip + 6, 0x4000); /* DF */
-    ip[8] = 64;
-    ip[9] = 6; /* TCP */
-    put32(ip + 12, src);
-    put32(ip + 16, dst);
-    put16(ip + 10, csum_fold(csum_add(0, ip, INJ_IP_LEN)));
-    put16(tcp, st->port);
-    put16(tcp + 2, st->port2);
-    put32(tcp + 4, st->seg.seq);
-    put32(tcp + 8, st->seg.ack);
-    tcp[12] = (INJ_TCP_LEN / 4) << 4;
-    tcp[13] = (uint8_t)(st->seg.flags | (st->seg.has_ack ? INJ_ACK : 0));
-    put16(tcp + 14, st->seg.has_wnd ? st->seg.wnd : 8192);
-    uint8_t pseudo[12];
-    put32(pseudo, src);
-    put32(pseudo + 4, dst);
-    put16(pseudo + 8, 6);
-    put16(pseudo + 10, tcp_len);
-    put16(tcp + 16, csum_fold(csum_add(csum_add(0, pseudo, sizeof(pseudo)), tcp, tcp_len)));
-    return total;
-}
-
 static void
 do_inject(struct run *r, const struct sc_stmt *st)
 {
     uint32_t src = r->sc->hosts[st->host].addr, dst = r->sc->hosts[st->host2].addr;
-    uint8_t pkt[INJ_IP_LEN + INJ_TCP_LEN + SC_INJECT_DATA_MAX];
-    size_t n = build_segment(st, src, dst, pkt);
+    uint8_t text[SC_INJECT_DATA_MAX] = {0};
+    struct tern_craft_tcp t = {
+        .src = src,
+        .dst = dst,
+        .src_port = st->port,
+        .dst_port = st->port2,
+        .seq = st->seg.seq,
+        .ack = st->seg.ack,
+        .flags = (uint8_t)(st->seg.flags | (st->seg.has_ack ? TERN_CRAFT_ACK : 0)),
+        .window = st->seg.has_wnd ? st->seg.wnd : 8192,
+        .payload = text,
+        .payload_len = st->seg.has_data ? st->seg.data_len : 0,
+    };
+    uint8_t pkt[20 + 60 + sizeof(text)];
+    size_t n = tern_craft_ipv4_tcp(&t, pkt, sizeof(pkt));
+    if (n == 0) {
+        run_error(r, st, "inject", TERN_ERR_INVAL);
+        return;
+    }
     uint64_t id = 0;
     bool dup = is_duplicate(r, st);
     int rc = tern_sim_inject(r->sim, r->hosts[st->host2].id, 0, pkt, n, tern_sim_now(r->sim), &id);
