@@ -55,6 +55,12 @@ wire_err_name(enum wire_err err)
         return "ARP address lengths are not 6 and 4";
     case WIRE_ERR_ARP_OP:
         return "ARP opcode is neither request nor reply";
+    case WIRE_ERR_UDP_TRUNCATED:
+        return "UDP header truncated";
+    case WIRE_ERR_UDP_LENGTH:
+        return "UDP length field invalid";
+    case WIRE_ERR_UDP_CHECKSUM:
+        return "UDP checksum mismatch";
     case WIRE_ERR_COUNT:
         break;
     }

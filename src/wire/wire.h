@@ -49,6 +49,11 @@ enum wire_err {
     WIRE_ERR_ARP_ADDR_LEN,  /* hardware/protocol address lengths are not 6 and 4 */
     WIRE_ERR_ARP_OP,        /* opcode is neither 1 (request) nor 2 (reply) */
 
+    /* UDP, RFC 768 */
+    WIRE_ERR_UDP_TRUNCATED, /* fewer than 8 bytes */
+    WIRE_ERR_UDP_LENGTH,    /* length field below 8 or beyond the IP payload */
+    WIRE_ERR_UDP_CHECKSUM,  /* nonzero checksum with the pseudo-header does not verify */
+
     WIRE_ERR_COUNT /* number of values above, for tables and loops; not an error */
 };
 

@@ -1,14 +1,12 @@
 /*
  * tests/fuzz/fuzz_parse.c: libFuzzer target for the wire parsers.
  *
- * Each input is parsed as an IPv4 packet (then as ICMP or TCP by protocol),
- * as a bare TCP segment, as a bare ICMP message, as a TCP option list, as a
- * bare ARP packet, and as an Ethernet II frame (then as ARP or IPv4 by
- * EtherType).
- * Every parse that succeeds is emitted again and the result parsed again;
- * the fields must match, or the target aborts. Because random bytes rarely
- * carry a right checksum, each input is also tried once more with its
- * checksums repaired, so the fuzzer reaches the code behind them.
+ * Each input is parsed as an IPv4 packet (then as ICMP, TCP or UDP by
+ * protocol), as a bare TCP segment, as a bare UDP datagram, as a bare ICMP message, as a TCP option
+ * list, as a bare ARP packet, and as an Ethernet II frame (then as ARP or IPv4 by EtherType). Every
+ * parse that succeeds is emitted again and the result parsed again; the fields must match, or the
+ * target aborts. Because random bytes rarely carry a right checksum, each input is also tried once
+ * more with its checksums repaired, so the fuzzer reaches the code behind them.
  *
  * Built with -DTERN_FUZZ_STACK and linked with the library (target
  * fuzz_stack), an input whose first byte is 0xff is instead a sequence of
@@ -34,6 +32,7 @@
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
+#include "wire/udp.h"
 #include "wire/wire.h"
 
 #ifdef TERN_FUZZ_STACK
@@ -102,10 +101,50 @@ repair_tcp(uint8_t *p, size_t n, uint32_t src, uint32_t dst)
     }
 }
 
+static void
+repair_udp(uint8_t *p, size_t n, uint32_t src, uint32_t dst)
+{
+    if (n >= WIRE_UDP_HDR_LEN && n <= 0xffff) {
+        /* The whole payload as the datagram, and a checksum that verifies. */
+        put_csum(p + 4, (uint16_t)n);
+        put_csum(p + 6, 0);
+        uint32_t s = wire_csum_pseudo_v4(src, dst, WIRE_IPPROTO_UDP, (uint16_t)n);
+        put_csum(p + 6, wire_csum_fold(wire_csum_add(s, p, n)));
+    }
+}
+
 static bool
 same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 {
     return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* --- UDP ---------------------------------------------------------------- */
+
+/* A datagram that parses is emitted again (a fresh header over the same
+ * payload) and must parse to the same ports and payload, with a nonzero
+ * checksum that verifies. */
+static void
+fuzz_udp(const uint8_t *p, size_t n, uint32_t src, uint32_t dst)
+{
+    struct wire_udp u;
+    if (wire_udp_parse(p, n, src, dst, &u) != WIRE_OK) {
+        return;
+    }
+    require(u.length >= WIRE_UDP_HDR_LEN && u.length <= n);
+    require(u.payload_len == (size_t)u.length - WIRE_UDP_HDR_LEN);
+    size_t len = u.length;
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    memcpy(buf + WIRE_UDP_HDR_LEN, u.payload, u.payload_len);
+    uint32_t psum = wire_csum_add(0, u.payload, u.payload_len);
+    require(wire_udp_emit_hdr(buf, src, u.src_port, dst, u.dst_port, u.payload_len, psum) ==
+            WIRE_UDP_HDR_LEN);
+    struct wire_udp b;
+    require(wire_udp_parse(buf, len, src, dst, &b) == WIRE_OK);
+    require(b.checksum != 0 && b.src_port == u.src_port && b.dst_port == u.dst_port);
+    require(b.payload_len == u.payload_len && same_bytes(b.payload, u.payload, u.payload_len));
+    free(buf);
 }
 
 /* --- TCP ---------------------------------------------------------------- */
@@ -282,6 +321,11 @@ fuzz_ipv4(const uint8_t *p, size_t n, bool repair)
             repair_tcp(payload, h.payload_len, h.src, h.dst);
         }
         fuzz_tcp(payload, h.payload_len, h.src, h.dst);
+    } else if (h.proto == WIRE_IPPROTO_UDP) {
+        if (repair) {
+            repair_udp(payload, h.payload_len, h.src, h.dst);
+        }
+        fuzz_udp(payload, h.payload_len, h.src, h.dst);
     }
     free(payload);
 }
@@ -573,6 +617,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
     fuzz_ipv4(data, size, false);
     fuzz_tcp(data, size, SRC, DST);
+    fuzz_udp(data, size, SRC, DST);
     fuzz_icmp(data, size);
     fuzz_tcp_options(data, size);
     fuzz_arp(data, size);
@@ -584,6 +629,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     repair_tcp(copy, size, SRC, DST);
     fuzz_tcp(copy, size, SRC, DST);
+    memcpy(copy, data, size);
+    repair_udp(copy, size, SRC, DST);
+    fuzz_udp(copy, size, SRC, DST);
     memcpy(copy, data, size);
     repair_icmp(copy, size);
     fuzz_icmp(copy, size);
