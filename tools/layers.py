@@ -4,7 +4,11 @@ edges that break the layering (docs/design.md, "Layers").
 
 The order, lowest first (a module may use those before it, never after):
 
-    wire <- core <- link <- ip <- tcp <- root <- api <- drivers <- tools
+    wire <- core <- link <- ip <- {tcp, udp} <- root <- api <- drivers <- tools
+
+tcp and udp share a rank: transports side by side over ip, neither may
+include or call the other (an edge between modules of the same rank is a
+violation, like an edge up).
 
   wire     src/wire     packet formats; libc and other wire headers only
   core     src/core     services below every layer: config, clock, rng,
@@ -12,13 +16,15 @@ The order, lowest first (a module may use those before it, never after):
   link     src/link     Ethernet and ARP
   ip       src/ip       IPv4, ICMP, reassembly
   tcp      src/tcp      TCP; src/tcp/api.c is its tern_tcp_* entry points
+  udp      src/udp      UDP, its socket table and tern_udp_* entry points
   root     src/stack    the composition root: knows every layer
   api      src/api      the socket runtime, a user of the stack
   drivers  drivers/*    packet paths (sim, TUN, pcap, scenarios)
   tools    tools/*.c    the tern command
 
 Rules (each violation is printed as FILE:LINE: what):
-  1. An include or a call goes down the order or stays in its module.
+  1. An include or a call goes down the order or stays in its module
+     (never sideways, between modules of the same rank).
   2. src/wire includes only wire headers.
   3. api, drivers and tools include only public headers (include/tern/)
      and headers of their own directory, and call into other modules only
@@ -53,12 +59,20 @@ import shutil
 import subprocess
 import sys
 
-ORDER = ["wire", "core", "link", "ip", "tcp", "root", "api", "drivers", "tools"]
-RANK = {m: i for i, m in enumerate(ORDER)}
+# Ranks, lowest first; the modules of one rank may not use each other.
+ORDER = ["wire", "core", "link", "ip", ("tcp", "udp"), "root", "api", "drivers", "tools"]
+RANK = {m: i for i, r in enumerate(ORDER) for m in (r if isinstance(r, tuple) else (r,))}
+ORDER_TEXT = " <- ".join("{%s}" % ", ".join(r) if isinstance(r, tuple) else r for r in ORDER)
 SRC_MODULES = {"wire": "wire", "core": "core", "link": "link", "ip": "ip", "tcp": "tcp",
+               "udp": "udp",
                "stack": "root", "api": "api"}
 PUBLIC_ONLY = {"api", "drivers", "tools"}
 TCP_API = "src/tcp/api.c"
+
+
+def rel(a, b):
+    """How module a stands to module b in a violation's text."""
+    return "above" if RANK[a] > RANK[b] else "beside"
 
 
 def module_of(path):
@@ -237,9 +251,10 @@ def analyse(root):
                 violations.append((f, line, "include", name,
                                    "%s includes %s (%s): %s uses public headers (include/tern/) "
                                    "only" % (mod, name, tmod, mod)))
-            elif tmod != "public" and RANK[tmod] > RANK[mod]:
+            elif tmod != "public" and tmod != mod and RANK[tmod] >= RANK[mod]:
                 violations.append((f, line, "include", name,
-                                   "%s includes %s: %s is above %s" % (mod, name, tmod, mod)))
+                                   "%s includes %s: %s is %s %s" % (mod, name, tmod, rel(tmod, mod),
+                                                                     mod)))
         text = stripped[f]
         for m in CALL.finditer(text):
             name = m.group(1)
@@ -252,9 +267,10 @@ def analyse(root):
             line = line_of(text, m.start())
             edge(mod, tmod, 1)
             where = "%s (defined in %s)" % (name, target)
-            if tmod != mod and RANK[tmod] > RANK[mod]:
+            if tmod != mod and RANK[tmod] >= RANK[mod]:
                 violations.append((f, line, "call", name,
-                                   "%s calls %s: %s is above %s" % (mod, where, tmod, mod)))
+                                   "%s calls %s: %s is %s %s" % (mod, where, tmod, rel(tmod, mod),
+                                                                 mod)))
             elif tmod != mod and mod in PUBLIC_ONLY and name not in public:
                 violations.append((f, line, "call", name,
                                    "%s calls %s, which no public header declares" % (mod, where)))
@@ -332,11 +348,11 @@ def main():
     cyc = circles(edges)
 
     if not args.quiet:
-        print("layers: %s (public headers: include/tern/)" % " <- ".join(ORDER))
+        print("layers: %s (public headers: include/tern/)" % ORDER_TEXT)
         print("module graph (A -> B: A includes or calls B):")
         for (a, b), (inc, calls) in sorted(edges.items(),
                                            key=lambda e: (RANK[e[0][0]], RANK[e[0][1]])):
-            back = "   BACK EDGE" if RANK[b] > RANK[a] else ""
+            back = "   BACK EDGE" if a != b and RANK[b] >= RANK[a] else ""
             print("  %-7s -> %-7s %4d includes %5d calls%s" % (a, b, inc, calls, back))
         print("circles: " + ("; ".join(" -> ".join(c + c[:1]) for c in cyc) if cyc else "none"))
 

@@ -25,6 +25,7 @@
 #include "tern/stats.h"
 #include "tern/tcp.h"
 #include "tern/trace.h"
+#include "tern/udp.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +52,7 @@ enum tern_err {
     /* no secret: seed 0 without `deterministic` (tern_stack_new), or the
      * OS gave no randomness (tern_random_seed) */
     TERN_ERR_NOSECRET = -16,
+    TERN_ERR_ACCESS = -17, /* not permitted: a broadcast without the socket's leave */
 };
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -172,6 +174,7 @@ struct tern_config {
     int64_t arp_announce_interval_ns; /* between them; default 2 s (RFC 5227 2.3) */
 
     struct tern_tcp_config tcp; /* TCP: connections, buffers, timers (tern/tcp.h) */
+    struct tern_udp_config udp; /* UDP: sockets, receive caps (tern/udp.h) */
 
     tern_alloc_fn alloc;
     void *alloc_ud;

@@ -108,7 +108,14 @@
     X(TCP_ICMP_NO_CONN, "tcp", "RFC 9293 3.9.2.2: ICMP error for no connection")                   \
     X(TCP_ICMP_BAD_SEQ, "tcp", "RFC 5927 4.1: ICMP error quotes SEQ outside SND.UNA..SND.NXT")     \
     X(TCP_ICMP_IGNORED, "tcp", "RFC 9293 3.9.2.2 (MUST-55): ICMP message TCP does not act on")     \
-    X(TCP_PAWS, "tcp", "RFC 7323 5.3: PAWS, timestamp older than TS.Recent")
+    X(TCP_PAWS, "tcp", "RFC 7323 5.3: PAWS, timestamp older than TS.Recent")                       \
+    X(UDP_TRUNCATED, "udp", "RFC 768: shorter than a UDP header")                                  \
+    X(UDP_LENGTH, "udp", "RFC 768: length field below 8 or beyond the IP payload")                 \
+    X(UDP_CHECKSUM, "udp", "RFC 1122 4.1.3.4: checksum present and wrong")                         \
+    X(UDP_NO_PORT, "udp", "RFC 1122 4.1.3.1: no socket for the port (port unreachable sent)")      \
+    X(UDP_RCVBUF_FULL, "udp", "RFC 8085 3.1: receive queue at its cap, datagram dropped")          \
+    X(UDP_POOL_DRY, "udp", "buffer pool short, datagram dropped")                                  \
+    X(UDP_ICMP_NO_SOCKET, "udp", "RFC 1122 4.1.3.3: ICMP error for no connected socket")
 
 enum tern_drop_reason {
 #define TERN_DROP_ENUM_(name, layer, rule) TERN_DROP_##name,
@@ -176,6 +183,11 @@ struct tern_stats {
         uint64_t rto_expiries;   /* retransmission timer expiries (RFC 6298 5.4), SYNs too */
         uint64_t tlp_timeouts;   /* loss probe timer expiries (RFC 8985 7.3) */
     } tcp;
+    struct {
+        uint64_t rx;        /* datagrams queued on a socket (a broadcast counts once per socket) */
+        uint64_t tx;        /* datagrams sent */
+        uint64_t icmp_errs; /* ICMP errors recorded on a connected socket */
+    } udp;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */
         uint64_t tx; /* frames handed to a driver */

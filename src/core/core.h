@@ -6,7 +6,7 @@
  * types are only declared here: a layer defines its own struct in its own
  * header, and can reach the state of another layer only by including that
  * layer's header, which it may do for the layers below it
- * (wire <- core <- link <- ip <- tcp <- api). The composition root
+ * (wire <- core <- link <- ip <- tcp, udp <- api; tcp and udp side by side). The composition root
  * (src/stack/) places the context and every layer's state in one block and
  * sets the pointers (src/stack/root.h).
  */
@@ -23,10 +23,12 @@
 #include "core/timer.h"
 #include "tern/stack.h"
 
-/* Each layer's state, defined by the layer (link/link.h, ip/ip.h, tcp/tcp.h). */
+/* Each layer's state, defined by the layer (link/link.h, ip/ip.h, tcp/tcp.h,
+ * udp/udp.h). */
 struct link_state;
 struct ip_state;
 struct tcp_state;
+struct udp_state;
 
 struct tern_stack {
     struct tern_config cfg; /* a copy of what the user gave, defaults filled in */
@@ -41,6 +43,7 @@ struct tern_stack {
     struct link_state *link; /* set by the composition root, never NULL */
     struct ip_state *ip;
     struct tcp_state *tcp;
+    struct udp_state *udp;
 };
 
 /* Memory, through the configured allocator. stack_alloc zero-fills. Only

@@ -43,6 +43,8 @@ tern_strerror(int err)
         return "destination unreachable";
     case TERN_ERR_NOSECRET:
         return "no secret: set cfg.seed from tern_random_seed() or set cfg.deterministic";
+    case TERN_ERR_ACCESS:
+        return "permission denied";
     }
     return "unknown error";
 }

@@ -2,7 +2,7 @@
  * src/stack/stack.c: the composition root: the stack object's creation from
  * a configuration, the public entry points that are not one layer's, and
  * the wiring between the layers (stack/root.h). Protocol work lives in
- * src/link/, src/ip/ and src/tcp/; the core services in src/core/.
+ * src/link/, src/ip/, src/tcp/ and src/udp/; the core services in src/core/.
  */
 #include "stack/root.h"
 
@@ -70,6 +70,9 @@ tern_config_init(struct tern_config *cfg)
         .corrective_ack_limit = 1000,
         .rst_limit = 1000,
     };
+    cfg->udp = (struct tern_udp_config){
+        .max_sockets = 32, .rcvbuf = 65536, /* 16 records' headers and some 64 KiB of payload */
+    };
 }
 
 static bool
@@ -123,7 +126,7 @@ ipv4_from_link(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, 
 }
 
 /* The registrations through which a lower layer hands packets to the one
- * above it: link's EtherType table (IPv4) and ip's protocol table (TCP).
+ * above it: link's EtherType table (IPv4) and ip's protocol table (TCP, UDP).
  * No layer calls up any other way. */
 static int
 wire_layers(struct tern_stack *st)
@@ -131,6 +134,9 @@ wire_layers(struct tern_stack *st)
     int rc = link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ipv4_from_link, NULL);
     if (rc == TERN_OK) {
         rc = ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+    }
+    if (rc == TERN_OK) {
+        rc = ip_register_proto(st, WIRE_IPPROTO_UDP, udp_input, udp_icmp_error, NULL);
     }
     return rc;
 }
@@ -165,6 +171,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     st->link = &root->link;
     st->ip = &root->ip;
     st->tcp = &root->tcp;
+    st->udp = &root->udp;
     st->cfg = *cfg;
     st->cfg.alloc = alloc;
     st->now_ns = now_ns;
@@ -181,6 +188,9 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
         rc = tcp_init(st);
     }
     if (rc == TERN_OK) {
+        rc = udp_init(st);
+    }
+    if (rc == TERN_OK) {
         rc = link_init(st);
     }
     if (rc == TERN_OK) {
@@ -188,6 +198,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     }
     if (rc != TERN_OK) {
         link_fini(st);
+        udp_fini(st);
         tcp_fini(st);
         ip_fini(st);
         pool_fini(alloc, cfg->alloc_ud, &st->pool);
@@ -205,6 +216,7 @@ tern_stack_free(struct tern_stack *st)
         return;
     }
     link_fini(st);
+    udp_fini(st);
     tcp_fini(st);
     ip_fini(st);
     pool_fini(st->cfg.alloc, st->cfg.alloc_ud, &st->pool);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layers depend one way (docs/design.md, "Layers"):
-#   wire <- core <- link <- ip <- tcp <- root (src/stack) <- api <- drivers <- tools
+#   wire <- core <- link <- ip <- {tcp, udp} <- root (src/stack) <- api <- drivers <- tools
+# (tcp and udp side by side: neither may use the other)
 # tools/layers.py builds the include-and-call graph of the tree and fails on
 # an edge against that order, a circle, a driver, tool or socket-API file
 # using anything but public headers, or a file of the TCP engine calling
@@ -84,6 +85,14 @@ expect_fail 'timer.c calls api.c' '^violation: src/tcp/timer\.c:[0-9]+: the TCP 
 fresh # a driver reaches into the core
 sed -i '0,/^#include "tern\//s//#include "core\/core.h"\n&/' "$tmp/tree/drivers/pcap/pcap_writer.c"
 expect_fail 'driver includes core/core.h' '^violation: drivers/pcap/pcap_writer\.c:[0-9]+: drivers includes core/core\.h'
+
+fresh # udp and tcp side by side: udp includes a tcp header, tcp calls into udp
+sed -i '0,/^#include "udp\/udp.h"/s//#include "udp\/udp.h"\n#include "tcp\/tcp.h"/' "$tmp/tree/src/udp/udp.c"
+expect_fail 'udp includes tcp/tcp.h' '^violation: src/udp/udp\.c:[0-9]+: udp includes tcp/tcp\.h: tcp is beside udp'
+fresh
+printf '\nint tcp_probe_udp(struct tern_stack *st);\nint\ntcp_probe_udp(struct tern_stack *st)\n{\n    return udp_init(st);\n}\n' \
+    >>"$tmp/tree/src/tcp/state.c"
+expect_fail 'tcp calls udp_init' '^violation: src/tcp/state\.c:[0-9]+: tcp calls udp_init \(defined in src/udp/udp\.c\): udp is beside tcp'
 
 fresh # core calls up into tcp: a circle
 printf '\nint core_probe(struct tern_stack *st);\nint\ncore_probe(struct tern_stack *st)\n{\n    return tcp_init(st);\n}\n' \

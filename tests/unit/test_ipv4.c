@@ -302,13 +302,14 @@ test_input_source_route_dropped(void)
 }
 
 /* Registration: one handler per protocol, ICMP is the IP layer's own, a
- * fixed number of slots (other modules, TCP, may hold some already). */
+ * fixed number of slots (other modules, TCP and UDP, hold some already). */
 static void
 test_register_proto(void)
 {
     rig_open(&R, 1500, NULL);
-    CHECK_EQ(ip_register_proto(R.st, 17, fake_input, NULL, &F), TERN_OK);
-    CHECK_EQ(ip_register_proto(R.st, 17, fake_input, NULL, &F), TERN_ERR_EXIST);
+    CHECK_EQ(ip_register_proto(R.st, 17, fake_input, NULL, &F), TERN_ERR_EXIST); /* UDP's */
+    CHECK_EQ(ip_register_proto(R.st, 132, fake_input, NULL, &F), TERN_OK);
+    CHECK_EQ(ip_register_proto(R.st, 132, fake_input, NULL, &F), TERN_ERR_EXIST);
     CHECK_EQ(ip_register_proto(R.st, 1, fake_input, NULL, &F), TERN_ERR_EXIST);
     CHECK_EQ(ip_register_proto(R.st, 18, NULL, NULL, &F), TERN_ERR_INVAL);
     int ok = 1;

@@ -1,0 +1,712 @@
+/*
+ * src/udp/udp.c: UDP (RFC 768) for one stack: the socket table, input and
+ * demultiplexing, the receive queues, output, ICMP errors, and the user
+ * calls of include/tern/udp.h.
+ *
+ * Read before editing: RFC 768; RFC 1122 4.1 (the host rules: port
+ * unreachable 4.1.3.1, ICMP errors to the application 4.1.3.3, checksums
+ * 4.1.3.4, addresses 4.1.3.5-6); RFC 8085 3 (what the receive side owes
+ * applications: bounded queues, no unlimited buffering).
+ *
+ * Demultiplexing: the sockets bound to the destination port are scored,
+ * a connected socket (remote address and port match) above one that is
+ * not, and a socket bound to the specific destination above one bound to
+ * every address; a unicast datagram goes to the best one. A datagram to a
+ * broadcast address goes to every socket that matches (each gets a copy).
+ * The table is scanned in full: max_sockets is small by design (a hash by
+ * port is the next step if it grows).
+ */
+#include "udp/udp.h"
+
+#include <string.h>
+
+#include "core/core.h"
+#include "wire/checksum.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/udp.h"
+
+static const char L_UDP[] = "udp";
+
+#define UDP_DEFAULT_SOCKETS 32u
+#define UDP_DEFAULT_RCVBUF  65536u
+#define UDP_RCVBUF_MIN      256u
+#define UDP_RCVBUF_MAX      (1u << 30)
+
+static unsigned
+cfg_sockets(const struct tern_stack *st)
+{
+    return st->cfg.udp.max_sockets ? st->cfg.udp.max_sockets : UDP_DEFAULT_SOCKETS;
+}
+
+static uint32_t
+cfg_rcvbuf(const struct tern_stack *st)
+{
+    return st->cfg.udp.rcvbuf ? st->cfg.udp.rcvbuf : UDP_DEFAULT_RCVBUF;
+}
+
+int
+udp_init(struct tern_stack *st)
+{
+    struct udp_state *u = st->udp;
+    memset(u, 0, sizeof(*u));
+    u->free_head = -1;
+    unsigned n = cfg_sockets(st);
+    uint32_t rb = cfg_rcvbuf(st);
+    if (n > 1u << 16 || rb < UDP_RCVBUF_MIN || rb > UDP_RCVBUF_MAX) {
+        return TERN_ERR_INVAL;
+    }
+    u->socks = stack_alloc(st, sizeof(*u->socks) * n);
+    if (u->socks == NULL) {
+        return TERN_ERR_NOMEM;
+    }
+    u->n_socks = n;
+    for (int i = (int)n - 1; i >= 0; i--) {
+        u->socks[i].next_free = u->free_head;
+        u->free_head = i;
+    }
+    return TERN_OK;
+}
+
+void
+udp_fini(struct tern_stack *st)
+{
+    struct udp_state *u = st->udp;
+    if (u == NULL || u->socks == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < u->n_socks; i++) {
+        if (u->socks[i].used) {
+            chain_free(&st->pool, &u->socks[i].q);
+        }
+    }
+    stack_dealloc(st, u->socks, sizeof(*u->socks) * u->n_socks);
+    u->socks = NULL;
+    u->n_socks = 0;
+}
+
+static struct udp_sock *
+sock_of(const struct tern_stack *st, int id)
+{
+    const struct udp_state *u = st->udp;
+    if (id <= 0 || (unsigned)id > u->n_socks || !u->socks[id - 1].used) {
+        return NULL;
+    }
+    return &u->socks[id - 1];
+}
+
+static int
+id_of(const struct tern_stack *st, const struct udp_sock *s)
+{
+    return (int)(s - st->udp->socks) + 1;
+}
+
+static unsigned
+events_of(const struct udp_sock *s)
+{
+    return (s->n_dgrams > 0 ? TERN_UDP_EV_READABLE : 0u) | (s->err != 0 ? TERN_UDP_EV_ERROR : 0u);
+}
+
+static void
+notify(struct tern_stack *st, struct udp_sock *s)
+{
+    if (s->fn != NULL) {
+        s->fn(s->ctx, st, id_of(st, s), events_of(s));
+    }
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Queues one datagram on s, or counts why not. True when queued. */
+static bool
+enqueue(struct tern_stack *st, struct udp_sock *s, const struct ip_rx *rx, const struct wire_udp *h)
+{
+    uint32_t rec = UDP_REC_HDR + (uint32_t)h->payload_len;
+    /* RFC 8085 3.1 leaves buffering to the receiver but it must be bounded:
+     * a datagram that would take the queue past rcvbuf waits for nobody
+     * (a queue that is empty takes one datagram of any size, so that a
+     * small rcvbuf never makes a socket deaf to large datagrams). */
+    if (s->q.len > 0 && s->q.len + rec > s->rcvbuf) {
+        stack_drop(st, TERN_DROP_UDP_RCVBUF_FULL, rx->datagram, rx->datagram_len);
+        return false;
+    }
+    if (chain_chunks_needed(&s->q, s->q.start + s->q.len + rec) > pool_avail(&st->pool)) {
+        st->pool.take_fail++;
+        stack_drop(st, TERN_DROP_UDP_POOL_DRY, rx->datagram, rx->datagram_len);
+        return false;
+    }
+    uint8_t hdr[UDP_REC_HDR] = {0};
+    put32(hdr, rx->src);
+    put32(hdr + 4, rx->dst);
+    hdr[8] = (uint8_t)(h->src_port >> 8);
+    hdr[9] = (uint8_t)h->src_port;
+    hdr[10] = (uint8_t)(h->payload_len >> 8);
+    hdr[11] = (uint8_t)h->payload_len;
+    hdr[12] = rx->tos;
+    hdr[13] = rx->ttl;
+    chain_append(&st->pool, &s->q, hdr, UDP_REC_HDR, NULL);
+    chain_append(&st->pool, &s->q, h->payload, (uint32_t)h->payload_len, NULL);
+    s->n_dgrams++;
+    st->stats.udp.rx++;
+    return true;
+}
+
+/* How well s matches a datagram from src:sport to dst:dport: 0 not at all,
+ * else 1 + 2 (connected) + 1 (bound to dst itself). */
+static int
+match_score(const struct udp_sock *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+            bool bcast)
+{
+    if (!s->used || !s->bound || s->lport != dport) {
+        return 0;
+    }
+    int score = 1;
+    if (s->laddr != 0) {
+        if (s->laddr != dst && !bcast) {
+            return 0;
+        }
+        score += s->laddr == dst ? 1 : 0;
+    }
+    if (s->connected) {
+        if (s->raddr != src || s->rport != sport) {
+            return 0;
+        }
+        score += 2;
+    }
+    return score;
+}
+
+void
+udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
+{
+    (void)ctx;
+    struct wire_udp h;
+    switch (wire_udp_parse(rx->payload, rx->len, rx->src, rx->dst, &h)) {
+    case WIRE_OK:
+        break;
+    case WIRE_ERR_UDP_TRUNCATED:
+        stack_drop(st, TERN_DROP_UDP_TRUNCATED, rx->datagram, rx->datagram_len);
+        return;
+    case WIRE_ERR_UDP_LENGTH:
+        stack_drop(st, TERN_DROP_UDP_LENGTH, rx->datagram, rx->datagram_len);
+        return;
+    default:
+        /* RFC 1122 4.1.3.4: a nonzero checksum that fails is dropped silently. */
+        stack_drop(st, TERN_DROP_UDP_CHECKSUM, rx->datagram, rx->datagram_len);
+        return;
+    }
+    struct udp_state *u = st->udp;
+    bool bcast = ip_addr_is_broadcast(st, rx->netif, rx->dst);
+    if (bcast) {
+        /* A broadcast reaches every socket listening on the port. */
+        bool any = false;
+        for (unsigned i = 0; i < u->n_socks; i++) {
+            struct udp_sock *s = &u->socks[i];
+            if (match_score(s, rx->src, h.src_port, rx->dst, h.dst_port, true) > 0) {
+                any = true;
+                if (enqueue(st, s, rx, &h)) {
+                    stack_trace(st, TERN_TRACE_RX, L_UDP, "RFC 768: broadcast datagram queued",
+                                rx->datagram, rx->datagram_len);
+                    notify(st, s);
+                }
+            }
+        }
+        if (!any) {
+            /* No ICMP about a broadcast (RFC 1122 3.2.2; icmp_send_error
+             * would refuse it anyway). */
+            stack_drop(st, TERN_DROP_UDP_NO_PORT, rx->datagram, rx->datagram_len);
+        }
+        return;
+    }
+    struct udp_sock *best = NULL;
+    int best_score = 0;
+    for (unsigned i = 0; i < u->n_socks; i++) {
+        int sc = match_score(&u->socks[i], rx->src, h.src_port, rx->dst, h.dst_port, false);
+        if (sc > best_score) {
+            best = &u->socks[i];
+            best_score = sc;
+        }
+    }
+    if (best == NULL) {
+        /* RFC 1122 4.1.3.1: nobody listens on the port: port unreachable
+         * (icmp_send_error applies 3.2.2's exceptions). */
+        stack_drop(st, TERN_DROP_UDP_NO_PORT, rx->datagram, rx->datagram_len);
+        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_UNREACH_PORT, 0, rx->datagram,
+                        rx->datagram_len);
+        return;
+    }
+    if (enqueue(st, best, rx, &h)) {
+        stack_trace(st, TERN_TRACE_RX, L_UDP, "RFC 768: datagram queued", rx->datagram,
+                    rx->datagram_len);
+        notify(st, best);
+    }
+}
+
+void
+udp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
+{
+    (void)ctx;
+    /* The quote starts with our UDP header: source port ours, destination
+     * port theirs (the 8 bytes are guaranteed by ip). */
+    uint16_t sport = (uint16_t)(e->orig_payload[0] << 8 | e->orig_payload[1]);
+    uint16_t dport = (uint16_t)(e->orig_payload[2] << 8 | e->orig_payload[3]);
+    int err = 0;
+    if (e->type == WIRE_ICMP_DEST_UNREACH) {
+        if (e->code == WIRE_ICMP_UNREACH_PORT) {
+            err = TERN_ERR_REFUSED;
+        } else if (e->code == WIRE_ICMP_UNREACH_PROTO || e->code == 6 || e->code == 7) {
+            err = TERN_ERR_UNREACH; /* protocol, or network / host unknown: hard */
+        }
+    }
+    struct udp_state *u = st->udp;
+    struct udp_sock *s = NULL;
+    for (unsigned i = 0; i < u->n_socks && err != 0; i++) {
+        struct udp_sock *c = &u->socks[i];
+        if (c->used && c->connected && c->lport == sport && c->rport == dport &&
+            c->raddr == e->orig_dst && (c->laddr == 0 || c->laddr == e->orig_src)) {
+            s = c;
+            break;
+        }
+    }
+    if (s == NULL) {
+        /* RFC 1122 4.1.3.3 wants every error passed up; like Linux without
+         * IP_RECVERR we keep only hard errors, and only for a connected
+         * socket, the one case where the error surely concerns it. */
+        stack_drop(st, TERN_DROP_UDP_ICMP_NO_SOCKET, e->orig_payload, e->orig_payload_len);
+        return;
+    }
+    /* RFC 1122 4.1.3.3: reported on the socket's next call. */
+    s->err = (int16_t)err;
+    st->stats.udp.icmp_errs++;
+    stack_trace(st, TERN_TRACE_EVENT, L_UDP, "RFC 1122 4.1.3.3: ICMP error kept for the socket",
+                e->orig_payload, e->orig_payload_len);
+    notify(st, s);
+}
+
+/* ---- user calls --------------------------------------------------------- */
+
+int
+tern_udp_open(struct tern_stack *st, int64_t now_ns)
+{
+    if (st == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    struct udp_state *u = st->udp;
+    if (u->free_head < 0) {
+        return TERN_ERR_NOBUFS;
+    }
+    struct udp_sock *s = &u->socks[u->free_head];
+    u->free_head = s->next_free;
+    memset(s, 0, sizeof(*s));
+    s->used = true;
+    s->next_free = -1;
+    s->rcvbuf = cfg_rcvbuf(st);
+    chain_init(&s->q, 0);
+    return id_of(st, s);
+}
+
+int
+tern_udp_close(struct tern_stack *st, int id, int64_t now_ns)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    chain_free(&st->pool, &s->q);
+    s->used = false;
+    s->fn = NULL;
+    s->next_free = st->udp->free_head;
+    st->udp->free_head = id - 1;
+    return TERN_OK;
+}
+
+static bool
+addr_is_ours(const struct tern_stack *st, uint32_t a)
+{
+    return ip_addr_is_ours(st, a);
+}
+
+/* Whether another socket holds port on an address overlapping addr
+ * (0 overlaps every address), unless both allow sharing. */
+static bool
+port_taken(const struct tern_stack *st, const struct udp_sock *self, uint32_t addr, uint16_t port,
+           bool reuse)
+{
+    const struct udp_state *u = st->udp;
+    for (unsigned i = 0; i < u->n_socks; i++) {
+        const struct udp_sock *o = &u->socks[i];
+        if (o == self || !o->used || !o->bound || o->lport != port) {
+            continue;
+        }
+        if (o->laddr != 0 && addr != 0 && o->laddr != addr) {
+            continue;
+        }
+        if (reuse && o->reuseaddr) {
+            continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* RFC 6056 3.3.1 (algorithm 1): a random first candidate in the range TCP
+ * uses (cfg.tcp.ephemeral_min..max), then the next ones in turn. */
+static int
+bind_ephemeral(struct tern_stack *st, struct udp_sock *s, uint32_t addr)
+{
+    uint32_t lo = st->cfg.tcp.ephemeral_min, hi = st->cfg.tcp.ephemeral_max;
+    if (lo == 0 || hi < lo) {
+        lo = 49152;
+        hi = 65535;
+    }
+    uint32_t num = hi - lo + 1;
+    uint32_t next = rng_below(&st->rng, num);
+    for (uint32_t count = 0; count < num; count++) {
+        uint16_t port = (uint16_t)(lo + (next + count) % num);
+        if (!port_taken(st, s, addr, port, false)) {
+            s->bound = true;
+            s->laddr = addr;
+            s->lport = port;
+            return TERN_OK;
+        }
+    }
+    return TERN_ERR_NOBUFS;
+}
+
+int
+tern_udp_bind(struct tern_stack *st, int id, const struct tern_udp_addr *local, int64_t now_ns)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (local == NULL || local->family != TERN_UDP_AF_INET || s->bound) {
+        return TERN_ERR_INVAL;
+    }
+    /* RFC 1122 4.1.3.6: we send only from addresses that are ours. */
+    if (local->v4 != 0 && !addr_is_ours(st, local->v4)) {
+        return TERN_ERR_INVAL;
+    }
+    if (local->port == 0) {
+        return bind_ephemeral(st, s, local->v4);
+    }
+    if (port_taken(st, s, local->v4, local->port, s->reuseaddr)) {
+        return TERN_ERR_EXIST;
+    }
+    s->bound = true;
+    s->laddr = local->v4;
+    s->lport = local->port;
+    return TERN_OK;
+}
+
+/* The address of the interface a datagram to dst leaves from, or 0. */
+static uint32_t
+source_for(const struct tern_stack *st, uint32_t dst)
+{
+    uint32_t nh;
+    int netif = ip_route(st, dst, &nh);
+    return netif < 0 ? 0 : st->cfg.netifs[netif].addr;
+}
+
+int
+tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remote, int64_t now_ns)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (remote == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    if (remote->family == TERN_UDP_AF_UNSPEC) {
+        s->connected = false;
+        s->raddr = 0;
+        s->rport = 0;
+        return TERN_OK;
+    }
+    if (remote->family != TERN_UDP_AF_INET || remote->port == 0) {
+        return TERN_ERR_INVAL;
+    }
+    /* RFC 1122 3.2.1.3 (a): 0.0.0.0 as a destination means this host. */
+    uint32_t raddr = remote->v4 != 0 ? remote->v4 : st->cfg.netifs[0].addr;
+    if (ip_addr_is_broadcast(st, -1, raddr) && !s->broadcast) {
+        return TERN_ERR_ACCESS;
+    }
+    if (!s->bound) {
+        int rc = bind_ephemeral(st, s, 0);
+        if (rc != TERN_OK) {
+            return rc;
+        }
+    }
+    s->connected = true;
+    s->raddr = raddr;
+    s->rport = remote->port;
+    return TERN_OK;
+}
+
+int
+tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
+                const struct tern_udp_addr *to, int64_t now_ns)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (data == NULL && len > 0) {
+        return TERN_ERR_INVAL;
+    }
+    uint32_t dst;
+    uint16_t dport;
+    if (to != NULL) {
+        if (to->family != TERN_UDP_AF_INET || to->port == 0) {
+            return TERN_ERR_INVAL;
+        }
+        dst = to->v4 != 0 ? to->v4 : st->cfg.netifs[0].addr; /* RFC 1122 3.2.1.3 (a) */
+        dport = to->port;
+    } else if (s->connected) {
+        dst = s->raddr;
+        dport = s->rport;
+    } else {
+        return TERN_ERR_NOTCONN;
+    }
+    if (len > TERN_UDP_MAX_PAYLOAD) {
+        return TERN_ERR_MSGSIZE;
+    }
+    if (s->err != 0) {
+        int e = s->err; /* RFC 1122 4.1.3.3: the ICMP error, reported once */
+        s->err = 0;
+        return e;
+    }
+    if (ip_addr_is_broadcast(st, -1, dst) && !s->broadcast) {
+        return TERN_ERR_ACCESS;
+    }
+    if (!s->bound) {
+        int rc = bind_ephemeral(st, s, 0);
+        if (rc != TERN_OK) {
+            return rc;
+        }
+    }
+    /* RFC 1122 4.1.3.6: the source is one of ours: the bound address, else
+     * the outgoing interface's (needed now, for the pseudo-header). */
+    uint32_t src = s->laddr != 0 ? s->laddr : source_for(st, dst);
+    if (src == 0) {
+        stack_drop(st, TERN_DROP_IP_NO_ROUTE, NULL, 0);
+        return TERN_ERR_NOROUTE;
+    }
+    uint8_t hdr[WIRE_UDP_HDR_LEN];
+    (void)wire_udp_emit_hdr(hdr, src, s->lport, dst, dport, len, wire_csum_add(0, data, len));
+    struct ip_send snd = {.src = src, .dst = dst, .proto = WIRE_IPPROTO_UDP, .tos = s->tos};
+    struct ip_part parts[2] = {{hdr, sizeof hdr}, {data, len}};
+    stack_trace(st, TERN_TRACE_TX, L_UDP, "RFC 768: datagram sent", NULL, 0);
+    int rc = ipv4_output(st, &snd, parts, 2);
+    if (rc != TERN_OK) {
+        return rc;
+    }
+    st->stats.udp.tx++;
+    return (int)len;
+}
+
+int
+tern_udp_send(struct tern_stack *st, int id, const void *data, size_t len, int64_t now_ns)
+{
+    return tern_udp_sendto(st, id, data, len, NULL, now_ns);
+}
+
+int
+tern_udp_recvfrom(struct tern_stack *st, int id, void *buf, size_t cap, unsigned flags,
+                  struct tern_udp_addr *from, size_t *dgram_len, int64_t now_ns)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    stack_set_now(st, now_ns);
+    if (buf == NULL && cap > 0) {
+        return TERN_ERR_INVAL;
+    }
+    if (s->err != 0) {
+        int e = s->err; /* RFC 1122 4.1.3.3: the ICMP error, reported once */
+        s->err = 0;
+        return e;
+    }
+    if (s->n_dgrams == 0) {
+        return TERN_ERR_AGAIN;
+    }
+    uint8_t hdr[UDP_REC_HDR];
+    chain_read(&st->pool, &s->q, s->q.start, hdr, UDP_REC_HDR);
+    size_t n = (size_t)hdr[10] << 8 | hdr[11];
+    size_t take = n < cap ? n : cap;
+    if (take > 0) {
+        chain_read(&st->pool, &s->q, s->q.start + UDP_REC_HDR, buf, (uint32_t)take);
+    }
+    if (from != NULL) {
+        *from = (struct tern_udp_addr){
+            .family = TERN_UDP_AF_INET, .port = (uint16_t)(hdr[8] << 8 | hdr[9]), .v4 = get32(hdr)};
+    }
+    if (dgram_len != NULL) {
+        *dgram_len = n;
+    }
+    if (!(flags & TERN_UDP_PEEK)) {
+        /* A datagram is read whole or not at all: what did not fit is gone. */
+        chain_drop(&st->pool, &s->q, UDP_REC_HDR + (uint32_t)n, false);
+        s->n_dgrams--;
+    }
+    return (int)take;
+}
+
+int
+tern_udp_pending(const struct tern_stack *st, int id, size_t *queued)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    if (queued != NULL) {
+        *queued = s->q.len;
+    }
+    if (s->n_dgrams == 0) {
+        return TERN_ERR_AGAIN;
+    }
+    uint8_t hdr[UDP_REC_HDR];
+    /* chain_read only moves a lookup cursor; the queue is unchanged. */
+    chain_read((struct pool *)&st->pool, &s->q, s->q.start, hdr, UDP_REC_HDR);
+    return (int)((size_t)hdr[10] << 8 | hdr[11]);
+}
+
+int
+tern_udp_error(struct tern_stack *st, int id)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    int e = s->err;
+    s->err = 0;
+    return e;
+}
+
+unsigned
+tern_udp_events(const struct tern_stack *st, int id)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    return s != NULL ? events_of(s) : 0;
+}
+
+int
+tern_udp_set_callback(struct tern_stack *st, int id, tern_udp_event_fn fn, void *ctx)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    s->fn = fn;
+    s->ctx = ctx;
+    return TERN_OK;
+}
+
+int
+tern_udp_setopt(struct tern_stack *st, int id, enum tern_udp_opt opt, uint32_t value)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    switch (opt) {
+    case TERN_UDP_OPT_BROADCAST:
+        s->broadcast = value != 0;
+        return TERN_OK;
+    case TERN_UDP_OPT_REUSEADDR:
+        s->reuseaddr = value != 0;
+        return TERN_OK;
+    case TERN_UDP_OPT_RCVBUF:
+        if (value < UDP_RCVBUF_MIN || value > UDP_RCVBUF_MAX) {
+            return TERN_ERR_INVAL;
+        }
+        s->rcvbuf = value;
+        return TERN_OK;
+    case TERN_UDP_OPT_TOS:
+        if (value > 0xff) {
+            return TERN_ERR_INVAL;
+        }
+        s->tos = (uint8_t)value;
+        return TERN_OK;
+    }
+    return TERN_ERR_INVAL;
+}
+
+int
+tern_udp_getopt(const struct tern_stack *st, int id, enum tern_udp_opt opt, uint32_t *value)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    if (value == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    switch (opt) {
+    case TERN_UDP_OPT_BROADCAST:
+        *value = s->broadcast;
+        return TERN_OK;
+    case TERN_UDP_OPT_REUSEADDR:
+        *value = s->reuseaddr;
+        return TERN_OK;
+    case TERN_UDP_OPT_RCVBUF:
+        *value = s->rcvbuf;
+        return TERN_OK;
+    case TERN_UDP_OPT_TOS:
+        *value = s->tos;
+        return TERN_OK;
+    }
+    return TERN_ERR_INVAL;
+}
+
+int
+tern_udp_name(const struct tern_stack *st, int id, struct tern_udp_addr *local,
+              struct tern_udp_addr *remote)
+{
+    struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
+    if (s == NULL) {
+        return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
+    }
+    if (local != NULL) {
+        *local = (struct tern_udp_addr){
+            .family = s->bound ? TERN_UDP_AF_INET : TERN_UDP_AF_UNSPEC,
+            .port = s->lport,
+            .v4 = s->laddr,
+        };
+        /* Linux: a connected socket bound to "any" reports the address its
+         * datagrams leave from. */
+        if (s->connected && s->laddr == 0) {
+            local->v4 = source_for(st, s->raddr);
+        }
+    }
+    if (remote != NULL) {
+        *remote = (struct tern_udp_addr){
+            .family = s->connected ? TERN_UDP_AF_INET : TERN_UDP_AF_UNSPEC,
+            .port = s->rport,
+            .v4 = s->raddr,
+        };
+    }
+    return TERN_OK;
+}
