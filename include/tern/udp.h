@@ -110,6 +110,21 @@ int tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *
 int tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
                     const struct tern_udp_addr *to, int64_t now_ns);
 
+/* One piece of a datagram gathered from, or scattered to, several buffers. */
+struct tern_udp_vec {
+    void *base;
+    size_t len;
+};
+
+/* tern_udp_sendto() of the concatenation of v[0..n) (n may be 0). */
+int tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size_t n,
+                   const struct tern_udp_addr *to, int64_t now_ns);
+
+/* tern_udp_recvfrom() into the pieces v[0..n) in turn; returns the bytes
+ * copied into them all. */
+int tern_udp_recvv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size_t n,
+                   unsigned flags, struct tern_udp_addr *from, size_t *dgram_len, int64_t now_ns);
+
 /* tern_udp_sendto(st, id, data, len, NULL, now_ns): to the connected peer. */
 int tern_udp_send(struct tern_stack *st, int id, const void *data, size_t len, int64_t now_ns);
 

@@ -441,6 +441,13 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
         s->connected = false;
         s->raddr = 0;
         s->rport = 0;
+        if (s->autobound) {
+            /* A port the socket did not ask for goes back (as Linux does:
+             * the next connect or send picks a new one). */
+            s->bound = false;
+            s->autobound = false;
+            s->lport = 0;
+        }
         return TERN_OK;
     }
     if (remote->family != TERN_UDP_AF_INET || remote->port == 0) {
@@ -456,6 +463,7 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
         if (rc != TERN_OK) {
             return rc;
         }
+        s->autobound = true;
     }
     s->connected = true;
     s->raddr = raddr;
@@ -463,17 +471,49 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
     return TERN_OK;
 }
 
+/* The partial checksum of the pieces as one byte stream: a piece that
+ * starts at an odd offset has its words straddle the pieces, which in
+ * ones'-complement arithmetic is its own sum with the bytes swapped. */
+static uint32_t
+vec_sum(const struct tern_udp_vec *v, size_t n)
+{
+    uint32_t sum = 0;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = wire_csum_add(0, v[i].base, v[i].len);
+        while (p >> 16) {
+            p = (p & 0xffff) + (p >> 16);
+        }
+        if (off & 1) {
+            p = ((p & 0xff) << 8) | (p >> 8);
+        }
+        sum += p;
+        off += v[i].len;
+    }
+    return sum;
+}
+
 int
-tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
-                const struct tern_udp_addr *to, int64_t now_ns)
+tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size_t n,
+               const struct tern_udp_addr *to, int64_t now_ns)
 {
     struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
     if (s == NULL) {
         return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
     }
     stack_set_now(st, now_ns);
-    if (data == NULL && len > 0) {
+    if (v == NULL && n > 0) {
         return TERN_ERR_INVAL;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].base == NULL && v[i].len > 0) {
+            return TERN_ERR_INVAL;
+        }
+        len += v[i].len;
+        if (len > TERN_UDP_MAX_PAYLOAD) {
+            break;
+        }
     }
     uint32_t dst;
     uint16_t dport;
@@ -505,6 +545,7 @@ tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
         if (rc != TERN_OK) {
             return rc;
         }
+        s->autobound = true;
     }
     /* RFC 1122 4.1.3.6: the source is one of ours: the bound address, else
      * the outgoing interface's (needed now, for the pseudo-header). */
@@ -514,16 +555,31 @@ tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
         return TERN_ERR_NOROUTE;
     }
     uint8_t hdr[WIRE_UDP_HDR_LEN];
-    (void)wire_udp_emit_hdr(hdr, src, s->lport, dst, dport, len, wire_csum_add(0, data, len));
+    (void)wire_udp_emit_hdr(hdr, src, s->lport, dst, dport, len, vec_sum(v, n));
     struct ip_send snd = {.src = src, .dst = dst, .proto = WIRE_IPPROTO_UDP, .tos = s->tos};
-    struct ip_part parts[2] = {{hdr, sizeof hdr}, {data, len}};
+    struct ip_part parts[UDP_MAX_VEC + 1];
+    if (n > UDP_MAX_VEC) {
+        return TERN_ERR_INVAL;
+    }
+    parts[0] = (struct ip_part){hdr, sizeof hdr};
+    for (size_t i = 0; i < n; i++) {
+        parts[i + 1] = (struct ip_part){v[i].base, v[i].len};
+    }
     stack_trace(st, TERN_TRACE_TX, L_UDP, "RFC 768: datagram sent", NULL, 0);
-    int rc = ipv4_output(st, &snd, parts, 2);
+    int rc = ipv4_output(st, &snd, parts, n + 1);
     if (rc != TERN_OK) {
         return rc;
     }
     st->stats.udp.tx++;
     return (int)len;
+}
+
+int
+tern_udp_sendto(struct tern_stack *st, int id, const void *data, size_t len,
+                const struct tern_udp_addr *to, int64_t now_ns)
+{
+    struct tern_udp_vec v = {(void *)(uintptr_t)data, len};
+    return tern_udp_sendv(st, id, &v, 1, to, now_ns);
 }
 
 int
@@ -533,16 +589,21 @@ tern_udp_send(struct tern_stack *st, int id, const void *data, size_t len, int64
 }
 
 int
-tern_udp_recvfrom(struct tern_stack *st, int id, void *buf, size_t cap, unsigned flags,
-                  struct tern_udp_addr *from, size_t *dgram_len, int64_t now_ns)
+tern_udp_recvv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size_t nv,
+               unsigned flags, struct tern_udp_addr *from, size_t *dgram_len, int64_t now_ns)
 {
     struct udp_sock *s = st != NULL ? sock_of(st, id) : NULL;
     if (s == NULL) {
         return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
     }
     stack_set_now(st, now_ns);
-    if (buf == NULL && cap > 0) {
+    if (v == NULL && nv > 0) {
         return TERN_ERR_INVAL;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        if (v[i].base == NULL && v[i].len > 0) {
+            return TERN_ERR_INVAL;
+        }
     }
     if (s->err != 0) {
         int e = s->err; /* RFC 1122 4.1.3.3: the ICMP error, reported once */
@@ -555,9 +616,14 @@ tern_udp_recvfrom(struct tern_stack *st, int id, void *buf, size_t cap, unsigned
     uint8_t hdr[UDP_REC_HDR];
     chain_read(&st->pool, &s->q, s->q.start, hdr, UDP_REC_HDR);
     size_t n = (size_t)hdr[10] << 8 | hdr[11];
-    size_t take = n < cap ? n : cap;
-    if (take > 0) {
-        chain_read(&st->pool, &s->q, s->q.start + UDP_REC_HDR, buf, (uint32_t)take);
+    size_t copied = 0;
+    for (size_t i = 0; i < nv && copied < n; i++) {
+        size_t k = n - copied < v[i].len ? n - copied : v[i].len;
+        if (k > 0) {
+            chain_read(&st->pool, &s->q, s->q.start + UDP_REC_HDR + (uint32_t)copied, v[i].base,
+                       (uint32_t)k);
+        }
+        copied += k;
     }
     if (from != NULL) {
         *from = (struct tern_udp_addr){
@@ -571,7 +637,15 @@ tern_udp_recvfrom(struct tern_stack *st, int id, void *buf, size_t cap, unsigned
         chain_drop(&st->pool, &s->q, UDP_REC_HDR + (uint32_t)n, false);
         s->n_dgrams--;
     }
-    return (int)take;
+    return (int)copied;
+}
+
+int
+tern_udp_recvfrom(struct tern_stack *st, int id, void *buf, size_t cap, unsigned flags,
+                  struct tern_udp_addr *from, size_t *dgram_len, int64_t now_ns)
+{
+    struct tern_udp_vec v = {buf, cap};
+    return tern_udp_recvv(st, id, &v, 1, flags, from, dgram_len, now_ns);
 }
 
 int

@@ -27,8 +27,12 @@ struct tern_stack;
  * is kept for the application), two spare. */
 #define UDP_REC_HDR 16u
 
+/* Pieces tern_udp_sendv() gathers at most (IOV_MAX on Linux). */
+#define UDP_MAX_VEC 1024u
+
 struct udp_sock {
     bool used, bound, connected;
+    bool autobound; /* the port was picked by connect or send, not bind */
     bool broadcast, reuseaddr;
     uint8_t tos;
     int16_t err; /* pending enum tern_err from an ICMP error, 0 none */

@@ -121,8 +121,20 @@ test_both_ways(void)
     settle(&n);
     CHECK_EQ(tern_udp_pending(n.sb, ub, NULL), 0);
     CHECK_EQ(tern_udp_recvfrom(n.sb, ub, buf, sizeof buf, 0, NULL, &full, now(&n)), 0);
-    CHECK_EQ(tern_stack_stats(n.sa)->udp.tx, 2);
-    CHECK_EQ(tern_stack_stats(n.sb)->udp.rx, 2);
+    /* Gathered from pieces of odd lengths (the checksum spans them) and
+     * scattered into pieces again. */
+    char o1[] = "a", o2[] = "bcd", o3[] = "efghi";
+    struct tern_udp_vec out[3] = {{o1, 1}, {o2, 3}, {o3, 5}};
+    CHECK_EQ(tern_udp_sendv(n.sa, ua, out, 3, &to, now(&n)), 9);
+    settle(&n);
+    char p1[2], p2[16];
+    struct tern_udp_vec in[2] = {{p1, 2}, {p2, sizeof p2}};
+    CHECK_EQ(tern_udp_recvv(n.sb, ub, in, 2, 0, NULL, &full, now(&n)), 9);
+    CHECK_MEM(p1, "ab", 2);
+    CHECK_MEM(p2, "cdefghi", 7);
+    CHECK_EQ(drops(n.sb, TERN_DROP_UDP_CHECKSUM), 0);
+    CHECK_EQ(tern_stack_stats(n.sa)->udp.tx, 3);
+    CHECK_EQ(tern_stack_stats(n.sb)->udp.rx, 3);
     tern_sim_free(n.sim);
 }
 
