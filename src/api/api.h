@@ -5,7 +5,8 @@
  * system: sockets are file descriptors (an AF_UNIX socket pair per socket,
  * whose user end mirrors the tern socket's readiness), runtimes own threads,
  * and blocking calls sleep on condition variables. The stacks underneath
- * stay sans-I/O; everything here reaches them through the public TCP API.
+ * stay sans-I/O; everything here reaches them through the public TCP and
+ * UDP APIs.
  *
  * Locking: one mutex per runtime guards its stacks, its sockets and its
  * fd -> socket table. The process-wide fd -> runtime map (registry.c) has
@@ -51,6 +52,8 @@ struct tern_sock {
     int waiters;
 
     int tcp_id; /* 0: no connection block */
+    int udp_id; /* a SOCK_DGRAM socket's tern_udp id (tern/udp.h), else 0 */
+    bool dgram; /* SOCK_DGRAM: every call goes to the dgram_* paths of sock.c */
     enum sock_ss ss;
     unsigned shut;   /* SHUT_BIT_* */
     bool done;       /* the peer's FIN arrived (Linux SOCK_DONE) */
@@ -61,7 +64,7 @@ struct tern_sock {
     uint32_t bind_addr; /* host order; 0 = any */
     uint16_t bind_port;
 
-    bool nonblock, reuseaddr, reuseport, keepalive, nodelay, linger_on;
+    bool nonblock, reuseaddr, reuseport, keepalive, nodelay, linger_on, broadcast;
     int linger_s;
     int rcvbuf, sndbuf;                   /* as reported (twice the value set) */
     int keepidle_s, keepintvl_s, keepcnt; /* 0: default */

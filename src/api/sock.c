@@ -1,6 +1,8 @@
 /*
  * src/api/sock.c: the socket calls of include/tern/socket.h over the native
- * TCP API (tern/tcp.h).
+ * TCP API (tern/tcp.h) and, for SOCK_DGRAM, the native UDP API (tern/udp.h:
+ * the "datagram sockets" section; each call below hands a datagram socket
+ * to its dgram_* path first, so the TCP paths are untouched by it).
  *
  * A socket is a struct tern_sock owned by its runtime plus a pair of
  * AF_UNIX sockets: the user's end is the socket's fd. The TCP connection
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "tern/udp.h"
 
 #define EPHEMERAL_MIN        49152 /* RFC 6056 2.1 */
 #define EPHEMERAL_MAX        65535
@@ -50,6 +53,17 @@ fail(int err)
 /* ---- lookup and lifetime ---- */
 
 static void sock_forget(struct tern_sock *s);
+static short dgram_mask(struct tern_sock *s);
+static int dgram_open(struct tern_sock *s);
+static int dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len);
+static int dgram_connect(struct tern_sock *s, const struct sockaddr *addr, socklen_t len);
+static int dgram_shutdown(struct tern_sock *s, int how);
+static int dgram_ioctl(struct tern_sock *s, unsigned long request, void *arg);
+static int dgram_name(struct tern_sock *s, struct sockaddr *addr, socklen_t *len, bool peer);
+static ssize_t dgram_recv(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
+                          int *msg_flags, struct sockaddr_in *src, bool *named);
+static ssize_t dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
+                          const struct sockaddr *to, socklen_t tolen);
 
 /* The identity of the user's end of the pair, to tell whether fd `fd`
  * still is that end: an application may close a tern socket with libc's
@@ -253,6 +267,11 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
 static void
 sock_free(struct tern_sock *s, bool close_fd)
 {
+    if (s->udp_id > 0) {
+        tern_udp_set_callback(s->st, s->udp_id, NULL, NULL);
+        tern_udp_close(s->st, s->udp_id, rt_now(s->rt));
+        s->udp_id = 0;
+    }
     if (s->tcp_id > 0) {
         tern_tcp_set_callback(s->st, s->tcp_id, NULL, NULL);
         tern_tcp_release(s->st, s->tcp_id, rt_now(s->rt));
@@ -485,6 +504,9 @@ at_mark(const struct tern_sock *s)
 short
 sock_mask(struct tern_sock *s)
 {
+    if (s->dgram) {
+        return dgram_mask(s);
+    }
     struct tern_tcp_status stt;
     enum tern_tcp_state state = sock_state(s, &stt);
     unsigned ev = s->tcp_id > 0 ? tern_tcp_events(s->st, s->tcp_id) : 0;
@@ -749,14 +771,23 @@ tern_socket_in(struct tern_rt *rt, int host, int domain, int type, int protocol)
     }
     int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
     type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (type != SOCK_STREAM) {
-        return fail(type == SOCK_DGRAM || type == SOCK_RAW ? EPROTONOSUPPORT : EINVAL);
+    if (type != SOCK_STREAM && type != SOCK_DGRAM) {
+        return fail(type == SOCK_RAW ? EPROTONOSUPPORT : EINVAL);
     }
-    if (protocol != 0 && protocol != IPPROTO_TCP) {
+    bool dgram = type == SOCK_DGRAM;
+    if (protocol != 0 && protocol != (dgram ? IPPROTO_UDP : IPPROTO_TCP)) {
         return fail(EPROTONOSUPPORT);
     }
     pthread_mutex_lock(&rt->mu);
     struct tern_sock *s = sock_new(rt, host, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+    if (s != NULL && dgram) {
+        int err = dgram_open(s);
+        if (err != 0) {
+            sock_free(s, true);
+            s = NULL;
+            errno = err;
+        }
+    }
     int fd = s != NULL ? s->fd : -1;
     int e = errno;
     pthread_mutex_unlock(&rt->mu);
@@ -784,6 +815,11 @@ tern_bind(int fd, const struct sockaddr *addr, socklen_t len)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return bind(fd, addr, len);
+    }
+    if (s->dgram) {
+        int err = dgram_bind(s, addr, len);
+        sock_unlock(s);
+        return err ? fail(err) : 0;
     }
     struct sockaddr_in sin;
     int err = get_sin(addr, len, &sin);
@@ -822,6 +858,10 @@ tern_listen(int fd, int backlog)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return listen(fd, backlog);
+    }
+    if (s->dgram) {
+        sock_unlock(s);
+        return fail(EOPNOTSUPP); /* Linux: no listen on a datagram socket */
     }
     int err = 0;
     enum tern_tcp_state state = sock_state(s, NULL);
@@ -886,6 +926,10 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return accept4(fd, addr, len, flags);
+    }
+    if (s->dgram) {
+        sock_unlock(s);
+        return fail(EOPNOTSUPP);
     }
     if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
         sock_unlock(s);
@@ -1076,6 +1120,11 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return connect(fd, addr, len);
+    }
+    if (s->dgram) {
+        int err = dgram_connect(s, addr, len);
+        sock_unlock(s);
+        return err ? fail(err) : 0;
     }
     /* connect(AF_UNSPEC) dissolves the association (Linux; the family is
      * all that is read). */
@@ -1295,8 +1344,11 @@ recv_oob(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, in
     return -EAGAIN;
 }
 
+/* The receive calls. A datagram socket's source lands in *src (*named
+ * true); a stream socket names none. */
 static ssize_t
-sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags)
+sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags,
+          struct sockaddr_in *src, bool *named)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
@@ -1304,6 +1356,10 @@ sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags
         return -2; /* not ours: the caller asks the kernel */
     }
     *msg_flags = 0;
+    *named = false;
+    if (s->dgram) {
+        return dgram_recv(s, iov, iovcnt, flags, msg_flags, src, named);
+    }
     if (sock_state(s, NULL) == TERN_TCP_LISTEN) {
         sock_unlock(s);
         return fail(ENOTCONN);
@@ -1380,11 +1436,22 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
     int mf = 0;
-    ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &mf);
+    struct sockaddr_in src;
+    bool named;
+    ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &mf, &src, &named);
     if (r == -2) {
         return fail(EBADF);
     }
-    msg->msg_namelen = 0; /* TCP names no source */
+    if (named && r >= 0) {
+        /* UDP names the sender, cut to the caller's room (Linux). */
+        if (msg->msg_name != NULL && (int)msg->msg_namelen > 0) {
+            size_t k = msg->msg_namelen < sizeof(src) ? msg->msg_namelen : sizeof(src);
+            memcpy(msg->msg_name, &src, k);
+        }
+        msg->msg_namelen = sizeof(src);
+    } else {
+        msg->msg_namelen = 0; /* TCP names no source */
+    }
     msg->msg_controllen = 0;
     msg->msg_flags = mf; /* MSG_OOB (and MSG_TRUNC) on urgent data */
     return r;
@@ -1398,11 +1465,19 @@ tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, soc
 {
     struct iovec v = {.iov_base = buf, .iov_len = n};
     int mf;
-    ssize_t r = sock_recv(fd, &v, 1, flags, &mf);
+    struct sockaddr_in src;
+    bool named;
+    ssize_t r = sock_recv(fd, &v, 1, flags, &mf, &src, &named);
     if (r == -2) {
         return recvfrom(fd, buf, n, flags, from, fromlen);
     }
-    if (r >= 0 && fromlen != NULL) {
+    if (r >= 0 && named && from != NULL) {
+        int bad = check_sin_out(from, fromlen);
+        if (bad != 0) {
+            return fail(bad); /* Linux: the datagram is gone all the same */
+        }
+        put_sin(from, fromlen, ntohl(src.sin_addr.s_addr), ntohs(src.sin_port));
+    } else if (r >= 0 && fromlen != NULL) {
         *fromlen = 0;
     }
     return r;
@@ -1423,7 +1498,9 @@ tern_read(int fd, void *buf, size_t n)
     }
     struct iovec v = {.iov_base = buf, .iov_len = n};
     int mf;
-    ssize_t r = sock_recv(fd, &v, 1, 0, &mf);
+    struct sockaddr_in src;
+    bool named;
+    ssize_t r = sock_recv(fd, &v, 1, 0, &mf, &src, &named);
     return r == -2 ? read(fd, buf, n) : r;
 }
 
@@ -1441,18 +1518,363 @@ tern_readv(int fd, const struct iovec *iov, int iovcnt)
         return 0; /* as read(2) */
     }
     int mf;
-    ssize_t r = sock_recv(fd, iov, iovcnt, 0, &mf);
+    struct sockaddr_in src;
+    bool named;
+    ssize_t r = sock_recv(fd, iov, iovcnt, 0, &mf, &src, &named);
     return r == -2 ? fail(EBADF) : r;
+}
+
+/* ---- datagram sockets (UDP) ----
+ *
+ * A SOCK_DGRAM socket is a tern_udp id (tern/udp.h) from socket() to
+ * close(). The native socket keeps the endpoints, the queue and the ICMP
+ * error; the tern_sock keeps what only the BSD calls need (shutdown bits,
+ * timeouts, the reported buffer sizes). Each call checks in Linux's order
+ * (udp_sendmsg, udp_recvmsg, inet_dgram_connect...) so that errno matches
+ * the kernel's; a send never blocks (the datagram goes to IP at once). */
+
+#define LINUX_UDP_BUF_DEFAULT 212992 /* net.core.rmem_default, wmem_default */
+
+static int
+udp_errno(int err)
+{
+    switch (err) {
+    case TERN_ERR_REFUSED:
+        return ECONNREFUSED;
+    case TERN_ERR_UNREACH:
+        return EHOSTUNREACH;
+    case TERN_ERR_NOROUTE:
+        return ENETUNREACH;
+    case TERN_ERR_MSGSIZE:
+        return EMSGSIZE;
+    case TERN_ERR_ACCESS:
+        return EACCES;
+    case TERN_ERR_NOTCONN:
+        return EDESTADDRREQ;
+    case TERN_ERR_EXIST:
+        return EADDRINUSE;
+    case TERN_ERR_NOBUFS:
+    case TERN_ERR_AGAIN:
+        return EAGAIN; /* Linux: no ephemeral port left is EAGAIN too */
+    case TERN_ERR_TXFAIL:
+        return ENOBUFS;
+    default:
+        return EINVAL;
+    }
+}
+
+static void
+dgram_event(void *ctx, struct tern_stack *st, int id, unsigned events)
+{
+    struct tern_sock *s = ctx;
+    (void)st;
+    if (s == NULL || !s->in_use || s->udp_id != id) {
+        return;
+    }
+    sock_sync(s, (events & TERN_UDP_EV_READABLE) != 0);
+    pthread_cond_broadcast(&s->cv);
+}
+
+/* 0 or the errno socket() fails with. */
+static int
+dgram_open(struct tern_sock *s)
+{
+    int id = tern_udp_open(s->st, rt_now(s->rt));
+    if (id < 0) {
+        return ENOBUFS; /* the stack's UDP table (tern_config.udp) is full */
+    }
+    s->dgram = true;
+    s->udp_id = id;
+    s->rcvbuf = s->sndbuf = LINUX_UDP_BUF_DEFAULT;
+    tern_udp_setopt(s->st, id, TERN_UDP_OPT_RCVBUF, (uint32_t)s->rcvbuf);
+    tern_udp_set_callback(s->st, id, dgram_event, s);
+    return 0;
+}
+
+/* Linux datagram_poll(): writable always (sends do not queue), readable
+ * with a datagram, POLLERR with an error pending, and the shutdown bits. */
+static short
+dgram_mask(struct tern_sock *s)
+{
+    unsigned ev = tern_udp_events(s->st, s->udp_id);
+    short m = POLLOUT | POLLWRNORM;
+    if (ev & TERN_UDP_EV_READABLE) {
+        m |= POLLIN | POLLRDNORM;
+    }
+    if (ev & TERN_UDP_EV_ERROR) {
+        m |= POLLERR;
+    }
+    if (s->shut & SHUT_BIT_RCV) {
+        m |= POLLIN | POLLRDNORM | POLLRDHUP;
+    }
+    if (s->shut == SHUT_BIT_BOTH) {
+        m |= POLLHUP;
+    }
+    return m;
+}
+
+static int
+dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    /* Linux inet_bind(): length, family (AF_UNSPEC only with INADDR_ANY),
+     * an address of ours, not bound yet, then the port. */
+    struct sockaddr_in sin;
+    int err = get_sin(addr, len, &sin);
+    if (err != 0) {
+        return err;
+    }
+    uint32_t a = ntohl(sin.sin_addr.s_addr);
+    if (sin.sin_family != AF_INET && !(sin.sin_family == AF_UNSPEC && a == INADDR_ANY)) {
+        return EAFNOSUPPORT;
+    }
+    if (a != INADDR_ANY && !addr_is_ours(s->st, a)) {
+        return EADDRNOTAVAIL;
+    }
+    struct tern_udp_addr local;
+    if (tern_udp_name(s->st, s->udp_id, &local, NULL) == TERN_OK &&
+        local.family != TERN_UDP_AF_UNSPEC) {
+        return EINVAL; /* bound already */
+    }
+    tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_REUSEADDR, s->reuseaddr);
+    local =
+        (struct tern_udp_addr){.family = TERN_UDP_AF_INET, .port = ntohs(sin.sin_port), .v4 = a};
+    int rc = tern_udp_bind(s->st, s->udp_id, &local, rt_now(s->rt));
+    return rc == TERN_OK ? 0 : udp_errno(rc);
+}
+
+static int
+dgram_connect(struct tern_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    /* Linux inet_dgram_connect(): AF_UNSPEC (only the family is read)
+     * dissolves the association; then ip4_datagram_connect's checks. */
+    if ((int)len < 0 || len > (socklen_t)sizeof(struct sockaddr_storage)) {
+        return EINVAL;
+    }
+    if (addr == NULL && len > 0) {
+        return EFAULT;
+    }
+    if (len < (socklen_t)sizeof(sa_family_t)) {
+        return EINVAL;
+    }
+    int64_t now = rt_now(s->rt);
+    if (addr->sa_family == AF_UNSPEC) {
+        struct tern_udp_addr none = {.family = TERN_UDP_AF_UNSPEC};
+        tern_udp_connect(s->st, s->udp_id, &none, now);
+        return 0;
+    }
+    struct sockaddr_in sin;
+    int err = get_sin(addr, len, &sin);
+    if (err != 0) {
+        return err;
+    }
+    if (sin.sin_family != AF_INET) {
+        return EAFNOSUPPORT;
+    }
+    tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_BROADCAST, s->broadcast);
+    struct tern_udp_addr to = {
+        .family = TERN_UDP_AF_INET, .port = ntohs(sin.sin_port), .v4 = ntohl(sin.sin_addr.s_addr)};
+    int rc = tern_udp_connect(s->st, s->udp_id, &to, now);
+    return rc == TERN_OK ? 0 : udp_errno(rc);
+}
+
+static int
+dgram_shutdown(struct tern_sock *s, int how)
+{
+    if (how < SHUT_RD || how > SHUT_RDWR) {
+        return EINVAL;
+    }
+    /* Linux inet_shutdown(): an unconnected datagram socket answers
+     * ENOTCONN but records the bits all the same. */
+    struct tern_udp_addr peer;
+    tern_udp_name(s->st, s->udp_id, NULL, &peer);
+    s->shut |= (unsigned)how + 1;
+    pthread_cond_broadcast(&s->cv);
+    return peer.family == TERN_UDP_AF_UNSPEC ? ENOTCONN : 0;
+}
+
+static int
+dgram_ioctl(struct tern_sock *s, unsigned long request, void *arg)
+{
+    switch (request) {
+    case FIONREAD: { /* Linux udp_ioctl(): the first datagram's length */
+        if (arg == NULL) {
+            return EFAULT;
+        }
+        int n = tern_udp_pending(s->st, s->udp_id, NULL);
+        *(int *)arg = n < 0 ? 0 : n;
+        return 0;
+    }
+    case TIOCOUTQ: /* nothing waits to be sent */
+        if (arg == NULL) {
+            return EFAULT;
+        }
+        *(int *)arg = 0;
+        return 0;
+    case FIONBIO:
+        if (arg == NULL) {
+            return EFAULT;
+        }
+        s->nonblock = *(int *)arg != 0;
+        int fl = fcntl(s->fd, F_GETFL);
+        (void)fcntl(s->fd, F_SETFL, s->nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+        return 0;
+    default:
+        return ENOTTY;
+    }
+}
+
+static int
+dgram_name(struct tern_sock *s, struct sockaddr *addr, socklen_t *len, bool peer)
+{
+    int err = check_sin_out(addr, len);
+    if (err != 0) {
+        return err;
+    }
+    struct tern_udp_addr local, remote;
+    tern_udp_name(s->st, s->udp_id, &local, &remote);
+    if (peer) {
+        if (remote.family == TERN_UDP_AF_UNSPEC) {
+            return ENOTCONN;
+        }
+        put_sin(addr, len, remote.v4, remote.port);
+    } else {
+        put_sin(addr, len, local.v4, local.port);
+    }
+    return 0;
+}
+
+/* Copies the iovecs into the native API's pieces (at most IOV_MAX). */
+static size_t
+dgram_vec(const struct iovec *iov, int iovcnt, struct tern_udp_vec *v)
+{
+    for (int i = 0; i < iovcnt; i++) {
+        v[i] = (struct tern_udp_vec){.base = iov[i].iov_base, .len = iov[i].iov_len};
+    }
+    return (size_t)iovcnt;
+}
+
+/* Unlocks s. */
+static ssize_t
+dgram_recv(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, int *msg_flags,
+           struct sockaddr_in *src, bool *named)
+{
+    int bad = iov_check(iov, iovcnt);
+    if (bad != 0) {
+        sock_unlock(s);
+        return fail(bad);
+    }
+    struct tern_udp_vec v[IOV_MAX];
+    size_t nv = dgram_vec(iov, iovcnt, v);
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT) || !rt_can_block(s->rt);
+    int64_t deadline = deadline_of(s->rcvtimeo_ns);
+    unsigned nflags = (flags & MSG_PEEK) ? TERN_UDP_PEEK : 0;
+    for (;;) {
+        struct tern_udp_addr from;
+        size_t full = 0;
+        int r = tern_udp_recvv(s->st, s->udp_id, v, nv, nflags, &from, &full, rt_now(s->rt));
+        if (r >= 0) {
+            /* Linux udp_recvmsg(): MSG_TRUNC in msg_flags when the datagram
+             * was longer than the room; with MSG_TRUNC asked, its length. */
+            if ((size_t)r < full) {
+                *msg_flags |= MSG_TRUNC;
+            }
+            *src = (struct sockaddr_in){.sin_family = AF_INET};
+            src->sin_addr.s_addr = htonl(from.v4);
+            src->sin_port = htons(from.port);
+            *named = true;
+            sock_unlock(s);
+            return (flags & MSG_TRUNC) ? (ssize_t)full : r;
+        }
+        if (r != TERN_ERR_AGAIN) {
+            sock_unlock(s);
+            return fail(udp_errno(r)); /* the pending ICMP error, once */
+        }
+        if (s->shut & SHUT_BIT_RCV) {
+            /* Linux: a blocking read after SHUT_RD returns 0 at once; a
+             * non-blocking one still says EAGAIN. */
+            sock_unlock(s);
+            return nonblock ? fail(EAGAIN) : 0;
+        }
+        int err = 0;
+        enum wait_res wr = block_or_stop(s, nonblock, deadline, 0, &err);
+        if (wr == W_GONE) {
+            return fail(EBADF);
+        }
+        if (wr == W_STOP) {
+            sock_unlock(s);
+            return fail(err);
+        }
+    }
+}
+
+/* Unlocks s. */
+static ssize_t
+dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
+           const struct sockaddr *to, socklen_t tolen)
+{
+    int err = iov_check(iov, iovcnt);
+    size_t len = err == 0 ? iov_total(iov, iovcnt) : 0;
+    struct tern_udp_addr dst = {.family = TERN_UDP_AF_UNSPEC};
+    /* Linux udp_sendmsg(): the length, MSG_OOB, the destination (the
+     * address given, else the connected peer), then the route. */
+    if (err == 0 && len > 0xffff) {
+        err = EMSGSIZE;
+    } else if (err == 0 && (flags & MSG_OOB)) {
+        err = EOPNOTSUPP;
+    } else if (err == 0 && to != NULL) {
+        struct sockaddr_in sin;
+        err = (int)tolen < 0 || tolen > (socklen_t)sizeof(struct sockaddr_storage) ? EINVAL
+              : tolen < (socklen_t)sizeof(sin)                                     ? EINVAL
+                                                                                   : 0;
+        if (err == 0) {
+            memcpy(&sin, to, sizeof(sin));
+            if (sin.sin_family != AF_INET && sin.sin_family != AF_UNSPEC) {
+                err = EAFNOSUPPORT;
+            } else if (sin.sin_port == 0) {
+                err = EINVAL;
+            } else {
+                dst = (struct tern_udp_addr){.family = TERN_UDP_AF_INET,
+                                             .port = ntohs(sin.sin_port),
+                                             .v4 = ntohl(sin.sin_addr.s_addr)};
+            }
+        }
+    } else if (err == 0) {
+        struct tern_udp_addr peer;
+        tern_udp_name(s->st, s->udp_id, NULL, &peer);
+        if (peer.family == TERN_UDP_AF_UNSPEC) {
+            err = EDESTADDRREQ;
+        }
+    }
+    if (err == 0 && (s->shut & SHUT_BIT_SEND)) {
+        err = EPIPE; /* never a SIGPIPE: MSG_NOSIGNAL is implied */
+    }
+    if (err != 0) {
+        sock_unlock(s);
+        return fail(err);
+    }
+    struct tern_udp_vec v[IOV_MAX];
+    size_t nv = dgram_vec(iov, iovcnt, v);
+    tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_BROADCAST, s->broadcast);
+    int r = tern_udp_sendv(s->st, s->udp_id, v, nv, dst.family != TERN_UDP_AF_UNSPEC ? &dst : NULL,
+                           rt_now(s->rt));
+    sock_unlock(s);
+    return r >= 0 ? (ssize_t)r : fail(udp_errno(r));
 }
 
 /* ---- sending ---- */
 
+/* The send calls; `to` (tolen bytes) only for a datagram socket: a
+ * connected TCP socket ignores it. */
 static ssize_t
-sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
+sock_send(int fd, const struct iovec *iov, int iovcnt, int flags, const struct sockaddr *to,
+          socklen_t tolen)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return -2;
+    }
+    if (s->dgram) {
+        return dgram_send(s, iov, iovcnt, flags, to, tolen);
     }
     int bad = iov_check(iov, iovcnt);
     if (bad != 0) {
@@ -1532,7 +1954,8 @@ tern_sendmsg(int fd, const struct msghdr *msg, int flags)
     if (msg == NULL || msg->msg_iovlen > IOV_MAX) {
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
-    ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags,
+                          (const struct sockaddr *)msg->msg_name, msg->msg_namelen);
     return r == -2 ? fail(EBADF) : r;
 }
 
@@ -1541,7 +1964,7 @@ tern_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr 
             socklen_t tolen)
 {
     struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
-    ssize_t r = sock_send(fd, &v, 1, flags); /* a connected TCP socket ignores `to` */
+    ssize_t r = sock_send(fd, &v, 1, flags, to, tolen);
     return r == -2 ? sendto(fd, buf, n, flags | MSG_NOSIGNAL, to, tolen) : r;
 }
 
@@ -1555,14 +1978,14 @@ ssize_t
 tern_write(int fd, const void *buf, size_t n)
 {
     struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
-    ssize_t r = sock_send(fd, &v, 1, 0);
+    ssize_t r = sock_send(fd, &v, 1, 0, NULL, 0);
     return r == -2 ? write(fd, buf, n) : r;
 }
 
 ssize_t
 tern_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    ssize_t r = sock_send(fd, iov, iovcnt, 0);
+    ssize_t r = sock_send(fd, iov, iovcnt, 0, NULL, 0);
     return r == -2 ? writev(fd, iov, iovcnt) : r;
 }
 
@@ -1574,6 +1997,11 @@ tern_shutdown(int fd, int how)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return shutdown(fd, how);
+    }
+    if (s->dgram) {
+        int err = dgram_shutdown(s, how);
+        sock_unlock(s);
+        return err ? fail(err) : 0;
     }
     if (how < SHUT_RD || how > SHUT_RDWR) {
         sock_unlock(s);
@@ -1742,6 +2170,11 @@ tern_ioctl(int fd, unsigned long request, ...)
     if (s == NULL) {
         return ioctl(fd, request, arg);
     }
+    if (s->dgram) {
+        int err = dgram_ioctl(s, request, arg);
+        sock_unlock(s);
+        return err ? fail(err) : 0;
+    }
     int err = 0;
     struct tern_tcp_status stt;
     enum tern_tcp_state state = sock_state(s, &stt);
@@ -1802,6 +2235,11 @@ sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
         return peer ? getpeername(fd, addr, len) : getsockname(fd, addr, len);
+    }
+    if (s->dgram) {
+        int err = dgram_name(s, addr, len, peer);
+        sock_unlock(s);
+        return err ? fail(err) : 0;
     }
     int err = 0;
     struct tern_tcp_status stt;
@@ -1939,15 +2377,21 @@ get_sol_socket(struct tern_sock *s, int optname, void *optval, socklen_t *optlen
 {
     switch (optname) {
     case SO_TYPE:
-        return put_int(optval, optlen, SOCK_STREAM);
+        return put_int(optval, optlen, s->dgram ? SOCK_DGRAM : SOCK_STREAM);
     case SO_DOMAIN:
         return put_int(optval, optlen, AF_INET);
     case SO_PROTOCOL:
-        return put_int(optval, optlen, IPPROTO_TCP);
+        return put_int(optval, optlen, s->dgram ? IPPROTO_UDP : IPPROTO_TCP);
     case SO_ERROR:
+        if (s->dgram) {
+            int e = tern_udp_error(s->st, s->udp_id);
+            return put_int(optval, optlen, e < 0 ? udp_errno(e) : 0);
+        }
         return put_int(optval, optlen, take_err(s));
     case SO_ACCEPTCONN:
-        return put_int(optval, optlen, sock_state(s, NULL) == TERN_TCP_LISTEN);
+        return put_int(optval, optlen, !s->dgram && sock_state(s, NULL) == TERN_TCP_LISTEN);
+    case SO_BROADCAST:
+        return put_int(optval, optlen, s->broadcast);
     case SO_REUSEADDR:
         return put_int(optval, optlen, s->reuseaddr);
     case SO_REUSEPORT:
@@ -2020,7 +2464,8 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
     } else if (level == SOL_SOCKET) {
         err = get_sol_socket(s, optname, optval, optlen);
     } else if (level == IPPROTO_TCP) {
-        err = get_tcp(s, optname, optval, optlen);
+        /* Linux: a UDP socket hands other levels to IP, which knows only its own */
+        err = s->dgram ? EOPNOTSUPP : get_tcp(s, optname, optval, optlen);
     } else {
         /* Linux: IP_TOS is the one IP-level option kept here; an unknown
          * level is EOPNOTSUPP on get (ENOPROTOOPT on set). */
@@ -2073,6 +2518,9 @@ set_sol_socket(struct tern_sock *s, int optname, const void *optval, socklen_t o
     case SO_OOBINLINE:
         s->oobinline = v != 0; /* the urgent octet stays in the stream */
         return 0;
+    case SO_BROADCAST:
+        s->broadcast = v != 0; /* a datagram socket may send to broadcast addresses */
+        return 0;
     case SO_RCVBUF:
     case SO_SNDBUF: {
         /* Linux doubles the value (room for its bookkeeping) and reports
@@ -2081,6 +2529,9 @@ set_sol_socket(struct tern_sock *s, int optname, const void *optval, socklen_t o
         long d = (long)(v < 0 ? 0 : v > 212992 ? 212992 : v) * 2;
         if (optname == SO_RCVBUF) {
             s->rcvbuf = (int)(d < 2304 ? 2304 : d);
+            if (s->dgram) { /* a datagram socket's queue is capped by it */
+                tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_RCVBUF, (uint32_t)s->rcvbuf);
+            }
         } else {
             s->sndbuf = (int)(d < 4608 ? 4608 : d);
         }
@@ -2167,6 +2618,9 @@ static int
 set_tos(struct tern_sock *s, int v)
 {
     s->tos = (uint8_t)(v & 0xfc);
+    if (s->udp_id > 0) {
+        tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_TOS, s->tos);
+    }
     if (s->tcp_id > 0) {
         tern_tcp_set_tos(s->st, s->tcp_id, s->tos);
     }
@@ -2192,7 +2646,7 @@ tern_setsockopt(int fd, int level, int optname, const void *optval, socklen_t op
             memcpy(&v, optval, sizeof(v));
         }
         err = level == SOL_SOCKET    ? set_sol_socket(s, optname, optval, optlen, v)
-              : level == IPPROTO_TCP ? set_tcp(s, optname, v)
+              : level == IPPROTO_TCP ? (s->dgram ? ENOPROTOOPT : set_tcp(s, optname, v))
               : level == IPPROTO_IP && optname == IP_TOS ? set_tos(s, v)
                                                          : ENOPROTOOPT;
     }

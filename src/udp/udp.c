@@ -529,6 +529,11 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
     } else {
         return TERN_ERR_NOTCONN;
     }
+    /* The order of the checks below is Linux's (broadcast, size, then the
+     * pending error), so that the socket API reports what it would. */
+    if (ip_addr_is_broadcast(st, -1, dst) && !s->broadcast) {
+        return TERN_ERR_ACCESS;
+    }
     if (len > TERN_UDP_MAX_PAYLOAD) {
         return TERN_ERR_MSGSIZE;
     }
@@ -536,9 +541,6 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
         int e = s->err; /* RFC 1122 4.1.3.3: the ICMP error, reported once */
         s->err = 0;
         return e;
-    }
-    if (ip_addr_is_broadcast(st, -1, dst) && !s->broadcast) {
-        return TERN_ERR_ACCESS;
     }
     if (!s->bound) {
         int rc = bind_ephemeral(st, s, 0);

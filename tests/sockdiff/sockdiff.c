@@ -153,8 +153,9 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(accept4)                                                                                     \
     X(connect)                                                                                     \
     X(read)                                                                                        \
-    X(readv) X(recv) X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg)        \
-        X(shutdown) X(close) X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll)     \
+    X(readv)                                                                                       \
+    X(recv) X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) X(shutdown)     \
+        X(close) X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll)                 \
             X(epoll_create1) X(epoll_ctl) X(epoll_wait)
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
@@ -3656,6 +3657,766 @@ run_rows(const struct api *a, const struct env *e, const char *name)
 
 enum setup { SETUP_NONE, SETUP_CLIENT };
 
+/* ---- UDP (SOCK_DGRAM) ----
+ *
+ * The peer is a plain kernel UDP socket at PEER. Datagrams the subject
+ * must see are waited for with poll; ones it must not, with a short
+ * bounded poll that has to come back empty. ICMP port unreachable from the
+ * peer's kernel is what makes a connected subject socket report
+ * ECONNREFUSED (Linux rate-limits those ICMP messages per destination,
+ * about six at once: the cases below need fewer). */
+
+static int
+udp_socket(const struct api *a)
+{
+    int s = a->socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK_OK(s);
+    return s;
+}
+
+/* A subject UDP socket bound to SUBJECT:sport(k). */
+static int
+udp_bound(const struct api *a, const struct env *e, int k)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, k));
+    CHECK_OK(a->bind(s, CSA(&me), SIN_LEN));
+    return s;
+}
+
+/* A peer UDP socket bound to PEER:pport(k). */
+static int
+udp_peer(const struct env *e, int k)
+{
+    int p = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK_OK(p);
+    struct sockaddr_in sa = sin_of(e->peer, pport(e, k));
+    CHECK_OK(bind(p, CSA(&sa), SIN_LEN));
+    return p;
+}
+
+/* The peer sends msg (n bytes) from p to the subject's port k. */
+static void
+peer_sendto(const struct env *e, int p, int k, const void *msg, size_t n)
+{
+    struct sockaddr_in to = sin_of(e->subject, sport(e, k));
+    CHECK_EQ(sendto(p, msg, n, 0, CSA(&to), SIN_LEN), (ssize_t)n);
+}
+
+/* The peer's next datagram on p (waiting for it): its length, -1 if none. */
+static ssize_t
+peer_recv(int p, void *buf, size_t n, struct sockaddr_in *from)
+{
+    if (!(kpoll1(p, POLLIN, WAIT_MS) & POLLIN)) {
+        return -1;
+    }
+    socklen_t fl = SIN_LEN;
+    return recvfrom(p, buf, n, MSG_DONTWAIT, SA(from), &fl);
+}
+
+/* The subject's socket s gets a datagram within WAIT_MS. */
+static void
+subj_wait_in(const struct api *a, int s)
+{
+    CHECK(spoll1(a, s, POLLIN, WAIT_MS) & POLLIN);
+}
+
+static struct sockaddr_in
+peer_at(const struct env *e, int k)
+{
+    return sin_of(e->peer, pport(e, k));
+}
+
+CASE(udp_send_to_peer)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    struct sockaddr_in to = peer_at(e, 0), from;
+    CHECK_EQ(a->sendto(s, "hello", 5, 0, CSA(&to), SIN_LEN), 5);
+    char b[16];
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 5);
+    CHECK_MEM(b, "hello", 5);
+    CHECK_EQ(from.sin_addr.s_addr, e->subject.s_addr);
+    CHECK_EQ(ntohs(from.sin_port), sport(e, 0));
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_recv_from_peer)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "world", 5);
+    subj_wait_in(a, s);
+    char b[16];
+    struct sockaddr_in from;
+    memset(&from, 0xaa, sizeof from);
+    socklen_t fl = sizeof from;
+    CHECK_EQ(a->recvfrom(s, b, sizeof b, 0, SA(&from), &fl), 5);
+    CHECK_MEM(b, "world", 5);
+    CHECK_EQ(fl, SIN_LEN);
+    CHECK_EQ(from.sin_family, AF_INET);
+    CHECK_EQ(from.sin_addr.s_addr, e->peer.s_addr);
+    CHECK_EQ(ntohs(from.sin_port), pport(e, 0));
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_connected_read_write)
+{
+    int s = udp_socket(a), p = udp_peer(e, 0);
+    struct sockaddr_in to = peer_at(e, 0), from, n;
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    CHECK_EQ(a->write(s, "abc", 3), 3);
+    char b[16];
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 3);
+    CHECK_MEM(b, "abc", 3);
+    /* connect bound the socket: the peer answers the address it saw. */
+    CHECK_EQ(sendto(p, "xyz!", 4, 0, CSA(&from), SIN_LEN), 4);
+    subj_wait_in(a, s);
+    CHECK_EQ(a->read(s, b, sizeof b), 4);
+    CHECK_MEM(b, "xyz!", 4);
+    socklen_t nl = sizeof n;
+    CHECK_OK(a->getpeername(s, SA(&n), &nl));
+    CHECK_EQ(n.sin_addr.s_addr, e->peer.s_addr);
+    CHECK_EQ(ntohs(n.sin_port), pport(e, 0));
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_EQ(n.sin_addr.s_addr, e->subject.s_addr);
+    CHECK_EQ(n.sin_port, from.sin_port);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_boundaries_kept)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "a", 1);
+    peer_sendto(e, p, 0, "bb", 2);
+    peer_sendto(e, p, 0, "ccc", 3);
+    char b[16];
+    for (int i = 1; i <= 3; i++) {
+        subj_wait_in(a, s);
+        CHECK_EQ(a->recv(s, b, sizeof b, 0), i);
+        CHECK_EQ(b[0], 'a' + i - 1);
+    }
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_truncation)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "0123456789", 10);
+    peer_sendto(e, p, 0, "next", 4);
+    subj_wait_in(a, s);
+    char b[16];
+    struct iovec v = {b, 4};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    CHECK_EQ(a->recvmsg(s, &m, 0), 4);
+    CHECK_MEM(b, "0123", 4);
+    CHECK_EQ(m.msg_flags & MSG_TRUNC, MSG_TRUNC);
+    /* The rest of the datagram is gone: the next read is the next one. */
+    subj_wait_in(a, s);
+    memset(&m, 0, sizeof m);
+    v.iov_len = sizeof b;
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    CHECK_EQ(a->recvmsg(s, &m, 0), 4);
+    CHECK_MEM(b, "next", 4);
+    CHECK_EQ(m.msg_flags & MSG_TRUNC, 0);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_msg_trunc_length)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "0123456789", 10);
+    subj_wait_in(a, s);
+    char b[16];
+    /* MSG_TRUNC: the datagram's whole length, whatever the room. */
+    CHECK_EQ(a->recv(s, b, 3, MSG_TRUNC | MSG_PEEK), 10);
+    CHECK_EQ(a->recv(s, b, 3, MSG_TRUNC), 10);
+    CHECK_MEM(b, "012", 3);
+    CHECK_ERR(a->recv(s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_peek)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "peeked", 6);
+    subj_wait_in(a, s);
+    char b[16];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    CHECK_EQ(a->recvfrom(s, b, sizeof b, MSG_PEEK, SA(&from), &fl), 6);
+    CHECK_EQ(ntohs(from.sin_port), pport(e, 0));
+    CHECK_EQ(a->recv(s, b, 2, MSG_PEEK), 2);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLIN | POLLOUT);
+    memset(b, 0, sizeof b);
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 6);
+    CHECK_MEM(b, "peeked", 6);
+    CHECK_ERR(a->recv(s, b, sizeof b, MSG_DONTWAIT | MSG_PEEK), EAGAIN);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_connected_filters)
+{
+    int s = udp_bound(a, e, 0), p0 = udp_peer(e, 0), p1 = udp_peer(e, 1);
+    struct sockaddr_in to = peer_at(e, 0);
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    /* From another port of the same host: not for this socket. */
+    peer_sendto(e, p1, 0, "other", 5);
+    CHECK_EQ(spoll1(a, s, POLLIN, QUIET_MS), 0);
+    peer_sendto(e, p0, 0, "mine", 4);
+    subj_wait_in(a, s);
+    char b[16];
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 4);
+    CHECK_MEM(b, "mine", 4);
+    CHECK_OK(a->close(s));
+    close(p0);
+    close(p1);
+}
+
+/* RFC 1122 4.1.3.3 as Linux does it: the ICMP port unreachable about a
+ * connected socket's datagram is its next call's error, once. */
+CASE(udp_refused_on_recv)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 5); /* nobody there */
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    CHECK_EQ(a->send(s, "x", 1, 0), 1);
+    CHECK(spoll1(a, s, POLLIN, WAIT_MS) & POLLERR);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT | POLLERR);
+    char b[4];
+    CHECK_ERR(a->recv(s, b, sizeof b, 0), ECONNREFUSED);
+    CHECK_ERR(a->recv(s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_refused_on_send)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 5);
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    CHECK_EQ(a->write(s, "x", 1), 1);
+    CHECK(spoll1(a, s, POLLIN, WAIT_MS) & POLLERR);
+    CHECK_ERR(a->write(s, "y", 1), ECONNREFUSED);
+    int p = udp_peer(e, 5); /* now someone listens */
+    CHECK_EQ(a->write(s, "z", 1), 1);
+    char b[4];
+    struct sockaddr_in from;
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 1);
+    CHECK_EQ(b[0], 'z');
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_so_error_refused)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 5);
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    CHECK_EQ(a->send(s, "x", 1, 0), 1);
+    CHECK(spoll1(a, s, POLLIN, WAIT_MS) & POLLERR);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_ERROR), 0);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    CHECK_OK(a->close(s));
+}
+
+/* Without connect, the ICMP error reaches nobody (Linux without
+ * IP_RECVERR). */
+CASE(udp_unconnected_no_error)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 5);
+    CHECK_EQ(a->sendto(s, "x", 1, 0, CSA(&to), SIN_LEN), 1);
+    CHECK_EQ(spoll1(a, s, POLLIN, QUIET_MS), 0);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_ERROR), 0);
+    char b[4];
+    CHECK_ERR(a->recv(s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_emsgsize)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    int big = 1 << 20;
+    CHECK_OK(setsockopt(p, SOL_SOCKET, SO_RCVBUF, &big, sizeof big));
+    static uint8_t buf[65536];
+    fill_pattern(buf, sizeof buf, 0);
+    struct sockaddr_in to = peer_at(e, 0), from;
+    CHECK_ERR(a->sendto(s, buf, 65536, 0, CSA(&to), SIN_LEN), EMSGSIZE);
+    CHECK_ERR(a->sendto(s, buf, 65508, 0, CSA(&to), SIN_LEN), EMSGSIZE);
+    /* The largest datagram goes, in fragments, and arrives whole. */
+    CHECK_EQ(a->sendto(s, buf, 65507, 0, CSA(&to), SIN_LEN), 65507);
+    static uint8_t got[65536];
+    CHECK_EQ(peer_recv(p, got, sizeof got, &from), 65507);
+    CHECK_MEM(got, buf, 65507);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+/* A datagram larger than the MTU comes in fragments and is read whole. */
+CASE(udp_large_in)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    static uint8_t buf[20000], got[32768];
+    fill_pattern(buf, sizeof buf, 7);
+    peer_sendto(e, p, 0, buf, sizeof buf);
+    subj_wait_in(a, s);
+    CHECK_EQ(a->recv(s, got, sizeof got, 0), (ssize_t)sizeof buf);
+    CHECK_MEM(got, buf, sizeof buf);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_edestaddrreq)
+{
+    int s = udp_socket(a);
+    CHECK_ERR(a->send(s, "x", 1, 0), EDESTADDRREQ);
+    CHECK_ERR(a->write(s, "x", 1), EDESTADDRREQ);
+    char xb[] = "x";
+    struct iovec v = {xb, 1};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    CHECK_ERR(a->sendmsg(s, &m, 0), EDESTADDRREQ);
+    CHECK_OK(a->close(s));
+}
+
+/* No EISCONN for UDP: a connected socket may still name another
+ * destination, and the datagram goes there. */
+CASE(udp_sendto_while_connected)
+{
+    int s = udp_bound(a, e, 0), p0 = udp_peer(e, 0), p1 = udp_peer(e, 1);
+    struct sockaddr_in to0 = peer_at(e, 0), to1 = peer_at(e, 1), from;
+    CHECK_OK(a->connect(s, CSA(&to0), SIN_LEN));
+    CHECK_EQ(a->sendto(s, "one", 3, 0, CSA(&to1), SIN_LEN), 3);
+    char b[8];
+    CHECK_EQ(peer_recv(p1, b, sizeof b, &from), 3);
+    CHECK_MEM(b, "one", 3);
+    CHECK_EQ(a->sendto(s, "zero", 4, 0, NULL, 0), 4);
+    CHECK_EQ(peer_recv(p0, b, sizeof b, &from), 4);
+    CHECK_MEM(b, "zero", 4);
+    /* connect again: another peer replaces the first. */
+    CHECK_OK(a->connect(s, CSA(&to1), SIN_LEN));
+    CHECK_EQ(a->send(s, "1", 1, 0), 1);
+    CHECK_EQ(peer_recv(p1, b, sizeof b, &from), 1);
+    CHECK_OK(a->close(s));
+    close(p0);
+    close(p1);
+}
+
+CASE(udp_connect_unspec)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    struct sockaddr_in to = peer_at(e, 0), n;
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    struct sockaddr un = {.sa_family = AF_UNSPEC};
+    CHECK_OK(a->connect(s, &un, sizeof un));
+    socklen_t nl = sizeof n;
+    CHECK_ERR(a->getpeername(s, SA(&n), &nl), ENOTCONN);
+    CHECK_ERR(a->send(s, "x", 1, 0), EDESTADDRREQ);
+    /* The port the application bound stays; anyone may send again. */
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_EQ(ntohs(n.sin_port), sport(e, 0));
+    int p1 = udp_peer(e, 1);
+    peer_sendto(e, p1, 0, "any", 3);
+    subj_wait_in(a, s);
+    char b[8];
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 3);
+    CHECK_OK(a->close(s));
+    close(p);
+    close(p1);
+}
+
+/* Linux udp_disconnect(): a port that connect chose is given back. */
+CASE(udp_connect_unspec_autobound)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 0), n;
+    CHECK_OK(a->connect(s, CSA(&to), SIN_LEN));
+    socklen_t nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK(n.sin_port != 0);
+    CHECK_EQ(n.sin_addr.s_addr, e->subject.s_addr);
+    struct sockaddr un = {.sa_family = AF_UNSPEC};
+    CHECK_OK(a->connect(s, &un, sizeof un));
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_EQ(n.sin_port, 0);
+    CHECK_EQ(n.sin_addr.s_addr, 0);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_bind_conflict)
+{
+    int s1 = udp_bound(a, e, 0), s2 = udp_socket(a);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, 0));
+    CHECK_ERR(a->bind(s2, CSA(&me), SIN_LEN), EADDRINUSE);
+    struct sockaddr_in any = sin_of((struct in_addr){INADDR_ANY}, sport(e, 0));
+    CHECK_ERR(a->bind(s2, CSA(&any), SIN_LEN), EADDRINUSE);
+    /* A TCP socket has a port space of its own. */
+    int t = subj_socket(a);
+    CHECK_OK(a->bind(t, CSA(&me), SIN_LEN));
+    CHECK_OK(a->close(t));
+    CHECK_OK(a->close(s1));
+    CHECK_OK(a->bind(s2, CSA(&me), SIN_LEN));
+    CHECK_OK(a->close(s2));
+}
+
+CASE(udp_bind_reuseaddr)
+{
+    int s1 = udp_socket(a), s2 = udp_socket(a);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, 0));
+    setint(a, s1, SOL_SOCKET, SO_REUSEADDR, 1);
+    CHECK_OK(a->bind(s1, CSA(&me), SIN_LEN));
+    CHECK_ERR(a->bind(s2, CSA(&me), SIN_LEN), EADDRINUSE); /* both must agree */
+    setint(a, s2, SOL_SOCKET, SO_REUSEADDR, 1);
+    CHECK_OK(a->bind(s2, CSA(&me), SIN_LEN));
+    CHECK_EQ(getint(a, s2, SOL_SOCKET, SO_REUSEADDR), 1);
+    CHECK_OK(a->close(s1));
+    CHECK_OK(a->close(s2));
+}
+
+CASE(udp_bind_errors)
+{
+    int s = udp_bound(a, e, 0);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, 1));
+    CHECK_ERR(a->bind(s, CSA(&me), SIN_LEN), EINVAL); /* bound already */
+    int s2 = udp_socket(a);
+    struct sockaddr_in far = sin_of(e->blackhole, sport(e, 1));
+    CHECK_ERR(a->bind(s2, CSA(&far), SIN_LEN), EADDRNOTAVAIL);
+    CHECK_ERR(a->bind(s2, CSA(&me), 4), EINVAL);
+    struct sockaddr_in6 six;
+    memset(&six, 0, sizeof six);
+    six.sin6_family = AF_INET6;
+    CHECK_ERR(a->bind(s2, CSA(&six), sizeof six), EAFNOSUPPORT);
+    CHECK_OK(a->close(s));
+    CHECK_OK(a->close(s2));
+}
+
+CASE(udp_bind_port_zero)
+{
+    int s = udp_socket(a), s2 = udp_socket(a);
+    struct sockaddr_in any = sin_of((struct in_addr){INADDR_ANY}, 0), n;
+    CHECK_OK(a->bind(s, CSA(&any), SIN_LEN));
+    CHECK_OK(a->bind(s2, CSA(&any), SIN_LEN));
+    socklen_t nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    uint16_t p1 = ntohs(n.sin_port);
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(s2, SA(&n), &nl));
+    CHECK(p1 >= 1024 && ntohs(n.sin_port) >= 1024 && p1 != ntohs(n.sin_port));
+    CHECK_EQ(n.sin_addr.s_addr, 0);
+    CHECK_OK(a->close(s));
+    CHECK_OK(a->close(s2));
+}
+
+CASE(udp_nonblocking)
+{
+    int s = a->socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    CHECK_OK(s);
+    check_fd_flags(a, s, O_NONBLOCK, 0);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, 0));
+    CHECK_OK(a->bind(s, CSA(&me), SIN_LEN));
+    char b[4];
+    CHECK_ERR(a->recv(s, b, sizeof b, 0), EAGAIN);
+    CHECK_ERR(a->read(s, b, sizeof b), EAGAIN);
+    set_nonblock(a, s, false);
+    CHECK_ERR(a->recv(s, b, sizeof b, MSG_DONTWAIT), EAGAIN);
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    CHECK_ERR(a->recvfrom(s, b, sizeof b, MSG_DONTWAIT, SA(&from), &fl), EAGAIN);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_poll_masks)
+{
+    int s = udp_socket(a);
+    /* A fresh datagram socket is writable, nothing else (no POLLHUP). */
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    struct sockaddr_in me = sin_of(e->subject, sport(e, 0));
+    CHECK_OK(a->bind(s, CSA(&me), SIN_LEN));
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    int p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "1", 1);
+    peer_sendto(e, p, 0, "2", 1);
+    subj_wait_in(a, s);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLIN | POLLOUT);
+    char b[4];
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 1);
+    subj_wait_in(a, s);
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 1);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_epoll)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    int ep = a->epoll_create1(0);
+    CHECK_OK(ep);
+    CHECK_OK(ep_add(a, ep, s, EPOLLIN | EPOLLET, 7));
+    struct epoll_event ev;
+    CHECK_EQ(a->epoll_wait(ep, &ev, 1, 0), 0);
+    peer_sendto(e, p, 0, "e1", 2);
+    CHECK_EQ(a->epoll_wait(ep, &ev, 1, WAIT_MS), 1);
+    CHECK_EQ(ev.data.u64, 7);
+    CHECK_EQ(ev.events, EPOLLIN);
+    /* Edge-triggered: nothing new, no event, even with data unread. */
+    CHECK_EQ(a->epoll_wait(ep, &ev, 1, 0), 0);
+    peer_sendto(e, p, 0, "e2", 2);
+    CHECK_EQ(a->epoll_wait(ep, &ev, 1, WAIT_MS), 1);
+    char b[4];
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 2);
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 2);
+    CHECK_OK(a->close(ep));
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_broadcast)
+{
+    int s = udp_bound(a, e, 0);
+    int p = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = sin_of((struct in_addr){INADDR_ANY}, pport(e, 0)), from;
+    CHECK_OK(bind(p, CSA(&any), SIN_LEN));
+    struct in_addr bc = {htonl(ntohl(e->peer.s_addr) | 0xff)};
+    struct sockaddr_in to = sin_of(bc, pport(e, 0));
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_BROADCAST), 0);
+    CHECK_ERR(a->sendto(s, "b", 1, 0, CSA(&to), SIN_LEN), EACCES);
+    int c = udp_socket(a);
+    CHECK_ERR(a->connect(c, CSA(&to), SIN_LEN), EACCES);
+    setint(a, s, SOL_SOCKET, SO_BROADCAST, 1);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_BROADCAST), 1);
+    CHECK_EQ(a->sendto(s, "b", 1, 0, CSA(&to), SIN_LEN), 1);
+    char b[4];
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 1);
+    CHECK_EQ(from.sin_addr.s_addr, e->subject.s_addr);
+    CHECK_OK(a->close(s));
+    CHECK_OK(a->close(c));
+    close(p);
+}
+
+CASE(udp_options)
+{
+    int s = udp_socket(a);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_DOMAIN), AF_INET);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_ERROR), 0);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_RCVBUF), 212992);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_SNDBUF), 212992);
+    setint(a, s, SOL_SOCKET, SO_RCVBUF, 1000);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_RCVBUF), 2304);
+    setint(a, s, SOL_SOCKET, SO_SNDBUF, 1000);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_SNDBUF), 4608);
+    setint(a, s, SOL_SOCKET, SO_RCVBUF, 65536);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_RCVBUF), 131072);
+    int v = 1;
+    socklen_t vl = sizeof v;
+    CHECK_ERR(a->getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &vl), EOPNOTSUPP);
+    CHECK_ERR(a->setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v), ENOPROTOOPT);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_names)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in n;
+    socklen_t nl = sizeof n;
+    memset(&n, 0xaa, sizeof n);
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_EQ(nl, SIN_LEN);
+    CHECK_EQ(n.sin_family, AF_INET);
+    CHECK_EQ(n.sin_addr.s_addr, 0);
+    CHECK_EQ(n.sin_port, 0);
+    nl = sizeof n;
+    CHECK_ERR(a->getpeername(s, SA(&n), &nl), ENOTCONN);
+    struct sockaddr_in any = sin_of((struct in_addr){INADDR_ANY}, sport(e, 0));
+    CHECK_OK(a->bind(s, CSA(&any), SIN_LEN));
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_EQ(n.sin_addr.s_addr, 0);
+    CHECK_EQ(ntohs(n.sin_port), sport(e, 0));
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_no_listen_accept)
+{
+    int s = udp_bound(a, e, 0);
+    CHECK_ERR(a->listen(s, 4), EOPNOTSUPP);
+    struct sockaddr_in n;
+    socklen_t nl = sizeof n;
+    CHECK_ERR(a->accept(s, SA(&n), &nl), EOPNOTSUPP);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_sendmsg_recvmsg)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    struct sockaddr_in to = peer_at(e, 0), from;
+    char h[] = "head-", t[] = "tail";
+    struct iovec out[2] = {{h, 5}, {t, 4}};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_name = &to;
+    m.msg_namelen = SIN_LEN;
+    m.msg_iov = out;
+    m.msg_iovlen = 2;
+    CHECK_EQ(a->sendmsg(s, &m, 0), 9);
+    char b[16];
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 9);
+    CHECK_MEM(b, "head-tail", 9);
+    peer_sendto(e, p, 0, "abcdefg", 7);
+    subj_wait_in(a, s);
+    char x[3], y[8];
+    struct iovec in[2] = {{x, 3}, {y, sizeof y}};
+    struct sockaddr_in src;
+    memset(&m, 0, sizeof m);
+    m.msg_name = &src;
+    m.msg_namelen = sizeof src;
+    m.msg_iov = in;
+    m.msg_iovlen = 2;
+    CHECK_EQ(a->recvmsg(s, &m, 0), 7);
+    CHECK_MEM(x, "abc", 3);
+    CHECK_MEM(y, "defg", 4);
+    CHECK_EQ(m.msg_namelen, SIN_LEN);
+    CHECK_EQ(src.sin_addr.s_addr, e->peer.s_addr);
+    CHECK_EQ(ntohs(src.sin_port), pport(e, 0));
+    CHECK_EQ(m.msg_flags, 0);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_fionread)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    int n = -1;
+    CHECK_OK(a->ioctl(s, FIONREAD, &n));
+    CHECK_EQ(n, 0);
+    peer_sendto(e, p, 0, "12345", 5);
+    peer_sendto(e, p, 0, "123456789", 9);
+    subj_wait_in(a, s);
+    /* Linux: the first datagram's length, not the bytes queued. */
+    CHECK_OK(a->ioctl(s, FIONREAD, &n));
+    CHECK_EQ(n, 5);
+    char b[16];
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 5);
+    subj_wait_in(a, s);
+    CHECK_OK(a->ioctl(s, FIONREAD, &n));
+    CHECK_EQ(n, 9);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+CASE(udp_zero_length)
+{
+    int s = udp_bound(a, e, 0), p = udp_peer(e, 0);
+    struct sockaddr_in to = peer_at(e, 0), from;
+    CHECK_EQ(a->sendto(s, "", 0, 0, CSA(&to), SIN_LEN), 0);
+    char b[4];
+    CHECK_EQ(peer_recv(p, b, sizeof b, &from), 0);
+    peer_sendto(e, p, 0, "", 0);
+    subj_wait_in(a, s);
+    CHECK_EQ(a->recv(s, b, sizeof b, 0), 0);
+    CHECK_EV(spoll1(a, s, EV_ALL, 0), POLLOUT);
+    CHECK_OK(a->close(s));
+    close(p);
+}
+
+struct udp_later {
+    const struct env *e;
+    int k;
+};
+
+static void *
+th_udp_later(void *arg)
+{
+    struct udp_later *l = arg;
+    delay_ms(100);
+    int p = udp_peer(l->e, 1);
+    peer_sendto(l->e, p, l->k, "late", 4);
+    close(p);
+    return NULL;
+}
+
+CASE(udp_blocking_recv_woken)
+{
+    int s = udp_bound(a, e, 0);
+    struct udp_later l = {e, 0};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, th_udp_later, &l), 0);
+    char b[8];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    CHECK_EQ(a->recvfrom(s, b, sizeof b, 0, SA(&from), &fl), 4);
+    CHECK_MEM(b, "late", 4);
+    CHECK_EQ(ntohs(from.sin_port), pport(e, 1));
+    pthread_join(th, NULL);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_rcvtimeo)
+{
+    int s = udp_bound(a, e, 0);
+    struct timeval tv = {0, 150000};
+    CHECK_OK(a->setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    int64_t t0 = now_ms();
+    char b[4];
+    CHECK_ERR(a->recv(s, b, sizeof b, 0), EAGAIN);
+    CHECK(now_ms() - t0 >= 100);
+    CHECK_OK(a->close(s));
+}
+
+CASE(udp_shutdown)
+{
+    int s = udp_bound(a, e, 0);
+    /* Unconnected: ENOTCONN, yet the bits are recorded (Linux). */
+    CHECK_ERR(a->shutdown(s, SHUT_WR), ENOTCONN);
+    struct sockaddr_in to = peer_at(e, 0);
+    CHECK_ERR(a->sendto(s, "x", 1, MSG_NOSIGNAL, CSA(&to), SIN_LEN), EPIPE);
+    CHECK_ERR(a->shutdown(s, 7), EINVAL);
+    int c = udp_socket(a);
+    CHECK_OK(a->connect(c, CSA(&to), SIN_LEN));
+    CHECK_OK(a->shutdown(c, SHUT_RD));
+    CHECK_EV(spoll1(a, c, EV_ALL, 0), POLLIN | POLLOUT | POLLRDHUP);
+    char b[4];
+    CHECK_EQ(a->recv(c, b, sizeof b, 0), 0);
+    CHECK_OK(a->close(s));
+    CHECK_OK(a->close(c));
+}
+
+CASE(udp_sendto_bad_args)
+{
+    int s = udp_socket(a);
+    struct sockaddr_in to = peer_at(e, 0);
+    CHECK_ERR(a->sendto(s, "x", 1, 0, CSA(&to), 4), EINVAL);
+    struct sockaddr_in zero = sin_of(e->peer, 0);
+    CHECK_ERR(a->sendto(s, "x", 1, 0, CSA(&zero), SIN_LEN), EINVAL);
+    struct sockaddr_in six = to;
+    six.sin_family = AF_INET6;
+    CHECK_ERR(a->sendto(s, "x", 1, 0, CSA(&six), SIN_LEN), EAFNOSUPPORT);
+    CHECK_ERR(a->sendto(s, "x", 1, MSG_OOB, CSA(&to), SIN_LEN), EOPNOTSUPP);
+    CHECK_ERR(a->connect(s, CSA(&six), SIN_LEN), EAFNOSUPPORT);
+    CHECK_ERR(a->connect(s, CSA(&to), 4), EINVAL);
+    CHECK_ERR(a->socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP), EPROTONOSUPPORT);
+    CHECK_OK(a->close(s));
+}
+
 struct case_def {
     const char *name;
     enum setup setup;
@@ -3800,6 +4561,42 @@ static const struct case_def cases[] = {
     P(misuse_blocked_writer_peer_gone),
     C(misuse_poll_nfds),
     C(misuse_epoll_fds),
+    C(udp_send_to_peer),
+    C(udp_recv_from_peer),
+    C(udp_connected_read_write),
+    C(udp_boundaries_kept),
+    C(udp_truncation),
+    C(udp_msg_trunc_length),
+    C(udp_peek),
+    C(udp_connected_filters),
+    C(udp_refused_on_recv),
+    C(udp_refused_on_send),
+    C(udp_so_error_refused),
+    C(udp_unconnected_no_error),
+    C(udp_emsgsize),
+    C(udp_large_in),
+    C(udp_edestaddrreq),
+    C(udp_sendto_while_connected),
+    C(udp_connect_unspec),
+    C(udp_connect_unspec_autobound),
+    C(udp_bind_conflict),
+    C(udp_bind_reuseaddr),
+    C(udp_bind_errors),
+    C(udp_bind_port_zero),
+    C(udp_nonblocking),
+    C(udp_poll_masks),
+    C(udp_epoll),
+    C(udp_broadcast),
+    C(udp_options),
+    C(udp_names),
+    C(udp_no_listen_accept),
+    C(udp_sendmsg_recvmsg),
+    C(udp_fionread),
+    C(udp_zero_length),
+    C(udp_blocking_recv_woken),
+    C(udp_rcvtimeo),
+    C(udp_shutdown),
+    C(udp_sendto_bad_args),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -3895,6 +4692,7 @@ tern_runtime(void)
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = 1500;
     cfg.tcp.max_connections = 256;
+    cfg.udp.max_sockets = 256;
     cfg.tcp.rto_min_ns = 200 * 1000000LL;
     struct tern_rt *rt = NULL;
     char err[256] = "";

@@ -280,7 +280,9 @@ test_refused_and_errors(void)
     /* bad arguments */
     CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET6, SOCK_STREAM, 0), -1);
     CHECK_EQ(errno, EAFNOSUPPORT);
-    CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET, SOCK_DGRAM, 0), -1);
+    CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET, SOCK_DGRAM, IPPROTO_TCP), -1);
+    CHECK_EQ(errno, EPROTONOSUPPORT);
+    CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET, SOCK_STREAM, IPPROTO_UDP), -1);
     CHECK_EQ(errno, EPROTONOSUPPORT);
     CHECK_EQ(tern_socket_in(n.rt, 9, AF_INET, SOCK_STREAM, 0), -1);
     CHECK_EQ(errno, EINVAL);
