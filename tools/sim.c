@@ -56,27 +56,20 @@ set_print(const char *name, void *opts)
     return o->print != NULL;
 }
 
+/* One option to an entry, its fields together. */
+/* clang-format off */
 static const struct cli_opt sim_opts[] = {
-    {.name = "list",
-     .kind = CLI_FLAG,
-     .offset = offsetof(struct sim_opts, list),
+    {.name = "list", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, list),
      .help = "list the bundled scenarios with their titles"},
-    {.name = "print",
-     .kind = CLI_CUSTOM,
-     .arg = "NAME",
-     .parse = set_print,
+    {.name = "print", .kind = CLI_CUSTOM, .arg = "NAME", .parse = set_print,
      .form = "the name of a bundled scenario, as 'tern sim --list' shows them",
      .help = "print the source of a bundled scenario"},
-    {.name = "explain",
-     .kind = CLI_FLAG,
-     .offset = offsetof(struct sim_opts, explain),
+    {.name = "explain", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, explain),
      .help = "print under each line the RFC rules that produced it"},
-    {.name = "pcap",
-     .kind = CLI_STRING,
-     .arg = "FILE",
-     .offset = offsetof(struct sim_opts, pcap),
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = offsetof(struct sim_opts, pcap),
      .help = "write the packets of the drawn link to FILE (pcap)"},
 };
+/* clang-format on */
 
 static const struct cli_cmd sim_cmd = {
     .name = "sim",

@@ -124,22 +124,30 @@ parse_ipv4(const char *s, uint32_t *out)
     return true;
 }
 
+/* "A.B.C.D" SEP "N", N in [min, max]: an address with its prefix length or
+ * its port. */
+static bool
+parse_ipv4_num(const char *s, char sep, long min, long max, uint32_t *addr, long *n)
+{
+    char host[32];
+    const char *at = strrchr(s, sep);
+    if (at == NULL || (size_t)(at - s) >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, s, (size_t)(at - s));
+    host[at - s] = '\0';
+    return parse_ipv4(host, addr) && cli_parse_long(at + 1, min, max, n);
+}
+
 static bool
 parse_cidr(const char *s, uint32_t *addr, int *prefix)
 {
-    char buf[32];
-    const char *slash = strchr(s, '/');
-    if (slash == NULL || (size_t)(slash - s) >= sizeof(buf)) {
-        return false;
-    }
-    memcpy(buf, s, (size_t)(slash - s));
-    buf[slash - s] = '\0';
     long p;
-    if (!cli_parse_long(slash + 1, 1, 32, &p)) {
+    if (!parse_ipv4_num(s, '/', 1, 32, addr, &p)) {
         return false;
     }
     *prefix = (int)p;
-    return parse_ipv4(buf, addr);
+    return true;
 }
 
 static bool
@@ -190,198 +198,106 @@ static const struct cli_choice cc_names[] = {{"newreno", 0}, {"cubic", 1}, {NULL
 /* What one session costs beside the stack's connections (--mem's help). */
 _Static_assert((SESS_BUF + HDR_MAX) / 1024 == 24, "--mem's help says 24 KiB a session");
 
+/* One option to an entry, its fields together. */
+/* clang-format off */
 static const struct cli_opt tun_opts[] = {
-    {.name = "dev",
-     .kind = CLI_STRING,
-     .arg = "NAME",
-     .offset = OFF(dev),
+    {.name = "dev", .kind = CLI_STRING, .arg = "NAME", .offset = OFF(dev),
      .help = "device name (at most 15 bytes)"},
-    {.name = "addr",
-     .kind = CLI_CUSTOM,
-     .arg = "A.B.C.D/N",
-     .parse = set_addr,
+    {.name = "addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_addr,
      .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
      .help = "tern's address and prefix length on the device"},
-    {.name = "gw",
-     .kind = CLI_CUSTOM,
-     .arg = "A.B.C.D",
-     .parse = set_gw,
+    {.name = "gw", .kind = CLI_CUSTOM, .arg = "A.B.C.D", .parse = set_gw,
      .form = "an IPv4 address A.B.C.D",
      .help = "default gateway (on the connected subnet)"},
-    {.name = "linux-addr",
-     .kind = CLI_CUSTOM,
-     .arg = "A.B.C.D/N",
-     .parse = set_linux_addr,
+    {.name = "linux-addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_linux_addr,
      .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
      .help = "also give the kernel this address on the device (ioctl SIOCSIFADDR); without it, "
              "configure it with ip(8)"},
-    {.name = "mtu",
-     .kind = CLI_LONG,
-     .arg = "N",
-     .min = 68,
-     .max = 65535,
-     .offset = OFF(mtu),
+    {.name = "mtu", .kind = CLI_LONG, .arg = "N", .min = 68, .max = 65535, .offset = OFF(mtu),
      .help = "set the device MTU (68..65535; default: keep the device's)"},
-    {.name = "drop",
-     .kind = CLI_REAL,
-     .arg = "PCT",
-     .min = 0,
-     .max = 100,
+    {.name = "drop", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
      .offset = OFF(imp.drop_pct),
      .help = "drop PCT% of packets, each direction (default 0)"},
-    {.name = "dup",
-     .kind = CLI_REAL,
-     .arg = "PCT",
-     .min = 0,
-     .max = 100,
+    {.name = "dup", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
      .offset = OFF(imp.dup_pct),
      .help = "duplicate PCT% of packets, each direction (default 0)"},
-    {.name = "reorder",
-     .kind = CLI_REAL,
-     .arg = "PCT",
-     .min = 0,
-     .max = 100,
+    {.name = "reorder", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
      .offset = OFF(imp.reorder_pct),
      .help = "hold PCT% of packets back 2 ms so later ones pass them (default 0)"},
-    {.name = "delay",
-     .kind = CLI_REAL,
-     .arg = "MS",
-     .min = 0,
-     .max = 10000,
+    {.name = "delay", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 10000,
      .offset = OFF(delay_ms),
      .help = "add MS milliseconds of delay to every packet, each way (default 0)"},
-    {.name = "seed",
-     .kind = CLI_CUSTOM,
-     .arg = "N",
-     .parse = set_seed,
+    {.name = "seed", .kind = CLI_CUSTOM, .arg = "N", .parse = set_seed,
      .form = "an integer from 0 to 18446744073709551615",
      .help = "seed of the impairment, and a fixed seed for the stack: deterministic ISNs and "
              "ports, for tests only (default: the stack's secret from getrandom, the "
              "impairment's seed from the clock)"},
-    {.name = "pcap",
-     .kind = CLI_STRING,
-     .arg = "FILE",
-     .offset = OFF(pcap),
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(pcap),
      .help = "write every packet read from or written to the device"},
-    {.name = "trace",
-     .kind = CLI_STRING,
-     .arg = "FILE",
-     .offset = OFF(trace),
+    {.name = "trace", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(trace),
      .help = "write the stack's trace to FILE, a line per event: time (s since start), kind, "
              "connection, TCP segment (seq and ack relative to the first seen, length, flags) "
              "and the rule that acted (large: for short diagnostic runs)"},
-    {.name = "port",
-     .kind = CLI_LONG,
-     .arg = "P",
-     .min = 1,
-     .max = 65535,
-     .offset = OFF(port),
+    {.name = "port", .kind = CLI_LONG, .arg = "P", .min = 1, .max = 65535, .offset = OFF(port),
      .help = "port to listen on: recv; serve with one service (default: the service's standard "
              "port)"},
-    {.name = "root",
-     .kind = CLI_STRING,
-     .arg = "DIR",
-     .offset = OFF(root),
+    {.name = "root", .kind = CLI_STRING, .arg = "DIR", .offset = OFF(root),
      .help = "directory served by serve http"},
-    {.name = "output",
-     .short_name = 'o',
-     .kind = CLI_STRING,
-     .arg = "FILE",
-     .offset = OFF(out),
+    {.name = "output", .short_name = 'o', .kind = CLI_STRING, .arg = "FILE", .offset = OFF(out),
      .help = "where get, recv and send write what they receive ('-': stdout)"},
-    {.name = "sport",
-     .kind = CLI_LONG,
-     .arg = "P",
-     .min = 1,
-     .max = 65535,
-     .offset = OFF(sport),
+    {.name = "sport", .kind = CLI_LONG, .arg = "P", .min = 1, .max = 65535, .offset = OFF(sport),
      .help = "local port of get and send (default: ephemeral)"},
-    {.name = "count",
-     .kind = CLI_LONG,
-     .arg = "N",
-     .min = 0,
-     .max = 1000000000,
+    {.name = "count", .kind = CLI_LONG, .arg = "N", .min = 0, .max = 1000000000,
      .offset = OFF(count),
-     .help = "serve: take N clients, then exit once each one has acknowledged every byte and our "
-             "FIN (or failed), or --timeout after the last one ended (exit 1); default 0: serve "
-             "forever"},
-    {.name = "max-conns",
-     .kind = CLI_LONG,
-     .arg = "N",
-     .min = 1,
-     .max = 1000000,
+     .help = "serve: take N clients, then exit once each one has acknowledged every byte and "
+             "our FIN (or failed), or --timeout after the last one ended (exit 1); default 0: "
+             "serve forever"},
+    {.name = "max-conns", .kind = CLI_LONG, .arg = "N", .min = 1, .max = 1000000,
      .offset = OFF(max_conns),
      .help = "serve: clients served at once (default: as many as --mem buys); a client beyond "
              "them is reset"},
-    {.name = "mem",
-     .kind = CLI_LONG,
-     .arg = "MIB",
-     .min = 1,
-     .max = 1024 * 1024,
+    {.name = "mem", .kind = CLI_LONG, .arg = "MIB", .min = 1, .max = 1024 * 1024,
      .offset = OFF(mem_mib),
-     .help = "serve: memory budget, all taken at start (default " CLI_STR(
-         DEFAULT_MEM_MIB) "): half for the stack's buffer pool (the send and receive buffers of "
-                          "all connections together), half for the clients: each client served "
-                          "at once costs a session (24 KiB) and two of the stack's connections "
-                          "(one open, one closing), at what the stack takes for one (measured at "
-                          "start). The line before 'listening' gives the figures"},
-    {.name = "timeout",
-     .kind = CLI_REAL,
-     .arg = "SEC",
-     .min = 0.001,
-     .max = 1e6,
+     .help = "serve: memory budget, all taken at start (default " CLI_STR(DEFAULT_MEM_MIB)
+             "): half for the stack's buffer pool (the send and receive buffers of "
+             "all connections together), half for the clients: each client served "
+             "at once costs a session (24 KiB) and two of the stack's connections "
+             "(one open, one closing), at what the stack takes for one (measured at "
+             "start). The line before 'listening' gives the figures"},
+    {.name = "timeout", .kind = CLI_REAL, .arg = "SEC", .min = 0.001, .max = 1e6,
      .offset = OFF(timeout_s),
-     .help = "give up if nothing is received for SEC s (default 60); serve --count: the bound on "
-             "the last clients' close"},
-    {.name = "loss",
-     .kind = CLI_CHOICE,
-     .arg = "rack|rfc6675",
-     .offset = OFF(loss),
+     .help = "give up if nothing is received for SEC s (default 60); serve --count: the bound "
+             "on the last clients' close"},
+    {.name = "loss", .kind = CLI_CHOICE, .arg = "rack|rfc6675", .offset = OFF(loss),
      .choices = loss_names,
-     .help = "how a SACK sender finds lost segments: RACK's time rule (RFC 8985, with tail loss "
-             "probes) or three duplicates / DupThresh SACKed segments (RFC 6675; default: the "
-             "stack's, cfg.tcp.loss_detection)"},
-    {.name = "cc",
-     .kind = CLI_CHOICE,
-     .arg = "newreno|cubic",
-     .offset = OFF(cc),
+     .help = "how a SACK sender finds lost segments: RACK's time rule (RFC 8985, with tail "
+             "loss probes) or three duplicates / DupThresh SACKed segments (RFC 6675; default: "
+             "the stack's, cfg.tcp.loss_detection)"},
+    {.name = "cc", .kind = CLI_CHOICE, .arg = "newreno|cubic", .offset = OFF(cc),
      .choices = cc_names,
      .help = "congestion control (default: the stack's, newreno)"},
-    {.name = "prr",
-     .kind = CLI_CHOICE,
-     .arg = "ssrb|crb|off",
-     .offset = OFF(prr),
+    {.name = "prr", .kind = CLI_CHOICE, .arg = "ssrb|crb|off", .offset = OFF(prr),
      .choices = prr_names,
      .help = "what a SACK recovery sends per ACK: RFC 6937 PRR with the slow-start or the "
              "conservative bound, or RFC 6675 alone (default ssrb)"},
-    {.name = "ecn",
-     .kind = CLI_CHOICE,
-     .arg = "on|passive|off",
-     .offset = OFF(ecn),
+    {.name = "ecn", .kind = CLI_CHOICE, .arg = "on|passive|off", .offset = OFF(ecn),
      .choices = ecn_names,
-     .help = "RFC 3168 ECN: ask for it on our SYNs, only agree when the peer asks (default), or "
-             "neither"},
-    {.name = "sndbuf",
-     .kind = CLI_LONG,
-     .arg = "KIB",
-     .min = 4,
-     .max = 64 * 1024,
+     .help = "RFC 3168 ECN: ask for it on our SYNs, only agree when the peer asks (default), "
+             "or neither"},
+    {.name = "sndbuf", .kind = CLI_LONG, .arg = "KIB", .min = 4, .max = 64 * 1024,
      .offset = OFF(sndbuf_kib),
-     .help = "largest send buffer of a connection (default " CLI_STR(
-         SNDBUF_KIB) "; a client's buffer pool grows with it)"},
-    {.name = "quiet",
-     .kind = CLI_FLAG,
-     .offset = OFF(quiet),
+     .help = "largest send buffer of a connection (default " CLI_STR(SNDBUF_KIB)
+             "; a client's buffer pool grows with it)"},
+    {.name = "quiet", .kind = CLI_FLAG, .offset = OFF(quiet),
      .help = "no progress lines and no summary"},
-    {.name = "stats",
-     .kind = CLI_FLAG,
-     .offset = OFF(stats),
+    {.name = "stats", .kind = CLI_FLAG, .offset = OFF(stats),
      .help = "at exit, print the stack's drop counters (with their reasons), its TCP "
              "loss-recovery counters (segments sent and resent, retransmission timer and loss "
              "probe expiries, loss recoveries entered, D-SACKs, spurious retransmissions and "
              "undos, ECN reductions), the client's connection as last seen (RTT, RTO, cwnd, "
              "ssthresh) and the driver's counters to stderr"},
 };
+/* clang-format on */
 
 /* ---- Usage ------------------------------------------------------------------ */
 
@@ -1487,14 +1403,7 @@ step_recv(struct app *a, struct sess_state *ss)
 static bool
 parse_hostport(const char *s, uint32_t *addr, long *port)
 {
-    char host[32];
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
-        return false;
-    }
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    return parse_ipv4(host, addr) && cli_parse_long(colon + 1, 1, 65535, port);
+    return parse_ipv4_num(s, ':', 1, 65535, addr, port);
 }
 
 /* http://A.B.C.D[:PORT]/PATH: address, port and the request into s->buf. */
