@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "scenario/scenario_internal.h"
+#include "tern/craft.h"
 #include "tern/stack.h"
-#include "wire/ipv4.h"
-#include "wire/tcp.h"
 
 #define SETTLE_MAX_EVENTS 100000
 #define DEFAULT_DELAY_NS  10000000LL /* 10 ms */
@@ -437,32 +436,27 @@ do_inject(struct run *r, const struct sc_stmt *st)
 {
     uint32_t src = r->sc->hosts[st->host].addr, dst = r->sc->hosts[st->host2].addr;
     uint8_t text[SC_INJECT_DATA_MAX] = {0};
-    struct wire_tcp t = {
+    struct tern_craft_tcp t = {
+        .src = src,
+        .dst = dst,
         .src_port = st->port,
         .dst_port = st->port2,
         .seq = st->seg.seq,
         .ack = st->seg.ack,
-        .flags = st->seg.flags | (st->seg.has_ack ? WIRE_TCP_ACK : 0),
+        .flags = (uint8_t)(st->seg.flags | (st->seg.has_ack ? TERN_CRAFT_ACK : 0)),
         .window = st->seg.has_wnd ? st->seg.wnd : 8192,
         .payload = text,
         .payload_len = st->seg.has_data ? st->seg.data_len : 0,
     };
-    uint8_t pkt[WIRE_IPV4_HDR_LEN + 60 + sizeof(text)];
-    size_t n =
-        wire_tcp_emit(&t, src, dst, pkt + WIRE_IPV4_HDR_LEN, sizeof(pkt) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {
-        .total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-        .ttl = 64,
-        .proto = WIRE_IPPROTO_TCP,
-        .src = src,
-        .dst = dst,
-        .df = true,
-    };
-    wire_ipv4_emit(&ip, pkt);
+    uint8_t pkt[20 + 60 + sizeof(text)];
+    size_t n = tern_craft_ipv4_tcp(&t, pkt, sizeof(pkt));
+    if (n == 0) {
+        run_error(r, st, "inject", TERN_ERR_INVAL);
+        return;
+    }
     uint64_t id = 0;
     bool dup = is_duplicate(r, st);
-    int rc = tern_sim_inject(r->sim, r->hosts[st->host2].id, 0, pkt, WIRE_IPV4_HDR_LEN + n,
-                             tern_sim_now(r->sim), &id);
+    int rc = tern_sim_inject(r->sim, r->hosts[st->host2].id, 0, pkt, n, tern_sim_now(r->sim), &id);
     if (rc != TERN_OK) {
         run_error(r, st, "inject", rc);
         return;
