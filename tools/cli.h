@@ -46,7 +46,7 @@ struct cli_choice {
 
 struct cli_opt {
     const char *name; /* the long name without "--"; NULL: a short option only */
-    char short_name;  /* the letter of -x; 0: a long option only */
+    char short_name;  /* the letter of -x (not h: -h is --help); 0: a long option only */
     enum cli_kind kind;
     const char *arg; /* the value's name in --help ("N", "FILE", "rack|rfc6675"); NULL: a flag */
     double min, max; /* CLI_LONG, CLI_SIZE, CLI_REAL: the accepted range */
