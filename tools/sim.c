@@ -14,11 +14,13 @@
  * not parse or a run error.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bundled.h"
+#include "cli.h"
 #include "tern/scenario.h"
 #include "tern/stack.h"
 
@@ -26,6 +28,56 @@ int tern_cmd_sim(int argc, char **argv);
 
 #define DEFAULT_SCENARIO "rfc9293-fig6"
 #define MAX_FILE_BYTES   (1024 * 1024)
+
+static const struct tern_bundled *
+find_bundled(const char *name)
+{
+    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
+        if (strcmp(tern_bundled_scenarios[i].name, name) == 0) {
+            return &tern_bundled_scenarios[i];
+        }
+    }
+    return NULL;
+}
+
+/* What the command line asks for. */
+struct sim_opts {
+    bool list;
+    const struct tern_bundled *print; /* --print NAME */
+    bool explain;
+    const char *pcap;
+};
+
+static bool
+set_print(const char *name, void *opts)
+{
+    struct sim_opts *o = opts;
+    o->print = find_bundled(name);
+    return o->print != NULL;
+}
+
+/* One option to an entry, its fields together. */
+/* clang-format off */
+static const struct cli_opt sim_opts[] = {
+    {.name = "list", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, list),
+     .help = "list the bundled scenarios with their titles"},
+    {.name = "print", .kind = CLI_CUSTOM, .arg = "NAME", .parse = set_print,
+     .form = "the name of a bundled scenario, as 'tern sim --list' shows them",
+     .help = "print the source of a bundled scenario"},
+    {.name = "explain", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, explain),
+     .help = "print under each line the RFC rules that produced it"},
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = offsetof(struct sim_opts, pcap),
+     .help = "write the packets of the drawn link to FILE (pcap)"},
+};
+/* clang-format on */
+
+static const struct cli_cmd sim_cmd = {
+    .name = "sim",
+    .opts = sim_opts,
+    .n_opts = sizeof(sim_opts) / sizeof(sim_opts[0]),
+    .max_operands = 1,
+    .operand_note = "one scenario at a time",
+};
 
 static void
 usage(FILE *out)
@@ -42,28 +94,12 @@ usage(FILE *out)
             "SCENARIO is the name of a bundled scenario (see --list) or a scenario file\n"
             "(format: docs/scenarios.md). Without SCENARIO, runs %s, the basic\n"
             "three-way handshake.\n"
-            "\n"
-            "Options:\n"
-            "  --list         list the bundled scenarios with their titles\n"
-            "  --print NAME   print the source of a bundled scenario\n"
-            "  --explain      print under each line the RFC rules that produced it\n"
-            "  --pcap FILE    write the packets of the drawn link to FILE (pcap)\n"
-            "  -h, --help     show this help\n"
-            "\n"
-            "Exit status: 0 all expectations held, 1 an expectation failed,\n"
-            "2 usage error, scenario error or run error.\n",
+            "\n",
             DEFAULT_SCENARIO);
-}
-
-static const struct tern_bundled *
-find_bundled(const char *name)
-{
-    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
-        if (strcmp(tern_bundled_scenarios[i].name, name) == 0) {
-            return &tern_bundled_scenarios[i];
-        }
-    }
-    return NULL;
+    cli_print_options(out, &sim_cmd);
+    fprintf(out, "\n"
+                 "Exit status: 0 all expectations held, 1 an expectation failed,\n"
+                 "2 usage error, scenario error or run error.\n");
 }
 
 static int
@@ -153,44 +189,36 @@ run(const char *arg, const struct tern_scenario_opts *opts)
 int
 tern_cmd_sim(int argc, char **argv)
 {
-    struct tern_scenario_opts opts = {0};
-    const char *scenario = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    struct sim_opts o = {0};
+    char *scenario[1];
+    int n;
+    int rc = cli_parse(&sim_cmd, argc, argv, &o, scenario, &n);
+    if (rc != CLI_OK) {
+        if (rc == CLI_HELP) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--list") == 0) {
-            return list();
-        } else if (strcmp(a, "--print") == 0) {
-            const struct tern_bundled *b = i + 1 < argc ? find_bundled(argv[i + 1]) : NULL;
-            if (b == NULL) {
-                fprintf(stderr, "tern sim: --print needs the name of a bundled scenario; see "
-                                "'tern sim --list'\n");
-                return 2;
-            }
-            fwrite(b->text, 1, b->len, stdout);
-            return 0;
-        } else if (strcmp(a, "--explain") == 0) {
-            opts.explain = true;
-        } else if (strcmp(a, "--pcap") == 0) {
-            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-                fprintf(stderr, "tern sim: --pcap needs a file name; see 'tern sim --help'\n");
-                return 2;
-            }
-            opts.pcap_path = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "tern sim: unknown option '%s'; see 'tern sim --help'\n", a);
-            return 2;
-        } else if (scenario != NULL) {
-            fprintf(stderr,
-                    "tern sim: one scenario at a time ('%s' and '%s'); see 'tern sim "
-                    "--help'\n",
-                    scenario, a);
-            return 2;
-        } else {
-            scenario = a;
         }
+        return rc;
     }
-    return run(scenario != NULL ? scenario : DEFAULT_SCENARIO, &opts);
+    if (o.list || o.print != NULL) {
+        /* Nothing runs: whatever would shape a run is a mistake. */
+        const char *what = o.list ? "--list" : "--print";
+        if (o.list && o.print != NULL) {
+            return cli_usage_error(&sim_cmd, "--list and --print exclude each other");
+        }
+        if (n > 0) {
+            return cli_usage_error(&sim_cmd, "%s runs no scenario (got '%s')", what, scenario[0]);
+        }
+        if (o.explain || o.pcap != NULL) {
+            return cli_usage_error(&sim_cmd,
+                                   "%s runs no scenario: --explain and --pcap go with one", what);
+        }
+        if (o.list) {
+            return list();
+        }
+        fwrite(o.print->text, 1, o.print->len, stdout);
+        return 0;
+    }
+    struct tern_scenario_opts opts = {.explain = o.explain, .pcap_path = o.pcap};
+    return run(n > 0 ? scenario[0] : DEFAULT_SCENARIO, &opts);
 }
