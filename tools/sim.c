@@ -13,6 +13,7 @@
  * message names it and its line), 2 for a usage error, a scenario that does
  * not parse or a run error.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -102,16 +103,49 @@ usage(FILE *out)
                  "2 usage error, scenario error or run error.\n");
 }
 
+/* Names in the order a reader expects: runs of digits compare as numbers,
+ * so rfc9293-fig6 comes before rfc9293-fig10. */
+static int
+natural_cmp(const void *pa, const void *pb)
+{
+    const char *a = (*(const struct tern_bundled *const *)pa)->name;
+    const char *b = (*(const struct tern_bundled *const *)pb)->name;
+    while (*a != '\0' && *b != '\0') {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) {
+                return na < nb ? -1 : 1;
+            }
+            a = ea;
+            b = eb;
+        } else if (*a != *b) {
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        } else {
+            a++;
+            b++;
+        }
+    }
+    return (*a != '\0') - (*b != '\0');
+}
+
 static int
 list(void)
 {
     int width = 16; /* the names, then the titles in one column */
+    const struct tern_bundled **order = malloc(tern_bundled_scenario_count * sizeof(*order) + 1);
+    if (order == NULL) {
+        fprintf(stderr, "tern sim: out of memory\n");
+        return 2;
+    }
     for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
         int n = (int)strlen(tern_bundled_scenarios[i].name);
         width = n > width ? n : width;
+        order[i] = &tern_bundled_scenarios[i];
     }
+    qsort(order, tern_bundled_scenario_count, sizeof(*order), natural_cmp);
     for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
-        const struct tern_bundled *b = &tern_bundled_scenarios[i];
+        const struct tern_bundled *b = order[i];
         struct tern_scenario *sc = NULL;
         char err[256];
         const char *title = "(does not parse)";
@@ -121,6 +155,7 @@ list(void)
         printf("%-*s %s\n", width, b->name, title);
         tern_scenario_free(sc);
     }
+    free(order);
     return 0;
 }
 
@@ -219,6 +254,7 @@ tern_cmd_sim(int argc, char **argv)
         fwrite(o.print->text, 1, o.print->len, stdout);
         return 0;
     }
-    struct tern_scenario_opts opts = {.explain = o.explain, .pcap_path = o.pcap};
+    struct tern_scenario_opts opts = {
+        .explain = o.explain, .pcap_path = o.pcap, .prefix = "tern sim: "};
     return run(n > 0 ? scenario[0] : DEFAULT_SCENARIO, &opts);
 }
