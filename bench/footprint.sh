@@ -5,8 +5,8 @@
 #
 #   bash bench/footprint.sh [--keep DIR]
 #
-# Compiles the core (src/wire, src/core, src/link, src/ip, src/tcp and the
-# composition root src/stack; not src/api, not the drivers) and bench/footprint_server.c (an echo server on
+# Compiles the core (src/wire, src/core, src/link, src/ip, src/tcp, src/udp and
+# the composition root src/stack; not src/api, not the drivers) and bench/footprint_server.c (an echo server on
 # the native API) with clang --target=thumbv7em-none-eabi -mcpu=cortex-m4
 # -mthumb -Os -ffunction-sections -fdata-sections against newlib's headers,
 # links with ld.lld --gc-sections (entry main) against newlib's libc.a and
@@ -59,7 +59,8 @@ CFLAGS=(--target=thumbv7em-none-eabi -mcpu=cortex-m4 -mthumb -Os -ffunction-sect
         -fdata-sections -std=c11 -Wall -Wextra -Werror -isystem "$newlib/include"
         -DNDEBUG -I"$here/include" -I"$here/src" -DTERN_VERSION="\"footprint\"")
 sources=("$here"/src/wire/*.c "$here"/src/core/*.c "$here"/src/link/*.c "$here"/src/ip/*.c
-         "$here"/src/tcp/*.c "$here"/src/stack/*.c "$here/bench/footprint_server.c")
+         "$here"/src/tcp/*.c "$here"/src/udp/*.c "$here"/src/stack/*.c
+         "$here/bench/footprint_server.c")
 
 # build NAME [EXTRA CFLAGS...]: compiles and links $work/NAME.elf.
 build() {
