@@ -11,15 +11,15 @@
  * Built with -DTERN_FUZZ_STACK and linked with the library (target
  * fuzz_stack), an input whose first byte is 0xff is instead a sequence of
  * frames fed to a stack on a TERN_LINK_ETHERNET interface (Ethernet, ARP,
- * IPv4, ICMP and TCP input with state: ARP cache, a listener, a connection
- * waiting for resolution). Every frame the stack transmits must parse again
- * (Ethernet, then ARP or IPv4 with a right checksum, then TCP or ICMP).
- * The stack's tables are tiny (2 TIME-WAIT records, a 2-entry SYN cache) so
- * that a few inputs fill them (cookies, recycling), and an input may ask the
- * harness to play the peer's answer to the last segment the stack sent (an
- * ACK of everything, with a FIN when ours had one), which completes
- * handshakes, SYN cookies included, and closes connections into TIME-WAIT
- * without knowing the stack's ISNs.
+ * IPv4, ICMP, TCP and UDP input with state: ARP cache, a listener, a
+ * connection waiting for resolution, two UDP sockets). Every frame the
+ * stack transmits must parse again (Ethernet, then ARP or IPv4 with a right
+ * checksum, then TCP, UDP or ICMP). The stack's tables are tiny (2
+ * TIME-WAIT records, a 2-entry SYN cache) so that a few inputs fill them
+ * (cookies, recycling), and an input may ask the harness to play the peer's
+ * answer to the last segment the stack sent (an ACK of everything, with a
+ * FIN when ours had one), which completes handshakes, SYN cookies included,
+ * and closes connections into TIME-WAIT without knowing the stack's ISNs.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +38,7 @@
 #ifdef TERN_FUZZ_STACK
 #include "tern/stack.h"
 #include "tern/tcp.h"
+#include "tern/udp.h"
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -456,6 +457,10 @@ check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop
     } else if (h.proto == WIRE_IPPROTO_ICMP) {
         struct wire_icmp c;
         require(wire_icmp_parse(h.payload, h.payload_len, &c) == WIRE_OK);
+    } else if (h.proto == WIRE_IPPROTO_UDP) {
+        struct wire_udp u;
+        require(wire_udp_parse(h.payload, h.payload_len, h.src, h.dst, &u) == WIRE_OK);
+        require(u.checksum != 0); /* we always send one (RFC 1122 4.1.3.4) */
     }
     return 0;
 }
@@ -510,7 +515,8 @@ peer_answer(struct tern_stack *st, struct last_tx *last, int64_t now)
  * TCP/ICMP checksums; bit 2: accept and answer on the listener afterwards
  * (recv, send, close, then release the id unless bit 4 is set, so that
  * TIME-WAIT runs on a record alone or with its husk); bit 3: then the peer
- * answers the last segment the stack sent (peer_answer). */
+ * answers the last segment the stack sent (peer_answer); bit 5: the UDP
+ * socket on port 53 echoes a datagram and the connected one sends. */
 static void
 fuzz_stack(const uint8_t *data, size_t size)
 {
@@ -548,6 +554,14 @@ fuzz_stack(const uint8_t *data, size_t size)
     /* An active open that waits on ARP for the peer. */
     (void)tern_tcp_open(
         st, &(struct tern_tcp_open_args){.remote_addr = PEER_IP, .remote_port = 5001}, now);
+    /* UDP: a socket on port 53 for any sender, and one connected to the
+     * peer (ICMP errors about it are kept for it). */
+    int ud = tern_udp_open(st, now), uc = tern_udp_open(st, now);
+    struct tern_udp_addr l53 = {.family = TERN_UDP_AF_INET, .port = 53};
+    struct tern_udp_addr peer = {.family = TERN_UDP_AF_INET, .port = 53, .v4 = PEER_IP};
+    require(tern_udp_bind(st, ud, &l53, now) == TERN_OK);
+    require(tern_udp_connect(st, uc, &peer, now) == TERN_OK);
+    require(tern_udp_setopt(st, ud, TERN_UDP_OPT_RCVBUF, 4096) == TERN_OK);
     size_t off = 1;
     while (off + 4 <= size) {
         uint8_t flags = data[off];
@@ -572,6 +586,8 @@ fuzz_stack(const uint8_t *data, size_t size)
                                (uint32_t)ip[18] << 8 | ip[19];
                 if (ip[9] == WIRE_IPPROTO_TCP) {
                     repair_tcp(ip + hl, il - hl, src, dst);
+                } else if (ip[9] == WIRE_IPPROTO_UDP) {
+                    repair_udp(ip + hl, il - hl, src, dst);
                 } else if (ip[9] == WIRE_IPPROTO_ICMP) {
                     repair_icmp(ip + hl, il - hl);
                 }
@@ -594,6 +610,20 @@ fuzz_stack(const uint8_t *data, size_t size)
         }
         if (flags & 8) {
             peer_answer(st, &last, now);
+        }
+        if (flags & 32) {
+            /* Echo one queued datagram to its sender; the connected socket
+             * sends too (its pending error, if any, comes back instead). */
+            uint8_t buf[600];
+            struct tern_udp_addr from;
+            size_t full = 0;
+            int r = tern_udp_recvfrom(st, ud, buf, sizeof buf, 0, &from, &full, now);
+            if (r >= 0) {
+                require((size_t)r <= full);
+                (void)tern_udp_sendto(st, ud, buf, (size_t)r, &from, now);
+            }
+            (void)tern_udp_send(st, uc, "q", 1, now);
+            (void)tern_udp_recvfrom(st, uc, buf, sizeof buf, 0, NULL, NULL, now);
         }
     }
     /* Let every timer run out: retransmissions, ARP retries, TIME-WAIT. */
