@@ -1813,7 +1813,10 @@ dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
            const struct sockaddr *to, socklen_t tolen)
 {
     int err = iov_check(iov, iovcnt);
-    size_t len = err == 0 ? iov_total(iov, iovcnt) : 0;
+    size_t len = 0;
+    for (int i = 0; err == 0 && i < iovcnt && len <= 0xffff; i++) {
+        len += iov[i].iov_len < 0x10000 ? iov[i].iov_len : 0x10000; /* saturates: no wrap */
+    }
     struct tern_udp_addr dst = {.family = TERN_UDP_AF_UNSPEC};
     /* Linux udp_sendmsg(): the length, MSG_OOB, the destination (the
      * address given, else the connected peer), then the route. */
