@@ -158,6 +158,16 @@ struct tern_config {
      * loopback queue of this many datagrams (0: the default, 16). */
     unsigned loopback_slots;
 
+    /* ICMP errors we send (unreachables, time exceeded) pass a token
+     * bucket (RFC 1812 4.3.2.8; RFC 1122 3.2.2 lets a host limit them, and
+     * a UDP port scan would otherwise get one per datagram): at most
+     * icmp_error_burst at once, refilled at icmp_error_rate per second.
+     * What it holds back is counted (drops.ICMP_RATE_LIMIT). 0: the
+     * defaults, 1000 per second and 50 (Linux's icmp_msgs_per_sec and
+     * icmp_msgs_burst); icmp_error_rate UINT32_MAX: no limit. */
+    uint32_t icmp_error_rate;
+    uint32_t icmp_error_burst;
+
     /* ARP (RFC 826) on Ethernet interfaces; unused without one. */
     unsigned arp_entries;             /* cache entries, all interfaces together; default 64 */
     unsigned arp_queue_per_entry;     /* datagrams held per unresolved address, >= 1; default 4

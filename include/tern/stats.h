@@ -67,6 +67,7 @@
     X(ICMP_NO_HANDLER, "icmp", "ICMP error about a protocol nobody handles")                       \
     X(ICMP_ECHO_NO_HANDLER, "icmp", "RFC 1122 3.2.2.6: echo reply but no echo handler installed")  \
     X(ICMP_REDIRECT, "icmp", "RFC 1122 3.2.2.2 (deviation): redirect ignored, no route cache")     \
+    X(ICMP_RATE_LIMIT, "icmp", "RFC 1812 4.3.2.8: ICMP error budget spent, error not sent")        \
     X(TCP_TRUNCATED, "tcp", "RFC 9293 3.1: shorter than a TCP header")                             \
     X(TCP_DOFF, "tcp", "RFC 9293 3.1: data offset below 5 or beyond the segment")                  \
     X(TCP_CHECKSUM, "tcp", "RFC 9293 3.1 (MUST-2): checksum mismatch")                             \

@@ -69,6 +69,38 @@ error_forbidden(const struct tern_stack *st, const struct wire_ipv4 *h)
     return NULL;
 }
 
+/* RFC 1812 4.3.2.8 (RFC 1122 3.2.2 allows it for hosts): a token bucket
+ * over every ICMP error we send. True when one may go now (a token is
+ * taken). Time is the stack's, so a simulation limits the same way. */
+static bool
+error_budget(struct tern_stack *st)
+{
+    struct ip_state *ip = st->ip;
+    uint32_t rate = st->cfg.icmp_error_rate ? st->cfg.icmp_error_rate : ICMP_ERROR_RATE;
+    uint32_t burst = st->cfg.icmp_error_burst ? st->cfg.icmp_error_burst : ICMP_ERROR_BURST;
+    if (rate == UINT32_MAX) {
+        return true;
+    }
+    int64_t elapsed = st->now_ns - ip->icmp_refill_ns;
+    if (elapsed > 1000000000000LL) {
+        elapsed = 1000000000000LL; /* long idle: the bucket is full anyway */
+    }
+    uint64_t add = elapsed > 0 ? (uint64_t)elapsed * rate / 1000000000u : 0;
+    if (add > 0 || ip->icmp_tokens >= burst) {
+        uint64_t t = ip->icmp_tokens + add;
+        ip->icmp_tokens = t > burst ? burst : (uint32_t)t;
+        /* Keep the fraction of a token already earned. */
+        ip->icmp_refill_ns = ip->icmp_tokens == burst
+                                 ? st->now_ns
+                                 : ip->icmp_refill_ns + (int64_t)(add * 1000000000u / rate);
+    }
+    if (ip->icmp_tokens == 0) {
+        return false;
+    }
+    ip->icmp_tokens--;
+    return true;
+}
+
 void
 icmp_send_error(struct tern_stack *st, uint8_t type, uint8_t code, uint16_t mtu,
                 const uint8_t *orig, size_t orig_len)
@@ -80,6 +112,10 @@ icmp_send_error(struct tern_stack *st, uint8_t type, uint8_t code, uint16_t mtu,
     const char *forbidden = error_forbidden(st, &h);
     if (forbidden != NULL) {
         stack_trace(st, TERN_TRACE_EVENT, L_ICMP, forbidden, orig, h.total_len);
+        return;
+    }
+    if (!error_budget(st)) {
+        stack_drop(st, TERN_DROP_ICMP_RATE_LIMIT, orig, h.total_len);
         return;
     }
     size_t quote = h.total_len < ICMP_ERR_MAX_QUOTE ? h.total_len : ICMP_ERR_MAX_QUOTE;

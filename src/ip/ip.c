@@ -139,6 +139,8 @@ ip_init(struct tern_stack *st)
     }
     ip->tx_buf_len = mtu;
     ip->loop_slots = st->cfg.loopback_slots ? st->cfg.loopback_slots : 16;
+    ip->icmp_tokens = st->cfg.icmp_error_burst ? st->cfg.icmp_error_burst : ICMP_ERROR_BURST;
+    ip->icmp_refill_ns = st->now_ns;
     ip->loop_buf = stack_alloc(st, (size_t)ip->loop_slots * mtu);
     ip->loop_len = stack_alloc(st, ip->loop_slots * sizeof(*ip->loop_len));
     ip->loop_netif = stack_alloc(st, ip->loop_slots);

@@ -88,7 +88,9 @@ struct ip_state {
     uint8_t *loop_netif;
     unsigned loop_slots, loop_head, loop_count;
     struct timer t_loop;
-    tern_echo_fn echo_fn; /* echo replies to tern_icmp_echo, or NULL */
+    uint32_t icmp_tokens;   /* ICMP errors that may go now (cfg.icmp_error_*) */
+    int64_t icmp_refill_ns; /* when the bucket was last topped up */
+    tern_echo_fn echo_fn;   /* echo replies to tern_icmp_echo, or NULL */
     void *echo_ctx;
 };
 

@@ -73,6 +73,10 @@ const struct ip_proto *ip_find_proto(const struct tern_stack *st, uint8_t proto)
 /* ICMP input (src/ip/icmp.c): a datagram of protocol 1 addressed to us. */
 void icmp_input(struct tern_stack *st, const struct ip_rx *rx);
 
+/* Default ICMP error budget (tern_config.icmp_error_rate, _burst). */
+#define ICMP_ERROR_RATE  1000u
+#define ICMP_ERROR_BURST 50u
+
 /* Reassembly (src/ip/reass.c). */
 int ip_reass_init(struct tern_stack *st);
 void ip_reass_fini(struct tern_stack *st);

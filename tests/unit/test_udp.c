@@ -39,8 +39,9 @@ host_config(struct tern_config *cfg, uint32_t addr, uint64_t seed)
     cfg->netifs[0].mtu = 1500;
 }
 
+/* Two hosts; B's ICMP error budget as given (0, 0: the defaults). */
 static void
-net_open(struct net *n, const struct tern_link_params *p)
+net_open_icmp(struct net *n, const struct tern_link_params *p, uint32_t rate, uint32_t burst)
 {
     memset(n, 0, sizeof(*n));
     CHECK_EQ(tern_sim_new(7, &n->sim), TERN_OK);
@@ -48,10 +49,18 @@ net_open(struct net *n, const struct tern_link_params *p)
     host_config(&cfg, ADDR_A, 11);
     CHECK_EQ(tern_sim_add_host(n->sim, "a", &cfg, &n->a), TERN_OK);
     host_config(&cfg, ADDR_B, 22);
+    cfg.icmp_error_rate = rate;
+    cfg.icmp_error_burst = burst;
     CHECK_EQ(tern_sim_add_host(n->sim, "b", &cfg, &n->b), TERN_OK);
     CHECK_EQ(tern_sim_link(n->sim, n->a, 0, n->b, 0, p, p, &n->link), TERN_OK);
     n->sa = tern_sim_host_stack(n->sim, n->a);
     n->sb = tern_sim_host_stack(n->sim, n->b);
+}
+
+static void
+net_open(struct net *n, const struct tern_link_params *p)
+{
+    net_open_icmp(n, p, 0, 0);
 }
 
 static int64_t
@@ -253,6 +262,44 @@ test_port_unreachable(void)
     settle(&n);
     CHECK_EQ(drops(n.sb, TERN_DROP_UDP_NO_PORT), 4);
     CHECK_EQ(tern_stack_stats(n.sb)->icmp.tx_error, 3);
+    tern_sim_free(n.sim);
+}
+
+/* RFC 1812 4.3.2.8: port unreachables come out of a token bucket; what
+ * it holds back is counted, and it refills with time. */
+static void
+test_icmp_rate_limit(void)
+{
+    struct net n;
+    net_open_icmp(&n, NULL, 10, 5);
+    int ua = open_bound(&n, n.sa, 0, 5000);
+    struct tern_udp_addr to = v4(ADDR_B, 4444);
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(tern_udp_sendto(n.sa, ua, "x", 1, &to, now(&n)), 1);
+    }
+    settle(&n);
+    const struct tern_stats *sb = tern_stack_stats(n.sb);
+    CHECK_EQ(sb->drops[TERN_DROP_UDP_NO_PORT], 20);
+    CHECK_EQ(sb->icmp.tx_error, 5);
+    CHECK_EQ(sb->drops[TERN_DROP_ICMP_RATE_LIMIT], 15);
+    /* Half a second later: five more tokens at 10 per second. */
+    CHECK_EQ(tern_sim_run_until(n.sim, now(&n) + 500 * MS), TERN_OK);
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(tern_udp_sendto(n.sa, ua, "x", 1, &to, now(&n)), 1);
+    }
+    settle(&n);
+    CHECK(sb->icmp.tx_error >= 9 && sb->icmp.tx_error <= 11);
+    CHECK_EQ(sb->icmp.tx_error + sb->drops[TERN_DROP_ICMP_RATE_LIMIT], 40);
+    tern_sim_free(n.sim);
+    /* The default budget (50 at once) lets a small burst through whole. */
+    net_open(&n, NULL);
+    ua = open_bound(&n, n.sa, 0, 5000);
+    for (int i = 0; i < 60; i++) {
+        CHECK_EQ(tern_udp_sendto(n.sa, ua, "x", 1, &to, now(&n)), 1);
+    }
+    settle(&n);
+    sb = tern_stack_stats(n.sb);
+    CHECK(sb->icmp.tx_error >= 50 && sb->icmp.tx_error < 60);
     tern_sim_free(n.sim);
 }
 
@@ -524,6 +571,7 @@ main(void)
     RUN(test_peek_and_truncate);
     RUN(test_demux);
     RUN(test_port_unreachable);
+    RUN(test_icmp_rate_limit);
     RUN(test_broadcast);
     RUN(test_queue_bound);
     RUN(test_fragmented);
