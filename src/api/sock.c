@@ -1957,8 +1957,10 @@ tern_sendmsg(int fd, const struct msghdr *msg, int flags)
     if (msg == NULL || msg->msg_iovlen > IOV_MAX) {
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
-    ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags,
-                          (const struct sockaddr *)msg->msg_name, msg->msg_namelen);
+    /* Linux: a name of length 0 is no name. */
+    const struct sockaddr *to =
+        msg->msg_namelen != 0 ? (const struct sockaddr *)msg->msg_name : NULL;
+    ssize_t r = sock_send(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, to, msg->msg_namelen);
     return r == -2 ? fail(EBADF) : r;
 }
 

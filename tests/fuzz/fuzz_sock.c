@@ -360,11 +360,13 @@ op_socket(struct world *w, struct in *in)
 {
     uint8_t b = u8(in);
     int domain = (b & 0x80) ? (int)u8(in) : AF_INET;
-    int type = SOCK_STREAM | ((b & 1) ? SOCK_NONBLOCK : 0) | ((b & 2) ? SOCK_CLOEXEC : 0);
+    /* Bit 2: a datagram (UDP) socket instead of a stream one. */
+    int type = ((b & 4) ? SOCK_DGRAM : SOCK_STREAM) | ((b & 1) ? SOCK_NONBLOCK : 0) |
+               ((b & 2) ? SOCK_CLOEXEC : 0);
     if (b & 0x40) {
         type = (int)u32(in);
     }
-    int proto = (b & 0x20) ? (int)u8(in) : ((b & 4) ? IPPROTO_TCP : 0);
+    int proto = (b & 0x20) ? (int)u8(in) : 0;
     errno = 0;
     int fd = (b & 0x10) ? tern_socket(domain, type, proto)
                         : tern_socket_in(w->rt[(b >> 3) & 1], 0, domain, type, proto);

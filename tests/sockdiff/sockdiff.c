@@ -3990,6 +3990,11 @@ CASE(udp_edestaddrreq)
     m.msg_iov = &v;
     m.msg_iovlen = 1;
     CHECK_ERR(a->sendmsg(s, &m, 0), EDESTADDRREQ);
+    /* A name of length 0 is no name. */
+    struct sockaddr_in to = peer_at(e, 0);
+    m.msg_name = &to;
+    m.msg_namelen = 0;
+    CHECK_ERR(a->sendmsg(s, &m, 0), EDESTADDRREQ);
     CHECK_OK(a->close(s));
 }
 
