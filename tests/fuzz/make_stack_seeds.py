@@ -12,6 +12,10 @@ compact records of src/tcp/mini.c (see fuzz_parse.c, fuzz_stack):
                                  closes first into TIME-WAIT (2 records: the
                                  third recycles the oldest); the second is
                                  held by the user (a husk)
+  corpus/parse/stack_udp         UDP: datagrams to port 53 (queued; the
+                                 harness echoes them back, and its connected
+                                 socket sends), one to a closed port (port
+                                 unreachable), a short and a zero-checksum one
 
 Checksums are left zero: record flag 2 makes the harness repair them.
 Usage: python3 tests/fuzz/make_stack_seeds.py (from the source directory).
@@ -41,6 +45,23 @@ def tcp_frame(sport, seq, ack, flags, opts=b""):
                       8192, 0, 0) + opts
     ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0) + PEER_IP + OUR_IP
     return OUR_MAC + PEER_MAC + b"\x08\x00" + ip + tcp
+
+
+def ip_checksum(hdr):
+    s = sum(struct.unpack(">10H", hdr))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return struct.pack(">H", ~s & 0xFFFF)
+
+
+def udp_frame(sport, dport, payload, ulen=None):
+    """A datagram from the peer; its UDP checksum field is 0 ("none"), the
+    IPv4 header's is right (record flag 2 recomputes both)."""
+    n = 8 + len(payload)
+    udp = struct.pack(">HHHH", sport, dport, n if ulen is None else ulen, 0) + payload
+    ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(udp), 2, 0, 64, 17, 0) + PEER_IP + OUR_IP
+    ip = ip[:10] + ip_checksum(ip) + ip[12:]
+    return OUR_MAC + PEER_MAC + b"\x08\x00" + ip + udp
 
 
 SYN, ACK, FIN = 0x02, 0x10, 0x01
@@ -73,6 +94,15 @@ def main():
         tw += record(4 | 8 | hold, 1, arp_request())
     with open(os.path.join(out, "stack_time_wait"), "wb") as f:
         f.write(tw)
+
+    udp = b"\xff" + record(0, 1, arp_request())
+    udp += record(1 | 2 | 32, 1, udp_frame(5353, 53, b"query one"))
+    udp += record(1 | 2, 1, udp_frame(5353, 53, b"query two, left queued"))
+    udp += record(1 | 2, 1, udp_frame(5353, 9, b"nobody"))
+    udp += record(1 | 2 | 32, 1, udp_frame(5353, 53, b"short", ulen=40))
+    udp += record(1 | 32, 1, udp_frame(5353, 53, b"no checksum"))
+    with open(os.path.join(out, "stack_udp"), "wb") as f:
+        f.write(udp)
 
 
 if __name__ == "__main__":
