@@ -37,7 +37,7 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --test-dir $(BUILD)-tsan --output-on-failure -R '$(TSAN_REGEX)'
 
-# libFuzzer: the IPv4/ICMP/TCP/Ethernet/ARP parsers for FUZZ_SECS seconds,
+# libFuzzer: the IPv4/ICMP/TCP/UDP/Ethernet/ARP parsers for FUZZ_SECS seconds,
 # then a whole stack fed Ethernet frames for half as long, then random
 # programs of socket calls against two runtimes for half as long.
 fuzz:
