@@ -20,7 +20,7 @@
  * chain as `const char *rule` parameters in both builds; without texts
  * such a parameter holds the rule's id converted to a pointer (never
  * dereferenced), and NULL still means "no rule" (tcp_close_tcb() reads it
- * as "already traced"). Three macros make that work without touching the
+ * as "already traced"). These macros make that work without touching the
  * callers:
  *
  * - TERN_RULE_ARG(rule): every function that carries a rule has a macro of
