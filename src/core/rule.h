@@ -10,10 +10,11 @@
  *     sum of c[i] * M^(i+1) over its bytes c[0], c[1], ..., modulo 2^32
  *
  * with M = TERN_RULE_ID_MUL: tern_rule_id() computes it at run time,
- * TERN_RULE_ID() from a string literal at compile time (a constant after
- * optimization: gcc -O2, clang -Os), and tools/rule_ids.py on a host,
- * where it also checks that no two texts of the tree share an id and that
- * none has id 0, which means "no rule".
+ * TERN_RULE_ID() from a string literal at compile time (a constant: gcc
+ * folds it at any -O level, clang from -O1 on; at clang -O0 the id is the
+ * same but computed at run time, and the text stays in the binary), and
+ * tools/rule_ids.py on a host, where it also checks that no two texts of
+ * the tree share an id and that none has id 0, which means "no rule".
  *
  * Built with TERN_NO_RULE_TEXT (CMake -DTERN_RULE_TEXT=OFF) the texts are
  * left out of the binary and only the ids stay. Rules travel down the call
