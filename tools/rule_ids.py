@@ -38,6 +38,7 @@ left out; write each branch as TERN_RULE("...").
 """
 import os
 import re
+import signal
 import sys
 
 TOKEN_RE = re.compile(
@@ -440,4 +441,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `rule_ids.py | head` ends quietly
     sys.exit(main(sys.argv[1:]))
