@@ -1,11 +1,12 @@
 /*
  * tools/tun.c: `tern tun` and `tern tap`, a tern stack on a real device
- * running one small application: an echo, discard or HTTP/1.1 server, an
- * HTTP client, or a client that sends a file / a server that receives one.
+ * running one small application: an echo, discard or HTTP/1.1 server, a
+ * UDP echo, an HTTP client, or a client that sends a file / a server that
+ * receives one.
  *
  * The stack's time is CLOCK_MONOTONIC; the loop is tern_tun_step() (drivers/
- * tun/tun.c) followed by one pass over the application's connections, which
- * only use the native TCP API (tern/tcp.h).
+ * tun/tun.c) followed by one pass over the application's connections and
+ * sockets, which only use the native APIs (tern/tcp.h, tern/udp.h).
  *
  * Exit status: 0 on success, 1 for a runtime failure (device, connection
  * refused or reset, HTTP error, file error), 2 for a usage error.
@@ -30,6 +31,7 @@
 #include "tern/tcp.h"
 #include "tern/trace.h"
 #include "tern/tun.h"
+#include "tern/udp.h"
 
 int tern_cmd_tun(int argc, char **argv);
 int tern_cmd_tap(int argc, char **argv);
@@ -51,6 +53,14 @@ int tern_cmd_tap(int argc, char **argv);
 #define SNDBUF           (SNDBUF_KIB * 1024)
 #define RCVBUF           65535 /* the largest window without window scaling */
 #define CLIENT_POOL(snd) (2 * (size_t)(snd) + 2 * RCVBUF)
+/* udp-echo: each socket's receive cap (Linux's default is 208 KiB), the
+ * echoes sent between two writes of the device's bounded queue, and the
+ * time the driver may hold a packet beyond --delay (its reordering hold, 2
+ * ms, with a margin). */
+#define UDP_RCVBUF      (256 * 1024)
+#define REASS_MAX       65515 /* the largest IPv4 payload: 65535 - 20 */
+#define UDP_FLUSH_EVERY 32
+#define DRAIN_NS        (10 * 1000000LL)
 
 /* Set by SIGINT/SIGTERM: a signal handler can only reach static storage. */
 static volatile sig_atomic_t stop_requested;
@@ -62,17 +72,33 @@ on_signal(int sig)
     stop_requested = 1;
 }
 
-/* M_SERVE runs the services of opts.svc; M_ECHO, M_DISCARD and M_HTTP are
- * their kinds. */
-enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_GET, M_SEND, M_RECV };
+/* M_SERVE runs the services of opts.svc; M_ECHO, M_DISCARD, M_HTTP (TCP)
+ * and M_UDP_ECHO (UDP) are their kinds. */
+enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_UDP_ECHO, M_GET, M_SEND, M_RECV };
 
-/* serve: the services of one process, each on a port of its own. */
+/* serve: the services of one process, each on a port of its own (a TCP
+ * and a UDP service may share a number: they are different ports). */
 #define MAX_SVC 8
 struct svc {
-    enum mode kind; /* M_ECHO, M_DISCARD, M_HTTP */
+    enum mode kind; /* M_ECHO, M_DISCARD, M_HTTP, M_UDP_ECHO */
     long port;      /* 0 until given or defaulted */
-    int listener;   /* its listening connection; 0 once gone */
+    int listener;   /* TCP: its listening connection; UDP: its socket; 0 once gone */
 };
+
+static bool
+is_udp(enum mode kind)
+{
+    return kind == M_UDP_ECHO;
+}
+
+static const char *
+svc_name(enum mode kind)
+{
+    return kind == M_ECHO      ? "echo"
+           : kind == M_DISCARD ? "discard"
+           : kind == M_HTTP    ? "http"
+                               : "udp-echo";
+}
 
 struct opts {
     const char *cmd; /* "tun" or "tap" */
@@ -249,9 +275,10 @@ static const struct cli_opt tun_opts[] = {
      .help = "local port of get and send (default: ephemeral)"},
     {.name = "count", .kind = CLI_LONG, .arg = "N", .min = 0, .max = 1000000000,
      .offset = OFF(count),
-     .help = "serve: take N clients, then exit once each one has acknowledged every byte and "
-             "our FIN (or failed), or --timeout after the last one ended (exit 1); default 0: "
-             "serve forever"},
+     .help = "serve: take N clients (a TCP connection, or a UDP datagram echoed: each counts "
+             "one), then exit once each one has acknowledged every byte and our FIN (or "
+             "failed), or --timeout after the last one ended (exit 1); default 0: serve "
+             "forever"},
     {.name = "max-conns", .kind = CLI_LONG, .arg = "N", .min = 1, .max = 1000000,
      .offset = OFF(max_conns),
      .help = "serve: clients served at once (default: as many as --mem buys); a client beyond "
@@ -314,10 +341,11 @@ usage(FILE *f, const struct opts *o)
             "  serve echo [--port P]           echo every byte back, any number of clients\n"
             "  serve discard [--port P]        read and drop everything\n"
             "  serve http [--port P] --root DIR  HTTP/1.1 GET and HEAD of the files under DIR\n"
+            "  serve udp-echo [--port P]       send every UDP datagram back to its sender\n"
             "  serve SVC[:PORT],SVC[:PORT]...  several of them at once, each on its port:\n"
-            "                                  e.g. serve echo,discard:9009,http:8080 --root D\n"
+            "                                  e.g. serve echo,udp-echo,http:8080 --root D\n"
             "                                  (a service without :PORT takes its standard\n"
-            "                                  one: echo 7, discard 9, http 80)\n"
+            "                                  one: echo 7, discard 9, http 80, udp-echo 7)\n"
             "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
             "                                  (HTTP/1.1; a chunked body is decoded)\n"
             "  send HOST:PORT FILE             connect, send FILE, close\n"
@@ -336,8 +364,8 @@ usage(FILE *f, const struct opts *o)
             "  ip netns exec demo curl http://10.77.0.2:8080/index.html\n"
             "\n"
             "Transfers print a progress line a second while bytes move (none when idle)\n"
-            "and a summary (bytes, time, goodput, retransmissions) on stderr. SIGINT/SIGTERM stop "
-            "cleanly.\n"
+            "and a summary (bytes, time, goodput, retransmissions; with udp-echo, the\n"
+            "datagrams echoed) on stderr. SIGINT/SIGTERM stop cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
             cmd);
 }
@@ -349,21 +377,23 @@ usage_error(const struct opts *o, const char *msg, const char *arg)
 }
 
 /* serve's operand: SVC[:PORT] separated by commas, SVC one of echo,
- * discard, http. Ports default later (check_opts). */
+ * discard, http, udp-echo. Ports default later (check_opts). */
 static int
 parse_services(struct opts *o, const char *list)
 {
     static const struct {
         const char *name;
         enum mode kind;
-    } names[] = {{"echo", M_ECHO}, {"discard", M_DISCARD}, {"http", M_HTTP}};
+    } names[] = {
+        {"echo", M_ECHO}, {"discard", M_DISCARD}, {"http", M_HTTP}, {"udp-echo", M_UDP_ECHO}};
     const char *p = list;
     for (;;) {
         size_t len = strcspn(p, ",");
         char item[32];
         if (len == 0 || len >= sizeof(item)) {
             return usage_error(
-                o, "serve what? (echo, discard, http, or a list: echo,http:8080), not", list);
+                o, "serve what? (echo, discard, http, udp-echo, or a list: echo,http:8080), not",
+                list);
         }
         memcpy(item, p, len);
         item[len] = '\0';
@@ -385,7 +415,7 @@ parse_services(struct opts *o, const char *list)
             }
         }
         if (kind == M_NONE) {
-            return usage_error(o, "unknown service (echo, discard or http):", item);
+            return usage_error(o, "unknown service (echo, discard, http or udp-echo):", item);
         }
         if (o->n_svc == MAX_SVC) {
             return usage_error(o, "too many services in", list);
@@ -471,16 +501,18 @@ check_opts(struct opts *o)
         }
         for (int i = 0; i < o->n_svc; i++) {
             struct svc *v = &o->svc[i];
+            /* The standard ports: echo RFC 862 (TCP and UDP), discard
+             * RFC 863, HTTP RFC 9110 4.2.1. */
             if (v->port == 0) {
                 v->port = o->port != 0           ? o->port
-                          : v->kind == M_ECHO    ? 7
                           : v->kind == M_DISCARD ? 9
-                                                 : 80;
+                          : v->kind == M_HTTP    ? 80
+                                                 : 7;
             }
             for (int j = 0; j < i; j++) {
-                if (o->svc[j].port == v->port) {
-                    char p[16];
-                    snprintf(p, sizeof(p), "%ld", v->port);
+                if (o->svc[j].port == v->port && is_udp(o->svc[j].kind) == is_udp(v->kind)) {
+                    char p[24];
+                    snprintf(p, sizeof(p), "%ld (%s)", v->port, is_udp(v->kind) ? "udp" : "tcp");
                     return usage_error(o, "two services on port", p);
                 }
             }
@@ -569,7 +601,14 @@ struct app {
     long accepted;    /* --count: clients taken */
     bool listening;   /* serve: the listeners of o.svc are open */
     int64_t t_linger; /* --count: when the last client ended, 0 before */
+    int64_t t_drain;  /* --count: no exit before, so that held packets leave */
     long refused;     /* clients reset because every session was taken */
+    /* udp-echo (all its services together) */
+    bool has_udp;           /* a UDP service was asked for */
+    uint64_t dgrams;        /* datagrams echoed */
+    uint64_t dgrams_unsent; /* datagrams read whose echo the stack refused (no route, port 0,
+                               the device's queue full): lost, as UDP may */
+    uint64_t dgrams_looped; /* datagrams from a port that answers (see serve_udp): not echoed */
     /* transfer accounting */
     uint64_t bytes_in, bytes_out;
     int64_t t_start, t_last_rx, t_next_progress;
@@ -619,18 +658,23 @@ report(struct app *a, bool final)
     /* get: the body's bytes (the request is not the transfer). */
     uint64_t bytes = a->o.mode == M_GET || a->bytes_in > a->bytes_out ? a->bytes_in : a->bytes_out;
     double mbit = secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0;
-    fprintf(stderr, "%s%llu bytes in %.3f s, goodput %.2f Mbit/s, %llu retransmissions\n",
+    char udp[48] = "";
+    if (a->has_udp) {
+        snprintf(udp, sizeof(udp), ", %llu datagrams echoed", (unsigned long long)a->dgrams);
+    }
+    fprintf(stderr, "%s%llu bytes in %.3f s, goodput %.2f Mbit/s, %llu retransmissions%s\n",
             final ? "tern: " : "  ", (unsigned long long)bytes, secs, mbit,
-            (unsigned long long)(retransmits(a) - a->retrans0));
+            (unsigned long long)(retransmits(a) - a->retrans0), udp);
 }
 
-/* A progress line a second, but only when bytes moved since the last one:
- * an idle server (or a stalled transfer) stays quiet. */
+/* A progress line a second, but only when bytes (or datagrams: an empty
+ * one counts) moved since the last one: an idle server (or a stalled
+ * transfer) stays quiet. */
 static void
 progress(struct app *a, int64_t now)
 {
     if (now >= a->t_next_progress) {
-        uint64_t moved = a->bytes_in + a->bytes_out;
+        uint64_t moved = a->bytes_in + a->bytes_out + a->dgrams;
         if (a->t_next_progress != 0 && moved != a->progress_bytes) {
             report(a, false);
         }
@@ -887,23 +931,103 @@ serve_http(struct app *a, struct sess *s)
     }
 }
 
-/* Releases every listener (their pending children are reset). */
+/* Releases every listener (their pending children are reset) and closes
+ * the UDP sockets (what they queued is dropped; later datagrams get a port
+ * unreachable). */
 static void
 stop_listening(struct app *a)
 {
+    int64_t now = tern_tun_now_ns();
     for (int k = 0; k < a->o.n_svc; k++) {
-        if (a->o.svc[k].listener > 0) {
-            (void)tern_tcp_release(a->st, a->o.svc[k].listener, tern_tun_now_ns());
-            a->o.svc[k].listener = 0;
+        struct svc *v = &a->o.svc[k];
+        if (v->listener > 0) {
+            if (is_udp(v->kind)) {
+                (void)tern_udp_close(a->st, v->listener, now);
+            } else {
+                (void)tern_tcp_release(a->st, v->listener, now);
+            }
+            v->listener = 0;
         }
     }
     a->listening = false;
+    /* What the device's impairment holds back (--delay, --reorder: the
+     * delay and 2 ms more) leaves before a --count exit: UDP has no
+     * acknowledgment to wait for. */
+    if (a->o.imp.delay_ns > 0 || a->o.imp.reorder_pct > 0) {
+        a->t_drain = now + a->o.imp.delay_ns + DRAIN_NS;
+    }
+}
+
+/* --count: one more client (a connection or a datagram echoed); after the
+ * N-th the listeners and sockets go. Returns true then. */
+static bool
+count_client(struct app *a)
+{
+    if (a->o.count > 0 && ++a->accepted >= a->o.count) {
+        stop_listening(a);
+        return true;
+    }
+    return false;
+}
+
+/* Source ports of the services that answer any datagram: echo (RFC 862),
+ * daytime (RFC 867), quote of the day (RFC 865), chargen (RFC 864), time
+ * (RFC 868). A datagram from one of them is not echoed: one forged
+ * datagram would otherwise set two such services answering each other
+ * for ever (the UDP "ping-pong" of CERT advisory CA-1996-01). */
+static bool
+answering_port(uint16_t port)
+{
+    return port == 7 || port == 13 || port == 17 || port == 19 || port == 37;
+}
+
+/* udp-echo (RFC 862, UDP part): each datagram goes back to its sender
+ * whole, the same bytes, from the port it was sent to. No queue of ours:
+ * the stack's receive queue holds what waits (bounded by its rcvbuf, the
+ * rest dropped and counted by the stack); an echo the stack cannot send is
+ * lost and counted, as UDP allows. */
+static void
+serve_udp(struct app *a, struct svc *v)
+{
+    unsigned echoed = 0;
+    while (v->listener > 0) {
+        struct tern_udp_addr from;
+        int64_t now = tern_tun_now_ns();
+        int n = tern_udp_recvfrom(a->st, v->listener, a->io, sizeof(a->io), 0, &from, NULL, now);
+        if (n < 0) {
+            return; /* TERN_ERR_AGAIN: nothing more for now */
+        }
+        if (a->t_start == 0) {
+            a->t_start = now;
+        }
+        a->t_last_rx = now;
+        a->bytes_in += (uint64_t)n;
+        if (answering_port(from.port)) {
+            a->dgrams_looped++;
+            continue;
+        }
+        if (tern_udp_sendto(a->st, v->listener, a->io, (size_t)n, &from, now) < 0) {
+            a->dgrams_unsent++;
+            continue;
+        }
+        a->bytes_out += (uint64_t)n;
+        a->dgrams++;
+        if (++echoed % UDP_FLUSH_EVERY == 0) {
+            tern_tun_flush(a->tun, a->st); /* the device's queue is bounded */
+        }
+        if (count_client(a)) {
+            return;
+        }
+    }
 }
 
 static void
 accept_all(struct app *a)
 {
     for (int k = 0; k < a->o.n_svc && a->listening; k++) {
+        if (is_udp(a->o.svc[k].kind)) {
+            continue;
+        }
         for (;;) {
             int id = tern_tcp_accept(a->st, a->o.svc[k].listener, tern_tun_now_ns());
             if (id < 0) {
@@ -920,11 +1044,10 @@ accept_all(struct app *a)
             if (a->t_start == 0) {
                 a->t_start = tern_tun_now_ns();
             }
-            if (a->o.count > 0 && ++a->accepted >= a->o.count) {
+            if (count_client(a)) {
                 /* --count N: N clients taken, no more; the listeners go
                  * (their pending children are reset) and the last
                  * sessions finish. */
-                stop_listening(a);
                 return;
             }
         }
@@ -936,6 +1059,11 @@ step_server(struct app *a)
 {
     if (a->listening) {
         accept_all(a);
+    }
+    for (int k = 0; k < a->o.n_svc && a->listening; k++) {
+        if (is_udp(a->o.svc[k].kind)) {
+            serve_udp(a, &a->o.svc[k]);
+        }
     }
     int kept = 0;
     bool serving = false; /* a session not yet closed */
@@ -965,7 +1093,7 @@ step_server(struct app *a)
          * never acknowledges must not hold the process forever). */
         int64_t now = tern_tun_now_ns();
         if (a->n_live == 0) {
-            a->done = true;
+            a->done = now >= a->t_drain;
         } else if (serving) {
             a->t_linger = 0;
         } else if (a->t_linger == 0) {
@@ -1687,6 +1815,15 @@ make_stack(struct app *a)
     if (a->o.cc >= 0) {
         cfg.tcp.cc = cc_names[a->o.cc].name;
     }
+    for (int k = 0; k < a->o.n_svc; k++) {
+        if (is_udp(a->o.svc[k].kind)) {
+            /* udp-echo takes any datagram (65,507 bytes of payload at most):
+             * reassembly up to two of the largest at once (RFC 1122 3.3.2
+             * EMTU_R), and room in the socket's queue for bursts. */
+            cfg.udp.rcvbuf = UDP_RCVBUF;
+            cfg.reass_mem_max = 2 * REASS_MAX;
+        }
+    }
     struct mem_count mc = {0};
     cfg.alloc = counting_alloc;
     cfg.alloc_ud = &mc;
@@ -1744,31 +1881,50 @@ start_app(struct app *a, struct sess *cs)
                 tern_tun_name(a->tun), ip, a->o.prefix, tern_tun_mtu(a->tun), a->o.port);
         return 0;
     }
-    /* serve: a listener per service; one line names them all. */
-    char ports[MAX_SVC * 24] = "";
+    /* serve: a listener (TCP) or a bound socket (UDP) per service; one
+     * line names them all. */
+    char ports[MAX_SVC * 32] = "";
     size_t used = 0;
     for (int k = 0; k < a->o.n_svc; k++) {
         struct svc *v = &a->o.svc[k];
-        oa.local_port = (uint16_t)v->port;
-        v->listener = tern_tcp_open(a->st, &oa, now);
-        if (v->listener < 0) {
-            fprintf(stderr, "tern %s: listen on port %ld: %s\n", a->o.cmd, v->port,
-                    tern_strerror(v->listener));
-            v->listener = 0;
-            return 1;
+        if (is_udp(v->kind)) {
+            struct tern_udp_addr local = {.family = TERN_UDP_AF_INET, .port = (uint16_t)v->port};
+            v->listener = tern_udp_open(a->st, now);
+            int rc = v->listener < 0 ? v->listener : tern_udp_bind(a->st, v->listener, &local, now);
+            if (rc < 0) {
+                fprintf(stderr, "tern %s: bind to udp port %ld: %s\n", a->o.cmd, v->port,
+                        tern_strerror(rc));
+                v->listener = 0;
+                return 1;
+            }
+            a->has_udp = true;
+        } else {
+            oa.local_port = (uint16_t)v->port;
+            v->listener = tern_tcp_open(a->st, &oa, now);
+            if (v->listener < 0) {
+                fprintf(stderr, "tern %s: listen on port %ld: %s\n", a->o.cmd, v->port,
+                        tern_strerror(v->listener));
+                v->listener = 0;
+                return 1;
+            }
         }
-        const char *name = v->kind == M_ECHO ? "echo" : v->kind == M_DISCARD ? "discard" : "http";
-        used += (size_t)snprintf(ports + used, sizeof(ports) - used,
-                                 a->o.n_svc == 1 ? "%s%ld" : "%sport %ld (%s)", k == 0 ? "" : ", ",
-                                 v->port, name);
+        /* One service: "port 80" (TCP) or "udp port 7"; several: each
+         * named, "port 7 (echo), port 7 (udp-echo)". */
+        if (a->o.n_svc == 1) {
+            used += (size_t)snprintf(ports, sizeof(ports), "%sport %ld",
+                                     is_udp(v->kind) ? "udp " : "", v->port);
+        } else {
+            used += (size_t)snprintf(ports + used, sizeof(ports) - used, "%sport %ld (%s)",
+                                     k == 0 ? "" : ", ", v->port, svc_name(v->kind));
+        }
     }
     a->listening = true;
     fprintf(stderr,
             "tern: %d clients at once, %u connections, %zu KiB buffer pool, %zu KiB of "
             "tables in all\n",
             a->n_sess, a->n_conns, a->pool_bytes / 1024, (a->table_bytes + 1023) / 1024);
-    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on %s%s\n", tern_tun_name(a->tun), ip,
-            a->o.prefix, tern_tun_mtu(a->tun), a->o.n_svc == 1 ? "port " : "", ports);
+    fprintf(stderr, "tern: %s up, %s/%d, mtu %u; listening on %s\n", tern_tun_name(a->tun), ip,
+            a->o.prefix, tern_tun_mtu(a->tun), ports);
     return 0;
 }
 
@@ -1815,6 +1971,7 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
     case M_ECHO:
     case M_DISCARD:
     case M_HTTP:
+    case M_UDP_ECHO:
         a->done = true;
         break;
     }
@@ -1822,7 +1979,8 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
     if (a->t_start != 0) {
         progress(a, now);
     }
-    return a->t_next_progress != 0 ? a->t_next_progress : now + NS;
+    int64_t wake = a->t_next_progress != 0 ? a->t_next_progress : now + NS;
+    return a->t_drain > now && a->t_drain < wake ? a->t_drain : wake;
 }
 
 static int
@@ -1864,7 +2022,7 @@ run_loop(struct app *a)
         }
     }
     tern_tun_flush(a->tun, a->st);
-    if (a->t_start != 0 && (client_mode || a->bytes_in + a->bytes_out > 0)) {
+    if (a->t_start != 0 && (client_mode || a->bytes_in + a->bytes_out + a->dgrams > 0)) {
         report(a, true);
     }
     if (stop_requested && client_mode && !a->done) {
@@ -2006,6 +2164,15 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
             fprintf(stderr,
                     "tern %s: stats clients served=%ld refused=%ld (no free session of %d)\n", cmd,
                     a->served, a->refused, a->n_sess);
+        }
+        if (a->has_udp && a->st != NULL) {
+            const struct tern_stats *us = tern_stack_stats(a->st);
+            fprintf(stderr,
+                    "tern %s: stats udp rx=%llu tx=%llu echoed=%llu unsent=%llu "
+                    "from_answering_port=%llu\n",
+                    cmd, (unsigned long long)us->udp.rx, (unsigned long long)us->udp.tx,
+                    (unsigned long long)a->dgrams, (unsigned long long)a->dgrams_unsent,
+                    (unsigned long long)a->dgrams_looped);
         }
     }
     tern_stack_free(a->st);
