@@ -56,7 +56,7 @@ usage_err() { # usage_err <what the message says> <serve operands...>
 mkdir -p "$tmp/www"
 usage_err "two services on port 7" echo,discard:7
 usage_err "--port goes with one service" echo,discard --port 5000
-usage_err "unknown service (echo, discard or http): ftp" echo,ftp
+usage_err "unknown service (echo, discard, http or udp-echo): ftp" echo,ftp
 usage_err "serve http needs --root DIR" echo,http:8080
 usage_err "invalid port '70000' for service echo" echo:70000
 usage_err "serve what?" echo,,http --root "$tmp/www"
