@@ -5,8 +5,8 @@
 #
 #   bash bench/footprint.sh [--keep DIR]
 #
-# Compiles the core (src/wire, src/core, src/link, src/ip, src/tcp; not
-# src/api, not the drivers) and bench/footprint_server.c (an echo server on
+# Compiles the core (src/wire, src/core, src/link, src/ip, src/tcp and the
+# composition root src/stack; not src/api, not the drivers) and bench/footprint_server.c (an echo server on
 # the native API) with clang --target=thumbv7em-none-eabi -mcpu=cortex-m4
 # -mthumb -Os -ffunction-sections -fdata-sections against newlib's headers,
 # links with ld.lld --gc-sections (entry main) against newlib's libc.a and
@@ -59,7 +59,7 @@ CFLAGS=(--target=thumbv7em-none-eabi -mcpu=cortex-m4 -mthumb -Os -ffunction-sect
         -fdata-sections -std=c11 -Wall -Wextra -Werror -isystem "$newlib/include"
         -DNDEBUG -I"$here/include" -I"$here/src" -DTERN_VERSION="\"footprint\"")
 sources=("$here"/src/wire/*.c "$here"/src/core/*.c "$here"/src/link/*.c "$here"/src/ip/*.c
-         "$here"/src/tcp/*.c "$here/bench/footprint_server.c")
+         "$here"/src/tcp/*.c "$here"/src/stack/*.c "$here/bench/footprint_server.c")
 
 # build NAME [EXTRA CFLAGS...]: compiles and links $work/NAME.elf.
 build() {
@@ -77,13 +77,17 @@ build() {
     done
     local libs=("$multilib/libc.a" "$multilib/libnosys.a")
     [ -n "$libgcc" ] && libs+=("$libgcc")
-    # Symbols nothing provides (none expected with libgcc.a) stay
-    # unresolved rather than fail the link: they are listed on stderr.
+    # Symbols nothing provides stay unresolved rather than fail the link,
+    # then fail the script: a missing tern_ symbol means a source directory
+    # is missing above, and the figure would be too small.
     "$LD" --gc-sections -e main --unresolved-symbols=ignore-all -o "$work/$name.elf" \
         -Map "$work/$name.map" "${objs[@]}" --start-group "${libs[@]}" --end-group
     local undef
     undef=$(llvm-nm -u "$work/$name.elf" 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)
-    [ -z "$undef" ] || echo "footprint.sh: $name: unresolved: $undef" >&2
+    if [ -n "$undef" ]; then
+        echo "footprint.sh: $name: unresolved: $undef" >&2
+        exit 1
+    fi
 }
 
 # report LABEL NAME: one line of section sizes of $work/NAME.elf, and the

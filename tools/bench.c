@@ -64,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
 #include "tern/tcp.h"
@@ -86,155 +87,97 @@ struct opts {
     uint64_t large_conns, mid_conns, pkts;
     double timeout_s;
     bool json, quick, skip_large, rfc6675;
+    int loss;                        /* --loss: LOSS_RACK or LOSS_RFC6675 */
     uint64_t bulk_only, cycles_only; /* callgrind modes; 0: off */
+};
+
+enum { LOSS_RACK, LOSS_RFC6675 };
+
+/* --rack: what --loss rack says, the option of before RACK was the default. */
+static bool
+set_rack(const char *val, void *opts)
+{
+    (void)val;
+    ((struct opts *)opts)->loss = LOSS_RACK;
+    return true;
+}
+
+#define OFF(field) offsetof(struct opts, field)
+#define GIB        (1024.0 * 1024 * 1024)
+
+static const struct cli_choice loss_names[] = {
+    {"rack", LOSS_RACK}, {"rfc6675", LOSS_RFC6675}, {NULL, 0}};
+
+/* One option to an entry, its fields together. */
+/* clang-format off */
+static const struct cli_opt bench_opts[] = {
+    {.name = "bytes", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 1024 * GIB,
+     .offset = OFF(bytes),
+     .help = "bulk bytes per transfer (K, M, G suffixes; default 512M)"},
+    {.name = "cycles", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 100000000,
+     .offset = OFF(cycles),
+     .help = "connection cycles per measurement (default 20000)"},
+    {.name = "reps", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = MAX_REPS, .offset = OFF(reps),
+     .help = "repetitions, the median is printed (default 3, max " CLI_STR(MAX_REPS) ")"},
+    {.name = "timeout", .kind = CLI_REAL, .arg = "S", .min = 0.001, .max = 3600,
+     .offset = OFF(timeout_s),
+     .help = "wall seconds one transfer may take (default 30)"},
+    {.name = "impaired-bytes", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 4 * GIB,
+     .offset = OFF(impaired_bytes),
+     .help = "bytes of the simulated impaired transfer (default 8M)"},
+    {.name = "idle-conns", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = MAX_CONNS,
+     .offset = OFF(idle_conns),
+     .help = "connections for the idle-memory figure (default 1000)"},
+    {.name = "large-conns", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = MAX_CONNS,
+     .offset = OFF(large_conns),
+     .help = "connections of the *_1m figures (idle memory, packet time; default 1000000, max "
+             "1000000)"},
+    {.name = "mid-conns", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = MAX_CONNS,
+     .offset = OFF(mid_conns),
+     .help = "connections of the pkt_ns_10k figure (default 10000)"},
+    {.name = "pkts", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 100000000, .offset = OFF(pkts),
+     .help = "request/response exchanges per packet-time run (default 200000)"},
+    {.name = "loss", .kind = CLI_CHOICE, .arg = "rack|rfc6675", .offset = OFF(loss),
+     .choices = loss_names,
+     .help = "loss detection of the impaired transfer (cfg.tcp.loss_detection): RACK-TLP, RFC "
+             "8985 (the default), or RFC 6675's DupThresh"},
+    {.name = "rack", .kind = CLI_CUSTOM, .parse = set_rack, .help = "the same as --loss rack"},
+    {.name = "skip-large", .kind = CLI_FLAG, .offset = OFF(skip_large),
+     .help = "skip the --large-conns figures (about 40 s and 10 GB on this machine; the *_1m "
+             "keys then print -1)"},
+    {.name = "quick", .kind = CLI_FLAG, .offset = OFF(quick),
+     .help = "small sizes and one repetition (for tests); the *_1m and *_10k figures then use "
+             "4000 and 1000 connections"},
+    {.name = "json", .kind = CLI_FLAG, .offset = OFF(json),
+     .help = "print one JSON object instead of the table"},
+    {.name = "bulk-only", .kind = CLI_SIZE, .arg = "BYTES", .min = 1, .max = 1024 * GIB,
+     .offset = OFF(bulk_only),
+     .help = "only one tern bulk transfer at MSS 1460 (for callgrind)"},
+    {.name = "cycles-only", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 100000000,
+     .offset = OFF(cycles_only),
+     .help = "only N tern abort cycles (for callgrind)"},
+};
+/* clang-format on */
+
+static const struct cli_cmd bench_cmd = {
+    .name = "bench",
+    .opts = bench_opts,
+    .n_opts = sizeof(bench_opts) / sizeof(bench_opts[0]),
+    .max_operands = 0,
+    .operand_note = "tern bench takes options only",
 };
 
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tern bench [options]\n"
-            "\n"
-            "Two tern stacks joined in memory in this process: bulk goodput at MSS 1460\n"
-            "and 65495, connection cycles per second (abort and graceful), bytes per idle\n"
-            "connection, a bulk transfer over an impaired simulated link, and Linux TCP\n"
-            "on 127.0.0.1 measured in the same run with the ratios tern/Linux.\n"
-            "\n"
-            "Options:\n"
-            "  --bytes N           bulk bytes per transfer (K, M, G suffixes; default 512M)\n"
-            "  --cycles N          connection cycles per measurement (default 20000)\n"
-            "  --reps N            repetitions, the median is printed (default 3, max %d)\n"
-            "  --timeout S         wall seconds one transfer may take (default 30)\n"
-            "  --impaired-bytes N  bytes of the simulated impaired transfer (default 8M)\n"
-            "  --idle-conns N      connections for the idle-memory figure (default 1000)\n"
-            "  --large-conns N     connections of the *_1m figures (idle memory, packet\n"
-            "                      time; default 1000000, max 1000000)\n"
-            "  --mid-conns N       connections of the pkt_ns_10k figure (default 10000)\n"
-            "  --pkts N            request/response exchanges per packet-time run\n"
-            "                      (default 200000)\n"
-            "  --loss rack|rfc6675 loss detection of the impaired transfer\n"
-            "                      (cfg.tcp.loss_detection): RACK-TLP, RFC 8985 (the\n"
-            "                      default), or RFC 6675's DupThresh; --rack is --loss rack\n"
-            "  --skip-large        skip the --large-conns figures (about 40 s and 10 GB\n"
-            "                      on this machine; the *_1m keys then print -1)\n"
-            "  --quick             small sizes and one repetition (for tests); the *_1m\n"
-            "                      and *_10k figures then use 4000 and 1000 connections\n"
-            "  --json              print one JSON object instead of the table\n"
-            "  --bulk-only BYTES   only one tern bulk transfer at MSS 1460 (for callgrind)\n"
-            "  --cycles-only N     only N tern abort cycles (for callgrind)\n"
-            "  -h, --help          show this help and exit\n",
-            MAX_REPS);
-}
-
-/* "123", "64K", "256M", "1G" (binary multiples). */
-static bool
-parse_size(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno != 0 || s[0] == '-') {
-        return false;
-    }
-    uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') {
-        mul = 1024, end++;
-    } else if (*end == 'M' || *end == 'm') {
-        mul = 1024 * 1024, end++;
-    } else if (*end == 'G' || *end == 'g') {
-        mul = 1024 * 1024 * 1024, end++;
-    }
-    if (*end != '\0' || v == 0 || v > max / mul) {
-        return false;
-    }
-    *out = v * mul;
-    return true;
-}
-
-static int
-bad(const char *msg, const char *arg)
-{
-    fprintf(stderr, "tern bench: %s '%s'; see 'tern bench --help'\n", msg, arg);
-    return 2;
-}
-
-/* Returns 0, or 2 after a message for a usage error, or -1 for --help. */
-static int
-parse_opts(int argc, char **argv, struct opts *o)
-{
-    static const struct {
-        const char *name;
-        uint64_t max;
-        size_t off;
-    } sizes[] = {
-        {"--bytes", UINT64_C(1) << 40, offsetof(struct opts, bytes)},
-        {"--cycles", 100000000, offsetof(struct opts, cycles)},
-        {"--reps", MAX_REPS, offsetof(struct opts, reps)},
-        {"--impaired-bytes", UINT64_C(1) << 32, offsetof(struct opts, impaired_bytes)},
-        {"--idle-conns", MAX_CONNS, offsetof(struct opts, idle_conns)},
-        {"--large-conns", MAX_CONNS, offsetof(struct opts, large_conns)},
-        {"--mid-conns", MAX_CONNS, offsetof(struct opts, mid_conns)},
-        {"--pkts", 100000000, offsetof(struct opts, pkts)},
-        {"--bulk-only", UINT64_C(1) << 40, offsetof(struct opts, bulk_only)},
-        {"--cycles-only", 100000000, offsetof(struct opts, cycles_only)},
-    };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            return -1;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = true;
-            continue;
-        } else if (strcmp(a, "--quick") == 0) {
-            o->quick = true;
-            continue;
-        } else if (strcmp(a, "--skip-large") == 0) {
-            o->skip_large = true;
-            continue;
-        } else if (strcmp(a, "--rack") == 0) {
-            o->rfc6675 = false; /* the option of before RACK was the default */
-            continue;
-        } else if (strcmp(a, "--loss") == 0) {
-            if (i + 1 >= argc) {
-                return bad("missing value for", a);
-            }
-            const char *v = argv[++i];
-            if (strcmp(v, "rack") != 0 && strcmp(v, "rfc6675") != 0) {
-                return bad("bad value for", a);
-            }
-            o->rfc6675 = strcmp(v, "rfc6675") == 0;
-            continue;
-        }
-        bool known = false;
-        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0] && !known; k++) {
-            if (strcmp(a, sizes[k].name) != 0) {
-                continue;
-            }
-            known = true;
-            if (i + 1 >= argc) {
-                return bad("missing value for", a);
-            }
-            if (!parse_size(argv[++i], sizes[k].max, (uint64_t *)((char *)o + sizes[k].off))) {
-                return bad("bad value for", a);
-            }
-        }
-        if (known) {
-            continue;
-        }
-        if (strcmp(a, "--timeout") == 0) {
-            char *end;
-            if (i + 1 >= argc) {
-                return bad("missing value for", a);
-            }
-            o->timeout_s = strtod(argv[++i], &end);
-            if (*end != '\0' || end == argv[i] || !(o->timeout_s > 0 && o->timeout_s <= 3600)) {
-                return bad("bad value for", a);
-            }
-            continue;
-        }
-        return bad("unknown option", a);
-    }
-    return 0;
+    fprintf(out, "usage: tern bench [options]\n"
+                 "\n"
+                 "Two tern stacks joined in memory in this process: bulk goodput at MSS 1460\n"
+                 "and 65495, connection cycles per second (abort and graceful), bytes per idle\n"
+                 "connection, a bulk transfer over an impaired simulated link, and Linux TCP\n"
+                 "on 127.0.0.1 measured in the same run with the ratios tern/Linux.\n"
+                 "\n");
+    cli_print_options(out, &bench_cmd);
 }
 
 static void
@@ -1932,16 +1875,18 @@ int
 tern_cmd_bench(int argc, char **argv)
 {
     struct opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc != 0) {
-        if (rc < 0) {
+    int n_operands;
+    int rc = cli_parse(&bench_cmd, argc, argv, &o, NULL, &n_operands);
+    if (rc != CLI_OK) {
+        if (rc == CLI_HELP) {
             usage(stdout);
+            return 0;
         }
-        return rc < 0 ? 0 : rc;
+        return rc;
     }
+    o.rfc6675 = o.loss == LOSS_RFC6675;
     if (o.bulk_only && o.cycles_only) {
-        fprintf(stderr, "tern bench: --bulk-only and --cycles-only exclude each other\n");
-        return 2;
+        return cli_usage_error(&bench_cmd, "--bulk-only and --cycles-only exclude each other");
     }
     apply_defaults(&o);
     uint8_t *pat = make_pattern();

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
 #include "tern/stats.h"
@@ -35,14 +36,14 @@ int tern_cmd_ping(int argc, char **argv);
 #define SEQ_SPACE   65536
 
 struct ping_opts {
-    long long count;
+    long count;
     double interval_ms;
-    long long size;
-    unsigned long long seed;
+    long size;
+    uint64_t seed;
     double loss_pct, reorder_pct, dup_pct, corrupt_pct;
     double delay_ms, jitter_ms;
-    long long rate_bps;
-    long long mtu;
+    long rate_bps;
+    long mtu;
     const char *pcap;
     bool stats;
     double timeout_ms;
@@ -50,80 +51,67 @@ struct ping_opts {
 
 /* ---- Options -------------------------------------------------------------- */
 
-enum opt_kind { OPT_INT, OPT_U64, OPT_REAL, OPT_PCT, OPT_PATH, OPT_FLAG };
-
-struct opt_def {
-    const char *name; /* without the leading "--" */
-    const char *arg;  /* name of the value in --help */
-    enum opt_kind kind;
-    double min, max; /* for numbers */
-    size_t offset;   /* into struct ping_opts */
-    const char *help;
-};
-
 #define OFF(field) offsetof(struct ping_opts, field)
 
-static const struct opt_def opt_defs[] = {
-    {"count", "N", OPT_INT, 1, 100000, OFF(count), "echo requests to send (default 5)"},
-    {"interval", "MS", OPT_REAL, 0.001, 3600000, OFF(interval_ms),
-     "milliseconds between requests (default 1000)"},
-    {"size", "BYTES", OPT_INT, 0, MAX_PAYLOAD, OFF(size),
-     "echo data bytes, ICMP and IPv4 headers not counted (default 56); larger than the MTU "
-     "fragments"},
-    {"seed", "N", OPT_U64, 0, 0, OFF(seed),
-     "seed of the simulation: same seed, same output (default 1)"},
-    {"loss", "PCT", OPT_PCT, 0, 100, OFF(loss_pct),
-     "percent of packets lost, each direction (default 0)"},
-    {"reorder", "PCT", OPT_PCT, 0, 100, OFF(reorder_pct),
-     "percent of packets held back 1.5 intervals so later ones pass them (default 0)"},
-    {"dup", "PCT", OPT_PCT, 0, 100, OFF(dup_pct),
-     "percent of packets the link delivers twice (default 0)"},
-    {"corrupt", "PCT", OPT_PCT, 0, 100, OFF(corrupt_pct),
-     "percent of packets with one bit flipped; checksums catch them (default 0)"},
-    {"delay", "MS", OPT_REAL, 0, 1000000, OFF(delay_ms),
-     "one-way delay of the link in milliseconds (default 10)"},
-    {"jitter", "MS", OPT_REAL, 0, 1000000, OFF(jitter_ms),
-     "extra one-way delay, uniform in [0, MS]; order is kept (default 0)"},
-    {"rate", "BPS", OPT_INT, 0, 1e12, OFF(rate_bps),
-     "link bandwidth in bits per second, 0 for unlimited (default 0)"},
-    {"mtu", "N", OPT_INT, 68, 65535, OFF(mtu), "MTU of both interfaces in bytes (default 1500)"},
-    {"pcap", "FILE", OPT_PATH, 0, 0, OFF(pcap),
-     "write the link's packets to FILE (pcap, raw IPv4, virtual time; default none)"},
-    {"stats", NULL, OPT_FLAG, 0, 0, OFF(stats),
-     "print both stacks' and the link's counters at the end"},
-    {"timeout", "MS", OPT_REAL, 0, 3600000, OFF(timeout_ms),
-     "after the last request, wait this long for late replies (default 10000)"},
+/* The short options are ping(8)'s, in its units: -i and -W in seconds. */
+/* One option to an entry, its fields together. */
+/* clang-format off */
+static const struct cli_opt opt_defs[] = {
+    {.name = "count", .short_name = 'c', .kind = CLI_LONG, .arg = "N", .min = 1, .max = 100000,
+     .offset = OFF(count),
+     .help = "echo requests to send (default 5)"},
+    {.name = "interval", .kind = CLI_REAL, .arg = "MS", .min = 0.001, .max = 3600000,
+     .offset = OFF(interval_ms),
+     .help = "milliseconds between requests (default 1000)"},
+    {.short_name = 'i', .kind = CLI_REAL, .arg = "SEC", .min = 0.000001, .max = 3600, .scale = 1000,
+     .offset = OFF(interval_ms),
+     .help = "seconds between requests, as ping(8): -i 0.2 is --interval 200"},
+    {.name = "size", .short_name = 's', .kind = CLI_LONG, .arg = "BYTES", .min = 0,
+     .max = MAX_PAYLOAD, .offset = OFF(size),
+     .help = "echo data bytes, ICMP and IPv4 headers not counted (default 56); larger than the "
+             "MTU fragments"},
+    {.name = "seed", .kind = CLI_U64, .arg = "N", .offset = OFF(seed),
+     .help = "seed of the simulation: same seed, same output (default 1)"},
+    {.name = "loss", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100, .offset = OFF(loss_pct),
+     .help = "percent of packets lost, each direction (default 0)"},
+    {.name = "reorder", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
+     .offset = OFF(reorder_pct),
+     .help = "percent of packets held back 1.5 intervals so later ones pass them (default 0)"},
+    {.name = "dup", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100, .offset = OFF(dup_pct),
+     .help = "percent of packets the link delivers twice (default 0)"},
+    {.name = "corrupt", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
+     .offset = OFF(corrupt_pct),
+     .help = "percent of packets with one bit flipped; checksums catch them (default 0)"},
+    {.name = "delay", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 1000000,
+     .offset = OFF(delay_ms),
+     .help = "one-way delay of the link in milliseconds (default 10)"},
+    {.name = "jitter", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 1000000,
+     .offset = OFF(jitter_ms),
+     .help = "extra one-way delay, uniform in [0, MS]; order is kept (default 0)"},
+    {.name = "rate", .kind = CLI_LONG, .arg = "BPS", .min = 0, .max = 1e12, .offset = OFF(rate_bps),
+     .help = "link bandwidth in bits per second, 0 for unlimited (default 0)"},
+    {.name = "mtu", .kind = CLI_LONG, .arg = "N", .min = 68, .max = 65535, .offset = OFF(mtu),
+     .help = "MTU of both interfaces in bytes (default 1500)"},
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(pcap),
+     .help = "write the link's packets to FILE (pcap, raw IPv4, virtual time; default none)"},
+    {.name = "stats", .kind = CLI_FLAG, .offset = OFF(stats),
+     .help = "print both stacks' and the link's counters at the end"},
+    {.name = "timeout", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 3600000,
+     .offset = OFF(timeout_ms),
+     .help = "after the last request, wait this long for late replies (default 10000)"},
+    {.short_name = 'W', .kind = CLI_REAL, .arg = "SEC", .min = 0, .max = 3600, .scale = 1000,
+     .offset = OFF(timeout_ms),
+     .help = "the same in seconds, as ping(8): -W 2 is --timeout 2000"},
 };
+/* clang-format on */
 
-#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
-
-/* Prints `text` from column `indent` (the cursor is there), breaking lines
- * at spaces before column `width`. */
-static void
-print_wrapped(FILE *out, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    while (*p != '\0') {
-        const char *sp = strchr(p, ' ');
-        int word = sp ? (int)(sp - p) : (int)strlen(p);
-        if (col > indent && col + 1 + word > width) {
-            fprintf(out, "\n%*s", indent, "");
-            col = indent;
-        }
-        if (col > indent) {
-            fputc(' ', out);
-            col++;
-        }
-        fprintf(out, "%.*s", word, p);
-        col += word;
-        p += word;
-        while (*p == ' ') {
-            p++;
-        }
-    }
-    fputc('\n', out);
-}
+static const struct cli_cmd ping_cmd = {
+    .name = "ping",
+    .opts = opt_defs,
+    .n_opts = sizeof(opt_defs) / sizeof(opt_defs[0]),
+    .max_operands = 0,
+    .operand_note = "tern ping takes no operands: the target is always 192.0.2.2",
+};
 
 static void
 ping_usage(FILE *out)
@@ -133,117 +121,14 @@ ping_usage(FILE *out)
                  "Pings 192.0.2.2 from 192.0.2.1, two tern stacks joined by one simulated\n"
                  "link, and prints what ping(8) prints. Time is virtual: the run takes no\n"
                  "real time, and the same options always give the same output.\n"
-                 "\n"
-                 "Options (a value may also be given as --name=value):\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[32];
-        snprintf(left, sizeof(left), "--%s%s%s", opt_defs[i].name, opt_defs[i].arg ? " " : "",
-                 opt_defs[i].arg ? opt_defs[i].arg : "");
-        fprintf(out, "  %-18s ", left);
-        print_wrapped(out, opt_defs[i].help, 21, 79);
-    }
-    fprintf(out, "  %-18s %s\n", "-h, --help", "show this help and exit");
+                 "\n");
+    cli_print_options(out, &ping_cmd);
     fprintf(out, "\n"
-                 "PCT is a percentage from 0 to 100; MS may have decimals.\n"
+                 "PCT is a percentage from 0 to 100; MS and SEC may have decimals.\n"
                  "Exit status: 0 if a reply came back, 1 if none, 2 for a bad option.\n");
 }
 
-static int
-usage_error(void)
-{
-    fprintf(stderr, "; see 'tern ping --help'\n");
-    return 2;
-}
-
-static int
-bad_value(const struct opt_def *d, const char *val)
-{
-    fprintf(stderr, "tern ping: invalid value '%s' for --%s: ", val, d->name);
-    switch (d->kind) {
-    case OPT_INT:
-        fprintf(stderr, "expected an integer from %.0f to %.0f", d->min, d->max);
-        break;
-    case OPT_U64:
-        fprintf(stderr, "expected an integer from 0 to %llu", (unsigned long long)UINT64_MAX);
-        break;
-    case OPT_REAL:
-        fprintf(stderr, "expected a number from %.15g to %.15g", d->min, d->max);
-        break;
-    case OPT_PCT:
-        fprintf(stderr, "expected a percentage from 0 to 100");
-        break;
-    case OPT_PATH:
-        fprintf(stderr, "expected a file name");
-        break;
-    case OPT_FLAG:
-        fprintf(stderr, "this option takes no value");
-        break;
-    }
-    return usage_error();
-}
-
-/* The whole string must be the number: no blanks, no trailing text. */
-static bool
-number_start_ok(const char *s)
-{
-    return *s != '\0' && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\v' && *s != '\f' &&
-           *s != '\r';
-}
-
-static int
-set_value(const struct opt_def *d, const char *val, struct ping_opts *o)
-{
-    char *field = (char *)o + d->offset;
-    char *end = NULL;
-    errno = 0;
-    switch (d->kind) {
-    case OPT_INT: {
-        if (!number_start_ok(val)) {
-            return bad_value(d, val);
-        }
-        long long v = strtoll(val, &end, 10);
-        if (errno != 0 || *end != '\0' || (double)v < d->min || (double)v > d->max) {
-            return bad_value(d, val);
-        }
-        memcpy(field, &v, sizeof(v));
-        return 0;
-    }
-    case OPT_U64: {
-        if (!number_start_ok(val) || strchr(val, '-') != NULL) {
-            return bad_value(d, val);
-        }
-        unsigned long long v = strtoull(val, &end, 10);
-        if (errno != 0 || *end != '\0') {
-            return bad_value(d, val);
-        }
-        memcpy(field, &v, sizeof(v));
-        return 0;
-    }
-    case OPT_REAL:
-    case OPT_PCT: {
-        if (!number_start_ok(val)) {
-            return bad_value(d, val);
-        }
-        double v = strtod(val, &end);
-        if (errno != 0 || *end != '\0' || !isfinite(v) || v < d->min || v > d->max) {
-            return bad_value(d, val);
-        }
-        memcpy(field, &v, sizeof(v));
-        return 0;
-    }
-    case OPT_PATH:
-        if (*val == '\0') {
-            return bad_value(d, val);
-        }
-        memcpy(field, &val, sizeof(val));
-        return 0;
-    case OPT_FLAG:
-        return bad_value(d, val);
-    }
-    return bad_value(d, val);
-}
-
-/* Returns 0, 2 for a usage error, or 3 when --help was asked for. */
+/* Returns CLI_OK, CLI_USAGE or CLI_HELP. */
 static int
 parse_args(int argc, char **argv, struct ping_opts *o)
 {
@@ -256,53 +141,8 @@ parse_args(int argc, char **argv, struct ping_opts *o)
         .mtu = 1500,
         .timeout_ms = 10000,
     };
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            return 3;
-        }
-        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-            fprintf(stderr, "tern ping: unexpected argument '%s' (the target is always 192.0.2.2)",
-                    arg);
-            return usage_error();
-        }
-        const char *name = arg + 2;
-        const char *eq = strchr(name, '=');
-        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
-        const struct opt_def *d = NULL;
-        for (size_t k = 0; k < N_OPTS; k++) {
-            if (strlen(opt_defs[k].name) == name_len &&
-                strncmp(opt_defs[k].name, name, name_len) == 0) {
-                d = &opt_defs[k];
-            }
-        }
-        if (d == NULL) {
-            fprintf(stderr, "tern ping: unknown option '%.*s'", (int)(name_len + 2), arg);
-            return usage_error();
-        }
-        if (d->kind == OPT_FLAG) {
-            if (eq != NULL) {
-                return bad_value(d, eq + 1);
-            }
-            bool yes = true;
-            memcpy((char *)o + d->offset, &yes, sizeof(yes));
-            continue;
-        }
-        const char *val;
-        if (eq != NULL) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            fprintf(stderr, "tern ping: option '--%s' needs a value (%s)", d->name, d->arg);
-            return usage_error();
-        }
-        int rc = set_value(d, val, o);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    int n_operands;
+    return cli_parse(&ping_cmd, argc, argv, o, NULL, &n_operands);
 }
 
 /* ---- The run -------------------------------------------------------------- */
@@ -619,9 +459,9 @@ tern_cmd_ping(int argc, char **argv)
         return 2;
     }
     int rc = parse_args(argc, argv, &pg->o);
-    if (rc != 0) {
+    if (rc != CLI_OK) {
         free(pg);
-        if (rc == 3) {
+        if (rc == CLI_HELP) {
             ping_usage(stdout);
             return 0;
         }
@@ -645,7 +485,7 @@ tern_cmd_ping(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
-    printf("PING 192.0.2.2 (192.0.2.2) %lld(%lld) bytes of data.\n", pg->o.size, pg->o.size + 28);
+    printf("PING 192.0.2.2 (192.0.2.2) %ld(%ld) bytes of data.\n", pg->o.size, pg->o.size + 28);
     run(pg);
     print_summary(pg);
     if (pg->o.stats) {

@@ -13,12 +13,15 @@
  * message names it and its line), 2 for a usage error, a scenario that does
  * not parse or a run error.
  */
+#include <ctype.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bundled.h"
+#include "cli.h"
 #include "tern/scenario.h"
 #include "tern/stack.h"
 
@@ -26,6 +29,56 @@ int tern_cmd_sim(int argc, char **argv);
 
 #define DEFAULT_SCENARIO "rfc9293-fig6"
 #define MAX_FILE_BYTES   (1024 * 1024)
+
+static const struct tern_bundled *
+find_bundled(const char *name)
+{
+    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
+        if (strcmp(tern_bundled_scenarios[i].name, name) == 0) {
+            return &tern_bundled_scenarios[i];
+        }
+    }
+    return NULL;
+}
+
+/* What the command line asks for. */
+struct sim_opts {
+    bool list;
+    const struct tern_bundled *print; /* --print NAME */
+    bool explain;
+    const char *pcap;
+};
+
+static bool
+set_print(const char *name, void *opts)
+{
+    struct sim_opts *o = opts;
+    o->print = find_bundled(name);
+    return o->print != NULL;
+}
+
+/* One option to an entry, its fields together. */
+/* clang-format off */
+static const struct cli_opt sim_opts[] = {
+    {.name = "list", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, list),
+     .help = "list the bundled scenarios with their titles"},
+    {.name = "print", .kind = CLI_CUSTOM, .arg = "NAME", .parse = set_print,
+     .form = "the name of a bundled scenario, as 'tern sim --list' shows them",
+     .help = "print the source of a bundled scenario"},
+    {.name = "explain", .kind = CLI_FLAG, .offset = offsetof(struct sim_opts, explain),
+     .help = "print under each line the RFC rules that produced it"},
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = offsetof(struct sim_opts, pcap),
+     .help = "write the packets of the drawn link to FILE (pcap)"},
+};
+/* clang-format on */
+
+static const struct cli_cmd sim_cmd = {
+    .name = "sim",
+    .opts = sim_opts,
+    .n_opts = sizeof(sim_opts) / sizeof(sim_opts[0]),
+    .max_operands = 1,
+    .operand_note = "one scenario at a time",
+};
 
 static void
 usage(FILE *out)
@@ -42,40 +95,57 @@ usage(FILE *out)
             "SCENARIO is the name of a bundled scenario (see --list) or a scenario file\n"
             "(format: docs/scenarios.md). Without SCENARIO, runs %s, the basic\n"
             "three-way handshake.\n"
-            "\n"
-            "Options:\n"
-            "  --list         list the bundled scenarios with their titles\n"
-            "  --print NAME   print the source of a bundled scenario\n"
-            "  --explain      print under each line the RFC rules that produced it\n"
-            "  --pcap FILE    write the packets of the drawn link to FILE (pcap)\n"
-            "  -h, --help     show this help\n"
-            "\n"
-            "Exit status: 0 all expectations held, 1 an expectation failed,\n"
-            "2 usage error, scenario error or run error.\n",
+            "\n",
             DEFAULT_SCENARIO);
+    cli_print_options(out, &sim_cmd);
+    fprintf(out, "\n"
+                 "Exit status: 0 all expectations held, 1 an expectation failed,\n"
+                 "2 usage error, scenario error or run error.\n");
 }
 
-static const struct tern_bundled *
-find_bundled(const char *name)
+/* Names in the order a reader expects: runs of digits compare as numbers,
+ * so rfc9293-fig6 comes before rfc9293-fig10. */
+static int
+natural_cmp(const void *pa, const void *pb)
 {
-    for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
-        if (strcmp(tern_bundled_scenarios[i].name, name) == 0) {
-            return &tern_bundled_scenarios[i];
+    const char *a = (*(const struct tern_bundled *const *)pa)->name;
+    const char *b = (*(const struct tern_bundled *const *)pb)->name;
+    while (*a != '\0' && *b != '\0') {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            char *ea, *eb;
+            unsigned long long na = strtoull(a, &ea, 10), nb = strtoull(b, &eb, 10);
+            if (na != nb) {
+                return na < nb ? -1 : 1;
+            }
+            a = ea;
+            b = eb;
+        } else if (*a != *b) {
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        } else {
+            a++;
+            b++;
         }
     }
-    return NULL;
+    return (*a != '\0') - (*b != '\0');
 }
 
 static int
 list(void)
 {
     int width = 16; /* the names, then the titles in one column */
+    const struct tern_bundled **order = malloc(tern_bundled_scenario_count * sizeof(*order) + 1);
+    if (order == NULL) {
+        fprintf(stderr, "tern sim: out of memory\n");
+        return 2;
+    }
     for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
         int n = (int)strlen(tern_bundled_scenarios[i].name);
         width = n > width ? n : width;
+        order[i] = &tern_bundled_scenarios[i];
     }
+    qsort(order, tern_bundled_scenario_count, sizeof(*order), natural_cmp);
     for (size_t i = 0; i < tern_bundled_scenario_count; i++) {
-        const struct tern_bundled *b = &tern_bundled_scenarios[i];
+        const struct tern_bundled *b = order[i];
         struct tern_scenario *sc = NULL;
         char err[256];
         const char *title = "(does not parse)";
@@ -85,6 +155,7 @@ list(void)
         printf("%-*s %s\n", width, b->name, title);
         tern_scenario_free(sc);
     }
+    free(order);
     return 0;
 }
 
@@ -153,44 +224,37 @@ run(const char *arg, const struct tern_scenario_opts *opts)
 int
 tern_cmd_sim(int argc, char **argv)
 {
-    struct tern_scenario_opts opts = {0};
-    const char *scenario = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    struct sim_opts o = {0};
+    char *scenario[1];
+    int n;
+    int rc = cli_parse(&sim_cmd, argc, argv, &o, scenario, &n);
+    if (rc != CLI_OK) {
+        if (rc == CLI_HELP) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--list") == 0) {
-            return list();
-        } else if (strcmp(a, "--print") == 0) {
-            const struct tern_bundled *b = i + 1 < argc ? find_bundled(argv[i + 1]) : NULL;
-            if (b == NULL) {
-                fprintf(stderr, "tern sim: --print needs the name of a bundled scenario; see "
-                                "'tern sim --list'\n");
-                return 2;
-            }
-            fwrite(b->text, 1, b->len, stdout);
-            return 0;
-        } else if (strcmp(a, "--explain") == 0) {
-            opts.explain = true;
-        } else if (strcmp(a, "--pcap") == 0) {
-            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-                fprintf(stderr, "tern sim: --pcap needs a file name; see 'tern sim --help'\n");
-                return 2;
-            }
-            opts.pcap_path = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "tern sim: unknown option '%s'; see 'tern sim --help'\n", a);
-            return 2;
-        } else if (scenario != NULL) {
-            fprintf(stderr,
-                    "tern sim: one scenario at a time ('%s' and '%s'); see 'tern sim "
-                    "--help'\n",
-                    scenario, a);
-            return 2;
-        } else {
-            scenario = a;
         }
+        return rc;
     }
-    return run(scenario != NULL ? scenario : DEFAULT_SCENARIO, &opts);
+    if (o.list || o.print != NULL) {
+        /* Nothing runs: whatever would shape a run is a mistake. */
+        const char *what = o.list ? "--list" : "--print";
+        if (o.list && o.print != NULL) {
+            return cli_usage_error(&sim_cmd, "--list and --print exclude each other");
+        }
+        if (n > 0) {
+            return cli_usage_error(&sim_cmd, "%s runs no scenario (got '%s')", what, scenario[0]);
+        }
+        if (o.explain || o.pcap != NULL) {
+            return cli_usage_error(&sim_cmd,
+                                   "%s runs no scenario: --explain and --pcap go with one", what);
+        }
+        if (o.list) {
+            return list();
+        }
+        fwrite(o.print->text, 1, o.print->len, stdout);
+        return 0;
+    }
+    struct tern_scenario_opts opts = {
+        .explain = o.explain, .pcap_path = o.pcap, .prefix = "tern sim: "};
+    return run(n > 0 ? scenario[0] : DEFAULT_SCENARIO, &opts);
 }

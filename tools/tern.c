@@ -2,8 +2,10 @@
  * tools/tern.c: the `tern` command line: global options and dispatch to a
  * subcommand (tools/<command>.c, each with one entry point declared below).
  *
- * Exit status: what the subcommand returns; 2 for a usage error.
+ * Exit status: what the subcommand returns; 2 for a usage error (every
+ * subcommand: its command line follows tools/cli.h).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +75,15 @@ main(int argc, char **argv)
         return 2;
     }
     const char *arg = argv[1];
+    /* The options of tern itself and `help CMD` take nothing more; the
+     * subcommands read the rest of the line with tools/cli.c. */
+    bool help_cmd = strcmp(arg, "help") == 0;
+    bool own =
+        strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "--version") == 0;
+    if ((own || help_cmd) && argc > 2 + help_cmd) {
+        fprintf(stderr, "tern: unexpected operand '%s'; see 'tern --help'\n", argv[2 + help_cmd]);
+        return 2;
+    }
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
         usage(stdout);
         return 0;
@@ -81,7 +92,7 @@ main(int argc, char **argv)
         printf("tern %s\n", tern_version());
         return 0;
     }
-    if (strcmp(arg, "help") == 0) {
+    if (help_cmd) {
         if (argc < 3) {
             usage(stdout);
             return 0;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tern/stack.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
@@ -45,7 +47,8 @@ int tern_cmd_tap(int argc, char **argv);
  * receive buffer. */
 #define DEFAULT_MEM_MIB  64
 #define SPARE_TCBS       4
-#define SNDBUF           (256 * 1024)
+#define SNDBUF_KIB       256
+#define SNDBUF           (SNDBUF_KIB * 1024)
 #define RCVBUF           65535 /* the largest window without window scaling */
 #define CLIENT_POOL(snd) (2 * (size_t)(snd) + 2 * RCVBUF)
 
@@ -89,22 +92,219 @@ struct opts {
     const char *root, *url, *target, *file, *out;
     double timeout_s;
     bool quiet;
-    bool stats;     /* print the stack's and driver's counters at exit */
-    long max_conns; /* servers: sessions at once; 0: what mem_mib buys */
-    long mem_mib;   /* servers: memory budget of the tables, MiB */
-    /* TCP choices (issue 12 A/B runs); -1 / NULL / 0: the stack's default */
-    int loss;       /* enum tern_tcp_loss_detection */
-    int prr;        /* enum tern_tcp_prr */
-    int ecn;        /* enum tern_tcp_ecn */
-    const char *cc; /* "newreno", "cubic" */
+    bool stats;      /* print the stack's and driver's counters at exit */
+    long max_conns;  /* servers: sessions at once; 0: what mem_mib buys */
+    long mem_mib;    /* servers: memory budget of the tables, MiB */
+    double delay_ms; /* --delay, into imp.delay_ns */
+    /* TCP choices (issue 12 A/B runs); -1 / 0: the stack's default */
+    int loss; /* enum tern_tcp_loss_detection */
+    int prr;  /* enum tern_tcp_prr */
+    int ecn;  /* enum tern_tcp_ecn */
+    int cc;   /* index into cc_names */
     long sndbuf_kib;
+    struct cli_cmd cli; /* the grammar, named after cmd */
 };
+
+/* ---- Options ---------------------------------------------------------------- */
+
+static bool
+parse_ipv4(const char *s, uint32_t *out)
+{
+    unsigned a[4];
+    char tail;
+    if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4) {
+        return false;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (a[i] > 255) {
+            return false;
+        }
+    }
+    *out = TERN_IPV4(a[0], a[1], a[2], a[3]);
+    return true;
+}
+
+/* "A.B.C.D" SEP "N", N in [min, max]: an address with its prefix length or
+ * its port. */
+static bool
+parse_ipv4_num(const char *s, char sep, long min, long max, uint32_t *addr, long *n)
+{
+    char host[32];
+    const char *at = strrchr(s, sep);
+    if (at == NULL || (size_t)(at - s) >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, s, (size_t)(at - s));
+    host[at - s] = '\0';
+    return parse_ipv4(host, addr) && cli_parse_long(at + 1, min, max, n);
+}
+
+static bool
+parse_cidr(const char *s, uint32_t *addr, int *prefix)
+{
+    long p;
+    if (!parse_ipv4_num(s, '/', 1, 32, addr, &p)) {
+        return false;
+    }
+    *prefix = (int)p;
+    return true;
+}
+
+static bool
+set_addr(const char *v, void *opts)
+{
+    struct opts *o = opts;
+    return parse_cidr(v, &o->addr, &o->prefix);
+}
+
+static bool
+set_linux_addr(const char *v, void *opts)
+{
+    struct opts *o = opts;
+    return parse_cidr(v, &o->linux_addr, &o->linux_prefix);
+}
+
+static bool
+set_gw(const char *v, void *opts)
+{
+    return parse_ipv4(v, &((struct opts *)opts)->gw);
+}
+
+static bool
+set_seed(const char *v, void *opts)
+{
+    struct opts *o = opts;
+    unsigned long long seed;
+    if (!cli_parse_u64(v, &seed)) {
+        return false;
+    }
+    o->imp.seed = seed;
+    o->seed_set = true;
+    return true;
+}
+
+static const struct cli_choice loss_names[] = {
+    {"rack", TERN_TCP_LOSS_RACK}, {"rfc6675", TERN_TCP_LOSS_RFC6675}, {NULL, 0}};
+static const struct cli_choice prr_names[] = {
+    {"ssrb", TERN_TCP_PRR_SSRB}, {"crb", TERN_TCP_PRR_CRB}, {"off", TERN_TCP_PRR_OFF}, {NULL, 0}};
+static const struct cli_choice ecn_names[] = {{"on", TERN_TCP_ECN_ON},
+                                              {"passive", TERN_TCP_ECN_PASSIVE},
+                                              {"off", TERN_TCP_ECN_OFF},
+                                              {NULL, 0}};
+/* cfg.tcp.cc takes the name: the value is the index here. */
+static const struct cli_choice cc_names[] = {{"newreno", 0}, {"cubic", 1}, {NULL, 0}};
+
+#define OFF(field) offsetof(struct opts, field)
+/* What one session costs beside the stack's connections (--mem's help). */
+_Static_assert((SESS_BUF + HDR_MAX) / 1024 == 24, "--mem's help says 24 KiB a session");
+
+/* One option to an entry, its fields together. */
+/* clang-format off */
+static const struct cli_opt tun_opts[] = {
+    {.name = "dev", .kind = CLI_STRING, .arg = "NAME", .offset = OFF(dev),
+     .help = "device name (at most 15 bytes)"},
+    {.name = "addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_addr,
+     .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
+     .help = "tern's address and prefix length on the device"},
+    {.name = "gw", .kind = CLI_CUSTOM, .arg = "A.B.C.D", .parse = set_gw,
+     .form = "an IPv4 address A.B.C.D",
+     .help = "default gateway (on the connected subnet)"},
+    {.name = "linux-addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_linux_addr,
+     .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
+     .help = "also give the kernel this address on the device (ioctl SIOCSIFADDR); without it, "
+             "configure it with ip(8)"},
+    {.name = "mtu", .kind = CLI_LONG, .arg = "N", .min = 68, .max = 65535, .offset = OFF(mtu),
+     .help = "set the device MTU (68..65535; default: keep the device's)"},
+    {.name = "drop", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
+     .offset = OFF(imp.drop_pct),
+     .help = "drop PCT% of packets, each direction (default 0)"},
+    {.name = "dup", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
+     .offset = OFF(imp.dup_pct),
+     .help = "duplicate PCT% of packets, each direction (default 0)"},
+    {.name = "reorder", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
+     .offset = OFF(imp.reorder_pct),
+     .help = "hold PCT% of packets back 2 ms so later ones pass them (default 0)"},
+    {.name = "delay", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 10000,
+     .offset = OFF(delay_ms),
+     .help = "add MS milliseconds of delay to every packet, each way (default 0)"},
+    {.name = "seed", .kind = CLI_CUSTOM, .arg = "N", .parse = set_seed,
+     .form = "an integer from 0 to 18446744073709551615",
+     .help = "seed of the impairment, and a fixed seed for the stack: deterministic ISNs and "
+             "ports, for tests only (default: the stack's secret from getrandom, the "
+             "impairment's seed from the clock)"},
+    {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(pcap),
+     .help = "write every packet read from or written to the device"},
+    {.name = "trace", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(trace),
+     .help = "write the stack's trace to FILE, a line per event: time (s since start), kind, "
+             "connection, TCP segment (seq and ack relative to the first seen, length, flags) "
+             "and the rule that acted (large: for short diagnostic runs)"},
+    {.name = "port", .kind = CLI_LONG, .arg = "P", .min = 1, .max = 65535, .offset = OFF(port),
+     .help = "port to listen on: recv; serve with one service (default: the service's standard "
+             "port)"},
+    {.name = "root", .kind = CLI_STRING, .arg = "DIR", .offset = OFF(root),
+     .help = "directory served by serve http"},
+    {.name = "output", .short_name = 'o', .kind = CLI_STRING, .arg = "FILE", .offset = OFF(out),
+     .help = "where get, recv and send write what they receive ('-': stdout)"},
+    {.name = "sport", .kind = CLI_LONG, .arg = "P", .min = 1, .max = 65535, .offset = OFF(sport),
+     .help = "local port of get and send (default: ephemeral)"},
+    {.name = "count", .kind = CLI_LONG, .arg = "N", .min = 0, .max = 1000000000,
+     .offset = OFF(count),
+     .help = "serve: take N clients, then exit once each one has acknowledged every byte and "
+             "our FIN (or failed), or --timeout after the last one ended (exit 1); default 0: "
+             "serve forever"},
+    {.name = "max-conns", .kind = CLI_LONG, .arg = "N", .min = 1, .max = 1000000,
+     .offset = OFF(max_conns),
+     .help = "serve: clients served at once (default: as many as --mem buys); a client beyond "
+             "them is reset"},
+    {.name = "mem", .kind = CLI_LONG, .arg = "MIB", .min = 1, .max = 1024 * 1024,
+     .offset = OFF(mem_mib),
+     .help = "serve: memory budget, all taken at start (default " CLI_STR(DEFAULT_MEM_MIB)
+             "): half for the stack's buffer pool (the send and receive buffers of "
+             "all connections together), half for the clients: each client served "
+             "at once costs a session (24 KiB) and two of the stack's connections "
+             "(one open, one closing), at what the stack takes for one (measured at "
+             "start). The line before 'listening' gives the figures"},
+    {.name = "timeout", .kind = CLI_REAL, .arg = "SEC", .min = 0.001, .max = 1e6,
+     .offset = OFF(timeout_s),
+     .help = "give up if nothing is received for SEC s (default 60); serve --count: the bound "
+             "on the last clients' close"},
+    {.name = "loss", .kind = CLI_CHOICE, .arg = "rack|rfc6675", .offset = OFF(loss),
+     .choices = loss_names,
+     .help = "how a SACK sender finds lost segments: RACK's time rule (RFC 8985, with tail "
+             "loss probes) or three duplicates / DupThresh SACKed segments (RFC 6675; default: "
+             "the stack's, cfg.tcp.loss_detection)"},
+    {.name = "cc", .kind = CLI_CHOICE, .arg = "newreno|cubic", .offset = OFF(cc),
+     .choices = cc_names,
+     .help = "congestion control (default: the stack's, newreno)"},
+    {.name = "prr", .kind = CLI_CHOICE, .arg = "ssrb|crb|off", .offset = OFF(prr),
+     .choices = prr_names,
+     .help = "what a SACK recovery sends per ACK: RFC 6937 PRR with the slow-start or the "
+             "conservative bound, or RFC 6675 alone (default ssrb)"},
+    {.name = "ecn", .kind = CLI_CHOICE, .arg = "on|passive|off", .offset = OFF(ecn),
+     .choices = ecn_names,
+     .help = "RFC 3168 ECN: ask for it on our SYNs, only agree when the peer asks (default), "
+             "or neither"},
+    {.name = "sndbuf", .kind = CLI_LONG, .arg = "KIB", .min = 4, .max = 64 * 1024,
+     .offset = OFF(sndbuf_kib),
+     .help = "largest send buffer of a connection (default " CLI_STR(SNDBUF_KIB)
+             "; a client's buffer pool grows with it)"},
+    {.name = "quiet", .kind = CLI_FLAG, .offset = OFF(quiet),
+     .help = "no progress lines and no summary"},
+    {.name = "stats", .kind = CLI_FLAG, .offset = OFF(stats),
+     .help = "at exit, print the stack's drop counters (with their reasons), its TCP "
+             "loss-recovery counters (segments sent and resent, retransmission timer and loss "
+             "probe expiries, loss recoveries entered, D-SACKs, spurious retransmissions and "
+             "undos, ECN reductions), the client's connection as last seen (RTT, RTO, cwnd, "
+             "ssthresh) and the driver's counters to stderr"},
+};
+/* clang-format on */
 
 /* ---- Usage ------------------------------------------------------------------ */
 
 static void
-usage(FILE *f, const char *cmd)
+usage(FILE *f, const struct opts *o)
 {
+    const char *cmd = o->cmd;
     fprintf(f,
             "usage: tern %s --dev NAME --addr A.B.C.D/N [options] MODE\n"
             "\n"
@@ -124,69 +324,10 @@ usage(FILE *f, const char *cmd)
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
             "  recv --port P -o FILE           accept one connection, write what arrives\n"
-            "\n"
-            "Options:\n"
-            "  --dev NAME          device name (at most 15 bytes)\n"
-            "  --addr A.B.C.D/N    tern's address and prefix length on the device\n"
-            "  --gw A.B.C.D        default gateway (on the connected subnet)\n"
-            "  --linux-addr A.B.C.D/N  also give the kernel this address on the device\n"
-            "                      (ioctl SIOCSIFADDR); without it, configure it with ip(8)\n"
-            "  --mtu N             set the device MTU (68..65535; default: keep the device's)\n"
-            "  --drop PCT          drop PCT%% of packets, each direction (default 0)\n"
-            "  --dup PCT           duplicate PCT%% of packets, each direction (default 0)\n"
-            "  --reorder PCT       hold PCT%% of packets back 2 ms so later ones pass them\n"
-            "  --delay MS          add MS milliseconds of delay to every packet, each way\n"
-            "  --seed N            seed of the impairment, and a fixed seed for the stack:\n"
-            "                      deterministic ISNs and ports, for tests only (default:\n"
-            "                      the stack's secret from getrandom, the impairment's\n"
-            "                      seed from the clock)\n"
-            "  --pcap FILE         write every packet read from or written to the device\n"
-            "  --trace FILE        write the stack's trace to FILE, a line per event: time\n"
-            "                      (s since start), kind, connection, TCP segment (seq\n"
-            "                      and ack relative to the first seen, length, flags) and\n"
-            "                      the rule that acted (large: for short diagnostic runs)\n"
-            "  --port P            port to listen on: recv; serve with one service\n"
-            "                      (default: the service's standard port)\n"
-            "  --root DIR          directory served by serve http\n"
-            "  -o, --output FILE   where get, recv and send write what they receive ('-':\n"
-            "                      stdout)\n"
-            "  --sport P           local port of get and send (default: ephemeral)\n"
-            "  --count N           serve: take N clients, then exit once each one has\n"
-            "                      acknowledged every byte and our FIN (or failed), or\n"
-            "                      --timeout after the last one ended (exit 1); default 0:\n"
-            "                      serve forever\n"
-            "  --max-conns N       serve: clients served at once (default: as many as\n"
-            "                      --mem buys); a client beyond them is reset\n"
-            "  --mem MIB           serve: memory budget, all taken at start (default %d):\n"
-            "                      half for the stack's buffer pool (the send and receive\n"
-            "                      buffers of all connections together), half for the\n"
-            "                      clients: each client served at once costs a session\n"
-            "                      (%d KiB) and two of the stack's connections (one open,\n"
-            "                      one closing), at what the stack takes for one (measured\n"
-            "                      at start). The line before 'listening' gives the figures\n"
-            "  --timeout SEC       give up if nothing is received for SEC s (default 60);\n"
-            "                      serve --count: the bound on the last clients' close\n"
-            "  --loss rack|rfc6675 how a SACK sender finds lost segments: RACK's time rule\n"
-            "                      (RFC 8985, with tail loss probes) or three duplicates /\n"
-            "                      DupThresh SACKed segments (RFC 6675; default: the\n"
-            "                      stack's, cfg.tcp.loss_detection)\n"
-            "  --cc newreno|cubic  congestion control (default: the stack's, newreno)\n"
-            "  --prr ssrb|crb|off  what a SACK recovery sends per ACK: RFC 6937 PRR with\n"
-            "                      the slow-start or the conservative bound, or RFC 6675\n"
-            "                      alone (default ssrb)\n"
-            "  --ecn on|passive|off  RFC 3168 ECN: ask for it on our SYNs, only agree when\n"
-            "                      the peer asks (default), or neither\n"
-            "  --sndbuf KIB        largest send buffer of a connection (default %d; a\n"
-            "                      client's buffer pool grows with it)\n"
-            "  --quiet             no progress lines and no summary\n"
-            "  --stats             at exit, print the stack's drop counters (with their\n"
-            "                      reasons), its TCP loss-recovery counters (segments sent\n"
-            "                      and resent, retransmission timer and loss probe\n"
-            "                      expiries, loss recoveries entered, D-SACKs, spurious\n"
-            "                      retransmissions and undos, ECN reductions), the client's\n"
-            "                      connection as last seen (RTT, RTO, cwnd, ssthresh) and\n"
-            "                      the driver's counters to stderr\n"
-            "  -h, --help          show this help and exit\n"
+            "\n",
+            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)");
+    cli_print_options(f, &o->cli);
+    fprintf(f,
             "\n"
             "Example (as root; Linux is 10.77.0.1 on the device, tern is 10.77.0.2):\n"
             "  ip netns add demo\n"
@@ -198,202 +339,13 @@ usage(FILE *f, const char *cmd)
             "and a summary (bytes, time, goodput, retransmissions) on stderr. SIGINT/SIGTERM stop "
             "cleanly.\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
-            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)", DEFAULT_MEM_MIB,
-            (SESS_BUF + HDR_MAX) / 1024, SNDBUF / 1024, cmd);
+            cmd);
 }
 
 static int
 usage_error(const struct opts *o, const char *msg, const char *arg)
 {
-    fprintf(stderr, "tern %s: %s%s%s; see 'tern %s --help'\n", o->cmd, msg, arg ? " " : "",
-            arg ? arg : "", o->cmd);
-    return 2;
-}
-
-/* ---- Parsing ---------------------------------------------------------------- */
-
-static bool
-parse_ipv4(const char *s, uint32_t *out)
-{
-    unsigned a[4];
-    char tail;
-    if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4) {
-        return false;
-    }
-    for (int i = 0; i < 4; i++) {
-        if (a[i] > 255) {
-            return false;
-        }
-    }
-    *out = TERN_IPV4(a[0], a[1], a[2], a[3]);
-    return true;
-}
-
-static bool
-parse_cidr(const char *s, uint32_t *addr, int *prefix)
-{
-    char buf[32];
-    const char *slash = strchr(s, '/');
-    if (slash == NULL || (size_t)(slash - s) >= sizeof(buf)) {
-        return false;
-    }
-    memcpy(buf, s, (size_t)(slash - s));
-    buf[slash - s] = '\0';
-    char *end;
-    long p = strtol(slash + 1, &end, 10);
-    if (*end != '\0' || slash[1] == '\0' || p < 1 || p > 32) {
-        return false;
-    }
-    *prefix = (int)p;
-    return parse_ipv4(buf, addr);
-}
-
-static bool
-parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-static bool
-parse_real(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-/* A named value of an option. */
-struct choice {
-    const char *name;
-    int value;
-};
-
-/* The value named v in the NULL-ended table, or -1. */
-static int
-pick(const char *v, const struct choice *c)
-{
-    for (; c->name != NULL; c++) {
-        if (strcmp(v, c->name) == 0) {
-            return c->value;
-        }
-    }
-    return -1;
-}
-
-/* One option with its value; returns 0, or 2 after printing a usage error. */
-static int
-set_opt(struct opts *o, const char *name, const char *v)
-{
-    bool ok = true;
-    double d = 0;
-    if (strcmp(name, "--dev") == 0) {
-        o->dev = v;
-    } else if (strcmp(name, "--addr") == 0) {
-        ok = parse_cidr(v, &o->addr, &o->prefix);
-    } else if (strcmp(name, "--gw") == 0) {
-        ok = parse_ipv4(v, &o->gw);
-    } else if (strcmp(name, "--linux-addr") == 0) {
-        ok = parse_cidr(v, &o->linux_addr, &o->linux_prefix);
-    } else if (strcmp(name, "--mtu") == 0) {
-        ok = parse_long(v, 68, 65535, &o->mtu);
-    } else if (strcmp(name, "--drop") == 0) {
-        ok = parse_real(v, 0, 100, &o->imp.drop_pct);
-    } else if (strcmp(name, "--dup") == 0) {
-        ok = parse_real(v, 0, 100, &o->imp.dup_pct);
-    } else if (strcmp(name, "--reorder") == 0) {
-        ok = parse_real(v, 0, 100, &o->imp.reorder_pct);
-    } else if (strcmp(name, "--delay") == 0) {
-        ok = parse_real(v, 0, 10000, &d);
-        o->imp.delay_ns = (int64_t)(d * 1e6);
-    } else if (strcmp(name, "--seed") == 0) {
-        char *end;
-        errno = 0;
-        o->imp.seed = strtoull(v, &end, 10);
-        ok = *v != '\0' && *v != '-' && *end == '\0' && errno == 0;
-        o->seed_set = true;
-    } else if (strcmp(name, "--pcap") == 0) {
-        o->pcap = v;
-    } else if (strcmp(name, "--trace") == 0) {
-        o->trace = v;
-    } else if (strcmp(name, "--port") == 0) {
-        ok = parse_long(v, 1, 65535, &o->port);
-    } else if (strcmp(name, "--sport") == 0) {
-        ok = parse_long(v, 1, 65535, &o->sport);
-    } else if (strcmp(name, "--count") == 0) {
-        ok = parse_long(v, 0, 1000000000, &o->count);
-    } else if (strcmp(name, "--root") == 0) {
-        o->root = v;
-    } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
-        o->out = v;
-    } else if (strcmp(name, "--max-conns") == 0) {
-        ok = parse_long(v, 1, 1000000, &o->max_conns);
-    } else if (strcmp(name, "--mem") == 0) {
-        ok = parse_long(v, 1, 1024 * 1024, &o->mem_mib);
-    } else if (strcmp(name, "--timeout") == 0) {
-        ok = parse_real(v, 0.001, 1e6, &o->timeout_s);
-    } else if (strcmp(name, "--loss") == 0) {
-        static const struct choice n[] = {
-            {"rfc6675", TERN_TCP_LOSS_RFC6675}, {"rack", TERN_TCP_LOSS_RACK}, {NULL, 0}};
-        o->loss = pick(v, n);
-        ok = o->loss >= 0;
-    } else if (strcmp(name, "--prr") == 0) {
-        static const struct choice n[] = {{"ssrb", TERN_TCP_PRR_SSRB},
-                                          {"crb", TERN_TCP_PRR_CRB},
-                                          {"off", TERN_TCP_PRR_OFF},
-                                          {NULL, 0}};
-        o->prr = pick(v, n);
-        ok = o->prr >= 0;
-    } else if (strcmp(name, "--ecn") == 0) {
-        static const struct choice n[] = {{"passive", TERN_TCP_ECN_PASSIVE},
-                                          {"on", TERN_TCP_ECN_ON},
-                                          {"off", TERN_TCP_ECN_OFF},
-                                          {NULL, 0}};
-        o->ecn = pick(v, n);
-        ok = o->ecn >= 0;
-    } else if (strcmp(name, "--cc") == 0) {
-        static const struct choice n[] = {{"newreno", 0}, {"cubic", 0}, {NULL, 0}};
-        ok = pick(v, n) >= 0;
-        o->cc = v;
-    } else if (strcmp(name, "--sndbuf") == 0) {
-        ok = parse_long(v, 4, 64 * 1024, &o->sndbuf_kib);
-    } else {
-        return usage_error(o, "unknown option", name);
-    }
-    if (!ok || *v == '\0') {
-        fprintf(stderr, "tern %s: invalid value '%s' for %s; see 'tern %s --help'\n", o->cmd, v,
-                name, o->cmd);
-        return 2;
-    }
-    return 0;
-}
-
-static bool
-known_opt(const char *name)
-{
-    static const char *const names[] = {
-        "--dev",     "--addr",  "--gw",     "--linux-addr", "--mtu",       "--drop",  "--dup",
-        "--reorder", "--delay", "--seed",   "--pcap",       "--port",      "--sport", "--count",
-        "--root",    "-o",      "--output", "--timeout",    "--max-conns", "--mem",   "--loss",
-        "--prr",     "--ecn",   "--cc",     "--sndbuf",     "--trace",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(names[i], name) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return cli_usage_error(&o->cli, "%s%s%s", msg, arg ? " " : "", arg ? arg : "");
 }
 
 /* serve's operand: SVC[:PORT] separated by commas, SVC one of echo,
@@ -419,10 +371,11 @@ parse_services(struct opts *o, const char *list)
         long port = 0;
         if (colon != NULL) {
             *colon = '\0';
-            if (!parse_long(colon + 1, 1, 65535, &port)) {
-                fprintf(stderr, "tern %s: invalid port '%s' for service %s; see 'tern %s --help'\n",
-                        o->cmd, colon + 1, item, o->cmd);
-                return 2;
+            if (!cli_parse_long(colon + 1, 1, 65535, &port)) {
+                return cli_usage_error(&o->cli,
+                                       "invalid port '%s' for service %s: expected an integer from "
+                                       "1 to 65535",
+                                       colon + 1, item);
             }
         }
         enum mode kind = M_NONE;
@@ -445,30 +398,52 @@ parse_services(struct opts *o, const char *list)
     }
 }
 
-/* Positional words: the mode and its operands. */
+/* Positional words: the mode and its operands, as many as the mode takes. */
 static int
 set_word(struct opts *o, const char **words, int n)
 {
+    static const struct {
+        const char *name;
+        enum mode mode;
+        int operands;
+        const char *synopsis;
+    } modes[] = {
+        {"serve", M_SERVE, 1, "serve SVC[:PORT][,SVC[:PORT]...]"},
+        {"get", M_GET, 1, "get URL"},
+        {"send", M_SEND, 2, "send HOST:PORT FILE"},
+        {"recv", M_RECV, 0, "recv"},
+    };
     if (n == 0) {
         return usage_error(o, "missing MODE (serve, get, send or recv)", NULL);
     }
-    const char *m = words[0];
-    if (strcmp(m, "serve") == 0 && n == 2) {
-        o->mode = M_SERVE;
-        return parse_services(o, words[1]);
-    } else if (strcmp(m, "get") == 0 && n == 2) {
-        o->mode = M_GET;
-        o->url = words[1];
-    } else if (strcmp(m, "send") == 0 && n == 3) {
-        o->mode = M_SEND;
-        o->target = words[1];
-        o->file = words[2];
-    } else if (strcmp(m, "recv") == 0 && n == 1) {
-        o->mode = M_RECV;
-    } else {
-        return usage_error(o, "bad MODE or operands at", m);
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strcmp(words[0], modes[i].name) != 0) {
+            continue;
+        }
+        if (n - 1 > modes[i].operands) {
+            return cli_usage_error(&o->cli, "unexpected operand '%s' (the mode is %s)",
+                                   words[modes[i].operands + 1], modes[i].synopsis);
+        }
+        if (n - 1 < modes[i].operands) {
+            return cli_usage_error(&o->cli, "missing operand (the mode is %s)", modes[i].synopsis);
+        }
+        o->mode = modes[i].mode;
+        switch (o->mode) {
+        case M_SERVE:
+            return parse_services(o, words[1]);
+        case M_GET:
+            o->url = words[1];
+            break;
+        case M_SEND:
+            o->target = words[1];
+            o->file = words[2];
+            break;
+        default:
+            break;
+        }
+        return 0;
     }
-    return 0;
+    return cli_usage_error(&o->cli, "unknown MODE '%s' (serve, get, send or recv)", words[0]);
 }
 
 static int
@@ -529,45 +504,26 @@ check_opts(struct opts *o)
     return 0;
 }
 
+/* Returns CLI_OK, CLI_HELP or CLI_USAGE. Touches no device: everything
+ * wrong with the command line is found here, before any is opened. */
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-    const char *words[4];
-    int n_words = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            return 3;
-        }
-        if (strcmp(a, "--quiet") == 0) {
-            o->quiet = true;
-        } else if (strcmp(a, "--stats") == 0) {
-            o->stats = true;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            const char *eq = strchr(a, '=');
-            char name[32];
-            size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-            if (nl >= sizeof(name)) {
-                return usage_error(o, "unknown option", a);
-            }
-            memcpy(name, a, nl);
-            name[nl] = '\0';
-            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (v == NULL) {
-                return usage_error(o, known_opt(name) ? "option needs a value:" : "unknown option",
-                                   name);
-            }
-            int rc = set_opt(o, name, v);
-            if (rc != 0) {
-                return rc;
-            }
-        } else if (n_words < 4) {
-            words[n_words++] = a;
-        } else {
-            return usage_error(o, "unexpected argument", a);
-        }
+    o->cli = (struct cli_cmd){
+        .name = o->cmd,
+        .opts = tun_opts,
+        .n_opts = sizeof(tun_opts) / sizeof(tun_opts[0]),
+        .max_operands = 8,
+        .operand_note = "a MODE takes at most two operands: send HOST:PORT FILE",
+    };
+    char *words[8];
+    int n_words;
+    int rc = cli_parse(&o->cli, argc, argv, o, words, &n_words);
+    if (rc != CLI_OK) {
+        return rc;
     }
-    int rc = set_word(o, words, n_words);
+    o->imp.delay_ns = (int64_t)(o->delay_ms * 1e6);
+    rc = set_word(o, (const char **)words, n_words);
     return rc != 0 ? rc : check_opts(o);
 }
 
@@ -1447,14 +1403,7 @@ step_recv(struct app *a, struct sess_state *ss)
 static bool
 parse_hostport(const char *s, uint32_t *addr, long *port)
 {
-    char host[32];
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
-        return false;
-    }
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    return parse_ipv4(host, addr) && parse_long(colon + 1, 1, 65535, port);
+    return parse_ipv4_num(s, ':', 1, 65535, addr, port);
 }
 
 /* http://A.B.C.D[:PORT]/PATH: address, port and the request into s->buf. */
@@ -1495,10 +1444,10 @@ parse_target(struct app *a, struct sess *cs, uint32_t *addr)
     bool ok = a->o.mode == M_GET ? parse_url(a, cs, addr, &a->o.port)
                                  : parse_hostport(a->o.target, addr, &a->o.port);
     if (!ok) {
-        fprintf(stderr, "tern %s: bad %s '%s' (want %s); see 'tern %s --help'\n", a->o.cmd,
-                a->o.mode == M_GET ? "URL" : "HOST:PORT",
-                a->o.mode == M_GET ? a->o.url : a->o.target,
-                a->o.mode == M_GET ? "http://A.B.C.D[:PORT]/PATH" : "A.B.C.D:PORT", a->o.cmd);
+        cli_usage_error(&a->o.cli, "bad %s '%s' (want %s)",
+                        a->o.mode == M_GET ? "URL" : "HOST:PORT",
+                        a->o.mode == M_GET ? a->o.url : a->o.target,
+                        a->o.mode == M_GET ? "http://A.B.C.D[:PORT]/PATH" : "A.B.C.D:PORT");
     }
     return ok;
 }
@@ -1730,8 +1679,8 @@ make_stack(struct app *a)
     if (a->o.ecn >= 0) {
         cfg.tcp.ecn = (enum tern_tcp_ecn)a->o.ecn;
     }
-    if (a->o.cc != NULL) {
-        cfg.tcp.cc = a->o.cc;
+    if (a->o.cc >= 0) {
+        cfg.tcp.cc = cc_names[a->o.cc].name;
     }
     struct mem_count mc = {0};
     cfg.alloc = counting_alloc;
@@ -1991,10 +1940,10 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     a->o.cmd = cmd;
     a->o.tap = tap;
     a->o.timeout_s = 60;
-    a->o.loss = a->o.prr = a->o.ecn = -1;
+    a->o.loss = a->o.prr = a->o.ecn = a->o.cc = -1;
     int rc = parse_args(argc, argv, &a->o);
-    if (rc == 3) {
-        usage(stdout, cmd);
+    if (rc == CLI_HELP) {
+        usage(stdout, &a->o);
         return 0;
     }
     if (rc != 0) {

@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "scenario/scenario_internal.h"
+#include "tern/craft.h"
 #include "tern/stack.h"
-#include "wire/ipv4.h"
-#include "wire/tcp.h"
 
 #define SETTLE_MAX_EVENTS 100000
 #define DEFAULT_DELAY_NS  10000000LL /* 10 ms */
@@ -54,8 +53,9 @@ struct run {
     uint64_t *flight; /* packets on the wire */
     size_t n_flight, cap_flight;
     FILE *err;
-    int failed; /* expectations not met */
-    int error;  /* run errors */
+    const char *prefix; /* before each message on err; never NULL */
+    int failed;         /* expectations not met */
+    int error;          /* run errors */
     bool oom;
 };
 
@@ -258,7 +258,8 @@ setup(struct run *r, const struct tern_scenario_opts *opts)
         cfg.trace_ctx = h;
         int rc = tern_sim_add_host(r->sim, sh->name, &cfg, &h->id);
         if (rc != TERN_OK) {
-            fprintf(r->err, "%s: host %s: %s\n", sc->name, sh->name, tern_strerror(rc));
+            fprintf(r->err, "%s%s: host %s: %s\n", r->prefix, sc->name, sh->name,
+                    tern_strerror(rc));
             return rc;
         }
         tern_tcp_set_callback(tern_sim_host_stack(r->sim, h->id), 0, on_tcp_event, h);
@@ -269,13 +270,14 @@ setup(struct run *r, const struct tern_scenario_opts *opts)
     int link;
     int rc = tern_sim_link(r->sim, sc->link_a, 0, sc->link_b, 0, &lp, &lp, &link);
     if (rc != TERN_OK) {
-        fprintf(r->err, "%s: link: %s\n", sc->name, tern_strerror(rc));
+        fprintf(r->err, "%s%s: link: %s\n", r->prefix, sc->name, tern_strerror(rc));
         return rc;
     }
     if (opts != NULL && opts->pcap_path != NULL) {
         rc = tern_sim_capture(r->sim, link, opts->pcap_path);
         if (rc != TERN_OK) {
-            fprintf(r->err, "%s: cannot write the capture '%s'\n", sc->name, opts->pcap_path);
+            fprintf(r->err, "%s%s: cannot write the capture '%s'\n", r->prefix, sc->name,
+                    opts->pcap_path);
             return rc;
         }
     }
@@ -293,8 +295,8 @@ setup(struct run *r, const struct tern_scenario_opts *opts)
 static void
 run_error(struct run *r, const struct sc_stmt *st, const char *what, int rc)
 {
-    fprintf(r->err, "%s:%d: '%s' failed: %s%s%s\n", r->sc->name, st->line, st->text, what,
-            rc != 0 ? ": " : "", rc != 0 ? tern_strerror(rc) : "");
+    fprintf(r->err, "%s%s:%d: '%s' failed: %s%s%s\n", r->prefix, r->sc->name, st->line, st->text,
+            what, rc != 0 ? ": " : "", rc != 0 ? tern_strerror(rc) : "");
     r->error++;
 }
 
@@ -370,7 +372,7 @@ do_send(struct run *r, const struct sc_stmt *st, struct tern_stack *s, int64_t n
     struct run_host *h = &r->hosts[st->host];
     uint8_t buf[65535];
     for (uint32_t i = 0; i < st->count; i++) {
-        buf[i] = st->text[0] != '\0' ? (uint8_t)st->text[i] : (uint8_t)('a' + i % 26);
+        buf[i] = st->data[0] != '\0' ? (uint8_t)st->data[i] : (uint8_t)('a' + i % 26);
     }
     int rc = tern_tcp_send(s, h->conn, buf, st->count, now);
     if (rc < 0) {
@@ -437,32 +439,27 @@ do_inject(struct run *r, const struct sc_stmt *st)
 {
     uint32_t src = r->sc->hosts[st->host].addr, dst = r->sc->hosts[st->host2].addr;
     uint8_t text[SC_INJECT_DATA_MAX] = {0};
-    struct wire_tcp t = {
+    struct tern_craft_tcp t = {
+        .src = src,
+        .dst = dst,
         .src_port = st->port,
         .dst_port = st->port2,
         .seq = st->seg.seq,
         .ack = st->seg.ack,
-        .flags = st->seg.flags | (st->seg.has_ack ? WIRE_TCP_ACK : 0),
+        .flags = (uint8_t)(st->seg.flags | (st->seg.has_ack ? TERN_CRAFT_ACK : 0)),
         .window = st->seg.has_wnd ? st->seg.wnd : 8192,
         .payload = text,
         .payload_len = st->seg.has_data ? st->seg.data_len : 0,
     };
-    uint8_t pkt[WIRE_IPV4_HDR_LEN + 60 + sizeof(text)];
-    size_t n =
-        wire_tcp_emit(&t, src, dst, pkt + WIRE_IPV4_HDR_LEN, sizeof(pkt) - WIRE_IPV4_HDR_LEN);
-    struct wire_ipv4 ip = {
-        .total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + n),
-        .ttl = 64,
-        .proto = WIRE_IPPROTO_TCP,
-        .src = src,
-        .dst = dst,
-        .df = true,
-    };
-    wire_ipv4_emit(&ip, pkt);
+    uint8_t pkt[20 + 60 + sizeof(text)];
+    size_t n = tern_craft_ipv4_tcp(&t, pkt, sizeof(pkt));
+    if (n == 0) {
+        run_error(r, st, "inject", TERN_ERR_INVAL);
+        return;
+    }
     uint64_t id = 0;
     bool dup = is_duplicate(r, st);
-    int rc = tern_sim_inject(r->sim, r->hosts[st->host2].id, 0, pkt, WIRE_IPV4_HDR_LEN + n,
-                             tern_sim_now(r->sim), &id);
+    int rc = tern_sim_inject(r->sim, r->hosts[st->host2].id, 0, pkt, n, tern_sim_now(r->sim), &id);
     if (rc != TERN_OK) {
         run_error(r, st, "inject", rc);
         return;
@@ -537,8 +534,8 @@ do_call(struct run *r, const struct sc_stmt *st)
 static void
 unmet(struct run *r, const struct sc_stmt *st, const char *got)
 {
-    fprintf(r->err, "%s:%d: expectation failed: %s (got %s)\n", r->sc->name, st->line, st->text,
-            got);
+    fprintf(r->err, "%s%s:%d: expectation failed: %s (got %s)\n", r->prefix, r->sc->name, st->line,
+            st->text, got);
     r->failed++;
 }
 
@@ -695,6 +692,7 @@ tern_scenario_run(const struct tern_scenario *sc, const struct tern_scenario_opt
     }
     r->sc = sc;
     r->err = err;
+    r->prefix = opts != NULL && opts->prefix != NULL ? opts->prefix : "";
     int result = 2;
     if (setup(r, opts) == TERN_OK) {
         for (size_t i = 0; i < sc->n_stmts; i++) {

@@ -342,7 +342,10 @@ new_stmt(struct parser *p, enum sc_op op)
     st->host = st->host2 = -1;
     size_t off = 0;
     for (int k = 0; k < p->n_tok && off + 1 < sizeof(st->text); k++) {
-        int n = snprintf(st->text + off, sizeof(st->text) - off, "%s%s", k ? " " : "", p->tok[k]);
+        /* A quoted token keeps its opening quote only: close it again. */
+        const char *close = p->tok[k][0] == '"' ? "\"" : "";
+        int n = snprintf(st->text + off, sizeof(st->text) - off, "%s%s%s", k ? " " : "", p->tok[k],
+                         close);
         if (n < 0) {
             break;
         }
@@ -796,14 +799,14 @@ act_host(struct parser *p, int host)
         NEW_STMT(st, p, SC_SEND);
         st->host = host;
         if (p->n_tok > 2 && p->tok[2][0] == '"') {
-            snprintf(st->text, sizeof(st->text), "%s", p->tok[2] + 1);
-            st->count = (uint32_t)strlen(st->text);
+            snprintf(st->data, sizeof(st->data), "%s", p->tok[2] + 1);
+            st->count = (uint32_t)strlen(st->data);
         } else {
             if ((rc = num(p, 2, 65535, "a byte count or \"quoted text\"", &v)) != TERN_OK) {
                 return rc;
             }
             st->count = (uint32_t)v;
-            st->text[0] = '\0';
+            st->data[0] = '\0';
         }
         if (st->count == 0) {
             return expected(p, 2, "at least one byte to send");

@@ -83,6 +83,7 @@ struct sc_stmt {
     bool has_times; /* SC_EXPECT_SENT: exactly `count` matching segments */
     struct sc_seg seg;
     char text[SC_TEXT]; /* the statement as written, for messages */
+    char data[SC_TEXT]; /* SC_SEND: the quoted text; empty for a byte count */
 };
 
 struct tern_scenario {

@@ -14,9 +14,9 @@
  * corruption, delay, jitter, reordering, duplication), then the arrival event
  * at the other end. Every step is reported to the observer.
  *
- * Randomness comes from the core's generator (core/rng.h), one stream per
- * link direction and impairment. This is the one private header the driver
- * uses; everything else goes through the public API.
+ * Randomness comes from the stacks' generator (tern/rng.h), one stream per
+ * link direction and impairment. Like every driver, this one sees public
+ * headers only.
  */
 #include "tern/sim.h"
 
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rng.h"
 #include "tern/pcap.h"
+#include "tern/rng.h"
 
 #define NS_PER_SEC 1000000000LL
 /* Longest delay a link or a filter may add: about 13 days, so that time
@@ -37,16 +37,16 @@
 
 /* Uniform in [0, n], for jitter (which may exceed 32 bits of nanoseconds). */
 static uint64_t
-rng_upto(struct rng *r, uint64_t n)
+upto(struct tern_rng *r, uint64_t n)
 {
     if (n == UINT64_MAX) {
-        return rng_next(r);
+        return tern_rng_next(r);
     }
     uint64_t span = n + 1;
     uint64_t limit = UINT64_MAX - UINT64_MAX % span;
     uint64_t v;
     do {
-        v = rng_next(r);
+        v = tern_rng_next(r);
     } while (v >= limit);
     return v % span;
 }
@@ -64,12 +64,12 @@ enum {
 /* Each stream's seed depends on the simulation seed, the link and the
  * direction only, so links do not disturb one another. */
 static void
-rng_init_stream(struct rng *r, uint64_t seed, int link, int dir, int stream)
+init_stream(struct tern_rng *r, uint64_t seed, int link, int dir, int stream)
 {
     uint64_t tag = (uint64_t)link << 8 | (uint64_t)dir << 4 | (uint64_t)stream;
-    struct rng mix;
-    rng_seed(&mix, tag);
-    rng_seed(r, seed ^ rng_next(&mix));
+    struct tern_rng mix;
+    tern_rng_seed(&mix, tag);
+    tern_rng_seed(r, seed ^ tern_rng_next(&mix));
 }
 
 /* ---- Events and the heap --------------------------------------------------- */
@@ -127,7 +127,7 @@ struct sim_qent {
 
 struct sim_dir {
     struct tern_link_params p;
-    struct rng rng[STREAM_COUNT];
+    struct tern_rng rng[STREAM_COUNT];
     int from_host, from_netif, to_host, to_netif;
     int64_t busy_until;   /* end of the latest serialization */
     int64_t last_arrival; /* of the latest in-order packet */
@@ -552,17 +552,17 @@ dir_decide(struct tern_sim *sim, struct sim_dir *d, struct sim_packet *p, int64_
         return;
     }
     f->on_wire = true;
-    if (impair && rng_chance_ppm(&d->rng[STREAM_LOSS], d->p.loss_ppm)) {
+    if (impair && tern_rng_chance_ppm(&d->rng[STREAM_LOSS], d->p.loss_ppm)) {
         f->loss = TERN_SIM_LOSS_RANDOM;
         return;
     }
-    if (impair && p->len > 0 && rng_chance_ppm(&d->rng[STREAM_CORRUPT], d->p.corrupt_ppm)) {
+    if (impair && p->len > 0 && tern_rng_chance_ppm(&d->rng[STREAM_CORRUPT], d->p.corrupt_ppm)) {
         f->corrupt = true;
-        f->bit = rng_below(&d->rng[STREAM_CORRUPT], (uint32_t)(p->len * 8u));
+        f->bit = tern_rng_below(&d->rng[STREAM_CORRUPT], (uint32_t)(p->len * 8u));
         p->data[f->bit / 8] ^= (uint8_t)(0x80u >> (f->bit % 8));
         p->corrupted = true;
     }
-    if (impair && d->p.ce_ppm > 0 && rng_chance_ppm(&d->rng[STREAM_CE], d->p.ce_ppm)) {
+    if (impair && d->p.ce_ppm > 0 && tern_rng_chance_ppm(&d->rng[STREAM_CE], d->p.ce_ppm)) {
         bool eth = sim->hosts[d->to_host]->cfg.netifs[d->to_netif].link == TERN_LINK_ETHERNET;
         if (mark_ce(p->data, p->len, eth)) {
             d->stats.ce_marked++;
@@ -570,10 +570,9 @@ dir_decide(struct tern_sim *sim, struct sim_dir *d, struct sim_packet *p, int64_
     }
     int64_t arrive = add_sat(tx_end, d->p.delay_ns);
     if (d->p.jitter_ns > 0) {
-        arrive =
-            add_sat(arrive, (int64_t)rng_upto(&d->rng[STREAM_JITTER], (uint64_t)d->p.jitter_ns));
+        arrive = add_sat(arrive, (int64_t)upto(&d->rng[STREAM_JITTER], (uint64_t)d->p.jitter_ns));
     }
-    if (impair && rng_chance_ppm(&d->rng[STREAM_REORDER], d->p.reorder_ppm)) {
+    if (impair && tern_rng_chance_ppm(&d->rng[STREAM_REORDER], d->p.reorder_ppm)) {
         p->reordered = true;
         d->stats.reordered++;
         int64_t rd = d->p.reorder_delay_ns;
@@ -593,7 +592,7 @@ dir_decide(struct tern_sim *sim, struct sim_dir *d, struct sim_packet *p, int64_
         d->last_arrival = arrive;
     }
     f->arrive = arrive;
-    f->dup = impair && rng_chance_ppm(&d->rng[STREAM_DUP], d->p.dup_ppm);
+    f->dup = impair && tern_rng_chance_ppm(&d->rng[STREAM_DUP], d->p.dup_ppm);
 }
 
 static void
@@ -907,9 +906,9 @@ tern_sim_add_host(struct tern_sim *sim, const char *name, const struct tern_conf
     /* Choice (see sim.h): the simulator is deterministic by design. A host
      * without a seed gets one from the simulation seed and its id. */
     if (cfg->seed == 0 && !cfg->deterministic) {
-        struct rng mix;
-        rng_seed(&mix, sim->seed ^ ((uint64_t)(id + 1) << 48));
-        h->cfg.seed = rng_next(&mix);
+        struct tern_rng mix;
+        tern_rng_seed(&mix, sim->seed ^ ((uint64_t)(id + 1) << 48));
+        h->cfg.seed = tern_rng_next(&mix);
     }
     h->cfg.deterministic = true;
     for (int i = 0; i < TERN_MAX_NETIFS; i++) {
@@ -1010,7 +1009,7 @@ dir_init(struct tern_sim *sim, struct sim_dir *d, int link, int dir,
         d->p = *p;
     }
     for (int s = 0; s < STREAM_COUNT; s++) {
-        rng_init_stream(&d->rng[s], sim->seed, link, dir, s);
+        init_stream(&d->rng[s], sim->seed, link, dir, s);
     }
 }
 

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/rng.h"
 #include "tern/pcap.h"
+#include "tern/rng.h"
 
 #define DEFAULT_SLOTS   2048u
 #define DEFAULT_HOLD_NS 2000000LL /* 2 ms: longer than a bulk burst's packet gap */
@@ -56,12 +56,13 @@ struct tern_tun {
     char name[IFNAMSIZ];
     size_t slot_len;
     struct tern_tun_impair imp;
-    struct rng rng;
+    struct tern_rng rng;
     struct ring outbox;
     struct ring delay[2], hold[2]; /* by enum dir */
     uint8_t *rx_buf;
     struct tern_pcap *pcap;
     struct tern_tun_stats stats;
+    struct tern_stack *drv_stack; /* the stack a runtime's driver serves (tern_tun_driver) */
 };
 
 int64_t
@@ -313,7 +314,7 @@ tern_tun_open(const struct tern_tun_config *cfg, struct tern_tun **out, char *er
     if (t->imp.reorder_hold_ns == 0) {
         t->imp.reorder_hold_ns = DEFAULT_HOLD_NS;
     }
-    rng_seed(&t->rng, t->imp.seed);
+    tern_rng_seed(&t->rng, t->imp.seed);
     t->fd = attach(cfg, t->name, err, err_len, &rc);
     if (t->fd < 0) {
         free(t);
@@ -432,7 +433,7 @@ static void
 route_copy(struct tern_tun *t, struct tern_stack *st, enum dir d, const uint8_t *pkt, size_t len,
            int64_t now)
 {
-    bool reorder = rng_chance_ppm(&t->rng, pct_ppm(t->imp.reorder_pct));
+    bool reorder = tern_rng_chance_ppm(&t->rng, pct_ppm(t->imp.reorder_pct));
     if (len > t->slot_len) {
         t->stats.too_big++;
         deliver(t, st, d, pkt, len);
@@ -456,12 +457,12 @@ route_copy(struct tern_tun *t, struct tern_stack *st, enum dir d, const uint8_t 
 static void
 impair(struct tern_tun *t, struct tern_stack *st, enum dir d, const uint8_t *pkt, size_t len)
 {
-    if (rng_chance_ppm(&t->rng, pct_ppm(t->imp.drop_pct))) {
+    if (tern_rng_chance_ppm(&t->rng, pct_ppm(t->imp.drop_pct))) {
         t->stats.dropped[d]++;
         return;
     }
     int copies = 1;
-    if (rng_chance_ppm(&t->rng, pct_ppm(t->imp.dup_pct))) {
+    if (tern_rng_chance_ppm(&t->rng, pct_ppm(t->imp.dup_pct))) {
         t->stats.duplicated[d]++;
         copies = 2;
     }
@@ -632,5 +633,63 @@ tern_tun_step(struct tern_tun *t, struct tern_stack *st, int64_t wake_ns)
         return TERN_ERR_TXFAIL;
     }
     run_due(t, st);
+    return TERN_OK;
+}
+
+/* ---- The socket runtime's driver (tern/driver.h) ----------------------------- */
+
+static int
+drv_service(void *ctx, int64_t now_ns)
+{
+    struct tern_tun *t = ctx;
+    (void)now_ns; /* the device's clock is the runtime's: CLOCK_MONOTONIC */
+    return tern_tun_service(t, t->drv_stack);
+}
+
+/* The held packets; the runtime adds the stack's deadline. */
+static int64_t
+drv_next_wake(void *ctx)
+{
+    return next_held_due(ctx);
+}
+
+static void
+drv_flush(void *ctx)
+{
+    struct tern_tun *t = ctx;
+    tern_tun_flush(t, t->drv_stack);
+}
+
+static void
+drv_close(void *ctx)
+{
+    struct tern_tun *t = ctx;
+    struct tern_stack *st = t->drv_stack;
+    (void)tern_tun_close(t);
+    tern_stack_free(st);
+}
+
+static const struct tern_driver_ops tun_driver_ops = {
+    .now = NULL, /* CLOCK_MONOTONIC, as tern_tun_now_ns */
+    .service = drv_service,
+    .next_wake = drv_next_wake,
+    .flush = drv_flush,
+    .close = drv_close,
+};
+
+int
+tern_tun_driver(struct tern_tun *t, struct tern_stack *st, struct tern_driver *out)
+{
+    if (t == NULL || st == NULL || out == NULL) {
+        return TERN_ERR_INVAL;
+    }
+    t->drv_stack = st;
+    *out = (struct tern_driver){
+        .ops = &tun_driver_ops,
+        .ctx = t,
+        .fd = t->fd,
+        .n_stacks = 1,
+        .stacks = &t->drv_stack,
+    };
     return TERN_OK;
 }

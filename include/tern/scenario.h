@@ -58,6 +58,7 @@ const char *tern_scenario_title(const struct tern_scenario *sc);
 struct tern_scenario_opts {
     bool explain;          /* print the RFC rules under each diagram line */
     const char *pcap_path; /* write the drawn link's packets there (tern_sim_capture), or NULL */
+    const char *prefix;    /* written before each message on `err` ("tern sim: "), or NULL */
 };
 
 /*

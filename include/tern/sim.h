@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/driver.h"
 #include "tern/stack.h"
 
 #ifdef __cplusplus
@@ -349,6 +350,27 @@ int tern_sim_inject(struct tern_sim *sim, int host, int netif, const uint8_t *by
  * creatable), TERN_ERR_NOMEM.
  */
 int tern_sim_capture(struct tern_sim *sim, int link, const char *path);
+
+/* ---- Under a socket runtime (tern/socket.h, tern/driver.h) ---- */
+
+/*
+ * Fills `out` with a driver that runs `sim` in real time for tern_rt_start():
+ * the runtime's clock is CLOCK_MONOTONIC shifted to read tern_sim_now() at
+ * this call, a turn runs the events due, the next wake is the next event;
+ * host i of the runtime is host i of the sim. Its close frees what this
+ * call allocated, not the sim. Returns TERN_OK, TERN_ERR_INVAL (NULL, no
+ * host), TERN_ERR_NOMEM.
+ */
+int tern_sim_driver(struct tern_sim *sim, struct tern_driver *out);
+
+/*
+ * tern_rt_start() on tern_sim_driver(sim): the sim run in real time by the
+ * runtime's thread. Sockets may be made on any host with tern_socket_in().
+ * The runtime does not own the sim: free it after tern_rt_free. Do not
+ * touch the sim while the runtime runs except under tern_rt_lock. Host
+ * crash/restart is not supported under a runtime.
+ */
+int tern_rt_start_sim(struct tern_sim *sim, struct tern_rt **out);
 
 #ifdef __cplusplus
 }

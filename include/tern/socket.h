@@ -36,9 +36,12 @@
  *      learnt from tern_rt_next_deadline, the runtime says so: a callback,
  *      and an eventfd (tern_rt_deadline_fd) the caller polls beside its
  *      packet fds, so its loop never sleeps past a timer.
- *  (c) tern_rt_start_tun() / tern_rt_start_sim(): the runtime owns a driver
- *      (a TUN or TAP device, or a simulated network run in real time) and a
- *      thread that feeds it packets and runs its timers.
+ *  (c) tern_rt_start(): the runtime owns a driver (tern/driver.h: a TUN
+ *      or TAP device, a simulated network run in real time, or the
+ *      caller's own packet path) and a thread that runs it: feeds the
+ *      stacks what arrived, runs their timers, sends what they queued.
+ *      tern_rt_start_tun() (tern/tun.h) and tern_rt_start_sim()
+ *      (tern/sim.h) compose the library's drivers with it.
  * In (b) and (c) any thread may make blocking calls; a blocked call sleeps
  * on the socket's condition variable (never spins) and wakes on its event
  * or on SO_RCVTIMEO / SO_SNDTIMEO (real time, CLOCK_MONOTONIC, whatever the
@@ -78,6 +81,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "tern/driver.h"
 #include "tern/stack.h"
 
 #ifdef __cplusplus
@@ -85,8 +89,6 @@ extern "C" {
 #endif
 
 struct tern_rt;
-struct tern_sim;
-struct tern_tun_config;
 
 /* ---- runtimes ---- */
 
@@ -155,25 +157,10 @@ int tern_rt_advance(struct tern_rt *rt, int64_t now_ns);
  * other runtimes. The runtime owns it. */
 int tern_rt_deadline_fd(struct tern_rt *rt);
 
-/* (c) A stack on a TUN or TAP device (tern/tun.h), with a thread. `cfg`
- * describes the stack; the runtime fills in netif 0's transmit callback, its
- * link type from tun->tap, its MTU when 0 (the device's), the seed when it
- * is 0 and cfg->deterministic is false (a secret from tern_random_seed, so
- * tern_config_init's defaults are safe here) and, on TAP when none is given,
- * a locally administered MAC (derived from the seed when deterministic,
- * else random: a MAC must not reveal the secret). `err` (may be NULL)
- * receives a one-line reason on failure. Returns TERN_OK, or the error of
- * tern_tun_open / tern_stack_new, or TERN_ERR_NOSECRET (no randomness from
- * the OS), TERN_ERR_NOMEM / TERN_ERR_TXFAIL (thread). */
-int tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
-                      struct tern_rt **out, char *err, size_t err_len);
-
-/* (c) A simulated network (tern/sim.h) run in real time by a thread: the
- * sim's clock follows CLOCK_MONOTONIC from now on. Sockets may be made on
- * any host with tern_socket_in(). The runtime does not own the sim: free it
- * after tern_rt_free. Do not touch the sim while the runtime runs except
- * under tern_rt_lock. Host crash/restart is not supported under a runtime. */
-int tern_rt_start_sim(struct tern_sim *sim, struct tern_rt **out);
+/* (c) tern_rt_start(driver, &rt) (tern/driver.h): a runtime whose thread
+ * runs a packet path through the driver interface. The library's drivers
+ * come with constructors: tern_rt_start_tun() (tern/tun.h) and
+ * tern_rt_start_sim() (tern/sim.h). */
 
 /* Stops the thread (if any), closes every socket still open, frees what the
  * runtime owns (for a TUN runtime: the stack and the device). No other

@@ -2,6 +2,7 @@
 #ifndef TERN_TERN_H
 #define TERN_TERN_H
 
+#include "tern/craft.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
 #include "tern/stats.h"

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/driver.h"
 #include "tern/stack.h"
 
 #ifdef __cplusplus
@@ -137,6 +138,34 @@ int tern_tun_fd(const struct tern_tun *t);
 void tern_tun_flush(struct tern_tun *t, struct tern_stack *st);
 
 const struct tern_tun_stats *tern_tun_stats(const struct tern_tun *t);
+
+/* ---- Under a socket runtime (tern/socket.h, tern/driver.h) ---- */
+
+/*
+ * Fills `out` with the driver of device `t` serving stack `st` (netif 0,
+ * whose transmit callback is tern_tun_transmit with `t`), for
+ * tern_rt_start(): its turn is tern_tun_service(), its flush
+ * tern_tun_flush(), its fd the device's, its clock CLOCK_MONOTONIC, and its
+ * close closes the device and frees the stack, so the runtime owns both
+ * from tern_rt_start on. Returns TERN_OK or TERN_ERR_INVAL (a NULL).
+ */
+int tern_tun_driver(struct tern_tun *t, struct tern_stack *st, struct tern_driver *out);
+
+/*
+ * A stack on a TUN or TAP device under a socket runtime with a thread:
+ * opens the device, makes the stack, and starts tern_rt_start() on
+ * tern_tun_driver(). `cfg` describes the stack; netif 0 gets the transmit
+ * callback, its link type from tun->tap, its MTU when 0 (the device's), the
+ * seed when it is 0 and cfg->deterministic is false (a secret from
+ * tern_random_seed, so tern_config_init's defaults are safe here) and, on
+ * TAP when none is given, a locally administered MAC (derived from the seed
+ * when deterministic, else random: a MAC must not reveal the secret). `err`
+ * (may be NULL) receives a one-line reason on failure. Returns TERN_OK, or
+ * the error of tern_tun_open / tern_stack_new, or TERN_ERR_NOSECRET (no
+ * randomness from the OS), TERN_ERR_NOMEM / TERN_ERR_TXFAIL (thread).
+ */
+int tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
+                      struct tern_rt **out, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "tern/driver.h"
 #include "tern/socket.h"
 #include "tern/stack.h"
 
@@ -85,7 +86,8 @@ struct tern_sock {
     bool m_rdhup, m_hup; /* the library's end was shut for writing / both ways */
 };
 
-enum rt_kind { RT_ATTACH, RT_DRIVEN, RT_TUN, RT_SIM };
+/* (a) attach, (b) drive: the caller's loop; (c) a driver and a thread. */
+enum rt_kind { RT_ATTACH, RT_DRIVEN, RT_DRIVER };
 
 struct rt_host {
     struct tern_rt *rt;
@@ -101,17 +103,18 @@ struct tern_rt {
     int n_hosts;
     struct rt_host *hosts;
 
-    struct tern_tun *tun;
-    struct tern_stack *own_stack;
-    struct tern_sim *sim;
-    int64_t sim_origin; /* sim time = CLOCK_MONOTONIC - sim_origin */
+    /* RT_DRIVER: the packet path its thread runs (tern/driver.h). */
+    struct tern_driver_ops drv;
+    void *drv_ctx;
+    int drv_fd;
+    bool drv_open; /* drv.close not yet called */
 
     pthread_t thread;
     bool has_thread, stop;
     int wake_fd;         /* eventfd the thread (or a driven runtime's caller) sleeps on */
-    int64_t sleep_until; /* when that sleep ends: the thread's (monotonic), or the
-                            deadline a driven runtime's caller last learnt (its time) */
-    int thread_err;      /* a device error that stopped the thread */
+    int64_t sleep_until; /* when that sleep ends (the runtime's time): the thread's,
+                            or the deadline a driven runtime's caller last learnt */
+    int thread_err;      /* a driver error that stopped the thread */
 
     /* RT_DRIVEN: the caller's time (when manual_time) and whom to tell
      * that the next deadline moved earlier. */

@@ -6,13 +6,15 @@
  * driven runtime (kind b) has no thread either, but its socket calls block:
  * the caller's loop is what the thread is to kind c, and the runtime tells
  * it (callback, eventfd) when a call armed a timer earlier than the
- * deadline the loop last learnt. A TUN or sim runtime (kind c) owns a
- * thread that loops: under the lock, run one turn of the driver (read and
- * feed packets, run due timers, write what the stacks queued); then, with
- * the lock released, sleep in poll(2) on the device and a wake-up eventfd
- * until the next deadline. A socket call that changes the stack (sends,
- * arms a timer) writes the eventfd when the thread's sleep would end too
- * late, so timers are never missed and nothing spins.
+ * deadline the loop last learnt. A driver runtime (kind c: TUN, TAP, a
+ * simulated network, the caller's own packet path; tern/driver.h) owns a
+ * thread that loops: under the lock, one turn (the driver feeds what
+ * arrived, the stacks run their due timers, the driver sends what they
+ * queued); then, with the lock released, sleep in ppoll(2) on the driver's
+ * fd and a wake-up eventfd until the next deadline. A socket call that
+ * changes a stack (sends, arms a timer) writes the eventfd when the
+ * thread's sleep would end too late, so timers are never missed and
+ * nothing spins. This file knows no driver: only struct tern_driver_ops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,13 +27,13 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "tern/sim.h"
-#include "tern/tun.h"
 
 int64_t
 rt_mono_ns(void)
 {
-    return tern_tun_now_ns(); /* CLOCK_MONOTONIC, as the TUN driver reads it */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int64_t
@@ -39,13 +41,6 @@ mono_clock(void *ctx)
 {
     (void)ctx;
     return rt_mono_ns();
-}
-
-static int64_t
-sim_clock(void *ctx)
-{
-    struct tern_rt *rt = ctx;
-    return rt_mono_ns() - rt->sim_origin;
 }
 
 int64_t
@@ -89,6 +84,7 @@ rt_alloc(enum rt_kind kind, int n_hosts)
     rt->kind = kind;
     rt->n_hosts = n_hosts;
     rt->wake_fd = -1;
+    rt->drv_fd = -1;
     rt->sleep_until = INT64_MAX;
     rt->clock = mono_clock;
     rt->port_seq = (uint32_t)rt_mono_ns() * 2654435761u; /* a varied first ephemeral port */
@@ -259,30 +255,45 @@ rt_tell_deadline(struct tern_rt *rt)
     }
 }
 
-/* ---- the thread of a TUN or sim runtime ---- */
+/* ---- the thread of a driver runtime ---- */
 
-/* When the thread must next run without news from the device (monotonic). */
+/* When the thread must next run without news on the driver's fd: the
+ * earliest of the stacks' deadlines and the driver's own (runtime's time). */
 static int64_t
 rt_next_wake(struct tern_rt *rt)
 {
-    if (rt->kind == RT_TUN) {
-        return tern_tun_next_wake(rt->tun, rt->own_stack);
+    int64_t t = rt->drv.next_wake != NULL ? rt->drv.next_wake(rt->drv_ctx) : INT64_MAX;
+    for (int h = 0; h < rt->n_hosts; h++) {
+        int64_t d = tern_stack_next_deadline(rt->hosts[h].st);
+        t = d < t ? d : t;
     }
-    int64_t t = tern_sim_next_event(rt->sim);
-    return t == INT64_MAX ? t : t + rt->sim_origin;
+    return t;
 }
 
-/* One turn under the lock. */
+static void
+rt_flush(struct tern_rt *rt)
+{
+    if (rt->drv.flush != NULL) {
+        rt->drv.flush(rt->drv_ctx);
+    }
+}
+
+/* One turn under the lock: what arrived, what is due, what was queued. */
 static int
 rt_turn(struct tern_rt *rt)
 {
-    if (rt->kind == RT_TUN) {
-        return tern_tun_service(rt->tun, rt->own_stack);
-    }
     int64_t now = rt_now(rt);
-    if (now >= tern_sim_now(rt->sim)) {
-        tern_sim_run_until(rt->sim, now);
+    int r = rt->drv.service(rt->drv_ctx, now);
+    if (r != TERN_OK) {
+        return r;
     }
+    for (int h = 0; h < rt->n_hosts; h++) {
+        struct tern_stack *st = rt->hosts[h].st;
+        if (tern_stack_next_deadline(st) <= now) {
+            tern_stack_poll(st, now);
+        }
+    }
+    rt_flush(rt);
     return TERN_OK;
 }
 
@@ -297,9 +308,7 @@ rt_after_call(struct tern_rt *rt)
     if (!rt->has_thread) {
         return;
     }
-    if (rt->kind == RT_TUN) {
-        tern_tun_flush(rt->tun, rt->own_stack); /* send from the caller's thread */
-    }
+    rt_flush(rt); /* send from the caller's thread */
     if (rt_next_wake(rt) < rt->sleep_until) {
         uint64_t one = 1;
         ssize_t n = write(rt->wake_fd, &one, sizeof(one));
@@ -308,16 +317,24 @@ rt_after_call(struct tern_rt *rt)
     }
 }
 
-/* ppoll(2)'s timeout for a sleep until `until` (monotonic ns): NULL for
- * never, zero when it is already past. */
+/* ppoll(2)'s timeout for a sleep until `until` (the runtime's time, which
+ * runs at CLOCK_MONOTONIC's rate): NULL for never, zero when it is past.
+ * A driver's clock and next_wake may be any int64: no difference may
+ * overflow. */
 static struct timespec *
-sleep_for(int64_t until, struct timespec *ts)
+sleep_for(struct tern_rt *rt, int64_t until, struct timespec *ts)
 {
     if (until == INT64_MAX) {
         return NULL;
     }
-    int64_t d = until - rt_mono_ns();
-    d = d < 0 ? 0 : d;
+    int64_t now = rt_now(rt), d;
+    if (until <= now) {
+        d = 0;
+    } else if (now < 0 && until > INT64_MAX + now) {
+        d = INT64_MAX;
+    } else {
+        d = until - now;
+    }
     ts->tv_sec = d / 1000000000;
     ts->tv_nsec = d % 1000000000;
     return ts;
@@ -338,9 +355,9 @@ rt_thread(void *arg)
         rt->sleep_until = until;
         pthread_mutex_unlock(&rt->mu);
         struct pollfd pfd[2] = {{.fd = rt->wake_fd, .events = POLLIN},
-                                {.fd = rt->tun ? tern_tun_fd(rt->tun) : -1, .events = POLLIN}};
+                                {.fd = rt->drv_fd, .events = POLLIN}};
         struct timespec ts;
-        int n = ppoll(pfd, 2, sleep_for(until, &ts), NULL);
+        int n = ppoll(pfd, 2, sleep_for(rt, until, &ts), NULL);
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             uint64_t v;
             ssize_t r = read(rt->wake_fd, &v, sizeof(v));
@@ -370,112 +387,58 @@ rt_start_thread(struct tern_rt *rt)
     return TERN_OK;
 }
 
-int
-tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
-                  struct tern_rt **out, char *err, size_t err_len)
+static void
+rt_close_driver(struct tern_rt *rt)
 {
-    if (err != NULL && err_len > 0) {
-        err[0] = '\0';
-    }
-    if (tun == NULL || cfg == NULL || out == NULL || cfg->n_netifs < 1) {
-        if (err != NULL) {
-            snprintf(err, err_len,
-                     "tern_rt_start_tun: a TUN config and a stack config with "
-                     "one interface are required");
-        }
-        return TERN_ERR_INVAL;
-    }
-    *out = NULL;
-    struct tern_config c = *cfg;
-    /* No seed and no request for a fixed one: the stack's secret (ISNs,
-     * ports, hash key) comes from the OS, as RFC 6528 3 wants. */
-    if (c.seed == 0 && !c.deterministic && tern_random_seed(&c.seed) != TERN_OK) {
-        if (err != NULL) {
-            snprintf(err, err_len, "tern_rt_start_tun: no secret seed: getrandom: %s",
-                     strerror(errno));
-        }
-        return TERN_ERR_NOSECRET;
-    }
-    struct tern_rt *rt = rt_alloc(RT_TUN, 1);
-    if (rt == NULL) {
-        return TERN_ERR_NOMEM;
-    }
-    int r = tern_tun_open(tun, &rt->tun, err, err_len);
-    if (r != TERN_OK) {
-        tern_rt_free(rt);
-        return r;
-    }
-    c.netifs[0].transmit = tern_tun_transmit;
-    c.netifs[0].transmit_ctx = rt->tun;
-    c.netifs[0].link = tun->tap ? TERN_LINK_ETHERNET : TERN_LINK_RAW_IP;
-    static const uint8_t zero_mac[TERN_MAC_LEN];
-    if (tun->tap && memcmp(c.netifs[0].mac, zero_mac, TERN_MAC_LEN) == 0) {
-        /* No MAC given: a locally administered unicast one (IEEE 802: bit 1
-         * of the first octet set, bit 0 clear). A deterministic stack takes
-         * it from the seed and address; a secret seed must not show on the
-         * wire (the MAC would give away 40 of its bits), so the MAC is a
-         * draw of its own. */
-        uint64_t h = (c.seed + c.netifs[0].addr + 1) * 0x9e3779b97f4a7c15ULL;
-        if (!c.deterministic && tern_random_seed(&h) != TERN_OK) {
-            if (err != NULL) {
-                snprintf(err, err_len, "tern_rt_start_tun: no random MAC: getrandom: %s",
-                         strerror(errno));
-            }
-            tern_rt_free(rt);
-            return TERN_ERR_NOSECRET;
-        }
-        c.netifs[0].mac[0] = 0x02;
-        for (int i = 1; i < TERN_MAC_LEN; i++) {
-            c.netifs[0].mac[i] = (uint8_t)(h >> (8 * i));
+    if (rt->drv_open) {
+        rt->drv_open = false;
+        if (rt->drv.close != NULL) {
+            rt->drv.close(rt->drv_ctx);
         }
     }
-    if (c.netifs[0].mtu == 0) {
-        c.netifs[0].mtu = tern_tun_mtu(rt->tun);
-    }
-    r = tern_stack_new(&c, tern_tun_now_ns(), &rt->own_stack);
-    if (r != TERN_OK) {
-        if (err != NULL) {
-            snprintf(err, err_len, "tern_rt_start_tun: bad stack configuration: %s",
-                     tern_strerror(r));
-        }
-        tern_rt_free(rt);
-        return r;
-    }
-    rt_bind_stack(rt, 0, rt->own_stack);
-    r = rt_start_thread(rt);
-    if (r != TERN_OK) {
-        if (err != NULL) {
-            snprintf(err, err_len, "tern_rt_start_tun: cannot start the thread");
-        }
-        tern_rt_free(rt);
-        return r;
-    }
-    rt_registry_adopt(rt);
-    *out = rt;
-    return TERN_OK;
 }
 
 int
-tern_rt_start_sim(struct tern_sim *sim, struct tern_rt **out)
+tern_rt_start(const struct tern_driver *drv, struct tern_rt **out)
 {
-    if (sim == NULL || out == NULL || tern_sim_host_count(sim) < 1) {
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (drv == NULL || drv->ops == NULL) {
         return TERN_ERR_INVAL;
     }
-    *out = NULL;
-    struct tern_rt *rt = rt_alloc(RT_SIM, tern_sim_host_count(sim));
+    bool ok = out != NULL && drv->ops->service != NULL && drv->stacks != NULL &&
+              drv->n_stacks >= 1 && drv->n_stacks <= TERN_DRIVER_MAX_STACKS;
+    for (int h = 0; ok && h < drv->n_stacks; h++) {
+        ok = drv->stacks[h] != NULL;
+    }
+    if (!ok) {
+        if (drv->ops->close != NULL) {
+            drv->ops->close(drv->ctx);
+        }
+        return TERN_ERR_INVAL;
+    }
+    struct tern_rt *rt = rt_alloc(RT_DRIVER, drv->n_stacks);
     if (rt == NULL) {
+        if (drv->ops->close != NULL) {
+            drv->ops->close(drv->ctx);
+        }
         return TERN_ERR_NOMEM;
     }
-    rt->sim = sim;
-    rt->sim_origin = rt_mono_ns() - tern_sim_now(sim);
-    rt->clock = sim_clock;
-    rt->clock_ctx = rt;
+    rt->drv = *drv->ops;
+    rt->drv_ctx = drv->ctx;
+    rt->drv_fd = drv->fd;
+    rt->drv_open = true;
+    if (rt->drv.now != NULL) {
+        rt->clock = rt->drv.now;
+        rt->clock_ctx = rt->drv_ctx;
+    }
     for (int h = 0; h < rt->n_hosts; h++) {
-        rt_bind_stack(rt, h, tern_sim_host_stack(sim, h));
+        rt_bind_stack(rt, h, drv->stacks[h]);
     }
     int r = rt_start_thread(rt);
     if (r != TERN_OK) {
-        tern_rt_free(rt);
+        tern_rt_free(rt); /* closes the driver */
         return r;
     }
     rt_registry_adopt(rt);
@@ -502,12 +465,11 @@ tern_rt_free(struct tern_rt *rt)
     }
     pthread_mutex_lock(&rt->mu);
     sock_close_all(rt);
-    if (rt->tun != NULL && rt->own_stack != NULL) {
-        tern_tun_flush(rt->tun, rt->own_stack); /* the RSTs of the aborts */
+    if (rt->drv_open) {
+        rt_flush(rt); /* the RSTs of the aborts */
     }
     pthread_mutex_unlock(&rt->mu);
-    tern_stack_free(rt->own_stack);
-    tern_tun_close(rt->tun);
+    rt_close_driver(rt);
     if (rt->wake_fd >= 0) {
         close(rt->wake_fd);
     }

@@ -24,12 +24,20 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "tern/stack.h"
 
 /* ---- chunks ----------------------------------------------------------- */
 
+static void
+give_back(tern_alloc_fn alloc, void *ud, void *mem, size_t size)
+{
+    if (mem != NULL) {
+        alloc(ud, mem, size, 0);
+    }
+}
+
 int
-pool_init(struct tern_stack *st, struct pool *p, size_t bytes)
+pool_init(tern_alloc_fn alloc, void *ud, struct pool *p, size_t bytes)
 {
     memset(p, 0, sizeof(*p));
     p->free_head = POOL_NIL;
@@ -40,15 +48,17 @@ pool_init(struct tern_stack *st, struct pool *p, size_t bytes)
     if (n == 0) {
         return TERN_OK;
     }
-    p->mem = stack_alloc(st, n * POOL_CHUNK);
-    p->link = stack_alloc(st, n * sizeof(*p->link));
+    p->mem = alloc(ud, NULL, 0, n * POOL_CHUNK);
+    p->link = alloc(ud, NULL, 0, n * sizeof(*p->link));
     if (p->mem == NULL || p->link == NULL) {
-        stack_dealloc(st, p->mem, n * POOL_CHUNK);
-        stack_dealloc(st, p->link, n * sizeof(*p->link));
+        give_back(alloc, ud, p->mem, n * POOL_CHUNK);
+        give_back(alloc, ud, p->link, n * sizeof(*p->link));
         p->mem = NULL;
         p->link = NULL;
         return TERN_ERR_NOMEM;
     }
+    memset(p->mem, 0, n * POOL_CHUNK);
+    memset(p->link, 0, n * sizeof(*p->link));
     p->n = (uint32_t)n;
     for (uint32_t i = 0; i < p->n; i++) {
         p->link[i] = i + 1 < p->n ? i + 1 : POOL_NIL;
@@ -60,10 +70,10 @@ pool_init(struct tern_stack *st, struct pool *p, size_t bytes)
 }
 
 void
-pool_fini(struct tern_stack *st, struct pool *p)
+pool_fini(tern_alloc_fn alloc, void *ud, struct pool *p)
 {
-    stack_dealloc(st, p->mem, (size_t)p->n * POOL_CHUNK);
-    stack_dealloc(st, p->link, (size_t)p->n * sizeof(*p->link));
+    give_back(alloc, ud, p->mem, (size_t)p->n * POOL_CHUNK);
+    give_back(alloc, ud, p->link, (size_t)p->n * sizeof(*p->link));
     memset(p, 0, sizeof(*p));
     p->free_head = POOL_NIL;
 }

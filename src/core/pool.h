@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct tern_stack;
+#include "tern/stack.h"
 
 #define POOL_CHUNK_SHIFT 11u
 #define POOL_CHUNK       (1u << POOL_CHUNK_SHIFT) /* 2048 bytes */
@@ -36,10 +36,12 @@ struct pool {
                             refused chain_put or reassembly request counts once) */
 };
 
-/* Carves bytes / POOL_CHUNK chunks (0 is allowed: an empty pool).
- * TERN_OK or TERN_ERR_NOMEM. pool_fini is safe after a failed init. */
-int pool_init(struct tern_stack *st, struct pool *p, size_t bytes);
-void pool_fini(struct tern_stack *st, struct pool *p);
+/* Carves bytes / POOL_CHUNK chunks (0 is allowed: an empty pool), taking
+ * the memory from `alloc` (called as alloc(ud, NULL, 0, size)), which
+ * pool_fini gives it back to. TERN_OK or TERN_ERR_NOMEM. pool_fini is safe
+ * after a failed init. */
+int pool_init(tern_alloc_fn alloc, void *ud, struct pool *p, size_t bytes);
+void pool_fini(tern_alloc_fn alloc, void *ud, struct pool *p);
 
 /* Chunks anyone may take now: free and not reserved. */
 static inline uint32_t

@@ -9,6 +9,10 @@
  */
 #include "core/rng.h"
 
+#include <string.h>
+
+#include "tern/rng.h"
+
 static uint64_t
 rotl64(uint64_t x, unsigned b)
 {
@@ -96,4 +100,56 @@ rng_fill(struct rng *r, void *buf, size_t len)
         p += n;
         len -= n;
     }
+}
+
+/* tern/rng.h: the same generator for drivers and tools, which see only
+ * public headers. The state is copied in and out, so the public struct
+ * and the core's never alias. */
+static struct rng
+rng_from(const struct tern_rng *p)
+{
+    struct rng r;
+    memcpy(r.s, p->s, sizeof(r.s));
+    return r;
+}
+
+static void
+rng_to(struct tern_rng *p, const struct rng *r)
+{
+    memcpy(p->s, r->s, sizeof(p->s));
+}
+
+void
+tern_rng_seed(struct tern_rng *p, uint64_t seed)
+{
+    struct rng r;
+    rng_seed(&r, seed);
+    rng_to(p, &r);
+}
+
+uint64_t
+tern_rng_next(struct tern_rng *p)
+{
+    struct rng r = rng_from(p);
+    uint64_t v = rng_next(&r);
+    rng_to(p, &r);
+    return v;
+}
+
+uint32_t
+tern_rng_below(struct tern_rng *p, uint32_t n)
+{
+    struct rng r = rng_from(p);
+    uint32_t v = rng_below(&r, n);
+    rng_to(p, &r);
+    return v;
+}
+
+bool
+tern_rng_chance_ppm(struct tern_rng *p, uint32_t ppm)
+{
+    struct rng r = rng_from(p);
+    bool v = rng_chance_ppm(&r, ppm);
+    rng_to(p, &r);
+    return v;
 }

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "ip/ip.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -190,7 +190,7 @@ static void
 echo_reply(struct tern_stack *st, const struct ip_rx *rx, const struct wire_icmp *m)
 {
     st->stats.icmp.rx_echo_reply++;
-    if (st->echo_fn == NULL) {
+    if (st->ip->echo_fn == NULL) {
         stack_drop(st, TERN_DROP_ICMP_ECHO_NO_HANDLER, rx->datagram, rx->datagram_len);
         return;
     }
@@ -204,7 +204,7 @@ echo_reply(struct tern_stack *st, const struct ip_rx *rx, const struct wire_icmp
         .data = m->payload,
         .len = m->payload_len,
     };
-    st->echo_fn(st->echo_ctx, &r, st->now_ns);
+    st->ip->echo_fn(st->ip->echo_ctx, &r, st->now_ns);
 }
 
 /* ---- input ------------------------------------------------------------ */
@@ -281,6 +281,6 @@ tern_icmp_set_echo_handler(struct tern_stack *st, tern_echo_fn fn, void *ctx)
     if (st == NULL) {
         return;
     }
-    st->echo_fn = fn;
-    st->echo_ctx = ctx;
+    st->ip->echo_fn = fn;
+    st->ip->echo_ctx = ctx;
 }

@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
+#include "core/netif.h"
 #include "ip/ip_internal.h"
 #include "link/link.h"
 #include "wire/icmp.h"
@@ -43,38 +44,10 @@ ip_addr_is_ours(const struct tern_stack *st, uint32_t addr)
     return false;
 }
 
-/* RFC 1122 3.3.6: the subnet-directed forms, host part all ones or (the
- * old 4.2BSD form a host SHOULD accept) all zeros. /31 and /32 have no host
- * part to spare (RFC 3021), so no directed broadcast. Choice: the classful
- * "network" and "all-subnets" forms are not recognised: with CIDR the
- * classful network number no longer means anything. */
-static bool
-is_subnet_broadcast(const struct tern_netif_config *n, uint32_t addr)
-{
-    if (n->prefix_len > 30) {
-        return false;
-    }
-    uint32_t mask = prefix_mask(n->prefix_len);
-    if ((addr & mask) != (n->addr & mask)) {
-        return false;
-    }
-    uint32_t host = addr & ~mask;
-    return host == ~mask || host == 0;
-}
-
 bool
 ip_addr_is_broadcast(const struct tern_stack *st, int netif, uint32_t addr)
 {
-    /* RFC 1122 3.2.1.3 (c) limited broadcast, and its 0 form {0,0}. */
-    if (addr == 0xffffffffu || addr == 0) {
-        return true;
-    }
-    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
-        if ((netif < 0 || (unsigned)netif == i) && is_subnet_broadcast(&st->cfg.netifs[i], addr)) {
-            return true;
-        }
-    }
-    return false;
+    return netif_addr_is_broadcast(&st->cfg, netif, addr);
 }
 
 bool
@@ -106,7 +79,7 @@ static void
 loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
 {
     struct tern_stack *st = ctx;
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     (void)t;
     (void)now_ns;
     for (unsigned n = ip->loop_count; n > 0 && ip->loop_count > 0; n--) {
@@ -129,7 +102,7 @@ loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
 static int
 loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     if (ip->loop_count == ip->loop_slots || len > ip->tx_buf_len) {
         stack_drop(st, TERN_DROP_IP_LOOP_FULL, dgram, len);
         return TERN_OK; /* a loss like any other: TCP retransmits */
@@ -148,7 +121,7 @@ loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 int
 ip_init(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     memset(ip, 0, sizeof(*ip));
     /* RFC 791 3.2 / RFC 6864: the identification only has to be unique per
      * (src, dst, proto) while fragments may live; start it somewhere random
@@ -179,7 +152,7 @@ ip_init(struct tern_stack *st)
 void
 ip_fini(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     ip_reass_fini(st);
     stack_dealloc(st, ip->loop_buf, (size_t)ip->loop_slots * ip->tx_buf_len);
     stack_dealloc(st, ip->loop_len, ip->loop_slots * sizeof(*ip->loop_len));
@@ -205,7 +178,7 @@ ip_register_proto(struct tern_stack *st, uint8_t proto, ip_input_fn input, ip_er
         return TERN_ERR_EXIST;
     }
     for (size_t i = 0; i < IP_MAX_PROTOS; i++) {
-        struct ip_proto *p = &st->ip.protos[i];
+        struct ip_proto *p = &st->ip->protos[i];
         if (!p->used) {
             *p = (struct ip_proto){
                 .used = true, .proto = proto, .input = input, .err = err, .ctx = ctx};
@@ -219,7 +192,7 @@ const struct ip_proto *
 ip_find_proto(const struct tern_stack *st, uint8_t proto)
 {
     for (size_t i = 0; i < IP_MAX_PROTOS; i++) {
-        const struct ip_proto *p = &st->ip.protos[i];
+        const struct ip_proto *p = &st->ip->protos[i];
         if (p->used && p->proto == proto) {
             return p;
         }
@@ -423,7 +396,7 @@ gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, si
 static int(transmit_one)(struct tern_stack *st, int netif, uint32_t next_hop, struct wire_ipv4 *h,
                          const struct ip_part *parts, size_t n_parts, size_t len, const char *rule)
 {
-    uint8_t *buf = st->ip.tx_buf;
+    uint8_t *buf = st->ip->tx_buf;
     h->total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + len);
     wire_ipv4_emit(h, buf);
     gather(parts, n_parts, h->frag_off, buf + WIRE_IPV4_HDR_LEN, len);
@@ -475,7 +448,7 @@ ipv4_output(struct tern_stack *st, const struct ip_send *s, const struct ip_part
     size_t mtu = st->cfg.netifs[netif].mtu;
     struct wire_ipv4 h = {
         .tos = s->tos,
-        .id = st->ip.next_id++,
+        .id = st->ip->next_id++,
         .df = s->df,
         .ttl = s->ttl != 0 ? s->ttl : st->cfg.ttl,
         .proto = s->proto,

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/timer.h"
+#include "tern/stack.h"
 
 struct tern_stack;
 struct ip_reass_slot; /* defined in src/ip/reass.c */
@@ -65,7 +66,8 @@ struct ip_proto {
     void *ctx;
 };
 
-/* Everything the IP layer owns, embedded in struct tern_stack. */
+/* Everything the IP layer owns; the composition root places it next to the
+ * core context (st->ip). */
 struct ip_state {
     uint16_t next_id; /* RFC 791 3.2 Identification; starts from the stack's rng */
     uint8_t *tx_buf;  /* one datagram of the largest interface MTU */
@@ -86,6 +88,8 @@ struct ip_state {
     uint8_t *loop_netif;
     unsigned loop_slots, loop_head, loop_count;
     struct timer t_loop;
+    tern_echo_fn echo_fn; /* echo replies to tern_icmp_echo, or NULL */
+    void *echo_ctx;
 };
 
 /* Allocates the transmit buffer and the reassembly slots from st->cfg and
@@ -152,7 +156,7 @@ bool ip_addr_is_ours(const struct tern_stack *st, uint32_t addr);
 
 /* True when addr is a broadcast address for interface `netif` (RFC 1122
  * 3.3.6): limited broadcast, {0,0}, or the subnet's host part all ones or
- * all zeros; netif -1 asks about every interface. */
+ * all zeros; netif -1 asks about every interface (core/netif.h). */
 bool ip_addr_is_broadcast(const struct tern_stack *st, int netif, uint32_t addr);
 
 #endif

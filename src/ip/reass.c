@@ -62,8 +62,8 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "core/pool.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -101,7 +101,7 @@ static void reass_timeout(void *ctx, struct timer *t, int64_t now_ns);
 int
 ip_reass_init(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     unsigned n = st->cfg.reass_slots;
     size_t payload_max =
         st->cfg.reass_mem_max < REASS_MAX_DATA ? st->cfg.reass_mem_max : REASS_MAX_DATA;
@@ -131,7 +131,7 @@ static void slot_free(struct tern_stack *st, struct ip_reass_slot *s);
 void
 ip_reass_fini(struct tern_stack *st)
 {
-    struct ip_state *ip = &st->ip;
+    struct ip_state *ip = st->ip;
     if (ip->reass != NULL) {
         for (unsigned i = 0; i < ip->n_reass; i++) {
             slot_free(st, &ip->reass[i]);
@@ -152,8 +152,8 @@ slot_free(struct tern_stack *st, struct ip_reass_slot *s)
 {
     timer_cancel(&st->timers, &s->timer);
     chain_free(&st->pool, &s->log);
-    st->ip.reass_held -= s->held;
-    st->ip.reass_busy -= s->used;
+    st->ip->reass_held -= s->held;
+    st->ip->reass_busy -= s->used;
     s->held = 0;
     s->used = false;
 }
@@ -161,8 +161,8 @@ slot_free(struct tern_stack *st, struct ip_reass_slot *s)
 static struct ip_reass_slot *
 slot_find(struct tern_stack *st, const struct wire_ipv4 *h)
 {
-    for (unsigned i = 0; i < st->ip.n_reass; i++) {
-        struct ip_reass_slot *s = &st->ip.reass[i];
+    for (unsigned i = 0; i < st->ip->n_reass; i++) {
+        struct ip_reass_slot *s = &st->ip->reass[i];
         if (s->used && s->src == h->src && s->dst == h->dst && s->proto == h->proto &&
             s->id == h->id) {
             return s;
@@ -176,8 +176,8 @@ static struct ip_reass_slot *
 slot_oldest(struct tern_stack *st)
 {
     struct ip_reass_slot *old = NULL;
-    for (unsigned i = 0; i < st->ip.n_reass; i++) {
-        struct ip_reass_slot *s = &st->ip.reass[i];
+    for (unsigned i = 0; i < st->ip->n_reass; i++) {
+        struct ip_reass_slot *s = &st->ip->reass[i];
         if (s->used && (old == NULL || s->seq < old->seq)) {
             old = s;
         }
@@ -198,9 +198,9 @@ static struct ip_reass_slot *
 slot_new(struct tern_stack *st, int netif, const struct wire_ipv4 *h)
 {
     struct ip_reass_slot *s = NULL;
-    for (unsigned i = 0; i < st->ip.n_reass && s == NULL; i++) {
-        if (!st->ip.reass[i].used) {
-            s = &st->ip.reass[i];
+    for (unsigned i = 0; i < st->ip->n_reass && s == NULL; i++) {
+        if (!st->ip->reass[i].used) {
+            s = &st->ip->reass[i];
         }
     }
     if (s == NULL) {
@@ -208,13 +208,13 @@ slot_new(struct tern_stack *st, int netif, const struct wire_ipv4 *h)
         slot_evict(st, s);
     }
     s->used = true;
-    st->ip.reass_busy++;
+    st->ip->reass_busy++;
     s->src = h->src;
     s->dst = h->dst;
     s->proto = h->proto;
     s->id = h->id;
     s->netif = netif;
-    s->seq = ++st->ip.reass_seq;
+    s->seq = ++st->ip->reass_seq;
     s->have_first = false;
     s->data_len = 0;
     s->hi = 0;
@@ -242,7 +242,7 @@ reass_timeout(void *ctx, struct timer *t, int64_t now_ns)
     /* RFC 1122 3.3.2 (and RFC 792 "Time Exceeded"): only when fragment zero
      * came do we know enough to quote it; the quote is that fragment as it
      * arrived, rebuilt in the output buffer. */
-    uint8_t *q = st->ip.reass_out;
+    uint8_t *q = st->ip->reass_out;
     memcpy(q, s->first_hdr, s->first_hdr_len);
     chain_read(&st->pool, &s->log, s->first_rec, q + s->first_hdr_len, s->first_len);
     size_t first_len = (size_t)s->first_hdr_len + s->first_len;
@@ -278,7 +278,7 @@ reass_complete(struct tern_stack *st, struct ip_reass_slot *s, const uint8_t *pk
         reass_abort(st, s, TERN_DROP_REASS_BAD_FRAGMENT, pkt, len);
         return;
     }
-    uint8_t *d = st->ip.reass_out;
+    uint8_t *d = st->ip->reass_out;
     memcpy(d, s->first_hdr, s->first_hdr_len);
     uint32_t pos = s->log.start, end = s->log.start + s->log.len;
     while (pos != end) {
@@ -399,7 +399,7 @@ static enum tern_drop_reason
 make_room(struct tern_stack *st, struct ip_reass_slot *s, uint32_t payload_len)
 {
     for (;;) {
-        bool mem_ok = st->ip.reass_held + payload_len <= st->cfg.reass_mem_max;
+        bool mem_ok = st->ip->reass_held + payload_len <= st->cfg.reass_mem_max;
         bool pool_ok = chunks_for(s, payload_len) <= pool_avail(&st->pool);
         if (mem_ok && pool_ok) {
             return TERN_DROP_COUNT;
@@ -428,7 +428,7 @@ store(struct tern_stack *st, struct ip_reass_slot *s, const struct wire_ipv4 *h,
     chain_append(p, &s->log, h->payload, (uint32_t)h->payload_len, NULL);
     uint32_t first = h->frag_off, last = first + h->payload_len - 1;
     s->held += h->payload_len;
-    st->ip.reass_held += h->payload_len;
+    st->ip->reass_held += h->payload_len;
     if (last + 1 > s->hi) {
         s->hi = last + 1;
     }
@@ -464,8 +464,8 @@ static uint32_t
 chunks_held(const struct tern_stack *st)
 {
     uint32_t n = 0;
-    for (unsigned i = 0; i < st->ip.n_reass; i++) {
-        n += st->ip.reass[i].log.n_chunks;
+    for (unsigned i = 0; i < st->ip->n_reass; i++) {
+        n += st->ip->reass[i].log.n_chunks;
     }
     return n;
 }
@@ -478,11 +478,11 @@ ip_reass_input(struct tern_stack *st, int netif, const struct wire_ipv4 *h, cons
         stack_drop(st, TERN_DROP_REASS_BAD_FRAGMENT, pkt, h->total_len);
         return;
     }
-    if (st->ip.n_reass == 0) {
+    if (st->ip->n_reass == 0) {
         stack_drop(st, TERN_DROP_REASS_NO_SLOT, pkt, h->total_len);
         return;
     }
-    if ((size_t)h->frag_off + h->payload_len > st->ip.reass_payload_max) {
+    if ((size_t)h->frag_off + h->payload_len > st->ip->reass_payload_max) {
         /* RFC 1122 3.3.2: past our EMTU_R, the datagram could never be
          * reassembled whatever else arrives. */
         stack_drop(st, TERN_DROP_REASS_TOO_BIG, pkt, h->total_len);

@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
-#include "ip/ip.h"
+#include "core/core.h"
+#include "core/netif.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 
@@ -37,7 +37,7 @@ static void announce_timer(void *ctx, struct timer *t, int64_t now_ns);
 int
 arp_init(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     unsigned n = st->cfg.arp_entries, nq = st->cfg.arp_queue_total;
     l->arp = stack_alloc(st, n * sizeof(*l->arp));
     if (l->arp == NULL) {
@@ -66,7 +66,7 @@ arp_init(struct tern_stack *st)
 void
 arp_fini(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     if (l->arp != NULL) {
         for (unsigned i = 0; i < l->n_arp; i++) {
             timer_cancel(&st->timers, &l->arp[i].timer);
@@ -103,7 +103,7 @@ static int(send_arp)(struct tern_stack *st, int netif, uint16_t op, const uint8_
         stack_drop(st, TERN_DROP_ETH_TX_FAILED, NULL, 0);
         return TERN_ERR_TXFAIL;
     }
-    stack_trace(st, TERN_TRACE_TX, L_ARP, rule, st->link.tx_buf, WIRE_ETH_MIN_FRAME);
+    stack_trace(st, TERN_TRACE_TX, L_ARP, rule, st->link->tx_buf, WIRE_ETH_MIN_FRAME);
     return TERN_OK;
 }
 
@@ -124,8 +124,8 @@ static void(send_request)(struct tern_stack *st, struct arp_entry *e, bool unica
 static struct arp_entry *
 find(struct tern_stack *st, int netif, uint32_t addr)
 {
-    for (unsigned i = 0; i < st->link.n_arp; i++) {
-        struct arp_entry *e = &st->link.arp[i];
+    for (unsigned i = 0; i < st->link->n_arp; i++) {
+        struct arp_entry *e = &st->link->arp[i];
         if (e->state != ARP_FREE && e->netif == netif && e->addr == addr) {
             return e;
         }
@@ -143,7 +143,7 @@ arp_find(const struct tern_stack *st, int netif, uint32_t addr)
 static void
 queue_drop(struct tern_stack *st, struct arp_entry *e, enum tern_drop_reason reason)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     while (e->q_head >= 0) {
         struct arp_qbuf *b = &l->q[e->q_head];
         int next = b->next;
@@ -176,8 +176,8 @@ entry_new(struct tern_stack *st, int netif, uint32_t addr)
 {
     struct arp_entry *lru = NULL, *oldest_incomplete = NULL, *victim = NULL;
     unsigned incomplete = 0;
-    for (unsigned i = 0; i < st->link.n_arp && victim == NULL; i++) {
-        struct arp_entry *e = &st->link.arp[i];
+    for (unsigned i = 0; i < st->link->n_arp && victim == NULL; i++) {
+        struct arp_entry *e = &st->link->arp[i];
         if (e->state == ARP_FREE) {
             victim = e;
         } else if (e->state == ARP_INCOMPLETE) {
@@ -190,7 +190,7 @@ entry_new(struct tern_stack *st, int netif, uint32_t addr)
         }
     }
     if (victim == NULL) {
-        victim = 2 * incomplete >= st->link.n_arp || lru == NULL ? oldest_incomplete : lru;
+        victim = 2 * incomplete >= st->link->n_arp || lru == NULL ? oldest_incomplete : lru;
     }
     if (victim == NULL) {
         return NULL;
@@ -222,7 +222,7 @@ entry_new(struct tern_stack *st, int netif, uint32_t addr)
 static void
 queue_flush(struct tern_stack *st, struct arp_entry *e)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     while (e->q_head >= 0) {
         int i = e->q_head;
         struct arp_qbuf *b = &l->q[i];
@@ -353,7 +353,7 @@ void
 arp_announce_start(struct tern_stack *st)
 {
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
-        struct link_announce *a = &st->link.announce[i];
+        struct link_announce *a = &st->link->announce[i];
         if (st->cfg.netifs[i].link != TERN_LINK_ETHERNET) {
             continue;
         }
@@ -374,7 +374,7 @@ arp_announce_start(struct tern_stack *st)
 static int
 enqueue(struct tern_stack *st, struct arp_entry *e, const uint8_t *dgram, size_t len)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     int i;
     if (e->q_len >= st->cfg.arp_queue_per_entry || l->q_free < 0) {
         if (e->q_len == 0) {
@@ -413,7 +413,7 @@ int
 arp_resolve_and_send(struct tern_stack *st, int netif, uint32_t next_hop, const uint8_t *dgram,
                      size_t len)
 {
-    if (len > st->link.q_buf_size) {
+    if (len > st->link->q_buf_size) {
         return TERN_ERR_TXFAIL; /* ip never sends more than the MTU */
     }
     struct arp_entry *e = find(st, netif, next_hop);
@@ -469,7 +469,7 @@ drop_of_wire(enum wire_err e)
 static bool
 sender_cacheable(const struct tern_stack *st, int netif, uint32_t spa)
 {
-    return spa != 0 && !ip_addr_is_broadcast(st, netif, spa) && (spa >> 28) != 0xe &&
+    return spa != 0 && !netif_addr_is_broadcast(&st->cfg, netif, spa) && (spa >> 28) != 0xe &&
            (spa >> 24) != 127;
 }
 

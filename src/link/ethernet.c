@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "core/stack_internal.h"
-#include "ip/ip.h"
+#include "core/core.h"
+#include "core/netif.h"
 #include "wire/ethernet.h"
 
 static const uint8_t eth_broadcast[WIRE_ETH_ADDR_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -44,7 +44,7 @@ link_config_ok(const struct tern_config *cfg)
 int
 link_init(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     size_t mtu = 0;
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
         if (st->cfg.netifs[i].link == TERN_LINK_ETHERNET) {
@@ -77,7 +77,7 @@ link_init(struct tern_stack *st)
 void
 link_fini(struct tern_stack *st)
 {
-    struct link_state *l = &st->link;
+    struct link_state *l = st->link;
     arp_fini(st);
     stack_dealloc(st, l->tx_buf, l->tx_buf_len);
     l->tx_buf = NULL;
@@ -93,13 +93,13 @@ eth_send(struct tern_stack *st, int netif, const uint8_t dst[6], uint16_t type,
     memcpy(h.dst, dst, WIRE_ETH_ADDR_LEN);
     memcpy(h.src, n->mac, WIRE_ETH_ADDR_LEN);
     size_t flen = wire_eth_emit_len(&h);
-    if (flen > st->link.tx_buf_len) {
+    if (flen > st->link->tx_buf_len) {
         return TERN_ERR_TXFAIL; /* cannot happen: ip never passes more than the MTU */
     }
     /* RFC 894: the frame carries the datagram after a 14-byte header;
      * wire_eth_emit pads it to the minimum frame size. */
-    wire_eth_emit(&h, st->link.tx_buf);
-    if (n->transmit(n->transmit_ctx, netif, st->link.tx_buf, flen, next_hop) < 0) {
+    wire_eth_emit(&h, st->link->tx_buf);
+    if (n->transmit(n->transmit_ctx, netif, st->link->tx_buf, flen, next_hop) < 0) {
         return TERN_ERR_TXFAIL;
     }
     st->stats.eth.tx++;
@@ -112,7 +112,7 @@ link_output_ipv4(struct tern_stack *st, int netif, uint32_t next_hop, const uint
 {
     uint8_t dst[WIRE_ETH_ADDR_LEN];
     /* RFC 1122 3.3.6: an IP broadcast goes to the link broadcast address. */
-    if (ip_addr_is_broadcast(st, netif, next_hop)) {
+    if (netif_addr_is_broadcast(&st->cfg, netif, next_hop)) {
         return eth_send(st, netif, eth_broadcast, WIRE_ETHERTYPE_IPV4, dgram, len, next_hop);
     }
     /* RFC 1112 6.4: a group address maps to 01:00:5e + its low 23 bits. */
@@ -141,7 +141,35 @@ bcast_carries_unicast(const struct tern_stack *st, int netif, const uint8_t *dgr
     }
     uint32_t dst = (uint32_t)dgram[16] << 24 | (uint32_t)dgram[17] << 16 |
                    (uint32_t)dgram[18] << 8 | dgram[19];
-    return !ip_addr_is_broadcast(st, netif, dst) && (dst >> 28) != 0xe;
+    return !netif_addr_is_broadcast(&st->cfg, netif, dst) && (dst >> 28) != 0xe;
+}
+
+static const struct link_type *
+find_type(const struct link_state *l, uint16_t type)
+{
+    for (unsigned i = 0; i < LINK_MAX_TYPES; i++) {
+        if (l->types[i].type == type) {
+            return &l->types[i];
+        }
+    }
+    return NULL;
+}
+
+int
+link_register_ethertype(struct tern_stack *st, uint16_t type, link_rx_fn input, void *ctx)
+{
+    if (st == NULL || input == NULL || type < WIRE_ETHERTYPE_MIN) {
+        return TERN_ERR_INVAL;
+    }
+    if (type == WIRE_ETHERTYPE_ARP || find_type(st->link, type) != NULL) {
+        return TERN_ERR_EXIST;
+    }
+    struct link_type *t = (struct link_type *)find_type(st->link, 0);
+    if (t == NULL) {
+        return TERN_ERR_NOBUFS;
+    }
+    *t = (struct link_type){.type = type, .input = input, .ctx = ctx};
+    return TERN_OK;
 }
 
 void
@@ -161,25 +189,25 @@ eth_input(struct tern_stack *st, int netif, const uint8_t *frame, size_t len)
         stack_drop(st, TERN_DROP_ETH_NOT_OURS, frame, len);
         return;
     }
-    switch (h.type) {
-    case WIRE_ETHERTYPE_IPV4:
-        if (bcast && bcast_carries_unicast(st, netif, h.payload, h.payload_len)) {
-            stack_drop(st, TERN_DROP_ETH_BCAST_UNICAST, frame, len);
-            return;
-        }
-        st->stats.eth.rx++;
-        /* The payload may end in padding; ip input trims it with the
-         * datagram's total length (RFC 894). */
-        ipv4_input(st, netif, h.payload, h.payload_len);
-        return;
-    case WIRE_ETHERTYPE_ARP:
+    if (h.type == WIRE_ETHERTYPE_ARP) {
         st->stats.eth.rx++;
         arp_input(st, netif, h.payload, h.payload_len, frame, len);
         return;
-    default:
+    }
+    const struct link_type *t = find_type(st->link, h.type);
+    if (t == NULL) {
         stack_drop(st, TERN_DROP_ETH_TYPE, frame, len);
         return;
     }
+    if (h.type == WIRE_ETHERTYPE_IPV4 && bcast &&
+        bcast_carries_unicast(st, netif, h.payload, h.payload_len)) {
+        stack_drop(st, TERN_DROP_ETH_BCAST_UNICAST, frame, len);
+        return;
+    }
+    st->stats.eth.rx++;
+    /* The payload may end in padding; ip input trims it with the datagram's
+     * total length (RFC 894). */
+    t->input(st, t->ctx, netif, h.payload, h.payload_len);
 }
 
 int

@@ -93,7 +93,23 @@ struct link_announce {
     unsigned sent;
 };
 
-/* Everything the link layer owns, embedded in struct tern_stack. */
+/* The protocol above link that takes the payload of frames of one
+ * EtherType (IPv4: the composition root registers it). `pkt` is borrowed
+ * for the call and may end in padding (RFC 894); `len` counts it. */
+typedef void (*link_rx_fn)(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt,
+                           size_t len);
+
+/* EtherTypes that may register at once (IPv4, tests); ARP is link's own. */
+#define LINK_MAX_TYPES 2
+
+struct link_type {
+    uint16_t type; /* 0: a free entry */
+    link_rx_fn input;
+    void *ctx;
+};
+
+/* Everything the link layer owns; the composition root places it next to
+ * the core context (st->link). */
 struct link_state {
     bool any_ethernet; /* some interface is TERN_LINK_ETHERNET */
     uint8_t *tx_buf;   /* one frame: the largest Ethernet MTU + 14, at least 60 */
@@ -105,6 +121,7 @@ struct link_state {
     size_t q_buf_size; /* the largest Ethernet MTU */
     int q_free;        /* free list head, -1 when empty */
     struct link_announce announce[TERN_MAX_NETIFS];
+    struct link_type types[LINK_MAX_TYPES];
 };
 
 /* Takes the frame buffer, the ARP table and the queue pool from st->cfg,
@@ -118,6 +135,12 @@ int link_init(struct tern_stack *st);
 /* Frees what link_init() took and cancels its timers; safe after a partial
  * link_init() and twice. */
 void link_fini(struct tern_stack *st);
+
+/* Registers the handler of EtherType `type` (at least 0x0600, not ARP;
+ * input not NULL). TERN_OK, TERN_ERR_INVAL, TERN_ERR_EXIST (taken),
+ * TERN_ERR_NOBUFS (LINK_MAX_TYPES in use). Frames of a type nobody
+ * registered are a counted drop (ETH_TYPE). */
+int link_register_ethertype(struct tern_stack *st, uint16_t type, link_rx_fn input, void *ctx);
 
 /* Checks the link part of a configuration (MACs, ARP settings). */
 bool link_config_ok(const struct tern_config *cfg);

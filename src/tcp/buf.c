@@ -42,7 +42,7 @@
 #include "core/pool.h"
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "tcp/seq.h"
 
 static uint32_t
@@ -57,7 +57,7 @@ tcp_buf_init(struct tern_stack *st, struct tcp_tcb *tcb)
     chain_init(&tcb->snd, 0);
     chain_init(&tcb->rcv, 0);
     tcb->rcv_reserved = 0;
-    tcb->rcv_cap = st->tcp.rcv_first;
+    tcb->rcv_cap = st->tcp->rcv_first;
     tcb->rcv_mark_ms = 0;
     tcb->rcv_mark_seq = 0;
 }
@@ -68,7 +68,7 @@ tcp_buf_free(struct tern_stack *st, struct tcp_tcb *tcb)
     tcp_sender_put(st, tcb);
     tcp_ooo_resize(st, tcb, 0);
     bool had = tcb->snd.n_chunks > 0 || tcb->rcv.n_chunks > 0 || tcb->rcv_reserved > 0;
-    st->tcp.snd_chunks -= tcb->snd.n_chunks;
+    st->tcp->snd_chunks -= tcb->snd.n_chunks;
     chain_free(&st->pool, &tcb->snd);
     chain_free(&st->pool, &tcb->rcv);
     pool_unreserve(&st->pool, tcb->rcv_reserved);
@@ -83,7 +83,7 @@ tcp_buf_snd_flush(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     tcp_sender_put(st, tcb);
     if (tcb->snd.n_chunks > 0) {
-        st->tcp.snd_chunks -= tcb->snd.n_chunks;
+        st->tcp->snd_chunks -= tcb->snd.n_chunks;
         chain_free(&st->pool, &tcb->snd);
         tcp_mem_wake(st);
     }
@@ -246,7 +246,7 @@ static uint32_t
 snd_chunks_allowed(const struct tern_stack *st)
 {
     uint32_t half = st->pool.n / 2 > 0 ? st->pool.n / 2 : st->pool.n;
-    uint32_t left = half > st->tcp.snd_chunks ? half - st->tcp.snd_chunks : 0;
+    uint32_t left = half > st->tcp->snd_chunks ? half - st->tcp->snd_chunks : 0;
     return min_u32(left, pool_avail(&st->pool));
 }
 
@@ -275,7 +275,7 @@ tcp_buf_send(struct tern_stack *st, struct tcp_tcb *tcb, const uint8_t *data, ui
     uint32_t fit = tcp_snd_room(st, tcb);
     uint32_t before = tcb->snd.n_chunks;
     uint32_t done = chain_append(&st->pool, &tcb->snd, data, min_u32(want, fit), NULL);
-    st->tcp.snd_chunks += tcb->snd.n_chunks - before;
+    st->tcp->snd_chunks += tcb->snd.n_chunks - before;
     if (done < want) {
         /* The pool is dry: the caller sees a short SEND (or none) and is
          * told WRITABLE when memory comes back. */
@@ -291,7 +291,7 @@ tcp_buf_acked(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t n)
     uint32_t before = tcb->snd.n_chunks;
     chain_drop(&st->pool, &tcb->snd, n, false);
     if (tcb->snd.n_chunks < before) {
-        st->tcp.snd_chunks -= before - tcb->snd.n_chunks;
+        st->tcp->snd_chunks -= before - tcb->snd.n_chunks;
         tcp_mem_wake(st);
     }
 }
@@ -398,7 +398,7 @@ tcp_rcv_window(const struct tern_stack *st, const struct tcp_tcb *tcb)
     /* Fairness: a connection's receive memory (held and promised) grows
      * only up to its share of half the pool, so that the first
      * connections cannot leave the later ones a zero window. */
-    uint32_t share = st->tcp.rcv_share; /* tcp_rcv_share_update */
+    uint32_t share = st->tcp->rcv_share; /* tcp_rcv_share_update */
     uint32_t mine = tcb->rcv.n_chunks + tcb->rcv_reserved;
     uint32_t more = share > mine ? min_u32(share - mine, pool_avail(&st->pool)) : 0;
     uint64_t mem = (uint64_t)(covered - end) + ((uint64_t)tcb->rcv_reserved + more) * POOL_CHUNK;
@@ -540,8 +540,8 @@ mem_list(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     tcb->mem_listed = true;
-    tcb->mem_next = st->tcp.mem_head;
-    st->tcp.mem_head = tcp_tcb_slot(st, tcb);
+    tcb->mem_next = st->tcp->mem_head;
+    st->tcp->mem_head = tcp_tcb_slot(st, tcb);
 }
 
 void
@@ -567,7 +567,7 @@ tcp_mem_unwait(struct tern_stack *st, struct tcp_tcb *tcb)
         return;
     }
     int slot = tcp_tcb_slot(st, tcb);
-    for (int *link = &st->tcp.mem_head; *link >= 0; link = &st->tcp.tcbs[*link].mem_next) {
+    for (int *link = &st->tcp->mem_head; *link >= 0; link = &st->tcp->tcbs[*link].mem_next) {
         if (*link == slot) {
             *link = tcb->mem_next;
             break;
@@ -615,12 +615,12 @@ mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
      * goes back on the new one. Senders: as many are told as chunks may
      * be taken (each needs one at least); telling all of them would have
      * most find nothing. Receivers are looked at each time. */
-    int head = st->tcp.mem_head;
+    int head = st->tcp->mem_head;
     uint32_t budget = snd_chunks_allowed(st);
     bool senders_left = false;
-    st->tcp.mem_head = -1;
+    st->tcp->mem_head = -1;
     while (head >= 0) {
-        struct tcp_tcb *tcb = &st->tcp.tcbs[head];
+        struct tcp_tcb *tcb = &st->tcp->tcbs[head];
         head = tcb->mem_next;
         tcb->mem_listed = false;
         tcb->mem_next = -1;
@@ -656,8 +656,8 @@ mem_wake_fired(void *ctx, struct timer *t, int64_t now_ns)
      * is left (receivers wait for the next chunk given back). Not at
      * once: memory taken and given back within one instant would make
      * this a loop that never lets time move. */
-    if (senders_left && snd_chunks_allowed(st) > 0 && !timer_armed(&st->tcp.mem_timer)) {
-        timer_arm(&st->timers, &st->tcp.mem_timer, st->now_ns + TCP_MEM_RETRY_NS);
+    if (senders_left && snd_chunks_allowed(st) > 0 && !timer_armed(&st->tcp->mem_timer)) {
+        timer_arm(&st->timers, &st->tcp->mem_timer, st->now_ns + TCP_MEM_RETRY_NS);
     }
 }
 
@@ -666,8 +666,8 @@ tcp_mem_wake(struct tern_stack *st)
 {
     /* Deferred to the next turn of the wheel: the caller may be in the
      * middle of processing another connection's segment. */
-    if (st->tcp.mem_head >= 0 && !timer_armed(&st->tcp.mem_timer)) {
-        timer_arm(&st->timers, &st->tcp.mem_timer, st->now_ns);
+    if (st->tcp->mem_head >= 0 && !timer_armed(&st->tcp->mem_timer)) {
+        timer_arm(&st->timers, &st->tcp->mem_timer, st->now_ns);
     }
 }
 
@@ -676,9 +676,9 @@ tcp_rcv_share_update(struct tern_stack *st)
 {
     /* Each connection's share of half the pool, in chunks (at least 2):
      * recomputed when a slot is taken or freed, not per segment. */
-    unsigned n = st->tcp.n_used > 0 ? st->tcp.n_used : 1;
+    unsigned n = st->tcp->n_used > 0 ? st->tcp->n_used : 1;
     uint32_t share = st->pool.n / 2 / n;
-    st->tcp.rcv_share = share < 2 ? 2 : share;
+    st->tcp->rcv_share = share < 2 ? 2 : share;
 }
 
 void
@@ -690,7 +690,7 @@ tcp_mem_init(struct tern_stack *st)
      * rcvbuf. */
     uint64_t part = (uint64_t)st->pool.n * POOL_CHUNK / 2 / st->cfg.tcp.max_connections;
     part = part < POOL_CHUNK ? POOL_CHUNK : part > TCP_BUF_INITIAL ? TCP_BUF_INITIAL : part;
-    st->tcp.rcv_first = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
-    st->tcp.mem_head = -1;
-    timer_init(&st->tcp.mem_timer, mem_wake_fired);
+    st->tcp->rcv_first = min_u32(st->cfg.tcp.rcvbuf, (uint32_t)part);
+    st->tcp->mem_head = -1;
+    timer_init(&st->tcp->mem_timer, mem_wake_fired);
 }

@@ -13,7 +13,7 @@
  * tcp_ecn_reduced() notes a congestion window reduction for loss, after
  * which CWR goes out too.
  */
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "tcp/seq.h"
 #include "tcp/tcp.h"
 #include "wire/tcp.h"

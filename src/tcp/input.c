@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
 #include "wire/tcp.h"
@@ -216,7 +216,7 @@ in_listen(struct tern_stack *st, struct tcp_tcb *lst, struct seg_ctx *c)
         struct tcp_tcb *s = tcp_cookie_open(st, lst, seg);
         if (s != NULL) {
             in_other(st, s, c);
-            tcp_timers_cancel(st, &st->tcp.scratch);
+            tcp_timers_cancel(st, &st->tcp->scratch);
             return;
         }
         tcp_drop(st, lst, seg, TERN_DROP_TCP_LISTEN_ACK);
@@ -1627,7 +1627,7 @@ time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
     int rec = tcp_mini_index(st, m);
     uint32_t min_iss = m->snd_nxt;
     tcp_timers_cancel(st, s);
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     /* Parked: out of the demux while the new incarnation opens. */
     tcp_mini_tw_park(st, rec);
     if (!listen_syn(st, lst, seg, min_iss, rec)) {

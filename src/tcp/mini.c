@@ -49,8 +49,8 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "core/siphash.h"
-#include "core/stack_internal.h"
 #include "tcp/seq.h"
 #include "wire/tcp.h"
 
@@ -82,16 +82,16 @@ static const uint16_t cookie_mss[8] = {216, 536, 1220, 1300, 1360, 1440, 1460, 8
 static struct tcp_mini *
 rec_at(const struct tern_stack *st, int i)
 {
-    if (i < 0 || (unsigned)i >= st->tcp.n_minis) {
+    if (i < 0 || (unsigned)i >= st->tcp->n_minis) {
         return NULL;
     }
-    return &st->tcp.minis[i];
+    return &st->tcp->minis[i];
 }
 
 int
 tcp_mini_index(const struct tern_stack *st, const struct tcp_mini *m)
 {
-    return (int)(m - st->tcp.minis);
+    return (int)(m - st->tcp->minis);
 }
 
 /* The connection id traces show for a record without a husk: above every
@@ -103,13 +103,13 @@ rec_id(const struct tern_stack *st, int i)
     if (m != NULL && m->kind == TCP_MINI_TW && m->owner >= 0) {
         return m->owner + 1;
     }
-    return (int)st->tcp.n_tcbs + 1 + i;
+    return (int)st->tcp->n_tcbs + 1 + i;
 }
 
 static int
 cookie_id(const struct tern_stack *st)
 {
-    return (int)(st->tcp.n_tcbs + st->tcp.n_minis) + 1;
+    return (int)(st->tcp->n_tcbs + st->tcp->n_minis) + 1;
 }
 
 static unsigned
@@ -117,15 +117,15 @@ bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t 
           uint16_t rport)
 {
     uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
-    return (unsigned)((h >> 32) & (st->tcp.n_mini_buckets - 1)); /* table.c's high half */
+    return (unsigned)((h >> 32) & (st->tcp->n_mini_buckets - 1)); /* table.c's high half */
 }
 
 static void
 hash_insert(struct tern_stack *st, struct tcp_mini *m)
 {
     unsigned b = bucket_of(st, m->local_addr, m->local_port, m->remote_addr, m->remote_port);
-    m->hash_next = st->tcp.mini_buckets[b];
-    st->tcp.mini_buckets[b] = tcp_mini_index(st, m);
+    m->hash_next = st->tcp->mini_buckets[b];
+    st->tcp->mini_buckets[b] = tcp_mini_index(st, m);
     m->flags |= TCP_MINI_IN_HASH;
 }
 
@@ -133,14 +133,14 @@ static void
 hash_remove(struct tern_stack *st, struct tcp_mini *m)
 {
     unsigned b = bucket_of(st, m->local_addr, m->local_port, m->remote_addr, m->remote_port);
-    int32_t *link = &st->tcp.mini_buckets[b];
+    int32_t *link = &st->tcp->mini_buckets[b];
     int32_t i = tcp_mini_index(st, m);
     while (*link >= 0) {
         if (*link == i) {
             *link = m->hash_next;
             break;
         }
-        link = &st->tcp.minis[*link].hash_next;
+        link = &st->tcp->minis[*link].hash_next;
     }
     m->hash_next = -1;
     m->flags &= (uint8_t)~TCP_MINI_IN_HASH;
@@ -150,12 +150,12 @@ struct tcp_mini *
 tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
                 uint32_t raddr, uint16_t rport)
 {
-    if (st->tcp.n_mini_buckets == 0) {
+    if (st->tcp->n_mini_buckets == 0) {
         return NULL;
     }
-    int32_t i = st->tcp.mini_buckets[(h >> 32) & (st->tcp.n_mini_buckets - 1)];
+    int32_t i = st->tcp->mini_buckets[(h >> 32) & (st->tcp->n_mini_buckets - 1)];
     while (i >= 0) {
-        struct tcp_mini *m = &st->tcp.minis[i];
+        struct tcp_mini *m = &st->tcp->minis[i];
         if (m->local_addr == laddr && m->local_port == lport && m->remote_addr == raddr &&
             m->remote_port == rport) {
             return m;
@@ -182,12 +182,12 @@ list_of(const struct tcp_mini *m)
 static void
 list_append(struct tern_stack *st, struct tcp_mini *m)
 {
-    struct tcp_mini_list *l = &st->tcp.mini_lists[list_of(m)];
+    struct tcp_mini_list *l = &st->tcp->mini_lists[list_of(m)];
     int32_t i = tcp_mini_index(st, m);
     m->next = -1;
     m->prev = l->tail;
     if (l->tail >= 0) {
-        st->tcp.minis[l->tail].next = i;
+        st->tcp->minis[l->tail].next = i;
     } else {
         l->head = i;
     }
@@ -201,14 +201,14 @@ list_unlink(struct tern_stack *st, struct tcp_mini *m)
     if (!(m->flags & TCP_MINI_LIST)) {
         return;
     }
-    struct tcp_mini_list *l = &st->tcp.mini_lists[list_of(m)];
+    struct tcp_mini_list *l = &st->tcp->mini_lists[list_of(m)];
     if (m->prev >= 0) {
-        st->tcp.minis[m->prev].next = m->next;
+        st->tcp->minis[m->prev].next = m->next;
     } else {
         l->head = m->next;
     }
     if (m->next >= 0) {
-        st->tcp.minis[m->next].prev = m->prev;
+        st->tcp->minis[m->next].prev = m->prev;
     } else {
         l->tail = m->prev;
     }
@@ -223,9 +223,9 @@ earliest(const struct tern_stack *st)
     int best = -1;
     int64_t when = INT64_MAX;
     for (unsigned l = 0; l < TCP_MINI_LISTS; l++) {
-        int32_t h = st->tcp.mini_lists[l].head;
-        if (h >= 0 && st->tcp.minis[h].expires_ns < when) {
-            when = st->tcp.minis[h].expires_ns;
+        int32_t h = st->tcp->mini_lists[l].head;
+        if (h >= 0 && st->tcp->minis[h].expires_ns < when) {
+            when = st->tcp->minis[h].expires_ns;
             best = h;
         }
     }
@@ -235,7 +235,7 @@ earliest(const struct tern_stack *st)
 static void
 timer_update(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     int e = earliest(st);
     if (e < 0) {
         timer_cancel(&st->timers, &t->mini_timer);
@@ -250,7 +250,7 @@ timer_update(struct tern_stack *st)
 static int
 rec_alloc(struct tern_stack *st, int pool)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     int32_t i = t->mini_free[pool];
     if (i < 0) {
         return -1;
@@ -276,12 +276,12 @@ rec_free(struct tern_stack *st, int i)
     if (m->flags & TCP_MINI_IN_HASH) {
         hash_remove(st, m);
     }
-    int pool = (unsigned)i < st->tcp.n_tw ? POOL_TW : POOL_SYN;
+    int pool = (unsigned)i < st->tcp->n_tw ? POOL_TW : POOL_SYN;
     m->kind = TCP_MINI_FREE;
     m->flags = 0;
-    m->next = st->tcp.mini_free[pool];
-    st->tcp.mini_free[pool] = i;
-    st->tcp.mini_used[pool]--;
+    m->next = st->tcp->mini_free[pool];
+    st->tcp->mini_free[pool] = i;
+    st->tcp->mini_used[pool]--;
 }
 
 /* Traces an event of a record (no TCB to name): kind, id, states, rule. */
@@ -331,7 +331,7 @@ reply_budget_store(struct tcp_mini *m, const struct tcp_tcb *tcb)
 static void
 scratch_timers_clear(struct tern_stack *st)
 {
-    tcp_timers_cancel(st, &st->tcp.scratch);
+    tcp_timers_cancel(st, &st->tcp->scratch);
 }
 
 /* A blank scratch TCB named `id`: sequence state reset, empty buffers
@@ -340,7 +340,7 @@ scratch_timers_clear(struct tern_stack *st)
 static struct tcp_tcb *
 scratch_fresh(struct tern_stack *st, int id)
 {
-    struct tcp_tcb *s = &st->tcp.scratch;
+    struct tcp_tcb *s = &st->tcp->scratch;
     scratch_timers_clear(st);
     memset(s, 0, sizeof(*s));
     s->id = id;
@@ -354,7 +354,7 @@ scratch_fresh(struct tern_stack *st, int id)
     s->opened_ns = st->now_ns;
     s->last_rx_ns = st->now_ns;
     tcp_tcb_reset(st, s);
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     return s;
 }
 
@@ -375,7 +375,7 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
 {
     int i = tcp_mini_index(st, m);
     struct tcp_tcb *s = scratch_fresh(st, rec_id(st, i));
-    st->tcp.scratch_rec = i;
+    st->tcp->scratch_rec = i;
     s->local_addr = m->local_addr;
     s->local_port = m->local_port;
     s->remote_addr = m->remote_addr;
@@ -468,7 +468,7 @@ tw_delete(struct tern_stack *st, int i)
 unsigned
 tcp_mini_tw_count(const struct tern_stack *st)
 {
-    return st->tcp.mini_used[POOL_TW];
+    return st->tcp->mini_used[POOL_TW];
 }
 
 void(tcp_mini_tw_end)(struct tern_stack *st, int i, const char *rule)
@@ -491,7 +491,7 @@ void
 tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     int i = rec_alloc(st, POOL_TW);
-    if (i < 0 && st->tcp.mini_lists[LIST_TW].head >= 0) {
+    if (i < 0 && st->tcp->mini_lists[LIST_TW].head >= 0) {
         /* RFC 6191 / RFC 1337: the table is full. TIME-WAIT keeps old
          * duplicates of this 4-tuple from a new incarnation and keeps the
          * last ACK repeatable; ending one early is the least harmful on
@@ -503,7 +503,7 @@ tcp_mini_tw_enter(struct tern_stack *st, struct tcp_tcb *tcb)
          * alternative, refusing the connection that closes (or, for a
          * server that closes first, new clients), is worse. */
         st->stats.tcp.time_wait_recycled++;
-        tcp_mini_tw_end(st, st->tcp.mini_lists[LIST_TW].head,
+        tcp_mini_tw_end(st, st->tcp->mini_lists[LIST_TW].head,
                         "RFC 6191 / RFC 1337: TIME-WAIT table full -> oldest record recycled");
         i = rec_alloc(st, POOL_TW);
     }
@@ -605,7 +605,7 @@ tcp_mini_syn_begin(struct tern_stack *st, struct tcp_tcb *lst, int *rec)
         return NULL;
     }
     struct tcp_tcb *s = scratch_fresh(st, rec_id(st, i));
-    st->tcp.scratch_rec = i;
+    st->tcp->scratch_rec = i;
     scratch_from_listener(st, s, lst);
     return s;
 }
@@ -614,7 +614,7 @@ void
 tcp_mini_syn_store(struct tern_stack *st, int i, int parked_tw, uint16_t peer_mss)
 {
     struct tcp_mini *m = rec_at(st, i);
-    struct tcp_tcb *s = &st->tcp.scratch;
+    struct tcp_tcb *s = &st->tcp->scratch;
     m->local_addr = s->local_addr;
     m->local_port = s->local_port;
     m->remote_addr = s->remote_addr;
@@ -639,7 +639,7 @@ tcp_mini_syn_store(struct tern_stack *st, int i, int parked_tw, uint16_t peer_ms
     hash_insert(st, m);
     list_append(st, m);
     scratch_timers_clear(st);
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     timer_update(st);
 }
 
@@ -695,18 +695,18 @@ tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s, const struct tcp_seg 
     tcp_buf_rcv_reserve(st, real, real->rcv_adv);
     lst->n_pending++;
     tcp_hash_insert(st, real);
-    struct tcp_mini *m = rec_at(st, st->tcp.scratch_rec);
+    struct tcp_mini *m = rec_at(st, st->tcp->scratch_rec);
     if (m != NULL && m->kind == TCP_MINI_SYN) {
         int tw = m->link;
         struct tcp_mini *twm = rec_at(st, tw);
-        if (twm != NULL && twm->kind == TCP_MINI_TW && twm->link == st->tcp.scratch_rec) {
+        if (twm != NULL && twm->kind == TCP_MINI_TW && twm->link == st->tcp->scratch_rec) {
             twm->link = -1;
             real->tw_parked = tw; /* ended by tcp_on_established */
         }
-        rec_free(st, st->tcp.scratch_rec);
+        rec_free(st, st->tcp->scratch_rec);
         timer_update(st);
     }
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     tcp_trace_note(st, TERN_TRACE_EVENT, real,
                    "RFC 9293 3.10.7.4 fifth: handshake complete -> the embryonic connection gets a "
                    "TCB");
@@ -717,11 +717,11 @@ void
 tcp_mini_listener_closed(struct tern_stack *st, struct tcp_tcb *lst)
 {
     int slot = tcp_tcb_slot(st, lst);
-    if (st->tcp.mini_used[POOL_SYN] == 0) {
+    if (st->tcp->mini_used[POOL_SYN] == 0) {
         return;
     }
-    for (unsigned i = st->tcp.n_tw; i < st->tcp.n_minis; i++) {
-        struct tcp_mini *m = &st->tcp.minis[i];
+    for (unsigned i = st->tcp->n_tw; i < st->tcp->n_minis; i++) {
+        struct tcp_mini *m = &st->tcp->minis[i];
         if (m->kind != TCP_MINI_SYN || m->owner != slot) {
             continue;
         }
@@ -742,12 +742,12 @@ tcp_mini_listener_closed(struct tern_stack *st, struct tcp_tcb *lst)
 void
 tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
 {
-    struct tcp_tcb *s = &st->tcp.scratch;
+    struct tcp_tcb *s = &st->tcp->scratch;
     int i = tcp_mini_index(st, m);
     /* On the scratch TCB a timer is only a deadline (tcp_tmr_set). */
     int64_t tw_at = tcp_tmr_when(s, TCP_TMR_TW);
     scratch_timers_clear(st);
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     if (m->kind == TCP_MINI_TW) {
         if (s->state == TERN_TCP_TIME_WAIT) {
             m->rcv_nxt = s->rcv_nxt;
@@ -795,7 +795,7 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
 static void
 expire_one(struct tern_stack *st, int i)
 {
-    struct tcp_mini *m = &st->tcp.minis[i];
+    struct tcp_mini *m = &st->tcp->minis[i];
     if (m->kind == TCP_MINI_TW) {
         tcp_mini_tw_end(st, i, "RFC 9293 3.10.8: TIME-WAIT timeout (2 MSL) -> CLOSED");
         return;
@@ -815,7 +815,7 @@ expire_one(struct tern_stack *st, int i)
     tcp_trace_note(st, TERN_TRACE_TIMER, s,
                    "RFC 6298 5.5 (MUST-19): back off the timer, RTO <- RTO * 2 (2.5 cap)");
     scratch_timers_clear(st);
-    st->tcp.scratch_rec = -1;
+    st->tcp->scratch_rec = -1;
     list_unlink(st, m);
     m->retries++;
     m->expires_ns = st->now_ns + syn_interval(st, m->retries);
@@ -829,7 +829,7 @@ mini_expired(void *ctx, struct timer *t, int64_t now_ns)
     (void)t;
     for (;;) {
         int e = earliest(st);
-        if (e < 0 || st->tcp.minis[e].expires_ns > now_ns) {
+        if (e < 0 || st->tcp->minis[e].expires_ns > now_ns) {
             break;
         }
         expire_one(st, e);
@@ -875,11 +875,11 @@ tcp_mini_icmp(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t ra
 unsigned
 tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
 {
-    if (st->tcp.mini_used[POOL_TW] + st->tcp.mini_used[POOL_SYN] == 0) {
+    if (st->tcp->mini_used[POOL_TW] + st->tcp->mini_used[POOL_SYN] == 0) {
         return 0;
     }
-    for (unsigned i = 0; i < st->tcp.n_minis; i++) {
-        const struct tcp_mini *m = &st->tcp.minis[i];
+    for (unsigned i = 0; i < st->tcp->n_minis; i++) {
+        const struct tcp_mini *m = &st->tcp->minis[i];
         if (m->kind == TCP_MINI_FREE || m->local_port != port) {
             continue;
         }
@@ -969,17 +969,17 @@ tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
         uint32_t bits = (uint32_t)(s->ws_ok ? s->snd_wscale : 15) | (s->sack_ok ? 16u : 0u);
         uint32_t now = tcp_ts_now(st);
         uint32_t v = (now & ~31u) | bits;
-        st->tcp.ts_override = true;
-        st->tcp.ts_override_val = seq_gt(v, now) ? v - 32 : v;
+        st->tcp->ts_override = true;
+        st->tcp->ts_override_val = seq_gt(v, now) ? v - 32 : v;
     }
     tcp_state_restore(s, TERN_TCP_SYN_RECEIVED);
     st->stats.tcp.cookies_sent++;
-    st->tcp.cookies_used = true;
-    st->tcp.cookie_last_ns = st->now_ns;
+    st->tcp->cookies_used = true;
+    st->tcp->cookie_last_ns = st->now_ns;
     tcp_send_segment(st, s, s->iss, WIRE_TCP_SYN | WIRE_TCP_ACK, 0,
                      "RFC 4987 3.6: SYN cache full -> <SEQ=cookie><ACK=RCV.NXT><CTL=SYN,ACK>, "
                      "no state kept");
-    st->tcp.ts_override = false;
+    st->tcp->ts_override = false;
     scratch_timers_clear(st);
 }
 
@@ -989,8 +989,8 @@ tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
     const struct tern_tcp_config *c = &st->cfg.tcp;
     /* Only while cookies have been sent recently: otherwise an ACK in
      * LISTEN is what 3.10.7.2 says, and costs no hash. */
-    if (!st->tcp.cookies_used ||
-        st->now_ns - st->tcp.cookie_last_ns > (COOKIE_MAX_AGE + 1) * COOKIE_PERIOD_NS ||
+    if (!st->tcp->cookies_used ||
+        st->now_ns - st->tcp->cookie_last_ns > (COOKIE_MAX_AGE + 1) * COOKIE_PERIOD_NS ||
         (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST)) || !(seg->flags & WIRE_TCP_ACK)) {
         return NULL;
     }
@@ -1052,7 +1052,7 @@ tcp_cookie_open(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
 int
 tcp_mini_init(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     const struct tern_tcp_config *c = &st->cfg.tcp;
     unsigned n_tw = c->time_wait_max != 0 ? c->time_wait_max : MINI_DEFAULT;
     unsigned n_syn = c->syn_cache_max != 0 ? c->syn_cache_max : MINI_DEFAULT;
@@ -1091,7 +1091,7 @@ tcp_mini_init(struct tern_stack *st)
 void
 tcp_mini_fini(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     if (t->minis != NULL) {
         timer_cancel(&st->timers, &t->mini_timer);
         tcp_timers_cancel(st, &t->scratch);

@@ -12,8 +12,8 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "core/rng.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "tcp/seq.h"
 #include "wire/ipv4.h"
@@ -84,7 +84,7 @@ static int(send_raw)(struct tern_stack *st, const struct tcp_tcb *tcb, const str
     if (seg->flags & WIRE_TCP_RST) {
         st->stats.tcp.rst_tx++;
     }
-    size_t n = wire_tcp_emit(&h, seg->src, seg->dst, st->tcp.tx_buf, st->tcp.tx_buf_len);
+    size_t n = wire_tcp_emit(&h, seg->src, seg->dst, st->tcp->tx_buf, st->tcp->tx_buf_len);
     if (n == 0) {
         return TERN_ERR_MSGSIZE;
     }
@@ -95,7 +95,7 @@ static int(send_raw)(struct tern_stack *st, const struct tcp_tcb *tcb, const str
                           .dst = seg->dst,
                           .proto = WIRE_IPPROTO_TCP,
                           .tos = (uint8_t)((tcb != NULL ? tcb->tos & 0xfcu : 0u) | seg->ecn)};
-    struct ip_part part = {.data = st->tcp.tx_buf, .len = n};
+    struct ip_part part = {.data = st->tcp->tx_buf, .len = n};
     return ipv4_output(st, &how, &part, 1);
 }
 
@@ -119,7 +119,7 @@ build_options(struct tern_stack *st, const struct tcp_tcb *tcb, uint8_t flags, u
     if (tcb->ts_ok) {
         o->has_ts = true;
         /* A SYN cookie's SYN,ACK carries options in its TSval (mini.c). */
-        o->ts_val = st->tcp.ts_override ? st->tcp.ts_override_val : tcp_ts_now(st);
+        o->ts_val = st->tcp->ts_override ? st->tcp->ts_override_val : tcp_ts_now(st);
         /* RFC 7323 3.2: TSecr is 0 unless the ACK bit is set. */
         o->ts_ecr = (flags & WIRE_TCP_ACK) ? tcb->ts_recent : 0;
     }
@@ -210,10 +210,10 @@ int(tcp_send_segment)(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t seq, 
          * number; copy it to where emit expects the payload (after the
          * header and the options, so that emit's copy is a no-op move). */
         size_t at = WIRE_TCP_HDR_LEN + wire_tcp_options_len(&o);
-        if (at + (size_t)text_len > st->tcp.tx_buf_len) {
+        if (at + (size_t)text_len > st->tcp->tx_buf_len) {
             return TERN_ERR_MSGSIZE;
         }
-        uint8_t *text = st->tcp.tx_buf + at;
+        uint8_t *text = st->tcp->tx_buf + at;
         tcp_buf_read_text(st, tcb, seq, text, text_len);
         seg.text = text;
     }
@@ -280,7 +280,7 @@ ack_may_wait(const struct tcp_tcb *tcb)
 bool
 tcp_ack_owe(struct tern_stack *st, struct tcp_tcb *tcb, bool fin)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     if (t->batch_depth == 0 || fin || tcb->role == TCP_ROLE_SCRATCH || !ack_may_wait(tcb)) {
         return false;
     }
@@ -302,7 +302,7 @@ tcp_ack_owe(struct tern_stack *st, struct tcp_tcb *tcb, bool fin)
 void
 tcp_batch_end(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     for (unsigned i = 0; i < t->n_ack_owed; i++) {
         struct tcp_tcb *tcb = &t->tcbs[t->ack_owed[i]];
         if (!tcb->ack_owed) {
@@ -418,7 +418,7 @@ void(tcp_send_challenge_ack)(struct tern_stack *st, struct tcp_tcb *tcb, const c
         reply_suppressed(st, tcb, TERN_DROP_TCP_CHALLENGE_CONN_LIMIT);
         return;
     }
-    if (!stack_budget_take(st, &st->tcp.rl_challenge, st->cfg.tcp.challenge_ack_limit)) {
+    if (!stack_budget_take(st, &st->tcp->rl_challenge, st->cfg.tcp.challenge_ack_limit)) {
         reply_suppressed(st, tcb, TERN_DROP_TCP_CHALLENGE_LIMIT);
         return;
     }
@@ -433,7 +433,7 @@ void(tcp_send_corrective_ack)(struct tern_stack *st, struct tcp_tcb *tcb, bool r
         reply_suppressed(st, tcb, TERN_DROP_TCP_ACK_CONN_LIMIT);
         return;
     }
-    if (!stack_budget_take(st, &st->tcp.rl_ack, st->cfg.tcp.corrective_ack_limit)) {
+    if (!stack_budget_take(st, &st->tcp->rl_ack, st->cfg.tcp.corrective_ack_limit)) {
         reply_suppressed(st, tcb, TERN_DROP_TCP_ACK_LIMIT);
         return;
     }
@@ -447,7 +447,7 @@ void(tcp_send_reset_limited)(struct tern_stack *st, const struct tcp_tcb *tcb,
     if (seg->flags & WIRE_TCP_RST) {
         return; /* RFC 9293 3.5.2: never a reset in answer to a reset (nothing held back) */
     }
-    if (!stack_budget_take(st, &st->tcp.rl_rst, st->cfg.tcp.rst_limit)) {
+    if (!stack_budget_take(st, &st->tcp->rl_rst, st->cfg.tcp.rst_limit)) {
         reply_suppressed(st, tcb, TERN_DROP_TCP_RST_LIMIT);
         return;
     }

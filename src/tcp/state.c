@@ -12,7 +12,7 @@
  */
 #include "tcp/tcp.h"
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 
 const char *
 tern_tcp_state_name(int state)

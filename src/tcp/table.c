@@ -17,8 +17,8 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "core/siphash.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -83,7 +83,7 @@ config_check(const struct tern_tcp_config *c)
 int
 tcp_init(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     const struct tern_tcp_config *c = &st->cfg.tcp;
     memset(t, 0, sizeof(*t));
     t->free_head = -1;
@@ -123,17 +123,13 @@ tcp_init(struct tern_stack *st)
         t->free_head = (int)i;
         tcp_timers_init(tcb);
     }
-    rc = tcp_mini_init(st);
-    if (rc != TERN_OK) {
-        return rc;
-    }
-    return ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+    return tcp_mini_init(st);
 }
 
 void
 tcp_fini(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     if (t->tcbs != NULL) {
         for (unsigned i = 0; i < t->n_tcbs; i++) {
             tcp_timers_cancel(st, &t->tcbs[i]);
@@ -152,10 +148,10 @@ tcp_fini(struct tern_stack *st)
 struct tcp_tcb *
 tcp_tcb_at(const struct tern_stack *st, int slot)
 {
-    if (slot < 0 || (unsigned)slot >= st->tcp.n_tcbs) {
+    if (slot < 0 || (unsigned)slot >= st->tcp->n_tcbs) {
         return NULL;
     }
-    return &st->tcp.tcbs[slot];
+    return &st->tcp->tcbs[slot];
 }
 
 int
@@ -215,7 +211,7 @@ tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb)
 struct tcp_tcb *
 tcp_tcb_alloc(struct tern_stack *st)
 {
-    struct tcp_state *t = &st->tcp;
+    struct tcp_state *t = st->tcp;
     if (t->free_head < 0) {
         return NULL;
     }
@@ -263,10 +259,10 @@ tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
         tcb->ev_pending = 0;
     }
     tcb->role = TCP_ROLE_FREE;
-    st->tcp.n_used--;
+    st->tcp->n_used--;
     tcp_rcv_share_update(st);
-    tcb->hash_next = st->tcp.free_head;
-    st->tcp.free_head = tcp_tcb_slot(st, tcb);
+    tcb->hash_next = st->tcp->free_head;
+    st->tcp->free_head = tcp_tcb_slot(st, tcb);
 }
 
 uint64_t
@@ -291,7 +287,7 @@ bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t 
           uint16_t rport)
 {
     uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
-    return (unsigned)(h & (st->tcp.n_buckets - 1));
+    return (unsigned)(h & (st->tcp->n_buckets - 1));
 }
 
 /* Which of the passive lookups of tcp_demux_passive could find this key:
@@ -311,10 +307,10 @@ tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     unsigned b =
         bucket_of(st, tcb->local_addr, tcb->local_port, tcb->remote_addr, tcb->remote_port);
-    tcb->hash_next = st->tcp.buckets[b];
-    st->tcp.buckets[b] = tcp_tcb_slot(st, tcb);
+    tcb->hash_next = st->tcp->buckets[b];
+    st->tcp->buckets[b] = tcp_tcb_slot(st, tcb);
     tcb->in_hash = true;
-    st->tcp.n_keys[key_shape(tcb)]++;
+    st->tcp->n_keys[key_shape(tcb)]++;
 }
 
 void
@@ -322,27 +318,27 @@ tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb)
 {
     unsigned b =
         bucket_of(st, tcb->local_addr, tcb->local_port, tcb->remote_addr, tcb->remote_port);
-    int *link = &st->tcp.buckets[b];
+    int *link = &st->tcp->buckets[b];
     int slot = tcp_tcb_slot(st, tcb);
     while (*link >= 0) {
         if (*link == slot) {
             *link = tcb->hash_next;
             break;
         }
-        link = &st->tcp.tcbs[*link].hash_next;
+        link = &st->tcp->tcbs[*link].hash_next;
     }
     tcb->hash_next = -1;
     tcb->in_hash = false;
-    st->tcp.n_keys[key_shape(tcb)]--;
+    st->tcp->n_keys[key_shape(tcb)]--;
 }
 
 struct tcp_tcb *
 tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
                 uint32_t raddr, uint16_t rport)
 {
-    int i = st->tcp.buckets[h & (st->tcp.n_buckets - 1)];
+    int i = st->tcp->buckets[h & (st->tcp->n_buckets - 1)];
     while (i >= 0) {
-        struct tcp_tcb *tcb = &st->tcp.tcbs[i];
+        struct tcp_tcb *tcb = &st->tcp->tcbs[i];
         if (tcb->local_addr == laddr && tcb->local_port == lport && tcb->remote_addr == raddr &&
             tcb->remote_port == rport) {
             return tcb;
@@ -364,7 +360,7 @@ struct tcp_tcb *
 tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport)
 {
-    const unsigned *n = st->tcp.n_keys;
+    const unsigned *n = st->tcp->n_keys;
     struct tcp_tcb *tcb = NULL;
     if (n[TCP_KEY_ANY_LOCAL] > 0) {
         /* A passive OPEN with a fully specified remote but any local address. */
@@ -391,7 +387,7 @@ static bool
 port_in_use(const struct tern_stack *st, uint32_t laddr, uint16_t port, uint32_t raddr,
             uint16_t rport)
 {
-    const unsigned *n = st->tcp.n_keys;
+    const unsigned *n = st->tcp->n_keys;
     uint64_t h = tcp_demux_hash(st, laddr, port, raddr, rport);
     return tcp_hash_find_h(st, h, laddr, port, raddr, rport) != NULL ||
            tcp_mini_find_h(st, h, laddr, port, raddr, rport) != NULL ||
@@ -412,8 +408,8 @@ tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16
     unsigned index =
         (unsigned)(tuple_hash(st, HASH_EPH_INDEX, laddr, 0, raddr, rport) % TCP_EPH_TABLE);
     for (uint32_t count = num; count > 0; count--) {
-        uint16_t port = (uint16_t)(c->ephemeral_min + (offset + st->tcp.eph_table[index]) % num);
-        st->tcp.eph_table[index]++;
+        uint16_t port = (uint16_t)(c->ephemeral_min + (offset + st->tcp->eph_table[index]) % num);
+        st->tcp->eph_table[index]++;
         if (!port_in_use(st, laddr, port, raddr, rport)) {
             return port;
         }

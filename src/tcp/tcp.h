@@ -102,7 +102,7 @@ enum tcp_role {
     TCP_ROLE_FREE,    /* slot unused */
     TCP_ROLE_USER,    /* opened by the user, or a child the user accepted */
     TCP_ROLE_CHILD,   /* created by a listener, not yet accepted */
-    TCP_ROLE_SCRATCH, /* st->tcp.scratch: a compact record loaded to run through input.c
+    TCP_ROLE_SCRATCH, /* st->tcp->scratch: a compact record loaded to run through input.c
                          (mini.c); never in the table, never handed to the user, no
                          buffers; its timers are deadlines only (tcp_tmr_set) */
 };
@@ -313,7 +313,7 @@ struct tcp_tcb {
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
     bool ooo_fin : 1;       /* a FIN arrived out of order at ooo_fin_seq */
-    bool mem_listed : 1;    /* waiting for pool memory (st->tcp.mem_head list) */
+    bool mem_listed : 1;    /* waiting for pool memory (st->tcp->mem_head list) */
     bool snd_wait : 1;      /* listed: SEND or the sender block found no memory */
     bool rcv_wait : 1;      /* listed: a window announced smaller for want of memory */
     bool ws_ok : 1;         /* window scaling in use (RFC 7323 2) */
@@ -327,7 +327,7 @@ struct tcp_tcb {
     bool reply_win_set : 1; /* a reply window has begun */
     bool connected : 1;     /* reached ESTABLISHED once */
     bool ev_listed : 1;     /* on the event delivery list */
-    bool ack_owed : 1;      /* an ACK is due at the end of the input batch (st->tcp.ack_owed) */
+    bool ack_owed : 1;      /* an ACK is due at the end of the input batch (st->tcp->ack_owed) */
     bool text_rcvd : 1;     /* text has arrived (the quick-ACK phase has begun) */
     bool no_reports : 1;    /* ERROR_REPORTs off (tern_tcp_set_reports, SHLD-20) */
     bool urg_snd : 1;       /* SND.UP lies ahead of SND.UNA: segments carry URG (3.10.2) */
@@ -456,7 +456,8 @@ enum tcp_key_shape {
     TCP_KEY_SHAPES
 };
 
-/* Everything TCP owns, embedded in struct tern_stack. */
+/* Everything TCP owns; the composition root places it next to the core
+ * context (st->tcp). */
 struct tcp_state {
     struct tcp_tcb *tcbs; /* cfg.tcp.max_connections slots */
     unsigned n_tcbs;
@@ -505,8 +506,9 @@ struct tcp_state {
     uint32_t ts_override_val;
 };
 
-/* Module setup, called by tern_stack_new / tern_stack_free. tcp_init
- * allocates everything from st->cfg.tcp and registers with IP: TERN_OK,
+/* Module setup, called by tern_stack_new / tern_stack_free (which then
+ * registers tcp_input and tcp_icmp_error with IP for protocol 6). tcp_init
+ * allocates everything from st->cfg.tcp: TERN_OK,
  * TERN_ERR_NOMEM or TERN_ERR_INVAL (bad config). tcp_fini is safe after a
  * partial init. */
 int tcp_init(struct tern_stack *st);
@@ -609,7 +611,7 @@ tcp_cwnd(const struct tcp_tcb *tcb)
 }
 /* Waiting for pool memory: the connection is told WRITABLE when it returns. */
 void tcp_mem_init(struct tern_stack *st);
-/* Recomputes st->tcp.rcv_share (a slot was taken or freed). */
+/* Recomputes st->tcp->rcv_share (a slot was taken or freed). */
 void tcp_rcv_share_update(struct tern_stack *st);
 void tcp_mem_wait(struct tern_stack *st, struct tcp_tcb *tcb);
 /* A window was announced smaller for want of memory: update it when memory returns. */
@@ -821,7 +823,7 @@ tcp_r1(const struct tern_tcp_config *c)
     return c->r1_retries > 0 ? c->r1_retries : 3u;
 }
 
-/* ---- api.c ---- */
+/* ---- conn.c ---- */
 /* Records event bits for the user and queues the TCB for delivery. */
 void tcp_event(struct tern_stack *st, struct tcp_tcb *tcb, unsigned events);
 /* Delivers queued events to callbacks (no-op when already delivering). */
@@ -837,6 +839,11 @@ void tcp_close_tcb(struct tern_stack *st, struct tcp_tcb *tcb, int err, const ch
 void tcp_on_established(struct tern_stack *st, struct tcp_tcb *child);
 /* A child in SYN-RECEIVED goes back to LISTEN (3.10.7.4): delete it. */
 void tcp_child_to_listen(struct tern_stack *st, struct tcp_tcb *child, const char *rule);
+/* A child leaves its listener's count and accept queue. */
+void tcp_detach_child(struct tern_stack *st, struct tcp_tcb *child);
+/* 3.10.5 ABORT: RST where a synchronized peer is still to be told, then
+ * CLOSED (tcp_close_tcb with no error). */
+void tcp_abort_tcb(struct tern_stack *st, struct tcp_tcb *tcb, const char *rule);
 
 /* Effective send MSS (RFC 9293 3.7.1, MUST-15, MUST-16) from the peer's
  * MSS option (0: none) and the route; and the MSS we announce (MUST-67). */
@@ -924,6 +931,7 @@ void tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *
     (tcp_send_text_at)(st, tcb, seq, max, TERN_RULE_ARG(rule))
 #define tcp_close_tcb(st, tcb, err, rule)    (tcp_close_tcb)(st, tcb, err, TERN_RULE_ARG(rule))
 #define tcp_child_to_listen(st, child, rule) (tcp_child_to_listen)(st, child, TERN_RULE_ARG(rule))
+#define tcp_abort_tcb(st, tcb, rule)         (tcp_abort_tcb)(st, tcb, TERN_RULE_ARG(rule))
 #define tcp_mini_tw_end(st, i, rule)         (tcp_mini_tw_end)(st, i, TERN_RULE_ARG(rule))
 #define tcp_mini_tw_unpark(st, i, rule)      (tcp_mini_tw_unpark)(st, i, TERN_RULE_ARG(rule))
 #endif

@@ -52,7 +52,7 @@
  */
 #include "tcp/tcp.h"
 
-#include "core/stack_internal.h"
+#include "core/core.h"
 
 static void
 rtx_expired(struct tern_stack *st, struct tcp_tcb *tcb)

@@ -90,6 +90,30 @@ check "a failed expectation names file and line" \
     grep -q "bad.tern:9: expectation failed: expect C state ESTABLISHED (got CLOSED)" "$tmp/err"
 check "the diagram is still printed" grep -q 'TCP Peer C' "$tmp/out"
 
+# A call the stack refuses: exit 2, the message carries the tool's prefix and
+# quotes the statement as written (a byte count too, not '').
+cat >"$tmp/refused.tern" <<'SCN'
+title refused
+host A 192.0.2.1
+host B 192.0.2.2
+link A B delay 10ms
+A send 1000
+A send "hi"
+SCN
+check "a refused call exits 2" status 2 "$TERN" sim "$tmp/refused.tern"
+check "a refused numeric send is quoted as written, with the prefix" \
+    grep -qx "tern sim: $tmp/refused.tern:5: 'A send 1000' failed: SEND: connection does not exist" "$tmp/err"
+check "a refused quoted send is quoted as written" \
+    grep -qx "tern sim: $tmp/refused.tern:6: 'A send \"hi\"' failed: SEND: connection does not exist" "$tmp/err"
+check "a failed expectation carries the prefix" status 1 "$TERN" sim "$tmp/bad.tern"
+check "  (the line)" grep -q "^tern sim: .*bad.tern:9: expectation failed" "$tmp/err"
+
+# --list in the order a reader expects: figure 6 before figure 10.
+check "--list runs" status 0 "$TERN" sim --list
+check "--list sorts numbers as numbers" \
+    awk '$1 == "rfc9293-fig6" { six = NR } $1 == "rfc9293-fig10" { ten = NR }
+         END { exit !(six > 0 && ten > six) }' "$tmp/out"
+
 # A parse error: exit 2, file, line, what was expected.
 printf 'title x\nhost A 192.0.2.1\nhost B 10.0.0.1\n' >"$tmp/parse.tern"
 check "a parse error exits 2" status 2 "$TERN" sim "$tmp/parse.tern"

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
+#include "stack/root.h"
 #include "tern/stack.h"
 #include "wire/checksum.h"
 #include "wire/ipv4.h"

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stack_internal.h"
+#include "stack/root.h"
 #include "tcp/tcp.h"
 #include "tern/stack.h"
 #include "tern/tcp.h"

@@ -650,6 +650,63 @@ test_frames_for_other_macs_dropped(void)
     rig_close(&R);
 }
 
+/* A handler registered for an EtherType, counting what it is given. */
+struct type_seen {
+    unsigned n;
+    int netif;
+    size_t len;
+};
+
+static void
+on_type(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
+{
+    (void)st;
+    (void)pkt;
+    struct type_seen *s = ctx;
+    s->n++;
+    s->netif = netif;
+    s->len = len;
+}
+
+/* Link reaches the layers above it only through its EtherType table: IPv4
+ * is registered by the composition root, other types may register, and a
+ * frame of a type nobody registered is a counted drop. */
+static void
+test_ethertype_table(void)
+{
+    eth_open(0, 0, 0, 0);
+    struct type_seen seen = {0};
+    /* IPv4 is taken (by tern_stack_new), ARP is link's own. */
+    CHECK_EQ(link_register_ethertype(R.st, WIRE_ETHERTYPE_IPV4, on_type, &seen), TERN_ERR_EXIST);
+    CHECK_EQ(link_register_ethertype(R.st, WIRE_ETHERTYPE_ARP, on_type, &seen), TERN_ERR_EXIST);
+    CHECK_EQ(link_register_ethertype(R.st, 0x05ff, on_type, &seen), TERN_ERR_INVAL);
+    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, NULL, &seen), TERN_ERR_INVAL);
+    uint8_t f[128];
+    size_t n = mk_echo_frame(f, MAC_US, A_LOCAL, 8);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    input(&R, f, n, 1);
+    CHECK_EQ(drops(TERN_DROP_ETH_TYPE), 1);
+    CHECK_EQ(seen.n, 0);
+    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, on_type, &seen), TERN_OK);
+    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, on_type, &seen), TERN_ERR_EXIST);
+    CHECK_EQ(link_register_ethertype(R.st, 0x88b5, on_type, &seen), TERN_ERR_NOBUFS);
+    uint64_t rx = tern_stack_stats(R.st)->eth.rx;
+    input(&R, f, n, 2);
+    CHECK_EQ(seen.n, 1);
+    CHECK_EQ(seen.netif, 0);
+    CHECK_EQ(seen.len, n - WIRE_ETH_HDR_LEN);
+    CHECK_EQ(tern_stack_stats(R.st)->eth.rx, rx + 1);
+    CHECK_EQ(drops(TERN_DROP_ETH_TYPE), 1);
+    /* IPv4 still reaches ip through the table: the echo is answered. */
+    peer_request(A_PEER, A_LOCAL, 3);
+    size_t cap = R.cap.n;
+    input(&R, f, mk_echo_frame(f, MAC_US, A_LOCAL, 8), 4);
+    CHECK_EQ(R.cap.n, cap + 1);
+    CHECK_EQ(tern_stack_stats(R.st)->icmp.rx_echo_request, 1);
+    rig_close(&R);
+}
+
 /* EVIDENCE: RFC 894 (minimum frame size: short data padded, and the
  * receiver ignores the padding) */
 static void
@@ -879,6 +936,7 @@ main(void)
     RUN(test_cache_unresolved_flood_keeps_neighbour);
     RUN(test_frames_for_other_macs_dropped);
     RUN(test_padding);
+    RUN(test_ethertype_table);
     RUN(test_broadcast_output);
     RUN(test_gateway_resolved);
     RUN(test_config);

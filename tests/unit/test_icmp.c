@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "ip_rig.h"
+#include "stack/root.h"
 #include "tern/stack.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -71,7 +71,7 @@ static void
 test_echo_reply_matches_linux(void)
 {
     rig_open(&R, 1500, loopback_netif);
-    R.st->ip.next_id = 0x3308;
+    R.st->ip->next_id = 0x3308;
     input(&R, linux_echo_request, sizeof(linux_echo_request), 1);
     CHECK_EQ(R.cap.n, 1);
     CHECK_EQ(R.cap.f[0].len, sizeof(linux_echo_reply));

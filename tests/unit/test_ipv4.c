@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "ip_rig.h"
+#include "stack/root.h"
 #include "tern/stack.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -424,7 +424,7 @@ test_output_header(void)
     rig_open(&R, 1500, NULL);
     uint8_t a[3] = {1, 2, 3}, b[5] = {4, 5, 6, 7, 8};
     struct ip_part parts[3] = {{a, 3}, {NULL, 0}, {b, 5}};
-    uint16_t id0 = R.st->ip.next_id;
+    uint16_t id0 = R.st->ip->next_id;
     struct ip_send s = {.dst = A_PEER, .proto = PROTO_FAKE, .tos = 0x10, .df = true};
     CHECK_EQ(ipv4_output(R.st, &s, parts, 3), TERN_OK);
     s.ttl = 9;
@@ -473,10 +473,10 @@ test_id_from_seed(void)
 {
     rig_open(&R, 1500, NULL);
     rig_open(&R2, 1500, NULL);
-    CHECK_EQ(R.st->ip.next_id, R2.st->ip.next_id);
+    CHECK_EQ(R.st->ip->next_id, R2.st->ip->next_id);
     rig_close(&R2);
     rig_open(&R2, 1500, seeded);
-    CHECK(R.st->ip.next_id != R2.st->ip.next_id);
+    CHECK(R.st->ip->next_id != R2.st->ip->next_id);
     rig_close(&R2);
     rig_close(&R);
 }

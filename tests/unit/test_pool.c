@@ -17,10 +17,8 @@
 #include "check.h"
 #include "core/pool.h"
 #include "core/rng.h"
-#include "core/stack_internal.h"
 
-/* A stand-in stack: the pool only uses its allocator. */
-static struct tern_stack S;
+/* The pool takes its memory from this allocator, which counts it. */
 static long long held_bytes; /* bytes the allocator gave and did not get back */
 static bool alloc_fails;
 
@@ -43,8 +41,6 @@ count_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 static void
 stack_setup(void)
 {
-    memset(&S, 0, sizeof(S));
-    S.cfg.alloc = count_alloc;
     held_bytes = 0;
     alloc_fails = false;
 }
@@ -56,22 +52,22 @@ test_init_fini(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, 10 * POOL_CHUNK + 100), TERN_OK); /* rounded down */
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 10 * POOL_CHUNK + 100), TERN_OK); /* rounded down */
     CHECK_EQ(p.n, 10);
     CHECK_EQ(p.n_free, 10);
     CHECK_EQ(pool_avail(&p), 10);
     CHECK_EQ(p.min_avail, 10);
     CHECK_EQ(held_bytes, 10 * (POOL_CHUNK + 4));
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
     CHECK_EQ(held_bytes, 0);
 
     alloc_fails = true;
-    CHECK_EQ(pool_init(&S, &p, 10 * POOL_CHUNK), TERN_ERR_NOMEM);
-    pool_fini(&S, &p); /* safe after a failed init */
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 10 * POOL_CHUNK), TERN_ERR_NOMEM);
+    pool_fini(count_alloc, NULL, &p); /* safe after a failed init */
     CHECK_EQ(held_bytes, 0);
     alloc_fails = false;
-    CHECK_EQ(pool_init(&S, &p, (size_t)UINT32_MAX * POOL_CHUNK), TERN_ERR_NOMEM);
-    pool_fini(&S, &p);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, (size_t)UINT32_MAX * POOL_CHUNK), TERN_ERR_NOMEM);
+    pool_fini(count_alloc, NULL, &p);
     CHECK_EQ(held_bytes, 0);
 }
 
@@ -80,7 +76,7 @@ test_take_give(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, 4 * POOL_CHUNK), TERN_OK);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 4 * POOL_CHUNK), TERN_OK);
     uint32_t c[4];
     bool seen[4] = {false};
     for (int i = 0; i < 4; i++) {
@@ -103,7 +99,7 @@ test_take_give(void)
     }
     CHECK_EQ(p.n_free, 4);
     CHECK_EQ(p.min_avail, 0); /* the low-water mark stays */
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
 }
 
 /* EVIDENCE: a reservation holds chunks back from everyone else, and a take
@@ -113,7 +109,7 @@ test_reservations(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, 6 * POOL_CHUNK), TERN_OK);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 6 * POOL_CHUNK), TERN_OK);
     uint32_t mine = 4;
     CHECK(pool_reserve(&p, mine));
     CHECK_EQ(pool_avail(&p), 2);
@@ -153,7 +149,7 @@ test_reservations(void)
     }
     CHECK_EQ(p.n_free, 6);
     CHECK_EQ(pool_avail(&p), 6);
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
 }
 
 /* An empty pool (0 chunks) is valid and refuses everything. */
@@ -162,7 +158,7 @@ test_empty_pool(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, POOL_CHUNK - 1), TERN_OK);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, POOL_CHUNK - 1), TERN_OK);
     CHECK_EQ(p.n, 0);
     CHECK_EQ(held_bytes, 0);
     CHECK_EQ(pool_avail(&p), 0);
@@ -182,7 +178,7 @@ test_empty_pool(void)
     CHECK_EQ(chain_pieces(&p, &c, &p1, &n1, &p2, &n2), 0);
     chain_free(&p, &c);
     CHECK_EQ(c.start, 7);
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
 }
 
 /* EVIDENCE: the pool running dry in the middle of an append: exactly the
@@ -192,7 +188,7 @@ test_dry_append(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, 3 * POOL_CHUNK), TERN_OK);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 3 * POOL_CHUNK), TERN_OK);
     static uint8_t src[5 * POOL_CHUNK], out[5 * POOL_CHUNK];
     for (size_t i = 0; i < sizeof(src); i++) {
         src[i] = (uint8_t)(i * 7 + 3);
@@ -221,7 +217,7 @@ test_dry_append(void)
     CHECK_MEM(out, src + POOL_CHUNK + 10, c.len);
     chain_free(&p, &c);
     CHECK_EQ(p.n_free, 3);
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
 }
 
 /* ---- chains against a reference model --------------------------------- */
@@ -421,7 +417,7 @@ test_chains_model(void)
     for (size_t o = 0; o < sizeof(origins) / sizeof(origins[0]); o++) {
         stack_setup();
         struct pool p;
-        CHECK_EQ(pool_init(&S, &p, 12 * POOL_CHUNK), TERN_OK);
+        CHECK_EQ(pool_init(count_alloc, NULL, &p, 12 * POOL_CHUNK), TERN_OK);
         model_init(&MA, origins[o]);
         model_init(&MB, origins[o] + 0x40000000u);
         uint32_t reserved = 0;
@@ -470,7 +466,7 @@ test_chains_model(void)
                 seen[c] = true;
             }
         }
-        pool_fini(&S, &p);
+        pool_fini(count_alloc, NULL, &p);
         CHECK_EQ(held_bytes, 0);
     }
 }
@@ -482,7 +478,7 @@ test_lookup_patterns(void)
 {
     stack_setup();
     struct pool p;
-    CHECK_EQ(pool_init(&S, &p, 64 * POOL_CHUNK), TERN_OK);
+    CHECK_EQ(pool_init(count_alloc, NULL, &p, 64 * POOL_CHUNK), TERN_OK);
     static uint8_t src[64 * POOL_CHUNK];
     struct rng r;
     rng_seed(&r, 5);
@@ -510,7 +506,7 @@ test_lookup_patterns(void)
     chain_free(&p, &c);
     CHECK_EQ(c.start, org + (uint32_t)sizeof(src));
     CHECK_EQ(p.n_free, 64);
-    pool_fini(&S, &p);
+    pool_fini(count_alloc, NULL, &p);
 }
 
 static int

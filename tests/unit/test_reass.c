@@ -11,9 +11,9 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "core/stack_internal.h"
 #include "ip/ip.h"
 #include "ip_rig.h"
+#include "stack/root.h"
 #include "tern/stack.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -64,7 +64,7 @@ check_delivered(size_t len)
     CHECK_EQ(h.total_len, 20 + len);
     CHECK(!h.mf);
     CHECK_EQ(h.frag_off, 0);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n); /* every chunk back */
 }
 
@@ -130,12 +130,12 @@ test_interleaved(void)
     feed(2, 2000, 1000, false, 1);
     CHECK_EQ(F.n_rx, 1);
     CHECK_EQ(F.rx.len, 3000);
-    CHECK_EQ(R.st->ip.reass_held, 2000);
+    CHECK_EQ(R.st->ip->reass_held, 2000);
     feed(1, 1000, 1000, true, 1);
     CHECK_EQ(F.n_rx, 2);
     CHECK_MEM(F.payload, data, 3000);
     CHECK_EQ(R.st->stats.ip.reassembled, 2);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     rig_close(&R);
 }
 
@@ -177,11 +177,11 @@ test_overlap_and_duplicate(void)
     feed(1, 0, 1000, true, 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_DUPLICATE], 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 0);
-    CHECK_EQ(R.st->ip.reass_held, 1000);
+    CHECK_EQ(R.st->ip->reass_held, 1000);
     /* the rest completes it, and a duplicate of the last one changes nothing */
     feed(1, 1000, 2000, false, 1);
     CHECK_EQ(F.n_rx, 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
 
     /* partial overlap at the front of a held fragment */
     feed(2, 1000, 1000, true, 1);
@@ -203,7 +203,7 @@ test_overlap_and_duplicate(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_OVERLAP], 5);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_OVERLAP), 5);
     CHECK_EQ(F.n_rx, 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     rig_close(&R);
 }
 
@@ -220,7 +220,7 @@ test_bad_fragments(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 2);
     feed(2, 65000, 515, false, 1); /* ends exactly at 65535: held */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 2);
-    CHECK_EQ(R.st->ip.reass_held, 515);
+    CHECK_EQ(R.st->ip->reass_held, 515);
     feed(3, 8, 0, false, 1); /* empty */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 3);
     /* a last fragment with data already held past its end */
@@ -234,7 +234,7 @@ test_bad_fragments(void)
     feed(6, 1600, 8, true, 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 5);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_BAD_FRAGMENT), 5);
-    CHECK_EQ(R.st->ip.reass_held, 515);
+    CHECK_EQ(R.st->ip->reass_held, 515);
     rig_close(&R);
 }
 
@@ -255,7 +255,7 @@ test_too_long_with_options(void)
     feed(3, 64000, 1515, false, 1); /* 20 + 64000 + 1515 = 65535 */
     CHECK_EQ(F.n_rx, 0);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_BAD_FRAGMENT], 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     rig_close(&R);
 }
 
@@ -277,19 +277,19 @@ test_memory_cap(void)
     fill_pattern(data, 4000, 6);
     feed(1, 0, 1480, true, 1);
     feed(2, 0, 1000, true, 1);
-    CHECK_EQ(R.st->ip.reass_held, 2480);
+    CHECK_EQ(R.st->ip->reass_held, 2480);
     feed(1, 1480, 24, false, 1); /* 2504 > 2500, and datagram 1 is the oldest */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_MEMORY), 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 0);
-    CHECK_EQ(R.st->ip.reass_held, 2480);
+    CHECK_EQ(R.st->ip->reass_held, 2480);
     feed(2, 1000, 24, false, 1); /* 2504 > 2500: the older datagram 1 goes */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_EVICTED), 1);
     CHECK_EQ(F.n_rx, 1);
     CHECK_EQ(F.rx.len, 1024);
     CHECK_MEM(F.payload, data, 1024);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     /* exactly at the cap is allowed */
     feed(3, 0, 1480, true, 1);
     feed(3, 1480, 1020, false, 1);
@@ -300,7 +300,7 @@ test_memory_cap(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TOO_BIG], 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n);
     rig_close(&R);
 }
@@ -333,7 +333,7 @@ test_slot_exhaustion(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_EVICTED), 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_NO_SLOT], 0);
-    CHECK_EQ(R.st->ip.reass_held, 2000);
+    CHECK_EQ(R.st->ip->reass_held, 2000);
     feed(1, 1000, 1000, false, 1); /* starts datagram 1 afresh: 2 goes */
     CHECK_EQ(F.n_rx, 0);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 2);
@@ -344,7 +344,7 @@ test_slot_exhaustion(void)
     CHECK_EQ(F.n_rx, 2);
     CHECK_MEM(F.payload, data, 2000);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED], 2);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     CHECK_EQ(pool_avail(&R.st->pool), R.st->pool.n);
     rig_close(&R);
 
@@ -363,7 +363,7 @@ test_emtu_r(void)
 {
     open_with_fake(NULL);
     CHECK_EQ(R.st->cfg.reass_mem_max, 32768);
-    CHECK_EQ(R.st->ip.reass_out_len, 60 + 32768);
+    CHECK_EQ(R.st->ip->reass_out_len, 60 + 32768);
     fill_pattern(data, 40000, 11);
     for (size_t off = 0; off < 32768; off += 1480) {
         size_t n = off + 1480 < 32768 ? 1480 : 32768 - off;
@@ -374,7 +374,7 @@ test_emtu_r(void)
     feed(2, 32768, 8, false, 1); /* one unit past EMTU_R */
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TOO_BIG], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_TOO_BIG), 1);
-    CHECK_EQ(R.st->ip.reass_held, 1480); /* datagram 2 itself goes on */
+    CHECK_EQ(R.st->ip->reass_held, 1480); /* datagram 2 itself goes on */
     rig_close(&R);
 }
 
@@ -441,7 +441,7 @@ test_timeout_with_first(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 1);
     CHECK_EQ(trace_drops(&R.log, TERN_DROP_REASS_TIMEOUT), 1);
     CHECK_EQ(trace_count(&R.log, TERN_TRACE_TIMER, "reassembly timer fired"), 1);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     CHECK_EQ(R.cap.n, 1);
     CHECK_EQ(R.st->stats.icmp.tx_error, 1);
 
@@ -482,7 +482,7 @@ test_timeout_without_first(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_TIMEOUT], 1);
     CHECK_EQ(R.cap.n, 0);
     CHECK_EQ(R.st->stats.icmp.tx_error, 0);
-    CHECK_EQ(R.st->ip.reass_held, 0);
+    CHECK_EQ(R.st->ip->reass_held, 0);
     CHECK_EQ(tern_stack_next_deadline(R.st), INT64_MAX);
     rig_close(&R);
 }
@@ -557,11 +557,11 @@ flood(unsigned *k, int n)
                               at_zero ? 0 : (uint16_t)(1480 * (1 + *k % 5)), data, 1480);
         input(&R, frag, len, 1);
         const struct tern_stats *st = tern_stack_stats(R.st);
-        CHECK(R.st->ip.reass_held <= R.st->cfg.reass_mem_max);
+        CHECK(R.st->ip->reass_held <= R.st->cfg.reass_mem_max);
         /* pool memory: the payload, 4 bytes a fragment, at most one
          * partly used chunk per datagram */
         uint64_t used = (st->pool.chunks - st->pool.avail) * POOL_CHUNK;
-        CHECK(used <= R.st->ip.reass_held * 1484 / 1480 + R.st->ip.reass_busy * POOL_CHUNK);
+        CHECK(used <= R.st->ip->reass_held * 1484 / 1480 + R.st->ip->reass_busy * POOL_CHUNK);
     }
 }
 
@@ -603,7 +603,7 @@ test_flood_does_not_stop_ping(void)
         CHECK_EQ(E.r.len, 3000);
         CHECK_MEM(E.data, data, 3000);
         /* every bogus datagram but the ones still held was evicted */
-        unsigned held = R.st->ip.reass_busy;
+        unsigned held = R.st->ip->reass_busy;
         CHECK(held > 0);
         CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_EVICTED] + held, k);
         CHECK_EQ(R.st->stats.drops[TERN_DROP_REASS_MEMORY], 0);
@@ -622,7 +622,7 @@ test_free_while_busy(void)
     fill_pattern(data, 2000, 1);
     feed(1, 0, 1000, true, 0);
     feed(2, 1000, 1000, false, 0);
-    CHECK_EQ(R.st->ip.reass_held, 2000);
+    CHECK_EQ(R.st->ip->reass_held, 2000);
     rig_close(&R);
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "tern/rng.h"
 
 /* xoshiro256** from the state {1, 2, 3, 4}; the first output is
  * rotl(2 * 5, 7) * 9 = 11520 and the second is 0, both checkable by hand.
@@ -250,6 +251,41 @@ test_fill(void)
     CHECK(chi2 < 400); /* 255 degrees of freedom: mean 255, deviation 23 */
 }
 
+/* tern/rng.h, the drivers' view, is the same generator: the same seed
+ * gives the same stream through either API, value for value. */
+static void
+test_public_api_same_stream(void)
+{
+    struct rng core;
+    struct tern_rng pub;
+    rng_seed(&core, 0);
+    tern_rng_seed(&pub, 0);
+    CHECK(tern_rng_next(&pub) == UINT64_C(0x99ec5f36cb75f2b4)); /* as above */
+    CHECK(rng_next(&core) == UINT64_C(0x99ec5f36cb75f2b4));
+    int same = 0;
+    for (int i = 0; i < 3000; i++) {
+        switch (i % 3) {
+        case 0:
+            same += rng_next(&core) == tern_rng_next(&pub);
+            break;
+        case 1:
+            same +=
+                rng_below(&core, 1000u + (uint32_t)i) == tern_rng_below(&pub, 1000u + (uint32_t)i);
+            break;
+        default:
+            same += rng_chance_ppm(&core, 250000) == tern_rng_chance_ppm(&pub, 250000);
+            break;
+        }
+    }
+    CHECK_EQ(same, 3000);
+    /* Its edge cases consume no state, as the core's. */
+    struct tern_rng before = pub;
+    CHECK_EQ(tern_rng_below(&pub, 0), 0u);
+    CHECK(!tern_rng_chance_ppm(&pub, 0));
+    CHECK(tern_rng_chance_ppm(&pub, 1000000u));
+    CHECK(tern_rng_next(&pub) == tern_rng_next(&before));
+}
+
 int
 main(void)
 {
@@ -262,5 +298,6 @@ main(void)
     RUN(test_below_unbiased);
     RUN(test_chance_ppm);
     RUN(test_fill);
+    RUN(test_public_api_same_stream);
     return CHECK_DONE();
 }

@@ -259,7 +259,7 @@ test_syn_flood_real_client_connects(void)
     CHECK_STATE(&h, c, TERN_TCP_ESTABLISHED);
     /* The flood's records run out (5 retransmissions, 63 s); no state left. */
     h_advance(&h, 70 * SEC);
-    CHECK_EQ(h.st->tcp.mini_used[1], 0);
+    CHECK_EQ(h.st->tcp->mini_used[1], 0);
     CHECK_EQ(stats(&h)->tcp.syn_cache_expired, 16);
     CHECK_EQ(g_allocs, allocs);
     h_fini(&h);
@@ -415,7 +415,7 @@ test_server_closing_first_never_refuses(void)
     CHECK_EQ(ok, 1000);
     CHECK_EQ(stats(&h)->tcp.time_wait_recycled, 996);
     CHECK_EQ(stats(&h)->drops[TERN_DROP_TCP_TABLE_FULL], 0);
-    CHECK_EQ(h.st->tcp.mini_used[0], 4);
+    CHECK_EQ(h.st->tcp->mini_used[0], 4);
     /* The public figures agree: each of the 1000 closed first, and all
      * but the 4 records held were recycled. */
     CHECK_EQ(stats(&h)->tcp.active_closes, 1000);
@@ -495,7 +495,7 @@ test_husk_and_record(void)
     h_init(&h);
     int id = tw_from(&h, US_PORT, false);
     CHECK_STATE(&h, id, TERN_TCP_TIME_WAIT);
-    CHECK_EQ(h.st->tcp.mini_used[0], 1);
+    CHECK_EQ(h.st->tcp->mini_used[0], 1);
     struct tcp_tcb *husk = tcp_tcb_get(h.st, id);
     CHECK(husk != NULL && !husk->in_hash && husk->tw_rec >= 0);
     CHECK_EQ(tern_tcp_release(h.st, id, h.now), TERN_OK);
@@ -503,12 +503,12 @@ test_husk_and_record(void)
     CHECK_EQ(h_tuple_state(&h, US_PORT), TERN_TCP_TIME_WAIT);
     /* ABORT of a held TIME-WAIT connection deletes its record too. */
     int id2 = tw_from(&h, US_PORT + 1, false);
-    CHECK_EQ(h.st->tcp.mini_used[0], 2);
+    CHECK_EQ(h.st->tcp->mini_used[0], 2);
     CHECK_EQ(tern_tcp_abort(h.st, id2, h.now), TERN_OK);
     EXPECT_NOTHING(&h);
     CHECK_STATE(&h, id2, TERN_TCP_CLOSED);
     CHECK_EQ(h_tuple_state(&h, US_PORT + 1), -1);
-    CHECK_EQ(h.st->tcp.mini_used[0], 1);
+    CHECK_EQ(h.st->tcp->mini_used[0], 1);
     h_fini(&h);
 }
 

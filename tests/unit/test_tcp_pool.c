@@ -29,7 +29,7 @@
  * the shift from B's SYN,ACK; RFC 7323 2.3).
  *
  * White box: the tests read the pool (st->pool) and the TCBs
- * (st->tcp.tcbs) through core/stack_internal.h, as other unit tests do.
+ * (st->tcp->tcbs) through stack/root.h, as other unit tests do.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +38,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stack_internal.h"
+#include "stack/root.h"
 #include "stream.h"
 #include "tcp/tcp.h"
 #include "tern/sim.h"
@@ -570,7 +570,7 @@ static void
 dump_pool(const char *who, const struct tern_stack *st)
 {
     fprintf(stderr, "    %s pool: %u of %u chunks free, %u reserved, %u held by send buffers\n",
-            who, st->pool.n_free, st->pool.n, st->pool.n_reserved, st->tcp.snd_chunks);
+            who, st->pool.n_free, st->pool.n, st->pool.n_reserved, st->tcp->snd_chunks);
 }
 
 /* Every connection moved every byte, intact, without an error. */
@@ -610,11 +610,11 @@ check_pool_whole(const struct tern_stack *st, const char *who)
 {
     if (st->pool.n_free != st->pool.n || st->pool.n_reserved != 0) {
         fprintf(stderr, "  %s pool: %u free of %u, %u reserved, send chunks %u\n", who,
-                st->pool.n_free, st->pool.n, st->pool.n_reserved, st->tcp.snd_chunks);
+                st->pool.n_free, st->pool.n, st->pool.n_reserved, st->tcp->snd_chunks);
     }
     CHECK_EQ(st->pool.n_free, st->pool.n);
     CHECK_EQ(st->pool.n_reserved, 0);
-    CHECK_EQ(st->tcp.snd_chunks, 0);
+    CHECK_EQ(st->tcp->snd_chunks, 0);
 }
 
 /* No in-window text was dropped and no window went out unbacked. */
@@ -756,8 +756,8 @@ test_many_connections_small_pool(void)
     run_for(w, 2 * s.msl_ns + 2 * SEC);
     release_all(w);
     run_for(w, 1 * SEC);
-    CHECK_EQ(w->sa->tcp.n_used, 0);
-    CHECK_EQ(w->sb->tcp.n_used, 1); /* the listener */
+    CHECK_EQ(w->sa->tcp->n_used, 0);
+    CHECK_EQ(w->sb->tcp->n_used, 1); /* the listener */
     check_pool_whole(w->sa, "A");
     check_pool_whole(w->sb, "B");
     world_free(w);
@@ -827,8 +827,8 @@ test_windows_never_shrink(void)
 static void
 check_tcbs_idle(const struct tern_stack *st, unsigned *seen)
 {
-    for (unsigned i = 0; i < st->tcp.n_tcbs; i++) {
-        const struct tcp_tcb *t = &st->tcp.tcbs[i];
+    for (unsigned i = 0; i < st->tcp->n_tcbs; i++) {
+        const struct tcp_tcb *t = &st->tcp->tcbs[i];
         if (t->role == TCP_ROLE_FREE) {
             continue;
         }
@@ -892,8 +892,8 @@ test_idle_holds_no_chunk(void)
     CHECK_EQ(seen_b, n + 1); /* and the listener */
     CHECK_EQ(w->sa->pool.n_free, w->sa->pool.n);
     CHECK_EQ(w->sb->pool.n_free, w->sb->pool.n);
-    CHECK_EQ(w->sa->tcp.snd_chunks, 0);
-    CHECK_EQ(w->sb->tcp.snd_chunks, 0);
+    CHECK_EQ(w->sa->tcp->snd_chunks, 0);
+    CHECK_EQ(w->sb->tcp->snd_chunks, 0);
     printf("idle: %u + %u connections, reserved chunks A %u B %u of %u\n", seen_a, seen_b,
            w->sa->pool.n_reserved, w->sb->pool.n_reserved, w->sa->pool.n);
     world_free(w);
@@ -1121,13 +1121,13 @@ test_sequential_closes_leak_nothing(void)
     run_for(w, 1 * SEC); /* the last FIN's ACK */
     /* A kept TIME-WAIT for every connection: as a compact record (the
      * ids were given back), or a TCB. */
-    unsigned tw = w->sa->tcp.mini_used[0];
-    for (unsigned i = 0; i < w->sa->tcp.n_tcbs; i++) {
-        const struct tcp_tcb *t = &w->sa->tcp.tcbs[i];
+    unsigned tw = w->sa->tcp->mini_used[0];
+    for (unsigned i = 0; i < w->sa->tcp->n_tcbs; i++) {
+        const struct tcp_tcb *t = &w->sa->tcp->tcbs[i];
         tw += t->role != TCP_ROLE_FREE && t->state == TERN_TCP_TIME_WAIT ? 1 : 0;
     }
     CHECK_EQ(tw, n);
-    CHECK_EQ(w->sb->tcp.n_used, 1); /* B: the listener only */
+    CHECK_EQ(w->sb->tcp->n_used, 1); /* B: the listener only */
     check_pool_whole(w->sa, "A");
     check_pool_whole(w->sb, "B");
     check_no_rcv_drop(w->sa);

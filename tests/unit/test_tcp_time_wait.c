@@ -132,12 +132,12 @@ test_new_syn_reopens_time_wait(void)
     if (!g_release) {
         CHECK_STATE(&h, c, TERN_TCP_TIME_WAIT);
     }
-    CHECK_EQ(h.st->tcp.mini_used[0], 1); /* the TIME-WAIT record, parked */
+    CHECK_EQ(h.st->tcp->mini_used[0], 1); /* the TIME-WAIT record, parked */
     h_deliver(&h, PEER(.seq = 1001, .ack = 104, .flags = ACK));
     if (!g_release) {
         CHECK_STATE(&h, c, TERN_TCP_CLOSED);
     }
-    CHECK_EQ(h.st->tcp.mini_used[0], 0);
+    CHECK_EQ(h.st->tcp->mini_used[0], 0);
     CHECK_STR(h.last_rule, "RFC 9293 3.6 (MAY-2): new incarnation established -> TIME-WAIT ends");
     int c2 = tern_tcp_accept(h.st, l, h.now);
     CHECK(c2 > 0);

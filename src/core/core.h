@@ -1,10 +1,17 @@
 /*
- * src/core/stack_internal.h: the stack object as the modules inside tern see
- * it. Never installed. Each layer keeps its state in its own struct, defined
- * in its own internal header, embedded here.
+ * src/core/core.h: the stack object as the layers inside tern see it: the
+ * core context. Never installed. It holds the services below every layer
+ * (configuration, clock, randomness, hash key, timers, counters, buffer
+ * pool, trace) and one pointer to the state of each layer. The layers' state
+ * types are only declared here: a layer defines its own struct in its own
+ * header, and can reach the state of another layer only by including that
+ * layer's header, which it may do for the layers below it
+ * (wire <- core <- link <- ip <- tcp <- api). The composition root
+ * (src/stack/) places the context and every layer's state in one block and
+ * sets the pointers (src/stack/root.h).
  */
-#ifndef TERN_CORE_STACK_INTERNAL_H
-#define TERN_CORE_STACK_INTERNAL_H
+#ifndef TERN_CORE_CORE_H
+#define TERN_CORE_CORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,10 +21,12 @@
 #include "core/rng.h"
 #include "core/rule.h"
 #include "core/timer.h"
-#include "ip/ip.h"
-#include "link/link.h"
-#include "tcp/tcp.h"
 #include "tern/stack.h"
+
+/* Each layer's state, defined by the layer (link/link.h, ip/ip.h, tcp/tcp.h). */
+struct link_state;
+struct ip_state;
+struct tcp_state;
 
 struct tern_stack {
     struct tern_config cfg; /* a copy of what the user gave, defaults filled in */
@@ -29,11 +38,9 @@ struct tern_stack {
     struct pool pool;        /* buffer memory for TCP and reassembly (cfg.pool_bytes) */
     tern_trace_fn trace;
     void *trace_ctx;
-    tern_echo_fn echo_fn;
-    void *echo_ctx;
-    struct link_state link;
-    struct ip_state ip;
-    struct tcp_state tcp;
+    struct link_state *link; /* set by the composition root, never NULL */
+    struct ip_state *ip;
+    struct tcp_state *tcp;
 };
 
 /* Memory, through the configured allocator. stack_alloc zero-fills. Only

@@ -1,14 +1,16 @@
 /*
- * src/core/stack.c: the stack object: creation from a configuration,
- * time, memory, trace and counters. Protocol work lives in src/ip/ and
- * src/tcp/; this file only wires them together.
+ * src/stack/stack.c: the composition root: the stack object's creation from
+ * a configuration, the public entry points that are not one layer's, and
+ * the wiring between the layers (stack/root.h). Protocol work lives in
+ * src/link/, src/ip/ and src/tcp/; the core services in src/core/.
  */
-#include "core/stack_internal.h"
+#include "stack/root.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/siphash.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
 
 static void *
 default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
@@ -112,6 +114,27 @@ config_check(const struct tern_config *cfg)
     return TERN_OK;
 }
 
+/* A frame's payload of EtherType IPv4, from link to ip (RFC 894). */
+static void
+ipv4_from_link(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    ipv4_input(st, netif, pkt, len);
+}
+
+/* The registrations through which a lower layer hands packets to the one
+ * above it: link's EtherType table (IPv4) and ip's protocol table (TCP).
+ * No layer calls up any other way. */
+static int
+wire_layers(struct tern_stack *st)
+{
+    int rc = link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ipv4_from_link, NULL);
+    if (rc == TERN_OK) {
+        rc = ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
+    }
+    return rc;
+}
+
 int
 tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack **out)
 {
@@ -133,11 +156,15 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
         return TERN_ERR_NOSECRET;
     }
     tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : default_alloc;
-    struct tern_stack *st = alloc(cfg->alloc_ud, NULL, 0, sizeof(*st));
-    if (st == NULL) {
+    struct stack_root *root = alloc(cfg->alloc_ud, NULL, 0, sizeof(*root));
+    if (root == NULL) {
         return TERN_ERR_NOMEM;
     }
-    memset(st, 0, sizeof(*st));
+    memset(root, 0, sizeof(*root));
+    struct tern_stack *st = &root->st;
+    st->link = &root->link;
+    st->ip = &root->ip;
+    st->tcp = &root->tcp;
     st->cfg = *cfg;
     st->cfg.alloc = alloc;
     st->now_ns = now_ns;
@@ -146,7 +173,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     rng_seed(&st->rng, cfg->seed);
     rng_fill(&st->rng, st->hash_key, sizeof(st->hash_key));
     timer_wheel_init(&st->timers, now_ns);
-    rc = pool_init(st, &st->pool, cfg->pool_bytes);
+    rc = pool_init(alloc, cfg->alloc_ud, &st->pool, cfg->pool_bytes);
     if (rc == TERN_OK) {
         rc = ip_init(st);
     }
@@ -156,12 +183,15 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     if (rc == TERN_OK) {
         rc = link_init(st);
     }
+    if (rc == TERN_OK) {
+        rc = wire_layers(st);
+    }
     if (rc != TERN_OK) {
         link_fini(st);
         tcp_fini(st);
         ip_fini(st);
-        pool_fini(st, &st->pool);
-        alloc(cfg->alloc_ud, st, sizeof(*st), 0);
+        pool_fini(alloc, cfg->alloc_ud, &st->pool);
+        alloc(cfg->alloc_ud, root, sizeof(*root), 0);
         return rc;
     }
     *out = st;
@@ -177,34 +207,8 @@ tern_stack_free(struct tern_stack *st)
     link_fini(st);
     tcp_fini(st);
     ip_fini(st);
-    pool_fini(st, &st->pool);
-    st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(*st), 0);
-}
-
-void *
-stack_alloc(struct tern_stack *st, size_t size)
-{
-    void *p = st->cfg.alloc(st->cfg.alloc_ud, NULL, 0, size);
-    if (p != NULL) {
-        memset(p, 0, size);
-    }
-    return p;
-}
-
-void
-stack_dealloc(struct tern_stack *st, void *p, size_t size)
-{
-    if (p != NULL) {
-        st->cfg.alloc(st->cfg.alloc_ud, p, size, 0);
-    }
-}
-
-void
-stack_set_now(struct tern_stack *st, int64_t now_ns)
-{
-    if (now_ns > st->now_ns) {
-        st->now_ns = now_ns;
-    }
+    pool_fini(st->cfg.alloc, st->cfg.alloc_ud, &st->pool);
+    st->cfg.alloc(st->cfg.alloc_ud, st, sizeof(struct stack_root), 0);
 }
 
 int
@@ -233,18 +237,18 @@ void
 tern_stack_batch_begin(struct tern_stack *st)
 {
     if (st != NULL) {
-        st->tcp.batch_depth++;
+        st->tcp->batch_depth++;
     }
 }
 
 void
 tern_stack_batch_end(struct tern_stack *st, int64_t now_ns)
 {
-    if (st == NULL || st->tcp.batch_depth == 0) {
+    if (st == NULL || st->tcp->batch_depth == 0) {
         return;
     }
     stack_set_now(st, now_ns);
-    if (--st->tcp.batch_depth == 0) {
+    if (--st->tcp->batch_depth == 0) {
         tcp_batch_end(st);
     }
 }
@@ -307,41 +311,4 @@ tern_stack_addr(const struct tern_stack *st, int netif)
         return 0;
     }
     return st->cfg.netifs[netif].addr;
-}
-
-void(stack_trace)(struct tern_stack *st, enum tern_trace_kind kind, const char *layer,
-                  const char *rule, const uint8_t *pkt, size_t len)
-{
-    if (st->trace == NULL) {
-        return;
-    }
-    struct tern_trace_event ev = {
-        .kind = kind,
-        .now_ns = st->now_ns,
-        .layer = layer,
-        .rule = TERN_RULE_OUT(rule),
-        .drop = TERN_DROP_COUNT,
-        .pkt = pkt,
-        .pkt_len = len,
-    };
-    st->trace(st->trace_ctx, &ev);
-}
-
-void
-stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8_t *pkt, size_t len)
-{
-    st->stats.drops[reason]++;
-    if (st->trace == NULL) {
-        return;
-    }
-    struct tern_trace_event ev = {
-        .kind = TERN_TRACE_DROP,
-        .now_ns = st->now_ns,
-        .layer = tern_drop_layer(reason),
-        .rule = tern_drop_rule(reason),
-        .drop = reason,
-        .pkt = pkt,
-        .pkt_len = len,
-    };
-    st->trace(st->trace_ctx, &ev);
 }

@@ -1,0 +1,24 @@
+/*
+ * src/stack/root.h: the composition root: the one place that knows every
+ * layer. Never installed. A stack is one block holding the core context
+ * (core/core.h) and the state of each layer; tern_stack_new() sets the
+ * context's pointers to the states, calls each layer's init and makes the
+ * registrations between them (ip with link, tcp with ip). No layer includes
+ * this header; tests that look inside a whole stack do.
+ */
+#ifndef TERN_STACK_ROOT_H
+#define TERN_STACK_ROOT_H
+
+#include "core/core.h"
+#include "ip/ip.h"
+#include "link/link.h"
+#include "tcp/tcp.h"
+
+struct stack_root {
+    struct tern_stack st; /* first: a struct tern_stack * is the root's address */
+    struct link_state link;
+    struct ip_state ip;
+    struct tcp_state tcp;
+};
+
+#endif
