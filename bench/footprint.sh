@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/footprint.sh: the flash and RAM a minimal TCP server on tern takes
 # on a Cortex-M4, with the RFC rule texts of trace events and without them
-# (TERN_NO_RULE_TEXT, CMake -DTERN_RULE_TEXT=OFF).
+# (TERN_NO_RULE_TEXT, CMake -DTERN_RULE_TEXT=OFF: the events keep their
+# numeric rule ids, folded to constants at compile time; src/core/rule.h).
 #
 #   bash bench/footprint.sh [--keep DIR]
 #

@@ -1626,7 +1626,12 @@ on_trace(void *ctx, const struct tern_trace_event *ev)
         fprintf(a->trace, " %s seq %u ack %u len %u wnd %u flags 0x%02x", out ? ">" : "<", seq, ack,
                 t->len, t->wnd, t->flags);
     }
-    fprintf(a->trace, " | %s\n", ev->rule ? ev->rule : "");
+    if (ev->rule != NULL || ev->rule_id == 0) {
+        fprintf(a->trace, " | %s\n", ev->rule ? ev->rule : "");
+    } else {
+        /* Built without rule texts: tools/rule_ids.py decodes the id. */
+        fprintf(a->trace, " | rule #0x%08lx\n", (unsigned long)ev->rule_id);
+    }
 }
 
 static int
@@ -1886,11 +1891,13 @@ print_counters(const char *cmd, const struct tern_stack *st, const struct tern_t
                 (unsigned long long)s->pool.min_avail, (unsigned long long)s->pool.take_fail);
         for (int r = 0; r < TERN_DROP_COUNT; r++) {
             if (s->drops[r] != 0) {
+                const char *rule = tern_drop_rule((enum tern_drop_reason)r);
+                char id[24]; /* without rule texts: "rule #0x...", as in --trace */
+                snprintf(id, sizeof(id), "rule #0x%08lx",
+                         (unsigned long)tern_drop_rule_id((enum tern_drop_reason)r));
                 fprintf(stderr, "tern %s: stats drop.%s=%llu (%s)\n", cmd,
                         tern_drop_name((enum tern_drop_reason)r), (unsigned long long)s->drops[r],
-                        tern_drop_rule((enum tern_drop_reason)r) != NULL
-                            ? tern_drop_rule((enum tern_drop_reason)r)
-                            : "-");
+                        rule != NULL ? rule : id);
             }
         }
     }

@@ -24,6 +24,7 @@
  */
 #include "tern/scenario.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,8 @@ enum dg_kind {
 
 struct dg_rule {
     int side;
-    const char *text; /* static, from the trace event */
+    const char *text; /* static, from the trace event; NULL without rule texts */
+    uint32_t id;      /* the event's rule_id: printed as "rule #0x..." when text is NULL */
 };
 
 struct dg_item {
@@ -92,9 +94,9 @@ struct tern_diagram {
     int64_t now;
     struct dg_rule pending[16]; /* rules waiting for the next item of this context */
     size_t n_pending;
-    bool tx_blank[2];        /* the last segment traced as sent by this side */
-    const char *tx_rule[2];  /* and its rule */
-    struct dg_label *labels; /* labels of injected packets */
+    bool tx_blank[2];          /* the last segment traced as sent by this side */
+    struct dg_rule tx_rule[2]; /* and its rule */
+    struct dg_label *labels;   /* labels of injected packets */
     size_t n_labels, cap_labels;
     bool oom;
 };
@@ -188,9 +190,9 @@ add_item(struct tern_diagram *d, enum dg_kind kind, int side)
 }
 
 static void
-add_rule(struct tern_diagram *d, struct dg_item *it, int side, const char *text)
+add_rule(struct tern_diagram *d, struct dg_item *it, int side, struct dg_rule r)
 {
-    if (text == NULL) {
+    if (r.text == NULL && r.id == 0) {
         return;
     }
     if (it->n_rules == it->cap_rules) {
@@ -203,7 +205,8 @@ add_rule(struct tern_diagram *d, struct dg_item *it, int side, const char *text)
         it->rules = n;
         it->cap_rules = cap;
     }
-    it->rules[it->n_rules++] = (struct dg_rule){side, text};
+    r.side = side;
+    it->rules[it->n_rules++] = r;
 }
 
 /* Makes `it` the item of the current context and gives it the rules that
@@ -213,7 +216,7 @@ take_context(struct tern_diagram *d, struct dg_item *it)
 {
     d->ctx_item = (long)(it - d->items);
     for (size_t i = 0; i < d->n_pending; i++) {
-        add_rule(d, it, d->pending[i].side, d->pending[i].text);
+        add_rule(d, it, d->pending[i].side, d->pending[i]);
     }
     d->n_pending = 0;
 }
@@ -405,7 +408,7 @@ packet_item(struct tern_diagram *d, enum dg_kind kind, int side, const struct te
     if (kind == DG_DEP) {
         it->sender_blank = d->tx_blank[side];
         add_rule(d, it, side, d->tx_rule[side]);
-        d->tx_rule[side] = NULL;
+        d->tx_rule[side] = (struct dg_rule){0};
     }
     if (kind == DG_ARR) {
         const char *label = find_label(d, ev->pkt.id);
@@ -453,15 +456,16 @@ tern_diagram_observe(struct tern_diagram *d, const struct tern_sim_event *ev)
 }
 
 static void
-note_rule(struct tern_diagram *d, int side, const char *rule)
+note_rule(struct tern_diagram *d, int side, const struct tern_trace_event *ev)
 {
-    if (!d->drawing || rule == NULL) {
+    struct dg_rule r = {side, ev->rule, ev->rule_id};
+    if (!d->drawing || (r.text == NULL && r.id == 0)) {
         return;
     }
     if (d->ctx_item >= 0) {
-        add_rule(d, &d->items[d->ctx_item], side, rule);
+        add_rule(d, &d->items[d->ctx_item], side, r);
     } else if (d->n_pending < sizeof(d->pending) / sizeof(d->pending[0])) {
-        d->pending[d->n_pending++] = (struct dg_rule){side, rule};
+        d->pending[d->n_pending++] = r;
     }
 }
 
@@ -485,7 +489,7 @@ state_change(struct tern_diagram *d, int side, const struct tern_trace_event *ev
         }
     }
     if (it == NULL) {
-        note_rule(d, side, ev->rule);
+        note_rule(d, side, ev);
         return;
     }
     copy_text(it->state[side], DG_TEXT, d->focus_state[side]);
@@ -498,7 +502,7 @@ state_change(struct tern_diagram *d, int side, const struct tern_trace_event *ev
             it->listen_rst = true;
         }
     }
-    note_rule(d, side, ev->rule);
+    note_rule(d, side, ev);
 }
 
 void
@@ -517,7 +521,7 @@ tern_diagram_trace(struct tern_diagram *d, int host, const struct tern_trace_eve
         break;
     case TERN_TRACE_TX:
         d->tx_blank[side] = ev->conn == 0 || (ev->tcp != NULL && ev->tcp->state == TERN_TCP_LISTEN);
-        d->tx_rule[side] = ev->rule;
+        d->tx_rule[side] = (struct dg_rule){side, ev->rule, ev->rule_id};
         break;
     case TERN_TRACE_DROP:
         if (d->ctx_item >= 0) {
@@ -527,13 +531,13 @@ tern_diagram_trace(struct tern_diagram *d, int host, const struct tern_trace_eve
                 it->drop = ev->drop;
             }
         }
-        note_rule(d, side, ev->rule);
+        note_rule(d, side, ev);
         break;
     case TERN_TRACE_RX:
         break; /* "segment arrives": the arrival row says it */
     case TERN_TRACE_TIMER:
     case TERN_TRACE_EVENT:
-        note_rule(d, side, ev->rule);
+        note_rule(d, side, ev);
         break;
     }
 }
@@ -980,7 +984,12 @@ print_rules(FILE *out, const struct tern_diagram *d, const struct line *l)
         const struct dg_item *it = l->src[s];
         for (size_t k = 0; k < it->n_rules; k++) {
             const struct dg_rule *r = &it->rules[k];
-            fprintf(out, "         %s: %s\n", d->name[r->side], r->text);
+            if (r->text != NULL) {
+                fprintf(out, "         %s: %s\n", d->name[r->side], r->text);
+            } else {
+                /* Built without rule texts: tools/rule_ids.py decodes the id. */
+                fprintf(out, "         %s: rule #0x%08" PRIx32 "\n", d->name[r->side], r->id);
+            }
         }
     }
 }

@@ -212,6 +212,9 @@ struct tern_stats {
 const char *tern_drop_name(enum tern_drop_reason r);
 const char *tern_drop_layer(enum tern_drop_reason r);
 const char *tern_drop_rule(enum tern_drop_reason r);
+/* The id of a drop reason's rule (tern_rule_id() of its text) in both
+ * builds; 0 for out-of-range values. */
+uint32_t tern_drop_rule_id(enum tern_drop_reason r);
 
 /* Sum of all drop counters. */
 uint64_t tern_stats_drops_total(const struct tern_stats *s);

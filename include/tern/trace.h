@@ -45,8 +45,13 @@ struct tern_trace_event {
     /* Static text naming the rule, e.g. "RFC 792: echo reply"; NULL when
      * the library was built without rule texts (CMake -DTERN_RULE_TEXT=OFF,
      * which defines TERN_NO_RULE_TEXT): the kind, drop reason, states and
-     * segment fields stay. */
+     * segment fields stay, and so does rule_id. */
     const char *rule;
+    /* The rule's id, in both builds: tern_rule_id(rule), a number derived
+     * from the text alone (0: no rule). tools/rule_ids.py lists the id of
+     * every rule text in the source tree and prints the text of an id, so
+     * the ids a build without texts reports can be read on a host. */
+    uint32_t rule_id;
     enum tern_drop_reason drop; /* for TERN_TRACE_DROP, else TERN_DROP_COUNT */
     const uint8_t *pkt;         /* the IPv4 datagram concerned, or NULL; valid during the call */
     size_t pkt_len;
@@ -60,5 +65,11 @@ struct tern_trace_event {
 typedef void (*tern_trace_fn)(void *ctx, const struct tern_trace_event *ev);
 
 const char *tern_trace_kind_name(enum tern_trace_kind k);
+
+/* The id of a rule text, as event.rule_id gives it: the sum of each byte
+ * c[i] times M^(i+1), modulo 2^32, with M = 0x9e3779b1 (src/core/rule.h).
+ * 0 for NULL. No two rule texts of the library share an id, and none has
+ * id 0 (tools/rule_ids.py checks both). */
+uint32_t tern_rule_id(const char *text);
 
 #endif

@@ -44,6 +44,7 @@ void(stack_trace)(struct tern_stack *st, enum tern_trace_kind kind, const char *
         .now_ns = st->now_ns,
         .layer = layer,
         .rule = TERN_RULE_OUT(rule),
+        .rule_id = TERN_RULE_ID_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .pkt = pkt,
         .pkt_len = len,
@@ -58,11 +59,13 @@ stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8_t *p
     if (st->trace == NULL) {
         return;
     }
+    const char *rule = tern_drop_rule(reason); /* the text, or the id (core/core.h) */
     struct tern_trace_event ev = {
         .kind = TERN_TRACE_DROP,
         .now_ns = st->now_ns,
         .layer = tern_drop_layer(reason),
-        .rule = tern_drop_rule(reason),
+        .rule = TERN_RULE_OUT(rule),
+        .rule_id = TERN_RULE_ID_OUT(rule),
         .drop = reason,
         .pkt = pkt,
         .pkt_len = len,

@@ -60,10 +60,12 @@ void stack_trace(struct tern_stack *st, enum tern_trace_kind kind, const char *l
 void stack_drop(struct tern_stack *st, enum tern_drop_reason reason, const uint8_t *pkt,
                 size_t len);
 
-/* Without rule texts (core/rule.h): the literal at each call is left out. */
+/* Without rule texts (core/rule.h): the literal at each call is left out,
+ * and a drop reason's rule, passed on as a rule, is its id. */
 #ifdef TERN_NO_RULE_TEXT
 #define stack_trace(st, kind, layer, rule, pkt, len)                                               \
     (stack_trace)(st, kind, layer, TERN_RULE_ARG(rule), pkt, len)
+#define tern_drop_rule(reason) ((const char *)(uintptr_t)tern_drop_rule_id(reason))
 #endif
 
 #endif

@@ -5,6 +5,8 @@
 
 #include "tern/stack.h"
 
+#include "core/rule.h"
+
 const char *
 tern_strerror(int err)
 {
@@ -86,6 +88,39 @@ tern_drop_rule(enum tern_drop_reason r)
 #else
     return (unsigned)r < TERN_DROP_COUNT ? drop_rules[r] : "?";
 #endif
+}
+
+uint32_t
+tern_drop_rule_id(enum tern_drop_reason r)
+{
+#ifdef TERN_NO_RULE_TEXT
+    /* Each case folds to its id; the texts stay out. */
+    switch (r) {
+#define TERN_DROP_ID_(name, layer, rule)                                                           \
+    case TERN_DROP_##name:                                                                         \
+        return (uint32_t)(uintptr_t)TERN_RULE(rule);
+        TERN_DROP_REASONS(TERN_DROP_ID_)
+#undef TERN_DROP_ID_
+    case TERN_DROP_COUNT:
+        break;
+    }
+    return 0;
+#else
+    return (unsigned)r < TERN_DROP_COUNT ? tern_rule_id(drop_rules[r]) : 0;
+#endif
+}
+
+uint32_t
+tern_rule_id(const char *text)
+{
+    /* core/rule.h: c[i] * M^(i+1), summed modulo 2^32 (TERN_RULE_ID). */
+    uint32_t id = 0;
+    uint32_t w = TERN_RULE_ID_MUL;
+    for (const char *p = text; p != NULL && *p != '\0'; p++) {
+        id += (uint32_t)(unsigned char)*p * w;
+        w *= TERN_RULE_ID_MUL;
+    }
+    return id;
 }
 
 uint64_t

@@ -55,16 +55,16 @@ static const char *
 error_forbidden(const struct tern_stack *st, const struct wire_ipv4 *h)
 {
     if (h->frag_off != 0) {
-        return "RFC 1122 3.2.2: no ICMP error about a non-initial fragment";
+        return TERN_RULE("RFC 1122 3.2.2: no ICMP error about a non-initial fragment");
     }
     if (h->proto == WIRE_IPPROTO_ICMP && h->payload_len > 0 && wire_icmp_is_error(h->payload[0])) {
-        return "RFC 1122 3.2.2: no ICMP error about an ICMP error";
+        return TERN_RULE("RFC 1122 3.2.2: no ICMP error about an ICMP error");
     }
     if (ip_addr_is_broadcast(st, -1, h->dst) || ip_addr_is_multicast(h->dst)) {
-        return "RFC 1122 3.2.2: no ICMP error about a broadcast or multicast datagram";
+        return TERN_RULE("RFC 1122 3.2.2: no ICMP error about a broadcast or multicast datagram");
     }
     if (!ip_addr_is_single_host(st, h->src)) {
-        return "RFC 1122 3.2.2: no ICMP error to a source that is not a single host";
+        return TERN_RULE("RFC 1122 3.2.2: no ICMP error to a source that is not a single host");
     }
     return NULL;
 }
@@ -106,13 +106,13 @@ error_rule(uint8_t type)
 {
     switch (type) {
     case WIRE_ICMP_DEST_UNREACH:
-        return "RFC 1122 3.2.2.1: destination unreachable passed to the transport";
+        return TERN_RULE("RFC 1122 3.2.2.1: destination unreachable passed to the transport");
     case WIRE_ICMP_SOURCE_QUENCH:
-        return "RFC 1122 3.2.2.3: source quench passed to the transport";
+        return TERN_RULE("RFC 1122 3.2.2.3: source quench passed to the transport");
     case WIRE_ICMP_TIME_EXCEEDED:
-        return "RFC 1122 3.2.2.4: time exceeded passed to the transport";
+        return TERN_RULE("RFC 1122 3.2.2.4: time exceeded passed to the transport");
     default:
-        return "RFC 1122 3.2.2.5: parameter problem passed to the transport";
+        return TERN_RULE("RFC 1122 3.2.2.5: parameter problem passed to the transport");
     }
 }
 

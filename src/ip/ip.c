@@ -285,8 +285,8 @@ ipv4_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len)
         return;
     }
     stack_trace(st, TERN_TRACE_RX, L_IP,
-                bcast ? "RFC 1122 3.3.6: accepted, addressed to a broadcast address"
-                      : "RFC 1122 3.2.1.3: accepted, addressed to one of our addresses",
+                bcast ? TERN_RULE("RFC 1122 3.3.6: accepted, addressed to a broadcast address")
+                      : TERN_RULE("RFC 1122 3.2.1.3: accepted, addressed to one of our addresses"),
                 pkt, dlen);
     ip_deliver(st, netif, &h, pkt, dlen);
 }

@@ -871,8 +871,9 @@ prr_on_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
 static void
 on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
 {
-    /* Rule texts are static (trace.h): one per count below the threshold. */
-    static const char *const counted[] = {
+    /* Rule texts are static (trace.h): one per count below the threshold.
+     * The table is not: without texts its entries are ids (core/rule.h). */
+    const char *const counted[] = {
         TERN_RULE("RFC 5681 3.2: duplicate ACK 1 of 3 counted"),
         TERN_RULE("RFC 5681 3.2: duplicate ACK 2 of 3 counted"),
     };
@@ -880,10 +881,11 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
     if (tcb->sx->in_recovery) {
         /* RFC 5681 3.2 step 4: each further duplicate inflates cwnd (not
          * with SACK, where pipe does the accounting). */
-        tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                       tcb->sack_ok
-                           ? "RFC 6675 5 step A: duplicate ACK in recovery -> update pipe"
-                           : "RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd");
+        tcp_trace_note(
+            st, TERN_TRACE_EVENT, tcb,
+            tcb->sack_ok
+                ? TERN_RULE("RFC 6675 5 step A: duplicate ACK in recovery -> update pipe")
+                : TERN_RULE("RFC 5681 3.2 step 4: duplicate ACK in recovery -> inflate cwnd"));
         tcp_cc_on_dupack(&tcb->sx->cc, tcp_in_flight(tcb), st->now_ns);
         prr_on_ack(st, tcb, delivered); /* RFC 6937 3: on every ACK in recovery */
         return;
@@ -901,7 +903,7 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
         /* RFC 5681 3.2: count it; RFC 3042 limited transmit, see tcp_output. */
         tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                        tcb->sx->dupacks <= 2 ? counted[tcb->sx->dupacks - 1]
-                                             : "RFC 5681 3.2: duplicate ACK counted");
+                                             : TERN_RULE("RFC 5681 3.2: duplicate ACK counted"));
         return;
     }
     /* RFC 6582 3.2 step 2: only when the ACK covers the old "recover". */
@@ -909,12 +911,14 @@ on_dupack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
         return;
     }
     st->stats.tcp.fast_retransmits++;
-    const char *rule = tcb->sx->dupacks >= TCP_DUPACK_THRESH
-                           ? "RFC 5681 3.2: third duplicate ACK -> fast retransmit"
-                           : "RFC 6675 5: IsLost(SND.UNA) from SACK blocks -> retransmit";
+    const char *rule =
+        tcb->sx->dupacks >= TCP_DUPACK_THRESH
+            ? TERN_RULE("RFC 5681 3.2: third duplicate ACK -> fast retransmit")
+            : TERN_RULE("RFC 6675 5: IsLost(SND.UNA) from SACK blocks -> retransmit");
     tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                   tcb->sack_ok ? "RFC 6675 5: loss detected -> enter SACK-based loss recovery"
-                                : "RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT");
+                   tcb->sack_ok
+                       ? TERN_RULE("RFC 6675 5: loss detected -> enter SACK-based loss recovery")
+                       : TERN_RULE("RFC 6582 3.2 step 2: enter fast recovery, recover = SND.NXT"));
     tcp_undo_begin(tcb); /* RFC 3708: cwnd and ssthresh before the cut */
     tcb->sx->recover = tcb->snd_nxt;
     tcb->sx->in_recovery = true;
@@ -1452,7 +1456,7 @@ finish(struct tern_stack *st, struct tcp_tcb *tcb, struct seg_ctx *c)
     if (c->need_ack) {
         const char *rule = c->ack_rule != NULL
                                ? c->ack_rule
-                               : "RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK";
+                               : TERN_RULE("RFC 9293 3.10.7.4 seventh/eighth: text or FIN -> ACK");
         if (!tcp_ack_owe(st, tcb, has(&c->seg, WIRE_TCP_FIN))) {
             tcp_send_ack(st, tcb, rule);
         }

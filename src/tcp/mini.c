@@ -296,6 +296,7 @@ static void(rec_trace)(struct tern_stack *st, enum tern_trace_kind kind, int i,
         .now_ns = st->now_ns,
         .layer = "tcp",
         .rule = TERN_RULE_OUT(rule),
+        .rule_id = TERN_RULE_ID_OUT(rule),
         .drop = TERN_DROP_COUNT,
         .conn = (uint32_t)rec_id(st, i),
         .old_state = (int)old,
@@ -781,10 +782,11 @@ tcp_mini_settle(struct tern_stack *st, struct tcp_mini *m)
             m->ts_recent = s->ts_recent;
             reply_budget_store(m, s);
         } else {
-            syn_delete(st, i,
-                       s->state == TERN_TCP_LISTEN
-                           ? "RFC 1122 4.2.2.13: the SYN was an old duplicate -> TIME-WAIT"
-                           : "RFC 1122 4.2.2.13: new incarnation failed -> back to TIME-WAIT");
+            syn_delete(
+                st, i,
+                s->state == TERN_TCP_LISTEN
+                    ? TERN_RULE("RFC 1122 4.2.2.13: the SYN was an old duplicate -> TIME-WAIT")
+                    : TERN_RULE("RFC 1122 4.2.2.13: new incarnation failed -> back to TIME-WAIT"));
         }
     }
     timer_update(st);

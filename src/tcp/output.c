@@ -559,7 +559,8 @@ worth_sending(const struct tcp_tcb *tcb, uint32_t n, uint32_t avail)
 static const char *
 send_rule(const struct tcp_tcb *tcb)
 {
-    static const char *const limited[] = {
+    /* Not static: without rule texts the entries are ids (core/rule.h). */
+    const char *const limited[] = {
         TERN_RULE("RFC 3042 2: limited transmit on duplicate ACK 1, new segment"),
         TERN_RULE("RFC 3042 2: limited transmit on duplicate ACK 2, new segment"),
     };
@@ -817,12 +818,13 @@ tcp_prr_ack(struct tern_stack *st, struct tcp_tcb *tcb, uint32_t delivered)
     uint32_t pipe = recovery_pipe(st, tcb);
     bool crb = st->cfg.tcp.prr == TERN_TCP_PRR_CRB;
     tcp_prr_on_ack(&x->prr, delivered, pipe, x->cc.ssthresh, mss, crb);
-    tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                   pipe > x->cc.ssthresh
-                       ? "RFC 6937 3: PRR, pipe > ssthresh -> sndcnt proportional to delivered"
-                   : crb ? "RFC 6937 3: PRR-CRB, pipe <= ssthresh -> sndcnt bounded by delivered"
-                         : "RFC 6937 3: PRR-SSRB, pipe <= ssthresh -> sndcnt up to delivered + "
-                           "SMSS");
+    tcp_trace_note(
+        st, TERN_TRACE_EVENT, tcb,
+        pipe > x->cc.ssthresh
+            ? TERN_RULE("RFC 6937 3: PRR, pipe > ssthresh -> sndcnt proportional to delivered")
+        : crb ? TERN_RULE("RFC 6937 3: PRR-CRB, pipe <= ssthresh -> sndcnt bounded by delivered")
+              : TERN_RULE("RFC 6937 3: PRR-SSRB, pipe <= ssthresh -> sndcnt up to delivered + "
+                          "SMSS"));
 }
 
 bool
@@ -1150,11 +1152,12 @@ recovery_send(struct tern_stack *st, struct tcp_tcb *tcb, bool fast_rtx)
             n = n < room ? n : room;
             uint8_t f = WIRE_TCP_ACK | (tcp_psh_at(tcb, tcb->snd_nxt, n) ? WIRE_TCP_PSH : 0);
             const char *rule =
-                rack ? (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 8985 6: new data in recovery"
-                            : "RFC 8985 6 (RFC 6675 5 step C): new data in recovery")
-                     : (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
-                              "data in recovery"
-                            : "RFC 6675 5 step C (NextSeg rule 2): new data in recovery");
+                rack
+                    ? (prr ? TERN_RULE("RFC 6937 3 (PRR sndcnt) + RFC 8985 6: new data in recovery")
+                           : TERN_RULE("RFC 8985 6 (RFC 6675 5 step C): new data in recovery"))
+                    : (prr ? TERN_RULE("RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 2: new "
+                                       "data in recovery")
+                           : TERN_RULE("RFC 6675 5 step C (NextSeg rule 2): new data in recovery"));
             tcp_send_segment(st, tcb, tcb->snd_nxt, f, n, rule);
             tcb->snd_nxt += n;
             sent = n;
@@ -1163,14 +1166,20 @@ recovery_send(struct tern_stack *st, struct tcp_tcb *tcb, bool fast_rtx)
         case TCP_SACK_NEXT_LOST:
         case TCP_SACK_NEXT_HOLE: {
             const char *rule =
-                forced ? "RFC 8985 6.2 step 5: RACK marked the segment lost -> fast retransmit "
-                         "(RFC 6675 5 step 4.2)"
-                : rack ? (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 8985 6.2 step 5: RACK marked the "
-                                "segment lost -> retransmit"
-                              : "RFC 8985 6.2 step 5: RACK marked the segment lost -> retransmit")
-                       : (prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole "
-                                "in the scoreboard"
-                              : "RFC 6675 5 step C (NextSeg): retransmit a hole in the scoreboard");
+                forced ? TERN_RULE(
+                             "RFC 8985 6.2 step 5: RACK marked the segment lost -> fast retransmit "
+                             "(RFC 6675 5 step 4.2)")
+                : rack
+                    ? (prr ? TERN_RULE(
+                                 "RFC 6937 3 (PRR sndcnt) + RFC 8985 6.2 step 5: RACK marked the "
+                                 "segment lost -> retransmit")
+                           : TERN_RULE(
+                                 "RFC 8985 6.2 step 5: RACK marked the segment lost -> retransmit"))
+                    : (prr ? TERN_RULE(
+                                 "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg: retransmit a hole "
+                                 "in the scoreboard")
+                           : TERN_RULE("RFC 6675 5 step C (NextSeg): retransmit a hole in the "
+                                       "scoreboard"));
             sent = tcp_send_text_at(st, tcb, seq, len, rule);
             tcb->sx->high_rxt = seq_max(tcb->sx->high_rxt, seq + len);
             break;
@@ -1178,8 +1187,9 @@ recovery_send(struct tern_stack *st, struct tcp_tcb *tcb, bool fast_rtx)
         case TCP_SACK_NEXT_RESCUE:
             sent = tcp_send_text_at(
                 st, tcb, seq, len,
-                prr ? "RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 4: rescue retransmission"
-                    : "RFC 6675 5 step C (NextSeg rule 4): rescue retransmission");
+                prr ? TERN_RULE("RFC 6937 3 (PRR sndcnt) + RFC 6675 NextSeg rule 4: rescue "
+                                "retransmission")
+                    : TERN_RULE("RFC 6675 5 step C (NextSeg rule 4): rescue retransmission"));
             tcb->sx->rescue_valid = true;
             tcb->sx->rescue_rxt = tcb->sx->recover - 1;
             break;

@@ -101,9 +101,10 @@ user_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     st->stats.tcp.timeouts++;
     bool opening = tcb->state == TERN_TCP_SYN_SENT || tcb->state == TERN_TCP_SYN_RECEIVED;
-    tcp_close_tcb(st, tcb, TERN_ERR_TIMEDOUT,
-                  opening ? "RFC 9293 3.8.3 (MUST-23): connection-establishment timeout -> CLOSED"
-                          : "RFC 9293 3.10.8: user timeout expired -> CLOSED");
+    tcp_close_tcb(
+        st, tcb, TERN_ERR_TIMEDOUT,
+        opening ? TERN_RULE("RFC 9293 3.8.3 (MUST-23): connection-establishment timeout -> CLOSED")
+                : TERN_RULE("RFC 9293 3.10.8: user timeout expired -> CLOSED"));
     tcp_deliver_events(st);
 }
 

@@ -3,9 +3,10 @@
 # TCP server, with and without rule texts. Checks the output's shape (one
 # line per build with text/rodata/data/bss/flash, the lwIP reference), that
 # the build without rule texts is smaller, and that its core objects hold
-# no "RFC ..." string while the default build's do. No absolute size is
-# asserted: the figure is a measurement, not a target. Needs clang, lld,
-# llvm and libnewlib-arm-none-eabi (.ci/run installs them).
+# no "RFC ..." string, nor any text tools/rule_ids.py lists, while the
+# default build's do. No absolute size is asserted: the figure is a
+# measurement, not a target. Needs clang, lld, llvm and
+# libnewlib-arm-none-eabi (.ci/run installs them).
 set -u
 src=${2:?source directory}
 work=$(mktemp -d)
@@ -45,4 +46,13 @@ n_off=$(count off)
 echo "footprint: strings with \"RFC <n>\" in the core objects: $n_on with rule texts, $n_off without"
 [ "$n_on" -gt 100 ] || bad "the default build's objects hold only $n_on rule texts"
 [ "$n_off" -eq 0 ] || bad "$n_off rule texts left without them: $(cat "$work/fp/off"/src_*.o | strings | grep 'RFC [0-9]' | head -3)"
+# Every rule text tools/rule_ids.py knows, not only those that start with
+# "RFC": none in the objects built without texts (their ids are folded to
+# constants by clang -Os).
+python3 "$src/tools/rule_ids.py" --texts >"$work/texts" || bad "rule_ids.py --texts failed"
+all_on=$(cat "$work/fp/on"/src_*.o | strings | grep -cxF -f "$work/texts")
+all_off=$(cat "$work/fp/off"/src_*.o | strings | grep -cxF -f "$work/texts")
+echo "footprint: rule texts of tools/rule_ids.py in the core objects: $all_on with, $all_off without"
+[ "$all_on" -gt 200 ] || bad "the default build's objects hold only $all_on of rule_ids.py's texts"
+[ "$all_off" -eq 0 ] || bad "$all_off rule texts left without them: $(cat "$work/fp/off"/src_*.o | strings | grep -xF -f "$work/texts" | head -3)"
 exit $fail
