@@ -1116,9 +1116,10 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         if (tcb->sx->pto_at != INT64_MAX && tcb->sx->pto_at != pto_was) {
             tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
                            tcb->sx->in_recovery
-                               ? "RFC 8985 7.2 (in recovery, output.c tcp_tlp_arm): ACK, nothing "
-                                 "left for RACK to judge -> probe timeout (PTO) armed"
-                               : "RFC 8985 7.2: ACK, data still out -> probe timeout (PTO) armed");
+                               ? TERN_RULE("RFC 8985 7.2 (in recovery, output.c tcp_tlp_arm): ACK, "
+                                           "nothing left for RACK to judge -> PTO armed")
+                               : TERN_RULE("RFC 8985 7.2: ACK, data still out -> probe timeout "
+                                           "(PTO) armed"));
         }
     }
     tcp_persist_update(st, tcb);
