@@ -900,44 +900,6 @@ test_tlp_in_recovery(void)
     h_fini(&h);
 }
 
-/* EVIDENCE: RFC 8985 7.3, tern's choice (output.c tcp_tlp_probe): the
- * probe resends the highest-sequence segment even when new data waits,
- * so that a receiver that got the whole flight (its ACKs lost) answers at
- * once (a copy is not acceptable: RFC 9293 3.10.7.4) instead of after its
- * delayed-ACK time (a new in-order segment). Ten segments fill cwnd (IW),
- * one more waits; no ACK comes: at the PTO (2 SRTT = 200 ms) segment 9
- * goes again, not segment 10. The receiver had everything: its ACK
- * D-SACKs the copy, the episode ends with no cut (7.4.2 case 1), and the
- * waiting segment goes. Mutation checked: the new-data branch of 7.3
- * back sends segment 10 at 200 ms. */
-static void
-test_probe_is_the_last_segment(void)
-{
-    struct h h;
-    h_init_cfg(&h, tweak_rack);
-    int id = sack_sending(&h, 8);
-    static char more[1460 * 3];
-    memset(more, 'z', sizeof(more));
-    CHECK_EQ(tern_tcp_send(h.st, id, more, sizeof(more), h.now), (int)sizeof(more));
-    EXPECT_TEXT_AT(&h, SEG_AT(8));
-    EXPECT_TEXT_AT(&h, SEG_AT(9));
-    EXPECT_NOTHING(&h); /* cwnd (10 segments) full, one segment waits */
-    uint32_t cwnd = h_status(&h, id).cwnd;
-    h_advance(&h, 199 * MS);
-    EXPECT_NOTHING(&h);
-    h_advance(&h, 1 * MS);
-    EXPECT_TEXT_AT(&h, SEG_AT(9)); /* the probe: the last segment again */
-    EXPECT_NOTHING(&h);
-    h_advance(&h, 100 * MS);
-    struct topts d = {.n_sack = 1, .sack = {{SEG_AT(9), SEG_AT(10)}}};
-    h_deliver_opts(&h, PEER(.seq = 301, .ack = SEG_AT(10), .flags = ACK, .wnd = 65535), &d);
-    EXPECT_TEXT_AT(&h, SEG_AT(10));       /* the waiting segment */
-    CHECK(h_status(&h, id).cwnd >= cwnd); /* no congestion response */
-    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
-    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
-    h_fini(&h);
-}
-
 /* EVIDENCE: a loss_detection value that names no rule is refused (bad
  * input gets a clear error); the default is RACK, also for a config that
  * code unaware of the field left zeroed. Mutation checked: without the
@@ -976,7 +938,6 @@ main(void)
     RUN(test_pto_does_not_starve_the_rto);
     RUN(test_pto_floor);
     RUN(test_tlp_in_recovery);
-    RUN(test_probe_is_the_last_segment);
     RUN(test_tlp_tail_loss);
     RUN(test_pto_without_sample_leaves_rto);
     RUN(test_tlp_dsack_no_loss);
