@@ -14,7 +14,8 @@
 #     datagrams that IP must fragment both ways (1473, 4000, 32768 and
 #     65507 bytes over MTU 1500); a Python client sends 300 datagrams of
 #     0 to 1999 bytes one after the other, each answered from tern's port 7
-#     with the same bytes; the TCP echo on port 7 answers meanwhile. tern's
+#     with the same bytes; the TCP echo on port 7 answers meanwhile; a
+#     datagram from port 19 (chargen) is not answered (no echo ping-pong). tern's
 #     summary and --stats count every datagram echoed; the capture decodes
 #     in tshark with every UDP checksum good, no malformed packet, and
 #     fragments from both sides.
@@ -131,6 +132,30 @@ printf 'tcp beside udp\n' >"$tmp/tcp.in"
 inns timeout 30 nc -N $T_IP 7 <"$tmp/tcp.in" >"$tmp/tcp.back" 2>"$tmp/tcp.err"
 check "TCP echo on port 7 beside the UDP echo" cmp -s "$tmp/tcp.in" "$tmp/tcp.back"
 
+# A datagram from port 19 (chargen, which answers anything) gets no echo:
+# the one sent right after it from another port is answered, and by then
+# the first has been read (one device, one queue, in order).
+cat >"$tmp/loop.py" <<'PY'
+import socket, sys
+host = sys.argv[1]
+chargen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+chargen.bind(("0.0.0.0", 19))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.settimeout(20)
+chargen.sendto(b"from chargen", (host, 7))
+other.sendto(b"after it", (host, 7))
+print("other answered" if other.recvfrom(100)[0] == b"after it" else "other: wrong answer")
+chargen.setblocking(False)
+try:
+    chargen.recvfrom(100)
+    print("port 19 answered")
+except BlockingIOError:
+    print("port 19 not answered")
+PY
+inns timeout 60 python3 "$tmp/loop.py" $T_IP >"$tmp/loop.out" 2>&1
+check "a datagram from port 19 (chargen) is not echoed; the next one is"     bash -c "grep -qx 'other answered' '$tmp/loop.out' && grep -qx 'port 19 not answered' '$tmp/loop.out'"
+sent=$((sent + 1))
+
 # ---- 2. A closed UDP port of tern: Linux sees ECONNREFUSED --------------------------
 
 cat >"$tmp/refused.py" <<'PY'
@@ -156,8 +181,8 @@ rc=$?
 check "tern serve stops on SIGTERM with exit 0 (got $rc)" test $rc -eq 0
 check "the summary counts $sent datagrams echoed" \
     grep -q "^tern: .* $sent datagrams echoed$" "$tmp/serve.log"
-check "--stats: $sent echoed, none unsent" grep -q "stats udp .* echoed=$sent unsent=0 " \
-    "$tmp/serve.log"
+check "--stats: $sent echoed, none unsent, one not answered (port 19)" \
+    grep -q "stats udp .* echoed=$sent unsent=0 from_answering_port=1$" "$tmp/serve.log"
 check "--stats: the closed port counted (drop.UDP_NO_PORT)" \
     grep -q 'stats drop.UDP_NO_PORT=[1-9]' "$tmp/serve.log"
 
