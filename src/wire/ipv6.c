@@ -234,10 +234,10 @@ wire_ipv6_walk(const uint8_t *pkt, const struct wire_ipv6 *h, struct wire_ipv6_c
             out->frag_more = (fo & 1) != 0;
             out->frag_id = wire_get32(pkt + off + 4);
             out->frag_hdr_off = off;
-            if (out->frag_off == 0 && !out->frag_more) {
-                /* An atomic fragment is the whole packet: go on through it. */
-                out->frag_atomic = true;
-            } else {
+            /* An atomic fragment is the whole packet: go on through it. (A
+             * later fragment header overrides what an earlier one said.) */
+            out->frag_atomic = out->frag_off == 0 && !out->frag_more;
+            if (!out->frag_atomic) {
                 size_t data = end - off - WIRE_IPV6_FRAG_HDR_LEN;
                 /* Every fragment but the last is a multiple of 8 bytes;
                  * the pointer is the payload length field. */

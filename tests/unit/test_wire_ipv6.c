@@ -510,6 +510,20 @@ test_fragment(void)
     p.n -= 1; /* 15 bytes: ends at 65535, allowed */
     pkt_end(&p);
     CHECK_EQ(walk(&p, &c), WIRE_OK);
+
+    /* An atomic fragment header, then a real one (found by fuzz_parse):
+     * the report is the second's. */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, "2001:db8::2");
+    put_frag(&p, WIRE_IPV6_NH_FRAGMENT, 0, false, 1);
+    put_frag(&p, WIRE_IPV6_NH_UDP, 3704, false, 2);
+    pkt_put(&p, data, 8);
+    pkt_end(&p);
+    CHECK_EQ(walk(&p, &c), WIRE_OK);
+    CHECK(c.has_frag && !c.frag_atomic);
+    CHECK_EQ(c.frag_off, 3704);
+    CHECK_EQ(c.frag_id, 2);
+    CHECK_EQ(c.frag_hdr_off, 48);
+    CHECK_EQ(c.n_ext, 2);
 }
 
 /* EVIDENCE: RFC 8200 4.5 first fragment must hold the whole header chain (code 3) */
