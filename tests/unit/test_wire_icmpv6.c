@@ -457,15 +457,19 @@ static void
 test_nd_option_skipping(void)
 {
     struct wire_nd nd;
-    uint8_t ra[96];
+    uint8_t ra[136];
     memcpy(ra, ra6, 64);
-    /* An unknown option (type 250, 16 bytes) then a 24-byte prefix option. */
-    uint8_t extra[32] = {250, 2};
+    /* An unknown option (type 250, 16 bytes), a 16-byte and a 40-byte
+     * prefix option (RFC 4861 4.6.2: it is always 32 bytes). */
+    uint8_t extra[72] = {250, 2};
     extra[16] = WIRE_ND_OPT_PREFIX;
     extra[17] = 2;
-    memcpy(ra + 64, extra, 32);
-    CHECK_EQ(nd_exact(ra, 96, "fe80::1", "ff02::1", 255, &nd), WIRE_OK);
-    CHECK_EQ(nd.n_prefix, 1); /* the bad prefix option is not counted */
+    extra[32] = WIRE_ND_OPT_PREFIX;
+    extra[33] = 5;
+    extra[34] = 64;
+    memcpy(ra + 64, extra, 72);
+    CHECK_EQ(nd_exact(ra, 136, "fe80::1", "ff02::1", 255, &nd), WIRE_OK);
+    CHECK_EQ(nd.n_prefix, 1); /* the bad prefix options are not counted */
     CHECK_EQ(nd.mtu, 1500);
     /* An MTU option of length 2 is no MTU option. */
     memcpy(ra, ra6, 64);
