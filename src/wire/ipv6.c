@@ -244,9 +244,11 @@ wire_ipv6_walk(const uint8_t *pkt, const struct wire_ipv6 *h, struct wire_ipv6_c
                 if (out->frag_more && data % 8 != 0) {
                     return fail(out, WIRE_ERR_IP6_FRAG_LEN, 4, WIRE_IPV6_PP_HEADER);
                 }
-                /* Offset plus length must fit a 65535-byte packet; the
-                 * pointer is the fragment offset field. */
-                if ((size_t)out->frag_off + data > 0xffff) {
+                /* The reassembled payload (the headers before this one,
+                 * standing for the first fragment's, then offset plus
+                 * length of fragment data) must fit the 16-bit Payload
+                 * Length; the pointer is the fragment offset field. */
+                if (off - WIRE_IPV6_HDR_LEN + out->frag_off + data > 0xffff) {
                     return fail(out, WIRE_ERR_IP6_FRAG_END, off + 2, WIRE_IPV6_PP_HEADER);
                 }
                 if (out->frag_off == 0 &&

@@ -139,8 +139,9 @@ struct wire_ipv6_chain {
  *     value; the caller refuses what it does not know with proto_off);
  *   - a fragment header that is not atomic (offset or M nonzero): what
  *     follows it is fragment data. Its checks (RFC 8200 4.5): with M set the
- *     fragment data is a multiple of 8 bytes (WIRE_ERR_IP6_FRAG_LEN), offset
- *     plus data fits 65535 (WIRE_ERR_IP6_FRAG_END), and a first fragment
+ *     fragment data is a multiple of 8 bytes (WIRE_ERR_IP6_FRAG_LEN), the
+ *     reassembled payload fits 65535 bytes (WIRE_ERR_IP6_FRAG_END: the
+ *     headers before the fragment header, plus offset, plus data), and a first fragment
  *     (offset 0) holds the whole rest of the extension-header chain
  *     (WIRE_ERR_IP6_FRAG_CHAIN). An atomic fragment is reported and walked
  *     through (RFC 8200 4.5, RFC 6946).

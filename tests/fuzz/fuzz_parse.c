@@ -506,7 +506,7 @@ fuzz_ipv6(const uint8_t *p, size_t n, bool repair)
     if (c.has_frag && !c.frag_atomic) {
         require(c.frag_hdr_off + WIRE_IPV6_FRAG_HDR_LEN == c.hdr_len);
         require(!c.frag_more || c.payload_len % 8 == 0);
-        require((size_t)c.frag_off + c.payload_len <= 0xffff);
+        require(c.frag_hdr_off - WIRE_IPV6_HDR_LEN + c.frag_off + c.payload_len <= 0xffff);
         return; /* fragment data: nothing more to parse */
     }
     if (c.proto == WIRE_IPV6_NH_ICMPV6) {

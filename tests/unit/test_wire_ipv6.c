@@ -510,6 +510,17 @@ test_fragment(void)
     p.n -= 1; /* 15 bytes: ends at 65535, allowed */
     pkt_end(&p);
     CHECK_EQ(walk(&p, &c), WIRE_OK);
+    /* Headers before the fragment header count in the reassembled payload. */
+    pkt_start(&p, WIRE_IPV6_NH_DSTOPTS, "2001:db8::2");
+    put_opts8(&p, WIRE_IPV6_NH_FRAGMENT, NULL);
+    put_frag(&p, WIRE_IPV6_NH_UDP, 65520, false, 77);
+    pkt_put(&p, data, 8);
+    pkt_end(&p);
+    CHECK_EQ(walk(&p, &c), WIRE_ERR_IP6_FRAG_END); /* 8 + 65520 + 8 > 65535 */
+    CHECK_EQ(c.err_ptr, 50);
+    p.n -= 1;
+    pkt_end(&p);
+    CHECK_EQ(walk(&p, &c), WIRE_OK); /* 8 + 65520 + 7 */
 
     /* An atomic fragment header, then a real one (found by fuzz_parse):
      * the report is the second's. */
