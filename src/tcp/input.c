@@ -1112,10 +1112,14 @@ ack_established(struct tern_stack *st, struct tcp_tcb *tcb, const struct tcp_seg
         tcp_rack_loss(st, tcb, true, delivered); /* 6.2 steps 4-5, RFC 6937 3 */
         /* RFC 8985 7.2: an ACK of new data restarts the PTO. */
         int64_t pto_was = tcb->sx->pto_at;
-        tcp_tlp_arm(st, tcb, old_una != tcb->snd_una);
+        tcp_tlp_arm(st, tcb, old_una != tcb->snd_una ? TCP_TLP_NEW_DATA : TCP_TLP_ACTIVITY);
         if (tcb->sx->pto_at != INT64_MAX && tcb->sx->pto_at != pto_was) {
             tcp_trace_note(st, TERN_TRACE_EVENT, tcb,
-                           "RFC 8985 7.2: ACK, data still out -> probe timeout (PTO) armed");
+                           tcb->sx->in_recovery
+                               ? TERN_RULE("RFC 8985 7.2 (in recovery, output.c tcp_tlp_arm): ACK, "
+                                           "nothing left for RACK to judge -> PTO armed")
+                               : TERN_RULE("RFC 8985 7.2: ACK, data still out -> probe timeout "
+                                           "(PTO) armed"));
         }
     }
     tcp_persist_update(st, tcb);

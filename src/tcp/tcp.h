@@ -150,6 +150,7 @@ struct tcp_sender {
     bool tlp_active;       /* a loss probe is unacknowledged (TLP.end_seq not None) */
     bool tlp_is_retrans;   /* TLP.is_retrans */
     bool tlp_sampled;      /* an RTT sample came since the last probe (7.3 condition 2) */
+    bool tlp_in_recovery;  /* the probe out went during fast recovery (output.c tcp_tlp_arm) */
     uint32_t recover;      /* RFC 6582 "recover": SND.NXT when recovery began */
     uint32_t high_rxt;     /* RFC 6675 HighRxt, exclusive */
     uint32_t rescue_rxt;   /* RFC 6675 RescueRxt */
@@ -789,12 +790,19 @@ bool tcp_rack_on(const struct tern_stack *st, const struct tcp_tcb *tcb);
  * ACK (`ack`, which delivered `delivered` bytes, RFC 6937 2; false for the
  * reordering timer) and sends what recovery allows (output.c). */
 void tcp_rack_loss(struct tern_stack *st, struct tcp_tcb *tcb, bool ack, uint32_t delivered);
+/* What happened before a call to tcp_tlp_arm. */
+enum tcp_tlp_why {
+    TCP_TLP_NOTHING,  /* neither of the below */
+    TCP_TLP_ACTIVITY, /* an ACK arrived or a retransmission went out */
+    TCP_TLP_NEW_DATA, /* new data went out or an ACK acknowledged new data */
+};
 /* RFC 8985 7.2: (re)arms the loss probe timeout when a probe may be due:
- * RACK on, data outstanding, no recovery (fast or RTO), nothing SACKed,
- * no probe in flight. `restart` (new data sent, or new data acknowledged)
- * arms it or moves it; without, a PTO no longer wanted is cleared and
- * nothing is armed (output.c). */
-void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, bool restart);
+ * RACK on, data outstanding, no RTO recovery, no probe in flight, and
+ * either no fast recovery and nothing SACKed, or fast recovery with no
+ * reordering timer pending and a probe allowed (7.3). TCP_TLP_NEW_DATA
+ * arms it or moves it; in fast recovery TCP_TLP_ACTIVITY does too; else a
+ * PTO no longer wanted is cleared and nothing is armed (output.c). */
+void tcp_tlp_arm(struct tern_stack *st, struct tcp_tcb *tcb, enum tcp_tlp_why why);
 /* RFC 8985 7.3: the PTO expired: sends the loss probe (output.c). */
 void tcp_tlp_probe(struct tern_stack *st, struct tcp_tcb *tcb);
 /* RFC 8985 7.4: the TLP episode's part of an ACK (`ack`, `had_sack`: the

@@ -272,6 +272,9 @@ rack_expired(struct tern_stack *st, struct tcp_tcb *tcb)
     }
     tcp_trace_note(st, TERN_TRACE_TIMER, tcb, "RFC 8985 6.3: RACK reordering timer expired");
     tcp_rack_loss(st, tcb, false, 0);
+    /* In fast recovery the PTO waits while the reordering timer runs
+     * (output.c tcp_tlp_arm): now it may start. */
+    tcp_tlp_arm(st, tcb, TCP_TLP_ACTIVITY);
     tcp_deliver_events(st);
 }
 

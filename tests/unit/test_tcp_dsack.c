@@ -227,10 +227,12 @@ spurious_fast_retransmit(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthres
 {
     *cwnd0 = h_status(h, id).cwnd;
     *ssthresh0 = h_status(h, id).ssthresh;
-    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+    /* The ACKs come a round trip (1 ms) after the segments: RACK (RFC 8985
      * 6.2, the default) dates a loss from when a segment was sent, and with
-     * no time passing it would read its own retransmission as lost too. */
-    h_advance(h, 2 * 1000000LL);
+     * no time passing it would read its own retransmission as lost too.
+     * (Within the PTO: the SRTT of the handshake is near 0, so the PTO is
+     * its 2 ms floor, output.c.) */
+    h_advance(h, 1000000LL);
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
@@ -276,10 +278,12 @@ flight_acked_before_dsack(struct h *h, int id, uint32_t *cwnd0, uint32_t *ssthre
 {
     *cwnd0 = h_status(h, id).cwnd;
     *ssthresh0 = h_status(h, id).ssthresh;
-    /* The ACKs come a round trip (2 ms) after the segments: RACK (RFC 8985
+    /* The ACKs come a round trip (1 ms) after the segments: RACK (RFC 8985
      * 6.2, the default) dates a loss from when a segment was sent, and with
-     * no time passing it would read its own retransmission as lost too. */
-    h_advance(h, 2 * 1000000LL);
+     * no time passing it would read its own retransmission as lost too.
+     * (Within the PTO: the SRTT of the handshake is near 0, so the PTO is
+     * its 2 ms floor, output.c.) */
+    h_advance(h, 1000000LL);
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(2)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(4)}});
@@ -400,13 +404,13 @@ static void
 test_dsack_undoes_spurious_rack_recovery(void)
 {
     /* The same with RACK (RFC 8985) deciding the loss: its recovery is an
-     * episode too. 10 segments; 1-7 SACKed 2 ms later, RACK marks 0 lost
+     * episode too. 10 segments; 1-7 SACKed 1 ms later, RACK marks 0 lost
      * and resends it; 0 was only late, and its copy comes back D-SACKed. */
     struct h h;
     h_init_cfg(&h, tweak_no_ts_rack);
     int id = sack_sending(&h, 10);
     uint32_t cwnd0 = h_status(&h, id).cwnd, ssthresh0 = h_status(&h, id).ssthresh;
-    h_advance(&h, 2 * 1000000LL);
+    h_advance(&h, 1000000LL);
     ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(3)}});
     ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(5)}});
     ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(1), SEG(8)}});
@@ -436,7 +440,7 @@ test_no_undo_when_a_retransmission_was_needed(void)
     /* RFC 3708 2: only when every retransmission of the episode comes back
      * D-SACKed. Segments 0 and 4 look lost; 0 was only delayed, 4 was
      * really lost: one D-SACK of two, no undo. Under both loss detections:
-     * the SACKs come 2 ms after the sending, and with three segments
+     * the SACKs come 1 ms after the sending, and with three segments
      * SACKed above each, RFC 6675's IsLost and RACK (6.2: sent before a
      * delivered segment, reordering window 0 with DupThresh segments
      * SACKed) both mark 0 and 4. */
@@ -445,7 +449,7 @@ test_no_undo_when_a_retransmission_was_needed(void)
         h_init_cfg(&h, rack ? tweak_no_ts_rack : tweak_no_ts_rfc6675);
         int id = sack_sending(&h, 9);
         uint32_t cwnd0 = h_status(&h, id).cwnd;
-        h_advance(&h, 2 * 1000000LL);
+        h_advance(&h, 1000000LL);
         ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(6)}, {SEG(1), SEG(4)}});
         ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(7)}, {SEG(1), SEG(4)}});
         ack_sack(&h, SEG(0), 2, (const uint32_t[][2]){{SEG(5), SEG(8)}, {SEG(1), SEG(4)}});

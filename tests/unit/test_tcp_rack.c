@@ -479,13 +479,13 @@ tweak_rfc6675(struct tern_config *c)
     c->tcp.loss_detection = TERN_TCP_LOSS_RFC6675;
 }
 
-/* Established over a 100 ms RTT, SACK permitted, peer window 64 KiB; `n` segments of 1460
- * bytes sent at once (IW10). */
+/* Established over an RTT of `rtt` ns, SACK permitted, peer window 64 KiB; `n` segments of
+ * 1460 bytes sent at once (IW10). */
 static int
-sack_sending(struct h *h, unsigned n)
+sack_sending_rtt(struct h *h, unsigned n, int64_t rtt)
 {
     int id = h_syn_sent(h);
-    h_advance(h, 100 * MS); /* RTT 100 ms from the start */
+    h_advance(h, rtt);
     struct topts o = {.sackp = true};
     h_deliver_opts(h, PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460, .wnd = 65535),
                    &o);
@@ -501,6 +501,13 @@ sack_sending(struct h *h, unsigned n)
     }
     EXPECT_NOTHING(h);
     return id;
+}
+
+/* The same over a 100 ms RTT. */
+static int
+sack_sending(struct h *h, unsigned n)
+{
+    return sack_sending_rtt(h, n, 100 * MS);
 }
 
 /* The next segment sent is 1460 bytes of text at `seq`. */
@@ -803,6 +810,96 @@ test_pto_does_not_starve_the_rto(void)
     h_fini(&h);
 }
 
+/* EVIDENCE: RFC 8985 7.2: PTO = 2 SRTT, never below tern's floor of 2 ms
+ * (two ticks of the 1 ms clock, output.c TCP_TLP_MIN_PTO_NS). The SYN,ACK
+ * came at once, so SRTT is near 0; four segments are out and no ACK
+ * comes: nothing goes for 1.9 ms, the probe (the last segment: nothing
+ * new is queued) goes at 2 ms, long before the 1 s RTO. Mutations
+ * checked: a 10 ms floor (as before) sends nothing at 2 ms; no floor
+ * sends the probe at the first 0.1 ms step. */
+static void
+test_pto_floor(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = sack_sending_rtt(&h, 4, 0);
+    CHECK(h_status(&h, id).srtt_ns < 1 * MS);
+    for (int i = 0; i < 19; i++) {
+        h_advance(&h, MS / 10);
+        EXPECT_NOTHING(&h);
+    }
+    h_advance(&h, MS / 10);
+    EXPECT_TEXT_AT(&h, SEG_AT(3)); /* RFC 8985 7.3: the probe */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
+    h_fini(&h);
+}
+
+/* EVIDENCE: RFC 8985 7.2-7.3 in fast recovery (tern's reading, output.c
+ * tcp_tlp_arm), RFC 6937 3, RFC 8985 9.3: six segments, the first lost;
+ * three SACKed segments make it lost and it is resent (SRTT 100 ms).
+ * Then no ACK comes: the retransmission and the ACKs of segments 4 and 5
+ * are lost. PRR may send nothing more and RACK has no later delivery to
+ * judge by; the PTO (2 SRTT = 200 ms after the last ACK) sends a probe,
+ * the last segment (nothing new is queued), counted in PRR's prr_out,
+ * long before the 1 s RTO. Its SACK shows the retransmission lost (RACK),
+ * which goes again; the full ACK ends the recovery with no timeout. The
+ * first ACK beyond the probe (7.4.2: it "repaired" a loss) takes no
+ * second cut: the recovery's reduction (ssthresh 3 segments) stands.
+ * Mutations checked: no PTO in recovery (tcp_tlp_arm's recovery case
+ * false) sends nothing at 200 ms and the RTO resends segment 0 at 1 s;
+ * the probe left out of prr_out leaves it unchanged; without the
+ * tlp_in_recovery guard in tcp_tlp_on_ack ssthresh falls to 2 segments. */
+static void
+test_tlp_in_recovery(void)
+{
+    struct h h;
+    h_init_cfg(&h, tweak_rack);
+    int id = sack_sending(&h, 6);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(0), 1, 2);
+    sack_ack(&h, SEG_AT(0), 1, 3);
+    sack_ack(&h, SEG_AT(0), 1, 4);
+    EXPECT_TEXT_AT(&h, SEG_AT(0)); /* fast retransmission, lost */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h_status(&h, id).ssthresh, 3u * 1460);
+    const struct tcp_tcb *tcb = tcp_tcb_get(h.st, id);
+    CHECK(tcb != NULL && tcb->sx != NULL);
+    if (tcb == NULL || tcb->sx == NULL) {
+        h_fini(&h);
+        return;
+    }
+    uint32_t prr_out = tcb->sx->prr.out;
+    h_advance(&h, 199 * MS);
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 1 * MS);
+    EXPECT_TEXT_AT(&h, SEG_AT(5)); /* the probe */
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tcb->sx->prr.out, prr_out + 1460);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.tlp_timeouts, 1);
+    /* Its SACK: 4 and 5 are there, the retransmission of 0 (sent before
+     * the probe) is lost: RACK resends it. */
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(0), 1, 6);
+    EXPECT_TEXT_AT(&h, SEG_AT(0));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(6), 0, 0); /* recovery over */
+    CHECK_EQ(h_status(&h, id).ssthresh, 3u * 1460);
+    CHECK_EQ(tern_tcp_send(h.st, id, Z, 1460, h.now), 1460);
+    EXPECT_TEXT_AT(&h, SEG_AT(6));
+    EXPECT_NOTHING(&h);
+    h_advance(&h, 100 * MS);
+    sack_ack(&h, SEG_AT(7), 0, 0); /* beyond TLP.end_seq */
+    CHECK_EQ(h_status(&h, id).ssthresh, 3u * 1460);
+    h_advance(&h, 5 * SEC);
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 3);
+    h_fini(&h);
+}
+
 /* EVIDENCE: a loss_detection value that names no rule is refused (bad
  * input gets a clear error); the default is RACK, also for a config that
  * code unaware of the field left zeroed. Mutation checked: without the
@@ -839,6 +936,8 @@ main(void)
     RUN(test_records_bounded);
     RUN(test_config);
     RUN(test_pto_does_not_starve_the_rto);
+    RUN(test_pto_floor);
+    RUN(test_tlp_in_recovery);
     RUN(test_tlp_tail_loss);
     RUN(test_pto_without_sample_leaves_rto);
     RUN(test_tlp_dsack_no_loss);
