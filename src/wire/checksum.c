@@ -132,6 +132,20 @@ wire_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
     return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + proto + len;
 }
 
+uint32_t
+wire_csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header, uint32_t len)
+{
+    /* RFC 8200 8.1: the addresses, the length as 32 bits, then zeros and
+     * Next Header as the last 32-bit word. 16 words of at most 0xffff and
+     * three more cannot overflow 32 bits. */
+    uint32_t s = 0;
+    for (int i = 0; i < 16; i += 2) {
+        s += (uint32_t)src[i] << 8 | src[i + 1];
+        s += (uint32_t)dst[i] << 8 | dst[i + 1];
+    }
+    return s + (len >> 16) + (len & 0xffffu) + next_header;
+}
+
 uint16_t
 wire_csum_update16(uint16_t old_csum, uint16_t old_word, uint16_t new_word)
 {

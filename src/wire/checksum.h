@@ -42,6 +42,17 @@ uint16_t wire_csum(const void *data, size_t len);
 uint32_t wire_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 
 /*
+ * Partial sum of the IPv6 pseudo-header (RFC 8200 8.1) used by TCP, UDP
+ * and ICMPv6 (RFC 4443 2.3): the 16-byte source and destination addresses
+ * (network order, as on the wire; the final destination when a routing
+ * header is present), the 32-bit upper-layer length (header plus data, no
+ * extension headers), three zero bytes, and the Next Header value of the
+ * upper-layer protocol.
+ */
+uint32_t wire_csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header,
+                             uint32_t len);
+
+/*
  * Incremental update (RFC 1624 eqn. 3): the new checksum field after one
  * aligned 16-bit word of the covered data changes from old_word to new_word,
  * all in host order. Equals a full recomputation except for data that is

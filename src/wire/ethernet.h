@@ -30,6 +30,7 @@
 #define WIRE_ETHERTYPE_MIN  0x0600
 #define WIRE_ETHERTYPE_IPV4 0x0800
 #define WIRE_ETHERTYPE_ARP  0x0806
+#define WIRE_ETHERTYPE_IPV6 0x86dd
 
 struct wire_eth {
     uint8_t dst[WIRE_ETH_ADDR_LEN];

@@ -61,6 +61,62 @@ wire_err_name(enum wire_err err)
         return "UDP length field invalid";
     case WIRE_ERR_UDP_CHECKSUM:
         return "UDP checksum mismatch";
+    case WIRE_ERR_IP6_TRUNCATED:
+        return "IPv6 header truncated";
+    case WIRE_ERR_IP6_VERSION:
+        return "IPv6 version is not 6";
+    case WIRE_ERR_IP6_PAYLOAD_LEN:
+        return "IPv6 payload length past the buffer";
+    case WIRE_ERR_IP6_EXT_TRUNCATED:
+        return "IPv6 extension header truncated";
+    case WIRE_ERR_IP6_EXT_CHAIN:
+        return "IPv6 extension header chain too long";
+    case WIRE_ERR_IP6_HBH_NOT_FIRST:
+        return "IPv6 hop-by-hop header not first";
+    case WIRE_ERR_IP6_OPT_TRUNCATED:
+        return "IPv6 option truncated";
+    case WIRE_ERR_IP6_OPT_PAD:
+        return "IPv6 padding option malformed";
+    case WIRE_ERR_IP6_OPT_UNKNOWN:
+        return "IPv6 unrecognised option to discard";
+    case WIRE_ERR_IP6_RH0:
+        return "IPv6 routing header type 0";
+    case WIRE_ERR_IP6_RH_UNKNOWN:
+        return "IPv6 routing header of an unknown type";
+    case WIRE_ERR_IP6_FRAG_LEN:
+        return "IPv6 fragment length not a multiple of 8";
+    case WIRE_ERR_IP6_FRAG_END:
+        return "IPv6 fragment ends past 65535";
+    case WIRE_ERR_IP6_FRAG_CHAIN:
+        return "IPv6 first fragment lacks the header chain";
+    case WIRE_ERR_ICMP6_TRUNCATED:
+        return "ICMPv6 message truncated";
+    case WIRE_ERR_ICMP6_CHECKSUM:
+        return "ICMPv6 checksum mismatch";
+    case WIRE_ERR_ICMP6_ERR_PAYLOAD:
+        return "ICMPv6 error quotes less than an IPv6 header";
+    case WIRE_ERR_ND_TYPE:
+        return "not a neighbor discovery message";
+    case WIRE_ERR_ND_HOP_LIMIT:
+        return "ND hop limit is not 255";
+    case WIRE_ERR_ND_CODE:
+        return "ND code is not 0";
+    case WIRE_ERR_ND_TRUNCATED:
+        return "ND message truncated";
+    case WIRE_ERR_ND_OPT_ZERO_LEN:
+        return "ND option of length 0";
+    case WIRE_ERR_ND_OPT_TRUNCATED:
+        return "ND option runs past the message";
+    case WIRE_ERR_ND_SRC:
+        return "ND source is not link-local";
+    case WIRE_ERR_ND_TARGET:
+        return "ND target is multicast";
+    case WIRE_ERR_ND_DAD:
+        return "ND from the unspecified address malformed";
+    case WIRE_ERR_ND_NA_SOLICITED:
+        return "ND solicited advertisement to multicast";
+    case WIRE_ERR_ND_REDIRECT:
+        return "ND redirect destination or target invalid";
     case WIRE_ERR_COUNT:
         break;
     }

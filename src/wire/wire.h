@@ -54,6 +54,44 @@ enum wire_err {
     WIRE_ERR_UDP_LENGTH,    /* length field below 8 or beyond the IP payload */
     WIRE_ERR_UDP_CHECKSUM,  /* nonzero checksum with the pseudo-header does not verify */
 
+    /* IPv6, RFC 8200 3 (fixed header) */
+    WIRE_ERR_IP6_TRUNCATED,   /* buffer shorter than the 40-byte fixed header */
+    WIRE_ERR_IP6_VERSION,     /* version field is not 6 */
+    WIRE_ERR_IP6_PAYLOAD_LEN, /* payload length runs past the buffer */
+
+    /* IPv6 extension headers, RFC 8200 4 (wire_ipv6_walk) */
+    WIRE_ERR_IP6_EXT_TRUNCATED, /* an extension header runs past the payload (4) */
+    WIRE_ERR_IP6_EXT_CHAIN,     /* more than WIRE_IPV6_MAX_EXT_HDRS extension headers */
+    WIRE_ERR_IP6_HBH_NOT_FIRST, /* hop-by-hop not right after the IPv6 header (4.1) */
+    WIRE_ERR_IP6_OPT_TRUNCATED, /* an option runs past its header (4.2) */
+    WIRE_ERR_IP6_OPT_PAD,       /* PadN data not zero, or over 7 padding bytes in a row (4.2) */
+    WIRE_ERR_IP6_OPT_UNKNOWN,   /* unrecognised option whose action bits say discard (4.2) */
+    WIRE_ERR_IP6_RH0,           /* routing type 0 with segments left (RFC 5095 3) */
+    WIRE_ERR_IP6_RH_UNKNOWN,    /* other routing type with segments left (4.4) */
+    WIRE_ERR_IP6_FRAG_LEN,      /* non-last fragment not a multiple of 8 bytes (4.5) */
+    WIRE_ERR_IP6_FRAG_END,      /* fragment offset + length beyond 65535 (4.5) */
+    WIRE_ERR_IP6_FRAG_CHAIN,    /* first fragment without the whole header chain (4.5) */
+
+    /* ICMPv6, RFC 4443 */
+    WIRE_ERR_ICMP6_TRUNCATED,   /* fewer than 8 bytes (2.1) */
+    WIRE_ERR_ICMP6_CHECKSUM,    /* checksum with the IPv6 pseudo-header does not verify (2.3) */
+    WIRE_ERR_ICMP6_ERR_PAYLOAD, /* error message quotes less than an IPv6 header (2.4 (c)) */
+
+    /* Neighbor Discovery, RFC 4861 (wire_nd_parse) */
+    WIRE_ERR_ND_TYPE,          /* not an ND message type (133-137) */
+    WIRE_ERR_ND_HOP_LIMIT,     /* IP hop limit is not 255 (6.1, 7.1, 8.1) */
+    WIRE_ERR_ND_CODE,          /* ICMP code is not 0 (6.1, 7.1, 8.1) */
+    WIRE_ERR_ND_TRUNCATED,     /* shorter than the message's fixed part (4.1-4.5) */
+    WIRE_ERR_ND_OPT_ZERO_LEN,  /* an option with length 0 (4.6) */
+    WIRE_ERR_ND_OPT_TRUNCATED, /* an option runs past the message (4.6) */
+    WIRE_ERR_ND_SRC,           /* RA or redirect from a non-link-local source (6.1.2, 8.1) */
+    WIRE_ERR_ND_TARGET,        /* NS/NA target is multicast (7.1.1, 7.1.2) */
+    WIRE_ERR_ND_DAD,           /* unspecified source: destination not solicited-node, or a
+                                  source link-layer option present (6.1.1, 7.1.1) */
+    WIRE_ERR_ND_NA_SOLICITED,  /* NA to a multicast address with the S flag (7.1.2) */
+    WIRE_ERR_ND_REDIRECT,      /* redirect destination multicast, or target neither
+                                  link-local nor the destination (8.1) */
+
     WIRE_ERR_COUNT /* number of values above, for tables and loops; not an error */
 };
 

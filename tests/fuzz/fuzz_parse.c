@@ -3,7 +3,9 @@
  *
  * Each input is parsed as an IPv4 packet (then as ICMP, TCP or UDP by
  * protocol), as a bare TCP segment, as a bare UDP datagram, as a bare ICMP message, as a TCP option
- * list, as a bare ARP packet, and as an Ethernet II frame (then as ARP or IPv4 by EtherType). Every
+ * list, as a bare ARP packet, as an Ethernet II frame (then as ARP, IPv4 or IPv6 by EtherType), as
+ * an IPv6 packet (fixed header, extension-header walk, then ICMPv6 and neighbor discovery), as a
+ * bare ICMPv6 message, as a bare ND message, and as the text form of an IPv6 address. Every
  * parse that succeeds is emitted again and the result parsed again; the fields must match, or the
  * target aborts. Because random bytes rarely carry a right checksum, each input is also tried once
  * more with its checksums repaired, so the fuzzer reaches the code behind them.
@@ -30,7 +32,10 @@
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
+#include "wire/ipv6_addr.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
 #include "wire/wire.h"
@@ -331,6 +336,215 @@ fuzz_ipv4(const uint8_t *p, size_t n, bool repair)
     free(payload);
 }
 
+/* --- IPv6, ICMPv6, neighbor discovery, addresses ---------------------------- */
+
+/* Addresses for the pseudo-header of a bare ICMPv6 message. */
+static const struct wire_ipv6_addr SRC6 = {{0xfe, 0x80, [15] = 1}};
+static const struct wire_ipv6_addr DST6 = {{0xfe, 0x80, [15] = 2}};
+
+static void
+repair_icmp6(uint8_t *p, size_t n, const struct wire_ipv6_addr *src,
+             const struct wire_ipv6_addr *dst)
+{
+    if (n >= 4) {
+        put_csum(p + 2, 0);
+        uint32_t s = wire_csum_pseudo_v6(src->b, dst->b, WIRE_IPV6_NH_ICMPV6, (uint32_t)n);
+        put_csum(p + 2, wire_csum_fold(wire_csum_add(s, p, n)));
+    }
+}
+
+#define FUZZ_ND_PREFIXES 4
+
+/* An ND message that passes is emitted again from its fields (the options
+ * the emitter knows) and must pass again with the same fields. */
+static void
+fuzz_nd(const uint8_t *p, size_t n, const struct wire_ipv6_addr *src,
+        const struct wire_ipv6_addr *dst, uint8_t hop_limit)
+{
+    struct wire_nd nd;
+    if (wire_nd_parse(p, n, src, dst, hop_limit, &nd) != WIRE_OK) {
+        return;
+    }
+    require(hop_limit == WIRE_ND_HOP_LIMIT && p[1] == 0 && nd.type == p[0]);
+    require(nd.options >= p && nd.options + nd.options_len == p + n);
+    require(nd.src_lladdr_len <= WIRE_ND_LLADDR_MAX && nd.tgt_lladdr_len <= WIRE_ND_LLADDR_MAX);
+    require(!nd.redirected ||
+            (nd.redirected >= nd.options && nd.redirected + nd.redirected_len <= p + n));
+    /* The options of an accepted message tile its option area exactly. */
+    size_t off = 0, total = 0, prefixes = 0;
+    struct wire_nd_prefix pr[FUZZ_ND_PREFIXES];
+    struct wire_nd_opt o;
+    while (wire_nd_next_option(nd.options, nd.options_len, &off, &o)) {
+        require(o.len8 > 0 && o.data_len == (size_t)o.len8 * 8 - 2);
+        total += (size_t)o.len8 * 8;
+        if (o.type == WIRE_ND_OPT_PREFIX && o.valid) {
+            if (prefixes < FUZZ_ND_PREFIXES) {
+                pr[prefixes] = o.prefix;
+            }
+            prefixes++;
+        }
+    }
+    require(off == nd.options_len && total == nd.options_len);
+    require(nd.type != WIRE_ND_ROUTER_ADVERT || nd.n_prefix == prefixes);
+
+    bool src_ll = nd.has_src_lladdr, tgt_ll = nd.has_tgt_lladdr;
+    require(!(src_ll && tgt_ll)); /* no type carries both */
+    struct wire_nd_emit m = {
+        .type = nd.type,
+        .cur_hop_limit = nd.cur_hop_limit,
+        .managed = nd.managed,
+        .other = nd.other,
+        .router_lifetime = nd.router_lifetime,
+        .reachable_time = nd.reachable_time,
+        .retrans_timer = nd.retrans_timer,
+        .target = nd.target,
+        .dest = nd.dest,
+        .router = nd.router,
+        .solicited = nd.solicited,
+        .override = nd.override,
+        .src_lladdr = src_ll ? nd.src_lladdr : NULL,
+        .tgt_lladdr = tgt_ll ? nd.tgt_lladdr : NULL,
+        .lladdr_len = src_ll ? nd.src_lladdr_len : nd.tgt_lladdr_len,
+        .has_mtu = nd.has_mtu,
+        .mtu = nd.mtu,
+        .prefixes = pr,
+        .n_prefixes =
+            nd.type == WIRE_ND_ROUTER_ADVERT && prefixes <= FUZZ_ND_PREFIXES ? prefixes : 0,
+    };
+    size_t len = wire_nd_emit_len(&m);
+    require(len > 0);
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    require(wire_nd_emit(&m, src, dst, buf, len) == len);
+    require(wire_nd_emit(&m, src, dst, buf, len - 1) == 0 || len == 0);
+    require(wire_nd_emit(&m, src, dst, buf, len) == len);
+    /* The checksum is right: it parses as ICMPv6. */
+    struct wire_icmp6 c;
+    require(wire_icmp6_parse(buf, len, src, dst, &c) == WIRE_OK);
+    struct wire_nd b;
+    require(wire_nd_parse(buf, len, src, dst, hop_limit, &b) == WIRE_OK);
+    require(b.type == nd.type && b.cur_hop_limit == nd.cur_hop_limit);
+    require(b.managed == nd.managed && b.other == nd.other);
+    require(b.router_lifetime == nd.router_lifetime && b.reachable_time == nd.reachable_time);
+    require(b.retrans_timer == nd.retrans_timer);
+    require(wire_ipv6_addr_eq(&b.target, &nd.target) && wire_ipv6_addr_eq(&b.dest, &nd.dest));
+    require(b.router == nd.router && b.solicited == nd.solicited && b.override == nd.override);
+    require(b.has_src_lladdr == src_ll && b.has_tgt_lladdr == tgt_ll);
+    require(!src_ll || (b.src_lladdr_len >= nd.src_lladdr_len &&
+                        same_bytes(b.src_lladdr, nd.src_lladdr, nd.src_lladdr_len)));
+    require(!tgt_ll || (b.tgt_lladdr_len >= nd.tgt_lladdr_len &&
+                        same_bytes(b.tgt_lladdr, nd.tgt_lladdr, nd.tgt_lladdr_len)));
+    require(b.has_mtu == nd.has_mtu && b.mtu == nd.mtu);
+    require(b.n_prefix == m.n_prefixes);
+    free(buf);
+}
+
+static void
+fuzz_icmp6(const uint8_t *p, size_t n, const struct wire_ipv6_addr *src,
+           const struct wire_ipv6_addr *dst, uint8_t hop_limit)
+{
+    struct wire_icmp6 h;
+    if (wire_icmp6_parse(p, n, src, dst, &h) != WIRE_OK) {
+        return;
+    }
+    require(h.payload == p + WIRE_ICMP6_HDR_LEN && h.payload_len == n - WIRE_ICMP6_HDR_LEN);
+    require(!wire_icmp6_is_error(h.type) || h.payload_len >= WIRE_IPV6_HDR_LEN);
+    if (wire_icmp6_is_error(h.type)) {
+        /* The quoted packet: its header, and the walk as far as it goes. */
+        struct wire_ipv6 q;
+        if (wire_ipv6_parse(h.payload, h.payload_len, &q) == WIRE_OK) {
+            struct wire_ipv6_chain c;
+            (void)wire_ipv6_walk(h.payload, &q, &c);
+        }
+    }
+    size_t len = wire_icmp6_emit_len(&h);
+    require(len == n);
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    wire_icmp6_emit(&h, src, dst, buf);
+    struct wire_icmp6 b;
+    require(wire_icmp6_parse(buf, len, src, dst, &b) == WIRE_OK);
+    require(b.type == h.type && b.code == h.code && b.rest == h.rest);
+    require(b.id == h.id && b.seq == h.seq && b.mtu == h.mtu && b.pointer == h.pointer);
+    require(b.payload_len == h.payload_len && same_bytes(b.payload, h.payload, h.payload_len));
+    /* Everything but the checksum field is the input again. */
+    require(buf[0] == p[0] && buf[1] == p[1] && same_bytes(buf + 4, p + 4, n - 4));
+    free(buf);
+    fuzz_nd(p, n, src, dst, hop_limit);
+}
+
+static void
+fuzz_ipv6(const uint8_t *p, size_t n, bool repair)
+{
+    struct wire_ipv6 h;
+    if (wire_ipv6_parse(p, n, &h) != WIRE_OK) {
+        return;
+    }
+    size_t end = WIRE_IPV6_HDR_LEN + (size_t)h.payload_len;
+    require(end <= n && h.payload == p + WIRE_IPV6_HDR_LEN && h.flow_label <= 0xfffff);
+    uint8_t fixed[WIRE_IPV6_HDR_LEN];
+    wire_ipv6_emit(&h, fixed);
+    require(same_bytes(fixed, p, WIRE_IPV6_HDR_LEN));
+
+    struct wire_ipv6_chain c;
+    enum wire_err err = wire_ipv6_walk(p, &h, &c);
+    if (err != WIRE_OK) {
+        /* The pointer names a byte of the packet; the code is one of four. */
+        require(c.err_ptr < end);
+        require(c.err_icmp >= -1 && c.err_icmp <= WIRE_IPV6_PP_CHAIN);
+        require(err != WIRE_ERR_IP6_OPT_UNKNOWN ||
+                (c.opt_type >> 6 == c.opt_action && c.opt_action != WIRE_IPV6_OPT_SKIP));
+        return;
+    }
+    require(c.hdr_len >= WIRE_IPV6_HDR_LEN && c.hdr_len <= end);
+    require(c.payload == p + c.hdr_len && c.payload_len == end - c.hdr_len);
+    require(c.proto_off < c.hdr_len && p[c.proto_off] == c.proto);
+    require(c.n_ext <= WIRE_IPV6_MAX_EXT_HDRS);
+    require(!c.has_hbh || h.next_header == WIRE_IPV6_NH_HOP);
+    require(!c.has_routing || c.rh_segments_left == 0);
+    require(!c.frag_atomic || (c.has_frag && c.frag_off == 0 && !c.frag_more));
+    if (c.has_frag && !c.frag_atomic) {
+        require(c.frag_hdr_off + WIRE_IPV6_FRAG_HDR_LEN == c.hdr_len);
+        require(!c.frag_more || c.payload_len % 8 == 0);
+        require(c.frag_hdr_off - WIRE_IPV6_HDR_LEN + c.frag_off + c.payload_len <= 0xffff);
+        return; /* fragment data: nothing more to parse */
+    }
+    if (c.proto == WIRE_IPV6_NH_ICMPV6) {
+        uint8_t *payload = dup_bytes(c.payload, c.payload_len);
+        if (repair) {
+            repair_icmp6(payload, c.payload_len, &h.src, &h.dst);
+        }
+        fuzz_icmp6(payload, c.payload_len, &h.src, &h.dst, h.hop_limit);
+        free(payload);
+    }
+}
+
+/* The input as the text of an address; and its first 16 bytes as one. */
+static void
+fuzz_ipv6_text(const uint8_t *p, size_t n)
+{
+    struct wire_ipv6_addr a, b;
+    char text[WIRE_IPV6_ADDR_TEXT_MAX];
+    if (wire_ipv6_addr_from_text((const char *)p, n, &a)) {
+        size_t len = wire_ipv6_addr_to_text(&a, text);
+        require(len < WIRE_IPV6_ADDR_TEXT_MAX && text[len] == '\0');
+        require(wire_ipv6_addr_from_text(text, len, &b) && wire_ipv6_addr_eq(&a, &b));
+    }
+    if (n >= WIRE_IPV6_ADDR_LEN) {
+        memcpy(a.b, p, WIRE_IPV6_ADDR_LEN);
+        size_t len = wire_ipv6_addr_to_text(&a, text);
+        require(len < WIRE_IPV6_ADDR_TEXT_MAX && strlen(text) == len);
+        require(wire_ipv6_addr_from_text(text, len, &b) && wire_ipv6_addr_eq(&a, &b));
+        /* The formatted text is the canonical one: formatting is idempotent. */
+        char again[WIRE_IPV6_ADDR_TEXT_MAX];
+        require(wire_ipv6_addr_to_text(&b, again) == len && memcmp(again, text, len) == 0);
+        struct wire_ipv6_addr g = wire_ipv6_addr_solicited_node(&a);
+        require(wire_ipv6_addr_is_solicited_node(&g) && wire_ipv6_addr_is_multicast(&g));
+        require(wire_ipv6_addr_prefix_eq(&a, &a, 128));
+        (void)wire_ipv6_addr_scope(&a);
+    }
+}
+
 /* --- ARP and Ethernet ----------------------------------------------------- */
 
 static void
@@ -392,6 +606,9 @@ fuzz_eth(const uint8_t *p, size_t n)
         fuzz_ipv4(payload, h.payload_len, false);
         repair_ipv4(payload, h.payload_len);
         fuzz_ipv4(payload, h.payload_len, true);
+    } else if (h.type == WIRE_ETHERTYPE_IPV6) {
+        fuzz_ipv6(payload, h.payload_len, false);
+        fuzz_ipv6(payload, h.payload_len, true);
     }
     free(payload);
 }
@@ -652,6 +869,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_tcp_options(data, size);
     fuzz_arp(data, size);
     fuzz_eth(data, size);
+    fuzz_ipv6(data, size, false);
+    fuzz_ipv6(data, size, true);
+    fuzz_icmp6(data, size, &SRC6, &DST6, WIRE_ND_HOP_LIMIT);
+    fuzz_nd(data, size, &SRC6, &DST6, WIRE_ND_HOP_LIMIT);
+    fuzz_ipv6_text(data, size);
 
     uint8_t *copy = dup_bytes(data, size);
     repair_ipv4(copy, size);
@@ -665,6 +887,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     repair_icmp(copy, size);
     fuzz_icmp(copy, size);
+    memcpy(copy, data, size);
+    repair_icmp6(copy, size, &SRC6, &DST6);
+    fuzz_icmp6(copy, size, &SRC6, &DST6, WIRE_ND_HOP_LIMIT);
     free(copy);
     return 0;
 }
