@@ -663,6 +663,9 @@ report(const struct run *r)
            (unsigned long long)tern_stack_stats(r->sb)->tcp.dsacks_tx,
            (unsigned long long)st->tcp.dsacks_rx, (unsigned long long)st->tcp.spurious_rtx,
            (unsigned long long)st->tcp.undos);
+    printf("    RTO expiries %llu, loss probes %llu, final cwnd %u\n",
+           (unsigned long long)st->tcp.rto_expiries, (unsigned long long)st->tcp.tlp_timeouts,
+           sa.cwnd);
     printf("    retransmissions %llu of %llu data segments, spurious (B got the bytes anyway) %llu "
            "= %.2f%%\n",
            (unsigned long long)r->rtx_segs, (unsigned long long)r->data_segs,
@@ -826,6 +829,19 @@ static const struct bulk_case cases[] = {
      .seed = 106,
      .must_see = SEE_REORDER,
      .few_spurious = true},
+    /* bench/lossy_goodput.sh's reorder row: RTT 0.2 ms, 20 % of packets
+     * 2 ms late (ten RTTs) each way, no loss on the wire. The late copies
+     * of episode k's D-SACKs often come after episode k+1 began, and PAWS
+     * (RFC 7323 5.3) drops late originals at B and late ACKs at A. */
+    {.name = "reorder 20% +2ms fast",
+     .link = {.delay_ns = MS / 10,
+              .bandwidth_bps = 1000000000,
+              .reorder_ppm = PPM(20),
+              .reorder_delay_ns = 2 * MS},
+     .bytes = 16 * MIB,
+     .bound_ns = 150 * SEC,
+     .seed = 114,
+     .must_see = SEE_REORDER},
     /* The same impairments with RFC 6675 deciding losses instead of RACK
      * (RFC 8985, the default): still byte-exact, within the same bounds. */
     {.name = "loss 1%, RFC 6675",
