@@ -754,7 +754,8 @@ is_dupack(const struct tcp_tcb *tcb, const struct tcp_seg *seg)
  * back D-SACKed, so the peer had them all: the episode was a false alarm
  * (reordering or a delay spike) and the cut in cwnd and ssthresh is undone.
  * A recovery still running ends here (its "recover" stays, so the same
- * window of data does not start another). */
+ * window of data does not start another), unless RACK holds text marked
+ * lost and not yet resent. */
 static void
 undo_episode(struct tern_stack *st, struct tcp_tcb *tcb)
 {
@@ -762,7 +763,13 @@ undo_episode(struct tern_stack *st, struct tcp_tcb *tcb)
     x->undo_valid = false;
     tcp_cc_undo(&x->cc, x->undo_cwnd, x->undo_ssthresh);
     st->stats.tcp.undos++;
-    if (x->in_recovery) {
+    /* RFC 8985 6.2 step 5 and 9.3: text RACK marked lost after the
+     * episode's last retransmission is not shown delivered by the undo; it
+     * still has to go out, and only the recovery sends it (RACK does not
+     * mark it twice). Ending the recovery here left it to the RTO. */
+    bool rack_lost =
+        tcp_rack_on(st, tcb) && tcp_rack_lost_bytes(&x->rack, &x->sb, tcb->snd_una) > 0;
+    if (x->in_recovery && !rack_lost) {
         x->in_recovery = false;
         x->dupacks = 0;
     }

@@ -428,6 +428,38 @@ test_dsack_undoes_spurious_rack_recovery(void)
 }
 
 static void
+test_undo_keeps_recovery_for_rack_lost_text(void)
+{
+    /* RFC 8985 6.2 step 5, 9.3: segments 0 and 1 are late, 2-4 SACKed a
+     * round trip on; RACK marks both lost, PRR (RFC 6937) lets only 0 go
+     * again. The original of 0 arrives (ACK to 1) with the D-SACK of its
+     * copy: the episode's one retransmission was needless, the cut is
+     * undone (RFC 3708 2, RFC 4015 3), but 1 is still marked lost and
+     * unacknowledged: it must be resent now, not at the RTO. */
+    struct h h;
+    h_init_cfg(&h, tweak_no_ts_rack);
+    int id = sack_sending(&h, 10);
+    uint32_t cwnd0 = h_status(&h, id).cwnd;
+    h_advance(&h, 1000000LL);
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(2), SEG(3)}});
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(2), SEG(4)}});
+    ack_sack(&h, SEG(0), 1, (const uint32_t[][2]){{SEG(2), SEG(5)}});
+    struct wire_tcp t;
+    CHECK(h_next_sent(&h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(0));
+    EXPECT_NOTHING(&h);
+    CHECK_EQ(h_status(&h, id).total_retransmits, 1);
+    ack_sack(&h, SEG(1), 2, (const uint32_t[][2]){{SEG(0), SEG(1)}, {SEG(2), SEG(5)}});
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.undos, 1);
+    CHECK(h_status(&h, id).cwnd >= cwnd0);
+    CHECK(h_next_sent(&h, &t, __LINE__));
+    CHECK_EQ(t.seq, SEG(1));
+    CHECK_EQ(h_status(&h, id).total_retransmits, 2);
+    CHECK_EQ(tern_stack_stats(h.st)->tcp.rto_expiries, 0);
+    h_fini(&h);
+}
+
+static void
 tweak_no_ts_rfc6675(struct tern_config *c)
 {
     c->tcp.no_timestamps = true;
@@ -591,6 +623,7 @@ main(void)
     RUN(test_dsack_recognised);
     RUN(test_dsack_undoes_spurious_fast_retransmit);
     RUN(test_dsack_undoes_spurious_rack_recovery);
+    RUN(test_undo_keeps_recovery_for_rack_lost_text);
     RUN(test_no_undo_when_a_retransmission_was_needed);
     RUN(test_dsack_after_the_flight_undoes);
     RUN(test_dsack_beyond_the_bound_undoes_nothing);
