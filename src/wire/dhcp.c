@@ -123,10 +123,11 @@ acc_add(struct acc *a, const uint8_t *p, size_t n)
  * Walks the options in one field (n bytes at p). RFC 2131 4.1: every
  * option lies wholly in its field and the field ends with End; Pad is one
  * byte, every other option is code, length, data (RFC 2132 2). Overload is
- * only taken from the options field itself.
+ * read once, after the options field and before 'file' and 'sname' are
+ * walked, so an overload option found in those has no effect.
  */
 static enum wire_err
-walk(const uint8_t *p, size_t n, bool options_field, struct gather *g)
+walk(const uint8_t *p, size_t n, struct gather *g)
 {
     size_t i = 0;
     while (i < n) {
@@ -143,7 +144,7 @@ walk(const uint8_t *p, size_t n, bool options_field, struct gather *g)
         }
         size_t olen = p[i + 1];
         int s = slot_of(code);
-        if (s >= 0 && (options_field || code != WIRE_DHCP_OPT_OVERLOAD)) {
+        if (s >= 0) {
             acc_add(&g->acc[s], p + i + 2, olen);
         }
         i += 2 + olen;
@@ -291,7 +292,7 @@ wire_dhcp_parse(const uint8_t *buf, size_t len, struct wire_dhcp *out)
 
     /* RFC 2131 4.1: the options field first, since it says (option 52)
      * whether 'file' and then 'sname' hold options too. */
-    enum wire_err e = walk(buf + WIRE_DHCP_MIN_LEN, len - WIRE_DHCP_MIN_LEN, true, &g);
+    enum wire_err e = walk(buf + WIRE_DHCP_MIN_LEN, len - WIRE_DHCP_MIN_LEN, &g);
     if (e != WIRE_OK) {
         return e;
     }
@@ -306,12 +307,12 @@ wire_dhcp_parse(const uint8_t *buf, size_t len, struct wire_dhcp *out)
         }
     }
     if (o->overload & WIRE_DHCP_OVERLOAD_FILE) {
-        if ((e = walk(buf + OFF_FILE, WIRE_DHCP_FILE_LEN, false, &g)) != WIRE_OK) {
+        if ((e = walk(buf + OFF_FILE, WIRE_DHCP_FILE_LEN, &g)) != WIRE_OK) {
             return e;
         }
     }
     if (o->overload & WIRE_DHCP_OVERLOAD_SNAME) {
-        if ((e = walk(buf + OFF_SNAME, WIRE_DHCP_SNAME_LEN, false, &g)) != WIRE_OK) {
+        if ((e = walk(buf + OFF_SNAME, WIRE_DHCP_SNAME_LEN, &g)) != WIRE_OK) {
             return e;
         }
     }
