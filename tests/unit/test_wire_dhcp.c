@@ -180,6 +180,55 @@ test_truncation(void)
     free(b);
 }
 
+/* A DHCPACK captured from dnsmasq 2.90 (veth pair in two throwaway network
+ * namespaces, 10.199.77.0/24, --dhcp-option mtu 1400, --domain lab.test),
+ * answering a REQUEST that wire_dhcp_emit_client built; dnsmasq also
+ * accepted the DISCOVER and RELEASE it built. Bytes 44-235 (sname and
+ * file) are zero. */
+static const uint8_t dnsmasq_ack_head[44] = {
+    0x02, 0x01, 0x06, 0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x0a, 0xc7, 0x4d, 0x44, 0x0a, 0xc7, 0x4d, 0x01, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00,
+    0x00, 0x77, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t dnsmasq_ack_opts[70] = {
+    0x63, 0x82, 0x53, 0x63, 0x35, 0x01, 0x05, 0x36, 0x04, 0x0a, 0xc7, 0x4d, 0x01, 0x33,
+    0x04, 0x00, 0x00, 0x0e, 0x10, 0x3a, 0x04, 0x00, 0x00, 0x07, 0x08, 0x3b, 0x04, 0x00,
+    0x00, 0x0c, 0x4e, 0x01, 0x04, 0xff, 0xff, 0xff, 0x00, 0x1c, 0x04, 0x0a, 0xc7, 0x4d,
+    0xff, 0x0f, 0x08, 0x6c, 0x61, 0x62, 0x2e, 0x74, 0x65, 0x73, 0x74, 0x1a, 0x02, 0x05,
+    0x78, 0x06, 0x04, 0x0a, 0xc7, 0x4d, 0x01, 0x03, 0x04, 0x0a, 0xc7, 0x4d, 0x01, 0xff,
+};
+
+static void
+test_dnsmasq_ack(void)
+{
+    uint8_t *b = malloc(306);
+    memset(b, 0, 306);
+    memcpy(b, dnsmasq_ack_head, sizeof dnsmasq_ack_head);
+    memcpy(b + 236, dnsmasq_ack_opts, sizeof dnsmasq_ack_opts);
+    static const uint8_t hw[6] = {0x02, 0x00, 0x00, 0x77, 0x00, 0x0b};
+    struct wire_dhcp d;
+    CHECK_EQ(wire_dhcp_parse(b, 306, &d), WIRE_OK);
+    CHECK_EQ(d.flags, WIRE_DHCP_FLAG_BROADCAST);
+    CHECK_EQ(d.yiaddr, 0x0ac74d44u);
+    CHECK_EQ(d.siaddr, 0x0ac74d01u);
+    CHECK_EQ(d.opts.msg_type, WIRE_DHCP_ACK);
+    CHECK_EQ(d.opts.server_id, 0x0ac74d01u);
+    CHECK_EQ(d.opts.lease_time, 3600);
+    CHECK_EQ(d.opts.t1, 1800);
+    CHECK_EQ(d.opts.t2, 3150);
+    CHECK_EQ(d.opts.subnet_mask, 0xffffff00u);
+    CHECK(d.opts.has_mtu && d.opts.mtu == 1400);
+    CHECK_STR(d.opts.domain, "lab.test");
+    CHECK_EQ(d.opts.n_routers, 1);
+    CHECK_EQ(d.opts.routers[0], 0x0ac74d01u);
+    CHECK_EQ(d.opts.n_dns, 1);
+    CHECK_EQ(d.opts.dns[0], 0x0ac74d01u);
+    CHECK_EQ(wire_dhcp_check_reply(&d, WIRE_DHCP_REQUEST, XID, 1, 6, hw), WIRE_OK);
+    /* Ends with End at byte 305: every shorter prefix fails. */
+    check_every_prefix(b, 306);
+    free(b);
+}
+
 static void
 test_option_past_end(void)
 {
@@ -717,6 +766,7 @@ main(void)
     RUN(test_offer);
     RUN(test_ack);
     RUN(test_truncation);
+    RUN(test_dnsmasq_ack);
     RUN(test_option_past_end);
     RUN(test_header_errors);
     RUN(test_overload);
