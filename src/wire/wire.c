@@ -117,6 +117,28 @@ wire_err_name(enum wire_err err)
         return "ND solicited advertisement to multicast";
     case WIRE_ERR_ND_REDIRECT:
         return "ND redirect destination or target invalid";
+    case WIRE_ERR_DNS_TRUNCATED:
+        return "DNS message truncated";
+    case WIRE_ERR_DNS_LABEL_TYPE:
+        return "DNS label of a reserved type";
+    case WIRE_ERR_DNS_POINTER:
+        return "DNS compression pointer invalid";
+    case WIRE_ERR_DNS_NAME_LEN:
+        return "DNS name longer than 255 octets";
+    case WIRE_ERR_DNS_LABEL_LEN:
+        return "DNS label empty or longer than 63 octets";
+    case WIRE_ERR_DNS_TEXT:
+        return "DNS name text has a bad escape";
+    case WIRE_ERR_DNS_NO_ROOM:
+        return "DNS message does not fit the buffer";
+    case WIRE_ERR_DNS_NOT_RESPONSE:
+        return "DNS message is not a query response";
+    case WIRE_ERR_DNS_ID:
+        return "DNS response id does not match";
+    case WIRE_ERR_DNS_QUESTION:
+        return "DNS response question does not match";
+    case WIRE_ERR_DNS_RDATA:
+        return "DNS record data invalid for its type";
     case WIRE_ERR_DHCP_TRUNCATED:
         return "DHCP message truncated";
     case WIRE_ERR_DHCP_OP:

@@ -92,6 +92,20 @@ enum wire_err {
     WIRE_ERR_ND_REDIRECT,      /* redirect destination multicast, or target neither
                                   link-local nor the destination (8.1) */
 
+    /* DNS messages, RFC 1035 4.1 (src/wire/dns.h) */
+    WIRE_ERR_DNS_TRUNCATED,    /* header, name, question or record runs past the message (4.1) */
+    WIRE_ERR_DNS_LABEL_TYPE,   /* label type 01 or 10: reserved (4.1.4) */
+    WIRE_ERR_DNS_POINTER,      /* compression pointer not strictly backwards, into the
+                                  header, or too many of them (4.1.4) */
+    WIRE_ERR_DNS_NAME_LEN,     /* name longer than 255 octets (3.1) */
+    WIRE_ERR_DNS_LABEL_LEN,    /* text name with an empty label or one over 63 octets (3.1) */
+    WIRE_ERR_DNS_TEXT,         /* text name with a bad escape (5.1) */
+    WIRE_ERR_DNS_NO_ROOM,      /* output buffer too small for the message */
+    WIRE_ERR_DNS_NOT_RESPONSE, /* QR clear or opcode not QUERY in an answer (4.1.1) */
+    WIRE_ERR_DNS_ID,           /* answer id differs from the query's (4.1.1, 7.3) */
+    WIRE_ERR_DNS_QUESTION,     /* answer's question is not the query's (7.3) */
+    WIRE_ERR_DNS_RDATA,        /* record is not of the asked type/class, or its rdata has
+                                  the wrong length for it (3.4.1, 3.3.1; RFC 3596 2.2) */
     /* DHCP, RFC 2131 and RFC 2132 (wire_dhcp_parse, wire_dhcp_check_reply) */
     WIRE_ERR_DHCP_TRUNCATED,     /* fewer than 240 bytes: fixed part and cookie (2131 2, 3) */
     WIRE_ERR_DHCP_OP,            /* op is neither BOOTREQUEST nor BOOTREPLY (2131 2) */

@@ -5,7 +5,8 @@
  * protocol), as a bare TCP segment, as a bare UDP datagram, as a bare ICMP message, as a TCP option
  * list, as a bare ARP packet, as an Ethernet II frame (then as ARP, IPv4 or IPv6 by EtherType), as
  * an IPv6 packet (fixed header, extension-header walk, then ICMPv6 and neighbor discovery), as a
- * bare ICMPv6 message, as a bare ND message, and as the text form of an IPv6 address. Every
+ * bare ICMPv6 message, as a bare ND message, as the text form of an IPv6 address, as a DNS
+ * message and as a DHCP message (sent again as a client message when table 5 allows). Every
  * parse that succeeds is emitted again and the result parsed again; the fields must match, or the
  * target aborts. Because random bytes rarely carry a right checksum, each input is also tried once
  * more with its checksums repaired, so the fuzzer reaches the code behind them.
@@ -31,6 +32,7 @@
 #include "wire/arp.h"
 #include "wire/checksum.h"
 #include "wire/dhcp.h"
+#include "wire/dns.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/icmpv6.h"
@@ -152,6 +154,73 @@ fuzz_udp(const uint8_t *p, size_t n, uint32_t src, uint32_t dst)
     require(b.checksum != 0 && b.src_port == u.src_port && b.dst_port == u.dst_port);
     require(b.payload_len == u.payload_len && same_bytes(b.payload, u.payload, u.payload_len));
     free(buf);
+}
+
+/* --- DNS ---------------------------------------------------------------- */
+
+/* A decoded name must print as text that reads back to the same octets. */
+static void
+dns_name_roundtrip(const uint8_t *name, size_t len, char text[WIRE_DNS_TEXT_MAX], size_t *tl)
+{
+    uint8_t back[WIRE_DNS_NAME_MAX];
+    size_t bl = 0;
+    *tl = wire_dns_name_to_text(name, len, text, WIRE_DNS_TEXT_MAX);
+    require(*tl > 0 && *tl < WIRE_DNS_TEXT_MAX);
+    require(wire_dns_name_from_text(text, *tl, back, &bl) == WIRE_OK);
+    require(bl == len && same_bytes(back, name, len));
+}
+
+/* Each input is also a DNS message (RFC 1035 4.1) and a TCP-framed one:
+ * every record is walked and A/AAAA/CNAME decoded, every name round-trips
+ * through text, and a query rebuilt from the question, turned into a
+ * response, must be accepted as the answer to itself. */
+static void
+fuzz_dns(const uint8_t *p, size_t n)
+{
+    const uint8_t *fm = NULL;
+    size_t fl = 0, took = wire_dns_tcp_unframe(p, n, &fm, &fl);
+    require(took == 0 || (took == fl + 2 && took <= n && fm == p + 2));
+    struct wire_dns_msg m;
+    if (wire_dns_parse(p, n, &m) != WIRE_OK) {
+        return;
+    }
+    require(m.rr_off <= n && m.has_question == (m.hdr.qdcount > 0));
+    char t[WIRE_DNS_TEXT_MAX];
+    size_t tl;
+    if (m.has_question) {
+        dns_name_roundtrip(m.question.name, m.question.name_len, t, &tl);
+        uint8_t q[WIRE_DNS_HDR_LEN + WIRE_DNS_NAME_MAX + 4];
+        size_t ql = 0;
+        struct wire_dns_question qq;
+        require(wire_dns_query_emit(m.hdr.id, t, tl, m.question.qtype, q, sizeof q, &ql, &qq) ==
+                WIRE_OK);
+        q[2] |= 0x80; /* QR */
+        struct wire_dns_msg qm;
+        require(wire_dns_parse(q, ql, &qm) == WIRE_OK && qm.rr_off == ql);
+        require(wire_dns_check_answer(&qm, m.hdr.id, &qq, NULL, NULL) == WIRE_OK);
+        bool ok = m.hdr.qr && m.hdr.opcode == 0 && m.hdr.qdcount == 1 &&
+                  m.question.qclass == WIRE_DNS_CLASS_IN;
+        require((wire_dns_check_answer(&m, m.hdr.id, &qq, NULL, NULL) == WIRE_OK) == ok);
+    }
+    struct wire_dns_iter it;
+    wire_dns_iter_init(&it, &m);
+    while (!wire_dns_iter_done(&it)) {
+        struct wire_dns_rr rr;
+        if (wire_dns_next(&it, &rr) != WIRE_OK) {
+            require(wire_dns_iter_done(&it));
+            break;
+        }
+        require(rr.rdata_off + rr.rdlength <= n && rr.ttl < 0x80000000u);
+        dns_name_roundtrip(rr.name, rr.name_len, t, &tl);
+        uint32_t a;
+        uint8_t a6[16], cn[WIRE_DNS_NAME_MAX];
+        size_t cnl;
+        (void)wire_dns_rr_a(&rr, &a);
+        (void)wire_dns_rr_aaaa(&rr, a6);
+        if (wire_dns_rr_cname(&m, &rr, cn, &cnl) == WIRE_OK) {
+            dns_name_roundtrip(cn, cnl, t, &tl);
+        }
+    }
 }
 
 /* --- DHCP --------------------------------------------------------------- */
@@ -942,6 +1011,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ipv4(data, size, false);
     fuzz_tcp(data, size, SRC, DST);
     fuzz_udp(data, size, SRC, DST);
+    fuzz_dns(data, size);
     fuzz_dhcp(data, size);
     fuzz_icmp(data, size);
     fuzz_tcp_options(data, size);
