@@ -139,6 +139,34 @@ wire_err_name(enum wire_err err)
         return "DNS response question does not match";
     case WIRE_ERR_DNS_RDATA:
         return "DNS record data invalid for its type";
+    case WIRE_ERR_DHCP_TRUNCATED:
+        return "DHCP message truncated";
+    case WIRE_ERR_DHCP_OP:
+        return "DHCP op is neither request nor reply";
+    case WIRE_ERR_DHCP_HLEN:
+        return "DHCP hardware address length above 16";
+    case WIRE_ERR_DHCP_COOKIE:
+        return "DHCP magic cookie missing";
+    case WIRE_ERR_DHCP_OPT_TRUNCATED:
+        return "DHCP option runs past its field";
+    case WIRE_ERR_DHCP_NO_END:
+        return "DHCP options without an End option";
+    case WIRE_ERR_DHCP_OVERLOAD:
+        return "DHCP option overload value invalid";
+    case WIRE_ERR_DHCP_OPT_BADLEN:
+        return "DHCP option has the wrong length for its code";
+    case WIRE_ERR_DHCP_NOT_REPLY:
+        return "DHCP answer is not a BOOTREPLY";
+    case WIRE_ERR_DHCP_XID:
+        return "DHCP answer has another transaction id";
+    case WIRE_ERR_DHCP_CHADDR:
+        return "DHCP answer for another hardware address";
+    case WIRE_ERR_DHCP_MSG_TYPE:
+        return "DHCP message type missing or unexpected";
+    case WIRE_ERR_DHCP_NO_SERVER_ID:
+        return "DHCP answer without a server identifier";
+    case WIRE_ERR_DHCP_NO_LEASE:
+        return "DHCP answer without a lease time";
     case WIRE_ERR_COUNT:
         break;
     }

@@ -106,6 +106,21 @@ enum wire_err {
     WIRE_ERR_DNS_QUESTION,     /* answer's question is not the query's (7.3) */
     WIRE_ERR_DNS_RDATA,        /* record is not of the asked type/class, or its rdata has
                                   the wrong length for it (3.4.1, 3.3.1; RFC 3596 2.2) */
+    /* DHCP, RFC 2131 and RFC 2132 (wire_dhcp_parse, wire_dhcp_check_reply) */
+    WIRE_ERR_DHCP_TRUNCATED,     /* fewer than 240 bytes: fixed part and cookie (2131 2, 3) */
+    WIRE_ERR_DHCP_OP,            /* op is neither BOOTREQUEST nor BOOTREPLY (2131 2) */
+    WIRE_ERR_DHCP_HLEN,          /* hlen above 16, the size of chaddr (2131 2) */
+    WIRE_ERR_DHCP_COOKIE,        /* options field does not start with 99.130.83.99 (2131 3) */
+    WIRE_ERR_DHCP_OPT_TRUNCATED, /* an option runs past its field (2131 4.1) */
+    WIRE_ERR_DHCP_NO_END,        /* a field holding options has no End option (2131 4.1) */
+    WIRE_ERR_DHCP_OVERLOAD,      /* option overload value not 1, 2 or 3 (2132 9.3) */
+    WIRE_ERR_DHCP_OPT_BADLEN,    /* a decoded option with a length RFC 2132 does not allow */
+    WIRE_ERR_DHCP_NOT_REPLY,     /* answer's op is not BOOTREPLY (2131 3) */
+    WIRE_ERR_DHCP_XID,           /* answer's xid is not the request's (2131 4.3.1 table 3) */
+    WIRE_ERR_DHCP_CHADDR,        /* answer's htype, hlen or chaddr not ours (table 3) */
+    WIRE_ERR_DHCP_MSG_TYPE,      /* message type absent or not an answer to ours (2131 3, 4.4.1) */
+    WIRE_ERR_DHCP_NO_SERVER_ID,  /* OFFER, ACK or NAK without a server identifier (table 3) */
+    WIRE_ERR_DHCP_NO_LEASE,      /* OFFER, or ACK to a REQUEST, without a lease time (table 3) */
 
     WIRE_ERR_COUNT /* number of values above, for tables and loops; not an error */
 };

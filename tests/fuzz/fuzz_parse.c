@@ -5,7 +5,8 @@
  * protocol), as a bare TCP segment, as a bare UDP datagram, as a bare ICMP message, as a TCP option
  * list, as a bare ARP packet, as an Ethernet II frame (then as ARP, IPv4 or IPv6 by EtherType), as
  * an IPv6 packet (fixed header, extension-header walk, then ICMPv6 and neighbor discovery), as a
- * bare ICMPv6 message, as a bare ND message, and as the text form of an IPv6 address. Every
+ * bare ICMPv6 message, as a bare ND message, as the text form of an IPv6 address, as a DNS
+ * message and as a DHCP message (sent again as a client message when table 5 allows). Every
  * parse that succeeds is emitted again and the result parsed again; the fields must match, or the
  * target aborts. Because random bytes rarely carry a right checksum, each input is also tried once
  * more with its checksums repaired, so the fuzzer reaches the code behind them.
@@ -30,6 +31,7 @@
 
 #include "wire/arp.h"
 #include "wire/checksum.h"
+#include "wire/dhcp.h"
 #include "wire/dns.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
@@ -219,6 +221,82 @@ fuzz_dns(const uint8_t *p, size_t n)
             dns_name_roundtrip(cn, cnl, t, &tl);
         }
     }
+}
+
+/* --- DHCP --------------------------------------------------------------- */
+
+/* A DHCP message that parses keeps the parser's promises (bounded lists,
+ * terminated text, legal values); the reply check agrees with its fields;
+ * and sent again as a client message of its own type (when table 5 allows
+ * its fields) it parses to the same fields. */
+static void
+fuzz_dhcp(const uint8_t *p, size_t n)
+{
+    struct wire_dhcp d;
+    if (wire_dhcp_parse(p, n, &d) != WIRE_OK) {
+        return;
+    }
+    const struct wire_dhcp_opts *o = &d.opts;
+    require(d.hlen <= WIRE_DHCP_CHADDR_LEN && o->overload <= 3);
+    require(o->n_routers <= WIRE_DHCP_MAX_ADDRS && o->n_routers <= o->routers_total);
+    require(o->n_dns <= WIRE_DHCP_MAX_ADDRS && o->n_dns <= o->dns_total);
+    require(o->domain_len <= WIRE_DHCP_MAX_TEXT && o->domain[o->domain_len] == 0);
+    require(o->message_len <= WIRE_DHCP_MAX_TEXT && o->message[o->message_len] == 0);
+    require(!o->has_mtu || o->mtu >= WIRE_DHCP_MIN_MTU);
+    require(!o->has_max_size || o->max_size >= WIRE_DHCP_MIN_MAX_SIZE);
+    require(o->client_id_len == 0 || o->client_id_len >= 2);
+    enum wire_err e =
+        wire_dhcp_check_reply(&d, WIRE_DHCP_REQUEST, d.xid, d.htype, d.hlen, d.chaddr);
+    require((e == WIRE_ERR_DHCP_NOT_REPLY) == (d.op != WIRE_DHCP_BOOTREPLY));
+    require(e != WIRE_ERR_DHCP_XID && e != WIRE_ERR_DHCP_CHADDR);
+    require(e != WIRE_OK ||
+            (o->has_server_id && (o->msg_type == WIRE_DHCP_ACK || o->msg_type == WIRE_DHCP_NAK)));
+
+    struct wire_dhcp_client_msg m = {
+        .type = (enum wire_dhcp_msg)o->msg_type,
+        .xid = d.xid,
+        .secs = d.secs,
+        .broadcast = (d.flags & WIRE_DHCP_FLAG_BROADCAST) != 0,
+        .htype = d.htype,
+        .hlen = d.hlen,
+        .chaddr = d.chaddr,
+        .ciaddr = d.ciaddr,
+        .requested = o->has_requested ? o->requested : 0,
+        .server_id = o->has_server_id ? o->server_id : 0,
+        .param_list = o->param_list,
+        .param_list_len = o->param_list_len,
+        .client_id = o->client_id,
+        .client_id_len = o->client_id_len,
+        .max_size = o->has_max_size ? o->max_size : 0,
+        .message = o->message,
+        .message_len = o->message_len,
+    };
+    size_t len = wire_dhcp_client_len(&m);
+    uint8_t *buf = malloc(len);
+    require(buf != NULL);
+    size_t w = wire_dhcp_emit_client(&m, buf, len);
+    if (w != 0) {
+        require(w == len && len >= WIRE_DHCP_CLIENT_MIN_LEN);
+        require(wire_dhcp_emit_client(&m, buf, len - 1) == 0);
+        struct wire_dhcp b;
+        require(wire_dhcp_parse(buf, len, &b) == WIRE_OK);
+        const struct wire_dhcp_opts *q = &b.opts;
+        require(b.op == WIRE_DHCP_BOOTREQUEST && b.xid == d.xid && b.hops == 0);
+        require(b.htype == d.htype && b.hlen == d.hlen && same_bytes(b.chaddr, d.chaddr, d.hlen));
+        require(b.ciaddr == d.ciaddr && b.yiaddr == 0 && b.giaddr == 0);
+        require(q->msg_type == o->msg_type && q->overload == 0);
+        require(q->has_requested == (m.requested != 0) && q->requested == m.requested);
+        require(q->has_server_id == (m.server_id != 0) && q->server_id == m.server_id);
+        require(q->has_max_size == o->has_max_size && q->max_size == m.max_size);
+        require(q->param_list_len == o->param_list_len &&
+                same_bytes(q->param_list, o->param_list, o->param_list_len));
+        require(q->client_id_len == o->client_id_len &&
+                same_bytes(q->client_id, o->client_id, o->client_id_len));
+        require(
+            q->message_len == o->message_len &&
+            same_bytes((const uint8_t *)q->message, (const uint8_t *)o->message, o->message_len));
+    }
+    free(buf);
 }
 
 /* --- TCP ---------------------------------------------------------------- */
@@ -934,6 +1012,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_tcp(data, size, SRC, DST);
     fuzz_udp(data, size, SRC, DST);
     fuzz_dns(data, size);
+    fuzz_dhcp(data, size);
     fuzz_icmp(data, size);
     fuzz_tcp_options(data, size);
     fuzz_arp(data, size);
