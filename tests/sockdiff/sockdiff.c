@@ -154,9 +154,10 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(connect)                                                                                     \
     X(read)                                                                                        \
     X(readv)                                                                                       \
-    X(recv) X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) X(shutdown)     \
-        X(close) X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll)                 \
-            X(epoll_create1) X(epoll_ctl) X(epoll_wait)
+    X(recv)                                                                                        \
+    X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) X(shutdown) X(close)    \
+        X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)         \
+            X(epoll_ctl) X(epoll_wait)
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
 static int
