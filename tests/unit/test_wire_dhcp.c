@@ -752,11 +752,9 @@ test_check_reply(void)
 static void
 test_error_names(void)
 {
+    /* Distinct and non-empty for the whole enum: test_wire_ipv4's test_err_names. */
     for (int e = WIRE_ERR_DHCP_TRUNCATED; e <= WIRE_ERR_DHCP_NO_LEASE; e++) {
         CHECK(strncmp(wire_err_name((enum wire_err)e), "DHCP", 4) == 0);
-        for (int f = WIRE_ERR_DHCP_TRUNCATED; f < e; f++) {
-            CHECK(strcmp(wire_err_name((enum wire_err)e), wire_err_name((enum wire_err)f)) != 0);
-        }
     }
 }
 

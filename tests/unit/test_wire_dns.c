@@ -727,23 +727,6 @@ test_tcp_framing(void)
     CHECK_EQ(ml, 0);
 }
 
-static void
-test_err_names(void)
-{
-    static const enum wire_err e[] = {
-        WIRE_ERR_DNS_TRUNCATED, WIRE_ERR_DNS_LABEL_TYPE,   WIRE_ERR_DNS_POINTER,
-        WIRE_ERR_DNS_NAME_LEN,  WIRE_ERR_DNS_LABEL_LEN,    WIRE_ERR_DNS_TEXT,
-        WIRE_ERR_DNS_NO_ROOM,   WIRE_ERR_DNS_NOT_RESPONSE, WIRE_ERR_DNS_ID,
-        WIRE_ERR_DNS_QUESTION,  WIRE_ERR_DNS_RDATA,
-    };
-    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++) {
-        CHECK(strcmp(wire_err_name(e[i]), "unknown wire error") != 0);
-        for (size_t j = 0; j < i; j++) {
-            CHECK(strcmp(wire_err_name(e[i]), wire_err_name(e[j])) != 0);
-        }
-    }
-}
-
 int
 main(void)
 {
@@ -758,6 +741,5 @@ main(void)
     RUN(test_rdata_lengths);
     RUN(test_check_answer);
     RUN(test_tcp_framing);
-    RUN(test_err_names);
     return CHECK_DONE();
 }

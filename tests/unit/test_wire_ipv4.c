@@ -569,13 +569,15 @@ test_parse_quoted(void)
     CHECK_EQ(h.payload_len, 0);
 }
 
-/* Every error has its own non-empty name. */
+/* Every error of every format (IPv4, IPv6, ICMPv6/ND, UDP, DNS, DHCP...) has
+ * its own non-empty name: the one check for the whole enum. */
 static void
 test_err_names(void)
 {
     for (int a = 0; a < WIRE_ERR_COUNT; a++) {
         const char *na = wire_err_name((enum wire_err)a);
         CHECK(na != NULL && na[0] != '\0');
+        CHECK(strcmp(na, "unknown wire error") != 0);
         for (int b = 0; b < a; b++) {
             CHECK(strcmp(na, wire_err_name((enum wire_err)b)) != 0);
         }
