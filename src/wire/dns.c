@@ -129,7 +129,7 @@ wire_dns_name_from_text(const char *text, size_t text_len, uint8_t name[WIRE_DNS
         return WIRE_ERR_DNS_LABEL_LEN;
     }
     /* "." alone is the root (RFC 1035 5.1: a name ending in a dot is
-     * absolute; a stub treats every name as absolute). */
+     * absolute; a stub resolver (RFC 1034 5.3.1) treats every name as absolute). */
     if (text_len == 1 && text[0] == '.') {
         name[0] = 0;
         *name_len = 1;

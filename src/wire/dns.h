@@ -139,7 +139,7 @@ struct wire_dns_question {
  * Builds a standard query (opcode QUERY, RD set, RFC 1035 4.1.1) with the
  * caller's id and one question: the name given as text (checked as by
  * wire_dns_name_from_text), qtype (any value; WIRE_DNS_TYPE_A, _AAAA,
- * _CNAME, _ANY are the ones a stub asks), class IN. The name is written
+ * _CNAME, _ANY are the ones a stub resolver asks), class IN. The name is written
  * uncompressed. On success writes the message to out (cap bytes), *len its
  * length, and if q is not NULL the question to match the answer against.
  * WIRE_ERR_DNS_NO_ROOM when cap is too small (nothing useful written).

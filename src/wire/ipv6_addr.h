@@ -48,7 +48,7 @@ bool wire_ipv6_addr_is_link_local(const struct wire_ipv6_addr *a);
 bool wire_ipv6_addr_is_v4_mapped(const struct wire_ipv6_addr *a, uint32_t *v4);
 /* ::ffff:v4 for an IPv4 address in host order. */
 struct wire_ipv6_addr wire_ipv6_addr_v4_mapped(uint32_t v4);
-/* ff02::1:ffXX:XXXX (RFC 4291 2.7.1). */
+/* The solicited-node group ff02::1:ff00:0/104 plus the address's low 24 bits (RFC 4291 2.7.1). */
 bool wire_ipv6_addr_is_solicited_node(const struct wire_ipv6_addr *a);
 /* The solicited-node group of a (RFC 4291 2.7.1): ff02::1:ff00:0/104 with
  * the low 24 bits of a. */
