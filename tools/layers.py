@@ -4,7 +4,7 @@ edges that break the layering (docs/design.md, "Layers").
 
 The order, lowest first (a module may use those before it, never after):
 
-    wire <- core <- link <- ip <- {tcp, udp} <- root <- api <- drivers <- tools
+    wire <- core <- link <- ip <- {tcp, udp} <- root <- svc <- api <- drivers <- tools
 
 tcp and udp share a rank: transports side by side over ip, neither may
 include or call the other (an edge between modules of the same rank is a
@@ -18,6 +18,8 @@ violation, like an edge up).
   tcp      src/tcp      TCP; src/tcp/api.c is its tern_tcp_* entry points
   udp      src/udp      UDP, its socket table and tern_udp_* entry points
   root     src/stack    the composition root: knows every layer
+  svc      src/svc      services built on the public API (DHCP client, DNS
+                        resolver): public headers and src/wire only
   api      src/api      the socket runtime, a user of the stack
   drivers  drivers/*    packet paths (sim, TUN, pcap, scenarios)
   tools    tools/*.c    the tern command
@@ -60,12 +62,12 @@ import subprocess
 import sys
 
 # Ranks, lowest first; the modules of one rank may not use each other.
-ORDER = ["wire", "core", "link", "ip", ("tcp", "udp"), "root", "api", "drivers", "tools"]
+ORDER = ["wire", "core", "link", "ip", ("tcp", "udp"), "root", "svc", "api", "drivers", "tools"]
 RANK = {m: i for i, r in enumerate(ORDER) for m in (r if isinstance(r, tuple) else (r,))}
 ORDER_TEXT = " <- ".join("{%s}" % ", ".join(r) if isinstance(r, tuple) else r for r in ORDER)
 SRC_MODULES = {"wire": "wire", "core": "core", "link": "link", "ip": "ip", "tcp": "tcp",
                "udp": "udp",
-               "stack": "root", "api": "api"}
+               "stack": "root", "svc": "svc", "api": "api"}
 PUBLIC_ONLY = {"api", "drivers", "tools"}
 TCP_API = "src/tcp/api.c"
 
@@ -247,6 +249,10 @@ def analyse(root):
             if mod == "wire" and tmod != "wire":
                 violations.append((f, line, "include", name,
                                    "wire includes %s (%s): wire includes only wire" % (name, tmod)))
+            elif mod == "svc" and tmod not in ("public", "wire", "svc"):
+                violations.append((f, line, "include", name,
+                                   "svc includes %s (%s): svc uses public headers and src/wire "
+                                   "only" % (name, tmod)))
             elif mod in PUBLIC_ONLY and tmod != "public" and town != own:
                 violations.append((f, line, "include", name,
                                    "%s includes %s (%s): %s uses public headers (include/tern/) "
@@ -271,6 +277,9 @@ def analyse(root):
                 violations.append((f, line, "call", name,
                                    "%s calls %s: %s is %s %s" % (mod, where, tmod, rel(tmod, mod),
                                                                  mod)))
+            elif mod == "svc" and tmod not in ("svc", "wire") and name not in public:
+                violations.append((f, line, "call", name,
+                                   "svc calls %s, which no public header declares" % where))
             elif tmod != mod and mod in PUBLIC_ONLY and name not in public:
                 violations.append((f, line, "call", name,
                                    "%s calls %s, which no public header declares" % (mod, where)))
