@@ -2612,14 +2612,16 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
         err = EFAULT;
     } else if (level == SOL_SOCKET) {
         err = get_sol_socket(s, optname, optval, optlen);
-    } else if (level == IPPROTO_TCP) {
-        /* Linux: a UDP socket hands other levels to IP, which knows only its own */
-        err = s->dgram ? EOPNOTSUPP : get_tcp(s, optname, optval, optlen);
+    } else if (level == IPPROTO_TCP && !s->dgram) {
+        err = get_tcp(s, optname, optval, optlen);
     } else {
-        /* Linux: IP_TOS is the one IP-level option kept here; an unknown
-         * level is EOPNOTSUPP on get (ENOPROTOOPT on set). */
+        /* Linux: IP_TOS is the one IP-level option kept here. A level the
+         * socket does not know (IPPROTO_TCP on a UDP socket too) falls to
+         * the network layer: IPv4's says EOPNOTSUPP on get, IPv6's
+         * ENOPROTOOPT (both ENOPROTOOPT on set). */
+        int unknown = s->family == AF_INET6 ? ENOPROTOOPT : EOPNOTSUPP;
         err = level == IPPROTO_IPV6 ? get_ipv6(s, optname, optval, optlen)
-              : level != IPPROTO_IP ? EOPNOTSUPP
+              : level != IPPROTO_IP ? unknown
               : optname == IP_TOS   ? put_int(optval, optlen, s->tos)
                                     : ENOPROTOOPT;
     }
