@@ -832,7 +832,8 @@ port_conflict(struct tern_sock *s, struct tern_ip addr, uint16_t port)
      * native API's): like Linux's time-wait records, they keep the port
      * from a bind without SO_REUSEADDR; a listener keeps it from any. An
      * IPv6-only wildcard asks about IPv6 only. */
-    unsigned use = tern_tcp_port_use(s->st, addr, port);
+    bool v6only = s->family == AF_INET6 && s->v6only && tern_ip_is_unspec6(addr);
+    unsigned use = tern_tcp_port_use(s->st, addr, port, v6only);
     return (use & TERN_TCP_PORT_LISTEN) || ((use & TERN_TCP_PORT_CONN) && !s->reuseaddr);
 }
 

@@ -166,8 +166,12 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(recvmsg)                                                                                     \
     X(write)                                                                                       \
     X(writev)                                                                                      \
-    X(send) X(sendto) X(sendmsg) X(shutdown) X(close) X(getsockopt) X(setsockopt) X(getsockname)   \
-        X(getpeername) X(poll) X(epoll_create1) X(epoll_ctl) X(epoll_wait)
+    X(send)                                                                                        \
+    X(sendto)                                                                                      \
+    X(sendmsg)                                                                                     \
+    X(shutdown)                                                                                    \
+    X(close) X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)    \
+        X(epoll_ctl) X(epoll_wait)
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
 static int
@@ -248,6 +252,21 @@ sin_of(struct in_addr a, uint16_t port)
     return s;
 }
 
+/* The IPv4-mapped IPv6 address ::ffff:v4 (RFC 4291 2.5.5.2) with a port:
+ * how an AF_INET6 socket names an IPv4 host. */
+static struct sockaddr_in6
+mapped_of(struct in_addr v4, uint16_t port)
+{
+    struct sockaddr_in6 s;
+    memset(&s, 0, sizeof s);
+    s.sin6_family = AF_INET6;
+    s.sin6_addr.s6_addr[10] = 0xff;
+    s.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&s.sin6_addr.s6_addr[12], &v4.s_addr, 4);
+    s.sin6_port = htons(port);
+    return s;
+}
+
 /* The address the TCP cases use for the host whose IPv4 address is `v4`,
  * in `family`, port 0. Under AF_INET6 that is the IPv4-mapped ::ffff:v4
  * (RFC 4291 2.5.5.2): tern has no IPv6 addresses yet, and an AF_INET6
@@ -261,10 +280,7 @@ host_sa(int family, struct in_addr v4)
     union sa h;
     memset(&h, 0, sizeof h);
     if (family == AF_INET6) {
-        h.in6.sin6_family = AF_INET6;
-        h.in6.sin6_addr.s6_addr[10] = 0xff;
-        h.in6.sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&h.in6.sin6_addr.s6_addr[12], &v4.s_addr, 4);
+        h.in6 = mapped_of(v4, 0);
     } else {
         h.in = sin_of(v4, 0);
     }
@@ -4561,6 +4577,436 @@ CASE(udp_sendto_bad_args)
     CHECK_OK(a->close(s));
 }
 
+/* ---- AF_INET6 (the --family 6 run) ----
+ *
+ * The dual-stack surface of AF_INET6 sockets as Linux has it: IPv4 peers
+ * named by their IPv4-mapped addresses, IPV6_V6ONLY, the sockaddr_in6
+ * checks. These cases use mapped addresses on purpose (an IPv4 peer stays
+ * an IPv4 peer when the stack has IPv6 addresses too), so they build them
+ * with mapped_of, not host_sa. */
+
+#define SIN6_LEN ((socklen_t)sizeof(struct sockaddr_in6))
+
+static int
+v6_socket(const struct api *a, int type)
+{
+    int s = a->socket(AF_INET6, type, 0);
+    CHECK_OK(s);
+    return s;
+}
+
+/* A kernel IPv4 client (plain AF_INET) connecting to SUBJECT:port; `flags`
+ * as peer_connect's. */
+static int
+peer4_connect(const struct env *e, uint16_t port, int flags)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | flags, 0);
+    struct sockaddr_in to = sin_of(e->subject, port);
+    if (fd >= 0 && connect(fd, CSA(&to), SIN_LEN) < 0 &&
+        !((flags & SOCK_NONBLOCK) && errno == EINPROGRESS)) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* An AF_INET6 name is exactly `want`: length, family, port, flow label,
+ * address and scope. */
+#define CHECK_SIN6(got, gotlen, want)                                                              \
+    do {                                                                                           \
+        const struct sockaddr_in6 w_ = (want);                                                     \
+        CHECK_EQ((gotlen), SIN6_LEN);                                                              \
+        CHECK_EQ((got).sin6_family, AF_INET6);                                                     \
+        CHECK_EQ(ntohs((got).sin6_port), ntohs(w_.sin6_port));                                     \
+        CHECK_EQ((got).sin6_flowinfo, 0);                                                          \
+        CHECK_EQ((got).sin6_scope_id, 0);                                                          \
+        CHECK_MEM(&(got).sin6_addr, &w_.sin6_addr, sizeof w_.sin6_addr);                           \
+    } while (0)
+
+/* IPV6_V6ONLY off (the default): an AF_INET6 listener on :: takes an IPv4
+ * client, which accept names ::ffff:a.b.c.d; on: the IPv4 client is
+ * refused, and the IPv4 half of the port is free for an AF_INET socket. */
+CASE(v6_v6only_ipv4_client)
+{
+    int l = v6_socket(a, SOCK_STREAM);
+    struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(sport(e, 0))};
+    CHECK_EQ(getint(a, l, IPPROTO_IPV6, IPV6_V6ONLY), 0);
+    CHECK_OK(a->bind(l, CSA(&any), SIN6_LEN));
+    CHECK_OK(a->listen(l, 4));
+    int p = peer4_connect(e, sport(e, 0), 0);
+    CHECK(p >= 0);
+    struct sockaddr_in pn;
+    socklen_t pl = sizeof pn;
+    if (p >= 0)
+        CHECK_OK(getsockname(p, SA(&pn), &pl));
+    CHECK(spoll1(a, l, POLLIN, WAIT_MS) & POLLIN);
+    struct sockaddr_in6 got;
+    socklen_t gl = sizeof got;
+    memset(&got, 0xaa, sizeof got);
+    int c = a->accept(l, SA(&got), &gl);
+    CHECK_OK(c);
+    if (c >= 0 && p >= 0) {
+        CHECK_SIN6(got, gl, mapped_of(e->peer, ntohs(pn.sin_port)));
+        to_peer(a, c, p, "v4");
+        CHECK_OK(a->close(c));
+    }
+    if (p >= 0)
+        close(p);
+    /* An AF_INET socket cannot have the port: the dual-stack listener holds
+     * its IPv4 half. */
+    int s4 = a->socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any4 = sin_of((struct in_addr){htonl(INADDR_ANY)}, sport(e, 0));
+    CHECK_ERR(a->bind(s4, CSA(&any4), SIN_LEN), EADDRINUSE);
+    CHECK_OK(a->close(s4));
+    CHECK_OK(a->close(l));
+
+    /* IPv6 only: the IPv4 client is refused... */
+    int l6 = v6_socket(a, SOCK_STREAM);
+    setint(a, l6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    CHECK_EQ(getint(a, l6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+    any.sin6_port = htons(sport(e, 1));
+    CHECK_OK(a->bind(l6, CSA(&any), SIN6_LEN));
+    CHECK_OK(a->listen(l6, 4));
+    errno = 0;
+    CHECK_ERR(peer4_connect(e, sport(e, 1), 0), ECONNREFUSED);
+    CHECK_EV(spoll1(a, l6, EV_ALL, QUIET_MS), 0);
+    /* ...and an AF_INET listener on the same port takes it. */
+    int l4 = a->socket(AF_INET, SOCK_STREAM, 0);
+    any4 = sin_of((struct in_addr){htonl(INADDR_ANY)}, sport(e, 1));
+    CHECK_OK(a->bind(l4, CSA(&any4), SIN_LEN));
+    CHECK_OK(a->listen(l4, 4));
+    set_nonblock(a, l4, true); /* should the listener be missing, accept must not hang */
+    p = peer4_connect(e, sport(e, 1), 0);
+    CHECK(p >= 0);
+    CHECK(spoll1(a, l4, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EV(spoll1(a, l6, EV_ALL, 0), 0);
+    c = a->accept(l4, NULL, NULL);
+    CHECK_OK(c);
+    if (c >= 0 && p >= 0)
+        from_peer(a, c, p, "four");
+    if (c >= 0)
+        CHECK_OK(a->close(c));
+    if (p >= 0)
+        close(p);
+    CHECK_OK(a->close(l6));
+
+    /* The other order: with the AF_INET listener there first, an
+     * IPv6-only socket may bind [::] on its port, a dual-stack one not. */
+    int d = v6_socket(a, SOCK_STREAM);
+    CHECK_ERR(a->bind(d, CSA(&any), SIN6_LEN), EADDRINUSE);
+    CHECK_OK(a->close(d));
+    l6 = v6_socket(a, SOCK_STREAM);
+    setint(a, l6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    CHECK_OK(a->bind(l6, CSA(&any), SIN6_LEN));
+    CHECK_OK(a->listen(l6, 4));
+    CHECK_OK(a->close(l6));
+    CHECK_OK(a->close(l4));
+}
+
+/* The names of AF_INET6 sockets talking to IPv4 hosts: sockaddr_in6 of
+ * 28 bytes with mapped addresses, on both sides of a connection and from
+ * accept; a short buffer gets the name cut and the full length. */
+CASE(v6_names_mapped)
+{
+    /* Subject as client, to an IPv4 listener of the peer. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in pa = sin_of(e->peer, pport(e, 0));
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    CHECK_OK(bind(l, CSA(&pa), SIN_LEN));
+    CHECK_OK(listen(l, 4));
+    int s = v6_socket(a, SOCK_STREAM);
+    struct sockaddr_in6 to = mapped_of(e->peer, pport(e, 0)), n;
+    socklen_t nl = sizeof n;
+    memset(&n, 0xaa, sizeof n);
+    CHECK_OK(a->getsockname(s, SA(&n), &nl)); /* unbound: [::]:0 */
+    struct sockaddr_in6 unbound = {.sin6_family = AF_INET6};
+    CHECK_SIN6(n, nl, unbound);
+    CHECK_OK(a->connect(s, CSA(&to), SIN6_LEN));
+    int p = peer_accept(l, WAIT_MS);
+    CHECK(p >= 0);
+    struct sockaddr_in pp;
+    socklen_t ppl = sizeof pp;
+    if (p >= 0)
+        CHECK_OK(getpeername(p, SA(&pp), &ppl)); /* the peer sees an IPv4 client */
+    CHECK_EQ(ppl, SIN_LEN);
+    CHECK_EQ(pp.sin_addr.s_addr, e->subject.s_addr);
+    nl = sizeof n;
+    memset(&n, 0xaa, sizeof n);
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_SIN6(n, nl, mapped_of(e->subject, ntohs(pp.sin_port)));
+    nl = sizeof n;
+    memset(&n, 0xaa, sizeof n);
+    CHECK_OK(a->getpeername(s, SA(&n), &nl));
+    CHECK_SIN6(n, nl, to);
+    /* 16 bytes (a sockaddr_in's room): cut, the length says 28. */
+    uint8_t small[sizeof(struct sockaddr_in)];
+    socklen_t sl = sizeof small;
+    memset(small, 0xaa, sizeof small);
+    CHECK_OK(a->getpeername(s, SA(small), &sl));
+    CHECK_EQ(sl, SIN6_LEN);
+    CHECK_MEM(small, &n, sizeof small);
+    if (p >= 0)
+        close(p);
+    close(l);
+    CHECK_OK(a->close(s));
+
+    /* Subject as server, bound to its own mapped address. */
+    int sl6 = v6_socket(a, SOCK_STREAM);
+    struct sockaddr_in6 me = mapped_of(e->subject, sport(e, 0));
+    CHECK_OK(a->bind(sl6, CSA(&me), SIN6_LEN));
+    CHECK_OK(a->listen(sl6, 4));
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(sl6, SA(&n), &nl));
+    CHECK_SIN6(n, nl, me);
+    p = peer4_connect(e, sport(e, 0), 0);
+    CHECK(p >= 0);
+    struct sockaddr_in pn;
+    socklen_t pnl = sizeof pn;
+    if (p >= 0)
+        CHECK_OK(getsockname(p, SA(&pn), &pnl));
+    CHECK(spoll1(a, sl6, POLLIN, WAIT_MS) & POLLIN);
+    struct sockaddr_in6 got;
+    socklen_t gl = sizeof got;
+    int c = a->accept(sl6, SA(&got), &gl);
+    CHECK_OK(c);
+    if (c >= 0 && p >= 0) {
+        struct sockaddr_in6 peer6 = mapped_of(e->peer, ntohs(pn.sin_port));
+        CHECK_SIN6(got, gl, peer6);
+        nl = sizeof n;
+        CHECK_OK(a->getpeername(c, SA(&n), &nl));
+        CHECK_SIN6(n, nl, peer6);
+        nl = sizeof n;
+        CHECK_OK(a->getsockname(c, SA(&n), &nl));
+        CHECK_SIN6(n, nl, me);
+        /* recvfrom on TCP names nobody, in either family. */
+        char b[4];
+        socklen_t fl = sizeof got;
+        CHECK_EQ(write(p, "rf", 2), 2);
+        CHECK(spoll1(a, c, POLLIN, WAIT_MS) & POLLIN);
+        CHECK_EQ(a->recvfrom(c, b, sizeof b, 0, SA(&got), &fl), 2);
+        CHECK_EQ(fl, 0);
+    }
+    if (c >= 0)
+        CHECK_OK(a->close(c));
+    if (p >= 0)
+        close(p);
+    CHECK_OK(a->close(sl6));
+}
+
+/* sockaddr_in6 checks: under 24 bytes (RFC 2133's size, without the scope
+ * id) is EINVAL, 24 is enough; another family is EAFNOSUPPORT; a
+ * sockaddr_in given to an AF_INET6 socket is too short (EINVAL), a
+ * sockaddr_in6 given to an AF_INET socket the wrong family. */
+CASE(v6_address_checks)
+{
+    struct sockaddr_in6 me = mapped_of(e->subject, sport(e, 0));
+    struct sockaddr_in6 to = mapped_of(e->peer, pport(e, 0));
+    struct sockaddr_in me4 = sin_of(e->subject, sport(e, 0));
+    int s = v6_socket(a, SOCK_STREAM);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    CHECK_EQ(getint(a, s, SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
+    CHECK_ERR(a->bind(s, CSA(&me), 23), EINVAL);
+    CHECK_ERR(a->bind(s, CSA(&me4), SIN_LEN), EINVAL);
+    CHECK_ERR(a->connect(s, CSA(&to), 23), EINVAL);
+    CHECK_ERR(a->connect(s, CSA(&to), SIN_LEN), EINVAL);
+    struct sockaddr_in6 wrong = me;
+    wrong.sin6_family = AF_INET;
+    CHECK_ERR(a->bind(s, CSA(&wrong), SIN6_LEN), EAFNOSUPPORT);
+    CHECK_ERR(a->connect(s, CSA(&wrong), SIN6_LEN), EAFNOSUPPORT);
+    CHECK_OK(a->bind(s, CSA(&me), 24));
+    CHECK_OK(a->close(s));
+    /* The same through a UDP socket. */
+    int u = v6_socket(a, SOCK_DGRAM);
+    CHECK_EQ(getint(a, u, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+    CHECK_ERR(a->bind(u, CSA(&me), 23), EINVAL);
+    CHECK_ERR(a->connect(u, CSA(&to), 23), EINVAL);
+    CHECK_ERR(a->sendto(u, "x", 1, 0, CSA(&to), 23), EINVAL);
+    CHECK_ERR(a->bind(u, CSA(&wrong), SIN6_LEN), EAFNOSUPPORT);
+    CHECK_OK(a->close(u));
+    /* An AF_INET socket given an AF_INET6 name. */
+    int s4 = a->socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_OK(s4);
+    CHECK_ERR(a->bind(s4, CSA(&me), SIN6_LEN), EAFNOSUPPORT);
+    CHECK_ERR(a->connect(s4, CSA(&to), SIN6_LEN), EAFNOSUPPORT);
+    CHECK_OK(a->close(s4));
+}
+
+/* IPV6_V6ONLY is fixed once the socket is bound (or connected); on an
+ * IPv6-only socket an IPv4-mapped name is refused: bind EINVAL, connect
+ * ENETUNREACH. An AF_INET socket has no IPv6 level. */
+CASE(v6_v6only_rules)
+{
+    int s = v6_socket(a, SOCK_STREAM);
+    setint(a, s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    setint(a, s, IPPROTO_IPV6, IPV6_V6ONLY, 0); /* free to change until bound */
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_V6ONLY), 0);
+    struct sockaddr_in6 me = mapped_of(e->subject, sport(e, 0));
+    CHECK_OK(a->bind(s, CSA(&me), SIN6_LEN));
+    int one = 1;
+    CHECK_ERR(a->setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one), EINVAL);
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_V6ONLY), 0);
+    CHECK_OK(a->close(s));
+
+    int v6o = v6_socket(a, SOCK_STREAM);
+    setint(a, v6o, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    CHECK_ERR(a->bind(v6o, CSA(&me), SIN6_LEN), EINVAL);
+    struct sockaddr_in6 to = mapped_of(e->peer, pport(e, 0));
+    CHECK_ERR(a->connect(v6o, CSA(&to), SIN6_LEN), ENETUNREACH);
+    CHECK_OK(a->close(v6o));
+
+    /* Connected (to an IPv4 listener of the peer): fixed as well. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in pa = sin_of(e->peer, pport(e, 1));
+    CHECK_OK(bind(l, CSA(&pa), SIN_LEN));
+    CHECK_OK(listen(l, 4));
+    int c = v6_socket(a, SOCK_STREAM);
+    to = mapped_of(e->peer, pport(e, 1));
+    CHECK_OK(a->connect(c, CSA(&to), SIN6_LEN));
+    CHECK_ERR(a->setsockopt(c, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one), EINVAL);
+    int p = peer_accept(l, WAIT_MS);
+    CHECK(p >= 0);
+    if (p >= 0)
+        from_peer(a, c, p, "still");
+    if (p >= 0)
+        close(p);
+    close(l);
+    CHECK_OK(a->close(c));
+
+    /* The IPv6 level belongs to AF_INET6 sockets. */
+    int s4 = a->socket(AF_INET, SOCK_STREAM, 0);
+    int v = 0;
+    socklen_t vl = sizeof v;
+    CHECK_ERR(a->setsockopt(s4, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one), ENOPROTOOPT);
+    CHECK_ERR(a->getsockopt(s4, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl), EOPNOTSUPP);
+    CHECK_OK(a->close(s4));
+}
+
+/* IPV6_TCLASS on an AF_INET6 TCP socket: 0 at first, a value set reads
+ * back with the ECN bits kept by TCP (as IP_TOS), -1 is the default; the
+ * connection to an IPv4 peer carries on. An unknown IPv6 option is
+ * ENOPROTOOPT. */
+CASE(v6_tclass)
+{
+    int s = v6_socket(a, SOCK_STREAM);
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_TCLASS), 0);
+    setint(a, s, IPPROTO_IPV6, IPV6_TCLASS, 0xb8);
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_TCLASS), 0xb8);
+    setint(a, s, IPPROTO_IPV6, IPV6_TCLASS, -1);
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_TCLASS), 0);
+    int v = 256;
+    CHECK_ERR(a->setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v), EINVAL);
+    v = -2;
+    CHECK_ERR(a->setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v), EINVAL);
+    socklen_t vl = sizeof v;
+    CHECK_ERR(a->getsockopt(s, IPPROTO_IPV6, 9999, &v, &vl), ENOPROTOOPT);
+    CHECK_ERR(a->setsockopt(s, IPPROTO_IPV6, 9999, &v, sizeof v), ENOPROTOOPT);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in pa = sin_of(e->peer, pport(e, 0));
+    CHECK_OK(bind(l, CSA(&pa), SIN_LEN));
+    CHECK_OK(listen(l, 4));
+    struct sockaddr_in6 to = mapped_of(e->peer, pport(e, 0));
+    setint(a, s, IPPROTO_IPV6, IPV6_TCLASS, 0x28);
+    CHECK_OK(a->connect(s, CSA(&to), SIN6_LEN));
+    int p = peer_accept(l, WAIT_MS);
+    CHECK(p >= 0);
+    if (p >= 0)
+        to_peer(a, s, p, "tc");
+    CHECK_EQ(getint(a, s, IPPROTO_IPV6, IPV6_TCLASS), 0x28);
+    if (p >= 0)
+        close(p);
+    close(l);
+    CHECK_OK(a->close(s));
+}
+
+/* An AF_INET6 datagram socket on :: receives from an IPv4 sender, names it
+ * ::ffff:a.b.c.d (28 bytes) and answers it there; connected to the mapped
+ * address it talks as well. IPv6-only, it hears no IPv4 sender. */
+CASE(v6_dgram_ipv4_sender)
+{
+    int s = v6_socket(a, SOCK_DGRAM);
+    struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(sport(e, 0))};
+    CHECK_OK(a->bind(s, CSA(&any), SIN6_LEN));
+    int p = udp_peer(e, 0);
+    peer_sendto(e, p, 0, "ask", 3);
+    subj_wait_in(a, s);
+    char b[16];
+    struct sockaddr_in6 from;
+    socklen_t fl = sizeof from;
+    memset(&from, 0xaa, sizeof from);
+    CHECK_EQ(a->recvfrom(s, b, sizeof b, 0, SA(&from), &fl), 3);
+    CHECK_MEM(b, "ask", 3);
+    CHECK_SIN6(from, fl, mapped_of(e->peer, pport(e, 0)));
+    CHECK_EQ(a->sendto(s, "answer", 6, 0, CSA(&from), fl), 6);
+    struct sockaddr_in pf;
+    CHECK_EQ(peer_recv(p, b, sizeof b, &pf), 6);
+    CHECK_MEM(b, "answer", 6);
+    CHECK_EQ(pf.sin_family, AF_INET);
+    CHECK_EQ(pf.sin_addr.s_addr, e->subject.s_addr);
+    CHECK_EQ(ntohs(pf.sin_port), sport(e, 0));
+    /* The name after answering: still [::]:port. */
+    struct sockaddr_in6 n;
+    socklen_t nl = sizeof n;
+    CHECK_OK(a->getsockname(s, SA(&n), &nl));
+    CHECK_SIN6(n, nl, any);
+    /* recvmsg names the sender the same way. */
+    peer_sendto(e, p, 0, "again", 5);
+    subj_wait_in(a, s);
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    memset(&from, 0xaa, sizeof from);
+    m.msg_name = &from;
+    m.msg_namelen = sizeof from;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    CHECK_EQ(a->recvmsg(s, &m, 0), 5);
+    CHECK_SIN6(from, m.msg_namelen, mapped_of(e->peer, pport(e, 0)));
+    /* A UDP socket of either family knows no TCP level; on AF_INET6 the
+     * IPv6 layer answers it: ENOPROTOOPT. */
+    int v = 1;
+    socklen_t vl = sizeof v;
+    CHECK_ERR(a->getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &vl), ENOPROTOOPT);
+    CHECK_OK(a->close(s));
+
+    /* Connected to the peer's mapped address, from an unbound socket. */
+    int c = v6_socket(a, SOCK_DGRAM);
+    struct sockaddr_in6 to = mapped_of(e->peer, pport(e, 0));
+    CHECK_OK(a->connect(c, CSA(&to), SIN6_LEN));
+    nl = sizeof n;
+    CHECK_OK(a->getpeername(c, SA(&n), &nl));
+    CHECK_SIN6(n, nl, to);
+    nl = sizeof n;
+    CHECK_OK(a->getsockname(c, SA(&n), &nl));
+    CHECK_EQ(nl, SIN6_LEN);
+    struct sockaddr_in6 mine = mapped_of(e->subject, ntohs(n.sin6_port));
+    CHECK_SIN6(n, nl, mine);
+    CHECK(n.sin6_port != 0);
+    CHECK_EQ(a->write(c, "cw", 2), 2);
+    CHECK_EQ(peer_recv(p, b, sizeof b, &pf), 2);
+    CHECK_MEM(b, "cw", 2);
+    CHECK_EQ(pf.sin_port, n.sin6_port);
+    CHECK_EQ(sendto(p, "cr", 2, 0, CSA(&pf), SIN_LEN), 2);
+    subj_wait_in(a, c);
+    CHECK_EQ(a->read(c, b, sizeof b), 2);
+    CHECK_MEM(b, "cr", 2);
+    CHECK_OK(a->close(c));
+
+    /* IPv6-only on ::, the IPv4 sender's datagram finds nobody. */
+    int o = v6_socket(a, SOCK_DGRAM);
+    setint(a, o, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    any.sin6_port = htons(sport(e, 1));
+    CHECK_OK(a->bind(o, CSA(&any), SIN6_LEN));
+    peer_sendto(e, p, 1, "no", 2);
+    CHECK_EV(spoll1(a, o, POLLIN, QUIET_MS), 0);
+    CHECK_ERR(a->sendto(o, "x", 1, 0, CSA(&to), SIN6_LEN), ENETUNREACH);
+    CHECK_OK(a->close(o));
+    close(p);
+}
+
 /* Which runs a case belongs to: the TCP cases are family-parametric and
  * run in both; the UDP cases name IPv4 endpoints and run with --family 4;
  * the AF_INET6-specific cases run with --family 6. */
@@ -4755,6 +5201,12 @@ static const struct case_def cases[] = {
     U(udp_rcvtimeo),
     U(udp_shutdown),
     U(udp_sendto_bad_args),
+    V6(v6_v6only_ipv4_client),
+    V6(v6_names_mapped),
+    V6(v6_address_checks),
+    V6(v6_v6only_rules),
+    V6(v6_tclass),
+    V6(v6_dgram_ipv4_sender),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
