@@ -1669,8 +1669,9 @@ bad_address(const struct tern_stack *st, const struct ip_rx *rx)
 {
     /* MUST-57: segments to a broadcast or multicast address are discarded;
      * MUST-63: so are those from an address that is not one host. */
-    return ip_addr_is_broadcast(st, rx->netif, rx->dst) || (rx->dst >> 28) == 0xe ||
-           ip_addr_is_broadcast(st, -1, rx->src) || (rx->src >> 28) >= 0xe || rx->src == 0;
+    uint32_t src = tern_ip_v4(rx->src), dst = tern_ip_v4(rx->dst);
+    return ip_addr_is_broadcast(st, rx->netif, dst) || (dst >> 28) == 0xe ||
+           ip_addr_is_broadcast(st, -1, src) || (src >> 28) >= 0xe || src == 0;
 }
 
 void
@@ -1678,7 +1679,8 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
 {
     (void)ctx;
     struct wire_tcp h;
-    enum wire_err e = wire_tcp_parse(rx->payload, rx->len, rx->src, rx->dst, &h);
+    uint32_t rsrc = tern_ip_v4(rx->src), rdst = tern_ip_v4(rx->dst);
+    enum wire_err e = wire_tcp_parse(rx->payload, rx->len, rsrc, rdst, &h);
     if (e != WIRE_OK) {
         stack_drop(st, wire_drop_reason(e), rx->datagram, rx->datagram_len);
         return;
@@ -1686,8 +1688,8 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     st->stats.tcp.rx++;
     bool syn = (h.flags & WIRE_TCP_SYN) != 0, fin = (h.flags & WIRE_TCP_FIN) != 0;
     struct seg_ctx c = {
-        .seg = {.src = rx->src,
-                .dst = rx->dst,
+        .seg = {.src = rsrc,
+                .dst = rdst,
                 .sport = h.src_port,
                 .dport = h.dst_port,
                 .seq = h.seq,
@@ -1717,11 +1719,11 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     }
     /* Demultiplexing: a TCB with the exact 4-tuple, then a compact record
      * (TIME-WAIT, SYN cache), then listeners (table.c). */
-    uint64_t h4 = tcp_demux_hash(st, rx->dst, h.dst_port, rx->src, h.src_port);
-    struct tcp_tcb *tcb = tcp_hash_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
+    uint64_t h4 = tcp_demux_hash(st, rdst, h.dst_port, rsrc, h.src_port);
+    struct tcp_tcb *tcb = tcp_hash_find_h(st, h4, rdst, h.dst_port, rsrc, h.src_port);
     struct tcp_mini *m = NULL;
     if (tcb == NULL) {
-        m = tcp_mini_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
+        m = tcp_mini_find_h(st, h4, rdst, h.dst_port, rsrc, h.src_port);
     }
     if (m != NULL) {
         struct tcp_tcb *s = tcp_mini_load(st, m);
@@ -1735,7 +1737,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         return;
     }
     if (tcb == NULL) {
-        tcb = tcp_demux_passive(st, rx->dst, h.dst_port, rx->src, h.src_port);
+        tcb = tcp_demux_passive(st, rdst, h.dst_port, rsrc, h.src_port);
     }
     tcp_trace_seg(st, TERN_TRACE_RX, tcb, &c.seg, "RFC 9293 3.10.7: segment arrives",
                   TERN_DROP_COUNT);
@@ -1781,9 +1783,10 @@ tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     uint16_t sport = (uint16_t)(q[0] << 8 | q[1]), dport = (uint16_t)(q[2] << 8 | q[3]);
     uint32_t seq = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 | q[7];
     /* MUST-54: direct the error to the connection that caused it. */
-    struct tcp_tcb *tcb = tcp_hash_find(st, e->orig_src, sport, e->orig_dst, dport);
-    if (tcb == NULL &&
-        tcp_mini_icmp(st, e->orig_src, sport, e->orig_dst, dport, seq, icmp_is_hard(e))) {
+    struct tcp_tcb *tcb =
+        tcp_hash_find(st, tern_ip_v4(e->orig_src), sport, tern_ip_v4(e->orig_dst), dport);
+    if (tcb == NULL && tcp_mini_icmp(st, tern_ip_v4(e->orig_src), sport, tern_ip_v4(e->orig_dst),
+                                     dport, seq, icmp_is_hard(e))) {
         tcp_deliver_events(st);
         return;
     }

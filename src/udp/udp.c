@@ -151,8 +151,8 @@ enqueue(struct tern_stack *st, struct udp_sock *s, const struct ip_rx *rx, const
         return false;
     }
     uint8_t hdr[UDP_REC_HDR] = {0};
-    put32(hdr, rx->src);
-    put32(hdr + 4, rx->dst);
+    put32(hdr, tern_ip_v4(rx->src));
+    put32(hdr + 4, tern_ip_v4(rx->dst));
     hdr[8] = (uint8_t)(h->src_port >> 8);
     hdr[9] = (uint8_t)h->src_port;
     hdr[10] = (uint8_t)(h->payload_len >> 8);
@@ -196,7 +196,7 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
 {
     (void)ctx;
     struct wire_udp h;
-    switch (wire_udp_parse(rx->payload, rx->len, rx->src, rx->dst, &h)) {
+    switch (wire_udp_parse(rx->payload, rx->len, tern_ip_v4(rx->src), tern_ip_v4(rx->dst), &h)) {
     case WIRE_OK:
         break;
     case WIRE_ERR_UDP_TRUNCATED:
@@ -211,13 +211,14 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         return;
     }
     struct udp_state *u = st->udp;
-    bool bcast = ip_addr_is_broadcast(st, rx->netif, rx->dst);
+    bool bcast = ip_addr_is_broadcast(st, rx->netif, tern_ip_v4(rx->dst));
     if (bcast) {
         /* A broadcast reaches every socket listening on the port. */
         bool any = false;
         for (unsigned i = 0; i < u->n_socks; i++) {
             struct udp_sock *s = &u->socks[i];
-            if (match_score(s, rx->src, h.src_port, rx->dst, h.dst_port, true) > 0) {
+            if (match_score(s, tern_ip_v4(rx->src), h.src_port, tern_ip_v4(rx->dst), h.dst_port,
+                            true) > 0) {
                 any = true;
                 if (enqueue(st, s, rx, &h)) {
                     stack_trace(st, TERN_TRACE_RX, L_UDP, "RFC 768: broadcast datagram queued",
@@ -236,7 +237,8 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     struct udp_sock *best = NULL;
     int best_score = 0;
     for (unsigned i = 0; i < u->n_socks; i++) {
-        int sc = match_score(&u->socks[i], rx->src, h.src_port, rx->dst, h.dst_port, false);
+        int sc = match_score(&u->socks[i], tern_ip_v4(rx->src), h.src_port, tern_ip_v4(rx->dst),
+                             h.dst_port, false);
         if (sc > best_score) {
             best = &u->socks[i];
             best_score = sc;
@@ -278,7 +280,8 @@ udp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     for (unsigned i = 0; i < u->n_socks && err != 0; i++) {
         struct udp_sock *c = &u->socks[i];
         if (c->used && c->connected && c->lport == sport && c->rport == dport &&
-            c->raddr == e->orig_dst && (c->laddr == 0 || c->laddr == e->orig_src)) {
+            c->raddr == tern_ip_v4(e->orig_dst) &&
+            (c->laddr == 0 || c->laddr == tern_ip_v4(e->orig_src))) {
             s = c;
             break;
         }
