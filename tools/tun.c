@@ -1709,7 +1709,7 @@ resolve_host(struct app *a, uint32_t *addr)
                 tern_dns_strerror(r.status));
         return 1;
     }
-    *addr = r.addrs[0].v4;
+    *addr = tern_ip_v4(r.addrs[0]);
     char ip[16];
     snprintf(ip, sizeof(ip), "%u.%u.%u.%u", *addr >> 24, (*addr >> 16) & 255, (*addr >> 8) & 255,
              *addr & 255);

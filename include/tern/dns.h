@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
 #include "tern/stack.h"
 
 #ifdef __cplusplus
@@ -73,18 +74,10 @@ enum {
     TERN_DNS_WANT_BOTH = 3u,
 };
 
-enum { TERN_DNS_AF_INET = 4, TERN_DNS_AF_INET6 = 6 };
-
-struct tern_dns_addr {
-    uint8_t family; /* TERN_DNS_AF_INET or TERN_DNS_AF_INET6 */
-    uint32_t v4;    /* host order */
-    uint8_t v6[16]; /* network order */
-};
-
 struct tern_dns_result {
     int status; /* TERN_DNS_OK when n >= 1, else the reason */
-    unsigned n; /* A answers first, then AAAA */
-    struct tern_dns_addr addrs[2 * TERN_DNS_MAX_ADDRS];
+    unsigned n; /* A answers first (IPv4-mapped: tern_ip_is4), then AAAA */
+    struct tern_ip addrs[2 * TERN_DNS_MAX_ADDRS];
     uint32_t ttl_s;                /* the smallest TTL of what was used */
     char canon[TERN_DNS_TEXT_MAX]; /* the name at the end of the CNAME chain, as text */
     bool from_cache;               /* every part came from the cache */

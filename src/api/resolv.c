@@ -161,8 +161,7 @@ tern_freeaddrinfo(struct addrinfo *res)
 
 /* Appends one entry per socket type asked for address a. */
 static int
-add_results(struct addrinfo ***tail, const struct tern_dns_addr *a, uint16_t port,
-            const struct addrinfo *hints)
+add_results(struct addrinfo ***tail, struct tern_ip a, uint16_t port, const struct addrinfo *hints)
 {
     static const int types[2][2] = {{SOCK_STREAM, IPPROTO_TCP}, {SOCK_DGRAM, IPPROTO_UDP}};
     for (int k = 0; k < 2; k++) {
@@ -176,17 +175,17 @@ add_results(struct addrinfo ***tail, const struct tern_dns_addr *a, uint16_t por
         b->ai.ai_flags = hints->ai_flags;
         b->ai.ai_socktype = types[k][0];
         b->ai.ai_protocol = types[k][1];
-        if (a->family == TERN_DNS_AF_INET) {
+        if (tern_ip_is4(a)) {
             b->ai.ai_family = AF_INET;
             b->sa.v4.sin_family = AF_INET;
             b->sa.v4.sin_port = htons(port);
-            b->sa.v4.sin_addr.s_addr = htonl(a->v4);
+            b->sa.v4.sin_addr.s_addr = htonl(tern_ip_v4(a));
             b->ai.ai_addrlen = sizeof(b->sa.v4);
         } else {
             b->ai.ai_family = AF_INET6;
             b->sa.v6.sin6_family = AF_INET6;
             b->sa.v6.sin6_port = htons(port);
-            memcpy(&b->sa.v6.sin6_addr, a->v6, 16);
+            memcpy(&b->sa.v6.sin6_addr, a.b, 16);
             b->ai.ai_addrlen = sizeof(b->sa.v6);
         }
         b->ai.ai_addr = (struct sockaddr *)&b->sa;
@@ -306,32 +305,29 @@ tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *
     memset(&r, 0, sizeof(r));
     bool want4 = hints->ai_family != AF_INET6, want6 = hints->ai_family != AF_INET;
     struct in6_addr a6;
+    uint32_t v4;
     if (node == NULL) {
         /* RFC 3493 6.1: the wildcard with AI_PASSIVE, else loopback. */
         bool passive = (hints->ai_flags & AI_PASSIVE) != 0;
         if (want4) {
-            r.addrs[r.n].family = TERN_DNS_AF_INET;
-            r.addrs[r.n++].v4 = passive ? 0 : TERN_IPV4(127, 0, 0, 1);
+            r.addrs[r.n++] = tern_ip4(passive ? 0 : TERN_IPV4(127, 0, 0, 1));
         }
         if (want6) {
-            r.addrs[r.n].family = TERN_DNS_AF_INET6;
-            if (!passive) {
-                r.addrs[r.n].v6[15] = 1;
-            }
-            r.n++;
+            uint8_t v6[16] = {0};
+            v6[15] = passive ? 0 : 1; /* :: or ::1 */
+            r.addrs[r.n++] = tern_ip6(v6);
         }
-    } else if (tern_dns_parse_ipv4(node, &r.addrs[0].v4)) {
+    } else if (tern_dns_parse_ipv4(node, &v4)) {
         if (!want4) {
             return EAI_ADDRFAMILY;
         }
-        r.addrs[0].family = TERN_DNS_AF_INET;
+        r.addrs[0] = tern_ip4(v4);
         r.n = 1;
     } else if (inet_pton(AF_INET6, node, &a6) == 1) {
         if (!want6) {
             return EAI_ADDRFAMILY;
         }
-        r.addrs[0].family = TERN_DNS_AF_INET6;
-        memcpy(r.addrs[0].v6, &a6, 16);
+        r.addrs[0] = tern_ip6(a6.s6_addr);
         r.n = 1;
     } else if (hints->ai_flags & AI_NUMERICHOST) {
         return EAI_NONAME;
@@ -373,7 +369,7 @@ tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *
     }
     struct addrinfo *head = NULL, **tail = &head;
     for (unsigned i = 0; i < r.n; i++) {
-        e = add_results(&tail, &r.addrs[i], port, hints);
+        e = add_results(&tail, r.addrs[i], port, hints);
         if (e != 0) {
             tern_freeaddrinfo(head);
             return e;

@@ -51,7 +51,7 @@ struct sub {
     size_t tcp_len;
     /* The result. */
     unsigned n;
-    struct tern_dns_addr addrs[TERN_DNS_MAX_ADDRS];
+    struct tern_ip addrs[TERN_DNS_MAX_ADDRS];
     uint32_t ttl;
     uint8_t canon[WIRE_DNS_NAME_MAX];
     size_t canon_len;
@@ -79,7 +79,7 @@ struct cache_entry {
     size_t name_len;
     int status; /* TERN_DNS_OK, _NXDOMAIN, _NODATA */
     unsigned n;
-    struct tern_dns_addr addrs[TERN_DNS_MAX_ADDRS];
+    struct tern_ip addrs[TERN_DNS_MAX_ADDRS];
     uint8_t canon[WIRE_DNS_NAME_MAX];
     size_t canon_len;
     int64_t stored, expires;
@@ -693,17 +693,19 @@ extract(struct sub *s, const struct wire_dns_msg *m)
             !wire_dns_name_equal(rr.name, rr.name_len, s->canon, s->canon_len)) {
             continue; /* not ours: other owners, other types (RRSIGs...) */
         }
-        struct tern_dns_addr a = {0};
+        struct tern_ip a;
         if (s->qtype == WIRE_DNS_TYPE_A) {
-            a.family = TERN_DNS_AF_INET;
-            if (wire_dns_rr_a(&rr, &a.v4) != WIRE_OK) {
+            uint32_t v4;
+            if (wire_dns_rr_a(&rr, &v4) != WIRE_OK) {
                 continue;
             }
+            a = tern_ip4(v4);
         } else {
-            a.family = TERN_DNS_AF_INET6;
-            if (wire_dns_rr_aaaa(&rr, a.v6) != WIRE_OK) {
+            uint8_t v6[16];
+            if (wire_dns_rr_aaaa(&rr, v6) != WIRE_OK) {
                 continue;
             }
+            a = tern_ip6(v6);
         }
         s->ttl = min_u32(s->ttl, rr.ttl);
         if (s->n < TERN_DNS_MAX_ADDRS) {

@@ -338,8 +338,8 @@ test_answer_a(void)
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
     CHECK_EQ(r.n, 1);
-    CHECK_EQ(r.addrs[0].family, TERN_DNS_AF_INET);
-    CHECK_EQ(r.addrs[0].v4, TERN_IPV4(192, 0, 2, 10));
+    CHECK(tern_ip_is4(r.addrs[0]));
+    CHECK_EQ(tern_ip_v4(r.addrs[0]), TERN_IPV4(192, 0, 2, 10));
     CHECK_EQ(r.ttl_s, 60);
     CHECK_STR(r.canon, "web.test");
     CHECK(!r.from_cache);
@@ -407,7 +407,7 @@ test_servfail_next_server(void)
     reply(&N.q[1], &a);
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
-    CHECK_EQ(r.addrs[0].v4, TERN_IPV4(192, 0, 2, 11));
+    CHECK_EQ(tern_ip_v4(r.addrs[0]), TERN_IPV4(192, 0, 2, 11));
     CHECK_EQ(tern_dns_stats(N.d)->server_errors, 1);
     net_close();
 }
@@ -458,7 +458,7 @@ test_spoofs_dropped(void)
     reply(qq, &a);
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
-    CHECK_EQ(r.addrs[0].v4, TERN_IPV4(192, 0, 2, 10));
+    CHECK_EQ(tern_ip_v4(r.addrs[0]), TERN_IPV4(192, 0, 2, 10));
     CHECK_EQ(st->answers, 1);
     net_close();
 }
@@ -481,7 +481,7 @@ test_cname(void)
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
     CHECK_EQ(r.n, 1);
-    CHECK_EQ(r.addrs[0].v4, TERN_IPV4(192, 0, 2, 20));
+    CHECK_EQ(tern_ip_v4(r.addrs[0]), TERN_IPV4(192, 0, 2, 20));
     CHECK_STR(r.canon, "web.test");
     CHECK_EQ(r.ttl_s, 30);
     /* A circle: www -> web -> www. The server is no use: the next one. */
@@ -594,7 +594,7 @@ test_ttl_expiry(void)
     CHECK_EQ(N.done_count, 2); /* at once, from the cache */
     CHECK(N.last.from_cache);
     CHECK_EQ(N.last.ttl_s, 1); /* what is left of the 5 s */
-    CHECK_EQ(N.last.addrs[0].v4, TERN_IPV4(192, 0, 2, 10));
+    CHECK_EQ(tern_ip_v4(N.last.addrs[0]), TERN_IPV4(192, 0, 2, 10));
     CHECK_EQ(N.nq, 1);
     advance(5 * SEC);
     tern_dns_lookup(N.d, "web.test", TERN_DNS_WANT_A, on_done, NULL, N.now);
@@ -684,7 +684,7 @@ test_truncated_tcp(void)
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
     CHECK(r.used_tcp);
     CHECK_EQ(r.n, TERN_DNS_MAX_ADDRS); /* 40 answered, the first 16 kept */
-    CHECK_EQ(r.addrs[15].v4, TERN_IPV4(192, 0, 2, 115));
+    CHECK_EQ(tern_ip_v4(r.addrs[15]), TERN_IPV4(192, 0, 2, 115));
     CHECK_EQ(N.nq, 1); /* nothing more over UDP */
     tern_tcp_close(N.b, c, N.now);
     tern_tcp_release(N.b, c, N.now);
@@ -715,10 +715,10 @@ test_both_families(void)
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
     CHECK_EQ(r.n, 2);
-    CHECK_EQ(r.addrs[0].family, TERN_DNS_AF_INET);
-    CHECK_EQ(r.addrs[1].family, TERN_DNS_AF_INET6);
-    CHECK_EQ(r.addrs[1].v6[0], 0x20);
-    CHECK_EQ(r.addrs[1].v6[15], 0x10);
+    CHECK(tern_ip_is4(r.addrs[0]));
+    CHECK(!tern_ip_is4(r.addrs[1]));
+    CHECK_EQ(r.addrs[1].b[0], 0x20);
+    CHECK_EQ(r.addrs[1].b[15], 0x10);
     net_close();
 }
 
