@@ -248,6 +248,7 @@ int tern_rt_set_dns(struct tern_rt *rt, int host, const uint32_t *servers, unsig
  * tern_getaddrinfo uses the default runtime (tern_rt_set_default). Free
  * the list with tern_freeaddrinfo. gai_strerror(3) gives the texts.
  */
+struct addrinfo; /* <netdb.h>: declared there only with _POSIX_C_SOURCE >= 200112L */
 int tern_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                      struct addrinfo **res);
 int tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *service,

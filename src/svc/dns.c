@@ -820,7 +820,7 @@ read_udp(struct tern_dns *d, struct sub *s, int64_t now)
             return false;
         }
         if (n < 0) {
-            continue; /* an ICMP error, reported once: the deadline moves on */
+            return false; /* an ICMP error or a closed socket: the deadline moves on */
         }
         /* RFC 5452 3: only the server asked, from its port, may answer. */
         if (from.v4 != lk->servers[s->server] || from.port != d->cfg.port) {
@@ -849,9 +849,11 @@ read_tcp(struct tern_dns *d, struct sub *s, int64_t now)
     }
     tcp_push(d, s, now);
     size_t cap = d->cfg.tcp_max + WIRE_DNS_TCP_PREFIX;
+    /* Each turn reads bytes or takes a message, or returns: it ends. */
     while (s->tcp == id && s->state == SUB_TCP) {
+        int n = 0;
         if (s->tcp_len < cap) {
-            int n = tern_tcp_recv(d->st, id, s->tcpbuf + s->tcp_len, cap - s->tcp_len, now);
+            n = tern_tcp_recv(d->st, id, s->tcpbuf + s->tcp_len, cap - s->tcp_len, now);
             if (n > 0) {
                 s->tcp_len += (size_t)n;
             }
@@ -864,15 +866,14 @@ read_tcp(struct tern_dns *d, struct sub *s, int64_t now)
                 d->stats.drop_too_long++;
                 return next_server(d, s, now);
             }
+            if (n > 0) {
+                continue; /* more may wait */
+            }
             unsigned ev = tern_tcp_events(d->st, id);
-            if ((ev & (TERN_TCP_EV_PEER_FIN | TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR)) &&
-                !(ev & TERN_TCP_EV_READABLE)) {
+            if (ev & (TERN_TCP_EV_PEER_FIN | TERN_TCP_EV_CLOSED | TERN_TCP_EV_ERROR)) {
                 return next_server(d, s, now); /* closed before a whole answer */
             }
-            if (!(ev & TERN_TCP_EV_READABLE)) {
-                return false;
-            }
-            continue;
+            return false;
         }
         if (on_answer(d, s, msg, mlen, true, now)) {
             return true;
