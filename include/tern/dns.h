@@ -75,8 +75,9 @@ enum {
 };
 
 struct tern_dns_result {
-    int status; /* TERN_DNS_OK when n >= 1, else the reason */
-    unsigned n; /* A answers first (IPv4-mapped: tern_ip_is4), then AAAA */
+    int status;  /* TERN_DNS_OK when n >= 1, else the reason */
+    unsigned n;  /* A answers first (IPv4-mapped), then AAAA */
+    unsigned n4; /* how many of them are A answers (an AAAA may be IPv4-mapped too) */
     struct tern_ip addrs[2 * TERN_DNS_MAX_ADDRS];
     uint32_t ttl_s;                /* the smallest TTL of what was used */
     char canon[TERN_DNS_TEXT_MAX]; /* the name at the end of the CNAME chain, as text */

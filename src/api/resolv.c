@@ -161,7 +161,8 @@ tern_freeaddrinfo(struct addrinfo *res)
 
 /* Appends one entry per socket type asked for address a. */
 static int
-add_results(struct addrinfo ***tail, struct tern_ip a, uint16_t port, const struct addrinfo *hints)
+add_results(struct addrinfo ***tail, struct tern_ip a, bool v4, uint16_t port,
+            const struct addrinfo *hints)
 {
     static const int types[2][2] = {{SOCK_STREAM, IPPROTO_TCP}, {SOCK_DGRAM, IPPROTO_UDP}};
     for (int k = 0; k < 2; k++) {
@@ -175,7 +176,7 @@ add_results(struct addrinfo ***tail, struct tern_ip a, uint16_t port, const stru
         b->ai.ai_flags = hints->ai_flags;
         b->ai.ai_socktype = types[k][0];
         b->ai.ai_protocol = types[k][1];
-        if (tern_ip_is4(a)) {
+        if (v4) {
             b->ai.ai_family = AF_INET;
             b->sa.v4.sin_family = AF_INET;
             b->sa.v4.sin_port = htons(port);
@@ -311,6 +312,7 @@ tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *
         bool passive = (hints->ai_flags & AI_PASSIVE) != 0;
         if (want4) {
             r.addrs[r.n++] = tern_ip4(passive ? 0 : TERN_IPV4(127, 0, 0, 1));
+            r.n4 = 1;
         }
         if (want6) {
             uint8_t v6[16] = {0};
@@ -322,7 +324,7 @@ tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *
             return EAI_ADDRFAMILY;
         }
         r.addrs[0] = tern_ip4(v4);
-        r.n = 1;
+        r.n = r.n4 = 1;
     } else if (inet_pton(AF_INET6, node, &a6) == 1) {
         if (!want6) {
             return EAI_ADDRFAMILY;
@@ -369,7 +371,7 @@ tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *
     }
     struct addrinfo *head = NULL, **tail = &head;
     for (unsigned i = 0; i < r.n; i++) {
-        e = add_results(&tail, r.addrs[i], port, hints);
+        e = add_results(&tail, r.addrs[i], i < r.n4, port, hints);
         if (e != 0) {
             tern_freeaddrinfo(head);
             return e;

@@ -413,6 +413,7 @@ build_result(const struct lookup *lk, struct tern_dns_result *r)
     for (unsigned k = 0; k < lk->n_sub; k++) {
         const struct sub *s = &lk->sub[k];
         for (unsigned i = 0; i < s->n; i++) {
+            r->n4 += s->qtype == WIRE_DNS_TYPE_A;
             r->addrs[r->n++] = s->addrs[i];
         }
         r->from_cache = r->from_cache && s->from_cache;

@@ -715,6 +715,7 @@ test_both_families(void)
     struct tern_dns_result r;
     CHECK_EQ(tern_dns_result(N.d, q, &r), TERN_DNS_OK);
     CHECK_EQ(r.n, 2);
+    CHECK_EQ(r.n4, 1);
     CHECK(tern_ip_is4(r.addrs[0]));
     CHECK(!tern_ip_is4(r.addrs[1]));
     CHECK_EQ(r.addrs[1].b[0], 0x20);

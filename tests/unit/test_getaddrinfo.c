@@ -98,6 +98,10 @@ test_numeric(void)
         CHECK_MEM(&s6->sin6_addr, &want, 16);
     }
     tern_freeaddrinfo(res);
+    /* An IPv4-mapped IPv6 address stays IPv6 (as glibc gives it). */
+    CHECK_EQ(tern_getaddrinfo_in(rt, 0, "::ffff:192.0.2.9", "80", &h, &res), 0);
+    CHECK(res != NULL && res->ai_family == AF_INET6 && res->ai_next == NULL);
+    tern_freeaddrinfo(res);
     /* No node: loopback, or the wildcard with AI_PASSIVE. */
     h = (struct addrinfo){.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
     CHECK_EQ(tern_getaddrinfo_in(rt, 0, NULL, "53", &h, &res), 0);
