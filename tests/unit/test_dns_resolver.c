@@ -723,6 +723,66 @@ test_both_families(void)
     net_close();
 }
 
+/* 20000 answers with random bytes changed or cut short, from the right
+ * server and port: each is used or dropped and counted, never more than
+ * once, never a crash (ASan/UBSan builds run this too). */
+static void
+test_mutated_answers(void)
+{
+    net_open(0);
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    static const uint8_t web[] = "\3web\4test";
+    const struct tern_dns_stats *st = tern_dns_stats(N.d);
+    long injected = 0;
+    int q = 0;
+    uint64_t tc0 = 0;
+    for (int i = 0; i < 20000; i++) {
+        /* A new lookup once this one ended, moved to another server, or
+         * to TCP (TC=1). */
+        if (q == 0 || tern_dns_result(N.d, q, NULL) != TERN_DNS_ERR_PENDING || N.nq != 1 ||
+            st->truncated != tc0) {
+            tc0 = st->truncated;
+            if (q > 0) {
+                tern_dns_cancel(N.d, q, N.now);
+            }
+            tern_dns_result(N.d, q, NULL);
+            N.nq = 0;
+            q = tern_dns_lookup(N.d, "www.test", TERN_DNS_WANT_A, NULL, NULL, N.now);
+            pump();
+            CHECK_EQ(N.nq, 1);
+            if (N.nq != 1) {
+                break;
+            }
+        }
+        struct ans a;
+        ans_start(&a, &N.q[0], 0, false);
+        ans_rr(&a, NULL, 0, WIRE_DNS_TYPE_CNAME, 60, web, sizeof(web), false);
+        ans_a(&a, web, sizeof(web), 60, TERN_IPV4(192, 0, 2, 10));
+        ans_soa(&a, 60, 60);
+        size_t len = a.len;
+        x = x * 6364136223846793005ULL + 1;
+        unsigned changes = 1 + (unsigned)(x >> 60) % 4;
+        for (unsigned k = 0; k < changes; k++) {
+            x = x * 6364136223846793005ULL + 1;
+            /* Mostly past the id, so that the checks further on are reached. */
+            size_t pos = (x >> 40) % 8 == 0 ? (x >> 20) % len : 2 + (x >> 20) % (len - 2);
+            a.b[pos] = (uint8_t)(x >> 33);
+        }
+        if ((x >> 50) % 8 == 0) {
+            len = (x >> 10) % len;
+        }
+        inject(S1, 53, N.q[0].sport, a.b, len);
+        injected++;
+    }
+    uint64_t seen = st->answers + st->truncated + st->drop_source + st->drop_id +
+                    st->drop_question + st->drop_malformed + st->drop_too_long;
+    CHECK_EQ(seen, injected);
+    CHECK(st->answers > 100);         /* some changes leave a usable answer */
+    CHECK(st->drop_malformed > 1000); /* and many do not */
+    CHECK(st->drop_question > 100);
+    net_close();
+}
+
 static void
 test_bad_input(void)
 {
@@ -763,6 +823,7 @@ main(void)
     RUN(test_cache_bound);
     RUN(test_truncated_tcp);
     RUN(test_both_families);
+    RUN(test_mutated_answers);
     RUN(test_bad_input);
     return CHECK_DONE();
 }
