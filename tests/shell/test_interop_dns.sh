@@ -32,6 +32,8 @@
 #     gone.tern.test: name does not exist (NXDOMAIN)"; a host name without
 #     --dns is a usage error (exit 2); `send many.tern.test:9 FILE` resolves
 #     over TCP and says so.
+#  4. The same get over TAP (tdn1, 10.77.74.0/24, ARP first; dnsmasq also
+#     listens on 10.77.74.1; the file comes from 10.77.72.1 through --gw).
 #
 # Needs root (CI runs it as root), ip(8), /dev/net/tun, dnsmasq, python3,
 # tshark, ss, timeout. Anything missing is a FAILURE, not a skip. Waits are on
@@ -64,6 +66,11 @@ DEV=tdn0
 inns ip tuntap add dev $DEV mode tun
 inns ip addr add $L_IP/24 dev $DEV
 inns ip link set $DEV up
+TAP_L=10.77.74.1
+TAP_T=10.77.74.2
+inns ip tuntap add dev tdn1 mode tap
+inns ip addr add $TAP_L/24 dev tdn1
+inns ip link set tdn1 up
 
 udp_listening() { inns ss -Hlun "sport = :$1" | grep -q .; }
 tcp_listening() { inns ss -Hltn "sport = :$1" | grep -q .; }
@@ -73,7 +80,7 @@ for i in $(seq 1 40); do
     records+=("--host-record=many.tern.test,10.77.73.$i")
 done
 inns dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --local=/tern.test/ \
-    --listen-address=$L_IP --bind-interfaces --port=53 --user=root --group=root \
+    --listen-address=$L_IP,$TAP_L --bind-interfaces --port=53 --user=root --group=root \
     --pid-file="$tmp/dnsmasq.pid" --log-queries --log-facility=- \
     --host-record=web.tern.test,$L_IP,fd00:77:72::1 --cname=alias.tern.test,web.tern.test \
     --host-record=v4only.tern.test,10.77.72.9 "${records[@]}" >"$tmp/dnsmasq.out" \
@@ -162,5 +169,14 @@ inns timeout 120 "$TERN" tun --dev $DEV --addr $T_IP/24 --gw $L_IP --dns $L_IP -
     send many.tern.test:9 "$tmp/small.bin" >"$tmp/send.out" 2>"$tmp/send.log"
 check "send many.tern.test:9 resolved it over TCP" \
     grep -Eq 'many.tern.test is 10\.77\.73\.[0-9]+ \(16 addresses, over TCP\)' "$tmp/send.log"
+
+# ---- 4. over TAP -------------------------------------------------------------------------
+
+inns timeout 120 "$TERN" tap --dev tdn1 --addr $TAP_T/24 --gw $TAP_L --dns $TAP_L --timeout 30 \
+    get http://web.tern.test:8000/file.bin -o "$tmp/got-tap.bin" >"$tmp/tap.out" 2>"$tmp/tap.log"
+rc=$?
+check "tern tap get http://web.tern.test:8000/file.bin exits 0 (got $rc)" test $rc -eq 0
+check "... byte-exact" cmp -s "$tmp/www/file.bin" "$tmp/got-tap.bin"
+check "... after resolving the name" grep -q "web.tern.test is $L_IP" "$tmp/tap.log"
 
 summary
