@@ -603,7 +603,7 @@ start_tcp(struct tern_dns *d, struct sub *s, int64_t now)
     s->tcp_sent = 0;
     s->deadline = now + 2 * round_timeout(d, s->round); /* a handshake more */
     struct tern_tcp_open_args oa = {
-        .remote_addr = lk->servers[s->server],
+        .remote_addr = tern_ip4(lk->servers[s->server]),
         .remote_port = d->cfg.port,
         .cb = tcp_event,
         .cb_ctx = s,
@@ -824,7 +824,8 @@ read_udp(struct tern_dns *d, struct sub *s, int64_t now)
             return false; /* an ICMP error or a closed socket: the deadline moves on */
         }
         /* RFC 5452 3: only the server asked, from its port, may answer. */
-        if (from.v4 != lk->servers[s->server] || from.port != d->cfg.port) {
+        if (from.family != TERN_UDP_AF_INET || from.v4 != lk->servers[s->server] ||
+            from.port != d->cfg.port) {
             d->stats.drop_source++;
             continue;
         }
