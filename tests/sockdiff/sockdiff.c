@@ -170,7 +170,8 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(sendto)                                                                                      \
     X(sendmsg)                                                                                     \
     X(shutdown)                                                                                    \
-    X(close) X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)    \
+    X(close)                                                                                       \
+    X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)             \
         X(epoll_ctl) X(epoll_wait)
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
@@ -5506,8 +5507,8 @@ main(int argc, char **argv)
         }
         fflush(stdout);
     }
-    printf("sockdiff --api %s --family %d: %lld ms\n", api->name, family == AF_INET6 ? 6 : 4,
-           (long long)(now_ms() - t_all));
+    printf("sockdiff --api %s --family %d: %lld ms\n", use_tap ? "tern-tap" : api->name,
+           family == AF_INET6 ? 6 : 4, (long long)(now_ms() - t_all));
     if (rt && !abandoned)
         tern_rt_free(rt);
     if (tun_fd >= 0)
