@@ -152,6 +152,7 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
 
 /* The calls whose tern_ name has the table's type as it is (all but the
  * variadic fcntl and ioctl). */
+/* clang-format off */
 #define API_CALLS(X)                                                                               \
     X(socket)                                                                                      \
     X(bind)                                                                                        \
@@ -162,17 +163,10 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(read)                                                                                        \
     X(readv)                                                                                       \
     X(recv)                                                                                        \
-    X(recvfrom)                                                                                    \
-    X(recvmsg)                                                                                     \
-    X(write)                                                                                       \
-    X(writev)                                                                                      \
-    X(send)                                                                                        \
-    X(sendto)                                                                                      \
-    X(sendmsg)                                                                                     \
-    X(shutdown)                                                                                    \
-    X(close)                                                                                       \
-    X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)             \
-        X(epoll_ctl) X(epoll_wait)
+    X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) X(shutdown) X(close)    \
+        X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)         \
+            X(epoll_ctl) X(epoll_wait)
+/* clang-format on */
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
 static int
