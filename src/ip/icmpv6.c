@@ -88,23 +88,48 @@ answer_route(struct tern_stack *st, int netif, struct tern_ip to, struct tern_ip
     return !tern_ip_is_unspec6(o->src);
 }
 
+/* Follows the extension headers of a packet (or of the quote of one, q
+ * bytes) leniently, without checking options: the offset of the
+ * upper-layer header and its Next Header in *proto, or 0 when a non-first
+ * fragment or a short quote hides it. */
+static size_t
+upper_layer(const uint8_t *q, size_t qlen, uint8_t *proto)
+{
+    uint8_t nh = q[6];
+    size_t off = WIRE_IPV6_HDR_LEN;
+    for (unsigned i = 0; i < WIRE_IPV6_MAX_EXT_HDRS; i++) {
+        if (nh == WIRE_IPV6_NH_HOP || nh == WIRE_IPV6_NH_ROUTING || nh == WIRE_IPV6_NH_DSTOPTS) {
+            if (off + 8 > qlen) {
+                return 0;
+            }
+            nh = q[off];
+            off += ((size_t)q[off + 1] + 1) * 8;
+        } else if (nh == WIRE_IPV6_NH_FRAGMENT) {
+            /* Only a first fragment holds the upper-layer header. */
+            if (off + 8 > qlen || (((unsigned)q[off + 2] << 8 | q[off + 3]) & 0xfff8) != 0) {
+                return 0;
+            }
+            nh = q[off];
+            off += 8;
+        } else {
+            break;
+        }
+    }
+    *proto = nh;
+    return off <= qlen ? off : 0;
+}
+
 /* ---- errors we send ---------------------------------------------------- */
 
 /* RFC 4443 2.4 (e): the packets no error may be sent about, or NULL. */
 static const char *
 error_forbidden(const struct wire_ipv6 *h, const uint8_t *pkt, bool multi_ok)
 {
-    struct wire_ipv6_chain c;
-    uint8_t proto = h->next_header;
-    const uint8_t *up = h->payload;
-    size_t up_len = h->payload_len;
-    if (wire_ipv6_walk(pkt, h, &c) == WIRE_OK && (!c.has_frag || c.frag_off == 0)) {
-        proto = c.proto;
-        up = c.payload;
-        up_len = c.payload_len;
-    }
-    if (proto == WIRE_IPV6_NH_ICMPV6 && up_len > 0 &&
-        (wire_icmp6_is_error(up[0]) || up[0] == WIRE_ND_REDIRECT)) {
+    uint8_t proto = 0;
+    size_t off = upper_layer(pkt, WIRE_IPV6_HDR_LEN + (size_t)h->payload_len, &proto);
+    size_t end = WIRE_IPV6_HDR_LEN + (size_t)h->payload_len;
+    if (off != 0 && proto == WIRE_IPV6_NH_ICMPV6 && off < end &&
+        (wire_icmp6_is_error(pkt[off]) || pkt[off] == WIRE_ND_REDIRECT)) {
         return TERN_RULE("RFC 4443 2.4 (e.1, e.2): no ICMPv6 error about an error or a redirect");
     }
     struct tern_ip src, dst;
@@ -188,27 +213,10 @@ error_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_icm
     if (end < qlen) {
         qlen = end;
     }
-    uint8_t nh = q[6];
-    size_t off = WIRE_IPV6_HDR_LEN;
-    for (unsigned i = 0; i < WIRE_IPV6_MAX_EXT_HDRS; i++) {
-        if (nh == WIRE_IPV6_NH_HOP || nh == WIRE_IPV6_NH_ROUTING || nh == WIRE_IPV6_NH_DSTOPTS) {
-            if (off + 8 > qlen) {
-                break;
-            }
-            uint8_t next = q[off];
-            off += ((size_t)q[off + 1] + 1) * 8;
-            nh = next;
-        } else if (nh == WIRE_IPV6_NH_FRAGMENT) {
-            /* Only a first fragment quotes the transport header. */
-            if (off + 8 > qlen || (((unsigned)q[off + 2] << 8 | q[off + 3]) & 0xfff8) != 0) {
-                off = qlen + 1;
-                break;
-            }
-            nh = q[off];
-            off += 8;
-        } else {
-            break;
-        }
+    uint8_t nh = 0;
+    size_t off = upper_layer(q, qlen, &nh);
+    if (off == 0) {
+        off = qlen + 1; /* refused below */
     }
     struct tern_ip osrc, odst;
     memcpy(osrc.b, q + 8, 16);

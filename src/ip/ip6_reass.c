@@ -126,7 +126,7 @@ ip6_reass_tick(struct tern_stack *st)
             continue;
         }
         stack_drop(st, TERN_DROP_REASS6_TIMEOUT, NULL, 0);
-        if (r->have_first && r->n_frags > 0) {
+        if (r->have_first && r->n_frags > 0 && !r->dead) {
             /* RFC 8200 4.5: time exceeded code 1, only if the first
              * fragment came; it is quoted. */
             uint8_t q[WIRE_IPV6_MIN_MTU];
