@@ -1,7 +1,8 @@
 /*
  * tools/ping.c: `tern ping`, ping(8) in the simulator.
  *
- * Two tern hosts, a (192.0.2.1/24) and b (192.0.2.2/24), share one
+ * Two tern hosts, a (192.0.2.1/24, 2001:db8::1/64) and b (192.0.2.2/24,
+ * 2001:db8::2/64; RFC 3849 documentation prefix) share one
  * simulated link with the impairments given on the command line; a sends
  * ICMP echo requests (RFC 792) to b, b's stack answers them, and the
  * output is what Linux ping(8) from iputils prints, in virtual time. The
@@ -30,6 +31,8 @@ int tern_cmd_ping(int argc, char **argv);
 #define NS_PER_MS   1000000LL
 #define ADDR_A      TERN_IPV4(192, 0, 2, 1)
 #define ADDR_B      TERN_IPV4(192, 0, 2, 2)
+#define TEXT_B4     "192.0.2.2"
+#define TEXT_B6     "2001:db8::2"
 #define ECHO_ID     0x7465 /* "te" */
 #define TIMING_LEN  16     /* iputils times replies when the data holds a timeval */
 #define MAX_PAYLOAD 65507  /* 65535 - 20 (IPv4 header) - 8 (ICMP header) */
@@ -47,6 +50,7 @@ struct ping_opts {
     const char *pcap;
     bool stats;
     double timeout_ms;
+    bool v6; /* -6: ICMPv6 (RFC 4443) to 2001:db8::2 */
 };
 
 /* ---- Options -------------------------------------------------------------- */
@@ -93,7 +97,7 @@ static const struct cli_opt opt_defs[] = {
     {.name = "mtu", .kind = CLI_LONG, .arg = "N", .min = 68, .max = 65535, .offset = OFF(mtu),
      .help = "MTU of both interfaces in bytes (default 1500)"},
     {.name = "pcap", .kind = CLI_STRING, .arg = "FILE", .offset = OFF(pcap),
-     .help = "write the link's packets to FILE (pcap, raw IPv4, virtual time; default none)"},
+     .help = "write the link's packets to FILE (pcap, raw IP, virtual time; default none)"},
     {.name = "stats", .kind = CLI_FLAG, .offset = OFF(stats),
      .help = "print both stacks' and the link's counters at the end"},
     {.name = "timeout", .kind = CLI_REAL, .arg = "MS", .min = 0, .max = 3600000,
@@ -102,6 +106,9 @@ static const struct cli_opt opt_defs[] = {
     {.short_name = 'W', .kind = CLI_REAL, .arg = "SEC", .min = 0, .max = 3600, .scale = 1000,
      .offset = OFF(timeout_ms),
      .help = "the same in seconds, as ping(8): -W 2 is --timeout 2000"},
+    {.short_name = '6', .kind = CLI_FLAG, .offset = OFF(v6),
+     .help = "ping over IPv6: ICMPv6 echo to 2001:db8::2 from 2001:db8::1 (also implied by "
+             "the operand 2001:db8::2)"},
 };
 /* clang-format on */
 
@@ -109,16 +116,17 @@ static const struct cli_cmd ping_cmd = {
     .name = "ping",
     .opts = opt_defs,
     .n_opts = sizeof(opt_defs) / sizeof(opt_defs[0]),
-    .max_operands = 0,
-    .operand_note = "tern ping takes no operands: the target is always 192.0.2.2",
+    .max_operands = 1,
+    .operand_note = "tern ping takes one operand at most: the target, 192.0.2.2 or 2001:db8::2",
 };
 
 static void
 ping_usage(FILE *out)
 {
-    fprintf(out, "usage: tern ping [options]\n"
+    fprintf(out, "usage: tern ping [options] [192.0.2.2 | -6 [2001:db8::2]]\n"
                  "\n"
-                 "Pings 192.0.2.2 from 192.0.2.1, two tern stacks joined by one simulated\n"
+                 "Pings 192.0.2.2 from 192.0.2.1 (with -6, 2001:db8::2 from 2001:db8::1),\n"
+                 "two tern stacks joined by one simulated\n"
                  "link, and prints what ping(8) prints. Time is virtual: the run takes no\n"
                  "real time, and the same options always give the same output.\n"
                  "\n");
@@ -142,7 +150,18 @@ parse_args(int argc, char **argv, struct ping_opts *o)
         .timeout_ms = 10000,
     };
     int n_operands;
-    return cli_parse(&ping_cmd, argc, argv, o, NULL, &n_operands);
+    char *target[1];
+    int rc = cli_parse(&ping_cmd, argc, argv, o, target, &n_operands);
+    if (rc != CLI_OK || n_operands == 0) {
+        return rc;
+    }
+    if (strcmp(target[0], TEXT_B6) == 0) {
+        o->v6 = true;
+    } else if (strcmp(target[0], TEXT_B4) != 0 || o->v6) {
+        return cli_usage_error(&ping_cmd, "the target is %s (or %s with -6), not '%s'", TEXT_B4,
+                               TEXT_B6, target[0]);
+    }
+    return CLI_OK;
 }
 
 /* ---- The run -------------------------------------------------------------- */
@@ -159,6 +178,20 @@ struct ping {
     long double tsum_us, tsum2_us; /* over replies and duplicates, as iputils */
     int64_t last_event_ns;         /* last send or reply, for "time" */
 };
+
+/* 2001:db8::2, host b's IPv6 address. */
+static struct tern_ip
+b6(void)
+{
+    struct tern_ip a = {{0x20, 0x01, 0x0d, 0xb8, [15] = 2}};
+    return a;
+}
+
+static const char *
+target_text(const struct ping *pg)
+{
+    return pg->o.v6 ? TEXT_B6 : TEXT_B4;
+}
 
 static void
 put_be64(uint8_t *p, uint64_t v)
@@ -212,7 +245,8 @@ static void
 on_reply(void *ctx, const struct tern_echo_reply *r, int64_t now_ns)
 {
     struct ping *pg = ctx;
-    if (r->id != ECHO_ID || r->from != ADDR_B) {
+    if (r->id != ECHO_ID || r->v6 != pg->o.v6 ||
+        (pg->o.v6 ? !tern_ip_eq(r->addr, b6()) : r->from != ADDR_B)) {
         return;
     }
     bool dup = pg->replied[r->seq];
@@ -223,7 +257,7 @@ on_reply(void *ctx, const struct tern_echo_reply *r, int64_t now_ns)
         pg->received++;
     }
     pg->last_event_ns = now_ns;
-    printf("%zu bytes from 192.0.2.2: icmp_seq=%u ttl=%u", r->len + 8, (unsigned)r->seq,
+    printf("%zu bytes from %s: icmp_seq=%u ttl=%u", r->len + 8, target_text(pg), (unsigned)r->seq,
            (unsigned)r->ttl);
     if ((size_t)pg->o.size >= TIMING_LEN && r->len >= TIMING_LEN) {
         int64_t sent_ns = (int64_t)(get_be64(r->data) * 1000000000ULL + get_be64(r->data + 8));
@@ -271,8 +305,9 @@ send_one(void *ctx, struct tern_sim *sim)
     pg->replied[seq] = false;
     pg->transmitted++;
     pg->last_event_ns = now;
-    int rc = tern_icmp_echo_send(tern_sim_host_stack(sim, pg->host_a), ADDR_B, ECHO_ID, seq,
-                                 pg->data, len, now);
+    int rc = tern_icmp_echo_send_ip(tern_sim_host_stack(sim, pg->host_a),
+                                    pg->o.v6 ? b6() : tern_ip4(ADDR_B), ECHO_ID, seq, pg->data, len,
+                                    now);
     if (rc != TERN_OK) {
         pg->send_errors++;
         fprintf(stderr, "tern ping: icmp_seq=%u: send failed: %s\n", (unsigned)seq,
@@ -311,12 +346,16 @@ setup(struct ping *pg)
     cfg.netifs[0].mtu = (uint16_t)o->mtu;
     cfg.seed = (uint64_t)o->seed * 2 + 1;
     cfg.netifs[0].addr = ADDR_A;
+    cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){.addr = b6(), .prefix_len = 64};
+    cfg.netifs[0].addr6[0].addr.b[15] = 1; /* 2001:db8::1 */
+    cfg.netifs[0].n_addr6 = 1;
     rc = tern_sim_add_host(pg->sim, "a", &cfg, &pg->host_a);
     if (rc != TERN_OK) {
         return rc;
     }
     cfg.seed = (uint64_t)o->seed * 2 + 2;
     cfg.netifs[0].addr = ADDR_B;
+    cfg.netifs[0].addr6[0].addr = b6();
     rc = tern_sim_add_host(pg->sim, "b", &cfg, &pg->host_b);
     if (rc != TERN_OK) {
         return rc;
@@ -372,7 +411,7 @@ run(struct ping *pg)
 static void
 print_summary(const struct ping *pg)
 {
-    printf("\n--- 192.0.2.2 ping statistics ---\n");
+    printf("\n--- %s ping statistics ---\n", target_text(pg));
     printf("%lld packets transmitted, %lld received", pg->transmitted, pg->received);
     if (pg->dups) {
         printf(", +%lld duplicates", pg->dups);
@@ -485,7 +524,13 @@ tern_cmd_ping(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
-    printf("PING 192.0.2.2 (192.0.2.2) %ld(%ld) bytes of data.\n", pg->o.size, pg->o.size + 28);
+    if (pg->o.v6) {
+        /* iputils' form for IPv6. */
+        printf("PING %s(%s) %ld data bytes\n", TEXT_B6, TEXT_B6, pg->o.size);
+    } else {
+        printf("PING %s (%s) %ld(%ld) bytes of data.\n", TEXT_B4, TEXT_B4, pg->o.size,
+               pg->o.size + 28);
+    }
     run(pg);
     print_summary(pg);
     if (pg->o.stats) {

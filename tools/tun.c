@@ -11,6 +11,7 @@
  * Exit status: 0 on success, 1 for a runtime failure (device, connection
  * refused or reset, HTTP error, file error), 2 for a usage error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -37,11 +38,14 @@
 int tern_cmd_tun(int argc, char **argv);
 int tern_cmd_tap(int argc, char **argv);
 
-#define NS       1000000000LL
-#define IOBUF    65536 /* one read or write of a client or of the loop */
-#define SESS_BUF 16384 /* what a server session holds between two sends */
-#define HDR_MAX  8192
-#define MIB      (1024 * 1024)
+#define NS        1000000000LL
+#define PING_MAX  1000 /* --count of ping */
+#define PING_ID   0x7465
+#define PING_DATA 56    /* ping(8)'s default */
+#define IOBUF     65536 /* one read or write of a client or of the loop */
+#define SESS_BUF  16384 /* what a server session holds between two sends */
+#define HDR_MAX   8192
+#define MIB       (1024 * 1024)
 /* Servers: the memory budget their tables are sized from (--mem), half of
  * it for the stack's buffer pool; and the connections of the stack beyond
  * one per session: the listener and a few spare, plus one per session for
@@ -75,7 +79,7 @@ on_signal(int sig)
 
 /* M_SERVE runs the services of opts.svc; M_ECHO, M_DISCARD, M_HTTP (TCP)
  * and M_UDP_ECHO (UDP) are their kinds. */
-enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_UDP_ECHO, M_GET, M_SEND, M_RECV };
+enum mode { M_NONE, M_SERVE, M_ECHO, M_DISCARD, M_HTTP, M_UDP_ECHO, M_GET, M_SEND, M_RECV, M_PING };
 
 /* serve: the services of one process, each on a port of its own (a TCP
  * and a UDP service may share a number: they are different ports). */
@@ -107,6 +111,11 @@ struct opts {
     const char *dev;
     uint32_t addr, gw, linux_addr;
     int prefix, linux_prefix;
+    struct tern_netif_addr6 addr6[TERN_NETIF_ADDR6_MAX]; /* --addr X:X::X/N */
+    unsigned n_addr6;
+    struct tern_ip gw6;    /* --gw X:X::X */
+    const char *ping_host; /* ping HOST */
+    struct tern_ip ping_dst;
     long mtu;
     struct tern_tun_impair imp;
     bool seed_set;
@@ -179,11 +188,42 @@ parse_cidr(const char *s, uint32_t *addr, int *prefix)
     return true;
 }
 
+/* An IPv6 literal (RFC 4291 2.2), or false. */
+static bool
+parse_ipv6(const char *s, struct tern_ip *out)
+{
+    struct in6_addr a;
+    if (inet_pton(AF_INET6, s, &a) != 1) {
+        return false;
+    }
+    memcpy(out->b, a.s6_addr, 16);
+    return !tern_ip_is4(*out);
+}
+
 static bool
 set_addr(const char *v, void *opts)
 {
     struct opts *o = opts;
-    return parse_cidr(v, &o->addr, &o->prefix);
+    if (strchr(v, ':') == NULL) {
+        return parse_cidr(v, &o->addr, &o->prefix);
+    }
+    /* X:X::X/N, an IPv6 address and its on-link prefix; repeatable. */
+    const char *slash = strrchr(v, '/');
+    char host[64];
+    long n;
+    if (slash == NULL || (size_t)(slash - v) >= sizeof(host) ||
+        o->n_addr6 == TERN_NETIF_ADDR6_MAX || !cli_parse_long(slash + 1, 1, 128, &n)) {
+        return false;
+    }
+    memcpy(host, v, (size_t)(slash - v));
+    host[slash - v] = '\0';
+    struct tern_netif_addr6 *a = &o->addr6[o->n_addr6];
+    if (!parse_ipv6(host, &a->addr)) {
+        return false;
+    }
+    a->prefix_len = (uint8_t)n;
+    o->n_addr6++;
+    return true;
 }
 
 static bool
@@ -196,7 +236,8 @@ set_linux_addr(const char *v, void *opts)
 static bool
 set_gw(const char *v, void *opts)
 {
-    return parse_ipv4(v, &((struct opts *)opts)->gw);
+    struct opts *o = opts;
+    return strchr(v, ':') != NULL ? parse_ipv6(v, &o->gw6) : parse_ipv4(v, &o->gw);
 }
 
 static bool
@@ -239,12 +280,14 @@ _Static_assert((SESS_BUF + HDR_MAX) / 1024 == 24, "--mem's help says 24 KiB a se
 static const struct cli_opt tun_opts[] = {
     {.name = "dev", .kind = CLI_STRING, .arg = "NAME", .offset = OFF(dev),
      .help = "device name (at most 15 bytes)"},
-    {.name = "addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_addr,
-     .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
-     .help = "tern's address and prefix length on the device"},
-    {.name = "gw", .kind = CLI_CUSTOM, .arg = "A.B.C.D", .parse = set_gw,
-     .form = "an IPv4 address A.B.C.D",
-     .help = "default gateway (on the connected subnet)"},
+    {.name = "addr", .kind = CLI_CUSTOM, .arg = "ADDR/N", .parse = set_addr,
+     .form = "A.B.C.D/N (an IPv4 address, prefix 1 to 32) or X:X::X/N (an IPv6 address, prefix "
+             "1 to 128; at most 4)",
+     .help = "tern's address and prefix length on the device: one IPv4 address (required) and "
+             "IPv6 ones (repeat the option); a link-local IPv6 address is always added"},
+    {.name = "gw", .kind = CLI_CUSTOM, .arg = "ADDR", .parse = set_gw,
+     .form = "an IPv4 address A.B.C.D or an IPv6 address X:X::X",
+     .help = "default gateway (on the connected subnet); may be given once per family"},
     {.name = "linux-addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_linux_addr,
      .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
      .help = "also give the kernel this address on the device (ioctl SIOCSIFADDR); without it, "
@@ -367,8 +410,10 @@ usage(FILE *f, const struct opts *o)
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
             "  recv --port P -o FILE           accept one connection, write what arrives\n"
+            "  ping HOST [--count N]           echo requests to HOST (A.B.C.D or X:X::X), one\n"
+            "                                  a second (default 3), as ping(8) prints them\n"
             "\n",
-            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4)");
+            cmd, strcmp(cmd, "tap") == 0 ? "TAP (Ethernet)" : "TUN (IPv4 and IPv6)");
     cli_print_options(f, &o->cli);
     fprintf(f,
             "\n"
@@ -457,9 +502,10 @@ set_word(struct opts *o, const char **words, int n)
         {"get", M_GET, 1, "get URL"},
         {"send", M_SEND, 2, "send HOST:PORT FILE"},
         {"recv", M_RECV, 0, "recv"},
+        {"ping", M_PING, 1, "ping HOST"},
     };
     if (n == 0) {
-        return usage_error(o, "missing MODE (serve, get, send or recv)", NULL);
+        return usage_error(o, "missing MODE (serve, get, send, recv or ping)", NULL);
     }
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         if (strcmp(words[0], modes[i].name) != 0) {
@@ -483,12 +529,23 @@ set_word(struct opts *o, const char **words, int n)
             o->target = words[1];
             o->file = words[2];
             break;
+        case M_PING: {
+            o->ping_host = words[1];
+            uint32_t v4;
+            if (parse_ipv4(words[1], &v4)) {
+                o->ping_dst = tern_ip4(v4);
+            } else if (!parse_ipv6(words[1], &o->ping_dst)) {
+                return cli_usage_error(&o->cli, "ping HOST: '%s' is neither A.B.C.D nor X:X::X",
+                                       words[1]);
+            }
+            break;
+        }
         default:
             break;
         }
         return 0;
     }
-    return cli_usage_error(&o->cli, "unknown MODE '%s' (serve, get, send or recv)", words[0]);
+    return cli_usage_error(&o->cli, "unknown MODE '%s' (serve, get, send, recv or ping)", words[0]);
 }
 
 static int
@@ -501,11 +558,15 @@ check_opts(struct opts *o)
         return usage_error(o, "--addr A.B.C.D/N is required", NULL);
     }
     bool server = o->mode == M_SERVE;
+    if (o->mode == M_PING && o->count > PING_MAX) {
+        return usage_error(o, "ping takes --count 1000 at most", NULL);
+    }
     if (o->mode == M_RECV && o->port == 0) {
         return usage_error(o, "this mode needs --port P", NULL);
     }
-    if (!server && (o->max_conns != 0 || o->mem_mib != 0 || o->count != 0)) {
-        return usage_error(o, "--max-conns, --mem and --count are options of serve", NULL);
+    if (!server && (o->max_conns != 0 || o->mem_mib != 0 || (o->count != 0 && o->mode != M_PING))) {
+        return usage_error(
+            o, "--max-conns and --mem are options of serve, --count of serve and ping", NULL);
     }
     if (server) {
         if (o->port != 0 && (o->n_svc > 1 || o->svc[0].port != 0)) {
@@ -637,6 +698,12 @@ struct app {
     struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
     bool have_last;
     bool failed, done;
+    struct tern_ip shown6[8]; /* IPv6 addresses reported ready */
+    unsigned n_shown6;
+    /* ping */
+    long ping_sent, ping_rcvd;
+    int64_t ping_next, ping_sent_ns[PING_MAX + 1];
+    bool ping_seen[PING_MAX + 1];
     /* HTTP client */
     char hdr[HDR_MAX];
     size_t hdr_len;
@@ -1932,6 +1999,9 @@ make_stack(struct app *a)
             cfg.netifs[0].mac[i] = (uint8_t)(r >> (8 * i));
         }
     }
+    memcpy(cfg.netifs[0].addr6, a->o.addr6, sizeof(a->o.addr6));
+    cfg.netifs[0].n_addr6 = a->o.n_addr6;
+    cfg.gateway6 = a->o.gw6;
     cfg.default_gateway = a->o.gw;
     if (a->trace != NULL) {
         cfg.trace = on_trace;
@@ -1985,6 +2055,9 @@ fmt_ip(char *buf, size_t len, uint32_t ip)
 }
 
 /* Opens the listener or the connection; prints the ready line. */
+static int64_t step_ping(struct app *a);
+static void on_ping_reply(void *ctx, const struct tern_echo_reply *r, int64_t now_ns);
+
 static int
 start_app(struct app *a, struct sess *cs)
 {
@@ -2010,6 +2083,12 @@ start_app(struct app *a, struct sess *cs)
         }
         fprintf(stderr, "tern: %s up, %s/%d, mtu %u; connecting to %s\n", tern_tun_name(a->tun), ip,
                 a->o.prefix, tern_tun_mtu(a->tun), a->o.mode == M_GET ? a->o.url : a->o.target);
+        return 0;
+    }
+    if (a->o.mode == M_PING) {
+        tern_icmp_set_echo_handler(a->st, on_ping_reply, a);
+        fprintf(stderr, "tern: %s up, %s/%d, mtu %u; pinging %s\n", tern_tun_name(a->tun), ip,
+                a->o.prefix, tern_tun_mtu(a->tun), a->o.ping_host);
         return 0;
     }
     oa.passive = true;
@@ -2110,6 +2189,13 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
     case M_RECV:
         step_recv(a, ss);
         break;
+    case M_PING: {
+        int64_t next = step_ping(a);
+        if (a->t_next_progress == 0 || next < a->t_next_progress) {
+            a->t_next_progress = next;
+        }
+        break;
+    }
     case M_NONE:
     case M_ECHO:
     case M_DISCARD:
@@ -2124,6 +2210,82 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
     }
     int64_t wake = a->t_next_progress != 0 ? a->t_next_progress : now + NS;
     return a->t_drain > now && a->t_drain < wake ? a->t_drain : wake;
+}
+
+/* ---- ping ---------------------------------------------------------------- */
+
+static void
+on_ping_reply(void *ctx, const struct tern_echo_reply *r, int64_t now_ns)
+{
+    struct app *a = ctx;
+    if (r->id != PING_ID || !tern_ip_eq(r->addr, a->o.ping_dst) || r->seq == 0 ||
+        r->seq > a->ping_sent || a->ping_seen[r->seq]) {
+        return;
+    }
+    a->ping_seen[r->seq] = true;
+    a->ping_rcvd++;
+    int64_t us = (now_ns - a->ping_sent_ns[r->seq]) / 1000;
+    printf("%zu bytes from %s: icmp_seq=%u ttl=%u time=%lld.%03lld ms\n", r->len + 8,
+           a->o.ping_host, (unsigned)r->seq, (unsigned)r->ttl, (long long)(us / 1000),
+           (long long)(us % 1000));
+    fflush(stdout);
+}
+
+/* One echo request a second (RFC 792, RFC 4443 4.1) until --count; done
+ * when every one is answered, or --timeout after the last. A request the
+ * stack cannot send yet (an IPv6 address still tentative, RFC 4862 5.4)
+ * waits for the next turn. Returns the next wake time. */
+static int64_t
+step_ping(struct app *a)
+{
+    int64_t now = tern_tun_now_ns();
+    long count = a->o.count > 0 ? a->o.count : 3;
+    if (a->ping_sent < count && now >= a->ping_next) {
+        uint8_t data[PING_DATA];
+        for (size_t i = 0; i < sizeof(data); i++) {
+            data[i] = (uint8_t)i;
+        }
+        uint16_t seq = (uint16_t)(a->ping_sent + 1);
+        int rc =
+            tern_icmp_echo_send_ip(a->st, a->o.ping_dst, PING_ID, seq, data, sizeof(data), now);
+        if (rc == TERN_OK) {
+            a->ping_sent_ns[seq] = now;
+            a->ping_sent++;
+            a->ping_next = now + NS;
+        } else {
+            a->ping_next = now + NS / 10;
+        }
+    }
+    if (a->ping_sent == count &&
+        (a->ping_rcvd == count || now - a->ping_sent_ns[count] > (int64_t)(a->o.timeout_s * 1e9))) {
+        printf("\n--- %s ping statistics ---\n%ld packets transmitted, %ld received\n",
+               a->o.ping_host, a->ping_sent, a->ping_rcvd);
+        a->failed = a->ping_rcvd == 0;
+        a->done = true;
+    }
+    return a->ping_next;
+}
+
+/* Reports each IPv6 address of the device once it is usable (after DAD,
+ * RFC 4862 5.4; autoconfigured ones from a router, 5.5.3). */
+static void
+report_addrs6(struct app *a)
+{
+    struct tern_ip now[8];
+    int n = tern_stack_addrs6(a->st, 0, now, 8);
+    for (int i = 0; i < n && i < 8; i++) {
+        bool seen = false;
+        for (unsigned k = 0; k < a->n_shown6; k++) {
+            seen |= tern_ip_eq(a->shown6[k], now[i]);
+        }
+        if (seen || a->n_shown6 == 8) {
+            continue;
+        }
+        a->shown6[a->n_shown6++] = now[i];
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, now[i].b, text, sizeof(text));
+        fprintf(stderr, "tern: %s: IPv6 address %s ready\n", tern_tun_name(a->tun), text);
+    }
 }
 
 static int
@@ -2141,6 +2303,7 @@ run_loop(struct app *a)
     int64_t last_activity = tern_tun_now_ns();
     a->retrans0 = retransmits(a);
     while (!a->done && !stop_requested) {
+        report_addrs6(a);
         int64_t wake = step_app(a, &client, &ss);
         if (a->o.stats && client_mode && a->conn > 0 &&
             tern_tcp_status(a->st, a->conn, &a->last) == TERN_OK) {

@@ -100,6 +100,16 @@ enum tern_link_type {
 
 #define TERN_MAC_LEN 6
 
+/* IPv6 addresses an interface may be given in its configuration, besides
+ * the link-local address the stack forms itself (RFC 4291 2.5.6). */
+#define TERN_NETIF_ADDR6_MAX 4
+
+/* A configured IPv6 address and the prefix that is on link through it. */
+struct tern_netif_addr6 {
+    struct tern_ip addr; /* an IPv6 unicast address, not link-local or mapped */
+    uint8_t prefix_len;  /* 1..128 */
+};
+
 struct tern_netif_config {
     uint32_t addr;      /* our address on this interface */
     uint8_t prefix_len; /* the connected subnet, 0..32 */
@@ -108,6 +118,11 @@ struct tern_netif_config {
     void *transmit_ctx;
     enum tern_link_type link;  /* default TERN_LINK_RAW_IP */
     uint8_t mac[TERN_MAC_LEN]; /* TERN_LINK_ETHERNET: our unicast address, not all zero */
+    /* IPv6 (RFC 8200). Every interface also gets a link-local address,
+     * fe80::/64 with an RFC 7217 interface identifier derived from the
+     * stack's secret (seed), the interface index and the prefix. */
+    struct tern_netif_addr6 addr6[TERN_NETIF_ADDR6_MAX];
+    unsigned n_addr6;
 };
 
 /* Allocator hook, Lua style: alloc(ud, NULL, 0, n) allocates, alloc(ud, p, n, 0)
@@ -129,7 +144,21 @@ struct tern_config {
     unsigned n_netifs;
     uint32_t default_gateway; /* 0: none; else must be on a connected subnet */
 
-    uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7) */
+    uint8_t ttl; /* time to live of datagrams we originate; default 64 (RFC 1122 3.2.1.7);
+                    also the IPv6 hop limit until a router advertisement sets one */
+
+    /* IPv6 (RFC 8200, RFC 4861, RFC 4862). */
+    struct tern_ip gateway6;   /* a default router, :: for none (then learned from router
+                                  advertisements on Ethernet); link-local or on a configured
+                                  prefix */
+    unsigned nd_entries;       /* neighbour cache entries, all interfaces; default 32 */
+    unsigned nd_queue_total;   /* datagrams held while neighbours resolve; default 16 (at most
+                                  arp_queue_per_entry per neighbour) */
+    unsigned nd_dad_transmits; /* DupAddrDetectTransmits (RFC 4862 5.1) on Ethernet; default 1,
+                                  0 turns duplicate address detection off */
+    bool nd_no_slaac;          /* true: ignore router advertisements' autonomous prefixes */
+    bool nd_no_router_solicit; /* true: send no router solicitation at start */
+    unsigned pmtu_entries;     /* path MTU cache entries (RFC 8201); default 16 */
 
     /* Buffer memory: the total, in bytes, of the stack's buffer pool, carved
      * once in tern_stack_new() into 2 KiB chunks (a remainder below 2 KiB is
@@ -276,17 +305,29 @@ int tern_arp_lookup(const struct tern_stack *st, int netif, uint32_t addr,
  * installed with tern_icmp_set_echo_handler().
  */
 struct tern_echo_reply {
-    uint32_t from;
+    uint32_t from; /* IPv4: the sender; 0 for an ICMPv6 reply */
     uint16_t id, seq;
-    uint8_t ttl;
+    uint8_t ttl;         /* TTL, or the IPv6 hop limit */
     const uint8_t *data; /* valid during the call */
     size_t len;
+    bool v6;             /* an ICMPv6 echo reply (RFC 4443 4.2) */
+    struct tern_ip addr; /* the sender, either family (IPv4-mapped for IPv4) */
 };
 typedef void (*tern_echo_fn)(void *ctx, const struct tern_echo_reply *r, int64_t now_ns);
 
 int tern_icmp_echo_send(struct tern_stack *st, uint32_t dst, uint16_t id, uint16_t seq,
                         const uint8_t *data, size_t len, int64_t now_ns);
 void tern_icmp_set_echo_handler(struct tern_stack *st, tern_echo_fn fn, void *ctx);
+
+/* An echo request to either family: ICMP for an IPv4(-mapped) dst, ICMPv6
+ * (RFC 4443 4.1) for an IPv6 one. Replies of both reach the same handler. */
+int tern_icmp_echo_send_ip(struct tern_stack *st, struct tern_ip dst, uint16_t id, uint16_t seq,
+                           const uint8_t *data, size_t len, int64_t now_ns);
+
+/* The IPv6 addresses of interface `netif` usable now (not tentative or
+ * duplicate), link-local first: up to `max` into out[]. Returns how many
+ * there are (which may exceed max), or -1 for a bad argument. */
+int tern_stack_addrs6(const struct tern_stack *st, int netif, struct tern_ip *out, unsigned max);
 
 #ifdef __cplusplus
 }

@@ -116,7 +116,43 @@
     X(UDP_NO_PORT, "udp", "RFC 1122 4.1.3.1: no socket for the port (port unreachable sent)")      \
     X(UDP_RCVBUF_FULL, "udp", "RFC 8085 3.1: receive queue at its cap, datagram dropped")          \
     X(UDP_POOL_DRY, "udp", "buffer pool short, datagram dropped")                                  \
-    X(UDP_ICMP_NO_SOCKET, "udp", "RFC 1122 4.1.3.3: ICMP error for no connected socket")
+    X(UDP_ICMP_NO_SOCKET, "udp", "RFC 1122 4.1.3.3: ICMP error for no connected socket")           \
+    X(IPV6_TRUNCATED, "ipv6", "RFC 8200 3: shorter than the 40-byte IPv6 header")                  \
+    X(IPV6_VERSION, "ipv6", "RFC 8200 3: version is not 6")                                        \
+    X(IPV6_PAYLOAD_LEN, "ipv6", "RFC 8200 3: payload length runs past the frame")                  \
+    X(IPV6_NOT_OURS, "ipv6", "RFC 8200 3: destination is not ours and a host does not forward")    \
+    X(IPV6_BAD_SRC, "ipv6", "RFC 4291 2.7: source is a multicast address")                         \
+    X(IPV6_EXT_HDR, "ipv6", "RFC 8200 4: malformed extension header (parameter problem)")          \
+    X(IPV6_OPTION, "ipv6", "RFC 8200 4.2: unrecognised option whose action bits say discard")      \
+    X(IPV6_ROUTING, "ipv6", "RFC 5095 3, RFC 8200 4.4: routing header with segments left refused") \
+    X(IPV6_NEXT_HEADER, "ipv6", "RFC 8200 4: unrecognised next header (parameter problem code 1)") \
+    X(IPV6_NO_NEXT_HEADER, "ipv6", "RFC 8200 4.7: next header 59, nothing follows")                \
+    X(IPV6_NO_ROUTE, "ipv6", "RFC 4861 5.2: no route and no default router for the destination")   \
+    X(IPV6_TX_FAILED, "ipv6", "the driver refused the packet")                                     \
+    X(IPV6_TOO_LONG, "ipv6", "RFC 8200 3: packet to send would exceed 65535 bytes of payload")     \
+    X(IPV6_TENTATIVE, "ipv6", "RFC 4862 5.4: addressed to a tentative address")                    \
+    X(REASS6_BAD_FRAGMENT, "ipv6", "RFC 8200 4.5: fragment length or offset invalid")              \
+    X(REASS6_OVERLAP, "ipv6", "RFC 5722 3: overlapping fragments, datagram dropped")               \
+    X(REASS6_TIMEOUT, "ipv6", "RFC 8200 4.5: reassembly not complete within 60 seconds")           \
+    X(REASS6_FULL, "ipv6", "reassembly: no slot or memory for another IPv6 fragment")              \
+    X(ICMPV6_TRUNCATED, "icmpv6", "RFC 4443 2.1: shorter than an ICMPv6 header")                   \
+    X(ICMPV6_CHECKSUM, "icmpv6", "RFC 4443 2.3: checksum mismatch")                                \
+    X(ICMPV6_ERR_PAYLOAD, "icmpv6", "RFC 4443 2.4 (c): error quotes too little of the packet")     \
+    X(ICMPV6_UNKNOWN_TYPE, "icmpv6", "RFC 4443 2.4 (b): unknown informational message discarded")  \
+    X(ICMPV6_NO_HANDLER, "icmpv6", "ICMPv6 error about a protocol nobody handles")                 \
+    X(ICMPV6_ECHO_NO_HANDLER, "icmpv6", "RFC 4443 4.2: echo reply but no echo handler installed")  \
+    X(ICMPV6_RATE_LIMIT, "icmpv6", "RFC 4443 2.4 (f): ICMPv6 error budget spent, error not sent")  \
+    X(ND_INVALID, "nd",                                                                            \
+      "RFC 4861 6.1, 7.1, 8.1: neighbour discovery message fails validity checks")                 \
+    X(ND_NOT_FOR_US, "nd", "RFC 4861 7.2.3: solicitation for an address that is not ours")         \
+    X(ND_CACHE_FULL, "nd", "neighbour cache full of unresolved entries, packet dropped")           \
+    X(ND_QUEUE_FULL, "nd", "RFC 4861 7.2.2: queue for an unresolved neighbour full")               \
+    X(ND_RESOLVE_FAILED, "nd", "RFC 4861 7.3.3: no advertisement after the solicitations")         \
+    X(ND_RS_HOST, "nd", "RFC 4861 6.2.6: a host discards router solicitations")                    \
+    X(ND_REDIRECT_REFUSED, "nd", "RFC 4861 8.1: redirect not from the first-hop router")           \
+    X(ND_RA_IGNORED, "nd", "RFC 4862 5.5.3: prefix information not usable for autoconfiguration")  \
+    X(ND_DAD_CONFLICT, "nd", "RFC 4862 5.4.5: duplicate address detected, address not used")       \
+    X(ND_TABLE_FULL, "nd", "router, prefix or address table full, entry not kept")
 
 enum tern_drop_reason {
 #define TERN_DROP_ENUM_(name, layer, rule) TERN_DROP_##name,
@@ -189,6 +225,32 @@ struct tern_stats {
         uint64_t tx;        /* datagrams sent */
         uint64_t icmp_errs; /* ICMP errors recorded on a connected socket */
     } udp;
+    struct {
+        uint64_t rx;            /* packets handed to ipv6 input */
+        uint64_t rx_delivered;  /* packets given to ICMPv6 or a transport */
+        uint64_t tx;            /* packets handed to the link (each fragment counts) */
+        uint64_t tx_fragmented; /* packets we sent as fragments (RFC 8200 4.5) */
+        uint64_t rx_fragments;  /* fragments received */
+        uint64_t reassembled;   /* packets completed from fragments */
+    } ip6;
+    struct {
+        uint64_t rx;
+        uint64_t tx;
+        uint64_t rx_echo_request;
+        uint64_t rx_echo_reply;
+        uint64_t rx_error; /* errors received and handed to a transport */
+        uint64_t tx_error; /* errors we sent */
+        uint64_t rx_ptb;   /* packet too big messages that lowered a path MTU */
+    } icmp6;
+    struct {
+        uint64_t ns_tx, ns_rx, na_tx, na_rx; /* neighbour solicitations, advertisements */
+        uint64_t rs_tx, ra_rx, redirect_rx;  /* router messages (redirects accepted) */
+        uint64_t resolved;                   /* neighbours learned or confirmed */
+        uint64_t failed;                     /* resolutions given up */
+        uint64_t queued;                     /* packets held while resolving */
+        uint64_t dad_ok, dad_conflict;       /* duplicate address detection outcomes */
+        uint64_t slaac_addrs;                /* addresses formed from prefixes (RFC 4862) */
+    } nd;
     struct {
         uint64_t rx; /* frames accepted (to our address or broadcast) */
         uint64_t tx; /* frames handed to a driver */

@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "ip/ip.h"
+#include "ip/nd.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
@@ -72,8 +73,8 @@ error_forbidden(const struct tern_stack *st, const struct wire_ipv4 *h)
 /* RFC 1812 4.3.2.8 (RFC 1122 3.2.2 allows it for hosts): a token bucket
  * over every ICMP error we send. True when one may go now (a token is
  * taken). Time is the stack's, so a simulation limits the same way. */
-static bool
-error_budget(struct tern_stack *st)
+bool
+icmp_error_budget(struct tern_stack *st)
 {
     struct ip_state *ip = st->ip;
     uint32_t rate = st->cfg.icmp_error_rate ? st->cfg.icmp_error_rate : ICMP_ERROR_RATE;
@@ -114,7 +115,7 @@ icmp_send_error(struct tern_stack *st, uint8_t type, uint8_t code, uint16_t mtu,
         stack_trace(st, TERN_TRACE_EVENT, L_ICMP, forbidden, orig, h.total_len);
         return;
     }
-    if (!error_budget(st)) {
+    if (!icmp_error_budget(st)) {
         stack_drop(st, TERN_DROP_ICMP_RATE_LIMIT, orig, h.total_len);
         return;
     }

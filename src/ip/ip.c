@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "core/netif.h"
 #include "ip/ip_internal.h"
+#include "ip/nd.h"
 #include "link/link.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
@@ -86,8 +87,12 @@ loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
         unsigned slot = ip->loop_head;
         ip->loop_head = (ip->loop_head + 1) % ip->loop_slots;
         ip->loop_count--;
-        ipv4_input(st, ip->loop_netif[slot], ip->loop_buf + (size_t)slot * ip->tx_buf_len,
-                   ip->loop_len[slot]);
+        const uint8_t *pkt = ip->loop_buf + (size_t)slot * ip->tx_buf_len;
+        if (ip->loop_len[slot] > 0 && (pkt[0] >> 4) == 6) {
+            ipv6_input_looped(st, ip->loop_netif[slot], pkt, ip->loop_len[slot]);
+        } else {
+            ipv4_input(st, ip->loop_netif[slot], pkt, ip->loop_len[slot]);
+        }
     }
     if (ip->loop_count > 0) {
         timer_arm(&st->timers, &ip->t_loop, st->now_ns);
@@ -99,8 +104,8 @@ loop_deliver(void *ctx, struct timer *t, int64_t now_ns)
  * choice: RFC 1122 leaves self-addressed datagrams to the host). Queued,
  * then handed to our own input by a timer due now, as if it had arrived
  * on the owning interface. */
-static int
-loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
+int
+ip_loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len)
 {
     struct ip_state *ip = st->ip;
     if (ip->loop_count == ip->loop_slots || len > ip->tx_buf_len) {
@@ -148,13 +153,15 @@ ip_init(struct tern_stack *st)
         return TERN_ERR_NOMEM;
     }
     timer_init(&ip->t_loop, loop_deliver);
-    return ip_reass_init(st);
+    int rc = ip_reass_init(st);
+    return rc == TERN_OK ? ip6_init(st) : rc;
 }
 
 void
 ip_fini(struct tern_stack *st)
 {
     struct ip_state *ip = st->ip;
+    ip6_fini(st);
     ip_reass_fini(st);
     stack_dealloc(st, ip->loop_buf, (size_t)ip->loop_slots * ip->tx_buf_len);
     stack_dealloc(st, ip->loop_len, ip->loop_slots * sizeof(*ip->loop_len));
@@ -176,7 +183,8 @@ ip_register_proto(struct tern_stack *st, uint8_t proto, ip_input_fn input, ip_er
     if (st == NULL || input == NULL) {
         return TERN_ERR_INVAL;
     }
-    if (proto == WIRE_IPPROTO_ICMP || ip_find_proto(st, proto) != NULL) {
+    if (proto == WIRE_IPPROTO_ICMP || proto == 58 /* ICMPv6 */ ||
+        ip_find_proto(st, proto) != NULL) {
         return TERN_ERR_EXIST;
     }
     for (size_t i = 0; i < IP_MAX_PROTOS; i++) {
@@ -203,6 +211,18 @@ ip_find_proto(const struct tern_stack *st, uint8_t proto)
 }
 
 /* ---- input ------------------------------------------------------------ */
+
+void
+ip_input_raw(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len)
+{
+    /* A raw-IP link carries both families; the version nibble tells them
+     * apart (RFC 791 3.1, RFC 8200 3). */
+    if (len > 0 && (pkt[0] >> 4) == 6) {
+        ipv6_input(st, netif, pkt, len);
+    } else {
+        ipv4_input(st, netif, pkt, len);
+    }
+}
 
 static enum tern_drop_reason
 drop_of_wire(enum wire_err e)
@@ -409,7 +429,7 @@ static int(transmit_one)(struct tern_stack *st, int netif, uint32_t next_hop, st
      * (see src_is_valid): its driver loops, not us. */
     int self = ip_addr_is_loopback(h->dst) ? -1 : netif_of_addr(st, h->dst);
     if (self >= 0) {
-        rc = loop_queue(st, self, buf, tot);
+        rc = ip_loop_queue(st, self, buf, tot);
     } else if (n->link == TERN_LINK_ETHERNET) {
         /* RFC 894 / RFC 826: framed, after the next hop is resolved; the
          * link layer counts its own refusals (ARP_*). */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/timer.h"
+#include "ip/ip6.h"
 #include "tern/addr.h"
 #include "tern/stack.h"
 
@@ -98,6 +99,7 @@ struct ip_state {
     int64_t icmp_refill_ns; /* when the bucket was last topped up */
     tern_echo_fn echo_fn;   /* echo replies to tern_icmp_echo, or NULL */
     void *echo_ctx;
+    struct ip6_state v6; /* the IPv6 half (ip6.h) */
 };
 
 /* Allocates the transmit buffer and the reassembly slots from st->cfg and
@@ -111,6 +113,12 @@ void ip_fini(struct tern_stack *st);
 /* A datagram received on `netif` (borrowed); st->now_ns is current. Every
  * outcome is counted in st->stats and traced. */
 void ipv4_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len);
+
+/* An IPv6 packet received on `netif` (borrowed), as ipv4_input. */
+void ipv6_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len);
+
+/* A raw-IP frame of either family: dispatched on the version nibble. */
+void ip_input_raw(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len);
 
 /* A datagram payload gathered from several pieces (borrowed). */
 struct ip_part {

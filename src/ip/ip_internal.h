@@ -67,6 +67,10 @@ bool ip_addr_is_single_host(const struct tern_stack *st, uint32_t a);
 void ip_deliver(struct tern_stack *st, int netif, const struct wire_ipv4 *h, const uint8_t *dgram,
                 size_t dgram_len);
 
+/* Queues a datagram (either family) for our own input, delivered from a
+ * timer due now, as if it had arrived on `netif`. */
+int ip_loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len);
+
 /* Finds the registered protocol, or NULL. */
 const struct ip_proto *ip_find_proto(const struct tern_stack *st, uint8_t proto);
 

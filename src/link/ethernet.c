@@ -144,6 +144,28 @@ bcast_carries_unicast(const struct tern_stack *st, int netif, const uint8_t *dgr
     return !netif_addr_is_broadcast(&st->cfg, netif, dst) && (dst >> 28) != 0xe;
 }
 
+static bool
+group_joined(const struct link_state *l, int netif, const uint8_t mac[6])
+{
+    for (unsigned i = 0; i < l->n_groups[netif]; i++) {
+        if (memcmp(l->groups[netif][i], mac, 6) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+link_set_groups(struct tern_stack *st, int netif, const uint8_t (*macs)[6], unsigned n)
+{
+    struct link_state *l = st->link;
+    if (n > LINK_MAX_GROUPS) {
+        n = LINK_MAX_GROUPS;
+    }
+    memcpy(l->groups[netif], macs, (size_t)n * 6);
+    l->n_groups[netif] = n;
+}
+
 static const struct link_type *
 find_type(const struct link_state *l, uint16_t type)
 {
@@ -183,9 +205,11 @@ eth_input(struct tern_stack *st, int netif, const uint8_t *frame, size_t len)
     }
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
     bool bcast = wire_eth_addr_is_broadcast(h.dst);
-    /* RFC 894: a host takes frames to its own address and broadcasts.
-     * Choice: no multicast group is joined, so group frames are not ours. */
-    if (!bcast && memcmp(h.dst, n->mac, WIRE_ETH_ADDR_LEN) != 0) {
+    /* RFC 894: a host takes frames to its own address and broadcasts, and
+     * (RFC 2464 7) those to the groups IPv6 listens to. No IPv4 group is
+     * joined (no IGMP). */
+    if (!bcast && memcmp(h.dst, n->mac, WIRE_ETH_ADDR_LEN) != 0 &&
+        !(h.type == WIRE_ETHERTYPE_IPV6 && group_joined(st->link, netif, h.dst))) {
         stack_drop(st, TERN_DROP_ETH_NOT_OURS, frame, len);
         return;
     }

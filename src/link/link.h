@@ -100,7 +100,9 @@ typedef void (*link_rx_fn)(struct tern_stack *st, void *ctx, int netif, const ui
                            size_t len);
 
 /* EtherTypes that may register at once (IPv4, tests); ARP is link's own. */
-#define LINK_MAX_TYPES 2
+#define LINK_MAX_TYPES 3
+
+#define LINK_MAX_GROUPS 16
 
 struct link_type {
     uint16_t type; /* 0: a free entry */
@@ -122,7 +124,15 @@ struct link_state {
     int q_free;        /* free list head, -1 when empty */
     struct link_announce announce[TERN_MAX_NETIFS];
     struct link_type types[LINK_MAX_TYPES];
+    /* Multicast addresses each Ethernet interface listens to (the IPv6
+     * groups of RFC 2464 7, set by ip). */
+    uint8_t groups[TERN_MAX_NETIFS][LINK_MAX_GROUPS][6];
+    unsigned n_groups[TERN_MAX_NETIFS];
 };
+
+/* Sets the multicast addresses Ethernet interface `netif` accepts frames
+ * for (at most LINK_MAX_GROUPS; more are ignored). */
+void link_set_groups(struct tern_stack *st, int netif, const uint8_t (*macs)[6], unsigned n);
 
 /* Takes the frame buffer, the ARP table and the queue pool from st->cfg,
  * and arms the announcement timers (the first announcement of each

@@ -70,6 +70,10 @@ tern_config_init(struct tern_config *cfg)
         .corrective_ack_limit = 1000,
         .rst_limit = 1000,
     };
+    cfg->nd_entries = 32;
+    cfg->nd_queue_total = 16;
+    cfg->nd_dad_transmits = 1; /* RFC 4862 5.1 DupAddrDetectTransmits */
+    cfg->pmtu_entries = 16;
     cfg->udp = (struct tern_udp_config){
         .max_sockets = 32, .rcvbuf = 65536, /* 16 records' headers and some 64 KiB of payload */
     };
@@ -94,6 +98,20 @@ config_check(const struct tern_config *cfg)
         if (n->prefix_len > 32 || n->mtu < 68 || n->transmit == NULL || n->addr == 0) {
             return TERN_ERR_INVAL;
         }
+        if (n->n_addr6 > TERN_NETIF_ADDR6_MAX) {
+            return TERN_ERR_INVAL;
+        }
+        for (unsigned k = 0; k < n->n_addr6; k++) {
+            /* RFC 4291 2.5: a unicast address of our own, not :: or ::1,
+             * not multicast, mapped IPv4 or link-local (we form that). */
+            struct tern_ip a = n->addr6[k].addr;
+            static const uint8_t one[16] = {[15] = 1};
+            if (n->addr6[k].prefix_len == 0 || n->addr6[k].prefix_len > 128 ||
+                tern_ip_is_unspec6(a) || memcmp(a.b, one, 16) == 0 || a.b[0] == 0xff ||
+                tern_ip_is4(a) || (a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80)) {
+                return TERN_ERR_INVAL;
+            }
+        }
     }
     if (cfg->default_gateway != 0) {
         bool on_link = false;
@@ -104,6 +122,10 @@ config_check(const struct tern_config *cfg)
         if (!on_link) {
             return TERN_ERR_INVAL;
         }
+    }
+    if (!tern_ip_is_unspec6(cfg->gateway6) &&
+        (tern_ip_is4(cfg->gateway6) || cfg->gateway6.b[0] == 0xff)) {
+        return TERN_ERR_INVAL;
     }
     if (cfg->pool_bytes / POOL_CHUNK >= POOL_NIL) {
         return TERN_ERR_INVAL; /* more chunks than a 32-bit index names */
@@ -125,6 +147,14 @@ ipv4_from_link(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, 
     ipv4_input(st, netif, pkt, len);
 }
 
+/* A frame's payload of EtherType IPv6 (RFC 2464). */
+static void
+ipv6_from_link(struct tern_stack *st, void *ctx, int netif, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    ipv6_input(st, netif, pkt, len);
+}
+
 /* The registrations through which a lower layer hands packets to the one
  * above it: link's EtherType table (IPv4) and ip's protocol table (TCP, UDP).
  * No layer calls up any other way. */
@@ -132,6 +162,9 @@ static int
 wire_layers(struct tern_stack *st)
 {
     int rc = link_register_ethertype(st, WIRE_ETHERTYPE_IPV4, ipv4_from_link, NULL);
+    if (rc == TERN_OK) {
+        rc = link_register_ethertype(st, WIRE_ETHERTYPE_IPV6, ipv6_from_link, NULL);
+    }
     if (rc == TERN_OK) {
         rc = ip_register_proto(st, WIRE_IPPROTO_TCP, tcp_input, tcp_icmp_error, NULL);
     }
@@ -240,7 +273,7 @@ tern_stack_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t le
     if (st->cfg.netifs[netif].link == TERN_LINK_ETHERNET) {
         eth_input(st, netif, pkt, len);
     } else {
-        ipv4_input(st, netif, pkt, len);
+        ip_input_raw(st, netif, pkt, len);
     }
     return TERN_OK;
 }

@@ -125,8 +125,9 @@ usage_error "option needs a value: --count N|expected an integer from 1 to 10000
 usage_error "option needs a value: -c N" ping -c
 usage_error "option needs a value: --pcap FILE" ping --pcap
 usage_error "option --stats takes no value|--stats=yes" ping --stats=yes
-usage_error "unexpected operand '192.0.2.2'" ping 192.0.2.2
-usage_error "unexpected operand 'x'" ping -c 1 -- x
+usage_error "not '192.0.2.9'" ping 192.0.2.9
+usage_error "unexpected operand 'x'" ping 192.0.2.2 x
+usage_error "not 'x'" ping -c 1 -- x
 help_lists ping -c --count -i --interval -s --size -W --timeout --seed --loss --reorder --dup \
     --corrupt --delay --jitter --rate --mtu --pcap --stats
 

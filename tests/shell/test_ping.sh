@@ -46,7 +46,7 @@ check "header line" grep -qx 'PING 192.0.2.2 (192.0.2.2) 56(84) bytes of data.' 
 # rtt min/max = the extreme times printed.
 consistent() { # consistent <output file> <expected transmitted>
     awk -v want_tx="$2" '
-        /^[0-9]+ bytes from 192\.0\.2\.2: icmp_seq=[0-9]+ ttl=64/ {
+        /^[0-9]+ bytes from (192\.0\.2\.2|2001:db8::2): icmp_seq=[0-9]+ ttl=64/ {
             seq = $5; sub(/icmp_seq=/, "", seq); seq += 0
             if (seq < 1 || seq > want_tx + 0) { print "bad seq " seq; bad = 1 }
             if ($0 ~ /\(DUP!\)$/) { dups++ } else {
@@ -103,6 +103,26 @@ check "fragmented ping exits 0" test "$rc" -eq 0
 check "fragmented ping header" grep -qx 'PING 192.0.2.2 (192.0.2.2) 3000(3028) bytes of data.' "$tmp/frag.out"
 check "fragmented replies are whole" test "$(grep -c '^3008 bytes from 192.0.2.2' "$tmp/frag.out")" -eq 3
 check "fragmented run is consistent" consistent "$tmp/frag.out" 3
+
+# IPv6 (-6, or the operand 2001:db8::2): ICMPv6 echo (RFC 4443 4.1, 4.2),
+# fragmented by the source past the MTU (RFC 8200 4.5) and reassembled;
+# the capture decodes in tshark as ICMPv6.
+"$TERN" ping -6 --count 3 >"$tmp/v6.out" 2>&1
+rc=$?
+check "ping -6 exits 0" test "$rc" -eq 0
+check "ping -6 header" grep -qx 'PING 2001:db8::2(2001:db8::2) 56 data bytes' "$tmp/v6.out"
+check "ping -6 replies" test "$(grep -c '^64 bytes from 2001:db8::2: icmp_seq=[123] ttl=64' "$tmp/v6.out")" -eq 3
+check "ping -6 run is consistent" consistent "$tmp/v6.out" 3
+"$TERN" ping 2001:db8::2 --count 2 --size 3000 --pcap "$tmp/v6.pcap" >"$tmp/v6f.out" 2>&1
+rc=$?
+check "fragmented ping to 2001:db8::2 exits 0" test "$rc" -eq 0
+check "fragmented IPv6 replies are whole" test "$(grep -c '^3008 bytes from 2001:db8::2' "$tmp/v6f.out")" -eq 2
+if command -v tshark >/dev/null; then
+    n=$(tshark -r "$tmp/v6.pcap" -Y 'icmpv6.type == 129' 2>/dev/null | wc -l)
+    check "the IPv6 capture decodes: 2 reassembled echo replies (got $n)" test "$n" -eq 2
+    n=$(tshark -r "$tmp/v6.pcap" -Y '_ws.expert.severity >= 6291456 || _ws.malformed' 2>/dev/null | wc -l)
+    check "the IPv6 capture has no warning (got $n)" test "$n" -eq 0
+fi
 
 # Exact virtual times: 10 ms each way.
 "$TERN" ping --count 2 >"$tmp/plain.out" 2>&1
@@ -179,7 +199,9 @@ bad_cases=(
     "--stats=yes|--stats"
     "--bogus|--bogus"
     "-x|-x"
-    "192.0.2.2|192.0.2.2"
+    "192.0.2.9|192.0.2.9"
+    "-6 192.0.2.2|192.0.2.2"
+    "192.0.2.2 x|x"
 )
 for case in "${bad_cases[@]}"; do
     argstr=${case%%|*}

@@ -46,6 +46,9 @@ make_ethernet(struct tern_config *cfg, struct rig *r)
     cfg->netifs[0].link = TERN_LINK_ETHERNET;
     memcpy(cfg->netifs[0].mac, MAC_US, 6);
     cfg->arp_announcements = edit_announce;
+    /* ARP alone: no IPv6 start-up traffic (DAD, router solicitation). */
+    cfg->nd_dad_transmits = 0;
+    cfg->nd_no_router_solicit = true;
     if (edit_entries) {
         cfg->arp_entries = edit_entries;
     }
@@ -632,8 +635,8 @@ test_frames_for_other_macs_dropped(void)
     CHECK_EQ(R.cap.n, 1);
     /* Other EtherTypes, 802.3 frames and runts. */
     size_t n = mk_echo_frame(f, MAC_US, A_LOCAL, 8);
-    f[12] = 0x86;
-    f[13] = 0xdd;
+    f[12] = 0x88; /* IEEE local experimental: nobody registered it */
+    f[13] = 0xb5;
     input(&R, f, n, 4);
     CHECK_EQ(drops(TERN_DROP_ETH_TYPE), 1);
     f[12] = 0x00;
@@ -676,21 +679,22 @@ test_ethertype_table(void)
 {
     eth_open(0, 0, 0, 0);
     struct type_seen seen = {0};
-    /* IPv4 is taken (by tern_stack_new), ARP is link's own. */
+    /* IPv4 and IPv6 are taken (by tern_stack_new), ARP is link's own. */
     CHECK_EQ(link_register_ethertype(R.st, WIRE_ETHERTYPE_IPV4, on_type, &seen), TERN_ERR_EXIST);
+    CHECK_EQ(link_register_ethertype(R.st, WIRE_ETHERTYPE_IPV6, on_type, &seen), TERN_ERR_EXIST);
     CHECK_EQ(link_register_ethertype(R.st, WIRE_ETHERTYPE_ARP, on_type, &seen), TERN_ERR_EXIST);
     CHECK_EQ(link_register_ethertype(R.st, 0x05ff, on_type, &seen), TERN_ERR_INVAL);
-    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, NULL, &seen), TERN_ERR_INVAL);
+    CHECK_EQ(link_register_ethertype(R.st, 0x88b5, NULL, &seen), TERN_ERR_INVAL);
     uint8_t f[128];
     size_t n = mk_echo_frame(f, MAC_US, A_LOCAL, 8);
-    f[12] = 0x86;
-    f[13] = 0xdd;
+    f[12] = 0x88;
+    f[13] = 0xb5;
     input(&R, f, n, 1);
     CHECK_EQ(drops(TERN_DROP_ETH_TYPE), 1);
     CHECK_EQ(seen.n, 0);
-    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, on_type, &seen), TERN_OK);
-    CHECK_EQ(link_register_ethertype(R.st, 0x86dd, on_type, &seen), TERN_ERR_EXIST);
-    CHECK_EQ(link_register_ethertype(R.st, 0x88b5, on_type, &seen), TERN_ERR_NOBUFS);
+    CHECK_EQ(link_register_ethertype(R.st, 0x88b5, on_type, &seen), TERN_OK);
+    CHECK_EQ(link_register_ethertype(R.st, 0x88b5, on_type, &seen), TERN_ERR_EXIST);
+    CHECK_EQ(link_register_ethertype(R.st, 0x88b6, on_type, &seen), TERN_ERR_NOBUFS);
     uint64_t rx = tern_stack_stats(R.st)->eth.rx;
     input(&R, f, n, 2);
     CHECK_EQ(seen.n, 1);
@@ -841,6 +845,9 @@ eth_host(struct tern_config *cfg, uint32_t addr, uint8_t last)
         .addr = addr, .prefix_len = 24, .mtu = 1500, .link = TERN_LINK_ETHERNET};
     const uint8_t m[6] = {0x02, 0, 0, 0, 0, last};
     memcpy(cfg->netifs[0].mac, m, 6);
+    /* ARP alone: no IPv6 start-up traffic (DAD, router solicitation). */
+    cfg->nd_dad_transmits = 0;
+    cfg->nd_no_router_solicit = true;
 }
 
 /* EVIDENCE: RFC 826 (resolution end to end), RFC 894 */

@@ -45,7 +45,7 @@ test_input_malformed(void)
     CHECK_EQ(R.st->stats.drops[TERN_DROP_IP_TRUNCATED], 1);
 
     n = mk_dgram(pkt, A_PEER, A_LOCAL, PROTO_FAKE, 1, false, 0, pl, 8);
-    pkt[0] = 0x65; /* version 6 */
+    pkt[0] = 0x75; /* version 7 (6 goes to IPv6 on a raw-IP link) */
     input(&R, pkt, n, 1);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_IP_VERSION], 1);
 
