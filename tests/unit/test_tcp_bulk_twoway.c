@@ -83,7 +83,16 @@ struct twoway_case {
     bool holes;                /* the case makes receive holes: check SND.UNA in them */
     bool no_sack;
     bool tun_client; /* A sized as `tern tun`'s client, B as a roomy Linux peer */
+    bool v6;         /* the connection runs over IPv6 (fd00:2::1 -> fd00:2::2) */
 };
+
+/* The IPv6 addresses of A and B (issue 14: every TCP path for both families). */
+static struct tern_ip
+addr6_of(uint32_t v4)
+{
+    uint8_t b[16] = {0xfd, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(v4 & 0xff)};
+    return tern_ip6(b);
+}
 
 static uint32_t
 be32(const uint8_t *p)
@@ -287,15 +296,21 @@ observe(void *ctx, const struct tern_sim_event *ev)
 {
     struct run *r = ctx;
     const struct tern_sim_packet *p = &ev->pkt;
-    if (ev->kind != TERN_SIM_EV_ARRIVED || p->corrupted || p->len < 40 || p->data[9] != 6) {
+    if (ev->kind != TERN_SIM_EV_ARRIVED || p->corrupted || p->len < 40) {
+        return;
+    }
+    /* IPv4 (protocol 6), or IPv6 with TCP as the first next header. */
+    bool v6 = p->data[0] >> 4 == 6;
+    if (v6 ? p->len < 60 || p->data[6] != 6 : p->data[9] != 6) {
         return;
     }
     struct end *e = p->to_host == r->e[0].host ? &r->e[0] : &r->e[1];
     if (e->conn <= 0) {
         return;
     }
-    size_t ihl = (size_t)(p->data[0] & 15) * 4;
-    size_t tot = (size_t)p->data[2] << 8 | p->data[3];
+    size_t ihl = v6 ? 40 : (size_t)(p->data[0] & 15) * 4;
+    size_t tot = v6 ? 40 + ((size_t)p->data[4] << 8 | p->data[5])
+                    : (size_t)p->data[2] << 8 | p->data[3];
     if (tot > p->len || ihl + 20 > tot) {
         return;
     }
@@ -360,6 +375,10 @@ add_host(struct run *r, const char *name, uint32_t addr, int *host)
     cfg.deterministic = true; /* a test: the same ISNs every run */
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = addr, .prefix_len = 24, .mtu = 1500};
+    if (r->c->v6) {
+        cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){.addr = addr6_of(addr), .prefix_len = 64};
+        cfg.netifs[0].n_addr6 = 1;
+    }
     cfg.tcp.sndbuf = BUF_SIZE;
     cfg.tcp.rcvbuf = BUF_SIZE;
     cfg.pool_bytes = 4 * (size_t)BUF_SIZE; /* both buffers at full size */
@@ -412,7 +431,8 @@ setup(struct run *r, const struct twoway_case *c)
     tern_tcp_set_callback(b->st, 0, on_event, r);
     struct tern_tcp_open_args lst = {.passive = true, .local_port = PORT_B};
     r->listener_b = tern_tcp_open(b->st, &lst, 0);
-    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = c->v6 ? addr6_of(ADDR_B) : tern_ip4(ADDR_B),
+                                      .remote_port = PORT_B};
     a->conn = tern_tcp_open(a->st, &open, 0);
     if (r->listener_b <= 0 || a->conn <= 0) {
         return false;
@@ -514,8 +534,17 @@ check_case(struct run *r)
         CHECK_EQ(e->err, 0);
         CHECK(!(e->ev & TERN_TCP_EV_ERROR));
         CHECK_EQ(st->tcp.resets_rx, 0);
-        /* RFC 9293 3.7.1 (MUST-16): segments fit the MTU with their options. */
+        /* RFC 9293 3.7.1 (MUST-16): segments fit the MTU with their options
+         * (for IPv6 the MSS leaves room for its 40-byte header). */
         CHECK_EQ(st->ip.tx_fragmented, 0);
+        CHECK_EQ(st->ip6.tx_fragmented, 0);
+        if (c->v6) {
+            /* The connection really ran over IPv6, both ways. */
+            CHECK(!tern_ip_is4(s.remote_addr));
+            CHECK(tern_ip_eq(s.remote_addr, addr6_of(i == 0 ? ADDR_B : ADDR_A)));
+            CHECK(st->ip6.tx > 1000 && st->ip6.rx > 1000);
+            CHECK_EQ(s.snd_mss, 1500 - 40 - 20);
+        }
         if (c->no_sack) {
             CHECK(!s.sack_ok);
         }
@@ -612,6 +641,24 @@ static const struct twoway_case cases[] = {
      .seed = 208,
      .must_see = {SEE_LOSS, SEE_REORDER},
      .holes = true},
+    /* The same over IPv6 (issue 14 item 2): key, pseudo-header, ISN and
+     * demux of the other family, and the 60-byte header room in the MSS. */
+    {.name = "ipv6 clean", .link = {BASE_LINK}, .bound_ns = 20 * SEC, .seed = 211, .v6 = true},
+    {.name = "ipv6 loss 5%",
+     .link = {BASE_LINK, .loss_ppm = PPM(5)},
+     .bound_ns = 600 * SEC,
+     .seed = 213,
+     .must_see = BOTH(SEE_LOSS),
+     .holes = true,
+     .v6 = true},
+    {.name = "ipv6 loss 1% reorder dup",
+     .link = {BASE_LINK, .loss_ppm = PPM(1), .reorder_ppm = PPM(5), .reorder_delay_ns = 15 * MS,
+              .dup_ppm = PPM(5)},
+     .bound_ns = 300 * SEC,
+     .seed = 218,
+     .must_see = {SEE_LOSS, SEE_REORDER},
+     .holes = true,
+     .v6 = true},
     /* test_interop_tun.sh's two-way case in the simulator: `tern tun send
      * -o` (A: small buffers) against a Linux socket with large ones (B),
      * over a TUN device (microseconds, no bandwidth limit), 2 % loss each
