@@ -73,6 +73,14 @@ int tern_cmd_bench(int argc, char **argv);
 
 #define ADDR_A      TERN_IPV4(10, 0, 0, 1)
 #define ADDR_B      TERN_IPV4(10, 0, 0, 2)
+
+/* The same two sides over IPv6 (fd00::1, fd00::2 on fd00::/64). */
+static struct tern_ip
+addr6_side(int side)
+{
+    uint8_t b[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(side + 1)};
+    return tern_ip6(b);
+}
 #define PORT        5001
 #define PERIOD      65521u /* pattern period: prime, so segments fall at every offset */
 #define TICK_NS     1000   /* virtual time per round */
@@ -365,6 +373,8 @@ side_config(int side, uint16_t mtu, struct tern_config *c)
         .mtu = mtu,
         .transmit = mq_transmit,
     };
+    c->netifs[0].addr6[0] = (struct tern_netif_addr6){.addr = addr6_side(side), .prefix_len = 64};
+    c->netifs[0].n_addr6 = 1;
     c->n_netifs = 1;
 }
 
@@ -476,12 +486,19 @@ pair_connect_args(struct pair *p, const struct tern_tcp_open_args *a, int lid, i
     return -1;
 }
 
-/* The same to port PORT from an ephemeral port. */
+/* The same to port PORT from an ephemeral port, over IPv4 or IPv6. */
+static int
+pair_connect_family(struct pair *p, bool v6, int lid, int *cid, int *sid)
+{
+    struct tern_tcp_open_args a = {.remote_addr = v6 ? addr6_side(1) : tern_ip4(ADDR_B),
+                                   .remote_port = PORT};
+    return pair_connect_args(p, &a, lid, cid, sid);
+}
+
 static int
 pair_connect(struct pair *p, int lid, int *cid, int *sid)
 {
-    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT};
-    return pair_connect_args(p, &a, lid, cid, sid);
+    return pair_connect_family(p, false, lid, cid, sid);
 }
 
 static int
@@ -713,7 +730,8 @@ bulk_diagnose(struct pair *p, int cid, struct bulk_result *r)
 }
 
 static void
-tern_bulk(uint16_t mtu, uint64_t total, double timeout_s, const uint8_t *pat, struct bulk_result *r)
+tern_bulk(uint16_t mtu, bool v6, uint64_t total, double timeout_s, const uint8_t *pat,
+          struct bulk_result *r)
 {
     memset(r, 0, sizeof *r);
     struct pair p;
@@ -725,14 +743,15 @@ tern_bulk(uint16_t mtu, uint64_t total, double timeout_s, const uint8_t *pat, st
         return;
     }
     lid = pair_listen(&p);
-    if (lid < 0 || pair_connect(&p, lid, &cid, &sid) != 0) {
+    if (lid < 0 || pair_connect_family(&p, v6, lid, &cid, &sid) != 0) {
         r->stalled = true, r->why = "handshake failed";
     } else {
         uint64_t j0 = p.jumps;
         bulk_loop(&p, cid, sid, pat, buf, total, timeout_s, r);
         r->jumps = p.jumps - j0;
         r->retransmits = tern_stack_stats(p.st[0])->tcp.retransmits;
-        r->fragmented = tern_stack_stats(p.st[0])->ip.tx_fragmented;
+        r->fragmented = tern_stack_stats(p.st[0])->ip.tx_fragmented +
+                        tern_stack_stats(p.st[0])->ip6.tx_fragmented;
         if (r->stalled) {
             bulk_diagnose(&p, cid, r);
         }
@@ -1547,6 +1566,7 @@ struct bulk_fig {
 struct figures {
     long cores;
     struct bulk_fig small, large;
+    struct bulk_fig small6; /* IPv6 at MTU 1500 (MSS 1440), alternated with small */
     double lx, lx1460;
     bool lx_corrupt;
     double abort_cps, graceful_cps, lx_abort_cps, lx_graceful_cps;
@@ -1560,17 +1580,38 @@ struct figures {
     struct imp_result imp;
 };
 
+static double
+bulk_once(uint16_t mtu, bool v6, const struct opts *o, const uint8_t *pat, struct bulk_fig *f)
+{
+    tern_bulk(mtu, v6, o->bytes, o->timeout_s, pat, &f->last);
+    f->stalled = f->stalled || f->last.stalled;
+    f->corrupt = f->corrupt || f->last.corrupt;
+    return f->last.secs > 0 ? (double)f->last.bytes * 8 / f->last.secs / 1e9 : 0;
+}
+
 static void
 run_bulk(const struct opts *o, uint16_t mtu, const uint8_t *pat, struct bulk_fig *f)
 {
     double g[MAX_REPS];
     for (uint64_t i = 0; i < o->reps; i++) {
-        tern_bulk(mtu, o->bytes, o->timeout_s, pat, &f->last);
-        g[i] = f->last.secs > 0 ? (double)f->last.bytes * 8 / f->last.secs / 1e9 : 0;
-        f->stalled = f->stalled || f->last.stalled;
-        f->corrupt = f->corrupt || f->last.corrupt;
+        g[i] = bulk_once(mtu, false, o, pat, f);
     }
     f->gbps = median(g, o->reps);
+}
+
+/* IPv4 and IPv6 at MTU 1500, alternated (A B A B) so that the machine's
+ * drift falls on both alike; medians of each. */
+static void
+run_bulk_families(const struct opts *o, const uint8_t *pat, struct bulk_fig *f4,
+                  struct bulk_fig *f6)
+{
+    double g4[MAX_REPS], g6[MAX_REPS];
+    for (uint64_t i = 0; i < o->reps; i++) {
+        g4[i] = bulk_once(1500, false, o, pat, f4);
+        g6[i] = bulk_once(1500, true, o, pat, f6);
+    }
+    f4->gbps = median(g4, o->reps);
+    f6->gbps = median(g6, o->reps);
 }
 
 static double
@@ -1602,7 +1643,7 @@ measure(const struct opts *o, const uint8_t *pat, struct figures *f)
 {
     memset(f, 0, sizeof *f);
     f->cores = sysconf(_SC_NPROCESSORS_ONLN);
-    run_bulk(o, 1500, pat, &f->small);
+    run_bulk_families(o, pat, &f->small, &f->small6);
     run_bulk(o, 65535, pat, &f->large);
     f->lx = run_lx_bulk(o, 0, pat, &f->lx_corrupt);
     f->lx1460 = run_lx_bulk(o, 1460, pat, &f->lx_corrupt);
@@ -1722,6 +1763,9 @@ print_text(const struct opts *o, const struct figures *f)
            f->lx, ratio(f->small.gbps, f->lx));
     printf("  %-28s %15s %8.2f Gbit/s %9.2fx\n", "  vs Linux at MSS 1460", "", f->lx1460,
            ratio(f->small.gbps, f->lx1460));
+    printf("  %-28s %9.2f Gbit/s %15s %9.2fx IPv4's (MSS 1460, same run, alternated)\n",
+           "bulk IPv6 MSS 1440 (MTU 1500)", f->small6.gbps, "",
+           ratio(f->small6.gbps, f->small.gbps));
     printf("  %-28s %9.2f Gbit/s %8.2f Gbit/s %9.2fx\n", "bulk MSS 65495 (MTU 65535)",
            f->large.gbps, f->lx, ratio(f->large.gbps, f->lx));
     print_cycles("cycles, abort (RST)", f->abort_cps, f->lx_abort_cps, f->abort_failed,
@@ -1756,6 +1800,7 @@ print_text(const struct opts *o, const struct figures *f)
     print_pkt("packet time, large", &f->pkt[2], f->large_skipped, f->pkt[0].ns);
     printf("\nnotes:\n");
     print_bulk_note("MSS 1460", &f->small);
+    print_bulk_note("IPv6 MSS 1440", &f->small6);
     print_bulk_note("MSS 65495", &f->large);
     printf("  Linux: loopback default MTU (64 KiB) unless TCP_MAXSEG 1460; cycles in one "
            "thread holding both ends; abort by SO_LINGER 0%s\n",
@@ -1792,6 +1837,8 @@ print_json(const struct opts *o, const struct figures *f)
            (unsigned long long)o->cycles);
     printf(" \"goodput_mss1460_gbps\": %.4f, \"goodput_mss65495_gbps\": %.4f,\n", f->small.gbps,
            f->large.gbps);
+    printf(" \"goodput_ipv6_mss1440_gbps\": %.4f, \"ratio_ipv6_ipv4\": %.4f,\n", f->small6.gbps,
+           ratio(f->small6.gbps, f->small.gbps));
     printf(" \"linux_loopback_gbps\": %.4f, \"linux_loopback_mss1460_gbps\": %.4f,\n", f->lx,
            f->lx1460);
     printf(" \"ratio_goodput_mss1460\": %.4f, \"ratio_goodput_mss1460_same_mss\": %.4f, "
@@ -1843,12 +1890,15 @@ print_json(const struct opts *o, const struct figures *f)
            "\"impaired_virtual_s\": %.4f, \"impaired_loss_detection\": \"%s\",\n",
            m->goodput_mbps, m->link_mbps, m->delay_ms, m->loss_pct, (unsigned long long)m->bytes,
            m->virt_s, m->rfc6675 ? "rfc6675" : "rack");
-    printf(" \"stalled\": {\"bulk_mss1460\": %s, \"bulk_mss65495\": %s, \"impaired\": %s},\n",
-           f->small.stalled ? "true" : "false", f->large.stalled ? "true" : "false",
-           m->stalled ? "true" : "false");
+    printf(" \"stalled\": {\"bulk_mss1460\": %s, \"bulk_ipv6_mss1440\": %s, \"bulk_mss65495\": %s, "
+           "\"impaired\": %s},\n",
+           f->small.stalled ? "true" : "false", f->small6.stalled ? "true" : "false",
+           f->large.stalled ? "true" : "false", m->stalled ? "true" : "false");
     printf(" \"corrupt\": %s, \"failed_cycles\": {\"abort\": %llu, \"graceful\": %llu, "
            "\"linux_abort\": %llu, \"linux_graceful\": %llu}}\n",
-           f->small.corrupt || f->large.corrupt || m->corrupt || f->lx_corrupt ? "true" : "false",
+           f->small.corrupt || f->small6.corrupt || f->large.corrupt || m->corrupt || f->lx_corrupt
+               ? "true"
+               : "false",
            (unsigned long long)f->abort_failed, (unsigned long long)f->graceful_failed,
            (unsigned long long)f->lx_abort_failed, (unsigned long long)f->lx_graceful_failed);
 }
@@ -1859,7 +1909,7 @@ run_only(const struct opts *o, const uint8_t *pat)
 {
     if (o->bulk_only) {
         struct bulk_result r;
-        tern_bulk(1500, o->bulk_only, o->timeout_s, pat, &r);
+        tern_bulk(1500, false, o->bulk_only, o->timeout_s, pat, &r);
         printf("bulk %llu bytes in %.3f s%s%s\n", (unsigned long long)r.bytes, r.secs,
                r.stalled ? ", stalled: " : "", r.stalled ? r.why : "");
         return r.stalled || r.corrupt ? 1 : 0;
@@ -1907,6 +1957,7 @@ tern_cmd_bench(int argc, char **argv)
         print_text(&o, &f);
     }
     free(pat);
-    bool bad_data = f.small.corrupt || f.large.corrupt || f.imp.corrupt || f.lx_corrupt;
+    bool bad_data =
+        f.small.corrupt || f.small6.corrupt || f.large.corrupt || f.imp.corrupt || f.lx_corrupt;
     return bad_data ? 1 : 0;
 }

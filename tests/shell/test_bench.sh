@@ -60,7 +60,8 @@ want = ["cores", "goodput_mss1460_gbps", "goodput_mss65495_gbps", "linux_loopbac
         "linux_loopback_mss1460_gbps", "ratio_goodput_mss1460", "ratio_goodput_mss65495",
         "abort_cycles_per_s", "graceful_cycles_per_s", "linux_abort_cycles_per_s",
         "linux_graceful_cycles_per_s", "ratio_abort_cycles", "ratio_graceful_cycles",
-        "idle_conn_bytes", "impaired_goodput_mbps", "impaired_link_mbps"]
+        "idle_conn_bytes", "impaired_goodput_mbps", "impaired_link_mbps",
+        "goodput_ipv6_mss1440_gbps", "ratio_ipv6_ipv4"]
 # Issue 10's keys: bytes per record may be 0 (a table the stack does not
 # have yet); -1 says "not measured", which a quick run must not print.
 new = ["idle_conn_bytes_1m", "default_stack_bytes", "time_wait_bytes", "syn_cache_bytes",
