@@ -71,8 +71,8 @@
 
 int tern_cmd_bench(int argc, char **argv);
 
-#define ADDR_A      TERN_IPV4(10, 0, 0, 1)
-#define ADDR_B      TERN_IPV4(10, 0, 0, 2)
+#define ADDR_A TERN_IPV4(10, 0, 0, 1)
+#define ADDR_B TERN_IPV4(10, 0, 0, 2)
 
 /* The same two sides over IPv6 (fd00::1, fd00::2 on fd00::/64). */
 static struct tern_ip

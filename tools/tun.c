@@ -405,8 +405,9 @@ usage(FILE *f, const struct opts *o)
             "                                  one: echo 7, discard 9, http 80, udp-echo 7)\n"
             "  get URL -o FILE                 fetch http://HOST[:PORT]/PATH into FILE\n"
             "                                  (HTTP/1.1; a chunked body is decoded)\n"
-            "  send HOST:PORT FILE             connect, send FILE, close (HOST: A.B.C.D, or\n"
-            "                                  a name looked up with --dns, as in get)\n"
+            "  send HOST:PORT FILE             connect, send FILE, close (HOST: A.B.C.D,\n"
+            "                                  [X:X::X], or a name looked up with --dns, as\n"
+            "                                  in get; e.g. [fd00::1]:5001)\n"
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
             "  recv --port P -o FILE           accept one connection, write what arrives\n"
@@ -1612,11 +1613,38 @@ step_recv(struct app *a, struct sess_state *ss)
 /* ---- Setup and the loop ----------------------------------------------------- */
 
 /* HOST, or HOST:PORT when port_needed (else optional, *port untouched
- * without one), out of s[0..len). HOST is A.B.C.D (into *addr) or a name
- * to look up (into a->host, *addr = 0). */
+ * without one), out of s[0..len). HOST is A.B.C.D, an IPv6 address in
+ * brackets, [X:X::X] (RFC 3986 3.2.2; into *addr), or a name to look up
+ * (into a->host, *addr unspecified). */
 static bool
-parse_host(struct app *a, const char *s, size_t len, bool port_needed, uint32_t *addr, long *port)
+parse_host(struct app *a, const char *s, size_t len, bool port_needed, struct tern_ip *addr,
+           long *port)
 {
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        size_t al = close != NULL ? (size_t)(close - s - 1) : 0;
+        char v6[INET6_ADDRSTRLEN];
+        if (close == NULL || al == 0 || al >= sizeof(v6)) {
+            return false;
+        }
+        memcpy(v6, s + 1, al);
+        v6[al] = '\0';
+        size_t rest = len - al - 2;
+        if (!parse_ipv6(v6, addr) || (rest > 0 && close[1] != ':') || (rest == 0 && port_needed)) {
+            return false;
+        }
+        a->host[0] = '\0';
+        if (rest > 0) {
+            char p[8];
+            if (rest - 1 == 0 || rest - 1 >= sizeof(p)) {
+                return false;
+            }
+            memcpy(p, close + 2, rest - 1);
+            p[rest - 1] = '\0';
+            return cli_parse_long(p, 1, 65535, port);
+        }
+        return true;
+    }
     const char *colon = memchr(s, ':', len);
     size_t hl = colon != NULL ? (size_t)(colon - s) : len;
     if (colon != NULL) {
@@ -1638,8 +1666,10 @@ parse_host(struct app *a, const char *s, size_t len, bool port_needed, uint32_t 
     }
     memcpy(a->host, s, hl);
     a->host[hl] = '\0';
-    *addr = 0;
-    if (parse_ipv4(a->host, addr)) {
+    uint32_t v4 = 0;
+    *addr = tern_ip4(0);
+    if (parse_ipv4(a->host, &v4)) {
+        *addr = tern_ip4(v4);
         a->host[0] = '\0';
         return true;
     }
@@ -1658,7 +1688,7 @@ parse_host(struct app *a, const char *s, size_t len, bool port_needed, uint32_t 
 /* http://HOST[:PORT]/PATH: address or name, port and the request into
  * s->buf. */
 static bool
-parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
+parse_url(struct app *a, struct sess *s, struct tern_ip *addr, long *port)
 {
     const char *u = a->o.url;
     if (strncmp(u, "http://", 7) != 0) {
@@ -1684,16 +1714,17 @@ parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
  * o.port) and, for get, the request in cs->buf. Prints the usage error and
  * returns false when bad. */
 static bool
-parse_target(struct app *a, struct sess *cs, uint32_t *addr)
+parse_target(struct app *a, struct sess *cs, struct tern_ip *addr)
 {
     bool ok = a->o.mode == M_GET
                   ? parse_url(a, cs, addr, &a->o.port)
                   : parse_host(a, a->o.target, strlen(a->o.target), true, addr, &a->o.port);
     if (!ok) {
-        cli_usage_error(&a->o.cli, "bad %s '%s' (want %s)",
-                        a->o.mode == M_GET ? "URL" : "HOST:PORT",
-                        a->o.mode == M_GET ? a->o.url : a->o.target,
-                        a->o.mode == M_GET ? "http://HOST[:PORT]/PATH" : "HOST:PORT");
+        cli_usage_error(
+            &a->o.cli, "bad %s '%s' (want %s)", a->o.mode == M_GET ? "URL" : "HOST:PORT",
+            a->o.mode == M_GET ? a->o.url : a->o.target,
+            a->o.mode == M_GET ? "http://HOST[:PORT]/PATH, HOST A.B.C.D, [X:X::X] or a name"
+                               : "HOST:PORT, HOST A.B.C.D, [X:X::X] or a name");
     } else if (a->host[0] != '\0' && a->o.n_dns == 0) {
         cli_usage_error(&a->o.cli, "'%s' is a host name: give a DNS server with --dns A.B.C.D",
                         a->host);
@@ -1714,11 +1745,13 @@ dns_random(void *ctx)
     return v;
 }
 
-/* Looks a->host up (type A: the transport is IPv4) with the servers of
- * --dns, running the device meanwhile. 0 and the address in *addr, or 1
- * after saying why not. */
+/* Looks a->host up with the servers of --dns, running the device
+ * meanwhile: type A, and AAAA too when the interface has IPv6 addresses
+ * of its own (RFC 3596; an IPv4 answer is preferred, as it needs no
+ * neighbour discovery). 0 and the address in *addr, or 1 after saying why
+ * not. */
 static int
-resolve_host(struct app *a, uint32_t *addr)
+resolve_host(struct app *a, struct tern_ip *addr)
 {
     struct tern_dns_config dc;
     tern_dns_config_init(&dc);
@@ -1739,7 +1772,8 @@ resolve_host(struct app *a, uint32_t *addr)
         return 1;
     }
     int64_t now = tern_tun_now_ns();
-    int q = tern_dns_lookup(d, a->host, TERN_DNS_WANT_A, NULL, NULL, now);
+    unsigned want = a->o.n_addr6 > 0 ? TERN_DNS_WANT_BOTH : TERN_DNS_WANT_A;
+    int q = tern_dns_lookup(d, a->host, want, NULL, NULL, now);
     struct tern_dns_result r = {.status = q};
     while (q > 0 && (rc = tern_dns_result(d, q, &r)) == TERN_DNS_ERR_PENDING) {
         if (stop_requested) {
@@ -1776,10 +1810,20 @@ resolve_host(struct app *a, uint32_t *addr)
                 tern_dns_strerror(r.status));
         return 1;
     }
-    *addr = tern_ip_v4(r.addrs[0]);
-    char ip[16];
-    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", *addr >> 24, (*addr >> 16) & 255, (*addr >> 8) & 255,
-             *addr & 255);
+    *addr = r.addrs[0];
+    for (unsigned i = 0; i < r.n && i < sizeof(r.addrs) / sizeof(r.addrs[0]); i++) {
+        if (tern_ip_is4(r.addrs[i])) {
+            *addr = r.addrs[i];
+            break;
+        }
+    }
+    char ip[INET6_ADDRSTRLEN];
+    if (tern_ip_is4(*addr)) {
+        uint32_t v = tern_ip_v4(*addr);
+        snprintf(ip, sizeof(ip), "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
+    } else {
+        inet_ntop(AF_INET6, addr->b, ip, sizeof(ip));
+    }
     fprintf(stderr, "tern: %s is %s (%u address%s%s)\n", a->host, ip, r.n, r.n == 1 ? "" : "es",
             r.used_tcp ? ", over TCP" : "");
     return 0;
@@ -2066,17 +2110,30 @@ start_app(struct app *a, struct sess *cs)
     char ip[16];
     fmt_ip(ip, sizeof(ip), a->o.addr);
     if (a->o.mode == M_GET || a->o.mode == M_SEND) {
-        uint32_t target;
+        struct tern_ip target;
         if (!parse_target(a, cs, &target)) {
             return 2;
         }
         if (a->host[0] != '\0' && resolve_host(a, &target) != 0) {
             return 1;
         }
-        oa.remote_addr = tern_ip4(target);
+        oa.remote_addr = target;
         oa.remote_port = (uint16_t)a->o.port;
         oa.local_port = (uint16_t)a->o.sport;
         a->conn = tern_tcp_open(a->st, &oa, now);
+        /* An IPv6 address of ours is tentative for a while after start
+         * (duplicate address detection, RFC 4862 5.4): until one is ready
+         * there is no source for an IPv6 destination. Run the device
+         * meanwhile, and try again, for at most 10 s. */
+        int64_t give_up = now + 10 * (int64_t)1000000000;
+        while (a->conn == TERN_ERR_NOROUTE && !tern_ip_is4(target) && now < give_up &&
+               !stop_requested) {
+            if (tern_tun_step(a->tun, a->st, now + 50000000) != TERN_OK) {
+                break;
+            }
+            now = tern_tun_now_ns();
+            a->conn = tern_tcp_open(a->st, &oa, now);
+        }
         if (a->conn < 0) {
             fprintf(stderr, "tern %s: connect: %s\n", a->o.cmd, tern_strerror(a->conn));
             return 1;
@@ -2110,7 +2167,8 @@ start_app(struct app *a, struct sess *cs)
     for (int k = 0; k < a->o.n_svc; k++) {
         struct svc *v = &a->o.svc[k];
         if (is_udp(v->kind)) {
-            struct tern_udp_addr local = {.family = TERN_UDP_AF_INET, .port = (uint16_t)v->port};
+            struct tern_udp_addr local = {.family = TERN_UDP_AF_INET6,
+                                          .port = (uint16_t)v->port}; /* ::, both families */
             v->listener = tern_udp_open(a->st, now);
             int rc = v->listener < 0 ? v->listener : tern_udp_bind(a->st, v->listener, &local, now);
             if (rc < 0) {
@@ -2425,7 +2483,7 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     }
     if (a->o.mode == M_GET || a->o.mode == M_SEND) {
         static struct sess scratch; /* usage errors before any device exists */
-        uint32_t ignored;
+        struct tern_ip ignored;
         if (!parse_target(a, &scratch, &ignored)) {
             return 2;
         }

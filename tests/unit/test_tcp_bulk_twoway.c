@@ -309,8 +309,8 @@ observe(void *ctx, const struct tern_sim_event *ev)
         return;
     }
     size_t ihl = v6 ? 40 : (size_t)(p->data[0] & 15) * 4;
-    size_t tot = v6 ? 40 + ((size_t)p->data[4] << 8 | p->data[5])
-                    : (size_t)p->data[2] << 8 | p->data[3];
+    size_t tot =
+        v6 ? 40 + ((size_t)p->data[4] << 8 | p->data[5]) : (size_t)p->data[2] << 8 | p->data[3];
     if (tot > p->len || ihl + 20 > tot) {
         return;
     }
@@ -376,7 +376,8 @@ add_host(struct run *r, const char *name, uint32_t addr, int *host)
     cfg.n_netifs = 1;
     cfg.netifs[0] = (struct tern_netif_config){.addr = addr, .prefix_len = 24, .mtu = 1500};
     if (r->c->v6) {
-        cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){.addr = addr6_of(addr), .prefix_len = 64};
+        cfg.netifs[0].addr6[0] =
+            (struct tern_netif_addr6){.addr = addr6_of(addr), .prefix_len = 64};
         cfg.netifs[0].n_addr6 = 1;
     }
     cfg.tcp.sndbuf = BUF_SIZE;
