@@ -552,7 +552,9 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
     /* RFC 1122 4.1.3.6: the source is one of ours: the bound address, else
      * the outgoing interface's (needed now, for the pseudo-header). */
     uint32_t src = s->laddr != 0 ? s->laddr : source_for(st, dst);
-    if (src == 0) {
+    /* RFC 1122 3.2.1.3 (a): 0.0.0.0 is our source only while an interface
+     * learns its address, and only to the limited broadcast (DHCP). */
+    if (src == 0 && dst != 0xffffffffu) {
         stack_drop(st, TERN_DROP_IP_NO_ROUTE, NULL, 0);
         return TERN_ERR_NOROUTE;
     }
