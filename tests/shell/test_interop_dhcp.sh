@@ -10,7 +10,9 @@
 #     58 and 59, so that a renewal comes within seconds). tern prints the
 #     lease it bound: an address of the range, the router and both DNS
 #     servers, the lease times; dnsmasq's lease file holds that address for
-#     tern's MAC; Linux's ping reaches tern at it; tern renews (a "renewed"
+#     tern's MAC; Linux's ping reaches tern at it; the MODE (serve
+#     udp-echo) starts once the lease is bound and echoes socat's datagram
+#     sent to the leased address; tern renews (a "renewed"
 #     line, and dnsmasq logs a second DHCPACK for the address, to a
 #     DHCPREQUEST); on SIGTERM tern exits 0 after a RELEASE: dnsmasq logs
 #     DHCPRELEASE and the lease file no longer holds the address.
@@ -42,7 +44,7 @@ NS=tern-dhcp-$$
 # shellcheck source=tests/shell/lib_test.sh
 . "$(dirname "$0")/lib_test.sh" || exit 1
 
-require_tools ip dnsmasq ping timeout grep
+require_tools ip dnsmasq ping socat timeout grep cmp
 require_root "a network namespace and a TAP device"
 require_tun
 make_ns
@@ -93,7 +95,7 @@ check "dnsmasq serves DHCP on tu0" dnsmasq_start one \
     "dhcp-option=58,5" \
     "dhcp-option=59,90"
 
-ip netns exec "$NS" "$TERN" tap --dev tu0 --dhcp --stats >"$tmp/one.out" 2>"$tmp/one.log" &
+ip netns exec "$NS" "$TERN" tap --dev tu0 --dhcp --stats serve udp-echo >"$tmp/one.out" 2>"$tmp/one.log" &
 tpid=$!
 pids+=("$tpid")
 check "tern binds a lease" wait_for 30 ready "$tmp/one.log" "dhcp bound "
@@ -115,6 +117,16 @@ check "dnsmasq logged DHCPDISCOVER, DHCPOFFER, DHCPREQUEST, DHCPACK for $addr" \
     eval "ready '$tmp/one.dnsmasq' 'DHCPDISCOVER(tu0)' && ready '$tmp/one.dnsmasq' 'DHCPOFFER(tu0) $addr' &&
           ready '$tmp/one.dnsmasq' 'DHCPREQUEST(tu0) $addr' && ready '$tmp/one.dnsmasq' 'DHCPACK(tu0) $addr'"
 check "Linux pings tern at $addr" inns timeout 30 ping -c 3 -W 5 "$addr"
+check "serve udp-echo started once bound, on the leased address" \
+    ready "$tmp/one.log" "up, $addr/24, mtu 1500; listening on udp port 7"
+printf 'leased\n' >"$tmp/echo.in"
+# socat -t 60 waits for the answer after its stdin's end; killed once it is in.
+ip netns exec "$NS" socat -t 60 - "UDP4:$addr:7" <"$tmp/echo.in" >"$tmp/echo.back" 2>"$tmp/echo.err" &
+spid=$!
+pids+=("$spid")
+wait_for 30 cmp -s "$tmp/echo.in" "$tmp/echo.back"
+kill "$spid" 2>/dev/null
+check "a UDP datagram to $addr:7 comes back" cmp -s "$tmp/echo.in" "$tmp/echo.back"
 check "tern renews at T1 (a 'renewed' line)" wait_for 40 ready "$tmp/one.log" "dhcp renewed $addr/24"
 check "dnsmasq ACKed the renewal: a second DHCPACK for $addr" \
     wait_for 30 count_is_at_least "$tmp/one.dnsmasq" "DHCPACK(tu0) $addr " 2

@@ -1042,6 +1042,8 @@ test_stack_support(void)
     CHECK_EQ(tern_udp_setopt(R.st, id, TERN_UDP_OPT_BROADCAST, 1), TERN_OK);
     struct tern_udp_addr to = {.family = TERN_UDP_AF_INET, .port = 9, .v4 = A_SERVER};
     CHECK_EQ(tern_udp_sendto(R.st, id, "x", 1, &to, 0), TERN_ERR_NOROUTE);
+    CHECK_EQ(tern_icmp_echo_send(R.st, A_SERVER, 1, 1, NULL, 0, 0), TERN_ERR_NOROUTE);
+    CHECK(!next_frame());
     to.v4 = BCAST;
     CHECK_EQ(tern_udp_sendto(R.st, id, "x", 1, &to, 0), 1);
     CHECK(next_frame());
