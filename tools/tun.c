@@ -2025,9 +2025,11 @@ start_app(struct app *a, struct sess *cs)
     char ip[16];
     fmt_ip(ip, sizeof(ip), a->o.addr);
     if (a->o.mode == M_GET || a->o.mode == M_SEND) {
-        if (!parse_target(a, cs, &oa.remote_addr)) {
+        uint32_t target;
+        if (!parse_target(a, cs, &target)) {
             return 2;
         }
+        oa.remote_addr = tern_ip4(target);
         oa.remote_port = (uint16_t)a->o.port;
         oa.local_port = (uint16_t)a->o.sport;
         a->conn = tern_tcp_open(a->st, &oa, now);

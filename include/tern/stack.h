@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
 #include "tern/trace.h"
@@ -293,6 +294,9 @@ int tern_stack_set_gateway(struct tern_stack *st, uint32_t gateway, int64_t now_
  * protocol above wants unpredictable to other hosts, such as a DHCP
  * transaction id. Not a key: the generator is not cryptographic. */
 uint64_t tern_stack_random(struct tern_stack *st);
+
+/* True when `a` is one of our unicast addresses, of either family. */
+bool tern_stack_has_addr(const struct tern_stack *st, struct tern_ip a);
 
 /* Copies the hardware address of Ethernet interface `netif` to mac[0..5].
  * TERN_OK, or TERN_ERR_INVAL (NULL, no such interface, not Ethernet). */

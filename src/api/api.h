@@ -60,8 +60,10 @@ struct tern_sock {
     int sk_err;      /* pending errno, reported once */
     bool closed_tcb; /* the connection reached CLOSED */
 
+    int family;  /* AF_INET or AF_INET6: how addresses are read and written */
+    bool v6only; /* AF_INET6: IPV6_V6ONLY (IPv4-mapped addresses refused) */
     bool bound;
-    uint32_t bind_addr; /* host order; 0 = any */
+    struct tern_ip bind_addr; /* unspecified (0.0.0.0 or ::) = any */
     uint16_t bind_port;
 
     bool nonblock, reuseaddr, reuseport, keepalive, nodelay, linger_on, broadcast;

@@ -183,8 +183,8 @@ error_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_icm
         .code = m->code,
         .next_hop_mtu = m->next_hop_mtu,
         .from = rx->src,
-        .orig_src = ip_get32(q + 12),
-        .orig_dst = ip_get32(q + 16),
+        .orig_src = tern_ip4(ip_get32(q + 12)),
+        .orig_dst = tern_ip4(ip_get32(q + 16)),
         .orig_proto = q[9],
         .orig_payload = q + ihl,
         .orig_payload_len = plen,
@@ -201,7 +201,7 @@ echo_request(struct tern_stack *st, const struct ip_rx *rx, const struct wire_ic
 {
     st->stats.icmp.rx_echo_request++;
     /* RFC 1122 3.2.2.6: we MAY ignore echo to broadcast; we do. */
-    if (ip_addr_is_broadcast(st, rx->netif, rx->dst)) {
+    if (ip_addr_is_broadcast(st, rx->netif, tern_ip_v4(rx->dst))) {
         stack_drop(st, TERN_DROP_ICMP_BCAST_ECHO, rx->datagram, rx->datagram_len);
         return;
     }
@@ -210,8 +210,8 @@ echo_request(struct tern_stack *st, const struct ip_rx *rx, const struct wire_ic
      * with all its data; same id and sequence (RFC 792). Choice: the reply
      * keeps the request's TOS, and IP options are not reflected. */
     struct ip_send s = {
-        .src = rx->dst,
-        .dst = rx->src,
+        .src = tern_ip_v4(rx->dst),
+        .dst = tern_ip_v4(rx->src),
         .proto = WIRE_IPPROTO_ICMP,
         .tos = rx->tos,
     };
@@ -233,7 +233,7 @@ echo_reply(struct tern_stack *st, const struct ip_rx *rx, const struct wire_icmp
     stack_trace(st, TERN_TRACE_RX, L_ICMP, "RFC 1122 3.2.2.6: echo reply passed to the user",
                 rx->datagram, rx->datagram_len);
     struct tern_echo_reply r = {
-        .from = rx->src,
+        .from = tern_ip_v4(rx->src),
         .id = m->id,
         .seq = m->seq,
         .ttl = rx->ttl,

@@ -301,8 +301,8 @@ ip_deliver(struct tern_stack *st, int netif, const struct wire_ipv4 *h, const ui
            size_t dgram_len)
 {
     struct ip_rx rx = {
-        .src = h->src,
-        .dst = h->dst,
+        .src = tern_ip4(h->src),
+        .dst = tern_ip4(h->dst),
         .proto = h->proto,
         .ttl = h->ttl,
         .tos = h->tos,
@@ -492,4 +492,74 @@ ipv4_output(struct tern_stack *st, const struct ip_send *s, const struct ip_part
     }
     st->stats.ip.tx_fragmented++;
     return TERN_OK;
+}
+
+/* ---- either family, for the transports ------------------------------- */
+
+int
+ip_output(struct tern_stack *st, const struct ip_tx *s, const struct ip_part *parts, size_t n_parts)
+{
+    if (!tern_ip_is4(s->dst)) {
+        return ipv6_output(st, s, parts, n_parts);
+    }
+    struct ip_send v4 = {
+        .src = tern_ip_v4(s->src),
+        .dst = tern_ip_v4(s->dst),
+        .proto = s->proto,
+        .ttl = s->hop_limit,
+        .tos = s->tclass,
+        .df = s->df,
+    };
+    return ipv4_output(st, &v4, parts, n_parts);
+}
+
+int
+ip_route_src(const struct tern_stack *st, struct tern_ip dst, struct tern_ip *src, uint32_t *mtu)
+{
+    if (!tern_ip_is4(dst)) {
+        return ipv6_route_src(st, dst, src, mtu);
+    }
+    uint32_t next_hop;
+    int netif = ip_route(st, tern_ip_v4(dst), &next_hop);
+    if (netif < 0) {
+        return -1;
+    }
+    if (src != NULL) {
+        *src = tern_ip4(st->cfg.netifs[netif].addr);
+    }
+    if (mtu != NULL) {
+        *mtu = st->cfg.netifs[netif].mtu;
+    }
+    return netif;
+}
+
+bool
+ip_is_ours(const struct tern_stack *st, struct tern_ip a)
+{
+    if (!tern_ip_is4(a)) {
+        return ipv6_is_ours(st, a);
+    }
+    uint32_t v4 = tern_ip_v4(a);
+    return v4 != 0 && ip_addr_is_ours(st, v4);
+}
+
+bool
+ip_is_multi(const struct tern_stack *st, int netif, struct tern_ip a)
+{
+    if (!tern_ip_is4(a)) {
+        return a.b[0] == 0xff; /* RFC 4291 2.7 */
+    }
+    uint32_t v4 = tern_ip_v4(a);
+    return (v4 >> 28) == 0xe || ip_addr_is_broadcast(st, netif, v4);
+}
+
+void
+ip_send_port_unreach(struct tern_stack *st, const struct ip_rx *rx)
+{
+    if (rx->v6) {
+        icmpv6_send_port_unreach(st, rx);
+        return;
+    }
+    icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_UNREACH_PORT, 0, rx->datagram,
+                    rx->datagram_len);
 }

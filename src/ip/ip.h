@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/timer.h"
+#include "tern/addr.h"
 #include "tern/stack.h"
 
 struct tern_stack;
@@ -30,26 +31,31 @@ struct ip_reass_slot; /* defined in src/ip/reass.c */
 /* Transport protocols that may register at once (TCP, UDP, tests). */
 #define IP_MAX_PROTOS 4
 
-/* A datagram delivered to a transport protocol. All pointers are borrowed
- * for the duration of the input call. */
+/* A datagram of either family delivered to a transport protocol (or to
+ * ICMP). All pointers are borrowed for the duration of the input call. */
 struct ip_rx {
-    uint32_t src, dst; /* host order; dst may be a broadcast address */
-    uint8_t proto, ttl, tos;
-    int netif;              /* the interface it arrived on */
-    const uint8_t *payload; /* the (reassembled) payload */
+    struct tern_ip src, dst; /* dst may be a broadcast or multicast address */
+    bool v6;                 /* an IPv6 datagram (src and dst are not mapped) */
+    uint8_t proto;           /* IPv4 protocol, IPv6 upper-layer next header */
+    uint8_t ttl, tos;        /* TTL or hop limit; TOS or traffic class (ECN in the low 2 bits) */
+    int netif;               /* the interface it arrived on */
+    const uint8_t *payload;  /* the (reassembled) payload */
     size_t len;
     const uint8_t *datagram; /* the whole datagram, header first (quotable) */
     size_t datagram_len;
 };
 
-/* An ICMP error about a datagram of the registered protocol (RFC 1122
- * 3.2.2). orig_* come from the quoted original header; orig_payload holds
- * at least 8 bytes (the quote is dropped otherwise), valid during the call. */
+/* An ICMP or ICMPv6 error about a datagram of the registered protocol (RFC
+ * 1122 3.2.2, RFC 4443 2.4). orig_* come from the quoted original header;
+ * orig_payload holds at least 8 bytes (the quote is dropped otherwise),
+ * valid during the call. type and code are those of the family's ICMP. */
 struct ip_icmp_err {
+    bool v6; /* an ICMPv6 message (RFC 4443 types and codes) */
     uint8_t type, code;
-    uint16_t next_hop_mtu; /* destination unreachable code 4 (RFC 1191), else 0 */
-    uint32_t from;         /* who sent the ICMP message */
-    uint32_t orig_src, orig_dst;
+    uint32_t next_hop_mtu; /* IPv4 unreachable code 4 (RFC 1191), IPv6 packet too big
+                              (RFC 4443 3.2); else 0 */
+    struct tern_ip from;   /* who sent the ICMP message */
+    struct tern_ip orig_src, orig_dst;
     uint8_t orig_proto;
     const uint8_t *orig_payload;
     size_t orig_payload_len;
@@ -112,8 +118,8 @@ struct ip_part {
     size_t len;
 };
 
-/* How to send: src 0 means the outgoing interface's address, ttl 0 means
- * st->cfg.ttl. */
+/* How to send an IPv4 datagram: src 0 means the outgoing interface's
+ * address, ttl 0 means st->cfg.ttl. */
 struct ip_send {
     uint32_t src, dst;
     uint8_t proto, ttl, tos;
@@ -129,6 +135,49 @@ struct ip_send {
  */
 int ipv4_output(struct tern_stack *st, const struct ip_send *s, const struct ip_part *parts,
                 size_t n_parts);
+
+/* How a transport sends a datagram of either family: the family is dst's.
+ * An unspecified src means the source the route chooses; hop_limit 0 means
+ * the default (st->cfg.ttl). df applies to IPv4 only (IPv6 routers never
+ * fragment; we fragment our own datagrams past the path MTU, RFC 8200 5). */
+struct ip_tx {
+    struct tern_ip src, dst;
+    uint8_t proto, hop_limit, tclass;
+    bool df;
+};
+
+/* Sends a datagram of either family: ipv4_output() or ipv6_output(). Same
+ * returns as ipv4_output(). */
+int ip_output(struct tern_stack *st, const struct ip_tx *s, const struct ip_part *parts,
+              size_t n_parts);
+
+/* Route lookup for a transport, either family: returns the netif index the
+ * datagram to `dst` leaves by, or -1 when there is no route; stores in
+ * *src the source address to use (RFC 6724 source selection for IPv6) and
+ * in *mtu the largest datagram that may be sent towards dst (the interface
+ * MTU, or the path MTU learned for IPv6). src and mtu may be NULL. */
+int ip_route_src(const struct tern_stack *st, struct tern_ip dst, struct tern_ip *src,
+                 uint32_t *mtu);
+
+/* True when `a` is one of our unicast addresses (either family). */
+bool ip_is_ours(const struct tern_stack *st, struct tern_ip a);
+
+/* True when `a` does not name one host: an IPv4 broadcast address for
+ * `netif` (-1: any interface), an IPv4 or IPv6 multicast address. */
+bool ip_is_multi(const struct tern_stack *st, int netif, struct tern_ip a);
+
+/* Answers a datagram for a port nobody listens on with the family's port
+ * unreachable (IPv4 type 3 code 3, RFC 1122 4.1.3.1; ICMPv6 type 1 code 4,
+ * RFC 4443 3.1), within the rules and rate limits of each. */
+void ip_send_port_unreach(struct tern_stack *st, const struct ip_rx *rx);
+
+/* The IPv6 half of the calls above (src/ip/ipv6.c). */
+int ipv6_output(struct tern_stack *st, const struct ip_tx *s, const struct ip_part *parts,
+                size_t n_parts);
+int ipv6_route_src(const struct tern_stack *st, struct tern_ip dst, struct tern_ip *src,
+                   uint32_t *mtu);
+bool ipv6_is_ours(const struct tern_stack *st, struct tern_ip a);
+void icmpv6_send_port_unreach(struct tern_stack *st, const struct ip_rx *rx);
 
 /* Route lookup: the connected subnet with the longest prefix, else the
  * default gateway. Returns the netif index and stores the neighbour to hand

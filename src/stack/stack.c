@@ -396,3 +396,9 @@ tern_stack_random(struct tern_stack *st)
 {
     return st == NULL ? 0 : rng_next(&st->rng);
 }
+
+bool
+tern_stack_has_addr(const struct tern_stack *st, struct tern_ip a)
+{
+    return st != NULL && ip_is_ours(st, a);
+}

@@ -78,7 +78,7 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
 static void
 fill_local(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
 {
-    if (lst->local_addr == 0) {
+    if (tern_ip_is_any(lst->local_addr)) {
         /* Fill in the unspecified local address now (3.10.7.2). */
         tcp_hash_remove(st, lst);
         lst->local_addr = seg->dst;
@@ -506,7 +506,7 @@ static void(back_to_listen)(struct tern_stack *st, struct tcp_tcb *tcb, const ch
     tcp_tcb_reset(st, tcb);
     if (tcb->local_wild) {
         tcp_hash_remove(st, tcb);
-        tcb->local_addr = 0;
+        tcb->local_addr = tcp_ip_any_like(tcb->remote_addr);
         tcb->local_wild = false;
         tcp_hash_insert(st, tcb);
     }
@@ -1616,10 +1616,8 @@ time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
     if (!has(seg, WIRE_TCP_SYN) || has(seg, WIRE_TCP_ACK | WIRE_TCP_RST)) {
         return false;
     }
-    struct tcp_tcb *lst = tcp_hash_find(st, m->local_addr, m->local_port, 0, 0);
-    if (lst == NULL) {
-        lst = tcp_hash_find(st, 0, m->local_port, 0, 0);
-    }
+    /* The listeners only: remote port 0 matches no fully specified OPEN. */
+    struct tcp_tcb *lst = tcp_demux_passive(st, m->local_addr, m->local_port, m->remote_addr, 0);
     if (lst == NULL || lst->state != TERN_TCP_LISTEN) {
         return false; /* nobody to take it: ordinary processing */
     }
@@ -1669,8 +1667,8 @@ bad_address(const struct tern_stack *st, const struct ip_rx *rx)
 {
     /* MUST-57: segments to a broadcast or multicast address are discarded;
      * MUST-63: so are those from an address that is not one host. */
-    return ip_addr_is_broadcast(st, rx->netif, rx->dst) || (rx->dst >> 28) == 0xe ||
-           ip_addr_is_broadcast(st, -1, rx->src) || (rx->src >> 28) >= 0xe || rx->src == 0;
+    return ip_is_multi(st, rx->netif, rx->dst) || ip_is_multi(st, -1, rx->src) ||
+           tern_ip_is_any(rx->src);
 }
 
 void
@@ -1678,7 +1676,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
 {
     (void)ctx;
     struct wire_tcp h;
-    enum wire_err e = wire_tcp_parse(rx->payload, rx->len, rx->src, rx->dst, &h);
+    enum wire_err e = wire_tcp_parse_ip(rx->payload, rx->len, rx->src.b, rx->dst.b, &h);
     if (e != WIRE_OK) {
         stack_drop(st, wire_drop_reason(e), rx->datagram, rx->datagram_len);
         return;
@@ -1763,7 +1761,13 @@ icmp_is_hard(const struct ip_icmp_err *e)
 {
     /* RFC 9293 3.9.2.2: destination unreachable codes 2-4 are hard; code 4
      * (fragmentation needed) belongs to path MTU discovery (RFC 1191),
-     * which tern does not do yet and which never calls for an abort. */
+     * which tern does not do yet and which never calls for an abort.
+     * ICMPv6 (RFC 4443 3.1, RFC 5461 4): port unreachable (type 1 code 4)
+     * and an unrecognized next header (parameter problem code 1, the
+     * protocol unreachable of IPv6) are hard. */
+    if (e->v6) {
+        return (e->type == 1 && e->code == 4) || (e->type == 4 && e->code == 1);
+    }
     return e->type == 3 && (e->code == 2 || e->code == 3);
 }
 
@@ -1772,7 +1776,7 @@ tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
 {
     (void)ctx;
     const uint8_t *q = e->orig_payload;
-    if (e->orig_payload_len < 8 || e->type == 4) {
+    if (e->orig_payload_len < 8 || (!e->v6 && e->type == 4)) {
         /* MUST-55: source quench is silently discarded. */
         st->stats.drops[TERN_DROP_TCP_ICMP_IGNORED]++;
         tcp_trace_note(st, TERN_TRACE_DROP, NULL, tern_drop_rule(TERN_DROP_TCP_ICMP_IGNORED));

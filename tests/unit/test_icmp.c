@@ -446,9 +446,9 @@ test_error_to_transport(void)
     CHECK_EQ(G.err.type, WIRE_ICMP_DEST_UNREACH);
     CHECK_EQ(G.err.code, WIRE_ICMP_UNREACH_FRAG_NEEDED);
     CHECK_EQ(G.err.next_hop_mtu, 1280);
-    CHECK_EQ(G.err.from, A_GW);
-    CHECK_EQ(G.err.orig_src, A_LOCAL);
-    CHECK_EQ(G.err.orig_dst, A_FAR);
+    CHECK_EQ(tern_ip_v4(G.err.from), A_GW);
+    CHECK_EQ(tern_ip_v4(G.err.orig_src), A_LOCAL);
+    CHECK_EQ(tern_ip_v4(G.err.orig_dst), A_FAR);
     CHECK_EQ(G.err.orig_proto, PROTO_OTHER);
     CHECK_EQ(G.err.orig_payload_len, 8);
     CHECK_MEM(G.orig_payload, big, 8);

@@ -221,8 +221,8 @@ test_deliver_to_protocol(void)
     memset(pkt + n, 0xee, 6); /* Ethernet-style padding */
     input(&R, pkt, n + 6, 5);
     CHECK_EQ(F.n_rx, 1);
-    CHECK_EQ(F.rx.src, A_PEER);
-    CHECK_EQ(F.rx.dst, A_LOCAL);
+    CHECK_EQ(tern_ip_v4(F.rx.src), A_PEER);
+    CHECK_EQ(tern_ip_v4(F.rx.dst), A_LOCAL);
     CHECK_EQ(F.rx.proto, PROTO_FAKE);
     CHECK_EQ(F.rx.ttl, 17);
     CHECK_EQ(F.rx.tos, 0x28);
@@ -342,7 +342,7 @@ test_broadcast_accepted(void)
         size_t n = mk_dgram(pkt, A_PEER, dsts[i], PROTO_FAKE, 1, false, 0, pl, 4);
         input(&R, pkt, n, 1);
         CHECK_EQ(F.n_rx, (int)i + 1);
-        CHECK_EQ(F.rx.dst, dsts[i]);
+        CHECK_EQ(tern_ip_v4(F.rx.dst), dsts[i]);
     }
     CHECK_EQ(trace_count(&R.log, TERN_TRACE_RX, "RFC 1122 3.3.6"), 4);
     CHECK(ip_addr_is_broadcast(R.st, 0, A_BCAST));

@@ -57,8 +57,8 @@ check_delivered(size_t len)
     CHECK_EQ(F.n_rx, 1);
     CHECK_EQ(F.rx.len, len);
     CHECK_MEM(F.payload, data, len);
-    CHECK_EQ(F.rx.src, A_PEER);
-    CHECK_EQ(F.rx.dst, A_LOCAL);
+    CHECK_EQ(tern_ip_v4(F.rx.src), A_PEER);
+    CHECK_EQ(tern_ip_v4(F.rx.dst), A_LOCAL);
     struct wire_ipv4 h;
     CHECK_EQ(wire_ipv4_parse(F.datagram, F.rx.datagram_len, &h), WIRE_OK);
     CHECK_EQ(h.total_len, 20 + len);
