@@ -282,11 +282,11 @@ send_renew(struct tern_dhcp *c, enum tern_dhcp_state state, bool first)
                               .secs = secs_since(c, c->began_ns),
                               .dst = rebind ? 0xffffffffu : c->lease.server});
     int64_t until = rebind ? c->lease.expiry_ns : c->lease.t2_ns;
-    int64_t wait = (until - c->now_ns) / 2;
+    int64_t wait = until / 2 - c->now_ns / 2; /* (until - now) / 2, without overflow */
     if (wait < RENEW_MIN_NS) {
         wait = RENEW_MIN_NS;
     }
-    c->deadline_ns = until - c->now_ns < wait ? until : c->now_ns + wait;
+    c->deadline_ns = until - wait < c->now_ns ? until : c->now_ns + wait;
 }
 
 /* ---- the lease ----------------------------------------------------------- */
@@ -327,6 +327,14 @@ static uint8_t
 class_prefix(uint32_t a)
 {
     return (a >> 31) == 0 ? 8 : (a >> 30) == 2 ? 16 : 24;
+}
+
+/* `s` seconds after t, or INT64_MAX past the clock's end. */
+static int64_t
+later(int64_t t, uint32_t s)
+{
+    int64_t d = (int64_t)s * SEC;
+    return t > INT64_MAX - d ? INT64_MAX : t + d;
 }
 
 /* The lease an OFFER or ACK describes, its times counted from `start`.
@@ -394,9 +402,9 @@ lease_of(const struct wire_dhcp *m, int64_t start, struct tern_dhcp_lease *l)
     } else {
         l->t1_s = t1;
         l->t2_s = t2;
-        l->t1_ns = start + (int64_t)t1 * SEC;
-        l->t2_ns = start + (int64_t)t2 * SEC;
-        l->expiry_ns = start + (int64_t)lease * SEC;
+        l->t1_ns = later(start, t1);
+        l->t2_ns = later(start, t2);
+        l->expiry_ns = later(start, lease);
     }
     return TERN_DHCP_DROP_COUNT;
 }
@@ -646,6 +654,7 @@ handle(struct tern_dhcp *c, const uint8_t *buf, size_t len)
         event(c, TERN_DHCP_EV_RENEWED, &c->lease);
         return;
     default:
+        why = TERN_DHCP_DROP_UNEXPECTED; /* not reached: the states above are all that ask */
         break;
     }
     drop(c, why);
