@@ -45,6 +45,23 @@ NS=tern-dhcp-$$
 . "$(dirname "$0")/lib_test.sh" || exit 1
 
 require_tools ip dnsmasq ping socat timeout grep cmp
+
+# ---- 0. The command line: --dhcp on tap only, instead of --addr -------------------
+
+usage_fails() { # usage_fails <expected text> <tern args...>: exit 2, the text on stderr
+    local want=$1
+    shift
+    "$TERN" "$@" >/dev/null 2>"$tmp/usage.err"
+    local rc=$?
+    [ "$rc" -eq 2 ] && grep -qF -- "$want" "$tmp/usage.err"
+}
+check "tun --dhcp is a usage error" usage_fails "--dhcp needs Ethernet" tun --dev x --dhcp
+check "tap --dhcp --addr is a usage error" usage_fails "no --addr or --gw with it" \
+    tap --dev x --dhcp --addr 10.77.70.2/24
+check "tap without --addr or --dhcp is a usage error" \
+    usage_fails "--addr A.B.C.D/N (or, on tap, --dhcp) is required" tap --dev x serve echo
+check "tap --help names --dhcp" eval "'$TERN' tap --help | grep -q -- '--dhcp'"
+
 require_root "a network namespace and a TAP device"
 require_tun
 make_ns
