@@ -17,8 +17,8 @@
  *   -> PROBING             ARP probes for the address (RFC 2131 4.4.1,
  *                          RFC 5227 2.1.1): in use -> DECLINE, and INIT
  *                          again after cfg.decline_wait_ns
- *   -> BOUND               the address, prefix and default gateway are set
- *                          on the interface (cfg.configure); at T1
+ *   -> BOUND               the address, prefix, default gateway and MTU are
+ *                          set on the interface (cfg.configure); at T1
  *   -> RENEWING            REQUEST unicast to the server; at T2
  *   -> REBINDING           REQUEST broadcast to any server; at expiry the
  *                          address is removed and the client starts again.
@@ -114,7 +114,7 @@ typedef void (*tern_dhcp_event_fn)(void *ctx, struct tern_dhcp *c, enum tern_dhc
 struct tern_dhcp_config {
     int netif;          /* an Ethernet interface (TERN_LINK_ETHERNET) of the stack */
     uint32_t requested; /* nonzero: start in INIT_REBOOT asking for it (RFC 2131 3.2) */
-    bool configure;     /* set address, prefix and gateway on the stack; default true */
+    bool configure;     /* set address, prefix, gateway, MTU on the stack; default true */
     /* ARP probes sent after an ACK, probe_interval_ns apart, the address
      * taken probe_interval_ns after the last (RFC 5227 2.1.1 sends 3, 1-2 s
      * apart, then waits 2 s). Default 2 and 1 s; 0 probes: no check. */

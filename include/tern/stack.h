@@ -283,6 +283,16 @@ uint8_t tern_stack_prefix_len(const struct tern_stack *st, int netif);
 int tern_stack_set_addr(struct tern_stack *st, int netif, uint32_t addr, uint8_t prefix_len,
                         int64_t now_ns);
 
+/* Lowers (or raises back) interface `netif`'s MTU at run time, as a DHCP
+ * lease's interface MTU option asks (RFC 2132 5.1): from 68 to the MTU it
+ * was created with (the stack's buffers are sized from that); 0 restores
+ * that. Datagrams sent from then on, and the MSS of connections opened
+ * from then on, follow it. TERN_OK or TERN_ERR_INVAL. */
+int tern_stack_set_mtu(struct tern_stack *st, int netif, uint16_t mtu);
+
+/* Interface `netif`'s MTU (0: no such interface). */
+uint16_t tern_stack_mtu(const struct tern_stack *st, int netif);
+
 /* The default gateway, 0 if none. */
 uint32_t tern_stack_gateway(const struct tern_stack *st);
 

@@ -183,6 +183,9 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     st->udp = &root->udp;
     st->cfg = *cfg;
     st->cfg.alloc = alloc;
+    for (unsigned i = 0; i < cfg->n_netifs; i++) {
+        root->mtu0[i] = cfg->netifs[i].mtu;
+    }
     st->now_ns = now_ns;
     st->trace = cfg->trace;
     st->trace_ctx = cfg->trace_ctx;
@@ -372,6 +375,33 @@ tern_stack_set_addr(struct tern_stack *st, int netif, uint32_t addr, uint8_t pre
         arp_addr_changed(st, netif);
     }
     return TERN_OK;
+}
+
+int
+tern_stack_set_mtu(struct tern_stack *st, int netif, uint16_t mtu)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return TERN_ERR_INVAL;
+    }
+    const struct stack_root *root = (const struct stack_root *)st;
+    if (mtu == 0) {
+        mtu = root->mtu0[netif];
+    }
+    /* RFC 791 3.2: 68 at least; at most what the buffers were sized for. */
+    if (mtu < 68 || mtu > root->mtu0[netif]) {
+        return TERN_ERR_INVAL;
+    }
+    st->cfg.netifs[netif].mtu = mtu;
+    return TERN_OK;
+}
+
+uint16_t
+tern_stack_mtu(const struct tern_stack *st, int netif)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return 0;
+    }
+    return st->cfg.netifs[netif].mtu;
 }
 
 uint32_t

@@ -298,19 +298,25 @@ unconfigure(struct tern_dhcp *c)
 {
     if (c->cfg.configure) {
         (void)tern_stack_set_addr(c->st, c->cfg.netif, 0, 0, c->now_ns);
+        (void)tern_stack_set_mtu(c->st, c->cfg.netif, 0);
     }
 }
 
-/* Puts the lease on the interface: address, prefix, and the first router
- * on its subnet as the default gateway (RFC 2132 3.5: in order of
- * preference). A refusal (the address is another interface's) leaves the
- * interface as it was; the lease is still reported. */
+/* Puts the lease on the interface: address, prefix, the first router on
+ * its subnet as the default gateway (RFC 2132 3.5: in order of
+ * preference), and the MTU (5.1; one above the interface's own is not
+ * taken: the link was configured for less). A refusal of the address (it
+ * is another interface's) leaves the interface as it was; the lease is
+ * still reported. */
 static void
 configure(struct tern_dhcp *c, const struct tern_dhcp_lease *l)
 {
     if (!c->cfg.configure ||
         tern_stack_set_addr(c->st, c->cfg.netif, l->addr, l->prefix_len, c->now_ns) != TERN_OK) {
         return;
+    }
+    if (tern_stack_set_mtu(c->st, c->cfg.netif, l->mtu) != TERN_OK) {
+        (void)tern_stack_set_mtu(c->st, c->cfg.netif, 0);
     }
     uint32_t mask = l->prefix_len == 0 ? 0 : ~0u << (32 - l->prefix_len);
     for (unsigned i = 0; i < l->n_routers; i++) {

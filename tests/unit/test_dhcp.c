@@ -167,7 +167,7 @@ run_until(int64_t t)
 
 /* One frame seen by the server. */
 struct seen {
-    bool is_arp, is_dhcp;
+    bool is_arp, is_dhcp, is_frag;
     struct wire_arp arp;
     struct wire_dhcp m;
     uint8_t eth_dst[6];
@@ -206,6 +206,10 @@ next_frame(void)
     CHECK_EQ(h.proto, WIRE_IPPROTO_UDP);
     S.ip_src = h.src;
     S.ip_dst = h.dst;
+    if (h.mf || h.frag_off != 0) {
+        S.is_frag = true;
+        return true;
+    }
     struct wire_udp u;
     CHECK_EQ(wire_udp_parse(h.payload, h.payload_len, h.src, h.dst, &u), WIRE_OK);
     S.sport = u.src_port;
@@ -512,6 +516,7 @@ test_full_exchange(void)
     CHECK_EQ(tern_stack_addr(R.st, 0), A_LEASE);
     CHECK_EQ(tern_stack_prefix_len(R.st, 0), 24);
     CHECK_EQ(tern_stack_gateway(R.st), A_SERVER);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 1400); /* RFC 2132 5.1 */
     struct tern_dhcp_lease l;
     CHECK_EQ(tern_dhcp_lease(R.c, &l), TERN_OK);
     CHECK_EQ(l.addr, A_LEASE);
@@ -584,6 +589,7 @@ test_full_exchange(void)
     CHECK_EQ(S.m.secs, 0);
     CHECK_EQ(tern_stack_addr(R.st, 0), 0);
     CHECK_EQ(tern_stack_gateway(R.st), 0);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 1500);
     CHECK_EQ(tern_dhcp_state(R.c), TERN_DHCP_STOPPED);
     CHECK_EQ(R.ev[R.n_ev - 1], TERN_DHCP_EV_RELEASED);
     CHECK_EQ(tern_dhcp_lease(R.c, &l), TERN_ERR_AGAIN);
@@ -1025,6 +1031,23 @@ test_lease_times(void)
     CHECK_EQ(l.prefix_len, 8);
     CHECK_EQ(tern_stack_prefix_len(R.st, 0), 8);
     CHECK_EQ(tern_stack_gateway(R.st), 0);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 1400);
+    rig_close();
+
+    /* An MTU above the interface's is not taken. */
+    rig_open(NULL);
+    CHECK_EQ(tern_dhcp_start(R.c, 0), TERN_OK);
+    run_until(0);
+    CHECK(next_dhcp(NULL));
+    send_reply(&o);
+    CHECK(next_dhcp(NULL));
+    a = offer_like(WIRE_DHCP_ACK);
+    a.mtu = 9000;
+    send_reply(&a);
+    run_until(3 * SEC);
+    CHECK_EQ(tern_dhcp_lease(R.c, &l), TERN_OK);
+    CHECK_EQ(l.mtu, 9000);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 1500);
     rig_close();
 }
 
@@ -1198,6 +1221,22 @@ test_stack_support(void)
     CHECK_EQ(tern_udp_sendto(R.st, id, "x", 1, &to, 0), 1);
     CHECK(next_frame());
     CHECK_EQ(S.ip_src, A_LEASE);
+    /* The MTU: down to 68, up to the configured one, 0 restores it. */
+    CHECK_EQ(tern_stack_set_mtu(R.st, 0, 67), TERN_ERR_INVAL);
+    CHECK_EQ(tern_stack_set_mtu(R.st, 0, 1501), TERN_ERR_INVAL);
+    CHECK_EQ(tern_stack_set_mtu(R.st, 1, 576), TERN_ERR_INVAL);
+    CHECK_EQ(tern_stack_set_mtu(R.st, 0, 576), TERN_OK);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 576);
+    char big[1000] = {0};
+    CHECK_EQ(tern_udp_sendto(R.st, id, big, sizeof(big), &to, 0), (int)sizeof(big));
+    unsigned frags = 0;
+    while (next_frame()) {
+        CHECK(S.is_frag);
+        frags++;
+    }
+    CHECK_EQ(frags, 2); /* 1028 bytes of datagram in two fragments of at most 576 */
+    CHECK_EQ(tern_stack_set_mtu(R.st, 0, 0), TERN_OK);
+    CHECK_EQ(tern_stack_mtu(R.st, 0), 1500);
     /* Taking the address away takes the gateway with it. */
     CHECK_EQ(tern_stack_set_addr(R.st, 0, 0, 24, 0), TERN_OK);
     CHECK_EQ(tern_stack_prefix_len(R.st, 0), 0);
