@@ -137,6 +137,7 @@ struct tern_rt {
     atomic_bool stale;
     int by_fd_cap;
     uint32_t port_seq;
+    struct rt_resolv *resolv; /* resolv.c: the hosts' DNS resolvers, NULL until set */
 };
 
 /* registry.c: fd -> the runtime of the socket holding it / epoll instance. */
@@ -173,6 +174,9 @@ void sock_sync(struct tern_sock *s, bool new_data);
 void sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err);
 void sock_close_all(struct tern_rt *rt);
 void sock_sweep(struct tern_rt *rt);
+
+/* resolv.c: frees the resolvers (under the lock, before the stacks go). */
+void resolv_free(struct tern_rt *rt);
 
 /* poll.c */
 void epoll_free(struct tern_epoll *ep);
