@@ -23,11 +23,18 @@
 #     dnsmasq logs DHCPDECLINE for it; at least ten seconds later (RFC 2131
 #     3.1 step 5) tern asks again and binds an address of the dynamic range
 #     10.77.71.70-80 instead.
+#  3. Names. dnsmasq also answers DNS on 10.77.75.1 (web.example) and hands
+#     out that server in its leases; `tern tap --dhcp get
+#     http://web.example:8000/file.bin` (no --dns) binds a lease, looks the
+#     name up with the lease's DNS server (dnsmasq logs the query from the
+#     leased address), fetches a file from python3 http.server byte-exact,
+#     and gives the lease back when done.
 #
 # Needs root (CI runs it as root), ip(8), /dev/net/tun, dnsmasq, ping,
-# timeout. Anything missing is a FAILURE, not a skip. The TAP device is made
+# socat, python3, ss, timeout. Anything missing is a FAILURE, not a skip. The TAP device is made
 # persistent in the namespace (ip tuntap) so that dnsmasq can bind to it
-# before tern attaches; the addresses (10.77.70.0/24, 10.77.71.0/24) exist
+# before tern attaches; the addresses (10.77.70.0/24, 10.77.71.0/24,
+# 10.77.75.0/24) exist
 # only inside the namespace, deleted by the EXIT trap even on failure. Waits
 # are on events (a log line, a file's content, a process exit) with generous
 # bounds, never fixed sleeps.
@@ -44,7 +51,7 @@ NS=tern-dhcp-$$
 # shellcheck source=tests/shell/lib_test.sh
 . "$(dirname "$0")/lib_test.sh" || exit 1
 
-require_tools ip dnsmasq ping socat timeout grep cmp
+require_tools ip dnsmasq ping socat python3 ss timeout grep cmp
 
 # ---- 0. The command line: --dhcp on tap only, instead of --addr -------------------
 
@@ -80,13 +87,12 @@ tap_up() { # tap_up <dev> <cidr>...
     inns ip link set "$dev" up
 }
 
-# dnsmasq in the foreground, DHCP only (port=0: no DNS), logging every
-# exchange to $tmp/<name>.dnsmasq; its lease file is $tmp/<name>.leases.
+# dnsmasq in the foreground, logging every exchange to $tmp/<name>.dnsmasq;
+# its lease file is $tmp/<name>.leases.
 dnsmasq_start() { # dnsmasq_start <name> <config lines...>
     local name=$1
     shift
     {
-        echo "port=0"
         echo "bind-interfaces"
         echo "log-dhcp"
         echo "dhcp-authoritative"
@@ -105,6 +111,7 @@ dnsmasq_start() { # dnsmasq_start <name> <config lines...>
 
 check "TAP device tu0 with the kernel at 10.77.70.1/24" tap_up tu0 10.77.70.1/24
 check "dnsmasq serves DHCP on tu0" dnsmasq_start one \
+    "port=0" \
     "interface=tu0" \
     "dhcp-range=10.77.70.50,10.77.70.60,255.255.255.0,120" \
     "dhcp-option=option:router,10.77.70.1" \
@@ -172,6 +179,7 @@ pids+=("$tpid")
 check "tern comes up and names its MAC" wait_for 30 ready "$tmp/two.log" ", mac "
 mac=$(sed -n 's/.*, mac \([0-9a-f:]*\),.*/\1/p' "$tmp/two.log" | head -1)
 check "dnsmasq offers tern ($mac) the address in use, 10.77.71.60" dnsmasq_start two \
+    "port=0" \
     "interface=tu1" \
     "no-ping" \
     "dhcp-range=10.77.71.70,10.77.71.80,255.255.255.0,120" \
@@ -199,5 +207,40 @@ rc=$?
 check "tern exits 0 on SIGTERM" test "$rc" -eq 0
 check "--stats: one DECLINE sent" ready "$tmp/two.log" "decline=1 "
 check "dnsmasq logged DHCPRELEASE for $addr2" wait_for 30 ready "$tmp/two.dnsmasq" "DHCPRELEASE(tu1) $addr2 "
+
+# ---- 3. get by name, with the lease's DNS server --------------------------------------
+
+kill "$dnsmasq_pid" 2>/dev/null
+wait_for 20 exited "$dnsmasq_pid"
+inns ip link del tu1
+tcp_listening() { inns ss -Hltn "sport = :$1" | grep -q .; }
+check "TAP device tu2 with the kernel at 10.77.75.1/24" tap_up tu2 10.77.75.1/24
+check "dnsmasq serves DHCP and DNS (web.example) on tu2" dnsmasq_start three \
+    "interface=tu2" \
+    "listen-address=10.77.75.1" \
+    "no-resolv" \
+    "no-hosts" \
+    "log-queries" \
+    "address=/web.example/10.77.75.1" \
+    "dhcp-range=10.77.75.50,10.77.75.60,255.255.255.0,120" \
+    "dhcp-option=option:dns-server,10.77.75.1"
+mkdir -p "$tmp/www"
+head -c 102400 /dev/urandom >"$tmp/www/file.bin"
+ip netns exec "$NS" python3 -m http.server 8000 --bind 10.77.75.1 --directory "$tmp/www" \
+    >"$tmp/http.log" 2>&1 &
+pids+=("$!")
+check "python3 http.server listens on 10.77.75.1:8000" wait_for 30 tcp_listening 8000
+inns timeout 120 "$TERN" tap --dev tu2 --dhcp --stats --timeout 30 \
+    get http://web.example:8000/file.bin -o "$tmp/got.bin" >"$tmp/three.out" 2>"$tmp/three.log"
+rc=$?
+check "tern tap --dhcp get http://web.example:8000/file.bin exits 0 (got $rc)" test "$rc" -eq 0
+check "the file arrived byte-exact" cmp -s "$tmp/www/file.bin" "$tmp/got.bin"
+addr3=$(sed -n 's/.*dhcp bound \([0-9.]*\)\/.*/\1/p' "$tmp/three.log" | head -1)
+check "the name was looked up with the lease's DNS server: web.example is 10.77.75.1" \
+    ready "$tmp/three.log" "web.example is 10.77.75.1"
+check "dnsmasq answered the query from tern's leased address $addr3" \
+    ready "$tmp/three.dnsmasq" "query\[A\] web.example from $addr3"
+check "the lease was given back once the file was in" \
+    wait_for 30 ready "$tmp/three.dnsmasq" "DHCPRELEASE(tu2) $addr3 "
 
 summary
