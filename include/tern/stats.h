@@ -194,20 +194,20 @@ struct tern_stats {
         uint64_t tx; /* frames handed to a driver */
     } eth;
     struct {
-        uint64_t rx;              /* ARP packets accepted */
-        uint64_t requests_rx;     /* requests among them */
-        uint64_t replies_rx;      /* replies among them */
-        uint64_t requests_tx;     /* requests sent (announcements excluded) */
-        uint64_t replies_tx;      /* replies sent */
-        uint64_t announces_tx;    /* gratuitous announcements sent (RFC 5227 2.3) */
-        uint64_t probes_tx;       /* probes sent for tern_arp_probe (RFC 5227 2.1.1) */
-        uint64_t probe_conflicts; /* probed addresses found in use by another host */
-        uint64_t resolved;        /* addresses resolved (or confirmed again) by a packet */
-        uint64_t failed;          /* resolutions given up after the retries */
-        uint64_t expired;         /* entries removed when their time ran out */
-        uint64_t evicted;         /* entries removed to make room in a full cache */
-        uint64_t queued;          /* datagrams queued waiting for resolution */
-        uint64_t queue_flushed;   /* queued datagrams sent once resolved */
+        uint64_t rx;            /* ARP packets accepted */
+        uint64_t requests_rx;   /* requests among them */
+        uint64_t replies_rx;    /* replies among them */
+        uint64_t requests_tx;   /* requests sent (announcements excluded) */
+        uint64_t replies_tx;    /* replies sent */
+        uint64_t announces_tx;  /* gratuitous announcements sent (RFC 5227 2.3) */
+        uint64_t probes_tx;     /* probes sent for tern_arp_probe (RFC 5227 2.1.1) */
+        uint64_t probes_in_use; /* probed addresses found in use by another host */
+        uint64_t resolved;      /* addresses resolved (or confirmed again) by a packet */
+        uint64_t failed;        /* resolutions given up after the retries */
+        uint64_t expired;       /* entries removed when their time ran out */
+        uint64_t evicted;       /* entries removed to make room in a full cache */
+        uint64_t queued;        /* datagrams queued waiting for resolution */
+        uint64_t queue_flushed; /* queued datagrams sent once resolved */
     } arp;
     struct {
         /* The buffer pool (cfg.pool_bytes). Read them to see memory

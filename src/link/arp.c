@@ -528,7 +528,7 @@ probe_check(struct tern_stack *st, int netif, const struct wire_arp *a)
     bool wanted = a->spa == 0 && a->op == WIRE_ARP_OP_REQUEST && a->tpa == p->addr;
     if ((used || wanted) && !p->conflict) {
         p->conflict = true;
-        st->stats.arp.probe_conflicts++;
+        st->stats.arp.probes_in_use++;
         stack_trace(st, TERN_TRACE_EVENT, L_ARP,
                     "RFC 5227 2.1.1: probed address in use by another host", NULL, 0);
     }

@@ -906,7 +906,7 @@ test_decline(void)
             /* Another host probes for the same address. */
             send_arp(WIRE_ARP_OP_REQUEST, MAC_OTHER, 0, A_LEASE);
         }
-        CHECK_EQ(tern_stack_stats(R.st)->arp.probe_conflicts, 1);
+        CHECK_EQ(tern_stack_stats(R.st)->arp.probes_in_use, 1);
         CHECK_EQ(tern_dhcp_state(R.c), TERN_DHCP_INIT);
         CHECK(next_dhcp(NULL));
         CHECK_EQ(S.m.opts.msg_type, WIRE_DHCP_DECLINE);
