@@ -1268,6 +1268,49 @@ test_stack_support(void)
     tern_stack_free(st);
 }
 
+/* Two interfaces, the second without an address: the limited broadcast
+ * leaves by the one asking (from 0.0.0.0), not by the first. */
+static void
+test_broadcast_route(void)
+{
+    static struct rig raw, eth;
+    memset(&raw, 0, sizeof(raw));
+    memset(&eth, 0, sizeof(eth));
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 3;
+    cfg.deterministic = true;
+    cfg.n_netifs = 2;
+    cfg.netifs[0] = (struct tern_netif_config){.addr = TERN_IPV4(192, 168, 1, 1),
+                                               .prefix_len = 24,
+                                               .mtu = 1500,
+                                               .transmit = cap,
+                                               .transmit_ctx = &raw};
+    cfg.netifs[1] = (struct tern_netif_config){
+        .mtu = 1500, .transmit = cap, .transmit_ctx = &eth, .link = TERN_LINK_ETHERNET};
+    memcpy(cfg.netifs[1].mac, MAC_US, 6);
+    cfg.arp_announcements = 0;
+    struct tern_stack *st = NULL;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_OK);
+    int id = tern_udp_open(st, 0);
+    CHECK_EQ(tern_udp_setopt(st, id, TERN_UDP_OPT_BROADCAST, 1), TERN_OK);
+    struct tern_udp_addr to = {.family = TERN_UDP_AF_INET, .port = 67, .v4 = BCAST};
+    CHECK_EQ(tern_udp_sendto(st, id, "x", 1, &to, 0), 1);
+    CHECK_EQ(raw.n, 0);
+    CHECK_EQ(eth.n, 1);
+    struct wire_eth e;
+    struct wire_ipv4 h;
+    CHECK_EQ(wire_eth_parse(eth.f[0].b, eth.f[0].len, &e), WIRE_OK);
+    CHECK_MEM(e.dst, MAC_BCAST, 6);
+    CHECK_EQ(wire_ipv4_parse(e.payload, e.payload_len, &h), WIRE_OK);
+    CHECK_EQ(h.src, 0);
+    /* Once it has an address, the first interface again. */
+    CHECK_EQ(tern_stack_set_addr(st, 1, A_LEASE, 24, 0), TERN_OK);
+    CHECK_EQ(tern_udp_sendto(st, id, "x", 1, &to, 0), 1);
+    CHECK_EQ(raw.n, 1);
+    tern_stack_free(st);
+}
+
 /* tern_arp_probe / tern_arp_probe_result (RFC 5227 2.1.1). */
 static void
 test_arp_probe(void)
@@ -1316,6 +1359,7 @@ main(void)
     RUN(test_lease_times);
     RUN(test_random_replies);
     RUN(test_stack_support);
+    RUN(test_broadcast_route);
     RUN(test_arp_probe);
     return CHECK_DONE();
 }
