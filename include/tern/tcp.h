@@ -424,11 +424,13 @@ int tern_tcp_set_keepalive_params(struct tern_stack *st, int id, int64_t idle_ns
                                   unsigned count, int64_t now_ns);
 
 /* How this stack's connections use local port `port` on `addr` (:: or
- * 0.0.0.0: any address): 0 when free, else TERN_TCP_PORT_LISTEN if a listener holds it
+ * 0.0.0.0: any address; v6only: the asker is an IPv6-only ::, which leaves
+ * IPv4 to others): 0 when free, else TERN_TCP_PORT_LISTEN if a listener holds it
  * and/or TERN_TCP_PORT_CONN if a connection not yet CLOSED does (TIME-WAIT
  * and connections the user released included). For a socket layer's bind. */
 enum { TERN_TCP_PORT_LISTEN = 1u << 0, TERN_TCP_PORT_CONN = 1u << 1 };
-unsigned tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port);
+unsigned tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port,
+                           bool v6only);
 
 /* Current TERN_TCP_EV_* bits of a connection; 0 for an unknown id. */
 unsigned tern_tcp_events(const struct tern_stack *st, int id);

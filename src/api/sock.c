@@ -832,7 +832,8 @@ port_conflict(struct tern_sock *s, struct tern_ip addr, uint16_t port)
      * native API's): like Linux's time-wait records, they keep the port
      * from a bind without SO_REUSEADDR; a listener keeps it from any. An
      * IPv6-only wildcard asks about IPv6 only. */
-    unsigned use = tern_tcp_port_use(s->st, addr, port);
+    bool v6only = s->family == AF_INET6 && s->v6only && tern_ip_is_unspec6(addr);
+    unsigned use = tern_tcp_port_use(s->st, addr, port, v6only);
     return (use & TERN_TCP_PORT_LISTEN) || ((use & TERN_TCP_PORT_CONN) && !s->reuseaddr);
 }
 
@@ -2612,14 +2613,16 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
         err = EFAULT;
     } else if (level == SOL_SOCKET) {
         err = get_sol_socket(s, optname, optval, optlen);
-    } else if (level == IPPROTO_TCP) {
-        /* Linux: a UDP socket hands other levels to IP, which knows only its own */
-        err = s->dgram ? EOPNOTSUPP : get_tcp(s, optname, optval, optlen);
+    } else if (level == IPPROTO_TCP && !s->dgram) {
+        err = get_tcp(s, optname, optval, optlen);
     } else {
-        /* Linux: IP_TOS is the one IP-level option kept here; an unknown
-         * level is EOPNOTSUPP on get (ENOPROTOOPT on set). */
+        /* Linux: IP_TOS is the one IP-level option kept here. A level the
+         * socket does not know (IPPROTO_TCP on a UDP socket too) falls to
+         * the network layer: IPv4's says EOPNOTSUPP on get, IPv6's
+         * ENOPROTOOPT (both ENOPROTOOPT on set). */
+        int unknown = s->family == AF_INET6 ? ENOPROTOOPT : EOPNOTSUPP;
         err = level == IPPROTO_IPV6 ? get_ipv6(s, optname, optval, optlen)
-              : level != IPPROTO_IP ? EOPNOTSUPP
+              : level != IPPROTO_IP ? unknown
               : optname == IP_TOS   ? put_int(optval, optlen, s->tos)
                                     : ENOPROTOOPT;
     }

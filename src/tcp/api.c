@@ -694,7 +694,7 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
 }
 
 unsigned
-tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port)
+tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port, bool v6only)
 {
     unsigned use = 0;
     if (st == NULL) {
@@ -705,12 +705,12 @@ tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t por
         if (t->role == TCP_ROLE_FREE || t->state == TERN_TCP_CLOSED || t->local_port != port) {
             continue;
         }
-        if (!tcp_ip_overlap(addr, t->local_addr)) {
+        if (!tcp_port_overlap(addr, v6only, t->local_addr, t->v6only)) {
             continue;
         }
         use |= t->state == TERN_TCP_LISTEN ? TERN_TCP_PORT_LISTEN : TERN_TCP_PORT_CONN;
     }
-    return use | tcp_mini_port_use(st, addr, port);
+    return use | tcp_mini_port_use(st, addr, port, v6only);
 }
 
 unsigned

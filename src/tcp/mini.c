@@ -875,7 +875,7 @@ tcp_mini_icmp(struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struc
 }
 
 unsigned
-tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port)
+tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port, bool v6only)
 {
     if (st->tcp->mini_used[POOL_TW] + st->tcp->mini_used[POOL_SYN] == 0) {
         return 0;
@@ -885,7 +885,7 @@ tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t por
         if (m->kind == TCP_MINI_FREE || m->local_port != port) {
             continue;
         }
-        if (!tcp_ip_overlap(addr, m->local_addr)) {
+        if (!tcp_port_overlap(addr, v6only, m->local_addr, false)) {
             continue;
         }
         return TERN_TCP_PORT_CONN;

@@ -537,6 +537,17 @@ tcp_ip_overlap(struct tern_ip a, struct tern_ip b)
            (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
 }
 
+/* tcp_ip_overlap between users of a port, where a6 (b6) says a (b) is an
+ * IPv6-only :: (IPV6_V6ONLY), which leaves the IPv4 half to others. */
+static inline bool
+tcp_port_overlap(struct tern_ip a, bool a6, struct tern_ip b, bool b6)
+{
+    if ((a6 && tern_ip_is4(b)) || (b6 && tern_ip_is4(a))) {
+        return false;
+    }
+    return tcp_ip_overlap(a, b);
+}
+
 struct tcp_tcb *tcp_tcb_alloc(struct tern_stack *st);
 void tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb);
 struct tcp_tcb *tcp_tcb_get(const struct tern_stack *st, int id);
@@ -921,7 +932,8 @@ void tcp_mini_listener_closed(struct tern_stack *st, struct tcp_tcb *lst);
 bool tcp_mini_icmp(struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
                    struct tern_ip raddr, uint16_t rport, uint32_t seq, bool hard);
 /* Does any record hold (laddr, port)? TERN_TCP_PORT_CONN bits. */
-unsigned tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port);
+unsigned tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port,
+                           bool v6only);
 /* RFC 4987 3.6: answers a SYN on listener lst with a cookie SYN,ACK. */
 void tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg);
 /* RFC 4987 3.6: an ACK on listener lst with no record: the scratch in

@@ -364,8 +364,8 @@ test_time_wait_recycles_oldest(void)
     CHECK_EQ(h_tuple_state(&h, 5002), TERN_TCP_TIME_WAIT);
     CHECK_EQ(h_tuple_state(&h, 5004), TERN_TCP_TIME_WAIT);
     /* The port use seen by the socket layer includes the records. */
-    CHECK(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5002) & TERN_TCP_PORT_CONN);
-    CHECK_EQ(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5003), 0);
+    CHECK(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5002, false) & TERN_TCP_PORT_CONN);
+    CHECK_EQ(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5003, false), 0);
     /* And a record holds its 4-tuple against a new OPEN. */
     struct tern_tcp_open_args o = {
         .local_port = 5002, .remote_addr = tern_ip4(PEER_ADDR), .remote_port = PEER_PORT};
