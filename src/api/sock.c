@@ -1187,6 +1187,26 @@ sock_disconnect(struct tern_sock *s)
     sock_renew_pair(s);
 }
 
+/* This host's first usable IPv6 address: a global one if there is, else
+ * a link-local one (RFC 4291 2.5.6). */
+static bool
+self6(const struct tern_stack *st, struct tern_ip *out)
+{
+    struct tern_ip a[8];
+    int n = tern_stack_addrs6(st, 0, a, 8);
+    for (int i = 0; i < n && i < 8; i++) {
+        if (!(a[i].b[0] == 0xfe && (a[i].b[1] & 0xc0) == 0x80)) {
+            *out = a[i];
+            return true;
+        }
+    }
+    if (n > 0) {
+        *out = a[0];
+        return true;
+    }
+    return false;
+}
+
 static int
 connect_start(struct tern_sock *s, struct tern_ip ra, uint16_t rport)
 {
@@ -1208,13 +1228,18 @@ connect_start(struct tern_sock *s, struct tern_ip ra, uint16_t rport)
         .tos = s->tos,
     };
     if (tern_ip_is_any(ra)) {
-        /* Linux: 0.0.0.0 as a destination means this host (:: too, its
-         * ::1; tern has no IPv6 loopback, so :: is unreachable). */
-        uint32_t self = tern_ip_is4(ra) ? tern_stack_addr(s->st, 0) : 0;
-        if (self == 0) {
+        /* Linux: 0.0.0.0 as a destination means this host, and :: its
+         * ::1; tern has no loopback address and takes its first address
+         * of the family (IPv6: a global one before a link-local one). */
+        if (tern_ip_is4(ra)) {
+            uint32_t self = tern_stack_addr(s->st, 0);
+            if (self == 0) {
+                return ENETUNREACH;
+            }
+            oa.remote_addr = tern_ip4(self);
+        } else if (!self6(s->st, &oa.remote_addr)) {
             return ENETUNREACH;
         }
-        oa.remote_addr = tern_ip4(self);
     }
     if (oa.remote_port == 0) {
         return ECONNREFUSED;

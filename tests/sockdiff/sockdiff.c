@@ -32,11 +32,12 @@
  * masking.
  *
  * Families: with --family 6 every TCP case makes AF_INET6 sockets (the
- * peer's too) and names its endpoints with sockaddr_in6; the addresses are
- * chosen in one place, host_sa (for now the IPv4-mapped ::ffff:10.77.0.x,
- * which exercises the AF_INET6 socket surface, dual stack, over IPv4). That
- * run adds the AF_INET6-specific cases (v6_*) and leaves out the UDP cases,
- * which name IPv4 endpoints; the default run (--family 4) is AF_INET.
+ * peer's too) and names its endpoints with sockaddr_in6 over IPv6 on the
+ * wire: the kernel is fd77::1 on sdiff0 and tern fd77::2 (host_sa chooses
+ * them; fd77::9 is the black hole). That run adds the AF_INET6-specific
+ * cases (v6_*, which name IPv4 peers by their IPv4-mapped addresses: the
+ * dual-stack surface) and leaves out the UDP cases, which name IPv4
+ * endpoints; the default run (--family 4) is AF_INET.
  *
  * Each case runs in a thread of its own under a time limit: a case that
  * hangs fails and the run goes on. Usage: sockdiff --api kernel|tern
@@ -263,19 +264,20 @@ mapped_of(struct in_addr v4, uint16_t port)
 }
 
 /* The address the TCP cases use for the host whose IPv4 address is `v4`,
- * in `family`, port 0. Under AF_INET6 that is the IPv4-mapped ::ffff:v4
- * (RFC 4291 2.5.5.2): tern has no IPv6 addresses yet, and an AF_INET6
- * socket talks to a mapped address as to the IPv4 host (dual stack), in
- * Linux as in tern. This is the one place that chooses the AF_INET6
- * addresses: for real IPv6, return the host's IPv6 address here (and give
- * sdiff0 and tern's interface those addresses in kernel_tun/tern_runtime). */
+ * in `family`, port 0. Under AF_INET6 that is the host's IPv6 address on
+ * sdiff0, fd77::N for 10.77.0.N (kernel_tun and tern_runtime give them):
+ * the --family 6 run is IPv6 on the wire. The v6_* cases name IPv4 peers
+ * by their IPv4-mapped addresses on purpose (mapped_of). */
 static union sa
 host_sa(int family, struct in_addr v4)
 {
     union sa h;
     memset(&h, 0, sizeof h);
     if (family == AF_INET6) {
-        h.in6 = mapped_of(v4, 0);
+        h.in6.sin6_family = AF_INET6;
+        h.in6.sin6_addr.s6_addr[0] = 0xfd;
+        h.in6.sin6_addr.s6_addr[1] = 0x77;
+        h.in6.sin6_addr.s6_addr[15] = (uint8_t)(ntohl(v4.s_addr) & 0xff);
     } else {
         h.in = sin_of(v4, 0);
     }
@@ -3304,14 +3306,16 @@ PAIR_CASE(misuse_connect_unspec)
 
 /* connect to 0.0.0.0 reaches this host (Linux: its loopback address; tern:
  * its first address), here a listener bound to the wildcard. Under
- * AF_INET6 the destination is 0.0.0.0 in the run's form (host_sa: now
- * ::ffff:0.0.0.0, which both take as 0.0.0.0); :: itself means ::1 to
- * Linux, which tern, with no IPv6 address yet, finds unreachable. */
+ * AF_INET6 the destination is :: (Linux: ::1; tern: its first IPv6
+ * address, global before link-local). */
 CASE(misuse_connect_any)
 {
     int l = subj_socket(a, e), s = subj_socket(a, e);
     union sa any = any_ep(e, sport(e, 0));
-    union sa here = with_port(host_sa(e->family, (struct in_addr){htonl(INADDR_ANY)}), sport(e, 0));
+    union sa here = e->family == AF_INET6
+                        ? any_ep(e, sport(e, 0))
+                        : with_port(host_sa(e->family, (struct in_addr){htonl(INADDR_ANY)}),
+                                    sport(e, 0));
     CHECK_OK(a->bind(l, CSA(&any), e->salen));
     CHECK_OK(a->listen(l, 4));
     set_nonblock(a, l, true); /* should connect fail, accept must not hang */
@@ -5251,6 +5255,34 @@ if_addr(const char *name, struct in_addr addr, struct in_addr mask)
 
 #define DEV "sdiff0"
 
+/* IPv6 on in this namespace (a host may have it off by default), and the
+ * kernel's fd77::1/64 on `dev` without duplicate address detection (nothing
+ * else is on the link): the --family 6 run's peer address. */
+static int
+if_addr6(const char *dev)
+{
+    static const char *const knobs[] = {"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                                        "/proc/sys/net/ipv6/conf/default/disable_ipv6"};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
+        int fd = open(knobs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) {
+            fprintf(stderr, "sockdiff: %s: %s\n", knobs[i], strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    char cmd[160];
+    snprintf(cmd, sizeof cmd,
+             "ip link set %s mtu 1500 && ip -6 addr add fd77::1/64 dev %s nodad", dev, dev);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "sockdiff: '%s' failed\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
 /* The kernel variant's TUN: opened and configured, never read. */
 static int
 kernel_tun(void)
@@ -5270,7 +5302,7 @@ kernel_tun(void)
         return -1;
     }
     struct in_addr addr = {htonl(TERN_IPV4(10, 77, 0, 1))}, mask = {htonl(0xffffff00u)};
-    if (if_addr(DEV, addr, mask) < 0 || if_up(DEV, 1500) < 0) {
+    if (if_addr(DEV, addr, mask) < 0 || if_up(DEV, 1500) < 0 || if_addr6(DEV) < 0) {
         close(fd);
         return -1;
     }
@@ -5296,6 +5328,12 @@ tern_runtime(void)
     cfg.netifs[0].addr = TERN_IPV4(10, 77, 0, 2);
     cfg.netifs[0].prefix_len = 24;
     cfg.netifs[0].mtu = 1500;
+    /* fd77::2/64: the --family 6 run's subject address. */
+    cfg.netifs[0].addr6[0].addr.b[0] = 0xfd;
+    cfg.netifs[0].addr6[0].addr.b[1] = 0x77;
+    cfg.netifs[0].addr6[0].addr.b[15] = 2;
+    cfg.netifs[0].addr6[0].prefix_len = 64;
+    cfg.netifs[0].n_addr6 = 1;
     cfg.tcp.max_connections = 256;
     cfg.udp.max_sockets = 256;
     cfg.tcp.rto_min_ns = 200 * 1000000LL;
@@ -5307,6 +5345,26 @@ tern_runtime(void)
         return NULL;
     }
     tern_rt_set_default(rt, 0);
+    /* The kernel's fd77::1 on the device; then wait until tern's fd77::2
+     * is usable (on a TAP, duplicate address detection holds it for about
+     * a second, RFC 4862 5.4): a bind to it succeeds. */
+    if (if_addr6(DEV) < 0)
+        return NULL;
+    struct sockaddr_in6 me = {.sin6_family = AF_INET6};
+    me.sin6_addr.s6_addr[0] = 0xfd, me.sin6_addr.s6_addr[1] = 0x77, me.sin6_addr.s6_addr[15] = 2;
+    for (int tries = 0;; tries++) {
+        int fd = tern_socket(AF_INET6, SOCK_DGRAM, 0);
+        int ok = fd >= 0 ? tern_bind(fd, (struct sockaddr *)&me, sizeof me) : -1;
+        if (fd >= 0)
+            tern_close(fd);
+        if (ok == 0)
+            break;
+        if (tries == 200) {
+            fprintf(stderr, "sockdiff: tern's fd77::2 not usable after 10 s\n");
+            return NULL;
+        }
+        usleep(50000);
+    }
     return rt;
 }
 
