@@ -3312,10 +3312,10 @@ CASE(misuse_connect_any)
 {
     int l = subj_socket(a, e), s = subj_socket(a, e);
     union sa any = any_ep(e, sport(e, 0));
-    union sa here = e->family == AF_INET6
-                        ? any_ep(e, sport(e, 0))
-                        : with_port(host_sa(e->family, (struct in_addr){htonl(INADDR_ANY)}),
-                                    sport(e, 0));
+    union sa here =
+        e->family == AF_INET6
+            ? any_ep(e, sport(e, 0))
+            : with_port(host_sa(e->family, (struct in_addr){htonl(INADDR_ANY)}), sport(e, 0));
     CHECK_OK(a->bind(l, CSA(&any), e->salen));
     CHECK_OK(a->listen(l, 4));
     set_nonblock(a, l, true); /* should connect fail, accept must not hang */
@@ -5274,8 +5274,8 @@ if_addr6(const char *dev)
         close(fd);
     }
     char cmd[160];
-    snprintf(cmd, sizeof cmd,
-             "ip link set %s mtu 1500 && ip -6 addr add fd77::1/64 dev %s nodad", dev, dev);
+    snprintf(cmd, sizeof cmd, "ip link set %s mtu 1500 && ip -6 addr add fd77::1/64 dev %s nodad",
+             dev, dev);
     if (system(cmd) != 0) {
         fprintf(stderr, "sockdiff: '%s' failed\n", cmd);
         return -1;
