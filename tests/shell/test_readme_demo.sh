@@ -21,22 +21,14 @@ if ip netns list | grep -qw tern-demo; then
     echo "readme demo: a namespace tern-demo exists already (someone's demo?); not touching it"
     exit 1
 fi
-awk '/^## Running tern on a TUN device/ { sec = 1; next }
-     sec && /^## / { exit }
-     sec && /^```sh$/ { inblock = 1; next }
-     inblock && /^```$/ { exit }
-     inblock { print }' "$src/README.md" >"$work/demo.sh"
+. "$(dirname "$0")/lib_readme.sh" || exit 1
+readme_block "$src/README.md" "Running tern on a TUN device" "$work/demo.sh"
 if [ "$(grep -c 'tern tun' "$work/demo.sh")" -lt 3 ]; then
     echo "readme demo: the block was not found in README.md"
     exit 1
 fi
-mkdir -p "$work/bin" "$work/tree/build"
-printf '#!/bin/sh\nexec "$@"\n' >"$work/bin/sudo"
-chmod +x "$work/bin/sudo"
-ln -s "$tern" "$work/tree/build/tern"
 rm -f /tmp/got.html
-(cd "$work/tree" && PATH="$work/bin:$PATH" timeout -k 10 120 bash -e "$work/demo.sh") \
-    >"$work/out" 2>"$work/err"
+readme_run "$tern" "$work/demo.sh" "$work/out" "$work/err"
 rc=$?
 fail=0
 check() { # check <description> <command...>

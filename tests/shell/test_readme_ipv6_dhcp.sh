@@ -29,22 +29,14 @@ if ip netns list | grep -qw tern-v6; then
     echo "readme ipv6/dhcp: a namespace tern-v6 exists already (someone's demo?); not touching it"
     exit 1
 fi
-awk '/^## IPv6 and DHCP in two minutes/ { sec = 1; next }
-     sec && /^## / { exit }
-     sec && /^```sh$/ { inblock = 1; next }
-     inblock && /^```$/ { exit }
-     inblock { print }' "$src/README.md" >"$work/demo.sh"
+. "$(dirname "$0")/lib_readme.sh" || exit 1
+readme_block "$src/README.md" "IPv6 and DHCP in two minutes" "$work/demo.sh"
 if [ "$(grep -c 'build/tern' "$work/demo.sh")" -lt 2 ]; then
     echo "readme ipv6/dhcp: the block was not found in README.md"
     exit 1
 fi
-mkdir -p "$work/bin" "$work/tree/build"
-printf '#!/bin/sh\nexec "$@"\n' >"$work/bin/sudo"
-chmod +x "$work/bin/sudo"
-ln -s "$tern" "$work/tree/build/tern"
 rm -f /tmp/got6.html
-(cd "$work/tree" && PATH="$work/bin:$PATH" timeout -k 10 120 bash -e "$work/demo.sh") \
-    >"$work/out" 2>"$work/err"
+readme_run "$tern" "$work/demo.sh" "$work/out" "$work/err"
 rc=$?
 fail=0
 check() { # check <description> <command...>
