@@ -138,6 +138,10 @@ struct tern_netif_config {
  * frees. NULL in the config means malloc/free. */
 typedef void *(*tern_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
 
+/* The allocator a NULL hook stands for (realloc and free); services built
+ * on the stack (tern/dhcp.h, tern/dns.h) take the same hook. */
+void *tern_alloc_default(void *ud, void *ptr, size_t old_size, size_t new_size);
+
 struct tern_config {
     /* The secret. `seed` keys the PRNG, the connection hash and the RFC 6528
      * initial sequence numbers: whoever knows it can predict them (RFC 6528

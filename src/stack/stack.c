@@ -13,8 +13,8 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
-static void *
-default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+void *
+tern_alloc_default(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
     (void)ud;
     (void)old_size;
@@ -203,7 +203,7 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     if (cfg->seed == 0 && !cfg->deterministic) {
         return TERN_ERR_NOSECRET;
     }
-    tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : default_alloc;
+    tern_alloc_fn alloc = cfg->alloc ? cfg->alloc : tern_alloc_default;
     struct stack_root *root = alloc(cfg->alloc_ud, NULL, 0, sizeof(*root));
     if (root == NULL) {
         return TERN_ERR_NOMEM;

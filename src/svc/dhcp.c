@@ -68,18 +68,6 @@ struct tern_dhcp {
 
 /* ---- small things ------------------------------------------------------- */
 
-static void *
-default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
-{
-    (void)ud;
-    (void)old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, new_size);
-}
-
 static bool
 holding(const struct tern_dhcp *c)
 {
@@ -788,7 +776,7 @@ tern_dhcp_new(struct tern_stack *st, const struct tern_dhcp_config *cfg, int64_t
         cfg->request_tries == 0) {
         return TERN_ERR_INVAL;
     }
-    tern_alloc_fn alloc = cfg->alloc != NULL ? cfg->alloc : default_alloc;
+    tern_alloc_fn alloc = cfg->alloc != NULL ? cfg->alloc : tern_alloc_default;
     struct tern_dhcp *c = alloc(cfg->alloc_ud, NULL, 0, sizeof(*c));
     if (c == NULL) {
         return TERN_ERR_NOMEM;

@@ -195,6 +195,9 @@ next_frame(void)
     CHECK_EQ(wire_eth_parse(S.raw, f->len, &e), WIRE_OK);
     memcpy(S.eth_dst, e.dst, 6);
     CHECK_MEM(e.src, MAC_US, 6);
+    if (e.type == WIRE_ETHERTYPE_IPV6) {
+        return next_frame(); /* the stack's own IPv6 (RS, DAD): not DHCP's */
+    }
     if (e.type == WIRE_ETHERTYPE_ARP) {
         S.is_arp = true;
         CHECK_EQ(wire_arp_parse(e.payload, e.payload_len, &S.arp), WIRE_OK);
