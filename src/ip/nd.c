@@ -755,8 +755,13 @@ ra_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd
             continue;
         }
         struct wire_ipv6_addr pw = opt.prefix.prefix;
-        if (wire_ipv6_addr_is_link_local(&pw)) {
-            /* 6.3.4, RFC 4862 5.5.3 (b): the link-local prefix is ignored. */
+        static const uint8_t zero8[8] = {0};
+        if (wire_ipv6_addr_is_link_local(&pw) || wire_ipv6_addr_is_multicast(&pw) ||
+            memcmp(pw.b, zero8, 8) == 0) {
+            /* 6.3.4, RFC 4862 5.5.3 (b): the link-local prefix is ignored;
+             * so are a multicast prefix and ::/64 (unspecified, loopback,
+             * mapped IPv4: RFC 4291 2.4), which hold no unicast address of
+             * a link. */
             stack_drop(st, TERN_DROP_ND_RA_IGNORED, rx->datagram, rx->datagram_len);
             continue;
         }

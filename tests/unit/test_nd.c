@@ -281,6 +281,8 @@ test_solicitation_answered(void)
 
 /* A router advertisement from fe80::fe: lifetime 1800 s, hop limit 33,
  * MTU 1400, prefix 2001:db8:5::/64 on link and autonomous. */
+static const char *ra_prefix = "2001:db8:5::";
+
 static size_t
 mk_ra(uint32_t valid, uint32_t preferred, uint8_t plen)
 {
@@ -289,7 +291,7 @@ mk_ra(uint32_t valid, uint32_t preferred, uint8_t plen)
                                  .autonomous = true,
                                  .valid_lifetime = valid,
                                  .preferred_lifetime = preferred};
-    memcpy(pfx.prefix.b, A6("2001:db8:5::").b, 16);
+    memcpy(pfx.prefix.b, A6(ra_prefix).b, 16);
     struct wire_nd_emit ra = {.type = WIRE_ND_ROUTER_ADVERT,
                               .cur_hop_limit = 33,
                               .router_lifetime = 1800,
@@ -345,9 +347,16 @@ test_router_advertisement(void)
     input(&R, frame, mk_ra(60, 30, 64), 4 * SEC);
     tern_stack_poll(R.st, 100 * SEC);
     CHECK(ip_is_ours(R.st, slaac));
-    /* A prefix of another length forms nothing (5.5.3 (d)). */
+    /* A prefix of another length forms nothing (5.5.3 (d)); nor do a
+     * multicast prefix and ::/64 (no unicast address in them). */
     input(&R, frame, mk_ra(7200, 3600, 48), 101 * SEC);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_RA_IGNORED], 1);
+    ra_prefix = "ff0e::";
+    input(&R, frame, mk_ra(7200, 3600, 64), 101 * SEC);
+    ra_prefix = "::";
+    input(&R, frame, mk_ra(7200, 3600, 64), 101 * SEC);
+    ra_prefix = "2001:db8:5::";
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_RA_IGNORED], 3);
     CHECK_EQ(R.st->stats.nd.slaac_addrs, 1);
     /* Router lifetime over: no default route. */
     tern_stack_poll(R.st, 2000 * SEC);
