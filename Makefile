@@ -29,8 +29,8 @@ test-sanitize:
 		ctest --test-dir $(BUILD)-asan --output-on-failure -j$(JOBS)
 
 # ThreadSanitizer over the tests that run the socket runtime's threads.
-TSAN_TARGETS = test_socket test_socket_driven test_socket_driver test_sockdiff
-TSAN_REGEX   = ^(test_socket|test_socket_driven|test_socket_driver|test_sockdiff_tern)$$
+TSAN_TARGETS = test_socket test_socket_driven test_socket_driver test_sockdiff test_getaddrinfo
+TSAN_REGEX   = ^(test_socket|test_socket_driven|test_socket_driver|test_sockdiff_tern|test_getaddrinfo)$$
 test-tsan:
 	cmake -S . -B $(BUILD)-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTERN_TSAN=ON
 	cmake --build $(BUILD)-tsan -j$(JOBS) --target $(TSAN_TARGETS)

@@ -480,7 +480,7 @@ pair_connect_args(struct pair *p, const struct tern_tcp_open_args *a, int lid, i
 static int
 pair_connect(struct pair *p, int lid, int *cid, int *sid)
 {
-    struct tern_tcp_open_args a = {.remote_addr = ADDR_B, .remote_port = PORT};
+    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT};
     return pair_connect_args(p, &a, lid, cid, sid);
 }
 
@@ -533,7 +533,7 @@ pair_connect_many(struct pair *p, const int *lids, uint64_t n, bool nodelay, int
     uint64_t i = 0;
     for (; i < n; i++) {
         struct tern_tcp_open_args a = {
-            .remote_addr = ADDR_B,
+            .remote_addr = tern_ip4(ADDR_B),
             .remote_port = (uint16_t)(PORT + i / PORTS_PER_LISTENER),
             .local_port = (uint16_t)(CLIENT_PORT_MIN + i % PORTS_PER_LISTENER),
             .nodelay = nodelay,
@@ -1071,7 +1071,7 @@ syn_burst_growth(uint64_t m, struct table_fig *f)
     size_t before = cnt.live;
     /* The SYNs, all queued first (one datagram each), then delivered at once. */
     for (uint64_t i = 0; lid > 0 && i < m; i++) {
-        struct tern_tcp_open_args a = {.remote_addr = ADDR_B,
+        struct tern_tcp_open_args a = {.remote_addr = tern_ip4(ADDR_B),
                                        .remote_port = PORT,
                                        .local_port = (uint16_t)(CLIENT_PORT_MIN + i)};
         if (tern_tcp_open(p.st[0], &a, p.now) <= 0) {
@@ -1361,7 +1361,7 @@ impaired(uint64_t total, double timeout_s, bool rfc6675, const uint8_t *pat, str
     tern_tcp_set_callback(m.a, 0, imp_event, &m);
     tern_tcp_set_callback(m.b, 0, imp_event, &m);
     struct tern_tcp_open_args la = {.passive = true, .local_port = PORT};
-    struct tern_tcp_open_args ca = {.remote_addr = ADDR_B, .remote_port = PORT};
+    struct tern_tcp_open_args ca = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT};
     m.lid = tern_tcp_open(m.b, &la, 0);
     m.cid = tern_tcp_open(m.a, &ca, 0);
     double t0 = mono_s();

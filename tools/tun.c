@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tern/dns.h"
 #include "tern/stack.h"
 #include "tern/stats.h"
 #include "tern/tcp.h"
@@ -137,6 +138,8 @@ struct opts {
     int ecn;  /* enum tern_tcp_ecn */
     int cc;   /* index into cc_names */
     long sndbuf_kib;
+    uint32_t dns[TERN_DNS_MAX_SERVERS]; /* --dns, for the host names of get and send */
+    int n_dns;
     struct cli_cmd cli; /* the grammar, named after cmd */
 };
 
@@ -238,6 +241,13 @@ set_gw(const char *v, void *opts)
 }
 
 static bool
+add_dns(const char *v, void *opts)
+{
+    struct opts *o = opts;
+    return o->n_dns < TERN_DNS_MAX_SERVERS && parse_ipv4(v, &o->dns[o->n_dns++]);
+}
+
+static bool
 set_seed(const char *v, void *opts)
 {
     struct opts *o = opts;
@@ -282,6 +292,10 @@ static const struct cli_opt tun_opts[] = {
      .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
      .help = "also give the kernel this address on the device (ioctl SIOCSIFADDR); without it, "
              "configure it with ip(8)"},
+    {.name = "dns", .kind = CLI_CUSTOM, .arg = "A.B.C.D", .parse = add_dns,
+     .form = "an IPv4 address A.B.C.D, at most 3 times",
+     .help = "a DNS server for the host names of get and send (repeatable, up to 3, asked in "
+             "turn)"},
     {.name = "mtu", .kind = CLI_LONG, .arg = "N", .min = 68, .max = 65535, .offset = OFF(mtu),
      .help = "set the device MTU (68..65535; default: keep the device's)"},
     {.name = "drop", .kind = CLI_REAL, .arg = "PCT", .min = 0, .max = 100,
@@ -389,9 +403,10 @@ usage(FILE *f, const struct opts *o)
             "                                  e.g. serve echo,udp-echo,http:8080 --root D\n"
             "                                  (a service without :PORT takes its standard\n"
             "                                  one: echo 7, discard 9, http 80, udp-echo 7)\n"
-            "  get URL -o FILE                 fetch http://A.B.C.D[:PORT]/PATH into FILE\n"
+            "  get URL -o FILE                 fetch http://HOST[:PORT]/PATH into FILE\n"
             "                                  (HTTP/1.1; a chunked body is decoded)\n"
-            "  send HOST:PORT FILE             connect, send FILE, close\n"
+            "  send HOST:PORT FILE             connect, send FILE, close (HOST: A.B.C.D, or\n"
+            "                                  a name looked up with --dns, as in get)\n"
             "  send HOST:PORT FILE -o OUT      the same, and write what the peer sends\n"
             "                                  meanwhile to OUT, until its end of stream\n"
             "  recv --port P -o FILE           accept one connection, write what arrives\n"
@@ -679,6 +694,7 @@ struct app {
     int64_t trace_t0;                /* its time origin */
     uint32_t trace_seq0, trace_ack0; /* its sequence origins: the first segments */
     bool trace_origin, trace_peer_origin;
+    char host[256];              /* get, send: the peer's name when not an address */
     struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
     bool have_last;
     bool failed, done;
@@ -1595,13 +1611,52 @@ step_recv(struct app *a, struct sess_state *ss)
 
 /* ---- Setup and the loop ----------------------------------------------------- */
 
+/* HOST, or HOST:PORT when port_needed (else optional, *port untouched
+ * without one), out of s[0..len). HOST is A.B.C.D (into *addr) or a name
+ * to look up (into a->host, *addr = 0). */
 static bool
-parse_hostport(const char *s, uint32_t *addr, long *port)
+parse_host(struct app *a, const char *s, size_t len, bool port_needed, uint32_t *addr, long *port)
 {
-    return parse_ipv4_num(s, ':', 1, 65535, addr, port);
+    const char *colon = memchr(s, ':', len);
+    size_t hl = colon != NULL ? (size_t)(colon - s) : len;
+    if (colon != NULL) {
+        char p[8];
+        size_t pl = len - hl - 1;
+        if (pl == 0 || pl >= sizeof(p)) {
+            return false;
+        }
+        memcpy(p, colon + 1, pl);
+        p[pl] = '\0';
+        if (!cli_parse_long(p, 1, 65535, port)) {
+            return false;
+        }
+    } else if (port_needed) {
+        return false;
+    }
+    if (hl == 0 || hl >= sizeof(a->host)) {
+        return false;
+    }
+    memcpy(a->host, s, hl);
+    a->host[hl] = '\0';
+    *addr = 0;
+    if (parse_ipv4(a->host, addr)) {
+        a->host[0] = '\0';
+        return true;
+    }
+    /* A name: letters, digits, '-', '_' and dots (what DNS carries as
+     * host names; anything else is a typo, not a lookup). */
+    for (size_t i = 0; i < hl; i++) {
+        char c = a->host[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.')) {
+            return false;
+        }
+    }
+    return true;
 }
 
-/* http://A.B.C.D[:PORT]/PATH: address, port and the request into s->buf. */
+/* http://HOST[:PORT]/PATH: address or name, port and the request into
+ * s->buf. */
 static bool
 parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
 {
@@ -1612,14 +1667,8 @@ parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
     u += 7;
     const char *slash = strchr(u, '/');
     size_t hl = slash ? (size_t)(slash - u) : strlen(u);
-    char host[40];
-    if (hl == 0 || hl >= sizeof(host)) {
-        return false;
-    }
-    memcpy(host, u, hl);
-    host[hl] = '\0';
     *port = 80;
-    if (strchr(host, ':') != NULL ? !parse_hostport(host, addr, port) : !parse_ipv4(host, addr)) {
+    if (!parse_host(a, u, hl, false, addr, port)) {
         return false;
     }
     int n = snprintf((char *)s->buf, sizeof(s->buf),
@@ -1631,20 +1680,109 @@ parse_url(struct app *a, struct sess *s, uint32_t *addr, long *port)
     return n > 0 && (size_t)n < sizeof(s->buf);
 }
 
-/* The peer of get and send: address, port (into o.port) and, for get, the
- * request in cs->buf. Prints the usage error and returns false when bad. */
+/* The peer of get and send: address (or name, in a->host), port (into
+ * o.port) and, for get, the request in cs->buf. Prints the usage error and
+ * returns false when bad. */
 static bool
 parse_target(struct app *a, struct sess *cs, uint32_t *addr)
 {
-    bool ok = a->o.mode == M_GET ? parse_url(a, cs, addr, &a->o.port)
-                                 : parse_hostport(a->o.target, addr, &a->o.port);
+    bool ok = a->o.mode == M_GET
+                  ? parse_url(a, cs, addr, &a->o.port)
+                  : parse_host(a, a->o.target, strlen(a->o.target), true, addr, &a->o.port);
     if (!ok) {
         cli_usage_error(&a->o.cli, "bad %s '%s' (want %s)",
                         a->o.mode == M_GET ? "URL" : "HOST:PORT",
                         a->o.mode == M_GET ? a->o.url : a->o.target,
-                        a->o.mode == M_GET ? "http://A.B.C.D[:PORT]/PATH" : "A.B.C.D:PORT");
+                        a->o.mode == M_GET ? "http://HOST[:PORT]/PATH" : "HOST:PORT");
+    } else if (a->host[0] != '\0' && a->o.n_dns == 0) {
+        cli_usage_error(&a->o.cli, "'%s' is a host name: give a DNS server with --dns A.B.C.D",
+                        a->host);
+        ok = false;
     }
     return ok;
+}
+
+/* Entropy for the resolver's query ids and ports (RFC 5452). */
+static uint64_t
+dns_random(void *ctx)
+{
+    (void)ctx;
+    uint64_t v = 0;
+    if (tern_random_seed(&v) != TERN_OK) {
+        v = (uint64_t)tern_tun_now_ns() * 0x9e3779b97f4a7c15ULL; /* getrandom failed */
+    }
+    return v;
+}
+
+/* Looks a->host up (type A: the transport is IPv4) with the servers of
+ * --dns, running the device meanwhile. 0 and the address in *addr, or 1
+ * after saying why not. */
+static int
+resolve_host(struct app *a, uint32_t *addr)
+{
+    struct tern_dns_config dc;
+    tern_dns_config_init(&dc);
+    memcpy(dc.servers, a->o.dns, sizeof(dc.servers));
+    dc.n_servers = (unsigned)a->o.n_dns;
+    dc.max_lookups = 1;
+    dc.cache_entries = 0;
+    if (a->o.seed_set) {
+        dc.seed = a->o.imp.seed ^ 0x646e73ULL; /* --seed: reproducible, as the stack */
+        dc.deterministic = true;
+    } else {
+        dc.random = dns_random;
+    }
+    struct tern_dns *d;
+    int rc = tern_dns_new(a->st, &dc, &d);
+    if (rc != TERN_OK) {
+        fprintf(stderr, "tern %s: resolver: %s\n", a->o.cmd, tern_strerror(rc));
+        return 1;
+    }
+    int64_t now = tern_tun_now_ns();
+    int q = tern_dns_lookup(d, a->host, TERN_DNS_WANT_A, NULL, NULL, now);
+    struct tern_dns_result r = {.status = q};
+    while (q > 0 && (rc = tern_dns_result(d, q, &r)) == TERN_DNS_ERR_PENDING) {
+        if (stop_requested) {
+            r.status = TERN_ERR_AGAIN;
+            break;
+        }
+        int64_t wake = tern_dns_next_deadline(d);
+        if (wake > now) {
+            if (tern_tun_step(a->tun, a->st, wake) != TERN_OK) {
+                r.status = TERN_ERR_TXFAIL;
+                break;
+            }
+        }
+        now = tern_tun_now_ns();
+        if (tern_dns_next_deadline(d) <= now) {
+            tern_dns_poll(d, now);
+        }
+    }
+    tern_tun_flush(a->tun, a->st);
+    const struct tern_dns_stats *ds = tern_dns_stats(d);
+    if (a->o.stats) {
+        fprintf(stderr,
+                "tern %s: stats dns udp_sent=%llu tcp_sent=%llu truncated=%llu answers=%llu "
+                "timeouts=%llu dropped=%llu\n",
+                a->o.cmd, (unsigned long long)ds->udp_sent, (unsigned long long)ds->tcp_sent,
+                (unsigned long long)ds->truncated, (unsigned long long)ds->answers,
+                (unsigned long long)ds->timeouts,
+                (unsigned long long)(ds->drop_source + ds->drop_id + ds->drop_question +
+                                     ds->drop_malformed + ds->drop_too_long));
+    }
+    tern_dns_free(d, tern_tun_now_ns());
+    if (r.status != TERN_DNS_OK) {
+        fprintf(stderr, "tern %s: cannot resolve %s: %s\n", a->o.cmd, a->host,
+                tern_dns_strerror(r.status));
+        return 1;
+    }
+    *addr = tern_ip_v4(r.addrs[0]);
+    char ip[16];
+    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", *addr >> 24, (*addr >> 16) & 255, (*addr >> 8) & 255,
+             *addr & 255);
+    fprintf(stderr, "tern: %s is %s (%u address%s%s)\n", a->host, ip, r.n, r.n == 1 ? "" : "es",
+            r.used_tcp ? ", over TCP" : "");
+    return 0;
 }
 
 /* Files are opened before the device, so a bad path costs nothing. */
@@ -1928,9 +2066,14 @@ start_app(struct app *a, struct sess *cs)
     char ip[16];
     fmt_ip(ip, sizeof(ip), a->o.addr);
     if (a->o.mode == M_GET || a->o.mode == M_SEND) {
-        if (!parse_target(a, cs, &oa.remote_addr)) {
+        uint32_t target;
+        if (!parse_target(a, cs, &target)) {
             return 2;
         }
+        if (a->host[0] != '\0' && resolve_host(a, &target) != 0) {
+            return 1;
+        }
+        oa.remote_addr = tern_ip4(target);
         oa.remote_port = (uint16_t)a->o.port;
         oa.local_port = (uint16_t)a->o.sport;
         a->conn = tern_tcp_open(a->st, &oa, now);

@@ -351,7 +351,7 @@ do_open(struct run *r, const struct sc_stmt *st, struct tern_stack *s, int64_t n
         a.backlog = st->backlog;
     } else {
         a.local_port = st->port;
-        a.remote_addr = r->sc->hosts[st->host2].addr;
+        a.remote_addr = tern_ip4(r->sc->hosts[st->host2].addr);
         a.remote_port = st->port2;
     }
     int id = tern_tcp_open(s, &a, now);
@@ -431,7 +431,7 @@ is_duplicate(struct run *r, const struct sc_stmt *st)
     }
     return stt.state != TERN_TCP_CLOSED && stt.state != TERN_TCP_LISTEN &&
            stt.local_port == st->port && stt.remote_port == st->port2 &&
-           stt.remote_addr == r->sc->hosts[st->host2].addr;
+           tern_ip_eq(stt.remote_addr, tern_ip4(r->sc->hosts[st->host2].addr));
 }
 
 static void

@@ -72,6 +72,7 @@
 #ifndef TERN_SOCKET_H
 #define TERN_SOCKET_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -219,6 +220,40 @@ int tern_epoll_create(int size);
 int tern_epoll_create1(int flags);
 int tern_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int tern_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout_ms);
+
+/* ---- names (src/api/resolv.c) ---- */
+
+/* The DNS servers (IPv4, host order; at most TERN_DNS_MAX_SERVERS of
+ * tern/dns.h, 3) that host `host` of `rt` asks for names: an option of the
+ * runtime, set by the application or, later, from a DHCP lease; a second
+ * call replaces the list (n 0: none). The first call makes the host's stub
+ * resolver (tern/dns.h: 64 cached answers, 8 lookups at once). 0, or -1 with
+ * errno EINVAL or ENOMEM. */
+int tern_rt_set_dns(struct tern_rt *rt, int host, const uint32_t *servers, unsigned n);
+
+/*
+ * getaddrinfo(3) over tern: `node` is a numeric IPv4 or IPv6 address
+ * (answered without a query), or a name looked up with the servers of
+ * tern_rt_set_dns (A for AF_INET, AAAA for AF_INET6, both for AF_UNSPEC,
+ * IPv4 first); `service` a decimal port or a name of the services
+ * database. Results as glibc gives them: one struct addrinfo per address
+ * and socket type (SOCK_STREAM, then SOCK_DGRAM, unless hints say one),
+ * sockaddr_in or sockaddr_in6; AI_PASSIVE, AI_NUMERICHOST, AI_NUMERICSERV,
+ * AI_CANONNAME honoured. Returns 0 or an EAI_* code: EAI_NONAME (no such
+ * name: NXDOMAIN), EAI_NODATA (the name has no address of the family),
+ * EAI_AGAIN (no server answered, servers failed, or an attached runtime,
+ * which cannot wait), EAI_SYSTEM with errno ENOENT (no server set),
+ * EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_ADDRFAMILY, EAI_MEMORY,
+ * EAI_FAIL. Blocks (in runtimes that may block) until the lookup ends.
+ * tern_getaddrinfo uses the default runtime (tern_rt_set_default). Free
+ * the list with tern_freeaddrinfo. gai_strerror(3) gives the texts.
+ */
+struct addrinfo; /* <netdb.h>: declared there only with _POSIX_C_SOURCE >= 200112L */
+int tern_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                     struct addrinfo **res);
+int tern_getaddrinfo_in(struct tern_rt *rt, int host, const char *node, const char *service,
+                        const struct addrinfo *hints, struct addrinfo **res);
+void tern_freeaddrinfo(struct addrinfo *res);
 
 /* True when `fd` is a tern socket. */
 bool tern_is_socket(int fd);

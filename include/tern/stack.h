@@ -281,6 +281,9 @@ void tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx);
 /* Our address on interface `netif`, or 0 if there is no such interface. */
 uint32_t tern_stack_addr(const struct tern_stack *st, int netif);
 
+/* True when `a` is one of our unicast addresses, of either family. */
+bool tern_stack_has_addr(const struct tern_stack *st, struct tern_ip a);
+
 /* Copies the hardware address of Ethernet interface `netif` to mac[0..5].
  * TERN_OK, or TERN_ERR_INVAL (NULL, no such interface, not Ethernet). */
 int tern_stack_mac(const struct tern_stack *st, int netif, uint8_t mac[TERN_MAC_LEN]);

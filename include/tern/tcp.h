@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -251,28 +253,33 @@ typedef void (*tern_tcp_event_fn)(void *ctx, struct tern_stack *st, int id, unsi
                                   int err);
 
 /* Arguments of OPEN (RFC 9293 3.9.1.1). Zero means "unspecified / default"
- * for every field. Addresses are host byte order. */
+ * for every field. Addresses are either family (tern/addr.h): IPv4 ones
+ * built with tern_ip4(TERN_IPV4(...)). */
 struct tern_tcp_open_args {
-    bool passive;            /* LISTEN; else an active OPEN that sends a SYN */
-    uint32_t local_addr;     /* 0: chosen from the route (RFC 9293 MUST-44) */
-    uint16_t local_port;     /* 0: an ephemeral port (RFC 6056); required for passive */
-    uint32_t remote_addr;    /* passive: 0 = any remote (wildcard) */
-    uint16_t remote_port;    /* passive: 0 = any remote port */
-    bool set_iss;            /* use `iss` as the initial send sequence number instead */
-    uint32_t iss;            /*   of the RFC 6528 generator (tests, the RFC's figures) */
-    int64_t user_timeout_ns; /* 0: the stack default (MUST-21: settable per connection) */
-    uint16_t mss;            /* MSS to announce, at most what the route's MTU allows
-                                (MUST-67), on active and passive opens alike; it caps
-                                the MSS we send with too (as Linux's TCP_MAXSEG).
-                                0: from the route's MTU */
-    unsigned backlog;        /* passive: completed children held for accept; 0: default */
-    tern_tcp_event_fn cb;    /* NULL: the stack callback */
+    bool passive;               /* LISTEN; else an active OPEN that sends a SYN */
+    struct tern_ip local_addr;  /* :: or 0.0.0.0: chosen from the route (RFC 9293 MUST-44);
+                                   passive: any local address (:: takes both families
+                                   unless v6only, 0.0.0.0 IPv4 only) */
+    uint16_t local_port;        /* 0: an ephemeral port (RFC 6056); required for passive */
+    struct tern_ip remote_addr; /* passive: unspecified = any remote (wildcard) */
+    uint16_t remote_port;       /* passive: 0 = any remote port */
+    bool set_iss;               /* use `iss` as the initial send sequence number instead */
+    uint32_t iss;               /*   of the RFC 6528 generator (tests, the RFC's figures) */
+    int64_t user_timeout_ns;    /* 0: the stack default (MUST-21: settable per connection) */
+    uint16_t mss;               /* MSS to announce, at most what the route's MTU allows
+                                   (MUST-67), on active and passive opens alike; it caps
+                                   the MSS we send with too (as Linux's TCP_MAXSEG).
+                                   0: from the route's MTU */
+    unsigned backlog;           /* passive: completed children held for accept; 0: default */
+    tern_tcp_event_fn cb;       /* NULL: the stack callback */
     void *cb_ctx;
     bool nodelay;   /* Nagle off from the start (RFC 9293 3.7.4 MUST-17) */
     bool keepalive; /* keep-alive on (else the stack config decides) */
     const char *cc; /* congestion control; NULL: the stack config */
-    uint8_t tos;    /* Differentiated Services field (IPv4 TOS) of what the connection
-                       sends (RFC 9293 3.9.1.9, MUST-48); a listener passes it on */
+    uint8_t tos;    /* Differentiated Services field (IPv4 TOS, IPv6 traffic class) of what
+                       the connection sends (RFC 9293 3.9.1.9, MUST-48); a listener passes
+                       it on */
+    bool v6only;    /* passive on ::: IPv6 segments only (IPV6_V6ONLY) */
 };
 
 /* OPEN. Returns the new connection's id (> 0) or an error: TERN_ERR_INVAL
@@ -341,7 +348,7 @@ int tern_tcp_release(struct tern_stack *st, int id, int64_t now_ns);
 /* STATUS (3.10.6). */
 struct tern_tcp_status {
     enum tern_tcp_state state;
-    uint32_t local_addr, remote_addr; /* host order; remote 0 on a wildcard listener */
+    struct tern_ip local_addr, remote_addr; /* remote unspecified on a wildcard listener */
     uint16_t local_port, remote_port;
     uint32_t snd_una, snd_nxt, snd_wnd, iss; /* RFC 9293 3.3.1 send variables */
     uint32_t rcv_nxt, rcv_wnd, irs;          /* receive variables */
@@ -416,12 +423,14 @@ int tern_tcp_set_tos(struct tern_stack *st, int id, uint8_t tos);
 int tern_tcp_set_keepalive_params(struct tern_stack *st, int id, int64_t idle_ns, int64_t intvl_ns,
                                   unsigned count, int64_t now_ns);
 
-/* How this stack's connections use local port `port` on `addr` (0: any
- * address): 0 when free, else TERN_TCP_PORT_LISTEN if a listener holds it
+/* How this stack's connections use local port `port` on `addr` (:: or
+ * 0.0.0.0: any address; v6only: the asker is an IPv6-only ::, which leaves
+ * IPv4 to others): 0 when free, else TERN_TCP_PORT_LISTEN if a listener holds it
  * and/or TERN_TCP_PORT_CONN if a connection not yet CLOSED does (TIME-WAIT
  * and connections the user released included). For a socket layer's bind. */
 enum { TERN_TCP_PORT_LISTEN = 1u << 0, TERN_TCP_PORT_CONN = 1u << 1 };
-unsigned tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port);
+unsigned tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port,
+                           bool v6only);
 
 /* Current TERN_TCP_EV_* bits of a connection; 0 for an unknown id. */
 unsigned tern_tcp_events(const struct tern_stack *st, int id);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
+
 #include "tern/stats.h"
 
 enum tern_trace_kind {
@@ -29,7 +31,7 @@ enum tern_trace_kind {
  * connection's state when the segment was sent or arrived (enum
  * tern_tcp_state), or -1 when no connection was involved. */
 struct tern_trace_tcp {
-    uint32_t src, dst;
+    struct tern_ip src, dst;
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags; /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 */

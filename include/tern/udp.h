@@ -41,17 +41,22 @@ extern "C" {
 
 struct tern_stack;
 
-/* Largest payload of one datagram over IPv4: 65535 - 20 (IPv4) - 8 (UDP). */
+/* Largest payload of one datagram over IPv4: 65535 - 20 (IPv4) - 8 (UDP);
+ * over IPv6 65535 - 8 (RFC 8200 payload length), also capped here. */
 #define TERN_UDP_MAX_PAYLOAD 65507u
 
-enum { TERN_UDP_AF_UNSPEC = 0, TERN_UDP_AF_INET = 4 };
+enum { TERN_UDP_AF_UNSPEC = 0, TERN_UDP_AF_INET = 4, TERN_UDP_AF_INET6 = 6 };
 
 /* An endpoint. family TERN_UDP_AF_UNSPEC given to tern_udp_connect()
- * dissolves the association. Host order. */
+ * dissolves the association. Port and v4 in host order. An IPv6 endpoint
+ * (TERN_UDP_AF_INET6) names its address in v6; an IPv4-mapped v6 is the
+ * IPv4 address it holds. Addresses reported by the stack (recvfrom, name)
+ * are TERN_UDP_AF_INET for IPv4, TERN_UDP_AF_INET6 for IPv6. */
 struct tern_udp_addr {
     uint8_t family;
     uint16_t port;
-    uint32_t v4; /* IPv4 address, 0 = any (local) */
+    uint32_t v4;    /* IPv4 address, 0 = any (local) */
+    uint8_t v6[16]; /* IPv6 address (network order), :: = any (local; both families) */
 };
 
 /* Configuration (tern_config.udp); tern_config_init() fills the defaults.
@@ -62,7 +67,7 @@ struct tern_udp_addr {
 struct tern_udp_config {
     unsigned max_sockets; /* open sockets at once; default 32 */
     uint32_t rcvbuf;      /* default per-socket receive cap, bytes of payload and record
-                             headers (16 each); default 65536; at most 1 << 30 */
+                             headers (24 each); default 65536; at most 1 << 30 */
 };
 
 /* Events (tern_udp_events(), and the callback's `events`). */
@@ -79,7 +84,8 @@ enum tern_udp_opt {
                                BSD guard against broadcasting by mistake) */
     TERN_UDP_OPT_REUSEADDR, /* 0/1: may share a local port with other sockets that set it */
     TERN_UDP_OPT_RCVBUF,    /* receive cap in bytes (at least 256, at most 1 << 30) */
-    TERN_UDP_OPT_TOS        /* IP type of service of datagrams sent */
+    TERN_UDP_OPT_TOS,       /* IP type of service of datagrams sent */
+    TERN_UDP_OPT_V6ONLY     /* 0/1: bound to ::, take IPv6 datagrams only (IPV6_V6ONLY) */
 };
 
 /* Flags of tern_udp_recvfrom(). */
@@ -90,7 +96,8 @@ enum {
 /* Opens an unbound socket: its id, or TERN_ERR_NOBUFS. */
 int tern_udp_open(struct tern_stack *st, int64_t now_ns);
 
-/* Binds to local->v4 (0: every address of ours) and local->port (0: an
+/* Binds to the local address (0.0.0.0: every IPv4 address of ours; ::
+ * every address of either family) and local->port (0: an
  * ephemeral port from cfg.tcp's ephemeral range, RFC 6056). TERN_ERR_INVAL
  * when already bound or the address is not ours; TERN_ERR_EXIST when a
  * socket without REUSEADDR on both sides has the port on an overlapping

@@ -60,8 +60,10 @@ struct tern_sock {
     int sk_err;      /* pending errno, reported once */
     bool closed_tcb; /* the connection reached CLOSED */
 
+    int family;  /* AF_INET or AF_INET6: how addresses are read and written */
+    bool v6only; /* AF_INET6: IPV6_V6ONLY (IPv4-mapped addresses refused) */
     bool bound;
-    uint32_t bind_addr; /* host order; 0 = any */
+    struct tern_ip bind_addr; /* unspecified (0.0.0.0 or ::) = any */
     uint16_t bind_port;
 
     bool nonblock, reuseaddr, reuseport, keepalive, nodelay, linger_on, broadcast;
@@ -135,6 +137,7 @@ struct tern_rt {
     atomic_bool stale;
     int by_fd_cap;
     uint32_t port_seq;
+    struct rt_resolv *resolv; /* resolv.c: the hosts' DNS resolvers, NULL until set */
 };
 
 /* registry.c: fd -> the runtime of the socket holding it / epoll instance. */
@@ -171,6 +174,9 @@ void sock_sync(struct tern_sock *s, bool new_data);
 void sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err);
 void sock_close_all(struct tern_rt *rt);
 void sock_sweep(struct tern_rt *rt);
+
+/* resolv.c: frees the resolvers (under the lock, before the stacks go). */
+void resolv_free(struct tern_rt *rt);
 
 /* poll.c */
 void epoll_free(struct tern_epoll *ep);

@@ -464,6 +464,7 @@ tern_rt_free(struct tern_rt *rt)
         rt->has_thread = false;
     }
     pthread_mutex_lock(&rt->mu);
+    resolv_free(rt);
     sock_close_all(rt);
     if (rt->drv_open) {
         rt_flush(rt); /* the RSTs of the aborts */

@@ -60,8 +60,10 @@ static int dgram_connect(struct tern_sock *s, const struct sockaddr *addr, sockl
 static int dgram_shutdown(struct tern_sock *s, int how);
 static int dgram_ioctl(struct tern_sock *s, unsigned long request, void *arg);
 static int dgram_name(struct tern_sock *s, struct sockaddr *addr, socklen_t *len, bool peer);
+static int set_tos(struct tern_sock *s, int v);
+static int get_ipv6(struct tern_sock *s, int optname, void *optval, socklen_t *optlen);
 static ssize_t dgram_recv(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
-                          int *msg_flags, struct sockaddr_in *src, bool *named);
+                          int *msg_flags, struct sockaddr_storage *src, bool *named);
 static ssize_t dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
                           const struct sockaddr *to, socklen_t tolen);
 
@@ -664,6 +666,45 @@ get_sin(const struct sockaddr *addr, socklen_t len, struct sockaddr_in *out)
     return 0;
 }
 
+/* An address as socket `s` reads it (Linux inet_bind/inet6_bind and the
+ * connects): an AF_INET socket takes sockaddr_in (AF_UNSPEC too, which
+ * *fam reports for the caller's own rule), an AF_INET6 socket sockaddr_in6
+ * of at least 24 bytes (RFC 2133's size, as Linux) and family AF_INET6.
+ * Stores the address (IPv4-mapped for IPv4) and port (host order). */
+static int
+get_name(const struct tern_sock *s, const struct sockaddr *addr, socklen_t len, struct tern_ip *ip,
+         uint16_t *port, sa_family_t *fam)
+{
+    if (s->family == AF_INET) {
+        struct sockaddr_in sin;
+        int err = get_sin(addr, len, &sin);
+        if (err == 0) {
+            *ip = tern_ip4(ntohl(sin.sin_addr.s_addr));
+            *port = ntohs(sin.sin_port);
+            *fam = sin.sin_family;
+        }
+        return err;
+    }
+    if ((int)len < 0 || len > (socklen_t)sizeof(struct sockaddr_storage)) {
+        return EINVAL;
+    }
+    if (addr == NULL && len > 0) {
+        return EFAULT;
+    }
+    if (len < 24) {
+        return EINVAL;
+    }
+    struct sockaddr_in6 sin6 = {0};
+    memcpy(&sin6, addr, len < sizeof(sin6) ? len : sizeof(sin6));
+    if (sin6.sin6_family != AF_INET6) {
+        return EAFNOSUPPORT;
+    }
+    memcpy(ip->b, &sin6.sin6_addr, 16);
+    *port = ntohs(sin6.sin6_port);
+    *fam = AF_INET6;
+    return 0;
+}
+
 /* Whether an address may be written back (Linux move_addr_to_user): a
  * NULL length pointer is EFAULT, a length negative as an int EINVAL.
  * Returns 0 or the errno. */
@@ -679,28 +720,86 @@ check_sin_out(const struct sockaddr *addr, const socklen_t *len)
     return addr == NULL && *len > 0 ? EFAULT : 0;
 }
 
+/* Writes ip:port as a socket of `family` names it: sockaddr_in, or
+ * sockaddr_in6 (an IPv4 address IPv4-mapped, as Linux reports the IPv4
+ * peers of a dual-stack socket). */
 static void
-put_sin(struct sockaddr *addr, socklen_t *len, uint32_t a, uint16_t port)
+put_name(int family, struct sockaddr *addr, socklen_t *len, struct tern_ip ip, uint16_t port)
 {
     if (addr == NULL || len == NULL) {
         return;
     }
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    size_t n = *len < sizeof(sin) ? *len : sizeof(sin);
-    memcpy(addr, &sin, n);
-    *len = sizeof(sin);
+    union {
+        struct sockaddr_in sin;
+        struct sockaddr_in6 sin6;
+    } u;
+    memset(&u, 0, sizeof(u));
+    size_t full;
+    if (family == AF_INET6) {
+        u.sin6.sin6_family = AF_INET6;
+        u.sin6.sin6_port = htons(port);
+        memcpy(&u.sin6.sin6_addr, ip.b, 16);
+        full = sizeof(u.sin6);
+    } else {
+        u.sin.sin_family = AF_INET;
+        u.sin.sin_addr.s_addr = htonl(tern_ip_v4(ip));
+        u.sin.sin_port = htons(port);
+        full = sizeof(u.sin);
+    }
+    size_t n = *len < full ? *len : full;
+    memcpy(addr, &u, n);
+    *len = (socklen_t)full;
 }
 
-static bool
-addr_is_ours(struct tern_stack *st, uint32_t a)
+/* The length of the name put_name() wrote into *ss. */
+static socklen_t
+name_len(const struct sockaddr_storage *ss)
 {
-    for (int i = 0; i < TERN_MAX_NETIFS; i++) {
-        uint32_t mine = tern_stack_addr(st, i);
-        if (mine != 0 && mine == a) {
-            return true;
+    return ss->ss_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                     : (socklen_t)sizeof(struct sockaddr_in);
+}
+
+/* A UDP endpoint's address as one address type. */
+static struct tern_ip
+udp_ip(const struct tern_udp_addr *a)
+{
+    return a->family == TERN_UDP_AF_INET6 ? tern_ip6(a->v6) : tern_ip4(a->v4);
+}
+
+/* A UDP endpoint from an address and port. */
+static struct tern_udp_addr
+udp_ep(struct tern_ip ip, uint16_t port)
+{
+    struct tern_udp_addr a = {.family = TERN_UDP_AF_INET6, .port = port};
+    memcpy(a.v6, ip.b, 16);
+    return a;
+}
+
+/* The unspecified address of the socket's family. */
+static struct tern_ip
+sock_any(const struct tern_sock *s)
+{
+    struct tern_ip any6 = {{0}};
+    return s->family == AF_INET6 ? any6 : tern_ip4(0);
+}
+
+/* Could bound addresses a (of socket sa) and b (of sb) take the same
+ * segment? Equal, or a wildcard covering the other: 0.0.0.0 covers IPv4,
+ * :: covers IPv6, and IPv4 too unless its socket is IPv6-only. */
+static bool
+names_overlap(const struct tern_sock *sa, struct tern_ip a, const struct tern_sock *sb,
+              struct tern_ip b)
+{
+    if (tern_ip_eq(a, b)) {
+        return true;
+    }
+    if (tern_ip_is_any(a) || tern_ip_is_any(b)) {
+        const struct tern_sock *ws = tern_ip_is_any(a) ? sa : sb;
+        struct tern_ip w = tern_ip_is_any(a) ? a : b, o = tern_ip_is_any(a) ? b : a;
+        if (tern_ip_is_unspec6(w)) {
+            return !tern_ip_is4(o) || !ws->v6only || tern_ip_is_unspec6(o);
         }
+        return tern_ip_is4(o) || (tern_ip_is_unspec6(o) && !(ws == sa ? sb : sa)->v6only);
     }
     return false;
 }
@@ -710,13 +809,14 @@ addr_is_ours(struct tern_stack *st, uint32_t a)
  * not both SO_REUSEADDR with the other one not listening; checked again at
  * listen). */
 static bool
-port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port)
+port_conflict(struct tern_sock *s, struct tern_ip addr, uint16_t port)
 {
     for (struct tern_sock *o = s->rt->socks; o != NULL; o = o->next) {
-        if (o == s || !o->in_use || o->st != s->st || !o->bound || o->bind_port != port) {
+        if (o == s || !o->in_use || o->st != s->st || !o->bound || o->bind_port != port ||
+            o->dgram != s->dgram) {
             continue;
         }
-        if (o->bind_addr != 0 && addr != 0 && o->bind_addr != addr) {
+        if (!names_overlap(s, addr, o, o->bind_addr)) {
             continue;
         }
         bool o_listens = o->tcp_id > 0 && sock_state(o, NULL) == TERN_TCP_LISTEN;
@@ -730,13 +830,15 @@ port_conflict(struct tern_sock *s, uint32_t addr, uint16_t port)
     }
     /* Connections no socket holds any more (TIME-WAIT after close, or the
      * native API's): like Linux's time-wait records, they keep the port
-     * from a bind without SO_REUSEADDR; a listener keeps it from any. */
-    unsigned use = tern_tcp_port_use(s->st, addr, port);
+     * from a bind without SO_REUSEADDR; a listener keeps it from any. An
+     * IPv6-only wildcard asks about IPv6 only. */
+    bool v6only = s->family == AF_INET6 && s->v6only && tern_ip_is_unspec6(addr);
+    unsigned use = tern_tcp_port_use(s->st, addr, port, v6only);
     return (use & TERN_TCP_PORT_LISTEN) || ((use & TERN_TCP_PORT_CONN) && !s->reuseaddr);
 }
 
 static int
-pick_port(struct tern_sock *s, uint32_t addr)
+pick_port(struct tern_sock *s, struct tern_ip addr)
 {
     unsigned range = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
     for (unsigned i = 0; i < range; i++) {
@@ -766,7 +868,7 @@ tern_socket_in(struct tern_rt *rt, int host, int domain, int type, int protocol)
     if (rt == NULL || host < 0 || host >= rt->n_hosts) {
         return fail(EINVAL);
     }
-    if (domain != AF_INET) {
+    if (domain != AF_INET && domain != AF_INET6) {
         return fail(EAFNOSUPPORT);
     }
     int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -780,6 +882,10 @@ tern_socket_in(struct tern_rt *rt, int host, int domain, int type, int protocol)
     }
     pthread_mutex_lock(&rt->mu);
     struct tern_sock *s = sock_new(rt, host, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+    if (s != NULL) {
+        s->family = domain;
+        s->bind_addr = sock_any(s);
+    }
     if (s != NULL && dgram) {
         int err = dgram_open(s);
         if (err != 0) {
@@ -809,6 +915,24 @@ tern_socket(int domain, int type, int protocol)
     return tern_socket_in(rt, host, domain, type, protocol);
 }
 
+/* Linux inet_bind()/inet6_bind(): the family (AF_INET's AF_UNSPEC only
+ * with INADDR_ANY), an IPv4-mapped address not on an IPv6-only socket,
+ * then an address of ours or the wildcard. */
+static int
+bind_check(const struct tern_sock *s, struct tern_ip a, sa_family_t fam)
+{
+    if (s->family == AF_INET && fam != AF_INET && !(fam == AF_UNSPEC && tern_ip_is_any(a))) {
+        return EAFNOSUPPORT;
+    }
+    if (s->family == AF_INET6 && tern_ip_is4(a) && s->v6only) {
+        return EINVAL;
+    }
+    if (!tern_ip_is_any(a) && !tern_stack_has_addr(s->st, a)) {
+        return EADDRNOTAVAIL;
+    }
+    return 0;
+}
+
 int
 tern_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -821,20 +945,15 @@ tern_bind(int fd, const struct sockaddr *addr, socklen_t len)
         sock_unlock(s);
         return err ? fail(err) : 0;
     }
-    struct sockaddr_in sin;
-    int err = get_sin(addr, len, &sin);
-    uint32_t a = err ? 0 : ntohl(sin.sin_addr.s_addr);
-    if (err == 0 && sin.sin_family != AF_INET &&
-        !(sin.sin_family == AF_UNSPEC && a == INADDR_ANY)) {
-        err = EAFNOSUPPORT;
-    }
-    if (err == 0 && a != INADDR_ANY && !addr_is_ours(s->st, a)) {
-        err = EADDRNOTAVAIL;
-    }
+    struct tern_ip a;
+    uint16_t p16 = 0;
+    sa_family_t fam = 0;
+    int err = get_name(s, addr, len, &a, &p16, &fam);
+    err = err ? err : bind_check(s, a, fam);
     if (err == 0 && (s->bound || s->tcp_id > 0)) {
         err = EINVAL; /* already bound */
     }
-    int port = err ? 0 : ntohs(sin.sin_port);
+    int port = err ? 0 : p16;
     if (err == 0 && port == 0) {
         port = pick_port(s, a);
         if (port < 0) {
@@ -871,7 +990,7 @@ tern_listen(int fd, int backlog)
         err = 0; /* Linux only adjusts the backlog of a listening socket */
     } else {
         if (!s->bound) {
-            int port = pick_port(s, 0);
+            int port = pick_port(s, s->bind_addr);
             if (port < 0) {
                 err = EADDRINUSE;
             } else {
@@ -893,6 +1012,7 @@ tern_listen(int fd, int backlog)
                 .passive = true,
                 .local_addr = s->bind_addr,
                 .local_port = s->bind_port,
+                .v6only = s->v6only,
                 .backlog = (unsigned)b + 1,
                 .cb = sock_event,
                 .cb_ctx = s,
@@ -1025,7 +1145,9 @@ tern_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
             c->sk_err = map_err(stt.error);
         }
     }
-    put_sin(addr, len, stt.remote_addr, stt.remote_port);
+    c->family = s->family;
+    c->v6only = s->v6only;
+    put_name(s->family, addr, len, stt.remote_addr, stt.remote_port);
     int cfd = c->fd;
     sock_sync(c, true);
     sock_unlock(s);
@@ -1066,15 +1188,17 @@ sock_disconnect(struct tern_sock *s)
 }
 
 static int
-connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
+connect_start(struct tern_sock *s, struct tern_ip ra, uint16_t rport)
 {
-    uint32_t ra = ntohl(sin->sin_addr.s_addr);
     sock_disconnect(s); /* a connection that failed before: start afresh */
+    if (s->family == AF_INET6 && tern_ip_is4(ra) && s->v6only) {
+        return ENETUNREACH; /* Linux: an IPv6-only socket reaches no IPv4 peer */
+    }
     struct tern_tcp_open_args oa = {
         .local_addr = s->bind_addr,
         .local_port = s->bound ? s->bind_port : 0,
         .remote_addr = ra,
-        .remote_port = ntohs(sin->sin_port),
+        .remote_port = rport,
         .cb = sock_event,
         .cb_ctx = s,
         .nodelay = s->nodelay,
@@ -1083,12 +1207,14 @@ connect_start(struct tern_sock *s, const struct sockaddr_in *sin)
         .user_timeout_ns = (int64_t)s->user_timeout_ms * 1000000,
         .tos = s->tos,
     };
-    if (ra == 0) {
-        /* Linux: 0.0.0.0 as a destination means this host. */
-        oa.remote_addr = ra = tern_stack_addr(s->st, 0);
-        if (ra == 0) {
+    if (tern_ip_is_any(ra)) {
+        /* Linux: 0.0.0.0 as a destination means this host (:: too, its
+         * ::1; tern has no IPv6 loopback, so :: is unreachable). */
+        uint32_t self = tern_ip_is4(ra) ? tern_stack_addr(s->st, 0) : 0;
+        if (self == 0) {
             return ENETUNREACH;
         }
+        oa.remote_addr = tern_ip4(self);
     }
     if (oa.remote_port == 0) {
         return ECONNREFUSED;
@@ -1134,9 +1260,11 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
         sock_unlock(s);
         return 0;
     }
-    struct sockaddr_in sin;
-    int err = get_sin(addr, len, &sin);
-    if (err == 0 && sin.sin_family != AF_INET) {
+    struct tern_ip ra;
+    uint16_t rport = 0;
+    sa_family_t fam = 0;
+    int err = get_name(s, addr, len, &ra, &rport, &fam);
+    if (err == 0 && fam != s->family) {
         err = EAFNOSUPPORT;
     }
     if (err != 0) {
@@ -1157,7 +1285,7 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
             err = EISCONN; /* listening */
             break;
         }
-        err = connect_start(s, &sin);
+        err = connect_start(s, ra, rport);
         if (err == 0) {
             s->ss = SS_CONNECTING;
             err = EINPROGRESS;
@@ -1348,7 +1476,7 @@ recv_oob(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, in
  * true); a stream socket names none. */
 static ssize_t
 sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags, int *msg_flags,
-          struct sockaddr_in *src, bool *named)
+          struct sockaddr_storage *src, bool *named)
 {
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
@@ -1436,7 +1564,7 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
         return fail(msg == NULL ? EFAULT : EINVAL);
     }
     int mf = 0;
-    struct sockaddr_in src;
+    struct sockaddr_storage src;
     bool named;
     ssize_t r = sock_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &mf, &src, &named);
     if (r == -2) {
@@ -1444,11 +1572,12 @@ tern_recvmsg(int fd, struct msghdr *msg, int flags)
     }
     if (named && r >= 0) {
         /* UDP names the sender, cut to the caller's room (Linux). */
+        socklen_t full = name_len(&src);
         if (msg->msg_name != NULL && (int)msg->msg_namelen > 0) {
-            size_t k = msg->msg_namelen < sizeof(src) ? msg->msg_namelen : sizeof(src);
+            size_t k = msg->msg_namelen < full ? msg->msg_namelen : full;
             memcpy(msg->msg_name, &src, k);
         }
-        msg->msg_namelen = sizeof(src);
+        msg->msg_namelen = full;
     } else {
         msg->msg_namelen = 0; /* TCP names no source */
     }
@@ -1465,7 +1594,7 @@ tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, soc
 {
     struct iovec v = {.iov_base = buf, .iov_len = n};
     int mf;
-    struct sockaddr_in src;
+    struct sockaddr_storage src;
     bool named;
     ssize_t r = sock_recv(fd, &v, 1, flags, &mf, &src, &named);
     if (r == -2) {
@@ -1476,7 +1605,9 @@ tern_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, soc
         if (bad != 0) {
             return fail(bad); /* Linux: the datagram is gone all the same */
         }
-        put_sin(from, fromlen, ntohl(src.sin_addr.s_addr), ntohs(src.sin_port));
+        socklen_t full = name_len(&src);
+        memcpy(from, &src, *fromlen < full ? *fromlen : full);
+        *fromlen = full;
     } else if (r >= 0 && fromlen != NULL) {
         *fromlen = 0;
     }
@@ -1498,7 +1629,7 @@ tern_read(int fd, void *buf, size_t n)
     }
     struct iovec v = {.iov_base = buf, .iov_len = n};
     int mf;
-    struct sockaddr_in src;
+    struct sockaddr_storage src;
     bool named;
     ssize_t r = sock_recv(fd, &v, 1, 0, &mf, &src, &named);
     return r == -2 ? read(fd, buf, n) : r;
@@ -1518,7 +1649,7 @@ tern_readv(int fd, const struct iovec *iov, int iovcnt)
         return 0; /* as read(2) */
     }
     int mf;
-    struct sockaddr_in src;
+    struct sockaddr_storage src;
     bool named;
     ssize_t r = sock_recv(fd, iov, iovcnt, 0, &mf, &src, &named);
     return r == -2 ? fail(EBADF) : r;
@@ -1613,22 +1744,34 @@ dgram_mask(struct tern_sock *s)
     return m;
 }
 
+/* An unbound AF_INET6 datagram socket takes an ephemeral port on :: before
+ * its first connect or send (Linux autobinds in the socket's family), so
+ * that an IPv4 peer first does not make it IPv4-only. */
+static void
+dgram_autobind(struct tern_sock *s)
+{
+    struct tern_udp_addr local;
+    if (s->family != AF_INET6 || (tern_udp_name(s->st, s->udp_id, &local, NULL) == TERN_OK &&
+                                  local.family != TERN_UDP_AF_UNSPEC)) {
+        return;
+    }
+    tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_V6ONLY, s->v6only);
+    local = (struct tern_udp_addr){.family = TERN_UDP_AF_INET6};
+    tern_udp_bind(s->st, s->udp_id, &local, rt_now(s->rt));
+}
+
 static int
 dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len)
 {
-    /* Linux inet_bind(): length, family (AF_UNSPEC only with INADDR_ANY),
-     * an address of ours, not bound yet, then the port. */
-    struct sockaddr_in sin;
-    int err = get_sin(addr, len, &sin);
+    /* Linux inet_bind()/inet6_bind(): length, family (AF_UNSPEC only with
+     * INADDR_ANY), an address of ours, not bound yet, then the port. */
+    struct tern_ip a;
+    uint16_t port = 0;
+    sa_family_t fam = 0;
+    int err = get_name(s, addr, len, &a, &port, &fam);
+    err = err ? err : bind_check(s, a, fam);
     if (err != 0) {
         return err;
-    }
-    uint32_t a = ntohl(sin.sin_addr.s_addr);
-    if (sin.sin_family != AF_INET && !(sin.sin_family == AF_UNSPEC && a == INADDR_ANY)) {
-        return EAFNOSUPPORT;
-    }
-    if (a != INADDR_ANY && !addr_is_ours(s->st, a)) {
-        return EADDRNOTAVAIL;
     }
     struct tern_udp_addr local;
     if (tern_udp_name(s->st, s->udp_id, &local, NULL) == TERN_OK &&
@@ -1636,8 +1779,8 @@ dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len)
         return EINVAL; /* bound already */
     }
     tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_REUSEADDR, s->reuseaddr);
-    local =
-        (struct tern_udp_addr){.family = TERN_UDP_AF_INET, .port = ntohs(sin.sin_port), .v4 = a};
+    tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_V6ONLY, s->v6only);
+    local = udp_ep(a, port);
     int rc = tern_udp_bind(s->st, s->udp_id, &local, rt_now(s->rt));
     return rc == TERN_OK ? 0 : udp_errno(rc);
 }
@@ -1662,17 +1805,22 @@ dgram_connect(struct tern_sock *s, const struct sockaddr *addr, socklen_t len)
         tern_udp_connect(s->st, s->udp_id, &none, now);
         return 0;
     }
-    struct sockaddr_in sin;
-    int err = get_sin(addr, len, &sin);
+    struct tern_ip ra;
+    uint16_t port = 0;
+    sa_family_t fam = 0;
+    int err = get_name(s, addr, len, &ra, &port, &fam);
     if (err != 0) {
         return err;
     }
-    if (sin.sin_family != AF_INET) {
+    if (fam != s->family) {
         return EAFNOSUPPORT;
     }
+    if (s->family == AF_INET6 && tern_ip_is4(ra) && s->v6only) {
+        return ENETUNREACH;
+    }
     tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_BROADCAST, s->broadcast);
-    struct tern_udp_addr to = {
-        .family = TERN_UDP_AF_INET, .port = ntohs(sin.sin_port), .v4 = ntohl(sin.sin_addr.s_addr)};
+    dgram_autobind(s);
+    struct tern_udp_addr to = udp_ep(ra, port);
     int rc = tern_udp_connect(s->st, s->udp_id, &to, now);
     return rc == TERN_OK ? 0 : udp_errno(rc);
 }
@@ -1736,9 +1884,9 @@ dgram_name(struct tern_sock *s, struct sockaddr *addr, socklen_t *len, bool peer
         if (remote.family == TERN_UDP_AF_UNSPEC) {
             return ENOTCONN;
         }
-        put_sin(addr, len, remote.v4, remote.port);
+        put_name(s->family, addr, len, udp_ip(&remote), remote.port);
     } else {
-        put_sin(addr, len, local.v4, local.port);
+        put_name(s->family, addr, len, udp_ip(&local), local.port);
     }
     return 0;
 }
@@ -1756,7 +1904,7 @@ dgram_vec(const struct iovec *iov, int iovcnt, struct tern_udp_vec *v)
 /* Unlocks s. */
 static ssize_t
 dgram_recv(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, int *msg_flags,
-           struct sockaddr_in *src, bool *named)
+           struct sockaddr_storage *src, bool *named)
 {
     int bad = iov_check(iov, iovcnt);
     if (bad != 0) {
@@ -1778,9 +1926,8 @@ dgram_recv(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags, 
             if ((size_t)r < full) {
                 *msg_flags |= MSG_TRUNC;
             }
-            *src = (struct sockaddr_in){.sin_family = AF_INET};
-            src->sin_addr.s_addr = htonl(from.v4);
-            src->sin_port = htons(from.port);
+            socklen_t sl = sizeof(*src);
+            put_name(s->family, (struct sockaddr *)src, &sl, udp_ip(&from), from.port);
             *named = true;
             sock_unlock(s);
             return (flags & MSG_TRUNC) ? (ssize_t)full : r;
@@ -1825,21 +1972,18 @@ dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
     } else if (err == 0 && (flags & MSG_OOB)) {
         err = EOPNOTSUPP;
     } else if (err == 0 && to != NULL) {
-        struct sockaddr_in sin;
-        err = (int)tolen < 0 || tolen > (socklen_t)sizeof(struct sockaddr_storage) ? EINVAL
-              : tolen < (socklen_t)sizeof(sin)                                     ? EINVAL
-                                                                                   : 0;
-        if (err == 0) {
-            memcpy(&sin, to, sizeof(sin));
-            if (sin.sin_family != AF_INET && sin.sin_family != AF_UNSPEC) {
-                err = EAFNOSUPPORT;
-            } else if (sin.sin_port == 0) {
-                err = EINVAL;
-            } else {
-                dst = (struct tern_udp_addr){.family = TERN_UDP_AF_INET,
-                                             .port = ntohs(sin.sin_port),
-                                             .v4 = ntohl(sin.sin_addr.s_addr)};
-            }
+        struct tern_ip ip;
+        uint16_t port = 0;
+        sa_family_t fam = 0;
+        err = get_name(s, to, tolen, &ip, &port, &fam);
+        if (err == 0 && fam != s->family && !(s->family == AF_INET && fam == AF_UNSPEC)) {
+            err = EAFNOSUPPORT;
+        } else if (err == 0 && port == 0) {
+            err = EINVAL;
+        } else if (err == 0 && s->family == AF_INET6 && tern_ip_is4(ip) && s->v6only) {
+            err = ENETUNREACH;
+        } else if (err == 0) {
+            dst = udp_ep(ip, port);
         }
     } else if (err == 0) {
         struct tern_udp_addr peer;
@@ -1858,6 +2002,7 @@ dgram_send(struct tern_sock *s, const struct iovec *iov, int iovcnt, int flags,
     struct tern_udp_vec v[IOV_MAX];
     size_t nv = dgram_vec(iov, iovcnt, v);
     tern_udp_setopt(s->st, s->udp_id, TERN_UDP_OPT_BROADCAST, s->broadcast);
+    dgram_autobind(s);
     int r = tern_udp_sendv(s->st, s->udp_id, v, nv, dst.family != TERN_UDP_AF_UNSPEC ? &dst : NULL,
                            rt_now(s->rt));
     sock_unlock(s);
@@ -2257,12 +2402,12 @@ sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
         if (!live || state == TERN_TCP_SYN_SENT) {
             err = ENOTCONN;
         } else {
-            put_sin(addr, len, stt.remote_addr, stt.remote_port);
+            put_name(s->family, addr, len, stt.remote_addr, stt.remote_port);
         }
     } else if (live) {
-        put_sin(addr, len, stt.local_addr, stt.local_port);
+        put_name(s->family, addr, len, stt.local_addr, stt.local_port);
     } else {
-        put_sin(addr, len, s->bind_addr, s->bound ? s->bind_port : 0);
+        put_name(s->family, addr, len, s->bind_addr, s->bound ? s->bind_port : 0);
     }
     sock_unlock(s);
     return err ? fail(err) : 0;
@@ -2384,7 +2529,7 @@ get_sol_socket(struct tern_sock *s, int optname, void *optval, socklen_t *optlen
     case SO_TYPE:
         return put_int(optval, optlen, s->dgram ? SOCK_DGRAM : SOCK_STREAM);
     case SO_DOMAIN:
-        return put_int(optval, optlen, AF_INET);
+        return put_int(optval, optlen, s->family);
     case SO_PROTOCOL:
         return put_int(optval, optlen, s->dgram ? IPPROTO_UDP : IPPROTO_TCP);
     case SO_ERROR:
@@ -2468,15 +2613,18 @@ tern_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
         err = EFAULT;
     } else if (level == SOL_SOCKET) {
         err = get_sol_socket(s, optname, optval, optlen);
-    } else if (level == IPPROTO_TCP) {
-        /* Linux: a UDP socket hands other levels to IP, which knows only its own */
-        err = s->dgram ? EOPNOTSUPP : get_tcp(s, optname, optval, optlen);
+    } else if (level == IPPROTO_TCP && !s->dgram) {
+        err = get_tcp(s, optname, optval, optlen);
     } else {
-        /* Linux: IP_TOS is the one IP-level option kept here; an unknown
-         * level is EOPNOTSUPP on get (ENOPROTOOPT on set). */
-        err = level != IPPROTO_IP ? EOPNOTSUPP
-              : optname == IP_TOS ? put_int(optval, optlen, s->tos)
-                                  : ENOPROTOOPT;
+        /* Linux: IP_TOS is the one IP-level option kept here. A level the
+         * socket does not know (IPPROTO_TCP on a UDP socket too) falls to
+         * the network layer: IPv4's says EOPNOTSUPP on get, IPv6's
+         * ENOPROTOOPT (both ENOPROTOOPT on set). */
+        int unknown = s->family == AF_INET6 ? ENOPROTOOPT : EOPNOTSUPP;
+        err = level == IPPROTO_IPV6 ? get_ipv6(s, optname, optval, optlen)
+              : level != IPPROTO_IP ? unknown
+              : optname == IP_TOS   ? put_int(optval, optlen, s->tos)
+                                    : ENOPROTOOPT;
     }
     sock_unlock(s);
     return err ? fail(err) : 0;
@@ -2616,6 +2764,48 @@ set_tcp(struct tern_sock *s, int optname, int v)
     return 0;
 }
 
+/* IPPROTO_IPV6 on an AF_INET6 socket: IPV6_V6ONLY (fixed once bound, as
+ * Linux) and IPV6_TCLASS (the traffic class, kept with IP_TOS's value: one
+ * field serves both families). An AF_INET socket has no IPv6 level. */
+static int
+set_ipv6(struct tern_sock *s, int optname, int v)
+{
+    if (s->family != AF_INET6) {
+        return ENOPROTOOPT;
+    }
+    switch (optname) {
+    case IPV6_V6ONLY:
+        if (s->bound || s->tcp_id > 0) {
+            return EINVAL;
+        }
+        s->v6only = v != 0;
+        return 0;
+    case IPV6_TCLASS:
+        if (v < -1 || v > 0xff) {
+            return EINVAL;
+        }
+        return set_tos(s, v < 0 ? 0 : v);
+    default:
+        return ENOPROTOOPT;
+    }
+}
+
+static int
+get_ipv6(struct tern_sock *s, int optname, void *optval, socklen_t *optlen)
+{
+    if (s->family != AF_INET6) {
+        return EOPNOTSUPP;
+    }
+    switch (optname) {
+    case IPV6_V6ONLY:
+        return put_int(optval, optlen, s->v6only);
+    case IPV6_TCLASS:
+        return put_int(optval, optlen, s->tos);
+    default:
+        return ENOPROTOOPT;
+    }
+}
+
 /* IP_TOS: RFC 9293 3.9.1.9 (MUST-48, SHLD-21). On a TCP socket Linux keeps
  * the two ECN bits its own (RFC 3168 6.1.1: they are TCP's to set, and
  * tern sets none), so the value set loses them. */
@@ -2653,6 +2843,7 @@ tern_setsockopt(int fd, int level, int optname, const void *optval, socklen_t op
         err = level == SOL_SOCKET    ? set_sol_socket(s, optname, optval, optlen, v)
               : level == IPPROTO_TCP ? (s->dgram ? ENOPROTOOPT : set_tcp(s, optname, v))
               : level == IPPROTO_IP && optname == IP_TOS ? set_tos(s, v)
+              : level == IPPROTO_IPV6                    ? set_ipv6(s, optname, v)
                                                          : ENOPROTOOPT;
     }
     sock_unlock(s);

@@ -357,3 +357,9 @@ tern_stack_addr(const struct tern_stack *st, int netif)
     }
     return st->cfg.netifs[netif].addr;
 }
+
+bool
+tern_stack_has_addr(const struct tern_stack *st, struct tern_ip a)
+{
+    return st != NULL && ip_is_ours(st, a);
+}

@@ -27,31 +27,47 @@
 /* ---- OPEN (3.10.1) ---- */
 
 static bool
-addr_usable_remote(const struct tern_stack *st, uint32_t a)
+addr_usable_remote(const struct tern_stack *st, struct tern_ip a)
 {
     /* MUST-46: an OPEN to a broadcast or multicast address is an error. */
-    return a != 0 && (a >> 28) < 0xe && !ip_addr_is_broadcast(st, -1, a);
+    return !tern_ip_is_any(a) && !ip_is_multi(st, -1, a);
+}
+
+/* The OPEN's two addresses with their wildcards in one family: an
+ * unspecified end takes the family of the other (a listener on :: keeps
+ * ::). False when the two ends are of different families. */
+static bool
+open_addrs(const struct tern_tcp_open_args *a, struct tern_ip *l, struct tern_ip *r)
+{
+    *l = a->local_addr;
+    *r = a->remote_addr;
+    if (tern_ip_is_any(*r)) {
+        *r = tcp_ip_any_like(*l);
+    } else if (tern_ip_is_any(*l)) {
+        *l = tcp_ip_any_like(*r);
+    }
+    return tern_ip_is4(*l) == tern_ip_is4(*r);
 }
 
 static int
-open_check(const struct tern_stack *st, const struct tern_tcp_open_args *a)
+open_check(const struct tern_stack *st, const struct tern_tcp_open_args *a, struct tern_ip l,
+           struct tern_ip r)
 {
     if (a->cc != NULL && tcp_cc_ops_by_name(a->cc) == NULL) {
         return TERN_ERR_INVAL; /* unknown congestion control */
     }
-    if (a->local_addr != 0 && !ip_addr_is_ours(st, a->local_addr)) {
+    if (!tern_ip_is_any(l) && !ip_is_ours(st, l)) {
         return TERN_ERR_INVAL; /* MUST-43: a local address must be one of ours */
     }
     if (a->passive) {
-        bool wild = a->remote_addr == 0 && a->remote_port == 0;
-        bool full = a->remote_addr != 0 && a->remote_port != 0;
-        if (a->local_port == 0 || !(wild || full) ||
-            (full && !addr_usable_remote(st, a->remote_addr))) {
+        bool wild = tern_ip_is_any(r) && a->remote_port == 0;
+        bool full = !tern_ip_is_any(r) && a->remote_port != 0;
+        if (a->local_port == 0 || !(wild || full) || (full && !addr_usable_remote(st, r))) {
             return TERN_ERR_INVAL;
         }
         return TERN_OK;
     }
-    if (a->remote_port == 0 || !addr_usable_remote(st, a->remote_addr)) {
+    if (a->remote_port == 0 || !addr_usable_remote(st, r)) {
         return TERN_ERR_INVAL; /* "error: remote socket unspecified" */
     }
     return TERN_OK;
@@ -78,36 +94,32 @@ static void(start_active)(struct tern_stack *st, struct tcp_tcb *tcb, const char
 }
 
 static int
-open_endpoints(struct tern_stack *st, const struct tern_tcp_open_args *a, uint32_t *laddr,
-               uint16_t *lport)
+open_endpoints(struct tern_stack *st, const struct tern_tcp_open_args *a, struct tern_ip *laddr,
+               struct tern_ip raddr, uint16_t *lport)
 {
-    *laddr = a->local_addr;
     *lport = a->local_port;
     if (a->passive) {
-        if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL ||
+        if (tcp_hash_find(st, *laddr, *lport, raddr, a->remote_port) != NULL ||
             (a->remote_port != 0 &&
-             tcp_mini_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL)) {
+             tcp_mini_find(st, *laddr, *lport, raddr, a->remote_port) != NULL)) {
             return TERN_ERR_EXIST; /* MUST-41: never disturb an existing record */
         }
         return TERN_OK;
     }
-    if (*laddr == 0) {
+    if (tern_ip_is_any(*laddr)) {
         /* MUST-44: ask IP for the source address of the route. */
-        uint32_t next_hop;
-        int netif = ip_route(st, a->remote_addr, &next_hop);
-        if (netif < 0) {
+        if (ip_route_src(st, raddr, laddr, NULL) < 0) {
             return TERN_ERR_NOROUTE;
         }
-        *laddr = st->cfg.netifs[netif].addr;
     }
     if (*lport == 0) {
-        *lport = tcp_ephemeral_port(st, *laddr, a->remote_addr, a->remote_port);
+        *lport = tcp_ephemeral_port(st, *laddr, raddr, a->remote_port);
         if (*lport == 0) {
             return TERN_ERR_NOBUFS;
         }
     }
-    if (tcp_hash_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL ||
-        tcp_mini_find(st, *laddr, *lport, a->remote_addr, a->remote_port) != NULL) {
+    if (tcp_hash_find(st, *laddr, *lport, raddr, a->remote_port) != NULL ||
+        tcp_mini_find(st, *laddr, *lport, raddr, a->remote_port) != NULL) {
         return TERN_ERR_EXIST; /* a TIME-WAIT or embryonic record holds the 4-tuple */
     }
     return TERN_OK;
@@ -120,11 +132,11 @@ tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *a, int64_t
         return TERN_ERR_INVAL;
     }
     stack_set_now(st, now_ns);
-    int rc = open_check(st, a);
-    uint32_t laddr = 0;
+    struct tern_ip laddr, raddr;
+    int rc = open_addrs(a, &laddr, &raddr) ? open_check(st, a, laddr, raddr) : TERN_ERR_INVAL;
     uint16_t lport = 0;
     if (rc == TERN_OK) {
-        rc = open_endpoints(st, a, &laddr, &lport);
+        rc = open_endpoints(st, a, &laddr, raddr, &lport);
     }
     if (rc != TERN_OK) {
         return rc;
@@ -135,8 +147,9 @@ tern_tcp_open(struct tern_stack *st, const struct tern_tcp_open_args *a, int64_t
     }
     tcb->local_addr = laddr;
     tcb->local_port = lport;
-    tcb->remote_addr = a->remote_addr;
+    tcb->remote_addr = raddr;
     tcb->remote_port = a->remote_port;
+    tcb->v6only = a->passive && a->v6only && tern_ip_is_unspec6(laddr);
     tcb->set_iss = a->set_iss;
     tcb->user_iss = a->iss;
     tcb->cb = a->cb;
@@ -681,7 +694,7 @@ tern_tcp_status(const struct tern_stack *st, int id, struct tern_tcp_status *out
 }
 
 unsigned
-tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
+tern_tcp_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port, bool v6only)
 {
     unsigned use = 0;
     if (st == NULL) {
@@ -692,12 +705,12 @@ tern_tcp_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
         if (t->role == TCP_ROLE_FREE || t->state == TERN_TCP_CLOSED || t->local_port != port) {
             continue;
         }
-        if (addr != 0 && t->local_addr != 0 && t->local_addr != addr) {
+        if (!tcp_port_overlap(addr, v6only, t->local_addr, t->v6only)) {
             continue;
         }
         use |= t->state == TERN_TCP_LISTEN ? TERN_TCP_PORT_LISTEN : TERN_TCP_PORT_CONN;
     }
-    return use | tcp_mini_port_use(st, addr, port);
+    return use | tcp_mini_port_use(st, addr, port, v6only);
 }
 
 unsigned

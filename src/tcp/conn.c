@@ -253,10 +253,12 @@ void(tcp_child_to_listen)(struct tern_stack *st, struct tcp_tcb *child, const ch
 void
 tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint16_t user_mss)
 {
-    uint32_t next_hop;
-    int netif = ip_route(st, tcb->remote_addr, &next_hop);
-    uint32_t mtu = netif >= 0 ? st->cfg.netifs[netif].mtu : 576;
-    uint32_t path = mtu > 40 ? mtu - 40 : 1;
+    /* The headers below the MSS: 40 bytes for IPv4, 60 for IPv6 (RFC 9293
+     * 3.7.1); with no route, the family's minimum datagram (576, 1280). */
+    bool v4 = tern_ip_is4(tcb->remote_addr);
+    uint32_t mtu = v4 ? 576 : 1280, hdrs = v4 ? 40 : 60;
+    ip_route_src(st, tcb->remote_addr, NULL, &mtu);
+    uint32_t path = mtu > hdrs ? mtu - hdrs : 1;
     /* MUST-67: announce at most what we can receive: the user's request
      * (OPEN's mss, a listener's passed to its children) capped by what
      * the route's MTU allows, on active and passive opens alike. */
@@ -266,7 +268,7 @@ tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, uint1
      * of the send MSS and what the path lets us send. The user's request
      * caps what we send too, as Linux's TCP_MAXSEG does (RFC 9293 leaves
      * it open): rcv_mss is at most the path and at most the request. */
-    uint32_t mss = peer_mss != 0 ? peer_mss : TCP_DEFAULT_MSS;
+    uint32_t mss = peer_mss != 0 ? peer_mss : v4 ? TCP_DEFAULT_MSS : TCP_DEFAULT_MSS6;
     mss = mss < tcb->rcv_mss ? mss : tcb->rcv_mss;
     uint32_t room = (uint32_t)st->tcp->tx_buf_len - WIRE_TCP_HDR_LEN - WIRE_TCP_MAX_OPT_LEN;
     mss = mss < room ? mss : room;

@@ -78,7 +78,7 @@ in_closed(struct tern_stack *st, const struct tcp_seg *seg)
 static void
 fill_local(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg)
 {
-    if (lst->local_addr == 0) {
+    if (tern_ip_is_any(lst->local_addr)) {
         /* Fill in the unspecified local address now (3.10.7.2). */
         tcp_hash_remove(st, lst);
         lst->local_addr = seg->dst;
@@ -506,7 +506,7 @@ static void(back_to_listen)(struct tern_stack *st, struct tcp_tcb *tcb, const ch
     tcp_tcb_reset(st, tcb);
     if (tcb->local_wild) {
         tcp_hash_remove(st, tcb);
-        tcb->local_addr = 0;
+        tcb->local_addr = tcp_ip_any_like(tcb->remote_addr);
         tcb->local_wild = false;
         tcp_hash_insert(st, tcb);
     }
@@ -1616,10 +1616,8 @@ time_wait_syn(struct tern_stack *st, struct tcp_mini *m, struct tcp_tcb *s,
     if (!has(seg, WIRE_TCP_SYN) || has(seg, WIRE_TCP_ACK | WIRE_TCP_RST)) {
         return false;
     }
-    struct tcp_tcb *lst = tcp_hash_find(st, m->local_addr, m->local_port, 0, 0);
-    if (lst == NULL) {
-        lst = tcp_hash_find(st, 0, m->local_port, 0, 0);
-    }
+    /* The listeners only: remote port 0 matches no fully specified OPEN. */
+    struct tcp_tcb *lst = tcp_demux_passive(st, m->local_addr, m->local_port, m->remote_addr, 0);
     if (lst == NULL || lst->state != TERN_TCP_LISTEN) {
         return false; /* nobody to take it: ordinary processing */
     }
@@ -1669,9 +1667,8 @@ bad_address(const struct tern_stack *st, const struct ip_rx *rx)
 {
     /* MUST-57: segments to a broadcast or multicast address are discarded;
      * MUST-63: so are those from an address that is not one host. */
-    uint32_t src = tern_ip_v4(rx->src), dst = tern_ip_v4(rx->dst);
-    return ip_addr_is_broadcast(st, rx->netif, dst) || (dst >> 28) == 0xe ||
-           ip_addr_is_broadcast(st, -1, src) || (src >> 28) >= 0xe || src == 0;
+    return ip_is_multi(st, rx->netif, rx->dst) || ip_is_multi(st, -1, rx->src) ||
+           tern_ip_is_any(rx->src);
 }
 
 void
@@ -1679,8 +1676,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
 {
     (void)ctx;
     struct wire_tcp h;
-    uint32_t rsrc = tern_ip_v4(rx->src), rdst = tern_ip_v4(rx->dst);
-    enum wire_err e = wire_tcp_parse(rx->payload, rx->len, rsrc, rdst, &h);
+    enum wire_err e = wire_tcp_parse_ip(rx->payload, rx->len, rx->src.b, rx->dst.b, &h);
     if (e != WIRE_OK) {
         stack_drop(st, wire_drop_reason(e), rx->datagram, rx->datagram_len);
         return;
@@ -1688,8 +1684,8 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     st->stats.tcp.rx++;
     bool syn = (h.flags & WIRE_TCP_SYN) != 0, fin = (h.flags & WIRE_TCP_FIN) != 0;
     struct seg_ctx c = {
-        .seg = {.src = rsrc,
-                .dst = rdst,
+        .seg = {.src = rx->src,
+                .dst = rx->dst,
                 .sport = h.src_port,
                 .dport = h.dst_port,
                 .seq = h.seq,
@@ -1719,11 +1715,11 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     }
     /* Demultiplexing: a TCB with the exact 4-tuple, then a compact record
      * (TIME-WAIT, SYN cache), then listeners (table.c). */
-    uint64_t h4 = tcp_demux_hash(st, rdst, h.dst_port, rsrc, h.src_port);
-    struct tcp_tcb *tcb = tcp_hash_find_h(st, h4, rdst, h.dst_port, rsrc, h.src_port);
+    uint64_t h4 = tcp_demux_hash(st, rx->dst, h.dst_port, rx->src, h.src_port);
+    struct tcp_tcb *tcb = tcp_hash_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
     struct tcp_mini *m = NULL;
     if (tcb == NULL) {
-        m = tcp_mini_find_h(st, h4, rdst, h.dst_port, rsrc, h.src_port);
+        m = tcp_mini_find_h(st, h4, rx->dst, h.dst_port, rx->src, h.src_port);
     }
     if (m != NULL) {
         struct tcp_tcb *s = tcp_mini_load(st, m);
@@ -1737,7 +1733,7 @@ tcp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         return;
     }
     if (tcb == NULL) {
-        tcb = tcp_demux_passive(st, rdst, h.dst_port, rsrc, h.src_port);
+        tcb = tcp_demux_passive(st, rx->dst, h.dst_port, rx->src, h.src_port);
     }
     tcp_trace_seg(st, TERN_TRACE_RX, tcb, &c.seg, "RFC 9293 3.10.7: segment arrives",
                   TERN_DROP_COUNT);
@@ -1765,7 +1761,13 @@ icmp_is_hard(const struct ip_icmp_err *e)
 {
     /* RFC 9293 3.9.2.2: destination unreachable codes 2-4 are hard; code 4
      * (fragmentation needed) belongs to path MTU discovery (RFC 1191),
-     * which tern does not do yet and which never calls for an abort. */
+     * which tern does not do yet and which never calls for an abort.
+     * ICMPv6 (RFC 4443 3.1, RFC 5461 4): port unreachable (type 1 code 4)
+     * and an unrecognized next header (parameter problem code 1, the
+     * protocol unreachable of IPv6) are hard. */
+    if (e->v6) {
+        return (e->type == 1 && e->code == 4) || (e->type == 4 && e->code == 1);
+    }
     return e->type == 3 && (e->code == 2 || e->code == 3);
 }
 
@@ -1774,7 +1776,7 @@ tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
 {
     (void)ctx;
     const uint8_t *q = e->orig_payload;
-    if (e->orig_payload_len < 8 || e->type == 4) {
+    if (e->orig_payload_len < 8 || (!e->v6 && e->type == 4)) {
         /* MUST-55: source quench is silently discarded. */
         st->stats.drops[TERN_DROP_TCP_ICMP_IGNORED]++;
         tcp_trace_note(st, TERN_TRACE_DROP, NULL, tern_drop_rule(TERN_DROP_TCP_ICMP_IGNORED));
@@ -1783,10 +1785,9 @@ tcp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     uint16_t sport = (uint16_t)(q[0] << 8 | q[1]), dport = (uint16_t)(q[2] << 8 | q[3]);
     uint32_t seq = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 | q[7];
     /* MUST-54: direct the error to the connection that caused it. */
-    struct tcp_tcb *tcb =
-        tcp_hash_find(st, tern_ip_v4(e->orig_src), sport, tern_ip_v4(e->orig_dst), dport);
-    if (tcb == NULL && tcp_mini_icmp(st, tern_ip_v4(e->orig_src), sport, tern_ip_v4(e->orig_dst),
-                                     dport, seq, icmp_is_hard(e))) {
+    struct tcp_tcb *tcb = tcp_hash_find(st, e->orig_src, sport, e->orig_dst, dport);
+    if (tcb == NULL &&
+        tcp_mini_icmp(st, e->orig_src, sport, e->orig_dst, dport, seq, icmp_is_hard(e))) {
         tcp_deliver_events(st);
         return;
     }

@@ -113,7 +113,7 @@ cookie_id(const struct tern_stack *st)
 }
 
 static unsigned
-bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+bucket_of(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struct tern_ip raddr,
           uint16_t rport)
 {
     uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
@@ -147,8 +147,8 @@ hash_remove(struct tern_stack *st, struct tcp_mini *m)
 }
 
 struct tcp_mini *
-tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
-                uint32_t raddr, uint16_t rport)
+tcp_mini_find_h(const struct tern_stack *st, uint64_t h, struct tern_ip laddr, uint16_t lport,
+                struct tern_ip raddr, uint16_t rport)
 {
     if (st->tcp->n_mini_buckets == 0) {
         return NULL;
@@ -156,8 +156,8 @@ tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_
     int32_t i = st->tcp->mini_buckets[(h >> 32) & (st->tcp->n_mini_buckets - 1)];
     while (i >= 0) {
         struct tcp_mini *m = &st->tcp->minis[i];
-        if (m->local_addr == laddr && m->local_port == lport && m->remote_addr == raddr &&
-            m->remote_port == rport) {
+        if (m->local_port == lport && m->remote_port == rport && tern_ip_eq(m->local_addr, laddr) &&
+            tern_ip_eq(m->remote_addr, raddr)) {
             return m;
         }
         i = m->hash_next;
@@ -166,8 +166,8 @@ tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_
 }
 
 struct tcp_mini *
-tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-              uint16_t rport)
+tcp_mini_find(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+              struct tern_ip raddr, uint16_t rport)
 {
     return tcp_mini_find_h(st, tcp_demux_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
                            rport);
@@ -406,7 +406,7 @@ tcp_mini_load(struct tern_stack *st, struct tcp_mini *m)
         s->fin_queued = s->fin_sent = s->fin_rcvd = true;
         s->fin_seq = m->snd_nxt - 1;
         s->connected = true;
-        s->snd_mss = TCP_DEFAULT_MSS;
+        s->snd_mss = tern_ip_is4(m->remote_addr) ? TCP_DEFAULT_MSS : TCP_DEFAULT_MSS6;
         s->rcv_adv = m->rcv_nxt + s->rcv_wnd;
         tcp_state_restore(s, TERN_TCP_TIME_WAIT);
         return s;
@@ -843,8 +843,8 @@ mini_expired(void *ctx, struct timer *t, int64_t now_ns)
 /* ---- ICMP, ports ---- */
 
 bool
-tcp_mini_icmp(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
-              uint32_t seq, bool hard)
+tcp_mini_icmp(struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struct tern_ip raddr,
+              uint16_t rport, uint32_t seq, bool hard)
 {
     struct tcp_mini *m = tcp_mini_find(st, laddr, lport, raddr, rport);
     if (m == NULL) {
@@ -875,7 +875,7 @@ tcp_mini_icmp(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t ra
 }
 
 unsigned
-tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
+tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port, bool v6only)
 {
     if (st->tcp->mini_used[POOL_TW] + st->tcp->mini_used[POOL_SYN] == 0) {
         return 0;
@@ -885,7 +885,7 @@ tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
         if (m->kind == TCP_MINI_FREE || m->local_port != port) {
             continue;
         }
-        if (addr != 0 && m->local_addr != 0 && m->local_addr != addr) {
+        if (!tcp_port_overlap(addr, v6only, m->local_addr, false)) {
             continue;
         }
         return TERN_TCP_PORT_CONN;
@@ -908,22 +908,32 @@ tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port)
 static uint32_t
 cookie_mac(const struct tern_stack *st, const struct tcp_seg *seg, uint32_t peer_isn, uint64_t t)
 {
-    uint8_t b[25];
-    uint32_t la = seg->dst, ra = seg->src;
-    b[0] = TCP_HASH_COOKIE;
+    /* IPv4: 4-byte addresses (25 bytes in all); else the 16-byte forms,
+     * the domain byte's top bit set (49 bytes). */
+    uint8_t b[49];
+    size_t alen = 4;
+    if (tern_ip_is4(seg->dst) && tern_ip_is4(seg->src)) {
+        b[0] = TCP_HASH_COOKIE;
+        memcpy(b + 1, seg->dst.b + 12, 4);
+        memcpy(b + 5, seg->src.b + 12, 4);
+    } else {
+        alen = 16;
+        b[0] = TCP_HASH_COOKIE | 0x80;
+        memcpy(b + 1, seg->dst.b, 16);
+        memcpy(b + 17, seg->src.b, 16);
+    }
+    uint8_t *p = b + 1 + 2 * alen;
     for (int k = 0; k < 4; k++) {
-        b[1 + k] = (uint8_t)(la >> (24 - 8 * k));
-        b[5 + k] = (uint8_t)(ra >> (24 - 8 * k));
-        b[9 + k] = (uint8_t)(peer_isn >> (24 - 8 * k));
+        p[k] = (uint8_t)(peer_isn >> (24 - 8 * k));
     }
-    b[13] = (uint8_t)(seg->dport >> 8);
-    b[14] = (uint8_t)seg->dport;
-    b[15] = (uint8_t)(seg->sport >> 8);
-    b[16] = (uint8_t)seg->sport;
+    p[4] = (uint8_t)(seg->dport >> 8);
+    p[5] = (uint8_t)seg->dport;
+    p[6] = (uint8_t)(seg->sport >> 8);
+    p[7] = (uint8_t)seg->sport;
     for (int k = 0; k < 8; k++) {
-        b[17 + k] = (uint8_t)(t >> (56 - 8 * k));
+        p[8 + k] = (uint8_t)(t >> (56 - 8 * k));
     }
-    return (uint32_t)siphash24(st->hash_key, b, sizeof(b)) & 0xffffffu;
+    return (uint32_t)siphash24(st->hash_key, b, (size_t)(p + 16 - b)) & 0xffffffu;
 }
 
 static uint64_t
@@ -947,7 +957,9 @@ tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg
     s->rcv_nxt = seg->seq + 1;
     s->rcv_adv = s->rcv_nxt;
     s->rcv_wnd = tcp_rcv_window(st, s);
-    uint32_t peer = seg->has_mss ? seg->mss : TCP_DEFAULT_MSS; /* MUST-15 */
+    uint32_t peer = seg->has_mss            ? seg->mss
+                    : tern_ip_is4(seg->src) ? TCP_DEFAULT_MSS
+                                            : TCP_DEFAULT_MSS6; /* MUST-15 */
     unsigned idx = 0;
     for (unsigned k = 0; k < 8; k++) {
         if (cookie_mss[k] <= peer) {

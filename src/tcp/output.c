@@ -84,19 +84,20 @@ static int(send_raw)(struct tern_stack *st, const struct tcp_tcb *tcb, const str
     if (seg->flags & WIRE_TCP_RST) {
         st->stats.tcp.rst_tx++;
     }
-    size_t n = wire_tcp_emit(&h, seg->src, seg->dst, st->tcp->tx_buf, st->tcp->tx_buf_len);
+    size_t n = wire_tcp_emit_ip(&h, seg->src.b, seg->dst.b, st->tcp->tx_buf, st->tcp->tx_buf_len);
     if (n == 0) {
         return TERN_ERR_MSGSIZE;
     }
     /* RFC 9293 3.9.1.9: the connection's Differentiated Services field, as
      * the application set it, goes to IP unchanged (MUST-48, SHLD-22); the
-     * two ECN bits are TCP's (RFC 3168 5, 6.1: tcp_ecn_out). */
-    struct ip_send how = {.src = seg->src,
-                          .dst = seg->dst,
-                          .proto = WIRE_IPPROTO_TCP,
-                          .tos = (uint8_t)((tcb != NULL ? tcb->tos & 0xfcu : 0u) | seg->ecn)};
+     * two ECN bits are TCP's (RFC 3168 5, 6.1: tcp_ecn_out). IPv6 carries
+     * both in its traffic class (RFC 8200 7). */
+    struct ip_tx how = {.src = seg->src,
+                        .dst = seg->dst,
+                        .proto = WIRE_IPPROTO_TCP,
+                        .tclass = (uint8_t)((tcb != NULL ? tcb->tos & 0xfcu : 0u) | seg->ecn)};
     struct ip_part part = {.data = st->tcp->tx_buf, .len = n};
-    return ipv4_output(st, &how, &part, 1);
+    return ip_output(st, &how, &part, 1);
 }
 
 /* The options of a segment from `tcb`: on a SYN the MSS (RFC 9293 3.7.1,
@@ -578,7 +579,7 @@ tcp_output(struct tern_stack *st, struct tcp_tcb *tcb)
     if (!may_send_text(tcb->state)) {
         return;
     }
-    uint64_t rtx_before = tcb->total_rtx;
+    uint32_t rtx_before = tcb->total_rtx;
     if (tcb->sx != NULL && tcb->sx->rtx_active) {
         resend_after_rto(st, tcb);
     }

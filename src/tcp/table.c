@@ -27,34 +27,58 @@
  * uses TCP_HASH_COOKIE, tcp.h). */
 enum { HASH_DEMUX = 1, HASH_ISN = 2, HASH_EPH_OFFSET = 3, HASH_EPH_INDEX = 4 };
 
-static uint64_t
-tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
-           uint32_t raddr, uint16_t rport)
+/* The 37 bytes an IPv6 4-tuple (or a mixed one) hashes as: the domain
+ * byte with 0x80 set, so that no IPv6 input equals an IPv4 one. */
+static size_t
+tuple_bytes6(uint8_t b[37], uint8_t domain, struct tern_ip laddr, uint16_t lport,
+             struct tern_ip raddr, uint16_t rport)
 {
-    uint8_t b[13] = {
-        domain,
-        (uint8_t)(laddr >> 24),
-        (uint8_t)(laddr >> 16),
-        (uint8_t)(laddr >> 8),
-        (uint8_t)laddr,
-        (uint8_t)(lport >> 8),
-        (uint8_t)lport,
-        (uint8_t)(raddr >> 24),
-        (uint8_t)(raddr >> 16),
-        (uint8_t)(raddr >> 8),
-        (uint8_t)raddr,
-        (uint8_t)(rport >> 8),
-        (uint8_t)rport,
-    };
+    b[0] = (uint8_t)(domain | 0x80);
+    memcpy(b + 1, laddr.b, 16);
+    b[17] = (uint8_t)(lport >> 8);
+    b[18] = (uint8_t)lport;
+    memcpy(b + 19, raddr.b, 16);
+    b[35] = (uint8_t)(rport >> 8);
+    b[36] = (uint8_t)rport;
+    return 37;
+}
+
+static uint64_t
+tuple_hash(const struct tern_stack *st, uint8_t domain, struct tern_ip laddr_ip, uint16_t lport,
+           struct tern_ip raddr_ip, uint16_t rport)
+{
+    uint8_t b[37];
+    size_t n = 13;
+    if (tern_ip_is4(laddr_ip) && tern_ip_is4(raddr_ip)) {
+        /* IPv4: the 13 bytes domain, laddr, lport, raddr, rport. */
+        uint32_t laddr = tern_ip_v4(laddr_ip), raddr = tern_ip_v4(raddr_ip);
+        uint8_t b4[13] = {
+            domain,
+            (uint8_t)(laddr >> 24),
+            (uint8_t)(laddr >> 16),
+            (uint8_t)(laddr >> 8),
+            (uint8_t)laddr,
+            (uint8_t)(lport >> 8),
+            (uint8_t)lport,
+            (uint8_t)(raddr >> 24),
+            (uint8_t)(raddr >> 16),
+            (uint8_t)(raddr >> 8),
+            (uint8_t)raddr,
+            (uint8_t)(rport >> 8),
+            (uint8_t)rport,
+        };
+        memcpy(b, b4, sizeof(b4));
+    } else {
+        n = tuple_bytes6(b, domain, laddr_ip, lport, raddr_ip, rport);
+    }
     /* The table hashes only spread entries over buckets; the other uses
      * (ISNs, ports) produce numbers that leave the stack (siphash.h). */
-    return domain == HASH_DEMUX ? siphash13(st->hash_key, b, sizeof(b))
-                                : siphash24(st->hash_key, b, sizeof(b));
+    return domain == HASH_DEMUX ? siphash13(st->hash_key, b, n) : siphash24(st->hash_key, b, n);
 }
 
 uint64_t
-tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
-               uint32_t raddr, uint16_t rport)
+tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, struct tern_ip laddr, uint16_t lport,
+               struct tern_ip raddr, uint16_t rport)
 {
     return tuple_hash(st, domain, laddr, lport, raddr, rport);
 }
@@ -266,13 +290,17 @@ tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 uint64_t
-tcp_demux_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-               uint16_t rport)
+tcp_demux_hash(const struct tern_stack *st, struct tern_ip laddr_ip, uint16_t lport,
+               struct tern_ip raddr_ip, uint16_t rport)
 {
     /* One hash per 4-tuple serves both tables: its low half picks the
      * connection bucket, its high half the compact record's (mini.c), so
-     * an arriving segment that misses the first costs no second hash. The
-     * same 13 bytes as tuple_hash(HASH_DEMUX, ...), given as words. */
+     * an arriving segment that misses the first costs no second hash. */
+    if (!tern_ip_is4(laddr_ip) || !tern_ip_is4(raddr_ip)) {
+        return tuple_hash(st, HASH_DEMUX, laddr_ip, lport, raddr_ip, rport);
+    }
+    /* IPv4: the same 13 bytes as tuple_hash(HASH_DEMUX, ...), as words. */
+    uint32_t laddr = tern_ip_v4(laddr_ip), raddr = tern_ip_v4(raddr_ip);
     uint64_t m0 = (uint64_t)HASH_DEMUX | (uint64_t)__builtin_bswap32(laddr) << 8 |
                   (uint64_t)(lport >> 8) << 40 | (uint64_t)(lport & 0xff) << 48 |
                   (uint64_t)(raddr >> 24) << 56;
@@ -283,7 +311,7 @@ tcp_demux_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint
 }
 
 static unsigned
-bucket_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+bucket_of(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struct tern_ip raddr,
           uint16_t rport)
 {
     uint64_t h = tcp_demux_hash(st, laddr, lport, raddr, rport);
@@ -297,9 +325,9 @@ static enum tcp_key_shape
 key_shape(const struct tcp_tcb *tcb)
 {
     if (tcb->remote_port != 0) {
-        return tcb->local_addr == 0 ? TCP_KEY_ANY_LOCAL : TCP_KEY_FULL;
+        return tern_ip_is_any(tcb->local_addr) ? TCP_KEY_ANY_LOCAL : TCP_KEY_FULL;
     }
-    return tcb->local_addr == 0 ? TCP_KEY_LISTEN_ANY : TCP_KEY_LISTEN_ADDR;
+    return tern_ip_is_any(tcb->local_addr) ? TCP_KEY_LISTEN_ANY : TCP_KEY_LISTEN_ADDR;
 }
 
 void
@@ -333,14 +361,14 @@ tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb)
 }
 
 struct tcp_tcb *
-tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_t lport,
-                uint32_t raddr, uint16_t rport)
+tcp_hash_find_h(const struct tern_stack *st, uint64_t h, struct tern_ip laddr, uint16_t lport,
+                struct tern_ip raddr, uint16_t rport)
 {
     int i = st->tcp->buckets[h & (st->tcp->n_buckets - 1)];
     while (i >= 0) {
         struct tcp_tcb *tcb = &st->tcp->tcbs[i];
-        if (tcb->local_addr == laddr && tcb->local_port == lport && tcb->remote_addr == raddr &&
-            tcb->remote_port == rport) {
+        if (tcb->local_port == lport && tcb->remote_port == rport &&
+            tern_ip_eq(tcb->local_addr, laddr) && tern_ip_eq(tcb->remote_addr, raddr)) {
             return tcb;
         }
         i = tcb->hash_next;
@@ -349,34 +377,44 @@ tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr, uint16_
 }
 
 struct tcp_tcb *
-tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-              uint16_t rport)
+tcp_hash_find(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+              struct tern_ip raddr, uint16_t rport)
 {
     return tcp_hash_find_h(st, tcp_demux_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
                            rport);
 }
 
 struct tcp_tcb *
-tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                  uint16_t rport)
+tcp_demux_passive(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                  struct tern_ip raddr, uint16_t rport)
 {
+    /* Wildcards are stored in the family's own form (0.0.0.0 or ::); a
+     * listener on :: also takes IPv4 segments unless it is IPv6-only. */
     const unsigned *n = st->tcp->n_keys;
+    struct tern_ip any = tcp_ip_any_like(raddr);
     struct tcp_tcb *tcb = NULL;
     if (n[TCP_KEY_ANY_LOCAL] > 0) {
         /* A passive OPEN with a fully specified remote but any local address. */
-        tcb = tcp_hash_find(st, 0, lport, raddr, rport);
+        tcb = tcp_hash_find(st, any, lport, raddr, rport);
     }
     if (tcb == NULL && n[TCP_KEY_LISTEN_ADDR] > 0) {
-        tcb = tcp_hash_find(st, laddr, lport, 0, 0);
+        tcb = tcp_hash_find(st, laddr, lport, any, 0);
     }
     if (tcb == NULL && n[TCP_KEY_LISTEN_ANY] > 0) {
-        tcb = tcp_hash_find(st, 0, lport, 0, 0);
+        tcb = tcp_hash_find(st, any, lport, any, 0);
+        if (tcb == NULL && tern_ip_is4(raddr)) {
+            struct tern_ip any6 = {{0}};
+            tcb = tcp_hash_find(st, any6, lport, any6, 0);
+            if (tcb != NULL && tcb->v6only) {
+                tcb = NULL;
+            }
+        }
     }
     return tcb;
 }
 
 struct tcp_tcb *
-tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+tcp_demux(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struct tern_ip raddr,
           uint16_t rport)
 {
     struct tcp_tcb *tcb = tcp_hash_find(st, laddr, lport, raddr, rport);
@@ -384,19 +422,18 @@ tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t 
 }
 
 static bool
-port_in_use(const struct tern_stack *st, uint32_t laddr, uint16_t port, uint32_t raddr,
+port_in_use(const struct tern_stack *st, struct tern_ip laddr, uint16_t port, struct tern_ip raddr,
             uint16_t rport)
 {
-    const unsigned *n = st->tcp->n_keys;
     uint64_t h = tcp_demux_hash(st, laddr, port, raddr, rport);
     return tcp_hash_find_h(st, h, laddr, port, raddr, rport) != NULL ||
            tcp_mini_find_h(st, h, laddr, port, raddr, rport) != NULL ||
-           (n[TCP_KEY_LISTEN_ADDR] > 0 && tcp_hash_find(st, laddr, port, 0, 0) != NULL) ||
-           (n[TCP_KEY_LISTEN_ANY] > 0 && tcp_hash_find(st, 0, port, 0, 0) != NULL);
+           tcp_demux_passive(st, laddr, port, raddr, rport) != NULL;
 }
 
 uint16_t
-tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport)
+tcp_ephemeral_port(struct tern_stack *st, struct tern_ip laddr, struct tern_ip raddr,
+                   uint16_t rport)
 {
     /* RFC 6056 3.3.3 (algorithm 3): offset = F(local, remote, secret) spreads
      * the connections to different peers over the range, and a small table
@@ -418,7 +455,8 @@ tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16
 }
 
 uint32_t
-tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+tcp_isn(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport, struct tern_ip raddr,
+        uint16_t rport)
 {
     /* RFC 6528 3 / RFC 9293 3.4.1: ISN = M + F(localip, localport, remoteip,
      * remoteport, secretkey), M a clock ticking every 4 us (MUST-8), F a

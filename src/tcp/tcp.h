@@ -52,8 +52,10 @@ struct rng;
 struct ip_rx;
 struct ip_icmp_err;
 
-/* RFC 9293 3.7.1 (MUST-15): the send MSS when the peer sent no MSS option. */
-#define TCP_DEFAULT_MSS 536u
+/* RFC 9293 3.7.1 (MUST-15): the send MSS when the peer sent no MSS option,
+ * IPv4 and IPv6. */
+#define TCP_DEFAULT_MSS  536u
+#define TCP_DEFAULT_MSS6 1220u
 
 /* RFC 6056 3.3.3: size of the table of increments of the double-hash
  * ephemeral port algorithm. */
@@ -206,7 +208,6 @@ struct tcp_tcb {
     int64_t opened_ns;       /* when the OPEN (or the SYN creating a child) happened */
     int64_t persist_backoff_ns;
     int64_t last_rx_ns;
-    uint64_t total_rtx;
     tern_tcp_event_fn cb;
     void *cb_ctx;
 
@@ -229,9 +230,10 @@ struct tcp_tcb {
 
     int id;        /* slot index + 1 */
     int hash_next; /* next slot index in the bucket chain, -1 at the end */
-    /* The connection's sockets (host order). A listener may leave the
-     * remote (and the local address) zero: a wildcard. */
-    uint32_t local_addr, remote_addr;
+    /* The connection's sockets. A listener leaves the remote (and may leave
+     * the local address) unspecified, in its family's form (0.0.0.0 or ::):
+     * a wildcard (table.c). */
+    struct tern_ip local_addr, remote_addr;
     enum tern_tcp_state state; /* written only by tcp_set_state() */
 
     /* RFC 9293 3.3.1, Figure 2: send sequence variables. */
@@ -270,6 +272,7 @@ struct tcp_tcb {
      * answering unacceptable segments (cfg.tcp.conn_reply_limit per
      * conn_reply_window_ns), so that no connection spends another's. */
     uint32_t reply_win_ms; /* start of the current window, tcp_ts_now() clock */
+    uint32_t total_rtx;    /* retransmissions over the connection's life */
     /* Listeners, children, events, memory waits: slot indexes, -1 for none. */
     int listener;                 /* children: the listener's slot index */
     unsigned backlog;             /* listeners: completed children allowed */
@@ -309,6 +312,7 @@ struct tcp_tcb {
     bool set_iss : 1;           /* user-chosen ISS for the next SYN */
     bool queued_for_accept : 1; /* a child on its listener's accept queue */
     bool local_wild : 1;        /* a fully specified passive OPEN with any local address */
+    bool v6only : 1;            /* a listener on :: that takes IPv6 segments only */
     bool fin_queued : 1;        /* CLOSE called: send FIN after the queued data */
     bool fin_sent : 1;
     bool fin_rcvd : 1;      /* the peer's FIN was processed */
@@ -393,7 +397,7 @@ enum {
 
 struct tcp_mini {
     int64_t expires_ns; /* TIME-WAIT: end of 2 MSL; SYN cache: next SYN,ACK retransmission */
-    uint32_t local_addr, remote_addr;
+    struct tern_ip local_addr, remote_addr;
     uint16_t local_port, remote_port;
     uint32_t snd_nxt;      /* SND.NXT (SYN cache: ISS + 1) */
     uint32_t rcv_nxt;      /* RCV.NXT (SYN cache: IRS + 1) */
@@ -515,6 +519,35 @@ int tcp_init(struct tern_stack *st);
 void tcp_fini(struct tern_stack *st);
 
 /* ---- table.c ---- */
+/* The unspecified address of a's family (0.0.0.0 or ::): how a wildcard
+ * of that family is keyed. */
+static inline struct tern_ip
+tcp_ip_any_like(struct tern_ip a)
+{
+    struct tern_ip any6 = {{0}};
+    return tern_ip_is4(a) ? tern_ip4(0) : any6;
+}
+
+/* Could local addresses a and b take the same segment? Equal, or one a
+ * wildcard covering the other (:: covers both families, 0.0.0.0 IPv4). */
+static inline bool
+tcp_ip_overlap(struct tern_ip a, struct tern_ip b)
+{
+    return tern_ip_eq(a, b) || tern_ip_is_unspec6(a) || tern_ip_is_unspec6(b) ||
+           (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
+}
+
+/* tcp_ip_overlap between users of a port, where a6 (b6) says a (b) is an
+ * IPv6-only :: (IPV6_V6ONLY), which leaves the IPv4 half to others. */
+static inline bool
+tcp_port_overlap(struct tern_ip a, bool a6, struct tern_ip b, bool b6)
+{
+    if ((a6 && tern_ip_is4(b)) || (b6 && tern_ip_is4(a))) {
+        return false;
+    }
+    return tcp_ip_overlap(a, b);
+}
+
 struct tcp_tcb *tcp_tcb_alloc(struct tern_stack *st);
 void tcp_tcb_free(struct tern_stack *st, struct tcp_tcb *tcb);
 struct tcp_tcb *tcp_tcb_get(const struct tern_stack *st, int id);
@@ -523,28 +556,29 @@ int tcp_tcb_slot(const struct tern_stack *st, const struct tcp_tcb *tcb);
 void tcp_hash_insert(struct tern_stack *st, struct tcp_tcb *tcb);
 void tcp_hash_remove(struct tern_stack *st, struct tcp_tcb *tcb);
 /* Exact match of the key (wildcards compared as zeros). */
-struct tcp_tcb *tcp_hash_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
-                              uint32_t raddr, uint16_t rport);
+struct tcp_tcb *tcp_hash_find(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                              struct tern_ip raddr, uint16_t rport);
 /* Demultiplexes an arriving segment: exact 4-tuple, then listeners. */
 /* The keyed hash of a 4-tuple both lookup tables use (SipHash-1-3). */
-uint64_t tcp_demux_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                        uint16_t rport);
+uint64_t tcp_demux_hash(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                        struct tern_ip raddr, uint16_t rport);
 /* tcp_hash_find with the hash already computed. */
-struct tcp_tcb *tcp_hash_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr,
-                                uint16_t lport, uint32_t raddr, uint16_t rport);
+struct tcp_tcb *tcp_hash_find_h(const struct tern_stack *st, uint64_t h, struct tern_ip laddr,
+                                uint16_t lport, struct tern_ip raddr, uint16_t rport);
 /* The listeners and fully specified passive OPENs that would take the segment. */
-struct tcp_tcb *tcp_demux_passive(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
-                                  uint32_t raddr, uint16_t rport);
-struct tcp_tcb *tcp_demux(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
-                          uint32_t raddr, uint16_t rport);
+struct tcp_tcb *tcp_demux_passive(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                                  struct tern_ip raddr, uint16_t rport);
+struct tcp_tcb *tcp_demux(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                          struct tern_ip raddr, uint16_t rport);
 /* RFC 6056 algorithm 3: a free local port for (laddr, raddr, rport), or 0. */
-uint16_t tcp_ephemeral_port(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
+uint16_t tcp_ephemeral_port(struct tern_stack *st, struct tern_ip laddr, struct tern_ip raddr,
+                            uint16_t rport);
 /* The stack's keyed hash (SipHash) of a 4-tuple under a domain byte. */
-uint64_t tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, uint32_t laddr, uint16_t lport,
-                        uint32_t raddr, uint16_t rport);
+uint64_t tcp_tuple_hash(const struct tern_stack *st, uint8_t domain, struct tern_ip laddr,
+                        uint16_t lport, struct tern_ip raddr, uint16_t rport);
 /* RFC 6528 ISN for the 4-tuple at st->now_ns. */
-uint32_t tcp_isn(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                 uint16_t rport);
+uint32_t tcp_isn(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                 struct tern_ip raddr, uint16_t rport);
 /* Resets a TCB's rings, sequence state and timers for a new incarnation. */
 void tcp_tcb_reset(struct tern_stack *st, struct tcp_tcb *tcb);
 
@@ -633,7 +667,7 @@ bool tcp_state_synchronized(enum tern_tcp_state s);
 /* A segment as seen by the state machine (host order), built from the wire
  * parse: SEG.SEQ, SEG.ACK, SEG.LEN (text + SYN + FIN), SEG.WND, SEG.UP. */
 struct tcp_seg {
-    uint32_t src, dst;
+    struct tern_ip src, dst;
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;
@@ -853,10 +887,10 @@ void tcp_set_mss(struct tern_stack *st, struct tcp_tcb *tcb, uint16_t peer_mss, 
 int tcp_mini_init(struct tern_stack *st);
 void tcp_mini_fini(struct tern_stack *st);
 /* The record of a 4-tuple reachable by demux, or NULL. */
-struct tcp_mini *tcp_mini_find_h(const struct tern_stack *st, uint64_t h, uint32_t laddr,
-                                 uint16_t lport, uint32_t raddr, uint16_t rport);
-struct tcp_mini *tcp_mini_find(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
-                               uint32_t raddr, uint16_t rport);
+struct tcp_mini *tcp_mini_find_h(const struct tern_stack *st, uint64_t h, struct tern_ip laddr,
+                                 uint16_t lport, struct tern_ip raddr, uint16_t rport);
+struct tcp_mini *tcp_mini_find(const struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                               struct tern_ip raddr, uint16_t rport);
 int tcp_mini_index(const struct tern_stack *st, const struct tcp_mini *m);
 /* Loads record m into the scratch TCB (its state, not traced) and returns it. */
 struct tcp_tcb *tcp_mini_load(struct tern_stack *st, struct tcp_mini *m);
@@ -895,10 +929,11 @@ struct tcp_tcb *tcp_mini_promote(struct tern_stack *st, struct tcp_tcb *s,
 void tcp_mini_listener_closed(struct tern_stack *st, struct tcp_tcb *lst);
 /* An ICMP error for a record's 4-tuple (RFC 9293 3.9.2.2, RFC 5927). True
  * when a record took it. */
-bool tcp_mini_icmp(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                   uint16_t rport, uint32_t seq, bool hard);
+bool tcp_mini_icmp(struct tern_stack *st, struct tern_ip laddr, uint16_t lport,
+                   struct tern_ip raddr, uint16_t rport, uint32_t seq, bool hard);
 /* Does any record hold (laddr, port)? TERN_TCP_PORT_CONN bits. */
-unsigned tcp_mini_port_use(const struct tern_stack *st, uint32_t addr, uint16_t port);
+unsigned tcp_mini_port_use(const struct tern_stack *st, struct tern_ip addr, uint16_t port,
+                           bool v6only);
 /* RFC 4987 3.6: answers a SYN on listener lst with a cookie SYN,ACK. */
 void tcp_cookie_send(struct tern_stack *st, struct tcp_tcb *lst, const struct tcp_seg *seg);
 /* RFC 4987 3.6: an ACK on listener lst with no record: the scratch in

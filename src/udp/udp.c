@@ -117,21 +117,6 @@ notify(struct tern_stack *st, struct udp_sock *s)
 
 /* ---- input ------------------------------------------------------------- */
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Queues one datagram on s, or counts why not. True when queued. */
 static bool
 enqueue(struct tern_stack *st, struct udp_sock *s, const struct ip_rx *rx, const struct wire_udp *h)
@@ -150,15 +135,15 @@ enqueue(struct tern_stack *st, struct udp_sock *s, const struct ip_rx *rx, const
         stack_drop(st, TERN_DROP_UDP_POOL_DRY, rx->datagram, rx->datagram_len);
         return false;
     }
+    /* The record: sender (16), its port (2), the length (2), TOS, TTL. */
     uint8_t hdr[UDP_REC_HDR] = {0};
-    put32(hdr, tern_ip_v4(rx->src));
-    put32(hdr + 4, tern_ip_v4(rx->dst));
-    hdr[8] = (uint8_t)(h->src_port >> 8);
-    hdr[9] = (uint8_t)h->src_port;
-    hdr[10] = (uint8_t)(h->payload_len >> 8);
-    hdr[11] = (uint8_t)h->payload_len;
-    hdr[12] = rx->tos;
-    hdr[13] = rx->ttl;
+    memcpy(hdr, rx->src.b, 16);
+    hdr[16] = (uint8_t)(h->src_port >> 8);
+    hdr[17] = (uint8_t)h->src_port;
+    hdr[18] = (uint8_t)(h->payload_len >> 8);
+    hdr[19] = (uint8_t)h->payload_len;
+    hdr[20] = rx->tos;
+    hdr[21] = rx->ttl;
     chain_append(&st->pool, &s->q, hdr, UDP_REC_HDR, NULL);
     chain_append(&st->pool, &s->q, h->payload, (uint32_t)h->payload_len, NULL);
     s->n_dgrams++;
@@ -169,21 +154,27 @@ enqueue(struct tern_stack *st, struct udp_sock *s, const struct ip_rx *rx, const
 /* How well s matches a datagram from src:sport to dst:dport: 0 not at all,
  * else 1 + 2 (connected) + 1 (bound to dst itself). */
 static int
-match_score(const struct udp_sock *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-            bool bcast)
+match_score(const struct udp_sock *s, struct tern_ip src, uint16_t sport, struct tern_ip dst,
+            uint16_t dport, bool bcast)
 {
     if (!s->used || !s->bound || s->lport != dport) {
         return 0;
     }
     int score = 1;
-    if (s->laddr != 0) {
-        if (s->laddr != dst && !bcast) {
+    if (tern_ip_is_any(s->laddr)) {
+        /* 0.0.0.0 takes IPv4 only; :: both families, or IPv6 only. */
+        bool v6 = !tern_ip_is4(dst);
+        if (tern_ip_is_unspec6(s->laddr) ? (s->v6only && !v6) : v6) {
             return 0;
         }
-        score += s->laddr == dst ? 1 : 0;
+    } else {
+        if (!tern_ip_eq(s->laddr, dst) && !(bcast && tern_ip_is4(s->laddr))) {
+            return 0;
+        }
+        score += tern_ip_eq(s->laddr, dst) ? 1 : 0;
     }
     if (s->connected) {
-        if (s->raddr != src || s->rport != sport) {
+        if (!tern_ip_eq(s->raddr, src) || s->rport != sport) {
             return 0;
         }
         score += 2;
@@ -196,7 +187,7 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
 {
     (void)ctx;
     struct wire_udp h;
-    switch (wire_udp_parse(rx->payload, rx->len, tern_ip_v4(rx->src), tern_ip_v4(rx->dst), &h)) {
+    switch (wire_udp_parse_ip(rx->payload, rx->len, rx->src.b, rx->dst.b, &h)) {
     case WIRE_OK:
         break;
     case WIRE_ERR_UDP_TRUNCATED:
@@ -211,14 +202,13 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         return;
     }
     struct udp_state *u = st->udp;
-    bool bcast = ip_addr_is_broadcast(st, rx->netif, tern_ip_v4(rx->dst));
+    bool bcast = ip_is_multi(st, rx->netif, rx->dst);
     if (bcast) {
         /* A broadcast reaches every socket listening on the port. */
         bool any = false;
         for (unsigned i = 0; i < u->n_socks; i++) {
             struct udp_sock *s = &u->socks[i];
-            if (match_score(s, tern_ip_v4(rx->src), h.src_port, tern_ip_v4(rx->dst), h.dst_port,
-                            true) > 0) {
+            if (match_score(s, rx->src, h.src_port, rx->dst, h.dst_port, true) > 0) {
                 any = true;
                 if (enqueue(st, s, rx, &h)) {
                     stack_trace(st, TERN_TRACE_RX, L_UDP, "RFC 768: broadcast datagram queued",
@@ -237,8 +227,7 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
     struct udp_sock *best = NULL;
     int best_score = 0;
     for (unsigned i = 0; i < u->n_socks; i++) {
-        int sc = match_score(&u->socks[i], tern_ip_v4(rx->src), h.src_port, tern_ip_v4(rx->dst),
-                             h.dst_port, false);
+        int sc = match_score(&u->socks[i], rx->src, h.src_port, rx->dst, h.dst_port, false);
         if (sc > best_score) {
             best = &u->socks[i];
             best_score = sc;
@@ -248,8 +237,7 @@ udp_input(struct tern_stack *st, void *ctx, const struct ip_rx *rx)
         /* RFC 1122 4.1.3.1: nobody listens on the port: port unreachable
          * (icmp_send_error applies 3.2.2's exceptions). */
         stack_drop(st, TERN_DROP_UDP_NO_PORT, rx->datagram, rx->datagram_len);
-        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_UNREACH_PORT, 0, rx->datagram,
-                        rx->datagram_len);
+        ip_send_port_unreach(st, rx);
         return;
     }
     if (enqueue(st, best, rx, &h)) {
@@ -268,7 +256,14 @@ udp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     uint16_t sport = (uint16_t)(e->orig_payload[0] << 8 | e->orig_payload[1]);
     uint16_t dport = (uint16_t)(e->orig_payload[2] << 8 | e->orig_payload[3]);
     int err = 0;
-    if (e->type == WIRE_ICMP_DEST_UNREACH) {
+    if (e->v6) {
+        /* RFC 4443 3.1 code 4, 4.4 code 1 (RFC 5461's hard errors). */
+        if (e->type == 1 && e->code == 4) {
+            err = TERN_ERR_REFUSED;
+        } else if ((e->type == 1 && e->code == 3) || (e->type == 4 && e->code == 1)) {
+            err = TERN_ERR_UNREACH;
+        }
+    } else if (e->type == WIRE_ICMP_DEST_UNREACH) {
         if (e->code == WIRE_ICMP_UNREACH_PORT) {
             err = TERN_ERR_REFUSED;
         } else if (e->code == WIRE_ICMP_UNREACH_PROTO || e->code == 6 || e->code == 7) {
@@ -280,8 +275,8 @@ udp_icmp_error(struct tern_stack *st, void *ctx, const struct ip_icmp_err *e)
     for (unsigned i = 0; i < u->n_socks && err != 0; i++) {
         struct udp_sock *c = &u->socks[i];
         if (c->used && c->connected && c->lport == sport && c->rport == dport &&
-            c->raddr == tern_ip_v4(e->orig_dst) &&
-            (c->laddr == 0 || c->laddr == tern_ip_v4(e->orig_src))) {
+            tern_ip_eq(c->raddr, e->orig_dst) &&
+            (tern_ip_is_any(c->laddr) || tern_ip_eq(c->laddr, e->orig_src))) {
             s = c;
             break;
         }
@@ -340,17 +335,44 @@ tern_udp_close(struct tern_stack *st, int id, int64_t now_ns)
     return TERN_OK;
 }
 
+/* Could local addresses a and b take the same datagram? Equal, or a
+ * wildcard covering the other (:: covers both families, 0.0.0.0 IPv4). */
 static bool
-addr_is_ours(const struct tern_stack *st, uint32_t a)
+addr_overlap(struct tern_ip a, struct tern_ip b)
 {
-    return ip_addr_is_ours(st, a);
+    return tern_ip_eq(a, b) || tern_ip_is_unspec6(a) || tern_ip_is_unspec6(b) ||
+           (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
 }
 
-/* Whether another socket holds port on an address overlapping addr
- * (0 overlaps every address), unless both allow sharing. */
+/* The endpoint's address as the stack keeps it (IPv4-mapped for IPv4). */
+static struct tern_ip
+addr_in(const struct tern_udp_addr *a)
+{
+    return a->family == TERN_UDP_AF_INET6 ? tern_ip6(a->v6) : tern_ip4(a->v4);
+}
+
+/* An endpoint as the API reports it: IPv4 as TERN_UDP_AF_INET. */
+static struct tern_udp_addr
+addr_out(struct tern_ip ip, uint16_t port, bool valid)
+{
+    struct tern_udp_addr a = {.port = port};
+    if (!valid) {
+        a.family = TERN_UDP_AF_UNSPEC;
+    } else if (tern_ip_is4(ip)) {
+        a.family = TERN_UDP_AF_INET;
+        a.v4 = tern_ip_v4(ip);
+    } else {
+        a.family = TERN_UDP_AF_INET6;
+        memcpy(a.v6, ip.b, 16);
+    }
+    return a;
+}
+
+/* Whether another socket holds port on an address overlapping addr,
+ * unless both allow sharing. */
 static bool
-port_taken(const struct tern_stack *st, const struct udp_sock *self, uint32_t addr, uint16_t port,
-           bool reuse)
+port_taken(const struct tern_stack *st, const struct udp_sock *self, struct tern_ip addr,
+           uint16_t port, bool reuse)
 {
     const struct udp_state *u = st->udp;
     for (unsigned i = 0; i < u->n_socks; i++) {
@@ -358,7 +380,7 @@ port_taken(const struct tern_stack *st, const struct udp_sock *self, uint32_t ad
         if (o == self || !o->used || !o->bound || o->lport != port) {
             continue;
         }
-        if (o->laddr != 0 && addr != 0 && o->laddr != addr) {
+        if (!addr_overlap(o->laddr, addr)) {
             continue;
         }
         if (reuse && o->reuseaddr) {
@@ -372,7 +394,7 @@ port_taken(const struct tern_stack *st, const struct udp_sock *self, uint32_t ad
 /* RFC 6056 3.3.1 (algorithm 1): a random first candidate in the range TCP
  * uses (cfg.tcp.ephemeral_min..max), then the next ones in turn. */
 static int
-bind_ephemeral(struct tern_stack *st, struct udp_sock *s, uint32_t addr)
+bind_ephemeral(struct tern_stack *st, struct udp_sock *s, struct tern_ip addr)
 {
     uint32_t lo = st->cfg.tcp.ephemeral_min, hi = st->cfg.tcp.ephemeral_max;
     if (lo == 0 || hi < lo) {
@@ -401,32 +423,53 @@ tern_udp_bind(struct tern_stack *st, int id, const struct tern_udp_addr *local, 
         return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
     }
     stack_set_now(st, now_ns);
-    if (local == NULL || local->family != TERN_UDP_AF_INET || s->bound) {
+    if (local == NULL ||
+        (local->family != TERN_UDP_AF_INET && local->family != TERN_UDP_AF_INET6) || s->bound) {
         return TERN_ERR_INVAL;
     }
     /* RFC 1122 4.1.3.6: we send only from addresses that are ours. */
-    if (local->v4 != 0 && !addr_is_ours(st, local->v4)) {
+    struct tern_ip la = addr_in(local);
+    if (!tern_ip_is_any(la) && !ip_is_ours(st, la)) {
         return TERN_ERR_INVAL;
     }
     if (local->port == 0) {
-        return bind_ephemeral(st, s, local->v4);
+        return bind_ephemeral(st, s, la);
     }
-    if (port_taken(st, s, local->v4, local->port, s->reuseaddr)) {
+    if (port_taken(st, s, la, local->port, s->reuseaddr)) {
         return TERN_ERR_EXIST;
     }
     s->bound = true;
-    s->laddr = local->v4;
+    s->laddr = la;
     s->lport = local->port;
     return TERN_OK;
 }
 
-/* The address of the interface a datagram to dst leaves from, or 0. */
-static uint32_t
-source_for(const struct tern_stack *st, uint32_t dst)
+/* The source address of a datagram to dst (the route's choice); false
+ * when there is no route. */
+static bool
+source_for(const struct tern_stack *st, struct tern_ip dst, struct tern_ip *src)
 {
-    uint32_t nh;
-    int netif = ip_route(st, dst, &nh);
-    return netif < 0 ? 0 : st->cfg.netifs[netif].addr;
+    return ip_route_src(st, dst, src, NULL) >= 0;
+}
+
+/* A destination as given: 0.0.0.0 means this host (RFC 1122 3.2.1.3 (a)). */
+static struct tern_ip
+dest_in(const struct tern_stack *st, const struct tern_udp_addr *a)
+{
+    struct tern_ip d = addr_in(a);
+    if (tern_ip_is4(d) && tern_ip_v4(d) == 0) {
+        d = tern_ip4(st->cfg.netifs[0].addr);
+    }
+    return d;
+}
+
+/* The wildcard an unbound socket takes for sending to dst: :: sends and
+ * receives both families, 0.0.0.0 IPv4 only. */
+static struct tern_ip
+auto_any(struct tern_ip dst)
+{
+    struct tern_ip any6 = {{0}};
+    return tern_ip_is4(dst) ? tern_ip4(0) : any6;
 }
 
 int
@@ -442,7 +485,7 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
     }
     if (remote->family == TERN_UDP_AF_UNSPEC) {
         s->connected = false;
-        s->raddr = 0;
+        memset(&s->raddr, 0, sizeof(s->raddr));
         s->rport = 0;
         if (s->autobound) {
             /* A port the socket did not ask for goes back (as Linux does:
@@ -453,16 +496,19 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
         }
         return TERN_OK;
     }
-    if (remote->family != TERN_UDP_AF_INET || remote->port == 0) {
+    if ((remote->family != TERN_UDP_AF_INET && remote->family != TERN_UDP_AF_INET6) ||
+        remote->port == 0) {
         return TERN_ERR_INVAL;
     }
-    /* RFC 1122 3.2.1.3 (a): 0.0.0.0 as a destination means this host. */
-    uint32_t raddr = remote->v4 != 0 ? remote->v4 : st->cfg.netifs[0].addr;
-    if (ip_addr_is_broadcast(st, -1, raddr) && !s->broadcast) {
+    struct tern_ip raddr = dest_in(st, remote);
+    if (tern_ip_is4(raddr) && ip_is_multi(st, -1, raddr) && !s->broadcast) {
         return TERN_ERR_ACCESS;
     }
+    if (s->bound && !tern_ip_is_any(s->laddr) && tern_ip_is4(s->laddr) != tern_ip_is4(raddr)) {
+        return TERN_ERR_INVAL; /* bound to an address of the other family */
+    }
     if (!s->bound) {
-        int rc = bind_ephemeral(st, s, 0);
+        int rc = bind_ephemeral(st, s, auto_any(raddr));
         if (rc != TERN_OK) {
             return rc;
         }
@@ -518,13 +564,13 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
             break;
         }
     }
-    uint32_t dst;
+    struct tern_ip dst;
     uint16_t dport;
     if (to != NULL) {
-        if (to->family != TERN_UDP_AF_INET || to->port == 0) {
+        if ((to->family != TERN_UDP_AF_INET && to->family != TERN_UDP_AF_INET6) || to->port == 0) {
             return TERN_ERR_INVAL;
         }
-        dst = to->v4 != 0 ? to->v4 : st->cfg.netifs[0].addr; /* RFC 1122 3.2.1.3 (a) */
+        dst = dest_in(st, to);
         dport = to->port;
     } else if (s->connected) {
         dst = s->raddr;
@@ -534,7 +580,7 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
     }
     /* The order of the checks below is Linux's (broadcast, size, then the
      * pending error), so that the socket API reports what it would. */
-    if (ip_addr_is_broadcast(st, -1, dst) && !s->broadcast) {
+    if (tern_ip_is4(dst) && ip_is_multi(st, -1, dst) && !s->broadcast) {
         return TERN_ERR_ACCESS;
     }
     if (len > TERN_UDP_MAX_PAYLOAD) {
@@ -545,23 +591,30 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
         s->err = 0;
         return e;
     }
+    if (s->bound && !tern_ip_is_any(s->laddr) && tern_ip_is4(s->laddr) != tern_ip_is4(dst)) {
+        return TERN_ERR_INVAL; /* bound to an address of the other family */
+    }
+    if (s->bound && tern_ip_is_any(s->laddr) && !tern_ip_is_unspec6(s->laddr) &&
+        !tern_ip_is4(dst)) {
+        return TERN_ERR_INVAL; /* an IPv4 socket sends no IPv6 */
+    }
     if (!s->bound) {
-        int rc = bind_ephemeral(st, s, 0);
+        int rc = bind_ephemeral(st, s, auto_any(dst));
         if (rc != TERN_OK) {
             return rc;
         }
         s->autobound = true;
     }
     /* RFC 1122 4.1.3.6: the source is one of ours: the bound address, else
-     * the outgoing interface's (needed now, for the pseudo-header). */
-    uint32_t src = s->laddr != 0 ? s->laddr : source_for(st, dst);
-    if (src == 0) {
+     * the route's choice (needed now, for the pseudo-header). */
+    struct tern_ip src = s->laddr;
+    if (tern_ip_is_any(src) && !source_for(st, dst, &src)) {
         stack_drop(st, TERN_DROP_IP_NO_ROUTE, NULL, 0);
         return TERN_ERR_NOROUTE;
     }
     uint8_t hdr[WIRE_UDP_HDR_LEN];
-    (void)wire_udp_emit_hdr(hdr, src, s->lport, dst, dport, len, vec_sum(v, n));
-    struct ip_send snd = {.src = src, .dst = dst, .proto = WIRE_IPPROTO_UDP, .tos = s->tos};
+    (void)wire_udp_emit_hdr_ip(hdr, src.b, s->lport, dst.b, dport, len, vec_sum(v, n));
+    struct ip_tx snd = {.src = src, .dst = dst, .proto = WIRE_IPPROTO_UDP, .tclass = s->tos};
     struct ip_part parts[UDP_MAX_VEC + 1];
     if (n > UDP_MAX_VEC) {
         return TERN_ERR_INVAL;
@@ -571,7 +624,7 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
         parts[i + 1] = (struct ip_part){v[i].base, v[i].len};
     }
     stack_trace(st, TERN_TRACE_TX, L_UDP, "RFC 768: datagram sent", NULL, 0);
-    int rc = ipv4_output(st, &snd, parts, n + 1);
+    int rc = ip_output(st, &snd, parts, n + 1);
     if (rc != TERN_OK) {
         return rc;
     }
@@ -620,7 +673,7 @@ tern_udp_recvv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
     }
     uint8_t hdr[UDP_REC_HDR];
     chain_read(&st->pool, &s->q, s->q.start, hdr, UDP_REC_HDR);
-    size_t n = (size_t)hdr[10] << 8 | hdr[11];
+    size_t n = (size_t)hdr[18] << 8 | hdr[19];
     size_t copied = 0;
     for (size_t i = 0; i < nv && copied < n; i++) {
         size_t k = n - copied < v[i].len ? n - copied : v[i].len;
@@ -631,8 +684,7 @@ tern_udp_recvv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
         copied += k;
     }
     if (from != NULL) {
-        *from = (struct tern_udp_addr){
-            .family = TERN_UDP_AF_INET, .port = (uint16_t)(hdr[8] << 8 | hdr[9]), .v4 = get32(hdr)};
+        *from = addr_out(tern_ip6(hdr), (uint16_t)(hdr[16] << 8 | hdr[17]), true);
     }
     if (dgram_len != NULL) {
         *dgram_len = n;
@@ -669,7 +721,7 @@ tern_udp_pending(const struct tern_stack *st, int id, size_t *queued)
     uint8_t hdr[UDP_REC_HDR];
     /* chain_read only moves a lookup cursor; the queue is unchanged. */
     chain_read((struct pool *)&st->pool, &s->q, s->q.start, hdr, UDP_REC_HDR);
-    return (int)((size_t)hdr[10] << 8 | hdr[11]);
+    return (int)((size_t)hdr[18] << 8 | hdr[19]);
 }
 
 int
@@ -729,6 +781,12 @@ tern_udp_setopt(struct tern_stack *st, int id, enum tern_udp_opt opt, uint32_t v
         }
         s->tos = (uint8_t)value;
         return TERN_OK;
+    case TERN_UDP_OPT_V6ONLY:
+        if (s->bound) {
+            return TERN_ERR_INVAL; /* as Linux: fixed once bound */
+        }
+        s->v6only = value != 0;
+        return TERN_OK;
     }
     return TERN_ERR_INVAL;
 }
@@ -756,6 +814,9 @@ tern_udp_getopt(const struct tern_stack *st, int id, enum tern_udp_opt opt, uint
     case TERN_UDP_OPT_TOS:
         *value = s->tos;
         return TERN_OK;
+    case TERN_UDP_OPT_V6ONLY:
+        *value = s->v6only;
+        return TERN_OK;
     }
     return TERN_ERR_INVAL;
 }
@@ -769,23 +830,19 @@ tern_udp_name(const struct tern_stack *st, int id, struct tern_udp_addr *local,
         return st == NULL ? TERN_ERR_INVAL : TERN_ERR_NOTCONN;
     }
     if (local != NULL) {
-        *local = (struct tern_udp_addr){
-            .family = s->bound ? TERN_UDP_AF_INET : TERN_UDP_AF_UNSPEC,
-            .port = s->lport,
-            .v4 = s->laddr,
-        };
+        struct tern_ip la = s->laddr;
         /* Linux: a connected socket bound to "any" reports the address its
          * datagrams leave from. */
-        if (s->connected && s->laddr == 0) {
-            local->v4 = source_for(st, s->raddr);
+        if (s->connected && tern_ip_is_any(la) && !source_for(st, s->raddr, &la)) {
+            la = s->laddr;
+        }
+        *local = addr_out(la, s->lport, s->bound);
+        if (s->bound && tern_ip_is_unspec6(la)) {
+            local->family = TERN_UDP_AF_INET6; /* bound to :: */
         }
     }
     if (remote != NULL) {
-        *remote = (struct tern_udp_addr){
-            .family = s->connected ? TERN_UDP_AF_INET : TERN_UDP_AF_UNSPEC,
-            .port = s->rport,
-            .v4 = s->raddr,
-        };
+        *remote = addr_out(s->raddr, s->rport, s->connected);
     }
     return TERN_OK;
 }

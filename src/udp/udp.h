@@ -25,7 +25,7 @@ struct tern_stack;
 /* Bytes in front of each queued datagram: source and destination address,
  * source port, length, TOS, TTL (RFC 1122 4.1.3.5: the specific destination
  * is kept for the application), two spare. */
-#define UDP_REC_HDR 16u
+#define UDP_REC_HDR 24u
 
 /* Pieces tern_udp_sendv() gathers at most (IOV_MAX on Linux). */
 #define UDP_MAX_VEC 1024u
@@ -33,14 +33,14 @@ struct tern_stack;
 struct udp_sock {
     bool used, bound, connected;
     bool autobound; /* the port was picked by connect or send, not bind */
-    bool broadcast, reuseaddr;
+    bool broadcast, reuseaddr, v6only;
     uint8_t tos;
     int16_t err; /* pending enum tern_err from an ICMP error, 0 none */
     uint16_t lport, rport;
-    uint32_t laddr, raddr; /* host order; laddr 0: any of ours */
-    uint32_t rcvbuf;       /* cap on q.len */
-    uint32_t n_dgrams;     /* records in q */
-    int next_free;         /* free list, -1 at the end */
+    struct tern_ip laddr, raddr; /* laddr 0.0.0.0: any IPv4 of ours; ::: any of ours */
+    uint32_t rcvbuf;             /* cap on q.len */
+    uint32_t n_dgrams;           /* records in q */
+    int next_free;               /* free list, -1 at the end */
     struct pool_chain q;
     tern_udp_event_fn fn;
     void *ctx;

@@ -9,6 +9,7 @@
  * afterwards (sections 2 (C) and (D)).
  */
 #include "wire/checksum.h"
+#include "wire/wire_internal.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -144,6 +145,23 @@ wire_csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_h
         s += (uint32_t)dst[i] << 8 | dst[i + 1];
     }
     return s + (len >> 16) + (len & 0xffffu) + next_header;
+}
+
+bool
+wire_ip_is_mapped(const uint8_t a[16])
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a, prefix, sizeof prefix) == 0;
+}
+
+uint32_t
+wire_csum_pseudo(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint32_t len)
+{
+    if (wire_ip_is_mapped(src) && wire_ip_is_mapped(dst)) {
+        return wire_csum_pseudo_v4(wire_get32(src + 12), wire_get32(dst + 12), proto,
+                                   (uint16_t)len);
+    }
+    return wire_csum_pseudo_v6(src, dst, proto, len);
 }
 
 uint16_t

@@ -12,6 +12,7 @@
 #ifndef TERN_WIRE_CHECKSUM_H
 #define TERN_WIRE_CHECKSUM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,17 @@ uint32_t wire_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t
  */
 uint32_t wire_csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header,
                              uint32_t len);
+
+/*
+ * The pseudo-header of either family, addresses given as 16 bytes (network
+ * order): when both are IPv4-mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2) the
+ * IPv4 pseudo-header of the embedded addresses, else the IPv6 one.
+ */
+uint32_t wire_csum_pseudo(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+                          uint32_t len);
+
+/* True when the 16 bytes at a are an IPv4-mapped address. */
+bool wire_ip_is_mapped(const uint8_t a[16]);
 
 /*
  * Incremental update (RFC 1624 eqn. 3): the new checksum field after one

@@ -105,8 +105,59 @@ wire_tcp_parse_options(const uint8_t *opt, size_t len, struct wire_tcp_opts *out
     return WIRE_OK;
 }
 
+/* The pseudo-header's address part, computed once by each caller: the
+ * length is added where it is known. */
+struct pseudo {
+    bool v6;
+    uint32_t v4src, v4dst;
+    const uint8_t *src6, *dst6;
+};
+
+static uint32_t
+pseudo_sum(const struct pseudo *p, size_t len)
+{
+    if (p->v6) {
+        return wire_csum_pseudo(p->src6, p->dst6, WIRE_IPPROTO_TCP, (uint32_t)len);
+    }
+    return wire_csum_pseudo_v4(p->v4src, p->v4dst, WIRE_IPPROTO_TCP, (uint16_t)len);
+}
+
+static enum wire_err parse(const uint8_t *buf, size_t len, const struct pseudo *p,
+                           struct wire_tcp *out);
+static size_t emit(const struct wire_tcp *h, const struct pseudo *p, uint8_t *buf, size_t cap);
+
 enum wire_err
 wire_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct wire_tcp *out)
+{
+    struct pseudo p = {.v4src = src, .v4dst = dst};
+    return parse(buf, len, &p, out);
+}
+
+enum wire_err
+wire_tcp_parse_ip(const uint8_t *buf, size_t len, const uint8_t src[16], const uint8_t dst[16],
+                  struct wire_tcp *out)
+{
+    struct pseudo p = {.v6 = true, .src6 = src, .dst6 = dst};
+    return parse(buf, len, &p, out);
+}
+
+size_t
+wire_tcp_emit(const struct wire_tcp *h, uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
+{
+    struct pseudo p = {.v4src = src, .v4dst = dst};
+    return emit(h, &p, buf, cap);
+}
+
+size_t
+wire_tcp_emit_ip(const struct wire_tcp *h, const uint8_t src[16], const uint8_t dst[16],
+                 uint8_t *buf, size_t cap)
+{
+    struct pseudo p = {.v6 = true, .src6 = src, .dst6 = dst};
+    return emit(h, &p, buf, cap);
+}
+
+static enum wire_err
+parse(const uint8_t *buf, size_t len, const struct pseudo *p, struct wire_tcp *out)
 {
     if (len < WIRE_TCP_HDR_LEN) {
         return WIRE_ERR_TCP_TRUNCATED;
@@ -119,7 +170,7 @@ wire_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struc
         return WIRE_ERR_TCP_DOFF;
     }
     /* RFC 9293 3.1 (MUST-2/3): checksum over pseudo-header, header and data. */
-    uint32_t sum = wire_csum_pseudo_v4(src, dst, WIRE_IPPROTO_TCP, (uint16_t)len);
+    uint32_t sum = pseudo_sum(p, len);
     if (wire_csum_fold(wire_csum_add(sum, buf, len)) != 0) {
         return WIRE_ERR_TCP_CHECKSUM;
     }
@@ -249,8 +300,8 @@ emit_options(const struct wire_tcp_opts *o, uint8_t *p)
     }
 }
 
-size_t
-wire_tcp_emit(const struct wire_tcp *h, uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
+static size_t
+emit(const struct wire_tcp *h, const struct pseudo *p, uint8_t *buf, size_t cap)
 {
     size_t hl = WIRE_TCP_HDR_LEN + wire_tcp_options_len(&h->opts);
     if (h->payload_len > 0xffff - hl) {
@@ -274,7 +325,7 @@ wire_tcp_emit(const struct wire_tcp *h, uint32_t src, uint32_t dst, uint8_t *buf
     wire_put16(buf + 16, 0);
     wire_put16(buf + 18, h->urgent);
     emit_options(&h->opts, buf + WIRE_TCP_HDR_LEN);
-    uint32_t sum = wire_csum_pseudo_v4(src, dst, WIRE_IPPROTO_TCP, (uint16_t)total);
+    uint32_t sum = pseudo_sum(p, total);
     wire_put16(buf + 16, wire_csum_fold(wire_csum_add(sum, buf, total)));
     return total;
 }

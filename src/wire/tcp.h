@@ -80,6 +80,11 @@ struct wire_tcp {
 enum wire_err wire_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
                              struct wire_tcp *out);
 
+/* wire_tcp_parse() for either family: src and dst are 16-byte addresses
+ * (network order), IPv4-mapped for IPv4 (wire_csum_pseudo). */
+enum wire_err wire_tcp_parse_ip(const uint8_t *buf, size_t len, const uint8_t src[16],
+                                const uint8_t dst[16], struct wire_tcp *out);
+
 /*
  * Parses the option list opt[0..len) into *out (cleared first). EOL ends the
  * list, NOP is one byte, unknown kinds are skipped by their length byte.
@@ -112,5 +117,9 @@ size_t wire_tcp_emit_len(const struct wire_tcp *h);
  */
 size_t wire_tcp_emit(const struct wire_tcp *h, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap);
+
+/* wire_tcp_emit() for either family (addresses as wire_tcp_parse_ip()). */
+size_t wire_tcp_emit_ip(const struct wire_tcp *h, const uint8_t src[16], const uint8_t dst[16],
+                        uint8_t *buf, size_t cap);
 
 #endif

@@ -42,6 +42,12 @@ struct wire_udp {
 enum wire_err wire_udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
                              struct wire_udp *out);
 
+/* wire_udp_parse() for either family, addresses as 16 bytes (IPv4-mapped
+ * for IPv4, wire_csum_pseudo); over IPv6 a zero checksum field is
+ * WIRE_ERR_UDP_CHECKSUM (RFC 8200 8.1). */
+enum wire_err wire_udp_parse_ip(const uint8_t *buf, size_t len, const uint8_t src[16],
+                                const uint8_t dst[16], struct wire_udp *out);
+
 /*
  * Writes the 8-byte header for a datagram from src:sport to dst:dport whose
  * payload is payload_len bytes with partial sum payload_sum (wire_csum_add
@@ -51,5 +57,10 @@ enum wire_err wire_udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint3
  */
 size_t wire_udp_emit_hdr(uint8_t hdr[WIRE_UDP_HDR_LEN], uint32_t src, uint16_t sport, uint32_t dst,
                          uint16_t dport, size_t payload_len, uint32_t payload_sum);
+
+/* wire_udp_emit_hdr() for either family (addresses as wire_udp_parse_ip). */
+size_t wire_udp_emit_hdr_ip(uint8_t hdr[WIRE_UDP_HDR_LEN], const uint8_t src[16], uint16_t sport,
+                            const uint8_t dst[16], uint16_t dport, size_t payload_len,
+                            uint32_t payload_sum);
 
 #endif

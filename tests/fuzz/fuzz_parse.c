@@ -966,7 +966,8 @@ fuzz_stack(const uint8_t *data, size_t size)
     require(lis > 0);
     /* An active open that waits on ARP for the peer. */
     (void)tern_tcp_open(
-        st, &(struct tern_tcp_open_args){.remote_addr = PEER_IP, .remote_port = 5001}, now);
+        st, &(struct tern_tcp_open_args){.remote_addr = tern_ip4(PEER_IP), .remote_port = 5001},
+        now);
     /* UDP: a socket on port 53 for any sender, and one connected to the
      * peer (ICMP errors about it are kept for it). */
     int ud = tern_udp_open(st, now), uc = tern_udp_open(st, now);

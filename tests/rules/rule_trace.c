@@ -201,9 +201,9 @@ events(void)
         .passive = true, .local_port = PORT, .cb = on_event_b, .cb_ctx = r};
     r->listener = tern_tcp_open(r->sb, &lst, 0);
     struct tern_tcp_open_args open = {
-        .remote_addr = ADDR_B, .remote_port = PORT, .cb = on_event_a, .cb_ctx = r};
+        .remote_addr = tern_ip4(ADDR_B), .remote_port = PORT, .cb = on_event_a, .cb_ctx = r};
     r->conn_a = tern_tcp_open(r->sa, &open, 0);
-    struct tern_tcp_open_args closed = {.remote_addr = ADDR_B, .remote_port = PORT + 1};
+    struct tern_tcp_open_args closed = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT + 1};
     int refused = tern_tcp_open(r->sa, &closed, 0);
     rc = r->listener > 0 && r->conn_a > 0 && refused > 0 ? TERN_OK : 1;
     rc |= tern_icmp_echo_send(r->sa, ADDR_B, 1, 1, (const uint8_t *)"ping", 4, 0);

@@ -429,13 +429,15 @@ h_state(struct h *h, int id)
 static inline int
 h_tuple_state(struct h *h, uint16_t our_port)
 {
-    struct tcp_tcb *t = tcp_hash_find(h->st, US_ADDR, our_port, PEER_ADDR, PEER_PORT);
+    struct tcp_tcb *t =
+        tcp_hash_find(h->st, tern_ip4(US_ADDR), our_port, tern_ip4(PEER_ADDR), PEER_PORT);
     if (t != NULL) {
         return (int)t->state;
     }
     /* A compact record (src/tcp/mini.c): TIME-WAIT, or an embryonic
      * connection of a listener in SYN-RECEIVED. */
-    struct tcp_mini *m = tcp_mini_find(h->st, US_ADDR, our_port, PEER_ADDR, PEER_PORT);
+    struct tcp_mini *m =
+        tcp_mini_find(h->st, tern_ip4(US_ADDR), our_port, tern_ip4(PEER_ADDR), PEER_PORT);
     if (m == NULL) {
         return -1;
     }
@@ -464,7 +466,7 @@ static inline int
 h_syn_sent(struct h *h)
 {
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -481,7 +483,7 @@ h_syn_received_passive(struct h *h)
 {
     struct tern_tcp_open_args a = {.passive = true,
                                    .local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};

@@ -56,7 +56,7 @@ test_tcp_to_self(void)
     struct tern_tcp_open_args l = {.passive = true, .local_port = 80};
     int lid = tern_tcp_open(st, &l, 0);
     CHECK(lid > 0);
-    struct tern_tcp_open_args c = {.remote_addr = ME, .remote_port = 80};
+    struct tern_tcp_open_args c = {.remote_addr = tern_ip4(ME), .remote_port = 80};
     int cid = tern_tcp_open(st, &c, 0);
     CHECK(cid > 0);
     int64_t now = settle(st, 1000);
@@ -65,7 +65,7 @@ test_tcp_to_self(void)
     struct tern_tcp_status s;
     CHECK_EQ(tern_tcp_status(st, cid, &s), TERN_OK);
     CHECK_EQ(s.state, TERN_TCP_ESTABLISHED);
-    CHECK_EQ(s.local_addr, ME);
+    CHECK_EQ(tern_ip_v4(s.local_addr), ME);
     CHECK_EQ(tern_tcp_send(st, cid, "hello", 5, now), 5);
     now = settle(st, now + 1000);
     char buf[8];
@@ -84,7 +84,7 @@ test_loop_queue_full(void)
     struct tern_stack *st = mk(1);
     struct tern_tcp_open_args l = {.passive = true, .local_port = 80};
     int lid = tern_tcp_open(st, &l, 0);
-    struct tern_tcp_open_args c = {.remote_addr = ME, .remote_port = 80, .nodelay = true};
+    struct tern_tcp_open_args c = {.remote_addr = tern_ip4(ME), .remote_port = 80, .nodelay = true};
     int cid = tern_tcp_open(st, &c, 0);
     int64_t now = settle(st, 1000);
     int sid = tern_tcp_accept(st, lid, now);

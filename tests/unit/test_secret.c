@@ -85,7 +85,7 @@ isn_of(struct tern_config *cfg, struct syn_cap *cap)
         return 0;
     }
     struct tern_tcp_open_args a = {
-        .local_port = US_PORT, .remote_addr = PEER, .remote_port = PEER_PORT};
+        .local_port = US_PORT, .remote_addr = tern_ip4(PEER), .remote_port = PEER_PORT};
     int id = tern_tcp_open(st, &a, NOW);
     CHECK(id > 0);
     struct tern_tcp_status s;
@@ -194,7 +194,7 @@ sim_isns(uint64_t sim_seed, uint32_t isn[2])
         CHECK_EQ(tern_sim_add_host(sim, NULL, &cfg, &h), TERN_OK);
         struct tern_stack *st = tern_sim_host_stack(sim, h);
         struct tern_tcp_open_args a = {
-            .local_port = US_PORT, .remote_addr = PEER, .remote_port = PEER_PORT};
+            .local_port = US_PORT, .remote_addr = tern_ip4(PEER), .remote_port = PEER_PORT};
         int id = tern_tcp_open(st, &a, tern_sim_now(sim));
         struct tern_tcp_status s;
         CHECK_EQ(tern_tcp_status(st, id, &s), TERN_OK);
@@ -255,7 +255,7 @@ rt_isns(struct tern_rt *rt[2], uint32_t isn[2])
         tern_rt_lock(rt[i]);
         struct tern_stack *st = tern_rt_stack(rt[i], 0);
         struct tern_tcp_open_args a = {
-            .local_port = US_PORT, .remote_addr = PEER, .remote_port = PEER_PORT};
+            .local_port = US_PORT, .remote_addr = tern_ip4(PEER), .remote_port = PEER_PORT};
         int id = tern_tcp_open(st, &a, t);
         CHECK(id > 0);
         struct tern_tcp_status s;

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +194,139 @@ test_blocking_echo(void)
 
 /* Eight client threads and eight server threads, each pair on its own
  * connection, all on one runtime. */
+/* A dual-stack AF_INET6 socket (issue 14 item 2, Linux's behaviour): a
+ * listener on :: takes IPv4 connections and names their ends IPv4-mapped;
+ * IPV6_V6ONLY shuts IPv4 out, refuses a mapped bind, and is fixed once
+ * bound; a datagram socket on :: hears IPv4 senders as ::ffff:a.b.c.d. */
+static struct sockaddr_in6
+sin6_any(uint16_t port)
+{
+    struct sockaddr_in6 s = {.sin6_family = AF_INET6};
+    s.sin6_port = htons(port);
+    return s;
+}
+
+static bool
+is_mapped(const struct sockaddr_in6 *s, uint32_t v4, uint16_t port)
+{
+    uint8_t want[16] = {0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0xff,
+                        0xff,
+                        (uint8_t)(v4 >> 24),
+                        (uint8_t)(v4 >> 16),
+                        (uint8_t)(v4 >> 8),
+                        (uint8_t)v4};
+    return s->sin6_family == AF_INET6 && memcmp(&s->sin6_addr, want, 16) == 0 &&
+           ntohs(s->sin6_port) == port;
+}
+
+static void
+test_dual_stack_inet6(void)
+{
+    struct net n;
+    net_up(&n, 1000000);
+    int l = tern_socket_in(n.rt, n.b, AF_INET6, SOCK_STREAM, 0);
+    CHECK(l >= 0);
+    int dom = 0;
+    socklen_t dl = sizeof(dom);
+    CHECK_EQ(tern_getsockopt(l, SOL_SOCKET, SO_DOMAIN, &dom, &dl), 0);
+    CHECK_EQ(dom, AF_INET6);
+    struct sockaddr_in6 any = sin6_any(7100);
+    CHECK_EQ(tern_bind(l, (struct sockaddr *)&any, 16), -1); /* shorter than RFC 2133's 24 */
+    CHECK_EQ(errno, EINVAL);
+    struct sockaddr_in6 wrong = sin6_any(7100);
+    wrong.sin6_family = AF_INET; /* long enough, the wrong family */
+    CHECK_EQ(tern_bind(l, (struct sockaddr *)&wrong, sizeof(wrong)), -1);
+    CHECK_EQ(errno, EAFNOSUPPORT);
+    CHECK_EQ(tern_bind(l, (struct sockaddr *)&any, sizeof(any)), 0);
+    int one = 1;
+    CHECK_EQ(tern_setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), -1);
+    CHECK_EQ(errno, EINVAL); /* fixed once bound */
+    CHECK_EQ(tern_listen(l, 4), 0);
+    int c = connect_to(&n, n.a, B_ADDR, 7100);
+    CHECK(c >= 0);
+    struct sockaddr_in6 peer;
+    socklen_t pl = sizeof(peer);
+    int a = tern_accept(l, (struct sockaddr *)&peer, &pl);
+    CHECK(a >= 0);
+    CHECK_EQ(pl, sizeof(struct sockaddr_in6));
+    struct sockaddr_in cl;
+    socklen_t cll = sizeof(cl);
+    CHECK_EQ(tern_getsockname(c, (struct sockaddr *)&cl, &cll), 0);
+    CHECK(is_mapped(&peer, A_ADDR, ntohs(cl.sin_port)));
+    struct sockaddr_in6 me;
+    socklen_t ml = sizeof(me);
+    CHECK_EQ(tern_getsockname(a, (struct sockaddr *)&me, &ml), 0);
+    CHECK(is_mapped(&me, B_ADDR, 7100));
+    CHECK_EQ(tern_write(c, "ping", 4), 4);
+    char buf[8];
+    CHECK_EQ(tern_read(a, buf, sizeof(buf)), 4);
+    CHECK(memcmp(buf, "ping", 4) == 0);
+    tern_close(a);
+    tern_close(c);
+    tern_close(l);
+
+    /* IPV6_V6ONLY: IPv4 is refused, and a mapped bind is EINVAL. */
+    l = tern_socket_in(n.rt, n.b, AF_INET6, SOCK_STREAM, 0);
+    CHECK_EQ(tern_setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+    int got = 0;
+    socklen_t gl = sizeof(got);
+    CHECK_EQ(tern_getsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &got, &gl), 0);
+    CHECK_EQ(got, 1);
+    struct sockaddr_in6 mapped = sin6_any(7101);
+    mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+    mapped.sin6_addr.s6_addr[12] = 192, mapped.sin6_addr.s6_addr[13] = 0;
+    mapped.sin6_addr.s6_addr[14] = 2, mapped.sin6_addr.s6_addr[15] = 2;
+    CHECK_EQ(tern_bind(l, (struct sockaddr *)&mapped, sizeof(mapped)), -1);
+    CHECK_EQ(errno, EINVAL);
+    any = sin6_any(7101);
+    CHECK_EQ(tern_bind(l, (struct sockaddr *)&any, sizeof(any)), 0);
+    CHECK_EQ(tern_listen(l, 4), 0);
+    c = tern_socket_in(n.rt, n.a, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = sin_of(B_ADDR, 7101);
+    CHECK_EQ(tern_connect(c, (struct sockaddr *)&to, sizeof(to)), -1);
+    CHECK_EQ(errno, ECONNREFUSED);
+    tern_close(c);
+    tern_close(l);
+    /* An IPv4 socket has no IPv6 level. */
+    c = tern_socket_in(n.rt, n.a, AF_INET, SOCK_STREAM, 0);
+    CHECK_EQ(tern_setsockopt(c, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), -1);
+    CHECK_EQ(errno, ENOPROTOOPT);
+    tern_close(c);
+
+    /* UDP on :: hears an IPv4 sender, named IPv4-mapped. */
+    int u = tern_socket_in(n.rt, n.b, AF_INET6, SOCK_DGRAM, 0);
+    any = sin6_any(7102);
+    CHECK_EQ(tern_bind(u, (struct sockaddr *)&any, sizeof(any)), 0);
+    int s4 = tern_socket_in(n.rt, n.a, AF_INET, SOCK_DGRAM, 0);
+    to = sin_of(B_ADDR, 7102);
+    CHECK_EQ(tern_sendto(s4, "dg", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+    struct sockaddr_in6 from;
+    socklen_t fl = sizeof(from);
+    CHECK_EQ(tern_recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 2);
+    CHECK_EQ(fl, sizeof(struct sockaddr_in6));
+    struct sockaddr_in sn;
+    socklen_t snl = sizeof(sn);
+    CHECK_EQ(tern_getsockname(s4, (struct sockaddr *)&sn, &snl), 0);
+    CHECK(is_mapped(&from, A_ADDR, ntohs(sn.sin_port)));
+    /* and answers it through the mapped address */
+    CHECK_EQ(tern_sendto(u, "ok", 2, 0, (struct sockaddr *)&from, fl), 2);
+    CHECK_EQ(tern_recv(s4, buf, sizeof(buf), 0), 2);
+    CHECK(memcmp(buf, "ok", 2) == 0);
+    tern_close(u);
+    tern_close(s4);
+    net_down(&n);
+}
+
 static void
 test_many_threads(void)
 {
@@ -278,7 +412,7 @@ test_refused_and_errors(void)
     CHECK_EQ(errno, ECONNREFUSED);
     tern_close(fd);
     /* bad arguments */
-    CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET6, SOCK_STREAM, 0), -1);
+    CHECK_EQ(tern_socket_in(n.rt, n.a, AF_PACKET, SOCK_STREAM, 0), -1);
     CHECK_EQ(errno, EAFNOSUPPORT);
     CHECK_EQ(tern_socket_in(n.rt, n.a, AF_INET, SOCK_DGRAM, IPPROTO_TCP), -1);
     CHECK_EQ(errno, EPROTONOSUPPORT);
@@ -529,6 +663,7 @@ int
 main(void)
 {
     RUN(test_blocking_echo);
+    RUN(test_dual_stack_inet6);
     RUN(test_many_threads);
     RUN(test_kernel_poll_sees_readiness);
     RUN(test_refused_and_errors);

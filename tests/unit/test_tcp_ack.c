@@ -272,7 +272,7 @@ test_batch_two_connections(void)
     h_init_cfg(&h, tweak_delack);
     h_established(&h);
     struct tern_tcp_open_args a = {.local_port = US_PORT + 1,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};

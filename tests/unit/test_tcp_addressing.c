@@ -68,7 +68,8 @@ test_syn_to_bcast_mcast_discarded_with_listener(void)
     for (unsigned i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
         h_deliver_addr(&h, 0, PEER_ADDR, dsts[i], PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
-        CHECK(tcp_hash_find(h.st, dsts[i], LISTEN_PORT, PEER_ADDR, PEER_PORT) == NULL);
+        CHECK(tcp_hash_find(h.st, tern_ip4(dsts[i]), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT) ==
+              NULL);
         CHECK_STATE(&h, l, TERN_TCP_LISTEN);
         CHECK_EQ(h_tuple_state(&h, LISTEN_PORT), -1);
     }
@@ -107,7 +108,7 @@ test_syn_to_bcast_fully_specified_passive(void)
     h_init(&h);
     struct tern_tcp_open_args a = {.passive = true,
                                    .local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -134,7 +135,8 @@ test_syn_from_invalid_source_ignored(void)
     for (unsigned i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
         h_deliver_addr(&h, 0, srcs[i], US_ADDR, PEER(.seq = 300, .flags = SYN));
         EXPECT_NOTHING(&h);
-        CHECK(tcp_hash_find(h.st, US_ADDR, LISTEN_PORT, srcs[i], PEER_PORT) == NULL);
+        CHECK(tcp_hash_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(srcs[i]), PEER_PORT) ==
+              NULL);
         CHECK_STATE(&h, l, TERN_TCP_LISTEN);
     }
     CHECK_EQ(h.events[l], 0);
@@ -169,7 +171,7 @@ test_active_open_uses_outgoing_interface_address(void)
     struct h h;
     h_init_cfg(&h, tweak_two_netifs);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = IF2_PEER,
+                                   .remote_addr = tern_ip4(IF2_PEER),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -181,8 +183,8 @@ test_active_open_uses_outgoing_interface_address(void)
     CHECK_EQ(ip.dst, IF2_PEER);
     struct tern_tcp_status s;
     CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
-    CHECK_EQ(s.local_addr, IF2_ADDR);
-    CHECK_EQ(s.remote_addr, IF2_PEER);
+    CHECK_EQ(tern_ip_v4(s.local_addr), IF2_ADDR);
+    CHECK_EQ(tern_ip_v4(s.remote_addr), IF2_PEER);
     /* The SYN,ACK to that address completes the handshake. */
     h_deliver_addr(&h, 1, IF2_PEER, IF2_ADDR,
                    PEER(.seq = 300, .ack = 101, .flags = SYN | ACK, .mss = 1460));
@@ -193,7 +195,7 @@ test_active_open_uses_outgoing_interface_address(void)
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "abc"));
     CHECK_EQ(sent_ip(&h, h.next - 1).src, IF2_ADDR);
     CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
-    CHECK_EQ(s.local_addr, IF2_ADDR);
+    CHECK_EQ(tern_ip_v4(s.local_addr), IF2_ADDR);
     h_fini(&h);
 }
 
@@ -209,7 +211,7 @@ test_active_open_first_interface(void)
     CHECK_EQ(sent_ip(&h, h.next - 1).dst, PEER_ADDR);
     struct tern_tcp_status s;
     CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
-    CHECK_EQ(s.local_addr, US_ADDR);
+    CHECK_EQ(tern_ip_v4(s.local_addr), US_ADDR);
     /* The retransmitted SYN keeps it. */
     h_advance(&h, SEC);
     EXPECT_SENT(&h, US(.seq = 100, .flags = SYN));
@@ -250,14 +252,14 @@ test_wildcard_listener_answers_from_syn_destination(void)
     CHECK(c > 0);
     struct tern_tcp_status s;
     CHECK_EQ(tern_tcp_status(h.st, c, &s), TERN_OK);
-    CHECK_EQ(s.local_addr, IF2_ADDR);
-    CHECK_EQ(s.remote_addr, IF2_PEER);
+    CHECK_EQ(tern_ip_v4(s.local_addr), IF2_ADDR);
+    CHECK_EQ(tern_ip_v4(s.remote_addr), IF2_PEER);
     CHECK_EQ(tern_tcp_send(h.st, c, "xy", 2, h.now), 2);
     EXPECT_SENT(&h, US(.seq = 101, .ack = 301, .flags = ACK | PSH, .data = "xy"));
     CHECK_EQ(sent_ip(&h, h.next - 1).src, IF2_ADDR);
     /* The listener itself stays a wildcard. */
     CHECK_EQ(tern_tcp_status(h.st, l, &s), TERN_OK);
-    CHECK_EQ(s.local_addr, 0);
+    CHECK_EQ(tern_ip_v4(s.local_addr), 0);
     h_fini(&h);
 }
 
@@ -334,7 +336,7 @@ test_mss_only_in_syn_active(void)
     struct h h;
     h_init(&h);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -403,7 +405,7 @@ check_announced_mss(void (*tweak)(struct tern_config *), uint16_t want)
     struct h h;
     h_init_cfg(&h, tweak);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -452,14 +454,14 @@ test_mss_from_outgoing_interface(void)
     struct h h;
     h_init_cfg(&h, tweak_two_netifs_576);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = IF2_PEER,
+                                   .remote_addr = tern_ip4(IF2_PEER),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     struct wire_tcp t = EXPECT_SENT(&h, US(.seq = 100, .flags = SYN));
     CHECK_EQ(t.opts.mss, 536);
-    a.remote_addr = PEER_ADDR;
+    a.remote_addr = tern_ip4(PEER_ADDR);
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     t = EXPECT_SENT(&h, US(.seq = 100, .flags = SYN));
     CHECK_EQ(t.opts.mss, 1460);
@@ -476,7 +478,7 @@ check_user_mss(uint16_t request, uint16_t want)
     h_init(&h);
     /* Active. */
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS,
@@ -512,7 +514,7 @@ check_user_mss(uint16_t request, uint16_t want)
     /* A fully specified passive OPEN (a connection of its own, no SYN cache). */
     struct tern_tcp_open_args f = {.passive = true,
                                    .local_port = US_PORT + 1,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS,
@@ -648,7 +650,7 @@ conversation_all_checked(void)
     /* Another MTU, so the MSS option value differs; the SYN and its retransmissions. */
     h_init_cfg(&h, tweak_mtu_576);
     struct tern_tcp_open_args a = {
-        .local_port = US_PORT, .remote_addr = PEER_ADDR, .remote_port = PEER_PORT};
+        .local_port = US_PORT, .remote_addr = tern_ip4(PEER_ADDR), .remote_port = PEER_PORT};
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     h_advance(&h, 3 * SEC);
     CHECK(h.n_sent >= 2);

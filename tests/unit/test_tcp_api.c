@@ -18,21 +18,21 @@ test_open_errors(void)
      * no route, connection already exists */
     struct h h;
     h_init(&h);
-    struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR};
+    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR)};
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL); /* remote socket unspecified */
     a.remote_port = 80;
-    a.remote_addr = TERN_IPV4(255, 255, 255, 255);
+    a.remote_addr = tern_ip4(TERN_IPV4(255, 255, 255, 255));
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
-    a.remote_addr = TERN_IPV4(10, 0, 0, 255);
+    a.remote_addr = tern_ip4(TERN_IPV4(10, 0, 0, 255));
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
-    a.remote_addr = TERN_IPV4(224, 0, 0, 1);
+    a.remote_addr = tern_ip4(TERN_IPV4(224, 0, 0, 1));
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
-    a.remote_addr = TERN_IPV4(192, 168, 9, 9);
+    a.remote_addr = tern_ip4(TERN_IPV4(192, 168, 9, 9));
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_NOROUTE);
-    a.remote_addr = PEER_ADDR;
-    a.local_addr = TERN_IPV4(10, 0, 0, 77);
+    a.remote_addr = tern_ip4(PEER_ADDR);
+    a.local_addr = tern_ip4(TERN_IPV4(10, 0, 0, 77));
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
-    a.local_addr = US_ADDR;
+    a.local_addr = tern_ip4(US_ADDR);
     a.local_port = 5;
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_EXIST);
@@ -136,7 +136,7 @@ test_per_connection_callback(void)
     h_init(&h);
     struct cb_log log = {0};
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = 100,

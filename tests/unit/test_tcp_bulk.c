@@ -552,7 +552,7 @@ setup(struct run *r, const struct bulk_case *c)
     tern_tcp_set_callback(r->sb, 0, on_event_b, r);
     struct tern_tcp_open_args lst = {.passive = true, .local_port = PORT_B};
     r->listener_b = tern_tcp_open(r->sb, &lst, 0);
-    struct tern_tcp_open_args open = {.remote_addr = ADDR_B, .remote_port = PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT_B};
     r->conn_a = tern_tcp_open(r->sa, &open, 0);
     CHECK(r->listener_b > 0);
     CHECK(r->conn_a > 0);

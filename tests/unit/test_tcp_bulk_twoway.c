@@ -412,7 +412,7 @@ setup(struct run *r, const struct twoway_case *c)
     tern_tcp_set_callback(b->st, 0, on_event, r);
     struct tern_tcp_open_args lst = {.passive = true, .local_port = PORT_B};
     r->listener_b = tern_tcp_open(b->st, &lst, 0);
-    struct tern_tcp_open_args open = {.remote_addr = ADDR_B, .remote_port = PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT_B};
     a->conn = tern_tcp_open(a->st, &open, 0);
     if (r->listener_b <= 0 || a->conn <= 0) {
         return false;

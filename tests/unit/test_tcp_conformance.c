@@ -616,7 +616,7 @@ static int
 open_active(struct h *h)
 {
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = OUR_ISS};
@@ -681,7 +681,8 @@ to_time_wait_child(struct h *h)
 static bool
 released_ok(struct h *h, const struct cstate_def *d)
 {
-    const struct tcp_tcb *t = tcp_hash_find(h->st, US_ADDR, US_PORT, PEER_ADDR, PEER_PORT);
+    const struct tcp_tcb *t =
+        tcp_hash_find(h->st, tern_ip4(US_ADDR), US_PORT, tern_ip4(PEER_ADDR), PEER_PORT);
     if (t != NULL && t->user_released && t->state == d->tern && t->iss == d->iss &&
         t->snd_una == d->snd_una && t->snd_nxt == d->snd_nxt && t->rcv_nxt == d->rcv_nxt &&
         tcp_rcv_window(h->st, t) == OUR_WND) {
@@ -713,7 +714,7 @@ enter_state(struct h *h, enum cstate s)
     case C_SYN_RCVD: {
         struct tern_tcp_open_args a = {.passive = true,
                                        .local_port = US_PORT,
-                                       .remote_addr = PEER_ADDR,
+                                       .remote_addr = tern_ip4(PEER_ADDR),
                                        .remote_port = PEER_PORT,
                                        .set_iss = true,
                                        .iss = OUR_ISS};
@@ -925,7 +926,8 @@ classify_events(const struct h *h, int id)
 static int
 observed_state(struct h *h, int id)
 {
-    struct tcp_tcb *t = tcp_hash_find(h->st, US_ADDR, h->our_port, PEER_ADDR, PEER_PORT);
+    struct tcp_tcb *t =
+        tcp_hash_find(h->st, tern_ip4(US_ADDR), h->our_port, tern_ip4(PEER_ADDR), PEER_PORT);
     if (t != NULL && t->id != id) {
         return (int)t->state;
     }

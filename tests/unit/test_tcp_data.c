@@ -436,7 +436,7 @@ static int
 established_opts(struct h *h, struct wire_tcp *syn)
 {
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -770,8 +770,10 @@ test_congestion_control_choice(void)
      * connection */
     struct h h;
     h_init(&h);
-    struct tern_tcp_open_args a = {
-        .local_port = US_PORT, .remote_addr = PEER_ADDR, .remote_port = PEER_PORT, .cc = "bogus"};
+    struct tern_tcp_open_args a = {.local_port = US_PORT,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
+                                   .remote_port = PEER_PORT,
+                                   .cc = "bogus"};
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_INVAL);
     a.cc = "cubic";
     a.set_iss = true;

@@ -540,7 +540,7 @@ timeout_with_timestamps(struct h *h, uint32_t *ts0, uint32_t *ts1, uint32_t *cwn
                         uint32_t *ssthresh0)
 {
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};

@@ -73,7 +73,7 @@ static int
 established_ecn(struct h *h, uint16_t wnd)
 {
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -115,7 +115,7 @@ test_active_open_peer_without_ecn(void)
     struct h h;
     h_init_cfg(&h, cfg_on);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -166,7 +166,7 @@ test_syn_retransmission_falls_back(void)
     struct h h;
     h_init_cfg(&h, cfg_on);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -190,7 +190,7 @@ listener_answer(void (*tweak)(struct tern_config *), uint8_t syn_flags, bool ful
     if (fully_specified) {
         struct tern_tcp_open_args a = {.passive = true,
                                        .local_port = US_PORT,
-                                       .remote_addr = PEER_ADDR,
+                                       .remote_addr = tern_ip4(PEER_ADDR),
                                        .remote_port = PEER_PORT,
                                        .set_iss = true,
                                        .iss = LOCAL_ISS};

@@ -70,7 +70,7 @@ bulk(enum tern_tcp_ecn ecn_a, struct run *r)
     struct tern_tcp_open_args lo = {.passive = true, .local_port = PORT};
     int lid = tern_tcp_open(sb, &lo, now);
     CHECK(lid > 0);
-    struct tern_tcp_open_args co = {.remote_addr = ADDR_B, .remote_port = PORT};
+    struct tern_tcp_open_args co = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT};
     int cid = tern_tcp_open(sa, &co, now);
     CHECK(cid > 0);
     int child = -1;

@@ -301,7 +301,7 @@ test_per_connection_user_timeout(void)
     struct h h;
     h_init(&h);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = 100,

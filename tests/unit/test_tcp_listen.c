@@ -89,7 +89,7 @@ test_passive_handshake(void)
     tern_tcp_status(h.st, c, &s);
     CHECK(s.passive);
     CHECK_EQ(s.snd_mss, 1000);
-    CHECK_EQ(s.remote_addr, PEER_ADDR);
+    CHECK_EQ(tern_ip_v4(s.remote_addr), PEER_ADDR);
     CHECK_EQ(s.remote_port, PEER_PORT);
     CHECK(tern_tcp_events(h.st, c) & TERN_TCP_EV_CONNECTED);
     CHECK_EQ(tern_tcp_accept(h.st, l, h.now), TERN_ERR_AGAIN);
@@ -166,7 +166,8 @@ test_backlog_full(void)
     h_deliver(&h, PEER(.seq = 501, .ack = 101, .flags = ACK, .sport = PEER_PORT + 1));
     EXPECT_NOTHING(&h);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_BACKLOG_FULL], 1);
-    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 1) != NULL);
+    CHECK(tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT + 1) !=
+          NULL);
     /* With the queue full a new SYN is dropped too (as Linux does). */
     h_deliver(&h, PEER(.seq = 700, .flags = SYN, .sport = PEER_PORT + 2));
     EXPECT_NOTHING(&h);
@@ -183,7 +184,8 @@ test_backlog_full(void)
     int c2 = tern_tcp_accept(h.st, l, h.now);
     CHECK(c2 > 0 && c2 != c1);
     CHECK_STATE(&h, c2, TERN_TCP_ESTABLISHED);
-    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 1) == NULL);
+    CHECK(tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT + 1) ==
+          NULL);
     h_fini(&h);
 }
 
@@ -215,7 +217,7 @@ test_two_passive_sockets_figure11(void)
     h_init(&h);
     struct tern_tcp_open_args a = {.passive = true,
                                    .local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = 200};
@@ -275,7 +277,7 @@ test_window_within_buffer_any_irs(void)
     struct h h;
     h_init(&h);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};

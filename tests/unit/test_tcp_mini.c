@@ -56,7 +56,7 @@ cookie_syn(struct h *h, uint16_t sport, uint16_t mss, bool ts, bool ws, bool sac
     CHECK_EQ(t.ack, 1001);
     CHECK_EQ(t.dst_port, sport);
     CHECK_EQ(stats(h)->tcp.cookies_sent, before + 1);
-    CHECK(tcp_mini_find(h->st, US_ADDR, LISTEN_PORT, PEER_ADDR, sport) == NULL);
+    CHECK(tcp_mini_find(h->st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), sport) == NULL);
     return t;
 }
 
@@ -172,7 +172,7 @@ test_cookie_forged_wrong_tuple_expired(void)
     h_advance(&h, 100 * SEC);
     h.next = h.n_sent;
     /* Port 1's record ran out (63 s): fill the cache again. */
-    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, 1) == NULL);
+    CHECK(tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), 1) == NULL);
     h_deliver(&h, PEER(.seq = 50, .flags = SYN, .sport = 6));
     EXPECT_SENT(&h, US(.seq = LOCAL_ISS, .ack = 51, .flags = SYN | ACK, .dport = 6));
     cookie_syn(&h, 5, 1460, true, true, true);
@@ -313,7 +313,7 @@ static int
 tw_from(struct h *h, uint16_t port, bool release)
 {
     struct tern_tcp_open_args a = {.local_port = port,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -364,11 +364,11 @@ test_time_wait_recycles_oldest(void)
     CHECK_EQ(h_tuple_state(&h, 5002), TERN_TCP_TIME_WAIT);
     CHECK_EQ(h_tuple_state(&h, 5004), TERN_TCP_TIME_WAIT);
     /* The port use seen by the socket layer includes the records. */
-    CHECK(tern_tcp_port_use(h.st, US_ADDR, 5002) & TERN_TCP_PORT_CONN);
-    CHECK_EQ(tern_tcp_port_use(h.st, US_ADDR, 5003), 0);
+    CHECK(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5002, false) & TERN_TCP_PORT_CONN);
+    CHECK_EQ(tern_tcp_port_use(h.st, tern_ip4(US_ADDR), 5003, false), 0);
     /* And a record holds its 4-tuple against a new OPEN. */
     struct tern_tcp_open_args o = {
-        .local_port = 5002, .remote_addr = PEER_ADDR, .remote_port = PEER_PORT};
+        .local_port = 5002, .remote_addr = tern_ip4(PEER_ADDR), .remote_port = PEER_PORT};
     CHECK_EQ(tern_tcp_open(h.st, &o, h.now), TERN_ERR_EXIST);
     h_fini(&h);
 }
@@ -435,7 +435,7 @@ test_paws_on_record(void)
         struct h h;
         h_init(&h);
         struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                       .remote_addr = PEER_ADDR,
+                                       .remote_addr = tern_ip4(PEER_ADDR),
                                        .remote_port = PEER_PORT,
                                        .set_iss = true,
                                        .iss = LOCAL_ISS};
@@ -611,7 +611,8 @@ test_time_wait_record_second_fin(void)
     h_advance(&h, 200 * SEC);
     h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = FIN | ACK));
     EXPECT_SENT(&h, US(.seq = 102, .ack = 302, .flags = ACK));
-    struct tcp_mini *m = tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT);
+    struct tcp_mini *m =
+        tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT);
     CHECK(m != NULL && m->rcv_nxt == 302);
     h_advance(&h, 200 * SEC);
     h_deliver(&h, PEER(.seq = 302, .ack = 102, .flags = ACK, .data = "zz"));

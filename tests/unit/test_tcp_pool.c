@@ -493,7 +493,7 @@ open_conn(struct world *w, unsigned k, uint32_t a_len, uint32_t b_len)
     memset(c, 0, sizeof(*c));
     c->a_len = a_len;
     c->b_len = b_len;
-    struct tern_tcp_open_args open = {.remote_addr = ADDR_B, .remote_port = PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT_B};
     int64_t now = tern_sim_now(w->sim);
     int id = tern_tcp_open(w->sa, &open, now);
     CHECK(id > 0 && (unsigned)id < w->ids);

@@ -502,7 +502,7 @@ run_case(const struct qcase *c)
     tern_tcp_set_callback(r->s[1].st, 0, on_event_b, r);
     struct tern_tcp_open_args lst = {.passive = true, .local_port = PORT_B};
     r->listener = tern_tcp_open(r->s[1].st, &lst, 0);
-    struct tern_tcp_open_args open = {.remote_addr = ADDR_B, .remote_port = PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(ADDR_B), .remote_port = PORT_B};
     r->s[0].conn = tern_tcp_open(r->s[0].st, &open, 0);
     CHECK(r->listener > 0 && r->s[0].conn > 0);
     if (c->slow_read > 0) {

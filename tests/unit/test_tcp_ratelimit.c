@@ -74,7 +74,7 @@ static int
 second_connection(struct h *h, uint16_t port)
 {
     struct tern_tcp_open_args a = {.local_port = port,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = 1000};
@@ -807,7 +807,8 @@ flood_run_mode(struct flood_run *r, bool flood, bool limits, int inject)
     tern_tcp_set_callback(r->sb, 0, fr_event_b, r);
     struct tern_tcp_open_args lst = {.passive = true, .local_port = SIM_PORT_B};
     r->listener_b = tern_tcp_open(r->sb, &lst, 0);
-    struct tern_tcp_open_args open = {.remote_addr = SIM_ADDR_B, .remote_port = SIM_PORT_B};
+    struct tern_tcp_open_args open = {.remote_addr = tern_ip4(SIM_ADDR_B),
+                                      .remote_port = SIM_PORT_B};
     r->conn_a = tern_tcp_open(r->sa, &open, 0);
     CHECK(r->listener_b > 0 && r->conn_a > 0);
     if (flood) {

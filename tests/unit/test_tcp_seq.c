@@ -28,7 +28,7 @@ test_handshake_across_wrap(void)
     struct h h;
     h_init(&h);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = 0xffffffffu};
@@ -49,21 +49,21 @@ test_isn_clock_and_keyed_hash(void)
      * the 4-tuple */
     struct h h;
     h_init(&h);
-    uint32_t a = tcp_isn(h.st, US_ADDR, 1, PEER_ADDR, 2);
+    uint32_t a = tcp_isn(h.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2);
     h_advance(&h, 4000); /* one tick */
-    uint32_t b = tcp_isn(h.st, US_ADDR, 1, PEER_ADDR, 2);
+    uint32_t b = tcp_isn(h.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2);
     CHECK_EQ(b - a, 1);
     h_advance(&h, 4 * SEC);
-    uint32_t c = tcp_isn(h.st, US_ADDR, 1, PEER_ADDR, 2);
+    uint32_t c = tcp_isn(h.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2);
     CHECK_EQ(c - b, 1000000);
-    uint32_t d = tcp_isn(h.st, US_ADDR, 1, PEER_ADDR, 3);
+    uint32_t d = tcp_isn(h.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 3);
     CHECK(d != c); /* another 4-tuple, another offset */
     /* Another stack key (seed), another offset for the same tuple and time. */
     struct h h2;
     h_init(&h2);
     h2.now = h.now;
     tern_stack_poll(h2.st, h.now);
-    CHECK_EQ(tcp_isn(h2.st, US_ADDR, 1, PEER_ADDR, 2), c); /* same seed: same */
+    CHECK_EQ(tcp_isn(h2.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2), c); /* same seed: same */
     h_fini(&h2);
     h_fini(&h);
 }
@@ -81,13 +81,14 @@ test_isn_depends_on_secret(void)
     struct h h1, h2;
     h_init(&h1);
     h_init_cfg(&h2, cfg_seed7);
-    CHECK(tcp_isn(h1.st, US_ADDR, 1, PEER_ADDR, 2) != tcp_isn(h2.st, US_ADDR, 1, PEER_ADDR, 2));
+    CHECK(tcp_isn(h1.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2) !=
+          tcp_isn(h2.st, tern_ip4(US_ADDR), 1, tern_ip4(PEER_ADDR), 2));
     /* Without an override, OPEN uses the generator. */
-    struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR, .remote_port = PEER_PORT};
+    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR), .remote_port = PEER_PORT};
     int id = tern_tcp_open(h1.st, &a, h1.now);
     struct tern_tcp_status s;
     tern_tcp_status(h1.st, id, &s);
-    CHECK_EQ(s.iss, tcp_isn(h1.st, s.local_addr, s.local_port, PEER_ADDR, PEER_PORT));
+    CHECK_EQ(s.iss, tcp_isn(h1.st, s.local_addr, s.local_port, tern_ip4(PEER_ADDR), PEER_PORT));
     h_fini(&h1);
     h_fini(&h2);
 }

@@ -153,7 +153,7 @@ test_emitted_options_padded(void)
     struct h h;
     h_init_cfg(&h, no_timestamps);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};
@@ -396,7 +396,7 @@ test_mss_option_always_sent(void)
     struct h h;
     h_init_cfg(&h, mtu_576);
     struct tern_tcp_open_args a = {.local_port = US_PORT,
-                                   .remote_addr = PEER_ADDR,
+                                   .remote_addr = tern_ip4(PEER_ADDR),
                                    .remote_port = PEER_PORT,
                                    .set_iss = true,
                                    .iss = LOCAL_ISS};

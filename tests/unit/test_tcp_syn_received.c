@@ -19,7 +19,7 @@ syn_rcvd(struct h *h)
     CHECK(id > 0);
     h_deliver(h, PEER(.seq = REMOTE_ISS, .flags = SYN));
     EXPECT_SENT(h, US(.seq = LOCAL_ISS, .ack = REMOTE_ISS + 1, .flags = SYN | ACK));
-    CHECK(tcp_mini_find(h->st, US_ADDR, US_PORT, PEER_ADDR, PEER_PORT) != NULL);
+    CHECK(tcp_mini_find(h->st, tern_ip4(US_ADDR), US_PORT, tern_ip4(PEER_ADDR), PEER_PORT) != NULL);
     return id;
 }
 

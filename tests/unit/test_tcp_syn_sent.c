@@ -15,7 +15,7 @@ test_active_open_sends_syn(void)
     CHECK_EQ(tern_tcp_status(h.st, id, &s), TERN_OK);
     CHECK_EQ(s.snd_una, LOCAL_ISS);
     CHECK_EQ(s.snd_nxt, LOCAL_ISS + 1);
-    CHECK_EQ(s.local_addr, US_ADDR);
+    CHECK_EQ(tern_ip_v4(s.local_addr), US_ADDR);
     EXPECT_NOTHING(&h);
     h_fini(&h);
 }

@@ -14,11 +14,11 @@ test_table_full_is_an_error(void)
     struct h h;
     h_init_cfg(&h, cfg_four);
     for (int i = 0; i < 4; i++) {
-        struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR,
+        struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR),
                                        .remote_port = (uint16_t)(PEER_PORT + i)};
         CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     }
-    struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR, .remote_port = 9};
+    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR), .remote_port = 9};
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_NOBUFS);
     h_fini(&h);
 }
@@ -41,14 +41,16 @@ test_table_full_drops_handshake_ack(void)
     }
     CHECK_EQ(h.n_sent, 4);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TABLE_FULL], 1);
-    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 3) != NULL);
+    CHECK(tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT + 3) !=
+          NULL);
     /* A slot frees: the peer's next ACK completes the fourth. */
     int c = tern_tcp_accept(h.st, l, h.now);
     CHECK(c > 0);
     CHECK_EQ(tern_tcp_abort(h.st, c, h.now), TERN_OK);
     CHECK_EQ(tern_tcp_release(h.st, c, h.now), TERN_OK);
     h_deliver(&h, PEER(.seq = 301, .ack = 101, .flags = ACK, .sport = PEER_PORT + 3));
-    CHECK(tcp_mini_find(h.st, US_ADDR, LISTEN_PORT, PEER_ADDR, PEER_PORT + 3) == NULL);
+    CHECK(tcp_mini_find(h.st, tern_ip4(US_ADDR), LISTEN_PORT, tern_ip4(PEER_ADDR), PEER_PORT + 3) ==
+          NULL);
     CHECK_EQ(tern_stack_stats(h.st)->drops[TERN_DROP_TCP_TABLE_FULL], 1);
     h_fini(&h);
 }
@@ -82,7 +84,8 @@ test_ephemeral_ports(void)
     h_init(&h);
     uint16_t seen[20];
     for (int i = 0; i < 20; i++) {
-        struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR, .remote_port = PEER_PORT};
+        struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR),
+                                       .remote_port = PEER_PORT};
         int id = tern_tcp_open(h.st, &a, h.now);
         CHECK(id > 0);
         struct tern_tcp_status s;
@@ -109,7 +112,7 @@ test_ephemeral_exhausted(void)
     /* EVIDENCE: RFC 6056 3.3.3: no free port -> an error, no crash */
     struct h h;
     h_init_cfg(&h, cfg_two_ports);
-    struct tern_tcp_open_args a = {.remote_addr = PEER_ADDR, .remote_port = PEER_PORT};
+    struct tern_tcp_open_args a = {.remote_addr = tern_ip4(PEER_ADDR), .remote_port = PEER_PORT};
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     CHECK(tern_tcp_open(h.st, &a, h.now) > 0);
     CHECK_EQ(tern_tcp_open(h.st, &a, h.now), TERN_ERR_NOBUFS);
@@ -125,7 +128,7 @@ test_many_connections_demux(void)
     int ids[40];
     for (int i = 0; i < 40; i++) {
         struct tern_tcp_open_args a = {.local_port = (uint16_t)(2000 + i),
-                                       .remote_addr = PEER_ADDR,
+                                       .remote_addr = tern_ip4(PEER_ADDR),
                                        .remote_port = PEER_PORT,
                                        .set_iss = true,
                                        .iss = 100};
@@ -153,8 +156,8 @@ test_demux_hash_word_form(void)
         uint16_t lp = (uint16_t)(i * 7919), rp = (uint16_t)(i * 104729 + 1);
         a = a * 1103515245u + 12345u;
         b ^= a >> 3;
-        CHECK_EQ(tcp_demux_hash(h.st, a, lp, b, rp),
-                 tcp_tuple_hash(h.st, TCP_HASH_DEMUX, a, lp, b, rp));
+        CHECK_EQ(tcp_demux_hash(h.st, tern_ip4(a), lp, tern_ip4(b), rp),
+                 tcp_tuple_hash(h.st, TCP_HASH_DEMUX, tern_ip4(a), lp, tern_ip4(b), rp));
     }
     h_fini(&h);
 }

@@ -161,7 +161,7 @@ test_peek_and_truncate(void)
     char buf[16];
     size_t full = 0, queued = 0;
     CHECK_EQ(tern_udp_pending(n.sb, ub, &queued), 10);
-    CHECK_EQ(queued, 10 + 3 + 2 * 16); /* payloads and record headers */
+    CHECK_EQ(queued, 10 + 3 + 2 * 24); /* payloads and record headers */
     /* A peek leaves the datagram; a short read loses the rest of it. */
     CHECK_EQ(tern_udp_recvfrom(n.sb, ub, buf, 4, TERN_UDP_PEEK, NULL, &full, now(&n)), 4);
     CHECK_EQ(full, 10);
@@ -349,10 +349,10 @@ test_queue_bound(void)
         CHECK_EQ(tern_udp_sendto(n.sa, ua, pay, sizeof pay, &to, now(&n)), 200);
     }
     settle(&n);
-    /* 216 bytes a record: 4 fit in 1000. */
+    /* 224 bytes a record: 4 fit in 1000. */
     size_t queued = 0;
     CHECK_EQ(tern_udp_pending(n.sb, ub, &queued), 200);
-    CHECK_EQ(queued, 4 * 216);
+    CHECK_EQ(queued, 4 * 224);
     CHECK_EQ(drops(n.sb, TERN_DROP_UDP_RCVBUF_FULL), 6);
     CHECK(tern_stack_stats(n.sb)->pool.avail < avail0);
     uint8_t got[256];
