@@ -609,6 +609,94 @@ test_routing_and_source(void)
     rig_close(&R);
 }
 
+/* Two stacks on one raw-IP link, each side's frames handed to the other. */
+struct wire2 {
+    struct tern_stack *st[2];
+    struct capture cap[2];
+};
+
+static void
+pump(struct wire2 *w, int64_t now)
+{
+    for (int round = 0; round < 64; round++) {
+        size_t moved = 0;
+        for (int i = 0; i < 2; i++) {
+            struct capture c = w->cap[i];
+            w->cap[i].n = 0;
+            for (size_t k = 0; k < c.n; k++) {
+                CHECK_EQ(tern_stack_input(w->st[1 - i], 0, c.f[k].b, c.f[k].len, now), TERN_OK);
+            }
+            moved += c.n;
+            tern_stack_poll(w->st[i], now);
+        }
+        if (moved == 0) {
+            return;
+        }
+    }
+}
+
+/* The transports over this layer: a TCP connection between two stacks
+ * over IPv6 only, data both ways, the path MTU (1280) respected. */
+static void
+test_tcp_over_ipv6(void)
+{
+    static struct wire2 w;
+    memset(&w, 0, sizeof(w));
+    const char *a6[2] = {L6, P6};
+    for (int i = 0; i < 2; i++) {
+        struct tern_config cfg;
+        tern_config_init(&cfg);
+        cfg.seed = 7 + (uint64_t)i;
+        cfg.deterministic = true;
+        cfg.n_netifs = 1;
+        cfg.netifs[0] = (struct tern_netif_config){.addr = TERN_IPV4(10, 0, 0, 1 + (unsigned)i),
+                                                   .prefix_len = 24,
+                                                   .mtu = 1280,
+                                                   .transmit = cap_transmit,
+                                                   .transmit_ctx = &w.cap[i]};
+        cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){A6(a6[i]), 64};
+        cfg.netifs[0].n_addr6 = 1;
+        CHECK_EQ(tern_stack_new(&cfg, 0, &w.st[i]), TERN_OK);
+    }
+    struct tern_tcp_open_args la = {.passive = true, .local_port = 80};
+    int lis = tern_tcp_open(w.st[1], &la, 0);
+    CHECK(lis > 0);
+    struct tern_tcp_open_args ca = {.remote_addr = A6(P6), .remote_port = 80};
+    int c = tern_tcp_open(w.st[0], &ca, 0);
+    CHECK(c > 0);
+    pump(&w, 1);
+    int s = tern_tcp_accept(w.st[1], lis, 2);
+    CHECK(s > 0);
+    static uint8_t big[20000], got[20000];
+    for (size_t i = 0; i < sizeof(big); i++) {
+        big[i] = (uint8_t)(i * 13);
+    }
+    size_t sent = 0, recvd = 0;
+    for (int64_t t = 3; t < 200 && recvd < sizeof(big); t++) {
+        if (sent < sizeof(big)) {
+            int n = tern_tcp_send(w.st[0], c, big + sent, sizeof(big) - sent, t);
+            sent += n > 0 ? (size_t)n : 0;
+        }
+        for (size_t k = 0; k < w.cap[0].n; k++) {
+            CHECK(w.cap[0].f[k].len <= 1280);
+            CHECK_EQ(w.cap[0].f[k].b[0] >> 4, 6);
+        }
+        pump(&w, t * 1000000);
+        int n = tern_tcp_recv(w.st[1], s, got + recvd, sizeof(got) - recvd, t * 1000000);
+        recvd += n > 0 ? (size_t)n : 0;
+    }
+    CHECK_EQ(recvd, sizeof(big));
+    CHECK_MEM(got, big, sizeof(big));
+    CHECK_EQ(tern_tcp_send(w.st[1], s, "ok", 2, 300000000), 2);
+    pump(&w, 300000000);
+    uint8_t b[4];
+    CHECK_EQ(tern_tcp_recv(w.st[0], c, b, sizeof(b), 300000000), 2);
+    CHECK(w.st[0]->stats.ip6.tx > 10);
+    CHECK_EQ(w.st[0]->stats.ip.tx, 0);
+    tern_stack_free(w.st[0]);
+    tern_stack_free(w.st[1]);
+}
+
 int
 main(void)
 {
@@ -626,5 +714,6 @@ main(void)
     RUN(test_reassembly_rules);
     RUN(test_loopback);
     RUN(test_routing_and_source);
+    RUN(test_tcp_over_ipv6);
     return CHECK_DONE();
 }
