@@ -7,6 +7,9 @@
  * The stack's time is CLOCK_MONOTONIC; the loop is tern_tun_step() (drivers/
  * tun/tun.c) followed by one pass over the application's connections and
  * sockets, which only use the native APIs (tern/tcp.h, tern/udp.h).
+ * `tap --dhcp` runs the DHCP client (tern/dhcp.h) in the same loop: the
+ * application starts once the first lease is bound, and the lease is given
+ * back at exit.
  *
  * Exit status: 0 on success, 1 for a runtime failure (device, connection
  * refused or reset, HTTP error, file error), 2 for a usage error.
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tern/dhcp.h"
 #include "tern/dns.h"
 #include "tern/stack.h"
 #include "tern/stats.h"
@@ -129,6 +133,7 @@ struct opts {
     double timeout_s;
     bool quiet;
     bool stats;      /* print the stack's and driver's counters at exit */
+    bool dhcp;       /* tap --dhcp: the address from a DHCP server */
     long max_conns;  /* servers: sessions at once; 0: what mem_mib buys */
     long mem_mib;    /* servers: memory budget of the tables, MiB */
     double delay_ms; /* --delay, into imp.delay_ns */
@@ -288,6 +293,11 @@ static const struct cli_opt tun_opts[] = {
     {.name = "gw", .kind = CLI_CUSTOM, .arg = "ADDR", .parse = set_gw,
      .form = "an IPv4 address A.B.C.D or an IPv6 address X:X::X",
      .help = "default gateway (on the connected subnet); may be given once per family"},
+    {.name = "dhcp", .kind = CLI_FLAG, .offset = OFF(dhcp),
+     .help = "tap only, instead of --addr and --gw: get the address, prefix, router and DNS "
+             "servers from a DHCP server (RFC 2131); the lease is printed, renewed, given back "
+             "(RELEASE) at exit; MODE starts once it is bound, and may be left out (then run "
+             "until SIGINT/SIGTERM)"},
     {.name = "linux-addr", .kind = CLI_CUSTOM, .arg = "A.B.C.D/N", .parse = set_linux_addr,
      .form = "A.B.C.D/N, an IPv4 address and a prefix length from 1 to 32",
      .help = "also give the kernel this address on the device (ioctl SIOCSIFADDR); without it, "
@@ -391,6 +401,7 @@ usage(FILE *f, const struct opts *o)
     const char *cmd = o->cmd;
     fprintf(f,
             "usage: tern %s --dev NAME --addr A.B.C.D/N [options] MODE\n"
+            "       tern tap --dev NAME --dhcp [options] [MODE]\n"
             "\n"
             "Runs a tern stack on the %s device NAME (created if missing, brought up)\n"
             "with tern's address A.B.C.D/N, and one application:\n"
@@ -505,6 +516,9 @@ set_word(struct opts *o, const char **words, int n)
         {"ping", M_PING, 1, "ping HOST"},
     };
     if (n == 0) {
+        if (o->dhcp) {
+            return 0; /* tap --dhcp alone: hold a lease until stopped */
+        }
         return usage_error(o, "missing MODE (serve, get, send, recv or ping)", NULL);
     }
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -554,8 +568,15 @@ check_opts(struct opts *o)
     if (o->dev == NULL) {
         return usage_error(o, "--dev NAME is required", NULL);
     }
-    if (o->prefix == 0) {
-        return usage_error(o, "--addr A.B.C.D/N is required", NULL);
+    if (o->dhcp && !o->tap) {
+        return usage_error(o, "--dhcp needs Ethernet: it is an option of tern tap", NULL);
+    }
+    if (o->dhcp && (o->prefix != 0 || o->gw != 0)) {
+        return usage_error(o, "--dhcp gives the address and gateway: no --addr or --gw with it",
+                           NULL);
+    }
+    if (o->prefix == 0 && !o->dhcp) {
+        return usage_error(o, "--addr A.B.C.D/N (or, on tap, --dhcp) is required", NULL);
     }
     bool server = o->mode == M_SERVE;
     if (o->mode == M_PING && o->count > PING_MAX) {
@@ -694,6 +715,8 @@ struct app {
     int64_t trace_t0;                /* its time origin */
     uint32_t trace_seq0, trace_ack0; /* its sequence origins: the first segments */
     bool trace_origin, trace_peer_origin;
+    struct tern_dhcp *dhcp;      /* --dhcp: the client, NULL otherwise */
+    bool app_started;            /* --dhcp: the mode runs once a lease is bound */
     char host[256];              /* get, send: the peer's name when not an address */
     struct tern_tcp_status last; /* the client's connection as last seen (--stats) */
     bool have_last;
@@ -1694,8 +1717,10 @@ parse_target(struct app *a, struct sess *cs, uint32_t *addr)
                         a->o.mode == M_GET ? "URL" : "HOST:PORT",
                         a->o.mode == M_GET ? a->o.url : a->o.target,
                         a->o.mode == M_GET ? "http://HOST[:PORT]/PATH" : "HOST:PORT");
-    } else if (a->host[0] != '\0' && a->o.n_dns == 0) {
-        cli_usage_error(&a->o.cli, "'%s' is a host name: give a DNS server with --dns A.B.C.D",
+    } else if (a->host[0] != '\0' && a->o.n_dns == 0 && !a->o.dhcp) {
+        cli_usage_error(&a->o.cli,
+                        "'%s' is a host name: give a DNS server with --dns A.B.C.D (or take "
+                        "the lease's with --dhcp)",
                         a->host);
         ok = false;
     }
@@ -2054,6 +2079,153 @@ fmt_ip(char *buf, size_t len, uint32_t ip)
     snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+/* ---- --dhcp ------------------------------------------------------------------ */
+
+/* "A, B" from a list of addresses, or "none". */
+static void
+fmt_ips(char *buf, size_t len, const uint32_t *ips, unsigned n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < n && used < len; i++) {
+        char ip[16];
+        fmt_ip(ip, sizeof(ip), ips[i]);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", ip);
+    }
+    if (n == 0) {
+        snprintf(buf, len, "none");
+    }
+}
+
+/* The client's events, one line each on stderr (the lease in full when
+ * one is bound or renewed). */
+static void
+on_dhcp(void *ctx, struct tern_dhcp *c, enum tern_dhcp_event ev, const struct tern_dhcp_lease *l,
+        int64_t now_ns)
+{
+    struct app *a = ctx;
+    (void)c;
+    (void)now_ns;
+    char ip[16], srv[16], routers[80], dns[80];
+    fmt_ip(ip, sizeof(ip), l->addr);
+    fmt_ip(srv, sizeof(srv), l->server);
+    const char *cmd = a->o.cmd;
+    switch (ev) {
+    case TERN_DHCP_EV_BOUND:
+    case TERN_DHCP_EV_RENEWED:
+        fmt_ips(routers, sizeof(routers), l->routers, l->n_routers);
+        fmt_ips(dns, sizeof(dns), l->dns, l->n_dns);
+        fprintf(stderr,
+                "tern %s: dhcp %s %s/%u from %s: router %s; dns %s; lease %u s (renew at %u s, "
+                "rebind at %u s)",
+                cmd, ev == TERN_DHCP_EV_BOUND ? "bound" : "renewed", ip, l->prefix_len, srv,
+                routers, dns, l->lease_s, l->t1_s, l->t2_s);
+        if (l->mtu != 0) {
+            fprintf(stderr, "; mtu %u", l->mtu);
+        }
+        if (l->domain[0] != '\0') {
+            fprintf(stderr, "; domain %s", l->domain);
+        }
+        fprintf(stderr, "\n");
+        break;
+    case TERN_DHCP_EV_EXPIRED:
+        fprintf(stderr, "tern %s: dhcp lease of %s expired: address removed, asking again\n", cmd,
+                ip);
+        break;
+    case TERN_DHCP_EV_NAK:
+        fprintf(stderr, "tern %s: dhcp %s refused (NAK) by %s: asking again\n", cmd, ip, srv);
+        break;
+    case TERN_DHCP_EV_DECLINED:
+        fprintf(stderr,
+                "tern %s: dhcp declined %s from %s: in use (it answered the ARP probe); asking "
+                "again in 10 s\n",
+                cmd, ip, srv);
+        break;
+    case TERN_DHCP_EV_RESTART:
+        fprintf(stderr, "tern %s: dhcp no answer to the REQUEST for %s: asking again\n", cmd, ip);
+        break;
+    case TERN_DHCP_EV_RELEASED:
+        fprintf(stderr, "tern %s: dhcp released %s to %s\n", cmd, ip, srv);
+        break;
+    case TERN_DHCP_EV_COUNT:
+        break;
+    }
+}
+
+/* Creates and starts the client on netif 0; prints the line that says so. */
+static int
+dhcp_begin(struct app *a)
+{
+    struct tern_dhcp_config dc;
+    tern_dhcp_config_init(&dc);
+    dc.fn = on_dhcp;
+    dc.ctx = a;
+    int64_t now = tern_tun_now_ns();
+    int rc = tern_dhcp_new(a->st, &dc, now, &a->dhcp);
+    if (rc == TERN_OK) {
+        rc = tern_dhcp_start(a->dhcp, now);
+    }
+    if (rc != TERN_OK) {
+        fprintf(stderr, "tern %s: dhcp: %s\n", a->o.cmd, tern_strerror(rc));
+        return 1;
+    }
+    uint8_t m[TERN_MAC_LEN];
+    (void)tern_stack_mac(a->st, 0, m);
+    fprintf(stderr, "tern: %s up, mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u; asking DHCP\n",
+            tern_tun_name(a->tun), m[0], m[1], m[2], m[3], m[4], m[5], tern_tun_mtu(a->tun));
+    return 0;
+}
+
+/* At exit: the lease goes back (RELEASE), and the loop runs on until the
+ * RELEASE has left (its next hop resolved, at most 3 s). */
+static void
+dhcp_end(struct app *a)
+{
+    if (a->dhcp == NULL) {
+        return;
+    }
+    struct tern_dhcp_lease l;
+    bool held = tern_dhcp_lease(a->dhcp, &l) == TERN_OK;
+    uint32_t next_hop = l.server;
+    if (held && l.prefix_len < 32 && ((l.server ^ l.addr) >> (32 - l.prefix_len)) != 0) {
+        next_hop = l.n_routers > 0 ? l.routers[0] : 0; /* an off-link server: via the router */
+    }
+    int64_t end = tern_tun_now_ns() + 3 * NS;
+    tern_dhcp_stop(a->dhcp, tern_tun_now_ns());
+    while (held && tern_arp_lookup(a->st, 0, next_hop, NULL) == TERN_ERR_AGAIN &&
+           tern_tun_now_ns() < end) {
+        if (tern_tun_step(a->tun, a->st, tern_tun_now_ns() + NS / 20) != TERN_OK) {
+            break;
+        }
+    }
+    tern_tun_flush(a->tun, a->st);
+}
+
+/* --stats: the client's counters and drops. */
+static void
+print_dhcp(const struct app *a)
+{
+    const struct tern_dhcp_stats *d = tern_dhcp_stats(a->dhcp);
+    fprintf(stderr,
+            "tern %s: stats dhcp discover=%llu request=%llu decline=%llu release=%llu "
+            "retransmits=%llu tx_failed=%llu probes=%llu rx=%llu offer=%llu ack=%llu nak=%llu "
+            "bound=%llu renewed=%llu expired=%llu declined=%llu restarts=%llu\n",
+            a->o.cmd, (unsigned long long)d->tx_discover, (unsigned long long)d->tx_request,
+            (unsigned long long)d->tx_decline, (unsigned long long)d->tx_release,
+            (unsigned long long)d->retransmits, (unsigned long long)d->tx_failed,
+            (unsigned long long)d->probes, (unsigned long long)d->rx,
+            (unsigned long long)d->rx_offer, (unsigned long long)d->rx_ack,
+            (unsigned long long)d->rx_nak, (unsigned long long)d->bound,
+            (unsigned long long)d->renewed, (unsigned long long)d->expired,
+            (unsigned long long)d->declined, (unsigned long long)d->restarts);
+    for (int r = 0; r < TERN_DHCP_DROP_COUNT; r++) {
+        if (d->drops[r] != 0) {
+            fprintf(stderr, "tern %s: stats dhcp drop.%s=%llu\n", a->o.cmd,
+                    tern_dhcp_drop_name((enum tern_dhcp_drop)r), (unsigned long long)d->drops[r]);
+        }
+    }
+}
+
 /* Opens the listener or the connection; prints the ready line. */
 static int64_t step_ping(struct app *a);
 static void on_ping_reply(void *ctx, const struct tern_echo_reply *r, int64_t now_ns);
@@ -2197,6 +2369,8 @@ step_app(struct app *a, struct sess *cs, struct sess_state *ss)
         break;
     }
     case M_NONE:
+        a->done = !a->o.dhcp; /* tap --dhcp alone: until SIGINT/SIGTERM */
+        break;
     case M_ECHO:
     case M_DISCARD:
     case M_HTTP:
@@ -2288,23 +2462,70 @@ report_addrs6(struct app *a)
     }
 }
 
+/* --dhcp: one turn of the client; starts the application once the first
+ * lease is bound. Returns when the client next wants to run (or the
+ * application's exit status through *rc). */
+static int64_t
+dhcp_turn(struct app *a, struct sess *cs, int64_t started, int *rc)
+{
+    int64_t now = tern_tun_now_ns();
+    tern_dhcp_poll(a->dhcp, now);
+    struct tern_dhcp_lease l;
+    if (!a->app_started && tern_dhcp_lease(a->dhcp, &l) == TERN_OK) {
+        a->o.addr = l.addr;
+        a->o.prefix = l.prefix_len;
+        /* Without --dns, the lease's DNS servers (RFC 2132 3.8) look up
+         * the host names of get and send. */
+        if (a->o.n_dns == 0) {
+            unsigned n = l.n_dns < TERN_DNS_MAX_SERVERS ? l.n_dns : TERN_DNS_MAX_SERVERS;
+            memcpy(a->o.dns, l.dns, n * sizeof(l.dns[0]));
+            a->o.n_dns = (int)n;
+        }
+        a->app_started = true;
+        a->retrans0 = retransmits(a);
+        if (a->o.mode != M_NONE) {
+            *rc = start_app(a, cs);
+        }
+        return now;
+    }
+    if (!a->app_started && now - started > (int64_t)(a->o.timeout_s * 1e9)) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "no DHCP lease after %.0f s", a->o.timeout_s);
+        fail(a, msg, 0);
+        a->done = true;
+    }
+    return tern_dhcp_next_deadline(a->dhcp);
+}
+
 static int
 run_loop(struct app *a)
 {
     static struct sess client; /* 64 KiB: not on the stack */
     struct sess_state ss = {0};
     client = (struct sess){.fd = -1};
-    int rc = start_app(a, &client);
-    if (rc != 0) {
-        return rc;
+    int rc = 0;
+    if (a->dhcp == NULL) {
+        rc = start_app(a, &client);
+        if (rc != 0) {
+            return rc;
+        }
+        a->app_started = true;
     }
     bool client_mode = a->o.mode == M_GET || a->o.mode == M_SEND || a->o.mode == M_RECV;
     uint64_t rx_seen = 0;
     int64_t last_activity = tern_tun_now_ns();
+    int64_t started = last_activity;
     a->retrans0 = retransmits(a);
     while (!a->done && !stop_requested) {
         report_addrs6(a);
-        int64_t wake = step_app(a, &client, &ss);
+        int64_t wake = a->app_started ? step_app(a, &client, &ss) : tern_tun_now_ns() + NS;
+        if (a->dhcp != NULL) {
+            int64_t d = dhcp_turn(a, &client, started, &rc);
+            if (rc != 0) {
+                return rc;
+            }
+            wake = d < wake ? d : wake;
+        }
         if (a->o.stats && client_mode && a->conn > 0 &&
             tern_tcp_status(a->st, a->conn, &a->last) == TERN_OK) {
             a->have_last = true;
@@ -2321,7 +2542,7 @@ run_loop(struct app *a)
         if (tern_tun_stats(a->tun)->rx_packets != rx_seen) {
             rx_seen = tern_tun_stats(a->tun)->rx_packets;
             last_activity = now;
-        } else if (client_mode && (a->o.mode != M_RECV || a->conn != 0) &&
+        } else if (client_mode && a->app_started && (a->o.mode != M_RECV || a->conn != 0) &&
                    now - last_activity > (int64_t)(a->o.timeout_s * 1e9)) {
             fail(a, "timed out: nothing received", 0);
             print_conn(a); /* what the stack waited for, for the log */
@@ -2458,9 +2679,13 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     rc = make_stack(a);
+    if (rc == 0 && a->o.dhcp) {
+        rc = dhcp_begin(a);
+    }
     if (rc == 0) {
         rc = run_loop(a);
     }
+    dhcp_end(a);
     if (a->o.stats) {
         print_counters(cmd, a->st, tern_tun_stats(a->tun));
         if (a->st != NULL) {
@@ -2470,6 +2695,9 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
             fprintf(stderr,
                     "tern %s: stats clients served=%ld refused=%ld (no free session of %d)\n", cmd,
                     a->served, a->refused, a->n_sess);
+        }
+        if (a->dhcp != NULL) {
+            print_dhcp(a);
         }
         if (a->has_udp && a->st != NULL) {
             const struct tern_stats *us = tern_stack_stats(a->st);
@@ -2481,6 +2709,7 @@ run_cmd(int argc, char **argv, const char *cmd, bool tap)
                     (unsigned long long)a->dgrams_looped);
         }
     }
+    tern_dhcp_free(a->dhcp); /* before the stack it uses */
     tern_stack_free(a->st);
     free(a->sess);
     free(a->live);

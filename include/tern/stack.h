@@ -110,8 +110,17 @@ struct tern_netif_addr6 {
     uint8_t prefix_len;  /* 1..128 */
 };
 
+/*
+ * An interface. `addr` 0 is an interface without an address yet, which a
+ * DHCP client (tern/dhcp.h) will configure with tern_stack_set_addr():
+ * prefix_len must then be 0. Until it has one, the interface has no
+ * connected subnet, receives only datagrams to broadcast addresses, and
+ * sends only to the limited broadcast 255.255.255.255, from 0.0.0.0 (RFC
+ * 1122 3.2.1.3 (a): "this host" while it learns its address); on Ethernet
+ * it answers no ARP request and announces nothing until it has one.
+ */
 struct tern_netif_config {
-    uint32_t addr;      /* our address on this interface */
+    uint32_t addr;      /* our address on this interface; 0: none yet */
     uint8_t prefix_len; /* the connected subnet, 0..32 */
     uint16_t mtu;       /* largest datagram the link carries, >= 68 (RFC 791) */
     tern_transmit_fn transmit;
@@ -278,8 +287,52 @@ const struct tern_stats *tern_stack_stats(const struct tern_stack *st);
 /* Replaces the trace callback (NULL turns tracing off). */
 void tern_stack_set_trace(struct tern_stack *st, tern_trace_fn fn, void *ctx);
 
-/* Our address on interface `netif`, or 0 if there is no such interface. */
+/* Our address on interface `netif`, or 0 if there is no such interface
+ * (or it has no address). */
 uint32_t tern_stack_addr(const struct tern_stack *st, int netif);
+
+/* The prefix length of interface `netif`'s subnet (0 without an address or
+ * without such an interface). */
+uint8_t tern_stack_prefix_len(const struct tern_stack *st, int netif);
+
+/*
+ * Gives interface `netif` the address `addr` with prefix_len (0..32) at run
+ * time, or takes its address away (addr 0; prefix_len is then ignored).
+ * Routing, the source of what we send and what we accept follow at once.
+ * The default gateway is removed when no interface's subnet holds it any
+ * more. On an Ethernet interface a new address is announced (RFC 5227 2.3,
+ * cfg.arp_announcements) and ends a probe for it (tern_arp_probe).
+ * Connections and sockets bound to an old address stay as they are: what
+ * they send no longer leaves from an address of ours, and they fail as the
+ * peer stops answering (as on a host whose address changed under them).
+ * TERN_OK; TERN_ERR_INVAL (NULL, no such interface, prefix_len > 32, an
+ * address of class D or E, the limited broadcast among them);
+ * TERN_ERR_EXIST (another interface has it).
+ */
+int tern_stack_set_addr(struct tern_stack *st, int netif, uint32_t addr, uint8_t prefix_len,
+                        int64_t now_ns);
+
+/* Lowers (or raises back) interface `netif`'s MTU at run time, as a DHCP
+ * lease's interface MTU option asks (RFC 2132 5.1): from 68 to the MTU it
+ * was created with (the stack's buffers are sized from that); 0 restores
+ * that. Datagrams sent from then on, and the MSS of connections opened
+ * from then on, follow it. TERN_OK or TERN_ERR_INVAL. */
+int tern_stack_set_mtu(struct tern_stack *st, int netif, uint16_t mtu);
+
+/* Interface `netif`'s MTU (0: no such interface). */
+uint16_t tern_stack_mtu(const struct tern_stack *st, int netif);
+
+/* The default gateway, 0 if none. */
+uint32_t tern_stack_gateway(const struct tern_stack *st);
+
+/* Sets the default gateway (0 removes it). TERN_OK, or TERN_ERR_INVAL when
+ * no interface's connected subnet holds it. */
+int tern_stack_set_gateway(struct tern_stack *st, uint32_t gateway, int64_t now_ns);
+
+/* 64 bits from the stack's generator (seeded from cfg.seed): for numbers a
+ * protocol above wants unpredictable to other hosts, such as a DHCP
+ * transaction id. Not a key: the generator is not cryptographic. */
+uint64_t tern_stack_random(struct tern_stack *st);
 
 /* True when `a` is one of our unicast addresses, of either family. */
 bool tern_stack_has_addr(const struct tern_stack *st, struct tern_ip a);
@@ -297,6 +350,25 @@ int tern_stack_mac(const struct tern_stack *st, int netif, uint8_t mac[TERN_MAC_
  */
 int tern_arp_lookup(const struct tern_stack *st, int netif, uint32_t addr,
                     uint8_t mac[TERN_MAC_LEN]);
+
+/*
+ * Address conflict detection (RFC 5227 2.1.1), for a host about to use
+ * `addr` on Ethernet interface `netif` (a DHCP client after an ACK, RFC
+ * 2131 4.4.1). tern_arp_probe() sends one ARP probe (a broadcast request
+ * with our hardware address, sender address 0, target `addr`) and, from
+ * the first probe for `addr` on, watches for ARP packets that show another
+ * host using it: one whose sender address is `addr`, or another host's
+ * probe for it. The caller sends as many probes as it likes at the pace it
+ * likes, then asks tern_arp_probe_result(): TERN_OK (nothing seen),
+ * TERN_ERR_EXIST (in use: do not take it), TERN_ERR_NOTCONN (no probe for
+ * `addr` is under way on `netif`). One probe per interface: a probe for
+ * another address starts afresh; tern_stack_set_addr(addr) ends it.
+ * TERN_ERR_INVAL: NULL, no such interface, not Ethernet, or an address
+ * that names no single host; tern_arp_probe() may also return
+ * TERN_ERR_TXFAIL (the driver refused the frame).
+ */
+int tern_arp_probe(struct tern_stack *st, int netif, uint32_t addr, int64_t now_ns);
+int tern_arp_probe_result(const struct tern_stack *st, int netif, uint32_t addr);
 
 /*
  * ICMP echo (RFC 792). tern_icmp_echo_send() sends an echo request with the

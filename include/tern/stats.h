@@ -262,6 +262,8 @@ struct tern_stats {
         uint64_t requests_tx;   /* requests sent (announcements excluded) */
         uint64_t replies_tx;    /* replies sent */
         uint64_t announces_tx;  /* gratuitous announcements sent (RFC 5227 2.3) */
+        uint64_t probes_tx;     /* probes sent for tern_arp_probe (RFC 5227 2.1.1) */
+        uint64_t probes_in_use; /* probed addresses found in use by another host */
         uint64_t resolved;      /* addresses resolved (or confirmed again) by a packet */
         uint64_t failed;        /* resolutions given up after the retries */
         uint64_t expired;       /* entries removed when their time ran out */

@@ -37,6 +37,9 @@ prefix_mask(uint8_t prefix_len)
 bool
 ip_addr_is_ours(const struct tern_stack *st, uint32_t addr)
 {
+    if (addr == 0) {
+        return false; /* an interface without an address yet (0) owns none */
+    }
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
         if (st->cfg.netifs[i].addr == addr) {
             return true;
@@ -66,7 +69,7 @@ ip_addr_is_single_host(const struct tern_stack *st, uint32_t a)
 static int
 netif_of_addr(const struct tern_stack *st, uint32_t addr)
 {
-    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
+    for (unsigned i = 0; i < st->cfg.n_netifs && addr != 0; i++) {
         if (st->cfg.netifs[i].addr == addr) {
             return (int)i;
         }
@@ -358,7 +361,7 @@ route_connected(const struct tern_stack *st, uint32_t dst)
     for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
         const struct tern_netif_config *n = &st->cfg.netifs[i];
         uint32_t mask = prefix_mask(n->prefix_len);
-        if ((dst & mask) == (n->addr & mask) && (int)n->prefix_len > best_len) {
+        if (n->addr != 0 && (dst & mask) == (n->addr & mask) && (int)n->prefix_len > best_len) {
             best = (int)i;
             best_len = n->prefix_len;
         }
@@ -375,10 +378,18 @@ ip_route(const struct tern_stack *st, uint32_t dst, uint32_t *next_hop)
         return netif;
     }
     /* Choice: the limited broadcast never leaves the link; send it on the
-     * first interface (3.3.6 takes no stand on multihomed hosts). */
+     * first interface without an address (one that is asking for one, by
+     * DHCP), else the first interface (3.3.6 takes no stand on multihomed
+     * hosts). */
     if (dst == 0xffffffffu && st->cfg.n_netifs > 0) {
+        int out = 0;
+        for (unsigned i = st->cfg.n_netifs; i-- > 0;) {
+            if (st->cfg.netifs[i].addr == 0) {
+                out = (int)i;
+            }
+        }
         *next_hop = dst;
-        return 0;
+        return out;
     }
     /* 3.3.1.1: anything else goes to a gateway on a connected network; we
      * have one, the default (tern_stack_new checked it is on a subnet). */

@@ -18,8 +18,8 @@
 
 /* Without rule texts (core/rule.h): the literal at each call is left out. */
 #ifdef TERN_NO_RULE_TEXT
-#define send_arp(st, netif, op, eth_dst, tha, tpa, rule)                                           \
-    (send_arp)(st, netif, op, eth_dst, tha, tpa, TERN_RULE_ARG(rule))
+#define send_arp(st, netif, op, eth_dst, spa, tha, tpa, rule)                                      \
+    (send_arp)(st, netif, op, eth_dst, spa, tha, tpa, TERN_RULE_ARG(rule))
 #define send_request(st, e, unicast, rule) (send_request)(st, e, unicast, TERN_RULE_ARG(rule))
 #define entry_confirm(st, e, mac, rule)    (entry_confirm)(st, e, mac, TERN_RULE_ARG(rule))
 #endif
@@ -88,13 +88,14 @@ arp_fini(struct tern_stack *st)
 
 /* ---- sending ARP packets -------------------------------------------- */
 
-/* Builds an ARP packet from us and sends it in a frame to eth_dst; traces
- * it under `rule`. A refusal by the driver is a counted drop. */
+/* Builds an ARP packet from us (our hardware address, protocol address
+ * spa) and sends it in a frame to eth_dst; traces it under `rule`. A
+ * refusal by the driver is a counted drop. */
 static int(send_arp)(struct tern_stack *st, int netif, uint16_t op, const uint8_t eth_dst[6],
-                     const uint8_t tha[6], uint32_t tpa, const char *rule)
+                     uint32_t spa, const uint8_t tha[6], uint32_t tpa, const char *rule)
 {
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
-    struct wire_arp a = {.op = op, .spa = n->addr, .tpa = tpa};
+    struct wire_arp a = {.op = op, .spa = spa, .tpa = tpa};
     memcpy(a.sha, n->mac, 6);
     memcpy(a.tha, tha, 6);
     uint8_t pkt[WIRE_ARP_LEN];
@@ -113,8 +114,8 @@ static void(send_request)(struct tern_stack *st, struct arp_entry *e, bool unica
                           const char *rule)
 {
     e->requests++;
-    if (send_arp(st, e->netif, WIRE_ARP_OP_REQUEST, unicast ? e->mac : mac_broadcast, mac_zero,
-                 e->addr, rule) == TERN_OK) {
+    if (send_arp(st, e->netif, WIRE_ARP_OP_REQUEST, unicast ? e->mac : mac_broadcast,
+                 st->cfg.netifs[e->netif].addr, mac_zero, e->addr, rule) == TERN_OK) {
         st->stats.arp.requests_tx++;
     }
 }
@@ -339,7 +340,10 @@ announce_timer(void *ctx, struct timer *t, int64_t now_ns)
     struct tern_stack *st = ctx;
     struct link_announce *a = TIMER_CONTAINER(t, struct link_announce, timer);
     uint32_t ours = st->cfg.netifs[a->netif].addr;
-    if (send_arp(st, a->netif, WIRE_ARP_OP_REQUEST, mac_broadcast, mac_zero, ours,
+    if (ours == 0) {
+        return; /* the address went away (tern_stack_set_addr): nothing to announce */
+    }
+    if (send_arp(st, a->netif, WIRE_ARP_OP_REQUEST, mac_broadcast, ours, mac_zero, ours,
                  "RFC 5227 2.3: gratuitous ARP announcement") == TERN_OK) {
         st->stats.arp.announces_tx++;
     }
@@ -360,9 +364,32 @@ arp_announce_start(struct tern_stack *st)
         a->netif = (int)i;
         a->sent = 0;
         timer_init(&a->timer, announce_timer);
-        if (st->cfg.arp_announcements > 0) {
+        /* An interface without an address yet (0: DHCP will give one)
+         * announces when it gets one (arp_addr_changed). */
+        if (st->cfg.arp_announcements > 0 && st->cfg.netifs[i].addr != 0) {
             timer_arm(&st->timers, &a->timer, st->now_ns);
         }
+    }
+}
+
+void
+arp_addr_changed(struct tern_stack *st, int netif)
+{
+    if (st->cfg.netifs[netif].link != TERN_LINK_ETHERNET) {
+        return;
+    }
+    uint32_t addr = st->cfg.netifs[netif].addr;
+    struct link_probe *p = &st->link->probe[netif];
+    if (p->active && p->addr == addr) {
+        p->active = false; /* probed, and now ours: conflicts are RFC 5227 2.4's from here */
+    }
+    /* RFC 5227 2.3: a host announces an address it starts to use; a new
+     * series replaces what is left of the old address's. */
+    struct link_announce *a = &st->link->announce[netif];
+    timer_cancel(&st->timers, &a->timer);
+    a->sent = 0;
+    if (addr != 0 && st->cfg.arp_announcements > 0) {
+        timer_arm(&st->timers, &a->timer, st->now_ns);
     }
 }
 
@@ -478,9 +505,32 @@ send_reply(struct tern_stack *st, int netif, const struct wire_arp *req)
 {
     /* RFC 826: swap the fields, put ours in the sender fields, and send it
      * to the requester's hardware address on the same interface. */
-    if (send_arp(st, netif, WIRE_ARP_OP_REPLY, req->sha, req->sha, req->spa,
+    if (send_arp(st, netif, WIRE_ARP_OP_REPLY, req->sha, st->cfg.netifs[netif].addr, req->sha,
+                 req->spa,
                  "RFC 826 Packet Reception: request for our address, reply sent") == TERN_OK) {
         st->stats.arp.replies_tx++;
+    }
+}
+
+/* RFC 5227 2.1.1: while we probe for an address, an ARP packet whose
+ * sender address is that address (a request or a reply: someone uses it),
+ * or a probe for it from another hardware address (someone else wants
+ * it), means the address is in use. Noted; the packet is then handled as
+ * any other. */
+static void
+probe_check(struct tern_stack *st, int netif, const struct wire_arp *a)
+{
+    struct link_probe *p = &st->link->probe[netif];
+    if (!p->active || memcmp(a->sha, st->cfg.netifs[netif].mac, 6) == 0) {
+        return;
+    }
+    bool used = a->spa == p->addr;
+    bool wanted = a->spa == 0 && a->op == WIRE_ARP_OP_REQUEST && a->tpa == p->addr;
+    if ((used || wanted) && !p->conflict) {
+        p->conflict = true;
+        st->stats.arp.probes_in_use++;
+        stack_trace(st, TERN_TRACE_EVENT, L_ARP,
+                    "RFC 5227 2.1.1: probed address in use by another host", NULL, 0);
     }
 }
 
@@ -499,9 +549,12 @@ arp_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len, cons
         stack_drop(st, TERN_DROP_ARP_BAD_SENDER, frame, frame_len);
         return;
     }
+    probe_check(st, netif, &a);
     /* RFC 5227 2.4: someone else uses our address. Choice: we keep it and
-     * merge nothing (no defence packet; the announcements are done). */
-    if (a.spa == n->addr) {
+     * merge nothing (no defence packet; the announcements are done). An
+     * interface without an address (0) has nothing to defend: a sender
+     * address 0 is another host's probe. */
+    if (n->addr != 0 && a.spa == n->addr) {
         stack_drop(st, TERN_DROP_ARP_CONFLICT, frame, frame_len);
         return;
     }
@@ -509,7 +562,8 @@ arp_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len, cons
     bool cacheable = sender_cacheable(st, netif, a.spa);
     struct arp_entry *e = cacheable ? find(st, netif, a.spa) : NULL;
     bool merge = e != NULL;
-    if (a.tpa != n->addr && !merge) {
+    bool target = n->addr != 0 && a.tpa == n->addr;
+    if (!target && !merge) {
         stack_drop(st, TERN_DROP_ARP_NOT_FOR_US, frame, frame_len);
         return;
     }
@@ -524,7 +578,7 @@ arp_input(struct tern_stack *st, int netif, const uint8_t *pkt, size_t len, cons
         entry_confirm(st, e, a.sha,
                       "RFC 826 Packet Reception: sender in the table, hardware address updated");
     }
-    if (a.tpa != n->addr) {
+    if (!target) {
         return;
     }
     /* We are the target: add the sender if it was not there. */
@@ -568,4 +622,42 @@ tern_arp_lookup(const struct tern_stack *st, int netif, uint32_t addr, uint8_t m
         break;
     }
     return TERN_ERR_NOTCONN;
+}
+
+/* RFC 5227 2.1.1: a probe is a request with our hardware address as
+ * sender, sender protocol address 0 (so that no cache learns an address we
+ * may not get) and the address in question as target. */
+int
+tern_arp_probe(struct tern_stack *st, int netif, uint32_t addr, int64_t now_ns)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs ||
+        st->cfg.netifs[netif].link != TERN_LINK_ETHERNET || addr == 0 || addr == 0xffffffffu ||
+        (addr >> 28) >= 0xe || (addr >> 24) == 127) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    struct link_probe *p = &st->link->probe[netif];
+    if (!p->active || p->addr != addr) {
+        *p = (struct link_probe){.active = true, .addr = addr};
+    }
+    if (send_arp(st, netif, WIRE_ARP_OP_REQUEST, mac_broadcast, 0, mac_zero, addr,
+                 "RFC 5227 2.1.1: ARP probe, sender address 0") != TERN_OK) {
+        return TERN_ERR_TXFAIL;
+    }
+    st->stats.arp.probes_tx++;
+    return TERN_OK;
+}
+
+int
+tern_arp_probe_result(const struct tern_stack *st, int netif, uint32_t addr)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs ||
+        st->cfg.netifs[netif].link != TERN_LINK_ETHERNET) {
+        return TERN_ERR_INVAL;
+    }
+    const struct link_probe *p = &st->link->probe[netif];
+    if (!p->active || p->addr != addr) {
+        return TERN_ERR_NOTCONN;
+    }
+    return p->conflict ? TERN_ERR_EXIST : TERN_OK;
 }

@@ -93,6 +93,15 @@ struct link_announce {
     unsigned sent;
 };
 
+/* An address probe on one Ethernet interface (RFC 5227 2.1.1), asked
+ * for by tern_arp_probe(): while `active`, ARP packets that show another
+ * host using `addr` set `conflict`. It ends when the address is given to
+ * the interface (tern_stack_set_addr) or another probe starts. */
+struct link_probe {
+    bool active, conflict;
+    uint32_t addr;
+};
+
 /* The protocol above link that takes the payload of frames of one
  * EtherType (IPv4: the composition root registers it). `pkt` is borrowed
  * for the call and may end in padding (RFC 894); `len` counts it. */
@@ -123,6 +132,7 @@ struct link_state {
     size_t q_buf_size; /* the largest Ethernet MTU */
     int q_free;        /* free list head, -1 when empty */
     struct link_announce announce[TERN_MAX_NETIFS];
+    struct link_probe probe[TERN_MAX_NETIFS];
     struct link_type types[LINK_MAX_TYPES];
     /* Multicast addresses each Ethernet interface listens to (the IPv6
      * groups of RFC 2464 7, set by ip). */
@@ -183,6 +193,11 @@ void arp_fini(struct tern_stack *st);
 int arp_resolve_and_send(struct tern_stack *st, int netif, uint32_t next_hop, const uint8_t *dgram,
                          size_t len);
 void arp_announce_start(struct tern_stack *st);
+
+/* The address of Ethernet interface `netif` changed (st->cfg holds the new
+ * one, maybe 0): a probe for it ends, and a new address is announced
+ * again (RFC 5227 2.3). The composition root calls it. */
+void arp_addr_changed(struct tern_stack *st, int netif);
 const struct arp_entry *arp_find(const struct tern_stack *st, int netif, uint32_t addr);
 
 /* Frames out (ethernet.c): builds an Ethernet frame around `payload` in

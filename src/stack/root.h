@@ -21,6 +21,9 @@ struct stack_root {
     struct ip_state ip;
     struct tcp_state tcp;
     struct udp_state udp;
+    uint16_t mtu0[TERN_MAX_NETIFS]; /* each interface's MTU as configured: the most
+                                       tern_stack_set_mtu may give it (buffers are sized
+                                       from it) */
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ip/ip_internal.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
@@ -86,6 +87,19 @@ prefix_contains(uint32_t net_addr, uint8_t prefix_len, uint32_t addr)
     return (net_addr & mask) == (addr & mask);
 }
 
+/* Whether gw lies in the subnet of an interface that has an address. */
+static bool
+gateway_on_link(const struct tern_config *cfg, uint32_t gw)
+{
+    for (unsigned i = 0; i < cfg->n_netifs; i++) {
+        if (cfg->netifs[i].addr != 0 &&
+            prefix_contains(cfg->netifs[i].addr, cfg->netifs[i].prefix_len, gw)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
 config_check(const struct tern_config *cfg)
 {
@@ -94,8 +108,10 @@ config_check(const struct tern_config *cfg)
     }
     for (unsigned i = 0; i < cfg->n_netifs; i++) {
         const struct tern_netif_config *n = &cfg->netifs[i];
-        /* RFC 791 3.2: every internet module must handle 68-byte datagrams. */
-        if (n->prefix_len > 32 || n->mtu < 68 || n->transmit == NULL || n->addr == 0) {
+        /* RFC 791 3.2: every internet module must handle 68-byte datagrams.
+         * Address 0: none yet (tern_stack_set_addr gives it), no subnet. */
+        if (n->prefix_len > 32 || n->mtu < 68 || n->transmit == NULL ||
+            (n->addr == 0 && n->prefix_len != 0)) {
             return TERN_ERR_INVAL;
         }
         if (n->n_addr6 > TERN_NETIF_ADDR6_MAX) {
@@ -113,15 +129,8 @@ config_check(const struct tern_config *cfg)
             }
         }
     }
-    if (cfg->default_gateway != 0) {
-        bool on_link = false;
-        for (unsigned i = 0; i < cfg->n_netifs; i++) {
-            on_link |= prefix_contains(cfg->netifs[i].addr, cfg->netifs[i].prefix_len,
-                                       cfg->default_gateway);
-        }
-        if (!on_link) {
-            return TERN_ERR_INVAL;
-        }
+    if (cfg->default_gateway != 0 && !gateway_on_link(cfg, cfg->default_gateway)) {
+        return TERN_ERR_INVAL;
     }
     if (!tern_ip_is_unspec6(cfg->gateway6) &&
         (tern_ip_is4(cfg->gateway6) || cfg->gateway6.b[0] == 0xff)) {
@@ -207,6 +216,9 @@ tern_stack_new(const struct tern_config *cfg, int64_t now_ns, struct tern_stack 
     st->udp = &root->udp;
     st->cfg = *cfg;
     st->cfg.alloc = alloc;
+    for (unsigned i = 0; i < cfg->n_netifs; i++) {
+        root->mtu0[i] = cfg->netifs[i].mtu;
+    }
     st->now_ns = now_ns;
     st->trace = cfg->trace;
     st->trace_ctx = cfg->trace_ctx;
@@ -356,6 +368,96 @@ tern_stack_addr(const struct tern_stack *st, int netif)
         return 0;
     }
     return st->cfg.netifs[netif].addr;
+}
+
+uint8_t
+tern_stack_prefix_len(const struct tern_stack *st, int netif)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return 0;
+    }
+    return st->cfg.netifs[netif].prefix_len;
+}
+
+int
+tern_stack_set_addr(struct tern_stack *st, int netif, uint32_t addr, uint8_t prefix_len,
+                    int64_t now_ns)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs || prefix_len > 32) {
+        return TERN_ERR_INVAL;
+    }
+    /* RFC 1122 3.2.1.3: an interface's address names one host (127/8 makes
+     * a loopback interface, as in the configuration). */
+    if (ip_addr_is_multicast(addr) || ip_addr_is_class_e(addr)) {
+        return TERN_ERR_INVAL;
+    }
+    for (unsigned i = 0; i < st->cfg.n_netifs; i++) {
+        if (addr != 0 && i != (unsigned)netif && st->cfg.netifs[i].addr == addr) {
+            return TERN_ERR_EXIST;
+        }
+    }
+    stack_set_now(st, now_ns);
+    struct tern_netif_config *n = &st->cfg.netifs[netif];
+    bool changed = n->addr != addr;
+    n->addr = addr;
+    n->prefix_len = addr == 0 ? 0 : prefix_len;
+    if (st->cfg.default_gateway != 0 && !gateway_on_link(&st->cfg, st->cfg.default_gateway)) {
+        st->cfg.default_gateway = 0; /* RFC 1122 3.3.1.1: a gateway is on a connected network */
+    }
+    if (changed) {
+        arp_addr_changed(st, netif);
+    }
+    return TERN_OK;
+}
+
+int
+tern_stack_set_mtu(struct tern_stack *st, int netif, uint16_t mtu)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return TERN_ERR_INVAL;
+    }
+    const struct stack_root *root = (const struct stack_root *)st;
+    if (mtu == 0) {
+        mtu = root->mtu0[netif];
+    }
+    /* RFC 791 3.2: 68 at least; at most what the buffers were sized for. */
+    if (mtu < 68 || mtu > root->mtu0[netif]) {
+        return TERN_ERR_INVAL;
+    }
+    st->cfg.netifs[netif].mtu = mtu;
+    return TERN_OK;
+}
+
+uint16_t
+tern_stack_mtu(const struct tern_stack *st, int netif)
+{
+    if (st == NULL || netif < 0 || (unsigned)netif >= st->cfg.n_netifs) {
+        return 0;
+    }
+    return st->cfg.netifs[netif].mtu;
+}
+
+uint32_t
+tern_stack_gateway(const struct tern_stack *st)
+{
+    return st == NULL ? 0 : st->cfg.default_gateway;
+}
+
+int
+tern_stack_set_gateway(struct tern_stack *st, uint32_t gateway, int64_t now_ns)
+{
+    if (st == NULL || (gateway != 0 && !gateway_on_link(&st->cfg, gateway))) {
+        return TERN_ERR_INVAL;
+    }
+    stack_set_now(st, now_ns);
+    st->cfg.default_gateway = gateway;
+    return TERN_OK;
+}
+
+uint64_t
+tern_stack_random(struct tern_stack *st)
+{
+    return st == NULL ? 0 : rng_next(&st->rng);
 }
 
 bool
