@@ -419,6 +419,22 @@ test_redirect(void)
 static void
 test_multicast_filter(void)
 {
+    /* A configuration without a neighbour cache is refused on Ethernet. */
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 1;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){.addr = A_LOCAL,
+                                               .prefix_len = 24,
+                                               .mtu = 1500,
+                                               .transmit = cap_transmit,
+                                               .transmit_ctx = &R.cap,
+                                               .link = TERN_LINK_ETHERNET};
+    memcpy(cfg.netifs[0].mac, MAC_US, 6);
+    cfg.nd_entries = 0;
+    struct tern_stack *st;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
+
     open_eth(0, true);
     uint8_t p[200];
     uint8_t d[3] = {1, 2, 3};
