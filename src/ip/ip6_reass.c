@@ -78,6 +78,19 @@ oldest(struct ip6_state *v6, const struct ip6_reass *keep)
 
 /* Rebuilds the first fragment (unfragmentable part, a fragment header, the
  * first data) at the front of the buffer, for a time exceeded quote. */
+/* Sets the Next Header field of the last header of the unfragmentable
+ * part (pkt, unfrag_len bytes): the one that names what follows it. */
+static void
+set_last_next_header(uint8_t *pkt, size_t unfrag_len, uint8_t nh)
+{
+    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
+    while (off < unfrag_len) {
+        nh_off = off;
+        off += ((size_t)pkt[off + 1] + 1) * 8;
+    }
+    pkt[nh_off] = nh;
+}
+
 /* Where fragment i's data sit in the slot's chain. */
 static uint32_t
 frag_pos(const struct ip6_reass *r, unsigned i)
@@ -110,12 +123,7 @@ first_fragment(struct tern_stack *st, struct ip6_reass *r, uint8_t *out, size_t 
     out[4] = (uint8_t)(pl >> 8);
     out[5] = (uint8_t)pl;
     /* The header that named the fragment header names it again. */
-    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
-    while (off < r->unfrag_len) {
-        nh_off = off;
-        off += ((size_t)out[off + 1] + 1) * 8;
-    }
-    out[nh_off] = WIRE_IPV6_NH_FRAGMENT;
+    set_last_next_header(out, r->unfrag_len, WIRE_IPV6_NH_FRAGMENT);
     wire_ipv6_frag_emit(out + r->unfrag_len, r->next_header, 0, true, r->id);
     chain_read(&st->pool, &r->log, pos, out + r->unfrag_len + WIRE_IPV6_FRAG_HDR_LEN,
                (uint32_t)first);
@@ -207,12 +215,7 @@ complete(struct tern_stack *st, struct ip6_reass *r)
     pkt[5] = (uint8_t)pl;
     /* RFC 8200 4.5: the last header of the unfragmentable part takes the
      * fragment header's Next Header. */
-    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
-    while (off < r->unfrag_len) {
-        nh_off = off;
-        off += ((size_t)pkt[off + 1] + 1) * 8;
-    }
-    pkt[nh_off] = r->next_header;
+    set_last_next_header(pkt, r->unfrag_len, r->next_header);
     int netif = r->netif;
     slot_free(st, r);
     ip6_deliver_reassembled(st, netif, pkt, len);
