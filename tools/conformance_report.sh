@@ -1,5 +1,12 @@
 #!/bin/bash
-# tools/conformance_report.sh: RFC 9293 conformance report.
+# tools/conformance_report.sh: RFC 9293 conformance report, and a second
+# table for the IPv6 family (RFC 8200, 4443, 4861, 4862, 8201 and related).
+#
+# The second table's labels (RFC-section-letter, e.g. 8200-4.5-a) come from
+# docs/ipv6-requirements.txt (written by hand: those RFCs number no rules);
+# tests cite them with the same `EVIDENCE:` tags. --check fails on a cited
+# label the file does not define, and with --require-all on a label of the
+# file that no test cites.
 #
 # Lists every requirement label RFC 9293 Appendix B defines (MUST-n,
 # SHLD-n, MAY-n, REC-n), the tests that cite it with an `EVIDENCE:` tag
@@ -48,6 +55,7 @@ while [ $# -gt 0 ]; do
 done
 rfc="$src/../shared/rfc/rfc9293.txt"
 committed="$src/docs/rfc9293-requirements.txt"
+v6_file="$src/docs/ipv6-requirements.txt"
 choices_file="$src/docs/conformance-choices.md"
 [ -n "$out" ] || out="$src/docs/conformance.md"
 tmp=$(mktemp -d)
@@ -111,6 +119,21 @@ grep -rnoE 'EVIDENCE:.*' "$src/tests" "$src/scenarios" 2>/dev/null |
         done
     done | sort -u >"$tmp/evidence"
 
+# The IPv6 table: label <TAB> test for the labels of the form RFC-section-x,
+# and the labels the file defines.
+v6_label='\b(8200|4443|4861|4862|8201|4291|2464|5722|6724|6946)-[0-9][0-9.]*-[a-z0-9]+\b'
+grep -rnoE 'EVIDENCE:.*' "$src/tests" "$src/scenarios" 2>/dev/null |
+    while IFS= read -r hit; do
+        name=$(basename "${hit%%:*}")
+        name=${name%.*}
+        grep -oE "$v6_label" <<<"${hit#*EVIDENCE:}" | while read -r l; do
+            printf '%s\t%s\n' "$l" "$name"
+        done
+    done | sort -u >"$tmp/v6_evidence"
+: >"$tmp/v6_labels"
+[ -f "$v6_file" ] && grep -v '^#' "$v6_file" >"$tmp/v6_labels"
+cut -f1 "$tmp/v6_labels" >"$tmp/v6_known"
+
 # label <TAB> short reason, for every CHOICE line of the choices file.
 : >"$tmp/choices"
 if [ -f "$choices_file" ]; then
@@ -149,6 +172,16 @@ if [ -n "$dups" ]; then
     echo "FAIL: docs/conformance-choices.md makes two choices for $dups"
     problems=$((problems + 1))
 fi
+
+while IFS=$'\t' read -r l t; do
+    if ! grep -qxF "$l" "$tmp/v6_known"; then
+        echo "FAIL: $t cites $l, which docs/ipv6-requirements.txt does not define"
+        problems=$((problems + 1))
+    fi
+done <"$tmp/v6_evidence"
+cut -f1 "$tmp/v6_evidence" | sort -u | grep -xFf "$tmp/v6_known" >"$tmp/v6_by_tests"
+v6_total=$(wc -l <"$tmp/v6_labels")
+v6_covered=$(wc -l <"$tmp/v6_by_tests")
 
 total=$(wc -l <"$tmp/labels")
 # Labels covered by tests; labels with a choice and no tests.
@@ -191,6 +224,16 @@ if [ "$mode" = check ]; then
             echo "  open: $missing"
         fi
     done <"$tmp/labels"
+    while IFS=$'\t' read -r l level desc; do
+        grep -qxF "$l" "$tmp/v6_by_tests" && continue
+        if [ "$require_all" = 1 ]; then
+            echo "FAIL: $l ($level, tests needed): $desc"
+            problems=$((problems + 1))
+        else
+            echo "  open: $l ($level, tests needed): $desc"
+        fi
+    done <"$tmp/v6_labels"
+    echo "IPv6 labels: $v6_covered of $v6_total covered by tests (docs/ipv6-requirements.txt)"
     echo "labels: $total from $source"
     for p in MUST SHLD MAY REC; do
         echo "  $p: $(covered_level "$p-") of $(count_level "$p-") covered by tests, $(chosen_level "$p-") by a documented choice"
@@ -282,5 +325,21 @@ result() {
         fi
         echo "| $l | $level | ${desc//|/\\|} | ${tests:-not covered} |"
     done <"$tmp/labels"
+    echo
+    echo "## IPv6: RFC 8200, 4443, 4861, 4862, 8201"
+    echo
+    echo "The host rules of the IPv6 family, labelled by hand in"
+    echo "[ipv6-requirements.txt](ipv6-requirements.txt) (RFC-section-letter; those"
+    echo "RFCs number no rules), with the tests that cite them: $v6_covered of $v6_total"
+    echo "covered by tests."
+    echo
+    echo "| Label | Level | Rule | Tests (result) |"
+    echo "|---|---|---|---|"
+    while IFS=$'\t' read -r l level desc; do
+        tests=$(awk -F'\t' -v l="$l" '$1 == l { print $2 }' "$tmp/v6_evidence" |
+            while read -r t; do printf '%s (%s), ' "$t" "$(result "$t")"; done)
+        tests=${tests%, }
+        echo "| $l | $level | ${desc//|/\\|} | ${tests:-not covered} |"
+    done <"$tmp/v6_labels"
 } >"$out"
 echo "wrote $out: $covered of $total labels covered by tests, $chosen more by a documented choice"

@@ -405,9 +405,8 @@ ip_route(const struct tern_stack *st, uint32_t dst, uint32_t *next_hop)
 
 /* ---- output ----------------------------------------------------------- */
 
-/* Copies n bytes starting at byte `off` of the gathered payload to out. */
-static void
-gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, size_t n)
+void
+ip_gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n_parts && n > 0; i++) {
         if (off >= parts[i].len) {
@@ -432,7 +431,7 @@ static int(transmit_one)(struct tern_stack *st, int netif, uint32_t next_hop, st
     uint8_t *buf = st->ip->tx_buf;
     h->total_len = (uint16_t)(WIRE_IPV4_HDR_LEN + len);
     wire_ipv4_emit(h, buf);
-    gather(parts, n_parts, h->frag_off, buf + WIRE_IPV4_HDR_LEN, len);
+    ip_gather(parts, n_parts, h->frag_off, buf + WIRE_IPV4_HDR_LEN, len);
     size_t tot = WIRE_IPV4_HDR_LEN + len;
     const struct tern_netif_config *n = &st->cfg.netifs[netif];
     int rc = TERN_OK;

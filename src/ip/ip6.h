@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "core/timer.h"
 #include "tern/addr.h"
 #include "tern/stack.h"
@@ -127,24 +128,31 @@ struct nd_qbuf {
     uint8_t *data;
 };
 
-/* One IPv6 datagram under reassembly (RFC 8200 4.5). */
+/* Longest unfragmentable part reassembly keeps (header and extension
+ * headers before the fragment header). */
+#define IP6_REASS_HDR_ROOM 256
+
+/* One IPv6 packet under reassembly (RFC 8200 4.5). Its fragments' data
+ * sit one after the other in a chain of pool chunks, in arrival order
+ * (fragment i at the sum of the lengths before it); frag_off/len say where
+ * each belongs. */
 struct ip6_reass {
     bool used;
+    bool have_first;
+    bool dead; /* RFC 5722: an overlap was seen; later fragments are dropped */
     int netif;
     struct tern_ip src, dst;
     uint32_t id;
     int64_t expires_ns;
     uint64_t age;
-    uint32_t total; /* fragmentable part's length once the last fragment came, else 0 */
-    uint32_t held;  /* bytes held */
-    uint16_t
-        unfrag_len; /* first fragment's unfragmentable part (bytes before the fragment header) */
+    uint32_t total;      /* fragmentable part's length once the last fragment came, else 0 */
+    uint32_t held;       /* data bytes held (counted in ip_state.reass_held) */
+    uint16_t unfrag_len; /* first fragment's unfragmentable part */
     uint8_t next_header; /* the first fragment's fragment header's next header */
-    bool have_first;
-    bool dead; /* RFC 5722: an overlap was seen; later fragments are dropped */
     uint16_t n_frags;
+    struct pool_chain log;
     uint16_t frag_off[IP6_REASS_MAX_FRAGS], frag_len[IP6_REASS_MAX_FRAGS];
-    uint8_t *buf; /* unfragmentable part then fragmentable data, reass_buf_len bytes */
+    uint8_t unfrag[IP6_REASS_HDR_ROOM];
 };
 
 struct ip6_state {
@@ -163,7 +171,6 @@ struct ip6_state {
     int q_free;
     struct timer t_nd; /* all IPv6 housekeeping */
     struct ip6_reass reass[IP6_REASS_SLOTS];
-    size_t reass_buf_len;
     uint64_t reass_age;
 };
 

@@ -6,49 +6,49 @@
  * (overlapping fragments), RFC 6946 (atomic fragments never come here).
  *
  * IP6_REASS_SLOTS packets at once, keyed by (source, destination,
- * identification). Each slot has one buffer, taken at creation: room for
- * the unfragmentable part (IP6_REASS_HDR_ROOM bytes at most) followed by
- * the fragmentable part at its offset. The fragment data held by all slots
- * together is capped by cfg.reass_mem_max, as IPv4's is, and a packet
- * longer than min(reass_mem_max, 65535) is not reassembled. Fragments are
- * recorded by (offset, length); RFC 5722: one that overlaps data held
- * kills the packet, and the slot then refuses its later fragments until
- * the timeout. An exact duplicate (same place, same bytes) is dropped alone
- * (RFC 8200 4.5 allows it). When a fragment finds no free slot, the oldest
- * packet under way is evicted.
+ * identification). As IPv4's reassembly (reass.c) does, a slot owns no
+ * buffer: its fragments' data go into a chain of chunks of the stack's
+ * pool, one after the other as they arrive, and (offset, length, position)
+ * records say where each belongs. The data held by all packets of both
+ * families together is capped by cfg.reass_mem_max (ip_state.reass_held);
+ * the finished packet is assembled in IPv4's reass_out buffer (its size
+ * bounds the packets we reassemble: our EMTU_R) and handed up at once.
+ * RFC 5722: a fragment that overlaps data held kills the packet, and the
+ * slot then refuses its later fragments until the timeout. An exact
+ * duplicate (same place, same bytes) is dropped alone (RFC 8200 4.5 allows
+ * it). When a fragment finds no free slot, or no room under the cap, the
+ * oldest IPv6 packet under way is evicted (our choice, as for IPv4).
  */
 #include <string.h>
 
 #include "core/core.h"
+#include "core/pool.h"
 #include "ip/ip_internal.h"
 #include "ip/nd.h"
 #include "wire/icmpv6.h"
 #include "wire/ipv6.h"
 
-/* Longest unfragmentable part kept (header and extension headers). */
-#define IP6_REASS_HDR_ROOM 256u
 /* RFC 8200 4.5: reassembly gives up 60 seconds after the first fragment. */
 #define IP6_REASS_TIMEOUT_NS (60LL * 1000000000LL)
-
-static size_t
-data_cap(const struct tern_stack *st)
-{
-    size_t cap = st->cfg.reass_mem_max;
-    return cap < 65535u ? cap : 65535u;
-}
 
 int
 ip6_reass_init(struct tern_stack *st)
 {
     struct ip6_state *v6 = &st->ip->v6;
-    v6->reass_buf_len = IP6_REASS_HDR_ROOM + data_cap(st);
     for (unsigned i = 0; i < IP6_REASS_SLOTS; i++) {
-        v6->reass[i].buf = stack_alloc(st, v6->reass_buf_len);
-        if (v6->reass[i].buf == NULL) {
-            return TERN_ERR_NOMEM;
-        }
+        chain_init(&v6->reass[i].log, 0);
     }
     return TERN_OK;
+}
+
+static void
+slot_free(struct tern_stack *st, struct ip6_reass *r)
+{
+    chain_free(&st->pool, &r->log);
+    st->ip->reass_held -= r->held;
+    r->used = false;
+    r->held = 0;
+    r->n_frags = 0;
 }
 
 void
@@ -56,38 +56,61 @@ ip6_reass_fini(struct tern_stack *st)
 {
     struct ip6_state *v6 = &st->ip->v6;
     for (unsigned i = 0; i < IP6_REASS_SLOTS; i++) {
-        stack_dealloc(st, v6->reass[i].buf, v6->reass_buf_len);
-        v6->reass[i].buf = NULL;
+        if (v6->reass[i].used) {
+            slot_free(st, &v6->reass[i]);
+        }
     }
 }
 
-static size_t
-held_total(const struct ip6_state *v6)
+/* The oldest packet under way other than `keep`, or NULL. */
+static struct ip6_reass *
+oldest(struct ip6_state *v6, const struct ip6_reass *keep)
 {
-    size_t n = 0;
+    struct ip6_reass *o = NULL;
     for (unsigned i = 0; i < IP6_REASS_SLOTS; i++) {
-        n += v6->reass[i].used ? v6->reass[i].held : 0;
+        struct ip6_reass *r = &v6->reass[i];
+        if (r->used && r != keep && (o == NULL || r->age < o->age)) {
+            o = r;
+        }
     }
-    return n;
-}
-
-static void
-slot_free(struct ip6_reass *r)
-{
-    r->used = false;
-    r->held = 0;
-    r->n_frags = 0;
+    return o;
 }
 
 /* Rebuilds the first fragment (unfragmentable part, a fragment header, the
  * first data) at the front of the buffer, for a time exceeded quote. */
+/* Sets the Next Header field of the last header of the unfragmentable
+ * part (pkt, unfrag_len bytes): the one that names what follows it. */
+static void
+set_last_next_header(uint8_t *pkt, size_t unfrag_len, uint8_t nh)
+{
+    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
+    while (off < unfrag_len) {
+        nh_off = off;
+        off += ((size_t)pkt[off + 1] + 1) * 8;
+    }
+    pkt[nh_off] = nh;
+}
+
+/* Where fragment i's data sit in the slot's chain. */
+static uint32_t
+frag_pos(const struct ip6_reass *r, unsigned i)
+{
+    uint32_t pos = r->log.start;
+    for (unsigned k = 0; k < i; k++) {
+        pos += r->frag_len[k];
+    }
+    return pos;
+}
+
 static size_t
-first_fragment(struct ip6_reass *r, uint8_t *out, size_t cap)
+first_fragment(struct tern_stack *st, struct ip6_reass *r, uint8_t *out, size_t cap)
 {
     size_t first = 0;
+    uint32_t pos = 0;
     for (unsigned i = 0; i < r->n_frags; i++) {
         if (r->frag_off[i] == 0) {
             first = r->frag_len[i];
+            pos = frag_pos(r, i);
         }
     }
     size_t len = r->unfrag_len + WIRE_IPV6_FRAG_HDR_LEN + first;
@@ -95,19 +118,15 @@ first_fragment(struct ip6_reass *r, uint8_t *out, size_t cap)
         first = cap - r->unfrag_len - WIRE_IPV6_FRAG_HDR_LEN;
         len = cap;
     }
-    memcpy(out, r->buf + IP6_REASS_HDR_ROOM - r->unfrag_len, r->unfrag_len);
+    memcpy(out, r->unfrag, r->unfrag_len);
     uint16_t pl = (uint16_t)(len - WIRE_IPV6_HDR_LEN);
     out[4] = (uint8_t)(pl >> 8);
     out[5] = (uint8_t)pl;
     /* The header that named the fragment header names it again. */
-    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
-    while (off < r->unfrag_len) {
-        nh_off = off;
-        off += ((size_t)out[off + 1] + 1) * 8;
-    }
-    out[nh_off] = WIRE_IPV6_NH_FRAGMENT;
+    set_last_next_header(out, r->unfrag_len, WIRE_IPV6_NH_FRAGMENT);
     wire_ipv6_frag_emit(out + r->unfrag_len, r->next_header, 0, true, r->id);
-    memcpy(out + r->unfrag_len + WIRE_IPV6_FRAG_HDR_LEN, r->buf + IP6_REASS_HDR_ROOM, first);
+    chain_read(&st->pool, &r->log, pos, out + r->unfrag_len + WIRE_IPV6_FRAG_HDR_LEN,
+               (uint32_t)first);
     return len;
 }
 
@@ -130,11 +149,11 @@ ip6_reass_tick(struct tern_stack *st)
             /* RFC 8200 4.5: time exceeded code 1, only if the first
              * fragment came; it is quoted. */
             uint8_t q[WIRE_IPV6_MIN_MTU];
-            size_t len = first_fragment(r, q, sizeof(q) - 48);
+            size_t len = first_fragment(st, r, q, sizeof(q) - 48);
             icmpv6_send_error(st, r->netif, WIRE_ICMP6_TIME_EXCEEDED, WIRE_ICMP6_TIME_REASSEMBLY, 0,
                               q, len, false);
         }
-        slot_free(r);
+        slot_free(st, r);
     }
     return next;
 }
@@ -143,7 +162,7 @@ static struct ip6_reass *
 slot_for(struct tern_stack *st, int netif, const struct wire_ipv6 *h, uint32_t id)
 {
     struct ip6_state *v6 = &st->ip->v6;
-    struct ip6_reass *free_slot = NULL, *oldest = NULL;
+    struct ip6_reass *free_slot = NULL, *old = NULL;
     for (unsigned i = 0; i < IP6_REASS_SLOTS; i++) {
         struct ip6_reass *r = &v6->reass[i];
         if (!r->used) {
@@ -154,26 +173,28 @@ slot_for(struct tern_stack *st, int netif, const struct wire_ipv6 *h, uint32_t i
             memcmp(r->dst.b, h->dst.b, 16) == 0) {
             return r;
         }
-        if (oldest == NULL || r->age < oldest->age) {
-            oldest = r;
+        if (old == NULL || r->age < old->age) {
+            old = r;
         }
     }
     if (free_slot == NULL) {
         /* Our choice, as for IPv4: the oldest packet under way goes. */
         stack_drop(st, TERN_DROP_REASS6_FULL, NULL, 0);
-        slot_free(oldest);
-        free_slot = oldest;
+        slot_free(st, old);
+        free_slot = old;
     }
     struct ip6_reass *r = free_slot;
-    uint8_t *buf = r->buf;
-    memset(r, 0, sizeof(*r));
-    r->buf = buf;
     r->used = true;
+    r->have_first = r->dead = false;
     r->netif = netif;
     memcpy(r->src.b, h->src.b, 16);
     memcpy(r->dst.b, h->dst.b, 16);
     r->id = id;
     r->age = ++v6->reass_age;
+    r->total = r->held = 0;
+    r->unfrag_len = 0;
+    r->n_frags = 0;
+    chain_init(&r->log, 0);
     r->expires_ns = st->now_ns + IP6_REASS_TIMEOUT_NS;
     ip6_timer_at(st, r->expires_ns);
     return r;
@@ -182,22 +203,38 @@ slot_for(struct tern_stack *st, int netif, const struct wire_ipv6 *h, uint32_t i
 static void
 complete(struct tern_stack *st, struct ip6_reass *r)
 {
-    uint8_t *pkt = r->buf + IP6_REASS_HDR_ROOM - r->unfrag_len;
+    uint8_t *pkt = st->ip->reass_out;
     size_t len = r->unfrag_len + r->total;
+    memcpy(pkt, r->unfrag, r->unfrag_len);
+    for (unsigned i = 0; i < r->n_frags; i++) {
+        chain_read(&st->pool, &r->log, frag_pos(r, i), pkt + r->unfrag_len + r->frag_off[i],
+                   r->frag_len[i]);
+    }
     uint16_t pl = (uint16_t)(len - WIRE_IPV6_HDR_LEN);
     pkt[4] = (uint8_t)(pl >> 8);
     pkt[5] = (uint8_t)pl;
     /* RFC 8200 4.5: the last header of the unfragmentable part takes the
      * fragment header's Next Header. */
-    size_t nh_off = 6, off = WIRE_IPV6_HDR_LEN;
-    while (off < r->unfrag_len) {
-        nh_off = off;
-        off += ((size_t)pkt[off + 1] + 1) * 8;
-    }
-    pkt[nh_off] = r->next_header;
+    set_last_next_header(pkt, r->unfrag_len, r->next_header);
     int netif = r->netif;
-    slot_free(r);
+    slot_free(st, r);
     ip6_deliver_reassembled(st, netif, pkt, len);
+}
+
+/* True when the n bytes at `data` equal what fragment i holds. */
+static bool
+same_data(struct tern_stack *st, struct ip6_reass *r, unsigned i, const uint8_t *data, size_t n)
+{
+    uint8_t buf[256];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
+        chain_read(&st->pool, &r->log, frag_pos(r, i) + (uint32_t)done, buf, (uint32_t)k);
+        if (memcmp(buf, data + done, k) != 0) {
+            return false;
+        }
+        done += k;
+    }
+    return true;
 }
 
 void
@@ -207,9 +244,9 @@ ip6_reass_input(struct tern_stack *st, int netif, const struct wire_ipv6 *h,
     struct ip6_state *v6 = &st->ip->v6;
     st->stats.ip6.rx_fragments++;
     size_t off = c->frag_off, n = c->payload_len;
-    size_t cap = data_cap(st);
-    if (off + n > cap || c->frag_hdr_off > IP6_REASS_HDR_ROOM) {
-        /* Longer than we reassemble (our EMTU_R: reass_mem_max). */
+    /* Our EMTU_R: what reass_out holds after the unfragmentable part. */
+    if (st->ip->reass_out == NULL || c->frag_hdr_off > IP6_REASS_HDR_ROOM ||
+        c->frag_hdr_off + off + n > st->ip->reass_out_len) {
         stack_drop(st, TERN_DROP_REASS6_BAD_FRAGMENT, pkt, len);
         return;
     }
@@ -218,20 +255,23 @@ ip6_reass_input(struct tern_stack *st, int netif, const struct wire_ipv6 *h,
         stack_drop(st, TERN_DROP_REASS6_OVERLAP, pkt, len);
         return;
     }
-    uint8_t *data = r->buf + IP6_REASS_HDR_ROOM;
     for (unsigned i = 0; i < r->n_frags; i++) {
         size_t a = r->frag_off[i], b = a + r->frag_len[i];
         if (off < b && a < off + n) {
-            if (a == off && b == off + n && memcmp(data + off, c->payload, n) == 0) {
+            if (a == off && b == off + n && same_data(st, r, i, c->payload, n)) {
                 /* RFC 8200 4.5: an exact duplicate is dropped alone. */
                 stack_drop(st, TERN_DROP_REASS_DUPLICATE, pkt, len);
                 return;
             }
             /* RFC 5722 3: overlap: the whole packet, and fragments of it
-             * still to come, are discarded. */
+             * still to come, are discarded; the slot stays, empty, until
+             * it times out. */
             stack_drop(st, TERN_DROP_REASS6_OVERLAP, pkt, len);
-            r->dead = true; /* the slot stays until it times out */
+            chain_free(&st->pool, &r->log);
+            st->ip->reass_held -= r->held;
             r->held = 0;
+            r->n_frags = 0;
+            r->dead = true;
             return;
         }
     }
@@ -244,18 +284,35 @@ ip6_reass_input(struct tern_stack *st, int netif, const struct wire_ipv6 *h,
     }
     if (bad || r->n_frags == IP6_REASS_MAX_FRAGS) {
         stack_drop(st, TERN_DROP_REASS6_BAD_FRAGMENT, pkt, len);
-        slot_free(r);
+        slot_free(st, r);
         return;
     }
-    if (held_total(v6) + n > st->cfg.reass_mem_max) {
-        stack_drop(st, TERN_DROP_REASS6_FULL, pkt, len);
-        return;
+    /* Room under the memory cap (shared with IPv4) and in the pool, older
+     * IPv6 packets evicted first. */
+    for (;;) {
+        bool mem_ok = st->ip->reass_held + n <= st->cfg.reass_mem_max;
+        bool pool_ok = chain_chunks_needed(&r->log, r->log.start + r->log.len + (uint32_t)n) <=
+                       pool_avail(&st->pool);
+        if (mem_ok && pool_ok) {
+            break;
+        }
+        struct ip6_reass *o = oldest(v6, r);
+        if (o == NULL) {
+            if (!pool_ok) {
+                st->pool.take_fail++;
+            }
+            stack_drop(st, TERN_DROP_REASS6_FULL, pkt, len);
+            return;
+        }
+        stack_drop(st, TERN_DROP_REASS6_FULL, NULL, 0);
+        slot_free(st, o);
     }
-    memcpy(data + off, c->payload, n);
+    chain_append(&st->pool, &r->log, c->payload, (uint32_t)n, NULL);
     r->frag_off[r->n_frags] = (uint16_t)off;
     r->frag_len[r->n_frags] = (uint16_t)n;
     r->n_frags++;
     r->held += (uint32_t)n;
+    st->ip->reass_held += n;
     if (!c->frag_more) {
         r->total = (uint32_t)(off + n);
     }
@@ -265,7 +322,7 @@ ip6_reass_input(struct tern_stack *st, int netif, const struct wire_ipv6 *h,
         r->have_first = true;
         r->unfrag_len = (uint16_t)c->frag_hdr_off;
         r->next_header = c->proto;
-        memcpy(r->buf + IP6_REASS_HDR_ROOM - r->unfrag_len, pkt, r->unfrag_len);
+        memcpy(r->unfrag, pkt, r->unfrag_len);
     }
     if (r->have_first && r->total != 0 && r->held == r->total) {
         complete(st, r);

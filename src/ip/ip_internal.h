@@ -71,6 +71,10 @@ void ip_deliver(struct tern_stack *st, int netif, const struct wire_ipv4 *h, con
  * timer due now, as if it had arrived on `netif`. */
 int ip_loop_queue(struct tern_stack *st, int netif, const uint8_t *dgram, size_t len);
 
+/* Copies n bytes starting at byte `off` of the payload gathered from
+ * `parts` to out (either family's output and fragmentation). */
+void ip_gather(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, size_t n);
+
 /* Finds the registered protocol, or NULL. */
 const struct ip_proto *ip_find_proto(const struct tern_stack *st, uint8_t proto);
 

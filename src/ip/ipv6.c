@@ -27,14 +27,6 @@ static const char L_IP6[] = "ipv6";
 
 /* ---- addresses -------------------------------------------------------- */
 
-static struct wire_ipv6_addr
-wa(struct tern_ip a)
-{
-    struct wire_ipv6_addr w;
-    memcpy(w.b, a.b, 16);
-    return w;
-}
-
 static bool
 is_multi(struct tern_ip a)
 {
@@ -57,7 +49,7 @@ is_loopback6(struct tern_ip a)
 static bool
 prefix_eq(struct tern_ip a, struct tern_ip b, unsigned plen)
 {
-    struct wire_ipv6_addr x = wa(a), y = wa(b);
+    struct wire_ipv6_addr x = ip6_wa(a), y = ip6_wa(b);
     return wire_ipv6_addr_prefix_eq(&x, &y, plen);
 }
 
@@ -156,7 +148,7 @@ ip6_addr_add(struct tern_stack *st, int netif, struct tern_ip a, uint8_t plen, b
         /* RFC 4862 5.4: every unicast address is tentative until DAD is
          * done, on links where ND runs; RFC 4862 5.4.2: join the
          * solicited-node group first, to hear the answers. */
-        struct wire_ipv6_addr w = wa(a);
+        struct wire_ipv6_addr w = ip6_wa(a);
         struct wire_ipv6_addr sn = wire_ipv6_addr_solicited_node(&w);
         struct tern_ip g;
         memcpy(g.b, sn.b, 16);
@@ -200,7 +192,7 @@ group_is_ours(const struct tern_stack *st, int netif, struct tern_ip g)
     if (memcmp(g.b, all_nodes, 16) == 0 || memcmp(g.b, all_nodes_if, 16) == 0) {
         return true;
     }
-    struct wire_ipv6_addr w = wa(g);
+    struct wire_ipv6_addr w = ip6_wa(g);
     if (!wire_ipv6_addr_is_solicited_node(&w)) {
         return false;
     }
@@ -313,7 +305,7 @@ ip6_route(const struct tern_stack *st, struct tern_ip dst, struct tern_ip *next_
 static unsigned
 scope_of(struct tern_ip a)
 {
-    struct wire_ipv6_addr w = wa(a);
+    struct wire_ipv6_addr w = ip6_wa(a);
     return wire_ipv6_addr_scope(&w);
 }
 
@@ -646,26 +638,6 @@ static int(transmit6)(struct tern_stack *st, const struct ip6_out *o, const uint
     return TERN_OK;
 }
 
-/* Copies n bytes from byte `off` of the gathered payload. */
-static void
-gather6(const struct ip_part *parts, size_t n_parts, size_t off, uint8_t *out, size_t n)
-{
-    for (size_t i = 0; i < n_parts && n > 0; i++) {
-        if (off >= parts[i].len) {
-            off -= parts[i].len;
-            continue;
-        }
-        size_t take = parts[i].len - off;
-        if (take > n) {
-            take = n;
-        }
-        memcpy(out, parts[i].data + off, take);
-        out += take;
-        n -= take;
-        off = 0;
-    }
-}
-
 int
 ip6_send(struct tern_stack *st, const struct ip6_out *o, const struct ip_part *parts,
          size_t n_parts)
@@ -683,8 +655,8 @@ ip6_send(struct tern_stack *st, const struct ip6_out *o, const struct ip_part *p
         .tclass = o->tclass,
         .next_header = o->proto,
         .hop_limit = o->hop_limit != 0 ? o->hop_limit : nif->hop_limit,
-        .src = wa(o->src),
-        .dst = wa(o->dst),
+        .src = ip6_wa(o->src),
+        .dst = ip6_wa(o->dst),
     };
     uint8_t *buf = st->ip->tx_buf;
     size_t mtu = ip6_path_mtu(st, o->netif, o->dst);
@@ -694,7 +666,7 @@ ip6_send(struct tern_stack *st, const struct ip6_out *o, const struct ip_part *p
     if (WIRE_IPV6_HDR_LEN + len <= mtu) {
         h.payload_len = (uint16_t)len;
         wire_ipv6_emit(&h, buf);
-        gather6(parts, n_parts, 0, buf + WIRE_IPV6_HDR_LEN, len);
+        ip_gather(parts, n_parts, 0, buf + WIRE_IPV6_HDR_LEN, len);
         return transmit6(st, o, buf, WIRE_IPV6_HDR_LEN + len, "RFC 8200 3: packet sent");
     }
     /* RFC 8200 4.5 and 5: a packet of ours larger than the path MTU goes in
@@ -710,7 +682,7 @@ ip6_send(struct tern_stack *st, const struct ip6_out *o, const struct ip_part *p
         h.payload_len = (uint16_t)(WIRE_IPV6_FRAG_HDR_LEN + n);
         wire_ipv6_emit(&h, buf);
         wire_ipv6_frag_emit(buf + WIRE_IPV6_HDR_LEN, o->proto, (uint16_t)off, off + n < len, id);
-        gather6(parts, n_parts, off, buf + WIRE_IPV6_HDR_LEN + WIRE_IPV6_FRAG_HDR_LEN, n);
+        ip_gather(parts, n_parts, off, buf + WIRE_IPV6_HDR_LEN + WIRE_IPV6_FRAG_HDR_LEN, n);
         int rc = transmit6(st, o, buf, WIRE_IPV6_HDR_LEN + WIRE_IPV6_FRAG_HDR_LEN + n,
                            "RFC 8200 4.5: fragment sent");
         if (rc != TERN_OK) {

@@ -27,22 +27,6 @@ static const uint8_t all_routers[16] = {0xff, 0x02, [15] = 2};
 
 #define NS_PER_S 1000000000LL
 
-static struct tern_ip
-ip_of(const uint8_t b[16])
-{
-    struct tern_ip a;
-    memcpy(a.b, b, 16);
-    return a;
-}
-
-static struct wire_ipv6_addr
-wa(struct tern_ip a)
-{
-    struct wire_ipv6_addr w;
-    memcpy(w.b, a.b, 16);
-    return w;
-}
-
 /* Seconds of a lifetime field from now; all ones is forever (RFC 4861 4.6.2). */
 static int64_t
 until_s(const struct tern_stack *st, uint32_t s)
@@ -144,7 +128,7 @@ send_nd(struct tern_stack *st, int netif, struct tern_ip src, struct tern_ip dst
     }
     (void)c;
     uint8_t msg[128];
-    struct wire_ipv6_addr s = wa(src), d = wa(dst);
+    struct wire_ipv6_addr s = ip6_wa(src), d = ip6_wa(dst);
     size_t len = wire_nd_emit(m, &s, &d, msg, sizeof(msg));
     if (len == 0) {
         return TERN_ERR_INVAL;
@@ -177,11 +161,11 @@ send_ns(struct tern_stack *st, int netif, struct tern_ip target, bool unicast, b
             return; /* no usable address yet */
         }
     }
-    struct wire_ipv6_addr t = wa(target);
+    struct wire_ipv6_addr t = ip6_wa(target);
     struct tern_ip dst = target;
     if (!unicast) {
         struct wire_ipv6_addr sn = wire_ipv6_addr_solicited_node(&t);
-        dst = ip_of(sn.b);
+        dst = tern_ip6(sn.b);
     }
     struct wire_nd_emit m = {.type = WIRE_ND_NEIGHBOR_SOLICIT, .target = t};
     if (!dad) {
@@ -203,7 +187,7 @@ static void
 send_na(struct tern_stack *st, int netif, struct tern_ip target, struct tern_ip dst, bool solicited)
 {
     struct wire_nd_emit m = {.type = WIRE_ND_NEIGHBOR_ADVERT,
-                             .target = wa(target),
+                             .target = ip6_wa(target),
                              .solicited = solicited,
                              .override = true, /* not an anycast address */
                              .tgt_lladdr = st->cfg.netifs[netif].mac};
@@ -223,7 +207,7 @@ send_rs(struct tern_stack *st, int netif)
     if (!tern_ip_is_unspec6(src)) {
         m.src_lladdr = st->cfg.netifs[netif].mac;
     }
-    if (send_nd(st, netif, src, ip_of(all_routers), ip_of(all_routers), &m) == TERN_OK) {
+    if (send_nd(st, netif, src, tern_ip6(all_routers), tern_ip6(all_routers), &m) == TERN_OK) {
         st->stats.nd.rs_tx++;
         stack_trace(st, TERN_TRACE_EVENT, L_ND, "RFC 4861 6.3.7: router solicitation", NULL, 0);
     }
@@ -503,7 +487,7 @@ static void
 ns_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd)
 {
     st->stats.nd.ns_rx++;
-    struct tern_ip target = ip_of(nd->target.b);
+    struct tern_ip target = tern_ip6(nd->target.b);
     struct ip6_addr *a = ip6_find_addr(st, rx->netif, target, NULL);
     if (a == NULL || a->state == IP6_ADDR_DUPLICATE) {
         stack_drop(st, TERN_DROP_ND_NOT_FOR_US, rx->datagram, rx->datagram_len);
@@ -524,7 +508,7 @@ ns_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd
     if (from_unspec) {
         /* RFC 4861 7.2.4: answer a DAD probe for our address to all-nodes,
          * unsolicited. */
-        send_na(st, rx->netif, target, ip_of(all_nodes), false);
+        send_na(st, rx->netif, target, tern_ip6(all_nodes), false);
         return;
     }
     if (nd->has_src_lladdr) {
@@ -538,7 +522,7 @@ static void
 na_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd)
 {
     st->stats.nd.na_rx++;
-    struct tern_ip target = ip_of(nd->target.b);
+    struct tern_ip target = tern_ip6(nd->target.b);
     struct ip6_addr *a = ip6_find_addr(st, rx->netif, target, NULL);
     if (a != NULL) {
         if (a->state == IP6_ADDR_TENTATIVE) {
@@ -609,7 +593,7 @@ slaac_prefix(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd
         stack_drop(st, TERN_DROP_ND_RA_IGNORED, rx->datagram, rx->datagram_len);
         return;
     }
-    struct tern_ip prefix = ip_of(p->prefix.b);
+    struct tern_ip prefix = tern_ip6(p->prefix.b);
     struct ip6_netif *n = &st->ip->v6.nif[rx->netif];
     struct ip6_addr *have = NULL;
     for (unsigned k = 0; k < IP6_ADDRS; k++) {
@@ -658,7 +642,7 @@ static void
 prefix_update(struct tern_stack *st, int netif, const struct wire_nd_prefix *p)
 {
     struct ip6_state *v6 = &st->ip->v6;
-    struct tern_ip prefix = ip_of(p->prefix.b);
+    struct tern_ip prefix = tern_ip6(p->prefix.b);
     struct ip6_prefix *slot = NULL;
     for (unsigned i = 0; i < IP6_MAX_PREFIXES; i++) {
         struct ip6_prefix *x = &v6->prefixes[i];
@@ -755,8 +739,13 @@ ra_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd
             continue;
         }
         struct wire_ipv6_addr pw = opt.prefix.prefix;
-        if (wire_ipv6_addr_is_link_local(&pw)) {
-            /* 6.3.4, RFC 4862 5.5.3 (b): the link-local prefix is ignored. */
+        static const uint8_t zero8[8] = {0};
+        if (wire_ipv6_addr_is_link_local(&pw) || wire_ipv6_addr_is_multicast(&pw) ||
+            memcmp(pw.b, zero8, 8) == 0) {
+            /* 6.3.4, RFC 4862 5.5.3 (b): the link-local prefix is ignored;
+             * so are a multicast prefix and ::/64 (unspecified, loopback,
+             * mapped IPv4: RFC 4291 2.4), which hold no unicast address of
+             * a link. */
             stack_drop(st, TERN_DROP_ND_RA_IGNORED, rx->datagram, rx->datagram_len);
             continue;
         }
@@ -773,7 +762,7 @@ static void
 redirect_input(struct tern_stack *st, const struct ip_rx *rx, const struct wire_nd *nd)
 {
     struct ip6_state *v6 = &st->ip->v6;
-    struct tern_ip dest = ip_of(nd->dest.b), target = ip_of(nd->target.b);
+    struct tern_ip dest = tern_ip6(nd->dest.b), target = tern_ip6(nd->target.b);
     /* RFC 4861 8.1: only the router we now use for the destination may
      * redirect us. */
     struct tern_ip nh;
@@ -817,7 +806,7 @@ void
 nd_input(struct tern_stack *st, const struct ip_rx *rx, const uint8_t *msg, size_t len)
 {
     struct wire_nd nd;
-    struct wire_ipv6_addr src = wa(rx->src), dst = wa(rx->dst);
+    struct wire_ipv6_addr src = ip6_wa(rx->src), dst = ip6_wa(rx->dst);
     if (wire_nd_parse(msg, len, &src, &dst, rx->ttl, &nd) != WIRE_OK) {
         stack_drop(st, TERN_DROP_ND_INVALID, rx->datagram, rx->datagram_len);
         return;

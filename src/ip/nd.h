@@ -34,7 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "ip/ip.h"
+#include "wire/ipv6_addr.h"
 
 struct tern_stack;
 
@@ -57,6 +60,15 @@ struct ip6_out {
     struct tern_ip next_hop; /* the neighbour: dst itself, or a router */
     uint8_t proto, hop_limit, tclass;
 };
+
+/* The wire form of an address (the same 16 bytes). */
+static inline struct wire_ipv6_addr
+ip6_wa(struct tern_ip a)
+{
+    struct wire_ipv6_addr w;
+    memcpy(w.b, a.b, 16);
+    return w;
+}
 
 /* ---- ipv6.c ---- */
 int ip6_init(struct tern_stack *st);

@@ -132,6 +132,14 @@ config_check(const struct tern_config *cfg)
     if (cfg->default_gateway != 0 && !gateway_on_link(cfg, cfg->default_gateway)) {
         return TERN_ERR_INVAL;
     }
+    for (unsigned i = 0; i < cfg->n_netifs; i++) {
+        /* Neighbour discovery needs a cache and a queue on an Ethernet
+         * interface that runs IPv6 (MTU 1280 or more, RFC 8200 5). */
+        if (cfg->netifs[i].link == TERN_LINK_ETHERNET && cfg->netifs[i].mtu >= 1280 &&
+            (cfg->nd_entries == 0 || cfg->nd_queue_total == 0)) {
+            return TERN_ERR_INVAL;
+        }
+    }
     if (!tern_ip_is_unspec6(cfg->gateway6) &&
         (tern_ip_is4(cfg->gateway6) || cfg->gateway6.b[0] == 0xff)) {
         return TERN_ERR_INVAL;

@@ -14,10 +14,12 @@
  * Built with -DTERN_FUZZ_STACK and linked with the library (target
  * fuzz_stack), an input whose first byte is 0xff is instead a sequence of
  * frames fed to a stack on a TERN_LINK_ETHERNET interface (Ethernet, ARP,
- * IPv4, ICMP, TCP and UDP input with state: ARP cache, a listener, a
- * connection waiting for resolution, two UDP sockets). Every frame the
- * stack transmits must parse again (Ethernet, then ARP or IPv4 with a right
- * checksum, then TCP, UDP or ICMP). The stack's tables are tiny (2
+ * IPv4, ICMP, IPv6 with its extension headers, fragments, ICMPv6 and
+ * neighbour discovery, TCP and UDP input with state: ARP and neighbour
+ * caches, a listener, a connection waiting for resolution, two UDP
+ * sockets). Every frame the stack transmits must parse again (Ethernet,
+ * then ARP, IPv4 with a right checksum or IPv6, then TCP, UDP, ICMP or
+ * ICMPv6 with a right checksum, ND messages valid). The stack's tables are tiny (2
  * TIME-WAIT records, a 2-entry SYN cache) so that a few inputs fill them
  * (cookies, recycling), and an input may ask the harness to play the peer's
  * answer to the last segment the stack sent (an ACK of everything, with a
@@ -797,6 +799,22 @@ check_tx(void *ctx, int netif, const uint8_t *pkt, size_t len, uint32_t next_hop
         require(same_bytes(a.sha, our_mac, 6));
         return 0;
     }
+    if (e.type == WIRE_ETHERTYPE_IPV6) {
+        struct wire_ipv6 h6;
+        struct wire_ipv6_chain c;
+        require(wire_ipv6_parse(e.payload, e.payload_len, &h6) == WIRE_OK);
+        require(wire_ipv6_walk(e.payload, &h6, &c) == WIRE_OK);
+        if (c.proto == WIRE_IPV6_NH_ICMPV6 && (!c.has_frag || c.frag_atomic)) {
+            struct wire_icmp6 m;
+            require(wire_icmp6_parse(c.payload, c.payload_len, &h6.src, &h6.dst, &m) == WIRE_OK);
+            if (m.type >= WIRE_ND_ROUTER_SOLICIT && m.type <= WIRE_ND_REDIRECT) {
+                struct wire_nd nd;
+                require(wire_nd_parse(c.payload, c.payload_len, &h6.src, &h6.dst, h6.hop_limit,
+                                      &nd) == WIRE_OK);
+            }
+        }
+        return 0;
+    }
     require(e.type == WIRE_ETHERTYPE_IPV4);
     struct wire_ipv4 h;
     require(wire_ipv4_parse(e.payload, e.payload_len, &h) == WIRE_OK);
@@ -873,6 +891,33 @@ peer_answer(struct tern_stack *st, struct last_tx *last, int64_t now)
     tern_stack_poll(st, now);
 }
 
+/* An IPv6 packet's upper-layer checksum (TCP, UDP, ICMPv6, after any
+ * extension headers the walker passes) made right. */
+static void
+repair_ipv6(uint8_t *p, size_t n)
+{
+    struct wire_ipv6 h;
+    struct wire_ipv6_chain c;
+    if (wire_ipv6_parse(p, n, &h) != WIRE_OK || wire_ipv6_walk(p, &h, &c) != WIRE_OK ||
+        (c.has_frag && !c.frag_atomic)) {
+        return;
+    }
+    uint8_t *up = p + c.hdr_len;
+    size_t ul = c.payload_len;
+    size_t at = c.proto == WIRE_IPV6_NH_TCP ? 16 : c.proto == WIRE_IPV6_NH_UDP ? 6 : 2;
+    if ((c.proto != WIRE_IPV6_NH_TCP && c.proto != WIRE_IPV6_NH_UDP &&
+         c.proto != WIRE_IPV6_NH_ICMPV6) ||
+        ul < at + 2) {
+        return;
+    }
+    if (c.proto == WIRE_IPV6_NH_UDP) {
+        put_csum(up + 4, (uint16_t)ul);
+    }
+    put_csum(up + at, 0);
+    uint32_t s = wire_csum_pseudo_v6(h.src.b, h.dst.b, c.proto, (uint32_t)ul);
+    put_csum(up + at, wire_csum_fold(wire_csum_add(s, up, ul)));
+}
+
 /* Input: 0xff, then records of [flags][time step, ms][length, 2 bytes][frame].
  * Flag bit 0: set the destination MAC to ours; bit 1: repair the IPv4 and
  * TCP/ICMP checksums; bit 2: accept and answer on the listener afterwards
@@ -908,6 +953,11 @@ fuzz_stack(const uint8_t *data, size_t size)
         .link = TERN_LINK_ETHERNET,
     };
     memcpy(cfg.netifs[0].mac, our_mac, 6);
+    /* IPv6: fd4d::2/64 besides the link-local address (seeds use them). */
+    cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){{{0xfd, 0x4d, [15] = 2}}, 64};
+    cfg.netifs[0].n_addr6 = 1;
+    cfg.nd_entries = 4;
+    cfg.nd_queue_total = 4;
     int64_t now = 1000000000;
     struct tern_stack *st;
     require(tern_stack_new(&cfg, now, &st) == TERN_OK);
@@ -938,7 +988,10 @@ fuzz_stack(const uint8_t *data, size_t size)
         if ((flags & 1) && n >= 6) {
             memcpy(frame, our_mac, 6);
         }
-        if ((flags & 2) && n > WIRE_ETH_HDR_LEN) {
+        if ((flags & 2) && n > WIRE_ETH_HDR_LEN + WIRE_IPV6_HDR_LEN &&
+            frame[WIRE_ETH_HDR_LEN] >> 4 == 6) {
+            repair_ipv6(frame + WIRE_ETH_HDR_LEN, n - WIRE_ETH_HDR_LEN);
+        } else if ((flags & 2) && n > WIRE_ETH_HDR_LEN) {
             uint8_t *ip = frame + WIRE_ETH_HDR_LEN;
             size_t il = n - WIRE_ETH_HDR_LEN;
             repair_ipv4(ip, il);

@@ -17,6 +17,12 @@ compact records of src/tcp/mini.c (see fuzz_parse.c, fuzz_stack):
                                  socket sends), one to a closed port (port
                                  unreachable), a short and a zero-checksum one
 
+  corpus/parse/stack_ipv6        IPv6: the peer's neighbour solicitation for
+                                 our address, a router advertisement with a
+                                 prefix (SLAAC), an echo request, a TCP SYN to
+                                 port 80, an unknown next header, two
+                                 fragments of an echo request, an NA
+
 Checksums are left zero: record flag 2 makes the harness repair them.
 Usage: python3 tests/fuzz/make_stack_seeds.py (from the source directory).
 """
@@ -64,6 +70,16 @@ def udp_frame(sport, dport, payload, ulen=None):
     return OUR_MAC + PEER_MAC + b"\x08\x00" + ip + udp
 
 
+FD4D = bytes([0xfd, 0x4d])
+FD4E = bytes([0xfd, 0x4e])
+
+
+def ipv6_frame(dst_mac, src, dst, nh, hop, payload):
+    """An IPv6 packet from the peer (checksums left to record flag 2)."""
+    ip = struct.pack(">IHBB", 0x60000000, len(payload), nh, hop) + src + dst
+    return dst_mac + PEER_MAC + b"\x86\xdd" + ip + payload
+
+
 SYN, ACK, FIN = 0x02, 0x10, 0x01
 MSS = b"\x02\x04\x05\xb4"
 WS_SACK_TS = b"\x03\x03\x07" + b"\x04\x02" + b"\x08\x0a" + struct.pack(">II", 1000, 0)
@@ -103,6 +119,33 @@ def main():
     udp += record(1 | 32, 1, udp_frame(5353, 53, b"no checksum"))
     with open(os.path.join(out, "stack_udp"), "wb") as f:
         f.write(udp)
+
+    v6 = b"\xff"
+    for _ in range(5):  # DAD of our addresses: a second passes
+        v6 += record(0, 250, arp_request())
+    peer6, our6 = FD4D + bytes(13) + b"\x01", FD4D + bytes(13) + b"\x02"
+    solicited = bytes([0xff, 2] + [0] * 9 + [1, 0xff, 0, 0, 2])
+    all_nodes = bytes([0xff, 2] + [0] * 13 + [1])
+    peer_ll = bytes([0xfe, 0x80] + [0] * 13 + [1])
+    ns = struct.pack(">BBHI", 135, 0, 0, 0) + our6 + bytes([1, 1]) + PEER_MAC
+    v6 += record(2, 1, ipv6_frame(bytes([0x33, 0x33, 0xff, 0, 0, 2]), peer6, solicited, 58, 255, ns))
+    prefix = struct.pack(">BBBBIII", 3, 4, 64, 0xC0, 7200, 3600, 0) + FD4E + bytes(14)
+    ra = struct.pack(">BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + prefix + bytes([1, 1]) + PEER_MAC
+    v6 += record(2, 1, ipv6_frame(bytes([0x33, 0x33, 0, 0, 0, 1]), peer_ll, all_nodes, 58, 255, ra))
+    echo = struct.pack(">BBHHH", 128, 0, 0, 0x7465, 1) + b"ping over IPv6"
+    v6 += record(1 | 2, 1, ipv6_frame(OUR_MAC, peer6, our6, 58, 64, echo))
+    syn = struct.pack(">HHIIBBHHH", 1234, 80, 9000, 0, 0x60, SYN, 8192, 0, 0) + MSS
+    v6 += record(1 | 2 | 8, 1, ipv6_frame(OUR_MAC, peer6, our6, 6, 64, syn))
+    v6 += record(1, 1, ipv6_frame(OUR_MAC, peer6, our6, 143, 64, bytes(8)))
+    body = struct.pack(">BBHHH", 128, 0, 0, 0x7465, 2) + bytes(range(24))
+    frag0 = struct.pack(">BBHI", 58, 0, 0x0001, 77) + body[:16]
+    frag1 = struct.pack(">BBHI", 58, 0, 16, 77) + body[16:]
+    v6 += record(1, 1, ipv6_frame(OUR_MAC, peer6, our6, 44, 64, frag1))
+    v6 += record(1, 1, ipv6_frame(OUR_MAC, peer6, our6, 44, 64, frag0))
+    na = struct.pack(">BBHI", 136, 0, 0, 0x60000000) + peer6 + bytes([2, 1]) + PEER_MAC
+    v6 += record(1 | 2, 1, ipv6_frame(OUR_MAC, peer6, our6, 58, 255, na))
+    with open(os.path.join(out, "stack_ipv6"), "wb") as f:
+        f.write(v6)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/shell/test_requirements.sh: the RFC 9293 requirement labels the
+# tests/shell/test_requirements.sh: the RFC 9293 requirement labels (and the
+# IPv6 family's, docs/ipv6-requirements.txt) the
 # tests cite (EVIDENCE: tags) all exist in RFC 9293 Appendix B (a typo
 # fails), docs/rfc9293-requirements.txt is the current extract of the RFC
 # (when ../shared/rfc/rfc9293.txt is there), and the coverage figures are
@@ -80,6 +81,21 @@ if bash "$report" --src "$tmp/src" --check >"$tmp/out" 2>&1 ||
     ! grep -q 'choice for SHLD-99, which RFC 9293 Appendix B does not define' "$tmp/out" ||
     ! grep -q "no heading '## SHLD-8'" "$tmp/out"; then
     fail "the checker accepted a choice for an undefined label or without a heading"
+fi
+
+# The IPv6 table (docs/ipv6-requirements.txt): a cited label it does not
+# define fails, and the strict check wants a test for every label of it.
+cp "$SRC/docs/ipv6-requirements.txt" "$tmp/src/docs/"
+rm -f "$choices"
+printf '/* EVIDENCE%s 8200-9.9-z */\n' ':' >"$tmp/src/tests/test_typo6.c"
+if bash "$report" --src "$tmp/src" --check >"$tmp/out" 2>&1 ||
+    ! grep -q 'test_typo6 cites 8200-9.9-z, which docs/ipv6-requirements.txt does not define' "$tmp/out"; then
+    fail "the checker accepted an IPv6 label docs/ipv6-requirements.txt does not define"
+fi
+rm -f "$tmp/src/tests/test_typo6.c"
+if bash "$report" --src "$tmp/src" --check --require-all >"$tmp/out" 2>&1 ||
+    ! grep -q 'FAIL: 8200-4.5-a (MUST, tests needed)' "$tmp/out"; then
+    fail "the strict checker accepted an IPv6 label no test cites"
 fi
 
 if [ "$REQUIRE_ALL" = 1 ]; then

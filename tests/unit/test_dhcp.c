@@ -120,6 +120,10 @@ rig_open(void (*edit)(struct tern_dhcp_config *))
     cfg.netifs[0] = (struct tern_netif_config){
         .addr = 0, .mtu = 1500, .transmit = cap, .transmit_ctx = &R, .link = TERN_LINK_ETHERNET};
     memcpy(cfg.netifs[0].mac, MAC_US, 6);
+    /* DHCP alone on the link: no IPv6 start-up traffic (DAD, router
+     * solicitation) among the frames the tests read. */
+    cfg.nd_dad_transmits = 0;
+    cfg.nd_no_router_solicit = true;
     cfg.alloc = counting_alloc;
     cfg.alloc_ud = &R;
     CHECK_EQ(tern_stack_new(&cfg, 0, &R.st), TERN_OK);
@@ -1293,6 +1297,8 @@ test_broadcast_route(void)
         .mtu = 1500, .transmit = cap, .transmit_ctx = &eth, .link = TERN_LINK_ETHERNET};
     memcpy(cfg.netifs[1].mac, MAC_US, 6);
     cfg.arp_announcements = 0;
+    cfg.nd_dad_transmits = 0; /* no IPv6 start-up traffic */
+    cfg.nd_no_router_solicit = true;
     struct tern_stack *st = NULL;
     CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_OK);
     int id = tern_udp_open(st, 0);

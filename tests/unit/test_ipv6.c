@@ -19,7 +19,7 @@ open6(void)
     CHECK_EQ(ip_register_proto(R.st, PROTO_FAKE, fake_input, fake_err, &F), TERN_OK);
 }
 
-/* EVIDENCE: 4862-5.3-a, 4291-2.5.6 */
+/* EVIDENCE: 4862-5.3-a, 4291-2.5.6-a */
 static void
 test_addresses(void)
 {
@@ -70,7 +70,7 @@ test_addresses(void)
     CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
 }
 
-/* EVIDENCE: 4443-4.2-a */
+/* EVIDENCE: 4443-4.2-a, 4443-4.2-b, 4443-2.3-a, 4443-2.4-b, 8200-8.1-a */
 static void
 test_echo(void)
 {
@@ -214,7 +214,7 @@ check_pp(size_t i, uint8_t code, uint32_t ptr)
     CHECK(ip_is(&h.dst, P6));
 }
 
-/* EVIDENCE: 8200-4-a, 4443-3.4-a */
+/* EVIDENCE: 8200-4-a, 8200-4-b, 4443-3.4-a */
 static void
 test_unknown_next_header(void)
 {
@@ -231,11 +231,18 @@ test_unknown_next_header(void)
     n = mk6(pkt, A6(P6), A6(L6), 60, 64, ext, 16);
     input(&R, pkt, n, 2);
     check_pp(1, 1, 40);
+    /* RFC 8200 4.1: a Hop-by-Hop header after another header is an
+     * unrecognised Next Header (code 1, at the field naming it). */
+    uint8_t hbh2[16] = {0, 0, 1, 4, 0, 0, 0, 0, PROTO_FAKE, 0, 1, 4, 0, 0, 0, 0};
+    n = mk6(pkt, A6(P6), A6(L6), 60, 64, hbh2, 16);
+    input(&R, pkt, n, 2);
+    CHECK_EQ(R.cap.n, 3);
+    check_pp(2, 1, 40);
     /* Next header 59: nothing follows, silently dropped. */
     n = mk6(pkt, A6(P6), A6(L6), 59, 64, pl, 8);
     input(&R, pkt, n, 3);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_IPV6_NO_NEXT_HEADER], 1);
-    CHECK_EQ(R.cap.n, 2);
+    CHECK_EQ(R.cap.n, 3);
     rig_close(&R);
 }
 
@@ -297,7 +304,7 @@ test_routing_header(void)
     rig_close(&R);
 }
 
-/* EVIDENCE: 4443-2.4-e1, 4443-2.4-f */
+/* EVIDENCE: 4443-2.4-e1, 4443-2.4-e6, 4443-2.4-f */
 static void
 test_error_rules(void)
 {
@@ -335,7 +342,7 @@ test_error_rules(void)
     rig_close(&R);
 }
 
-/* EVIDENCE: 4443-2.4-a, 4443-3.1-a */
+/* EVIDENCE: 4443-2.4-a, 4443-2.4-d, 4443-3.1-a */
 static void
 test_errors_to_transport(void)
 {
@@ -380,7 +387,7 @@ test_errors_to_transport(void)
     rig_close(&R);
 }
 
-/* EVIDENCE: 8201-4-a, 8201-4-b, 4443-3.2-a */
+/* EVIDENCE: 8201-4-a, 8201-4-b, 8201-4-c, 4443-3.2-a */
 static void
 test_packet_too_big(void)
 {
@@ -419,7 +426,7 @@ test_packet_too_big(void)
     rig_close(&R);
 }
 
-/* EVIDENCE: 8200-4.5-a, 8200-5-a */
+/* EVIDENCE: 8200-4.5-a, 8200-5-a, 8200-5-b */
 static void
 test_fragment_out_and_back(void)
 {
@@ -483,7 +490,7 @@ mk_frag(uint8_t *buf, uint32_t id, uint16_t off, bool more, const uint8_t *d, si
     return mk6(buf, A6(P6), A6(L6), 44, 64, b, 8 + n);
 }
 
-/* EVIDENCE: 8200-4.5-b, 8200-4.5-c, 5722-3-a, 6946-4-a */
+/* EVIDENCE: 8200-4.5-b, 8200-4.5-c, 8200-4.5-d, 8200-4.5-e, 5722-3-a, 6946-4-a */
 static void
 test_reassembly_rules(void)
 {
@@ -518,6 +525,23 @@ test_reassembly_rules(void)
     input(&R, pkt, mk_frag(pkt, 4, 0, true, d, 12), 4);
     CHECK_EQ(R.cap.n, before + 1);
     check_pp(before, 0, 4);
+    /* Offset and length past 65535: problem code 0 at the fragment
+     * offset (byte 42). */
+    before = R.cap.n;
+    input(&R, pkt, mk_frag(pkt, 7, 65528, true, d, 16), 4);
+    CHECK_EQ(R.cap.n, before + 1);
+    check_pp(before, 0, 42);
+    /* A first fragment that stops inside the header chain (a destination
+     * options header runs on into the next fragment): code 3. */
+    uint8_t b[64] = {0};
+    wire_ipv6_frag_emit(b, 60, 0, true, 8);
+    b[8] = PROTO_FAKE;
+    b[9] = 2; /* 24 bytes of options, 8 here */
+    n = mk6(pkt, A6(P6), A6(L6), 44, 64, b, 16);
+    before = R.cap.n;
+    input(&R, pkt, n, 4);
+    CHECK_EQ(R.cap.n, before + 1);
+    check_pp(before, 3, 0);
     /* RFC 8200 4.5: 60 s without the rest: time exceeded code 1, quoting
      * the first fragment; none when the first never came. */
     input(&R, pkt, mk_frag(pkt, 5, 0, true, d, 16), 10);
@@ -585,6 +609,94 @@ test_routing_and_source(void)
     rig_close(&R);
 }
 
+/* Two stacks on one raw-IP link, each side's frames handed to the other. */
+struct wire2 {
+    struct tern_stack *st[2];
+    struct capture cap[2];
+};
+
+static void
+pump(struct wire2 *w, int64_t now)
+{
+    for (int round = 0; round < 64; round++) {
+        size_t moved = 0;
+        for (int i = 0; i < 2; i++) {
+            struct capture c = w->cap[i];
+            w->cap[i].n = 0;
+            for (size_t k = 0; k < c.n; k++) {
+                CHECK_EQ(tern_stack_input(w->st[1 - i], 0, c.f[k].b, c.f[k].len, now), TERN_OK);
+            }
+            moved += c.n;
+            tern_stack_poll(w->st[i], now);
+        }
+        if (moved == 0) {
+            return;
+        }
+    }
+}
+
+/* The transports over this layer: a TCP connection between two stacks
+ * over IPv6 only, data both ways, the path MTU (1280) respected. */
+static void
+test_tcp_over_ipv6(void)
+{
+    static struct wire2 w;
+    memset(&w, 0, sizeof(w));
+    const char *a6[2] = {L6, P6};
+    for (int i = 0; i < 2; i++) {
+        struct tern_config cfg;
+        tern_config_init(&cfg);
+        cfg.seed = 7 + (uint64_t)i;
+        cfg.deterministic = true;
+        cfg.n_netifs = 1;
+        cfg.netifs[0] = (struct tern_netif_config){.addr = TERN_IPV4(10, 0, 0, 1 + (unsigned)i),
+                                                   .prefix_len = 24,
+                                                   .mtu = 1280,
+                                                   .transmit = cap_transmit,
+                                                   .transmit_ctx = &w.cap[i]};
+        cfg.netifs[0].addr6[0] = (struct tern_netif_addr6){A6(a6[i]), 64};
+        cfg.netifs[0].n_addr6 = 1;
+        CHECK_EQ(tern_stack_new(&cfg, 0, &w.st[i]), TERN_OK);
+    }
+    struct tern_tcp_open_args la = {.passive = true, .local_port = 80};
+    int lis = tern_tcp_open(w.st[1], &la, 0);
+    CHECK(lis > 0);
+    struct tern_tcp_open_args ca = {.remote_addr = A6(P6), .remote_port = 80};
+    int c = tern_tcp_open(w.st[0], &ca, 0);
+    CHECK(c > 0);
+    pump(&w, 1);
+    int s = tern_tcp_accept(w.st[1], lis, 2);
+    CHECK(s > 0);
+    static uint8_t big[20000], got[20000];
+    for (size_t i = 0; i < sizeof(big); i++) {
+        big[i] = (uint8_t)(i * 13);
+    }
+    size_t sent = 0, recvd = 0;
+    for (int64_t t = 3; t < 200 && recvd < sizeof(big); t++) {
+        if (sent < sizeof(big)) {
+            int n = tern_tcp_send(w.st[0], c, big + sent, sizeof(big) - sent, t);
+            sent += n > 0 ? (size_t)n : 0;
+        }
+        for (size_t k = 0; k < w.cap[0].n; k++) {
+            CHECK(w.cap[0].f[k].len <= 1280);
+            CHECK_EQ(w.cap[0].f[k].b[0] >> 4, 6);
+        }
+        pump(&w, t * 1000000);
+        int n = tern_tcp_recv(w.st[1], s, got + recvd, sizeof(got) - recvd, t * 1000000);
+        recvd += n > 0 ? (size_t)n : 0;
+    }
+    CHECK_EQ(recvd, sizeof(big));
+    CHECK_MEM(got, big, sizeof(big));
+    CHECK_EQ(tern_tcp_send(w.st[1], s, "ok", 2, 300000000), 2);
+    pump(&w, 300000000);
+    uint8_t b[4];
+    CHECK_EQ(tern_tcp_recv(w.st[0], c, b, sizeof(b), 300000000), 2);
+    CHECK(w.st[0]->stats.ip6.tx > 10);
+    CHECK_EQ(w.st[0]->stats.ip.tx, 0);
+    tern_stack_free(w.st[0]);
+    tern_stack_free(w.st[1]);
+}
+
 int
 main(void)
 {
@@ -602,5 +714,6 @@ main(void)
     RUN(test_reassembly_rules);
     RUN(test_loopback);
     RUN(test_routing_and_source);
+    RUN(test_tcp_over_ipv6);
     return CHECK_DONE();
 }

@@ -90,7 +90,7 @@ our_ll(void)
     return ip6_stable_addr(R.st, 0, A6("fe80::"), 0);
 }
 
-/* EVIDENCE: 4862-5.4-a, 4862-5.4.2-a, 4861-6.3.7-a, 4861-7.1-hop */
+/* EVIDENCE: 4862-5.4-a, 4862-5.4.2-a, 4861-6.3.7-a, 4861-4-a */
 static void
 test_dad_then_rs(void)
 {
@@ -173,7 +173,7 @@ test_dad_conflict(void)
     rig_close(&R);
 }
 
-/* EVIDENCE: 4861-7.2.2-a, 4861-7.2.5-a, 4861-7.2.2-b */
+/* EVIDENCE: 4861-7.2.2-a, 4861-7.2.5-a, 4861-7.2.2-b, 4861-7.3.3-a, 4861-7.1.2-a */
 static void
 test_resolution(void)
 {
@@ -205,6 +205,10 @@ test_resolution(void)
     CHECK_MEM(R.cap.f[2].b, MAC_PEER, 6);
     const struct nd_entry *e = nd_find(R.st, 0, A6(P6));
     CHECK(e != NULL && e->state == ND_REACHABLE);
+    /* 7.1.2: an advertisement to a group with S set is invalid. */
+    na.solicited = true;
+    input(&R, frame, mk_nd(MAC_US, MAC_PEER, P6, "ff02::1", 255, &na), 1);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_INVALID], 1);
     /* NUD (7.3.3): ReachableTime later STALE, a send makes it DELAY, 5 s
      * later a unicast probe. */
     tern_stack_poll(R.st, 50 * SEC);
@@ -281,6 +285,8 @@ test_solicitation_answered(void)
 
 /* A router advertisement from fe80::fe: lifetime 1800 s, hop limit 33,
  * MTU 1400, prefix 2001:db8:5::/64 on link and autonomous. */
+static const char *ra_prefix = "2001:db8:5::";
+
 static size_t
 mk_ra(uint32_t valid, uint32_t preferred, uint8_t plen)
 {
@@ -289,7 +295,7 @@ mk_ra(uint32_t valid, uint32_t preferred, uint8_t plen)
                                  .autonomous = true,
                                  .valid_lifetime = valid,
                                  .preferred_lifetime = preferred};
-    memcpy(pfx.prefix.b, A6("2001:db8:5::").b, 16);
+    memcpy(pfx.prefix.b, A6(ra_prefix).b, 16);
     struct wire_nd_emit ra = {.type = WIRE_ND_ROUTER_ADVERT,
                               .cur_hop_limit = 33,
                               .router_lifetime = 1800,
@@ -301,7 +307,8 @@ mk_ra(uint32_t valid, uint32_t preferred, uint8_t plen)
     return mk_nd(MAC_US, MAC_GW, "fe80::fe", "ff02::1", 255, &ra);
 }
 
-/* EVIDENCE: 4861-6.3.4-a, 4862-5.5.3-a, 4862-5.5.3-e, 4861-6.3.4-mtu */
+/* EVIDENCE: 4861-6.3.4-a, 4861-6.3.4-b, 4861-6.1.2-a, 4861-6.2.6-a
+ * EVIDENCE: 4862-5.5.3-a, 4862-5.5.3-d, 4862-5.5.3-e, 4862-5.5.4-a */
 static void
 test_router_advertisement(void)
 {
@@ -309,7 +316,22 @@ test_router_advertisement(void)
     tern_stack_poll(R.st, 0);
     tern_stack_poll(R.st, SEC); /* DAD done */
     const uint8_t all[6] = {0x33, 0x33, 0, 0, 0, 1};
+    /* 6.1.2: hop limit 254 is not an advertisement from the link. */
     size_t n = mk_ra(7200, 3600, 64);
+    memcpy(frame, all, 6);
+    frame[14 + 7] = 254;
+    input(&R, frame, n, 2 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_INVALID], 1);
+    CHECK_EQ(R.st->stats.nd.ra_rx, 0);
+    /* 6.2.6: a host drops router solicitations. */
+    struct wire_nd_emit rs = {.type = WIRE_ND_ROUTER_SOLICIT, .src_lladdr = MAC_PEER};
+    const uint8_t all_r[6] = {0x33, 0x33, 0, 0, 0, 2};
+    input(&R, frame, mk_nd(all_r, MAC_PEER, "fe80::2", "ff02::2", 255, &rs), 2 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ETH_NOT_OURS], 1); /* not in all-routers */
+    input(&R, frame, mk_nd(MAC_US, MAC_PEER, "fe80::2", L6, 255, &rs), 2 * SEC);
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_RS_HOST], 1);
+    CHECK_EQ(R.st->stats.nd.na_tx + R.st->stats.nd.ns_tx, 2); /* only the DAD probes */
+    n = mk_ra(7200, 3600, 64);
     memcpy(frame, all, 6);
     input(&R, frame, n, 2 * SEC);
     CHECK_EQ(R.st->stats.nd.ra_rx, 1);
@@ -345,9 +367,16 @@ test_router_advertisement(void)
     input(&R, frame, mk_ra(60, 30, 64), 4 * SEC);
     tern_stack_poll(R.st, 100 * SEC);
     CHECK(ip_is_ours(R.st, slaac));
-    /* A prefix of another length forms nothing (5.5.3 (d)). */
+    /* A prefix of another length forms nothing (5.5.3 (d)); nor do a
+     * multicast prefix and ::/64 (no unicast address in them). */
     input(&R, frame, mk_ra(7200, 3600, 48), 101 * SEC);
     CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_RA_IGNORED], 1);
+    ra_prefix = "ff0e::";
+    input(&R, frame, mk_ra(7200, 3600, 64), 101 * SEC);
+    ra_prefix = "::";
+    input(&R, frame, mk_ra(7200, 3600, 64), 101 * SEC);
+    ra_prefix = "2001:db8:5::";
+    CHECK_EQ(R.st->stats.drops[TERN_DROP_ND_RA_IGNORED], 3);
     CHECK_EQ(R.st->stats.nd.slaac_addrs, 1);
     /* Router lifetime over: no default route. */
     tern_stack_poll(R.st, 2000 * SEC);
@@ -390,6 +419,22 @@ test_redirect(void)
 static void
 test_multicast_filter(void)
 {
+    /* A configuration without a neighbour cache is refused on Ethernet. */
+    struct tern_config cfg;
+    tern_config_init(&cfg);
+    cfg.seed = 1;
+    cfg.n_netifs = 1;
+    cfg.netifs[0] = (struct tern_netif_config){.addr = A_LOCAL,
+                                               .prefix_len = 24,
+                                               .mtu = 1500,
+                                               .transmit = cap_transmit,
+                                               .transmit_ctx = &R.cap,
+                                               .link = TERN_LINK_ETHERNET};
+    memcpy(cfg.netifs[0].mac, MAC_US, 6);
+    cfg.nd_entries = 0;
+    struct tern_stack *st;
+    CHECK_EQ(tern_stack_new(&cfg, 0, &st), TERN_ERR_INVAL);
+
     open_eth(0, true);
     uint8_t p[200];
     uint8_t d[3] = {1, 2, 3};
