@@ -97,6 +97,7 @@ struct opts {
     bool json, quick, skip_large, rfc6675;
     int loss;                        /* --loss: LOSS_RACK or LOSS_RFC6675 */
     uint64_t bulk_only, cycles_only; /* callgrind modes; 0: off */
+    bool bulk6;                      /* --bulk-only over IPv6 */
 };
 
 enum { LOSS_RACK, LOSS_RFC6675 };
@@ -161,6 +162,8 @@ static const struct cli_opt bench_opts[] = {
     {.name = "bulk-only", .kind = CLI_SIZE, .arg = "BYTES", .min = 1, .max = 1024 * GIB,
      .offset = OFF(bulk_only),
      .help = "only one tern bulk transfer at MSS 1460 (for callgrind)"},
+    {.name = "ipv6", .kind = CLI_FLAG, .offset = OFF(bulk6),
+     .help = "--bulk-only over IPv6 (MSS 1440), to compare the families under callgrind"},
     {.name = "cycles-only", .kind = CLI_SIZE, .arg = "N", .min = 1, .max = 100000000,
      .offset = OFF(cycles_only),
      .help = "only N tern abort cycles (for callgrind)"},
@@ -1909,7 +1912,7 @@ run_only(const struct opts *o, const uint8_t *pat)
 {
     if (o->bulk_only) {
         struct bulk_result r;
-        tern_bulk(1500, false, o->bulk_only, o->timeout_s, pat, &r);
+        tern_bulk(1500, o->bulk6, o->bulk_only, o->timeout_s, pat, &r);
         printf("bulk %llu bytes in %.3f s%s%s\n", (unsigned long long)r.bytes, r.secs,
                r.stalled ? ", stalled: " : "", r.stalled ? r.why : "");
         return r.stalled || r.corrupt ? 1 : 0;

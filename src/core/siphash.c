@@ -10,6 +10,8 @@
  */
 #include "core/siphash.h"
 
+#include <string.h>
+
 static uint64_t
 rotl64(uint64_t x, unsigned b)
 {
@@ -19,11 +21,17 @@ rotl64(uint64_t x, unsigned b)
 static uint64_t
 load_le64(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v; /* one load on a little-endian host (an IPv6 4-tuple is 5 words) */
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
     uint64_t v = 0;
     for (unsigned i = 0; i < 8; i++) {
         v |= (uint64_t)p[i] << (8u * i);
     }
     return v;
+#endif
 }
 
 /* One SipRound on the four state words (kept in locals: the compiler holds

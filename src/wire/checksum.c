@@ -137,14 +137,17 @@ uint32_t
 wire_csum_pseudo_v6(const uint8_t src[16], const uint8_t dst[16], uint8_t next_header, uint32_t len)
 {
     /* RFC 8200 8.1: the addresses, the length as 32 bits, then zeros and
-     * Next Header as the last 32-bit word. 16 words of at most 0xffff and
-     * three more cannot overflow 32 bits. */
-    uint32_t s = 0;
-    for (int i = 0; i < 16; i += 2) {
-        s += (uint32_t)src[i] << 8 | src[i + 1];
-        s += (uint32_t)dst[i] << 8 | dst[i + 1];
+     * Next Header as the last 32-bit word. The addresses are summed as
+     * 32-bit words (2^32 is 1 modulo 0xffff, so folding 32 bits into 16
+     * keeps the ones' complement sum, RFC 1071 2(B)). */
+    uint64_t s = 0;
+    for (int i = 0; i < 16; i += 4) {
+        s += wire_get32(src + i);
+        s += wire_get32(dst + i);
     }
-    return s + (len >> 16) + (len & 0xffffu) + next_header;
+    s = (s >> 32) + (s & 0xffffffffu); /* at most 2^35: fits 33 bits */
+    s = (s >> 16) + (s & 0xffffu);     /* < 2^18 */
+    return (uint32_t)s + (len >> 16) + (len & 0xffffu) + next_header;
 }
 
 bool
