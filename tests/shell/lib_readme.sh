@@ -4,6 +4,9 @@
 #
 # readme_block <README> <heading> <out>: the first ```sh block under the
 #   "## <heading>" section into <out>.
+# readme_check <description> <command...>: one check of the run's result.
+# readme_done: prints the run's output on a failure, the summary line, and
+#   returns the status (0 when every check passed).
 # readme_run <tern> <script> <out> <err>: runs <script> with bash -e from a
 #   folder whose build/tern is <tern>, with a `sudo` that runs its
 #   arguments (CI is root and may have no sudo), bounded by 120 s; returns
@@ -23,4 +26,20 @@ readme_run() {
     chmod +x "$work/bin/sudo"
     ln -sf "$1" "$work/tree/build/tern"
     (cd "$work/tree" && PATH="$work/bin:$PATH" timeout -k 10 120 bash -e "$2") >"$3" 2>"$4"
+}
+
+readme_fail=0
+readme_check() {
+    local what=$1
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; readme_fail=1; fi
+}
+
+readme_done() {
+    if [ "$readme_fail" -ne 0 ]; then
+        echo "--- stdout"; tail -20 "$work/out"; echo "--- stderr"; tail -30 "$work/err"
+        echo "0 passed, 1 failed"
+        return 1
+    fi
+    echo "1 passed, 0 failed"
 }

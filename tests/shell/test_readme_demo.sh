@@ -30,23 +30,12 @@ fi
 rm -f /tmp/got.html
 readme_run "$tern" "$work/demo.sh" "$work/out" "$work/err"
 rc=$?
-fail=0
-check() { # check <description> <command...>
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-check "the block ends with status 0 (got $rc)" [ "$rc" -eq 0 ]
-check "curl got the page from tern's HTTP server" grep -q '^hello from tern$' "$work/out"
-check "curl -I got tern's headers" grep -q '^HTTP/1.1 200' "$work/out"
-check "nc got its line back from tern's echo server" grep -qx 'hi' "$work/out"
-check "tern's get fetched the Linux server's page" \
+readme_check "the block ends with status 0 (got $rc)" [ "$rc" -eq 0 ]
+readme_check "curl got the page from tern's HTTP server" grep -q '^hello from tern$' "$work/out"
+readme_check "curl -I got tern's headers" grep -q '^HTTP/1.1 200' "$work/out"
+readme_check "nc got its line back from tern's echo server" grep -qx 'hi' "$work/out"
+readme_check "tern's get fetched the Linux server's page" \
     sh -c 'test "$(cat /tmp/got.html 2>/dev/null)" = "hello from tern"'
-check "the namespace is gone" sh -c '! ip netns list | grep -qw tern-demo'
-if [ "$fail" -ne 0 ]; then
-    echo "--- stdout"; tail -20 "$work/out"; echo "--- stderr"; tail -20 "$work/err"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+readme_check "the namespace is gone" sh -c '! ip netns list | grep -qw tern-demo'
 rm -f /tmp/got.html
-echo "1 passed, 0 failed"
+readme_done

@@ -38,23 +38,12 @@ fi
 rm -f /tmp/got6.html
 readme_run "$tern" "$work/demo.sh" "$work/out" "$work/err"
 rc=$?
-fail=0
-check() { # check <description> <command...>
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-check "the block ends with status 0 (got $rc)" [ "$rc" -eq 0 ]
-check "curl -g fetched tern's page over IPv6" grep -q '^hello over IPv6$' "$work/out"
-check "ping -6 had its 2 replies from tern" grep -q '2 packets transmitted, 2 received' "$work/out"
-check "tern's DHCP client printed a lease from dnsmasq" grep -Eq 'bound.*10\.77\.7\.' "$work/err"
-check "tern get fetched the page by name, over the lease" \
+readme_check "the block ends with status 0 (got $rc)" [ "$rc" -eq 0 ]
+readme_check "curl -g fetched tern's page over IPv6" grep -q '^hello over IPv6$' "$work/out"
+readme_check "ping -6 had its 2 replies from tern" grep -q '2 packets transmitted, 2 received' "$work/out"
+readme_check "tern's DHCP client printed a lease from dnsmasq" grep -Eq 'bound.*10\.77\.7\.' "$work/err"
+readme_check "tern get fetched the page by name, over the lease" \
     sh -c 'test "$(cat /tmp/got6.html 2>/dev/null)" = "hello over IPv6"'
-check "the namespace is gone" sh -c '! ip netns list | grep -qw tern-v6'
-if [ "$fail" -ne 0 ]; then
-    echo "--- stdout"; tail -20 "$work/out"; echo "--- stderr"; tail -30 "$work/err"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+readme_check "the namespace is gone" sh -c '! ip netns list | grep -qw tern-v6'
 rm -f /tmp/got6.html
-echo "1 passed, 0 failed"
+readme_done
