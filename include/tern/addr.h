@@ -79,4 +79,21 @@ tern_ip_is_unspec6(struct tern_ip a)
     return memcmp(a.b, zero, 16) == 0;
 }
 
+/* The unspecified address of a's family: 0.0.0.0 for IPv4, else ::. */
+static inline struct tern_ip
+tern_ip_any_of(struct tern_ip a)
+{
+    struct tern_ip any6 = {{0}};
+    return tern_ip_is4(a) ? tern_ip4(0) : any6;
+}
+
+/* Could local addresses a and b take the same packet? Equal, or one a
+ * wildcard covering the other: :: covers both families, 0.0.0.0 IPv4. */
+static inline bool
+tern_ip_overlap(struct tern_ip a, struct tern_ip b)
+{
+    return tern_ip_eq(a, b) || tern_ip_is_unspec6(a) || tern_ip_is_unspec6(b) ||
+           (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
+}
+
 #endif

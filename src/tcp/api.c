@@ -42,9 +42,9 @@ open_addrs(const struct tern_tcp_open_args *a, struct tern_ip *l, struct tern_ip
     *l = a->local_addr;
     *r = a->remote_addr;
     if (tern_ip_is_any(*r)) {
-        *r = tcp_ip_any_like(*l);
+        *r = tern_ip_any_of(*l);
     } else if (tern_ip_is_any(*l)) {
-        *l = tcp_ip_any_like(*r);
+        *l = tern_ip_any_of(*r);
     }
     return tern_ip_is4(*l) == tern_ip_is4(*r);
 }

@@ -506,7 +506,7 @@ static void(back_to_listen)(struct tern_stack *st, struct tcp_tcb *tcb, const ch
     tcp_tcb_reset(st, tcb);
     if (tcb->local_wild) {
         tcp_hash_remove(st, tcb);
-        tcb->local_addr = tcp_ip_any_like(tcb->remote_addr);
+        tcb->local_addr = tern_ip_any_of(tcb->remote_addr);
         tcb->local_wild = false;
         tcp_hash_insert(st, tcb);
     }

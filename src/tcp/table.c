@@ -391,7 +391,7 @@ tcp_demux_passive(const struct tern_stack *st, struct tern_ip laddr, uint16_t lp
     /* Wildcards are stored in the family's own form (0.0.0.0 or ::); a
      * listener on :: also takes IPv4 segments unless it is IPv6-only. */
     const unsigned *n = st->tcp->n_keys;
-    struct tern_ip any = tcp_ip_any_like(raddr);
+    struct tern_ip any = tern_ip_any_of(raddr);
     struct tcp_tcb *tcb = NULL;
     if (n[TCP_KEY_ANY_LOCAL] > 0) {
         /* A passive OPEN with a fully specified remote but any local address. */

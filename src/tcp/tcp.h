@@ -519,25 +519,7 @@ int tcp_init(struct tern_stack *st);
 void tcp_fini(struct tern_stack *st);
 
 /* ---- table.c ---- */
-/* The unspecified address of a's family (0.0.0.0 or ::): how a wildcard
- * of that family is keyed. */
-static inline struct tern_ip
-tcp_ip_any_like(struct tern_ip a)
-{
-    struct tern_ip any6 = {{0}};
-    return tern_ip_is4(a) ? tern_ip4(0) : any6;
-}
-
-/* Could local addresses a and b take the same segment? Equal, or one a
- * wildcard covering the other (:: covers both families, 0.0.0.0 IPv4). */
-static inline bool
-tcp_ip_overlap(struct tern_ip a, struct tern_ip b)
-{
-    return tern_ip_eq(a, b) || tern_ip_is_unspec6(a) || tern_ip_is_unspec6(b) ||
-           (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
-}
-
-/* tcp_ip_overlap between users of a port, where a6 (b6) says a (b) is an
+/* tern_ip_overlap between users of a port, where a6 (b6) says a (b) is an
  * IPv6-only :: (IPV6_V6ONLY), which leaves the IPv4 half to others. */
 static inline bool
 tcp_port_overlap(struct tern_ip a, bool a6, struct tern_ip b, bool b6)
@@ -545,7 +527,7 @@ tcp_port_overlap(struct tern_ip a, bool a6, struct tern_ip b, bool b6)
     if ((a6 && tern_ip_is4(b)) || (b6 && tern_ip_is4(a))) {
         return false;
     }
-    return tcp_ip_overlap(a, b);
+    return tern_ip_overlap(a, b);
 }
 
 struct tcp_tcb *tcp_tcb_alloc(struct tern_stack *st);

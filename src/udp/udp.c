@@ -335,15 +335,6 @@ tern_udp_close(struct tern_stack *st, int id, int64_t now_ns)
     return TERN_OK;
 }
 
-/* Could local addresses a and b take the same datagram? Equal, or a
- * wildcard covering the other (:: covers both families, 0.0.0.0 IPv4). */
-static bool
-addr_overlap(struct tern_ip a, struct tern_ip b)
-{
-    return tern_ip_eq(a, b) || tern_ip_is_unspec6(a) || tern_ip_is_unspec6(b) ||
-           (tern_ip_is_any(a) && tern_ip_is4(b)) || (tern_ip_is_any(b) && tern_ip_is4(a));
-}
-
 /* The endpoint's address as the stack keeps it (IPv4-mapped for IPv4). */
 static struct tern_ip
 addr_in(const struct tern_udp_addr *a)
@@ -380,7 +371,7 @@ port_taken(const struct tern_stack *st, const struct udp_sock *self, struct tern
         if (o == self || !o->used || !o->bound || o->lport != port) {
             continue;
         }
-        if (!addr_overlap(o->laddr, addr)) {
+        if (!tern_ip_overlap(o->laddr, addr)) {
             continue;
         }
         if (reuse && o->reuseaddr) {
@@ -463,15 +454,6 @@ dest_in(const struct tern_stack *st, const struct tern_udp_addr *a)
     return d;
 }
 
-/* The wildcard an unbound socket takes for sending to dst: :: sends and
- * receives both families, 0.0.0.0 IPv4 only. */
-static struct tern_ip
-auto_any(struct tern_ip dst)
-{
-    struct tern_ip any6 = {{0}};
-    return tern_ip_is4(dst) ? tern_ip4(0) : any6;
-}
-
 int
 tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remote, int64_t now_ns)
 {
@@ -508,7 +490,7 @@ tern_udp_connect(struct tern_stack *st, int id, const struct tern_udp_addr *remo
         return TERN_ERR_INVAL; /* bound to an address of the other family */
     }
     if (!s->bound) {
-        int rc = bind_ephemeral(st, s, auto_any(raddr));
+        int rc = bind_ephemeral(st, s, tern_ip_any_of(raddr));
         if (rc != TERN_OK) {
             return rc;
         }
@@ -599,7 +581,7 @@ tern_udp_sendv(struct tern_stack *st, int id, const struct tern_udp_vec *v, size
         return TERN_ERR_INVAL; /* an IPv4 socket sends no IPv6 */
     }
     if (!s->bound) {
-        int rc = bind_ephemeral(st, s, auto_any(dst));
+        int rc = bind_ephemeral(st, s, tern_ip_any_of(dst));
         if (rc != TERN_OK) {
             return rc;
         }
