@@ -39,8 +39,8 @@ pick_mac(struct tern_config *c)
 }
 
 int
-tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
-                  struct tern_rt **out, char *err, size_t err_len)
+tern_tun_driver_new(const struct tern_tun_config *tun, const struct tern_config *cfg,
+                    struct tern_driver *out, char *err, size_t err_len)
 {
     if (err != NULL && err_len > 0) {
         err[0] = '\0';
@@ -49,7 +49,6 @@ tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *c
         say(err, err_len, "a TUN config and a stack config with one interface are required", "");
         return TERN_ERR_INVAL;
     }
-    *out = NULL;
     struct tern_config c = *cfg;
     /* No seed and no request for a fixed one: the stack's secret (ISNs,
      * ports, hash key) comes from the OS, as RFC 6528 3 wants. */
@@ -81,9 +80,25 @@ tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *c
         (void)tern_tun_close(t);
         return r;
     }
+    (void)tern_tun_driver(t, st, out); /* t and st are not NULL */
+    return TERN_OK;
+}
+
+int
+tern_rt_start_tun(const struct tern_tun_config *tun, const struct tern_config *cfg,
+                  struct tern_rt **out, char *err, size_t err_len)
+{
+    if (out == NULL) {
+        say(err, err_len, "no place for the runtime", "");
+        return TERN_ERR_INVAL;
+    }
+    *out = NULL;
     struct tern_driver drv;
-    (void)tern_tun_driver(t, st, &drv); /* t and st are not NULL */
-    r = tern_rt_start(&drv, out);       /* owns t and st from here, even on failure */
+    int r = tern_tun_driver_new(tun, cfg, &drv, err, err_len);
+    if (r != TERN_OK) {
+        return r;
+    }
+    r = tern_rt_start(&drv, out); /* owns the device and the stack from here, even on failure */
     if (r != TERN_OK) {
         say(err, err_len, "cannot start the runtime: ", tern_strerror(r));
     }

@@ -207,6 +207,11 @@ ssize_t tern_sendto(int fd, const void *buf, size_t n, int flags, const struct s
 ssize_t tern_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 int tern_shutdown(int fd, int how);
+/* A duplicate names the same socket (fcntl F_DUPFD and F_DUPFD_CLOEXEC
+ * too); the connection closes with the last of its numbers. */
+int tern_dup(int fd);
+int tern_dup2(int fd, int newfd);
+int tern_dup3(int fd, int newfd, int flags);
 int tern_close(int fd);
 int tern_fcntl(int fd, int cmd, ...);
 int tern_ioctl(int fd, unsigned long request, ...);

@@ -152,6 +152,18 @@ const struct tern_tun_stats *tern_tun_stats(const struct tern_tun *t);
 int tern_tun_driver(struct tern_tun *t, struct tern_stack *st, struct tern_driver *out);
 
 /*
+ * The device and its stack as tern_rt_start_tun() makes them, not yet
+ * started: opens the device, makes the stack (the same defaults: a secret
+ * seed, a random MAC on TAP, the device's MTU) and fills `out` as
+ * tern_tun_driver() does. For a caller that wraps the driver's callbacks
+ * before tern_rt_start() (the preload library marks the runtime's thread);
+ * the driver's close frees both. Returns as tern_rt_start_tun() before the
+ * start.
+ */
+int tern_tun_driver_new(const struct tern_tun_config *tun, const struct tern_config *cfg,
+                        struct tern_driver *out, char *err, size_t err_len);
+
+/*
  * A stack on a TUN or TAP device under a socket runtime with a thread:
  * opens the device, makes the stack, and starts tern_rt_start() on
  * tern_tun_driver(). `cfg` describes the stack; netif 0 gets the transmit

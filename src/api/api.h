@@ -45,6 +45,7 @@ struct tern_sock {
     int host;
     struct tern_stack *st;
     int fd;     /* the user's end of the pair: the socket's fd */
+    int ndup;   /* numbers besides `fd` naming the same end (dup): rt->by_fd maps them */
     int fd_lib; /* the library's end */
     dev_t dev;  /* identity of the user's end (fstat), checked on each call */
     ino_t ino;

@@ -58,6 +58,7 @@ static int dgram_open(struct tern_sock *s);
 static int dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len);
 static int dgram_connect(struct tern_sock *s, const struct sockaddr *addr, socklen_t len);
 static int dgram_shutdown(struct tern_sock *s, int how);
+static void sock_unmap_dup(struct tern_sock *s, int fd);
 static int dgram_ioctl(struct tern_sock *s, unsigned long request, void *arg);
 static int dgram_name(struct tern_sock *s, struct sockaddr *addr, socklen_t *len, bool peer);
 static int set_tos(struct tern_sock *s, int v);
@@ -106,8 +107,13 @@ sock_find(int fd, bool *forgot)
     ino_t ino;
     if (!fd_identity(fd, &dev, &ino) || dev != s->dev || ino != s->ino) {
         /* Closed behind tern's back: the connection ends as close(2) would
-         * have ended it, and the number is no longer a tern socket. */
-        sock_forget(s);
+         * have ended it (unless another number still names it), and the
+         * number is no longer a tern socket. */
+        if (s->ndup > 0) {
+            sock_unmap_dup(s, fd);
+        } else {
+            sock_forget(s);
+        }
         rt_after_call(rt);
         pthread_mutex_unlock(&rt->mu);
         *forgot = true;
@@ -226,7 +232,11 @@ sock_new(struct tern_rt *rt, int host, bool nonblock, bool cloexec)
      * with libc's close(): forget it before the number is reused. */
     struct tern_sock *o = rt->by_fd[pair[0]];
     if (o != NULL && o != s) {
-        sock_forget(o);
+        if (o->ndup > 0) {
+            sock_unmap_dup(o, pair[0]);
+        } else {
+            sock_forget(o);
+        }
     }
     uint32_t gen = s->gen + 1;
     pthread_cond_t cv = s->cv;
@@ -286,6 +296,17 @@ sock_free(struct tern_sock *s, bool close_fd)
     if (s->fd >= 0 && close_fd) {
         close(s->fd);
     }
+    for (int i = 0; s->ndup > 0 && i < s->rt->by_fd_cap; i++) {
+        if (s->rt->by_fd[i] == s) { /* a dup: gone with the socket (tern_rt_free) */
+            s->rt->by_fd[i] = NULL;
+            reg_clear_rt(i, s->rt);
+            if (close_fd) {
+                close(i);
+            }
+            s->ndup--;
+        }
+    }
+    s->ndup = 0;
     close(s->fd_lib);
     s->fd = s->fd_lib = -1;
     s->in_use = false;
@@ -2238,6 +2259,16 @@ tern_close(int fd)
     if (s == NULL) {
         return close(fd);
     }
+    if (s->ndup > 0) {
+        /* Another number still names the socket: only this one goes
+         * (Linux: the connection closes with the file's last reference). */
+        sock_unmap_dup(s, fd);
+        int r = close(fd);
+        int err = errno;
+        pthread_mutex_unlock(&s->rt->mu);
+        errno = err;
+        return r;
+    }
     if (s->tcp_id > 0) {
         int64_t now = rt_now(s->rt);
         struct tern_tcp_status stt;
@@ -2299,6 +2330,107 @@ sock_forget(struct tern_sock *s)
     sock_free(s, false);
 }
 
+/* ---- dup ---- */
+
+/* Number `fd`, one of several naming socket `s`, no longer does: its slot
+ * is cleared and, when it was s->fd, another of them takes that part. */
+static void
+sock_unmap_dup(struct tern_sock *s, int fd)
+{
+    struct tern_rt *rt = s->rt;
+    if (fd >= 0 && fd < rt->by_fd_cap && rt->by_fd[fd] == s) {
+        rt->by_fd[fd] = NULL;
+        reg_clear_rt(fd, rt);
+    }
+    s->ndup--;
+    if (fd == s->fd) {
+        for (int i = 0; i < rt->by_fd_cap; i++) {
+            if (rt->by_fd[i] == s) {
+                s->fd = i;
+                break;
+            }
+        }
+    }
+}
+
+/* The kernel duplicated the user's end of `s` as `nfd` (or failed, -1):
+ * the new number names the same socket. Returns nfd, or -1 with errno. */
+static int
+sock_add_dup(struct tern_sock *s, int nfd)
+{
+    if (nfd < 0) {
+        return -1;
+    }
+    struct tern_rt *rt = s->rt;
+    struct reg_entry e = {.kind = REG_SOCK, .rt = rt};
+    if (by_fd_room(rt, nfd) != 0 || reg_set(nfd, &e, NULL) != 0) {
+        close(nfd);
+        return fail(ENOMEM);
+    }
+    struct tern_sock *o = rt->by_fd[nfd];
+    if (o != NULL && o != s) { /* a socket closed behind tern's back held it */
+        if (o->ndup > 0) {
+            sock_unmap_dup(o, nfd);
+        } else {
+            sock_forget(o);
+        }
+        (void)reg_set(nfd, &e, NULL);
+    }
+    rt->by_fd[nfd] = s;
+    s->ndup++;
+    return nfd;
+}
+
+/* dup(2), dup2(2), dup3(2) (F_DUPFD through tern_fcntl): the new number
+ * names the same socket, as a duplicated fd names the same open file on
+ * Linux; the connection ends when its last number is closed. A tern
+ * socket under `newfd` is closed first, as the kernel closes what the
+ * number held. */
+static int
+sock_dup3(int fd, int newfd, int flags, bool dup2_rules)
+{
+    if (newfd == fd) {
+        if (!dup2_rules) {
+            return fail(EINVAL);
+        }
+        return fcntl(fd, F_GETFD) < 0 ? -1 : fd;
+    }
+    if (newfd >= 0 && tern_is_socket(newfd)) {
+        struct tern_sock *t = sock_lock(newfd);
+        if (t != NULL) {
+            pthread_mutex_unlock(&t->rt->mu);
+            (void)tern_close(newfd);
+        }
+    }
+    struct tern_sock *s = sock_lock(fd);
+    if (s == NULL) {
+        return dup2_rules ? dup2(fd, newfd) : dup3(fd, newfd, flags);
+    }
+    int r = sock_add_dup(s, dup3(fd, newfd, flags));
+    int e = errno;
+    sock_unlock(s);
+    errno = e;
+    return r;
+}
+
+int
+tern_dup(int fd)
+{
+    return tern_fcntl(fd, F_DUPFD, 0);
+}
+
+int
+tern_dup2(int fd, int newfd)
+{
+    return sock_dup3(fd, newfd, 0, true);
+}
+
+int
+tern_dup3(int fd, int newfd, int flags)
+{
+    return sock_dup3(fd, newfd, flags, false);
+}
+
 /* ---- fcntl, ioctl ---- */
 
 int
@@ -2316,7 +2448,7 @@ tern_fcntl(int fd, int cmd, ...)
     switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-        r = fail(EINVAL); /* a tern socket has one fd */
+        r = sock_add_dup(s, fcntl(fd, cmd, arg));
         break;
     case F_SETFL:
         r = fcntl(fd, F_SETFL, arg);
