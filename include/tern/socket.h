@@ -182,6 +182,44 @@ void tern_rt_unlock(struct tern_rt *rt);
 /* The runtime's time, in the stacks' time base. */
 int64_t tern_rt_now(struct tern_rt *rt);
 
+/* ---- blocked calls that signals interrupt ---- */
+
+/* What a signal handler that ran on the calling thread during a blocked
+ * call asks for (tern_rt_intr.signalled). */
+enum tern_intr {
+    TERN_INTR_NONE = 0,    /* no handler ran */
+    TERN_INTR_RESTART = 1, /* its handler had SA_RESTART */
+    TERN_INTR_EINTR = 2,   /* its handler had no SA_RESTART */
+};
+
+/* By default a blocked call sleeps on a condition variable and a signal
+ * handler that runs meanwhile does not end it. A runtime given these hooks
+ * (the LD_PRELOAD library sets them) sleeps instead in ppoll(2) on an
+ * eventfd of the calling thread, so a handler interrupts the sleep; the
+ * call then does what Linux's would (signal(7), "Interruption of system
+ * calls"): it fails with EINTR when nothing moved yet (a count when some
+ * bytes did), or, for a handler with SA_RESTART, goes on waiting, unless
+ * the socket has a timeout for that direction (SO_RCVTIMEO for accept and
+ * receives, SO_SNDTIMEO for connect and sends): then EINTR as on Linux.
+ * An interrupted connect goes on in the background (a later connect waits
+ * for it, or says EALREADY when non-blocking). SO_LINGER's wait in close
+ * ends at a signal (close succeeds). */
+struct tern_rt_intr {
+    /* An eventfd of the calling thread (made and owned by the caller,
+     * non-blocking), which tern writes to wake the thread and drains
+     * after; -1: this thread sleeps on the condition variable. */
+    int (*wake_fd)(void *ctx);
+    /* Whether a signal handler ran on the calling thread since the
+     * current call began (enum tern_intr); clears that record. */
+    int (*signalled)(void *ctx);
+    void *ctx;
+};
+
+/* Installs `intr` (copied; NULL: back to the default) on a runtime that
+ * blocks, kinds (b) and (c). Calls already asleep keep their way of
+ * sleeping. 0, or -1 with EINVAL. */
+int tern_rt_set_intr(struct tern_rt *rt, const struct tern_rt_intr *intr);
+
 /* ---- the socket calls ---- */
 
 int tern_socket(int domain, int type, int protocol);

@@ -37,6 +37,14 @@ enum sock_urg { URG_NONE, URG_NOTYET, URG_VALID, URG_READ };
 /* Linux's struct socket state, which connect(2) follows. */
 enum sock_ss { SS_UNCONN, SS_CONNECTING, SS_CONNECTED };
 
+/* A thread asleep in a blocked call of an interruptible runtime (on its
+ * stack, linked in its socket's list while it sleeps). */
+struct sock_waiter {
+    struct sock_waiter *next;
+    int fd;     /* the thread's eventfd */
+    bool woken; /* the socket's state changed since it went to sleep */
+};
+
 struct tern_sock {
     struct tern_rt *rt;
     struct tern_sock *next; /* every socket of the runtime, in use or free */
@@ -51,6 +59,7 @@ struct tern_sock {
     ino_t ino;
     pthread_cond_t cv;
     int waiters;
+    struct sock_waiter *wlist; /* waiters asleep in ppoll (tern_rt_set_intr) */
 
     int tcp_id; /* 0: no connection block */
     int udp_id; /* a SOCK_DGRAM socket's tern_udp id (tern/udp.h), else 0 */
@@ -128,6 +137,10 @@ struct tern_rt {
     int64_t manual_now;
     tern_deadline_fn on_deadline;
     void *deadline_ctx;
+
+    /* tern_rt_set_intr: blocked calls sleep where signals reach them. */
+    bool has_intr;
+    struct tern_rt_intr intr;
 
     struct tern_sock *socks;
     struct tern_sock **by_fd; /* this runtime's sockets by fd number */

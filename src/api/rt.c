@@ -487,6 +487,21 @@ tern_rt_free(struct tern_rt *rt)
     free(rt);
 }
 
+int
+tern_rt_set_intr(struct tern_rt *rt, const struct tern_rt_intr *intr)
+{
+    if (rt == NULL || !rt_can_block(rt) ||
+        (intr != NULL && (intr->wake_fd == NULL || intr->signalled == NULL))) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&rt->mu);
+    rt->has_intr = intr != NULL;
+    rt->intr = intr != NULL ? *intr : (struct tern_rt_intr){0};
+    pthread_mutex_unlock(&rt->mu);
+    return 0;
+}
+
 void
 tern_rt_set_default(struct tern_rt *rt, int host)
 {

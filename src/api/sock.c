@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ fail(int err)
 /* ---- lookup and lifetime ---- */
 
 static void sock_forget(struct tern_sock *s);
+static void sock_wake(struct tern_sock *s);
 static short dgram_mask(struct tern_sock *s);
 static int dgram_open(struct tern_sock *s);
 static int dgram_bind(struct tern_sock *s, const struct sockaddr *addr, socklen_t len);
@@ -311,7 +313,7 @@ sock_free(struct tern_sock *s, bool close_fd)
     s->fd = s->fd_lib = -1;
     s->in_use = false;
     s->gen++;
-    pthread_cond_broadcast(&s->cv);
+    sock_wake(s);
 }
 
 void
@@ -351,9 +353,81 @@ sock_sweep(struct tern_rt *rt)
     }
 }
 
-/* Sleeps until the socket's condition variable is signalled or `deadline`
+/* Wakes every call asleep on the socket: those on its condition variable
+ * and those in ppoll on their thread's eventfd (tern_rt_set_intr). */
+static void
+sock_wake(struct tern_sock *s)
+{
+    pthread_cond_broadcast(&s->cv);
+    for (struct sock_waiter *w = s->wlist; w != NULL; w = w->next) {
+        if (!w->woken) {
+            w->woken = true;
+            uint64_t one = 1;
+            (void)!write(w->fd, &one, sizeof(one));
+        }
+    }
+}
+
+/* The interruptible sleep of a runtime with tern_rt_set_intr: ppoll(2) on
+ * the thread's eventfd `wfd`, which sock_wake writes, with the lock
+ * released; a signal handler that runs on the thread ends the sleep.
+ * Returns 0 on a wake-up, ETIMEDOUT at the deadline, EINTR when the call
+ * must fail so, -1 when `wfd` is no open fd (sleep on the condition
+ * variable instead). signal(7): a handler with SA_RESTART lets the call
+ * go on, unless the socket has a timeout for it (`deadline` set). */
+static int
+sock_wait_intr(struct tern_sock *s, int64_t deadline, int wfd, uint32_t gen)
+{
+    struct tern_rt *rt = s->rt;
+    struct sock_waiter w = {.next = s->wlist, .fd = wfd};
+    s->wlist = &w;
+    int r = 0;
+    for (;;) {
+        int sig = rt->intr.signalled(rt->intr.ctx);
+        if (sig == TERN_INTR_EINTR || (sig == TERN_INTR_RESTART && deadline != INT64_MAX)) {
+            r = EINTR;
+            break;
+        }
+        if (w.woken || !s->in_use || s->gen != gen) {
+            break;
+        }
+        struct timespec ts, *tp = NULL;
+        if (deadline != INT64_MAX) {
+            int64_t left = deadline - rt_mono_ns();
+            if (left <= 0) {
+                r = ETIMEDOUT;
+                break;
+            }
+            ts.tv_sec = (time_t)(left / 1000000000);
+            ts.tv_nsec = (long)(left % 1000000000);
+            tp = &ts;
+        }
+        pthread_mutex_unlock(&rt->mu);
+        struct pollfd p = {.fd = wfd, .events = POLLIN};
+        int n = ppoll(&p, 1, tp, NULL);
+        if (n > 0 && (p.revents & POLLIN)) {
+            uint64_t v;
+            (void)!read(wfd, &v, sizeof(v));
+        }
+        pthread_mutex_lock(&rt->mu);
+        if (n > 0 && (p.revents & POLLNVAL)) {
+            r = -1;
+            break;
+        }
+    }
+    for (struct sock_waiter **pp = &s->wlist; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == &w) {
+            *pp = w.next;
+            break;
+        }
+    }
+    return r;
+}
+
+/* Sleeps until the socket's state changes (sock_wake) or `deadline`
  * (monotonic ns; INT64_MAX: none). 0 on a wake-up, EAGAIN at the deadline,
- * EBADF when the socket was closed meanwhile. */
+ * EBADF when the socket was closed meanwhile, EINTR when a signal handler
+ * interrupted the call (only in a runtime with tern_rt_set_intr). */
 static int
 sock_wait(struct tern_sock *s, int64_t deadline)
 {
@@ -361,16 +435,25 @@ sock_wait(struct tern_sock *s, int64_t deadline)
     s->waiters++;
     sock_sync(s, false);
     rt_after_call(s->rt); /* what this call queued goes out, timers get armed */
-    int r = 0;
-    if (deadline == INT64_MAX) {
-        pthread_cond_wait(&s->cv, &s->rt->mu);
-    } else {
+    int r = -1;
+    if (s->rt->has_intr) {
+        int wfd = s->rt->intr.wake_fd(s->rt->intr.ctx);
+        if (wfd >= 0) {
+            r = sock_wait_intr(s, deadline, wfd, gen);
+        }
+    }
+    if (r < 0 && deadline == INT64_MAX) {
+        r = pthread_cond_wait(&s->cv, &s->rt->mu);
+    } else if (r < 0) {
         struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
         r = pthread_cond_timedwait(&s->cv, &s->rt->mu, &ts);
     }
     s->waiters--;
     if (!s->in_use || s->gen != gen) {
         return EBADF;
+    }
+    if (r == EINTR) {
+        return EINTR;
     }
     return (r == ETIMEDOUT || rt_mono_ns() >= deadline) ? EAGAIN : 0;
 }
@@ -391,6 +474,10 @@ block_or_stop(struct tern_sock *s, bool nonblock, int64_t deadline, size_t done,
         if (w == EBADF) {
             pthread_mutex_unlock(&s->rt->mu);
             return W_GONE;
+        }
+        if (w == EINTR) {
+            *err = done > 0 ? 0 : EINTR; /* Linux: what moved is reported */
+            return W_STOP;
         }
     }
     *err = done > 0 ? 0 : EAGAIN;
@@ -663,7 +750,7 @@ sock_event(void *ctx, struct tern_stack *st, int id, unsigned events, int err)
         urg_update(s);
     }
     sock_sync(s, (events & (TERN_TCP_EV_READABLE | TERN_TCP_EV_URGENT)) != 0);
-    pthread_cond_broadcast(&s->cv);
+    sock_wake(s);
 }
 
 /* ---- addresses ---- */
@@ -1362,6 +1449,10 @@ tern_connect(int fd, const struct sockaddr *addr, socklen_t len)
             sock_unlock(s);
             return fail(err); /* SO_SNDTIMEO: Linux says EINPROGRESS */
         }
+        if (w == EINTR) {
+            sock_unlock(s);
+            return fail(EINTR); /* the handshake goes on (a later connect waits for it) */
+        }
     }
     if (sock_state(s, NULL) == TERN_TCP_CLOSED) {
         /* Linux reports the error and disconnects. */
@@ -1749,7 +1840,7 @@ dgram_event(void *ctx, struct tern_stack *st, int id, unsigned events)
         return;
     }
     sock_sync(s, (events & TERN_UDP_EV_READABLE) != 0);
-    pthread_cond_broadcast(&s->cv);
+    sock_wake(s);
 }
 
 /* 0 or the errno socket() fails with. */
@@ -1882,7 +1973,7 @@ dgram_shutdown(struct tern_sock *s, int how)
     struct tern_udp_addr peer;
     tern_udp_name(s->st, s->udp_id, NULL, &peer);
     s->shut |= (unsigned)how + 1;
-    pthread_cond_broadcast(&s->cv);
+    sock_wake(s);
     return peer.family == TERN_UDP_AF_UNSPEC ? ENOTCONN : 0;
 }
 
@@ -2240,7 +2331,7 @@ tern_shutdown(int fd, int how)
         }
         break;
     }
-    pthread_cond_broadcast(&s->cv);
+    sock_wake(s);
     sock_unlock(s);
     return err ? fail(err) : 0;
 }
@@ -2297,8 +2388,8 @@ tern_close(int fd)
                         pthread_mutex_unlock(&s->rt->mu); /* closed by another thread */
                         return 0;
                     }
-                    if (w == EAGAIN) {
-                        break;
+                    if (w == EAGAIN || w == EINTR) {
+                        break; /* a signal ends the lingering too; the close stands */
                     }
                 }
             }

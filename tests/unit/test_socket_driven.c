@@ -15,8 +15,10 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -572,6 +574,123 @@ test_forget(void)
     host_down(&b);
 }
 
+/* tern_rt_set_intr: a signal handler that runs on a thread blocked in a
+ * read ends the read with EINTR, or (SA_RESTART) lets it go on unless the
+ * socket has SO_RCVTIMEO; without the hooks the read sleeps through the
+ * signal (the default, unchanged). The hooks are the test's own: each
+ * thread's eventfd, and a record of the handler's SA_RESTART that a
+ * SIGUSR1 handler leaves, as the preload library's wrapper does. */
+static __thread int tl_efd = -1;
+static __thread int tl_sig;
+static atomic_int sig_mode;    /* what the next handler records */
+static atomic_int sig_handled; /* handlers run */
+
+static int
+intr_wake_fd(void *ctx)
+{
+    (void)ctx;
+    if (tl_efd < 0) {
+        tl_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    return tl_efd;
+}
+
+static int
+intr_signalled(void *ctx)
+{
+    (void)ctx;
+    int r = tl_sig;
+    tl_sig = TERN_INTR_NONE;
+    return r;
+}
+
+static void
+on_usr1(int sig)
+{
+    (void)sig;
+    tl_sig = atomic_load(&sig_mode);
+    atomic_fetch_add(&sig_handled, 1);
+}
+
+/* One blocked read, one SIGUSR1 to its thread. `hooks`: the runtime has
+ * them; `timeo`: SO_RCVTIMEO set (5 s, else none). `interrupted`: the read
+ * must end with EINTR; else it must go on and return the data sent. */
+static void
+intr_case(bool hooks, int mode, bool timeo, bool interrupted)
+{
+    struct host a, b;
+    host_up(&a, A_ADDR, 1);
+    host_up(&b, B_ADDR, 2);
+    struct tern_rt_intr in = {.wake_fd = intr_wake_fd, .signalled = intr_signalled};
+    if (hooks) {
+        CHECK_EQ(tern_rt_set_intr(a.rt, &in), 0);
+    }
+    int l = listen_in(&a, PORT), c, s;
+    connect_pair(&a, &b, l, &c, &s);
+    if (!timeo) {
+        struct timeval none = {0};
+        CHECK_EQ(tern_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none)), 0);
+    }
+    atomic_store(&sig_mode, mode);
+    int before = atomic_load(&sig_handled);
+    struct reader r = {.fd = s};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, reader_main, &r), 0);
+    while (atomic_load(&r.tid) == 0) {
+        sched_yield();
+    }
+    CHECK(wait_sleeping((pid_t)atomic_load(&r.tid)));
+    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    for (int i = 0; i < 5000 && atomic_load(&sig_handled) == before; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    CHECK_EQ(atomic_load(&sig_handled), before + 1);
+    if (interrupted) {
+        join_bounded(t);
+        CHECK_EQ(r.n, -1);
+        CHECK_EQ(r.err, EINTR);
+    } else {
+        CHECK(wait_sleeping((pid_t)atomic_load(&r.tid))); /* still (or again) asleep */
+        CHECK_EQ(tern_write(c, "ping", 4), 4);
+        CHECK(deliver(&b, &a) > 0);
+        join_bounded(t);
+        CHECK_EQ(r.n, 4);
+        CHECK_MEM(r.buf, "ping", 4);
+    }
+    /* The socket still works after the interruption. */
+    CHECK_EQ(tern_write(c, "pong", 4), 4);
+    pump(&a, &b, 1000000000); /* the ACK of "ping" first (Nagle holds "pong") */
+    char buf[8];
+    CHECK_EQ(tern_read(s, buf, sizeof(buf)), 4);
+    CHECK_MEM(buf, "pong", 4);
+    tern_close(c);
+    tern_close(s);
+    tern_close(l);
+    host_down(&a);
+    host_down(&b);
+}
+
+static void
+test_signal_interrupts_blocked_read(void)
+{
+    struct sigaction sa = {.sa_handler = on_usr1}; /* the handler records; no SA_RESTART needed */
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    intr_case(true, TERN_INTR_EINTR, false, true);    /* no SA_RESTART: EINTR */
+    intr_case(true, TERN_INTR_RESTART, false, false); /* SA_RESTART: goes on */
+    intr_case(true, TERN_INTR_RESTART, true, true);   /* SA_RESTART, SO_RCVTIMEO: EINTR */
+    intr_case(false, TERN_INTR_EINTR, false, false);  /* no hooks: sleeps through it */
+    struct tern_rt_intr bad = {.wake_fd = intr_wake_fd};
+    struct host a;
+    host_up(&a, A_ADDR, 1);
+    CHECK_EQ(tern_rt_set_intr(a.rt, &bad), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(tern_rt_set_intr(a.rt, NULL), 0);
+    host_down(&a);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 int
 main(void)
 {
@@ -582,5 +701,6 @@ main(void)
     RUN(test_free_one_runtime);
     RUN(test_other_runtime_took_the_number);
     RUN(test_forget);
+    RUN(test_signal_interrupts_blocked_read);
     return CHECK_DONE();
 }
