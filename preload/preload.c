@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -80,6 +81,8 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
                        socklen_t *fromlen);
 int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen);
+/* glibc still exports it; its header no longer declares it. */
+sighandler_t bsd_signal(int sig, sighandler_t h);
 
 /* What a byte of the fd map says. */
 enum { FD_KERNEL = 0, FD_SOCK = 1, FD_EPOLL = 2 };
@@ -125,6 +128,7 @@ struct real {
     int (*epoll_wait)(int, struct epoll_event *, int, int);
     int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
     int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 
 /* The configuration, read from the environment when the library loads. */
@@ -151,10 +155,20 @@ static struct preload {
     FILE *trace;
     pthread_mutex_t trace_mu;
     atomic_bool warned_child;
+    /* The program's signal handlers, called by sig_wrap (see "signals"). */
+    struct {
+        _Atomic(void *) fn;
+        atomic_int flags;
+    } sigs[NSIG];
+    pthread_key_t efd_key; /* closes a thread's wake eventfd when it ends */
 } pl = {.once = PTHREAD_ONCE_INIT, .trace_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Calls made from inside tern, or on the runtime's thread, go to libc. */
 static __thread int tl_depth __attribute__((tls_model("initial-exec")));
+/* What the handlers that ran on this thread since its current tern call
+ * began ask for (enum tern_intr), and the thread's wake eventfd + 1. */
+static __thread volatile sig_atomic_t tl_sig __attribute__((tls_model("initial-exec")));
+static __thread int tl_efd1 __attribute__((tls_model("initial-exec")));
 
 /* ---- the fd map ---- */
 
@@ -236,6 +250,7 @@ resolve_all(void)
     RESOLVE(epoll_wait);
     RESOLVE(epoll_pwait);
     RESOLVE(getaddrinfo);
+    RESOLVE(sigaction);
 }
 
 /* The libc definition of `name`, resolved on first use (a constructor of
@@ -592,6 +607,173 @@ at_exit(void)
     tl_depth--;
 }
 
+/* ---- signals ----
+ *
+ * Linux ends a blocked socket call when a signal handler runs: EINTR, or
+ * a restart when the handler was installed with SA_RESTART (and the
+ * socket has no timeout for the call: signal(7)). tern's blocked calls
+ * sleep in ppoll on the thread's eventfd (tern_rt_set_intr), which a
+ * handler interrupts; to tell EINTR from a restart, tern must know whether
+ * the handler that ran had SA_RESTART. So sigaction() and signal() are
+ * interposed: the program's handler is kept in pl.sigs and the kernel is
+ * given sig_wrap, which notes the handler's SA_RESTART for the thread
+ * (tl_sig) and calls it; a query returns the program's handler as it set
+ * it. Synchronous faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+ * SIGSYS) interrupt no call and are left alone. A handler installed some
+ * other way (sigset, a raw syscall) is not seen: its signal leaves the
+ * blocked call waiting, as SA_RESTART would. A handler that longjmps out
+ * of a blocked tern call is not supported. */
+
+static int
+intr_wake_fd(void *ctx)
+{
+    (void)ctx;
+    if (tl_efd1 == 0) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0) {
+            return -1; /* this call sleeps on the condition variable */
+        }
+        tl_efd1 = fd + 1;
+        pthread_setspecific(pl.efd_key, (void *)(intptr_t)tl_efd1);
+    }
+    return tl_efd1 - 1;
+}
+
+static void
+efd_release(void *v)
+{
+    tl_depth++;
+    (void)REAL(close)((int)(intptr_t)v - 1);
+    tl_depth--;
+}
+
+static int
+intr_signalled(void *ctx)
+{
+    (void)ctx;
+    int r = tl_sig;
+    tl_sig = TERN_INTR_NONE;
+    return r;
+}
+
+static void
+sig_wrap(int sig, siginfo_t *si, void *uc)
+{
+    void *fn = atomic_load(&pl.sigs[sig].fn);
+    int flags = atomic_load(&pl.sigs[sig].flags);
+    if (tl_sig != TERN_INTR_EINTR) {
+        tl_sig = (flags & SA_RESTART) ? TERN_INTR_RESTART : TERN_INTR_EINTR;
+    }
+    if (fn == NULL) {
+        return;
+    }
+    if (flags & SA_SIGINFO) {
+        ((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
+    } else {
+        ((void (*)(int))fn)(sig);
+    }
+}
+
+static bool
+sig_wrappable(int sig)
+{
+    return sig > 0 && sig < NSIG && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL &&
+           sig != SIGFPE && sig != SIGTRAP && sig != SIGSYS && sig != SIGKILL && sig != SIGSTOP;
+}
+
+EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (!sig_wrappable(sig)) {
+        return REAL(sigaction)(sig, act, old);
+    }
+    void *prev_fn = atomic_load(&pl.sigs[sig].fn);
+    int prev_flags = atomic_load(&pl.sigs[sig].flags);
+    struct sigaction mine;
+    const struct sigaction *use = act;
+    if (act != NULL && !(act->sa_flags & SA_SIGINFO) &&
+        (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
+        atomic_store(&pl.sigs[sig].fn, NULL);
+    } else if (act != NULL) {
+        atomic_store(&pl.sigs[sig].flags, act->sa_flags);
+        atomic_store(&pl.sigs[sig].fn, (act->sa_flags & SA_SIGINFO) ? (void *)act->sa_sigaction
+                                                                    : (void *)act->sa_handler);
+        mine = *act;
+        mine.sa_sigaction = sig_wrap;
+        mine.sa_flags |= SA_SIGINFO;
+        use = &mine;
+    }
+    int r = REAL(sigaction)(sig, use, old);
+    int e = errno;
+    if (r != 0 && act != NULL) {
+        atomic_store(&pl.sigs[sig].fn, prev_fn);
+        atomic_store(&pl.sigs[sig].flags, prev_flags);
+    }
+    if (r == 0 && old != NULL && (old->sa_flags & SA_SIGINFO) && old->sa_sigaction == sig_wrap) {
+        /* The program sees its own handler, as it set it. */
+        old->sa_flags = prev_flags;
+        if (prev_flags & SA_SIGINFO) {
+            old->sa_sigaction = (void (*)(int, siginfo_t *, void *))prev_fn;
+        } else {
+            old->sa_handler = (void (*)(int))prev_fn;
+        }
+    }
+    errno = e;
+    return r;
+}
+
+/* signal() with glibc's semantics (BSD's: SA_RESTART, the signal blocked
+ * in its handler), over the sigaction above. */
+static sighandler_t
+signal_with(int sig, sighandler_t h, int flags)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = h;
+    sigemptyset(&sa.sa_mask);
+    if (!(flags & SA_NODEFER)) {
+        sigaddset(&sa.sa_mask, sig);
+    }
+    sa.sa_flags = flags;
+    if (sigaction(sig, &sa, &old) != 0) {
+        return SIG_ERR;
+    }
+    return old.sa_handler;
+}
+
+EXPORT sighandler_t
+signal(int sig, sighandler_t h)
+{
+    return signal_with(sig, h, SA_RESTART);
+}
+
+EXPORT sighandler_t
+bsd_signal(int sig, sighandler_t h)
+{
+    return signal_with(sig, h, SA_RESTART);
+}
+
+EXPORT sighandler_t
+sysv_signal(int sig, sighandler_t h)
+{
+    return signal_with(sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+EXPORT int
+siginterrupt(int sig, int flag)
+{
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) != 0) {
+        return -1;
+    }
+    if (flag) {
+        sa.sa_flags &= ~SA_RESTART;
+    } else {
+        sa.sa_flags |= SA_RESTART;
+    }
+    return sigaction(sig, &sa, NULL);
+}
+
 static void
 bring_up(void)
 {
@@ -609,7 +791,13 @@ bring_up(void)
     }
     inner_ops = drv.ops;
     drv.ops = &wrapped_ops;
+    /* The runtime's thread takes no signal: the program's handlers run on
+     * the program's threads, where they interrupt blocked calls. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     r = tern_rt_start(&drv, &pl.rt);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != TERN_OK) {
         say("tern-preload: cannot start the runtime: %s", tern_strerror(r));
         pl.up_err = ENOMEM;
@@ -618,6 +806,8 @@ bring_up(void)
         return;
     }
     tern_rt_set_default(pl.rt, 0);
+    const struct tern_rt_intr intr = {.wake_fd = intr_wake_fd, .signalled = intr_signalled};
+    (void)tern_rt_set_intr(pl.rt, &intr);
     if (pl.conf.n_dns > 0 && tern_rt_set_dns(pl.rt, 0, pl.conf.dns, pl.conf.n_dns) != 0) {
         say("tern-preload: TERN_DNS: cannot make the resolver: %s", strerror(errno));
     }
@@ -667,6 +857,10 @@ preload_init(void)
         setvbuf(pl.trace, NULL, _IOLBF, 0);
     }
     pthread_atfork(NULL, NULL, child_after_fork);
+    if (pthread_key_create(&pl.efd_key, efd_release) != 0) {
+        say("tern-preload: no thread key");
+        _exit(2);
+    }
 }
 
 /* ---- the calls ---- */
@@ -694,6 +888,7 @@ child_fail(int fd, const char *call)
         if (pl.child) {                                                                            \
             return (type)child_fail(fd, call);                                                     \
         }                                                                                          \
+        tl_sig = TERN_INTR_NONE;                                                                   \
         tl_depth++;                                                                                \
         type r_ = (expr);                                                                          \
         int e_ = errno;                                                                            \
@@ -787,6 +982,7 @@ accept(int fd, struct sockaddr *a, socklen_t *len)
     if (pl.child) {
         return child_fail(fd, "accept");
     }
+    tl_sig = TERN_INTR_NONE;
     tl_depth++;
     int r = tern_accept(fd, a, len);
     int e = errno;
@@ -803,6 +999,7 @@ accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
     if (pl.child) {
         return child_fail(fd, "accept4");
     }
+    tl_sig = TERN_INTR_NONE;
     tl_depth++;
     int r = tern_accept4(fd, a, len, flags);
     int e = errno;
@@ -1022,6 +1219,7 @@ close(int fd)
         fd_mark(fd, FD_KERNEL);
         return REAL(close)(fd);
     }
+    tl_sig = TERN_INTR_NONE;
     tl_depth++;
     int r = tern_close(fd);
     int e = errno;
