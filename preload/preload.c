@@ -1441,6 +1441,11 @@ poll_masked(struct pollfd *fds, nfds_t n, int ms, const sigset_t *mask)
     return r;
 }
 
+/* glibc declares poll's and ppoll's array write-only when fortified (it
+ * is read too: the events), so GCC takes reading it here for a read of
+ * uninitialized memory. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 EXPORT int
 poll(struct pollfd *fds, nfds_t n, int ms)
 {
@@ -1477,6 +1482,7 @@ ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *m
     }
     return poll_masked(fds, n, ms, mask);
 }
+#pragma GCC diagnostic pop
 
 /* select and pselect over tern_poll, with Linux's mapping of poll bits to
  * the three sets (fs/select.c): readable on IN/HUP/ERR, writable on
