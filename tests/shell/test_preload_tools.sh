@@ -157,7 +157,11 @@ wait_for 30 device_gone
 # ---- socat: preloaded echo servers without fork ----
 socat_server() { # socat_server <name> <port> <address 2>: preloaded, one connection
     local name=$1 port=$2 addr=$3 p rc
-    "${pl[@]}" TERN_TRACE="$tmp/$name.trace" socat TCP-LISTEN:$port,reuseaddr "$addr" \
+    # -b 4096: socat writes a pipe with blocking writes of a block once
+    # poll says it has room, which for a pipe means one page: a larger
+    # block can block socat for good on its own PIPE (an echo that
+    # deadlocks itself, on Linux as on tern).
+    "${pl[@]}" TERN_TRACE="$tmp/$name.trace" socat -b 4096 TCP-LISTEN:$port,reuseaddr "$addr" \
         2>"$tmp/$name.err" &
     p=$!
     pids+=("$p")
@@ -197,8 +201,8 @@ kill "$p" 2>/dev/null
 wait "$p" 2>/dev/null
 wait_for 30 device_gone
 
-# ---- socat: preloaded client, Linux echo ----
-ip netns exec "$NS" socat TCP-LISTEN:5013,reuseaddr,fork PIPE &
+# ---- socat: preloaded client, Linux echo (cat behind a socket pair) ----
+ip netns exec "$NS" socat TCP-LISTEN:5013,reuseaddr,fork EXEC:cat &
 lp=$!
 pids+=("$lp")
 check "Linux socat echo listening" wait_for 30 listening 5013
