@@ -14,8 +14,9 @@
 #    (-N: shutdown after its input ended); UDP (-u): one datagram each way,
 #    preloaded server and preloaded client.
 #  - socat: preloaded echo servers without fork (`TCP-LISTEN,reuseaddr
-#    PIPE` and `SYSTEM:cat`), a preloaded client against a Linux echo
-#    (`- TCP:...`), UDP both ways. The fork server (`...,fork EXEC:cat`):
+#    PIPE` and `SYSTEM:cat`; 4 MiB from a Linux asyncio client), a
+#    preloaded client against a Linux echo (`- TCP:...`, 256 KiB), UDP
+#    both ways. The fork server (`...,fork EXEC:cat`):
 #    the forked child cannot use the parent's tern socket by design
 #    (preload.c: EBADFD and one stderr line); checked here: the line is
 #    printed, the Linux client is not left hanging, the parent goes on.
@@ -161,16 +162,20 @@ socat_server() { # socat_server <name> <port> <address 2>: preloaded, one connec
     # poll says it has room, which for a pipe means one page: a larger
     # block can block socat for good on its own PIPE (an echo that
     # deadlocks itself, on Linux as on tern).
-    "${pl[@]}" TERN_TRACE="$tmp/$name.trace" socat -b 4096 TCP-LISTEN:$port,reuseaddr "$addr" \
-        2>"$tmp/$name.err" &
+    "${pl[@]}" TERN_TRACE="$tmp/$name.trace" TERN_PCAP="$tmp/$name.pcap" \
+        socat -b 4096 TCP-LISTEN:$port,reuseaddr "$addr" 2>"$tmp/$name.err" &
     p=$!
     pids+=("$p")
     check "socat $addr under the preload: listening" \
         wait_for 30 contains "$tmp/$name.trace" 'listen('
-    timeout 120 ip netns exec "$NS" socat -t 30 - TCP:$T:$port <"$tmp/a.bin" >"$tmp/$name.recv"
+    # The Linux client reads while it writes (asyncio): a client that
+    # blocks in a write while the echo comes back can deadlock any echo.
+    timeout 120 ip netns exec "$NS" "$PY" "$AECHO" clients $T $port 1 $((4 << 20)) \
+        >"$tmp/$name.out" 2>&1
     rc=$?
-    check "Linux socat client exits 0 (got $rc)" test $rc -eq 0
-    check "socat $addr: 4 MiB echoed byte-exact" same_file "$tmp/$name.recv" "$tmp/a.bin"
+    check "socat $addr: 4 MiB echoed byte-exact to a Linux client (rc $rc)" \
+        bash -c "[ $rc -eq 0 ] && grep -qx 'ok 1 4194304' $tmp/$name.out"
+    [ $rc -ne 0 ] && tshark -n -r "$tmp/$name.pcap" 2>/dev/null | tail -n 12 | sed 's/^/  /'
     finish "$p" "preloaded socat $addr"
     rc=$?
     check "preloaded socat $addr exits 0 after its one connection (got $rc)" test $rc -eq 0
@@ -210,10 +215,16 @@ ip netns exec "$NS" socat TCP-LISTEN:5013,reuseaddr,fork EXEC:cat &
 lp=$!
 pids+=("$lp")
 check "Linux socat echo listening" wait_for 30 listening 5013
-timeout 120 "${pl[@]}" socat -t 30 - TCP:$L:5013 <"$tmp/b.bin" >"$tmp/so3.recv" 2>"$tmp/so3.err"
+# socat as the client writes and reads in one thread with blocking writes:
+# 256 KiB, less than the buffers on the way hold, so that it never waits
+# in a write for its own unread echo.
+head -c $((256 << 10)) "$tmp/b.bin" >"$tmp/b256.bin"
+timeout 120 "${pl[@]}" TERN_PCAP="$tmp/so3.pcap" socat -t 30 - TCP:$L:5013 <"$tmp/b256.bin" \
+    >"$tmp/so3.recv" 2>"$tmp/so3.err"
 rc=$?
 check "preloaded socat client exits 0 (got $rc)" test $rc -eq 0
-check "socat: 4 MiB through a Linux echo, byte-exact" same_file "$tmp/so3.recv" "$tmp/b.bin"
+check "socat: 256 KiB through a Linux echo, byte-exact" same_file "$tmp/so3.recv" "$tmp/b256.bin" ||
+    tshark -n -r "$tmp/so3.pcap" 2>/dev/null | tail -n 12 | sed 's/^/  /'
 kill "$lp" 2>/dev/null
 wait "$lp" 2>/dev/null
 wait_for 30 device_gone
