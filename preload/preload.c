@@ -32,9 +32,11 @@
  * runtime's thread, which is all tern) straight to libc.
  *
  * fork: a child has no runtime thread (threads do not survive fork), so
- * its tern sockets cannot work. In a child every call on a tern socket
- * except close() fails with EBADFD after one line on stderr, and socket()
- * for tern fails with EAFNOSUPPORT; close() just closes the fd. A child
+ * its tern sockets cannot work, and tern's locks may have been held by a
+ * thread that is gone: a child never calls into tern. Every call on a tern
+ * socket except close() fails with EBADFD after one line on stderr, socket()
+ * for tern fails with EAFNOSUPPORT, close() just closes the fd, and epoll
+ * instances are the kernel's (a tern socket in one shows only its mirror). A child
  * that execs a preloaded program starts a stack of its own (on another
  * device, if it makes sockets: TERN_DEV must name a free one).
  */
@@ -1438,7 +1440,7 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
 EXPORT int
 epoll_create(int size)
 {
-    if (tl_depth > 0) {
+    if (tl_depth > 0 || pl.child) {
         return REAL(epoll_create)(size);
     }
     tl_depth++;
@@ -1455,7 +1457,7 @@ epoll_create(int size)
 EXPORT int
 epoll_create1(int flags)
 {
-    if (tl_depth > 0) {
+    if (tl_depth > 0 || pl.child) {
         return REAL(epoll_create1)(flags);
     }
     tl_depth++;
@@ -1472,7 +1474,7 @@ epoll_create1(int flags)
 EXPORT int
 epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
         return REAL(epoll_ctl)(epfd, op, fd, ev);
     }
     IN_TERN("epoll_ctl", fd, int, tern_epoll_ctl(epfd, op, fd, ev));
@@ -1481,11 +1483,8 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 EXPORT int
 epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
 {
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
         return REAL(epoll_wait)(epfd, evs, max, ms);
-    }
-    if (pl.child) {
-        return child_fail(epfd, "epoll_wait");
     }
     tl_depth++;
     int r = tern_epoll_wait(epfd, evs, max, ms);
@@ -1498,11 +1497,8 @@ epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
 EXPORT int
 epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
 {
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
         return REAL(epoll_pwait)(epfd, evs, max, ms, mask);
-    }
-    if (pl.child) {
-        return child_fail(epfd, "epoll_pwait");
     }
     sigset_t old;
     if (mask != NULL) {
