@@ -47,6 +47,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -751,10 +753,121 @@ socket(int domain, int type, int protocol)
     return fd;
 }
 
+/* ---- loopback stays the kernel's ---- */
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool
+is_loopback(const struct sockaddr *a, socklen_t len)
+{
+    if (a == NULL) {
+        return false;
+    }
+    if (a->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+/* The options a program sets before bind or connect, copied to the kernel
+ * socket that takes a tern socket's place. */
+static const struct {
+    int level, name;
+} carried[] = {
+    {SOL_SOCKET, SO_REUSEADDR},  {SOL_SOCKET, SO_REUSEPORT},   {SOL_SOCKET, SO_KEEPALIVE},
+    {SOL_SOCKET, SO_BROADCAST},  {SOL_SOCKET, SO_OOBINLINE},   {SOL_SOCKET, SO_LINGER},
+    {SOL_SOCKET, SO_RCVTIMEO},   {SOL_SOCKET, SO_SNDTIMEO},    {IPPROTO_TCP, TCP_NODELAY},
+    {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+    {IPPROTO_TCP, TCP_MAXSEG},   {IPPROTO_IPV6, IPV6_V6ONLY},  {IPPROTO_IP, IP_TOS},
+};
+
+/*
+ * tern's stack is reachable only through its device; 127.0.0.1 and ::1
+ * are the kernel's loopback, where the program's local peers are. So a
+ * fresh tern socket (not yet bound to a port, not connected) that is bound
+ * or connected to a loopback address becomes a kernel socket under the
+ * same number first: same family, type, flags and options; the call then
+ * goes to the kernel. Returns true when the fd is the kernel's now.
+ */
+static bool
+to_kernel(int fd, const struct sockaddr *a, socklen_t len)
+{
+    if (!is_loopback(a, len) || pl.child) {
+        return false;
+    }
+    tl_depth++;
+    bool moved = false;
+    int domain, type, proto;
+    socklen_t l = sizeof(int);
+    union {
+        struct sockaddr_storage ss;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } name;
+    socklen_t nl = sizeof(name);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) != 0 ||
+        tern_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){sizeof(int)}) != 0 ||
+        tern_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &(socklen_t){sizeof(int)}) != 0 ||
+        tern_getsockname(fd, (struct sockaddr *)&name, &nl) != 0) {
+        goto out;
+    }
+    uint16_t port = name.ss.ss_family == AF_INET6 ? name.in6.sin6_port : name.in.sin_port;
+    struct sockaddr_storage peer;
+    socklen_t pl_len = sizeof(peer);
+    if (port != 0 || tern_getpeername(fd, (struct sockaddr *)&peer, &pl_len) == 0) {
+        goto out; /* bound or connected on tern already: tern answers */
+    }
+    int fl = tern_fcntl(fd, F_GETFL), fdfl = tern_fcntl(fd, F_GETFD);
+    int k = REAL(socket)(domain,
+                         type | ((fl >= 0 && (fl & O_NONBLOCK)) ? SOCK_NONBLOCK : 0) |
+                             ((fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? SOCK_CLOEXEC : 0),
+                         proto);
+    if (k < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
+        char v[32];
+        socklen_t vl = sizeof(v);
+        if (tern_getsockopt(fd, carried[i].level, carried[i].name, v, &vl) == 0) {
+            (void)REAL(setsockopt)(k, carried[i].level, carried[i].name, v, vl);
+        }
+    }
+    int rcv, snd;
+    socklen_t bl = sizeof(int);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &bl) == 0) {
+        rcv /= 2; /* reported doubled, as Linux */
+        (void)REAL(setsockopt)(k, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    }
+    bl = sizeof(int);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &bl) == 0) {
+        snd /= 2;
+        (void)REAL(setsockopt)(k, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+    }
+    /* The kernel socket replaces tern's end of the pair under the number
+     * at once (no moment where the number is free); tern then forgets a
+     * socket whose fd is no longer its own. */
+    if (REAL(dup3)(k, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) == fd) {
+        (void)tern_forget(fd);
+        fd_mark(fd, FD_KERNEL);
+        moved = true;
+    }
+    (void)REAL(close)(k);
+out:
+    tl_depth--;
+    if (moved) {
+        trace_call("to-kernel", fd, fd, 0);
+    }
+    return moved;
+}
+
 EXPORT int
 bind(int fd, const struct sockaddr *a, socklen_t len)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, a, len)) {
         return REAL(bind)(fd, a, len);
     }
     IN_TERN("bind", fd, int, tern_bind(fd, a, len));
@@ -815,7 +928,7 @@ accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 EXPORT int
 connect(int fd, const struct sockaddr *a, socklen_t len)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, a, len)) {
         return REAL(connect)(fd, a, len);
     }
     IN_TERN("connect", fd, int, tern_connect(fd, a, len));
@@ -924,7 +1037,7 @@ send(int fd, const void *buf, size_t n, int flags)
 EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, to, tolen)) {
         return REAL(sendto)(fd, buf, n, flags, to, tolen);
     }
     IN_TERN("sendto", fd, ssize_t, tern_sendto(fd, buf, n, flags, to, tolen));
@@ -933,7 +1046,8 @@ sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, 
 EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) ||
+        (msg != NULL && to_kernel(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen))) {
         return REAL(sendmsg)(fd, msg, flags);
     }
     IN_TERN("sendmsg", fd, ssize_t, tern_sendmsg(fd, msg, flags));
