@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -1631,6 +1632,22 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *
 
 /* ---- names ---- */
 
+/* "localhost" and names under it are the loopback (RFC 6761 6.3), which
+ * stays the kernel's: libc answers them from /etc/hosts. */
+static bool
+is_localhost(const char *node)
+{
+    if (node == NULL) {
+        return false;
+    }
+    size_t n = strlen(node);
+    if (n > 0 && node[n - 1] == '.') {
+        n--; /* a fully qualified "localhost." */
+    }
+    return (n == 9 && strncasecmp(node, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(node + n - 10, ".localhost", 10) == 0);
+}
+
 /* With TERN_DNS set, names are looked up by tern's resolver over tern's
  * stack; its results are freed by libc's freeaddrinfo (one allocation per
  * entry, the canonical name apart, as glibc's own). */
@@ -1638,7 +1655,7 @@ EXPORT int
 getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
             struct addrinfo **res)
 {
-    if (tl_depth > 0 || pl.conf.n_dns == 0 || pl.child) {
+    if (tl_depth > 0 || pl.conf.n_dns == 0 || pl.child || is_localhost(node)) {
         return REAL(getaddrinfo)(node, service, hints, res);
     }
     if (!up()) {

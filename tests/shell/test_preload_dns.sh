@@ -63,5 +63,11 @@ check "dnsmasq answered tern's query" grep -q 'query\[A\] web.tern.test from 10.
 pre curl -s -m 30 -o /dev/null http://nowhere.tern.test:8000/
 rc=$?
 check "an unknown name: curl cannot resolve it (exit 6, got $rc)" [ "$rc" -eq 6 ]
+# localhost is the loopback's, not the DNS server's (RFC 6761 6.3): libc
+# answers it, and the connection stays on the kernel's loopback.
+pre curl -sS --fail -m 30 -o "$tmp/lo.bin" http://localhost:8000/f.bin
+check "the preloaded curl fetched http://localhost:8000/ (the kernel's loopback)" [ $? -eq 0 ]
+check "2 MiB byte-exact" cmp -s "$tmp/www/f.bin" "$tmp/lo.bin"
+check "no query for localhost reached dnsmasq" sh -c "! grep -q 'localhost' '$tmp/dnsmasq.log'"
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
