@@ -107,6 +107,8 @@ struct real {
     ssize_t (*send)(int, const void *, size_t, int);
     ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
     ssize_t (*sendfile)(int, int, off_t *, size_t);
     ssize_t (*splice)(int, loff_t *, int, loff_t *, size_t, unsigned);
     int (*close)(int);
@@ -218,6 +220,8 @@ resolve_all(void)
     RESOLVE(send);
     RESOLVE(sendto);
     RESOLVE(sendmsg);
+    RESOLVE(sendmmsg);
+    RESOLVE(recvmmsg);
     RESOLVE(sendfile);
     RESOLVE(splice);
     RESOLVE(close);
@@ -1052,6 +1056,74 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
         return REAL(sendmsg)(fd, msg, flags);
     }
     IN_TERN("sendmsg", fd, ssize_t, tern_sendmsg(fd, msg, flags));
+}
+
+/* sendmmsg(2) and recvmmsg(2): one tern call per message. As Linux, the
+ * count of messages done is returned, and an error only when the first
+ * fails; recvmmsg blocks for every message unless MSG_WAITFORONE (then
+ * only for the first) or MSG_DONTWAIT, and looks at `timeout` only after
+ * each message, as the kernel does. */
+static int
+sendmmsg_tern(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    unsigned i = 0;
+    for (; i < n; i++) {
+        ssize_t r = tern_sendmsg(fd, &v[i].msg_hdr, flags);
+        if (r < 0) {
+            return i == 0 ? -1 : (int)i;
+        }
+        v[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
+}
+
+static int
+recvmmsg_tern(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned i = 0;
+    int f = flags & ~MSG_WAITFORONE;
+    for (; i < n; i++) {
+        ssize_t r = tern_recvmsg(fd, &v[i].msg_hdr, f);
+        if (r < 0) {
+            return i == 0 ? -1 : (int)i;
+        }
+        v[i].msg_len = (unsigned)r;
+        if (flags & MSG_WAITFORONE) {
+            f |= MSG_DONTWAIT;
+        }
+        if (timeout != NULL) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long used =
+                (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec);
+            long long lim = (long long)timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+            if (used >= lim) {
+                i++;
+                break;
+            }
+        }
+    }
+    return (int)i;
+}
+
+EXPORT int
+sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    if (!TERN_FD(fd)) {
+        return REAL(sendmmsg)(fd, v, n, flags);
+    }
+    IN_TERN("sendmmsg", fd, int, sendmmsg_tern(fd, v, n, flags));
+}
+
+EXPORT int
+recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+{
+    if (!TERN_FD(fd)) {
+        return REAL(recvmmsg)(fd, v, n, flags, timeout);
+    }
+    IN_TERN("recvmmsg", fd, int, recvmmsg_tern(fd, v, n, flags, timeout));
 }
 
 /* sendfile(2) into a tern socket: the file is read (pread at *off, or
