@@ -12,30 +12,12 @@ TERN=$(readlink -f "${1:?usage: test_preload_dns.sh <tern binary> <source dir>}"
 LIB=$(dirname "$TERN")/libtern_preload.so
 NS=tern-pl-dns-$$
 DEV=tpldns0
-failures=0
-checks=0
-tmp=$(mktemp -d)
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
-cleanup() {
-    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-for tool in ip curl python3 dnsmasq; do
-    command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed"; exit 1; }
-done
+. "$(dirname "$0")/lib_test.sh" || exit 1
+require_root "a namespace and a TUN device"
+require_tun
+require_tools ip curl python3 dnsmasq
 [ -f "$LIB" ] || { echo "FAIL: $LIB was not built"; exit 1; }
-ip netns add "$NS" || { echo "FAIL: cannot create namespace $NS (root?)"; exit 1; }
-nsx() { ip netns exec "$NS" "$@"; }
-ip -n "$NS" link set lo up
+make_ns
 # The device exists before the program (dnsmasq binds to its address);
 # the preloaded program attaches to it.
 ip -n "$NS" tuntap add dev "$DEV" mode tun
@@ -43,19 +25,14 @@ ip -n "$NS" addr add 10.79.41.1/24 dev "$DEV"
 ip -n "$NS" link set "$DEV" up
 mkdir -p "$tmp/www"
 head -c 2M /dev/urandom >"$tmp/www/f.bin"
-nsx dnsmasq --conf-file=/dev/null --no-daemon --interface="$DEV" --bind-interfaces --no-resolv \
+inns dnsmasq --conf-file=/dev/null --no-daemon --interface="$DEV" --bind-interfaces --no-resolv \
     --host-record=web.tern.test,10.79.41.1 --log-queries >"$tmp/dnsmasq.log" 2>&1 &
-nsx python3 -m http.server 8000 --bind 0.0.0.0 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
-up=0
-for _ in $(seq 200); do
-    if nsx curl -s -o /dev/null http://10.79.41.1:8000/ && grep -q 'started' "$tmp/dnsmasq.log"; then
-        up=1
-        break
-    fi
-    sleep 0.1
-done
-check "dnsmasq and the web server are up" [ "$up" -eq 1 ]
-pre() { nsx env LD_PRELOAD="$LIB" TERN_DEV="$DEV" TERN_ADDR=10.79.41.2/24 TERN_DNS=10.79.41.1 "$@"; }
+pids+=($!)
+inns python3 -m http.server 8000 --bind 0.0.0.0 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
+pids+=($!)
+servers_up() { inns curl -s -o /dev/null http://10.79.41.1:8000/ && grep -q 'started' "$tmp/dnsmasq.log"; }
+check "dnsmasq and the web server are up" wait_for 20 servers_up
+pre() { inns env LD_PRELOAD="$LIB" TERN_DEV="$DEV" TERN_ADDR=10.79.41.2/24 TERN_DNS=10.79.41.1 "$@"; }
 pre curl -sS --fail -m 30 -o "$tmp/got.bin" http://web.tern.test:8000/f.bin
 check "the preloaded curl fetched http://web.tern.test:8000/f.bin" [ $? -eq 0 ]
 check "2 MiB byte-exact" cmp -s "$tmp/www/f.bin" "$tmp/got.bin"
@@ -69,5 +46,4 @@ pre curl -sS --fail -m 30 -o "$tmp/lo.bin" http://localhost:8000/f.bin
 check "the preloaded curl fetched http://localhost:8000/ (the kernel's loopback)" [ $? -eq 0 ]
 check "2 MiB byte-exact" cmp -s "$tmp/www/f.bin" "$tmp/lo.bin"
 check "no query for localhost reached dnsmasq" sh -c "! grep -q 'localhost' '$tmp/dnsmasq.log'"
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary
