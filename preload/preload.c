@@ -729,6 +729,19 @@ for_tern(int domain, int type, int protocol)
     return false;
 }
 
+/* A socket tern made (socket, accept, a dup): `r`, marked when it is a
+ * fd, with the call traced against `fd` and errno `e` restored. */
+static int
+new_sock(const char *call, int fd, int r, int e)
+{
+    if (r >= 0) {
+        fd_mark(r, FD_SOCK);
+    }
+    trace_call(call, fd, r, e);
+    errno = e;
+    return r;
+}
+
 EXPORT int
 socket(int domain, int type, int protocol)
 {
@@ -750,12 +763,7 @@ socket(int domain, int type, int protocol)
     int fd = tern_socket(domain, type, protocol);
     int e = errno;
     tl_depth--;
-    if (fd >= 0) {
-        fd_mark(fd, FD_SOCK);
-    }
-    trace_call("socket", fd, fd, e);
-    errno = e;
-    return fd;
+    return new_sock("socket", fd, fd, e);
 }
 
 /* ---- loopback stays the kernel's ---- */
@@ -887,16 +895,18 @@ listen(int fd, int backlog)
     IN_TERN("listen", fd, int, tern_listen(fd, backlog));
 }
 
-static int
-accepted(int lfd, int fd, int e)
-{
-    if (fd >= 0) {
-        fd_mark(fd, FD_SOCK);
-    }
-    trace_call("accept", lfd, fd, e);
-    errno = e;
-    return fd;
-}
+/* Runs `expr`, a tern call that makes a socket, inside tern (new_sock). */
+#define SOCK_IN_TERN(call, fd, expr)                                                               \
+    do {                                                                                           \
+        if (pl.child) {                                                                            \
+            return child_fail(fd, call);                                                           \
+        }                                                                                          \
+        tl_depth++;                                                                                \
+        int r_ = (expr);                                                                           \
+        int e_ = errno;                                                                            \
+        tl_depth--;                                                                                \
+        return new_sock(call, fd, r_, e_);                                                         \
+    } while (0)
 
 EXPORT int
 accept(int fd, struct sockaddr *a, socklen_t *len)
@@ -904,14 +914,7 @@ accept(int fd, struct sockaddr *a, socklen_t *len)
     if (!TERN_FD(fd)) {
         return REAL(accept)(fd, a, len);
     }
-    if (pl.child) {
-        return child_fail(fd, "accept");
-    }
-    tl_depth++;
-    int r = tern_accept(fd, a, len);
-    int e = errno;
-    tl_depth--;
-    return accepted(fd, r, e);
+    SOCK_IN_TERN("accept", fd, tern_accept(fd, a, len));
 }
 
 EXPORT int
@@ -920,14 +923,7 @@ accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
     if (!TERN_FD(fd)) {
         return REAL(accept4)(fd, a, len, flags);
     }
-    if (pl.child) {
-        return child_fail(fd, "accept4");
-    }
-    tl_depth++;
-    int r = tern_accept4(fd, a, len, flags);
-    int e = errno;
-    tl_depth--;
-    return accepted(fd, r, e);
+    SOCK_IN_TERN("accept4", fd, tern_accept4(fd, a, len, flags));
 }
 
 EXPORT int
@@ -1240,37 +1236,13 @@ free_target(int oldfd, int newfd)
     }
 }
 
-/* A duplicate of a tern socket is a tern socket too. */
-static int
-duplicated(const char *call, int fd, int r, int e)
-{
-    if (r >= 0) {
-        fd_mark(r, FD_SOCK);
-    }
-    trace_call(call, fd, r, e);
-    errno = e;
-    return r;
-}
-
-#define DUP_IN_TERN(call, fd, expr)                                                                \
-    do {                                                                                           \
-        if (pl.child) {                                                                            \
-            return child_fail(fd, call);                                                           \
-        }                                                                                          \
-        tl_depth++;                                                                                \
-        int r_ = (expr);                                                                           \
-        int e_ = errno;                                                                            \
-        tl_depth--;                                                                                \
-        return duplicated(call, fd, r_, e_);                                                       \
-    } while (0)
-
 EXPORT int
 dup(int fd)
 {
     if (!TERN_FD(fd)) {
         return REAL(dup)(fd);
     }
-    DUP_IN_TERN("dup", fd, tern_dup(fd));
+    SOCK_IN_TERN("dup", fd, tern_dup(fd));
 }
 
 EXPORT int
@@ -1283,7 +1255,7 @@ dup2(int fd, int newfd)
         free_target(fd, newfd);
         return REAL(dup2)(fd, newfd);
     }
-    DUP_IN_TERN("dup2", fd, tern_dup2(fd, newfd));
+    SOCK_IN_TERN("dup2", fd, tern_dup2(fd, newfd));
 }
 
 EXPORT int
@@ -1298,7 +1270,7 @@ dup3(int fd, int newfd, int flags)
         }
         return REAL(dup3)(fd, newfd, flags);
     }
-    DUP_IN_TERN("dup3", fd, tern_dup3(fd, newfd, flags));
+    SOCK_IN_TERN("dup3", fd, tern_dup3(fd, newfd, flags));
 }
 
 static int
@@ -1308,7 +1280,7 @@ fcntl_any(int fd, int cmd, long arg)
         return REAL(fcntl)(fd, cmd, arg);
     }
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
-        DUP_IN_TERN("fcntl", fd, tern_fcntl(fd, cmd, arg));
+        SOCK_IN_TERN("fcntl", fd, tern_fcntl(fd, cmd, arg));
     }
     IN_TERN("fcntl", fd, int, tern_fcntl(fd, cmd, arg));
 }
@@ -1323,15 +1295,8 @@ fcntl(int fd, int cmd, ...)
     return fcntl_any(fd, cmd, arg);
 }
 
-EXPORT int
-fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return fcntl_any(fd, cmd, arg);
-}
+/* glibc's name for fcntl under _FILE_OFFSET_BITS=64: the same call. */
+EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 EXPORT int
 ioctl(int fd, unsigned long req, ...)
@@ -1624,14 +1589,11 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
 /* Every epoll instance is tern's (tern_epoll_*: a kernel epoll that also
  * reports tern sockets exactly), so that a tern socket may join any set
  * the program makes, before or after the stack is up. */
-EXPORT int
-epoll_create(int size)
+static int
+epoll_made(int (*make)(int), int arg)
 {
-    if (tl_depth > 0 || pl.child) {
-        return REAL(epoll_create)(size);
-    }
     tl_depth++;
-    int fd = tern_epoll_create(size);
+    int fd = make(arg);
     int e = errno;
     tl_depth--;
     if (fd >= 0) {
@@ -1642,20 +1604,21 @@ epoll_create(int size)
 }
 
 EXPORT int
+epoll_create(int size)
+{
+    if (tl_depth > 0 || pl.child) {
+        return REAL(epoll_create)(size);
+    }
+    return epoll_made(tern_epoll_create, size);
+}
+
+EXPORT int
 epoll_create1(int flags)
 {
     if (tl_depth > 0 || pl.child) {
         return REAL(epoll_create1)(flags);
     }
-    tl_depth++;
-    int fd = tern_epoll_create1(flags);
-    int e = errno;
-    tl_depth--;
-    if (fd >= 0) {
-        fd_mark(fd, FD_EPOLL);
-    }
-    errno = e;
-    return fd;
+    return epoll_made(tern_epoll_create1, flags);
 }
 
 EXPORT int
@@ -1667,26 +1630,10 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     IN_TERN("epoll_ctl", fd, int, tern_epoll_ctl(epfd, op, fd, ev));
 }
 
-EXPORT int
-epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+/* tern_epoll_wait, under the caller's signal mask when it gives one. */
+static int
+epoll_wait_tern(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
 {
-    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
-        return REAL(epoll_wait)(epfd, evs, max, ms);
-    }
-    tl_depth++;
-    int r = tern_epoll_wait(epfd, evs, max, ms);
-    int e = errno;
-    tl_depth--;
-    errno = e;
-    return r;
-}
-
-EXPORT int
-epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
-{
-    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
-        return REAL(epoll_pwait)(epfd, evs, max, ms, mask);
-    }
     sigset_t old;
     if (mask != NULL) {
         pthread_sigmask(SIG_SETMASK, mask, &old);
@@ -1700,6 +1647,24 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *
     }
     errno = e;
     return r;
+}
+
+EXPORT int
+epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+{
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
+        return REAL(epoll_wait)(epfd, evs, max, ms);
+    }
+    return epoll_wait_tern(epfd, evs, max, ms, NULL);
+}
+
+EXPORT int
+epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
+{
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
+        return REAL(epoll_pwait)(epfd, evs, max, ms, mask);
+    }
+    return epoll_wait_tern(epfd, evs, max, ms, mask);
 }
 
 /* ---- names ---- */
