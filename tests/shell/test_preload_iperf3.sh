@@ -8,7 +8,10 @@
 #   b. a preloaded `iperf3 -c` against a Linux `iperf3 -s`: plain (tern
 #      sends) and -R (Linux sends);
 #   c. Linux <-> Linux over a veth pair between two namespaces, plain, -R
-#      and -P 4: the reference figures.
+#      and -P 4: the reference figures;
+#   d. the device's queue from the kernel to tern is TERN_TXQLEN deep
+#      (default 4096; the kernel's 500 lost about one segment in nine of
+#      a. -P 4 and halved its goodput), and a bad TERN_TXQLEN is refused.
 # Each run lasts IPERF_SECS seconds (default 3), must exit 0, and its JSON
 # report (-J) must name no error and give a nonzero goodput (end.sum_received);
 # the goodputs are printed side by side: a benchmark figure, not a pass/fail
@@ -69,8 +72,9 @@ no_complaint() { # no_complaint <log>: neither tern-preload nor a sanitizer spok
     ! grep -E 'tern-preload:|AddressSanitizer|runtime error:|LeakSanitizer' "$1" >&2
 }
 
-# goodput <json>: end.sum_received.bits_per_second in Gbit/s (two decimals),
-# or nothing when the report names an error or has no such figure.
+# goodput <json>: end.sum_received.bits_per_second in Gbit/s (two decimals)
+# and the sender's retransmissions (when the client sent), or nothing when
+# the report names an error or has no goodput.
 goodput() {
     python3 - "$1" <<'EOF'
 import json, sys
@@ -83,11 +87,12 @@ if d.get("error"):
 bps = d.get("end", {}).get("sum_received", {}).get("bits_per_second", 0)
 if not bps > 0:
     sys.exit("no goodput in the report")
-print("%.2f" % (bps / 1e9))
+rtx = d["end"].get("sum_sent", {}).get("retransmits")
+print("%.2f %s" % (bps / 1e9, "-" if rtx is None or d["start"]["test_start"].get("reverse") else rtx))
 EOF
 }
 
-declare -A gbps
+declare -A gbps rtx
 # run <key> <what> <command...>: one iperf3 client run with -J; checks its
 # status and its report, records the goodput under <key>.
 run() {
@@ -97,11 +102,12 @@ run() {
     timeout $((SECS + 60)) "$@" -t "$SECS" -J >"$json" 2>"$tmp/$key.err"
     local rc=$?
     check "$what exits 0 (status $rc)" test $rc -eq 0
-    local g
-    g=$(goodput "$json" 2>"$tmp/$key.goodput.err")
-    check "$what: nonzero goodput in its JSON report ($g Gbit/s)" test -n "$g"
-    [ -n "$g" ] || cat "$tmp/$key.goodput.err" >&2
+    local g r
+    read -r g r < <(goodput "$json" 2>"$tmp/$key.goodput.err")
+    check "$what: nonzero goodput in its JSON report (${g:-none} Gbit/s)" test -n "${g:-}"
+    [ -n "${g:-}" ] || cat "$tmp/$key.goodput.err" >&2
     gbps[$key]=${g:-0}
+    rtx[$key]=${r:--}
 }
 
 # ---- a. preloaded iperf3 -s, Linux iperf3 -c -------------------------------------
@@ -111,6 +117,9 @@ tern_env tpli0 10.82.0
 spid=$!
 pids+=("$spid")
 check "a. the preloaded iperf3 -s listens" wait_for 30 grep -q 'Server listening' "$tmp/tern-server.log"
+qlen() { ip -n "$NS" link show "$1" | grep -o 'qlen [0-9]*'; }
+check "d. the preload deepened the device's queue to 4096 packets ($(qlen tpli0))" \
+    test "$(qlen tpli0)" = "qlen 4096"
 for args in "" "-R" "-P 4"; do
     key=ts${args// /}
     run "$key" "a. Linux iperf3 -c $args -> preloaded iperf3 -s" \
@@ -153,14 +162,28 @@ for args in "" "-R" "-P 4"; do
 done
 stop "$vpid"
 
+# ---- d. a bad TERN_TXQLEN -----------------------------------------------------------
+
+ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 TERN_ADDR=10.82.2.2/24 \
+    TERN_TXQLEN=-1 iperf3 -s -p 5303 >"$tmp/bad-txqlen.out" 2>&1
+rc=$?
+check "d. TERN_TXQLEN=-1 is refused with status 2 (status $rc)" test $rc -eq 2
+check "d. and the message names the variable" grep -q '^tern-preload: TERN_TXQLEN=-1: ' "$tmp/bad-txqlen.out"
+
 # ---- the figures --------------------------------------------------------------------
 
-echo "goodput, Gbit/s (iperf3 -t $SECS, end.sum_received; a benchmark, not a threshold):"
-printf '  %-44s %8s   %s\n' "run" "tern" "Linux<->Linux veth"
-printf '  %-44s %8s   %s\n' "Linux -c -> preloaded -s (Linux sends)" "${gbps[ts]}" "${gbps[veth]}"
-printf '  %-44s %8s   %s\n' "Linux -c -R -> preloaded -s (tern sends)" "${gbps[ts-R]}" "${gbps[veth-R]}"
-printf '  %-44s %8s   %s\n' "Linux -c -P 4 -> preloaded -s (Linux sends)" "${gbps[ts-P4]}" "${gbps[veth-P4]}"
-printf '  %-44s %8s   %s\n' "preloaded -c -> Linux -s (tern sends)" "${gbps[tc]}" "${gbps[veth]}"
-printf '  %-44s %8s   %s\n' "preloaded -c -R -> Linux -s (Linux sends)" "${gbps[tc-R]}" "${gbps[veth-R]}"
+echo "goodput, Gbit/s (iperf3 -t $SECS, end.sum_received; a benchmark, not a threshold),"
+echo "and the retransmissions of the Linux client when it sent (TCP_INFO, in its report):"
+fig() { # fig <label> <tern key> <veth key>
+    local r=${rtx[$2]}
+    case $2 in tc*) r=- ;; esac # the client is tern's
+    printf '  %-44s %7s %8s   %7s %8s\n' "$1" "${gbps[$2]}" "$r" "${gbps[$3]}" "${rtx[$3]}"
+}
+printf '  %-44s %7s %8s   %7s %8s\n' "run" "tern" "rtx" "veth" "rtx"
+fig "Linux -c -> preloaded -s (Linux sends)" ts veth
+fig "Linux -c -R -> preloaded -s (tern sends)" ts-R veth-R
+fig "Linux -c -P 4 -> preloaded -s (Linux sends)" ts-P4 veth-P4
+fig "preloaded -c -> Linux -s (tern sends)" tc veth
+fig "preloaded -c -R -> Linux -s (Linux sends)" tc-R veth-R
 
 summary
