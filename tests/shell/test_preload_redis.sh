@@ -19,7 +19,12 @@
 #      --pipe with 5000 commands, SUBSCRIBE receiving a PUBLISH from Linux;
 #   e. the same over TAP (TERN_MODE=tap, ARP in front of IP): a shorter
 #      benchmark against a preloaded redis-server, the 1 MiB round trips,
-#      --pipe.
+#      --pipe;
+#   f. replication both ways: a preloaded replica of a Linux master, and a
+#      Linux replica of a preloaded master (diskless: a forked child writes
+#      the RDB into a pipe that the master's main thread sends over tern);
+#      the replica gets every key and the 1 MiB value byte-exact, and a
+#      later write reaches it.
 #
 # Usage: bash test_preload_redis.sh <tern binary> <source dir>
 #   (libtern_preload.so is found next to the tern binary.)
@@ -86,8 +91,8 @@ answers() { # answers <expected> <command...>: the command prints exactly that
     }
 }
 listening() { ip netns exec "$NS" ss -Hltn "sport = :$1" | grep -q .; }
-no_complaint() { # no_complaint <log>: neither tern-preload nor a sanitizer spoke
-    ! grep -E 'tern-preload:|AddressSanitizer|runtime error:|LeakSanitizer' "$1" >&2
+no_complaint() { # no_complaint <log...>: neither tern-preload nor a sanitizer spoke
+    ! grep -E 'tern-preload:|AddressSanitizer|runtime error:|LeakSanitizer' "$@" >&2
 }
 
 head -c 1048576 /dev/urandom >"$tmp/value.bin"
@@ -232,9 +237,60 @@ client_suite() {
         no_complaint "$clog"
 }
 
+# repl_suite <net> <master port> <replica port> <which is tern's: master|replica>
+repl_suite() {
+    local net=$1 mport=$2 rport=$3 who=$4 mhost rhost
+    local log=$tmp/repl-$who.log mlog=$tmp/repl-master-$who.log rlog=$tmp/repl-replica-$who.log
+    mkdir -p "$tmp/repl-$who-m" "$tmp/repl-$who-r"
+    local common=(--save "" --appendonly no --protected-mode no --repl-diskless-sync yes
+        --repl-diskless-sync-delay 0)
+    tern_env tun "tplp${mport: -1}" "$net"
+    if [ "$who" = master ]; then
+        "${PL[@]}" redis-server --port "$mport" "${common[@]}" --dir "$tmp/repl-$who-m" >"$mlog" 2>&1 &
+        mhost=$net.2 rhost=127.0.0.1
+    else
+        ip netns exec "$NS" redis-server --port "$mport" --bind 0.0.0.0 "${common[@]}" \
+            --dir "$tmp/repl-$who-m" >"$mlog" 2>&1 &
+        mhost=127.0.0.1 rhost=$net.2
+    fi
+    local mpid=$!
+    pids+=("$mpid")
+    check "f ($who): the master answers" wait_for 30 answers PONG lcli "$mhost" "$mport" ping
+    local k
+    for k in $(seq 1 2000); do printf 'SET repl:%d %d\r\n' "$k" "$k"; done |
+        lcli "$mhost" "$mport" --pipe >"$log" 2>&1
+    check "f ($who): 2000 keys and 1 MiB into the master" \
+        answers OK lcli "$mhost" "$mport" -x set big <"$tmp/value.bin"
+    if [ "$who" = master ]; then
+        ip netns exec "$NS" redis-server --port "$rport" --replicaof "$net.2" "$mport" \
+            "${common[@]}" --dir "$tmp/repl-$who-r" >"$rlog" 2>&1 &
+    else
+        "${PL[@]}" redis-server --port "$rport" --replicaof "$net.1" "$mport" "${common[@]}" \
+            --dir "$tmp/repl-$who-r" >"$rlog" 2>&1 &
+    fi
+    local rpid=$!
+    pids+=("$rpid")
+    linked() { lcli "$rhost" "$rport" info replication | tr -d '\r' | grep -qx 'master_link_status:up'; }
+    check "f ($who): the replica completes its full sync" wait_for 60 linked
+    check "f ($who): the replica holds the 2001 keys" answers 2001 lcli "$rhost" "$rport" dbsize
+    lcli "$rhost" "$rport" --raw get big >"$tmp/got.bin"
+    check "f ($who): the replica's 1 MiB value is byte-exact" cmp "$tmp/got.bin" "$tmp/value.nl"
+    lcli "$mhost" "$mport" set later yes >/dev/null
+    check "f ($who): a later write reaches the replica" wait_for 30 answers yes lcli "$rhost" "$rport" get later
+    stop "$rpid"
+    stop "$mpid"
+    if [ "$who" = master ]; then
+        check "f ($who): the master synced through a forked child writing to a pipe (diskless)" \
+            grep -q 'Starting BGSAVE for SYNC with target: replicas sockets' "$mlog"
+    fi
+    check "f ($who): no tern-preload or sanitizer complaint" no_complaint "$log" "$mlog" "$rlog"
+}
+
 server_suite tun tplr0 10.81.0 7379 -n "$N"
 client_suite tun tplc0 10.81.1 7380 yes
 server_suite tap tplr1 10.81.2 7381 -n 20000 -t set,get,lrange_100,mset
 client_suite tap tplc1 10.81.3 7382 no
+repl_suite 10.81.4 7383 7384 replica
+repl_suite 10.81.5 7385 7386 master
 
 summary
