@@ -4,11 +4,11 @@
 # against Linux iperf3 -c and the reverse, -R and -P 4, the goodput printed
 # beside Linux<->Linux over veth in the same script):
 #   a. a preloaded `iperf3 -s` against Linux `iperf3 -c`: plain (Linux
-#      sends), -R (tern sends), -P 4 (four streams);
+#      sends), -R (tern sends), -P 4 (four streams), -u -b 200M (UDP);
 #   b. a preloaded `iperf3 -c` against a Linux `iperf3 -s`: plain (tern
-#      sends) and -R (Linux sends);
-#   c. Linux <-> Linux over a veth pair between two namespaces, plain, -R
-#      and -P 4: the reference figures;
+#      sends), -R (Linux sends), -u -b 200M (UDP, tern sends);
+#   c. Linux <-> Linux over a veth pair between two namespaces, plain, -R,
+#      -P 4 and -u -b 200M: the reference figures;
 #   d. the device's queue from the kernel to tern is TERN_TXQLEN deep
 #      (default 4096; the kernel's 500 lost about one segment in nine of
 #      a. -P 4 and halved its goodput), and a bad TERN_TXQLEN is refused.
@@ -120,7 +120,7 @@ check "a. the preloaded iperf3 -s listens" wait_for 30 grep -q 'Server listening
 qlen() { ip -n "$NS" link show "$1" | grep -o 'qlen [0-9]*'; }
 check "d. the preload deepened the device's queue to 4096 packets ($(qlen tpli0))" \
     test "$(qlen tpli0)" = "qlen 4096"
-for args in "" "-R" "-P 4"; do
+for args in "" "-R" "-P 4" "-u -b 200M"; do
     key=ts${args// /}
     run "$key" "a. Linux iperf3 -c $args -> preloaded iperf3 -s" \
         ip netns exec "$NS" iperf3 -c 10.82.0.2 -p 5301 $args
@@ -137,7 +137,7 @@ lpid=$!
 pids+=("$lpid")
 check "b. the Linux iperf3 -s listens" wait_for 30 listening "$NS" 5302
 tern_env tpli1 10.82.1
-for args in "" "-R"; do
+for args in "" "-R" "-u -b 200M"; do
     key=tc${args// /}
     run "$key" "b. preloaded iperf3 -c $args -> Linux iperf3 -s" "${PL[@]}" iperf3 -c 10.82.1.1 -p 5302 $args
     check "b. the preloaded client ($args) printed no tern-preload or sanitizer complaint" \
@@ -155,7 +155,7 @@ ip netns exec "$PEER" iperf3 -s -p 5301 >"$tmp/veth-server.log" 2>&1 &
 vpid=$!
 pids+=("$vpid")
 check "c. the Linux iperf3 -s behind the veth listens" wait_for 30 listening "$PEER" 5301
-for args in "" "-R" "-P 4"; do
+for args in "" "-R" "-P 4" "-u -b 200M"; do
     key=veth${args// /}
     run "$key" "c. Linux iperf3 -c $args -> Linux iperf3 -s over veth" \
         ip netns exec "$NS" iperf3 -c 10.82.9.2 -p 5301 $args
@@ -185,5 +185,7 @@ fig "Linux -c -R -> preloaded -s (tern sends)" ts-R veth-R
 fig "Linux -c -P 4 -> preloaded -s (Linux sends)" ts-P4 veth-P4
 fig "preloaded -c -> Linux -s (tern sends)" tc veth
 fig "preloaded -c -R -> Linux -s (Linux sends)" tc-R veth-R
+fig "Linux -c -u -b 200M -> preloaded -s (UDP)" ts-u-b200M veth-u-b200M
+fig "preloaded -c -u -b 200M -> Linux -s (UDP)" tc-u-b200M veth-u-b200M
 
 summary

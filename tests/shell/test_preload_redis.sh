@@ -24,7 +24,11 @@
 #      Linux replica of a preloaded master (diskless: a forked child writes
 #      the RDB into a pipe that the master's main thread sends over tern);
 #      the replica gets every key and the 1 MiB value byte-exact, and a
-#      later write reaches it.
+#      later write reaches it;
+#   g. a preloaded redis-server with an I/O thread (--io-threads 2
+#      --io-threads-do-reads yes: two threads read and write the clients'
+#      tern sockets) passes a shorter benchmark, the I/O thread did read and
+#      write, and the 1 MiB value comes back byte-exact.
 #
 # Usage: bash test_preload_redis.sh <tern binary> <source dir>
 #   (libtern_preload.so is found next to the tern binary.)
@@ -286,11 +290,45 @@ repl_suite() {
     check "f ($who): no tern-preload or sanitizer complaint" no_complaint "$log" "$mlog" "$rlog"
 }
 
+# threads_suite <net> <port>: g.
+threads_suite() {
+    local net=$1 port=$2 ip=$1.2 log=$tmp/threads-server.log
+    mkdir -p "$tmp/threads"
+    tern_env tun tplt0 "$net"
+    "${PL[@]}" redis-server --port "$port" --save "" --appendonly no --protected-mode no \
+        --io-threads 2 --io-threads-do-reads yes --dir "$tmp/threads" >"$log" 2>&1 &
+    local spid=$!
+    pids+=("$spid")
+    check "g: a preloaded redis-server with an I/O thread answers" \
+        wait_for 30 answers PONG lcli "$ip" "$port" ping
+    local out=$tmp/bench-threads.out
+    timeout 400 ip netns exec "$NS" redis-benchmark -h "$ip" -p "$port" -q -n 20000 \
+        -t set,get,lrange_100 >"$out" 2>&1
+    local rc=$?
+    check "g: redis-benchmark exits 0 (status $rc)" test $rc -eq 0
+    check "g: every benchmark test reports requests per second, none an error" \
+        bench_ok "$out" "SET GET LRANGE_100"
+    grep 'requests per second' "$out.results" | sed "s/^/  threads: /"
+    lcli "$ip" "$port" info stats | tr -d '\r' >"$tmp/threads-stats.txt"
+    check "g: the I/O thread read from tern sockets" \
+        grep -Eq '^io_threaded_reads_processed:[1-9]' "$tmp/threads-stats.txt"
+    check "g: the I/O thread wrote to tern sockets" \
+        grep -Eq '^io_threaded_writes_processed:[1-9]' "$tmp/threads-stats.txt"
+    check "g: Linux redis-cli SETs 1 MiB" answers OK lcli "$ip" "$port" -x set big <"$tmp/value.bin"
+    lcli "$ip" "$port" --raw get big >"$tmp/got.bin"
+    check "g: GET returns the 1 MiB byte-exact" cmp "$tmp/got.bin" "$tmp/value.nl"
+    stop "$spid"
+    rc=$?
+    check "g: redis-server shuts down on SIGTERM with status 0 (status $rc)" test $rc -eq 0
+    check "g: no tern-preload or sanitizer complaint" no_complaint "$log"
+}
+
 server_suite tun tplr0 10.81.0 7379 -n "$N"
 client_suite tun tplc0 10.81.1 7380 yes
 server_suite tap tplr1 10.81.2 7381 -n 20000 -t set,get,lrange_100,mset
 client_suite tap tplc1 10.81.3 7382 no
 repl_suite 10.81.4 7383 7384 replica
 repl_suite 10.81.5 7385 7386 master
+threads_suite 10.81.6 7387
 
 summary
