@@ -32,9 +32,11 @@
  * runtime's thread, which is all tern) straight to libc.
  *
  * fork: a child has no runtime thread (threads do not survive fork), so
- * its tern sockets cannot work. In a child every call on a tern socket
- * except close() fails with EBADFD after one line on stderr, and socket()
- * for tern fails with EAFNOSUPPORT; close() just closes the fd. A child
+ * its tern sockets cannot work, and tern's locks may have been held by a
+ * thread that is gone: a child never calls into tern. Every call on a tern
+ * socket except close() fails with EBADFD after one line on stderr, socket()
+ * for tern fails with EAFNOSUPPORT, close() just closes the fd, and epoll
+ * instances are the kernel's (a tern socket in one shows only its mirror). A child
  * that execs a preloaded program starts a stack of its own (on another
  * device, if it makes sockets: TERN_DEV must name a free one).
  */
@@ -46,6 +48,8 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -103,6 +108,8 @@ struct real {
     ssize_t (*send)(int, const void *, size_t, int);
     ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
     ssize_t (*sendfile)(int, int, off_t *, size_t);
     ssize_t (*splice)(int, loff_t *, int, loff_t *, size_t, unsigned);
     int (*close)(int);
@@ -215,6 +222,8 @@ resolve_all(void)
     RESOLVE(send);
     RESOLVE(sendto);
     RESOLVE(sendmsg);
+    RESOLVE(sendmmsg);
+    RESOLVE(recvmmsg);
     RESOLVE(sendfile);
     RESOLVE(splice);
     RESOLVE(close);
@@ -756,6 +765,19 @@ for_tern(int domain, int type, int protocol)
     return false;
 }
 
+/* A socket tern made (socket, accept, a dup): `r`, marked when it is a
+ * fd, with the call traced against `fd` and errno `e` restored. */
+static int
+new_sock(const char *call, int fd, int r, int e)
+{
+    if (r >= 0) {
+        fd_mark(r, FD_SOCK);
+    }
+    trace_call(call, fd, r, e);
+    errno = e;
+    return r;
+}
+
 EXPORT int
 socket(int domain, int type, int protocol)
 {
@@ -777,18 +799,124 @@ socket(int domain, int type, int protocol)
     int fd = tern_socket(domain, type, protocol);
     int e = errno;
     tl_depth--;
-    if (fd >= 0) {
-        fd_mark(fd, FD_SOCK);
+    return new_sock("socket", fd, fd, e);
+}
+
+/* ---- loopback stays the kernel's ---- */
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool
+is_loopback(const struct sockaddr *a, socklen_t len)
+{
+    if (a == NULL) {
+        return false;
     }
-    trace_call("socket", fd, fd, e);
-    errno = e;
-    return fd;
+    if (a->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+/* The options a program sets before bind or connect, copied to the kernel
+ * socket that takes a tern socket's place. */
+static const struct {
+    int level, name;
+} carried[] = {
+    {SOL_SOCKET, SO_REUSEADDR},  {SOL_SOCKET, SO_REUSEPORT},   {SOL_SOCKET, SO_KEEPALIVE},
+    {SOL_SOCKET, SO_BROADCAST},  {SOL_SOCKET, SO_OOBINLINE},   {SOL_SOCKET, SO_LINGER},
+    {SOL_SOCKET, SO_RCVTIMEO},   {SOL_SOCKET, SO_SNDTIMEO},    {IPPROTO_TCP, TCP_NODELAY},
+    {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+    {IPPROTO_TCP, TCP_MAXSEG},   {IPPROTO_IPV6, IPV6_V6ONLY},  {IPPROTO_IP, IP_TOS},
+};
+
+/*
+ * tern's stack is reachable only through its device; 127.0.0.1 and ::1
+ * are the kernel's loopback, where the program's local peers are. So a
+ * fresh tern socket (not yet bound to a port, not connected) that is bound
+ * or connected to a loopback address becomes a kernel socket under the
+ * same number first: same family, type, flags and options; the call then
+ * goes to the kernel. Returns true when the fd is the kernel's now.
+ */
+static bool
+to_kernel(int fd, const struct sockaddr *a, socklen_t len)
+{
+    if (!is_loopback(a, len) || pl.child) {
+        return false;
+    }
+    tl_depth++;
+    bool moved = false;
+    int domain, type, proto;
+    socklen_t l = sizeof(int);
+    union {
+        struct sockaddr_storage ss;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } name;
+    socklen_t nl = sizeof(name);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) != 0 ||
+        tern_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){sizeof(int)}) != 0 ||
+        tern_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &(socklen_t){sizeof(int)}) != 0 ||
+        tern_getsockname(fd, (struct sockaddr *)&name, &nl) != 0) {
+        goto out;
+    }
+    uint16_t port = name.ss.ss_family == AF_INET6 ? name.in6.sin6_port : name.in.sin_port;
+    struct sockaddr_storage peer;
+    socklen_t pl_len = sizeof(peer);
+    if (port != 0 || tern_getpeername(fd, (struct sockaddr *)&peer, &pl_len) == 0) {
+        goto out; /* bound or connected on tern already: tern answers */
+    }
+    int fl = tern_fcntl(fd, F_GETFL), fdfl = tern_fcntl(fd, F_GETFD);
+    int k = REAL(socket)(domain,
+                         type | ((fl >= 0 && (fl & O_NONBLOCK)) ? SOCK_NONBLOCK : 0) |
+                             ((fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? SOCK_CLOEXEC : 0),
+                         proto);
+    if (k < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
+        char v[32];
+        socklen_t vl = sizeof(v);
+        if (tern_getsockopt(fd, carried[i].level, carried[i].name, v, &vl) == 0) {
+            (void)REAL(setsockopt)(k, carried[i].level, carried[i].name, v, vl);
+        }
+    }
+    int rcv, snd;
+    socklen_t bl = sizeof(int);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &bl) == 0) {
+        rcv /= 2; /* reported doubled, as Linux */
+        (void)REAL(setsockopt)(k, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    }
+    bl = sizeof(int);
+    if (tern_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &bl) == 0) {
+        snd /= 2;
+        (void)REAL(setsockopt)(k, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+    }
+    /* The kernel socket replaces tern's end of the pair under the number
+     * at once (no moment where the number is free); tern then forgets a
+     * socket whose fd is no longer its own. */
+    if (REAL(dup3)(k, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) == fd) {
+        (void)tern_forget(fd);
+        fd_mark(fd, FD_KERNEL);
+        moved = true;
+    }
+    (void)REAL(close)(k);
+out:
+    tl_depth--;
+    if (moved) {
+        trace_call("to-kernel", fd, fd, 0);
+    }
+    return moved;
 }
 
 EXPORT int
 bind(int fd, const struct sockaddr *a, socklen_t len)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, a, len)) {
         return REAL(bind)(fd, a, len);
     }
     IN_TERN("bind", fd, int, tern_bind(fd, a, len));
@@ -803,16 +931,18 @@ listen(int fd, int backlog)
     IN_TERN("listen", fd, int, tern_listen(fd, backlog));
 }
 
-static int
-accepted(int lfd, int fd, int e)
-{
-    if (fd >= 0) {
-        fd_mark(fd, FD_SOCK);
-    }
-    trace_call("accept", lfd, fd, e);
-    errno = e;
-    return fd;
-}
+/* Runs `expr`, a tern call that makes a socket, inside tern (new_sock). */
+#define SOCK_IN_TERN(call, fd, expr)                                                               \
+    do {                                                                                           \
+        if (pl.child) {                                                                            \
+            return child_fail(fd, call);                                                           \
+        }                                                                                          \
+        tl_depth++;                                                                                \
+        int r_ = (expr);                                                                           \
+        int e_ = errno;                                                                            \
+        tl_depth--;                                                                                \
+        return new_sock(call, fd, r_, e_);                                                         \
+    } while (0)
 
 EXPORT int
 accept(int fd, struct sockaddr *a, socklen_t *len)
@@ -820,14 +950,7 @@ accept(int fd, struct sockaddr *a, socklen_t *len)
     if (!TERN_FD(fd)) {
         return REAL(accept)(fd, a, len);
     }
-    if (pl.child) {
-        return child_fail(fd, "accept");
-    }
-    tl_depth++;
-    int r = tern_accept(fd, a, len);
-    int e = errno;
-    tl_depth--;
-    return accepted(fd, r, e);
+    SOCK_IN_TERN("accept", fd, tern_accept(fd, a, len));
 }
 
 EXPORT int
@@ -836,20 +959,13 @@ accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
     if (!TERN_FD(fd)) {
         return REAL(accept4)(fd, a, len, flags);
     }
-    if (pl.child) {
-        return child_fail(fd, "accept4");
-    }
-    tl_depth++;
-    int r = tern_accept4(fd, a, len, flags);
-    int e = errno;
-    tl_depth--;
-    return accepted(fd, r, e);
+    SOCK_IN_TERN("accept4", fd, tern_accept4(fd, a, len, flags));
 }
 
 EXPORT int
 connect(int fd, const struct sockaddr *a, socklen_t len)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, a, len)) {
         return REAL(connect)(fd, a, len);
     }
     IN_TERN("connect", fd, int, tern_connect(fd, a, len));
@@ -958,7 +1074,7 @@ send(int fd, const void *buf, size_t n, int flags)
 EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) || to_kernel(fd, to, tolen)) {
         return REAL(sendto)(fd, buf, n, flags, to, tolen);
     }
     IN_TERN("sendto", fd, ssize_t, tern_sendto(fd, buf, n, flags, to, tolen));
@@ -967,10 +1083,79 @@ sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, 
 EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (!TERN_FD(fd)) {
+    if (!TERN_FD(fd) ||
+        (msg != NULL && to_kernel(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen))) {
         return REAL(sendmsg)(fd, msg, flags);
     }
     IN_TERN("sendmsg", fd, ssize_t, tern_sendmsg(fd, msg, flags));
+}
+
+/* sendmmsg(2) and recvmmsg(2): one tern call per message. As Linux, the
+ * count of messages done is returned, and an error only when the first
+ * fails; recvmmsg blocks for every message unless MSG_WAITFORONE (then
+ * only for the first) or MSG_DONTWAIT, and looks at `timeout` only after
+ * each message, as the kernel does. */
+static int
+sendmmsg_tern(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    unsigned i = 0;
+    for (; i < n; i++) {
+        ssize_t r = tern_sendmsg(fd, &v[i].msg_hdr, flags);
+        if (r < 0) {
+            return i == 0 ? -1 : (int)i;
+        }
+        v[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
+}
+
+static int
+recvmmsg_tern(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned i = 0;
+    int f = flags & ~MSG_WAITFORONE;
+    for (; i < n; i++) {
+        ssize_t r = tern_recvmsg(fd, &v[i].msg_hdr, f);
+        if (r < 0) {
+            return i == 0 ? -1 : (int)i;
+        }
+        v[i].msg_len = (unsigned)r;
+        if (flags & MSG_WAITFORONE) {
+            f |= MSG_DONTWAIT;
+        }
+        if (timeout != NULL) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long used =
+                (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec);
+            long long lim = (long long)timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+            if (used >= lim) {
+                i++;
+                break;
+            }
+        }
+    }
+    return (int)i;
+}
+
+EXPORT int
+sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    if (!TERN_FD(fd)) {
+        return REAL(sendmmsg)(fd, v, n, flags);
+    }
+    IN_TERN("sendmmsg", fd, int, sendmmsg_tern(fd, v, n, flags));
+}
+
+EXPORT int
+recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+{
+    if (!TERN_FD(fd)) {
+        return REAL(recvmmsg)(fd, v, n, flags, timeout);
+    }
+    IN_TERN("recvmmsg", fd, int, recvmmsg_tern(fd, v, n, flags, timeout));
 }
 
 /* sendfile(2) into a tern socket: the file is read (pread at *off, or
@@ -1087,37 +1272,13 @@ free_target(int oldfd, int newfd)
     }
 }
 
-/* A duplicate of a tern socket is a tern socket too. */
-static int
-duplicated(const char *call, int fd, int r, int e)
-{
-    if (r >= 0) {
-        fd_mark(r, FD_SOCK);
-    }
-    trace_call(call, fd, r, e);
-    errno = e;
-    return r;
-}
-
-#define DUP_IN_TERN(call, fd, expr)                                                                \
-    do {                                                                                           \
-        if (pl.child) {                                                                            \
-            return child_fail(fd, call);                                                           \
-        }                                                                                          \
-        tl_depth++;                                                                                \
-        int r_ = (expr);                                                                           \
-        int e_ = errno;                                                                            \
-        tl_depth--;                                                                                \
-        return duplicated(call, fd, r_, e_);                                                       \
-    } while (0)
-
 EXPORT int
 dup(int fd)
 {
     if (!TERN_FD(fd)) {
         return REAL(dup)(fd);
     }
-    DUP_IN_TERN("dup", fd, tern_dup(fd));
+    SOCK_IN_TERN("dup", fd, tern_dup(fd));
 }
 
 EXPORT int
@@ -1130,7 +1291,7 @@ dup2(int fd, int newfd)
         free_target(fd, newfd);
         return REAL(dup2)(fd, newfd);
     }
-    DUP_IN_TERN("dup2", fd, tern_dup2(fd, newfd));
+    SOCK_IN_TERN("dup2", fd, tern_dup2(fd, newfd));
 }
 
 EXPORT int
@@ -1145,7 +1306,7 @@ dup3(int fd, int newfd, int flags)
         }
         return REAL(dup3)(fd, newfd, flags);
     }
-    DUP_IN_TERN("dup3", fd, tern_dup3(fd, newfd, flags));
+    SOCK_IN_TERN("dup3", fd, tern_dup3(fd, newfd, flags));
 }
 
 static int
@@ -1155,7 +1316,7 @@ fcntl_any(int fd, int cmd, long arg)
         return REAL(fcntl)(fd, cmd, arg);
     }
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
-        DUP_IN_TERN("fcntl", fd, tern_fcntl(fd, cmd, arg));
+        SOCK_IN_TERN("fcntl", fd, tern_fcntl(fd, cmd, arg));
     }
     IN_TERN("fcntl", fd, int, tern_fcntl(fd, cmd, arg));
 }
@@ -1170,15 +1331,8 @@ fcntl(int fd, int cmd, ...)
     return fcntl_any(fd, cmd, arg);
 }
 
-EXPORT int
-fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return fcntl_any(fd, cmd, arg);
-}
+/* glibc's name for fcntl under _FILE_OFFSET_BITS=64: the same call. */
+EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 EXPORT int
 ioctl(int fd, unsigned long req, ...)
@@ -1279,9 +1433,8 @@ poll_masked(struct pollfd *fds, nfds_t n, int ms, const sigset_t *mask)
     return r;
 }
 
-/* glibc declares poll's and ppoll's array write-only (attribute access),
- * but the caller fills in fd and events: gcc's -O0 sanitizer build then
- * warns that these definitions read it uninitialized. */
+/* glibc declares poll's array write-only (attribute access), so GCC takes
+ * reading the caller's events for reading uninitialized memory. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
@@ -1472,14 +1625,11 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
 /* Every epoll instance is tern's (tern_epoll_*: a kernel epoll that also
  * reports tern sockets exactly), so that a tern socket may join any set
  * the program makes, before or after the stack is up. */
-EXPORT int
-epoll_create(int size)
+static int
+epoll_made(int (*make)(int), int arg)
 {
-    if (tl_depth > 0) {
-        return REAL(epoll_create)(size);
-    }
     tl_depth++;
-    int fd = tern_epoll_create(size);
+    int fd = make(arg);
     int e = errno;
     tl_depth--;
     if (fd >= 0) {
@@ -1487,60 +1637,39 @@ epoll_create(int size)
     }
     errno = e;
     return fd;
+}
+
+EXPORT int
+epoll_create(int size)
+{
+    if (tl_depth > 0 || pl.child) {
+        return REAL(epoll_create)(size);
+    }
+    return epoll_made(tern_epoll_create, size);
 }
 
 EXPORT int
 epoll_create1(int flags)
 {
-    if (tl_depth > 0) {
+    if (tl_depth > 0 || pl.child) {
         return REAL(epoll_create1)(flags);
     }
-    tl_depth++;
-    int fd = tern_epoll_create1(flags);
-    int e = errno;
-    tl_depth--;
-    if (fd >= 0) {
-        fd_mark(fd, FD_EPOLL);
-    }
-    errno = e;
-    return fd;
+    return epoll_made(tern_epoll_create1, flags);
 }
 
 EXPORT int
 epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
         return REAL(epoll_ctl)(epfd, op, fd, ev);
     }
     IN_TERN("epoll_ctl", fd, int, tern_epoll_ctl(epfd, op, fd, ev));
 }
 
-EXPORT int
-epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+/* tern_epoll_wait, under the caller's signal mask when it gives one. */
+static int
+epoll_wait_tern(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
 {
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
-        return REAL(epoll_wait)(epfd, evs, max, ms);
-    }
-    if (pl.child) {
-        return child_fail(epfd, "epoll_wait");
-    }
-    tl_depth++;
-    int r = tern_epoll_wait(epfd, evs, max, ms);
-    int e = errno;
-    tl_depth--;
-    errno = e;
-    return r;
-}
-
-EXPORT int
-epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
-{
-    if (tl_depth > 0 || fd_kind(epfd) != FD_EPOLL) {
-        return REAL(epoll_pwait)(epfd, evs, max, ms, mask);
-    }
-    if (pl.child) {
-        return child_fail(epfd, "epoll_pwait");
-    }
     sigset_t old;
     if (mask != NULL) {
         pthread_sigmask(SIG_SETMASK, mask, &old);
@@ -1556,7 +1685,41 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *
     return r;
 }
 
+EXPORT int
+epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+{
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
+        return REAL(epoll_wait)(epfd, evs, max, ms);
+    }
+    return epoll_wait_tern(epfd, evs, max, ms, NULL);
+}
+
+EXPORT int
+epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
+{
+    if (tl_depth > 0 || pl.child || fd_kind(epfd) != FD_EPOLL) {
+        return REAL(epoll_pwait)(epfd, evs, max, ms, mask);
+    }
+    return epoll_wait_tern(epfd, evs, max, ms, mask);
+}
+
 /* ---- names ---- */
+
+/* "localhost" and names under it are the loopback (RFC 6761 6.3), which
+ * stays the kernel's: libc answers them from /etc/hosts. */
+static bool
+is_localhost(const char *node)
+{
+    if (node == NULL) {
+        return false;
+    }
+    size_t n = strlen(node);
+    if (n > 0 && node[n - 1] == '.') {
+        n--; /* a fully qualified "localhost." */
+    }
+    return (n == 9 && strncasecmp(node, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(node + n - 10, ".localhost", 10) == 0);
+}
 
 /* With TERN_DNS set, names are looked up by tern's resolver over tern's
  * stack; its results are freed by libc's freeaddrinfo (one allocation per
@@ -1565,7 +1728,7 @@ EXPORT int
 getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
             struct addrinfo **res)
 {
-    if (tl_depth > 0 || pl.conf.n_dns == 0 || pl.child) {
+    if (tl_depth > 0 || pl.conf.n_dns == 0 || pl.child || is_localhost(node)) {
         return REAL(getaddrinfo)(node, service, hints, res);
     }
     if (!up()) {

@@ -2395,16 +2395,22 @@ sock_dup3(int fd, int newfd, int flags, bool dup2_rules)
         }
         return fcntl(fd, F_GETFD) < 0 ? -1 : fd;
     }
-    if (newfd >= 0 && tern_is_socket(newfd)) {
-        struct tern_sock *t = sock_lock(newfd);
-        if (t != NULL) {
-            pthread_mutex_unlock(&t->rt->mu);
+    /* Linux refuses a bad old fd or bad flags before newfd is touched. */
+    if (fcntl(fd, F_GETFD) < 0) {
+        return -1;
+    }
+    if ((flags & ~O_CLOEXEC) != 0) {
+        return fail(EINVAL);
+    }
+    if (newfd >= 0) {
+        struct reg_entry e = reg_get(newfd);
+        if (e.kind == REG_EPOLL || (e.kind == REG_SOCK && tern_is_socket(newfd))) {
             (void)tern_close(newfd);
         }
     }
     struct tern_sock *s = sock_lock(fd);
     if (s == NULL) {
-        return dup2_rules ? dup2(fd, newfd) : dup3(fd, newfd, flags);
+        return dup3(fd, newfd, flags);
     }
     int r = sock_add_dup(s, dup3(fd, newfd, flags));
     int e = errno;

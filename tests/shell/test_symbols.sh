@@ -35,6 +35,28 @@ if [ "$internal" -eq 0 ]; then
     fail=1
 fi
 echo "libtern_internal.a: $internal internal globals (localised in the public libraries)"
+# libtern_preload.so exports libc's socket calls and nothing of tern's: a
+# preloaded program that links libtern itself keeps its own copy, and no
+# tern_ name of the preload can shadow it (preload/preload.map).
+pre=$bindir/libtern_preload.so
+if [ ! -e "$pre" ]; then
+    echo "symbols: $pre missing"
+    fail=1
+else
+    dyn=$(nm -D --defined-only "$pre" 2>/dev/null | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u)
+    if echo "$dyn" | grep -q '^tern_'; then
+        echo "symbols: libtern_preload.so exports tern_ symbols:"
+        echo "$dyn" | grep '^tern_' | head -5 | sed 's/^/  /'
+        fail=1
+    fi
+    for name in socket connect accept4 read write close poll epoll_wait sendfile; do
+        if ! echo "$dyn" | grep -qx "$name"; then
+            echo "symbols: libtern_preload.so does not define $name"
+            fail=1
+        fi
+    done
+    echo "libtern_preload.so: $(echo "$dyn" | wc -l) exported names, none tern_"
+fi
 # The public static library links: a program that uses the API builds
 # against it alone.
 work=$(mktemp -d)

@@ -110,6 +110,9 @@ struct api {
     int (*epoll_create1)(int flags);
     int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
     int (*epoll_wait)(int epfd, struct epoll_event *evs, int max, int timeout_ms);
+    int (*dup)(int fd);
+    int (*dup2)(int fd, int newfd);
+    int (*dup3)(int fd, int newfd, int flags);
 };
 
 /* The kernel's calls, wrapped so that every entry has exactly the table's
@@ -150,6 +153,9 @@ KERNEL_WRAP(int, getpeername, (int fd, struct sockaddr *a, socklen_t *l), (fd, a
 KERNEL_WRAP(int, epoll_create1, (int f), (f))
 KERNEL_WRAP(int, epoll_ctl, (int ep, int op, int fd, struct epoll_event *ev), (ep, op, fd, ev))
 KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep, e, m, t))
+KERNEL_WRAP(int, dup, (int fd), (fd))
+KERNEL_WRAP(int, dup2, (int fd, int n), (fd, n))
+KERNEL_WRAP(int, dup3, (int fd, int n, int f), (fd, n, f))
 
 /* The calls whose tern_ name has the table's type as it is (all but the
  * variadic fcntl and ioctl). */
@@ -166,7 +172,7 @@ KERNEL_WRAP(int, epoll_wait, (int ep, struct epoll_event *e, int m, int t), (ep,
     X(recv)                                                                                        \
     X(recvfrom) X(recvmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) X(shutdown) X(close)    \
         X(getsockopt) X(setsockopt) X(getsockname) X(getpeername) X(poll) X(epoll_create1)         \
-            X(epoll_ctl) X(epoll_wait)
+            X(epoll_ctl) X(epoll_wait) X(dup) X(dup2) X(dup3)
 /* clang-format on */
 /* poll is the system call itself: a sanitizer's poll reads all n entries
  * before the kernel can refuse n (misuse_poll_nfds). */
@@ -1213,6 +1219,59 @@ PAIR_CASE(eof_after_peer_close)
     CHECK_EQ(a->read(pr->s, b, sizeof b), 0);
     CHECK_EQ(a->recv(pr->s, b, sizeof b, MSG_DONTWAIT), 0);
     CHECK_EV(spoll1(a, pr->s, EV_ALL, 0), POLLIN | POLLOUT | POLLRDHUP);
+}
+
+/* ---- duplicated fds ---- */
+
+/* A duplicate names the same connection; closing one number leaves it
+ * open, closing the last sends the FIN. */
+PAIR_CASE(dup_names_same_socket)
+{
+    char b[8];
+    int d = a->dup(pr->s);
+    CHECK(d >= 0 && d != pr->s);
+    CHECK_EQ(a->write(d, "abc", 3), 3);
+    CHECK_EQ(kread_full(pr->p, b, 3, WAIT_MS), 3);
+    CHECK_MEM(b, "abc", 3);
+    CHECK_EQ(write(pr->p, "xy", 2), 2);
+    CHECK(spoll1(a, d, POLLIN, WAIT_MS) & POLLIN);
+    CHECK_EQ(a->read(pr->s, b, sizeof b), 2);
+    CHECK_MEM(b, "xy", 2);
+    CHECK_EQ(getint(a, d, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    CHECK_OK(a->close(pr->s));
+    pr->s = -1;
+    /* Still open through d: data flows, no FIN reached the peer. */
+    CHECK_EQ(a->write(d, "z", 1), 1);
+    CHECK_EQ(kread_full(pr->p, b, 1, WAIT_MS), 1);
+    CHECK_EQ(b[0], 'z');
+    CHECK(!(kpoll1(pr->p, POLLIN | POLLRDHUP, 100) & POLLRDHUP));
+    CHECK_OK(a->close(d));
+    CHECK_EQ(kread_full(pr->p, b, sizeof b, WAIT_MS), 0); /* now the FIN */
+}
+
+/* dup2 and dup3 rules, F_DUPFD_CLOEXEC, and a duplicate onto another
+ * socket's number (which the kernel closes first). */
+PAIR_CASE(dup2_dup3_onto_socket)
+{
+    char b[8];
+    CHECK_EQ(a->dup2(pr->s, pr->s), pr->s);
+    CHECK_ERR(a->dup3(pr->s, pr->s, 0), EINVAL);
+    CHECK_ERR(a->dup(-1), EBADF);
+    int c = a->fcntl(pr->s, F_DUPFD_CLOEXEC, 200);
+    CHECK(c >= 200);
+    CHECK_EQ(a->fcntl(c, F_GETFD, 0) & FD_CLOEXEC, FD_CLOEXEC);
+    int x = subj_socket(a, e); /* an unconnected socket: its number is reused */
+    CHECK_EQ(a->dup3(pr->s, x, O_CLOEXEC), x);
+    CHECK_EQ(a->fcntl(x, F_GETFD, 0) & FD_CLOEXEC, FD_CLOEXEC);
+    CHECK_EQ(a->send(x, "q", 1, 0), 1);
+    CHECK_EQ(kread_full(pr->p, b, 1, WAIT_MS), 1);
+    CHECK_EQ(b[0], 'q');
+    CHECK_OK(a->close(pr->s));
+    pr->s = -1;
+    CHECK_OK(a->close(c));
+    CHECK(!(kpoll1(pr->p, POLLIN | POLLRDHUP, 100) & POLLRDHUP));
+    CHECK_OK(a->close(x));
+    CHECK_EQ(kread_full(pr->p, b, sizeof b, WAIT_MS), 0);
 }
 
 PAIR_CASE(write_after_reset)
@@ -5146,6 +5205,8 @@ static const struct case_def cases[] = {
     C(bind_any_then_connect),
     C(threads_accept_same_listener),
     P(full_duplex_threads),
+    P(dup_names_same_socket),
+    P(dup2_dup3_onto_socket),
     P(shutdown_wakes_blocked_read),
     P(oob_receive),
     P(oob_skipped_and_replaced),
