@@ -38,7 +38,10 @@
  * for tern fails with EAFNOSUPPORT, close() just closes the fd, and epoll
  * instances are the kernel's (a tern socket in one shows only its mirror). A child
  * that execs a preloaded program starts a stack of its own (on another
- * device, if it makes sockets: TERN_DEV must name a free one).
+ * device, if it makes sockets: TERN_DEV must name a free one). A child of a
+ * process that never called into tern (no socket, no epoll yet: a daemon
+ * forking into the background before it listens) holds no tern state and no
+ * tern lock, so it is no forked child here: it brings up a stack of its own.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -153,8 +156,9 @@ static struct preload {
     struct conf conf;
     pthread_once_t once;
     struct tern_rt *rt;
-    int up_err; /* errno of a failed bring-up, 0 when up */
-    bool child; /* a fork()ed child: no runtime thread */
+    int up_err;          /* errno of a failed bring-up, 0 when up */
+    bool child;          /* a fork()ed child: no runtime thread */
+    atomic_bool touched; /* this process called into tern (its children are children) */
     _Atomic(unsigned char) *map;
     int map_cap;
     FILE *trace;
@@ -674,6 +678,7 @@ bring_up(void)
 static bool
 up(void)
 {
+    atomic_store(&pl.touched, true);
     pthread_once(&pl.once, bring_up);
     if (pl.rt == NULL) {
         errno = pl.up_err != 0 ? pl.up_err : ENETDOWN;
@@ -685,7 +690,9 @@ up(void)
 static void
 child_after_fork(void)
 {
-    pl.child = true;
+    if (atomic_load(&pl.touched)) {
+        pl.child = true;
+    }
 }
 
 __attribute__((constructor)) static void
@@ -1628,6 +1635,7 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
 static int
 epoll_made(int (*make)(int), int arg)
 {
+    atomic_store(&pl.touched, true);
     tl_depth++;
     int fd = make(arg);
     int e = errno;

@@ -9,6 +9,9 @@
 #      sends), -R (Linux sends), -u -b 200M (UDP, tern sends);
 #   c. Linux <-> Linux over a veth pair between two namespaces, plain, -R,
 #      -P 4 and -u -b 200M: the reference figures;
+#   e. `iperf3 -s -D`: iperf3 forks into the background before its first
+#      socket; the daemon (a child of a process that never called into
+#      tern) brings up a stack of its own and serves a Linux iperf3 -c;
 #   d. the device's queue from the kernel to tern is TERN_TXQLEN deep
 #      (default 4096; the kernel's 500 lost about one segment in nine of
 #      a. -P 4 and halved its goodput), and a bad TERN_TXQLEN is refused.
@@ -162,6 +165,21 @@ for args in "" "-R" "-P 4" "-u -b 200M"; do
 done
 stop "$vpid"
 
+# ---- e. a preloaded iperf3 -s -D --------------------------------------------------
+
+tern_env tpli2 10.82.3
+timeout 60 "${PL[@]}" iperf3 -s -D -p 5304 -I "$tmp/daemon.pid" --forceflush \
+    --logfile "$tmp/daemon.log" 2>"$tmp/daemon-launch.err"
+rc=$?
+check "e. iperf3 -s -D returns 0 (status $rc)" test $rc -eq 0
+check "e. the daemon listens" wait_for 30 grep -q 'Server listening' "$tmp/daemon.log"
+run tsD "e. Linux iperf3 -c -> preloaded iperf3 -s -D" ip netns exec "$NS" iperf3 -c 10.82.3.2 -p 5304
+dpid=$(cat "$tmp/daemon.pid" 2>/dev/null)
+check "e. the daemon wrote its pid file (${dpid:-none})" test -n "$dpid"
+[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+check "e. the daemon ends on SIGTERM" wait_for 30 exited "${dpid:-0}"
+check "e. no tern-preload or sanitizer complaint" no_complaint "$tmp/daemon.log" "$tmp/daemon-launch.err"
+
 # ---- d. a bad TERN_TXQLEN -----------------------------------------------------------
 
 ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 TERN_ADDR=10.82.2.2/24 \
@@ -185,6 +203,7 @@ fig "Linux -c -R -> preloaded -s (tern sends)" ts-R veth-R
 fig "Linux -c -P 4 -> preloaded -s (Linux sends)" ts-P4 veth-P4
 fig "preloaded -c -> Linux -s (tern sends)" tc veth
 fig "preloaded -c -R -> Linux -s (Linux sends)" tc-R veth-R
+fig "Linux -c -> preloaded -s -D (daemon)" tsD veth
 fig "Linux -c -u -b 200M -> preloaded -s (UDP)" ts-u-b200M veth-u-b200M
 fig "preloaded -c -u -b 200M -> Linux -s (UDP)" tc-u-b200M veth-u-b200M
 

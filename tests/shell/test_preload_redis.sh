@@ -28,7 +28,11 @@
 #   g. a preloaded redis-server with an I/O thread (--io-threads 2
 #      --io-threads-do-reads yes: two threads read and write the clients'
 #      tern sockets) passes a shorter benchmark, the I/O thread did read and
-#      write, and the 1 MiB value comes back byte-exact.
+#      write, and the 1 MiB value comes back byte-exact;
+#   h. `redis-server --daemonize yes`: redis forks into the background
+#      before its first socket; the daemon (a child of a process that never
+#      called into tern) brings up a stack of its own and serves, and
+#      SHUTDOWN ends it.
 #
 # Usage: bash test_preload_redis.sh <tern binary> <source dir>
 #   (libtern_preload.so is found next to the tern binary.)
@@ -323,6 +327,28 @@ threads_suite() {
     check "g: no tern-preload or sanitizer complaint" no_complaint "$log"
 }
 
+# daemon_suite <net> <port>: h.
+daemon_suite() {
+    local net=$1 port=$2 ip=$1.2 log=$tmp/daemon-server.log
+    mkdir -p "$tmp/daemon"
+    tern_env tun tpld0 "$net"
+    timeout 60 "${PL[@]}" redis-server --port "$port" --save "" --appendonly no \
+        --protected-mode no --daemonize yes --pidfile "$tmp/daemon.pid" --logfile "$log" \
+        --dir "$tmp/daemon" 2>"$tmp/daemon-launch.err"
+    local rc=$?
+    check "h: redis-server --daemonize yes returns 0 (status $rc)" test $rc -eq 0
+    check "h: the daemon answers PING over tern" wait_for 30 answers PONG lcli "$ip" "$port" ping
+    check "h: the daemon SETs 1 MiB" answers OK lcli "$ip" "$port" -x set big <"$tmp/value.bin"
+    lcli "$ip" "$port" --raw get big >"$tmp/got.bin"
+    check "h: and GETs it back byte-exact" cmp "$tmp/got.bin" "$tmp/value.nl"
+    local dpid
+    dpid=$(cat "$tmp/daemon.pid" 2>/dev/null)
+    check "h: the daemon wrote its pid file (${dpid:-none})" test -n "$dpid"
+    lcli "$ip" "$port" shutdown nosave >/dev/null 2>&1
+    check "h: SHUTDOWN ends the daemon" wait_for 30 exited "${dpid:-0}"
+    check "h: no tern-preload or sanitizer complaint" no_complaint "$log" "$tmp/daemon-launch.err"
+}
+
 server_suite tun tplr0 10.81.0 7379 -n "$N"
 client_suite tun tplc0 10.81.1 7380 yes
 server_suite tap tplr1 10.81.2 7381 -n 20000 -t set,get,lrange_100,mset
@@ -330,5 +356,6 @@ client_suite tap tplc1 10.81.3 7382 no
 repl_suite 10.81.4 7383 7384 replica
 repl_suite 10.81.5 7385 7386 master
 threads_suite 10.81.6 7387
+daemon_suite 10.81.7 7388
 
 summary
