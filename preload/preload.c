@@ -38,7 +38,10 @@
  * for tern fails with EAFNOSUPPORT, close() just closes the fd, and epoll
  * instances are the kernel's (a tern socket in one shows only its mirror). A child
  * that execs a preloaded program starts a stack of its own (on another
- * device, if it makes sockets: TERN_DEV must name a free one).
+ * device, if it makes sockets: TERN_DEV must name a free one). A child of a
+ * process that never called into tern (no socket, no epoll yet: a daemon
+ * forking into the background before it listens) holds no tern state and no
+ * tern lock, so it is no forked child here: it brings up a stack of its own.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,6 +49,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -145,6 +149,7 @@ struct conf {
     uint32_t dns[TERN_DNS_MAX_SERVERS];
     unsigned n_dns;
     int linger_ms; /* how long exit waits for closed connections to finish */
+    int txqlen;    /* the device's kernel-to-tern queue, packets; 0: left as it is */
     char dev[16];
     char pcap[256];
     char trace[256];
@@ -155,8 +160,9 @@ static struct preload {
     struct conf conf;
     pthread_once_t once;
     struct tern_rt *rt;
-    int up_err; /* errno of a failed bring-up, 0 when up */
-    bool child; /* a fork()ed child: no runtime thread */
+    int up_err;          /* errno of a failed bring-up, 0 when up */
+    bool child;          /* a fork()ed child: no runtime thread */
+    atomic_bool touched; /* this process called into tern (its children are children) */
     _Atomic(unsigned char) *map;
     int map_cap;
     FILE *trace;
@@ -405,6 +411,11 @@ conf_read(struct conf *c)
     c->stack.pool_bytes = (size_t)64 << 20;
     c->stack.udp.max_sockets = 256;
     c->linger_ms = 10000;
+    /* The device's queue from the kernel to tern holds 500 packets when
+     * created: a server's connections fill that in a burst (iperf3 -P 4 from
+     * Linux lost one segment in nine there, halving the goodput), so the
+     * preload deepens it to 4096 (TERN_TXQLEN). */
+    c->txqlen = 4096;
 
     const char *v = getenv("TERN_ADDR");
     if (v == NULL || *v == '\0') {
@@ -473,6 +484,12 @@ conf_read(struct conf *c)
             conf_fail("TERN_LINGER_MS", v, "want 0..600000");
         }
         c->linger_ms = (int)n;
+    }
+    if ((v = getenv("TERN_TXQLEN")) != NULL && *v != '\0') {
+        if (!parse_long(v, 0, 1000000, &n)) {
+            conf_fail("TERN_TXQLEN", v, "want 0..1000000 (packets; 0 leaves the device's)");
+        }
+        c->txqlen = (int)n;
     }
     if ((v = getenv("TERN_DNS")) != NULL && *v != '\0') {
         if (strlen(v) >= sizeof(list)) {
@@ -783,6 +800,28 @@ siginterrupt(int sig, int flag)
     return sigaction(sig, &sa, NULL);
 }
 
+/* TERN_TXQLEN onto the device tern just opened (the kernel's queue of
+ * packets waiting for tern to read them); a failure is said, not fatal. */
+static void
+set_txqlen(void)
+{
+    if (pl.conf.txqlen == 0) {
+        return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, pl.conf.dev, strlen(pl.conf.dev)); /* at most 15 bytes: conf_read */
+    ifr.ifr_qlen = pl.conf.txqlen;
+    int s = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || REAL(ioctl)(s, SIOCSIFTXQLEN, &ifr) < 0) {
+        say("tern-preload: TERN_TXQLEN=%d: cannot set it on %s: %s", pl.conf.txqlen, pl.conf.dev,
+            strerror(errno));
+    }
+    if (s >= 0) {
+        REAL(close)(s);
+    }
+}
+
 static void
 bring_up(void)
 {
@@ -798,6 +837,7 @@ bring_up(void)
         tl_depth--;
         return;
     }
+    set_txqlen();
     inner_ops = drv.ops;
     drv.ops = &wrapped_ops;
     /* The runtime's thread takes no signal: the program's handlers run on
@@ -828,6 +868,7 @@ bring_up(void)
 static bool
 up(void)
 {
+    atomic_store(&pl.touched, true);
     pthread_once(&pl.once, bring_up);
     if (pl.rt == NULL) {
         errno = pl.up_err != 0 ? pl.up_err : ENETDOWN;
@@ -839,7 +880,9 @@ up(void)
 static void
 child_after_fork(void)
 {
-    pl.child = true;
+    if (atomic_load(&pl.touched)) {
+        pl.child = true;
+    }
 }
 
 __attribute__((constructor)) static void
@@ -1789,6 +1832,7 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
 static int
 epoll_made(int (*make)(int), int arg)
 {
+    atomic_store(&pl.touched, true);
     tl_depth++;
     int fd = make(arg);
     int e = errno;
