@@ -14,7 +14,7 @@
  * the preload (LD_PRELOAD names it), since a forked child's tern socket
  * fails by design where Linux's works.
  *
- * Cases: passthrough, fork, exec, dup, threads, select, signals.
+ * Cases: passthrough, fork, exec, dup, threads, select, mmsg, signals.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -891,6 +891,66 @@ case_signals(const char *self_ip, const char *drop_ip)
     signal(SIGALRM, SIG_DFL);
 }
 
+/* sendmmsg and recvmmsg: three datagrams between two UDP sockets of this
+ * program on `self_ip`, the counts and lengths as Linux gives them. */
+static void
+case_mmsg(const char *self_ip)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET}, b;
+    inet_pton(AF_INET, self_ip, &a.sin_addr);
+    b = a;
+    int sa = socket(AF_INET, SOCK_DGRAM, 0), sb = socket(AF_INET, SOCK_DGRAM, 0);
+    socklen_t l = sizeof(b);
+    check(sa >= 0 && sb >= 0 && bind(sa, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+              bind(sb, (struct sockaddr *)&b, sizeof(b)) == 0 &&
+              getsockname(sb, (struct sockaddr *)&b, &l) == 0,
+          "two UDP sockets bound", "errno %d", errno);
+    static const char *const words[3] = {"one", "two", "three!"};
+    struct iovec iov[3];
+    struct mmsghdr m[3];
+    memset(m, 0, sizeof(m));
+    for (int i = 0; i < 3; i++) {
+        iov[i].iov_base = (void *)words[i];
+        iov[i].iov_len = strlen(words[i]);
+        m[i].msg_hdr.msg_iov = &iov[i];
+        m[i].msg_hdr.msg_iovlen = 1;
+        m[i].msg_hdr.msg_name = &b;
+        m[i].msg_hdr.msg_namelen = sizeof(b);
+    }
+    check(sendmmsg(sa, m, 0, 0) == 0, "sendmmsg of no message: 0", NULL);
+    int r = sendmmsg(sa, m, 3, 0);
+    check(r == 3 && m[0].msg_len == 3 && m[1].msg_len == 3 && m[2].msg_len == 6,
+          "sendmmsg: 3 messages, each length", "r %d errno %d", r, errno);
+    char rb[3][16];
+    struct iovec riov[3];
+    struct mmsghdr rm[3];
+    memset(rm, 0, sizeof(rm));
+    for (int i = 0; i < 3; i++) {
+        riov[i].iov_base = rb[i];
+        riov[i].iov_len = sizeof(rb[i]);
+        rm[i].msg_hdr.msg_iov = &riov[i];
+        rm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int got = 0;
+    for (int k = 0; k < 3 && got < 3; k++) {
+        r = recvmmsg(sb, rm + got, (unsigned)(3 - got), MSG_WAITFORONE, NULL);
+        if (r <= 0) {
+            break;
+        }
+        got += r;
+    }
+    bool same = got == 3;
+    for (int i = 0; same && i < 3; i++) {
+        same = rm[i].msg_len == strlen(words[i]) && memcmp(rb[i], words[i], rm[i].msg_len) == 0;
+    }
+    check(same, "recvmmsg(MSG_WAITFORONE): the 3 datagrams in order", "got %d", got);
+    r = recvmmsg(sb, rm, 3, MSG_DONTWAIT, NULL);
+    check(r == -1 && errno == EAGAIN, "recvmmsg on an empty socket, MSG_DONTWAIT: EAGAIN",
+          "r %d errno %d", r, errno);
+    close(sa);
+    close(sb);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -920,6 +980,8 @@ main(int argc, char **argv)
         case_threads();
     } else if (strcmp(which, "select") == 0) {
         case_select();
+    } else if (strcmp(which, "mmsg") == 0 && argc >= 5) {
+        case_mmsg(argv[4]);
     } else if (strcmp(which, "signals") == 0 && argc >= 6) {
         case_signals(argv[4], argv[5]);
     } else {

@@ -82,13 +82,13 @@ run_case() {
         <(grep '^ok' "$tmp/$c.tern.out" | sed 's/: child:.*//')
 }
 
-for c in passthrough fork exec dup threads select signals; do
+for c in passthrough fork exec dup threads select mmsg signals; do
     run_case $c
 done
 check "fork: one clear stderr line from the child's call" \
     test "$(grep -c '^tern-preload: .*forked child' "$tmp/fork.tern.err")" -eq 1
 check "stderr of the other cases is empty" \
-    bash -c "cat $tmp/{passthrough,exec,dup,threads,select,signals}.tern.err | grep -v '^\$' | \
+    bash -c "cat $tmp/{passthrough,exec,dup,threads,select,mmsg,signals}.tern.err | grep -v '^\$' | \
              (! grep .)"
 
 # ---- bad environment: exit 2 and one `tern-preload:` line ----
