@@ -717,6 +717,15 @@ sock_renew_pair(struct tern_sock *s)
         close(pair[1]);
         return;
     }
+    /* Every duplicate of the number must name the new end too, or it would
+     * be left on the old pair, whose library end closes below. */
+    for (int i = 0, left = s->ndup; left > 0 && i < s->rt->by_fd_cap; i++) {
+        if (i != s->fd && s->rt->by_fd[i] == s) {
+            int f = fcntl(i, F_GETFD);
+            (void)dup3(pair[0], i, (f >= 0 && (f & FD_CLOEXEC)) ? O_CLOEXEC : 0);
+            left--;
+        }
+    }
     close(pair[0]);
     (void)fd_identity(s->fd, &s->dev, &s->ino);
     close(s->fd_lib);

@@ -769,6 +769,50 @@ op_epoll(struct world *w, struct in *in)
     }
 }
 
+/* dup, dup2, dup3 and F_DUPFD: the new number names the same socket (or
+ * is the kernel's duplicate of the pipe); a live number it replaced is
+ * closed (forgotten here), and the new one is kept, so that the end of
+ * the input closes every number once. */
+static void
+op_dup(struct world *w, struct in *in)
+{
+    uint8_t b = u8(in);
+    int fd = pick_fd(w, in);
+    int target;
+    if (b & 0x10) {
+        target = pick_fd(w, in); /* a live slot, a closed one, -1, past the limit */
+    } else {
+        target = 600 + (b >> 5); /* a free number, when it is */
+        if (fcntl(target, F_GETFD) >= 0 && !ours(w, target)) {
+            return; /* the library's */
+        }
+    }
+    if (target == w->pipe_fd[0] || target == w->pipe_fd[1]) {
+        return; /* the pipe stays for the whole input */
+    }
+    errno = 0;
+    int r;
+    switch (b & 3) {
+    case 0:
+        r = tern_dup(fd);
+        break;
+    case 1:
+        r = tern_dup2(fd, target);
+        break;
+    case 2:
+        r = tern_dup3(fd, target, (b & 4) ? O_CLOEXEC : (int)(b & 0x0c) << 20);
+        break;
+    default:
+        r = tern_fcntl(fd, (b & 4) ? F_DUPFD_CLOEXEC : F_DUPFD, (b & 8) ? target : 0);
+        break;
+    }
+    check_ret(r, INT_MAX);
+    if (r >= 0 && r != fd) {
+        forget(w, r);
+        keep(w, r);
+    }
+}
+
 /* Moves the simulated time on: packets are delivered, timers fire. */
 static void
 op_run(struct world *w, struct in *in)
@@ -782,7 +826,7 @@ op_run(struct world *w, struct in *in)
 static void (*const ops[])(struct world *, struct in *) = {
     op_socket, op_socket, op_bind_connect, op_listen, op_bind_connect, op_accept,
     op_io,     op_io,     op_shutdown,     op_close,  op_sockopt,      op_fcntl,
-    op_ioctl,  op_poll,   op_epoll,        op_names,  op_run,
+    op_ioctl,  op_poll,   op_epoll,        op_names,  op_run,          op_dup,
 };
 #define N_OPS (sizeof ops / sizeof ops[0])
 

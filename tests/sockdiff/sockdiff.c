@@ -2871,6 +2871,30 @@ CASE(connect_retry_after_refused)
     close_three(a, s, c, l);
 }
 
+/* A duplicate made before a refused connect still names the socket
+ * afterwards: the retry through it connects, and data flows through both
+ * numbers. */
+CASE(dup_across_refused_connect)
+{
+    int s = subj_socket(a, e);
+    int d = a->dup(s);
+    CHECK(d >= 0);
+    union sa p = peer_ep(e, pport(e, 0));
+    CHECK_ERR(a->connect(s, SA(&p), e->salen), ECONNREFUSED);
+    union sa n;
+    socklen_t nl = sizeof n;
+    CHECK_OK(a->getsockname(d, SA(&n), &nl));
+    CHECK_EQ(n.sa.sa_family, e->family);
+    int l = peer_listen(e, 0, 4);
+    CHECK_OK(a->connect(d, SA(&p), e->salen));
+    int c = peer_accept(l, WAIT_MS);
+    CHECK(c >= 0);
+    to_peer(a, d, c, "via dup");
+    to_peer(a, s, c, "via first");
+    CHECK_OK(a->close(d));
+    close_three(a, s, c, l);
+}
+
 CASE(bind_any_then_connect)
 {
     int l = peer_listen(e, 0, 4);
@@ -5202,6 +5226,7 @@ static const struct case_def cases[] = {
     P(kernel_epoll_on_subject_fd),
     C(accept_fifo_order),
     C(connect_retry_after_refused),
+    C(dup_across_refused_connect),
     C(bind_any_then_connect),
     C(threads_accept_same_listener),
     P(full_duplex_threads),
