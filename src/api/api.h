@@ -138,8 +138,8 @@ struct tern_rt {
     tern_deadline_fn on_deadline;
     void *deadline_ctx;
 
-    /* tern_rt_set_intr: blocked calls sleep where signals reach them. */
-    bool has_intr;
+    /* tern_rt_set_intr: blocked calls sleep where signals reach them
+     * (intr.wake_fd NULL: not set). */
     struct tern_rt_intr intr;
 
     struct tern_sock *socks;

@@ -496,7 +496,6 @@ tern_rt_set_intr(struct tern_rt *rt, const struct tern_rt_intr *intr)
         return -1;
     }
     pthread_mutex_lock(&rt->mu);
-    rt->has_intr = intr != NULL;
     rt->intr = intr != NULL ? *intr : (struct tern_rt_intr){0};
     pthread_mutex_unlock(&rt->mu);
     return 0;

@@ -436,7 +436,7 @@ sock_wait(struct tern_sock *s, int64_t deadline)
     sock_sync(s, false);
     rt_after_call(s->rt); /* what this call queued goes out, timers get armed */
     int r = -1;
-    if (s->rt->has_intr) {
+    if (s->rt->intr.wake_fd != NULL) {
         int wfd = s->rt->intr.wake_fd(s->rt->intr.ctx);
         if (wfd >= 0) {
             r = sock_wait_intr(s, deadline, wfd, gen);
